@@ -1,0 +1,208 @@
+/**
+ * All databases and collections, and the one place where changes are recorded for the journal.
+ *
+ * A command applies its changes to memory through a `WriteBatch`, which collects journal ops;
+ * the server then appends the batch as one record and replies once it is durable. Recovery
+ * replays the same ops through `applyOp`, so the journal format has exactly one interpreter.
+ */
+import type { Document } from 'bson';
+import { Codes, MongoServerError } from '../errors';
+import { Collection } from './collection';
+import { idKey, type Doc } from './values';
+
+/** Journal ops (short keys: they are written for every change). */
+export type Op =
+  | { o: 'i'; ns: string; d: Doc } // insert
+  | { o: 'ib'; ns: string; ds: Doc[] } // insert batch (snapshots)
+  | { o: 'u'; ns: string; d: Doc } // replace by _id
+  | { o: 'r'; ns: string; id: unknown } // remove by _id
+  | { o: 'cc'; ns: string; opts: Doc; uuid: string } // create collection
+  | { o: 'dc'; ns: string } // drop collection
+  | { o: 'ci'; ns: string; spec: Doc } // create index
+  | { o: 'di'; ns: string; name: string } // drop index
+  | { o: 'dd'; db: string }; // drop database
+
+const SNAPSHOT_BATCH = 1000;
+
+export class Catalog {
+  private readonly dbs = new Map<string, Map<string, Collection>>();
+  /** During recovery, index maintenance is deferred to one bulk build at the end. */
+  private recovering = false;
+
+  databaseNames(): string[] {
+    return [...this.dbs.keys()].sort();
+  }
+
+  collections(db: string): Collection[] {
+    return [...(this.dbs.get(db)?.values() ?? [])];
+  }
+
+  get(db: string, name: string): Collection | undefined {
+    return this.dbs.get(db)?.get(name);
+  }
+
+  /** The collection, created (and journaled) if missing, as inserts and upserts do implicitly. */
+  getOrCreate(batch: WriteBatch, db: string, name: string): Collection {
+    return this.get(db, name) ?? this.createCollection(batch, db, name, {});
+  }
+
+  createCollection(batch: WriteBatch, db: string, name: string, opts: Doc): Collection {
+    validateNamespace(db, name);
+    if (this.get(db, name)) throw new MongoServerError(Codes.NamespaceExists, `Collection ${db}.${name} already exists.`);
+    const coll = new Collection(db, name, opts);
+    this.put(coll);
+    batch.ops.push({ o: 'cc', ns: coll.ns, opts, uuid: coll.uuid });
+    return coll;
+  }
+
+  private put(coll: Collection): void {
+    let db = this.dbs.get(coll.db);
+    if (!db) this.dbs.set(coll.db, (db = new Map()));
+    db.set(coll.name, coll);
+  }
+
+  dropCollection(batch: WriteBatch, db: string, name: string): Collection | undefined {
+    const coll = this.get(db, name);
+    if (!coll) return undefined;
+    this.dbs.get(db)!.delete(name);
+    if (this.dbs.get(db)!.size === 0) this.dbs.delete(db);
+    batch.ops.push({ o: 'dc', ns: coll.ns });
+    return coll;
+  }
+
+  dropDatabase(batch: WriteBatch, db: string): void {
+    if (!this.dbs.has(db)) return;
+    this.dbs.delete(db);
+    batch.ops.push({ o: 'dd', db });
+  }
+
+  // ---- recovery ------------------------------------------------------------------------------
+
+  beginRecovery(): void {
+    this.recovering = true;
+  }
+
+  endRecovery(): void {
+    this.recovering = false;
+    for (const db of this.dbs.values()) for (const coll of db.values()) coll.rebuildIndexes();
+  }
+
+  /** Applies one journal/snapshot record (a list of ops) during recovery. */
+  applyRecord(record: Document): void {
+    for (const op of record.ops as Op[]) this.applyOp(op);
+  }
+
+  private applyOp(op: Op): void {
+    if (op.o === 'dd') {
+      this.dbs.delete(op.db);
+      return;
+    }
+    const [db, name] = splitNs(op.ns);
+    const coll = this.get(db, name);
+    const need = (): Collection => {
+      if (!coll) throw new Error(`journal refers to missing collection ${op.ns}`);
+      return coll;
+    };
+    switch (op.o) {
+      case 'cc':
+        this.put(new Collection(db, name, op.opts, op.uuid));
+        break;
+      case 'dc':
+        this.dbs.get(db)?.delete(name);
+        if (this.dbs.get(db)?.size === 0) this.dbs.delete(db);
+        break;
+      case 'i':
+        need().insert(op.d, !this.recovering);
+        break;
+      case 'ib':
+        for (const d of op.ds) need().insert(d, !this.recovering);
+        break;
+      case 'u': {
+        const c = need();
+        const old = c.getById(op.d._id);
+        if (old) {
+          if (this.recovering) c.docs.set(idKey(op.d._id), op.d);
+          else c.replace(old, op.d);
+        } else c.insert(op.d, !this.recovering);
+        break;
+      }
+      case 'r': {
+        const c = need();
+        const old = c.getById(op.id);
+        if (old) {
+          if (this.recovering) c.docs.delete(idKey(op.id));
+          else c.remove(old);
+        }
+        break;
+      }
+      case 'ci': {
+        const c = need();
+        if (this.recovering) {
+          // Register now, build once at the end of recovery.
+          c.registerIndex(op.spec);
+        } else c.createIndex(op.spec);
+        break;
+      }
+      case 'di':
+        need().indexes.delete(op.name);
+        break;
+    }
+  }
+
+  /** The whole state as records, for a snapshot. */
+  *dump(): Generator<Document> {
+    for (const db of this.dbs.values()) {
+      for (const coll of db.values()) {
+        const ops: Op[] = [{ o: 'cc', ns: coll.ns, opts: coll.options, uuid: coll.uuid }];
+        for (const ix of coll.indexes.values()) ops.push({ o: 'ci', ns: coll.ns, spec: ix.spec as unknown as Doc });
+        yield { ops };
+        let batch: Doc[] = [];
+        for (const d of coll.docs.values()) {
+          batch.push(d);
+          if (batch.length >= SNAPSHOT_BATCH) {
+            yield { ops: [{ o: 'ib', ns: coll.ns, ds: batch }] };
+            batch = [];
+          }
+        }
+        if (batch.length) yield { ops: [{ o: 'ib', ns: coll.ns, ds: batch }] };
+      }
+    }
+  }
+}
+
+
+/** Collects the journal ops of one command. */
+export class WriteBatch {
+  readonly ops: Op[] = [];
+  insert(coll: Collection, d: Doc): void {
+    this.ops.push({ o: 'i', ns: coll.ns, d });
+  }
+  replace(coll: Collection, d: Doc): void {
+    this.ops.push({ o: 'u', ns: coll.ns, d });
+  }
+  remove(coll: Collection, id: unknown): void {
+    this.ops.push({ o: 'r', ns: coll.ns, id });
+  }
+  createIndex(coll: Collection, spec: Doc): void {
+    this.ops.push({ o: 'ci', ns: coll.ns, spec });
+  }
+  dropIndex(coll: Collection, name: string): void {
+    this.ops.push({ o: 'di', ns: coll.ns, name });
+  }
+}
+
+export function splitNs(ns: string): [string, string] {
+  const i = ns.indexOf('.');
+  return [ns.slice(0, i), ns.slice(i + 1)];
+}
+
+const BAD_DB_CHARS = /[/\\. "$*<>:|?\0]/;
+
+export function validateNamespace(db: string, coll: string): void {
+  if (!db || BAD_DB_CHARS.test(db) || db.length > 63) {
+    throw new MongoServerError(Codes.InvalidNamespace, `Invalid database name: '${db}'`);
+  }
+  if (!coll || coll.includes('$') || coll.includes('\0') || coll.startsWith('.') || coll.startsWith('system.')) {
+    throw new MongoServerError(Codes.InvalidNamespace, `Invalid collection name: '${coll}'`);
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * One collection in memory: documents by canonical _id, secondary indexes, and the query
+ * planner that picks an index for equality, $in and range predicates or for the sort.
+ */
+import { calculateObjectSize, ObjectId } from 'bson';
+import { badValue, unsupported, MongoServerError, Codes, DuplicateKeyError } from '../errors';
+import { Index, validateIndexSpec, type IndexSpec, type KeyRange } from './indexes';
+import { compileFilter, indexablePredicates, parseSort, sortDocuments, type FieldPredicate, type Matcher, type SortSpec } from './query';
+import { idKey, isPlainObject, typeRank, type Doc } from './values';
+
+export const MAX_BSON_SIZE = 16 * 1024 * 1024;
+
+export interface FindOptions {
+  sort?: unknown;
+  skip?: number;
+  limit?: number;
+}
+
+export class Collection {
+  readonly docs = new Map<string, Doc>();
+  readonly indexes = new Map<string, Index>();
+  readonly uuid: string;
+
+  constructor(
+    readonly db: string,
+    readonly name: string,
+    readonly options: Doc = {},
+    uuid?: string,
+  ) {
+    this.uuid = uuid ?? crypto.randomUUID();
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  static idIndexSpec(): IndexSpec {
+    return { v: 2, key: { _id: 1 }, name: '_id_' };
+  }
+
+  listIndexSpecs(): IndexSpec[] {
+    return [Collection.idIndexSpec(), ...[...this.indexes.values()].map((i) => i.spec)];
+  }
+
+  // ---- writes (callers journal them) ---------------------------------------------------------
+
+  /** Validates and prepares a document for insertion: _id first, generated when missing. */
+  prepareInsert(doc: unknown): Doc {
+    if (!isPlainObject(doc)) throw badValue('document to insert must be an object');
+    let out = doc;
+    if (out._id === undefined) out = { _id: new ObjectId(), ...out };
+    else if (Object.keys(out)[0] !== '_id') {
+      const { _id, ...rest } = out;
+      out = { _id, ...rest };
+    }
+    validateDocument(out);
+    return out;
+  }
+
+  insert(doc: Doc, indexing = true): void {
+    const key = idKey(doc._id);
+    if (this.docs.has(key)) {
+      throw new DuplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
+    }
+    if (indexing) {
+      for (const ix of this.indexes.values()) ix.checkUnique(doc, key);
+      for (const ix of this.indexes.values()) ix.add(doc, key);
+    }
+    this.docs.set(key, doc);
+  }
+
+  replace(oldDoc: Doc, newDoc: Doc): void {
+    validateDocument(newDoc);
+    const key = idKey(oldDoc._id);
+    for (const ix of this.indexes.values()) ix.checkUnique(newDoc, key);
+    for (const ix of this.indexes.values()) {
+      ix.remove(oldDoc, key);
+      ix.add(newDoc, key);
+    }
+    this.docs.set(key, newDoc);
+  }
+
+  remove(doc: Doc): void {
+    const key = idKey(doc._id);
+    for (const ix of this.indexes.values()) ix.remove(doc, key);
+    this.docs.delete(key);
+  }
+
+  getById(id: unknown): Doc | undefined {
+    return this.docs.get(idKey(id));
+  }
+
+  /** Creates an index over the existing documents; throws E11000 (and creates nothing) on duplicates. */
+  createIndex(raw: Doc): IndexSpec {
+    const spec = validateIndexSpec(raw);
+    const ix = new Index(spec, this.ns);
+    ix.rebuild(this.docs.entries());
+    this.indexes.set(spec.name, ix);
+    return spec;
+  }
+
+  /** Adds an index without building it (recovery builds all indexes once at the end). */
+  registerIndex(raw: Doc): void {
+    const spec = validateIndexSpec(raw);
+    this.indexes.set(spec.name, new Index(spec, this.ns));
+  }
+
+  rebuildIndexes(): void {
+    for (const ix of this.indexes.values()) ix.rebuild(this.docs.entries());
+  }
+
+  findIndexByKey(key: Doc): Index | undefined {
+    const want = JSON.stringify(key);
+    for (const ix of this.indexes.values()) if (JSON.stringify(ix.spec.key) === want) return ix;
+    return undefined;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /**
+   * Matching documents in result order. Lazy where it can be (unsorted scans, index order),
+   * so a large cursor does not materialise the collection up front.
+   */
+  find(filter: unknown, opts: FindOptions = {}): Iterable<Doc> {
+    const matcher = compileFilter(filter);
+    const sort = parseSort(opts.sort);
+    const skip = nonNegative(opts.skip, 'skip');
+    const limit = Math.abs(Number(opts.limit ?? 0)) || Infinity;
+    const plan = this.plan(filter, sort);
+    let results: Iterable<Doc> = filterDocs(plan.candidates, matcher);
+    if (sort && !plan.sorted) results = sortDocuments([...results], sort);
+    return sliceIterable(results, skip, limit);
+  }
+
+  count(filter: unknown, skip = 0, limit = 0): number {
+    const isEmpty = filter === undefined || filter === null || (isPlainObject(filter) && Object.keys(filter).length === 0);
+    let n: number;
+    if (isEmpty) n = this.docs.size;
+    else {
+      const matcher = compileFilter(filter);
+      const plan = this.plan(filter, null);
+      n = 0;
+      for (const d of plan.candidates) if (matcher(d)) n++;
+    }
+    n = Math.max(0, n - skip);
+    return limit > 0 ? Math.min(n, limit) : n;
+  }
+
+  private plan(filter: unknown, sort: SortSpec | null): { candidates: Iterable<Doc>; sorted: boolean } {
+    const preds = indexablePredicates(filter);
+    const idPred = preds.get('_id');
+    if (idPred && idPred.kind !== 'range') {
+      const ids = idPred.kind === 'eq' ? [idPred.value] : idPred.values;
+      const docs: Doc[] = [];
+      const seen = new Set<string>();
+      for (const id of ids) {
+        const k = idKey(id);
+        const d = this.docs.get(k);
+        if (d && !seen.has(k)) {
+          seen.add(k);
+          docs.push(d);
+        }
+      }
+      return { candidates: docs, sorted: docs.length <= 1 || !sort };
+    }
+    const choice = this.chooseIndex(preds);
+    if (choice) {
+      const reverse = sort ? this.sortDirectionOn(choice.index, sort, choice.range) : null;
+      const ids = choice.ranges.flatMap((r) => choice.index.scan(r, reverse === -1));
+      if (choice.ranges.length > 1) dedupeInPlace(ids);
+      return { candidates: this.idsToDocs(ids), sorted: !sort || (reverse !== null && choice.ranges.length === 1) };
+    }
+    if (sort) {
+      for (const ix of this.indexes.values()) {
+        if (ix.multikey || ix.spec.sparse || ix.partial) continue;
+        const dir = this.sortDirectionOn(ix, sort, null);
+        if (dir !== null) return { candidates: this.idsToDocs(ix.scan(null, dir === -1)), sorted: true };
+      }
+    }
+    return { candidates: this.docs.values(), sorted: !sort };
+  }
+
+  /** 1 or -1 when walking `ix` forwards/backwards yields `sort` order (after the equality prefix), else null. */
+  private sortDirectionOn(ix: Index, sort: SortSpec, range: KeyRange | null): 1 | -1 | null {
+    if (ix.multikey) return null;
+    const eqCount = range ? range.eq.length : 0;
+    const rest = ix.fields.slice(eqCount);
+    // Sort fields that are pinned by equality are free; the others must follow the index.
+    const sortRest = sort.filter(([f]) => !ix.fields.slice(0, eqCount).some(([g]) => g === f));
+    if (sortRest.length === 0) return 1;
+    if (sortRest.length > rest.length) return null;
+    let dir: 1 | -1 | null = null;
+    for (let i = 0; i < sortRest.length; i++) {
+      if (sortRest[i][0] !== rest[i][0]) return null;
+      const d = sortRest[i][1] === rest[i][1] ? 1 : -1;
+      if (dir === null) dir = d;
+      else if (dir !== d) return null;
+    }
+    return dir;
+  }
+
+  private chooseIndex(preds: Map<string, FieldPredicate>): { index: Index; ranges: KeyRange[]; range: KeyRange } | null {
+    let best: { index: Index; ranges: KeyRange[]; range: KeyRange; score: number } | null = null;
+    for (const ix of this.indexes.values()) {
+      if (ix.partial) continue;
+      const eq: unknown[] = [];
+      let inValues: unknown[] | null = null;
+      let range: KeyRange | null = null;
+      for (const [field] of ix.fields) {
+        const p = preds.get(field);
+        if (!p) break;
+        if (p.kind === 'eq') {
+          if (ix.spec.sparse && p.value === null) break;
+          eq.push(p.value);
+          continue;
+        }
+        if (p.kind === 'in' && eq.length === 0 && !inValues && !(ix.spec.sparse && p.values.includes(null))) {
+          inValues = p.values;
+          break;
+        }
+        if (p.kind === 'range') range = { eq: [...eq], lo: p.lo, hi: p.hi };
+        break;
+      }
+      let ranges: KeyRange[];
+      let score: number;
+      if (inValues) {
+        ranges = inValues.map((v) => ({ eq: [v] }));
+        score = 2;
+      } else if (range) {
+        ranges = [range];
+        score = 1 + eq.length * 3;
+      } else if (eq.length > 0) {
+        ranges = [{ eq }];
+        score = eq.length * 3 + (ix.spec.unique && eq.length === ix.fields.length ? 100 : 0);
+      } else continue;
+      if (!best || score > best.score) best = { index: ix, ranges, range: ranges[0], score };
+    }
+    return best;
+  }
+
+  private *idsToDocs(ids: string[]): Generator<Doc> {
+    for (const id of ids) {
+      const d = this.docs.get(id);
+      if (d) yield d;
+    }
+  }
+}
+
+function* filterDocs(docs: Iterable<Doc>, matcher: Matcher): Generator<Doc> {
+  for (const d of docs) if (matcher(d)) yield d;
+}
+
+function* sliceIterable<T>(it: Iterable<T>, skip: number, limit: number): Generator<T> {
+  if (limit <= 0) return;
+  let i = 0;
+  let n = 0;
+  for (const x of it) {
+    if (i++ < skip) continue;
+    yield x;
+    if (++n >= limit) return;
+  }
+}
+
+function dedupeInPlace(ids: string[]): void {
+  const seen = new Set<string>();
+  let w = 0;
+  for (const id of ids) if (!seen.has(id)) {
+    seen.add(id);
+    ids[w++] = id;
+  }
+  ids.length = w;
+}
+
+function nonNegative(v: unknown, name: string): number {
+  if (v === undefined || v === null) return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw badValue(`${name} must be a non-negative integer`);
+  return n;
+}
+
+/** Rejects what MongoDB rejects on insert, and values this store cannot compare correctly. */
+export function validateDocument(doc: Doc): void {
+  const id = doc._id;
+  if (Array.isArray(id)) throw new MongoServerError(Codes.BadValue, "The '_id' value cannot be of type array");
+  if (id instanceof RegExp) throw new MongoServerError(Codes.BadValue, "The '_id' value cannot be of type regex");
+  for (const k of Object.keys(doc)) {
+    if (k.startsWith('$')) throw new MongoServerError(Codes.BadValue, `Document can't have $ prefixed field names: ${k}`);
+  }
+  checkValues(doc, 0);
+  if (calculateObjectSize(doc) > MAX_BSON_SIZE) {
+    throw new MongoServerError(Codes.BSONObjectTooLarge, `object to insert too large. size in bytes exceeds ${MAX_BSON_SIZE}`);
+  }
+}
+
+function checkValues(v: unknown, depth: number): void {
+  if (depth > 100) throw badValue('document nesting is too deep (over 100 levels)');
+  if (v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    for (const x of v) checkValues(x, depth + 1);
+    return;
+  }
+  const t = (v as { _bsontype?: string })._bsontype;
+  if (t === 'Long') {
+    const n = Number(v.toString());
+    if (!Number.isSafeInteger(n)) throw unsupported('an int64 value outside ±2^53');
+    return;
+  }
+  if (t === 'Decimal128') throw unsupported('Decimal128');
+  if (t !== undefined || v instanceof Date) return;
+  if (typeRank(v) !== 4) return;
+  for (const x of Object.values(v)) checkValues(x, depth + 1);
+}

@@ -1,0 +1,239 @@
+/**
+ * Filters, sorts and projections. Matching is mingo's; this layer refuses what the store does
+ * not support (by name), orders with MongoDB's BSON type order, and projects with `_id` first
+ * and fields in document order.
+ */
+import { Query } from 'mingo';
+import { badValue, unsupported, MongoServerError } from '../errors';
+import { compareValues, getPathValues, isOperatorObject, isPlainObject, sortKey, type Doc } from './values';
+import type { KeyBound } from './indexes';
+
+const UNSUPPORTED_QUERY_OPERATORS: Record<string, string> = {
+  $text: 'the $text query operator (text search)',
+  $where: 'the $where query operator (server-side JavaScript)',
+  $function: 'the $function operator (server-side JavaScript)',
+  $accumulator: 'the $accumulator operator (server-side JavaScript)',
+  $near: 'the $near query operator (geospatial)',
+  $nearSphere: 'the $nearSphere query operator (geospatial)',
+  $geoWithin: 'the $geoWithin query operator (geospatial)',
+  $geoIntersects: 'the $geoIntersects query operator (geospatial)',
+  $meta: 'the $meta operator (text search scores)',
+};
+
+/** Throws naming the first unsupported operator used anywhere in an expression. */
+export function rejectUnsupportedOperators(expr: unknown): void {
+  if (Array.isArray(expr)) {
+    for (const e of expr) rejectUnsupportedOperators(e);
+    return;
+  }
+  if (!isPlainObject(expr)) return;
+  for (const [k, v] of Object.entries(expr)) {
+    if (k in UNSUPPORTED_QUERY_OPERATORS) throw unsupported(UNSUPPORTED_QUERY_OPERATORS[k]);
+    rejectUnsupportedOperators(v);
+  }
+}
+
+export type Matcher = (doc: Doc) => boolean;
+
+export function compileFilter(filter: unknown): Matcher {
+  if (filter === undefined || filter === null) return () => true;
+  if (!isPlainObject(filter)) throw badValue('filter must be an object');
+  if (Object.keys(filter).length === 0) return () => true;
+  rejectUnsupportedOperators(filter);
+  try {
+    const q = new Query(filter, { scriptEnabled: false });
+    return (doc) => q.test(doc);
+  } catch (e) {
+    throw asBadValue(e);
+  }
+}
+
+export function asBadValue(e: unknown): MongoServerError {
+  if (e instanceof MongoServerError) return e;
+  return badValue(e instanceof Error ? e.message : String(e));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index selection: what a filter says about one field that an index can use.
+
+export type FieldPredicate =
+  | { kind: 'eq'; value: unknown }
+  | { kind: 'in'; values: unknown[] }
+  | { kind: 'range'; lo?: KeyBound; hi?: KeyBound };
+
+/** Top-level field conditions an index can serve (ignores everything it cannot; the matcher re-checks all). */
+export function indexablePredicates(filter: unknown): Map<string, FieldPredicate> {
+  const out = new Map<string, FieldPredicate>();
+  if (!isPlainObject(filter)) return out;
+  const visit = (f: Doc): void => {
+    for (const [field, cond] of Object.entries(f)) {
+      if (field === '$and' && Array.isArray(cond)) {
+        for (const sub of cond) if (isPlainObject(sub)) visit(sub);
+        continue;
+      }
+      if (field.startsWith('$')) continue;
+      const p = predicateFor(cond);
+      if (p && !out.has(field)) out.set(field, p);
+    }
+  };
+  visit(filter);
+  return out;
+}
+
+function indexableValue(v: unknown): boolean {
+  // Arrays and regexes match in ways an index point lookup cannot express.
+  return !Array.isArray(v) && !(v instanceof RegExp) && (v as { _bsontype?: string } | null)?._bsontype !== 'BSONRegExp';
+}
+
+function predicateFor(cond: unknown): FieldPredicate | null {
+  if (!isOperatorObject(cond)) return indexableValue(cond) && !isPlainObject(cond) ? { kind: 'eq', value: cond } : null;
+  let lo: KeyBound | undefined;
+  let hi: KeyBound | undefined;
+  for (const [op, v] of Object.entries(cond)) {
+    switch (op) {
+      case '$eq':
+        if (indexableValue(v) && !isPlainObject(v)) return { kind: 'eq', value: v };
+        break;
+      case '$in':
+        if (Array.isArray(v) && v.length <= 1000 && v.every((x) => indexableValue(x) && !isPlainObject(x))) return { kind: 'in', values: v };
+        break;
+      case '$gt':
+      case '$gte':
+        if (indexableValue(v) && v !== null) lo = { value: v, inclusive: op === '$gte' };
+        break;
+      case '$lt':
+      case '$lte':
+        if (indexableValue(v) && v !== null) hi = { value: v, inclusive: op === '$lte' };
+        break;
+    }
+  }
+  if (!lo && !hi) return null;
+  // Type bracketing: {$gt: 5} only reaches numbers, so stop at the end of the number type.
+  lo ??= { value: hi!.value, inclusive: true, typeEdge: true };
+  hi ??= { value: lo.value, inclusive: true, typeEdge: true };
+  return { kind: 'range', lo, hi };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sort
+
+export type SortSpec = Array<[string, 1 | -1]>;
+
+export function parseSort(sort: unknown): SortSpec | null {
+  if (sort === undefined || sort === null) return null;
+  if (!isPlainObject(sort)) throw badValue('sort must be an object');
+  const spec: SortSpec = [];
+  for (const [field, dir] of Object.entries(sort)) {
+    if (isPlainObject(dir)) throw unsupported(`sort by ${JSON.stringify(dir)} (e.g. $meta text score)`);
+    const n = Number(dir);
+    if (n !== 1 && n !== -1) throw badValue(`$sort key ordering must be 1 (for ascending) or -1 (for descending); got ${JSON.stringify(dir)} for '${field}'`);
+    spec.push([field, n as 1 | -1]);
+  }
+  return spec.length ? spec : null;
+}
+
+export function sortDocuments(docs: Doc[], spec: SortSpec): Doc[] {
+  // Precompute each document's sort keys once (arrays reduce to their min/max element).
+  const keyed = docs.map((doc) => ({
+    doc,
+    keys: spec.map(([path, dir]) => {
+      const vals = getPathValues(doc, path);
+      return sortKey(vals.length === 1 ? vals[0] : vals.length === 0 ? null : vals, dir);
+    }),
+  }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < spec.length; i++) {
+      const c = compareValues(a.keys[i], b.keys[i]);
+      if (c !== 0) return c * spec[i][1];
+    }
+    return 0;
+  });
+  return keyed.map((k) => k.doc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projection
+
+type ProjTree = Map<string, ProjTree | true>;
+
+export type Projector = (doc: Doc) => Doc;
+
+export function compileProjection(projection: unknown): Projector | null {
+  if (projection === undefined || projection === null) return null;
+  if (!isPlainObject(projection)) throw badValue('projection must be an object');
+  const entries = Object.entries(projection);
+  if (entries.length === 0) return null;
+  let includeId = true;
+  let mode: 'include' | 'exclude' | null = null;
+  const tree: ProjTree = new Map();
+  for (const [path, raw] of entries) {
+    if (isPlainObject(raw) || path.includes('$')) throw unsupported(`projection operator in '${path}' (only inclusion/exclusion projections)`);
+    const on = raw === true || (typeof raw === 'number' && raw !== 0);
+    const off = raw === false || raw === 0;
+    if (!on && !off) throw unsupported(`projection value ${JSON.stringify(raw)} for '${path}' (only 0/1/true/false)`);
+    if (path === '_id') {
+      includeId = on;
+      continue;
+    }
+    const m = on ? 'include' : 'exclude';
+    if (mode && mode !== m) {
+      throw new MongoServerError(31254, `Cannot do ${m === 'include' ? 'inclusion' : 'exclusion'} on field ${path} in ${mode === 'include' ? 'inclusion' : 'exclusion'} projection`);
+    }
+    mode = m;
+    addPath(tree, path.split('.'));
+  }
+  if (mode === null) mode = includeId ? 'exclude' : 'exclude';
+  if (mode === 'include') {
+    return (doc) => {
+      const out: Doc = {};
+      if (includeId && doc._id !== undefined) out._id = doc._id;
+      Object.assign(out, include(doc, tree));
+      return out;
+    };
+  }
+  return (doc) => {
+    const out = exclude(doc, tree);
+    if (!includeId) delete out._id;
+    return out;
+  };
+}
+
+function addPath(tree: ProjTree, parts: string[]): void {
+  const [head, ...rest] = parts;
+  if (rest.length === 0) {
+    tree.set(head, true);
+    return;
+  }
+  let sub = tree.get(head);
+  if (sub === true) return;
+  if (!sub) tree.set(head, (sub = new Map()));
+  addPath(sub, rest);
+}
+
+function include(doc: Doc, tree: ProjTree): Doc {
+  const out: Doc = {};
+  for (const k of Object.keys(doc)) {
+    if (k === '_id' && !tree.has('_id')) continue;
+    const t = tree.get(k);
+    if (!t) continue;
+    const v = doc[k];
+    if (t === true) out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.filter(isPlainObject).map((el) => include(el, t));
+    else if (isPlainObject(v)) out[k] = include(v, t);
+  }
+  return out;
+}
+
+function exclude(doc: Doc, tree: ProjTree): Doc {
+  const out: Doc = {};
+  for (const k of Object.keys(doc)) {
+    const t = tree.get(k);
+    const v = doc[k];
+    if (t === true) continue;
+    if (!t) out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.map((el) => (isPlainObject(el) ? exclude(el, t) : el));
+    else if (isPlainObject(v)) out[k] = exclude(v, t);
+    else out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,162 @@
+/**
+ * Update documents: operator updates ($set, $inc, … via mingo's updater), replacements and
+ * aggregation-pipeline updates, plus what mingo lacks: $setOnInsert and the upsert seed built
+ * from the query's equality fields. Stored documents are never mutated: updates work on a clone.
+ */
+import { Aggregator } from 'mingo';
+import { update as mingoUpdate } from 'mingo/updater';
+import { ObjectId } from 'bson';
+import { badValue, unsupported, MongoServerError, Codes } from '../errors';
+import { asBadValue, rejectUnsupportedOperators } from './query';
+import { cloneDeep, isOperatorObject, isPlainObject, valuesEqual, type Doc } from './values';
+
+const OPERATORS = new Set([
+  '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
+  '$push', '$addToSet', '$pull', '$pullAll', '$pop', '$bit', '$setOnInsert',
+]);
+const PIPELINE_STAGES = new Set(['$set', '$addFields', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+
+export type UpdateKind = 'operators' | 'replacement' | 'pipeline';
+
+export function classifyUpdate(u: unknown): UpdateKind {
+  if (Array.isArray(u)) return 'pipeline';
+  if (!isPlainObject(u)) throw new MongoServerError(Codes.FailedToParse, 'Update document must be an object or a pipeline array');
+  const keys = Object.keys(u);
+  const ops = keys.filter((k) => k.startsWith('$'));
+  if (ops.length === 0) return 'replacement';
+  if (ops.length !== keys.length) throw badValue('Update document cannot mix update operators and plain fields');
+  return 'operators';
+}
+
+export interface ApplyOptions {
+  filter?: Doc;
+  arrayFilters?: Doc[];
+  /** True when the update creates the document (upsert): $setOnInsert applies. */
+  inserting?: boolean;
+}
+
+/** Returns the updated copy of `doc`; `doc` itself is untouched. */
+export function applyUpdate(doc: Doc, u: unknown, opts: ApplyOptions = {}): Doc {
+  const kind = classifyUpdate(u);
+  let next: Doc;
+  if (kind === 'replacement') {
+    const repl = u as Doc;
+    if (repl._id !== undefined && doc._id !== undefined && !valuesEqual(repl._id, doc._id)) throw immutableId();
+    next = doc._id !== undefined ? { _id: doc._id } : {};
+    for (const [k, v] of Object.entries(repl)) if (k !== '_id' || doc._id === undefined) next[k] = cloneDeep(v);
+  } else if (kind === 'pipeline') {
+    next = applyPipeline(doc, u as Doc[]);
+  } else {
+    next = applyOperators(doc, u as Doc, opts);
+  }
+  if (doc._id !== undefined && !valuesEqual(next._id, doc._id)) throw immutableId();
+  if (doc._id !== undefined && Object.keys(next)[0] !== '_id') next = { _id: next._id, ...withoutId(next) };
+  return next;
+}
+
+function withoutId(d: Doc): Doc {
+  const { _id, ...rest } = d;
+  void _id;
+  return rest;
+}
+
+function immutableId(): MongoServerError {
+  return new MongoServerError(Codes.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+}
+
+function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
+  const modifier: Doc = {};
+  for (const [op, fields] of Object.entries(u)) {
+    if (!OPERATORS.has(op)) throw badValue(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    if (!isPlainObject(fields)) throw badValue(`Modifiers operate on fields but we found type ${typeof fields} instead: {${op}: ${JSON.stringify(fields)}}`);
+    rejectUnsupportedOperators(fields);
+    if (op === '$setOnInsert') {
+      if (opts.inserting) modifier.$set = { ...((modifier.$set as Doc) ?? {}), ...fields };
+      continue;
+    }
+    if (op === '$set' && modifier.$set) modifier.$set = { ...fields, ...(modifier.$set as Doc) };
+    else modifier[op] = fields;
+    for (const path of Object.keys(fields)) if (path === '_id' || path.startsWith('_id.')) {
+      if (op !== '$set' || !valuesEqual((fields as Doc)[path], doc._id)) throw immutableId();
+    }
+  }
+  const copy = cloneDeep(doc);
+  if (Object.keys(modifier).length === 0) return copy;
+  try {
+    mingoUpdate(copy, modifier, opts.arrayFilters, opts.filter, { cloneMode: 'deep', queryOptions: { scriptEnabled: false } });
+  } catch (e) {
+    throw asBadValue(e);
+  }
+  return copy;
+}
+
+function applyPipeline(doc: Doc, stages: Doc[]): Doc {
+  for (const stage of stages) {
+    const name = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
+    if (!name || !PIPELINE_STAGES.has(name)) throw badValue(`${name ?? 'non-object'} is not allowed to be used within an update`);
+  }
+  rejectUnsupportedOperators(stages);
+  try {
+    const out = new Aggregator(stages, { scriptEnabled: false }).run([cloneDeep(doc)]);
+    return (out[0] as Doc) ?? {};
+  } catch (e) {
+    throw asBadValue(e);
+  }
+}
+
+/** The document an upsert starts from: the query's equality fields (dotted paths become nested). */
+export function upsertSeed(filter: Doc | undefined): Doc {
+  const seed: Doc = {};
+  const visit = (f: Doc): void => {
+    for (const [field, cond] of Object.entries(f)) {
+      if (field === '$and' && Array.isArray(cond)) {
+        for (const sub of cond) if (isPlainObject(sub)) visit(sub);
+        continue;
+      }
+      if (field.startsWith('$')) continue;
+      let value: unknown;
+      if (isOperatorObject(cond)) {
+        if (!('$eq' in cond)) continue;
+        value = cond.$eq;
+      } else value = cond;
+      setPath(seed, field, cloneDeep(value));
+    }
+  };
+  if (filter) visit(filter);
+  return seed;
+}
+
+function setPath(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const next = cur[parts[i]];
+    if (!isPlainObject(next)) cur[parts[i]] = {};
+    cur = cur[parts[i]] as Doc;
+  }
+  cur[parts[parts.length - 1]] = value;
+}
+
+/** Builds the document an upsert inserts. */
+export function buildUpsert(filter: Doc | undefined, u: unknown, arrayFilters?: Doc[]): Doc {
+  const kind = classifyUpdate(u);
+  let doc: Doc;
+  if (kind === 'replacement') {
+    const seed = upsertSeed(filter);
+    doc = applyUpdate(seed._id !== undefined ? { _id: seed._id } : {}, u);
+  } else {
+    doc = applyUpdate(upsertSeed(filter), u, { inserting: true, arrayFilters });
+  }
+  if (doc._id === undefined) doc = { _id: new ObjectId(), ...doc };
+  else if (Object.keys(doc)[0] !== '_id') doc = { _id: doc._id, ...withoutId(doc) };
+  return doc;
+}
+
+export function refusePositionalInUpsert(u: unknown): void {
+  if (!isPlainObject(u)) return;
+  for (const fields of Object.values(u)) {
+    if (isPlainObject(fields) && Object.keys(fields).some((p) => p.includes('.$'))) {
+      throw unsupported('a positional operator in an upsert');
+    }
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * BSON-aware value semantics: MongoDB's cross-type sort order, numeric comparison across
+ * int32/int64/double, "null equals missing", canonical keys and cloning.
+ *
+ * Documents are held decoded with promoted values (int32, double and safe int64 are JS numbers),
+ * so numbers already compare across their wire types; everything else is ordered here.
+ */
+import { ObjectId } from 'bson';
+
+export type Doc = Record<string, unknown>;
+
+// MongoDB's comparison/sort order of BSON types (https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/).
+const RANK = {
+  minKey: 0,
+  nullish: 1,
+  number: 2,
+  string: 3,
+  object: 4,
+  array: 5,
+  binary: 6,
+  objectId: 7,
+  boolean: 8,
+  date: 9,
+  timestamp: 10,
+  regex: 11,
+  maxKey: 12,
+} as const;
+
+function bsonType(v: object): string | undefined {
+  return (v as { _bsontype?: string })._bsontype;
+}
+
+export function typeRank(v: unknown): number {
+  if (v === undefined || v === null) return RANK.nullish;
+  switch (typeof v) {
+    case 'number':
+    case 'bigint':
+      return RANK.number;
+    case 'string':
+      return RANK.string;
+    case 'boolean':
+      return RANK.boolean;
+    case 'object':
+      break;
+    default:
+      return RANK.object;
+  }
+  if (Array.isArray(v)) return RANK.array;
+  if (v instanceof Date) return RANK.date;
+  if (v instanceof RegExp) return RANK.regex;
+  if (v instanceof Uint8Array) return RANK.binary;
+  switch (bsonType(v as object)) {
+    case 'ObjectId':
+      return RANK.objectId;
+    case 'Binary':
+      return RANK.binary;
+    case 'Long':
+    case 'Int32':
+    case 'Double':
+    case 'Decimal128':
+      return RANK.number;
+    case 'Timestamp':
+      return RANK.timestamp;
+    case 'BSONRegExp':
+      return RANK.regex;
+    case 'BSONSymbol':
+      return RANK.string;
+    case 'MinKey':
+      return RANK.minKey;
+    case 'MaxKey':
+      return RANK.maxKey;
+    default:
+      return RANK.object;
+  }
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return Number((v as { valueOf(): unknown }).valueOf?.() ?? NaN);
+}
+
+function cmp<T extends number | string | bigint>(a: T, b: T): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function bytesOf(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  const b = v as { buffer: Uint8Array; position?: number; sub_type?: number };
+  return b.buffer.subarray(0, b.position ?? b.buffer.length);
+}
+
+/** Compares two values as MongoDB does for sorting and range queries (not for arrays-in-sort; see sortKey). */
+export function compareValues(a: unknown, b: unknown): number {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  switch (ra) {
+    case RANK.nullish:
+    case RANK.minKey:
+    case RANK.maxKey:
+      return 0;
+    case RANK.number: {
+      const x = toNumber(a);
+      const y = toNumber(b);
+      // NaN sorts before every other number in MongoDB.
+      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
+      if (Number.isNaN(y)) return 1;
+      return cmp(x, y);
+    }
+    case RANK.string:
+      return cmp(String(a), String(b));
+    case RANK.boolean:
+      return cmp(Number(a), Number(b));
+    case RANK.date:
+      return cmp((a as Date).getTime(), (b as Date).getTime());
+    case RANK.objectId:
+      return cmp((a as ObjectId).toHexString(), (b as ObjectId).toHexString());
+    case RANK.timestamp:
+      return cmp(BigInt((a as object).toString()), BigInt((b as object).toString()));
+    case RANK.binary: {
+      const x = bytesOf(a);
+      const y = bytesOf(b);
+      // Binary compares by length first, then subtype, then bytes.
+      if (x.length !== y.length) return x.length - y.length;
+      const sa = (a as { sub_type?: number }).sub_type ?? 0;
+      const sb = (b as { sub_type?: number }).sub_type ?? 0;
+      if (sa !== sb) return sa - sb;
+      return Buffer.compare(x, y);
+    }
+    case RANK.regex: {
+      const x = a as { source: string; flags?: string; pattern?: string; options?: string };
+      const y = b as { source: string; flags?: string; pattern?: string; options?: string };
+      return cmp(x.source ?? x.pattern ?? '', y.source ?? y.pattern ?? '') || cmp(x.flags ?? x.options ?? '', y.flags ?? y.options ?? '');
+    }
+    case RANK.array: {
+      const x = a as unknown[];
+      const y = b as unknown[];
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) {
+        const c = compareValues(x[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length;
+    }
+    default: {
+      // Embedded documents compare field by field: type, then name, then value.
+      const ka = Object.keys(a as Doc);
+      const kb = Object.keys(b as Doc);
+      const n = Math.min(ka.length, kb.length);
+      for (let i = 0; i < n; i++) {
+        const va = (a as Doc)[ka[i]];
+        const vb = (b as Doc)[kb[i]];
+        const c = typeRank(va) - typeRank(vb) || cmp(ka[i], kb[i]) || compareValues(va, vb);
+        if (c !== 0) return c;
+      }
+      return ka.length - kb.length;
+    }
+  }
+}
+
+export function valuesEqual(a: unknown, b: unknown): boolean {
+  return compareValues(a, b) === 0;
+}
+
+/**
+ * The value a document contributes to a sort on one field: arrays sort by their smallest element
+ * ascending and their largest descending; an empty array sorts before null.
+ */
+export function sortKey(v: unknown, direction: 1 | -1): unknown {
+  if (!Array.isArray(v)) return v;
+  if (v.length === 0) return EMPTY_ARRAY_SORT;
+  let best = v[0];
+  for (let i = 1; i < v.length; i++) {
+    const c = compareValues(v[i], best);
+    if (direction === 1 ? c < 0 : c > 0) best = v[i];
+  }
+  return best;
+}
+const EMPTY_ARRAY_SORT = { _bsontype: 'MinKey' };
+
+/** Reads a dotted path; arrays along the way fan out (as MongoDB does), returning every value found. */
+export function getPathValues(doc: unknown, path: string): unknown[] {
+  const parts = path.split('.');
+  const out: unknown[] = [];
+  const walk = (v: unknown, i: number): void => {
+    if (i === parts.length) {
+      out.push(v);
+      return;
+    }
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      const idx = /^\d+$/.test(parts[i]) ? Number(parts[i]) : -1;
+      if (idx >= 0) {
+        if (idx < v.length) walk(v[idx], i + 1);
+        return;
+      }
+      for (const el of v) if (el !== null && typeof el === 'object' && !Array.isArray(el)) walk(el, i);
+      return;
+    }
+    if (bsonType(v) !== undefined || v instanceof Date) return;
+    const next = (v as Doc)[parts[i]];
+    if (next === undefined) return;
+    walk(next, i + 1);
+  };
+  walk(doc, 0);
+  return out;
+}
+
+/** The single value at a dotted path without array fan-out (undefined when missing). */
+export function getPath(doc: unknown, path: string): unknown {
+  let v: unknown = doc;
+  for (const part of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Doc)[part];
+  }
+  return v;
+}
+
+/** Canonical string for an _id so that 1, 1.0 and Long(1) address the same document. */
+export function idKey(id: unknown): string {
+  if (typeof id === 'string') return 's' + id;
+  if (typeof id === 'number') return 'n' + (Object.is(id, -0) ? 0 : id);
+  if (id instanceof ObjectId) return 'o' + id.toHexString();
+  if (id instanceof Date) return 'd' + id.getTime();
+  if (id === null || id === undefined) return 'z';
+  if (typeof id === 'boolean') return 'b' + id;
+  switch (typeRank(id)) {
+    case RANK.number:
+      return 'n' + toNumber(id);
+    case RANK.objectId:
+      return 'o' + (id as ObjectId).toHexString();
+    case RANK.binary:
+      return 'x' + ((id as { sub_type?: number }).sub_type ?? 0) + ':' + Buffer.from(bytesOf(id)).toString('base64');
+    default:
+      return 'j' + stableString(id);
+  }
+}
+
+function stableString(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'undefined';
+  if (Array.isArray(v)) return '[' + v.map(stableString).join(',') + ']';
+  const t = bsonType(v);
+  if (t !== undefined || v instanceof Date) return idKey(v);
+  return '{' + Object.keys(v).map((k) => JSON.stringify(k) + ':' + stableString((v as Doc)[k])).join(',') + '}';
+}
+
+/**
+ * Deep-copies plain objects and arrays. BSON value classes are treated as immutable and shared;
+ * Dates are copied because they are mutable.
+ */
+export function cloneDeep<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(cloneDeep) as T;
+  if (v instanceof Date) return new Date(v.getTime()) as T;
+  if (bsonType(v) !== undefined || v instanceof Uint8Array || v instanceof RegExp) return v;
+  const out: Doc = {};
+  for (const k of Object.keys(v)) out[k] = cloneDeep((v as Doc)[k]);
+  return out as T;
+}
+
+/** Structural equality that also respects field order (an update that reorders fields did modify the document). */
+export function sameDocument(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeRank(a) !== typeRank(b)) return false;
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    return a.length === y.length && a.every((x, i) => sameDocument(x, y[i]));
+  }
+  if (a !== null && typeof a === 'object' && typeRank(a) === RANK.object) {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b as Doc);
+    if (ka.length !== kb.length) return false;
+    for (let i = 0; i < ka.length; i++) {
+      if (ka[i] !== kb[i] || !sameDocument((a as Doc)[ka[i]], (b as Doc)[kb[i]])) return false;
+    }
+    return true;
+  }
+  // Same rank scalars: equal value and same JS type (5 vs 5.0 are both numbers here).
+  return compareValues(a, b) === 0 && typeof a === typeof b;
+}
+
+export function isPlainObject(v: unknown): v is Doc {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && typeRank(v) === RANK.object && !(v instanceof Date);
+}
+
+export function isOperatorObject(v: unknown): v is Doc {
+  if (!isPlainObject(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length > 0 && keys[0].startsWith('$');
+}

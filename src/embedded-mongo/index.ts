@@ -1,0 +1,91 @@
+/**
+ * An embedded, MongoDB-wire-compatible server for development, tests and small deployments.
+ *
+ * Self-contained (imports nothing from the app): `startEmbeddedMongo()` returns a URI any MongoDB
+ * driver or mongoose can connect to. Production should use a real MongoDB (see README).
+ */
+import { Catalog } from './engine/catalog';
+import { WireServer } from './server';
+import { openDurableStorage, openMemoryStorage, type DurableStorage } from './storage';
+import { DECODE } from './wire';
+
+export interface EmbeddedMongoOptions {
+  /** Directory for the journal and snapshots. Required unless `inMemory`. */
+  dataDir?: string;
+  /** Keep everything in memory (tests): nothing is written to disk. */
+  inMemory?: boolean;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Idle server-side cursors are closed after this long (default 10 minutes, as mongod). */
+  cursorTimeoutMs?: number;
+  /** Journal size that triggers compaction into a snapshot (default 64 MiB). */
+  compactAtBytes?: number;
+  /** How often TTL indexes are swept (default 60 s, as mongod). */
+  ttlIntervalMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface EmbeddedMongo {
+  /** `mongodb://host:port` (append a database name or pass `dbName` to your client). */
+  uri: string;
+  host: string;
+  port: number;
+  dataDir: string | null;
+  /** Startup recovery figures (zeros in memory). */
+  recovery: { snapshotRecords: number; journalRecords: number; truncatedBytes: number; millis: number };
+  /** The underlying server, for tests and benchmarks (cursor reaping, TTL sweeps). */
+  server: WireServer;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
+  const log = opts.log ?? (() => {});
+  if (!opts.inMemory && !opts.dataDir) throw new Error('startEmbeddedMongo needs either dataDir or inMemory: true');
+  const storage: DurableStorage = opts.inMemory ? openMemoryStorage() : openDurableStorage(opts.dataDir!, { deserialize: DECODE });
+  const catalog = new Catalog();
+  let recovery;
+  try {
+    catalog.beginRecovery();
+    recovery = storage.recover((record) => catalog.applyRecord(record));
+    catalog.endRecovery();
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  if (recovery.truncatedBytes > 0) log(`embedded mongo: cut a torn journal tail of ${recovery.truncatedBytes} bytes (an unacknowledged write)`);
+  const server = new WireServer({
+    storage,
+    catalog,
+    cursorTimeoutMs: opts.cursorTimeoutMs ?? 10 * 60_000,
+    compactAtBytes: opts.compactAtBytes ?? 64 * 1024 * 1024,
+    ttlIntervalMs: opts.ttlIntervalMs ?? 60_000,
+    log,
+  });
+  const host = opts.host ?? '127.0.0.1';
+  let port: number;
+  try {
+    port = await server.listen(opts.port ?? 0, host);
+  } catch (e) {
+    await server.close();
+    await storage.close();
+    throw e;
+  }
+  const uriHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | null = null;
+  return {
+    uri: `mongodb://${uriHost}:${port}`,
+    host,
+    port,
+    dataDir: opts.inMemory ? null : opts.dataDir!,
+    recovery,
+    server,
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        await storage.close();
+      })()),
+  };
+}
+
+export { MongoServerError } from './errors';

@@ -1,0 +1,33 @@
+import type { Document } from 'bson';
+
+/**
+ * The contract between the embedded store's engine (in memory) and its durable files.
+ *
+ * The engine applies every write to memory first, then calls `append` with one record that
+ * describes the whole command (so a command is replayed all-or-nothing), and replies to the
+ * client only after `append` resolves, i.e. after the record is fsync'ed (group commit).
+ *
+ * Records are plain BSON documents whose meaning belongs to the engine. A snapshot is just a
+ * sequence of the same kind of records (produced by the engine's `dump`), so recovery is
+ * "apply snapshot records, then journal records" with one `apply` function.
+ */
+export interface DurableStorage {
+  /** Replays snapshot + journal through `apply`, truncating a torn journal tail. Call once, before any append. */
+  recover(apply: (record: Document) => void): RecoveryStats;
+  /** Resolves once the record is on disk (fsync); many appends share one fsync. */
+  append(record: Document): Promise<void>;
+  /** Bytes in the current journal file (the engine uses it to decide when to compact). */
+  readonly journalBytes: number;
+  /** Writes a snapshot of the current state (records from `dump`), atomically replaces the old snapshot and starts an empty journal. */
+  compact(dump: () => Iterable<Document>): Promise<void>;
+  /** Flushes pending records, closes files and releases the lock. */
+  close(): Promise<void>;
+}
+
+export interface RecoveryStats {
+  snapshotRecords: number;
+  journalRecords: number;
+  /** Bytes cut off a torn journal tail (0 when the journal ended cleanly). */
+  truncatedBytes: number;
+  millis: number;
+}
