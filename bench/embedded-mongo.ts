@@ -1,0 +1,139 @@
+/**
+ * Embedded store benchmark (issue: foundation + embedded store). Every figure is measured in
+ * this run beside a baseline of the same machine, so ratios survive noisy shared hosts.
+ *   npx tsx bench/embedded-mongo.ts     (BENCH_DOCS=100000 for a quicker run)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { deserialize, serialize } from 'bson';
+import mongoose from 'mongoose';
+import { MongoClient } from 'mongodb';
+import { spawnEmbeddedMongo } from '../src/embedded-mongo/spawn';
+import { nowMs, printFigures, rssOf, runConcurrent, summarize, type Figure } from './lib';
+
+const DOCS = Number(process.env.BENCH_DOCS ?? 1_000_000);
+
+function rawFsyncPerSecond(dir: string, ms = 1500): number {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = fs.openSync(file, 'w');
+  const buf = Buffer.alloc(200, 1);
+  let n = 0;
+  const end = nowMs() + ms;
+  const start = nowMs();
+  while (nowMs() < end) {
+    fs.writeSync(fd, buf);
+    fs.fdatasyncSync(fd);
+    n++;
+  }
+  const rate = (n * 1000) / (nowMs() - start);
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  return rate;
+}
+
+function doc(i: number): Record<string, unknown> {
+  return { k: i, name: `企业-${i}`, province: 11 + (i % 30), n: i % 100, at: new Date(1_700_000_000_000 + i) };
+}
+
+export async function benchEmbeddedMongo(): Promise<Figure[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-store-'));
+  const figures: Figure[] = [];
+  const fsyncs = rawFsyncPerSecond(dir);
+  let store = await spawnEmbeddedMongo({ dataDir: path.join(dir, 'db') });
+  const emptyRss = rssOf(store.pid);
+  try {
+    // 1. Acknowledged single-document inserts through mongoose, 32 concurrent callers.
+    const conn = await mongoose.createConnection(store.uri, { dbName: 'bench', maxPoolSize: 32 }).asPromise();
+    const Item = conn.model('Item', new mongoose.Schema({ k: { type: Number, unique: true }, name: String, province: Number, n: Number, at: Date }));
+    await Item.init();
+    const INSERTS = 20_000;
+    const insertMs = await runConcurrent(INSERTS, 32, (i) => Item.create(doc(i)));
+    const insertsPerSec = (INSERTS * 1000) / insertMs;
+    figures.push({ name: 'acknowledged inserts/s (mongoose, 32 callers, fsync before ack)', value: insertsPerSec, unit: '/s', baselineName: 'raw fsync/s of this disk', baseline: fsyncs, target: '≥ 5,000/s', met: insertsPerSec >= 5000 });
+
+    // Load to DOCS documents with bulk inserts.
+    const client = await MongoClient.connect(store.uri, { maxPoolSize: 4 });
+    const coll = client.db('bench').collection('items');
+    const loadStart = nowMs();
+    for (let i = INSERTS; i < DOCS; i += 10_000) {
+      const batch = [];
+      for (let j = i; j < Math.min(DOCS, i + 10_000); j++) batch.push(doc(j));
+      await coll.insertMany(batch, { ordered: false });
+    }
+    const loadMs = nowMs() - loadStart;
+    const total = await coll.estimatedDocumentCount();
+    figures.push({ name: `bulk load to ${total.toLocaleString('en-US')} docs`, value: ((DOCS - INSERTS) * 1000) / loadMs, unit: 'docs/s' });
+
+    // 2. Indexed findOne latency at DOCS documents, beside the round-trip floor (ping).
+    const pingSamples: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t = nowMs();
+      await client.db('admin').command({ ping: 1 });
+      pingSamples.push(nowMs() - t);
+    }
+    const findSamples: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const k = Math.floor(Math.random() * DOCS);
+      const t = nowMs();
+      const found = await Item.findOne({ k }).lean();
+      findSamples.push(nowMs() - t);
+      if (!found) throw new Error(`findOne lost document k=${k}`);
+    }
+    const ping = summarize(pingSamples);
+    const find = summarize(findSamples);
+    figures.push({ name: `indexed findOne p50 at ${DOCS.toLocaleString('en-US')} docs (mongoose)`, value: find.p50, unit: 'ms', baselineName: 'ping p50', baseline: ping.p50, target: '≤ 0.5 ms', met: find.p50 <= 0.5 });
+    figures.push({ name: 'indexed findOne p99', value: find.p99, unit: 'ms', baselineName: 'ping p99', baseline: ping.p99 });
+
+    // 3. Cursor scan, beside decoding the same documents in-process (the client's own floor).
+    const scanStart = nowMs();
+    let scanned = 0;
+    for await (const d of coll.find({}, { batchSize: 10_000 })) if (d) scanned++;
+    const scanRate = (scanned * 1000) / (nowMs() - scanStart);
+    const sample = Array.from({ length: 100_000 }, (_, i) => serialize(doc(i)));
+    const decStart = nowMs();
+    for (const b of sample) deserialize(b);
+    const decodeRate = (sample.length * 1000) / (nowMs() - decStart);
+    figures.push({ name: 'cursor scan (raw driver, batchSize 10k)', value: scanRate, unit: 'docs/s', baselineName: 'BSON decode in-process', baseline: decodeRate, target: '≥ 200,000/s', met: scanRate >= 200_000 });
+
+    // 4. Memory per 1,000,000 small documents (RSS growth of the store process).
+    const rssGrowth = rssOf(store.pid) - emptyRss;
+    const bsonBytes = sample.reduce((n, b) => n + b.length, 0) / sample.length;
+    figures.push({ name: 'store RSS per 1,000,000 docs', value: (rssGrowth / total) * 1e6 / 1048576, unit: 'MiB', baselineName: 'BSON bytes per 1,000,000 docs (MiB)', baseline: (bsonBytes * 1e6) / 1048576 });
+
+    await client.close();
+    await conn.close();
+
+    // 5. Replay: restart on the same data and time recovery, beside reading the files raw.
+    await store.stop();
+    const files = fs.readdirSync(path.join(dir, 'db')).map((f) => path.join(dir, 'db', f));
+    const readStart = nowMs();
+    let bytes = 0;
+    for (const f of files) bytes += fs.readFileSync(f).length;
+    const rawReadMs = nowMs() - readStart;
+    const restart = nowMs();
+    store = await spawnEmbeddedMongo({ dataDir: path.join(dir, 'db'), timeoutMs: 300_000 });
+    const restartMs = nowMs() - restart;
+    const m = /recovered (\d+) records in (\d+) ms/.exec(store.stderr());
+    const check = await MongoClient.connect(store.uri);
+    const after = await check.db('bench').collection('items').estimatedDocumentCount();
+    await check.close();
+    if (after !== total) throw new Error(`replay lost documents: ${after} of ${total}`);
+    figures.push({ name: `replay of ${total.toLocaleString('en-US')} docs (${(bytes / 1048576).toFixed(0)} MiB on disk), restart to ready`, value: restartMs, unit: 'ms', baselineName: 'reading the same files raw (ms)', baseline: rawReadMs });
+    if (m) figures.push({ name: 'recovery inside the store (apply + index build)', value: Number(m[2]), unit: 'ms' });
+  } finally {
+    await store.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}
+
+if (require.main === module) {
+  benchEmbeddedMongo().then(
+    (f) => printFigures('embedded store', f),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

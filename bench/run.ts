@@ -1,0 +1,27 @@
+/**
+ * `npm run bench [-- suite ...]`: runs the benchmarks and prints each figure beside a baseline
+ * measured in the same run. Benchmarks are never part of `npm test`: shared machines are noisy.
+ */
+import { printFigures, type Figure } from './lib';
+import { benchEmbeddedMongo } from './embedded-mongo';
+
+const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = {
+  store: { title: 'embedded store', run: benchEmbeddedMongo },
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length ? wanted : Object.keys(SUITES);
+  for (const name of names) {
+    const suite = SUITES[name];
+    if (!suite) throw new Error(`unknown suite '${name}'; known: ${Object.keys(SUITES).join(', ')}`);
+    const started = Date.now();
+    const figures = await suite.run();
+    printFigures(`${suite.title} (${((Date.now() - started) / 1000).toFixed(0)} s)`, figures);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
