@@ -1,0 +1,163 @@
+/**
+ * Starts the registry: config → database (embedded store when MONGODB_URI is unset) → HTTP.
+ * `startServer` is also used by tests and benchmarks to run the real server in-process;
+ * signals and process exit are handled only when this file is run directly (`npm start`).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createApp, type AppDeps } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { connectDatabase, disconnectDatabase } from './db';
+import { startEmbeddedMongo } from './embedded-mongo';
+import { createLogger, type Logger } from './logger';
+
+export interface StartOptions {
+  logger?: Logger;
+  routes?: AppDeps['routes'];
+  renderErrorPage?: AppDeps['renderErrorPage'];
+  /** How long close() lets in-flight requests finish before cutting connections. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningServer {
+  /** Where this process listens, e.g. http://127.0.0.1:3000 (PUBLIC_URL may differ). */
+  url: string;
+  /** The database the app uses (the embedded store's when MONGODB_URI is unset). */
+  mongodbUri: string;
+  server: Server;
+  /** Stops accepting, lets requests finish, disconnects, closes the embedded store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  if (config.jwtSecretEphemeral) {
+    logger.warn(
+      'JWT_SECRET is not set: using a random per-process secret; sessions end on restart',
+    );
+  }
+
+  let embedded: { uri: string; close(): Promise<void> } | undefined;
+  let mongodbUri = config.mongodbUri;
+  if (mongodbUri === undefined) {
+    const dataDir = path.join(config.dataDir, 'db');
+    embedded = await startEmbeddedMongo({
+      dataDir,
+      log: (msg) => logger.info({ component: 'embedded-mongo' }, msg),
+    });
+    mongodbUri = embedded.uri;
+    const message = `MONGODB_URI is not set: using the embedded store, data in ${dataDir}`;
+    if (config.isProduction) {
+      logger.warn(`${message}. Production should use MongoDB: set MONGODB_URI.`);
+    } else {
+      logger.info(`${message} (production should use MongoDB)`);
+    }
+  }
+
+  let server: Server | undefined;
+  try {
+    await connectDatabase(mongodbUri, logger);
+    const app = createApp({
+      config,
+      logger,
+      routes: options.routes,
+      renderErrorPage: options.renderErrorPage,
+    });
+    server = await listen(app, config.port);
+  } catch (err) {
+    // Leave nothing running behind a failed start (a held data-dir lock would block a retry).
+    await disconnectDatabase().catch(() => undefined);
+    await embedded?.close().catch(() => undefined);
+    throw err;
+  }
+
+  const httpServer = server;
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ url, publicUrl: config.publicUrl }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await closeHttpServer(httpServer, options.shutdownGraceMs ?? 10_000);
+      await disconnectDatabase();
+      await embedded?.close();
+      logger.info('stopped');
+    })());
+
+  return { url, mongodbUri, server: httpServer, close };
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
+  // close() stops accepting and drops idle keep-alive sockets; busy ones get graceMs to finish.
+  const closed = new Promise<void>((resolve, reject) =>
+    server.close((err) => (err ? reject(err) : resolve())),
+  );
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  timer.unref();
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    // Before the logger exists: a plain message a person can act on.
+    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+
+  const logger = createLogger({ level: config.logLevel });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled promise rejection');
+    process.exit(1);
+  });
+
+  let running: RunningServer;
+  try {
+    running = await startServer(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    process.exit(1);
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+if (require.main === module) {
+  void main();
+}

@@ -1,0 +1,45 @@
+/**
+ * A real database for tests: the embedded store in memory, one unique database per suite,
+ * connected through the app's own mongoose connection (the one models register on).
+ */
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import { connectDatabase, disconnectDatabase } from '../../src/db';
+import { startEmbeddedMongo } from '../../src/embedded-mongo';
+import { silentLogger } from '../../src/logger';
+
+export interface TestDatabase {
+  /** The store's URI (without database name); valid once the suite's `before` has run. */
+  readonly uri: string;
+  /** The unique database this suite uses. */
+  readonly dbName: string;
+}
+
+/**
+ * Call inside a `describe`: starts an in-memory embedded store before the suite, connects
+ * mongoose to a fresh database, and drops it, disconnects and stops the store afterwards.
+ */
+export function useEmbeddedMongo(): TestDatabase {
+  let store: Awaited<ReturnType<typeof startEmbeddedMongo>> | undefined;
+  const handle = { uri: '', dbName: '' };
+
+  before(async function () {
+    this.timeout(60_000);
+    store = await startEmbeddedMongo({ inMemory: true });
+    handle.uri = store.uri;
+    handle.dbName = `test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    await connectDatabase(store.uri, silentLogger(), { dbName: handle.dbName });
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    if (mongoose.connection.readyState === mongoose.ConnectionStates.connected) {
+      await mongoose.connection.dropDatabase();
+    }
+    await disconnectDatabase();
+    await store?.close();
+    store = undefined;
+  });
+
+  return handle;
+}
