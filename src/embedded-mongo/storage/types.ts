@@ -14,11 +14,20 @@ import type { Document } from 'bson';
 export interface DurableStorage {
   /** Replays snapshot + journal through `apply`, truncating a torn journal tail. Call once, before any append. */
   recover(apply: (record: Document) => void): RecoveryStats;
-  /** Resolves once the record is on disk (fsync); many appends share one fsync. */
+  /**
+   * Resolves once the record is on disk (fsync); many appends share one fsync. Call it in the same
+   * synchronous step that changed memory (no await in between), or a compaction's dump could
+   * contain the change and the new journal the record too, replaying it twice. After a failed
+   * write/fsync this and every later append rejects: memory is then ahead of disk.
+   */
   append(record: Document): Promise<void>;
   /** Bytes in the current journal file (the engine uses it to decide when to compact). */
   readonly journalBytes: number;
-  /** Writes a snapshot of the current state (records from `dump`), atomically replaces the old snapshot and starts an empty journal. */
+  /**
+   * Writes a snapshot of the current state (records from `dump`), atomically replaces the old snapshot and starts an empty journal.
+   * `dump` is iterated synchronously (no appends interleave); a call during a running compaction shares it.
+   * Records must not have a top-level `$snapshotEnd` key (reserved for the snapshot's end marker).
+   */
   compact(dump: () => Iterable<Document>): Promise<void>;
   /** Flushes pending records, closes files and releases the lock. */
   close(): Promise<void>;
