@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { connectDatabase, disconnectDatabase } from './db';
 import { startEmbeddedMongo } from './embedded-mongo';
 import { createLogger, type Logger } from './logger';
+import { createRegistry, type Registry } from './registry';
 
 export interface StartOptions {
   logger?: Logger;
@@ -59,23 +60,28 @@ export async function startServer(
   }
 
   let server: Server | undefined;
+  let registry: Registry | undefined;
   try {
     await connectDatabase(mongodbUri, logger);
+    registry = createRegistry(config, logger);
+    await registry.start();
     const app = createApp({
       config,
       logger,
-      routes: options.routes,
+      routes: [...registry.routes, ...(options.routes ?? [])],
       renderErrorPage: options.renderErrorPage,
     });
     server = await listen(app, config.port);
   } catch (err) {
     // Leave nothing running behind a failed start (a held data-dir lock would block a retry).
+    await registry?.stop().catch(() => undefined);
     await disconnectDatabase().catch(() => undefined);
     await embedded?.close().catch(() => undefined);
     throw err;
   }
 
   const httpServer = server;
+  const runningRegistry = registry;
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   logger.info({ url, publicUrl: config.publicUrl }, 'listening');
@@ -84,6 +90,7 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       await closeHttpServer(httpServer, options.shutdownGraceMs ?? 10_000);
+      await runningRegistry.stop();
       await disconnectDatabase();
       await embedded?.close();
       logger.info('stopped');

@@ -1,0 +1,114 @@
+/**
+ * One company's signature of one initiative version, and its life:
+ * pending_confirmation → pending_review → activating → active → withdrawn | revoked,
+ * or rejected / expired. `activating` is the short, crash-recoverable step in which the
+ * pledge receives its gapless sequence number (and founding number 1–100).
+ */
+import mongoose, { Schema, type Types } from 'mongoose';
+
+export const PledgeStatus = {
+  PendingConfirmation: 'pending_confirmation',
+  PendingReview: 'pending_review',
+  Activating: 'activating',
+  Active: 'active',
+  Withdrawn: 'withdrawn',
+  Revoked: 'revoked',
+  Rejected: 'rejected',
+  Expired: 'expired',
+} as const;
+export type PledgeStatus = (typeof PledgeStatus)[keyof typeof PledgeStatus];
+
+/** Statuses that hold the company's USCC: at most one such pledge per USCC. */
+export const OPEN_STATUSES: readonly PledgeStatus[] = [
+  PledgeStatus.PendingConfirmation,
+  PledgeStatus.PendingReview,
+  PledgeStatus.Activating,
+  PledgeStatus.Active,
+];
+
+export const FOUNDING_LIMIT = 100;
+
+const transitionSchema = new Schema(
+  {
+    from: { type: String, default: null },
+    to: { type: String, required: true },
+    at: { type: Date, required: true },
+    actor: { type: String, required: true }, // 'company:<id>', 'admin:<id>', 'system'
+    reason: { type: String },
+  },
+  { _id: false },
+);
+
+export interface Transition {
+  from: PledgeStatus | null;
+  to: PledgeStatus;
+  at: Date;
+  actor: string;
+  reason?: string;
+}
+
+export interface PledgeDoc {
+  _id: Types.ObjectId;
+  company: Types.ObjectId;
+  uscc: string;
+  openUscc?: string;
+  companyName: string;
+  companyNameEn?: string;
+  province: string;
+  industry: string;
+  initiative: { version: number; sha256: string };
+  signatory: { name: string; title: string; email: string; phone?: string };
+  status: PledgeStatus;
+  history: Transition[];
+  confirmTokenHash?: string;
+  confirmExpiresAt?: Date;
+  confirmedAt?: Date;
+  activatedAt?: Date;
+  sequence?: number;
+  foundingNumber?: number;
+  closedReason?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const pledgeSchema = new Schema<PledgeDoc>(
+  {
+    company: { type: Schema.Types.ObjectId, ref: 'Company', required: true },
+    uscc: { type: String, required: true },
+    /** Equals `uscc` while the pledge is open and is removed when it closes: a unique sparse index makes "one open pledge per USCC" race-free. */
+    openUscc: { type: String },
+    companyName: { type: String, required: true },
+    companyNameEn: { type: String },
+    province: { type: String, required: true },
+    industry: { type: String, required: true },
+    initiative: {
+      version: { type: Number, required: true },
+      sha256: { type: String, required: true },
+    },
+    signatory: {
+      name: { type: String, required: true },
+      title: { type: String, required: true },
+      email: { type: String, required: true },
+      phone: { type: String },
+    },
+    status: { type: String, enum: Object.values(PledgeStatus), required: true },
+    history: { type: [transitionSchema], default: [] },
+    confirmTokenHash: { type: String },
+    confirmExpiresAt: { type: Date },
+    confirmedAt: { type: Date },
+    activatedAt: { type: Date },
+    sequence: { type: Number },
+    foundingNumber: { type: Number, min: 1, max: FOUNDING_LIMIT },
+    closedReason: { type: String },
+  },
+  { timestamps: true },
+);
+pledgeSchema.index({ openUscc: 1 }, { unique: true, sparse: true });
+pledgeSchema.index({ sequence: 1 }, { unique: true, sparse: true });
+pledgeSchema.index({ foundingNumber: 1 }, { unique: true, sparse: true });
+pledgeSchema.index({ confirmTokenHash: 1 }, { sparse: true });
+pledgeSchema.index({ status: 1, createdAt: 1 });
+pledgeSchema.index({ 'signatory.email': 1 });
+pledgeSchema.index({ company: 1 });
+
+export const Pledge = mongoose.model('Pledge', pledgeSchema);

@@ -1,0 +1,224 @@
+/**
+ * The JSON API under /api/v1. Routes are thin: validate (schemas), call a use case, shape the
+ * answer. The OpenAPI document is generated from these same declarations.
+ */
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { adminLogin, redeemLoginLink, requestLoginLink } from '../../src/auth/service';
+import { authenticate, requireRole, sessionOf } from '../../src/auth/middleware';
+import type { Config } from '../../src/config';
+import { currentInitiative } from '../../src/initiative/service';
+import { ApiBuilder } from '../../src/http/api';
+import type { MailQueue } from '../../src/mail/outbox';
+import { approvePledge, confirmPledge, rejectPledge, signPledge, withdrawPledge } from '../../src/pledges/lifecycle';
+import { adminListPledges, listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
+import { AdminLoginBody, AdminPledgeQuery, LoginLinkBody, ObjectIdParam, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
+import { rateLimit } from '../../src/rate-limit';
+
+export interface ApiDeps {
+  config: Config;
+  mail: MailQueue;
+}
+
+const IdParams = z.strictObject({ id: ObjectIdParam });
+const PledgeSummary = z.object({ id: z.string(), status: z.string() });
+const TokenResponse = z.object({ token: z.string().meta({ description: 'Session JWT (HS256, 1 hour)' }) });
+const Signatory = z.object({
+  sequence: z.number().int(),
+  foundingNumber: z.number().int().nullable(),
+  company: z.object({ name: z.string(), nameEn: z.string().nullable(), uscc: z.string(), province: z.string(), industry: z.string() }),
+  activatedAt: z.string().meta({ format: 'date-time' }),
+  status: z.string(),
+  initiativeVersion: z.number().int(),
+});
+const InitiativeResponse = z.object({ version: z.number().int(), title: z.object({ zh: z.string(), en: z.string() }), text: z.object({ zh: z.string(), en: z.string() }), sha256: z.string(), publishedAt: z.string() });
+
+export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Record<string, unknown> } {
+  const { config, mail } = deps;
+  const api = new ApiBuilder();
+  const signingLimit = rateLimit({ bucket: 'sign', perMinute: config.rateLimit.signingPerMin });
+  const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
+  const admin = [requireRole('admin')];
+  const company = [requireRole('company')];
+  const secret = config.jwtSecret;
+
+  api.route({
+    method: 'get',
+    path: '/initiative',
+    summary: 'The current version of the initiative',
+    tags: ['initiative'],
+    responses: { 200: { description: 'Current version with its SHA-256', schema: InitiativeResponse } },
+    handler: async () => currentInitiative(),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/pledges',
+    summary: 'Sign the initiative for a company (a confirmation e-mail follows)',
+    tags: ['pledges'],
+    body: SignPledgeBody,
+    middleware: [signingLimit],
+    responses: { 201: { description: 'Pledge created, awaiting e-mail confirmation', schema: PledgeSummary }, 409: { description: 'This USCC already has a pending or active pledge' }, 429: { description: 'Too many signing requests from this address' } },
+    handler: async ({ body }, _req, res) => {
+      res.status(201).json(await signPledge(body, { config, mail }));
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/pledges/confirm',
+    summary: 'Confirm a pledge with the token from the e-mailed link',
+    tags: ['pledges'],
+    body: TokenBody,
+    responses: { 200: { description: 'Confirmed: awaiting review (or active when review is automatic)', schema: PledgeSummary }, 410: { description: 'The link has expired' } },
+    handler: async ({ body }) => confirmPledge(body.token, { config, mail }),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/auth/login-link',
+    summary: 'E-mail a single-use sign-in link to a company contact',
+    tags: ['auth'],
+    body: LoginLinkBody,
+    middleware: [loginLimit],
+    responses: { 202: { description: 'Accepted (always, so it does not reveal who has signed)' } },
+    handler: async ({ body }, _req, res) => {
+      await requestLoginLink(body.email, { config, mail });
+      res.status(202).json({ status: 'accepted' });
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/auth/login-link/verify',
+    summary: 'Exchange a sign-in link token for a session token',
+    tags: ['auth'],
+    body: TokenBody,
+    middleware: [loginLimit],
+    responses: { 200: { description: 'Session token', schema: TokenResponse }, 410: { description: 'The link has expired' } },
+    handler: async ({ body }) => ({ token: await redeemLoginLink(body.token, secret) }),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/auth/login',
+    summary: 'Administrator sign-in with e-mail and password',
+    tags: ['auth'],
+    body: AdminLoginBody,
+    middleware: [loginLimit],
+    responses: { 200: { description: 'Session token', schema: TokenResponse } },
+    handler: async ({ body }) => ({ token: await adminLogin(body.email, body.password, secret) }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/me/pledge',
+    summary: "The signed-in company's pledge with its history",
+    tags: ['company'],
+    auth: 'company',
+    middleware: company,
+    responses: { 200: { description: 'The pledge' }, 404: { description: 'The company has not signed' } },
+    handler: async (_i, _req, res) => ownPledge(sessionOf(res).company!),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/me/pledge/withdraw',
+    summary: "Withdraw the signed-in company's pledge",
+    tags: ['company'],
+    auth: 'company',
+    body: ReasonBody,
+    middleware: company,
+    responses: { 200: { description: 'Withdrawn pledge' } },
+    handler: async ({ body }, _req, res) => {
+      const s = sessionOf(res);
+      return pledgeView(await withdrawPledge(s.company!, body.reason, s.sub));
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/admin/pledges',
+    summary: 'Pledges by status (review queue)',
+    tags: ['admin'],
+    auth: 'admin',
+    query: AdminPledgeQuery,
+    middleware: admin,
+    responses: { 200: { description: 'A page of pledges' } },
+    handler: async ({ query }) => ({ ...(await adminListPledges(query)), page: query.page, pageSize: query.pageSize }),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/admin/pledges/:id/approve',
+    summary: 'Approve a pledge awaiting review (it becomes active and gets its number)',
+    tags: ['admin'],
+    auth: 'admin',
+    params: IdParams,
+    middleware: admin,
+    responses: { 200: { description: 'The active pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
+    handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, { config, mail })),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/admin/pledges/:id/reject',
+    summary: 'Reject a pledge awaiting review',
+    tags: ['admin'],
+    auth: 'admin',
+    params: IdParams,
+    body: ReasonBody,
+    middleware: admin,
+    responses: { 200: { description: 'The rejected pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
+    handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, { config, mail })),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/founders',
+    summary: 'The founding signatories (first 100 activated) in number order',
+    tags: ['public'],
+    responses: { 200: { description: 'Founders; withdrawn or revoked ones keep their number', schema: z.object({ items: z.array(Signatory) }) } },
+    handler: async () => ({ items: await listFounders() }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/signatories',
+    summary: 'Active signatories, searchable and filterable',
+    tags: ['public'],
+    query: SignatoryQuery,
+    responses: { 200: { description: 'A page of signatories', schema: z.object({ items: z.array(Signatory), total: z.number().int(), page: z.number().int(), pageSize: z.number().int() }) } },
+    handler: async ({ query }) => searchSignatories(query),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/stats',
+    summary: 'Totals, and signatories by province, industry and day',
+    tags: ['public'],
+    responses: { 200: { description: 'Statistics' } },
+    handler: async () => registryStats(),
+  });
+
+  const openApi = () =>
+    api.openApi({
+      title: '企业质量诚信倡议 登记平台 API / Enterprise Quality Integrity Initiative Registry API',
+      version: '1.0.0',
+      description: 'Errors are RFC 9457 problem details (application/problem+json) with field-level `errors`.',
+    });
+  api.route({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    tags: ['meta'],
+    responses: { 200: { description: 'OpenAPI 3.1' } },
+    handler: async () => openApi(),
+  });
+
+  const router = express.Router();
+  router.use(authenticate(secret));
+  router.use(api.router);
+  return { router, openApi };
+}
+

@@ -1,0 +1,90 @@
+/**
+ * Seals audit events into a SHA-256 hash chain. Any number of app instances write events; one
+ * of them at a time (holding a lease) gives each unsealed event the next `seq` and
+ * `hash = sha256(prevHash + canonical event)`. A crash mid-way is harmless: the head is
+ * always re-read from the last sealed event, and an event is sealed only once.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import mongoose from 'mongoose';
+import { Event } from '../../models/event';
+
+export const GENESIS_HASH = '0'.repeat(64);
+const LEASE_ID = 'audit-chain-sealer';
+
+export interface ChainedFields {
+  seq: number;
+  at: Date;
+  actor: string;
+  action: string;
+  subject?: { type: string; id: string } | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+export function canonicalEvent(e: ChainedFields): string {
+  return JSON.stringify([e.seq, new Date(e.at).toISOString(), e.actor, e.action, e.subject?.type ?? null, e.subject?.id ?? null, sortKeys(e.before), sortKeys(e.after)]);
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v instanceof Date) return v.toISOString();
+  if (v && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === 'ObjectId') return String(v);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return v ?? null;
+}
+
+export function chainHash(prevHash: string, canonical: string): string {
+  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+}
+
+const owner = randomUUID();
+
+async function takeLease(ms: number): Promise<boolean> {
+  const leases = mongoose.connection.db!.collection<{ _id: string; owner: string; until: Date }>('leases');
+  const now = new Date();
+  try {
+    const r = await leases.findOneAndUpdate(
+      { _id: LEASE_ID, $or: [{ owner }, { until: { $lt: now } }] },
+      { $set: { owner, until: new Date(now.getTime() + ms) } },
+      { upsert: true, returnDocument: 'after' },
+    );
+    return r?.owner === owner;
+  } catch (e) {
+    if ((e as { code?: number }).code === 11000) return false; // another instance holds it
+    throw e;
+  }
+}
+
+/** Seals up to `limit` pending events; returns how many. Safe to call from every instance. */
+export async function sealPendingEvents(limit = 5000): Promise<number> {
+  if (!(await takeLease(30_000))) return 0;
+  const last = await Event.findOne({ seq: { $gte: 1 } }).sort({ seq: -1 }).lean();
+  let seq = last?.seq ?? 0;
+  let prev = last?.hash ?? GENESIS_HASH;
+  const pending = await Event.find({ seq: { $exists: false } }).sort({ _id: 1 }).limit(limit).lean();
+  let sealed = 0;
+  for (const e of pending) {
+    const next = seq + 1;
+    const hash = chainHash(prev, canonicalEvent({ ...e, seq: next }));
+    const r = await Event.updateOne({ _id: e._id, seq: { $exists: false } }, { $set: { seq: next, prevHash: prev, hash } });
+    if (r.modifiedCount !== 1) break; // someone else sealed it: stop, re-read the head next time
+    seq = next;
+    prev = hash;
+    sealed++;
+  }
+  return sealed;
+}
+
+/** Re-computes the chain from the start; returns the first broken seq, or null when intact. */
+export async function verifyChain(): Promise<{ ok: true; length: number } | { ok: false; brokenAt: number }> {
+  let prev = GENESIS_HASH;
+  let expected = 1;
+  for await (const e of Event.find({ seq: { $gte: 1 } }).sort({ seq: 1 }).lean().cursor()) {
+    if (e.seq !== expected || e.prevHash !== prev || e.hash !== chainHash(prev, canonicalEvent({ ...e, seq: e.seq! }))) {
+      return { ok: false, brokenAt: expected };
+    }
+    prev = e.hash!;
+    expected++;
+  }
+  return { ok: true, length: expected - 1 };
+}

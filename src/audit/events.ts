@@ -1,0 +1,19 @@
+/** Records audit events. Writing never waits for the hash chain; the sealer links events shortly after. */
+import { Event } from '../../models/event';
+
+export interface EventInput {
+  actor: string;
+  action: string;
+  subject: { type: string; id: string };
+  before?: unknown;
+  after?: unknown;
+  at?: Date;
+}
+
+export async function recordEvent(e: EventInput): Promise<void> {
+  await Event.create({ at: e.at ?? new Date(), actor: e.actor, action: e.action, subject: e.subject, before: e.before ?? null, after: e.after ?? null });
+}
+
+export async function eventsFor(subjectType: string, id: string): Promise<Array<Record<string, unknown>>> {
+  return Event.find({ 'subject.type': subjectType, 'subject.id': id }).sort({ at: 1, _id: 1 }).lean();
+}

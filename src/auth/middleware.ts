@@ -1,0 +1,70 @@
+/**
+ * Who is calling: a Bearer token (API clients) or the site's httpOnly session cookie. Cookie
+ * sessions must also send a CSRF token on unsafe methods; bearer tokens cannot be sent by a
+ * forged cross-site form, so they need none.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import { forbidden, unauthorized } from '../errors';
+import { verifySession, type SessionClaims } from './jwt';
+
+export const SESSION_COOKIE = 'eqi_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function csrfTokenFor(sessionToken: string, secret: string): string {
+  return createHmac('sha256', secret).update(`csrf:${sessionToken}`).digest('base64url');
+}
+
+function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Sets `res.locals.session` when the request carries a valid session; rejects a present but bad one. */
+export function authenticate(secret: string): RequestHandler {
+  return (req, res, next) => {
+    const auth = req.headers.authorization;
+    if (auth !== undefined) {
+      const m = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(auth);
+      if (!m) throw unauthorized('Use "Authorization: Bearer <token>".', { code: 'invalid-token' });
+      res.locals.session = verifySession(m[1], secret);
+      return next();
+    }
+    const cookie = readCookie(req, SESSION_COOKIE);
+    if (cookie) {
+      const claims = verifySession(cookie, secret);
+      if (!SAFE_METHODS.has(req.method)) {
+        const sent = (req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf) as unknown;
+        if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(cookie, secret))) throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
+      }
+      res.locals.session = claims;
+    }
+    next();
+  };
+}
+
+export function requireRole(role: SessionClaims['role']): RequestHandler {
+  return (_req, res, next) => {
+    const s = res.locals.session as SessionClaims | undefined;
+    if (!s) throw unauthorized();
+    if (s.role !== role) throw forbidden(role === 'admin' ? 'Only the association’s administrators may do this.' : 'Only a signed-in company may do this.');
+    next();
+  };
+}
+
+export function sessionOf(res: { locals: Record<string, unknown> }): SessionClaims {
+  const s = res.locals.session as SessionClaims | undefined;
+  if (!s) throw unauthorized();
+  return s;
+}

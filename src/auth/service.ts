@@ -1,0 +1,48 @@
+/** Signing in: companies by a single-use e-mailed link, admins by password. Both end in a session JWT. */
+import { Types } from 'mongoose';
+import { Account, Role } from '../../models/account';
+import { Token } from '../../models/token';
+import type { Config } from '../config';
+import { badRequest, gone, unauthorized } from '../errors';
+import type { MailQueue } from '../mail/outbox';
+import { loginLinkMail } from '../mail/templates';
+import { signSession } from './jwt';
+import { verifyPassword } from './passwords';
+import { hashToken, newToken } from './tokens';
+
+export const LOGIN_LINK_TTL_MINUTES = 15;
+
+/** Mails one link per company account of this e-mail. Always "accepted": it must not reveal who has signed. */
+export async function requestLoginLink(email: string, deps: { config: Pick<Config, 'publicUrl'>; mail: MailQueue }): Promise<void> {
+  const accounts = await Account.find({ email, role: Role.Company, disabled: { $ne: true } }).lean();
+  for (const account of accounts) {
+    const { token, hash } = newToken();
+    const tokenId = new Types.ObjectId();
+    const link = `${deps.config.publicUrl}/login/verify?token=${encodeURIComponent(token)}`;
+    await deps.mail.enqueue(loginLinkMail({ to: email, link, expiresMinutes: LOGIN_LINK_TTL_MINUTES }), { collection: 'tokens', id: tokenId });
+    await Token.create({ _id: tokenId, hash, purpose: 'login', account: account._id, expiresAt: new Date(Date.now() + LOGIN_LINK_TTL_MINUTES * 60_000) });
+  }
+}
+
+export async function redeemLoginLink(token: string, secret: string): Promise<string> {
+  const hash = hashToken(token);
+  const now = new Date();
+  const t = await Token.findOneAndUpdate({ hash, purpose: 'login', usedAt: null, expiresAt: { $gt: now } }, { $set: { usedAt: now } }, { returnDocument: 'after' }).lean();
+  if (!t) {
+    const seen = await Token.findOne({ hash }).lean();
+    if (!seen) throw badRequest('This sign-in link is not valid.', { code: 'invalid-token' });
+    if (seen.usedAt) throw badRequest('This sign-in link has already been used.', { code: 'token-used' });
+    throw gone('This sign-in link has expired; request a new one.', { code: 'token-expired' });
+  }
+  const account = await Account.findOneAndUpdate({ _id: t.account, disabled: { $ne: true } }, { $set: { lastLoginAt: now } }, { returnDocument: 'after' }).lean();
+  if (!account || account.role !== Role.Company || !account.company) throw unauthorized('This account cannot sign in.');
+  return signSession({ sub: String(account._id), role: 'company', company: String(account.company) }, secret);
+}
+
+export async function adminLogin(email: string, password: string, secret: string): Promise<string> {
+  const account = await Account.findOne({ email, role: Role.Admin }).lean();
+  const ok = await verifyPassword(password, account?.passwordHash);
+  if (!account || !ok || account.disabled) throw unauthorized('Wrong e-mail or password.', { code: 'bad-credentials' });
+  await Account.updateOne({ _id: account._id }, { $set: { lastLoginAt: new Date() } });
+  return signSession({ sub: String(account._id), role: 'admin' }, secret);
+}

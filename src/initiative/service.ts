@@ -1,0 +1,48 @@
+/** The initiative's versions: the current published one, and publishing a new one. */
+import { Initiative, initiativeHash, type InitiativeContent } from '../../models/initiative';
+import { serviceUnavailable } from '../errors';
+import { INITIATIVE_V1 } from './text';
+
+export interface PublishedInitiative extends InitiativeContent {
+  sha256: string;
+  publishedAt: Date;
+}
+
+// Signing reads the current version on every request; a short cache spares the database while
+// keeping instances in step (a new version is visible everywhere within this time).
+const CACHE_MS = 2000;
+let cache: { value: PublishedInitiative; until: number } | null = null;
+
+export function clearInitiativeCache(): void {
+  cache = null;
+}
+
+export async function currentInitiative(): Promise<PublishedInitiative> {
+  if (cache && cache.until > Date.now()) return cache.value;
+  const doc = await Initiative.findOne({ status: 'published' }).sort({ version: -1 }).lean();
+  if (!doc) throw serviceUnavailable('No initiative has been published yet, so signing is not open.', undefined, { code: 'no-initiative' });
+  const value: PublishedInitiative = { version: doc.version, title: { zh: doc.title!.zh, en: doc.title!.en }, text: { zh: doc.text!.zh, en: doc.text!.en }, sha256: doc.sha256, publishedAt: doc.publishedAt! };
+  cache = { value, until: Date.now() + CACHE_MS };
+  return value;
+}
+
+/** Publishes a version (idempotent for identical content; a different text under a used version number is refused). */
+export async function publishInitiative(content: InitiativeContent): Promise<PublishedInitiative> {
+  const sha256 = initiativeHash(content);
+  const existing = await Initiative.findOne({ version: content.version }).lean();
+  if (existing && existing.sha256 !== sha256) throw new Error(`initiative version ${content.version} already exists with different text`);
+  if (!existing) {
+    try {
+      await Initiative.create({ ...content, sha256, status: 'published', publishedAt: new Date() });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 11000) throw e;
+    }
+  }
+  clearInitiativeCache();
+  return currentInitiative();
+}
+
+/** Makes sure a first version exists (start-up and seeding). */
+export async function ensureInitialInitiative(): Promise<void> {
+  if (!(await Initiative.exists({ status: 'published' }))) await publishInitiative(INITIATIVE_V1);
+}

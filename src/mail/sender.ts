@@ -1,0 +1,125 @@
+/**
+ * Delivers queued mail with retries and backoff. Several app instances can run senders: each
+ * claims a message with an atomic update and a lock that expires if it crashes mid-send.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { Outbox, type OutboxDoc } from '../../models/outbox';
+import type { Logger } from '../logger';
+
+export const MAIL_FROM = '"企业质量诚信倡议 登记平台 (EQI Registry)" <no-reply@eqi-registry.local>';
+const MAX_ATTEMPTS = 12;
+const LOCK_MS = 60_000;
+/** Mail whose required document never appeared is dropped after this long. */
+const REQUIRES_GRACE_MS = 10 * 60_000;
+
+export interface MailSenderOptions {
+  smtpUrl?: string;
+  /** Without SMTP, messages are written here as .eml files (dev outbox). */
+  outboxDir: string;
+  logger: Logger;
+  pollMs?: number;
+}
+
+export function createTransport(opts: MailSenderOptions): Transporter {
+  if (opts.smtpUrl) return nodemailer.createTransport(opts.smtpUrl);
+  return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+}
+
+export class MailSender {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly transport: Transporter;
+
+  constructor(private readonly opts: MailSenderOptions) {
+    this.transport = createTransport(opts);
+  }
+
+  start(): void {
+    this.stopped = false;
+    const tick = (): void => {
+      this.poke();
+      if (!this.stopped) this.timer = setTimeout(tick, this.opts.pollMs ?? 2000).unref();
+    };
+    tick();
+  }
+
+  /** Runs a delivery pass now (coalesced with one already running). */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .then(() => undefined)
+      .catch((e) => this.opts.logger.error({ err: e }, 'mail sender pass failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    this.transport.close();
+  }
+
+  /** Delivers everything due; returns how many were sent. */
+  async drain(): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected) return sent;
+      const now = new Date();
+      const msg = await Outbox.findOneAndUpdate(
+        { $or: [{ status: 'pending', nextAttemptAt: { $lte: now } }, { status: 'sending', lockedUntil: { $lt: now } }] },
+        { $set: { status: 'sending', lockedUntil: new Date(now.getTime() + LOCK_MS) }, $inc: { attempts: 1 } },
+        { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
+      ).lean<OutboxDoc>();
+      if (!msg) return sent;
+      if (await this.deliver(msg)) sent++;
+    }
+  }
+
+  private async deliver(msg: OutboxDoc): Promise<boolean> {
+    if (msg.requires?.collection && msg.requires.id) {
+      const exists = await mongoose.connection.db!.collection(msg.requires.collection).countDocuments({ _id: msg.requires.id }, { limit: 1 });
+      if (!exists) {
+        const tooOld = Date.now() - new Date(msg.createdAt).getTime() > REQUIRES_GRACE_MS;
+        await Outbox.updateOne({ _id: msg._id }, tooOld ? { $set: { status: 'dropped', lastError: 'the record this mail belongs to was never created' } } : { $set: { status: 'pending', nextAttemptAt: new Date(Date.now() + 5000) } });
+        return false;
+      }
+    }
+    try {
+      const info = await this.transport.sendMail({ from: MAIL_FROM, to: msg.to, subject: msg.subject, text: msg.text, html: msg.html ?? undefined });
+      if (!this.opts.smtpUrl) this.writeDevCopy(msg, info.message as Buffer);
+      await Outbox.updateOne({ _id: msg._id }, { $set: { status: 'sent', sentAt: new Date(), messageId: info.messageId }, $unset: { lockedUntil: 1 } });
+      return true;
+    } catch (e) {
+      const attempts = msg.attempts ?? 1;
+      const giveUp = attempts >= MAX_ATTEMPTS;
+      // Exponential backoff from 5 s to about an hour: an SMTP outage delays mail, never loses it.
+      const delay = Math.min(3600_000, 5000 * 2 ** (attempts - 1));
+      this.opts.logger.warn({ to: msg.to, attempts, err: (e as Error).message }, giveUp ? 'mail delivery failed for good' : 'mail delivery failed; will retry');
+      await Outbox.updateOne({ _id: msg._id }, { $set: { status: giveUp ? 'dropped' : 'pending', lastError: (e as Error).message, nextAttemptAt: new Date(Date.now() + delay) }, $unset: { lockedUntil: 1 } });
+      return false;
+    }
+  }
+
+  private writeDevCopy(msg: OutboxDoc, raw: Buffer): void {
+    fs.mkdirSync(this.opts.outboxDir, { recursive: true });
+    const file = path.join(this.opts.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(msg._id)}.eml`);
+    fs.writeFileSync(file, raw);
+    const link = /https?:\/\/\S+/.exec(msg.text)?.[0];
+    this.opts.logger.info({ to: msg.to, file, link }, 'dev mail written to the outbox folder (no SMTP_URL)');
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Activation and the gapless sequence. The first 100 activated pledges are the founding
+ * signatories, so numbers must be exact with many app instances and survive crashes:
+ *
+ *   1. claim    pending_review → activating          (atomic on the pledge: one activator wins)
+ *   2. reserve  counter.seq += 1, and record {seq, pledge} in counter.inflight (one atomic update)
+ *   3. assign   activating → active with that sequence (and founding number ≤ 100)
+ *   4. release  remove the inflight record
+ *
+ * A crash after 2 leaves the reservation in the counter document; `recoverActivations` finishes
+ * it, so no number is ever skipped or given twice (unique indexes back this up).
+ */
+import { Types } from 'mongoose';
+import { Counter } from '../../models/counter';
+import { FOUNDING_LIMIT, Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { recordEvent } from '../audit/events';
+import { conflict, notFound } from '../errors';
+
+export const SEQUENCE_COUNTER = 'pledge-sequence';
+
+interface CounterDoc {
+  _id: string;
+  seq: number;
+  inflight: Array<{ seq: number; pledge: Types.ObjectId; at: Date }>;
+}
+
+const counters = () => Counter.collection as unknown as import('mongodb').Collection<CounterDoc>;
+
+/** Creates the counter document once (idempotent), so reservations never need an upsert. */
+export async function ensureSequenceCounter(): Promise<void> {
+  await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $setOnInsert: { seq: 0, inflight: [] } }, { upsert: true }).catch((e) => {
+    if ((e as { code?: number }).code !== 11000) throw e; // created concurrently: fine
+  });
+}
+
+/** Steps 1–4 for a pledge awaiting review; throws 409 if it is not awaiting review. */
+export async function activatePledge(pledgeId: Types.ObjectId, actor: string): Promise<PledgeDoc> {
+  const now = new Date();
+  const claimed = await Pledge.findOneAndUpdate(
+    { _id: pledgeId, status: PledgeStatus.PendingReview },
+    { $set: { status: PledgeStatus.Activating }, $push: { history: { from: PledgeStatus.PendingReview, to: PledgeStatus.Activating, at: now, actor } } },
+    { returnDocument: 'after' },
+  ).lean<PledgeDoc>();
+  if (!claimed) {
+    const exists = await Pledge.exists({ _id: pledgeId });
+    if (!exists) throw notFound('No pledge with this id.');
+    throw conflict('This pledge is not awaiting review (it may have been decided already).', { code: 'pledge-not-pending-review' });
+  }
+  return reserveAndAssign(claimed, actor);
+}
+
+async function reserveAndAssign(pledge: PledgeDoc, actor: string): Promise<PledgeDoc> {
+  await ensureSequenceCounter();
+  const now = new Date();
+  // Reserve only if this pledge holds no reservation yet (recovery may race us).
+  const counter = await counters().findOneAndUpdate(
+    { _id: SEQUENCE_COUNTER, 'inflight.pledge': { $ne: pledge._id } },
+    [
+      { $set: { seq: { $add: ['$seq', 1] } } },
+      { $set: { inflight: { $concatArrays: ['$inflight', [{ seq: '$seq', pledge: { $literal: pledge._id }, at: { $literal: now } }]] } } },
+    ],
+    { returnDocument: 'after' },
+  );
+  const reservation = counter
+    ? counter.inflight.find((r) => String(r.pledge) === String(pledge._id))!
+    : (await counters().findOne({ _id: SEQUENCE_COUNTER }))!.inflight.find((r) => String(r.pledge) === String(pledge._id));
+  if (!reservation) throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
+  return assign(pledge._id, reservation.seq, actor);
+}
+
+/** Step 3 + 4; idempotent, so recovery can repeat it. */
+async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Promise<PledgeDoc> {
+  const now = new Date();
+  const set: Record<string, unknown> = { status: PledgeStatus.Active, sequence: seq, activatedAt: now };
+  if (seq <= FOUNDING_LIMIT) set.foundingNumber = seq;
+  const updated = await Pledge.findOneAndUpdate(
+    { _id: pledgeId, status: PledgeStatus.Activating, sequence: { $exists: false } },
+    { $set: set, $push: { history: { from: PledgeStatus.Activating, to: PledgeStatus.Active, at: now, actor } } },
+    { returnDocument: 'after' },
+  ).lean<PledgeDoc>();
+  await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
+  if (updated) {
+    await recordEvent({
+      actor,
+      action: 'pledge.activated',
+      subject: { type: 'pledge', id: String(pledgeId) },
+      before: { status: PledgeStatus.PendingReview },
+      after: { status: PledgeStatus.Active, sequence: seq, foundingNumber: set.foundingNumber ?? null },
+    });
+    return updated;
+  }
+  const current = await Pledge.findById(pledgeId).lean<PledgeDoc>();
+  if (current?.sequence === seq) return current;
+  throw new Error(`pledge ${String(pledgeId)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`);
+}
+
+/**
+ * Finishes activations interrupted by a crash: reservations older than `olderThanMs` are
+ * assigned, and pledges stuck in `activating` without a reservation get one. Returns how many.
+ */
+export async function recoverActivations(olderThanMs = 60_000): Promise<number> {
+  const cutoff = new Date(Date.now() - olderThanMs);
+  let fixed = 0;
+  const counter = await counters().findOne({ _id: SEQUENCE_COUNTER });
+  for (const r of counter?.inflight ?? []) {
+    if (r.at > cutoff) continue;
+    await assign(r.pledge, r.seq, 'system:recovery');
+    fixed++;
+  }
+  const stuck = await Pledge.find({ status: PledgeStatus.Activating, updatedAt: { $lt: cutoff } }).lean<PledgeDoc[]>();
+  for (const p of stuck) {
+    await reserveAndAssign(p, 'system:recovery');
+    fixed++;
+  }
+  return fixed;
+}

@@ -1,0 +1,118 @@
+/** Public read models: founders, the directory of signatories, statistics, a company's own pledge. */
+import { Types } from 'mongoose';
+import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { eventsFor } from '../audit/events';
+import { notFound } from '../errors';
+
+export interface PublicSignatory {
+  sequence: number;
+  foundingNumber: number | null;
+  company: { name: string; nameEn: string | null; uscc: string; province: string; industry: string };
+  activatedAt: Date;
+  status: string;
+  initiativeVersion: number;
+}
+
+function toPublic(p: PledgeDoc): PublicSignatory {
+  return {
+    sequence: p.sequence!,
+    foundingNumber: p.foundingNumber ?? null,
+    company: { name: p.companyName, nameEn: p.companyNameEn ?? null, uscc: p.uscc, province: p.province, industry: p.industry },
+    activatedAt: p.activatedAt!,
+    status: p.status,
+    initiativeVersion: p.initiative.version,
+  };
+}
+
+const PUBLIC_FIELDS = 'sequence foundingNumber companyName companyNameEn uscc province industry activatedAt status initiative';
+
+/** The founding signatories in number order; withdrawn or revoked founders keep their place. */
+export async function listFounders(): Promise<PublicSignatory[]> {
+  const rows = await Pledge.find({ foundingNumber: { $gte: 1 } }).sort({ foundingNumber: 1 }).select(PUBLIC_FIELDS).lean<PledgeDoc[]>();
+  return rows.map(toPublic);
+}
+
+export interface SignatoryFilter {
+  q?: string;
+  province?: string;
+  industry?: string;
+  page: number;
+  pageSize: number;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export async function searchSignatories(f: SignatoryFilter): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
+  const filter: Record<string, unknown> = { status: PledgeStatus.Active };
+  if (f.province) filter.province = f.province;
+  if (f.industry) filter.industry = f.industry;
+  if (f.q) {
+    const q = f.q.trim();
+    const rx = new RegExp(escapeRegex(q), 'i');
+    filter.$or = [{ companyName: rx }, { companyNameEn: rx }, { uscc: q.toUpperCase() }];
+  }
+  const [items, total] = await Promise.all([
+    Pledge.find(filter).sort({ sequence: 1 }).skip((f.page - 1) * f.pageSize).limit(f.pageSize).select(PUBLIC_FIELDS).lean<PledgeDoc[]>(),
+    Pledge.countDocuments(filter),
+  ]);
+  return { items: items.map(toPublic), total, page: f.page, pageSize: f.pageSize };
+}
+
+export interface Stats {
+  totals: { active: number; founders: number; provinces: number; industries: number };
+  byProvince: Array<{ province: string; count: number }>;
+  byIndustry: Array<{ industry: string; count: number }>;
+  byDay: Array<{ day: string; count: number }>;
+}
+
+export async function registryStats(): Promise<Stats> {
+  const active = { status: PledgeStatus.Active };
+  const [byProvince, byIndustry, byDay, founders] = await Promise.all([
+    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: '$province', count: { $sum: 1 } } }, { $sort: { count: -1, _id: 1 } }]),
+    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: '$industry', count: { $sum: 1 } } }, { $sort: { count: -1, _id: 1 } }]),
+    // Days are counted in China Standard Time, where the registry's users are.
+    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: { $dateToString: { format: '%Y-%m-%d', date: '$activatedAt', timezone: '+08:00' } }, count: { $sum: 1 } } }, { $sort: { _id: 1 } }]),
+    Pledge.countDocuments({ foundingNumber: { $gte: 1 } }),
+  ]);
+  return {
+    totals: { active: byProvince.reduce((n, r) => n + r.count, 0), founders, provinces: byProvince.length, industries: byIndustry.length },
+    byProvince: byProvince.map((r) => ({ province: r._id, count: r.count })),
+    byIndustry: byIndustry.map((r) => ({ industry: r._id, count: r.count })),
+    byDay: byDay.map((r) => ({ day: r._id, count: r.count })),
+  };
+}
+
+/** The company's latest pledge with its history and audit events. */
+export async function ownPledge(companyId: string): Promise<Record<string, unknown>> {
+  const p = await Pledge.findOne({ company: new Types.ObjectId(companyId) }).sort({ createdAt: -1 }).lean<PledgeDoc>();
+  if (!p) throw notFound('Your company has not signed the initiative yet.');
+  return { ...pledgeView(p), events: await eventsFor('pledge', String(p._id)) };
+}
+
+/** What the company and admins see of a pledge (never the token hash). */
+export function pledgeView(p: PledgeDoc): Record<string, unknown> {
+  return {
+    id: String(p._id),
+    status: p.status,
+    company: { id: String(p.company), name: p.companyName, nameEn: p.companyNameEn ?? null, uscc: p.uscc, province: p.province, industry: p.industry },
+    signatory: p.signatory,
+    initiative: p.initiative,
+    sequence: p.sequence ?? null,
+    foundingNumber: p.foundingNumber ?? null,
+    activatedAt: p.activatedAt ?? null,
+    createdAt: p.createdAt,
+    history: p.history,
+    closedReason: p.closedReason ?? null,
+  };
+}
+
+export async function adminListPledges(q: { status?: PledgeStatus; page: number; pageSize: number }): Promise<{ items: Record<string, unknown>[]; total: number }> {
+  const filter = q.status ? { status: q.status } : {};
+  const [items, total] = await Promise.all([
+    Pledge.find(filter).sort({ createdAt: 1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).lean<PledgeDoc[]>(),
+    Pledge.countDocuments(filter),
+  ]);
+  return { items: items.map(pledgeView), total };
+}

@@ -1,0 +1,69 @@
+/**
+ * Request schemas for pledges: they trim and normalise input (a form object apart from the
+ * model), validate it, and are the single source for the OpenAPI document.
+ */
+import { z } from 'zod';
+import { INDUSTRY_CODES } from '../domain/industries';
+import { provinceFromUscc } from '../domain/provinces';
+import { validateUscc } from '../domain/uscc';
+
+const text = (min: number, max: number) => z.string().normalize('NFC').trim().min(min).max(max);
+
+export const Uscc = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .superRefine((v, ctx) => {
+    const r = validateUscc(v);
+    if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message, params: { reason: r.reason } });
+    else if (!provinceFromUscc(v)) ctx.addIssue({ code: 'custom', message: `Digits 3–4 (${v.slice(2, 4)}) are not a known province code.`, params: { reason: 'province' } });
+  })
+  .meta({ description: '18-character Unified Social Credit Code (GB 32100-2015)', example: '91350100M000100Y43' });
+
+export const Email = z.string().trim().toLowerCase().max(254).pipe(z.email({ message: 'Enter a valid e-mail address.' }));
+
+export const ObjectIdParam = z.string().regex(/^[0-9a-fA-F]{24}$/, 'Not a valid id.');
+
+export const SignPledgeBody = z.strictObject({
+  company: z.strictObject({
+    uscc: Uscc,
+    name: text(2, 100).meta({ description: 'Registered Chinese name' }),
+    nameEn: text(2, 200).optional(),
+    industry: z.enum(INDUSTRY_CODES).meta({ description: 'GB/T 4754-2017 section letter' }),
+    address: text(2, 200).optional(),
+    website: z.url({ protocol: /^https?$/, message: 'Enter a web address starting with http:// or https://.' }).max(200).optional(),
+  }),
+  signatory: z.strictObject({
+    name: text(1, 60),
+    title: text(1, 60),
+    email: Email,
+    phone: z.string().trim().regex(/^\+?[0-9 ()-]{5,30}$/, 'Enter a phone number of digits, spaces, +, - or brackets.').optional(),
+  }),
+  initiative: z.strictObject({
+    version: z.number().int().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'Expected the lower-case hex SHA-256 of the initiative text.'),
+  }),
+  agree: z.literal(true, { message: 'You must agree to the initiative to sign it.' }),
+});
+export type SignPledgeInput = z.output<typeof SignPledgeBody>;
+
+export const TokenBody = z.strictObject({ token: z.string().min(20).max(200) });
+export const ReasonBody = z.strictObject({ reason: text(2, 500) });
+export const LoginLinkBody = z.strictObject({ email: Email });
+export const AdminLoginBody = z.strictObject({ email: Email, password: z.string().min(1).max(200) });
+
+const PledgeStatusParam = z.enum(['pending_confirmation', 'pending_review', 'activating', 'active', 'withdrawn', 'revoked', 'rejected', 'expired']);
+
+export const AdminPledgeQuery = z.strictObject({
+  status: PledgeStatusParam.optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const SignatoryQuery = z.strictObject({
+  q: z.string().trim().max(100).optional(),
+  province: z.string().regex(/^\d{2}$/).optional(),
+  industry: z.enum(INDUSTRY_CODES).optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+});

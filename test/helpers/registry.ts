@@ -1,0 +1,50 @@
+/**
+ * The whole registry for API tests: real app, real embedded store (in memory), real SMTP server
+ * in-process. `useRegistry()` registers mocha hooks and returns handles filled in before tests run.
+ */
+import type { Express } from 'express';
+import mongoose from 'mongoose';
+import { createApp } from '../../src/app';
+import { Account, Role } from '../../models/account';
+import { hashPassword } from '../../src/auth/passwords';
+import { signSession } from '../../src/auth/jwt';
+import type { Config } from '../../src/config';
+import { silentLogger } from '../../src/logger';
+import { createRegistry, type Registry } from '../../src/registry';
+import { useEmbeddedMongo } from './db';
+import { startTestSmtp, type TestSmtp } from './smtp';
+import { testConfig } from './app';
+
+export interface RegistryHandle {
+  app: Express;
+  config: Config;
+  registry: Registry;
+  smtp: TestSmtp;
+  /** Creates an admin (password known) and returns its id and a valid token. */
+  makeAdmin(email?: string): Promise<{ id: string; email: string; password: string; token: string }>;
+}
+
+export function useRegistry(env: Record<string, string> = {}): RegistryHandle {
+  const handle = {} as RegistryHandle;
+  // Registered first so it runs before the database hook's `after` (mocha keeps definition order).
+  after(async function () {
+    this.timeout(30_000);
+    await handle.registry?.stop();
+    await handle.smtp?.close();
+  });
+  useEmbeddedMongo();
+  before(async function () {
+    this.timeout(30_000);
+    handle.smtp = await startTestSmtp();
+    handle.config = testConfig({ SMTP_URL: handle.smtp.url, PUBLIC_URL: 'https://registry.test', RATE_LIMIT_SIGNING_PER_MIN: '100000', RATE_LIMIT_LOGIN_PER_MIN: '100000', ...env });
+    handle.registry = createRegistry(handle.config, silentLogger(), { mailPollMs: 200, sealEveryMs: 200 });
+    await handle.registry.start();
+    handle.app = createApp({ config: handle.config, logger: silentLogger(), routes: handle.registry.routes });
+    handle.makeAdmin = async (email = `admin-${new mongoose.Types.ObjectId().toHexString()}@caq.test`) => {
+      const password = 'correct horse battery staple';
+      const a = await Account.create({ email, role: Role.Admin, passwordHash: await hashPassword(password) });
+      return { id: String(a._id), email, password, token: signSession({ sub: String(a._id), role: 'admin' }, handle.config.jwtSecret) };
+    };
+  });
+  return handle;
+}
