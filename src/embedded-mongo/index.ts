@@ -4,10 +4,28 @@
  * Self-contained (imports nothing from the app): `startEmbeddedMongo()` returns a URI any MongoDB
  * driver or mongoose can connect to. Production should use a real MongoDB (see README).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Catalog } from './engine/catalog';
 import { WireServer } from './server';
 import { openDurableStorage, openMemoryStorage, type DurableStorage } from './storage';
 import { DECODE } from './wire';
+
+/** Written into the data dir while a store serves it: `mongodb://host:port`. */
+export const URI_FILE = 'embedded.uri';
+
+/** The URI of a live store serving `dataDir`, if there is one (its lock holder is alive). */
+export function runningStoreUri(dataDir: string): string | null {
+  try {
+    const uri = fs.readFileSync(path.join(dataDir, URI_FILE), 'utf8').trim();
+    const pid = Number(/^\s*(\d+)/.exec(fs.readFileSync(path.join(dataDir, 'mongod.lock'), 'utf8'))?.[1]);
+    if (!pid) return null;
+    process.kill(pid, 0);
+    return uri;
+  } catch {
+    return null;
+  }
+}
 
 export interface EmbeddedMongoOptions {
   /** Directory for the journal and snapshots. Required unless `inMemory`. */
@@ -72,9 +90,13 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promi
     throw e;
   }
   const uriHost = host.includes(':') ? `[${host}]` : host;
+  const uri = `mongodb://${uriHost}:${port}`;
+  // Tools (CLI, seed) started while this store holds the data dir connect through this file.
+  const uriFile = opts.inMemory ? null : path.join(opts.dataDir!, URI_FILE);
+  if (uriFile) fs.writeFileSync(uriFile, uri + '\n');
   let closing: Promise<void> | null = null;
   return {
-    uri: `mongodb://${uriHost}:${port}`,
+    uri,
     host,
     port,
     dataDir: opts.inMemory ? null : opts.dataDir!,
@@ -82,6 +104,7 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promi
     server,
     close: () =>
       (closing ??= (async () => {
+        if (uriFile) fs.rmSync(uriFile, { force: true });
         await server.close();
         await storage.close();
       })()),

@@ -1,0 +1,82 @@
+/**
+ * Administration from the command line:
+ *   npm run cli -- admin:create --email E      (password from stdin, or prompted)
+ *   npm run cli -- admin:disable --email E
+ */
+import { parseArgs } from 'node:util';
+import { Account, Role } from '../models/account';
+import { hashPassword, MIN_PASSWORD_LENGTH } from '../src/auth/passwords';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { Email } from '../src/pledges/schemas';
+import { recordEvent } from '../src/audit/events';
+import { withToolDatabase } from './tool-db';
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    let data = '';
+    for await (const chunk of process.stdin) data += chunk;
+    return data.replace(/\r?\n$/, '');
+  }
+  process.stdout.write('Password: ');
+  process.stdin.setRawMode(true);
+  return new Promise((resolve) => {
+    let pw = '';
+    process.stdin.on('data', (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          process.stdin.setRawMode(false);
+          process.stdin.pause();
+          process.stdout.write('\n');
+          resolve(pw);
+          return;
+        }
+        if (ch === '\u0003') process.exit(130);
+        if (ch === '\u007f') pw = pw.slice(0, -1);
+        else pw += ch;
+      }
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const [command, ...rest] = process.argv.slice(2);
+  const { values } = parseArgs({ args: rest, options: { email: { type: 'string' } } });
+  const email = Email.safeParse(values.email ?? '');
+  if (!command || !['admin:create', 'admin:disable'].includes(command) || !email.success) {
+    process.stderr.write('usage: npm run cli -- admin:create --email E   (password on stdin or prompted)\n       npm run cli -- admin:disable --email E\n');
+    return 2;
+  }
+  const config = loadConfig();
+  const logger = createLogger({ level: 'warn' });
+  return withToolDatabase(config, logger, async () => {
+    if (command === 'admin:disable') {
+      const r = await Account.updateOne({ email: email.data, role: Role.Admin }, { $set: { disabled: true } });
+      if (!r.matchedCount) {
+        process.stderr.write(`no admin ${email.data}\n`);
+        return 1;
+      }
+      await recordEvent({ actor: 'cli', action: 'admin.disabled', subject: { type: 'account', id: email.data } });
+      process.stdout.write(`disabled admin ${email.data}\n`);
+      return 0;
+    }
+    const password = await readPassword();
+    if (password.length < MIN_PASSWORD_LENGTH) {
+      process.stderr.write(`the password must have at least ${MIN_PASSWORD_LENGTH} characters\n`);
+      return 1;
+    }
+    const passwordHash = await hashPassword(password);
+    await Account.updateOne({ email: email.data, role: Role.Admin }, { $set: { passwordHash, disabled: false }, $setOnInsert: { email: email.data, role: Role.Admin } }, { upsert: true });
+    await recordEvent({ actor: 'cli', action: 'admin.created', subject: { type: 'account', id: email.data } });
+    process.stdout.write(`admin ${email.data} is ready\n`);
+    return 0;
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);
