@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian tools the tests use to check PDFs like a user's reader would: poppler-utils
+# (pdftotext, pdftoppm, pdffonts, pdfsig), qpdf, zbar-tools (zbarimg decodes QR codes).
+set -euo pipefail
+need=()
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
+command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "installing Debian packages: ${need[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
