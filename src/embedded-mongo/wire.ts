@@ -128,7 +128,8 @@ function parseOpMsg(buf: Buffer, header: Header): Request {
       const size = buf.readInt32LE(offset);
       const seqEnd = offset + size;
       if (size < 5 || seqEnd > end) throw new ProtocolError(`invalid document sequence size ${size}`);
-      let [id, p] = readCString(buf, offset + 4);
+      const [id, start] = readCString(buf, offset + 4);
+      let p = start;
       const docs: Document[] = [];
       while (p < seqEnd) {
         let d: Document;
