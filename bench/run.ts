@@ -4,9 +4,11 @@
  */
 import { printFigures, type Figure } from './lib';
 import { benchEmbeddedMongo } from './embedded-mongo';
+import { benchSigning } from './signing';
 
 const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = {
   store: { title: 'embedded store', run: benchEmbeddedMongo },
+  signing: { title: 'signing (sign + confirm + activate)', run: benchSigning },
 };
 
 async function main(): Promise<void> {

@@ -23,8 +23,11 @@ export interface MailSenderOptions {
   pollMs?: number;
 }
 
+/** Messages delivered at once (the SMTP transport pools this many connections). */
+const CONCURRENCY = 4;
+
 export function createTransport(opts: MailSenderOptions): Transporter {
-  if (opts.smtpUrl) return nodemailer.createTransport(opts.smtpUrl);
+  if (opts.smtpUrl) return nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: CONCURRENCY });
   return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
 }
 
@@ -74,8 +77,13 @@ export class MailSender {
     this.transport.close();
   }
 
-  /** Delivers everything due; returns how many were sent. */
+  /** Delivers everything due (several at a time); returns how many were sent. */
   async drain(): Promise<number> {
+    const counts = await Promise.all(Array.from({ length: CONCURRENCY }, () => this.drainOne()));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private async drainOne(): Promise<number> {
     let sent = 0;
     for (;;) {
       if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected) return sent;
@@ -95,7 +103,7 @@ export class MailSender {
       const exists = await mongoose.connection.db!.collection(msg.requires.collection).countDocuments({ _id: msg.requires.id }, { limit: 1 });
       if (!exists) {
         const tooOld = Date.now() - new Date(msg.createdAt).getTime() > REQUIRES_GRACE_MS;
-        await Outbox.updateOne({ _id: msg._id }, tooOld ? { $set: { status: 'dropped', lastError: 'the record this mail belongs to was never created' } } : { $set: { status: 'pending', nextAttemptAt: new Date(Date.now() + 5000) } });
+        await Outbox.updateOne({ _id: msg._id }, tooOld ? { $set: { status: 'dropped', lastError: 'the record this mail belongs to was never created' } } : { $set: { status: 'pending', nextAttemptAt: new Date(Date.now() + 1000) } });
         return false;
       }
     }

@@ -50,20 +50,24 @@ export async function activatePledge(pledgeId: Types.ObjectId, actor: string): P
 }
 
 async function reserveAndAssign(pledge: PledgeDoc, actor: string): Promise<PledgeDoc> {
-  await ensureSequenceCounter();
   const now = new Date();
-  // Reserve only if this pledge holds no reservation yet (recovery may race us).
-  const counter = await counters().findOneAndUpdate(
-    { _id: SEQUENCE_COUNTER, 'inflight.pledge': { $ne: pledge._id } },
-    [
-      { $set: { seq: { $add: ['$seq', 1] } } },
-      { $set: { inflight: { $concatArrays: ['$inflight', [{ seq: '$seq', pledge: { $literal: pledge._id }, at: { $literal: now } }]] } } },
-    ],
-    { returnDocument: 'after' },
-  );
-  const reservation = counter
-    ? counter.inflight.find((r) => String(r.pledge) === String(pledge._id))!
-    : (await counters().findOne({ _id: SEQUENCE_COUNTER }))!.inflight.find((r) => String(r.pledge) === String(pledge._id));
+  const reserve = () =>
+    // Reserve only if this pledge holds no reservation yet (recovery may race us).
+    counters().findOneAndUpdate(
+      { _id: SEQUENCE_COUNTER, 'inflight.pledge': { $ne: pledge._id } },
+      [
+        { $set: { seq: { $add: ['$seq', 1] } } },
+        { $set: { inflight: { $concatArrays: ['$inflight', [{ seq: '$seq', pledge: { $literal: pledge._id }, at: { $literal: now } }]] } } },
+      ],
+      { returnDocument: 'after' },
+    );
+  let counter = await reserve();
+  if (!counter) {
+    // Either the counter does not exist yet, or this pledge already holds a reservation.
+    await ensureSequenceCounter();
+    counter = (await reserve()) ?? (await counters().findOne({ _id: SEQUENCE_COUNTER }));
+  }
+  const reservation = counter?.inflight.find((r) => String(r.pledge) === String(pledge._id));
   if (!reservation) throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
   return assign(pledge._id, reservation.seq, actor);
 }

@@ -1,0 +1,69 @@
+/**
+ * HTTP helpers for benchmarks: a keep-alive client with a fixed number of connections, a bare
+ * express baseline, and starting the real server as a child process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+
+export function agentFor(connections: number): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+}
+
+export function requestJson(agent: http.Agent, url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(url, { method, agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    if (payload) req.end(payload);
+    else req.end();
+  });
+}
+
+/** Requests/s of `fn` with `connections` concurrent loops for `ms`. */
+export async function throughput(connections: number, ms: number, fn: () => Promise<unknown>): Promise<number> {
+  const end = Date.now() + ms;
+  let n = 0;
+  const start = Date.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < end) {
+        await fn();
+        n++;
+      }
+    }),
+  );
+  return (n * 1000) / (Date.now() - start);
+}
+
+/** A bare express app in a child process answering the same shape of JSON: the machine's HTTP ceiling. */
+export async function startBareExpress(): Promise<{ url: string; stop: () => Promise<void> }> {
+  return startChild(['--import', 'tsx', path.join(__dirname, 'bare-express.ts')], {});
+}
+
+export async function startChild(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void>; output: () => string }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /"url":"(http:\/\/[^"]+)"|LISTENING (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearInterval(timer);
+        resolve(m[1] ?? m[2]);
+      }
+    }, 50);
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      reject(new Error(`child exited with ${code}: ${out.slice(-2000)}`));
+    });
+  });
+  return { url, child, output: () => out, stop: async () => { child.kill('SIGTERM'); await exited; } };
+}
