@@ -8,8 +8,8 @@ import { Long, type Document } from 'bson';
 import { Codes, MongoServerError, badValue, unsupported } from './errors';
 import { Catalog, WriteBatch, validateNamespace } from './engine/catalog';
 import { Collection } from './engine/collection';
-import { asBadValue, compileFilter, compileProjection, rejectUnsupportedOperators } from './engine/query';
-import { applyUpdate, buildUpsert, classifyUpdate } from './engine/update';
+import { asBadValue, compileFilter, compileProjection, parseSort, rejectUnsupportedOperators } from './engine/query';
+import { applyUpdate, buildUpsert, classifyUpdate, validateUpdate } from './engine/update';
 import { compareValues, getPathValues, isPlainObject, sameDocument, type Doc } from './engine/values';
 import { CursorManager } from './cursors';
 import { validateIndexSpec } from './engine/indexes';
@@ -91,6 +91,9 @@ export class CommandExecutor {
       dropIndexes: (c, db, b) => this.dropIndexes(c, db, b),
       deleteIndexes: (c, db, b) => this.dropIndexes(c, db, b),
       dbStats: (_c, db) => this.dbStats(db),
+      explain: () => {
+        throw unsupported('explain');
+      },
       commitTransaction: () => {
         throw noTransactions();
       },
@@ -252,18 +255,20 @@ export class CommandExecutor {
         if (isPlainObject(spec.collation) && spec.collation.locale !== 'simple') throw unsupported('collation');
         const q = (spec.q ?? {}) as Doc;
         const kind = classifyUpdate(spec.u);
+        validateUpdate(spec.u);
         if (spec.multi && kind === 'replacement') throw new MongoServerError(Codes.FailedToParse, 'multi update is not supported for replacement-style update');
         const arrayFilters = spec.arrayFilters as Doc[] | undefined;
         const coll = this.catalog.get(db, name);
         const matches = coll ? [...coll.find(q, { limit: spec.multi ? 0 : 1 })] : [];
         for (const doc of matches) {
           const next = applyUpdate(doc, spec.u, { filter: q, arrayFilters });
-          n++;
           if (!sameDocument(doc, next)) {
             coll!.replace(doc, next);
             batch.replace(coll!, next);
             nModified++;
           }
+          // Counted only once applied: a statement that fails (e.g. E11000) matched nothing.
+          n++;
         }
         if (matches.length === 0 && spec.upsert) {
           const target = this.catalog.getOrCreate(batch, db, name);
@@ -323,6 +328,7 @@ export class CommandExecutor {
     const limit = cmd.limit === undefined ? 0 : Number(cmd.limit);
     if (!Number.isInteger(limit)) throw badValue('limit must be an integer');
     if (cmd.batchSize !== undefined && (!Number.isInteger(Number(cmd.batchSize)) || Number(cmd.batchSize) < 0)) throw badValue('batchSize must be a non-negative integer');
+    if (!coll) parseSort(cmd.sort); // still report a malformed sort on a missing collection
     const results = coll ? coll.find(cmd.filter, { sort: cmd.sort, skip: cmd.skip, limit }) : compileAndEmpty(cmd.filter);
     const singleBatch = cmd.singleBatch === true || limit < 0;
     let batchSize = cmd.batchSize === undefined ? undefined : Number(cmd.batchSize);
@@ -369,6 +375,7 @@ export class CommandExecutor {
       batch.remove(coll, match._id);
       return { lastErrorObject: { n: 1 }, value: out(match), ok: 1 };
     }
+    validateUpdate(cmd.update);
     const arrayFilters = cmd.arrayFilters as Doc[] | undefined;
     if (match && coll) {
       const next = applyUpdate(match, cmd.update, { filter: query, arrayFilters });
@@ -459,13 +466,22 @@ export class CommandExecutor {
     }
     const source = coll ? coll.find(filter, { sort, skip, limit }) : compileAndEmpty(filter);
     if (rest.length === 0) return source;
+    const options = {
+      scriptEnabled: false,
+      processingMode: ProcessingMode.CLONE_INPUT,
+      collectionResolver: (other: string) => [...(this.catalog.get(db, other)?.docs.values() ?? [])],
+    };
     try {
-      const agg = new Aggregator(rest, {
-        scriptEnabled: false,
-        processingMode: ProcessingMode.CLONE_INPUT,
-        collectionResolver: (other: string) => [...(this.catalog.get(db, other)?.docs.values() ?? [])],
-      });
-      return agg.run([...source]) as Doc[];
+      // mingo's $project puts _id last; MongoDB puts it first. Run up to each $project, then fix.
+      let docs = [...source];
+      let segment: Doc[] = [];
+      for (const stage of rest) {
+        segment.push(stage);
+        if (stage.$project === undefined) continue;
+        docs = (new Aggregator(segment, options).run(docs) as Doc[]).map(idFirst);
+        segment = [];
+      }
+      return segment.length ? (new Aggregator(segment, options).run(docs) as Doc[]) : docs;
     } catch (e) {
       throw asBadValue(e);
     }
@@ -535,6 +551,12 @@ export class CommandExecutor {
     const colls = this.catalog.collections(db);
     return { db, collections: colls.length, objects: colls.reduce((n, c) => n + c.docs.size, 0), indexes: colls.reduce((n, c) => n + c.indexes.size + 1, 0), ok: 1 };
   }
+}
+
+function idFirst(d: Doc): Doc {
+  if (d._id === undefined || Object.keys(d)[0] === '_id') return d;
+  const { _id, ...rest } = d;
+  return { _id, ...rest };
 }
 
 function noTransactions(): MongoServerError {

@@ -9,6 +9,7 @@ export const Codes = {
   TypeMismatch: 14,
   IllegalOperation: 20,
   NamespaceNotFound: 26,
+  PathNotViable: 28,
   CursorNotFound: 43,
   NamespaceExists: 48,
   CommandNotFound: 59,

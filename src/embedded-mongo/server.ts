@@ -155,6 +155,11 @@ export class WireServer {
     return batch.ops.length;
   }
 
+  /** The in-memory catalog, for tests and benchmarks (read it; do not write through it). */
+  get catalog(): Catalog {
+    return this.opts.catalog;
+  }
+
   get openCursors(): number {
     return this.cursors.size;
   }

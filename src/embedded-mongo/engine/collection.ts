@@ -20,6 +20,8 @@ export class Collection {
   readonly docs = new Map<string, Doc>();
   readonly indexes = new Map<string, Index>();
   readonly uuid: string;
+  /** Read-only statistic for tests and benchmarks: documents the matcher has tested in find/count. */
+  docsExamined = 0;
 
   constructor(
     readonly db: string,
@@ -127,7 +129,7 @@ export class Collection {
     const skip = nonNegative(opts.skip, 'skip');
     const limit = Math.abs(Number(opts.limit ?? 0)) || Infinity;
     const plan = this.plan(filter, sort);
-    let results: Iterable<Doc> = filterDocs(plan.candidates, matcher);
+    let results: Iterable<Doc> = this.filterDocs(plan.candidates, matcher);
     if (sort && !plan.sorted) results = sortDocuments([...results], sort);
     return sliceIterable(results, skip, limit);
   }
@@ -140,7 +142,10 @@ export class Collection {
       const matcher = compileFilter(filter);
       const plan = this.plan(filter, null);
       n = 0;
-      for (const d of plan.candidates) if (matcher(d)) n++;
+      for (const d of plan.candidates) {
+        this.docsExamined++;
+        if (matcher(d)) n++;
+      }
     }
     n = Math.max(0, n - skip);
     return limit > 0 ? Math.min(n, limit) : n;
@@ -238,16 +243,19 @@ export class Collection {
     return best;
   }
 
+  private *filterDocs(docs: Iterable<Doc>, matcher: Matcher): Generator<Doc> {
+    for (const d of docs) {
+      this.docsExamined++;
+      if (matcher(d)) yield d;
+    }
+  }
+
   private *idsToDocs(ids: string[]): Generator<Doc> {
     for (const id of ids) {
       const d = this.docs.get(id);
       if (d) yield d;
     }
   }
-}
-
-function* filterDocs(docs: Iterable<Doc>, matcher: Matcher): Generator<Doc> {
-  for (const d of docs) if (matcher(d)) yield d;
 }
 
 function* sliceIterable<T>(it: Iterable<T>, skip: number, limit: number): Generator<T> {

@@ -18,10 +18,13 @@ const UNSUPPORTED_QUERY_OPERATORS: Record<string, string> = {
   $geoWithin: 'the $geoWithin query operator (geospatial)',
   $geoIntersects: 'the $geoIntersects query operator (geospatial)',
   $meta: 'the $meta operator (text search scores)',
+  $toDecimal: 'Decimal128 ($toDecimal)',
 };
 
-/** Throws naming the first unsupported operator used anywhere in an expression. */
+/** Throws naming the first unsupported operator (or Decimal128 value) used anywhere in an expression. */
 export function rejectUnsupportedOperators(expr: unknown): void {
+  // mingo compares Decimal128 as a string: a filter or update with one would silently differ.
+  if ((expr as { _bsontype?: string } | null)?._bsontype === 'Decimal128') throw unsupported('Decimal128');
   if (Array.isArray(expr)) {
     for (const e of expr) rejectUnsupportedOperators(e);
     return;
@@ -40,12 +43,61 @@ export function compileFilter(filter: unknown): Matcher {
   if (!isPlainObject(filter)) throw badValue('filter must be an object');
   if (Object.keys(filter).length === 0) return () => true;
   rejectUnsupportedOperators(filter);
+  let q: Query;
   try {
-    const q = new Query(filter, { scriptEnabled: false });
-    return (doc) => q.test(doc);
+    q = new Query(filter, { scriptEnabled: false });
   } catch (e) {
     throw asBadValue(e);
   }
+  const strict = strictEqualities(filter);
+  if (strict.length === 0) return (doc) => q.test(doc);
+  return (doc) => q.test(doc) && strict.every(([path, wanted]) => holdsOneOf(doc, path, wanted));
+}
+
+/**
+ * mingo's equality is looser than MongoDB's for two kinds of value: embedded documents (it
+ * ignores field order; MongoDB compares field by field, so {a: 1, b: 2} is not {b: 2, a: 1})
+ * and binary data (it compares their UTF-8 decoding, so bytes that are not valid UTF-8 all look
+ * alike, and the subtype is ignored). For equality and $in conditions on such values at the top
+ * level and under $and, the match is re-checked with BSON comparison. (Inside $or, $nor, $not,
+ * $ne and $nin the looser comparison remains.)
+ */
+function strictEqualities(filter: Doc): Array<[string, unknown[]]> {
+  const out: Array<[string, unknown[]]> = [];
+  const visit = (f: Doc): void => {
+    for (const [field, cond] of Object.entries(f)) {
+      if (field === '$and' && Array.isArray(cond)) {
+        for (const sub of cond) if (isPlainObject(sub)) visit(sub);
+        continue;
+      }
+      if (field.startsWith('$')) continue;
+      if (!isOperatorObject(cond)) {
+        if (needsStrictEquality(cond)) out.push([field, [cond]]);
+        continue;
+      }
+      if (needsStrictEquality(cond.$eq)) out.push([field, [cond.$eq]]);
+      const list = cond.$in;
+      if (Array.isArray(list) && list.some(needsStrictEquality) && !list.some((v) => v === null || v instanceof RegExp || isOperatorObject(v))) {
+        out.push([field, list]);
+      }
+    }
+  };
+  visit(filter);
+  return out;
+}
+
+function needsStrictEquality(v: unknown): boolean {
+  if (v instanceof Uint8Array || (v as { _bsontype?: string } | null)?._bsontype === 'Binary') return true;
+  return isPlainObject(v) && !isOperatorObject(v);
+}
+
+function holdsOneOf(doc: Doc, path: string, wanted: unknown[]): boolean {
+  const equal = (v: unknown): boolean => wanted.some((w) => compareValues(v, w) === 0);
+  for (const v of getPathValues(doc, path)) {
+    if (equal(v)) return true;
+    if (Array.isArray(v) && v.some(equal)) return true;
+  }
+  return false;
 }
 
 export function asBadValue(e: unknown): MongoServerError {

@@ -8,7 +8,7 @@ import { update as mingoUpdate } from 'mingo/updater';
 import { ObjectId } from 'bson';
 import { badValue, unsupported, MongoServerError, Codes } from '../errors';
 import { asBadValue, rejectUnsupportedOperators } from './query';
-import { cloneDeep, isOperatorObject, isPlainObject, valuesEqual, type Doc } from './values';
+import { cloneDeep, isOperatorObject, isPlainObject, typeRank, valuesEqual, type Doc } from './values';
 
 const OPERATORS = new Set([
   '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
@@ -64,16 +64,39 @@ function immutableId(): MongoServerError {
   return new MongoServerError(Codes.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
 }
 
+/**
+ * Checks an update's shape without a document, as MongoDB parses it before looking for matches:
+ * an update that matches nothing still fails on an unknown modifier.
+ */
+export function validateUpdate(u: unknown): void {
+  const kind = classifyUpdate(u);
+  if (kind === 'operators') for (const [op, fields] of Object.entries(u as Doc)) checkModifier(op, fields);
+  else if (kind === 'pipeline') checkPipeline(u as unknown[]);
+}
+
+function checkModifier(op: string, fields: unknown): asserts fields is Doc {
+  if (!OPERATORS.has(op)) throw badValue(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+  if (!isPlainObject(fields)) throw badValue(`Modifiers operate on fields but we found type ${typeof fields} instead: {${op}: ${JSON.stringify(fields)}}`);
+  rejectUnsupportedOperators(fields);
+}
+
+function checkPipeline(stages: unknown[]): void {
+  for (const stage of stages) {
+    const name = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
+    if (!name || !PIPELINE_STAGES.has(name)) throw badValue(`${name ?? 'non-object'} is not allowed to be used within an update`);
+  }
+  rejectUnsupportedOperators(stages);
+}
+
 function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
   const modifier: Doc = {};
   for (const [op, fields] of Object.entries(u)) {
-    if (!OPERATORS.has(op)) throw badValue(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
-    if (!isPlainObject(fields)) throw badValue(`Modifiers operate on fields but we found type ${typeof fields} instead: {${op}: ${JSON.stringify(fields)}}`);
-    rejectUnsupportedOperators(fields);
+    checkModifier(op, fields);
     if (op === '$setOnInsert') {
       if (opts.inserting) modifier.$set = { ...((modifier.$set as Doc) ?? {}), ...fields };
       continue;
     }
+    checkTargets(doc, op, fields);
     if (op === '$set' && modifier.$set) modifier.$set = { ...fields, ...(modifier.$set as Doc) };
     else modifier[op] = fields;
     for (const path of Object.keys(fields)) if (path === '_id' || path.startsWith('_id.')) {
@@ -91,16 +114,81 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
 }
 
 function applyPipeline(doc: Doc, stages: Doc[]): Doc {
-  for (const stage of stages) {
-    const name = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
-    if (!name || !PIPELINE_STAGES.has(name)) throw badValue(`${name ?? 'non-object'} is not allowed to be used within an update`);
-  }
-  rejectUnsupportedOperators(stages);
+  checkPipeline(stages);
   try {
     const out = new Aggregator(stages, { scriptEnabled: false }).run([cloneDeep(doc)]);
     return (out[0] as Doc) ?? {};
   } catch (e) {
     throw asBadValue(e);
+  }
+}
+
+const CREATING = new Set(['$set', '$setOnInsert', '$inc', '$mul', '$min', '$max', '$currentDate', '$push', '$addToSet', '$bit']);
+const NUMERIC = new Set(['$inc', '$mul']);
+const ARRAY = new Set(['$push', '$addToSet', '$pull', '$pullAll', '$pop']);
+
+/**
+ * Refuses what MongoDB refuses but mingo's updater silently skips: $inc/$mul on a non-number,
+ * array operators on a non-array, and creating a field inside a scalar or an array
+ * (PathNotViable). Positional paths are left to the updater.
+ */
+function checkTargets(doc: Doc, op: string, fields: Doc): void {
+  for (const path of Object.keys(fields)) {
+    if (path.includes('$')) continue;
+    const parts = path.split('.');
+    let cur: unknown = doc;
+    let i = 0;
+    for (; i < parts.length; i++) {
+      const part = parts[i];
+      if (Array.isArray(cur) && /^\d+$/.test(part)) cur = cur[Number(part)];
+      else if (isPlainObject(cur)) cur = cur[part];
+      else {
+        // `cur` is a scalar, null, a BSON value or an array addressed by a field name.
+        if (!CREATING.has(op)) break; // $unset/$pull/... of a path that cannot exist: a no-op
+        throw new MongoServerError(
+          Codes.PathNotViable,
+          `Cannot create field '${part}' in element {${parts[i - 1]}: ${describe(cur)}}`,
+        );
+      }
+      if (cur === undefined) break;
+    }
+    if (cur === undefined || i < parts.length) continue;
+    if (NUMERIC.has(op) && typeRank(cur) !== typeRank(0)) {
+      throw new MongoServerError(
+        Codes.TypeMismatch,
+        `Cannot apply ${op} to a value of non-numeric type. {_id: ${describe(doc._id)}} has the field '${parts[parts.length - 1]}' of non-numeric type ${typeName(cur)}`,
+      );
+    }
+    if (ARRAY.has(op) && !Array.isArray(cur)) {
+      throw badValue(`The field '${path}' must be an array but is of type ${typeName(cur)} in document {_id: ${describe(doc._id)}}`);
+    }
+  }
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? 'int' : 'double';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Date) return 'date';
+  if (v instanceof RegExp) return 'regex';
+  const t = (v as { _bsontype?: string })._bsontype;
+  if (t === 'ObjectId') return 'objectId';
+  if (t === 'Binary') return 'binData';
+  if (t) return t.toLowerCase();
+  return 'object';
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || typeof v !== 'object' || v instanceof Date) return String(v);
+  if ((v as { _bsontype?: string })._bsontype) return String(v);
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return typeName(v);
   }
 }
 
