@@ -1,0 +1,60 @@
+// Pure certificate library: rendering, serials, credentials (JWS), PAdES signing and verification.
+// No express, no mongoose, no app imports.
+export type { Association, Bilingual, CertificateData, RenderOptions } from './types';
+export { DEFAULT_ASSOCIATION } from './types';
+export { makeSerial, parseSerial, SERIAL_ALPHABET, type SerialParse } from './serial';
+export {
+  CERTIFICATE_LAYOUT,
+  PAGE,
+  buildCertificate,
+  renderCertificate,
+  unsupportedCharacters,
+  verifyUrl,
+  type BuiltCertificate,
+  type RenderedLayout,
+} from './render';
+export {
+  CredentialError,
+  decodeJws,
+  exportSigningKeyPem,
+  generateSigningKey,
+  jwkThumbprint,
+  keyFingerprint,
+  loadSigningKey,
+  publicJwkOf,
+  signCredential,
+  toJwks,
+  verifyCredential,
+  type CredentialFailure,
+  type Ed25519Jwk,
+  type Jwks,
+  type SigningKey,
+} from './jws';
+export {
+  CREDENTIAL_FILENAME,
+  assertCredentialShape,
+  buildCredential,
+  extractCredential,
+  type CertificateCredential,
+} from './credential';
+export {
+  PdfSigner,
+  addSignaturePlaceholder,
+  checkPdfSignature,
+  createDevP12,
+  signPdf,
+  type DevP12,
+  type PdfSignatureCheck,
+} from './pades';
+export {
+  issueCertificate,
+  issueCertificatePdf,
+  renderDigestOf,
+  verifyCertificatePdf,
+  type CheckName,
+  type IssueOptions,
+  type IssuedCertificate,
+  type PdfVerification,
+  type VerificationCheck,
+} from './issue';
+export { loadSubsetEngine } from './fonts';
