@@ -67,6 +67,13 @@ export interface PledgeDoc {
   sequence?: number;
   foundingNumber?: number;
   closedReason?: string;
+  /** Serial of the pledge's current certificate (denormalised for lists and exports). */
+  certificateSerial?: string;
+  /** Set when the pledge becomes active (or is corrected) until its certificate is issued. */
+  needsCertificate?: boolean;
+  /** The serial the next certificate will get, fixed before rendering so a retry reuses it. */
+  pendingSerial?: string;
+  certificateClaimUntil?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -100,6 +107,10 @@ const pledgeSchema = new Schema<PledgeDoc>(
     sequence: { type: Number },
     foundingNumber: { type: Number, min: 1, max: FOUNDING_LIMIT },
     closedReason: { type: String },
+    certificateSerial: { type: String },
+    needsCertificate: { type: Boolean },
+    pendingSerial: { type: String },
+    certificateClaimUntil: { type: Date },
   },
   { timestamps: true },
 );
@@ -110,5 +121,6 @@ pledgeSchema.index({ confirmTokenHash: 1 }, { sparse: true });
 pledgeSchema.index({ status: 1, createdAt: 1 });
 pledgeSchema.index({ 'signatory.email': 1 });
 pledgeSchema.index({ company: 1 });
+pledgeSchema.index({ needsCertificate: 1 }, { sparse: true });
 
 export const Pledge = mongoose.model('Pledge', pledgeSchema);

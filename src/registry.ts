@@ -1,61 +1,83 @@
 /**
  * Composes the registry's features for an app instance: the routers to mount and the
- * background work each instance runs (mail delivery, sealing the audit chain, finishing
- * interrupted activations). Everything here is safe to run on several instances at once.
+ * background work each instance runs (mail delivery, certificate issuing, sealing the audit
+ * chain, finishing interrupted activations). All of it is safe on several instances at once.
  */
 import path from 'node:path';
+import express from 'express';
 import { apiRouter } from '../routes/api';
 import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
+import { BackgroundTask } from './background';
+import { createKeyRing, type KeyRing } from './certificates/keys';
+import { CertificateService } from './certificates/service';
 import type { Config } from './config';
 import { ensureInitialInitiative } from './initiative/service';
 import type { Logger } from './logger';
 import { createMailQueue, type MailQueue } from './mail/outbox';
 import { MailSender } from './mail/sender';
+import { signCredential } from '../certificates';
 import { ensureSequenceCounter, recoverActivations } from './pledges/activation';
 
 export interface Registry {
   routes: Mount[];
   mail: MailQueue;
   mailSender: MailSender;
+  keys: KeyRing;
+  certificates: CertificateService;
+  /** Issues pending certificates; `idle()` waits for a pass in progress. */
+  certificateIssuer: BackgroundTask;
   openApi: () => Record<string, unknown>;
   /** Prepares the database (first initiative, counters, interrupted activations) and starts background work. */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function createRegistry(config: Config, logger: Logger, opts: { mailPollMs?: number; sealEveryMs?: number } = {}): Registry {
+export interface RegistryOptions {
+  mailPollMs?: number;
+  sealEveryMs?: number;
+  certificatePollMs?: number;
+}
+
+export function createRegistry(config: Config, logger: Logger, opts: RegistryOptions = {}): Registry {
   const mailSender = new MailSender({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox'), logger, pollMs: opts.mailPollMs });
   const mail = createMailQueue(() => mailSender.poke());
-  const api = apiRouter({ config, mail });
-  const timers: NodeJS.Timeout[] = [];
-  let sealing: Promise<unknown> = Promise.resolve();
-
-  const every = (ms: number, task: () => Promise<unknown>, what: string): void => {
-    const t = setInterval(() => {
-      sealing = task().catch((err) => logger.error({ err }, `${what} failed`));
-    }, ms);
-    t.unref();
-    timers.push(t);
-  };
+  const keys = createKeyRing(config, logger);
+  const certificates = new CertificateService(keys, config.publicUrl);
+  const certificateIssuer = new BackgroundTask('certificate issuing', () => certificates.issuePending(), opts.certificatePollMs ?? 2000, logger);
+  const tasks = [
+    certificateIssuer,
+    new BackgroundTask('sealing the audit chain', () => sealPendingEvents(), opts.sealEveryMs ?? 1000, logger),
+    new BackgroundTask('recovering activations', () => recoverActivations(), 60_000, logger),
+  ];
+  const signer = { keyId: keys.signingKey.kid, sign: (payload: object) => signCredential(payload, keys.signingKey) };
+  const api = apiRouter({ config, mail, certificates, signer, onActivated: () => certificateIssuer.poke() });
+  const wellKnown = express.Router();
+  wellKnown.get('/.well-known/jwks.json', async (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300');
+    res.json(await keys.jwks());
+  });
 
   return {
-    routes: [{ path: '/api/v1', router: api.router }],
+    routes: [{ path: '/api/v1', router: api.router }, { router: wellKnown }],
     mail,
     mailSender,
+    keys,
+    certificates,
+    certificateIssuer,
     openApi: api.openApi,
     async start() {
       await ensureInitialInitiative();
       await ensureSequenceCounter();
-      const recovered = await recoverActivations(0);
+      await keys.publish();
+      // Not 0: other instances may be activating right now, and their claims are not crashes.
+      const recovered = await recoverActivations();
       if (recovered) logger.warn({ recovered }, 'finished activations interrupted by a previous crash');
       mailSender.start();
-      every(opts.sealEveryMs ?? 1000, () => sealPendingEvents(), 'sealing the audit chain');
-      every(60_000, () => recoverActivations(), 'recovering activations');
+      for (const t of tasks) t.start();
     },
     async stop() {
-      for (const t of timers) clearInterval(t);
-      await sealing;
+      await Promise.all(tasks.map((t) => t.stop()));
       await mailSender.stop();
     },
   };

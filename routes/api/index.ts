@@ -14,10 +14,17 @@ import { approvePledge, confirmPledge, rejectPledge, signPledge, withdrawPledge 
 import { adminListPledges, listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
 import { AdminLoginBody, AdminPledgeQuery, LoginLinkBody, ObjectIdParam, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
+import type { CertificateService } from '../../src/certificates/service';
+import type { ManifestSigner } from '../../src/exports/service';
+import { certificateRoutes } from './certificates';
+import { exportRoutes } from './exports';
 
 export interface ApiDeps {
   config: Config;
   mail: MailQueue;
+  certificates: CertificateService;
+  signer: ManifestSigner;
+  onActivated?: () => void;
 }
 
 const IdParams = z.strictObject({ id: ObjectIdParam });
@@ -34,7 +41,8 @@ const Signatory = z.object({
 const InitiativeResponse = z.object({ version: z.number().int(), title: z.object({ zh: z.string(), en: z.string() }), text: z.object({ zh: z.string(), en: z.string() }), sha256: z.string(), publishedAt: z.string() });
 
 export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Record<string, unknown> } {
-  const { config, mail } = deps;
+  const { config, mail, certificates, onActivated } = deps;
+  const pledgeDeps = { config, mail, onActivated, onWithdrawn: (id: import('mongoose').Types.ObjectId, reason: string, actor: string) => certificates.markWithdrawn(id, reason, actor) };
   const api = new ApiBuilder();
   const signingLimit = rateLimit({ bucket: 'sign', perMinute: config.rateLimit.signingPerMin });
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
@@ -60,7 +68,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     middleware: [signingLimit],
     responses: { 201: { description: 'Pledge created, awaiting e-mail confirmation', schema: PledgeSummary }, 409: { description: 'This USCC already has a pending or active pledge' }, 429: { description: 'Too many signing requests from this address' } },
     handler: async ({ body }, _req, res) => {
-      res.status(201).json(await signPledge(body, { config, mail }));
+      res.status(201).json(await signPledge(body, pledgeDeps));
     },
   });
 
@@ -71,7 +79,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     tags: ['pledges'],
     body: TokenBody,
     responses: { 200: { description: 'Confirmed: awaiting review (or active when review is automatic)', schema: PledgeSummary }, 410: { description: 'The link has expired' } },
-    handler: async ({ body }) => confirmPledge(body.token, { config, mail }),
+    handler: async ({ body }) => confirmPledge(body.token, pledgeDeps),
   });
 
   api.route({
@@ -132,7 +140,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     responses: { 200: { description: 'Withdrawn pledge' } },
     handler: async ({ body }, _req, res) => {
       const s = sessionOf(res);
-      return pledgeView(await withdrawPledge(s.company!, body.reason, s.sub));
+      return pledgeView(await withdrawPledge(s.company!, body.reason, s.sub, pledgeDeps));
     },
   });
 
@@ -157,7 +165,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     params: IdParams,
     middleware: admin,
     responses: { 200: { description: 'The active pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
-    handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, { config, mail })),
+    handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, pledgeDeps)),
   });
 
   api.route({
@@ -170,7 +178,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     body: ReasonBody,
     middleware: admin,
     responses: { 200: { description: 'The rejected pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
-    handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, { config, mail })),
+    handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, pledgeDeps)),
   });
 
   api.route({
@@ -200,6 +208,9 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     responses: { 200: { description: 'Statistics' } },
     handler: async () => registryStats(),
   });
+
+  certificateRoutes(api, certificates);
+  exportRoutes(api, deps.signer);
 
   const openApi = () =>
     api.openApi({

@@ -7,6 +7,7 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { Outbox, type OutboxDoc } from '../../models/outbox';
+import { BackgroundTask } from '../background';
 import type { Logger } from '../logger';
 
 export const MAIL_FROM = '"企业质量诚信倡议 登记平台 (EQI Registry)" <no-reply@eqi-registry.local>';
@@ -32,48 +33,28 @@ export function createTransport(opts: MailSenderOptions): Transporter {
 }
 
 export class MailSender {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
   private stopped = false;
   private readonly transport: Transporter;
+  private readonly task: BackgroundTask;
 
   constructor(private readonly opts: MailSenderOptions) {
     this.transport = createTransport(opts);
+    this.task = new BackgroundTask('mail delivery', () => this.drain(), opts.pollMs ?? 2000, opts.logger);
   }
 
   start(): void {
     this.stopped = false;
-    const tick = (): void => {
-      this.poke();
-      if (!this.stopped) this.timer = setTimeout(tick, this.opts.pollMs ?? 2000).unref();
-    };
-    tick();
+    this.task.start();
   }
 
   /** Runs a delivery pass now (coalesced with one already running). */
   poke(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .then(() => undefined)
-      .catch((e) => this.opts.logger.error({ err: e }, 'mail sender pass failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.poke();
-        }
-      });
+    this.task.poke();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
     this.transport.close();
   }
 

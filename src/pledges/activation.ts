@@ -75,7 +75,7 @@ async function reserveAndAssign(pledge: PledgeDoc, actor: string): Promise<Pledg
 /** Step 3 + 4; idempotent, so recovery can repeat it. */
 async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Promise<PledgeDoc> {
   const now = new Date();
-  const set: Record<string, unknown> = { status: PledgeStatus.Active, sequence: seq, activatedAt: now };
+  const set: Record<string, unknown> = { status: PledgeStatus.Active, sequence: seq, activatedAt: now, needsCertificate: true };
   if (seq <= FOUNDING_LIMIT) set.foundingNumber = seq;
   const updated = await Pledge.findOneAndUpdate(
     { _id: pledgeId, status: PledgeStatus.Activating, sequence: { $exists: false } },
@@ -101,6 +101,11 @@ async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Pro
 /**
  * Finishes activations interrupted by a crash: reservations older than `olderThanMs` are
  * assigned, and pledges stuck in `activating` without a reservation get one. Returns how many.
+ *
+ * Several instances may run this at once, and live activations run beside it: a pledge is only
+ * taken when its claim is older than `olderThanMs` (so 0 is safe only when nothing else runs),
+ * never while it holds a reservation, and only by the one pass that re-claims it first; otherwise
+ * two passes could each reserve a number for it and one number would be skipped.
  */
 export async function recoverActivations(olderThanMs = 60_000): Promise<number> {
   const cutoff = new Date(Date.now() - olderThanMs);
@@ -111,8 +116,14 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
     await assign(r.pledge, r.seq, 'system:recovery');
     fixed++;
   }
+  // Read after the reservations were settled: a pledge still holding one is someone's to finish.
+  const reserved = new Set(((await counters().findOne({ _id: SEQUENCE_COUNTER }))?.inflight ?? []).map((r) => String(r.pledge)));
   const stuck = await Pledge.find({ status: PledgeStatus.Activating, updatedAt: { $lt: cutoff } }).lean<PledgeDoc[]>();
   for (const p of stuck) {
+    if (reserved.has(String(p._id))) continue;
+    // Re-claim (compare-and-set on updatedAt): of several passes that read it, one goes on.
+    const claim = await Pledge.updateOne({ _id: p._id, status: PledgeStatus.Activating, sequence: { $exists: false }, updatedAt: p.updatedAt }, { $set: { updatedAt: new Date() } });
+    if (claim.modifiedCount !== 1) continue;
     await reserveAndAssign(p, 'system:recovery');
     fixed++;
   }

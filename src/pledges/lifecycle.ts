@@ -23,6 +23,10 @@ export const CONFIRM_TTL_HOURS = 48;
 export interface PledgeDeps {
   config: Pick<Config, 'publicUrl' | 'reviewMode'>;
   mail: MailQueue;
+  /** Told when a pledge became active (its certificate is issued in the background). */
+  onActivated?: () => void;
+  /** Told when a pledge was withdrawn (its certificate then shows as withdrawn). */
+  onWithdrawn?: (pledgeId: Types.ObjectId, reason: string, actor: string) => Promise<void>;
 }
 
 export interface PledgeSummary {
@@ -126,6 +130,7 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   await recordEvent({ actor: 'company:email', action: 'pledge.confirmed', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingConfirmation }, after: { status: PledgeStatus.PendingReview } });
   if (deps.config.reviewMode === 'auto') {
     const active = await activatePledge(pledge._id, 'system:auto-review');
+    deps.onActivated?.();
     return { id: String(active._id), status: active.status as PledgeStatus };
   }
   return { id: String(pledge._id), status: PledgeStatus.PendingReview };
@@ -141,6 +146,7 @@ async function ensureCompanyAccount(email: string, company: Types.ObjectId): Pro
 
 export async function approvePledge(id: string, adminId: string, deps: PledgeDeps): Promise<PledgeDoc> {
   const pledge = await activatePledge(new Types.ObjectId(id), `admin:${adminId}`);
+  deps.onActivated?.();
   await deps.mail.enqueue(pledgeDecisionMail({ to: pledge.signatory.email, companyName: pledge.companyName, approved: true, link: `${deps.config.publicUrl}/me` }));
   return pledge;
 }
@@ -163,7 +169,7 @@ export async function rejectPledge(id: string, reason: string, adminId: string, 
 }
 
 /** The company withdraws its own open pledge; a founder keeps its number and shows as withdrawn. */
-export async function withdrawPledge(companyId: string, reason: string, accountId: string): Promise<PledgeDoc> {
+export async function withdrawPledge(companyId: string, reason: string, accountId: string, deps: Pick<PledgeDeps, 'onWithdrawn'> = {}): Promise<PledgeDoc> {
   const now = new Date();
   const actor = `company:${accountId}`;
   const current = await Pledge.findOne({ company: new Types.ObjectId(companyId), status: { $in: OPEN_STATUSES.filter((s) => s !== PledgeStatus.Activating) } }).lean<PledgeDoc>();
@@ -175,5 +181,6 @@ export async function withdrawPledge(companyId: string, reason: string, accountI
   ).lean<PledgeDoc>();
   if (!pledge) throw conflict('The pledge changed while you were withdrawing it; please reload.', { code: 'pledge-changed' });
   await recordEvent({ actor, action: 'pledge.withdrawn', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: current.status }, after: { status: PledgeStatus.Withdrawn, reason } });
+  await deps.onWithdrawn?.(pledge._id, reason, actor);
   return pledge;
 }

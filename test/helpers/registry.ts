@@ -2,6 +2,9 @@
  * The whole registry for API tests: real app, real embedded store (in memory), real SMTP server
  * in-process. `useRegistry()` registers mocha hooks and returns handles filled in before tests run.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Express } from 'express';
 import mongoose from 'mongoose';
 import { createApp } from '../../src/app';
@@ -36,8 +39,8 @@ export function useRegistry(env: Record<string, string> = {}): RegistryHandle {
   before(async function () {
     this.timeout(30_000);
     handle.smtp = await startTestSmtp();
-    handle.config = testConfig({ SMTP_URL: handle.smtp.url, PUBLIC_URL: 'https://registry.test', RATE_LIMIT_SIGNING_PER_MIN: '100000', RATE_LIMIT_LOGIN_PER_MIN: '100000', ...env });
-    handle.registry = createRegistry(handle.config, silentLogger(), { mailPollMs: 200, sealEveryMs: 200 });
+    handle.config = testConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-test-')), SMTP_URL: handle.smtp.url, PUBLIC_URL: 'https://registry.test', RATE_LIMIT_SIGNING_PER_MIN: '100000', RATE_LIMIT_LOGIN_PER_MIN: '100000', ...env });
+    handle.registry = createRegistry(handle.config, silentLogger(), { mailPollMs: 200, sealEveryMs: 200, certificatePollMs: 200 });
     await handle.registry.start();
     handle.app = createApp({ config: handle.config, logger: silentLogger(), routes: handle.registry.routes });
     handle.makeAdmin = async (email = `admin-${new mongoose.Types.ObjectId().toHexString()}@caq.test`) => {

@@ -1,0 +1,253 @@
+/**
+ * Certificates for active pledges: issue (in the background, right after activation), look up,
+ * download, revoke, mark withdrawn, supersede on correction, and verify an uploaded PDF.
+ *
+ * Issuing is crash-safe without transactions: the pledge carries `needsCertificate` from the
+ * moment it becomes active and the serial it will get (`pendingSerial`) before anything is
+ * rendered; the PDF bytes are stored before the certificate record, and the record before the
+ * pledge points to it. Any step can be repeated, so a crash only delays a certificate.
+ */
+import { Types } from 'mongoose';
+import { buildCredential, issueCertificate, makeSerial, parseSerial, verifyCertificatePdf, type CertificateData, type VerificationCheck } from '../../certificates';
+import { Certificate, CertificatePdf, CertificateStatus, type CertificateDoc } from '../../models/certificate';
+import { Counter } from '../../models/counter';
+import { Initiative } from '../../models/initiative';
+import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { recordEvent } from '../audit/events';
+import { industryByCode } from '../domain/industries';
+import { provinceByCode } from '../domain/provinces';
+import { badRequest, conflict, notFound } from '../errors';
+import type { KeyRing } from './keys';
+
+const SERIAL_COUNTER = 'certificate-serial';
+const CLAIM_MS = 60_000;
+
+export interface CertificateView {
+  serial: string;
+  status: CertificateStatus;
+  statusReason: string | null;
+  supersededBy: string | null;
+  company: { name: string; nameEn: string | null; uscc: string; province: string; industry: string };
+  issuedAt: Date;
+  activatedAt: string;
+  foundingNumber: number | null;
+  initiative: { version: string; sha256: string };
+  history: CertificateDoc['history'];
+}
+
+export interface Verdict {
+  valid: boolean;
+  status: CertificateStatus | null;
+  serial: string | null;
+  checks: VerificationCheck[];
+  certificate: CertificateView | null;
+}
+
+function chinaYear(d: Date): number {
+  return new Date(d.getTime() + 8 * 3600_000).getUTCFullYear();
+}
+
+export class CertificateService {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly publicUrl: string,
+  ) {}
+
+  /** Issues certificates for every active pledge still waiting for one; returns how many. */
+  async issuePending(limit = 100): Promise<number> {
+    let issued = 0;
+    for (let i = 0; i < limit; i++) {
+      const now = new Date();
+      const pledge = await Pledge.findOneAndUpdate(
+        { needsCertificate: true, status: PledgeStatus.Active, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }] },
+        { $set: { certificateClaimUntil: new Date(now.getTime() + CLAIM_MS) } },
+        { returnDocument: 'after', sort: { activatedAt: 1 } },
+      ).lean<PledgeDoc>();
+      if (!pledge) break;
+      await this.issueFor(pledge);
+      issued++;
+    }
+    return issued;
+  }
+
+  private async allocateSerial(pledge: PledgeDoc, issuedAt: Date): Promise<string> {
+    if (pledge.pendingSerial) return pledge.pendingSerial;
+    const c = await Counter.collection.findOneAndUpdate({ _id: SERIAL_COUNTER } as never, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+    const serial = makeSerial(chinaYear(issuedAt), (c as unknown as { seq: number }).seq);
+    // Record the serial before rendering, so a retry after a crash issues the same one.
+    const r = await Pledge.findOneAndUpdate({ _id: pledge._id, pendingSerial: { $exists: false } }, { $set: { pendingSerial: serial } }, { returnDocument: 'after' }).lean<PledgeDoc>();
+    return r?.pendingSerial ?? (await Pledge.findById(pledge._id).lean<PledgeDoc>())!.pendingSerial!;
+  }
+
+  private async certificateData(p: PledgeDoc, serial: string, issuedAt: Date): Promise<CertificateData> {
+    const initiative = await Initiative.findOne({ version: p.initiative.version }).lean();
+    const province = provinceByCode(p.province);
+    const industry = industryByCode(p.industry);
+    return {
+      serial,
+      company: {
+        name: p.companyName,
+        ...(p.companyNameEn ? { nameEn: p.companyNameEn } : {}),
+        uscc: p.uscc,
+        province: { zh: province?.zh ?? p.province, en: province?.en ?? p.province },
+        industry: { zh: industry?.zh ?? p.industry, en: industry?.en ?? p.industry },
+      },
+      signatory: { name: p.signatory.name, title: { zh: p.signatory.title } },
+      initiative: {
+        title: { zh: initiative?.title?.zh ?? '企业质量诚信倡议书', en: initiative?.title?.en ?? 'Enterprise Quality Integrity Initiative' },
+        version: String(p.initiative.version),
+        sha256: p.initiative.sha256,
+      },
+      activatedAt: new Date(p.activatedAt!).toISOString(),
+      issuedAt: issuedAt.toISOString(),
+      foundingNumber: p.foundingNumber ?? null,
+    };
+  }
+
+  /** Issues the pledge's current certificate (idempotent). */
+  async issueFor(pledge: PledgeDoc): Promise<CertificateDoc> {
+    const existing = await Certificate.findOne({ currentFor: pledge._id }).lean<CertificateDoc>();
+    if (existing) return this.finish(pledge._id, existing);
+    const issuedAt = new Date();
+    const serial = await this.allocateSerial(pledge, issuedAt);
+    const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
+    const data = await this.certificateData(fresh, serial, issuedAt);
+    const { pdf, jws } = await issueCertificate(data, { signingKey: this.keys.signingKey, p12Signer: this.keys.pdfSigner, publicUrl: this.publicUrl });
+    await CertificatePdf.updateOne({ _id: serial }, { $setOnInsert: { pdf: Buffer.from(pdf) } }, { upsert: true });
+    let cert: CertificateDoc;
+    try {
+      cert = (
+        await Certificate.create({
+          serial,
+          pledge: pledge._id,
+          currentFor: pledge._id,
+          data,
+          status: CertificateStatus.Valid,
+          keyId: this.keys.signingKey.kid,
+          jws,
+          issuedAt,
+          history: [{ status: CertificateStatus.Valid, at: issuedAt, actor: 'system' }],
+        })
+      ).toObject() as CertificateDoc;
+    } catch (e) {
+      if ((e as { code?: number }).code !== 11000) throw e;
+      // Issued concurrently by another instance: use that one.
+      cert = (await Certificate.findOne({ $or: [{ currentFor: pledge._id }, { serial }] }).lean<CertificateDoc>())!;
+    }
+    await recordEvent({ actor: 'system', action: 'certificate.issued', subject: { type: 'certificate', id: cert.serial }, after: { pledge: String(pledge._id), status: cert.status } });
+    return this.finish(pledge._id, cert);
+  }
+
+  private async finish(pledgeId: Types.ObjectId, cert: CertificateDoc): Promise<CertificateDoc> {
+    await Pledge.updateOne({ _id: pledgeId }, { $set: { certificateSerial: cert.serial }, $unset: { pendingSerial: 1, needsCertificate: 1, certificateClaimUntil: 1 } });
+    return cert;
+  }
+
+  /** Looks a serial up; a mistyped serial (bad check character) is a 400 that says so. */
+  async lookup(input: string): Promise<CertificateView> {
+    return view(await this.find(input));
+  }
+
+  private async find(input: string): Promise<CertificateDoc> {
+    const parsed = parseSerial(input);
+    if (!parsed.ok) {
+      throw parsed.error === 'checksum'
+        ? badRequest('The check character (the last one) does not match: the serial was probably mistyped. Please check it against the certificate.', { code: 'serial-mistyped', errors: [{ path: 'serial', message: 'Check character mismatch: probably mistyped.' }] })
+        : badRequest('This is not a certificate serial; serials look like EQI-2026-000123-K.', { code: 'serial-format', errors: [{ path: 'serial', message: 'Expected a serial like EQI-2026-000123-K.' }] });
+    }
+    const cert = await Certificate.findOne({ serial: parsed.serial }).lean<CertificateDoc>();
+    if (!cert) throw notFound(`No certificate with serial ${parsed.serial} was issued by this registry.`, { code: 'certificate-not-found' });
+    return cert;
+  }
+
+  async pdf(serial: string): Promise<{ serial: string; pdf: Buffer }> {
+    const cert = await this.find(serial);
+    const stored = await CertificatePdf.findById(cert.serial).lean();
+    if (!stored) throw notFound('The PDF of this certificate is not available yet.');
+    // A lean read gives the driver's BSON Binary; its `buffer` holds the bytes.
+    const raw = stored.pdf as unknown;
+    const bytes = raw instanceof Uint8Array ? raw : (raw as { buffer: Uint8Array }).buffer;
+    return { serial: cert.serial, pdf: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  }
+
+  async pdfForCompany(companyId: string): Promise<{ serial: string; pdf: Buffer }> {
+    const pledge = await Pledge.findOne({ company: new Types.ObjectId(companyId), certificateSerial: { $exists: true } }).sort({ activatedAt: -1 }).lean<PledgeDoc>();
+    if (!pledge?.certificateSerial) throw notFound('Your company has no certificate yet (it is issued when the pledge becomes active).');
+    return this.pdf(pledge.certificateSerial);
+  }
+
+  /** The association revokes a certificate; the pledge becomes revoked (a founder keeps its number). */
+  async revoke(serial: string, reason: string, adminId: string): Promise<CertificateView> {
+    const cert = await this.find(serial);
+    const actor = `admin:${adminId}`;
+    const now = new Date();
+    const updated = await Certificate.findOneAndUpdate(
+      { _id: cert._id, status: CertificateStatus.Valid },
+      { $set: { status: CertificateStatus.Revoked, statusReason: reason }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Revoked, at: now, actor, reason } } },
+      { returnDocument: 'after' },
+    ).lean<CertificateDoc>();
+    if (!updated) throw conflict(`This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`, { code: 'certificate-not-valid' });
+    const pledge = await Pledge.findOneAndUpdate(
+      { _id: cert.pledge, status: PledgeStatus.Active },
+      { $set: { status: PledgeStatus.Revoked, closedReason: reason }, $unset: { openUscc: 1 }, $push: { history: { from: PledgeStatus.Active, to: PledgeStatus.Revoked, at: now, actor, reason } } },
+    );
+    await recordEvent({ actor, action: 'certificate.revoked', subject: { type: 'certificate', id: cert.serial }, before: { status: cert.status }, after: { status: CertificateStatus.Revoked, reason, pledgeRevoked: pledge !== null } });
+    return view(updated);
+  }
+
+  /** The company withdrew its pledge: its current certificate shows as withdrawn. */
+  async markWithdrawn(pledgeId: Types.ObjectId, reason: string, actor: string): Promise<void> {
+    const now = new Date();
+    const cert = await Certificate.findOneAndUpdate(
+      { currentFor: pledgeId, status: CertificateStatus.Valid },
+      { $set: { status: CertificateStatus.Withdrawn, statusReason: reason }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Withdrawn, at: now, actor, reason } } },
+    ).lean<CertificateDoc>();
+    if (cert) await recordEvent({ actor, action: 'certificate.withdrawn', subject: { type: 'certificate', id: cert.serial }, before: { status: CertificateStatus.Valid }, after: { status: CertificateStatus.Withdrawn } });
+  }
+
+  /** After an admin corrected the pledge's company data: the current certificate is superseded by a new one. */
+  async supersede(pledgeId: Types.ObjectId, actor: string): Promise<CertificateDoc> {
+    const pledge = await Pledge.findOneAndUpdate({ _id: pledgeId, status: PledgeStatus.Active }, { $set: { needsCertificate: true } }, { returnDocument: 'after' }).lean<PledgeDoc>();
+    if (!pledge) throw conflict('Only an active pledge has a certificate to reissue.', { code: 'pledge-not-active' });
+    const newSerial = await this.allocateSerial(pledge, new Date());
+    const now = new Date();
+    const old = await Certificate.findOneAndUpdate(
+      { currentFor: pledgeId, status: CertificateStatus.Valid },
+      { $set: { status: CertificateStatus.Superseded, supersededBy: newSerial, statusReason: 'company data corrected' }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Superseded, at: now, actor, reason: `superseded by ${newSerial}` } } },
+    ).lean<CertificateDoc>();
+    if (old) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });
+    return this.issueFor((await Pledge.findById(pledgeId).lean<PledgeDoc>())!);
+  }
+
+  /** Checks an uploaded PDF: the offline checks, then the registry's (serial known, data matches, status). */
+  async verifyUpload(bytes: Uint8Array): Promise<Verdict> {
+    const offline = await verifyCertificatePdf(bytes, await this.keys.jwks());
+    const checks = [...offline.checks];
+    const serial = offline.credential?.serialNumber ?? null;
+    let cert: CertificateDoc | null = null;
+    if (serial) cert = await Certificate.findOne({ serial }).lean<CertificateDoc>();
+    checks.push(cert ? { name: 'serial-known', ok: true } : { name: 'serial-known', ok: false, reason: serial ? `no certificate ${serial} in the registry` : 'no verified credential to read a serial from' });
+    if (cert && offline.credential) {
+      const expected = buildCredential(cert.data, { publicUrl: this.publicUrl, renderDigest: offline.credential.renderDigest });
+      const same = JSON.stringify(expected.credentialSubject) === JSON.stringify(offline.credential.credentialSubject) && expected.validFrom === offline.credential.validFrom;
+      checks.push(same ? { name: 'registry-match', ok: true } : { name: 'registry-match', ok: false, reason: 'the certified data differs from the registry record' });
+    } else checks.push({ name: 'registry-match', ok: false, reason: 'nothing to compare' });
+    checks.push(cert?.status === CertificateStatus.Valid ? { name: 'status', ok: true } : { name: 'status', ok: false, reason: cert ? `the certificate is ${cert.status}${cert.statusReason ? `: ${cert.statusReason}` : ''}` : 'unknown certificate' });
+    return { valid: checks.every((c) => c.ok), status: cert?.status ?? null, serial, checks, certificate: cert ? view(cert) : null };
+  }
+}
+
+function view(c: CertificateDoc): CertificateView {
+  return {
+    serial: c.serial,
+    status: c.status,
+    statusReason: c.statusReason ?? null,
+    supersededBy: c.supersededBy ?? null,
+    company: { name: c.data.company.name, nameEn: c.data.company.nameEn ?? null, uscc: c.data.company.uscc, province: c.data.company.province.zh, industry: c.data.company.industry.zh },
+    issuedAt: c.issuedAt,
+    activatedAt: String(c.data.activatedAt),
+    foundingNumber: c.data.foundingNumber ?? null,
+    initiative: { version: c.data.initiative.version, sha256: c.data.initiative.sha256 },
+    history: c.history,
+  };
+}

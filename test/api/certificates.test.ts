@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { parseSerial, makeSerial } from '../../certificates';
+import { Certificate } from '../../models/certificate';
+import { useRegistry } from '../helpers/registry';
+import { tokenFromMail } from '../helpers/smtp';
+import { signBody } from './pledge-flow.test';
+
+/** Signs, confirms and approves a pledge; returns its id and the admin used. */
+async function activePledge(r: ReturnType<typeof useRegistry>, name?: string) {
+  const body = await signBody(r.app, { name });
+  const signed = await request(r.app).post('/api/v1/pledges').send(body).expect(201);
+  const token = tokenFromMail(await r.smtp.waitFor(body.signatory.email, /confirm\?token=/), '/confirm');
+  await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
+  const admin = await r.makeAdmin();
+  await request(r.app).post(`/api/v1/admin/pledges/${signed.body.id}/approve`).set('Authorization', `Bearer ${admin.token}`).expect(200);
+  await r.registry.certificateIssuer.idle();
+  r.registry.certificateIssuer.poke();
+  await r.registry.certificateIssuer.idle();
+  const cert = await Certificate.findOne({ pledge: signed.body.id }).lean();
+  assert.ok(cert, 'a certificate was issued after activation');
+  return { id: signed.body.id as string, admin, body, serial: cert.serial };
+}
+
+function binaryParser(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => cb(null, Buffer.concat(chunks)));
+}
+
+describe('certificates (API)', () => {
+  const r = useRegistry();
+
+  it('when a pledge becomes active, then a certificate is issued and its serial looks up as valid', async () => {
+    const p = await activePledge(r, '珺玥示例检测技术有限公司');
+    assert.equal(parseSerial(p.serial).ok, true);
+    const res = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
+    assert.equal(res.body.status, 'valid');
+    assert.equal(res.body.company.name, '珺玥示例检测技术有限公司');
+    assert.equal(res.body.company.uscc, p.body.company.uscc);
+  });
+
+  it('when a serial has a wrong check character, then 400 says it was mistyped; an unknown serial is 404', async () => {
+    const good = makeSerial(2026, 424242);
+    const bad = good.slice(0, -1) + (good.endsWith('A') ? 'B' : 'A');
+    const res = await request(r.app).get(`/api/v1/certificates/${bad}`).expect(400);
+    assert.match(res.body.detail, /mistyped/);
+    await request(r.app).get(`/api/v1/certificates/${good}`).expect(404);
+  });
+
+  it('when the issued PDF is uploaded, then every check passes; after revocation the status check fails', async () => {
+    const p = await activePledge(r);
+    const pdf = await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).buffer(true).parse(binaryParser).expect(200);
+    assert.equal(pdf.headers['content-type'], 'application/pdf');
+    const ok = await request(r.app).post('/api/v1/verify').attach('file', pdf.body as Buffer, 'cert.pdf').expect(200);
+    assert.equal(ok.body.valid, true, JSON.stringify(ok.body.checks));
+    assert.deepEqual(ok.body.checks.map((c: { name: string }) => c.name).filter((n: string) => ['serial-known', 'registry-match', 'status'].includes(n)), ['serial-known', 'registry-match', 'status']);
+
+    await request(r.app).post(`/api/v1/admin/certificates/${p.serial}/revoke`).set('Authorization', `Bearer ${p.admin.token}`).send({ reason: '虚假宣传 / false claims' }).expect(200);
+    const after = await request(r.app).post('/api/v1/verify').attach('file', pdf.body as Buffer, 'cert.pdf').expect(200);
+    assert.equal(after.body.valid, false);
+    const status = after.body.checks.find((c: { name: string }) => c.name === 'status');
+    assert.equal(status.ok, false);
+    assert.match(status.reason, /revoked/);
+    const lookup = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
+    assert.equal(lookup.body.status, 'revoked');
+  });
+
+  it('when one byte of the company name in the PDF changes, then a check fails by name', async () => {
+    const p = await activePledge(r);
+    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).buffer(true).parse(binaryParser).expect(200)).body as Buffer;
+    const tampered = Buffer.from(pdf);
+    tampered[Math.floor(tampered.length / 2)] ^= 0x01;
+    const res = await request(r.app).post('/api/v1/verify').attach('file', tampered, 'cert.pdf').expect(200);
+    assert.equal(res.body.valid, false);
+    assert.ok(res.body.checks.some((c: { name: string; ok: boolean }) => c.name === 'pdf-signature' && !c.ok), JSON.stringify(res.body.checks));
+  });
+
+  it('when a non-PDF is uploaded, then 400; JWKS lists the signing key', async () => {
+    await request(r.app).post('/api/v1/verify').attach('file', Buffer.from('hello'), 'x.txt').expect(400);
+    const jwks = await request(r.app).get('/.well-known/jwks.json').expect(200);
+    assert.equal(jwks.body.keys[0].kid, r.registry.keys.signingKey.kid);
+  });
+
+  it('when an admin corrects the company name, then the old certificate is superseded by a new one', async () => {
+    const p = await activePledge(r);
+    const res = await request(r.app).post(`/api/v1/admin/pledges/${p.id}/correct`).set('Authorization', `Bearer ${p.admin.token}`).send({ name: '堃垚示例建设工程有限公司', reason: '名称更正' }).expect(200);
+    assert.notEqual(res.body.company.name, p.body.company.name);
+    const old = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
+    assert.equal(old.body.status, 'superseded');
+    const fresh = await request(r.app).get(`/api/v1/certificates/${old.body.supersededBy}`).expect(200);
+    assert.equal(fresh.body.status, 'valid');
+    assert.equal(fresh.body.company.name, '堃垚示例建设工程有限公司');
+  });
+});
