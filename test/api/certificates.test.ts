@@ -93,3 +93,28 @@ describe('certificates (API)', () => {
     assert.equal(fresh.body.company.name, '堃垚示例建设工程有限公司');
   });
 });
+
+describe('offline verification CLI (npm run verify)', () => {
+  const r = useRegistry();
+
+  it('when given the PDF and the JWKS, then it passes offline, and fails against another key set', async () => {
+    const { verifyFile } = await import('../../scripts/verify');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const p = await activePledge(r);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-cli-'));
+    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).buffer(true).parse(binaryParser).expect(200)).body as Buffer;
+    fs.writeFileSync(path.join(dir, 'cert.pdf'), pdf);
+    const jwks = (await request(r.app).get('/.well-known/jwks.json').expect(200)).body;
+    fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify(jwks));
+    const good = await verifyFile(path.join(dir, 'cert.pdf'), { jwks: path.join(dir, 'jwks.json') });
+    assert.equal(good.valid, true, JSON.stringify(good.checks));
+    const { generateSigningKey, toJwks } = await import('../../certificates');
+    fs.writeFileSync(path.join(dir, 'other.json'), JSON.stringify(toJwks([generateSigningKey()])));
+    const bad = await verifyFile(path.join(dir, 'cert.pdf'), { jwks: path.join(dir, 'other.json') });
+    assert.equal(bad.valid, false);
+    assert.equal(bad.checks.find((c) => c.name === 'credential-signature')?.ok, false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
