@@ -16,6 +16,8 @@ const eventSchema = new Schema(
     },
     before: { type: Schema.Types.Mixed, default: null },
     after: { type: Schema.Types.Mixed, default: null },
+    /** True until the sealer links the event into the chain (a sparse index finds the unsealed few). */
+    unsealed: { type: Boolean, default: true },
     seq: { type: Number },
     prevHash: { type: String },
     hash: { type: String },
@@ -23,6 +25,7 @@ const eventSchema = new Schema(
   { versionKey: false },
 );
 eventSchema.index({ seq: 1 }, { unique: true, sparse: true });
+eventSchema.index({ unsealed: 1 }, { sparse: true });
 eventSchema.index({ 'subject.type': 1, 'subject.id': 1, at: 1 });
 
 export type EventDoc = InferSchemaType<typeof eventSchema> & { _id: Types.ObjectId };

@@ -23,6 +23,7 @@ const outboxSchema = new Schema(
   { timestamps: true },
 );
 outboxSchema.index({ status: 1, nextAttemptAt: 1 });
+outboxSchema.index({ status: 1, lockedUntil: 1 });
 
 export type OutboxDoc = InferSchemaType<typeof outboxSchema> & { _id: Types.ObjectId; createdAt: Date };
 export const Outbox = mongoose.model('Outbox', outboxSchema);

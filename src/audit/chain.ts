@@ -61,12 +61,12 @@ export async function sealPendingEvents(limit = 5000): Promise<number> {
   const last = await Event.findOne({ seq: { $gte: 1 } }).sort({ seq: -1 }).lean();
   let seq = last?.seq ?? 0;
   let prev = last?.hash ?? GENESIS_HASH;
-  const pending = await Event.find({ seq: { $exists: false } }).sort({ _id: 1 }).limit(limit).lean();
+  const pending = await Event.find({ unsealed: true }).sort({ _id: 1 }).limit(limit).lean();
   let sealed = 0;
   for (const e of pending) {
     const next = seq + 1;
     const hash = chainHash(prev, canonicalEvent({ ...e, seq: next }));
-    const r = await Event.updateOne({ _id: e._id, seq: { $exists: false } }, { $set: { seq: next, prevHash: prev, hash } });
+    const r = await Event.updateOne({ _id: e._id, seq: { $exists: false } }, { $set: { seq: next, prevHash: prev, hash }, $unset: { unsealed: 1 } });
     if (r.modifiedCount !== 1) break; // someone else sealed it: stop, re-read the head next time
     seq = next;
     prev = hash;

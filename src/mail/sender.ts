@@ -68,15 +68,21 @@ export class MailSender {
     let sent = 0;
     for (;;) {
       if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected) return sent;
-      const now = new Date();
-      const msg = await Outbox.findOneAndUpdate(
-        { $or: [{ status: 'pending', nextAttemptAt: { $lte: now } }, { status: 'sending', lockedUntil: { $lt: now } }] },
-        { $set: { status: 'sending', lockedUntil: new Date(now.getTime() + LOCK_MS) }, $inc: { attempts: 1 } },
-        { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
-      ).lean<OutboxDoc>();
+      const msg = await this.claim();
       if (!msg) return sent;
       if (await this.deliver(msg)) sent++;
     }
+  }
+
+  /** Takes the next due message, or one whose sender crashed mid-send (its lock expired). */
+  private async claim(): Promise<OutboxDoc | null> {
+    const now = new Date();
+    const take = { $set: { status: 'sending', lockedUntil: new Date(now.getTime() + LOCK_MS) }, $inc: { attempts: 1 } };
+    // Two indexed queries rather than one $or, so a large outbox of sent mail is never scanned.
+    return (
+      (await Outbox.findOneAndUpdate({ status: 'pending', nextAttemptAt: { $lte: now } }, take, { sort: { nextAttemptAt: 1 }, returnDocument: 'after' }).lean<OutboxDoc>()) ??
+      (await Outbox.findOneAndUpdate({ status: 'sending', lockedUntil: { $lt: now } }, take, { returnDocument: 'after' }).lean<OutboxDoc>())
+    );
   }
 
   private async deliver(msg: OutboxDoc): Promise<boolean> {
