@@ -5,10 +5,14 @@
 import { printFigures, type Figure } from './lib';
 import { benchEmbeddedMongo } from './embedded-mongo';
 import { benchSigning } from './signing';
+import { benchCertificateFigures } from './certificates';
+import { benchVerification } from './verification';
 
 const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = {
   store: { title: 'embedded store', run: benchEmbeddedMongo },
   signing: { title: 'signing (sign + confirm + activate)', run: benchSigning },
+  certificates: { title: 'certificate pipeline (render + QR + JWS + PAdES)', run: benchCertificateFigures },
+  verification: { title: 'certificate verification API', run: benchVerification },
 };
 
 async function main(): Promise<void> {
