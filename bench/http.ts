@@ -67,3 +67,14 @@ export async function startChild(args: string[], env: Record<string, string>): P
   });
   return { url, child, output: () => out, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }
+
+/** Runs a command to completion (e.g. the seed script), failing on a non-zero exit. */
+export function runToCompletion(args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-2000)}`))));
+  });
+}

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { spawnEmbeddedMongo } from '../src/embedded-mongo/spawn';
-import { agentFor, requestJson, startBareExpress, startChild, throughput } from './http';
+import { agentFor, requestJson, runToCompletion, startBareExpress, startChild, throughput } from './http';
 import { printFigures, type Figure } from './lib';
 
 const CONNECTIONS = 64;
@@ -22,8 +22,7 @@ export async function benchVerification(): Promise<Figure[]> {
   const store = await spawnEmbeddedMongo({ memory: true });
   const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dir, MONGODB_URI: `${store.uri}/bench` };
   // Seed 120 activated pledges with a separate process, then let the app issue their certificates.
-  const seeded = await startChild(['--import', 'tsx', '-e', "require('./scripts/seed').seed(120).then(()=>{console.log('LISTENING http://seeded');process.exit(0)})"], env);
-  await seeded.stop();
+  await runToCompletion(['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
   const app = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
   try {
     const client = await MongoClient.connect(store.uri);

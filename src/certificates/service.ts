@@ -47,11 +47,24 @@ function chinaYear(d: Date): number {
   return new Date(d.getTime() + 8 * 3600_000).getUTCFullYear();
 }
 
+/**
+ * Every QR scan is a lookup, so lookups are cached for a moment. A status change made on this
+ * instance clears its entry at once; other instances show it within LOOKUP_CACHE_MS.
+ */
+export const LOOKUP_CACHE_MS = 1000;
+const LOOKUP_CACHE_MAX = 10_000;
+
 export class CertificateService {
+  private readonly lookups = new Map<string, { view: CertificateView; until: number }>();
+
   constructor(
     private readonly keys: KeyRing,
     private readonly publicUrl: string,
   ) {}
+
+  private forget(serial: string): void {
+    this.lookups.delete(serial);
+  }
 
   /** Issues certificates for every active pledge still waiting for one; returns how many. */
   async issuePending(limit = 100): Promise<number> {
@@ -145,7 +158,12 @@ export class CertificateService {
 
   /** Looks a serial up; a mistyped serial (bad check character) is a 400 that says so. */
   async lookup(input: string): Promise<CertificateView> {
-    return view(await this.find(input));
+    const hit = this.lookups.get(input);
+    if (hit && hit.until > Date.now()) return hit.view;
+    const v = view(await this.find(input));
+    if (this.lookups.size >= LOOKUP_CACHE_MAX) this.lookups.clear();
+    this.lookups.set(input, { view: v, until: Date.now() + LOOKUP_CACHE_MS });
+    return v;
   }
 
   private async find(input: string): Promise<CertificateDoc> {
@@ -187,6 +205,7 @@ export class CertificateService {
       { returnDocument: 'after' },
     ).lean<CertificateDoc>();
     if (!updated) throw conflict(`This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`, { code: 'certificate-not-valid' });
+    this.forget(cert.serial);
     const pledge = await Pledge.findOneAndUpdate(
       { _id: cert.pledge, status: PledgeStatus.Active },
       { $set: { status: PledgeStatus.Revoked, closedReason: reason }, $unset: { openUscc: 1 }, $push: { history: { from: PledgeStatus.Active, to: PledgeStatus.Revoked, at: now, actor, reason } } },
@@ -202,6 +221,7 @@ export class CertificateService {
       { currentFor: pledgeId, status: CertificateStatus.Valid },
       { $set: { status: CertificateStatus.Withdrawn, statusReason: reason }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Withdrawn, at: now, actor, reason } } },
     ).lean<CertificateDoc>();
+    if (cert) this.forget(cert.serial);
     if (cert) await recordEvent({ actor, action: 'certificate.withdrawn', subject: { type: 'certificate', id: cert.serial }, before: { status: CertificateStatus.Valid }, after: { status: CertificateStatus.Withdrawn } });
   }
 
@@ -215,6 +235,7 @@ export class CertificateService {
       { currentFor: pledgeId, status: CertificateStatus.Valid },
       { $set: { status: CertificateStatus.Superseded, supersededBy: newSerial, statusReason: 'company data corrected' }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Superseded, at: now, actor, reason: `superseded by ${newSerial}` } } },
     ).lean<CertificateDoc>();
+    if (old) this.forget(old.serial);
     if (old) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });
     return this.issueFor((await Pledge.findById(pledgeId).lean<PledgeDoc>())!);
   }
