@@ -36,6 +36,17 @@ export function rejectUnsupportedOperators(expr: unknown): void {
   }
 }
 
+/** Calls `fn` for each top-level field condition, looking inside `$and` (other operators are skipped). */
+export function forEachFieldCondition(filter: Doc, fn: (field: string, cond: unknown) => void): void {
+  for (const [field, cond] of Object.entries(filter)) {
+    if (field === '$and' && Array.isArray(cond)) {
+      for (const sub of cond) if (isPlainObject(sub)) forEachFieldCondition(sub, fn);
+      continue;
+    }
+    if (!field.startsWith('$')) fn(field, cond);
+  }
+}
+
 export type Matcher = (doc: Doc) => boolean;
 
 export function compileFilter(filter: unknown): Matcher {
@@ -64,25 +75,17 @@ export function compileFilter(filter: unknown): Matcher {
  */
 function strictEqualities(filter: Doc): Array<[string, unknown[]]> {
   const out: Array<[string, unknown[]]> = [];
-  const visit = (f: Doc): void => {
-    for (const [field, cond] of Object.entries(f)) {
-      if (field === '$and' && Array.isArray(cond)) {
-        for (const sub of cond) if (isPlainObject(sub)) visit(sub);
-        continue;
-      }
-      if (field.startsWith('$')) continue;
-      if (!isOperatorObject(cond)) {
-        if (needsStrictEquality(cond)) out.push([field, [cond]]);
-        continue;
-      }
-      if (needsStrictEquality(cond.$eq)) out.push([field, [cond.$eq]]);
-      const list = cond.$in;
-      if (Array.isArray(list) && list.some(needsStrictEquality) && !list.some((v) => v === null || v instanceof RegExp || isOperatorObject(v))) {
-        out.push([field, list]);
-      }
+  forEachFieldCondition(filter, (field, cond) => {
+    if (!isOperatorObject(cond)) {
+      if (needsStrictEquality(cond)) out.push([field, [cond]]);
+      return;
     }
-  };
-  visit(filter);
+    if (needsStrictEquality(cond.$eq)) out.push([field, [cond.$eq]]);
+    const list = cond.$in;
+    if (Array.isArray(list) && list.some(needsStrictEquality) && !list.some((v) => v === null || v instanceof RegExp || isOperatorObject(v))) {
+      out.push([field, list]);
+    }
+  });
   return out;
 }
 
@@ -117,18 +120,10 @@ export type FieldPredicate =
 export function indexablePredicates(filter: unknown): Map<string, FieldPredicate> {
   const out = new Map<string, FieldPredicate>();
   if (!isPlainObject(filter)) return out;
-  const visit = (f: Doc): void => {
-    for (const [field, cond] of Object.entries(f)) {
-      if (field === '$and' && Array.isArray(cond)) {
-        for (const sub of cond) if (isPlainObject(sub)) visit(sub);
-        continue;
-      }
-      if (field.startsWith('$')) continue;
-      const p = predicateFor(cond);
-      if (p && !out.has(field)) out.set(field, p);
-    }
-  };
-  visit(filter);
+  forEachFieldCondition(filter, (field, cond) => {
+    const p = predicateFor(cond);
+    if (p && !out.has(field)) out.set(field, p);
+  });
   return out;
 }
 

@@ -7,7 +7,7 @@ import { Aggregator } from 'mingo';
 import { update as mingoUpdate } from 'mingo/updater';
 import { ObjectId } from 'bson';
 import { badValue, unsupported, MongoServerError, Codes } from '../errors';
-import { asBadValue, rejectUnsupportedOperators } from './query';
+import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators } from './query';
 import { cloneDeep, isOperatorObject, isPlainObject, typeRank, valuesEqual, type Doc } from './values';
 
 const OPERATORS = new Set([
@@ -195,22 +195,11 @@ function describe(v: unknown): string {
 /** The document an upsert starts from: the query's equality fields (dotted paths become nested). */
 export function upsertSeed(filter: Doc | undefined): Doc {
   const seed: Doc = {};
-  const visit = (f: Doc): void => {
-    for (const [field, cond] of Object.entries(f)) {
-      if (field === '$and' && Array.isArray(cond)) {
-        for (const sub of cond) if (isPlainObject(sub)) visit(sub);
-        continue;
-      }
-      if (field.startsWith('$')) continue;
-      let value: unknown;
-      if (isOperatorObject(cond)) {
-        if (!('$eq' in cond)) continue;
-        value = cond.$eq;
-      } else value = cond;
-      setPath(seed, field, cloneDeep(value));
-    }
-  };
-  if (filter) visit(filter);
+  if (!filter) return seed;
+  forEachFieldCondition(filter, (field, cond) => {
+    if (isOperatorObject(cond) && !('$eq' in cond)) return;
+    setPath(seed, field, cloneDeep(isOperatorObject(cond) ? cond.$eq : cond));
+  });
   return seed;
 }
 
