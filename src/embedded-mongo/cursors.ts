@@ -2,7 +2,8 @@
  * Server-side cursors: batches capped by count and by size, int64 ids, and an idle reaper,
  * because a driver that stops iterating (e.g. `break` out of a mongoose cursor) sends nothing.
  */
-import { calculateObjectSize, Long, type Document } from 'bson';
+import { Long, type Document } from 'bson';
+import { bsonSize } from './engine/collection';
 import { Codes, MongoServerError } from './errors';
 import type { Doc } from './engine/values';
 
@@ -126,7 +127,8 @@ function takeBatch(iterator: Peekable, project: ((d: Doc) => Doc) | null, max: n
     if (r.done) return { docs, exhausted: true };
     const d = project ? project(r.value) : r.value;
     docs.push(d);
-    bytes += calculateObjectSize(d);
+    // A projection is never larger than its source document, whose size is remembered.
+    bytes += bsonSize(r.value);
     if (bytes >= MAX_BATCH_BYTES) break;
   }
   return { docs, exhausted: iterator.done() };

@@ -286,6 +286,20 @@ function nonNegative(v: unknown, name: string): number {
   return n;
 }
 
+// Stored documents are never mutated, so their BSON size can be remembered: cursor batches are
+// capped by size, and measuring every document again on each scan was a large share of its cost.
+const sizes = new WeakMap<object, number>();
+
+/** BSON size of a document (remembered for stored ones; projections are never larger). */
+export function bsonSize(doc: Doc): number {
+  let n = sizes.get(doc);
+  if (n === undefined) {
+    n = calculateObjectSize(doc);
+    sizes.set(doc, n);
+  }
+  return n;
+}
+
 /** Rejects what MongoDB rejects on insert, and values this store cannot compare correctly. */
 export function validateDocument(doc: Doc): void {
   const id = doc._id;
@@ -295,7 +309,7 @@ export function validateDocument(doc: Doc): void {
     if (k.startsWith('$')) throw new MongoServerError(Codes.BadValue, `Document can't have $ prefixed field names: ${k}`);
   }
   checkValues(doc, 0);
-  if (calculateObjectSize(doc) > MAX_BSON_SIZE) {
+  if (bsonSize(doc) > MAX_BSON_SIZE) {
     throw new MongoServerError(Codes.BSONObjectTooLarge, `object to insert too large. size in bytes exceeds ${MAX_BSON_SIZE}`);
   }
 }
