@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian tools the tests use to check PDFs like a user's reader would: poppler-utils
-# (pdftotext, pdftoppm, pdffonts, pdfsig), qpdf, zbar-tools (zbarimg decodes QR codes).
+# (pdftotext, pdftoppm, pdffonts, pdfsig), qpdf, zbar-tools (zbarimg decodes QR codes);
+# chromium for the site's browser tests (test/browser, driven by playwright-core).
 set -euo pipefail
 need=()
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

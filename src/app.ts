@@ -14,6 +14,8 @@ import type { Logger } from './logger';
 export interface Mount {
   path?: string;
   router: Router | RequestHandler;
+  /** Error pages for browsers, brought by a feature (the site); `AppDeps.renderErrorPage` wins. */
+  renderErrorPage?: ErrorHandlerOptions['renderHtml'];
 }
 
 export interface AppDeps {
@@ -53,7 +55,8 @@ export function createApp(deps: AppDeps): Express {
   }
 
   app.use(notFoundHandler);
-  app.use(createErrorHandler({ logger, renderHtml: deps.renderErrorPage }));
+  const renderHtml = deps.renderErrorPage ?? deps.routes?.find((m) => m.renderErrorPage)?.renderErrorPage;
+  app.use(createErrorHandler({ logger, renderHtml }));
   return app;
 }
 

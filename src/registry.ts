@@ -6,6 +6,7 @@
 import path from 'node:path';
 import express from 'express';
 import { apiRouter } from '../routes/api';
+import { siteMount } from '../routes/site';
 import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
 import { BackgroundTask } from './background';
@@ -59,7 +60,7 @@ export function createRegistry(config: Config, logger: Logger, opts: RegistryOpt
   });
 
   return {
-    routes: [{ path: '/api/v1', router: api.router }, { router: wellKnown }],
+    routes: [{ path: '/api/v1', router: api.router }, { router: wellKnown }, siteMount({ config, mail, onActivated: () => certificateIssuer.poke(), onWithdrawn: (id, reason, actor) => certificates.markWithdrawn(id, reason, actor) })],
     mail,
     mailSender,
     keys,

@@ -1,0 +1,298 @@
+/**
+ * The company area: sign in by an e-mailed link (the link's page asks for a button press, which
+ * sets the session cookie), see the pledge and its history, withdraw it, sign out. Signed-in
+ * forms carry the session-bound CSRF token that `authenticate` checks.
+ */
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { PledgeStatus, Transition } from '../../models/pledge';
+import { authenticate, csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middleware';
+import { SESSION_TTL_SECONDS, verifySession, type SessionClaims } from '../../src/auth/jwt';
+import { redeemLoginLink, requestLoginLink } from '../../src/auth/service';
+import { forbidden, isAppError } from '../../src/errors';
+import type { I18n } from '../../src/i18n';
+import { withdrawPledge } from '../../src/pledges/lifecycle';
+import { ownPledge } from '../../src/pledges/queries';
+import { LoginLinkBody, ReasonBody, TokenBody } from '../../src/pledges/schemas';
+import { rateLimit } from '../../src/rate-limit';
+import { sameToken } from '../../src/site/csrf';
+import {
+  FormErrorBuilder,
+  formText,
+  noErrors,
+  type FieldSpec,
+  type FormErrors,
+} from '../../src/site/forms';
+import { cookieOptions } from '../../src/site/http';
+import { firstQueryValue } from '../../src/site/view';
+import type { SiteKit } from './kit';
+
+const LOGIN_FIELDS: readonly FieldSpec[] = [
+  { name: 'email', path: 'email', label: 'login.email.label' },
+];
+const WITHDRAW_FIELDS: readonly FieldSpec[] = [
+  { name: 'reason', path: 'reason', label: 'me.withdraw.reason.label' },
+];
+const WITHDRAWABLE: readonly string[] = ['pending_confirmation', 'pending_review', 'active'];
+
+interface OwnPledge {
+  id: string;
+  status: PledgeStatus;
+  company: {
+    name: string;
+    nameEn: string | null;
+    uscc: string;
+    province: string;
+    industry: string;
+  };
+  signatory: { name: string; title: string; email: string; phone?: string };
+  initiative: { version: number; sha256: string };
+  sequence: number | null;
+  foundingNumber: number | null;
+  activatedAt: Date | null;
+  createdAt: Date;
+  history: Transition[];
+  closedReason: string | null;
+}
+
+/** Who changed the status, in words (ids are not shown). */
+function actorKey(
+  actor: string,
+): 'actor.association' | 'actor.company' | 'actor.system' | 'actor.signatory' {
+  if (actor.startsWith('admin:')) return 'actor.association';
+  if (actor.startsWith('company:')) return 'actor.company';
+  if (actor === 'public') return 'actor.signatory';
+  return 'actor.system';
+}
+
+function pledgeView(p: OwnPledge, l: I18n) {
+  return {
+    status: p.status,
+    companyName: p.company.name,
+    companyNameEn: p.company.nameEn,
+    uscc: p.company.uscc,
+    province: l.province(p.company.province),
+    industry: l.industry(p.company.industry),
+    signatory: p.signatory,
+    initiativeVersion: p.initiative.version,
+    sha256: p.initiative.sha256,
+    sequence: p.sequence,
+    foundingNumber: p.foundingNumber,
+    activatedAt: p.activatedAt ? l.date(p.activatedAt) : null,
+    signedAt: l.date(p.createdAt),
+    closedReason: p.closedReason,
+    history: [...p.history]
+      .reverse()
+      .map((h) => ({
+        to: h.to,
+        at: l.dateTime(h.at),
+        isoAt: new Date(h.at).toISOString(),
+        actor: l.t(actorKey(h.actor)),
+        reason: h.reason ?? null,
+      })),
+    withdrawable: WITHDRAWABLE.includes(p.status),
+  };
+}
+
+function sessionCookie(req: Request): string | undefined {
+  const v = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export function accountPages(kit: SiteKit): Router {
+  const router = express.Router();
+  const { config, mail } = kit;
+  const secret = config.jwtSecret;
+  const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
+  const clearSession = (res: Response) =>
+    res.clearCookie(SESSION_COOKIE, cookieOptions(config.isProduction));
+
+  /** The signed-in company's session, or a redirect to the sign-in page (expired sessions included). */
+  const companySession = (req: Request, res: Response): SessionClaims | undefined => {
+    const cookie = sessionCookie(req);
+    if (cookie) {
+      try {
+        const claims = verifySession(cookie, secret);
+        if (claims.role !== 'company' || !claims.company)
+          throw forbidden('Only a signed-in company may do this.');
+        return claims;
+      } catch (e) {
+        if (!isAppError(e) || e.status !== 401) throw e;
+        clearSession(res);
+        res.redirect(303, '/login?expired=1');
+        return undefined;
+      }
+    }
+    res.redirect(303, '/login');
+    return undefined;
+  };
+
+  // Unsafe requests with a session cookie: `authenticate` checks the session-bound CSRF token (403).
+  const sessionCsrf: RequestHandler = (req, res, next) => {
+    try {
+      authenticate(secret)(req, res, next);
+    } catch (e) {
+      // An expired session is not a forgery: send the visitor to sign in again.
+      if (isAppError(e) && e.status === 401) {
+        clearSession(res);
+        res.redirect(303, '/login?expired=1');
+        return;
+      }
+      throw e;
+    }
+  };
+
+  const renderLogin = (
+    req: Request,
+    res: Response,
+    email: string,
+    errors: FormErrors,
+    status = 200,
+  ) => {
+    kit.page(
+      req,
+      res,
+      'login',
+      {
+        email,
+        errors,
+        expired: firstQueryValue(req, 'expired') === '1',
+        csrf: kit.csrf.token(req, res),
+      },
+      { policy: 'no-store', status, section: '/me' },
+    );
+  };
+
+  router.get('/login', (req, res) => {
+    renderLogin(req, res, '', noErrors());
+  });
+
+  router.post('/login', kit.csrf.verify, loginLimit, async (req, res) => {
+    const input = { email: formText(req.body, 'email') };
+    const parsed = LoginLinkBody.safeParse(input);
+    if (!parsed.success) {
+      const errors = new FormErrorBuilder(LOGIN_FIELDS, kit.l(res));
+      errors.addZodIssues(parsed.error.issues, input);
+      renderLogin(req, res, input.email, errors.build(), 400);
+      return;
+    }
+    await requestLoginLink(parsed.data.email, { config, mail });
+    res.redirect(303, '/login/sent');
+  });
+
+  router.get('/login/sent', (req, res) => {
+    kit.page(req, res, 'login-sent', {}, { section: '/me' });
+  });
+
+  router.get('/login/verify', (req, res) => {
+    const token = firstQueryValue(req, 'token') ?? '';
+    const ok = TokenBody.safeParse({ token }).success;
+    kit.page(
+      req,
+      res,
+      'login-verify',
+      { token, failure: ok ? null : 'incomplete', csrf: kit.csrf.token(req, res) },
+      { policy: 'no-store', status: ok ? 200 : 400, section: '/me' },
+    );
+  });
+
+  router.post('/login/verify', kit.csrf.verify, loginLimit, async (req, res) => {
+    const parsed = TokenBody.safeParse({ token: formText(req.body, 'token') });
+    if (!parsed.success) {
+      kit.page(
+        req,
+        res,
+        'login-verify',
+        { failure: 'incomplete' },
+        { policy: 'no-store', status: 400, section: '/me' },
+      );
+      return;
+    }
+    let jwt: string;
+    try {
+      jwt = await redeemLoginLink(parsed.data.token, secret);
+    } catch (e) {
+      if (!isAppError(e) || e.status >= 500 || e.status === 429) throw e;
+      const failure =
+        e.code === 'token-expired' ? 'expired' : e.code === 'token-used' ? 'used' : 'invalid';
+      kit.page(
+        req,
+        res,
+        'login-verify',
+        { failure },
+        { policy: 'no-store', status: e.status, section: '/me' },
+      );
+      return;
+    }
+    res.cookie(SESSION_COOKIE, jwt, cookieOptions(config.isProduction, SESSION_TTL_SECONDS * 1000));
+    res.redirect(303, '/me');
+  });
+
+  const renderMe = async (
+    req: Request,
+    res: Response,
+    claims: SessionClaims,
+    reason: string,
+    errors: FormErrors,
+    status = 200,
+  ) => {
+    const l = kit.l(res);
+    let pledge: ReturnType<typeof pledgeView> | null = null;
+    try {
+      pledge = pledgeView((await ownPledge(claims.company!)) as unknown as OwnPledge, l);
+    } catch (e) {
+      if (!isAppError(e) || e.status !== 404) throw e;
+    }
+    kit.page(
+      req,
+      res,
+      'me',
+      {
+        pledge,
+        reason,
+        errors,
+        withdrawn: firstQueryValue(req, 'done') === 'withdrawn',
+        csrf: csrfTokenFor(sessionCookie(req)!, secret),
+      },
+      { policy: 'no-store', status },
+    );
+  };
+
+  router.get('/me', async (req, res) => {
+    const claims = companySession(req, res);
+    if (claims) await renderMe(req, res, claims, '', noErrors());
+  });
+
+  router.post('/me/withdraw', sessionCsrf, async (req, res) => {
+    const claims = companySession(req, res);
+    if (!claims) return;
+    const input = { reason: formText(req.body, 'reason') };
+    const parsed = ReasonBody.safeParse(input);
+    if (!parsed.success) {
+      const errors = new FormErrorBuilder(WITHDRAW_FIELDS, kit.l(res));
+      errors.addZodIssues(parsed.error.issues, input);
+      await renderMe(req, res, claims, input.reason, errors.build(), 400);
+      return;
+    }
+    await withdrawPledge(claims.company!, parsed.data.reason, claims.sub, kit.pledge);
+    res.redirect(303, '/me?done=withdrawn');
+  });
+
+  router.post('/logout', (req, res) => {
+    const cookie = sessionCookie(req);
+    if (cookie) {
+      let valid = true;
+      try {
+        verifySession(cookie, secret);
+      } catch {
+        valid = false; // an expired or broken session is simply cleared
+      }
+      const sent = formText(req.body, '_csrf');
+      if (valid && !sameToken(sent, csrfTokenFor(cookie, secret)))
+        throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
+    }
+    clearSession(res);
+    res.redirect(303, '/');
+  });
+
+  return router;
+}

@@ -1,0 +1,359 @@
+/** English. Same keys as zh-CN.ts (the type makes a missing or extra key a compile error). */
+import type { MessageKey } from './zh-CN';
+
+export const en: Record<MessageKey, string> = {
+  'site.name': 'Enterprise Quality Integrity Initiative',
+  'site.fullName': 'Enterprise Quality Integrity Initiative Registry',
+  'site.sub': 'Signatory registry',
+  'site.description':
+    'The online registry of the Enterprise Quality Integrity Initiative: sign as a company, browse the founders and the directory of signatories, verify certificates.',
+  skip: 'Skip to main content',
+  'lang.name': 'English',
+  'lang.switch': 'Change language: ',
+
+  'nav.label': 'Main',
+  'nav.home': 'Home',
+  'nav.sign': 'Sign',
+  'nav.founders': 'Founders',
+  'nav.directory': 'Directory',
+  'nav.stats': 'Statistics',
+  'nav.verify': 'Verify a certificate',
+  'nav.account': 'Company area',
+
+  'footer.about':
+    'This registry accepts companies’ signatures of the Enterprise Quality Integrity Initiative; the quality association reviews them and issues verifiable certificates. Company details are provided by the signing companies.',
+  'footer.api': 'Open API',
+
+  'doc.quoteOpen': '',
+  'doc.quoteClose': '',
+  'doc.meta': 'Version {version} · published {date}',
+  'doc.version': 'Version {version}',
+  'doc.sha256': 'Text fingerprint (SHA-256)',
+  'doc.otherText': 'Show the Chinese text',
+
+  'home.eyebrow':
+    'Since China’s 2009 national Quality Month · first published by a hundred enterprises',
+  'home.title': 'Quality as our foundation, integrity as our word',
+  'home.lead':
+    'Companies sign the Enterprise Quality Integrity Initiative online and commit in public to put quality first and keep their promises. A pledge becomes active after e-mail confirmation and the association’s review, and comes with a verifiable certificate.',
+  'home.cta': 'Sign the initiative',
+  'home.seeFounders': 'See the founders',
+  'home.counts.title': 'At a glance',
+  'home.counts.active': 'Signatories',
+  'home.counts.founders': 'Founders',
+  'home.counts.provinces': 'Provinces',
+  'home.foundingLeft':
+    'Founding places left: {n}. The first 100 pledges to become active receive a permanent founding number.',
+  'home.steps.title': 'How signing works',
+  'home.steps.1.title': 'Sign online',
+  'home.steps.1.text':
+    'Give your company’s Unified Social Credit Code, name and signatory, then read and accept the full text.',
+  'home.steps.2.title': 'Confirm by e-mail',
+  'home.steps.2.text': 'Open the confirmation link sent to the signatory (valid for 48 hours).',
+  'home.steps.3.title': 'Review',
+  'home.steps.3.text':
+    'The quality association checks the company’s details; once approved, the pledge is active.',
+  'home.steps.4.title': 'Certificate',
+  'home.steps.4.text':
+    'Active signatories are listed in the directory and receive a certificate with a QR code that anyone can verify.',
+
+  'form.optional': '(optional)',
+  'form.summaryTitle': 'Please correct the following and submit again',
+  'form.titleErrorPrefix': 'Error: ',
+  'form.required': '{label} is required.',
+  'form.choose': '{label} is required: choose one.',
+  'form.mustAgree': 'Tick the box to accept the initiative.',
+  'form.tooShort': '{label} needs at least {min} characters.',
+  'form.tooLong': '{label} can have at most {max} characters.',
+  'form.email': 'Enter a valid e-mail address, like name@example.com.',
+  'form.url': 'Enter a web address starting with http:// or https://.',
+  'form.phone': 'A phone number may only contain digits, spaces, +, - and brackets.',
+  'form.invalid': '{label} is not in the right format.',
+
+  'uscc.length': 'A Unified Social Credit Code has {expected} characters; this one has {n}.',
+  'uscc.charset':
+    'Character {pos} (“{ch}”) is not allowed: the code uses digits and capital letters except I, O, S, V and Z.',
+  'uscc.checksum':
+    'The check character (the last one) of the code does not match: the code is probably mistyped. Please compare it with the business licence.',
+  'uscc.province': 'Characters 3–4 (“{code}”) are not a valid province code.',
+  'uscc.ok': 'Valid code · registered in {province}',
+
+  'sign.title': 'Sign the initiative',
+  'sign.lead':
+    'Fill in the form on behalf of your company. We then send a confirmation link to the signatory’s e-mail address. Fields marked * are required.',
+  'sign.company': 'Company',
+  'sign.uscc.label': 'Unified Social Credit Code',
+  'sign.uscc.hint':
+    '18 characters, as on the business licence, e.g. 91350100M000100Y43. The province is read from the code.',
+  'sign.uscc.taken':
+    'This code already has a pledge that is awaiting confirmation, under review or active: there is no need to sign again. Use the company area to manage it.',
+  'sign.name.label': 'Company name (Chinese)',
+  'sign.name.hint': 'As registered on the business licence.',
+  'sign.nameEn.label': 'English name',
+  'sign.industry.label': 'Industry',
+  'sign.industry.hint': 'Section of the national industry classification (GB/T 4754-2017).',
+  'sign.industry.placeholder': 'Choose an industry section',
+  'sign.address.label': 'Address',
+  'sign.website.label': 'Website',
+  'sign.website.hint': 'For example https://www.example.com',
+  'sign.signatory': 'Signatory',
+  'sign.signatory.hint':
+    'The signatory should be the company’s legal representative or a person they have authorised.',
+  'sign.signatoryName.label': 'Full name',
+  'sign.title.label': 'Job title',
+  'sign.title.hint': 'For example: Chair, General Manager, Legal Representative.',
+  'sign.email.label': 'E-mail address',
+  'sign.email.hint':
+    'The confirmation link and the review result are sent here; it is also how you sign in to the company area.',
+  'sign.phone.label': 'Phone',
+  'sign.consent': 'The initiative',
+  'sign.agree.label':
+    'I have read the Enterprise Quality Integrity Initiative (version {version}) in full and sign it on behalf of the company.',
+  'sign.agree.short': 'Acceptance',
+  'sign.stale':
+    'The initiative has been updated to version {version}. Please read the new version and tick the box again.',
+  'sign.submit': 'Sign',
+  'sign.submitHint': 'By signing you confirm that the details given are true and accurate.',
+
+  'sent.title': 'Check your e-mail',
+  'sent.lead':
+    'We have sent a confirmation e-mail to the signatory. Please open the link in it within 48 hours to confirm the pledge.',
+  'sent.noMail':
+    'Nothing arrived? Check the spam folder. If the link expires, you can simply sign again.',
+
+  'next.title': 'What happens next',
+  'next.signed': 'Signed',
+  'next.confirm': 'E-mail confirmation',
+  'next.confirm.text': 'Open the link in the confirmation e-mail and press “Confirm the pledge”.',
+  'next.review': 'Review by the association',
+  'next.review.text':
+    'The quality association checks the company’s details, usually within a few working days, and tells you the result by e-mail.',
+  'next.certificate': 'Active, with a certificate',
+  'next.certificate.text':
+    'Once approved, the pledge is active, the company is listed in the directory, and the certificate can be downloaded from the company area.',
+
+  'confirm.title': 'Confirm the pledge',
+  'confirm.lead':
+    'Press the button below to confirm your company’s signature of the Enterprise Quality Integrity Initiative.',
+  'confirm.button': 'Confirm the pledge',
+  'confirm.hint':
+    'After confirmation the pledge goes to the association for review. If you did not sign, just close this page.',
+  'confirm.signAgain': 'Sign again',
+  'confirm.failed.incomplete.title': 'Incomplete link',
+  'confirm.failed.incomplete.text':
+    'Part of this confirmation link is missing. Copy the whole link from the e-mail, or click it there.',
+  'confirm.failed.invalid.title': 'Invalid link',
+  'confirm.failed.invalid.text':
+    'This confirmation link is not valid. Please use the link in the confirmation e-mail.',
+  'confirm.failed.used.title': 'Link already used',
+  'confirm.failed.used.text':
+    'This link has been used and the pledge is confirmed. Sign in to the company area to follow its progress.',
+  'confirm.failed.expired.title': 'Link expired',
+  'confirm.failed.expired.text':
+    'Confirmation links are valid for 48 hours and this one has expired. Please sign again.',
+  'confirmed.title': 'Pledge confirmed',
+  'confirmed.review':
+    'Thank you. The pledge now goes to the quality association for review; the signatory will be told the result by e-mail.',
+  'confirmed.active': 'Thank you. The pledge is active and the company is listed in the directory.',
+  'confirmed.account': 'Follow it in the company area',
+
+  'table.number': 'No.',
+  'table.sequence': 'Sequence',
+  'table.company': 'Company',
+  'table.uscc': 'Unified Social Credit Code',
+  'table.province': 'Province',
+  'table.industry': 'Industry',
+  'table.activated': 'Active since',
+  'table.status': 'Status',
+
+  'status.pending_confirmation': 'Awaiting confirmation',
+  'status.pending_review': 'Under review',
+  'status.activating': 'Activating',
+  'status.active': 'Active',
+  'status.withdrawn': 'Withdrawn',
+  'status.revoked': 'Revoked',
+  'status.rejected': 'Not approved',
+  'status.expired': 'Expired',
+  'badge.founder': 'Founder No. {n}',
+
+  'founders.title': 'Founding signatories',
+  'founders.lead':
+    'The first {limit} pledges to become active are the initiative’s founding signatories, numbered in the order they became active. A number never changes.',
+  'founders.caption': 'Founding signatories by number',
+  'founders.note':
+    'A founder that withdraws or is revoked keeps its number and is shown with its current status.',
+  'founders.empty': 'No pledge is active yet. The first to become active will be founder No. 1.',
+
+  'directory.title': 'Directory of signatories',
+  'directory.lead':
+    'Every company whose pledge is active, in the order they became active. Search by name or Unified Social Credit Code, and filter by province and industry.',
+  'directory.searchLabel': 'Search the signatories',
+  'directory.q.label': 'Company name or Unified Social Credit Code',
+  'directory.allProvinces': 'All provinces',
+  'directory.allIndustries': 'All industries',
+  'directory.search': 'Search',
+  'directory.clear': 'Clear',
+  'directory.count.one': '{n} company, showing {from}–{to}',
+  'directory.count.other': '{n} companies, showing {from}–{to}',
+  'directory.none': 'No company matches.',
+  'directory.caption': 'Directory of signatories',
+  'directory.pageN': 'page {page}',
+  'directory.download': 'Download the open data (CSV)',
+  'directory.downloadHint': 'Every active signatory, without any personal data of signatories.',
+  'directory.backToFirst': 'Nothing on this page; back to page 1',
+  'pagination.label': 'Pages',
+  'pagination.prev': 'Previous',
+  'pagination.next': 'Next',
+  'pagination.page': 'Page {page}',
+
+  'stats.title': 'Statistics',
+  'stats.lead': 'Live figures for active pledges. Days are counted in China Standard Time.',
+  'stats.industries': 'Industries',
+  'stats.empty': 'No pledge is active yet, so there is nothing to show.',
+  'stats.overTime': 'Signatories over time',
+  'stats.cumulative.title': 'Signatories in total',
+  'stats.cumulative.desc': 'From {from} to {to} the number of signatories grew to {n}.',
+  'stats.added.day': 'New signatories per day',
+  'stats.added.month': 'New signatories per month',
+  'stats.added.desc': 'Pledges that became active in each period.',
+  'stats.monthLabel': '{month}/{year}',
+  'stats.showData': 'Show the data as a table',
+  'stats.col.period': 'Period',
+  'stats.col.added': 'New',
+  'stats.col.cumulative': 'Total',
+  'stats.download': 'Download the daily figures (CSV)',
+  'stats.byProvince': 'By province',
+  'stats.byIndustry': 'By industry',
+
+  'verify.title': 'Verify a certificate',
+  'verify.lead':
+    'Enter the number printed on a certificate to check that this registry issued it and whether it is valid today.',
+  'verify.serial.label': 'Certificate number',
+  'verify.serial.hint': 'For example EQI-2026-000123-K; case and dashes do not matter.',
+  'verify.submit': 'Verify',
+  'verify.qrHint':
+    'You can also scan the QR code on the certificate with a phone to open the result directly.',
+  'verify.again': 'Verify another certificate',
+  'verdict.valid.title': 'Valid certificate',
+  'verdict.valid.text':
+    'This certificate was issued by this registry and the company’s pledge is active.',
+  'verdict.valid.mark': '✓',
+  'verdict.revoked.title': 'Certificate revoked',
+  'verdict.revoked.text':
+    'The quality association has revoked this certificate. It is no longer valid.',
+  'verdict.revoked.mark': '✕',
+  'verdict.withdrawn.title': 'Pledge withdrawn',
+  'verdict.withdrawn.text':
+    'The company has withdrawn its pledge. The certificate is no longer valid.',
+  'verdict.withdrawn.mark': '✕',
+  'verdict.superseded.title': 'Certificate replaced',
+  'verdict.superseded.text':
+    'A newer certificate replaces this one. Please verify the new certificate.',
+  'verdict.superseded.mark': '!',
+  'verdict.not_found.title': 'No such certificate',
+  'verdict.not_found.text':
+    'This registry has not issued a certificate with this number. Check that it was typed correctly; do not rely on a certificate of doubtful origin.',
+  'verdict.not_found.mark': '?',
+  'verdict.version': 'Initiative version',
+  'verdict.issuedAt': 'Issued',
+  'verdict.endedAt': 'Ended',
+  'verdict.reason': 'Reason',
+  'verdict.supersededBy': 'Replaced by',
+
+  'login.title': 'Sign in to the company area',
+  'login.lead':
+    'There is no password: enter the e-mail address used when signing and we will send a one-time sign-in link.',
+  'login.email.label': 'E-mail address',
+  'login.email.hint': 'The signatory’s address given when signing.',
+  'login.submit': 'Send the sign-in link',
+  'login.expired': 'Your session has ended. Please sign in again.',
+  'login.notSigned': 'Not signed yet?',
+  'loginSent.title': 'Check your e-mail',
+  'loginSent.lead':
+    'If this address belongs to a company with a confirmed pledge, we have sent a sign-in e-mail. The link works once, for 15 minutes.',
+  'loginSent.hint':
+    'Nothing arrived? Check the spam folder, and that the address is the one given when signing.',
+  'loginVerify.title': 'Sign in to the company area',
+  'loginVerify.lead': 'Press the button below to sign in.',
+  'loginVerify.button': 'Sign in',
+  'loginVerify.newLink': 'Get a new sign-in link',
+  'loginVerify.failed.incomplete.title': 'Incomplete link',
+  'loginVerify.failed.incomplete.text':
+    'Part of this sign-in link is missing. Please click the link in the e-mail.',
+  'loginVerify.failed.invalid.title': 'Invalid link',
+  'loginVerify.failed.invalid.text': 'This sign-in link is not valid. Please ask for a new one.',
+  'loginVerify.failed.used.title': 'Link already used',
+  'loginVerify.failed.used.text': 'A sign-in link works only once. Please ask for a new one.',
+  'loginVerify.failed.expired.title': 'Link expired',
+  'loginVerify.failed.expired.text':
+    'Sign-in links are valid for 15 minutes. Please ask for a new one.',
+
+  'me.title': 'Company area',
+  'me.logout': 'Sign out',
+  'me.none': 'Your company has not signed the initiative yet.',
+  'me.withdrawn': 'The pledge has been withdrawn.',
+  'me.signatory': 'Signatory',
+  'me.signedAt': 'Signed',
+  'me.history': 'History',
+  'me.reasonLine': 'Reason: {reason}',
+  'me.explain.pending_confirmation':
+    'Waiting for the signatory to open the link in the confirmation e-mail.',
+  'me.explain.pending_review': 'Confirmed, and waiting for the quality association’s review.',
+  'me.explain.activating': 'The pledge is becoming active; reload in a moment.',
+  'me.explain.active': 'The pledge is active and the company is listed in the directory.',
+  'me.explain.withdrawn': 'Your company has withdrawn its pledge. You can sign again at any time.',
+  'me.explain.revoked': 'The quality association has revoked this pledge.',
+  'me.explain.rejected':
+    'The pledge was not approved. If some details were wrong, correct them and sign again.',
+  'me.explain.expired':
+    'The confirmation link expired, so the pledge did not take effect. You can sign again.',
+  'me.withdraw.title': 'Withdraw the pledge',
+  'me.withdraw.text':
+    'After withdrawing, your company is removed from the directory and its certificate stops being valid. This cannot be undone.',
+  'me.withdraw.founder':
+    'Your company is founder No. {n}: it keeps the number and is shown as withdrawn.',
+  'me.withdraw.reason.label': 'Reason for withdrawing',
+  'me.withdraw.reason.hint': '2 to 500 characters; it is kept in the history.',
+  'me.withdraw.submit': 'Withdraw the pledge',
+
+  'actor.association': 'Quality association',
+  'actor.company': 'Company',
+  'actor.signatory': 'Signatory',
+  'actor.system': 'System',
+
+  'error.home': 'Back to the home page',
+  'error.reference': 'Reference:',
+  'error.4xx.title': 'Something is wrong with the request',
+  'error.4xx.message':
+    'This request cannot be processed. Check the address or go back to the home page.',
+  'error.5xx.title': 'Something went wrong on our side',
+  'error.5xx.message':
+    'It is not your fault. Please try again later; if it keeps happening, contact us and quote the reference below.',
+  'error.400.title': 'Something is wrong with the request',
+  'error.400.message':
+    'What was sent, or a parameter in the address, is not valid. Go back, check it and try again.',
+  'error.401.title': 'Please sign in',
+  'error.401.message': 'Sign in to the company area first.',
+  'error.403.title': 'Not allowed',
+  'error.403.message': 'You are not allowed to do this.',
+  'error.404.title': 'Page not found',
+  'error.404.message':
+    'The page you are looking for does not exist or has moved. Check the address, or start again from the home page.',
+  'error.405.title': 'Not supported',
+  'error.405.message': 'This address does not support that action.',
+  'error.410.title': 'Link expired',
+  'error.410.message': 'This link has expired.',
+  'error.413.title': 'Too much data',
+  'error.413.message': 'What was sent is larger than allowed. Please shorten it and try again.',
+  'error.429.title': 'Too many requests',
+  'error.429.message':
+    'Too many requests came from your address in a short time. Please wait a minute and try again.',
+  'error.500.title': 'Something went wrong on our side',
+  'error.500.message':
+    'It is not your fault. Please try again later; if it keeps happening, contact us and quote the reference below.',
+  'error.503.title': 'Temporarily unavailable',
+  'error.503.message': 'The service is temporarily unavailable. Please try again later.',
+  'error.csrf.title': 'The form has expired',
+  'error.csrf.message':
+    'For your security, forms carry a token that was missing or out of date. Go back, reload the page and submit again.',
+};

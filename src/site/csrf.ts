@@ -1,0 +1,61 @@
+/**
+ * CSRF protection for the site's anonymous forms (sign, confirm, sign-in): a signed double-submit
+ * token. A random id lives in an httpOnly cookie; forms carry HMAC(secret, id). A cross-site form
+ * cannot read either, and a cookie planted by a sibling domain is useless without the secret.
+ * Signed-in forms use the session-bound token of src/auth/middleware (csrfTokenFor) instead.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { CookieOptions, Request, RequestHandler, Response } from 'express';
+import { forbidden } from '../errors';
+
+export const CSRF_COOKIE = 'eqi_csrf';
+export const CSRF_FIELD = '_csrf';
+const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/; // 32 random bytes, base64url
+
+export interface AnonymousCsrf {
+  /** The token for a form on this response; sets the cookie when the visitor has none yet. */
+  token(req: Request, res: Response): string;
+  /** Rejects (403) an unsafe request whose form token does not match its cookie. */
+  verify: RequestHandler;
+}
+
+/** Constant-time comparison of two tokens. */
+export function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function anonymousCsrf(options: { secret: string; secure: boolean }): AnonymousCsrf {
+  const sign = (id: string) =>
+    createHmac('sha256', options.secret).update(`site-csrf:${id}`).digest('base64url');
+  const cookieOptions: CookieOptions = {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: options.secure,
+    path: '/',
+  };
+  const cookieId = (req: Request): string | undefined => {
+    const v = (req.cookies as Record<string, unknown> | undefined)?.[CSRF_COOKIE];
+    return typeof v === 'string' && ID_PATTERN.test(v) ? v : undefined;
+  };
+  return {
+    token(req, res) {
+      let id = cookieId(req) ?? (res.locals.csrfId as string | undefined);
+      if (!id) {
+        id = randomBytes(32).toString('base64url');
+        res.locals.csrfId = id;
+        res.cookie(CSRF_COOKIE, id, cookieOptions);
+      }
+      return sign(id);
+    },
+    verify(req, _res, next) {
+      const id = cookieId(req);
+      const sent = (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
+      if (!id || typeof sent !== 'string' || !sameToken(sent, sign(id))) {
+        throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
+      }
+      next();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * HTTP policy for the site's pages: the Content-Security-Policy, cookie options, and the caching
+ * rules (public pages: validators + short max-age; personal pages and forms: no-store).
+ */
+import { createHash } from 'node:crypto';
+import type { CookieOptions, Request, RequestHandler, Response } from 'express';
+import helmet from 'helmet';
+
+/**
+ * The site's CSP, stricter than helmet's default: scripts and styles only from our own files
+ * (no inline script, no inline style, no `style` attributes), no plugins, no framing. It replaces
+ * the header helmet set globally, for the site's responses only.
+ */
+export function siteCsp(options: { production: boolean }): RequestHandler {
+  return helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      scriptSrcAttr: ["'none'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      // Only where the site is served over HTTPS; in development it would break http://localhost.
+      upgradeInsecureRequests: options.production ? [] : null,
+    },
+  });
+}
+
+export function cookieOptions(secure: boolean, maxAgeMs?: number): CookieOptions {
+  return {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure,
+    path: '/',
+    ...(maxAgeMs === undefined ? {} : { maxAge: maxAgeMs }),
+  };
+}
+
+export type CachePolicy = 'public' | 'no-store';
+
+/** Seconds a browser (or proxy) may reuse a public page before revalidating. */
+export const PUBLIC_MAX_AGE = 60;
+
+// When each ETag was first produced by this instance: a page's Last-Modified is the moment its
+// current content was first seen, which never claims to be older than it is. Bounded: the oldest
+// entries are dropped first.
+const firstSeen = new Map<string, Date>();
+const FIRST_SEEN_LIMIT = 5000;
+
+function lastModifiedFor(etag: string): Date {
+  let at = firstSeen.get(etag);
+  if (!at) {
+    at = new Date(Math.floor(Date.now() / 1000) * 1000); // HTTP dates have whole seconds
+    firstSeen.set(etag, at);
+    if (firstSeen.size > FIRST_SEEN_LIMIT)
+      firstSeen.delete(firstSeen.keys().next().value as string);
+  }
+  return at;
+}
+
+/**
+ * Sends a rendered page. Public pages get a strong ETag and Last-Modified (express answers 304
+ * when the client's copy is fresh) and vary with the language inputs; forms carrying CSRF tokens
+ * and signed-in pages must never be stored.
+ */
+export function sendHtml(
+  req: Request,
+  res: Response,
+  html: string,
+  policy: CachePolicy,
+  status = 200,
+): void {
+  res.status(status).type('html');
+  if (policy === 'no-store' || status !== 200) {
+    res.set('Cache-Control', 'no-store');
+    res.send(html);
+    return;
+  }
+  const etag = `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`;
+  res.set({
+    ETag: etag,
+    'Last-Modified': lastModifiedFor(etag).toUTCString(),
+    'Cache-Control': `public, max-age=${PUBLIC_MAX_AGE}`,
+    Vary: 'Cookie, Accept-Language',
+  });
+  if (req.fresh) {
+    res.status(304).end();
+    return;
+  }
+  res.send(html);
+}
