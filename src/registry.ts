@@ -11,7 +11,7 @@ import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
 import { BackgroundTask } from './background';
 import { createKeyRing, type KeyRing } from './certificates/keys';
-import { CertificateService } from './certificates/service';
+import { CertificateService, verdictLookup } from './certificates/service';
 import type { Config } from './config';
 import { ensureInitialInitiative } from './initiative/service';
 import type { Logger } from './logger';
@@ -40,19 +40,47 @@ export interface RegistryOptions {
   certificatePollMs?: number;
 }
 
-export function createRegistry(config: Config, logger: Logger, opts: RegistryOptions = {}): Registry {
-  const mailSender = new MailSender({ smtpUrl: config.smtpUrl, outboxDir: path.join(config.dataDir, 'outbox'), logger, pollMs: opts.mailPollMs });
+export function createRegistry(
+  config: Config,
+  logger: Logger,
+  opts: RegistryOptions = {},
+): Registry {
+  const mailSender = new MailSender({
+    smtpUrl: config.smtpUrl,
+    outboxDir: path.join(config.dataDir, 'outbox'),
+    logger,
+    pollMs: opts.mailPollMs,
+  });
   const mail = createMailQueue(() => mailSender.poke());
   const keys = createKeyRing(config, logger);
   const certificates = new CertificateService(keys, config.publicUrl);
-  const certificateIssuer = new BackgroundTask('certificate issuing', () => certificates.issuePending(), opts.certificatePollMs ?? 2000, logger);
+  const certificateIssuer = new BackgroundTask(
+    'certificate issuing',
+    () => certificates.issuePending(),
+    opts.certificatePollMs ?? 2000,
+    logger,
+  );
   const tasks = [
     certificateIssuer,
-    new BackgroundTask('sealing the audit chain', () => sealPendingEvents(), opts.sealEveryMs ?? 1000, logger),
+    new BackgroundTask(
+      'sealing the audit chain',
+      () => sealPendingEvents(),
+      opts.sealEveryMs ?? 1000,
+      logger,
+    ),
     new BackgroundTask('recovering activations', () => recoverActivations(), 60_000, logger),
   ];
-  const signer = { keyId: keys.signingKey.kid, sign: (payload: object) => signCredential(payload, keys.signingKey) };
-  const api = apiRouter({ config, mail, certificates, signer, onActivated: () => certificateIssuer.poke() });
+  const signer = {
+    keyId: keys.signingKey.kid,
+    sign: (payload: object) => signCredential(payload, keys.signingKey),
+  };
+  const api = apiRouter({
+    config,
+    mail,
+    certificates,
+    signer,
+    onActivated: () => certificateIssuer.poke(),
+  });
   const wellKnown = express.Router();
   wellKnown.get('/.well-known/jwks.json', async (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300');
@@ -60,7 +88,17 @@ export function createRegistry(config: Config, logger: Logger, opts: RegistryOpt
   });
 
   return {
-    routes: [{ path: '/api/v1', router: api.router }, { router: wellKnown }, siteMount({ config, mail, onActivated: () => certificateIssuer.poke(), onWithdrawn: (id, reason, actor) => certificates.markWithdrawn(id, reason, actor) })],
+    routes: [
+      { path: '/api/v1', router: api.router },
+      { router: wellKnown },
+      siteMount({
+        config,
+        mail,
+        verify: verdictLookup(certificates),
+        onActivated: () => certificateIssuer.poke(),
+        onWithdrawn: (id, reason, actor) => certificates.markWithdrawn(id, reason, actor),
+      }),
+    ],
     mail,
     mailSender,
     keys,
@@ -73,7 +111,8 @@ export function createRegistry(config: Config, logger: Logger, opts: RegistryOpt
       await keys.publish();
       // Not 0: other instances may be activating right now, and their claims are not crashes.
       const recovered = await recoverActivations();
-      if (recovered) logger.warn({ recovered }, 'finished activations interrupted by a previous crash');
+      if (recovered)
+        logger.warn({ recovered }, 'finished activations interrupted by a previous crash');
       mailSender.start();
       for (const t of tasks) t.start();
     },

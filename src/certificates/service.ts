@@ -14,7 +14,7 @@ import { Counter } from '../../models/counter';
 import { Initiative } from '../../models/initiative';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { recordEvent } from '../audit/events';
-import { industryByCode } from '../domain/industries';
+import { INDUSTRIES, industryByCode } from '../domain/industries';
 import { provinceByCode } from '../domain/provinces';
 import { badRequest, conflict, notFound } from '../errors';
 import type { KeyRing } from './keys';
@@ -270,5 +270,39 @@ function view(c: CertificateDoc): CertificateView {
     foundingNumber: c.data.foundingNumber ?? null,
     initiative: { version: c.data.initiative.version, sha256: c.data.initiative.sha256 },
     history: c.history,
+  };
+}
+
+/**
+ * The verify page's lookup: a verdict for any input. A serial that does not parse (or whose check
+ * character is wrong) is a plain "not found" on the page; the API says "mistyped" in detail.
+ */
+export function verdictLookup(certs: CertificateService): (serial: string) => Promise<import('../site/verdict').Verdict> {
+  return async (serial) => {
+    let v: CertificateView;
+    try {
+      v = await certs.lookup(serial);
+    } catch (e) {
+      if ((e as { status?: number }).status === 400 || (e as { status?: number }).status === 404) return { kind: 'not_found', serial };
+      throw e;
+    }
+    const ended = v.status === CertificateStatus.Valid ? undefined : v.history.at(-1)?.at;
+    return {
+      kind: v.status,
+      serial: v.serial,
+      details: {
+        companyName: v.company.name,
+        companyNameEn: v.company.nameEn,
+        uscc: v.company.uscc,
+        province: v.company.uscc.slice(2, 4),
+        industry: INDUSTRIES.find((i) => i.zh === v.company.industry)?.code,
+        issuedAt: new Date(v.issuedAt),
+        foundingNumber: v.foundingNumber,
+        initiativeVersion: Number(v.initiative.version),
+        endedAt: ended ? new Date(ended) : undefined,
+        reason: v.statusReason ?? undefined,
+        supersededBy: v.supersededBy ?? undefined,
+      },
+    };
   };
 }

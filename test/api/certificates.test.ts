@@ -118,3 +118,19 @@ describe('offline verification CLI (npm run verify)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('verify page (site)', () => {
+  const r = useRegistry();
+
+  it('when the QR address of a valid certificate is opened, then the page says valid; after revocation it says revoked', async () => {
+    const p = await activePledge(r, '昇犇示例物流有限公司');
+    const page = await request(r.app).get(`/verify/${p.serial}`).set('Accept', 'text/html').expect(200);
+    assert.match(page.text, /昇犇示例物流有限公司/);
+    assert.match(page.text, /class="verdict verdict-valid"/);
+    await request(r.app).post(`/api/v1/admin/certificates/${p.serial}/revoke`).set('Authorization', `Bearer ${p.admin.token}`).send({ reason: '测试撤销' }).expect(200);
+    const after = await request(r.app).get(`/verify/${p.serial}`).set('Accept', 'text/html').expect(200);
+    assert.match(after.text, /class="verdict verdict-revoked"/);
+    assert.match(after.text, /测试撤销/);
+    await request(r.app).get(`/verify/${makeSerial(2026, 999999)}`).set('Accept', 'text/html').expect(404);
+  });
+});
