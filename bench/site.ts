@@ -1,0 +1,56 @@
+/**
+ * Public pages throughput (issue: public site): the founders page and a directory page with
+ * 64 keep-alive connections, beside bare express answering JSON in the same run. Target ≥ 0.5×.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnEmbeddedMongo } from '../src/embedded-mongo/spawn';
+import { agentFor, requestJson, runToCompletion, startBareExpress, startChild, throughput } from './http';
+import { printFigures, type Figure } from './lib';
+
+const CONNECTIONS = 64;
+
+export async function benchSite(): Promise<Figure[]> {
+  const agent = agentFor(CONNECTIONS);
+  const bare = await startBareExpress();
+  const bareRps = await throughput(CONNECTIONS, 4000, () => requestJson(agent, `${bare.url}/ping`, 'GET'));
+  await bare.stop();
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-site-'));
+  const store = await spawnEmbeddedMongo({ memory: true });
+  const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dir, MONGODB_URI: `${store.uri}/bench` };
+  await runToCompletion(['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
+  const app = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
+  try {
+    const figures: Figure[] = [];
+    for (const [name, url] of [
+      ['founders page /founders', '/founders'],
+      ['directory page /directory?province=44&page=1', '/directory?province=44&page=1'],
+    ] as const) {
+      let bad = 0;
+      await throughput(CONNECTIONS, 1000, () => requestJson(agent, `${app.url}${url}`, 'GET')); // warm up
+      const rps = await throughput(CONNECTIONS, 5000, async () => {
+        const r = await requestJson(agent, `${app.url}${url}`, 'GET');
+        if (r.status !== 200) bad++;
+      });
+      figures.push({ name: `${name} (${CONNECTIONS} connections${bad ? `, ${bad} non-200` : ''})`, value: rps, unit: 'req/s', baselineName: 'bare express GET req/s', baseline: bareRps, target: '≥ 0.5× bare express', met: rps >= 0.5 * bareRps && bad === 0 });
+    }
+    return figures;
+  } finally {
+    await app.stop();
+    await store.stop();
+    agent.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  benchSite().then(
+    (f) => printFigures('public pages', f),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
