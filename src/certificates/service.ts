@@ -17,6 +17,8 @@ import { recordEvent } from '../audit/events';
 import { INDUSTRIES, industryByCode } from '../domain/industries';
 import { provinceByCode } from '../domain/provinces';
 import { badRequest, conflict, notFound } from '../errors';
+import { TtlCache } from '../ttl-cache';
+import { clearPublicCaches } from '../pledges/queries';
 import type { KeyRing } from './keys';
 
 const SERIAL_COUNTER = 'certificate-serial';
@@ -52,10 +54,9 @@ function chinaYear(d: Date): number {
  * instance clears its entry at once; other instances show it within LOOKUP_CACHE_MS.
  */
 export const LOOKUP_CACHE_MS = 1000;
-const LOOKUP_CACHE_MAX = 10_000;
 
 export class CertificateService {
-  private readonly lookups = new Map<string, { view: CertificateView; until: number }>();
+  private readonly lookups = new TtlCache<CertificateView>(LOOKUP_CACHE_MS);
 
   constructor(
     private readonly keys: KeyRing,
@@ -158,12 +159,7 @@ export class CertificateService {
 
   /** Looks a serial up; a mistyped serial (bad check character) is a 400 that says so. */
   async lookup(input: string): Promise<CertificateView> {
-    const hit = this.lookups.get(input);
-    if (hit && hit.until > Date.now()) return hit.view;
-    const v = view(await this.find(input));
-    if (this.lookups.size >= LOOKUP_CACHE_MAX) this.lookups.clear();
-    this.lookups.set(input, { view: v, until: Date.now() + LOOKUP_CACHE_MS });
-    return v;
+    return this.lookups.get(input, async () => view(await this.find(input)));
   }
 
   private async find(input: string): Promise<CertificateDoc> {
@@ -206,6 +202,7 @@ export class CertificateService {
     ).lean<CertificateDoc>();
     if (!updated) throw conflict(`This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`, { code: 'certificate-not-valid' });
     this.forget(cert.serial);
+    clearPublicCaches();
     const pledge = await Pledge.findOneAndUpdate(
       { _id: cert.pledge, status: PledgeStatus.Active },
       { $set: { status: PledgeStatus.Revoked, closedReason: reason }, $unset: { openUscc: 1 }, $push: { history: { from: PledgeStatus.Active, to: PledgeStatus.Revoked, at: now, actor, reason } } },
@@ -236,6 +233,7 @@ export class CertificateService {
       { $set: { status: CertificateStatus.Superseded, supersededBy: newSerial, statusReason: 'company data corrected' }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Superseded, at: now, actor, reason: `superseded by ${newSerial}` } } },
     ).lean<CertificateDoc>();
     if (old) this.forget(old.serial);
+    clearPublicCaches();
     if (old) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });
     return this.issueFor((await Pledge.findById(pledgeId).lean<PledgeDoc>())!);
   }

@@ -15,6 +15,7 @@ import { Counter } from '../../models/counter';
 import { FOUNDING_LIMIT, Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { recordEvent } from '../audit/events';
 import { conflict, notFound } from '../errors';
+import { clearPublicCaches } from './queries';
 
 export const SEQUENCE_COUNTER = 'pledge-sequence';
 
@@ -84,6 +85,7 @@ async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Pro
   ).lean<PledgeDoc>();
   await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
   if (updated) {
+    clearPublicCaches();
     await recordEvent({
       actor,
       action: 'pledge.activated',

@@ -16,6 +16,7 @@ import type { MailQueue } from '../mail/outbox';
 import { confirmPledgeMail, pledgeDecisionMail } from '../mail/templates';
 import { currentInitiative } from '../initiative/service';
 import { activatePledge } from './activation';
+import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 
 export const CONFIRM_TTL_HOURS = 48;
@@ -180,6 +181,7 @@ export async function withdrawPledge(companyId: string, reason: string, accountI
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
   if (!pledge) throw conflict('The pledge changed while you were withdrawing it; please reload.', { code: 'pledge-changed' });
+  clearPublicCaches();
   await recordEvent({ actor, action: 'pledge.withdrawn', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: current.status }, after: { status: PledgeStatus.Withdrawn, reason } });
   await deps.onWithdrawn?.(pledge._id, reason, actor);
   return pledge;

@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { eventsFor } from '../audit/events';
 import { notFound } from '../errors';
+import { TtlCache } from '../ttl-cache';
 
 export interface PublicSignatory {
   sequence: number;
@@ -26,10 +27,28 @@ function toPublic(p: PledgeDoc): PublicSignatory {
 
 const PUBLIC_FIELDS = 'sequence foundingNumber companyName companyNameEn uscc province industry activatedAt status initiative';
 
+// Public lists are read far more often than they change: each instance keeps them a second.
+export const PUBLIC_CACHE_MS = 1000;
+const founders = new TtlCache<PublicSignatory[]>(PUBLIC_CACHE_MS);
+const searches = new TtlCache<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }>(PUBLIC_CACHE_MS, 1000);
+const stats = new TtlCache<Stats>(PUBLIC_CACHE_MS);
+
+/** Drops this instance's cached public lists (after a change it made, and in tests). */
+export function clearPublicCaches(): void {
+  founders.clear();
+  searches.clear();
+  stats.clear();
+}
+
+/** Cache keys carry the database name: one process may serve several (tests do). */
+const key = (k: string): string => `${Pledge.db.name}:${k}`;
+
 /** The founding signatories in number order; withdrawn or revoked founders keep their place. */
-export async function listFounders(): Promise<PublicSignatory[]> {
-  const rows = await Pledge.find({ foundingNumber: { $gte: 1 } }).sort({ foundingNumber: 1 }).select(PUBLIC_FIELDS).lean<PledgeDoc[]>();
-  return rows.map(toPublic);
+export function listFounders(): Promise<PublicSignatory[]> {
+  return founders.get(key('all'), async () => {
+    const rows = await Pledge.find({ foundingNumber: { $gte: 1 } }).sort({ foundingNumber: 1 }).select(PUBLIC_FIELDS).lean<PledgeDoc[]>();
+    return rows.map(toPublic);
+  });
 }
 
 export interface SignatoryFilter {
@@ -44,7 +63,11 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export async function searchSignatories(f: SignatoryFilter): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
+export function searchSignatories(f: SignatoryFilter): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
+  return searches.get(key(JSON.stringify([f.q, f.province, f.industry, f.page, f.pageSize])), () => findSignatories(f));
+}
+
+async function findSignatories(f: SignatoryFilter): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
   const filter: Record<string, unknown> = { status: PledgeStatus.Active };
   if (f.province) filter.province = f.province;
   if (f.industry) filter.industry = f.industry;
@@ -67,7 +90,11 @@ export interface Stats {
   byDay: Array<{ day: string; count: number }>;
 }
 
-export async function registryStats(): Promise<Stats> {
+export function registryStats(): Promise<Stats> {
+  return stats.get(key('all'), computeStats);
+}
+
+async function computeStats(): Promise<Stats> {
   const active = { status: PledgeStatus.Active };
   const [byProvince, byIndustry, byDay, founders] = await Promise.all([
     Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: '$province', count: { $sum: 1 } } }, { $sort: { count: -1, _id: 1 } }]),
