@@ -26,10 +26,18 @@ export interface SiteKit {
     req: Request,
     res: Response,
     name: string,
-    context: Record<string, unknown>,
-    options?: { policy?: CachePolicy; status?: number; section?: string },
+    /** The template's data; a function is only called when the page must actually be rendered. */
+    context: Record<string, unknown> | (() => Record<string, unknown>),
+    options?: { policy?: CachePolicy; status?: number; section?: string; memo?: object },
   ): void;
 }
+
+/**
+ * Rendered pages remembered per data object: public read models come from a short-lived cache
+ * as the same object, so while it lives the same page (per template, language and URL) is not
+ * rendered again. The memo goes when the data object does.
+ */
+const rendered = new WeakMap<object, Map<string, string>>();
 
 export function createKit(deps: Omit<SiteKit, 'l' | 'page'>): SiteKit {
   const l = (res: Response): I18n => i18n(res.locals.locale as Locale);
@@ -37,12 +45,22 @@ export function createKit(deps: Omit<SiteKit, 'l' | 'page'>): SiteKit {
     ...deps,
     l,
     page(req, res, name, context, options = {}) {
-      const html = deps.renderer.render(`pages/${name}.njk`, {
-        ...pageContext(req, l(res).locale, { assets: deps.assets, section: options.section }),
-        ...context,
-      });
       // A response that sets a cookie (CSRF id, language) is personal: never cache it publicly.
-      const policy = res.getHeader('set-cookie') ? 'no-store' : (options.policy ?? 'public');
+      const personal = Boolean(res.getHeader('set-cookie'));
+      const render = (): string =>
+        deps.renderer.render(`pages/${name}.njk`, {
+          ...pageContext(req, l(res).locale, { assets: deps.assets, section: options.section }),
+          ...(typeof context === 'function' ? context() : context),
+        });
+      let html: string;
+      if (options.memo && !personal) {
+        let byPage = rendered.get(options.memo);
+        if (!byPage) rendered.set(options.memo, (byPage = new Map()));
+        const key = `${name}|${l(res).locale}|${req.originalUrl}`;
+        html = byPage.get(key) ?? render();
+        byPage.set(key, html);
+      } else html = render();
+      const policy = personal ? 'no-store' : (options.policy ?? 'public');
       sendHtml(req, res, html, policy, options.status ?? 200);
     },
   };

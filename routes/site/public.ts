@@ -110,11 +110,17 @@ export function publicPages(kit: SiteKit): Router {
   router.get('/founders', async (req, res) => {
     const l = kit.l(res);
     const founders = await listFounders();
-    kit.page(req, res, 'founders', {
-      rows: founders.map((f) => signatoryRow(f, l)),
-      foundingLimit: FOUNDING_LIMIT,
-      foundingLeft: Math.max(0, FOUNDING_LIMIT - founders.length),
-    });
+    kit.page(
+      req,
+      res,
+      'founders',
+      () => ({
+        rows: founders.map((f) => signatoryRow(f, l)),
+        foundingLimit: FOUNDING_LIMIT,
+        foundingLeft: Math.max(0, FOUNDING_LIMIT - founders.length),
+      }),
+      { memo: founders },
+    );
   });
 
   router.get('/directory', async (req, res) => {
@@ -142,21 +148,27 @@ export function publicPages(kit: SiteKit): Router {
       return s ? `/directory?${s}` : '/directory';
     };
     const filtered = Boolean(filter.q || filter.province || filter.industry);
-    kit.page(req, res, 'directory', {
-      filter,
-      filtered,
-      provinces: PROVINCES.map((p) => ({ code: p.code, name: l.province(p.code) })),
-      industries: INDUSTRIES.map((i) => ({ code: i.code, name: l.industry(i.code) })),
-      rows: result.items.map((s) => signatoryRow(s, l)),
-      total: result.total,
-      page: filter.page,
-      pages,
-      from: result.total === 0 ? 0 : (filter.page - 1) * DIRECTORY_PAGE_SIZE + 1,
-      to: Math.min(result.total, filter.page * DIRECTORY_PAGE_SIZE),
-      prev: filter.page > 1 ? href(Math.min(filter.page - 1, pages)) : null,
-      next: filter.page < pages ? href(filter.page + 1) : null,
-      links: pages > 1 ? pageLinks(Math.min(filter.page, pages), pages, href) : [],
-    });
+    kit.page(
+      req,
+      res,
+      'directory',
+      {
+        filter,
+        filtered,
+        provinces: PROVINCES.map((p) => ({ code: p.code, name: l.province(p.code) })),
+        industries: INDUSTRIES.map((i) => ({ code: i.code, name: l.industry(i.code) })),
+        rows: result.items.map((s) => signatoryRow(s, l)),
+        total: result.total,
+        page: filter.page,
+        pages,
+        from: result.total === 0 ? 0 : (filter.page - 1) * DIRECTORY_PAGE_SIZE + 1,
+        to: Math.min(result.total, filter.page * DIRECTORY_PAGE_SIZE),
+        prev: filter.page > 1 ? href(Math.min(filter.page - 1, pages)) : null,
+        next: filter.page < pages ? href(filter.page + 1) : null,
+        links: pages > 1 ? pageLinks(Math.min(filter.page, pages), pages, href) : [],
+      },
+      { memo: result },
+    );
   });
 
   router.get('/stats', async (req, res) => {
