@@ -1,0 +1,207 @@
+/**
+ * API-level steps shared by the pledge tests: build a valid signing body, sign, confirm through
+ * the e-mailed link, approve, sign in as a company through the login link, and check problems.
+ */
+import assert from 'node:assert/strict';
+import type { Express } from 'express';
+import mongoose from 'mongoose';
+import request, { type Response } from 'supertest';
+import { fixtureCompany, type FixtureCompany } from '../fixtures/companies';
+import type { RegistryHandle } from './registry';
+import { decodeMail, tokenFromMail, type ReceivedMail } from './smtp';
+
+let counter = 0;
+/** A fresh fixture company per call (unique across suites in one run). */
+export function nextCompany(): FixtureCompany {
+  counter += 1;
+  return fixtureCompany(counter, 7000 + (process.pid % 1000));
+}
+
+export interface SignBody {
+  company: {
+    uscc: string;
+    name: string;
+    nameEn?: string;
+    industry: string;
+    address?: string;
+    website?: string;
+  };
+  signatory: { name: string; title: string; email: string; phone?: string };
+  initiative: { version: number; sha256: string };
+  agree: true;
+}
+
+export async function currentInitiative(
+  app: Express,
+): Promise<{ version: number; sha256: string }> {
+  const res = await request(app).get('/api/v1/initiative').expect(200);
+  return { version: res.body.version, sha256: res.body.sha256 };
+}
+
+/** A valid body for POST /api/v1/pledges (a new company unless `company` is given). */
+export async function signBodyFor(
+  app: Express,
+  over: { company?: Partial<SignBody['company']>; signatory?: Partial<SignBody['signatory']> } = {},
+): Promise<SignBody> {
+  const c = nextCompany();
+  return {
+    company: {
+      uscc: c.uscc,
+      name: c.name,
+      nameEn: c.nameEn,
+      industry: c.industry,
+      ...over.company,
+    },
+    signatory: { name: '李明', title: '总经理', email: c.email, ...over.signatory },
+    initiative: await currentInitiative(app),
+    agree: true,
+  };
+}
+
+export interface SignedPledge {
+  id: string;
+  body: SignBody;
+}
+
+export async function sign(app: Express, body?: SignBody): Promise<SignedPledge> {
+  const b = body ?? (await signBodyFor(app));
+  const res = await request(app).post('/api/v1/pledges').send(b);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return { id: res.body.id, body: b };
+}
+
+/** Waits for a mail to `email` matching `pattern` among those received after index `since`. */
+export async function waitForMailSince(
+  r: RegistryHandle,
+  email: string,
+  pattern: RegExp,
+  since: number,
+  timeoutMs = 10_000,
+): Promise<ReceivedMail> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mail = r.smtp.received
+      .slice(since)
+      .find((m) => m.to.includes(email) && pattern.test(decodeMail(m.raw)));
+    if (mail) return mail;
+    if (Date.now() > deadline)
+      throw new Error(`no mail to ${email} matching ${pattern} within ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}
+
+/** The confirmation token from a mail to this signatory received after index `since` (default: any). */
+export async function confirmationToken(
+  r: RegistryHandle,
+  email: string,
+  since = 0,
+): Promise<string> {
+  return tokenFromMail(await waitForMailSince(r, email, /confirm\?token=/, since), '/confirm');
+}
+
+/** Signs and confirms; the pledge is then pending_review (or active in auto review mode). */
+export async function signAndConfirm(
+  r: RegistryHandle,
+  body?: SignBody,
+): Promise<SignedPledge & { status: string }> {
+  const since = r.smtp.received.length;
+  const p = await sign(r.app, body);
+  const token = await confirmationToken(r, p.body.signatory.email, since);
+  const res = await request(r.app).post('/api/v1/pledges/confirm').send({ token });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return { ...p, status: res.body.status };
+}
+
+export async function approve(app: Express, adminToken: string, id: string): Promise<Response> {
+  const res = await request(app)
+    .post(`/api/v1/admin/pledges/${id}/approve`)
+    .set('Authorization', `Bearer ${adminToken}`);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res;
+}
+
+/** An active pledge: signed, confirmed and approved. */
+export async function activePledge(
+  r: RegistryHandle,
+  adminToken: string,
+  body?: SignBody,
+): Promise<SignedPledge & { sequence: number; foundingNumber: number | null }> {
+  const p = await signAndConfirm(r, body);
+  const res = await approve(r.app, adminToken, p.id);
+  return { ...p, sequence: res.body.sequence, foundingNumber: res.body.foundingNumber };
+}
+
+/** Requests a login link for `email`, returns the token from the mail (waits for a new one). */
+export async function loginLinkToken(r: RegistryHandle, email: string): Promise<string> {
+  const since = r.smtp.received.length;
+  await request(r.app).post('/api/v1/auth/login-link').send({ email }).expect(202);
+  return tokenFromMail(
+    await waitForMailSince(r, email, /login\/verify\?token=/, since),
+    '/login/verify',
+  );
+}
+
+/** Signs a company contact in through the e-mailed link; returns the session JWT. */
+export async function companySession(r: RegistryHandle, email: string): Promise<string> {
+  const token = await loginLinkToken(r, email);
+  const res = await request(r.app).post('/api/v1/auth/login-link/verify').send({ token });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.token as string;
+}
+
+/** Asserts an RFC 9457 answer with this status (and, if given, these field paths named). */
+export function assertProblem(res: Response, status: number, fields: string[] = []): void {
+  assert.equal(
+    res.status,
+    status,
+    `expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`,
+  );
+  assert.equal(String(res.headers['content-type']).split(';')[0], 'application/problem+json');
+  assert.equal(res.body.status, status);
+  assert.equal(typeof res.body.type, 'string');
+  assert.equal(typeof res.body.title, 'string');
+  const named = ((res.body.errors ?? []) as Array<{ path: string }>).map((e) => e.path);
+  for (const f of fields)
+    assert.ok(named.includes(f), `expected an error naming ${f}, got ${JSON.stringify(named)}`);
+}
+
+// Fields that background work (mail delivery, audit sealing) changes on its own schedule.
+const BACKGROUND_FIELDS: Record<string, string[]> = {
+  outboxes: [
+    'status',
+    'attempts',
+    'nextAttemptAt',
+    'lockedUntil',
+    'lastError',
+    'sentAt',
+    'messageId',
+    'updatedAt',
+  ],
+  events: ['seq', 'prevHash', 'hash', 'unsealed'],
+};
+
+/**
+ * Every document of the registry's collections, to show that a request changed nothing.
+ * Fields written by background work (mail sender, audit sealer) are left out.
+ */
+export async function dbSnapshot(
+  collections = ['pledges', 'companies', 'accounts', 'tokens', 'outboxes', 'events', 'counters'],
+): Promise<Record<string, unknown[]>> {
+  const db = mongoose.connection.db!;
+  const out: Record<string, unknown[]> = {};
+  for (const c of collections) {
+    const docs = await db.collection(c).find({}).sort({ _id: 1 }).toArray();
+    out[c] = docs.map((d) => {
+      const copy: Record<string, unknown> = { ...d };
+      for (const f of BACKGROUND_FIELDS[c] ?? []) delete copy[f];
+      return copy;
+    });
+  }
+  return out;
+}
+
+export async function pledgeDoc(id: string): Promise<Record<string, unknown> | null> {
+  return mongoose.connection
+    .db!.collection('pledges')
+    .findOne({ _id: new mongoose.Types.ObjectId(id) });
+}
