@@ -62,17 +62,25 @@ export async function sealPendingEvents(limit = 5000): Promise<number> {
   let seq = last?.seq ?? 0;
   let prev = last?.hash ?? GENESIS_HASH;
   const pending = await Event.find({ unsealed: true }).sort({ _id: 1 }).limit(limit).lean();
-  let sealed = 0;
-  for (const e of pending) {
-    const next = seq + 1;
-    const hash = chainHash(prev, canonicalEvent({ ...e, seq: next }));
-    const r = await Event.updateOne({ _id: e._id, seq: { $exists: false } }, { $set: { seq: next, prevHash: prev, hash }, $unset: { unsealed: 1 } });
-    if (r.modifiedCount !== 1) break; // someone else sealed it: stop, re-read the head next time
-    seq = next;
+  if (pending.length === 0) return 0;
+  // One ordered bulk write per pass (not one round trip per event). Each update still requires
+  // the event to be unsealed; an ordered bulk stops at the first failure, so the chain never
+  // skips: whatever was written is a consistent prefix, and the next pass re-reads the head.
+  const ops = pending.map((e) => {
+    seq += 1;
+    const hash = chainHash(prev, canonicalEvent({ ...e, seq }));
+    const op = { updateOne: { filter: { _id: e._id, seq: { $exists: false } }, update: { $set: { seq, prevHash: prev, hash }, $unset: { unsealed: 1 } } } };
     prev = hash;
-    sealed++;
+    return op;
+  });
+  try {
+    const r = await Event.bulkWrite(ops, { ordered: true });
+    return r.modifiedCount;
+  } catch (e) {
+    const done = (e as { result?: { modifiedCount?: number } }).result?.modifiedCount;
+    if ((e as { code?: number }).code === 11000) return done ?? 0; // lost the race for a seq: re-read the head next pass
+    throw e;
   }
-  return sealed;
 }
 
 /** Re-computes the chain from the start; returns the first broken seq, or null when intact. */
