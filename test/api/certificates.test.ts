@@ -134,3 +134,29 @@ describe('verify page (site)', () => {
     await request(r.app).get(`/verify/${makeSerial(2026, 999999)}`).set('Accept', 'text/html').expect(404);
   });
 });
+
+describe('certificates for companies (API)', () => {
+  const r = useRegistry();
+
+  it('when a company downloads its certificate, then it gets its PDF; after withdrawing, the certificate shows as withdrawn', async () => {
+    const { companySession } = await import('../helpers/pledges');
+    const p = await activePledge(r);
+    const session = await companySession(r, p.body.signatory.email);
+    const pdf = await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', `Bearer ${session}`).buffer(true).parse(binaryParser).expect(200);
+    assert.equal((pdf.body as Buffer).subarray(0, 5).toString('latin1'), '%PDF-');
+    assert.match(String(pdf.headers['content-disposition']), new RegExp(p.serial));
+    await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', `Bearer ${session}`).send({ reason: '公司业务调整' }).expect(200);
+    const lookup = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
+    assert.equal(lookup.body.status, 'withdrawn');
+    assert.equal(lookup.body.statusReason, '公司业务调整');
+  });
+
+  it('when an upload is over 5 MB, then 413; when it is not multipart, then 415; nothing is a 5xx', async () => {
+    const big = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5 * 1024 * 1024 + 10, 0x20)]);
+    await request(r.app).post('/api/v1/verify').attach('file', big, 'big.pdf').expect(413);
+    await request(r.app).post('/api/v1/verify').set('Content-Type', 'application/pdf').send(Buffer.from('%PDF-1.7')).expect(415);
+    const broken = await request(r.app).post('/api/v1/verify').attach('file', Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog'), 'broken.pdf').expect(200);
+    assert.equal(broken.body.valid, false);
+    assert.ok(broken.body.checks.every((c: { ok: boolean }) => c.ok === false));
+  });
+});
