@@ -19,9 +19,9 @@ export async function requestLoginLink(email: string, deps: { config: Pick<Confi
     const { token, hash } = newToken();
     const tokenId = new Types.ObjectId();
     const link = `${deps.config.publicUrl}/login/verify?token=${encodeURIComponent(token)}`;
-    await deps.mail.enqueue(loginLinkMail({ to: email, link, expiresMinutes: LOGIN_LINK_TTL_MINUTES }), { collection: 'tokens', id: tokenId });
+    const mailId = await deps.mail.enqueue(loginLinkMail({ to: email, link, expiresMinutes: LOGIN_LINK_TTL_MINUTES }), { collection: 'tokens', id: tokenId });
     await Token.create({ _id: tokenId, hash, purpose: 'login', account: account._id, expiresAt: new Date(Date.now() + LOGIN_LINK_TTL_MINUTES * 60_000) });
-    deps.mail.notify();
+    await deps.mail.release(mailId);
   }
 }
 

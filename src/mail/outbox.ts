@@ -17,19 +17,28 @@ export interface MailQueue {
   enqueue(msg: MailMessage, requires?: { collection: string; id: Types.ObjectId }): Promise<Types.ObjectId>;
   /** Drops a queued mail whose state change did not happen (e.g. the insert hit a duplicate). */
   cancel(id: Types.ObjectId): Promise<void>;
-  /** Tells the sender that mail queued with `requires` may now go (its state change is written). */
-  notify(): void;
+  /** Lets mail queued with `requires` go now that its state change is written. */
+  release(id: Types.ObjectId): Promise<void>;
 }
+
+/**
+ * Mail tied to a state change is queued with a delay and released as soon as the change is
+ * written. Sent earlier it would find nothing yet; if the process dies before releasing it,
+ * the delay runs out and the sender checks `requires` itself.
+ */
+export const HOLD_MS = 30_000;
 
 export function createMailQueue(onEnqueued: () => void = () => {}): MailQueue {
   return {
     async enqueue(msg, requires) {
-      const doc = await Outbox.create({ ...msg, requires, status: 'pending', nextAttemptAt: new Date() });
-      // Mail tied to a state change waits for notify(): sent now, it would find nothing yet.
+      const doc = await Outbox.create({ ...msg, requires, status: 'pending', nextAttemptAt: new Date(Date.now() + (requires ? HOLD_MS : 0)) });
       if (!requires) onEnqueued();
       return doc._id;
     },
-    notify: onEnqueued,
+    async release(id) {
+      await Outbox.updateOne({ _id: id, status: 'pending' }, { $set: { nextAttemptAt: new Date() } });
+      onEnqueued();
+    },
     async cancel(id) {
       await Outbox.updateOne({ _id: id, status: 'pending' }, { $set: { status: 'dropped', lastError: 'cancelled: the state change failed' } });
     },

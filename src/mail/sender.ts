@@ -25,7 +25,7 @@ export interface MailSenderOptions {
 }
 
 /** Messages delivered at once (the SMTP transport pools this many connections). */
-const CONCURRENCY = 4;
+const CONCURRENCY = 8;
 
 export function createTransport(opts: MailSenderOptions): Transporter {
   if (opts.smtpUrl) return nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: CONCURRENCY });

@@ -79,7 +79,7 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     await deps.mail.cancel(mailId);
     throw e;
   }
-  deps.mail.notify();
+  await deps.mail.release(mailId);
   // The company's details follow its latest signature (the unique open pledge makes this safe).
   await Company.updateOne({ _id: companyDoc!._id }, { $set: { name: company.name, nameEn: company.nameEn, industry: company.industry, address: company.address, website: company.website } });
   await recordEvent({ actor: 'public', action: 'pledge.signed', subject: { type: 'pledge', id: String(pledgeId) }, after: { status: doc.status, uscc: doc.uscc, initiativeVersion: initiative.version } });

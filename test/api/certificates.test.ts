@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
-import { parseSerial, makeSerial } from '../../certificates';
+import { generateSigningKey, makeSerial, parseSerial, toJwks } from '../../certificates';
+import { verifyFile } from '../../scripts/verify';
+import { companySession } from '../helpers/pledges';
 import { Certificate } from '../../models/certificate';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
@@ -22,11 +27,6 @@ async function activePledge(r: ReturnType<typeof useRegistry>, name?: string) {
   return { id: signed.body.id as string, admin, body, serial: cert.serial };
 }
 
-function binaryParser(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
-}
 
 describe('certificates (API)', () => {
   const r = useRegistry();
@@ -50,7 +50,7 @@ describe('certificates (API)', () => {
 
   it('when the issued PDF is uploaded, then every check passes; after revocation the status check fails', async () => {
     const p = await activePledge(r);
-    const pdf = await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).buffer(true).parse(binaryParser).expect(200);
+    const pdf = await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).responseType('blob').expect(200);
     assert.equal(pdf.headers['content-type'], 'application/pdf');
     const ok = await request(r.app).post('/api/v1/verify').attach('file', pdf.body as Buffer, 'cert.pdf').expect(200);
     assert.equal(ok.body.valid, true, JSON.stringify(ok.body.checks));
@@ -68,7 +68,7 @@ describe('certificates (API)', () => {
 
   it('when one byte of the company name in the PDF changes, then a check fails by name', async () => {
     const p = await activePledge(r);
-    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).buffer(true).parse(binaryParser).expect(200)).body as Buffer;
+    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).responseType('blob').expect(200)).body as Buffer;
     const tampered = Buffer.from(pdf);
     tampered[Math.floor(tampered.length / 2)] ^= 0x01;
     const res = await request(r.app).post('/api/v1/verify').attach('file', tampered, 'cert.pdf').expect(200);
@@ -98,19 +98,14 @@ describe('offline verification CLI (npm run verify)', () => {
   const r = useRegistry();
 
   it('when given the PDF and the JWKS, then it passes offline, and fails against another key set', async () => {
-    const { verifyFile } = await import('../../scripts/verify');
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
     const p = await activePledge(r);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-cli-'));
-    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).buffer(true).parse(binaryParser).expect(200)).body as Buffer;
+    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).responseType('blob').expect(200)).body as Buffer;
     fs.writeFileSync(path.join(dir, 'cert.pdf'), pdf);
     const jwks = (await request(r.app).get('/.well-known/jwks.json').expect(200)).body;
     fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify(jwks));
     const good = await verifyFile(path.join(dir, 'cert.pdf'), { jwks: path.join(dir, 'jwks.json') });
     assert.equal(good.valid, true, JSON.stringify(good.checks));
-    const { generateSigningKey, toJwks } = await import('../../certificates');
     fs.writeFileSync(path.join(dir, 'other.json'), JSON.stringify(toJwks([generateSigningKey()])));
     const bad = await verifyFile(path.join(dir, 'cert.pdf'), { jwks: path.join(dir, 'other.json') });
     assert.equal(bad.valid, false);
@@ -139,10 +134,9 @@ describe('certificates for companies (API)', () => {
   const r = useRegistry();
 
   it('when a company downloads its certificate, then it gets its PDF; after withdrawing, the certificate shows as withdrawn', async () => {
-    const { companySession } = await import('../helpers/pledges');
     const p = await activePledge(r);
     const session = await companySession(r, p.body.signatory.email);
-    const pdf = await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', `Bearer ${session}`).buffer(true).parse(binaryParser).expect(200);
+    const pdf = await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', `Bearer ${session}`).responseType('blob').expect(200);
     assert.equal((pdf.body as Buffer).subarray(0, 5).toString('latin1'), '%PDF-');
     assert.match(String(pdf.headers['content-disposition']), new RegExp(p.serial));
     await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', `Bearer ${session}`).send({ reason: '公司业务调整' }).expect(200);

@@ -31,7 +31,7 @@ export function captureMail(): CapturedMail {
         return new Types.ObjectId();
       },
       async cancel() {},
-      notify() {},
+      async release() {},
     },
   };
 }
