@@ -4,7 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { spawnEmbeddedMongo } from '../src/embedded-mongo/spawn';
 
 export function agentFor(connections: number): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
@@ -77,4 +81,29 @@ export function runToCompletion(args: string[], env: Record<string, string>): Pr
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-2000)}`))));
   });
+}
+
+/**
+ * The real app as a child process on a fresh standalone store, seeded with `seed` fictional
+ * active signatories, returned once their certificates are issued (that work is not measured).
+ */
+export async function startSeededApp(seed: number): Promise<{ url: string; storeUri: string; stop: () => Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-app-'));
+  const store = await spawnEmbeddedMongo({ memory: true });
+  const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dir, MONGODB_URI: `${store.uri}/bench` };
+  await runToCompletion(['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
+  const app = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
+  const client = await MongoClient.connect(store.uri);
+  const deadline = Date.now() + 120_000;
+  while ((await client.db('bench').collection('certificates').countDocuments()) < seed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await client.close();
+  return {
+    url: app.url,
+    storeUri: store.uri,
+    stop: async () => {
+      await app.stop();
+      await store.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

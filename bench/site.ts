@@ -2,12 +2,7 @@
  * Public pages throughput (issue: public site): the founders page and a directory page with
  * 64 keep-alive connections, beside bare express answering JSON in the same run. Target ≥ 0.5×.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { MongoClient } from 'mongodb';
-import { spawnEmbeddedMongo } from '../src/embedded-mongo/spawn';
-import { agentFor, requestJson, runToCompletion, startBareExpress, startChild, throughput } from './http';
+import { agentFor, requestJson, startBareExpress, startSeededApp, throughput } from './http';
 import { printFigures, type Figure } from './lib';
 
 const CONNECTIONS = 64;
@@ -17,18 +12,8 @@ export async function benchSite(): Promise<Figure[]> {
   const bare = await startBareExpress();
   const bareRps = await throughput(CONNECTIONS, 4000, () => requestJson(agent, `${bare.url}/ping`, 'GET'));
   await bare.stop();
-
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-site-'));
-  const store = await spawnEmbeddedMongo({ memory: true });
-  const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dir, MONGODB_URI: `${store.uri}/bench` };
-  await runToCompletion(['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
-  const app = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
+  const app = await startSeededApp(120);
   try {
-    // Let the app finish issuing the seeded certificates first: that work is not what is measured.
-    const client = await MongoClient.connect(store.uri);
-    const deadline = Date.now() + 120_000;
-    while ((await client.db('bench').collection('certificates').countDocuments()) < 120 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    await client.close();
     const figures: Figure[] = [];
     for (const [name, url] of [
       ['founders page /founders', '/founders'],
@@ -45,9 +30,7 @@ export async function benchSite(): Promise<Figure[]> {
     return figures;
   } finally {
     await app.stop();
-    await store.stop();
     agent.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

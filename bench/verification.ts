@@ -2,12 +2,8 @@
  * Verification API throughput (issue: certificates): GET /api/v1/certificates/<serial> with 64
  * keep-alive connections, beside bare express answering JSON in the same run. Target ≥ 0.6×.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { spawnEmbeddedMongo } from '../src/embedded-mongo/spawn';
-import { agentFor, requestJson, runToCompletion, startBareExpress, startChild, throughput } from './http';
+import { agentFor, requestJson, startBareExpress, startSeededApp, throughput } from './http';
 import { printFigures, type Figure } from './lib';
 
 const CONNECTIONS = 64;
@@ -17,19 +13,10 @@ export async function benchVerification(): Promise<Figure[]> {
   const bare = await startBareExpress();
   const bareRps = await throughput(CONNECTIONS, 4000, () => requestJson(agent, `${bare.url}/ping`, 'GET'));
   await bare.stop();
-
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-verify-'));
-  const store = await spawnEmbeddedMongo({ memory: true });
-  const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dir, MONGODB_URI: `${store.uri}/bench` };
-  // Seed 120 activated pledges with a separate process, then let the app issue their certificates.
-  await runToCompletion(['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
-  const app = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
+  const app = await startSeededApp(120);
   try {
-    const client = await MongoClient.connect(store.uri);
-    const certs = client.db('bench').collection('certificates');
-    const deadline = Date.now() + 120_000;
-    while ((await certs.countDocuments()) < 120 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    const serials = (await certs.find({}, { projection: { serial: 1 } }).toArray()).map((c) => c.serial as string);
+    const client = await MongoClient.connect(app.storeUri);
+    const serials = (await client.db('bench').collection('certificates').find({}, { projection: { serial: 1 } }).toArray()).map((c) => c.serial as string);
     await client.close();
     if (serials.length < 120) throw new Error(`only ${serials.length} certificates were issued`);
     let i = 0;
@@ -44,9 +31,7 @@ export async function benchVerification(): Promise<Figure[]> {
     ];
   } finally {
     await app.stop();
-    await store.stop();
     agent.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
