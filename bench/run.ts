@@ -4,6 +4,7 @@
  */
 import { printFigures, type Figure } from './lib';
 import { benchEmbeddedMongo } from './embedded-mongo';
+import { benchExports } from './exports';
 import { benchSigning } from './signing';
 import { benchCertificateFigures } from './certificates';
 import { benchVerification } from './verification';
@@ -12,6 +13,7 @@ import { benchSite } from './site';
 const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = {
   store: { title: 'embedded store', run: benchEmbeddedMongo },
   signing: { title: 'signing (sign + confirm + activate)', run: benchSigning },
+  exports: { title: 'exports (CSV of 1,000,000 signatories, XLSX and PDF of 100,000)', run: benchExports },
   certificates: { title: 'certificate pipeline (render + QR + JWS + PAdES)', run: benchCertificateFigures },
   verification: { title: 'certificate verification API', run: benchVerification },
   site: { title: 'public pages', run: benchSite },

@@ -1,48 +1,60 @@
 /** Signatory list exports (admin) and public open data. All formats stream from a cursor. */
+import type { Request, Response } from 'express';
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { requireRole, sessionOf } from '../../src/auth/middleware';
-import { notFound } from '../../src/errors';
-import { CONTENT_TYPES, type ExportFormat } from '../../src/exports/formats';
-import { ExportQuery } from '../../src/exports/rows';
-import { exportManifest, runExport, type ManifestSigner } from '../../src/exports/service';
+import { AppError, notFound, validationFailed } from '../../src/errors';
+import { CONTENT_TYPES, FILE_EXTENSIONS, type ExportFormat } from '../../src/exports/formats';
+import { ExportQuery, OPEN_DATA_COLUMNS, type ExportColumn } from '../../src/exports/rows';
+import { dailyCountsCsv, exportManifest, runExport, type ManifestSigner } from '../../src/exports/service';
 import type { ApiBuilder } from '../../src/http/api';
 import { ObjectIdParam } from '../../src/pledges/schemas';
 
-const FormatParams = z.strictObject({ format: z.enum(['csv', 'xlsx', 'json']) });
+const FormatParams = z.strictObject({ format: z.enum(['csv', 'xlsx', 'json', 'pdf']) });
 
-function stream(format: ExportFormat, query: ExportQuery, actor: string, signer: ManifestSigner, req: import('express').Request, res: import('express').Response) {
+/** Open-data downloads running at once in this process; more wait for a cached copy upstream (503). */
+const OPEN_DATA_CONCURRENCY = 2;
+let openDataRunning = 0;
+
+function stream(opts: { format: ExportFormat; query: ExportQuery; actor: string; signer?: ManifestSigner; columns?: ExportColumn[]; filename: string; req: Request; res: Response }) {
+  const { res } = opts;
   const id = new Types.ObjectId();
   const stamp = new Date().toISOString().slice(0, 10);
   res.status(200);
-  res.set('Content-Type', CONTENT_TYPES[format]);
-  res.set('Content-Disposition', `attachment; filename="signatories-${stamp}.${format === 'ndjson' ? 'ndjson' : format}"`);
-  res.set('Cache-Control', 'private, no-store');
-  res.set('X-Export-Id', String(id));
-  res.set('Link', `</api/v1/admin/exports/${String(id)}/manifest>; rel="describedby"`);
+  res.set('Content-Type', CONTENT_TYPES[opts.format]);
+  res.set('Content-Disposition', `attachment; filename="${opts.filename}-${stamp}.${FILE_EXTENSIONS[opts.format]}"`);
+  if (opts.signer) {
+    res.set('Cache-Control', 'private, no-store');
+    res.set('X-Export-Id', String(id));
+    res.set('Link', `</api/v1/admin/exports/${String(id)}/manifest>; rel="describedby"`);
+  }
   // A client that goes away stops the database cursor.
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  void req;
-  return runExport({ format, query, actor, sink: res, signal: abort.signal, signer, id });
+  return runExport({ format: opts.format, query: opts.query, actor: opts.actor, sink: res, signal: abort.signal, signer: opts.signer, columns: opts.columns, id });
 }
 
 export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
   api.route({
     method: 'get',
     path: '/admin/exports/signatories.:format',
-    summary: 'Export signatories as CSV (UTF-8 with BOM, formula-safe), XLSX or JSON (array, or NDJSON with Accept: application/x-ndjson)',
+    summary:
+      'Export signatories as CSV (UTF-8 with BOM, formula-safe), XLSX, JSON (array, or NDJSON with Accept: application/x-ndjson) or a bilingual PDF roster (founders=1: the founding signatories)',
     tags: ['admin', 'exports'],
     auth: 'admin',
     params: FormatParams,
     query: ExportQuery,
     middleware: [requireRole('admin')],
-    responses: { 200: { description: 'The file; X-Export-Id names its signed manifest' } },
+    responses: { 200: { description: 'The file, streamed; X-Export-Id names its signed manifest (stored before the last byte is sent)' } },
     handler: async ({ params, query }, req, res) => {
+      if (params.format === 'pdf' && query.includeContacts === '1') {
+        // A printed roster is handed around: contacts never go on it.
+        throw validationFailed([{ path: 'includeContacts', message: 'The PDF roster never includes contacts; use CSV, XLSX or JSON.' }], 'Some query parameters are invalid.');
+      }
       const format: ExportFormat = params.format === 'json' && req.accepts(['application/json', 'application/x-ndjson']) === 'application/x-ndjson' ? 'ndjson' : params.format;
-      await stream(format, query, `admin:${sessionOf(res).sub}`, signer, req, res);
+      await stream({ format, query, actor: `admin:${sessionOf(res).sub}`, signer, filename: query.founders === '1' ? 'founding-signatories' : 'signatories', req, res });
     },
   });
 
@@ -65,12 +77,35 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
   api.route({
     method: 'get',
     path: '/open-data/signatories.csv',
-    summary: 'Open data: active signatories without personal data (CSV, UTF-8 with BOM)',
+    summary: 'Open data: active signatories without personal data (no signatory name, title or contacts); CSV, UTF-8 with BOM',
+    tags: ['public', 'exports'],
+    responses: { 200: { description: 'CSV', contentType: 'text/csv' }, 503: { description: 'Too many downloads at once; retry shortly' } },
+    handler: async (_i, req, res) => {
+      // Anonymous and the whole registry: bounded here, cacheable upstream, and it writes nothing
+      // (no manifest or audit event per anonymous download).
+      if (openDataRunning >= OPEN_DATA_CONCURRENCY) throw new AppError({ status: 503, detail: 'Too many open-data downloads at once; please retry shortly.', retryAfter: 30 });
+      openDataRunning++;
+      try {
+        res.set('Cache-Control', 'public, max-age=300');
+        await stream({ format: 'csv', query: { status: 'active' }, actor: 'public', columns: OPEN_DATA_COLUMNS, filename: 'eqi-signatories-open-data', req, res });
+      } finally {
+        openDataRunning--;
+      }
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/open-data/daily-counts.csv',
+    summary: 'Open data: active signatories per day (China time), province and industry; CSV, UTF-8 with BOM',
     tags: ['public', 'exports'],
     responses: { 200: { description: 'CSV', contentType: 'text/csv' } },
-    handler: async (_i, req, res) => {
+    handler: async (_i, _req, res) => {
+      const csv = await dailyCountsCsv();
+      res.set('Content-Type', CONTENT_TYPES.csv);
+      res.set('Content-Disposition', `attachment; filename="eqi-daily-counts-${new Date().toISOString().slice(0, 10)}.csv"`);
       res.set('Cache-Control', 'public, max-age=300');
-      await stream('csv', { status: 'active' }, 'public', signer, req, res);
+      res.send(csv);
     },
   });
 }

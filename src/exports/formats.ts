@@ -1,126 +1,209 @@
 /**
- * Export writers. Each takes rows one at a time and writes bytes to a sink, so an export of a
- * million rows never holds more than a row (and the XLSX writer's small buffers) in memory.
+ * Export writers. Each takes rows a batch at a time and writes bytes to a sink, waiting whenever
+ * the sink is full, so an export of a million rows holds no more than a batch or two of rows (and
+ * the XLSX and PDF writers' small buffers) in memory.
  */
-import { PassThrough, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import type { ExportColumn, ExportRow } from './rows';
+import { RosterWriter } from './pdf';
+import type { ExportColumn, ExportQuery, ExportRow } from './rows';
 
-export type ExportFormat = 'csv' | 'xlsx' | 'json' | 'ndjson';
+export type ExportFormat = 'csv' | 'xlsx' | 'json' | 'ndjson' | 'pdf';
 
 export const CONTENT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8',
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   json: 'application/json; charset=utf-8',
   ndjson: 'application/x-ndjson; charset=utf-8',
+  pdf: 'application/pdf',
 };
 
+export const FILE_EXTENSIONS: Record<ExportFormat, string> = { csv: 'csv', xlsx: 'xlsx', json: 'json', ndjson: 'ndjson', pdf: 'pdf' };
+
 export interface RowWriter {
-  write(row: ExportRow): Promise<void>;
+  writeRows(rows: ExportRow[]): Promise<void>;
+  /** Writes what remains and ends the sink. */
   end(): Promise<void>;
 }
 
-/** Waits for 'drain' when the sink's buffer is full: backpressure instead of buffering the export. */
-async function put(sink: Writable, chunk: string | Buffer): Promise<void> {
-  if (!sink.write(chunk)) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error): void => {
-        sink.off('drain', done);
-        sink.off('close', done);
-        sink.off('error', done);
-        if (err) reject(err);
-        else resolve();
-      };
-      sink.once('drain', () => done());
-      sink.once('close', () => done(new Error('the client went away')));
-      sink.once('error', done);
-    });
+export interface WriterOptions {
+  columns: ExportColumn[];
+  query: ExportQuery;
+  exportId: string;
+  generatedAt: Date;
+}
+
+export class SinkClosedError extends Error {
+  constructor() {
+    super('the export sink closed before the export finished (client gone?)');
+    this.name = 'SinkClosedError';
   }
 }
 
+/** Resolves once `sink` can take more, rejects if it closes or fails first. */
+export function drained(sink: Writable): Promise<void> {
+  if (sink.destroyed) return Promise.reject(new SinkClosedError());
+  if (!sink.writableNeedDrain) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      sink.off('drain', onDrain);
+      sink.off('close', onClose);
+      sink.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new SinkClosedError());
+    sink.on('drain', onDrain);
+    sink.on('close', onClose);
+    sink.on('error', done);
+  });
+}
+
+/** Writes a chunk, then waits for 'drain' when the sink's buffer is full: backpressure instead of buffering the export. */
+export async function put(sink: Writable, chunk: string | Buffer): Promise<void> {
+  if (sink.destroyed || sink.writableEnded) throw new SinkClosedError();
+  sink.write(chunk);
+  await drained(sink);
+}
+
+/** Ends the sink and waits until it has taken everything (its 'finish'). */
+function endSink(sink: Writable, chunk?: string | Buffer): Promise<void> {
+  if (sink.destroyed) return Promise.reject(new SinkClosedError());
+  return new Promise<void>((resolve, reject) => {
+    const onClose = () => reject(new SinkClosedError());
+    sink.once('close', onClose);
+    const finished = (err?: Error | null) => {
+      sink.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    if (chunk === undefined) sink.end(finished);
+    else sink.end(chunk, finished);
+  });
+}
+
+const FORMULA_START = new Set([0x3d /* = */, 0x2b /* + */, 0x2d /* - */, 0x40 /* @ */, 0x09 /* tab */, 0x0d /* CR */]);
+const NEEDS_QUOTES = /[",\r\n]/;
+
 /**
- * A CSV cell: RFC 4180 quoting, and cells a spreadsheet would run as a formula (starting with
- * = + - @ or a tab / carriage return) are prefixed with an apostrophe.
+ * A CSV cell: RFC 4180 quoting, and text a spreadsheet would run as a formula (starting with
+ * = + - @ or a tab / carriage return) is prefixed with an apostrophe (OWASP's advice). Numbers
+ * are data, written as they are.
  */
 export function csvCell(v: unknown): string {
-  let s = v === null || v === undefined ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  let s = String(v);
+  if (FORMULA_START.has(s.charCodeAt(0))) s = `'${s}`;
+  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function csvWriter(sink: Writable, columns: ExportColumn[]): RowWriter {
   // The BOM makes Excel read the file as UTF-8 (Chinese otherwise shows as mojibake).
   let header: string | null = '\uFEFF' + columns.map((c) => csvCell(`${c.zh} ${c.en}`)).join(',') + '\r\n';
-  let buffered = '';
+  const keys = columns.map((c) => c.key);
+  const line = (row: ExportRow): string => {
+    let s = csvCell(row[keys[0]!]);
+    for (let i = 1; i < keys.length; i++) s += ',' + csvCell(row[keys[i]!]);
+    return s + '\r\n';
+  };
   return {
-    async write(row) {
-      if (header) {
-        buffered = header;
-        header = null;
-      }
-      buffered += columns.map((c) => csvCell(row[c.key])).join(',') + '\r\n';
-      // Batch small rows into fewer writes.
-      if (buffered.length >= 16_384) {
-        const out = buffered;
-        buffered = '';
-        await put(sink, out);
-      }
+    async writeRows(rows) {
+      let out = header ?? '';
+      header = null;
+      for (const r of rows) out += line(r);
+      await put(sink, out);
     },
     async end() {
-      await put(sink, (header ?? '') + buffered);
-      sink.end();
+      await endSink(sink, header ?? undefined);
     },
   };
 }
 
 export function jsonWriter(sink: Writable, columns: ExportColumn[], ndjson: boolean): RowWriter {
   let first = true;
-  const pick = (row: ExportRow): Record<string, unknown> => Object.fromEntries(columns.map((c) => [c.key, row[c.key] ?? null]));
+  const keys = columns.map((c) => c.key);
+  const pick = (row: ExportRow): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (const k of keys) o[k] = row[k] ?? null;
+    return o;
+  };
   return {
-    async write(row) {
-      const json = JSON.stringify(pick(row));
-      if (ndjson) await put(sink, json + '\n');
-      else {
-        await put(sink, (first ? '[\n' : ',\n') + json);
-        first = false;
+    async writeRows(rows) {
+      let out = '';
+      for (const r of rows) {
+        const json = JSON.stringify(pick(r));
+        if (ndjson) out += json + '\n';
+        else {
+          out += (first ? '[\n' : ',\n') + json;
+          first = false;
+        }
       }
+      if (out) await put(sink, out);
     },
     async end() {
-      if (!ndjson) await put(sink, first ? '[]\n' : '\n]\n');
-      sink.end();
+      await endSink(sink, ndjson ? undefined : first ? '[]\n' : '\n]\n');
     },
   };
 }
 
+/**
+ * XLSX through exceljs's streaming WorkbookWriter: rows are committed (serialised and handed to
+ * the zip) as they come. Header row in bold, frozen below it, column widths from the columns.
+ * Cells are typed values (strings stay strings), so formula injection cannot happen here.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const XML_ILLEGAL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+
 export function xlsxWriter(sink: Writable, columns: ExportColumn[], sheetName = '签署企业 Signatories'): RowWriter {
-  const stream = new PassThrough();
-  stream.pipe(sink);
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: false });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useStyles: true, useSharedStrings: false });
+  wb.creator = 'EQI registry';
   const ws = wb.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
   ws.columns = columns.map((c) => ({ header: `${c.zh} ${c.en}`, key: c.key, width: c.width }));
   ws.getRow(1).font = { bold: true };
   ws.getRow(1).commit();
+  const keys = columns.map((c) => c.key);
+  // XML 1.0 cannot carry most control characters: one in a cell would make the file unreadable.
+  const cell = (v: unknown) => (typeof v === 'string' ? v.replace(XML_ILLEGAL, '\ufffd') : (v ?? null));
   return {
-    async write(row) {
-      ws.addRow(columns.map((c) => row[c.key] ?? null)).commit();
-      if (stream.writableNeedDrain) await new Promise<void>((r) => stream.once('drain', () => r()));
+    async writeRows(rows) {
+      for (const r of rows) ws.addRow(keys.map((k) => cell(r[k]))).commit();
+      // exceljs hands data to its zip without waiting; let the zip compress and write what it
+      // holds (an event-loop turn) and wait while the sink is full, so nothing piles up.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await drained(sink);
     },
     async end() {
+      if (sink.destroyed) throw new SinkClosedError();
       ws.commit();
       await wb.commit();
     },
   };
 }
 
-export function writerFor(format: ExportFormat, sink: Writable, columns: ExportColumn[]): RowWriter {
+export function pdfWriter(sink: Writable, opts: WriterOptions): RowWriter {
+  const roster = new RosterWriter((chunk) => put(sink, chunk), { query: opts.query, exportId: opts.exportId, generatedAt: opts.generatedAt });
+  return {
+    writeRows: (rows) => roster.writeRows(rows),
+    async end() {
+      await roster.end();
+      await endSink(sink);
+    },
+  };
+}
+
+export function writerFor(format: ExportFormat, sink: Writable, opts: WriterOptions): RowWriter {
   switch (format) {
     case 'csv':
-      return csvWriter(sink, columns);
+      return csvWriter(sink, opts.columns);
     case 'xlsx':
-      return xlsxWriter(sink, columns);
+      return xlsxWriter(sink, opts.columns);
     case 'json':
-      return jsonWriter(sink, columns, false);
+      return jsonWriter(sink, opts.columns, false);
     case 'ndjson':
-      return jsonWriter(sink, columns, true);
+      return jsonWriter(sink, opts.columns, true);
+    case 'pdf':
+      return pdfWriter(sink, opts);
   }
 }

@@ -2,14 +2,22 @@
  * Runs an export: streams rows from the database through a format writer to the client while
  * hashing the bytes, then signs and stores a manifest (SHA-256, row count, filters, time, key id)
  * so a list handed on can be proved unaltered. A client that disconnects stops the export.
+ *
+ * The manifest is stored before the last bytes are released to the client: whoever has the
+ * whole file can fetch its manifest at once (X-Export-Id). An export that does not finish stores
+ * no manifest.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Writable } from 'node:stream';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Types } from 'mongoose';
 import { ExportRecord } from '../../models/export';
+import { Pledge, PledgeStatus } from '../../models/pledge';
 import { recordEvent } from '../audit/events';
-import { writerFor, type ExportFormat } from './formats';
-import { columnsFor, exportRows, type ExportQuery } from './rows';
+import { INDUSTRIES } from '../domain/industries';
+import { PROVINCES } from '../domain/provinces';
+import { csvCell, writerFor, type ExportFormat } from './formats';
+import { columnsFor, exportBatches, type ExportColumn, type ExportQuery } from './rows';
 
 export interface ManifestSigner {
   keyId: string;
@@ -28,66 +36,88 @@ export interface ExportManifest {
   keyId: string;
 }
 
-/** Counts and hashes what passes through. */
+/** Counts and hashes what passes through; runs `onEnd` (with the digest) before the end is passed on. */
 class Digest extends Transform {
-  readonly hash = createHash('sha256');
+  private readonly hash = createHash('sha256');
   bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+  constructor(private readonly onEnd: (sha256: string, bytes: number) => Promise<void>) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
     cb(null, chunk);
   }
+  override _flush(cb: TransformCallback): void {
+    this.onEnd(this.hash.digest('hex'), this.bytes).then(() => cb(), cb);
+  }
 }
 
-export async function runExport(opts: {
+export interface RunExportOptions {
   format: ExportFormat;
   query: ExportQuery;
   actor: string;
   sink: Writable;
   signal: AbortSignal;
-  signer: ManifestSigner;
+  /** Signs the manifest; without one (open data) nothing is stored and null is returned. */
+  signer?: ManifestSigner;
   id?: Types.ObjectId;
-}): Promise<ExportManifest | null> {
+  /** Defaults to the query's columns (with contacts when asked for). */
+  columns?: ExportColumn[];
+}
+
+/**
+ * Streams the export to `sink`. Resolves with the stored manifest, or null when the export was
+ * stopped (`signal` aborted or the sink closed early) or no signer was given. Other failures
+ * reject (the sink is destroyed, so a client never mistakes a cut file for a whole one).
+ */
+export async function runExport(opts: RunExportOptions): Promise<ExportManifest | null> {
   const id = opts.id ?? new Types.ObjectId();
+  const generatedAt = new Date();
   if (opts.query.includeContacts === '1') {
     // Personal data leaves the registry: say who took it, before it goes.
     await recordEvent({ actor: opts.actor, action: 'export.contacts', subject: { type: 'export', id: String(id) }, after: { format: opts.format, filters: opts.query } });
   }
-  const digest = new Digest();
-  digest.pipe(opts.sink);
-  const finished = new Promise<void>((resolve, reject) => {
-    digest.once('end', resolve);
-    digest.once('error', reject);
-  });
-  const writer = writerFor(opts.format, digest, columnsFor(opts.query));
   let rows = 0;
+  let manifest: ExportManifest | null = null;
+  const signer = opts.signer;
+  const digest = new Digest(async (sha256, bytes) => {
+    if (!signer) return;
+    const m: ExportManifest = { id: String(id), kind: 'signatories', format: opts.format, filters: opts.query, rows, bytes, sha256, createdAt: new Date().toISOString(), keyId: signer.keyId };
+    const jws = signer.sign(m);
+    await ExportRecord.create({ _id: id, format: m.format, filters: m.filters, rows, bytes, sha256, actor: opts.actor, keyId: m.keyId, jws });
+    await recordEvent({ actor: opts.actor, action: 'export.completed', subject: { type: 'export', id: m.id }, after: { format: m.format, rows, sha256 } });
+    manifest = m;
+  });
+  // pipeline: if the client goes away the digest is destroyed too, which stops any writer waiting on it.
+  const delivered = pipeline(digest, opts.sink);
+  delivered.catch(() => undefined);
+  const stop = () => digest.destroy();
+  opts.signal.addEventListener('abort', stop, { once: true });
   try {
-    for await (const row of exportRows(opts.query, opts.signal)) {
-      await writer.write(row);
-      rows++;
+    const writer = writerFor(opts.format, digest, { columns: opts.columns ?? columnsFor(opts.query), query: opts.query, exportId: String(id), generatedAt });
+    for await (const batch of exportBatches(opts.query, opts.signal)) {
+      await writer.writeRows(batch);
+      rows += batch.length;
     }
     if (opts.signal.aborted) return null;
     await writer.end();
-    await finished;
+    await delivered;
   } catch (e) {
-    if (opts.signal.aborted) return null;
+    // Cut the file off (the client sees an incomplete response, never a short "complete" one).
+    digest.destroy();
+    if (opts.signal.aborted || isClientGone(e)) return null;
     throw e;
+  } finally {
+    opts.signal.removeEventListener('abort', stop);
   }
-  const manifest: ExportManifest = {
-    id: String(id),
-    kind: 'signatories',
-    format: opts.format,
-    filters: opts.query,
-    rows,
-    bytes: digest.bytes,
-    sha256: digest.hash.digest('hex'),
-    createdAt: new Date().toISOString(),
-    keyId: opts.signer.keyId,
-  };
-  const jws = opts.signer.sign(manifest);
-  await ExportRecord.create({ _id: id, format: manifest.format, filters: manifest.filters, rows, bytes: manifest.bytes, sha256: manifest.sha256, actor: opts.actor, keyId: manifest.keyId, jws });
-  await recordEvent({ actor: opts.actor, action: 'export.completed', subject: { type: 'export', id: manifest.id }, after: { format: manifest.format, rows, sha256: manifest.sha256 } });
   return manifest;
+}
+
+function isClientGone(e: unknown): boolean {
+  const code = (e as { code?: string; name?: string } | null)?.code;
+  const name = (e as { name?: string } | null)?.name;
+  return name === 'SinkClosedError' || name === 'AbortError' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 export async function exportManifest(id: string): Promise<{ manifest: ExportManifest; jws: string } | null> {
@@ -95,4 +125,26 @@ export async function exportManifest(id: string): Promise<{ manifest: ExportMani
   if (!rec) return null;
   const payload = JSON.parse(Buffer.from(rec.jws.split('.')[1], 'base64url').toString('utf8')) as ExportManifest;
   return { manifest: payload, jws: rec.jws };
+}
+
+/**
+ * Open data: active signatories per day (China time), province and industry, as CSV. Aggregated
+ * in the database; the answer has at most one line per day × province × industry with signings.
+ */
+export async function dailyCountsCsv(): Promise<string> {
+  const groups = await Pledge.aggregate<{ _id: { day: string; province: string; industry: string }; count: number }>([
+    { $match: { status: PledgeStatus.Active } },
+    { $group: { _id: { day: { $dateToString: { format: '%Y-%m-%d', date: '$activatedAt', timezone: '+08:00' } }, province: '$province', industry: '$industry' }, count: { $sum: 1 } } },
+    { $sort: { '_id.day': 1, '_id.province': 1, '_id.industry': 1 } },
+  ]);
+  const provinces = new Map(PROVINCES.map((p) => [p.code as string, p]));
+  const industries = new Map(INDUSTRIES.map((i) => [i.code as string, i]));
+  const header = ['日期 Date (China time)', '省份代码 Province code', '省份 Province', 'Province (English)', '行业代码 Industry code', '行业 Industry', 'Industry (English)', '新增签署企业 Signatories'];
+  let out = '\uFEFF' + header.map(csvCell).join(',') + '\r\n';
+  for (const g of groups) {
+    const p = provinces.get(g._id.province);
+    const i = industries.get(g._id.industry);
+    out += [g._id.day, g._id.province, p?.zh ?? '', p?.en ?? '', g._id.industry, i?.zh ?? '', i?.en ?? '', g.count].map(csvCell).join(',') + '\r\n';
+  }
+  return out;
 }

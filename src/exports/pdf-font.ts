@@ -1,0 +1,157 @@
+/**
+ * The roster's font: Noto Sans SC (the certificates' font), measured from the full font while
+ * pages are written and embedded once at the end as a subset of exactly the characters drawn.
+ *
+ * Pages are written before the subset exists, so their text uses the full font's glyph ids as
+ * CIDs. At the end harfbuzz (the certificates' subset engine, font loaded once per process)
+ * subsets to the drawn code points, and a CIDToGIDMap stream maps each full-font glyph id to its
+ * id in the subset. (The alternative, subsetting with retain-gids, keeps ~31,000 empty glyph
+ * slots in the embedded font; the map is smaller and reuses the engine the certificates load.)
+ */
+import crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { deflate, hex4, loadSubsetEngine, utf16Hex } from '../../certificates/fonts';
+import { parseTtf, type TtfInfo } from '../../certificates/ttf';
+
+const FONT_FILE = '@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf';
+
+/** Metrics and character map of the full font (the bytes themselves are not kept). */
+export interface FullFont {
+  info: TtfInfo;
+  /** advance per glyph id in 1/1000 em */
+  widths: Float64Array;
+}
+
+let fullFont: FullFont | undefined;
+
+/** Parses the full font once per process (~120 ms, ~3 MB kept: cmap and advances). */
+export function fullRosterFont(): FullFont {
+  if (!fullFont) {
+    const info = parseTtf(readFileSync(require.resolve(FONT_FILE)));
+    const scale = 1000 / info.unitsPerEm;
+    fullFont = { info, widths: Float64Array.from(info.advances, (a) => a * scale) };
+  }
+  return fullFont;
+}
+
+/** Tracks the glyphs a document draws; at the end writes the font objects for exactly those. */
+export class GlyphSet {
+  readonly font = fullRosterFont();
+  /** full-font glyph id → the code point drawn with it (the first one, for ToUnicode) */
+  private readonly used = new Map<number, number>();
+  private readonly codePoints = new Set<number>();
+
+  /** Glyph id for a code point, recording it as drawn; 0 (.notdef) when the font lacks it. */
+  glyph(cp: number): number {
+    const gid = this.font.info.cmap.get(cp) ?? 0;
+    if (gid !== 0 && !this.codePoints.has(cp)) {
+      this.codePoints.add(cp);
+      if (!this.used.has(gid)) this.used.set(gid, cp);
+    }
+    return gid;
+  }
+
+  /** Width in points of `text` at `size` (characters the font lacks count as .notdef). */
+  measure(text: string, size: number): number {
+    const { cmap } = this.font.info;
+    let adv = 0;
+    for (const ch of text) adv += this.font.widths[cmap.get(ch.codePointAt(0)!) ?? 0]!;
+    return (adv * size) / 1000;
+  }
+
+  /** Encoded short strings that repeat on every page (labels, provinces, industries, dates). */
+  private readonly encoded = new Map<string, { hex: string; missing: boolean }>();
+
+  /** Text as a hex string of glyph ids, and whether some character has no glyph. */
+  encode(text: string): { hex: string; missing: boolean } {
+    const cached = this.encoded.get(text);
+    if (cached) return cached;
+    const e = this.encodeNew(text);
+    if (text.length <= 24) {
+      if (this.encoded.size >= 4096) this.encoded.clear();
+      this.encoded.set(text, e);
+    }
+    return e;
+  }
+
+  private encodeNew(text: string): { hex: string; missing: boolean } {
+    let hex = '';
+    let missing = false;
+    for (const ch of text) {
+      const gid = this.glyph(ch.codePointAt(0)!);
+      if (gid === 0) missing = true;
+      hex += hex4(gid);
+    }
+    return { hex, missing };
+  }
+
+  /** The code points drawn so far (what the subset will contain). */
+  drawnCodePoints(): number[] {
+    return [...this.codePoints].sort((a, b) => a - b);
+  }
+
+  /**
+   * The font objects, given the object numbers reserved for them: Type0 font, CIDFont,
+   * descriptor, font file, ToUnicode and CIDToGIDMap. Returns them as [number, bytes] pairs.
+   */
+  async fontObjects(n: { type0: number; cidFont: number; descriptor: number; file: number; toUnicode: number; cidToGid: number }): Promise<Array<[number, Buffer]>> {
+    const cps = this.drawnCodePoints();
+    const engine = await loadSubsetEngine();
+    // Always at least one character, so the subset is a valid font even for an empty list.
+    const subsetBytes = engine.subset(cps.length ? cps : [0x20]);
+    const subset = parseTtf(subsetBytes);
+    const gids = [...this.used.keys()].sort((a, b) => a - b);
+    const maxGid = gids.length ? gids[gids.length - 1]! : 0;
+    const map = Buffer.alloc(2 * (maxGid + 1));
+    for (const g of gids) map.writeUInt16BE(subset.cmap.get(this.used.get(g)!) ?? 0, 2 * g);
+    const info = this.font.info;
+    const s = 1000 / info.unitsPerEm;
+    const tag = subsetTag(cps);
+    const name = `/${tag}+${info.postscriptName}`;
+    let w = '[';
+    for (const g of gids) w += `${g} [${Math.round(this.font.widths[g]!)}] `;
+    w += ']';
+    const dict = (body: string) => Buffer.from(body, 'latin1');
+    const stream = (num: number, extra: string, data: Buffer): [number, Buffer] => [num, Buffer.concat([dict(`<< /Length ${data.length} /Filter /FlateDecode${extra} >>\nstream\n`), data, dict('\nendstream')])];
+    return [
+      [n.type0, dict(`<< /Type /Font /Subtype /Type0 /BaseFont ${name} /Encoding /Identity-H /DescendantFonts [${n.cidFont} 0 R] /ToUnicode ${n.toUnicode} 0 R >>`)],
+      [n.cidFont, dict(`<< /Type /Font /Subtype /CIDFontType2 /BaseFont ${name} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor ${n.descriptor} 0 R /DW 1000 /W ${w} /CIDToGIDMap ${n.cidToGid} 0 R >>`)],
+      [
+        n.descriptor,
+        dict(
+          `<< /Type /FontDescriptor /FontName ${name} /Flags 4 /FontBBox [${info.bbox.map((v) => Math.round(v * s)).join(' ')}] /ItalicAngle ${info.italicAngle} ` +
+            `/Ascent ${Math.round(info.ascent * s)} /Descent ${Math.round(info.descent * s)} /CapHeight ${Math.round(info.capHeight * s)} /StemV 80 /FontFile2 ${n.file} 0 R >>`,
+        ),
+      ],
+      stream(n.file, ` /Length1 ${subsetBytes.length}`, deflate(subsetBytes)),
+      stream(n.toUnicode, '', deflate(this.toUnicodeCMap(gids))),
+      stream(n.cidToGid, '', deflate(map)),
+    ];
+  }
+
+  private toUnicodeCMap(gids: number[]): string {
+    let body = '';
+    for (let i = 0; i < gids.length; i += 100) {
+      const chunk = gids.slice(i, i + 100);
+      body += `${chunk.length} beginbfchar\n`;
+      for (const g of chunk) body += `<${hex4(g)}> <${utf16Hex(this.used.get(g)!)}>\n`;
+      body += 'endbfchar\n';
+    }
+    return (
+      '/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n' +
+      '/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n' +
+      '/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n' +
+      '1 begincodespacerange\n<0000> <ffff>\nendcodespacerange\n' +
+      body +
+      'endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n'
+    );
+  }
+}
+
+/** Six capital letters derived from the subset's contents (the PDF convention for a subset font). */
+function subsetTag(cps: number[]): string {
+  const h = crypto.createHash('sha256').update(Uint32Array.from(cps)).digest();
+  let t = '';
+  for (let i = 0; i < 6; i++) t += String.fromCharCode(65 + (h[i]! % 26));
+  return t;
+}

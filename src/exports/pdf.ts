@@ -1,0 +1,411 @@
+/**
+ * The PDF roster: a bilingual (Chinese first), paginated A4 landscape list of signatories, the
+ * document a ministry prints. Written incrementally so memory stays flat however many rows:
+ *
+ *   - each page's content stream is laid out, compressed and written as soon as it is full;
+ *   - text is drawn with the full Noto Sans SC font's glyph ids, and the font is embedded at the
+ *     end, subset to exactly the characters drawn (see pdf-font.ts);
+ *   - object numbers are fixed in advance (font, page tree nodes, pages), so a page can name its
+ *     parent and its font before they are written: PDF objects may come in any order before the
+ *     cross-reference table, which is written last from the recorded byte offsets.
+ *
+ * What stays in memory: one page of layout, the set of glyphs drawn, and two numbers per page
+ * (byte offsets), about 16 bytes per ~20 rows.
+ */
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { utf16Hex } from '../../certificates/fonts';
+import { industryByCode } from '../domain/industries';
+import { provinceByCode } from '../domain/provinces';
+import { GlyphSet } from './pdf-font';
+import { CST_OFFSET_MS, STATUS_LABELS, type ExportQuery, type ExportRow } from './rows';
+
+const deflateAsync = promisify(zlib.deflate);
+
+// A4 landscape, points.
+const PAGE_W = 841.89;
+const PAGE_H = 595.28;
+const MARGIN_X = 36;
+const MARGIN_TOP = 34;
+const MARGIN_BOTTOM = 34;
+const PAD = 3;
+
+const ZH = { size: 8, lead: 10 };
+const EN = { size: 6.4, lead: 8 };
+const GRAY = 0.38;
+/** Lines a cell may wrap to before it is cut with an ellipsis (a company name would need ~200 characters). */
+const MAX_LINES = 6;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+/** Pages per intermediate page-tree node (a balanced two-level tree, not one huge /Kids array). */
+const PAGES_PER_NODE = 100;
+
+export interface RosterOptions {
+  query: ExportQuery;
+  exportId: string;
+  generatedAt: Date;
+}
+
+interface Cell {
+  zh: string;
+  en?: string;
+  /** monospaced-looking codes stay on one line (USCC, serial) */
+  nowrap?: boolean;
+}
+
+interface Column {
+  zh: string;
+  en: string;
+  width: number;
+  cell(r: ExportRow): Cell;
+}
+
+function chinaDate(d: Date | null): string {
+  return d ? new Date(d.getTime() + CST_OFFSET_MS).toISOString().slice(0, 10) : '';
+}
+
+function chinaDateTime(d: Date): string {
+  return new Date(d.getTime() + CST_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function columns(founders: boolean): Column[] {
+  const seq: Column = { zh: '序号', en: 'No.', width: 34, cell: (r) => ({ zh: String(r.sequence) }) };
+  const founding: Column = { zh: '发起编号', en: 'Founding No.', width: 46, cell: (r) => ({ zh: r.foundingNumber === null ? '—' : String(r.foundingNumber) }) };
+  return [
+    ...(founders ? [founding, seq] : [seq, founding]),
+    { zh: '企业名称', en: 'Company', width: 222, cell: (r) => ({ zh: r.companyName, en: r.companyNameEn }) },
+    { zh: '统一社会信用代码', en: 'USCC', width: 96, cell: (r) => ({ zh: r.uscc, nowrap: true }) },
+    { zh: '省份', en: 'Province', width: 56, cell: (r) => ({ zh: provinceByCode(r.provinceCode)?.zh ?? r.provinceCode, en: provinceByCode(r.provinceCode)?.en }) },
+    {
+      zh: '行业',
+      en: 'Industry',
+      width: 120,
+      cell: (r) => {
+        const i = industryByCode(r.industryCode);
+        return i ? { zh: `${i.code} ${i.zh}`, en: i.en } : { zh: r.industryCode };
+      },
+    },
+    { zh: '生效日期', en: 'Activated', width: 54, cell: (r) => ({ zh: chinaDate(r.activated) }) },
+    { zh: '状态', en: 'Status', width: 44, cell: (r) => ({ zh: STATUS_LABELS[r.status]?.zh ?? r.status, en: STATUS_LABELS[r.status]?.en }) },
+    { zh: '证书编号', en: 'Certificate serial', width: 88, cell: (r) => ({ zh: r.certificateSerial || '—', nowrap: true }) },
+  ];
+}
+
+function filterLines(q: ExportQuery): { zh: string; en: string } {
+  const zh: string[] = [];
+  const en: string[] = [];
+  if (q.founders === '1') {
+    zh.push('发起企业');
+    en.push('founding signatories');
+  }
+  const st = q.status === 'all' ? { zh: '全部（有效、已撤回、已撤销）', en: 'all (active, withdrawn, revoked)' } : STATUS_LABELS[q.status]!;
+  zh.push(`状态：${st.zh}`);
+  en.push(`status: ${q.status === 'all' ? st.en : st.en.toLowerCase()}`);
+  if (q.province) {
+    const p = provinceByCode(q.province);
+    zh.push(`省份：${p?.zh ?? q.province}`);
+    en.push(`province: ${p?.en ?? q.province}`);
+  }
+  if (q.industry) {
+    const i = industryByCode(q.industry);
+    zh.push(`行业：${q.industry} ${i?.zh ?? ''}`.trim());
+    en.push(`industry: ${q.industry} ${i?.en ?? ''}`.trim());
+  }
+  if (q.from || q.to) {
+    zh.push(`生效日期：${q.from ?? '…'} 至 ${q.to ?? '…'}（北京时间）`);
+    en.push(`activated: ${q.from ?? '…'} to ${q.to ?? '…'} (China time)`);
+  }
+  return { zh: `筛选条件：${zh.join('；')}`, en: `Filters: ${en.join('; ')}` };
+}
+
+function num(x: number): string {
+  const r = Math.round(x * 100) / 100;
+  return r === 0 ? '0' : String(r);
+}
+
+/** Incremental PDF file writer: objects are written as they come, offsets kept for the xref. */
+class PdfFile {
+  private offset = 0;
+  private readonly offsets: number[] = [];
+  constructor(private readonly out: (chunk: Buffer) => Promise<void>) {}
+
+  async raw(b: Buffer): Promise<void> {
+    this.offset += b.length;
+    await this.out(b);
+  }
+
+  async object(num: number, body: Buffer): Promise<void> {
+    this.offsets[num] = this.offset;
+    await this.raw(Buffer.concat([Buffer.from(`${num} 0 obj\n`, 'latin1'), body, Buffer.from('\nendobj\n', 'latin1')]));
+  }
+
+  async stream(num: number, data: Buffer): Promise<void> {
+    await this.object(num, Buffer.concat([Buffer.from(`<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream', 'latin1')]));
+  }
+
+  /** Cross-reference table and trailer; every object 1..size-1 must have been written. */
+  async finish(size: number, trailer: string): Promise<void> {
+    const xref = this.offset;
+    let s = `xref\n0 ${size}\n0000000000 65535 f \n`;
+    for (let i = 1; i < size; i++) {
+      const o = this.offsets[i];
+      if (o === undefined) throw new Error(`PDF object ${i} was never written`);
+      s += `${String(o).padStart(10, '0')} 00000 n \n`;
+      if (s.length > 64_000) {
+        await this.raw(Buffer.from(s, 'latin1'));
+        s = '';
+      }
+    }
+    s += `trailer\n<< /Size ${size} ${trailer} >>\nstartxref\n${xref}\n%%EOF\n`;
+    await this.raw(Buffer.from(s, 'latin1'));
+  }
+}
+
+// Fixed object numbers; pages follow from FIRST_PAGE_OBJ in groups: [tree node, (content, page) × 100].
+const OBJ = { catalog: 1, pages: 2, type0: 3, cidFont: 4, descriptor: 5, file: 6, toUnicode: 7, cidToGid: 8, info: 9 };
+const FIRST_GROUP_OBJ = 10;
+const GROUP_SPAN = 1 + 2 * PAGES_PER_NODE;
+const nodeObj = (group: number) => FIRST_GROUP_OBJ + group * GROUP_SPAN;
+const contentObj = (page: number) => nodeObj(Math.floor(page / PAGES_PER_NODE)) + 1 + 2 * (page % PAGES_PER_NODE);
+const pageObj = (page: number) => contentObj(page) + 1;
+
+/** Lays out and writes the roster; rows arrive in order, pages leave as soon as they are full. */
+export class RosterWriter {
+  private readonly glyphs = new GlyphSet();
+  private readonly file: PdfFile;
+  private readonly cols: Column[];
+  private readonly founders: boolean;
+  private readonly title: { zh: string; en: string };
+  private readonly headerLines: Array<{ text: string; size: number; gray: number }>;
+  private page = -1;
+  private ops: string[] = [];
+  private y = 0;
+  private rowsOnPage = 0;
+  private rows = 0;
+  private started = false;
+  /** Pages laid out but not yet compressed and written (compressed together, in parallel). */
+  private pending: Array<{ page: number; content: string }> = [];
+
+  constructor(
+    out: (chunk: Buffer) => Promise<void>,
+    private readonly opts: RosterOptions,
+  ) {
+    this.file = new PdfFile(out);
+    this.founders = opts.query.founders === '1';
+    this.cols = columns(this.founders);
+    this.title = this.founders
+      ? { zh: '企业质量诚信倡议 · 发起企业名录', en: 'Enterprise Quality Integrity Initiative · Founding Signatories' }
+      : { zh: '企业质量诚信倡议 · 签署企业名录', en: 'Enterprise Quality Integrity Initiative · Signatories' };
+    const f = filterLines(opts.query);
+    this.headerLines = [
+      { text: f.zh, size: 7.5, gray: 0.2 },
+      { text: f.en, size: 6.5, gray: GRAY },
+      { text: `生成时间：${chinaDateTime(opts.generatedAt)}（北京时间）  ·  Generated ${opts.generatedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC`, size: 6.5, gray: GRAY },
+      { text: `导出编号 Export ID：${opts.exportId}  ·  签名清单 Signed manifest：/api/v1/admin/exports/${opts.exportId}/manifest`, size: 6.5, gray: GRAY },
+    ];
+  }
+
+  async writeRows(rows: ExportRow[]): Promise<void> {
+    if (!this.started) await this.start();
+    for (const r of rows) this.row(r);
+    await this.flushPending();
+  }
+
+  async end(): Promise<void> {
+    if (!this.started) await this.start();
+    if (this.page < 0) this.newPage();
+    const total = this.founders ? `共 ${this.rows} 家发起企业 · ${this.rows} founding signatories in total` : `共 ${this.rows} 家企业 · ${this.rows} signatories in total`;
+    if (this.y - 14 < MARGIN_BOTTOM) this.newPage();
+    this.text(this.rows ? total : '无符合条件的记录 · No matching records', MARGIN_X, this.y - 12, 8, 0);
+    this.closePage();
+    await this.flushPending(true);
+    await this.writeTrailer();
+  }
+
+  private async start(): Promise<void> {
+    this.started = true;
+    // Binary comment line so transfer tools treat the file as binary.
+    await this.file.raw(Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1'));
+  }
+
+  // ---- layout -------------------------------------------------------------------------------
+
+  private newPage(): void {
+    if (this.page >= 0) this.closePage();
+    this.page++;
+    this.rowsOnPage = 0;
+    this.ops = [];
+    let y = PAGE_H - MARGIN_TOP;
+    if (this.page === 0) {
+      this.text(this.title.zh, MARGIN_X, y - 14, 14, 0, true);
+      this.text(this.title.en, MARGIN_X, y - 28, 9, 0.25);
+      y -= 36;
+      for (const l of this.headerLines) {
+        y -= l.size + 3;
+        this.text(l.text, MARGIN_X, y, l.size, l.gray);
+      }
+      y -= 8;
+    } else {
+      // Running header on later pages.
+      this.text(`${this.title.zh}  ${this.title.en}`, MARGIN_X, y - 8, 7.5, 0.2, true);
+      this.text(`导出编号 Export ID：${this.opts.exportId}`, PAGE_W - MARGIN_X, y - 8, 6.5, GRAY, false, 'right');
+      y -= 16;
+    }
+    // Column header: Chinese above English, on a tinted band.
+    const h = ZH.lead + EN.lead + 2 * PAD;
+    this.ops.push(`0.9 0.93 0.97 rg ${num(MARGIN_X)} ${num(y - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`);
+    let x = MARGIN_X;
+    for (const c of this.cols) {
+      this.text(c.zh, x + PAD, y - PAD - ZH.size, ZH.size, 0, true);
+      this.text(c.en, x + PAD, y - PAD - ZH.lead - EN.size, EN.size, GRAY);
+      x += c.width;
+    }
+    y -= h;
+    this.ops.push(`0.5 G 0.6 w ${num(MARGIN_X)} ${num(y)} m ${num(PAGE_W - MARGIN_X)} ${num(y)} l S`);
+    this.y = y;
+    const footer = `第 ${this.page + 1} 页 / Page ${this.page + 1}`;
+    this.text(footer, PAGE_W / 2, MARGIN_BOTTOM - 14, 7, GRAY, false, 'center');
+  }
+
+  private row(r: ExportRow): void {
+    const cells = this.cols.map((c) => {
+      const cell = c.cell(r);
+      const w = c.width - 2 * PAD;
+      return { zh: this.wrap(cell.zh, ZH.size, w, cell.nowrap), en: cell.en ? this.wrap(cell.en, EN.size, w, cell.nowrap) : [] };
+    });
+    const h = Math.max(...cells.map((c) => c.zh.length * ZH.lead + c.en.length * EN.lead)) + 2 * PAD;
+    if (this.page < 0 || this.y - h < MARGIN_BOTTOM) this.newPage();
+    const top = this.y;
+    if (this.rowsOnPage % 2 === 1) this.ops.push(`0.965 g ${num(MARGIN_X)} ${num(top - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`);
+    let x = MARGIN_X;
+    cells.forEach((cell, i) => {
+      // Each line sits in a box of its leading; the baseline is the font size below the box top.
+      let lineTop = top - PAD;
+      for (const l of cell.zh) {
+        this.text(l, x + PAD, lineTop - ZH.size, ZH.size, 0);
+        lineTop -= ZH.lead;
+      }
+      for (const l of cell.en) {
+        this.text(l, x + PAD, lineTop - EN.size, EN.size, GRAY);
+        lineTop -= EN.lead;
+      }
+      x += this.cols[i]!.width;
+    });
+    this.y = top - h;
+    this.ops.push(`0.85 G 0.3 w ${num(MARGIN_X)} ${num(this.y)} m ${num(PAGE_W - MARGIN_X)} ${num(this.y)} l S`);
+    this.rowsOnPage++;
+    this.rows++;
+  }
+
+  /** Greedy line breaking: between any two CJK characters, at spaces in Latin text. */
+  private wrap(text: string, size: number, width: number, nowrap = false): string[] {
+    if (!text) return [];
+    // Control characters have no glyph and no place in a printed list.
+    text = text.replace(CONTROL_CHARS, ' ').trim();
+    if (nowrap || this.glyphs.measure(text, size) <= width) return [text];
+    const tokens = text.match(/[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]|\s+|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]+/gu) ?? [text];
+    const lines: string[] = [];
+    let line = '';
+    const push = () => {
+      if (line.trim()) lines.push(line.trimEnd());
+      line = '';
+    };
+    for (const tok of tokens) {
+      if (this.glyphs.measure(line + tok, size) <= width) {
+        line += tok;
+        continue;
+      }
+      if (/^\s+$/.test(tok)) {
+        push();
+        continue;
+      }
+      push();
+      if (this.glyphs.measure(tok, size) <= width) {
+        line = tok;
+        continue;
+      }
+      // A word wider than the column: break it by character.
+      for (const ch of tok) {
+        if (line && this.glyphs.measure(line + ch, size) > width) push();
+        line += ch;
+      }
+    }
+    push();
+    if (lines.length > MAX_LINES) {
+      const kept = lines.slice(0, MAX_LINES);
+      let last = kept[MAX_LINES - 1]!;
+      while (last && this.glyphs.measure(last + '…', size) > width) last = [...last].slice(0, -1).join('');
+      kept[MAX_LINES - 1] = last + '…';
+      return kept;
+    }
+    return lines;
+  }
+
+  private text(s: string, x: number, y: number, size: number, gray: number, bold = false, align: 'left' | 'center' | 'right' = 'left'): void {
+    if (!s) return;
+    const { hex, missing } = this.glyphs.encode(s);
+    if (align !== 'left') {
+      const w = this.glyphs.measure(s, size);
+      x -= align === 'center' ? w / 2 : w;
+    }
+    let op = '';
+    // A character the font lacks still extracts (and is read aloud) correctly.
+    if (missing) op += `/Span << /ActualText <FEFF${[...s].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> >> BDC\n`;
+    // Bold without a bold face: fill and stroke the outlines (q/Q: the render mode and line width must not leak).
+    if (bold) op += `q ${num(gray)} G ${num(size / 40)} w BT 2 Tr`;
+    else op += 'BT';
+    op += ` /F1 ${num(size)} Tf ${num(gray)} g 1 0 0 1 ${num(x)} ${num(y)} Tm <${hex}> Tj ET`;
+    if (bold) op += ' Q';
+    if (missing) op += '\nEMC';
+    this.ops.push(op);
+  }
+
+  private closePage(): void {
+    this.pending.push({ page: this.page, content: this.ops.join('\n') });
+    this.ops = [];
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  /** Compresses finished pages in parallel (zlib's thread pool) and writes them in order. */
+  private async flushPending(all = false): Promise<void> {
+    if (!all && this.pending.length < 8) return;
+    const batch = this.pending;
+    this.pending = [];
+    const data = await Promise.all(batch.map((p) => deflateAsync(Buffer.from(p.content, 'latin1'))));
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!.page;
+      await this.file.stream(contentObj(p), data[i]!);
+      await this.file.object(
+        pageObj(p),
+        Buffer.from(`<< /Type /Page /Parent ${nodeObj(Math.floor(p / PAGES_PER_NODE))} 0 R /MediaBox [0 0 ${PAGE_W} ${PAGE_H}] /Resources << /Font << /F1 ${OBJ.type0} 0 R >> >> /Contents ${contentObj(p)} 0 R >>`, 'latin1'),
+      );
+    }
+  }
+
+  private async writeTrailer(): Promise<void> {
+    const pages = this.page + 1;
+    const groups = Math.ceil(pages / PAGES_PER_NODE);
+    for (let g = 0; g < groups; g++) {
+      const first = g * PAGES_PER_NODE;
+      const n = Math.min(PAGES_PER_NODE, pages - first);
+      const kids = Array.from({ length: n }, (_, i) => `${pageObj(first + i)} 0 R`).join(' ');
+      await this.file.object(nodeObj(g), Buffer.from(`<< /Type /Pages /Parent ${OBJ.pages} 0 R /Kids [${kids}] /Count ${n} >>`, 'latin1'));
+    }
+    const nodes = Array.from({ length: groups }, (_, g) => `${nodeObj(g)} 0 R`).join(' ');
+    await this.file.object(OBJ.pages, Buffer.from(`<< /Type /Pages /Kids [${nodes}] /Count ${pages} >>`, 'latin1'));
+    for (const [n, body] of await this.glyphs.fontObjects(OBJ)) await this.file.object(n, body);
+    await this.file.object(OBJ.catalog, Buffer.from(`<< /Type /Catalog /Pages ${OBJ.pages} 0 R /Lang (zh-CN) /ViewerPreferences << /DisplayDocTitle true >> >>`, 'latin1'));
+    const title = `${this.title.zh} ${this.title.en}`;
+    const date = `D:${this.opts.generatedAt.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+    await this.file.object(
+      OBJ.info,
+      Buffer.from(`<< /Title <FEFF${[...title].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> /Producer (EQI registry) /CreationDate (${date}) /Subject (export ${this.opts.exportId}) >>`, 'latin1'),
+    );
+    // Objects of the last group's unused page slots do not exist: the table ends at the last page.
+    const size = pageObj(this.page) + 1;
+    const id = randomBytes(16).toString('hex');
+    await this.file.finish(size, `/Root ${OBJ.catalog} 0 R /Info ${OBJ.info} 0 R /ID [<${id}> <${id}>]`);
+  }
+}
