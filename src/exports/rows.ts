@@ -192,13 +192,17 @@ export async function* exportBatches(q: ExportQuery, signal?: AbortSignal): Asyn
       // The documents are dropped as soon as they are rows (nothing here keeps them while the batch is written).
       const rows = cursor.readBufferedDocuments().map((d) => toRow(d, withContacts));
       // Ask for the next batch now (an empty buffer makes hasNext fetch), then hand this one out.
+      // A failure of that fetch surfaces at the next `await more`; until then it is not "unhandled".
       more = cursor.hasNext();
+      more.catch(() => undefined);
       yield rows;
     }
   } finally {
-    // A prefetch may still be in flight: let it settle before closing the cursor.
+    // A prefetch may still be in flight: let it settle before closing the cursor. The close is not
+    // awaited: with the database gone it would wait out server selection before the caller could
+    // cut the response off.
     if (more) await more.catch(() => false);
-    await cursor.close().catch(() => undefined);
+    cursor.close().catch(() => undefined);
   }
 }
 

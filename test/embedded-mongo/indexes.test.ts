@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Collection, Db } from 'mongodb';
+import { MongoClient, type Collection, type Db } from 'mongodb';
+import { startEmbeddedMongo } from '../../src/embedded-mongo';
 import { AnyDoc, rejection, uniqueDb, useClient, useStore } from './helpers';
 
 describe('embedded mongo: indexes', () => {
@@ -270,5 +271,26 @@ describe('embedded mongo: indexes', () => {
       assert.equal(await c.findOne({ email: 'renamed@x' }), null);
       assert.equal(await c.countDocuments({ n: 5 }), 0);
     });
+  });
+});
+
+describe('index choice on equal predicates', () => {
+  it('when two indexes serve the filter equally, then the smaller (sparse) one is used and few documents are examined', async () => {
+    const db = await startEmbeddedMongo({ inMemory: true });
+    const client = await MongoClient.connect(db.uri);
+    try {
+      const coll = client.db('tie').collection('pledges');
+      await coll.createIndex({ status: 1, createdAt: 1 });
+      await coll.createIndex({ flag: 1 }, { sparse: true });
+      await coll.insertMany(Array.from({ length: 5000 }, (_, i) => ({ status: 'active', createdAt: new Date(i), ...(i % 1000 === 0 ? { flag: true } : {}) })));
+      const catalogColl = db.server.catalog.get('tie', 'pledges')!;
+      const before = catalogColl.docsExamined;
+      const found = await coll.find({ flag: true, status: 'active' }).toArray();
+      assert.equal(found.length, 5);
+      assert.ok(catalogColl.docsExamined - before <= 5, `examined ${catalogColl.docsExamined - before} documents`);
+    } finally {
+      await client.close();
+      await db.close();
+    }
   });
 });

@@ -104,15 +104,16 @@ export function readCsv(body: Buffer): { header: string[]; rows: string[][] } {
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-export-test-'));
+process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 let tmpN = 0;
 
-/** Runs a poppler tool on the PDF bytes. */
-export function poppler(tool: 'pdftotext' | 'pdffonts' | 'pdfinfo' | 'pdftoppm', pdf: Buffer, args: string[] = []): string {
-  const file = path.join(tmp, `export-${process.pid}-${tmpN++}.pdf`);
+/** Runs a PDF tool (poppler's, or qpdf) on the PDF bytes; a failing tool throws. */
+export function poppler(tool: 'pdftotext' | 'pdffonts' | 'pdfinfo' | 'pdftoppm' | 'qpdf', pdf: Buffer, args: string[] = []): string {
+  const file = path.join(tmp, `export-${tmpN++}.pdf`);
   fs.writeFileSync(file, pdf);
   try {
-    const out = tool === 'pdftotext' ? [file, '-'] : tool === 'pdftoppm' ? [file] : [file];
-    return execFileSync(tool, [...args, ...out], { encoding: tool === 'pdftoppm' ? 'latin1' : 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+    const files = tool === 'pdftotext' ? [file, '-'] : [file];
+    return execFileSync(tool, [...args, ...files], { encoding: tool === 'pdftoppm' ? 'latin1' : 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
   } finally {
     fs.rmSync(file, { force: true });
   }

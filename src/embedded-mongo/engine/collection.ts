@@ -238,7 +238,8 @@ export class Collection {
         ranges = [{ eq }];
         score = eq.length * 3 + (ix.spec.unique && eq.length === ix.fields.length ? 100 : 0);
       } else continue;
-      if (!best || score > best.score) best = { index: ix, ranges, range: ranges[0], score };
+      // On a tie, the smaller index wins: a sparse index on a rare flag beats one on a common status.
+      if (!best || score > best.score || (score === best.score && ix.size < best.index.size)) best = { index: ix, ranges, range: ranges[0], score };
     }
     return best;
   }
