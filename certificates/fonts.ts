@@ -183,6 +183,25 @@ function utf16Hex(cp: number): string {
   return hex4(0xd800 + (v >> 10)) + hex4(0xdc00 + (v & 0x3ff));
 }
 
+/** A ToUnicode CMap (so text can be copied and searched) from [glyph id, code point] pairs. */
+export function toUnicodeCMap(entries: Array<[number, number]>): string {
+  let body = '';
+  for (let i = 0; i < entries.length; i += 100) {
+    const chunk = entries.slice(i, i + 100);
+    body += `${chunk.length} beginbfchar\n`;
+    for (const [gid, cp] of chunk) body += `<${hex4(gid)}> <${utf16Hex(cp)}>\n`;
+    body += 'endbfchar\n';
+  }
+  return (
+    '/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n' +
+    '/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n' +
+    '/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n' +
+    '1 begincodespacerange\n<0000> <ffff>\nendcodespacerange\n' +
+    body +
+    'endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n'
+  );
+}
+
 /** A subset font ready to draw with and to embed; immutable, so it can be shared across documents. */
 export class PdfFont {
   readonly info: TtfInfo;
@@ -236,22 +255,7 @@ export class PdfFont {
       const prev = byGid.get(gid);
       if (prev === undefined || cp < prev) byGid.set(gid, cp);
     }
-    const entries = [...byGid].sort((a, b) => a[0] - b[0]);
-    let body = '';
-    for (let i = 0; i < entries.length; i += 100) {
-      const chunk = entries.slice(i, i + 100);
-      body += `${chunk.length} beginbfchar\n`;
-      for (const [gid, cp] of chunk) body += `<${hex4(gid)}> <${utf16Hex(cp)}>\n`;
-      body += 'endbfchar\n';
-    }
-    return (
-      '/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n' +
-      '/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n' +
-      '/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n' +
-      '1 begincodespacerange\n<0000> <ffff>\nendcodespacerange\n' +
-      body +
-      'endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n'
-    );
+    return toUnicodeCMap([...byGid].sort((a, b) => a[0] - b[0]));
   }
 
   /** Registers the font objects in a document; returns the Type0 font ref. */

@@ -24,7 +24,7 @@ import {
 } from '../../src/site/forms';
 import { cookieOptions } from '../../src/site/http';
 import { firstQueryValue } from '../../src/site/view';
-import type { SiteKit } from './kit';
+import { tokenLandingPage, type SiteKit } from './kit';
 
 const LOGIN_FIELDS: readonly FieldSpec[] = [
   { name: 'email', path: 'email', label: 'login.email.label' },
@@ -80,15 +80,13 @@ function pledgeView(p: OwnPledge, l: I18n) {
     activatedAt: p.activatedAt ? l.date(p.activatedAt) : null,
     signedAt: l.date(p.createdAt),
     closedReason: p.closedReason,
-    history: [...p.history]
-      .reverse()
-      .map((h) => ({
-        to: h.to,
-        at: l.dateTime(h.at),
-        isoAt: new Date(h.at).toISOString(),
-        actor: l.t(actorKey(h.actor)),
-        reason: h.reason ?? null,
-      })),
+    history: [...p.history].reverse().map((h) => ({
+      to: h.to,
+      at: l.dateTime(h.at),
+      isoAt: new Date(h.at).toISOString(),
+      actor: l.t(actorKey(h.actor)),
+      reason: h.reason ?? null,
+    })),
     withdrawable: WITHDRAWABLE.includes(p.status),
   };
 }
@@ -183,17 +181,7 @@ export function accountPages(kit: SiteKit): Router {
     kit.page(req, res, 'login-sent', {}, { section: '/me' });
   });
 
-  router.get('/login/verify', (req, res) => {
-    const token = firstQueryValue(req, 'token') ?? '';
-    const ok = TokenBody.safeParse({ token }).success;
-    kit.page(
-      req,
-      res,
-      'login-verify',
-      { token, failure: ok ? null : 'incomplete', csrf: kit.csrf.token(req, res) },
-      { policy: 'no-store', status: ok ? 200 : 400, section: '/me' },
-    );
-  });
+  router.get('/login/verify', tokenLandingPage(kit, 'login-verify', '/me'));
 
   router.post('/login/verify', kit.csrf.verify, loginLimit, async (req, res) => {
     const parsed = TokenBody.safeParse({ token: formText(req.body, 'token') });

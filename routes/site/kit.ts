@@ -1,5 +1,5 @@
 /** What every page router shares: config, mail, CSRF, rendering with the common page context. */
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../../src/config';
 import { i18n, type I18n, type Locale } from '../../src/i18n';
 import type { MailQueue } from '../../src/mail/outbox';
@@ -8,7 +8,8 @@ import type { Assets } from '../../src/site/assets';
 import type { AnonymousCsrf } from '../../src/site/csrf';
 import { sendHtml, type CachePolicy } from '../../src/site/http';
 import type { VerifyLookup } from '../../src/site/verdict';
-import { pageContext, type Renderer } from '../../src/site/view';
+import { firstQueryValue, pageContext, type Renderer } from '../../src/site/view';
+import { TokenBody } from '../../src/pledges/schemas';
 
 export interface SiteKit {
   config: Config;
@@ -63,5 +64,23 @@ export function createKit(deps: Omit<SiteKit, 'l' | 'page'>): SiteKit {
       const policy = personal ? 'no-store' : (options.policy ?? 'public');
       sendHtml(req, res, html, policy, options.status ?? 200);
     },
+  };
+}
+
+/**
+ * A page an e-mailed link lands on (`?token=…`): it only shows a button whose POST does the
+ * work, because a GET must never change state (mail scanners follow links).
+ */
+export function tokenLandingPage(kit: SiteKit, template: string, section: string): RequestHandler {
+  return (req, res) => {
+    const token = firstQueryValue(req, 'token') ?? '';
+    const ok = TokenBody.safeParse({ token }).success;
+    kit.page(
+      req,
+      res,
+      template,
+      { token, failure: ok ? null : 'incomplete', csrf: kit.csrf.token(req, res) },
+      { policy: 'no-store', status: ok ? 200 : 400, section },
+    );
   };
 }

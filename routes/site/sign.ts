@@ -21,8 +21,7 @@ import {
   type FieldSpec,
   type FormErrors,
 } from '../../src/site/forms';
-import { firstQueryValue } from '../../src/site/view';
-import type { SiteKit } from './kit';
+import { tokenLandingPage, type SiteKit } from './kit';
 import { initiativeView } from './public';
 
 export const SIGN_FIELDS: readonly FieldSpec[] = [
@@ -169,17 +168,7 @@ export function signPages(kit: SiteKit): Router {
     kit.page(req, res, 'sign-sent', {}, { section: '/sign' });
   });
 
-  router.get('/confirm', (req, res) => {
-    const token = firstQueryValue(req, 'token') ?? '';
-    const ok = TokenBody.safeParse({ token }).success;
-    kit.page(
-      req,
-      res,
-      'confirm',
-      { token, failure: ok ? null : 'incomplete', csrf: kit.csrf.token(req, res) },
-      { policy: 'no-store', status: ok ? 200 : 400, section: '/sign' },
-    );
-  });
+  router.get('/confirm', tokenLandingPage(kit, 'confirm', '/sign'));
 
   router.post('/confirm', kit.csrf.verify, async (req, res) => {
     const parsed = TokenBody.safeParse({ token: formText(req.body, 'token') });

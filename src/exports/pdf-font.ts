@@ -10,7 +10,7 @@
  */
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { deflate, hex4, loadSubsetEngine, utf16Hex } from '../../certificates/fonts';
+import { deflate, hex4, loadSubsetEngine, toUnicodeCMap } from '../../certificates/fonts';
 import { parseTtf, type TtfInfo } from '../../certificates/ttf';
 
 const FONT_FILE = '@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf';
@@ -130,21 +130,7 @@ export class GlyphSet {
   }
 
   private toUnicodeCMap(gids: number[]): string {
-    let body = '';
-    for (let i = 0; i < gids.length; i += 100) {
-      const chunk = gids.slice(i, i + 100);
-      body += `${chunk.length} beginbfchar\n`;
-      for (const g of chunk) body += `<${hex4(g)}> <${utf16Hex(this.used.get(g)!)}>\n`;
-      body += 'endbfchar\n';
-    }
-    return (
-      '/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n' +
-      '/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n' +
-      '/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n' +
-      '1 begincodespacerange\n<0000> <ffff>\nendcodespacerange\n' +
-      body +
-      'endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n'
-    );
+    return toUnicodeCMap(gids.map((g) => [g, this.used.get(g)!]));
   }
 }
 
