@@ -161,7 +161,10 @@ export async function benchExports(): Promise<Figure[]> {
       const pid = started.child.pid!;
       return { pid, idleRss: rssOf(pid), url: (format: string) => `${started.url}/api/v1/admin/exports/signatories.${format}?status=all` };
     };
-    const token = signSession({ sub: new mongoose.Types.ObjectId().toHexString(), role: 'admin' }, JWT_SECRET);
+    // Admin routes check the account on every request: the token's subject must exist.
+    const adminId = new mongoose.Types.ObjectId();
+    await client.db('bench').collection('accounts').insertOne({ _id: adminId, email: 'bench-admin@caq.test', role: 'admin', disabled: false });
+    const token = signSession({ sub: adminId.toHexString(), role: 'admin' }, JWT_SECRET);
     const rssFigures = (what: string, run: Run, idleRss: number, target?: number): Figure[] => [
       {
         name: `${what}: peak RSS of the app process`,

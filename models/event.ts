@@ -27,6 +27,8 @@ const eventSchema = new Schema(
 eventSchema.index({ seq: 1 }, { unique: true, sparse: true });
 eventSchema.index({ unsealed: 1 }, { sparse: true });
 eventSchema.index({ 'subject.type': 1, 'subject.id': 1, at: 1 });
+// The console's audit search lists newest first.
+eventSchema.index({ at: -1 });
 
 export type EventDoc = InferSchemaType<typeof eventSchema> & { _id: Types.ObjectId };
 export const Event = mongoose.model('Event', eventSchema);

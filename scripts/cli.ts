@@ -4,12 +4,12 @@
  *   npm run cli -- admin:disable --email E
  */
 import { parseArgs } from 'node:util';
-import { Account, Role } from '../models/account';
-import { hashPassword, MIN_PASSWORD_LENGTH } from '../src/auth/passwords';
+import { createAdmin, disableAdmin } from '../src/admin/accounts';
+import { MIN_PASSWORD_LENGTH } from '../src/auth/passwords';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { Email } from '../src/pledges/schemas';
-import { recordEvent } from '../src/audit/events';
+import { isAppError } from '../src/errors';
 import { withToolDatabase } from './tool-db';
 
 async function readPassword(): Promise<string> {
@@ -51,12 +51,13 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: 'warn' });
   return withToolDatabase(config, logger, async () => {
     if (command === 'admin:disable') {
-      const r = await Account.updateOne({ email: email.data, role: Role.Admin }, { $set: { disabled: true } });
-      if (!r.matchedCount) {
-        process.stderr.write(`no admin ${email.data}\n`);
+      try {
+        await disableAdmin({ email: email.data }, 'cli');
+      } catch (e) {
+        if (!isAppError(e) || e.status >= 500) throw e;
+        process.stderr.write(`${e.detail ?? e.title}\n`);
         return 1;
       }
-      await recordEvent({ actor: 'cli', action: 'admin.disabled', subject: { type: 'account', id: email.data } });
       process.stdout.write(`disabled admin ${email.data}\n`);
       return 0;
     }
@@ -65,9 +66,8 @@ async function main(): Promise<number> {
       process.stderr.write(`the password must have at least ${MIN_PASSWORD_LENGTH} characters\n`);
       return 1;
     }
-    const passwordHash = await hashPassword(password);
-    await Account.updateOne({ email: email.data, role: Role.Admin }, { $set: { passwordHash, disabled: false }, $setOnInsert: { email: email.data, role: Role.Admin } }, { upsert: true });
-    await recordEvent({ actor: 'cli', action: 'admin.created', subject: { type: 'account', id: email.data } });
+    // The CLI is the way in (also when every admin is locked out): it creates or resets.
+    await createAdmin(email.data, password, 'cli', { reset: true });
     process.stdout.write(`admin ${email.data} is ready\n`);
     return 0;
   });

@@ -1,17 +1,11 @@
-/** Certificate routes: public lookup and file verification, downloads, revocation, correction. */
+/** Certificate routes: public lookup and file verification, downloads, revocation. */
 import { z } from 'zod';
-import { Types } from 'mongoose';
-import { Company } from '../../models/company';
-import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
-import { recordEvent } from '../../src/audit/events';
 import { requireRole, sessionOf } from '../../src/auth/middleware';
 import type { CertificateService } from '../../src/certificates/service';
-import { badRequest, conflict, notFound } from '../../src/errors';
+import { badRequest } from '../../src/errors';
 import type { ApiBuilder } from '../../src/http/api';
 import { readUpload } from '../../src/http/upload';
-import { INDUSTRY_CODES } from '../../src/domain/industries';
-import { ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
-import { pledgeView } from '../../src/pledges/queries';
+import { ReasonBody } from '../../src/pledges/schemas';
 
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 const SerialParams = z.strictObject({ serial: z.string().min(1).max(40) });
@@ -27,13 +21,6 @@ const CertificateResponse = z.object({
   foundingNumber: z.number().int().nullable(),
   initiative: z.object({ version: z.string(), sha256: z.string() }),
   history: z.array(z.object({ status: z.string(), at: z.string(), actor: z.string(), reason: z.string().optional() })),
-});
-
-const CorrectionBody = z.strictObject({
-  name: z.string().normalize('NFC').trim().min(2).max(100).optional(),
-  nameEn: z.string().normalize('NFC').trim().min(2).max(200).optional(),
-  industry: z.enum(INDUSTRY_CODES).optional(),
-  reason: z.string().trim().min(2).max(500),
 });
 
 function sendPdf(res: import('express').Response, serial: string, pdf: Buffer): void {
@@ -110,34 +97,5 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService): v
     middleware: [requireRole('admin')],
     responses: { 200: { description: 'The revoked certificate', schema: CertificateResponse }, 409: { description: 'Not a valid certificate' } },
     handler: async ({ params, body }, _req, res) => certs.revoke(params.serial, body.reason, sessionOf(res).sub),
-  });
-
-  api.route({
-    method: 'post',
-    path: '/admin/pledges/:id/correct',
-    summary: "Correct an active pledge's company data; a new certificate supersedes the old one",
-    tags: ['admin'],
-    auth: 'admin',
-    params: z.strictObject({ id: ObjectIdParam }),
-    body: CorrectionBody,
-    middleware: [requireRole('admin')],
-    responses: { 200: { description: 'The pledge with its new certificate serial' }, 409: { description: 'The pledge is not active' } },
-    handler: async ({ params, body }, _req, res) => {
-      const actor = `admin:${sessionOf(res).sub}`;
-      const { reason, ...changes } = body;
-      if (Object.keys(changes).length === 0) throw badRequest('Nothing to correct: give name, nameEn or industry.');
-      const before = await Pledge.findById(params.id).lean<PledgeDoc>();
-      if (!before) throw notFound('No pledge with this id.');
-      if (before.status !== PledgeStatus.Active) throw conflict('Only an active pledge can be corrected.', { code: 'pledge-not-active' });
-      const set: Record<string, unknown> = {};
-      if (changes.name) set.companyName = changes.name;
-      if (changes.nameEn) set.companyNameEn = changes.nameEn;
-      if (changes.industry) set.industry = changes.industry;
-      await Pledge.updateOne({ _id: before._id }, { $set: set });
-      await Company.updateOne({ _id: before.company }, { $set: changes });
-      await recordEvent({ actor, action: 'pledge.corrected', subject: { type: 'pledge', id: params.id }, before: { name: before.companyName, nameEn: before.companyNameEn ?? null, industry: before.industry }, after: { ...changes, reason } });
-      await certs.supersede(new Types.ObjectId(params.id), actor);
-      return pledgeView((await Pledge.findById(params.id).lean<PledgeDoc>())!);
-    },
   });
 }

@@ -10,12 +10,13 @@ import type { Config } from '../../src/config';
 import { currentInitiative } from '../../src/initiative/service';
 import { ApiBuilder } from '../../src/http/api';
 import type { MailQueue } from '../../src/mail/outbox';
-import { approvePledge, confirmPledge, rejectPledge, signPledge, withdrawPledge } from '../../src/pledges/lifecycle';
-import { adminListPledges, listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
-import { AdminLoginBody, AdminPledgeQuery, LoginLinkBody, ObjectIdParam, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
+import { confirmPledge, signPledge, withdrawPledge } from '../../src/pledges/lifecycle';
+import { listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
+import { AdminLoginBody, LoginLinkBody, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
 import type { CertificateService } from '../../src/certificates/service';
 import type { ManifestSigner } from '../../src/exports/service';
+import { adminRoutes } from './admin';
 import { certificateRoutes } from './certificates';
 import { exportRoutes } from './exports';
 
@@ -27,7 +28,6 @@ export interface ApiDeps {
   onActivated?: () => void;
 }
 
-const IdParams = z.strictObject({ id: ObjectIdParam });
 const PledgeSummary = z.object({ id: z.string(), status: z.string() });
 const TokenResponse = z.object({ token: z.string().meta({ description: 'Session JWT (HS256, 1 hour)' }) });
 const Signatory = z.object({
@@ -46,7 +46,6 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   const api = new ApiBuilder();
   const signingLimit = rateLimit({ bucket: 'sign', perMinute: config.rateLimit.signingPerMin });
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
-  const admin = [requireRole('admin')];
   const company = [requireRole('company')];
   const secret = config.jwtSecret;
 
@@ -146,43 +145,6 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
 
   api.route({
     method: 'get',
-    path: '/admin/pledges',
-    summary: 'Pledges by status (review queue)',
-    tags: ['admin'],
-    auth: 'admin',
-    query: AdminPledgeQuery,
-    middleware: admin,
-    responses: { 200: { description: 'A page of pledges' } },
-    handler: async ({ query }) => ({ ...(await adminListPledges(query)), page: query.page, pageSize: query.pageSize }),
-  });
-
-  api.route({
-    method: 'post',
-    path: '/admin/pledges/:id/approve',
-    summary: 'Approve a pledge awaiting review (it becomes active and gets its number)',
-    tags: ['admin'],
-    auth: 'admin',
-    params: IdParams,
-    middleware: admin,
-    responses: { 200: { description: 'The active pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
-    handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, pledgeDeps)),
-  });
-
-  api.route({
-    method: 'post',
-    path: '/admin/pledges/:id/reject',
-    summary: 'Reject a pledge awaiting review',
-    tags: ['admin'],
-    auth: 'admin',
-    params: IdParams,
-    body: ReasonBody,
-    middleware: admin,
-    responses: { 200: { description: 'The rejected pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
-    handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, pledgeDeps)),
-  });
-
-  api.route({
-    method: 'get',
     path: '/founders',
     summary: 'The founding signatories (first 100 activated) in number order',
     tags: ['public'],
@@ -210,6 +172,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   });
 
   certificateRoutes(api, certificates);
+  adminRoutes(api, { pledge: pledgeDeps, certificates });
   exportRoutes(api, deps.signer);
 
   const openApi = () =>

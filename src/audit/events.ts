@@ -1,5 +1,5 @@
 /** Records audit events. Writing never waits for the hash chain; the sealer links events shortly after. */
-import { Event } from '../../models/event';
+import { Event, type EventDoc } from '../../models/event';
 
 export interface EventInput {
   actor: string;
@@ -16,4 +16,21 @@ export async function recordEvent(e: EventInput): Promise<void> {
 
 export async function eventsFor(subjectType: string, id: string): Promise<Array<Record<string, unknown>>> {
   return Event.find({ 'subject.type': subjectType, 'subject.id': id }).sort({ at: 1, _id: 1 }).lean();
+}
+
+export interface AuditEntry {
+  id: string;
+  seq: number | null;
+  hash: string | null;
+  at: Date;
+  actor: string;
+  action: string;
+  subject: { type: string; id: string };
+  before: unknown;
+  after: unknown;
+}
+
+/** An event as admins see it (chain position included once sealed). */
+export function auditEntry(e: EventDoc): AuditEntry {
+  return { id: String(e._id), seq: e.seq ?? null, hash: e.hash ?? null, at: e.at, actor: e.actor, action: e.action, subject: { type: e.subject?.type ?? '', id: e.subject?.id ?? '' }, before: e.before ?? null, after: e.after ?? null };
 }

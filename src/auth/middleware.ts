@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { forbidden, unauthorized } from '../errors';
+import { isActiveAdmin } from '../admin/accounts';
 import { verifySession, type SessionClaims } from './jwt';
 
 export const SESSION_COOKIE = 'eqi_session';
@@ -54,11 +55,16 @@ export function authenticate(secret: string): RequestHandler {
   };
 }
 
+/**
+ * Lets the request through only for this role. Admin sessions are also checked against the
+ * account on every request, so disabling an admin takes effect at once, not when the token expires.
+ */
 export function requireRole(role: SessionClaims['role']): RequestHandler {
-  return (_req, res, next) => {
+  return async (_req, res, next) => {
     const s = res.locals.session as SessionClaims | undefined;
     if (!s) throw unauthorized();
     if (s.role !== role) throw forbidden(role === 'admin' ? 'Only the association’s administrators may do this.' : 'Only a signed-in company may do this.');
+    if (role === 'admin' && !(await isActiveAdmin(s.sub))) throw unauthorized('This administrator account is disabled or no longer exists.', { code: 'account-disabled' });
     next();
   };
 }

@@ -63,6 +63,13 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Conditions for a search box: part of either company name (any case), or the exact USCC. */
+export function nameOrUscc(term: string): Array<Record<string, unknown>> {
+  const q = term.trim();
+  const rx = new RegExp(escapeRegex(q), 'i');
+  return [{ companyName: rx }, { companyNameEn: rx }, { uscc: q.toUpperCase() }];
+}
+
 export function searchSignatories(f: SignatoryFilter): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
   return searches.get(key(JSON.stringify([f.q, f.province, f.industry, f.page, f.pageSize])), () => findSignatories(f));
 }
@@ -71,11 +78,7 @@ async function findSignatories(f: SignatoryFilter): Promise<{ items: PublicSigna
   const filter: Record<string, unknown> = { status: PledgeStatus.Active };
   if (f.province) filter.province = f.province;
   if (f.industry) filter.industry = f.industry;
-  if (f.q) {
-    const q = f.q.trim();
-    const rx = new RegExp(escapeRegex(q), 'i');
-    filter.$or = [{ companyName: rx }, { companyNameEn: rx }, { uscc: q.toUpperCase() }];
-  }
+  if (f.q) filter.$or = nameOrUscc(f.q);
   const [items, total] = await Promise.all([
     Pledge.find(filter).sort({ sequence: 1 }).skip((f.page - 1) * f.pageSize).limit(f.pageSize).select(PUBLIC_FIELDS).lean<PledgeDoc[]>(),
     Pledge.countDocuments(filter),
@@ -135,11 +138,3 @@ export function pledgeView(p: PledgeDoc): Record<string, unknown> {
   };
 }
 
-export async function adminListPledges(q: { status?: PledgeStatus; page: number; pageSize: number }): Promise<{ items: Record<string, unknown>[]; total: number }> {
-  const filter = q.status ? { status: q.status } : {};
-  const [items, total] = await Promise.all([
-    Pledge.find(filter).sort({ createdAt: 1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).lean<PledgeDoc[]>(),
-    Pledge.countDocuments(filter),
-  ]);
-  return { items: items.map(pledgeView), total };
-}

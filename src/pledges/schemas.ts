@@ -52,14 +52,6 @@ export const ReasonBody = z.strictObject({ reason: text(2, 500) });
 export const LoginLinkBody = z.strictObject({ email: Email });
 export const AdminLoginBody = z.strictObject({ email: Email, password: z.string().min(1).max(200) });
 
-const PledgeStatusParam = z.enum(['pending_confirmation', 'pending_review', 'activating', 'active', 'withdrawn', 'revoked', 'rejected', 'expired']);
-
-export const AdminPledgeQuery = z.strictObject({
-  status: PledgeStatusParam.optional(),
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(200).default(50),
-});
-
 export const SignatoryQuery = z.strictObject({
   q: z.string().trim().max(100).optional(),
   province: z.string().regex(/^\d{2}$/).optional(),

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
 import mongoose from 'mongoose';
+import { Account, Role } from '../../models/account';
 import { ExportRecord } from '../../models/export';
 import { createApp } from '../../src/app';
 import { signSession } from '../../src/auth/jwt';
@@ -84,7 +85,8 @@ describe('exports at scale (100,000 rows)', () => {
     // Express prints errors that reach it after a response started unless its env is 'test'.
     app.set('env', 'test');
     await insertSynthetic(mongoose.connection.db!.collection('pledges'), ROWS, { status: () => 'active', batch: 2_000, parallel: 4, light: true });
-    token = signSession({ sub: new mongoose.Types.ObjectId().toHexString(), role: 'admin' }, config.jwtSecret);
+    const admin = await Account.create({ email: 'scale-admin@caq.test', role: Role.Admin });
+    token = signSession({ sub: String(admin._id), role: 'admin' }, config.jwtSecret);
     server = http.createServer(app);
     await new Promise<void>((res) => server!.listen(0, '127.0.0.1', res));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,187 @@
+/**
+ * The association's API (every route admin-only): the review queue and one pledge's record,
+ * approve / reject / correct, initiative versions, administrator accounts, the audit log.
+ * The console pages call the same use cases.
+ */
+import { z } from 'zod';
+import { adminListPledges, adminPledgeDetail, correctPledge } from '../../src/admin/pledges';
+import { createAdmin, disableAdmin, listAdmins } from '../../src/admin/accounts';
+import { searchAudit } from '../../src/admin/audit';
+import { AdminCreateBody, AdminPledgeQuery, AuditQuery, CorrectionBody, InitiativeDraftBody, VersionParam } from '../../src/admin/schemas';
+import { requireRole, sessionOf } from '../../src/auth/middleware';
+import type { CertificateService } from '../../src/certificates/service';
+import type { ApiBuilder } from '../../src/http/api';
+import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft } from '../../src/initiative/versions';
+import { approvePledge, rejectPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { pledgeView } from '../../src/pledges/queries';
+import { ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
+
+const IdParams = z.strictObject({ id: ObjectIdParam });
+const VersionParams = z.strictObject({ version: VersionParam });
+const admin = [requireRole('admin')];
+const actorOf = (res: { locals: Record<string, unknown> }): string => `admin:${sessionOf(res).sub}`;
+
+export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certificates: CertificateService }): void {
+  const common = { tags: ['admin'], auth: 'admin' as const, middleware: admin };
+
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/pledges',
+    summary: 'Pledges, oldest first (the review queue): filter by status, province, industry, signing date (CST) and name or USCC',
+    query: AdminPledgeQuery,
+    responses: { 200: { description: 'A page of pledges' } },
+    handler: async ({ query }) => adminListPledges(query),
+  });
+
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/pledges/:id',
+    summary: 'One pledge with its certificates and every audit event about them',
+    params: IdParams,
+    responses: { 200: { description: 'The pledge, its certificates and events (oldest first)' }, 404: { description: 'No such pledge' } },
+    handler: async ({ params }) => adminPledgeDetail(params.id),
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/pledges/:id/approve',
+    summary: 'Approve a pledge awaiting review (it becomes active and gets its number)',
+    params: IdParams,
+    responses: { 200: { description: 'The active pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
+    handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, deps.pledge)),
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/pledges/:id/reject',
+    summary: 'Reject a pledge awaiting review',
+    params: IdParams,
+    body: ReasonBody,
+    responses: { 200: { description: 'The rejected pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
+    handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/pledges/:id/correct',
+    summary: "Correct an active pledge's company data; a new certificate supersedes the old one",
+    params: IdParams,
+    body: CorrectionBody,
+    responses: { 200: { description: 'The pledge with its new certificate serial' }, 409: { description: 'The pledge is not active' } },
+    handler: async ({ params, body }, _req, res) => pledgeView(await correctPledge(params.id, body, sessionOf(res).sub, deps.certificates)),
+  });
+
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/initiatives',
+    summary: 'Every version of the initiative (newest first) with how many pledges signed each',
+    responses: { 200: { description: 'Versions' } },
+    handler: async () => ({ items: await listInitiativeVersions() }),
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/initiatives',
+    summary: 'Start a draft of the next version (one draft at a time)',
+    body: InitiativeDraftBody,
+    responses: { 201: { description: 'The draft' }, 409: { description: 'A draft already exists' } },
+    handler: async ({ body }, _req, res) => {
+      res.status(201).json(await createInitiativeDraft(body, actorOf(res)));
+    },
+  });
+
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/initiatives/:version',
+    summary: 'One version (a draft is its preview)',
+    params: VersionParams,
+    responses: { 200: { description: 'The version' }, 404: { description: 'No such version' } },
+    handler: async ({ params }) => getInitiativeVersion(params.version),
+  });
+
+  api.route({
+    ...common,
+    method: 'put',
+    path: '/admin/initiatives/:version',
+    summary: 'Edit a draft (a published text never changes)',
+    params: VersionParams,
+    body: InitiativeDraftBody,
+    responses: { 200: { description: 'The draft' }, 409: { description: 'Already published' } },
+    handler: async ({ params, body }, _req, res) => updateInitiativeDraft(params.version, body, actorOf(res)),
+  });
+
+  api.route({
+    ...common,
+    method: 'delete',
+    path: '/admin/initiatives/:version',
+    summary: 'Discard a draft',
+    params: VersionParams,
+    responses: { 204: { description: 'Discarded' }, 409: { description: 'Already published' } },
+    handler: async ({ params }, _req, res) => {
+      await discardInitiativeDraft(params.version, actorOf(res));
+      res.status(204).end();
+    },
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/initiatives/:version/publish',
+    summary: 'Publish a draft: new signers bind to it, existing pledges keep their version',
+    params: VersionParams,
+    responses: { 200: { description: 'The published version' }, 409: { description: 'Already published' } },
+    handler: async ({ params }, _req, res) => publishInitiativeDraft(params.version, actorOf(res)),
+  });
+
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/accounts',
+    summary: 'Administrator accounts',
+    responses: { 200: { description: 'Accounts (never a password hash)' } },
+    handler: async () => ({ items: await listAdmins() }),
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/accounts',
+    summary: 'Create an administrator',
+    body: AdminCreateBody,
+    responses: { 201: { description: 'The new account' }, 409: { description: 'The e-mail is taken' } },
+    handler: async ({ body }, _req, res) => {
+      res.status(201).json(await createAdmin(body.email, body.password, actorOf(res)));
+    },
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/accounts/:id/disable',
+    summary: 'Disable an administrator (takes effect at their next request)',
+    params: IdParams,
+    responses: { 204: { description: 'Disabled' }, 404: { description: 'No such administrator' }, 409: { description: 'Already disabled, or your own account' } },
+    handler: async ({ params }, _req, res) => {
+      await disableAdmin({ id: params.id }, actorOf(res));
+      res.status(204).end();
+    },
+  });
+
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/audit',
+    summary: 'Search the audit log (newest first): action or action prefix ("pledge."), actor, subject id, dates (CST)',
+    query: AuditQuery,
+    responses: { 200: { description: 'A page of events with their place in the hash chain' } },
+    handler: async ({ query }) => searchAudit(query),
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * The association's view of pledges: the review queue with filters, one pledge with everything
+ * that happened to it, and corrections of company data (which reissue the certificate).
+ */
+import { Types, type QueryFilter } from 'mongoose';
+import { Certificate, type CertificateDoc } from '../../models/certificate';
+import { Company } from '../../models/company';
+import { Event, type EventDoc } from '../../models/event';
+import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { auditEntry, recordEvent, type AuditEntry } from '../audit/events';
+import type { CertificateService } from '../certificates/service';
+import { badRequest, conflict, notFound } from '../errors';
+import { clearPublicCaches, nameOrUscc, pledgeView } from '../pledges/queries';
+import type { AdminPledgeFilter, CorrectionInput } from './schemas';
+
+/** Days are entered as calendar dates in China Standard Time, the registry's working time zone. */
+function cstDayStart(day: string): Date {
+  return new Date(`${day}T00:00:00+08:00`);
+}
+
+/** `from`..`to` as whole CST days, both included; undefined when neither is given. */
+export function dayRange(from?: string, to?: string): { $gte?: Date; $lt?: Date } | undefined {
+  if (!from && !to) return undefined;
+  const range: { $gte?: Date; $lt?: Date } = {};
+  if (from) range.$gte = cstDayStart(from);
+  if (to) range.$lt = new Date(cstDayStart(to).getTime() + 24 * 3600 * 1000);
+  return range;
+}
+
+/** The filter as a query; every value was validated by the schema (strings only, no operators). */
+export function pledgeFilter(q: AdminPledgeFilter): QueryFilter<PledgeDoc> {
+  const filter: QueryFilter<PledgeDoc> = {};
+  if (q.status) filter.status = q.status;
+  if (q.province) filter.province = q.province;
+  if (q.industry) filter.industry = q.industry;
+  const created = dayRange(q.from, q.to);
+  if (created) filter.createdAt = created;
+  if (q.q) filter.$or = nameOrUscc(q.q);
+  return filter;
+}
+
+export async function adminListPledges(q: AdminPledgeFilter & { page: number; pageSize: number }): Promise<{ items: Record<string, unknown>[]; total: number; page: number; pageSize: number }> {
+  const filter = pledgeFilter(q);
+  const [items, total] = await Promise.all([
+    // Oldest first: a review queue is worked through in the order pledges arrived.
+    Pledge.find(filter).sort({ createdAt: 1, _id: 1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).lean<PledgeDoc[]>(),
+    Pledge.countDocuments(filter),
+  ]);
+  return { items: items.map(pledgeView), total, page: q.page, pageSize: q.pageSize };
+}
+
+export interface AdminCertificateSummary {
+  serial: string;
+  status: string;
+  statusReason: string | null;
+  supersededBy: string | null;
+  issuedAt: Date;
+}
+
+export interface AdminPledgeDetail {
+  pledge: Record<string, unknown>;
+  certificates: AdminCertificateSummary[];
+  events: AuditEntry[];
+}
+
+/** One pledge with its certificates and every audit event about it or them, oldest first. */
+export async function adminPledgeDetail(id: string): Promise<AdminPledgeDetail> {
+  const pledge = await Pledge.findById(id).lean<PledgeDoc>();
+  if (!pledge) throw notFound('No pledge with this id.');
+  const certificates = await Certificate.find({ pledge: pledge._id }).sort({ issuedAt: 1 }).lean<CertificateDoc[]>();
+  const subjects = [{ 'subject.type': 'pledge', 'subject.id': String(pledge._id) }, ...certificates.map((c) => ({ 'subject.type': 'certificate', 'subject.id': c.serial }))];
+  const events = await Event.find({ $or: subjects }).sort({ at: 1, _id: 1 }).lean<EventDoc[]>();
+  return {
+    pledge: { ...pledgeView(pledge), certificateSerial: pledge.certificateSerial ?? null, certificatePending: pledge.needsCertificate === true },
+    certificates: certificates.map((c) => ({ serial: c.serial, status: c.status, statusReason: c.statusReason ?? null, supersededBy: c.supersededBy ?? null, issuedAt: c.issuedAt })),
+    events: events.map(auditEntry),
+  };
+}
+
+/** Corrects an active pledge's company data; its certificate is superseded by a new one. */
+export async function correctPledge(id: string, input: CorrectionInput, adminId: string, certs: CertificateService): Promise<PledgeDoc> {
+  const actor = `admin:${adminId}`;
+  const { reason, ...changes } = input;
+  if (changes.name === undefined && changes.nameEn === undefined && changes.industry === undefined) throw badRequest('Nothing to correct: give name, nameEn or industry.', { code: 'nothing-to-correct' });
+  const before = await Pledge.findById(id).lean<PledgeDoc>();
+  if (!before) throw notFound('No pledge with this id.');
+  if (before.status !== PledgeStatus.Active) throw conflict('Only an active pledge can be corrected.', { code: 'pledge-not-active' });
+  const set: Record<string, unknown> = {};
+  if (changes.name) set.companyName = changes.name;
+  if (changes.nameEn) set.companyNameEn = changes.nameEn;
+  if (changes.industry) set.industry = changes.industry;
+  // Guarded by status so a revocation racing the correction is not overwritten.
+  const r = await Pledge.updateOne({ _id: before._id, status: PledgeStatus.Active }, { $set: set });
+  if (!r.matchedCount) throw conflict('The pledge changed while it was being corrected; please reload.', { code: 'pledge-changed' });
+  await Company.updateOne({ _id: before.company }, { $set: changes });
+  clearPublicCaches();
+  await recordEvent({ actor, action: 'pledge.corrected', subject: { type: 'pledge', id }, before: { name: before.companyName, nameEn: before.companyNameEn ?? null, industry: before.industry }, after: { ...changes, reason } });
+  await certs.supersede(new Types.ObjectId(id), actor);
+  return (await Pledge.findById(id).lean<PledgeDoc>())!;
+}
