@@ -41,8 +41,13 @@ async function readPassword(): Promise<string> {
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
-  const { values } = parseArgs({ args: rest, options: { email: { type: 'string' } } });
-  const email = Email.safeParse(values.email ?? '');
+  let given: string | undefined;
+  try {
+    given = parseArgs({ args: rest, options: { email: { type: 'string' } } }).values.email;
+  } catch {
+    given = undefined; // an unknown option or a missing value is a usage error, like a bad e-mail
+  }
+  const email = Email.safeParse(given ?? '');
   if (!command || !['admin:create', 'admin:disable'].includes(command) || !email.success) {
     process.stderr.write('usage: npm run cli -- admin:create --email E   (password on stdin or prompted)\n       npm run cli -- admin:disable --email E\n');
     return 2;

@@ -24,8 +24,10 @@ export async function listAdmins(): Promise<AdminAccountView[]> {
  */
 export async function createAdmin(email: string, password: string, actor: string, opts: { reset?: boolean } = {}): Promise<AdminAccountView> {
   const passwordHash = await hashPassword(password);
+  let created = true;
   if (opts.reset) {
-    await Account.updateOne({ email, role: Role.Admin }, { $set: { passwordHash, disabled: false }, $setOnInsert: { email, role: Role.Admin } }, { upsert: true });
+    const r = await Account.updateOne({ email, role: Role.Admin }, { $set: { passwordHash, disabled: false }, $setOnInsert: { email, role: Role.Admin } }, { upsert: true });
+    created = r.upsertedCount > 0;
   } else {
     try {
       // The unique index on (email, company) makes two admins with one e-mail impossible, even racing.
@@ -35,7 +37,7 @@ export async function createAdmin(email: string, password: string, actor: string
       throw e;
     }
   }
-  await recordEvent({ actor, action: opts.reset ? 'admin.reset' : 'admin.created', subject: { type: 'account', id: email } });
+  await recordEvent({ actor, action: created ? 'admin.created' : 'admin.reset', subject: { type: 'account', id: email } });
   const a = (await Account.findOne({ email, role: Role.Admin }).lean())!;
   return { id: String(a._id), email: a.email, disabled: a.disabled === true, lastLoginAt: a.lastLoginAt ?? null, createdAt: a.createdAt };
 }
@@ -44,7 +46,7 @@ export async function createAdmin(email: string, password: string, actor: string
 export async function disableAdmin(who: { id: string } | { email: string }, actor: string): Promise<void> {
   const filter = 'id' in who ? { _id: new Types.ObjectId(who.id), role: Role.Admin } : { email: who.email, role: Role.Admin };
   const account = await Account.findOne(filter).lean();
-  if (!account) throw notFound('No administrator with this id.');
+  if (!account) throw notFound('id' in who ? 'No administrator with this id.' : `No administrator with the e-mail ${who.email}.`);
   if (actor === `admin:${String(account._id)}`) throw conflict('You cannot disable your own account.', { code: 'cannot-disable-self' });
   const r = await Account.updateOne({ _id: account._id, disabled: { $ne: true } }, { $set: { disabled: true } });
   if (!r.modifiedCount) throw conflict('This administrator is already disabled.', { code: 'admin-disabled' });
@@ -54,4 +56,12 @@ export async function disableAdmin(who: { id: string } | { email: string }, acto
 /** True when the session's admin account still exists and is enabled (checked on every admin request). */
 export async function isActiveAdmin(id: string): Promise<boolean> {
   return (await Account.exists({ _id: new Types.ObjectId(id), role: Role.Admin, disabled: { $ne: true } })) !== null;
+}
+
+/** E-mails of the admins among audit actors (`admin:<id>`), keyed by id, to show people names not ids. */
+export async function adminEmails(actors: readonly string[]): Promise<Map<string, string>> {
+  const ids = [...new Set(actors.filter((a) => /^admin:[0-9a-f]{24}$/.test(a)).map((a) => a.slice(6)))];
+  if (ids.length === 0) return new Map();
+  const rows = await Account.find({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) }, role: Role.Admin }).select('email').lean();
+  return new Map(rows.map((a) => [String(a._id), a.email]));
 }

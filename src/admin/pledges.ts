@@ -71,7 +71,7 @@ export async function adminPledgeDetail(id: string): Promise<AdminPledgeDetail> 
   const subjects = [{ 'subject.type': 'pledge', 'subject.id': String(pledge._id) }, ...certificates.map((c) => ({ 'subject.type': 'certificate', 'subject.id': c.serial }))];
   const events = await Event.find({ $or: subjects }).sort({ at: 1, _id: 1 }).lean<EventDoc[]>();
   return {
-    pledge: { ...pledgeView(pledge), certificateSerial: pledge.certificateSerial ?? null, certificatePending: pledge.needsCertificate === true },
+    pledge: { ...pledgeView(pledge), certificatePending: pledge.needsCertificate === true },
     certificates: certificates.map((c) => ({ serial: c.serial, status: c.status, statusReason: c.statusReason ?? null, supersededBy: c.supersededBy ?? null, issuedAt: c.issuedAt })),
     events: events.map(auditEntry),
   };
@@ -85,6 +85,8 @@ export async function correctPledge(id: string, input: CorrectionInput, adminId:
   const before = await Pledge.findById(id).lean<PledgeDoc>();
   if (!before) throw notFound('No pledge with this id.');
   if (before.status !== PledgeStatus.Active) throw conflict('Only an active pledge can be corrected.', { code: 'pledge-not-active' });
+  // While a certificate is being issued its data is being read: correct once it is out.
+  if (before.needsCertificate) throw conflict('The certificate is still being issued; try again in a moment.', { code: 'certificate-pending' });
   const set: Record<string, unknown> = {};
   if (changes.name) set.companyName = changes.name;
   if (changes.nameEn) set.companyNameEn = changes.nameEn;
@@ -94,7 +96,7 @@ export async function correctPledge(id: string, input: CorrectionInput, adminId:
   if (!r.matchedCount) throw conflict('The pledge changed while it was being corrected; please reload.', { code: 'pledge-changed' });
   await Company.updateOne({ _id: before.company }, { $set: changes });
   clearPublicCaches();
-  await recordEvent({ actor, action: 'pledge.corrected', subject: { type: 'pledge', id }, before: { name: before.companyName, nameEn: before.companyNameEn ?? null, industry: before.industry }, after: { ...changes, reason } });
+  await recordEvent({ actor, action: 'pledge.corrected', subject: { type: 'pledge', id: String(before._id) }, before: { name: before.companyName, nameEn: before.companyNameEn ?? null, industry: before.industry }, after: { ...changes, reason } });
   await certs.supersede(new Types.ObjectId(id), actor);
   return (await Pledge.findById(id).lean<PledgeDoc>())!;
 }

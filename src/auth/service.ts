@@ -2,6 +2,7 @@
 import { Types } from 'mongoose';
 import { Account, Role } from '../../models/account';
 import { Token } from '../../models/token';
+import { recordEvent } from '../audit/events';
 import type { Config } from '../config';
 import { badRequest, gone, unauthorized } from '../errors';
 import type { MailQueue } from '../mail/outbox';
@@ -45,5 +46,6 @@ export async function adminLogin(email: string, password: string, secret: string
   const ok = await verifyPassword(password, account?.passwordHash);
   if (!account || !ok || account.disabled) throw unauthorized('Wrong e-mail or password.', { code: 'bad-credentials' });
   await Account.updateOne({ _id: account._id }, { $set: { lastLoginAt: new Date() } });
+  await recordEvent({ actor: `admin:${String(account._id)}`, action: 'admin.login', subject: { type: 'account', id: account.email } });
   return signSession({ sub: String(account._id), role: 'admin' }, secret);
 }

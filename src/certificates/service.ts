@@ -224,8 +224,18 @@ export class CertificateService {
 
   /** After an admin corrected the pledge's company data: the current certificate is superseded by a new one. */
   async supersede(pledgeId: Types.ObjectId, actor: string): Promise<CertificateDoc> {
-    const pledge = await Pledge.findOneAndUpdate({ _id: pledgeId, status: PledgeStatus.Active }, { $set: { needsCertificate: true } }, { returnDocument: 'after' }).lean<PledgeDoc>();
-    if (!pledge) throw conflict('Only an active pledge has a certificate to reissue.', { code: 'pledge-not-active' });
+    const now0 = new Date();
+    // Claimed like the background issuer claims, and only when no certificate is being issued:
+    // otherwise both would render under one pending serial and the older data could win.
+    const pledge = await Pledge.findOneAndUpdate(
+      { _id: pledgeId, status: PledgeStatus.Active, needsCertificate: { $ne: true }, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now0 } }] },
+      { $set: { needsCertificate: true, certificateClaimUntil: new Date(now0.getTime() + CLAIM_MS) } },
+      { returnDocument: 'after' },
+    ).lean<PledgeDoc>();
+    if (!pledge) {
+      if (await Pledge.exists({ _id: pledgeId, status: PledgeStatus.Active })) throw conflict('The certificate is still being issued; try again in a moment.', { code: 'certificate-pending' });
+      throw conflict('Only an active pledge has a certificate to reissue.', { code: 'pledge-not-active' });
+    }
     const newSerial = await this.allocateSerial(pledge, new Date());
     const now = new Date();
     const old = await Certificate.findOneAndUpdate(

@@ -164,7 +164,7 @@ export async function rejectPledge(id: string, reason: string, adminId: string, 
     if (!(await Pledge.exists({ _id: id }))) throw notFound('No pledge with this id.');
     throw conflict('This pledge is not awaiting review (it may have been decided already).', { code: 'pledge-not-pending-review' });
   }
-  await recordEvent({ actor, action: 'pledge.rejected', subject: { type: 'pledge', id }, before: { status: PledgeStatus.PendingReview }, after: { status: PledgeStatus.Rejected, reason } });
+  await recordEvent({ actor, action: 'pledge.rejected', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingReview }, after: { status: PledgeStatus.Rejected, reason } });
   await deps.mail.enqueue(pledgeDecisionMail({ to: pledge.signatory.email, companyName: pledge.companyName, approved: false, reason, link: `${deps.config.publicUrl}/sign` }));
   return pledge;
 }

@@ -135,6 +135,7 @@ export function pledgeView(p: PledgeDoc): Record<string, unknown> {
     createdAt: p.createdAt,
     history: p.history,
     closedReason: p.closedReason ?? null,
+    certificateSerial: p.certificateSerial ?? null,
   };
 }
 

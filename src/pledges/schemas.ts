@@ -22,7 +22,8 @@ export const Uscc = z
 
 export const Email = z.string().trim().toLowerCase().max(254).pipe(z.email({ message: 'Enter a valid e-mail address.' }));
 
-export const ObjectIdParam = z.string().regex(/^[0-9a-fA-F]{24}$/, 'Not a valid id.');
+// Lower-cased so that an id typed in capitals names the same audit subject as the stored one.
+export const ObjectIdParam = z.string().regex(/^[0-9a-fA-F]{24}$/, 'Not a valid id.').toLowerCase();
 
 export const SignPledgeBody = z.strictObject({
   company: z.strictObject({
