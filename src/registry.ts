@@ -17,6 +17,7 @@ import { ensureInitialInitiative } from './initiative/service';
 import type { Logger } from './logger';
 import { createMailQueue, type MailQueue } from './mail/outbox';
 import { MailSender } from './mail/sender';
+import { siteCertificates } from './site/certificates';
 import { signCredential } from '../certificates';
 import { ensureSequenceCounter, recoverActivations } from './pledges/activation';
 
@@ -95,6 +96,8 @@ export function createRegistry(
         config,
         mail,
         verify: verdictLookup(certificates),
+        certificates: siteCertificates(certificates),
+        console: { certificates },
         onActivated: () => certificateIssuer.poke(),
         onWithdrawn: (id, reason, actor) => certificates.markWithdrawn(id, reason, actor),
       }),

@@ -16,7 +16,7 @@ const FormatParams = z.strictObject({ format: z.enum(['csv', 'xlsx', 'json', 'pd
 const OPEN_DATA_CONCURRENCY = 2;
 let openDataRunning = 0;
 
-function stream(opts: { format: ExportFormat; query: ExportQuery; actor: string; signer?: ManifestSigner; columns?: ExportColumn[]; filename: string; req: Request; res: Response }) {
+function stream(opts: { format: ExportFormat; query: ExportQuery; actor: string; signer?: ManifestSigner; columns?: ExportColumn[]; audience?: 'admin' | 'public'; filename: string; req: Request; res: Response }) {
   const { res } = opts;
   const id = new Types.ObjectId();
   const stamp = new Date().toISOString().slice(0, 10);
@@ -33,7 +33,22 @@ function stream(opts: { format: ExportFormat; query: ExportQuery; actor: string;
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  return runExport({ format: opts.format, query: opts.query, actor: opts.actor, sink: res, signal: abort.signal, signer: opts.signer, columns: opts.columns, id });
+  return runExport({ format: opts.format, query: opts.query, actor: opts.actor, sink: res, signal: abort.signal, signer: opts.signer, columns: opts.columns, audience: opts.audience, id });
+}
+
+/**
+ * Anonymous downloads of the whole registry: bounded here (cacheable upstream), and they write
+ * nothing (no manifest or audit event per anonymous download).
+ */
+async function openData(res: Response, run: () => Promise<unknown>): Promise<void> {
+  if (openDataRunning >= OPEN_DATA_CONCURRENCY) throw new AppError({ status: 503, detail: 'Too many open-data downloads at once; please retry shortly.', retryAfter: 30 });
+  openDataRunning++;
+  try {
+    res.set('Cache-Control', 'public, max-age=300');
+    await run();
+  } finally {
+    openDataRunning--;
+  }
 }
 
 export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
@@ -81,16 +96,18 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     tags: ['public', 'exports'],
     responses: { 200: { description: 'CSV', contentType: 'text/csv' }, 503: { description: 'Too many downloads at once; retry shortly' } },
     handler: async (_i, req, res) => {
-      // Anonymous and the whole registry: bounded here, cacheable upstream, and it writes nothing
-      // (no manifest or audit event per anonymous download).
-      if (openDataRunning >= OPEN_DATA_CONCURRENCY) throw new AppError({ status: 503, detail: 'Too many open-data downloads at once; please retry shortly.', retryAfter: 30 });
-      openDataRunning++;
-      try {
-        res.set('Cache-Control', 'public, max-age=300');
-        await stream({ format: 'csv', query: { status: 'active' }, actor: 'public', columns: OPEN_DATA_COLUMNS, filename: 'eqi-signatories-open-data', req, res });
-      } finally {
-        openDataRunning--;
-      }
+      await openData(res, () => stream({ format: 'csv', query: { status: 'active' }, actor: 'public', columns: OPEN_DATA_COLUMNS, filename: 'eqi-signatories-open-data', req, res }));
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/open-data/founders.pdf',
+    summary: 'Open data: the founding signatories as a bilingual PDF roster in number order (a withdrawn or revoked founder keeps its place, with its status), without personal data (no signatory name, title or contacts)',
+    tags: ['public', 'exports'],
+    responses: { 200: { description: 'PDF: founding number, company (Chinese and English), USCC, province, industry, activation date, status', contentType: 'application/pdf' }, 503: { description: 'Too many downloads at once; retry shortly' } },
+    handler: async (_i, req, res) => {
+      await openData(res, () => stream({ format: 'pdf', query: { status: 'all', founders: '1' }, actor: 'public', audience: 'public', filename: 'eqi-founders', req, res }));
     },
   });
 

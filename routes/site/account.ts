@@ -1,11 +1,11 @@
 /**
  * The company area: sign in by an e-mailed link (the link's page asks for a button press, which
- * sets the session cookie), see the pledge and its history, withdraw it, sign out. Signed-in
- * forms carry the session-bound CSRF token that `authenticate` checks.
+ * sets the session cookie), see the pledge and its history, download its certificate, withdraw
+ * it, sign out. Signed-in forms carry the session-bound CSRF token that `authenticate` checks.
  */
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { PledgeStatus, Transition } from '../../models/pledge';
-import { authenticate, csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middleware';
+import { csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middleware';
 import { SESSION_TTL_SECONDS, verifySession, type SessionClaims } from '../../src/auth/jwt';
 import { redeemLoginLink, requestLoginLink } from '../../src/auth/service';
 import { forbidden, isAppError } from '../../src/errors';
@@ -25,6 +25,7 @@ import {
 import { cookieOptions } from '../../src/site/http';
 import { firstQueryValue } from '../../src/site/view';
 import { tokenLandingPage, type SiteKit } from './kit';
+import { sessionCookie, sessionGate } from './session';
 
 const LOGIN_FIELDS: readonly FieldSpec[] = [
   { name: 'email', path: 'email', label: 'login.email.label' },
@@ -91,53 +92,14 @@ function pledgeView(p: OwnPledge, l: I18n) {
   };
 }
 
-function sessionCookie(req: Request): string | undefined {
-  const v = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
 export function accountPages(kit: SiteKit): Router {
   const router = express.Router();
   const { config, mail } = kit;
   const secret = config.jwtSecret;
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
-  const clearSession = (res: Response) =>
-    res.clearCookie(SESSION_COOKIE, cookieOptions(config.isProduction));
-
-  /** The signed-in company's session, or a redirect to the sign-in page (expired sessions included). */
-  const companySession = (req: Request, res: Response): SessionClaims | undefined => {
-    const cookie = sessionCookie(req);
-    if (cookie) {
-      try {
-        const claims = verifySession(cookie, secret);
-        if (claims.role !== 'company' || !claims.company)
-          throw forbidden('Only a signed-in company may do this.');
-        return claims;
-      } catch (e) {
-        if (!isAppError(e) || e.status !== 401) throw e;
-        clearSession(res);
-        res.redirect(303, '/login?expired=1');
-        return undefined;
-      }
-    }
-    res.redirect(303, '/login');
-    return undefined;
-  };
-
-  // Unsafe requests with a session cookie: `authenticate` checks the session-bound CSRF token (403).
-  const sessionCsrf: RequestHandler = (req, res, next) => {
-    try {
-      authenticate(secret)(req, res, next);
-    } catch (e) {
-      // An expired session is not a forgery: send the visitor to sign in again.
-      if (isAppError(e) && e.status === 401) {
-        clearSession(res);
-        res.redirect(303, '/login?expired=1');
-        return;
-      }
-      throw e;
-    }
-  };
+  // An expired session is sent to sign in again; a wrong CSRF token on a form is a 403.
+  const gate = sessionGate({ secret, secure: config.isProduction, role: 'company', loginPath: '/login' });
+  const companySession = (req: Request, res: Response) => gate.current(req, res);
 
   const renderLogin = (
     req: Request,
@@ -223,35 +185,50 @@ export function accountPages(kit: SiteKit): Router {
     errors: FormErrors,
     status = 200,
   ) => {
-    const l = kit.l(res);
-    let pledge: ReturnType<typeof pledgeView> | null = null;
-    try {
-      pledge = pledgeView((await ownPledge(claims.company!)) as unknown as OwnPledge, l);
-    } catch (e) {
-      if (!isAppError(e) || e.status !== 404) throw e;
-    }
+    const [own, certificate] = await Promise.all([
+      ownPledge(claims.company!).catch((e: unknown) => {
+        if (!isAppError(e) || e.status !== 404) throw e;
+        return null;
+      }),
+      kit.certificates.ofCompany(claims.company!),
+    ]);
+    const pledge = own ? pledgeView(own as unknown as OwnPledge, kit.l(res)) : null;
     kit.page(
       req,
       res,
       'me',
       {
         pledge,
+        certificate,
         reason,
         errors,
         withdrawn: firstQueryValue(req, 'done') === 'withdrawn',
-        csrf: csrfTokenFor(sessionCookie(req)!, secret),
+        csrf: gate.csrfToken(req),
       },
       { policy: 'no-store', status },
     );
   };
 
   router.get('/me', async (req, res) => {
-    const claims = companySession(req, res);
+    const claims = await companySession(req, res);
     if (claims) await renderMe(req, res, claims, '', noErrors());
   });
 
-  router.post('/me/withdraw', sessionCsrf, async (req, res) => {
-    const claims = companySession(req, res);
+  // The certificate as a file of its own: a broken or expired session is sent to sign in again.
+  router.get('/me/certificate.pdf', async (req, res) => {
+    const claims = await companySession(req, res);
+    if (!claims) return;
+    const { serial, pdf } = await kit.certificates.pdfForCompany(claims.company!);
+    res.set({
+      'Content-Type': 'application/pdf',
+      'Content-Disposition': `attachment; filename="${serial}.pdf"`,
+      'Cache-Control': 'private, no-store',
+    });
+    res.send(pdf);
+  });
+
+  router.post('/me/withdraw', gate.csrf, async (req, res) => {
+    const claims = await companySession(req, res);
     if (!claims) return;
     const input = { reason: formText(req.body, 'reason') };
     const parsed = ReasonBody.safeParse(input);
@@ -278,7 +255,7 @@ export function accountPages(kit: SiteKit): Router {
       if (valid && !sameToken(sent, csrfTokenFor(cookie, secret)))
         throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
     }
-    clearSession(res);
+    gate.clear(res);
     res.redirect(303, '/');
   });
 

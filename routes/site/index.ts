@@ -11,12 +11,14 @@ import { LANG_COOKIE, parseLocale } from '../../src/i18n';
 import type { MailQueue } from '../../src/mail/outbox';
 import type { PledgeDeps } from '../../src/pledges/lifecycle';
 import { loadAssets } from '../../src/site/assets';
+import { noCertificates, type SiteCertificates } from '../../src/site/certificates';
 import { anonymousCsrf } from '../../src/site/csrf';
 import { createErrorPageRenderer } from '../../src/site/error-page';
 import { cookieOptions, siteCsp } from '../../src/site/http';
 import { unknownSerials, type VerifyLookup } from '../../src/site/verdict';
 import { createRenderer, firstQueryValue, localeOf } from '../../src/site/view';
 import { accountPages } from './account';
+import { consolePages, type ConsoleDeps } from './console';
 import { createKit } from './kit';
 import { publicPages } from './public';
 import { signPages } from './sign';
@@ -34,6 +36,10 @@ export interface SiteDeps {
   onWithdrawn?: PledgeDeps['onWithdrawn'];
   /** Certificate lookup for /verify/<serial>; every serial is unknown until certificates plug in. */
   verify?: VerifyLookup;
+  /** A company's certificate on /me (and its PDF), and checks of uploaded PDFs on /verify. */
+  certificates?: SiteCertificates;
+  /** The association's console at /admin (left out, the site has none). */
+  console?: ConsoleDeps;
 }
 
 /** Sets `res.locals.locale`; an explicit `?lang=` is remembered in the `lang` cookie. */
@@ -72,6 +78,7 @@ export function siteRouter(deps: SiteDeps): {
     assets,
     renderer,
     verify: deps.verify ?? unknownSerials,
+    certificates: deps.certificates ?? noCertificates,
   });
 
   const router = express.Router();
@@ -86,6 +93,7 @@ export function siteRouter(deps: SiteDeps): {
   router.use(signPages(kit));
   router.use(accountPages(kit));
   router.use(verifyPages(kit));
+  if (deps.console) router.use(consolePages(kit, deps.console));
 
   return { router, renderErrorPage: createErrorPageRenderer({ renderer, assets }) };
 }

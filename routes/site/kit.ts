@@ -5,8 +5,9 @@ import { i18n, type I18n, type Locale } from '../../src/i18n';
 import type { MailQueue } from '../../src/mail/outbox';
 import type { PledgeDeps } from '../../src/pledges/lifecycle';
 import type { Assets } from '../../src/site/assets';
+import type { SiteCertificates } from '../../src/site/certificates';
 import type { AnonymousCsrf } from '../../src/site/csrf';
-import { sendHtml, type CachePolicy } from '../../src/site/http';
+import { preparePage, sendHtml, type CachePolicy, type PreparedPage } from '../../src/site/http';
 import type { VerifyLookup } from '../../src/site/verdict';
 import { firstQueryValue, pageContext, type Renderer } from '../../src/site/view';
 import { TokenBody } from '../../src/pledges/schemas';
@@ -20,6 +21,7 @@ export interface SiteKit {
   assets: Assets;
   renderer: Renderer;
   verify: VerifyLookup;
+  certificates: SiteCertificates;
   /** The request's language helpers (set by the locale middleware). */
   l(res: Response): I18n;
   /** Renders `views/pages/<name>.njk` and sends it with the cache policy (public by default). */
@@ -38,7 +40,7 @@ export interface SiteKit {
  * as the same object, so while it lives the same page (per template, language and URL) is not
  * rendered again. The memo goes when the data object does.
  */
-const rendered = new WeakMap<object, Map<string, string>>();
+const rendered = new WeakMap<object, Map<string, PreparedPage>>();
 
 export function createKit(deps: Omit<SiteKit, 'l' | 'page'>): SiteKit {
   const l = (res: Response): I18n => i18n(res.locals.locale as Locale);
@@ -53,16 +55,16 @@ export function createKit(deps: Omit<SiteKit, 'l' | 'page'>): SiteKit {
           ...pageContext(req, l(res).locale, { assets: deps.assets, section: options.section }),
           ...(typeof context === 'function' ? context() : context),
         });
-      let html: string;
+      let page: string | PreparedPage;
       if (options.memo && !personal) {
         let byPage = rendered.get(options.memo);
         if (!byPage) rendered.set(options.memo, (byPage = new Map()));
         const key = `${name}|${l(res).locale}|${req.originalUrl}`;
-        html = byPage.get(key) ?? render();
-        byPage.set(key, html);
-      } else html = render();
+        page = byPage.get(key) ?? preparePage(render());
+        byPage.set(key, page);
+      } else page = render();
       const policy = personal ? 'no-store' : (options.policy ?? 'public');
-      sendHtml(req, res, html, policy, options.status ?? 200);
+      sendHtml(req, res, page, policy, options.status ?? 200);
     },
   };
 }

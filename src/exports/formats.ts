@@ -31,6 +31,8 @@ export interface WriterOptions {
   query: ExportQuery;
   exportId: string;
   generatedAt: Date;
+  /** Who the file is for (the PDF roster's columns and header; see RosterOptions). */
+  audience?: 'admin' | 'public';
 }
 
 export class SinkClosedError extends Error {
@@ -183,7 +185,7 @@ export function xlsxWriter(sink: Writable, columns: ExportColumn[], sheetName = 
 }
 
 export function pdfWriter(sink: Writable, opts: WriterOptions): RowWriter {
-  const roster = new RosterWriter((chunk) => put(sink, chunk), { query: opts.query, exportId: opts.exportId, generatedAt: opts.generatedAt });
+  const roster = new RosterWriter((chunk) => put(sink, chunk), { query: opts.query, exportId: opts.exportId, generatedAt: opts.generatedAt, audience: opts.audience });
   return {
     writeRows: (rows) => roster.writeRows(rows),
     async end() {

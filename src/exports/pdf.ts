@@ -45,6 +45,12 @@ export interface RosterOptions {
   query: ExportQuery;
   exportId: string;
   generatedAt: Date;
+  /**
+   * `public`: the open-data roster anyone may download: the public directory's columns only (no
+   * sequence, no certificate serial, and never a signatory) and no export id, since no signed
+   * manifest is kept for anonymous downloads. Default `admin`.
+   */
+  audience?: 'admin' | 'public';
 }
 
 interface Cell {
@@ -55,6 +61,7 @@ interface Cell {
 }
 
 interface Column {
+  key: keyof ExportRow;
   zh: string;
   en: string;
   width: number;
@@ -70,14 +77,15 @@ function chinaDateTime(d: Date): string {
 }
 
 function columns(founders: boolean): Column[] {
-  const seq: Column = { zh: '序号', en: 'No.', width: 34, cell: (r) => ({ zh: String(r.sequence) }) };
-  const founding: Column = { zh: '发起编号', en: 'Founding No.', width: 46, cell: (r) => ({ zh: r.foundingNumber === null ? '—' : String(r.foundingNumber) }) };
+  const seq: Column = { key: 'sequence', zh: '序号', en: 'No.', width: 34, cell: (r) => ({ zh: String(r.sequence) }) };
+  const founding: Column = { key: 'foundingNumber', zh: '发起编号', en: 'Founding No.', width: 46, cell: (r) => ({ zh: r.foundingNumber === null ? '—' : String(r.foundingNumber) }) };
   return [
     ...(founders ? [founding, seq] : [seq, founding]),
-    { zh: '企业名称', en: 'Company', width: 222, cell: (r) => ({ zh: r.companyName, en: r.companyNameEn }) },
-    { zh: '统一社会信用代码', en: 'USCC', width: 96, cell: (r) => ({ zh: r.uscc, nowrap: true }) },
-    { zh: '省份', en: 'Province', width: 56, cell: (r) => ({ zh: provinceByCode(r.provinceCode)?.zh ?? r.provinceCode, en: provinceByCode(r.provinceCode)?.en }) },
+    { key: 'companyName', zh: '企业名称', en: 'Company', width: 222, cell: (r) => ({ zh: r.companyName, en: r.companyNameEn }) },
+    { key: 'uscc', zh: '统一社会信用代码', en: 'USCC', width: 96, cell: (r) => ({ zh: r.uscc, nowrap: true }) },
+    { key: 'province', zh: '省份', en: 'Province', width: 56, cell: (r) => ({ zh: provinceByCode(r.provinceCode)?.zh ?? r.provinceCode, en: provinceByCode(r.provinceCode)?.en }) },
     {
+      key: 'industry',
       zh: '行业',
       en: 'Industry',
       width: 120,
@@ -86,10 +94,18 @@ function columns(founders: boolean): Column[] {
         return i ? { zh: `${i.code} ${i.zh}`, en: i.en } : { zh: r.industryCode };
       },
     },
-    { zh: '生效日期', en: 'Activated', width: 54, cell: (r) => ({ zh: chinaDate(r.activated) }) },
-    { zh: '状态', en: 'Status', width: 44, cell: (r) => ({ zh: STATUS_LABELS[r.status]?.zh ?? r.status, en: STATUS_LABELS[r.status]?.en }) },
-    { zh: '证书编号', en: 'Certificate serial', width: 88, cell: (r) => ({ zh: r.certificateSerial || '—', nowrap: true }) },
+    { key: 'activatedAt', zh: '生效日期', en: 'Activated', width: 54, cell: (r) => ({ zh: chinaDate(r.activated) }) },
+    { key: 'status', zh: '状态', en: 'Status', width: 44, cell: (r) => ({ zh: STATUS_LABELS[r.status]?.zh ?? r.status, en: STATUS_LABELS[r.status]?.en }) },
+    { key: 'certificateSerial', zh: '证书编号', en: 'Certificate serial', width: 88, cell: (r) => ({ zh: r.certificateSerial || '—', nowrap: true }) },
   ];
+}
+
+/** The open-data roster: what the founders page and directory show, spread over the page width. */
+function publicColumns(founders: boolean): Column[] {
+  const widths: Partial<Record<keyof ExportRow, number>> = { companyName: 290, industry: 170 };
+  return columns(founders)
+    .filter((c) => c.key !== 'sequence' && c.key !== 'certificateSerial')
+    .map((c) => ({ ...c, width: widths[c.key] ?? c.width }));
 }
 
 function filterLines(q: ExportQuery): { zh: string; en: string } {
@@ -176,6 +192,7 @@ export class RosterWriter {
   private readonly file: PdfFile;
   private readonly cols: Column[];
   private readonly founders: boolean;
+  private readonly public: boolean;
   private readonly title: { zh: string; en: string };
   private readonly headerLines: Array<{ text: string; size: number; gray: number }>;
   private page = -1;
@@ -193,7 +210,8 @@ export class RosterWriter {
   ) {
     this.file = new PdfFile(out);
     this.founders = opts.query.founders === '1';
-    this.cols = columns(this.founders);
+    this.public = opts.audience === 'public';
+    this.cols = this.public ? publicColumns(this.founders) : columns(this.founders);
     this.title = this.founders
       ? { zh: '企业质量诚信倡议 · 发起企业名录', en: 'Enterprise Quality Integrity Initiative · Founding Signatories' }
       : { zh: '企业质量诚信倡议 · 签署企业名录', en: 'Enterprise Quality Integrity Initiative · Signatories' };
@@ -202,7 +220,9 @@ export class RosterWriter {
       { text: f.zh, size: 7.5, gray: 0.2 },
       { text: f.en, size: 6.5, gray: GRAY },
       { text: `生成时间：${chinaDateTime(opts.generatedAt)}（北京时间）  ·  Generated ${opts.generatedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC`, size: 6.5, gray: GRAY },
-      { text: `导出编号 Export ID：${opts.exportId}  ·  签名清单 Signed manifest：/api/v1/admin/exports/${opts.exportId}/manifest`, size: 6.5, gray: GRAY },
+      this.public
+        ? { text: '公开版：不含签署人姓名、职务及联系方式  ·  Public edition: no signatory names, titles or contacts', size: 6.5, gray: GRAY }
+        : { text: `导出编号 Export ID：${opts.exportId}  ·  签名清单 Signed manifest：/api/v1/admin/exports/${opts.exportId}/manifest`, size: 6.5, gray: GRAY },
     ];
   }
 
@@ -249,7 +269,7 @@ export class RosterWriter {
     } else {
       // Running header on later pages.
       this.text(`${this.title.zh}  ${this.title.en}`, MARGIN_X, y - 8, 7.5, 0.2, true);
-      this.text(`导出编号 Export ID：${this.opts.exportId}`, PAGE_W - MARGIN_X, y - 8, 6.5, GRAY, false, 'right');
+      if (!this.public) this.text(`导出编号 Export ID：${this.opts.exportId}`, PAGE_W - MARGIN_X, y - 8, 6.5, GRAY, false, 'right');
       y -= 16;
     }
     // Column header: Chinese above English, on a tinted band.
@@ -401,7 +421,7 @@ export class RosterWriter {
     const date = `D:${this.opts.generatedAt.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
     await this.file.object(
       OBJ.info,
-      Buffer.from(`<< /Title <FEFF${[...title].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> /Producer (EQI registry) /CreationDate (${date}) /Subject (export ${this.opts.exportId}) >>`, 'latin1'),
+      Buffer.from(`<< /Title <FEFF${[...title].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> /Producer (EQI registry) /CreationDate (${date}) /Subject (${this.public ? 'open data' : `export ${this.opts.exportId}`}) >>`, 'latin1'),
     );
     // Objects of the last group's unused page slots do not exist: the table ends at the last page.
     const size = pageObj(this.page) + 1;

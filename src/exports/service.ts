@@ -64,6 +64,8 @@ export interface RunExportOptions {
   id?: Types.ObjectId;
   /** Defaults to the query's columns (with contacts when asked for). */
   columns?: ExportColumn[];
+  /** `public` for open data (the PDF roster then has the public columns only). */
+  audience?: 'admin' | 'public';
 }
 
 /**
@@ -95,7 +97,7 @@ export async function runExport(opts: RunExportOptions): Promise<ExportManifest 
   const stop = () => digest.destroy();
   opts.signal.addEventListener('abort', stop, { once: true });
   try {
-    const writer = writerFor(opts.format, digest, { columns: opts.columns ?? columnsFor(opts.query), query: opts.query, exportId: String(id), generatedAt });
+    const writer = writerFor(opts.format, digest, { columns: opts.columns ?? columnsFor(opts.query), query: opts.query, exportId: String(id), generatedAt, audience: opts.audience });
     for await (const batch of exportBatches(opts.query, opts.signal)) {
       await writer.writeRows(batch);
       rows += batch.length;

@@ -3,6 +3,7 @@
  * token. A random id lives in an httpOnly cookie; forms carry HMAC(secret, id). A cross-site form
  * cannot read either, and a cookie planted by a sibling domain is useless without the secret.
  * Signed-in forms use the session-bound token of src/auth/middleware (csrfTokenFor) instead.
+ * File uploads (multipart) carry the same token as a form field read from the stream (upload.ts).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
@@ -17,6 +18,8 @@ export interface AnonymousCsrf {
   token(req: Request, res: Response): string;
   /** Rejects (403) an unsafe request whose form token does not match its cookie. */
   verify: RequestHandler;
+  /** Whether `sent` is this visitor's token (for forms whose body is not urlencoded: uploads). */
+  matches(req: Request, sent: unknown): boolean;
 }
 
 /** Constant-time comparison of two tokens. */
@@ -39,6 +42,11 @@ export function anonymousCsrf(options: { secret: string; secure: boolean }): Ano
     const v = (req.cookies as Record<string, unknown> | undefined)?.[CSRF_COOKIE];
     return typeof v === 'string' && ID_PATTERN.test(v) ? v : undefined;
   };
+  // Plain functions: `verify` is handed to express detached from this object.
+  const matches = (req: Request, sent: unknown): boolean => {
+    const id = cookieId(req);
+    return id !== undefined && typeof sent === 'string' && sameToken(sent, sign(id));
+  };
   return {
     token(req, res) {
       let id = cookieId(req) ?? (res.locals.csrfId as string | undefined);
@@ -49,10 +57,9 @@ export function anonymousCsrf(options: { secret: string; secure: boolean }): Ano
       }
       return sign(id);
     },
+    matches,
     verify(req, _res, next) {
-      const id = cookieId(req);
-      const sent = (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
-      if (!id || typeof sent !== 'string' || !sameToken(sent, sign(id))) {
+      if (!matches(req, (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD])) {
         throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
       }
       next();

@@ -64,25 +64,37 @@ function lastModifiedFor(etag: string): Date {
   return at;
 }
 
+/** A rendered page ready to send: its bytes and strong ETag, computed once. */
+export interface PreparedPage {
+  body: Buffer;
+  etag: string;
+}
+
+export function preparePage(html: string): PreparedPage {
+  const body = Buffer.from(html, 'utf8');
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+}
+
 /**
  * Sends a rendered page. Public pages get a strong ETag and Last-Modified (express answers 304
  * when the client's copy is fresh) and vary with the language inputs; forms carrying CSRF tokens
- * and signed-in pages must never be stored.
+ * and signed-in pages must never be stored. A page served often is passed prepared, so its
+ * bytes and hash are not computed again for every request.
  */
 export function sendHtml(
   req: Request,
   res: Response,
-  html: string,
+  page: string | PreparedPage,
   policy: CachePolicy,
   status = 200,
 ): void {
   res.status(status).type('html');
   if (policy === 'no-store' || status !== 200) {
     res.set('Cache-Control', 'no-store');
-    res.send(html);
+    res.send(typeof page === 'string' ? page : page.body);
     return;
   }
-  const etag = `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`;
+  const { body, etag } = typeof page === 'string' ? preparePage(page) : page;
   res.set({
     ETag: etag,
     'Last-Modified': lastModifiedFor(etag).toUTCString(),
@@ -93,5 +105,5 @@ export function sendHtml(
     res.status(304).end();
     return;
   }
-  res.send(html);
+  res.send(body);
 }

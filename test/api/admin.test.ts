@@ -9,7 +9,7 @@ import request, { type Response } from 'supertest';
 import { Account } from '../../models/account';
 import { Company } from '../../models/company';
 import { Event } from '../../models/event';
-import { initiativeHash } from '../../models/initiative';
+import { Initiative, initiativeHash } from '../../models/initiative';
 import { Pledge } from '../../models/pledge';
 import { recordEvent } from '../../src/audit/events';
 import { makeUscc } from '../../src/domain/uscc';
@@ -917,6 +917,17 @@ describe('admin API', () => {
 
   describe('initiative drafts started at the same moment', () => {
     const r = useRegistry();
+
+    it('when a second draft reaches the database however it is written, then the unique draft index refuses it', async () => {
+      const draft = (version: number) => {
+        const c = { version, title: { zh: `草稿${version}`, en: `Draft ${version}` }, text: { zh: '我们倡议：坚守质量诚信。', en: 'We pledge quality integrity.' } };
+        return { ...c, sha256: initiativeHash(c), status: 'draft' };
+      };
+      await Initiative.init();
+      await Initiative.create(draft(90));
+      await assert.rejects(Initiative.create(draft(91)), (e: { code?: number }) => e.code === 11000);
+      await Initiative.deleteOne({ version: 90 });
+    });
 
     it('when two admins start a draft at once, then one gets 201 and the other 409, never a 5xx or two drafts', async () => {
       const [a, b] = [await r.makeAdmin(), await r.makeAdmin()];

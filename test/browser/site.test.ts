@@ -3,12 +3,15 @@
  * listening on a port, with the in-memory store and the in-process SMTP server.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
+import { Pledge } from '../../models/pledge';
 import { seed } from '../../scripts/seed';
 import { makeUscc } from '../../src/domain/uscc';
+import { activePledge } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
 import { assertAccessible, launchBrowser, screenshot, type Browser } from './harness';
@@ -17,6 +20,8 @@ const PHONE = { width: 390, height: 844 };
 /** Fictional signatories seeded first: the test company becomes founder SEEDED + 1, and the directory has two pages. */
 const SEEDED = 22;
 const NUMBER = String(SEEDED + 1);
+const NAME = '浏览器测试示例精密制造有限公司';
+const EMAIL = 'browser-signatory@example.cn';
 
 describe('site in a real browser', function () {
   this.timeout(60_000);
@@ -25,12 +30,17 @@ describe('site in a real browser', function () {
   let base = '';
   let browser: Browser;
 
+  let admin: { token: string };
+  /** The browser-signed company's pledge and certificate serial (set by the first scenario). */
+  let signed: { id: string; serial: string };
+
   before(async function () {
     this.timeout(90_000);
     browser = await launchBrowser();
-    // Certificates are not on these pages yet; issuing PDFs in the background would only compete
-    // with the browser for CPU.
+    // Issuing PDFs for every seeded signatory in the background would only compete with the
+    // browser for CPU: the tests issue the certificates they look at themselves.
     await r.registry.certificateIssuer.stop();
+    admin = await r.makeAdmin();
     await seed(SEEDED);
     server = r.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -53,7 +63,34 @@ describe('site in a real browser', function () {
     assert.ok(res, `no response for ${path}`);
   }
 
-  it('when a company signs (correcting an invalid USCC), confirms by e-mail and is approved, then it appears on the founders page', async () => {
+  /** Signs in through the login form and the e-mailed link's button; ends on /me. */
+  async function signIn(page: Page, email: string): Promise<void> {
+    await visit(page, '/me');
+    await page.waitForURL(`${base}/login`);
+    await assertAccessible(page, 'login');
+    const since = r.smtp.received.length;
+    await page.getByLabel('电子邮箱').fill(email);
+    await page.getByRole('button', { name: '发送登录链接' }).click();
+    await page.getByRole('heading', { name: '请查收登录邮件' }).waitFor();
+    let mail;
+    for (let i = 0; i < 400 && !mail; i++) {
+      mail = r.smtp.received
+        .slice(since)
+        .find(
+          (m) => m.to.includes(email) && /login\/verify\?token=/.test(m.raw.replace(/=\r?\n/g, '')),
+        );
+      if (!mail) await new Promise((res) => setTimeout(res, 25));
+    }
+    assert.ok(mail, 'a sign-in mail arrived');
+    await visit(
+      page,
+      `/login/verify?token=${encodeURIComponent(tokenFromMail(mail, '/login/verify'))}`,
+    );
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForURL(`${base}/me`);
+  }
+
+  it('when a company signs (correcting an invalid USCC), confirms by e-mail and is approved, then it appears on the founders page and its certificate’s verify page says valid', async () => {
     const page = await browser.newPage();
     await visit(page, '/');
     await screenshot(page, 'home-zh');
@@ -78,13 +115,11 @@ describe('site in a real browser', function () {
     assert.equal(await usccError.textContent(), '');
     assert.equal(await usccInput.getAttribute('aria-invalid'), null);
 
-    const name = '浏览器测试示例精密制造有限公司';
-    const email = 'browser-signatory@example.cn';
-    await page.getByLabel('企业名称').fill(name);
+    await page.getByLabel('企业名称').fill(NAME);
     await page.getByLabel('所属行业').selectOption('C');
     await page.getByLabel('姓名').fill('周示例');
     await page.getByLabel('职务').fill('法定代表人');
-    await page.getByLabel('电子邮箱').fill(email);
+    await page.getByLabel('电子邮箱').fill(EMAIL);
     await page.getByLabel(/我已阅读/).check();
     await screenshot(page, 'sign-filled');
     await page.getByRole('button', { name: '提交签署' }).click();
@@ -93,7 +128,7 @@ describe('site in a real browser', function () {
     await assertAccessible(page, 'sign sent');
     await screenshot(page, 'sign-sent');
 
-    const token = tokenFromMail(await r.smtp.waitFor(email, /confirm\?token=/), '/confirm');
+    const token = tokenFromMail(await r.smtp.waitFor(EMAIL, /confirm\?token=/), '/confirm');
     await visit(page, `/confirm?token=${encodeURIComponent(token)}`);
     await assertAccessible(page, 'confirm');
     await page.getByRole('button', { name: '确认签署' }).click();
@@ -101,7 +136,6 @@ describe('site in a real browser', function () {
     await assertAccessible(page, 'confirmed');
     await screenshot(page, 'confirmed');
 
-    const admin = await r.makeAdmin();
     const queue = await request(r.app)
       .get('/api/v1/admin/pledges?status=pending_review')
       .set('Authorization', `Bearer ${admin.token}`)
@@ -118,11 +152,21 @@ describe('site in a real browser', function () {
 
     await page.getByRole('link', { name: '发起企业' }).first().click();
     await page.waitForURL(`${base}/founders`);
-    const row = page.locator('tbody tr', { hasText: name });
+    const row = page.locator('tbody tr', { hasText: NAME });
     assert.equal(await row.locator('.founder-no').textContent(), NUMBER);
     assert.equal((await row.locator('.badge').textContent())?.trim(), '有效');
     await assertAccessible(page, 'founders');
     await screenshot(page, 'founders-zh');
+
+    // Its certificate (issued here rather than by the stopped background issuer): the QR address says valid.
+    const cert = await r.registry.certificates.issueFor((await Pledge.findById(pledge.id).lean())!);
+    signed = { id: pledge.id, serial: cert.serial };
+    await visit(page, `/verify/${cert.serial}`);
+    await page.getByRole('heading', { name: '证书有效' }).waitFor();
+    assert.equal(await page.locator('.verdict').getAttribute('class'), 'verdict verdict-valid');
+    await page.getByText(NAME).first().waitFor();
+    await assertAccessible(page, 'verdict valid');
+    await screenshot(page, 'verdict-valid');
     await page.close();
   });
 
@@ -180,45 +224,93 @@ describe('site in a real browser', function () {
     await page.close();
   });
 
-  it('when the company signs in by e-mail link and withdraws, then it keeps its founder number, shown as withdrawn', async () => {
-    const page = await browser.newPage(PHONE);
-    await visit(page, '/me');
-    await page.waitForURL(`${base}/login`);
-    await assertAccessible(page, 'login');
-    const email = 'browser-signatory@example.cn';
-    const since = r.smtp.received.length;
-    await page.getByLabel('电子邮箱').fill(email);
-    await page.getByRole('button', { name: '发送登录链接' }).click();
-    await page.getByRole('heading', { name: '请查收登录邮件' }).waitFor();
-    let mail;
-    for (let i = 0; i < 400 && !mail; i++) {
-      mail = r.smtp.received
-        .slice(since)
-        .find(
-          (m) => m.to.includes(email) && /login\/verify\?token=/.test(m.raw.replace(/=\r?\n/g, '')),
-        );
-      if (!mail) await new Promise((res) => setTimeout(res, 25));
-    }
-    assert.ok(mail, 'a sign-in mail arrived');
-    await visit(
-      page,
-      `/login/verify?token=${encodeURIComponent(tokenFromMail(mail, '/login/verify'))}`,
+  it('when the company signs in, then it downloads its certificate, the upload of that file passes every check, and after revocation its verify page says revoked', async () => {
+    const page = await browser.newPage();
+    await signIn(page, EMAIL);
+    await page.getByText(NAME).first().waitFor();
+    const download = page.getByRole('link', { name: '下载证书（PDF）' });
+    await download.waitFor();
+    assert.equal(
+      await page.getByRole('link', { name: signed.serial }).getAttribute('href'),
+      `/verify/${signed.serial}`,
     );
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.waitForURL(`${base}/me`);
-    await page.getByText('浏览器测试示例精密制造有限公司').first().waitFor();
-    await assertAccessible(page, 'company area');
-    await screenshot(page, 'me-phone');
+    await assertAccessible(page, 'company area with the certificate');
+    await screenshot(page, 'me-certificate');
     const cookies = await browser.context.cookies(base);
     const session = cookies.find((c) => c.name === 'eqi_session');
     assert.ok(session && session.httpOnly && session.sameSite === 'Lax', JSON.stringify(session));
+
+    const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    assert.equal(file.suggestedFilename(), `${signed.serial}.pdf`);
+    const pdfPath = await file.path();
+    assert.equal(readFileSync(pdfPath).subarray(0, 5).toString('latin1'), '%PDF-');
+
+    // Anyone can check the file: choose it on /verify and upload it.
+    await page.getByRole('link', { name: '证书查验' }).first().click();
+    await page.waitForURL(`${base}/verify`);
+    await page.getByRole('button', { name: '上传并查验' }).click();
+    await page
+      .locator('#f-file-error')
+      .filter({ hasText: '请选择要查验的证书 PDF 文件。' })
+      .waitFor();
+    await assertAccessible(page, 'upload without a file');
+    await screenshot(page, 'verify-upload-no-file');
+    browser.allow(
+      /\/verify\/upload: Failed to load resource: the server responded with a status of 400/,
+    );
+    await page.getByLabel('证书文件（PDF）').setInputFiles(pdfPath);
+    await page.getByRole('button', { name: '上传并查验' }).click();
+    await page.getByRole('heading', { name: '证书真实有效' }).waitFor();
+    const results = await page.locator('.checklist-result strong').allTextContents();
+    assert.ok(results.length >= 7, results.join());
+    assert.ok(
+      results.every((t) => t === '通过'),
+      results.join(),
+    );
+    await assertAccessible(page, 'upload result');
+    await screenshot(page, 'verify-upload-valid');
+
+    await request(r.app)
+      .post(`/api/v1/admin/certificates/${signed.serial}/revoke`)
+      .set('Authorization', `Bearer ${admin.token}`)
+      .send({ reason: '浏览器测试：撤销证书' })
+      .expect(200);
+    await page.getByRole('link', { name: '查看该证书的在线状态' }).click();
+    await page.waitForURL(`${base}/verify/${signed.serial}`);
+    await page.getByRole('heading', { name: '证书已撤销' }).waitFor();
+    assert.equal(await page.locator('.verdict').getAttribute('class'), 'verdict verdict-revoked');
+    await page.getByText('浏览器测试：撤销证书').waitFor();
+    await assertAccessible(page, 'verdict revoked');
+    await screenshot(page, 'verdict-revoked');
+
+    await visit(page, '/me');
+    assert.equal(await page.getByRole('link', { name: '下载证书（PDF）' }).count(), 0);
+    await page.getByText('该证书已不再有效。').waitFor();
+    await visit(page, '/founders');
+    const row = page.locator('tbody tr', { hasText: NAME });
+    assert.equal(await row.locator('.founder-no').textContent(), NUMBER);
+    assert.equal((await row.locator('.badge').textContent())?.trim(), '已撤销');
+    await page.getByRole('link', { name: '企业中心' }).click();
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.waitForURL(`${base}/`);
+    await page.close();
+  });
+
+  it('when another company signs in by e-mail link on a phone and withdraws, then it keeps its founder number, shown as withdrawn', async () => {
+    const other = await activePledge(r, admin.token);
+    assert.equal(other.foundingNumber, SEEDED + 2);
+    const page = await browser.newPage(PHONE);
+    await signIn(page, other.body.signatory.email);
+    await page.getByText(other.body.company.name).first().waitFor();
+    await assertAccessible(page, 'company area');
+    await screenshot(page, 'me-phone');
 
     await page.getByLabel('撤回原因').fill('测试撤回');
     await page.getByRole('button', { name: '确认撤回签署' }).click();
     await page.getByText('签署已撤回。').waitFor();
     await visit(page, '/founders');
-    const row = page.locator('tbody tr', { hasText: '浏览器测试示例精密制造有限公司' });
-    assert.equal(await row.locator('.founder-no').textContent(), NUMBER);
+    const row = page.locator('tbody tr', { hasText: other.body.company.name });
+    assert.equal(await row.locator('.founder-no').textContent(), String(SEEDED + 2));
     assert.equal((await row.locator('.badge').textContent())?.trim(), '已撤回');
     await screenshot(page, 'founders-phone', false);
     await page.getByRole('link', { name: '企业中心' }).click();
@@ -236,7 +328,7 @@ describe('site in a real browser', function () {
     await visit(desktop, '/verify');
     await assertAccessible(desktop, 'verify');
     await desktop.getByLabel('证书编号').fill('EQI-2026-000123-K');
-    await desktop.getByRole('button', { name: '查验' }).click();
+    await desktop.getByRole('button', { name: '查验', exact: true }).click();
     await desktop.waitForURL(`${base}/verify/EQI-2026-000123-K`);
     await desktop.getByRole('heading', { name: '未找到该证书' }).waitFor();
     await assertAccessible(desktop, 'verdict');

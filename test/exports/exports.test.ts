@@ -280,6 +280,50 @@ describe('exports (admin and open data)', () => {
       assert.ok(text.includes('共 100 家发起企业 · 100 founding signatories in total'));
     });
 
+    it('when anyone downloads the public founders roster, then pdftotext shows every founder in number order with the public columns, and no signatory, contact, sequence or serial', async () => {
+      const res = await download(r.app, '/api/v1/open-data/founders.pdf', undefined);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['content-type'], 'application/pdf');
+      assert.match(String(res.headers['content-disposition']), /^attachment; filename="eqi-founders-\d{4}-\d{2}-\d{2}\.pdf"$/);
+      assert.equal(res.headers['cache-control'], 'public, max-age=300');
+      assert.equal(res.headers['x-export-id'], undefined, 'no manifest for anonymous downloads');
+      const lines = layoutLines(res.body);
+      const text = lines.join('\n');
+      assert.ok(lines[0]!.startsWith('企业质量诚信倡议 · 发起企业名录'));
+      const note = '公开版：不含签署人姓名、职务及联系方式 · Public edition: no signatory names, titles or contacts';
+      assert.ok(text.includes(note));
+      assert.ok(text.includes('共 100 家发起企业 · 100 founding signatories in total'));
+      assert.doesNotMatch(text, /导出编号|Export ID|manifest/);
+      // Column heads: the public ones, and neither the sequence nor the certificate serial.
+      for (const head of ['发起编号', '企业名称', '统一社会信用代码', '省份', '行业', '生效日期', '状态']) assert.ok(text.includes(head), head);
+      assert.doesNotMatch(text.replace(note, ''), /序号|证书编号|Certificate serial|签署人|Signatory|职务/);
+
+      const founders = await expectedRows({ foundingNumber: { $gte: 1 } }, { foundingNumber: 1 });
+      assert.equal(founders.length, 100);
+      assert.ok(founders.some((f) => f.status !== 'active'), 'withdrawn and revoked founders keep their place');
+      const raw = poppler('pdftotext', res.body, ['-raw']).replace(/\s+/g, '');
+      let at = 0;
+      for (const e of founders) {
+        const cells = [e.foundingNumber, printed(e.companyName), printed(e.companyNameEn), e.uscc, e.province, e.provinceEn, e.industry, e.industryEn, e.activatedDay, ...STATUS[e.status]!];
+        const row = cells.join('').replace(/\s+/g, '');
+        const i = raw.indexOf(row, at);
+        assert.ok(i >= at, `founder ${e.foundingNumber} follows the previous one: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`);
+        at = i + row.length;
+      }
+      // Nobody's name, title, e-mail or phone, and no certificate serial.
+      const people = new Set(founders.flatMap((f) => [f.signatoryName, f.signatoryTitle]).map((s) => s.replace(/\s+/g, '')));
+      assert.ok(people.has('王喆') && people.has('@SUM(A1:A9)'));
+      for (const s of people) assert.ok(!raw.includes(s), `"${s}" is not in the public roster`);
+      assert.doesNotMatch(raw, EMAIL);
+      assert.doesNotMatch(raw, /\+8610|EQI-\d{4}/);
+
+      const openApi = await request(r.app).get('/api/v1/openapi.json').expect(200);
+      const op = openApi.body.paths['/api/v1/open-data/founders.pdf']?.get;
+      assert.ok(op, 'documented in the OpenAPI document');
+      assert.ok(op.tags.includes('public'));
+      assert.equal(op.security, undefined, 'public: no sign-in');
+    });
+
     it('when filters are given, then the roster lists only matching rows and says which filters', async () => {
       const res = await get(`${URL}.pdf?province=11&industry=C&from=2024-01-01&to=2026-12-31`);
       const lines = layoutLines(res.body);

@@ -4,6 +4,9 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { makeUscc } from '../../src/domain/uscc';
 import type { ProvinceCode } from '../../src/domain/provinces';
+import { waitForMailSince } from '../helpers/pledges';
+import type { RegistryHandle } from '../helpers/registry';
+import { tokenFromMail } from '../helpers/smtp';
 
 export type Agent = ReturnType<typeof request.agent>;
 
@@ -68,4 +71,54 @@ export async function postSignForm(
     });
   assert.equal(res.status, status, res.text.slice(0, 2000));
   return res;
+}
+
+/** Signs a company contact in through the site (form, e-mailed link, button): the agent keeps the session cookie. */
+export async function signInOnSite(r: RegistryHandle, a: Agent, email: string): Promise<void> {
+  const since = r.smtp.received.length;
+  const form = await a.get('/login').expect(200);
+  await a
+    .post('/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(form.text), email })
+    .expect(303)
+    .expect('Location', '/login/sent');
+  const token = tokenFromMail(
+    await waitForMailSince(r, email, /login\/verify\?token=/, since),
+    '/login/verify',
+  );
+  const landing = await a.get(`/login/verify?token=${encodeURIComponent(token)}`).expect(200);
+  await a
+    .post('/login/verify')
+    .type('form')
+    .send({ _csrf: csrfFrom(landing.text), token })
+    .expect(303)
+    .expect('Location', '/me');
+}
+
+export interface Part {
+  name: string;
+  value: string | Buffer;
+  /** Makes the part a file (the empty string is what a browser sends when no file was chosen). */
+  filename?: string;
+  type?: string;
+}
+
+/** A multipart/form-data body built by hand, so the tests control every part and its order. */
+export function multipart(parts: Part[]): { type: string; body: Buffer } {
+  const boundary = `----eqi-test-${Math.random().toString(36).slice(2)}`;
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    const file = p.filename !== undefined ? `; filename="${p.filename}"` : '';
+    const type = p.filename !== undefined ? `\r\nContent-Type: ${p.type ?? 'application/pdf'}` : '';
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${file}${type}\r\n\r\n`,
+      ),
+      Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value),
+      Buffer.from('\r\n'),
+    );
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { type: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat(chunks) };
 }

@@ -34,8 +34,8 @@ const PAGES: Array<{ path: string; zh: string[]; en: string[] }> = [
   },
   {
     path: '/verify',
-    zh: ['证书查验', '证书编号'],
-    en: ['Verify a certificate', 'Certificate number'],
+    zh: ['证书查验', '证书编号', '上传证书文件查验', 'enctype="multipart/form-data"'],
+    en: ['Verify a certificate', 'Certificate number', 'Check a certificate file'],
   },
   {
     path: '/login',
@@ -125,7 +125,12 @@ describe('site pages', () => {
   });
 
   it('when a page has a form with a token, then it is never stored', async () => {
-    for (const path of ['/sign', '/login', '/confirm?token=abcdefghijklmnopqrstuvwxyz']) {
+    for (const path of [
+      '/sign',
+      '/login',
+      '/confirm?token=abcdefghijklmnopqrstuvwxyz',
+      '/verify',
+    ]) {
       const res = await request(r.app).get(path);
       assert.equal(res.headers['cache-control'], 'no-store', path);
     }
@@ -160,6 +165,25 @@ describe('site pages', () => {
     );
     assert.match(res.text, /badge badge-active">有效</);
     assert.match(res.text, /发起企业席位尚余 75 个/);
+  });
+
+  it('when the founders page is shown, then it links the public PDF roster in both languages', async () => {
+    const zh = await request(r.app).get('/founders').expect(200);
+    assert.match(
+      zh.text,
+      /<a href="\/api\/v1\/open-data\/founders\.pdf" download>下载发起企业名录（PDF）<\/a> <span class="hint">中英双语，便于打印；不含签署人个人信息。<\/span>/,
+    );
+    const en = await request(r.app).get('/founders?lang=en').expect(200);
+    assert.match(
+      en.text,
+      /<a href="\/api\/v1\/open-data\/founders\.pdf" download>Download the roster of founders \(PDF\)<\/a>/,
+    );
+    const pdf = await request(r.app)
+      .get('/api/v1/open-data/founders.pdf')
+      .responseType('blob')
+      .expect(200);
+    assert.equal(pdf.headers['content-type'], 'application/pdf');
+    assert.equal((pdf.body as Buffer).subarray(0, 5).toString('latin1'), '%PDF-');
   });
 
   it('when the directory is filtered by province, industry or searched by USCC, then only matching rows show and URLs are canonical', async () => {

@@ -10,6 +10,7 @@ import {
 } from '../../src/i18n';
 import { bucketByTime, lineChart, niceStep, previousKey, rankedBars } from '../../src/site/charts';
 import { usccMessage } from '../../src/site/forms';
+import { UPLOAD_STATUS } from '../../src/site/upload';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -61,6 +62,21 @@ describe('site units', () => {
       for (const v of ['valid', 'revoked', 'withdrawn', 'superseded', 'not_found'])
         for (const part of ['title', 'text', 'mark'])
           assert.ok(keys.has(`verdict.${v}.${part}`), v);
+      for (const o of ['valid', 'invalid', 'unreadable'])
+        for (const part of ['title', 'text']) assert.ok(keys.has(`upload.${o}.${part}`), o);
+      for (const p of [...Object.keys(UPLOAD_STATUS), 'not-pdf'])
+        assert.ok(keys.has(`upload.error.${p}`), p);
+      for (const c of [
+        'credential-present',
+        'credential-signature',
+        'credential-matches-document',
+        'pdf-signature',
+        'pdf-signer-trusted',
+        'serial-known',
+        'registry-match',
+        'status',
+      ])
+        assert.ok(keys.has(`upload.check.${c}`), c);
       for (const f of ['incomplete', 'invalid', 'used', 'expired'])
         for (const p of ['confirm', 'loginVerify'])
           assert.ok(

@@ -1,7 +1,9 @@
 /** English. Same keys as zh-CN.ts (the type makes a missing or extra key a compile error). */
+import { consoleEn } from './console-en';
 import type { MessageKey } from './zh-CN';
 
 export const en: Record<MessageKey, string> = {
+  ...consoleEn,
   'site.name': 'Enterprise Quality Integrity Initiative',
   'site.fullName': 'Enterprise Quality Integrity Initiative Registry',
   'site.sub': 'Signatory registry',
@@ -183,6 +185,8 @@ export const en: Record<MessageKey, string> = {
   'founders.note':
     'A founder that withdraws or is revoked keeps its number and is shown with its current status.',
   'founders.empty': 'No pledge is active yet. The first to become active will be founder No. 1.',
+  'founders.download': 'Download the roster of founders (PDF)',
+  'founders.downloadHint': 'Bilingual and printable; no personal data of signatories.',
 
   'directory.title': 'Directory of signatories',
   'directory.lead':
@@ -259,6 +263,50 @@ export const en: Record<MessageKey, string> = {
   'verdict.endedAt': 'Ended',
   'verdict.reason': 'Reason',
   'verdict.supersededBy': 'Replaced by',
+  'upload.title': 'Check a certificate file',
+  'upload.lead':
+    'Upload a certificate PDF to check, one by one, its digital signatures, whether its content was altered, and its current status in the registry.',
+  'upload.file.label': 'Certificate file (PDF)',
+  'upload.file.hint':
+    'The PDF issued by this registry, at most {max} MB. The file is only checked, never stored.',
+  'upload.submit': 'Upload and check',
+  'upload.error.not-multipart': 'Please upload the certificate file with the form on this page.',
+  'upload.error.malformed':
+    'The upload did not arrive complete. Please choose the file again and retry.',
+  'upload.error.no-file': 'Choose the certificate PDF to check.',
+  'upload.error.empty': 'The chosen file is empty (0 bytes). Choose the certificate PDF.',
+  'upload.error.not-pdf':
+    'The chosen file is not a PDF. Upload the certificate PDF issued by this registry.',
+  'upload.error.too-large':
+    'The file is larger than {max} MB. Certificates from this registry are far smaller; please check the file.',
+  'upload.result.title': 'Certificate file check',
+  'upload.valid.title': 'Genuine and valid',
+  'upload.valid.text':
+    'Every check passed: this file is an unaltered certificate issued by this registry, and the certificate is valid today.',
+  'upload.invalid.title': 'The certificate failed the check',
+  'upload.invalid.text':
+    'At least one check failed (see each below). Do not rely on this file as a valid certificate.',
+  'upload.unreadable.title': 'Not a certificate of this registry',
+  'upload.unreadable.text':
+    'Nothing in this PDF marks it as a certificate of this registry: the file may be damaged, or it was not issued here.',
+  'upload.checks': 'Checks',
+  'upload.pass': 'Passed',
+  'upload.fail': 'Failed',
+  'upload.reason': 'Technical detail:',
+  'upload.check.credential-present': 'The file carries a digital credential from this registry',
+  'upload.check.credential-signature':
+    'The credential’s signature verifies with the registry’s published key',
+  'upload.check.credential-matches-document':
+    'The credential matches what the page shows (the page was not altered)',
+  'upload.check.pdf-signature':
+    'The PDF’s digital signature covers the whole file and verifies (the file was not altered)',
+  'upload.check.pdf-signer-trusted': 'The PDF was signed with the registry’s certificate',
+  'upload.check.serial-known': 'The certificate number was issued by this registry',
+  'upload.check.registry-match': 'The certified details match the registry’s record',
+  'upload.check.status': 'The certificate is valid today',
+  'upload.check.other': 'Check {name}',
+  'upload.openStatus': 'See the certificate’s current status',
+  'upload.again': 'Check another file',
 
   'login.title': 'Sign in to the company area',
   'login.lead':
@@ -315,6 +363,14 @@ export const en: Record<MessageKey, string> = {
   'me.withdraw.reason.label': 'Reason for withdrawing',
   'me.withdraw.reason.hint': '2 to 500 characters; it is kept in the history.',
   'me.withdraw.submit': 'Withdraw the pledge',
+  'me.certificate.title': 'Certificate',
+  'me.certificate.issuing':
+    'Your certificate is being issued; this usually takes less than a minute. Please reload this page shortly.',
+  'me.certificate.text':
+    'The certificate is a PDF carrying the registry’s digital signature and a QR code; anyone can verify it online.',
+  'me.certificate.download': 'Download the certificate (PDF)',
+  'me.certificate.verifyLink': 'Open its verification page',
+  'me.certificate.ended': 'This certificate is no longer valid.',
 
   'actor.association': 'Quality association',
   'actor.company': 'Company',

@@ -3,7 +3,10 @@
  * The English catalog (en.ts) must have exactly these keys (the type enforces it, a test checks
  * the placeholders).
  */
+import { consoleZhCN } from './console-zh-CN';
+
 export const zhCN = {
+  ...consoleZhCN,
   'site.name': '企业质量诚信倡议',
   'site.fullName': '企业质量诚信倡议 登记平台',
   'site.sub': '签署登记平台',
@@ -166,6 +169,8 @@ export const zhCN = {
   'founders.caption': '发起企业名单，按编号排列',
   'founders.note': '发起企业撤回签署或被撤销后仍保留其编号，并标注当前状态。',
   'founders.empty': '目前还没有生效的签署。最先生效的企业将成为第 1 号发起企业。',
+  'founders.download': '下载发起企业名录（PDF）',
+  'founders.downloadHint': '中英双语，便于打印；不含签署人个人信息。',
 
   'directory.title': '签署企业名录',
   'directory.lead':
@@ -236,6 +241,41 @@ export const zhCN = {
   'verdict.endedAt': '失效日期',
   'verdict.reason': '原因',
   'verdict.supersededBy': '新证书编号',
+  'upload.title': '上传证书文件查验',
+  'upload.lead':
+    '上传证书 PDF 文件，逐项检查其数字签名、内容是否被改动，以及证书在本平台的当前状态。',
+  'upload.file.label': '证书文件（PDF）',
+  'upload.file.hint': '本平台颁发的证书 PDF，不超过 {max} MB。文件仅用于本次查验，不会被保存。',
+  'upload.submit': '上传并查验',
+  'upload.error.not-multipart': '请使用本页的表单上传证书文件。',
+  'upload.error.malformed': '上传没有完整送达。请重新选择文件后再试。',
+  'upload.error.no-file': '请选择要查验的证书 PDF 文件。',
+  'upload.error.empty': '所选文件是空的（0 字节）。请选择证书 PDF 文件。',
+  'upload.error.not-pdf': '所选文件不是 PDF 文件。请上传本平台颁发的证书 PDF。',
+  'upload.error.too-large': '文件超过 {max} MB。本平台颁发的证书远小于此大小，请确认所选文件。',
+  'upload.result.title': '证书文件查验结果',
+  'upload.valid.title': '证书真实有效',
+  'upload.valid.text': '所有检查均已通过：该文件是本平台颁发的原始证书，未被改动，证书目前有效。',
+  'upload.invalid.title': '证书未通过查验',
+  'upload.invalid.text': '至少有一项检查未通过（见下方各项）。请勿将该文件作为有效证书采信。',
+  'upload.unreadable.title': '无法识别为本平台的证书',
+  'upload.unreadable.text':
+    '该 PDF 中找不到本平台证书的任何特征：文件可能已损坏，或并非本平台颁发的证书。',
+  'upload.checks': '逐项检查',
+  'upload.pass': '通过',
+  'upload.fail': '未通过',
+  'upload.reason': '技术说明：',
+  'upload.check.credential-present': '文件内含本平台签发的电子凭证',
+  'upload.check.credential-signature': '电子凭证的签名可用本平台公布的公钥验证',
+  'upload.check.credential-matches-document': '电子凭证与证书页面内容一致（页面未被改动）',
+  'upload.check.pdf-signature': 'PDF 数字签名覆盖整个文件且验证通过（文件未被改动）',
+  'upload.check.pdf-signer-trusted': 'PDF 签名证书属于本平台',
+  'upload.check.serial-known': '证书编号由本平台颁发',
+  'upload.check.registry-match': '证书所载信息与本平台登记记录一致',
+  'upload.check.status': '证书目前有效',
+  'upload.check.other': '检查项 {name}',
+  'upload.openStatus': '查看该证书的在线状态',
+  'upload.again': '查验其他文件',
 
   'login.title': '登录企业中心',
   'login.lead': '企业中心无需密码：填写签署时使用的电子邮箱，我们会发送一次性登录链接。',
@@ -283,6 +323,12 @@ export const zhCN = {
   'me.withdraw.reason.label': '撤回原因',
   'me.withdraw.reason.hint': '2–500 个字符，将记录在签署记录中。',
   'me.withdraw.submit': '确认撤回签署',
+  'me.certificate.title': '电子证书',
+  'me.certificate.issuing': '证书正在颁发，通常一分钟内即可完成。请稍后刷新本页。',
+  'me.certificate.text': '证书为 PDF 文件，带有本平台的数字签名和二维码，任何人都可以在线查验。',
+  'me.certificate.download': '下载证书（PDF）',
+  'me.certificate.verifyLink': '查看证书查验页',
+  'me.certificate.ended': '该证书已不再有效。',
 
   'actor.association': '质量协会',
   'actor.company': '企业',
