@@ -921,7 +921,7 @@ describe('admin API', () => {
     it('when a second draft reaches the database however it is written, then the unique draft index refuses it', async () => {
       const draft = (version: number) => {
         const c = { version, title: { zh: `草稿${version}`, en: `Draft ${version}` }, text: { zh: '我们倡议：坚守质量诚信。', en: 'We pledge quality integrity.' } };
-        return { ...c, sha256: initiativeHash(c), status: 'draft' };
+        return { ...c, sha256: initiativeHash(c), status: 'draft' as const };
       };
       await Initiative.init();
       await Initiative.create(draft(90));
