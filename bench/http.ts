@@ -15,6 +15,27 @@ export function agentFor(connections: number): http.Agent {
 }
 
 export function requestJson(agent: http.Agent, url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; body: string }> {
+  return request(agent, url, method, body);
+}
+
+/**
+ * A GET with the headers a browser sends (gzip accepted). Like wrk or autocannon, the body is
+ * read to its end but not decompressed: the figure is the server's, not the load generator's,
+ * which shares this machine's cores.
+ */
+export function requestPage(agent: http.Agent, url: string): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'GET', agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function request(agent: http.Agent, url: string, method: 'GET' | 'POST', body: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(url, { method, agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {

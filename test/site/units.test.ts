@@ -10,6 +10,7 @@ import {
 } from '../../src/i18n';
 import { bucketByTime, lineChart, niceStep, previousKey, rankedBars } from '../../src/site/charts';
 import { usccMessage } from '../../src/site/forms';
+import { compactHtml } from '../../src/site/http';
 import { UPLOAD_STATUS } from '../../src/site/upload';
 
 function files(dir: string): string[] {
@@ -175,5 +176,18 @@ describe('site units', () => {
       assert.ok(bars.includes('&lt;img src=x&gt;'));
       assert.match(bars, /<rect class="bar-fill" width="100"/);
     });
+  });
+});
+
+describe('compactHtml', () => {
+  it('when indentation and blank lines separate tags, then each run becomes one line break and text keeps its spaces', () => {
+    assert.equal(compactHtml('<ul>\n    <li>甲 乙</li>\n\n  <li>a  b</li>  \n</ul>'), '<ul>\n<li>甲 乙</li>\n<li>a  b</li>\n</ul>');
+  });
+
+  it('when a page has a textarea or pre, then it is left exactly as rendered', () => {
+    const html = '<form>\n  <textarea>line one\n    indented</textarea>\n</form>';
+    assert.equal(compactHtml(html), html);
+    const pre = '<pre>\n  code\n</pre>';
+    assert.equal(compactHtml(pre), pre);
   });
 });
