@@ -112,7 +112,7 @@ function appEnv(dir: string, store: SpawnedMongo): Record<string, string> {
 
 /** Store CPU per wall second over `ms` while the real server (src/server.ts) runs idle. */
 async function storeCpuWithIdleServer(dir: string, store: SpawnedMongo, ms: number): Promise<number> {
-  const server = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], appEnv(dir, store));
+  const server = await startChild(['--require', 'tsx/cjs', path.join(__dirname, '..', 'src', 'server.ts')], appEnv(dir, store));
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const c0 = cpuMsOf(store.pid);
@@ -155,7 +155,7 @@ export async function benchExports(): Promise<Figure[]> {
     const startApp = async () => {
       await app?.stop();
       app = undefined;
-      const started = await startChild(['--import', 'tsx', __filename, '--app'], appEnv(dir, store));
+      const started = await startChild(['--require', 'tsx/cjs', __filename, '--app'], appEnv(dir, store));
       app = started;
       await new Promise((r) => setTimeout(r, 2000)); // let start-up work settle
       const pid = started.child.pid!;

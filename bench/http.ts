@@ -68,7 +68,7 @@ export async function throughput(connections: number, ms: number, fn: () => Prom
 
 /** A bare express app in a child process answering the same shape of JSON: the machine's HTTP ceiling. */
 export async function startBareExpress(): Promise<{ url: string; stop: () => Promise<void> }> {
-  return startChild(['--import', 'tsx', path.join(__dirname, 'bare-express.ts')], {});
+  return startChild(['--require', 'tsx/cjs', path.join(__dirname, 'bare-express.ts')], {});
 }
 
 export async function startChild(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void>; output: () => string }> {
@@ -112,8 +112,8 @@ export async function startSeededApp(seed: number): Promise<{ url: string; store
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-app-'));
   const store = await spawnEmbeddedMongo({ memory: true });
   const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dir, MONGODB_URI: `${store.uri}/bench` };
-  await runToCompletion(['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
-  const app = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
+  await runToCompletion(['--require', 'tsx/cjs', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
+  const app = await startChild(['--require', 'tsx/cjs', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
   const client = await MongoClient.connect(store.uri);
   const deadline = Date.now() + 120_000;
   while ((await client.db('bench').collection('certificates').countDocuments()) < seed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));

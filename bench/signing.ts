@@ -25,7 +25,7 @@ export async function benchSigning(): Promise<Figure[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sign-'));
   const store = await spawnEmbeddedMongo({ dataDir: path.join(dir, 'db') });
   const smtp = await startTestSmtp();
-  const app = await startChild(['--import', 'tsx', path.join(__dirname, '..', 'src', 'server.ts')], {
+  const app = await startChild(['--require', 'tsx/cjs', path.join(__dirname, '..', 'src', 'server.ts')], {
     NODE_ENV: 'test',
     PORT: '0',
     LOG_LEVEL: 'info',

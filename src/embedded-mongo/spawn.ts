@@ -27,7 +27,7 @@ export interface SpawnOptions {
 const CLI = path.join(__dirname, 'cli.ts');
 
 export function spawnEmbeddedMongo(opts: SpawnOptions): Promise<SpawnedMongo> {
-  const args = ['--import', 'tsx', CLI, '--port', String(opts.port ?? 0)];
+  const args = ['--require', 'tsx/cjs', CLI, '--port', String(opts.port ?? 0)];
   if (opts.memory) args.push('--memory');
   else if (opts.dataDir) args.push('--data', opts.dataDir);
   else throw new Error('spawnEmbeddedMongo needs dataDir or memory');

@@ -35,7 +35,7 @@ describe('administration CLI (scripts/cli.ts)', function () {
   let uri: string;
   let dataDir: string;
 
-  /** Runs `node --import tsx scripts/cli.ts ...args` with `stdin` piped in. */
+  /** Runs `node --require tsx/cjs scripts/cli.ts ...args` with `stdin` piped in. */
   function cli(args: string[], stdin = ''): Promise<CliResult> {
     return new Promise((resolve, reject) => {
       const env: NodeJS.ProcessEnv = {
@@ -45,7 +45,7 @@ describe('administration CLI (scripts/cli.ts)', function () {
         MONGODB_URI: uri,
         DATA_DIR: dataDir,
       };
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
         cwd: ROOT,
         env,
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -71,7 +71,7 @@ describe('server', () => {
 
   it('when run as a process and sent SIGTERM, then it shuts down and exits 0', async function () {
     this.timeout(60_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/server.ts'], {
       env: {
         ...process.env,
         NODE_ENV: 'test',
@@ -102,7 +102,7 @@ describe('server', () => {
 
   it('when run as a process with a bad configuration, then it exits 1 naming the variables', async function () {
     this.timeout(60_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/server.ts'], {
       env: { ...process.env, NODE_ENV: 'production', PORT: 'abc', JWT_SECRET: '', SIGNING_KEY: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,5 +1,5 @@
 /**
- * Runs the registry as a separate process (`node --import tsx src/server.ts`, as `npm start`
+ * Runs the registry as a separate process (`node --require tsx/cjs src/server.ts`, as `npm start`
  * does) and resolves with the URL from its `listening` log line. For multi-instance tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +26,7 @@ export function startAppProcess(
 ): Promise<AppProcess> {
   const base: Record<string, string | undefined> = { ...process.env };
   for (const v of ENV_VARS) delete base[v.name];
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/server.ts')], {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

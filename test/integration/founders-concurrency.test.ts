@@ -307,9 +307,14 @@ describe('founding numbers under concurrency (two app processes, one standalone 
       if (Date.now() > deadline) throw new Error('events were not sealed within 60 s');
       await new Promise((res) => setTimeout(res, 200));
     }
-    const total = await Event.countDocuments();
-    assert.ok(total > 0);
-    assert.deepEqual(await verifyChain(), { ok: true, length: total });
+    // The apps keep working (certificates are still being issued, each with its event), so the
+    // chain is compared with the sealed events counted just before and just after verifying it.
+    const sealedBefore = await Event.countDocuments({ seq: { $exists: true } });
+    assert.ok(sealedBefore > 0);
+    const chain = await verifyChain();
+    const sealedAfter = await Event.countDocuments({ seq: { $exists: true } });
+    assert.equal(chain.ok, true);
+    assert.ok(chain.length >= sealedBefore && chain.length <= sealedAfter, `chain ${chain.length}, sealed ${sealedBefore}..${sealedAfter}`);
   });
 
   it('when the run is over, then neither process logged an error', () => {
