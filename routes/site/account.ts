@@ -12,7 +12,7 @@ import { forbidden, isAppError } from '../../src/errors';
 import type { I18n } from '../../src/i18n';
 import { withdrawPledge } from '../../src/pledges/lifecycle';
 import { ownPledge } from '../../src/pledges/queries';
-import { LoginLinkBody, ReasonBody, TokenBody } from '../../src/pledges/schemas';
+import { LoginLinkBody, ReasonBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
 import { sameToken } from '../../src/site/csrf';
 import {
@@ -24,7 +24,7 @@ import {
 } from '../../src/site/forms';
 import { cookieOptions } from '../../src/site/http';
 import { firstQueryValue } from '../../src/site/view';
-import { tokenLandingPage, type SiteKit } from './kit';
+import { postedToken, tokenLandingPage, type SiteKit } from './kit';
 import { sessionCookie, sessionGate } from './session';
 
 const LOGIN_FIELDS: readonly FieldSpec[] = [
@@ -146,20 +146,11 @@ export function accountPages(kit: SiteKit): Router {
   router.get('/login/verify', tokenLandingPage(kit, 'login-verify', '/me'));
 
   router.post('/login/verify', kit.csrf.verify, loginLimit, async (req, res) => {
-    const parsed = TokenBody.safeParse({ token: formText(req.body, 'token') });
-    if (!parsed.success) {
-      kit.page(
-        req,
-        res,
-        'login-verify',
-        { failure: 'incomplete' },
-        { policy: 'no-store', status: 400, section: '/me' },
-      );
-      return;
-    }
+    const token = postedToken(kit, req, res, 'login-verify', '/me');
+    if (token === undefined) return;
     let jwt: string;
     try {
-      jwt = await redeemLoginLink(parsed.data.token, secret);
+      jwt = await redeemLoginLink(token, secret);
     } catch (e) {
       if (!isAppError(e) || e.status >= 500 || e.status === 429) throw e;
       const failure =

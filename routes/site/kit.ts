@@ -11,6 +11,7 @@ import { preparePage, sendHtml, type CachePolicy, type PreparedPage } from '../.
 import type { VerifyLookup } from '../../src/site/verdict';
 import { firstQueryValue, pageContext, type Renderer } from '../../src/site/view';
 import { TokenBody } from '../../src/pledges/schemas';
+import { formText } from '../../src/site/forms';
 
 export interface SiteKit {
   config: Config;
@@ -85,4 +86,15 @@ export function tokenLandingPage(kit: SiteKit, template: string, section: string
       { policy: 'no-store', status: ok ? 200 : 400, section },
     );
   };
+}
+
+/**
+ * The token a landing page's button posted, or undefined after answering 400 with the page's
+ * "incomplete link" message (the form was tampered with or the link cut short).
+ */
+export function postedToken(kit: SiteKit, req: Request, res: Response, template: string, section: string): string | undefined {
+  const parsed = TokenBody.safeParse({ token: formText(req.body, 'token') });
+  if (parsed.success) return parsed.data.token;
+  kit.page(req, res, template, { failure: 'incomplete' }, { policy: 'no-store', status: 400, section });
+  return undefined;
 }

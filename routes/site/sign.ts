@@ -11,7 +11,7 @@ import { isAppError } from '../../src/errors';
 import type { I18n } from '../../src/i18n';
 import { currentInitiative } from '../../src/initiative/service';
 import { confirmPledge, signPledge } from '../../src/pledges/lifecycle';
-import { SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
+import { SignPledgeBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
 import {
   FormErrorBuilder,
@@ -21,7 +21,7 @@ import {
   type FieldSpec,
   type FormErrors,
 } from '../../src/site/forms';
-import { tokenLandingPage, type SiteKit } from './kit';
+import { postedToken, tokenLandingPage, type SiteKit } from './kit';
 import { initiativeView } from './public';
 
 export const SIGN_FIELDS: readonly FieldSpec[] = [
@@ -171,19 +171,10 @@ export function signPages(kit: SiteKit): Router {
   router.get('/confirm', tokenLandingPage(kit, 'confirm', '/sign'));
 
   router.post('/confirm', kit.csrf.verify, async (req, res) => {
-    const parsed = TokenBody.safeParse({ token: formText(req.body, 'token') });
-    if (!parsed.success) {
-      kit.page(
-        req,
-        res,
-        'confirm',
-        { failure: 'incomplete' },
-        { policy: 'no-store', status: 400, section: '/sign' },
-      );
-      return;
-    }
+    const token = postedToken(kit, req, res, 'confirm', '/sign');
+    if (token === undefined) return;
     try {
-      const result = await confirmPledge(parsed.data.token, kit.pledge);
+      const result = await confirmPledge(token, kit.pledge);
       kit.page(
         req,
         res,
