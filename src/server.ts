@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createApp, type AppDeps } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { connectDatabase, disconnectDatabase } from './db';
-import { startEmbeddedMongo } from './embedded-mongo';
+import type * as EmbeddedMongo from './embedded-mongo';
 import { createLogger, type Logger } from './logger';
 import { createRegistry, type Registry } from './registry';
 
@@ -46,6 +46,9 @@ export async function startServer(
   let mongodbUri = config.mongodbUri;
   if (mongodbUri === undefined) {
     const dataDir = path.join(config.dataDir, 'db');
+    // Loaded only when used: a registry on MongoDB does not carry the store's engine in memory.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startEmbeddedMongo } = require('./embedded-mongo') as typeof EmbeddedMongo;
     embedded = await startEmbeddedMongo({
       dataDir,
       log: (msg) => logger.info({ component: 'embedded-mongo' }, msg),

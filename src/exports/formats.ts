@@ -4,7 +4,7 @@
  * the XLSX and PDF writers' small buffers) in memory.
  */
 import type { Writable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type ExcelJSModule from 'exceljs';
 import { RosterWriter } from './pdf';
 import type { ExportColumn, ExportQuery, ExportRow } from './rows';
 
@@ -159,6 +159,9 @@ export function jsonWriter(sink: Writable, columns: ExportColumn[], ndjson: bool
 const XML_ILLEGAL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
 export function xlsxWriter(sink: Writable, columns: ExportColumn[], sheetName = '签署企业 Signatories'): RowWriter {
+  // Loaded on the first XLSX export (10 MB of RSS an instance serving none need not hold).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useStyles: true, useSharedStrings: false });
   wb.creator = 'EQI registry';
   const ws = wb.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
