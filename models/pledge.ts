@@ -74,6 +74,8 @@ export interface PledgeDoc {
   /** The serial the next certificate will get, fixed before rendering so a retry reuses it. */
   pendingSerial?: string;
   certificateClaimUntil?: Date;
+  /** Set by a correction until the new certificate is out: the current one is to be superseded (by this actor). */
+  reissueBy?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -111,6 +113,7 @@ const pledgeSchema = new Schema<PledgeDoc>(
     needsCertificate: { type: Boolean },
     pendingSerial: { type: String },
     certificateClaimUntil: { type: Date },
+    reissueBy: { type: String },
   },
   { timestamps: true },
 );

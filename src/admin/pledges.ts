@@ -6,10 +6,10 @@ import { Types, type QueryFilter } from 'mongoose';
 import { Certificate, type CertificateDoc } from '../../models/certificate';
 import { Company } from '../../models/company';
 import { Event, type EventDoc } from '../../models/event';
-import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { auditEntry, recordEvent, type AuditEntry } from '../audit/events';
 import type { CertificateService } from '../certificates/service';
-import { badRequest, conflict, notFound } from '../errors';
+import { badRequest, notFound } from '../errors';
 import { clearPublicCaches, nameOrUscc, pledgeView } from '../pledges/queries';
 import type { AdminPledgeFilter, CorrectionInput } from './schemas';
 
@@ -82,21 +82,14 @@ export async function correctPledge(id: string, input: CorrectionInput, adminId:
   const actor = `admin:${adminId}`;
   const { reason, ...changes } = input;
   if (changes.name === undefined && changes.nameEn === undefined && changes.industry === undefined) throw badRequest('Nothing to correct: give name, nameEn or industry.', { code: 'nothing-to-correct' });
-  const before = await Pledge.findById(id).lean<PledgeDoc>();
-  if (!before) throw notFound('No pledge with this id.');
-  if (before.status !== PledgeStatus.Active) throw conflict('Only an active pledge can be corrected.', { code: 'pledge-not-active' });
-  // While a certificate is being issued its data is being read: correct once it is out.
-  if (before.needsCertificate) throw conflict('The certificate is still being issued; try again in a moment.', { code: 'certificate-pending' });
   const set: Record<string, unknown> = {};
   if (changes.name) set.companyName = changes.name;
   if (changes.nameEn) set.companyNameEn = changes.nameEn;
   if (changes.industry) set.industry = changes.industry;
-  // Guarded by status so a revocation racing the correction is not overwritten.
-  const r = await Pledge.updateOne({ _id: before._id, status: PledgeStatus.Active }, { $set: set });
-  if (!r.matchedCount) throw conflict('The pledge changed while it was being corrected; please reload.', { code: 'pledge-changed' });
+  const before = await certs.correctAndMarkForReissue(new Types.ObjectId(id), set, actor);
   await Company.updateOne({ _id: before.company }, { $set: changes });
   clearPublicCaches();
   await recordEvent({ actor, action: 'pledge.corrected', subject: { type: 'pledge', id: String(before._id) }, before: { name: before.companyName, nameEn: before.companyNameEn ?? null, industry: before.industry }, after: { ...changes, reason } });
-  await certs.supersede(new Types.ObjectId(id), actor);
+  await certs.reissue(before._id);
   return (await Pledge.findById(id).lean<PledgeDoc>())!;
 }

@@ -121,9 +121,11 @@ export class CertificateService {
   /** Issues the pledge's current certificate (idempotent). */
   async issueFor(pledge: PledgeDoc): Promise<CertificateDoc> {
     const existing = await Certificate.findOne({ currentFor: pledge._id }).lean<CertificateDoc>();
-    if (existing) return this.finish(pledge._id, existing);
+    // After a correction the current certificate is to be superseded, unless it is already the new one.
+    if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial)) return this.finish(pledge._id, existing);
     const issuedAt = new Date();
     const serial = await this.allocateSerial(pledge, issuedAt);
+    if (existing) await this.markSuperseded(existing, serial, pledge.reissueBy!);
     const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
     const data = await this.certificateData(fresh, serial, issuedAt);
     const { pdf, jws } = await issueCertificate(data, { signingKey: this.keys.signingKey, p12Signer: this.keys.pdfSigner, publicUrl: this.publicUrl });
@@ -153,7 +155,7 @@ export class CertificateService {
   }
 
   private async finish(pledgeId: Types.ObjectId, cert: CertificateDoc): Promise<CertificateDoc> {
-    await Pledge.updateOne({ _id: pledgeId }, { $set: { certificateSerial: cert.serial }, $unset: { pendingSerial: 1, needsCertificate: 1, certificateClaimUntil: 1 } });
+    await Pledge.updateOne({ _id: pledgeId }, { $set: { certificateSerial: cert.serial }, $unset: { pendingSerial: 1, needsCertificate: 1, certificateClaimUntil: 1, reissueBy: 1 } });
     return cert;
   }
 
@@ -222,30 +224,41 @@ export class CertificateService {
     if (cert) await recordEvent({ actor, action: 'certificate.withdrawn', subject: { type: 'certificate', id: cert.serial }, before: { status: CertificateStatus.Valid }, after: { status: CertificateStatus.Withdrawn } });
   }
 
-  /** After an admin corrected the pledge's company data: the current certificate is superseded by a new one. */
-  async supersede(pledgeId: Types.ObjectId, actor: string): Promise<CertificateDoc> {
-    const now0 = new Date();
-    // Claimed like the background issuer claims, and only when no certificate is being issued:
-    // otherwise both would render under one pending serial and the older data could win.
-    const pledge = await Pledge.findOneAndUpdate(
-      { _id: pledgeId, status: PledgeStatus.Active, needsCertificate: { $ne: true }, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now0 } }] },
-      { $set: { needsCertificate: true, certificateClaimUntil: new Date(now0.getTime() + CLAIM_MS) } },
-      { returnDocument: 'after' },
-    ).lean<PledgeDoc>();
-    if (!pledge) {
-      if (await Pledge.exists({ _id: pledgeId, status: PledgeStatus.Active })) throw conflict('The certificate is still being issued; try again in a moment.', { code: 'certificate-pending' });
-      throw conflict('Only an active pledge has a certificate to reissue.', { code: 'pledge-not-active' });
-    }
-    const newSerial = await this.allocateSerial(pledge, new Date());
+  /**
+   * Applies a correction of company data to an active pledge and marks its certificate for
+   * reissue, in one guarded update (returns the pledge as it was). From then on the correction
+   * cannot end half-done: `reissue` supersedes and reissues at once, and should it not get to
+   * (a crash), the background issuer finds the mark and finishes the job. Refused while a
+   * certificate is being issued, whose data is being read at that moment.
+   */
+  async correctAndMarkForReissue(pledgeId: Types.ObjectId, set: Record<string, unknown>, actor: string): Promise<PledgeDoc> {
     const now = new Date();
-    const old = await Certificate.findOneAndUpdate(
-      { currentFor: pledgeId, status: CertificateStatus.Valid },
+    const before = await Pledge.findOneAndUpdate(
+      { _id: pledgeId, status: PledgeStatus.Active, needsCertificate: { $ne: true }, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }] },
+      { $set: { ...set, needsCertificate: true, reissueBy: actor, certificateClaimUntil: new Date(now.getTime() + CLAIM_MS) } },
+      { returnDocument: 'before' },
+    ).lean<PledgeDoc>();
+    if (before) return before;
+    const current = await Pledge.findById(pledgeId).select('status').lean<PledgeDoc>();
+    if (!current) throw notFound('No pledge with this id.');
+    if (current.status !== PledgeStatus.Active) throw conflict('Only an active pledge can be corrected.', { code: 'pledge-not-active' });
+    throw conflict('The certificate is still being issued; try again in a moment.', { code: 'certificate-pending' });
+  }
+
+  /** Issues the new certificate of a pledge marked for reissue (superseding the current one). */
+  async reissue(pledgeId: Types.ObjectId): Promise<CertificateDoc> {
+    return this.issueFor((await Pledge.findById(pledgeId).lean<PledgeDoc>())!);
+  }
+
+  private async markSuperseded(old: CertificateDoc, newSerial: string, actor: string): Promise<void> {
+    const now = new Date();
+    const updated = await Certificate.findOneAndUpdate(
+      { _id: old._id, currentFor: old.pledge, status: CertificateStatus.Valid },
       { $set: { status: CertificateStatus.Superseded, supersededBy: newSerial, statusReason: 'company data corrected' }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Superseded, at: now, actor, reason: `superseded by ${newSerial}` } } },
     ).lean<CertificateDoc>();
-    if (old) this.forget(old.serial);
+    this.forget(old.serial);
     clearPublicCaches();
-    if (old) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });
-    return this.issueFor((await Pledge.findById(pledgeId).lean<PledgeDoc>())!);
+    if (updated) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });
   }
 
   /** Checks an uploaded PDF: the offline checks, then the registry's (serial known, data matches, status). */

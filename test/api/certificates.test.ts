@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Types } from 'mongoose';
 import request from 'supertest';
 import { generateSigningKey, makeSerial, parseSerial, toJwks } from '../../certificates';
 import { verifyFile } from '../../scripts/verify';
 import { companySession } from '../helpers/pledges';
 import { Certificate } from '../../models/certificate';
+import { Pledge } from '../../models/pledge';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
 import { signBody } from './pledge-flow.test';
@@ -152,5 +154,37 @@ describe('certificates for companies (API)', () => {
     const broken = await request(r.app).post('/api/v1/verify').attach('file', Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog'), 'broken.pdf').expect(200);
     assert.equal(broken.body.valid, false);
     assert.ok(broken.body.checks.every((c: { ok: boolean }) => c.ok === false));
+  });
+});
+
+describe('correction interrupted by a crash', () => {
+  const r = useRegistry();
+
+  it('when a correction stops right after the pledge was updated, then the background issuer supersedes the old certificate and issues one with the corrected name', async () => {
+    const p = await activePledge(r);
+    const name = '崩溃后更正示例有限公司';
+    // The first step of a correction (one update: new data and the reissue mark), then nothing:
+    // the process died before reissuing. Its claim runs out.
+    await r.registry.certificates.correctAndMarkForReissue(new Types.ObjectId(p.id), { companyName: name }, `admin:${p.admin.id}`);
+    await Pledge.updateOne({ _id: p.id }, { $set: { certificateClaimUntil: new Date(Date.now() - 1000) } });
+    assert.equal((await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200)).body.status, 'valid', 'nothing was reissued yet');
+
+    r.registry.certificateIssuer.poke();
+    await r.registry.certificateIssuer.idle();
+    const pledge = await Pledge.findById(p.id).lean();
+    assert.ok(pledge?.certificateSerial && pledge.certificateSerial !== p.serial, 'a new certificate is current');
+    assert.equal(pledge.reissueBy, undefined);
+    const old = (await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200)).body;
+    assert.equal(old.status, 'superseded');
+    assert.equal(old.supersededBy, pledge.certificateSerial);
+    const current = (await request(r.app).get(`/api/v1/certificates/${pledge.certificateSerial}`).expect(200)).body;
+    assert.equal(current.status, 'valid');
+    assert.equal(current.company.name, name);
+    assert.equal(await Certificate.countDocuments({ pledge: p.id, status: 'valid' }), 1);
+
+    // Another pass of the issuer changes nothing: the new certificate is not superseded again.
+    r.registry.certificateIssuer.poke();
+    await r.registry.certificateIssuer.idle();
+    assert.equal((await Pledge.findById(p.id).lean())?.certificateSerial, pledge.certificateSerial);
   });
 });
