@@ -24,7 +24,7 @@ import {
 } from '../../src/site/forms';
 import { cookieOptions } from '../../src/site/http';
 import { firstQueryValue } from '../../src/site/view';
-import { postedToken, tokenLandingPage, type SiteKit } from './kit';
+import { postedToken, tokenFailurePage, tokenLandingPage, type SiteKit } from './kit';
 import { sessionCookie, sessionGate } from './session';
 
 const LOGIN_FIELDS: readonly FieldSpec[] = [
@@ -152,16 +152,7 @@ export function accountPages(kit: SiteKit): Router {
     try {
       jwt = await redeemLoginLink(token, secret);
     } catch (e) {
-      if (!isAppError(e) || e.status >= 500 || e.status === 429) throw e;
-      const failure =
-        e.code === 'token-expired' ? 'expired' : e.code === 'token-used' ? 'used' : 'invalid';
-      kit.page(
-        req,
-        res,
-        'login-verify',
-        { failure },
-        { policy: 'no-store', status: e.status, section: '/me' },
-      );
+      tokenFailurePage(kit, req, res, e, 'login-verify', '/me');
       return;
     }
     res.cookie(SESSION_COOKIE, jwt, cookieOptions(config.isProduction, SESSION_TTL_SECONDS * 1000));

@@ -10,6 +10,7 @@ import { adminEmails, createAdmin, disableAdmin, listAdmins } from '../../src/ad
 import { searchAudit } from '../../src/admin/audit';
 import { adminListPledges, adminPledgeDetail, correctPledge, type AdminPledgeDetail } from '../../src/admin/pledges';
 import { AdminCreateBody, AdminPledgeQuery, AuditQuery, CorrectionBody, InitiativeDraftBody, PLEDGE_STATUSES, VersionParam } from '../../src/admin/schemas';
+import { Pledge, type PledgeDoc } from '../../models/pledge';
 import type { AuditEntry } from '../../src/audit/events';
 import { SESSION_TTL_SECONDS, type SessionClaims } from '../../src/auth/jwt';
 import { SESSION_COOKIE } from '../../src/auth/middleware';
@@ -358,8 +359,7 @@ export function consolePages(kit: SiteKit, deps: ConsoleDeps): Router {
     gate.csrf,
     withReason('revoke', async (id, reason, s) => {
       // The serial comes from the record, not the form: the page revokes this pledge's current certificate.
-      const { pledge } = await adminPledgeDetail(id);
-      const serial = pledge.certificateSerial as string | null;
+      const serial = (await Pledge.findById(id).select('certificateSerial').lean<PledgeDoc>())?.certificateSerial;
       if (!serial) throw notFound('This pledge has no certificate.');
       await deps.certificates.revoke(serial, reason, s.sub);
     }),

@@ -10,6 +10,7 @@ import type { AnonymousCsrf } from '../../src/site/csrf';
 import { preparePage, sendHtml, type CachePolicy, type PreparedPage } from '../../src/site/http';
 import type { VerifyLookup } from '../../src/site/verdict';
 import { firstQueryValue, pageContext, type Renderer } from '../../src/site/view';
+import { isAppError } from '../../src/errors';
 import { TokenBody } from '../../src/pledges/schemas';
 import { formText } from '../../src/site/forms';
 
@@ -97,4 +98,14 @@ export function postedToken(kit: SiteKit, req: Request, res: Response, template:
   if (parsed.success) return parsed.data.token;
   kit.page(req, res, template, { failure: 'incomplete' }, { policy: 'no-store', status: 400, section });
   return undefined;
+}
+
+/**
+ * Answers a link that could not be used (expired, used, unknown) with the landing page's message;
+ * anything else (a server fault, a rate limit) is rethrown for the error handler.
+ */
+export function tokenFailurePage(kit: SiteKit, req: Request, res: Response, e: unknown, template: string, section: string): void {
+  if (!isAppError(e) || e.status >= 500 || e.status === 429) throw e;
+  const failure = e.code === 'token-expired' ? 'expired' : e.code === 'token-used' ? 'used' : 'invalid';
+  kit.page(req, res, template, { failure }, { policy: 'no-store', status: e.status, section });
 }

@@ -21,7 +21,7 @@ import {
   type FieldSpec,
   type FormErrors,
 } from '../../src/site/forms';
-import { postedToken, tokenLandingPage, type SiteKit } from './kit';
+import { postedToken, tokenFailurePage, tokenLandingPage, type SiteKit } from './kit';
 import { initiativeView } from './public';
 
 export const SIGN_FIELDS: readonly FieldSpec[] = [
@@ -183,16 +183,7 @@ export function signPages(kit: SiteKit): Router {
         { policy: 'no-store', section: '/sign' },
       );
     } catch (e) {
-      if (!isAppError(e) || e.status >= 500 || e.status === 429) throw e;
-      const failure =
-        e.code === 'token-expired' ? 'expired' : e.code === 'token-used' ? 'used' : 'invalid';
-      kit.page(
-        req,
-        res,
-        'confirm',
-        { failure },
-        { policy: 'no-store', status: e.status, section: '/sign' },
-      );
+      tokenFailurePage(kit, req, res, e, 'confirm', '/sign');
     }
   });
 
