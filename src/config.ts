@@ -45,7 +45,14 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     default: null,
     requiredInProduction: false,
     description:
-      'MongoDB connection string. Unset: the embedded store runs in-process on `$DATA_DIR/db` (production should use MongoDB).',
+      'MongoDB connection string. Unset: the embedded store runs in-process on `$DATA_DIR/db`; in production only with `ALLOW_EMBEDDED_STORE=1`.',
+  },
+  {
+    name: 'ALLOW_EMBEDDED_STORE',
+    default: '0',
+    requiredInProduction: false,
+    description:
+      '`1` lets production run on the embedded store (no `MONGODB_URI`); without it production refuses to start.',
   },
   {
     name: 'DATA_DIR',
@@ -76,9 +83,9 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
   {
     name: 'SMTP_URL',
     default: null,
-    requiredInProduction: false,
+    requiredInProduction: true,
     description:
-      'Outgoing mail server, e.g. `smtps://user:pass@host:465`. Unset: mail is written to a dev outbox under `$DATA_DIR`.',
+      'Outgoing mail server, e.g. `smtps://user:pass@host:465`. Unset outside production: mail is written as .eml files to a dev outbox under `$DATA_DIR`.',
   },
   {
     name: 'REVIEW_MODE',
@@ -162,6 +169,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\/./, 'must start with mongodb:// or mongodb+srv://')
     .optional(),
+  ALLOW_EMBEDDED_STORE: z.enum(['0', '1'], 'must be 1 or 0').default('0'),
   DATA_DIR: z.string().default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   TRUST_PROXY: z
@@ -213,6 +221,8 @@ export interface Config {
   readonly publicUrl: string;
   /** Unset: the server starts the embedded store. */
   readonly mongodbUri: string | undefined;
+  /** Production may run on the embedded store only when this was set explicitly. */
+  readonly allowEmbeddedStore: boolean;
   /** Absolute path. */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -269,6 +279,13 @@ export function loadConfig(env: Env = process.env): Config {
         problems.push(`${v.name}: required when NODE_ENV=production`);
       }
     }
+    // Refused rather than warned about: a warning in a log nobody reads is how a registry ends
+    // up keeping its only copy of the data in a single local file.
+    if (raw.MONGODB_URI === undefined && raw.ALLOW_EMBEDDED_STORE !== '1') {
+      problems.push(
+        'MONGODB_URI: required when NODE_ENV=production (or set ALLOW_EMBEDDED_STORE=1 to run on the embedded store)',
+      );
+    }
   }
 
   const signingKey = raw.SIGNING_KEY === undefined ? undefined : keySource(raw.SIGNING_KEY);
@@ -293,6 +310,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     mongodbUri: e.MONGODB_URI,
+    allowEmbeddedStore: e.ALLOW_EMBEDDED_STORE === '1',
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

@@ -23,6 +23,8 @@ const production = {
   SIGNING_KEY: pem,
   SIGNING_P12: p12Base64,
   SIGNING_P12_PASSWORD: 'p12 password',
+  SMTP_URL: 'smtps://mailer:secret@smtp.example.org:465',
+  MONGODB_URI: 'mongodb://db.example.org:27017/eqi',
 };
 
 function configError(fn: () => unknown): ConfigError {
@@ -121,6 +123,34 @@ describe('config', () => {
     assert.equal(config.signing.p12?.kind, 'base64');
     assert.deepEqual(readSecret(config.signing.p12!), Buffer.alloc(96, 7));
     assert.equal(config.signing.p12Password, 'p12 password');
+  });
+
+  it('when NODE_ENV=production has no SMTP_URL, then it refuses to start (mail would go to disk, links to the log)', () => {
+    const err = configError(() => loadConfig({ ...production, SMTP_URL: undefined }));
+    assert.deepEqual(err.problems, ['SMTP_URL: required when NODE_ENV=production']);
+  });
+
+  it('when NODE_ENV=production has no MONGODB_URI, then it refuses to start unless ALLOW_EMBEDDED_STORE=1', () => {
+    const err = configError(() => loadConfig({ ...production, MONGODB_URI: undefined }));
+    assert.equal(err.problems.length, 1, err.message);
+    assert.match(err.problems[0], /^MONGODB_URI: required when NODE_ENV=production/);
+    assert.match(err.problems[0], /ALLOW_EMBEDDED_STORE=1/, 'the message names the way out');
+    const allowed = loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: '1' });
+    assert.equal(allowed.mongodbUri, undefined);
+    assert.equal(allowed.allowEmbeddedStore, true);
+    // Anything but an explicit 1 (or 0) is a mistake worth naming, not a silent "no".
+    for (const bad of ['yes', 'true', '2']) {
+      const e = configError(() => loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: bad }));
+      assert.ok(e.problems.some((p) => p.startsWith('ALLOW_EMBEDDED_STORE: ')), e.message);
+    }
+    assert.ok(configError(() => loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: '0' })));
+  });
+
+  it('when outside production neither SMTP_URL nor MONGODB_URI is set, then it loads (dev outbox, embedded store)', () => {
+    const config = loadConfig({ NODE_ENV: 'development' });
+    assert.equal(config.smtpUrl, undefined);
+    assert.equal(config.mongodbUri, undefined);
+    assert.equal(config.allowEmbeddedStore, false);
   });
 
   it('when JWT_SECRET is shorter than 32 characters, then it is rejected even outside production', () => {
