@@ -14,8 +14,10 @@
 // and non-zero: every single-digit substitution and every transposition of two
 // digits (adjacent or not) changes the check character.
 //
-// Parsing is lenient about what people type: surrounding spaces, lower case and
-// missing dashes are accepted (`eqi2026000123k`); any other separator, length
+// Parsing is lenient about what people type: surrounding spaces, lower case,
+// missing dashes and spaces in place of dashes are accepted (`eqi2026000123f`,
+// `EQI 2026 000123 F`), and so are the full-width forms a Chinese input method
+// produces (`ＥＱＩ－２０２６…`, the ideographic space). Any other separator, length
 // or character is a 'format' error. A well-formed serial whose check character
 // does not match is a 'checksum' error (a mistyped serial).
 
@@ -42,13 +44,21 @@ export function makeSerial(year: number, seq: number): string {
   return `EQI-${y}-${n}-${checkChar(y + n)}`;
 }
 
-const SERIAL_RE = /^EQI-?(2\d{3})-?(\d{6})-?([0-9A-Z])$/;
+// Between the parts: nothing, one dash, or a run of spaces.
+const SERIAL_RE = /^EQI(?:-| +)?(2\d{3})(?:-| +)?(\d{6})(?:-| +)?([0-9A-Z])$/;
+
+/** Full-width ASCII (U+FF01–U+FF5E) and the ideographic space to their ASCII forms; nothing else. */
+function halfWidth(s: string): string {
+  return s.replace(/[\uff01-\uff5e\u3000]/g, (ch) =>
+    ch === '\u3000' ? ' ' : String.fromCharCode(ch.charCodeAt(0) - 0xfee0),
+  );
+}
 
 export function parseSerial(input: string): SerialParse {
   if (typeof input !== 'string' || input.length > 40) return { ok: false, error: 'format' };
   // ASCII only: toUpperCase() would otherwise fold look-alikes such as 'ı' into 'I'.
-  const t = input.trim();
-  if (!/^[\x21-\x7e]*$/.test(t)) return { ok: false, error: 'format' };
+  const t = halfWidth(input).trim();
+  if (!/^[\x20-\x7e]*$/.test(t)) return { ok: false, error: 'format' };
   const m = SERIAL_RE.exec(t.toUpperCase());
   if (!m) return { ok: false, error: 'format' };
   const [, y, n, c] = m as unknown as [string, string, string, string];

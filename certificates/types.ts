@@ -7,7 +7,7 @@ export interface Bilingual {
 /** Everything a certificate certifies. All text is user/registry data: it is
  * drawn as glyphs only, never interpreted. */
 export interface CertificateData {
-  /** `EQI-2026-000123-K`, see serial.ts */
+  /** `EQI-2026-000123-F`, see serial.ts */
   serial: string;
   company: {
     name: string;

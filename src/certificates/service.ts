@@ -169,7 +169,7 @@ export class CertificateService {
     if (!parsed.ok) {
       throw parsed.error === 'checksum'
         ? badRequest('The check character (the last one) does not match: the serial was probably mistyped. Please check it against the certificate.', { code: 'serial-mistyped', errors: [{ path: 'serial', message: 'Check character mismatch: probably mistyped.' }] })
-        : badRequest('This is not a certificate serial; serials look like EQI-2026-000123-K.', { code: 'serial-format', errors: [{ path: 'serial', message: 'Expected a serial like EQI-2026-000123-K.' }] });
+        : badRequest('This is not a certificate serial; serials look like EQI-2026-000123-F.', { code: 'serial-format', errors: [{ path: 'serial', message: 'Expected a serial like EQI-2026-000123-F.' }] });
     }
     const cert = await Certificate.findOne({ serial: parsed.serial }).lean<CertificateDoc>();
     if (!cert) throw notFound(`No certificate with serial ${parsed.serial} was issued by this registry.`, { code: 'certificate-not-found' });

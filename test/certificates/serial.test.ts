@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { SERIAL_ALPHABET, makeSerial, parseSerial } from '../../certificates';
+import { en } from '../../src/i18n/messages/en';
+import { zhCN } from '../../src/i18n/messages/zh-CN';
+import { consoleEn } from '../../src/i18n/messages/console-en';
+import { consoleZhCN } from '../../src/i18n/messages/console-zh-CN';
 
 const PRINTABLE = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
 
@@ -34,8 +39,8 @@ describe('certificate serials', () => {
           const changed = serial.slice(0, i) + ch + serial.slice(i + 1);
           const r = parseSerial(changed);
           tried++;
-          if (ch === serial[i]!.toLowerCase()) {
-            // Case is not a change: typing in lower case is accepted on purpose.
+          if (ch === serial[i]!.toLowerCase() || (serial[i] === '-' && ch === ' ')) {
+            // Case is not a change, nor is a space for a dash: both are accepted on purpose.
             assert.deepEqual(r, parseSerial(serial), changed);
           } else {
             assert.equal(r.ok, false, `${changed} was accepted`);
@@ -84,6 +89,12 @@ describe('certificate serials', () => {
       ` ${s}\t`,
       'eqi2026000123f',
       'EQI-2026000123-F',
+      'EQI 2026 000123 F',
+      'eqi 2026 000123 f',
+      'EQI  2026-000123 F',
+      '  EQI2026 000123-f ',
+      'ＥＱＩ－２０２６－０００１２３－Ｆ',
+      'EQI\u30002026\u3000000123\u3000F',
     ]) {
       const r = parseSerial(typed);
       assert.deepEqual(r, { ok: true, serial: s, year: 2026, seq: 123 }, typed);
@@ -97,7 +108,13 @@ describe('certificate serials', () => {
       'EQI-2026-123-F',
       'EQI-2026-0001234-F',
       'ABC-2026-000123-F',
-      'EQI 2026 000123 F',
+      'EQI_2026_000123_F',
+      'EQI--2026-000123-F',
+      'EQI- 2026-000123-F',
+      'EQI\t2026\t000123\tF',
+      'EQI 2026 000 123 F',
+      'E QI 2026 000123 F',
+      'EQI.2026.000123.F',
       'EQI-2026-000000-0',
       'EQİ-2026-000123-F',
       'EQI-2026-000123-F'.repeat(3),
@@ -105,5 +122,54 @@ describe('certificate serials', () => {
       assert.deepEqual(parseSerial(bad), { ok: false, error: 'format' }, bad);
     }
     assert.deepEqual(parseSerial(123 as unknown as string), { ok: false, error: 'format' });
+  });
+
+  it('when any serial is typed with any mix of case, dashes, spaces and full-width forms, then it parses to the canonical form', () => {
+    const sep = fc.constantFrom('', '-', ' ', '  ', '\u3000', '－');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2000, max: 2999 }),
+        fc.integer({ min: 1, max: 999_999 }),
+        fc.tuple(sep, sep, sep),
+        fc.array(fc.boolean(), { minLength: 17, maxLength: 17 }),
+        fc.boolean(),
+        fc.constantFrom('', ' ', '\t', '\u3000'),
+        (year, seq, [s1, s2, s3], lower, wide, pad) => {
+          const canonical = makeSerial(year, seq);
+          const [p, y, n, c] = canonical.split('-') as [string, string, string, string];
+          let typed = [...`${p}${s1}${y}${s2}${n}${s3}${c}`]
+            .map((ch, i) => (lower[i % 17] ? ch.toLowerCase() : ch))
+            .join('');
+          if (wide) typed = typed.replace(/[!-~]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0));
+          assert.deepEqual(parseSerial(pad + typed + pad), { ok: true, serial: canonical, year, seq });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('when a serial is typed with spaces and a wrong check character, then the error is still checksum', () => {
+    const s = makeSerial(2026, 1);
+    assert.equal(s, 'EQI-2026-000001-6');
+    assert.deepEqual(parseSerial('EQI 2026 000001 7'), { ok: false, error: 'checksum' });
+    assert.deepEqual(parseSerial('eqi 2026 000001 6'), { ok: true, serial: s, year: 2026, seq: 1 });
+  });
+
+  it('when the message catalogs show a serial as an example, then every such example passes its own check', () => {
+    // Anything that looks like a serial, however mangled, so a wrong example cannot slip past.
+    const serialLike = /EQI[^\p{L}\p{N}]{0,3}\d{4}[^\p{L}\p{N}]{0,3}\d{3,7}[^\p{L}\p{N}]{0,3}[0-9A-Z]?/giu;
+    const found: string[] = [];
+    for (const catalog of [zhCN, en, consoleZhCN, consoleEn] as Record<string, string>[]) {
+      for (const [key, text] of Object.entries(catalog)) {
+        for (const m of text.matchAll(serialLike)) {
+          found.push(m[0]);
+          assert.equal(parseSerial(m[0]).ok, true, `${key}: example ${m[0]} does not pass parseSerial`);
+        }
+      }
+    }
+    // The verify hint has one in each language; if the examples vanish this test must say so.
+    assert.ok(found.length >= 2, `found only ${found.length} serial examples`);
+    assert.ok(zhCN['verify.serial.hint'].includes(makeSerial(2026, 123)));
+    assert.ok(en['verify.serial.hint'].includes(makeSerial(2026, 123)));
   });
 });

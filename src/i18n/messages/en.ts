@@ -233,7 +233,7 @@ export const en: Record<MessageKey, string> = {
   'verify.lead':
     'Enter the number printed on a certificate to check that this registry issued it and whether it is valid today.',
   'verify.serial.label': 'Certificate number',
-  'verify.serial.hint': 'For example EQI-2026-000123-K; case and dashes do not matter.',
+  'verify.serial.hint': 'For example EQI-2026-000123-F; case, dashes and spaces do not matter.',
   'verify.submit': 'Verify',
   'verify.qrHint':
     'You can also scan the QR code on the certificate with a phone to open the result directly.',

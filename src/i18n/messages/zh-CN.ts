@@ -216,7 +216,7 @@ export const zhCN = {
   'verify.title': '证书查验',
   'verify.lead': '输入证书上的编号，查验证书是否由本平台颁发、目前是否有效。',
   'verify.serial.label': '证书编号',
-  'verify.serial.hint': '例如 EQI-2026-000123-K，大小写和连字符均可。',
+  'verify.serial.hint': '例如 EQI-2026-000123-F，大小写、连字符或空格均可。',
   'verify.submit': '查验',
   'verify.qrHint': '也可以用手机扫描证书上的二维码，直接打开查验结果。',
   'verify.again': '查验其他证书',
