@@ -4,9 +4,10 @@
  * forged cross-site form, so they need none.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { forbidden, unauthorized } from '../errors';
 import { isActiveAdmin } from '../admin/accounts';
+import { cookieFromHeader } from '../http/cookies';
 import { verifySession, type SessionClaims } from './jwt';
 
 export const SESSION_COOKIE = 'eqi_session';
@@ -14,16 +15,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function csrfTokenFor(sessionToken: string, secret: string): string {
   return createHmac('sha256', secret).update(`csrf:${sessionToken}`).digest('base64url');
-}
-
-function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -42,7 +33,7 @@ export function authenticate(secret: string): RequestHandler {
       res.locals.session = verifySession(m[1], secret);
       return next();
     }
-    const cookie = readCookie(req, SESSION_COOKIE);
+    const cookie = cookieFromHeader(req.headers.cookie, SESSION_COOKIE);
     if (cookie) {
       const claims = verifySession(cookie, secret);
       if (!SAFE_METHODS.has(req.method)) {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Request } from 'express';
 import nunjucks from 'nunjucks';
+import { cookieFromHeader } from '../http/cookies';
 import { LANG_COOKIE, i18n, negotiateLocale, otherLocale, type I18n, type Locale } from '../i18n';
 import type { Assets } from './assets';
 
@@ -59,11 +60,7 @@ function readCookie(req: Request, name: string): string | undefined {
   const parsed = (req.cookies as Record<string, unknown> | undefined)?.[name];
   if (typeof parsed === 'string') return parsed;
   // Error pages can be rendered before cookie-parser ran (e.g. a body-parser error).
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
-  }
-  return undefined;
+  return cookieFromHeader(req.headers.cookie, name);
 }
 
 export function firstQueryValue(req: Request, name: string): string | undefined {
