@@ -125,7 +125,7 @@ export function csvWriter(sink: Writable, columns: ExportColumn[]): RowWriter {
 
 export function jsonWriter(sink: Writable, columns: ExportColumn[], ndjson: boolean): RowWriter {
   let first = true;
-  const keys = columns.map((c) => c.key);
+  const keys = columns.flatMap((c) => c.json ?? [c.key]);
   const pick = (row: ExportRow): Record<string, unknown> => {
     const o: Record<string, unknown> = {};
     for (const k of keys) o[k] = row[k] ?? null;

@@ -19,7 +19,8 @@ import { utf16Hex } from '../../certificates/fonts';
 import { industryByCode } from '../domain/industries';
 import { provinceByCode } from '../domain/provinces';
 import { GlyphSet } from './pdf-font';
-import { CST_OFFSET_MS, STATUS_LABELS, type ExportQuery, type ExportRow } from './rows';
+import { chinaDate as chinaDay, chinaDateTime } from '../time/china';
+import { statusLabel, type ExportQuery, type ExportRow } from './rows';
 
 const deflateAsync = promisify(zlib.deflate);
 
@@ -69,11 +70,7 @@ interface Column {
 }
 
 function chinaDate(d: Date | null): string {
-  return d ? new Date(d.getTime() + CST_OFFSET_MS).toISOString().slice(0, 10) : '';
-}
-
-function chinaDateTime(d: Date): string {
-  return new Date(d.getTime() + CST_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+  return d ? chinaDay(d) : '';
 }
 
 function columns(founders: boolean): Column[] {
@@ -95,7 +92,7 @@ function columns(founders: boolean): Column[] {
       },
     },
     { key: 'activatedAt', zh: '生效日期', en: 'Activated', width: 54, cell: (r) => ({ zh: chinaDate(r.activated) }) },
-    { key: 'status', zh: '状态', en: 'Status', width: 44, cell: (r) => ({ zh: STATUS_LABELS[r.status]?.zh ?? r.status, en: STATUS_LABELS[r.status]?.en }) },
+    { key: 'status', zh: '状态', en: 'Status', width: 44, cell: (r) => ({ zh: statusLabel(r.status).zh, en: statusLabel(r.status).en }) },
     { key: 'certificateSerial', zh: '证书编号', en: 'Certificate serial', width: 88, cell: (r) => ({ zh: r.certificateSerial || '—', nowrap: true }) },
   ];
 }
@@ -115,7 +112,8 @@ function filterLines(q: ExportQuery): { zh: string; en: string } {
     zh.push('发起企业');
     en.push('founding signatories');
   }
-  const st = q.status === 'all' ? { zh: '全部（有效、已撤回、已撤销）', en: 'all (active, withdrawn, revoked)' } : STATUS_LABELS[q.status]!;
+  const listed = (['active', 'withdrawn', 'revoked'] as const).map(statusLabel);
+  const st = q.status === 'all' ? { zh: `全部（${listed.map((l) => l.zh).join('、')}）`, en: `all (${listed.map((l) => l.en.toLowerCase()).join(', ')})` } : statusLabel(q.status);
   zh.push(`状态：${st.zh}`);
   en.push(`status: ${q.status === 'all' ? st.en : st.en.toLowerCase()}`);
   if (q.province) {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Pledge, PledgeStatus } from '../../models/pledge';
 import { INDUSTRY_CODES, industryByCode } from '../domain/industries';
 import { PROVINCE_CODES, provinceByCode } from '../domain/provinces';
+import { chinaDayStart, toChinaIso } from '../time/china';
 
 export const ExportQuery = z
   .strictObject({
@@ -22,10 +23,13 @@ export const ExportQuery = z
 export type ExportQuery = z.output<typeof ExportQuery>;
 
 export interface ExportColumn {
+  /** The cell a spreadsheet (CSV, XLSX) shows. */
   key: keyof ExportRow;
   zh: string;
   en: string;
   width: number;
+  /** The fields JSON carries for the column, when not just `key` (the status code beside its label). */
+  json?: Array<keyof ExportRow>;
 }
 
 export interface ExportRow {
@@ -39,8 +43,12 @@ export interface ExportRow {
   signatoryName: string;
   signatoryTitle: string;
   initiativeVersion: number;
+  /** Beijing time with its offset (`2026-12-02T04:08:26+08:00`): readable, and still one instant. */
   activatedAt: string;
+  /** The machine code (`active`), for JSON and the PDF's own labels. */
   status: string;
+  /** The status in Chinese (`生效`), what spreadsheet readers see. */
+  statusLabel: string;
   certificateSerial: string;
   email?: string;
   phone?: string;
@@ -62,7 +70,7 @@ export const COLUMNS: ExportColumn[] = [
   { key: 'signatoryTitle', zh: '职务', en: 'Title', width: 14 },
   { key: 'initiativeVersion', zh: '倡议书版本', en: 'Initiative version', width: 10 },
   { key: 'activatedAt', zh: '生效时间', en: 'Activated at', width: 22 },
-  { key: 'status', zh: '状态', en: 'Status', width: 12 },
+  { key: 'statusLabel', zh: '状态', en: 'Status', width: 12, json: ['status', 'statusLabel'] },
   { key: 'certificateSerial', zh: '证书编号', en: 'Certificate serial', width: 22 },
 ];
 
@@ -78,13 +86,25 @@ export function columnsFor(q: ExportQuery): ExportColumn[] {
   return q.includeContacts === '1' ? [...COLUMNS, ...CONTACT_COLUMNS] : COLUMNS;
 }
 
-export const STATUS_LABELS: Record<string, { zh: string; en: string }> = {
-  active: { zh: '有效', en: 'Active' },
-  withdrawn: { zh: '已撤回', en: 'Withdrawn' },
+/**
+ * Every pledge status in the words of the association's exports. Exports carry active, withdrawn
+ * and revoked; the rest are labelled so a new status cannot reach a file unlabelled. (A correction
+ * keeps the pledge active; "已更正" belongs to the superseded certificate, which no export lists.)
+ */
+export const STATUS_LABELS: Record<PledgeStatus, { zh: string; en: string }> = {
+  pending_confirmation: { zh: '待确认', en: 'Awaiting confirmation' },
+  pending_review: { zh: '待审核', en: 'Awaiting review' },
+  activating: { zh: '生效中', en: 'Activating' },
+  active: { zh: '生效', en: 'Active' },
+  withdrawn: { zh: '已退出', en: 'Withdrawn' },
   revoked: { zh: '已撤销', en: 'Revoked' },
+  rejected: { zh: '未通过', en: 'Rejected' },
+  expired: { zh: '已过期', en: 'Expired' },
 };
 
-export const CST_OFFSET_MS = 8 * 3600_000;
+export function statusLabel(status: string): { zh: string; en: string } {
+  return STATUS_LABELS[status as PledgeStatus] ?? { zh: status, en: status };
+}
 
 export interface ExportPlan {
   filter: Record<string, unknown>;
@@ -110,8 +130,8 @@ export function exportFilter(q: ExportQuery): ExportPlan {
   if (q.industry) rest.industry = q.industry;
   if (q.from || q.to) {
     const range: Record<string, Date> = {};
-    if (q.from) range.$gte = new Date(Date.parse(`${q.from}T00:00:00Z`) - CST_OFFSET_MS);
-    if (q.to) range.$lt = new Date(Date.parse(`${q.to}T00:00:00Z`) - CST_OFFSET_MS + 86_400_000);
+    if (q.from) range.$gte = chinaDayStart(q.from);
+    if (q.to) range.$lt = new Date(chinaDayStart(q.to).getTime() + 86_400_000);
     rest.activatedAt = range;
   }
   const key = q.founders === '1' ? 'foundingNumber' : 'sequence';
@@ -152,8 +172,9 @@ export function toRow(p: Document, withContacts: boolean): ExportRow {
     signatoryName: signatory.name ?? '',
     signatoryTitle: signatory.title ?? '',
     initiativeVersion: (p.initiative as { version: number } | undefined)?.version ?? 0,
-    activatedAt: activated ? activated.toISOString() : '',
+    activatedAt: activated ? toChinaIso(activated) : '',
     status: p.status as string,
+    statusLabel: statusLabel(p.status as string).zh,
     certificateSerial: (p.certificateSerial as string | undefined) ?? '',
     provinceCode: p.province as string,
     industryCode: p.industry as string,

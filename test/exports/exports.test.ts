@@ -132,6 +132,37 @@ describe('exports (admin and open data)', () => {
       assert.ok(res.body.toString('utf8').endsWith('\r\n'));
     });
 
+    it('when a pledge activated at 23:30 Beijing time is exported, then every format shows that wall-clock time with +08:00 and the status in Chinese beside the code in JSON', async () => {
+      const late = (await Pledge.findOne({ activatedAt: LATE }).lean())!;
+      const revoked = (await Pledge.findOne({ status: 'revoked', sequence: { $gte: 1 } }).sort({ sequence: 1 }).lean())!;
+      const withdrawn = (await Pledge.findOne({ status: 'withdrawn', sequence: { $gte: 1 } }).sort({ sequence: 1 }).lean())!;
+      const seq = String(late.sequence);
+      const at = CSV_KEYS.indexOf('activatedAt');
+      const st = CSV_KEYS.indexOf('statusLabel');
+      const csv = readCsv((await get(`${URL}.csv?status=all`)).body);
+      assert.equal(csv.header[at], '生效时间 Activated at');
+      assert.equal(csv.header[st], '状态 Status');
+      const csvBy = (n: number) => csv.rows.find((row) => row[0] === String(n))!;
+      assert.equal(csvBy(late.sequence!)[at], '2025-03-01T23:30:00+08:00');
+      assert.equal(csvBy(late.sequence!)[st], '生效');
+      assert.equal(csvBy(revoked.sequence!)[st], '已撤销');
+      assert.equal(csvBy(withdrawn.sequence!)[st], '已退出');
+
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load((await get(`${URL}.xlsx?status=all`)).body as unknown as ArrayBuffer);
+      const xrow = wb.worksheets[0]!.getRows(2, csv.rows.length)!.find((row) => String(row.getCell(1).value) === seq)!;
+      assert.equal(xrow.getCell(at + 1).value, '2025-03-01T23:30:00+08:00');
+      assert.equal(xrow.getCell(st + 1).value, '生效');
+
+      const json = JSON.parse((await get(`${URL}.json?status=all`)).body.toString('utf8')) as Array<Record<string, unknown>>;
+      const jsonBy = (n: number) => json.find((o) => o.sequence === n)!;
+      assert.equal(jsonBy(late.sequence!).activatedAt, '2025-03-01T23:30:00+08:00');
+      assert.equal(Date.parse(String(jsonBy(late.sequence!).activatedAt)), LATE.getTime(), 'the offset makes it the same instant');
+      assert.deepEqual([jsonBy(late.sequence!).status, jsonBy(late.sequence!).statusLabel], ['active', '生效']);
+      assert.deepEqual([jsonBy(revoked.sequence!).status, jsonBy(revoked.sequence!).statusLabel], ['revoked', '已撤销']);
+      assert.deepEqual([jsonBy(withdrawn.sequence!).status, jsonBy(withdrawn.sequence!).statusLabel], ['withdrawn', '已退出']);
+    });
+
     it('when CSV cells start with = + - @ tab or CR, then they are neutralised with an apostrophe and quoted where needed', async () => {
       const csv = readCsv((await get(`${URL}.csv?founders=1`)).body);
       const [a, b, c] = csv.rows;
@@ -196,6 +227,7 @@ describe('exports (admin and open data)', () => {
         initiativeVersion: Number(e.initiativeVersion),
         activatedAt: e.activatedAt,
         status: e.status,
+        statusLabel: e.statusLabel,
         certificateSerial: e.certificateSerial,
       });
       const json = await get(`${URL}.json`);
@@ -223,7 +255,7 @@ describe('exports (admin and open data)', () => {
     /** What the roster prints for a stored value (control characters become spaces). */
     const printed = (s: string) => s.replace(/[\u0000-\u001f]/g, ' ').replace(/\s+/g, ' ').trim(); // eslint-disable-line no-control-regex
 
-    const STATUS: Record<string, [string, string]> = { active: ['有效', 'Active'], withdrawn: ['已撤回', 'Withdrawn'], revoked: ['已撤销', 'Revoked'] };
+    const STATUS: Record<string, [string, string]> = { active: ['生效', 'Active'], withdrawn: ['已退出', 'Withdrawn'], revoked: ['已撤销', 'Revoked'] };
 
     /**
      * Every expected row, in order, in the text as drawn (pdftotext -raw keeps content-stream
@@ -255,7 +287,7 @@ describe('exports (admin and open data)', () => {
       const text = lines.join('\n');
       assert.ok(lines[0]!.startsWith('企业质量诚信倡议 · 签署企业名录'), 'Chinese title first');
       assert.ok(text.includes('Enterprise Quality Integrity Initiative · Signatories'));
-      assert.ok(text.includes('筛选条件：状态：有效') && text.includes('Filters: status: active'));
+      assert.ok(text.includes('筛选条件：状态：生效') && text.includes('Filters: status: active'));
       const stamp = /生成时间：(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})（北京时间）/.exec(text);
       assert.ok(stamp, 'generation time in China time');
       assert.ok(Math.abs(Date.parse(`${stamp[1]!.replace(' ', 'T')}+08:00`) - Date.now()) < 120_000);
@@ -273,7 +305,7 @@ describe('exports (admin and open data)', () => {
       assert.ok(lines[0]!.startsWith('企业质量诚信倡议 · 发起企业名录'));
       assert.ok(text.includes('Enterprise Quality Integrity Initiative · Founding Signatories'));
       assert.ok(text.includes('筛选条件：发起企业；状态：全部'));
-      assert.ok(text.includes('已撤回') && text.includes('Withdrawn'), 'withdrawn founders are listed with their status');
+      assert.ok(text.includes('已退出') && text.includes('Withdrawn'), 'withdrawn founders are listed with their status');
       const expected = await expectedRows({ foundingNumber: { $gte: 1 } }, { foundingNumber: 1 });
       assert.equal(expected.length, 100);
       assertRowsInOrder(res.body, expected, true);
@@ -328,7 +360,7 @@ describe('exports (admin and open data)', () => {
       const res = await get(`${URL}.pdf?province=11&industry=C&from=2024-01-01&to=2026-12-31`);
       const lines = layoutLines(res.body);
       const text = lines.join('\n');
-      assert.ok(text.includes('筛选条件：状态：有效；省份：北京；行业：C 制造业；生效日期：2024-01-01 至 2026-12-31（北京时间）'), text.slice(0, 400));
+      assert.ok(text.includes('筛选条件：状态：生效；省份：北京；行业：C 制造业；生效日期：2024-01-01 至 2026-12-31（北京时间）'), text.slice(0, 400));
       assert.ok(text.includes('Filters: status: active; province: Beijing; industry: C Manufacturing; activated: 2024-01-01 to 2026-12-31 (China time)'));
       const expected = await expectedRows({ status: 'active', province: '11', industry: 'C' });
       assert.ok(expected.length >= 3);

@@ -133,13 +133,29 @@ export interface Expected {
   signatoryName: string;
   signatoryTitle: string;
   initiativeVersion: string;
+  /** Beijing time with its offset, to the second: 2026-12-02T04:08:26+08:00 */
   activatedAt: string;
   /** activation day in China time, as the roster prints it */
   activatedDay: string;
   status: string;
+  /** The status in Chinese, as CSV and XLSX show it (JSON has it beside the code). */
+  statusLabel: string;
   certificateSerial: string;
   email: string;
   phone: string;
+}
+
+/** The Chinese the association's users read for each exported status. */
+export const STATUS_ZH: Record<string, string> = { active: '生效', withdrawn: '已退出', revoked: '已撤销' };
+
+/** Beijing wall-clock time by Intl's tz data (China has had no DST since 1991), not by the export code. */
+function beijing(d: Date): string {
+  const f = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+      .formatToParts(d)
+      .map((x) => [x.type, x.value]),
+  );
+  return `${f.year}-${f.month}-${f.day}T${f.hour}:${f.minute}:${f.second}+08:00`;
 }
 
 export function expectedOf(p: PledgeDoc): Expected {
@@ -158,9 +174,10 @@ export function expectedOf(p: PledgeDoc): Expected {
     signatoryName: p.signatory.name,
     signatoryTitle: p.signatory.title,
     initiativeVersion: String(p.initiative.version),
-    activatedAt: activated ? activated.toISOString() : '',
+    activatedAt: activated ? beijing(activated) : '',
     activatedDay: activated ? new Date(activated.getTime() + 8 * 3600_000).toISOString().slice(0, 10) : '',
     status: p.status,
+    statusLabel: STATUS_ZH[p.status] ?? `(no label for ${p.status})`,
     certificateSerial: p.certificateSerial ?? '',
     email: p.signatory.email,
     phone: p.signatory.phone ?? '',
@@ -174,7 +191,7 @@ export async function expectedRows(filter: Record<string, unknown>, sort: Record
 }
 
 /** Export column order (without contacts). */
-export const CSV_KEYS: Array<keyof Expected> = ['sequence', 'foundingNumber', 'companyName', 'companyNameEn', 'uscc', 'province', 'industry', 'signatoryName', 'signatoryTitle', 'initiativeVersion', 'activatedAt', 'status', 'certificateSerial'];
+export const CSV_KEYS: Array<keyof Expected> = ['sequence', 'foundingNumber', 'companyName', 'companyNameEn', 'uscc', 'province', 'industry', 'signatoryName', 'signatoryTitle', 'initiativeVersion', 'activatedAt', 'statusLabel', 'certificateSerial'];
 
 /** What a spreadsheet would run as a formula gets an apostrophe in front. */
 export function neutralised(v: string): string {
