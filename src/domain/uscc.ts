@@ -1,5 +1,5 @@
 /**
- * Unified Social Credit Code (统一社会信用代码), GB 32100-2015, as described in DOMAIN.md.
+ * Unified Social Credit Code (统一社会信用代码), GB 32100-2015, as described in docs/DOMAIN.md.
  *
  * Layout (1-based): 1 registration authority · 2 organisation type · 3–8 administrative division
  * (GB/T 2260; 3–4 = province) · 9–17 organisation code (GB 11714, 17 is its own check digit) ·
