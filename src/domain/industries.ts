@@ -1,4 +1,4 @@
-/** Industry sections of GB/T 4754-2017 (国民经济行业分类), A–T. Names as in docs/DOMAIN.md. */
+/** Industry sections of GB/T 4754-2017 (国民经济行业分类), A–T. Source: docs/DOMAIN.md. */
 
 // prettier-ignore
 export const INDUSTRY_CODES = [

@@ -1,6 +1,6 @@
 /**
  * Province-level divisions (GB/T 2260): the first two digits of the administrative division
- * code, which is characters 3–8 of a USCC. Names as in docs/DOMAIN.md.
+ * code, which is characters 3–8 of a USCC. Source: docs/DOMAIN.md.
  */
 
 // Grouped by region so the list reads like the standard.
