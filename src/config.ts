@@ -107,6 +107,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     description: 'Login and login-link requests allowed per client IP per minute.',
   },
   {
+    name: 'RATE_LIMIT_VERIFY_PER_MIN',
+    default: '30',
+    requiredInProduction: false,
+    description: 'Certificate PDF uploads to verify (API and site) allowed per client IP per minute.',
+  },
+  {
     name: 'SIGNING_KEY',
     default: null,
     requiredInProduction: true,
@@ -125,6 +131,20 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     default: null,
     requiredInProduction: true,
     description: 'Password of `SIGNING_P12`.',
+  },
+  {
+    name: 'MIGRATE_ON_START',
+    default: 'true',
+    requiredInProduction: false,
+    description:
+      '`true`: run pending migrations (index builds) before serving. `false`: only check them; run `npm run migrate` yourself (production refuses to start while an invariant index is missing).',
+  },
+  {
+    name: 'METRICS_TOKEN',
+    default: null,
+    requiredInProduction: false,
+    description:
+      'Bearer token for `GET /metrics` (Prometheus). Unset: `/metrics` is refused in production and open otherwise.',
   },
 ]);
 
@@ -184,9 +204,12 @@ export const envSchema = z.object({
   REVIEW_MODE: z.enum(['manual', 'auto']).default('manual'),
   RATE_LIMIT_SIGNING_PER_MIN: intVar(1, 1_000_000_000).default(10),
   RATE_LIMIT_LOGIN_PER_MIN: intVar(1, 1_000_000_000).default(10),
+  RATE_LIMIT_VERIFY_PER_MIN: intVar(1, 1_000_000_000).default(30),
   SIGNING_KEY: z.string().optional(),
   SIGNING_P12: z.string().optional(),
   SIGNING_P12_PASSWORD: z.string().optional(),
+  MIGRATE_ON_START: z.enum(['true', 'false'], 'must be true or false').default('true'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 {
@@ -232,7 +255,15 @@ export interface Config {
   readonly jwtSecretEphemeral: boolean;
   readonly smtpUrl: string | undefined;
   readonly reviewMode: 'manual' | 'auto';
-  readonly rateLimit: { readonly signingPerMin: number; readonly loginPerMin: number };
+  readonly rateLimit: {
+    readonly signingPerMin: number;
+    readonly loginPerMin: number;
+    readonly verifyPerMin: number;
+  };
+  /** Run pending migrations before serving (else only check the invariant indexes). */
+  readonly migrateOnStart: boolean;
+  /** Bearer token for /metrics; undefined: refused in production, open otherwise. */
+  readonly metricsToken: string | undefined;
   readonly signing: {
     /** PEM text or a PEM file; undefined outside production means "generate a dev key". */
     readonly key: SecretSource | undefined;
@@ -321,7 +352,10 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: Object.freeze({
       signingPerMin: e.RATE_LIMIT_SIGNING_PER_MIN,
       loginPerMin: e.RATE_LIMIT_LOGIN_PER_MIN,
+      verifyPerMin: e.RATE_LIMIT_VERIFY_PER_MIN,
     }),
+    migrateOnStart: e.MIGRATE_ON_START === 'true',
+    metricsToken: e.METRICS_TOKEN,
     signing: Object.freeze({
       key: signingKey as SecretSource | undefined,
       p12: p12 as SecretSource | undefined,
