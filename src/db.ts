@@ -5,6 +5,11 @@ import type { Logger } from './logger';
 export interface ConnectOptions {
   /** Overrides the database named in the URI (tests use a unique one each); default `eqi`. */
   dbName?: string;
+  /**
+   * Build schema indexes in the background on connect (default true). Production passes false:
+   * the migrations build them, awaited, before the app serves (src/migrations).
+   */
+  autoIndex?: boolean;
 }
 
 /** Used when the URI names no database (mongoose would otherwise silently use `test`). */
@@ -38,8 +43,7 @@ export async function connectDatabase(
     // Fail a bad URI within seconds at start-up instead of the driver's 30 s default.
     serverSelectionTimeoutMS: 10_000,
     connectTimeoutMS: 10_000,
-    // Indexes carry invariants (unique USCC, one open pledge per company): build them on start.
-    autoIndex: true,
+    autoIndex: options.autoIndex ?? true,
     autoCreate: true,
   });
   logger.info({ db: m.connection.name, host: m.connection.host }, 'database connected');

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { connectDatabase, disconnectDatabase } from './db';
 import type * as EmbeddedMongo from './embedded-mongo';
 import { createLogger, type Logger } from './logger';
+import { prepareDatabase } from './migrations';
 import { createRegistry, type Registry } from './registry';
 
 export interface StartOptions {
@@ -65,7 +66,9 @@ export async function startServer(
   let server: Server | undefined;
   let registry: Registry | undefined;
   try {
-    await connectDatabase(mongodbUri, logger);
+    await connectDatabase(mongodbUri, logger, { autoIndex: !config.isProduction });
+    // Index builds are awaited migrations; production refuses to serve without invariant indexes.
+    await prepareDatabase({ migrateOnStart: config.migrateOnStart, isProduction: config.isProduction, logger });
     registry = createRegistry(config, logger);
     await registry.start();
     const app = createApp({
