@@ -13,7 +13,7 @@ export async function withToolDatabase<T>(config: Config, logger: Logger, fn: ()
   let uri = config.mongodbUri;
   if (!uri) {
     const dataDir = path.join(config.dataDir, 'db');
-    uri = runningStoreUri(dataDir) ?? undefined;
+    uri = (await runningStoreUri(dataDir)) ?? undefined;
     if (!uri) {
       embedded = await startEmbeddedMongo({ dataDir });
       uri = embedded.uri;

@@ -9,22 +9,21 @@ import path from 'node:path';
 import { Catalog } from './engine/catalog';
 import { WireServer } from './server';
 import { openDurableStorage, openMemoryStorage, type DurableStorage } from './storage';
+import { lockHolderAlive } from './storage/lock';
 import { DECODE } from './wire';
 
 /** Written into the data dir while a store serves it: `mongodb://host:port`. */
 export const URI_FILE = 'embedded.uri';
 
-/** The URI of a live store serving `dataDir`, if there is one (its lock holder is alive). */
-export function runningStoreUri(dataDir: string): string | null {
+/** The URI of a live store serving `dataDir`, if there is one (its lock socket answers). */
+export async function runningStoreUri(dataDir: string): Promise<string | null> {
+  let uri: string;
   try {
-    const uri = fs.readFileSync(path.join(dataDir, URI_FILE), 'utf8').trim();
-    const pid = Number(/^\s*(\d+)/.exec(fs.readFileSync(path.join(dataDir, 'mongod.lock'), 'utf8'))?.[1]);
-    if (!pid) return null;
-    process.kill(pid, 0);
-    return uri;
+    uri = fs.readFileSync(path.join(dataDir, URI_FILE), 'utf8').trim();
   } catch {
     return null;
   }
+  return (await lockHolderAlive(dataDir)) ? uri : null;
 }
 
 export interface EmbeddedMongoOptions {
@@ -60,7 +59,7 @@ export interface EmbeddedMongo {
 export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const log = opts.log ?? (() => {});
   if (!opts.inMemory && !opts.dataDir) throw new Error('startEmbeddedMongo needs either dataDir or inMemory: true');
-  const storage: DurableStorage = opts.inMemory ? openMemoryStorage() : openDurableStorage(opts.dataDir!, { deserialize: DECODE });
+  const storage: DurableStorage = opts.inMemory ? openMemoryStorage() : await openDurableStorage(opts.dataDir!, { deserialize: DECODE });
   const catalog = new Catalog();
   let recovery;
   try {

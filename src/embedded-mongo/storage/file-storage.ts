@@ -52,9 +52,12 @@ export interface FileStorage extends DurableStorage {
 }
 
 /** Opens (creating if needed) and locks `dir`. Call `recover` next, then `append`. */
-export function openDurableStorage(dir: string, opts: FileStorageOptions = {}): FileStorage {
+export async function openDurableStorage(
+  dir: string,
+  opts: FileStorageOptions = {},
+): Promise<FileStorage> {
   fs.mkdirSync(dir, { recursive: true });
-  return new FileStore(dir, acquireLock(dir), opts);
+  return new FileStore(dir, await acquireLock(dir), opts);
 }
 
 /** Marks the end of a complete snapshot; a snapshot without it is not a snapshot. */

@@ -66,7 +66,7 @@ describe('crash safety (journal writer killed with SIGKILL)', function () {
       r.acked.forEach((n, i) => assert.equal(n, r.start + 1 + i, `${where}: acks out of order`));
 
       const state = { last: 0 };
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       const stats = storage.recover(replayInto(state)); // throws on any gap
       await storage.close();
       const lastAcked = r.acked.at(-1) ?? r.start;

@@ -73,7 +73,7 @@ describe('openDurableStorage', () => {
   describe('group commit', () => {
     it('when 1,000 appends are made concurrently, then all resolve in append order after far fewer fsyncs and replay in order', async () => {
       const dir = tempDir();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       const resolvedOrder: number[] = [];
       const fsyncsSeen: number[] = [];
@@ -109,7 +109,7 @@ describe('openDurableStorage', () => {
 
     it('when appends arrive while a batch is being written, then they wait and form the next batch', async () => {
       const dir = tempDir();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       const first = storage.append({ batch: 1 });
       await nextTurn(); // the flush loop has taken the first record and is writing it
@@ -129,7 +129,7 @@ describe('openDurableStorage', () => {
       if (!fs.existsSync('/dev/full')) this.skip();
       const dir = tempDir();
       fs.symlinkSync('/dev/full', journalPath(dir)); // every write to the journal fails with ENOSPC
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       const results = await Promise.allSettled([
         storage.append({ a: 1 }),
@@ -175,7 +175,7 @@ describe('openDurableStorage', () => {
         const dir = tempDir();
         fs.writeFileSync(journalPath(dir), bytes.subarray(0, cut));
 
-        const storage = openDurableStorage(dir);
+        const storage = await openDurableStorage(dir);
         const got: Document[] = [];
         const stats = storage.recover((r) => got.push(r));
         assert.deepEqual(got, records.slice(0, -1), `cut at ${cut}`);
@@ -222,7 +222,7 @@ describe('openDurableStorage', () => {
     async function journalWithOffsets(): Promise<{ dir: string; offsets: number[] }> {
       const dir = tempDir();
       const offsets: number[] = [];
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       for (const r of records) {
         offsets.push(storage.journalBytes);
@@ -238,7 +238,7 @@ describe('openDurableStorage', () => {
       bytes[offsets[1]! + 8 + 10]! ^= 0x01; // inside the payload of record 1
       fs.writeFileSync(journalPath(dir), bytes);
 
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       assert.throws(
         () => storage.recover(() => undefined),
         (err: Error) => {
@@ -261,7 +261,7 @@ describe('openDurableStorage', () => {
       const bytes = fs.readFileSync(journalPath(dir));
       bytes.writeUInt32LE(0x7fffffff, offsets[2]!); // now "runs past end of file"
       fs.writeFileSync(journalPath(dir), bytes);
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       assert.throws(
         () => storage.recover(() => undefined),
         new RegExp(`corrupt at byte offset ${offsets[2]} `),
@@ -286,7 +286,7 @@ describe('openDurableStorage', () => {
       }
     }
     const write = (
-      storage: ReturnType<typeof openDurableStorage>,
+      storage: Awaited<ReturnType<typeof openDurableStorage>>,
       model: Model,
       op: Op,
     ): Promise<void> => {
@@ -295,7 +295,7 @@ describe('openDurableStorage', () => {
     };
     async function recoverModel(dir: string): Promise<Model> {
       const model = new Model();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover((r) => model.apply(r));
       await storage.close();
       return model;
@@ -304,7 +304,7 @@ describe('openDurableStorage', () => {
     it('when the store is compacted and more records appended, then a reopen yields the same state from generation 1 files', async () => {
       const dir = tempDir();
       const model = new Model();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       const writes: Promise<void>[] = [];
       for (let i = 0; i < 300; i++)
@@ -338,7 +338,7 @@ describe('openDurableStorage', () => {
     it('when a batch is in flight and more appends are pending at compaction, then it waits for the batch and the snapshot covers the rest', async () => {
       const dir = tempDir();
       const model = new Model();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       const inFlight = write(storage, model, { op: 'set', k: 'x', v: 0 });
       await nextTurn(); // the flush loop is now writing record x
@@ -369,7 +369,7 @@ describe('openDurableStorage', () => {
     it('when a compaction crashed before its rename, then the leftover .tmp snapshot is ignored and removed', async () => {
       const dir = tempDir();
       const model = new Model();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       await write(storage, model, { op: 'set', k: 'a', v: 1 });
       await storage.compact(() => model.dump());
@@ -390,7 +390,7 @@ describe('openDurableStorage', () => {
     it('when a compaction crashed after its rename, then recovery uses the new snapshot and deletes the old generation', async () => {
       const dir = tempDir();
       const model = new Model();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       await write(storage, model, { op: 'set', k: 'a', v: 1 });
       const oldJournal = fs.readFileSync(journalPath(dir));
@@ -408,7 +408,7 @@ describe('openDurableStorage', () => {
     it('when dump() throws, then compact rejects and the store keeps journaling in the old generation', async () => {
       const dir = tempDir();
       const model = new Model();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       const pending = write(storage, model, { op: 'set', k: 'a', v: 1 });
       await assert.rejects(
@@ -432,7 +432,7 @@ describe('openDurableStorage', () => {
     it('when the newest snapshot is damaged, then recover throws naming it', async () => {
       const dir = tempDir();
       const model = new Model();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
       await write(storage, model, { op: 'set', k: 'a', v: 1 });
       await storage.compact(() => model.dump());
@@ -440,7 +440,7 @@ describe('openDurableStorage', () => {
       const snap = path.join(dir, 'snapshot-000001.bson');
       const bytes = fs.readFileSync(snap);
       fs.writeFileSync(snap, bytes.subarray(0, bytes.length - 1));
-      const reopened = openDurableStorage(dir);
+      const reopened = await openDurableStorage(dir);
       assert.throws(
         () => reopened.recover(() => undefined),
         new RegExp(`snapshot ${snap} is corrupt at byte offset \\d+`),
@@ -452,7 +452,7 @@ describe('openDurableStorage', () => {
   describe('lifecycle', () => {
     it('when append is called before recover or after close, then it rejects; close is idempotent', async () => {
       const dir = tempDir();
-      const storage = openDurableStorage(dir);
+      const storage = await openDurableStorage(dir);
       await assert.rejects(storage.append({ a: 1 }), /call recover\(\) before append/);
       storage.recover(() => undefined);
       const acked = storage.append({ a: 2 });

@@ -23,7 +23,7 @@ export async function reopen(
   dir: string,
   opts?: FileStorageOptions,
 ): Promise<{ records: Document[]; stats: RecoveryStats }> {
-  const storage = openDurableStorage(dir, opts);
+  const storage = await openDurableStorage(dir, opts);
   const records: Document[] = [];
   try {
     const stats = storage.recover((r) => records.push(r));
@@ -35,7 +35,7 @@ export async function reopen(
 
 /** Appends each record in order (concurrently, as an engine would) and closes. */
 export async function writeRecords(dir: string, records: Document[]): Promise<void> {
-  const storage = openDurableStorage(dir);
+  const storage = await openDurableStorage(dir);
   storage.recover(() => undefined);
   await Promise.all(records.map((r) => storage.append(r)));
   await storage.close();
