@@ -6,6 +6,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { adminLogin, redeemLoginLink, requestLoginLink } from '../../src/auth/service';
 import { authenticate, requireRole, sessionOf } from '../../src/auth/middleware';
+import { endSession } from '../../src/auth/sessions';
 import type { Config } from '../../src/config';
 import { currentInitiative } from '../../src/initiative/service';
 import { ApiBuilder } from '../../src/http/api';
@@ -29,7 +30,7 @@ export interface ApiDeps {
 }
 
 const PledgeSummary = z.object({ id: z.string(), status: z.string() });
-const TokenResponse = z.object({ token: z.string().meta({ description: 'Session JWT (HS256, 1 hour)' }) });
+const TokenResponse = z.object({ token: z.string().meta({ description: 'Session JWT (HS256, 1 hour; ends early at POST /auth/logout)' }) });
 const Signatory = z.object({
   sequence: z.number().int(),
   foundingNumber: z.number().int().nullable(),
@@ -113,8 +114,24 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     tags: ['auth'],
     body: AdminLoginBody,
     middleware: [loginLimit],
-    responses: { 200: { description: 'Session token', schema: TokenResponse } },
+    responses: {
+      200: { description: 'Session token', schema: TokenResponse },
+      401: { description: 'Wrong e-mail or password (one answer for both)' },
+      429: { description: 'Too many attempts from this address, or too many failures for this account (see Retry-After)' },
+    },
     handler: async ({ body }) => ({ token: await adminLogin(body.email, body.password, secret) }),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/auth/logout',
+    summary: 'Sign out: the session token (company or admin) is refused from now on',
+    tags: ['auth'],
+    responses: { 204: { description: 'Signed out' }, 401: { description: 'No session, or it is invalid, expired or already signed out' } },
+    handler: async (_i, _req, res) => {
+      await endSession(sessionOf(res));
+      res.status(204).end();
+    },
   });
 
   api.route({

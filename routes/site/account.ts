@@ -5,16 +5,15 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type { PledgeStatus, Transition } from '../../models/pledge';
-import { csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middleware';
-import { SESSION_TTL_SECONDS, verifySession, type SessionClaims } from '../../src/auth/jwt';
+import { SESSION_COOKIE } from '../../src/auth/middleware';
+import { SESSION_TTL_SECONDS, type SessionClaims } from '../../src/auth/jwt';
 import { redeemLoginLink, requestLoginLink } from '../../src/auth/service';
-import { forbidden, isAppError } from '../../src/errors';
+import { isAppError } from '../../src/errors';
 import type { I18n } from '../../src/i18n';
 import { withdrawPledge } from '../../src/pledges/lifecycle';
 import { ownPledge } from '../../src/pledges/queries';
 import { LoginLinkBody, ReasonBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
-import { sameToken } from '../../src/site/csrf';
 import {
   FormErrorBuilder,
   formText,
@@ -25,7 +24,7 @@ import {
 import { cookieOptions } from '../../src/site/http';
 import { firstQueryValue } from '../../src/site/view';
 import { postedToken, tokenFailurePage, tokenLandingPage, type SiteKit } from './kit';
-import { sessionCookie, sessionGate } from './session';
+import { sessionGate, signOutHandler } from './session';
 
 const LOGIN_FIELDS: readonly FieldSpec[] = [
   { name: 'email', path: 'email', label: 'login.email.label' },
@@ -224,22 +223,7 @@ export function accountPages(kit: SiteKit): Router {
     res.redirect(303, '/me?done=withdrawn');
   });
 
-  router.post('/logout', (req, res) => {
-    const cookie = sessionCookie(req);
-    if (cookie) {
-      let valid = true;
-      try {
-        verifySession(cookie, secret);
-      } catch {
-        valid = false; // an expired or broken session is simply cleared
-      }
-      const sent = formText(req.body, '_csrf');
-      if (valid && !sameToken(sent, csrfTokenFor(cookie, secret)))
-        throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
-    }
-    gate.clear(res);
-    res.redirect(303, '/');
-  });
+  router.post('/logout', signOutHandler({ secret, secure: config.isProduction, redirectTo: '/' }));
 
   return router;
 }

@@ -31,7 +31,7 @@ import { cookieOptions } from '../../src/site/http';
 import { firstQueryValue } from '../../src/site/view';
 import type { SiteKit } from './kit';
 import { initiativeView } from './public';
-import { sessionGate } from './session';
+import { sessionGate, signOutHandler } from './session';
 
 export interface ConsoleDeps {
   certificates: CertificateService;
@@ -184,12 +184,21 @@ export function consolePages(kit: SiteKit, deps: ConsoleDeps): Router {
 
   // ---- Signing in -------------------------------------------------------------------------
 
-  const renderLogin = (req: Request, res: Response, email: string, errors: FormErrors, status = 200, failed = false) => {
+  const renderLogin = (req: Request, res: Response, email: string, errors: FormErrors, status = 200, failed = false, waitSeconds?: number) => {
     kit.page(
       req,
       res,
       'console/login',
-      { email, errors, failed, expired: firstQueryValue(req, 'expired') === '1', disabled: firstQueryValue(req, 'disabled') === '1', csrf: kit.csrf.token(req, res) },
+      {
+        email,
+        errors,
+        failed,
+        waitSeconds,
+        expired: firstQueryValue(req, 'expired') === '1',
+        disabled: firstQueryValue(req, 'disabled') === '1',
+        signedOut: firstQueryValue(req, 'signedOut') === '1',
+        csrf: kit.csrf.token(req, res),
+      },
       { policy: 'no-store', status },
     );
   };
@@ -204,6 +213,11 @@ export function consolePages(kit: SiteKit, deps: ConsoleDeps): Router {
     try {
       jwt = await adminLogin(parsed.data.email, parsed.data.password, secret);
     } catch (e) {
+      // Too many failures for this e-mail: the same page, with how long to wait.
+      if (isAppError(e) && e.status === 429 && e.retryAfter !== undefined) {
+        res.set('Retry-After', String(e.retryAfter));
+        return renderLogin(req, res, input.email, noErrors(), 429, false, e.retryAfter);
+      }
       if (!isAppError(e) || e.status !== 401) throw e;
       // One message for a wrong e-mail and a wrong password: it must not tell which.
       return renderLogin(req, res, input.email, noErrors(), 401, true);
@@ -211,6 +225,8 @@ export function consolePages(kit: SiteKit, deps: ConsoleDeps): Router {
     res.cookie(SESSION_COOKIE, jwt, cookieOptions(config.isProduction, SESSION_TTL_SECONDS * 1000));
     res.redirect(303, '/admin/pledges?status=pending_review');
   });
+
+  router.post('/admin/logout', signOutHandler({ secret, secure: config.isProduction, redirectTo: '/admin/login?signedOut=1' }));
 
   router.get('/admin', (_req, res) => res.redirect(303, '/admin/pledges?status=pending_review'));
 

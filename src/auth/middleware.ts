@@ -8,7 +8,8 @@ import type { RequestHandler } from 'express';
 import { forbidden, unauthorized } from '../errors';
 import { isActiveAdmin } from '../admin/accounts';
 import { cookieFromHeader } from '../http/cookies';
-import { verifySession, type SessionClaims } from './jwt';
+import type { Session, SessionClaims } from './jwt';
+import { liveSession } from './sessions';
 
 export const SESSION_COOKIE = 'eqi_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -23,24 +24,27 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Sets `res.locals.session` when the request carries a valid session; rejects a present but bad one. */
+/**
+ * Sets `res.locals.session` when the request carries a live session; rejects a present but bad,
+ * expired or signed-out one.
+ */
 export function authenticate(secret: string): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(auth);
       if (!m) throw unauthorized('Use "Authorization: Bearer <token>".', { code: 'invalid-token' });
-      res.locals.session = verifySession(m[1], secret);
+      res.locals.session = await liveSession(m[1], secret);
       return next();
     }
     const cookie = cookieFromHeader(req.headers.cookie, SESSION_COOKIE);
     if (cookie) {
-      const claims = verifySession(cookie, secret);
+      const session = await liveSession(cookie, secret);
       if (!SAFE_METHODS.has(req.method)) {
         const sent = (req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf) as unknown;
         if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(cookie, secret))) throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
       }
-      res.locals.session = claims;
+      res.locals.session = session;
     }
     next();
   };
@@ -60,8 +64,8 @@ export function requireRole(role: SessionClaims['role']): RequestHandler {
   };
 }
 
-export function sessionOf(res: { locals: Record<string, unknown> }): SessionClaims {
-  const s = res.locals.session as SessionClaims | undefined;
+export function sessionOf(res: { locals: Record<string, unknown> }): Session {
+  const s = res.locals.session as Session | undefined;
   if (!s) throw unauthorized();
   return s;
 }

@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { badRequest, gone, unauthorized } from '../errors';
 import type { MailQueue } from '../mail/outbox';
 import { loginLinkMail } from '../mail/templates';
+import { clearAttempts, countAttempt } from './backoff';
 import { signSession } from './jwt';
 import { verifyPassword } from './passwords';
 import { hashToken, newToken } from './tokens';
@@ -41,10 +42,16 @@ export async function redeemLoginLink(token: string, secret: string): Promise<st
   return signSession({ sub: String(account._id), role: 'company', company: String(account.company) }, secret);
 }
 
+/**
+ * Password sign-in. Throws 401 (one message for a wrong e-mail or password) or 429 while this
+ * e-mail must wait after repeated failures (src/auth/backoff.ts).
+ */
 export async function adminLogin(email: string, password: string, secret: string): Promise<string> {
+  await countAttempt(email);
   const account = await Account.findOne({ email, role: Role.Admin }).lean();
   const ok = await verifyPassword(password, account?.passwordHash);
   if (!account || !ok || account.disabled) throw unauthorized('Wrong e-mail or password.', { code: 'bad-credentials' });
+  await clearAttempts(email);
   await Account.updateOne({ _id: account._id }, { $set: { lastLoginAt: new Date() } });
   await recordEvent({ actor: `admin:${String(account._id)}`, action: 'admin.login', subject: { type: 'account', id: account.email } });
   return signSession({ sub: String(account._id), role: 'admin' }, secret);

@@ -22,6 +22,9 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.login.failed': 'Wrong e-mail or password.',
   'console.login.expired': 'Your session has expired; please sign in again.',
   'console.login.disabled': 'This administrator account has been disabled.',
+  'console.login.signedOut': 'You have signed out.',
+  'console.login.tooMany': 'Too many failed sign-ins for this account; try again in {seconds} seconds.',
+  'console.logout': 'Sign out',
 
   'console.filter.q': 'Company name or USCC',
   'console.filter.status': 'Status',

@@ -20,6 +20,9 @@ export const consoleZhCN = {
   'console.login.failed': '邮箱或密码不正确。',
   'console.login.expired': '登录已过期，请重新登录。',
   'console.login.disabled': '该管理员账户已停用。',
+  'console.login.signedOut': '您已退出登录。',
+  'console.login.tooMany': '该账户登录失败次数过多，请在 {seconds} 秒后再试。',
+  'console.logout': '退出登录',
 
   'console.filter.q': '企业名称或统一社会信用代码',
   'console.filter.status': '状态',
