@@ -1,6 +1,5 @@
 // The certified record as a W3C Verifiable Credential 2.0-shaped JSON object,
 // secured as a compact JWS (see jws.ts) and attached to the PDF.
-import zlib from 'node:zlib';
 import {
   PDFArray,
   PDFDict,
@@ -11,8 +10,17 @@ import {
   PDFString,
   PDFHexString,
   AFRelationship,
+  ParseSpeeds,
 } from 'pdf-lib';
 import type { PDFObject } from 'pdf-lib';
+import {
+  asLimitError,
+  assertWithinLimits,
+  countObjectHeaders,
+  inflateWithin,
+  pdfLimits,
+  PdfLimitError,
+} from './limits';
 import { chinaDate, normalisePublicUrl, verifyUrl } from './render';
 import {
   DEFAULT_ASSOCIATION,
@@ -176,10 +184,7 @@ export function decodeStream(s: PDFRawStream, maxBytes: number): Uint8Array {
     name.asString() === '/FlateDecode' &&
     !s.dict.has(PDFName.of('DecodeParms'))
   ) {
-    return zlib.inflateSync(s.contents, {
-      maxOutputLength: maxBytes,
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-    });
+    return inflateWithin(s.dict.context, s.contents, maxBytes);
   }
   throw new Error('unsupported stream encoding');
 }
@@ -206,12 +211,28 @@ export function findCredential(doc: PDFDocument): string | undefined {
   return undefined;
 }
 
+/**
+ * Loads a PDF within the caps of ./limits (a PdfLimitError when over one). Parsed in one go:
+ * yielding every 100 objects, pdf-lib's default, only adds idle time (verification runs in a
+ * worker, off the event loop).
+ */
 export async function loadPdf(pdfBytes: Uint8Array): Promise<PDFDocument> {
-  return PDFDocument.load(pdfBytes, {
-    updateMetadata: false,
-    ignoreEncryption: false,
-    throwOnInvalidObject: false,
-  });
+  const { maxObjects } = pdfLimits();
+  if (countObjectHeaders(pdfBytes) > maxObjects)
+    throw new PdfLimitError('objects', `the PDF has more than ${maxObjects} objects`);
+  let doc: PDFDocument;
+  try {
+    doc = await PDFDocument.load(pdfBytes, {
+      updateMetadata: false,
+      ignoreEncryption: false,
+      throwOnInvalidObject: false,
+      parseSpeed: ParseSpeeds.Fastest,
+    });
+  } catch (e) {
+    throw asLimitError(e) ?? e;
+  }
+  assertWithinLimits(doc.context);
+  return doc;
 }
 
 /** Extracts the compact JWS attached as credential.jws (undefined if none). */

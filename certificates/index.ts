@@ -58,3 +58,11 @@ export {
   type VerificationCheck,
 } from './issue';
 export { loadSubsetEngine } from './fonts';
+export {
+  DEFAULT_PDF_LIMITS,
+  PdfLimitError,
+  pdfLimits,
+  setPdfLimits,
+  type PdfLimitKind,
+  type PdfLimits,
+} from './limits';

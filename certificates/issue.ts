@@ -25,6 +25,7 @@ import {
   type Jwks,
   type SigningKey,
 } from './jws';
+import { asLimitError } from './limits';
 import {
   addSignaturePlaceholder,
   checkPdfSignature,
@@ -157,6 +158,11 @@ export function renderDigestOf(doc: PDFDocument): string {
   return digestOfHashes(parts);
 }
 
+function rethrowLimit(e: unknown): void {
+  const limit = asLimitError(e);
+  if (limit) throw limit;
+}
+
 function isPdf(b: Uint8Array): boolean {
   const head = Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, 1024)).toString('latin1');
   return head.includes('%PDF-');
@@ -165,7 +171,8 @@ function isPdf(b: Uint8Array): boolean {
 /**
  * Checks a certificate PDF offline: the attached credential, its Ed25519
  * signature against the published keys, its binding to the page, and the
- * PAdES signature. Never throws: every failure is a named check with a reason.
+ * PAdES signature. Every failure is a named check with a reason; it throws only a
+ * PdfLimitError, for a file over the caps of ./limits (too costly to check at all).
  */
 export async function verifyCertificatePdf(
   bytes: Uint8Array,
@@ -195,6 +202,7 @@ export async function verifyCertificatePdf(
   try {
     doc = await loadPdf(bytes);
   } catch (e) {
+    rethrowLimit(e);
     failRest(
       e instanceof EncryptedPDFError
         ? 'the PDF is encrypted'
@@ -206,6 +214,7 @@ export async function verifyCertificatePdf(
     try {
       jws = findCredential(doc);
     } catch (e) {
+      rethrowLimit(e);
       jws = undefined;
       fail('credential-present', `the attachments cannot be read: ${(e as Error).message}`);
     }
@@ -234,6 +243,7 @@ export async function verifyCertificatePdf(
               'the credential was issued for a different page content (swapped attachment or edited page)',
             );
         } catch (e) {
+          rethrowLimit(e);
           fail('credential-matches-document', `the page cannot be read: ${(e as Error).message}`);
         }
       }

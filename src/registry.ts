@@ -122,6 +122,7 @@ export function createRegistry(
     async stop() {
       await Promise.all(tasks.map((t) => t.stop()));
       await mailSender.stop();
+      await certificates.close();
     },
   };
 }

@@ -4,9 +4,11 @@ import { requireRole, sessionOf } from '../../src/auth/middleware';
 import type { CertificateService } from '../../src/certificates/service';
 import { badRequest } from '../../src/errors';
 import type { ApiBuilder } from '../../src/http/api';
-import { readUpload } from '../../src/http/upload';
+import { readUpload, uploadError } from '../../src/http/upload';
+import { rateLimit } from '../../src/rate-limit';
 import { ReasonBody } from '../../src/pledges/schemas';
 
+/** The largest certificate file accepted: exactly 5 MiB is allowed, one byte more is a 413. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 const SerialParams = z.strictObject({ serial: z.string().min(1).max(40) });
 
@@ -30,7 +32,8 @@ function sendPdf(res: import('express').Response, serial: string, pdf: Buffer): 
   res.send(pdf);
 }
 
-export function certificateRoutes(api: ApiBuilder, certs: CertificateService): void {
+export function certificateRoutes(api: ApiBuilder, certs: CertificateService, opts: { verifyPerMin: number }): void {
+  const verifyLimit = rateLimit({ bucket: 'verify', perMinute: opts.verifyPerMin });
   api.route({
     method: 'get',
     path: '/certificates/:serial',
@@ -47,13 +50,29 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService): v
   api.route({
     method: 'post',
     path: '/verify',
-    summary: 'Verify an uploaded certificate PDF (multipart field "file", at most 5 MB): each check is listed',
+    summary: 'Verify an uploaded certificate PDF (multipart field "file", at most 5 MiB): each check is listed',
     tags: ['certificates'],
-    responses: { 200: { description: 'Verdict with every check (valid is true only when all pass)' }, 413: { description: 'File over 5 MB' }, 415: { description: 'Not multipart/form-data' } },
+    middleware: [verifyLimit],
+    responses: {
+      200: { description: 'Verdict with every check (valid is true only when all pass)' },
+      400: { description: 'No file, an empty one, not a PDF, or a malformed or cut-off body' },
+      413: { description: 'File over 5 MiB (5,242,880 bytes)' },
+      415: { description: 'Not multipart/form-data' },
+      422: { description: 'The PDF is too costly to check (inflated size, object count, nesting, memory or time over the caps)' },
+      429: { description: 'Too many uploads from this address' },
+      503: { description: 'Every verification place is taken; retry after Retry-After seconds' },
+    },
     handler: async (_i, req) => {
-      const bytes = await readUpload(req, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });
-      if (bytes.length < 5 || bytes.subarray(0, 5).toString('latin1') !== '%PDF-') throw badRequest('The file is not a PDF.', { code: 'not-a-pdf', errors: [{ path: 'file', message: 'Upload the certificate PDF.' }] });
-      return certs.verifyUpload(bytes);
+      const release = certs.admitUpload();
+      try {
+        const upload = await readUpload(req, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });
+        if (!upload.ok) throw uploadError(upload.problem, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });
+        const bytes = upload.bytes;
+        if (bytes.length < 5 || bytes.subarray(0, 5).toString('latin1') !== '%PDF-') throw badRequest('The file is not a PDF.', { code: 'not-a-pdf', errors: [{ path: 'file', message: 'Upload the certificate PDF.' }] });
+        return await certs.verifyUpload(bytes);
+      } finally {
+        release();
+      }
     },
   });
 

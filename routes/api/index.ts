@@ -188,7 +188,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     handler: async () => registryStats(),
   });
 
-  certificateRoutes(api, certificates);
+  certificateRoutes(api, certificates, { verifyPerMin: config.rateLimit.verifyPerMin });
   adminRoutes(api, { pledge: pledgeDeps, certificates });
   exportRoutes(api, deps.signer);
 

@@ -7,7 +7,9 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { I18n, MessageKey } from '../../src/i18n';
 import type { UploadVerdict } from '../../src/site/certificates';
 import type { FormErrors } from '../../src/site/forms';
-import { readFormUpload, UPLOAD_STATUS, type UploadProblem } from '../../src/site/upload';
+import { VerificationRefused, type RefusalKind } from '../../src/certificates/verify-pool';
+import { readUpload, UPLOAD_STATUS, type UploadProblem } from '../../src/http/upload';
+import { rateLimit } from '../../src/rate-limit';
 import { SERIAL_INPUT_MAX, type Verdict } from '../../src/site/verdict';
 import { firstQueryValue } from '../../src/site/view';
 import { MAX_UPLOAD_BYTES } from '../api/certificates';
@@ -25,7 +27,9 @@ const KNOWN_CHECKS = new Set([
   'status',
 ]);
 
-type FileProblem = UploadProblem | 'not-pdf';
+/** What the form can say about a file: the upload's problems, not a PDF, or not checked (a cap, busy). */
+type FileProblem = UploadProblem | 'not-pdf' | 'too-complex' | 'busy';
+type FileState = { problem?: FileProblem; limit?: RefusalKind };
 
 function verdictView(v: Verdict, l: I18n) {
   const d = v.details;
@@ -81,9 +85,10 @@ function uploadView(v: UploadVerdict, filename: string, l: I18n) {
   };
 }
 
-function fileErrors(problem: FileProblem | undefined, l: I18n): FormErrors {
+function fileErrors({ problem, limit }: FileState, l: I18n): FormErrors {
   if (!problem) return { fields: {}, summary: [] };
-  const text = l.t(`upload.error.${problem}`, { max: MAX_UPLOAD_BYTES / 1024 / 1024 });
+  const reason = problem === 'too-complex' && limit ? l.t(`upload.limit.${limit}` as MessageKey) : '';
+  const text = l.t(`upload.error.${problem}`, { max: MAX_UPLOAD_BYTES / 1024 / 1024, reason });
   return { fields: { file: text }, summary: [{ href: '#f-file', text }] };
 }
 
@@ -98,7 +103,7 @@ export function verifyPages(kit: SiteKit): Router {
   const renderForm = (
     req: Request,
     res: Response,
-    state: { empty?: boolean; problem?: FileProblem },
+    state: { empty?: boolean } & FileState,
     status = 200,
   ) => {
     kit.page(
@@ -107,7 +112,7 @@ export function verifyPages(kit: SiteKit): Router {
       'verify',
       {
         empty: state.empty ?? false,
-        upload: fileErrors(state.problem, kit.l(res)),
+        upload: fileErrors(state, kit.l(res)),
         maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
         csrf: kit.csrf.token(req, res),
       },
@@ -129,26 +134,53 @@ export function verifyPages(kit: SiteKit): Router {
   // Only the form posts here; a reload or a typed address goes back to the form.
   router.get('/verify/upload', (_req, res) => res.redirect(303, '/verify'));
 
-  router.post('/verify/upload', async (req, res) => {
-    // CSRF: the form's `_csrf` field, read from the multipart stream before the file (a 403 otherwise).
-    const upload = await readFormUpload(req, {
-      field: 'file',
-      maxBytes: MAX_UPLOAD_BYTES,
-      csrfMatches: (sent) => kit.csrf.matches(req, sent),
-    });
-    if (!upload.ok) {
-      renderForm(req, res, { problem: upload.problem }, UPLOAD_STATUS[upload.problem]);
-      return;
+  const verifyLimit = rateLimit({ bucket: 'verify', perMinute: kit.config.rateLimit.verifyPerMin });
+
+  /** A file that was not checked (over a cap: 422; no capacity: 503) is explained on the form. */
+  const refused = (req: Request, res: Response, e: unknown): boolean => {
+    if (!(e instanceof VerificationRefused)) return false;
+    if (e.status === 422) renderForm(req, res, { problem: 'too-complex', limit: e.kind }, 422);
+    else {
+      res.set('Retry-After', String(e.retryAfter ?? 5));
+      renderForm(req, res, { problem: 'busy' }, 503);
     }
-    if (!looksLikePdf(upload.bytes)) {
-      renderForm(req, res, { problem: 'not-pdf' }, 400);
-      return;
+    return true;
+  };
+
+  router.post('/verify/upload', verifyLimit, async (req, res) => {
+    let release: () => void;
+    try {
+      release = kit.certificates.admitUpload();
+    } catch (e) {
+      if (refused(req, res, e)) return;
+      throw e;
     }
-    const result = uploadView(
-      await kit.certificates.verifyUpload(upload.bytes),
-      upload.filename,
-      kit.l(res),
-    );
+    let verdict: UploadVerdict;
+    let filename: string;
+    try {
+      // CSRF: the form's `_csrf` field, read from the multipart stream before the file (a 403 otherwise).
+      const upload = await readUpload(req, {
+        field: 'file',
+        maxBytes: MAX_UPLOAD_BYTES,
+        csrfMatches: (sent) => kit.csrf.matches(req, sent),
+      });
+      if (!upload.ok) {
+        renderForm(req, res, { problem: upload.problem }, UPLOAD_STATUS[upload.problem]);
+        return;
+      }
+      if (!looksLikePdf(upload.bytes)) {
+        renderForm(req, res, { problem: 'not-pdf' }, 400);
+        return;
+      }
+      filename = upload.filename;
+      verdict = await kit.certificates.verifyUpload(upload.bytes);
+    } catch (e) {
+      if (refused(req, res, e)) return;
+      throw e;
+    } finally {
+      release();
+    }
+    const result = uploadView(verdict, filename, kit.l(res));
     kit.page(
       req,
       res,

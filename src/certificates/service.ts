@@ -8,7 +8,7 @@
  * pledge points to it. Any step can be repeated, so a crash only delays a certificate.
  */
 import { Types } from 'mongoose';
-import { buildCredential, issueCertificate, makeSerial, parseSerial, verifyCertificatePdf, type CertificateData, type VerificationCheck } from '../../certificates';
+import { buildCredential, issueCertificate, makeSerial, parseSerial, type CertificateData, type VerificationCheck } from '../../certificates';
 import { Certificate, CertificatePdf, CertificateStatus, type CertificateDoc } from '../../models/certificate';
 import { Counter } from '../../models/counter';
 import { Initiative } from '../../models/initiative';
@@ -20,6 +20,7 @@ import { badRequest, conflict, notFound } from '../errors';
 import { TtlCache } from '../ttl-cache';
 import { clearPublicCaches } from '../pledges/queries';
 import type { KeyRing } from './keys';
+import { VerifyPool } from './verify-pool';
 
 const SERIAL_COUNTER = 'certificate-serial';
 const CLAIM_MS = 60_000;
@@ -61,7 +62,19 @@ export class CertificateService {
   constructor(
     private readonly keys: KeyRing,
     private readonly publicUrl: string,
+    /** Where uploaded PDFs are checked: worker threads, off the event loop. */
+    private readonly verifier: VerifyPool = new VerifyPool(),
   ) {}
+
+  /** A place for one upload to verify (take it before reading the body); a 503 when all are taken. */
+  admitUpload(): () => void {
+    return this.verifier.admit();
+  }
+
+  /** Stops the verification workers. */
+  close(): Promise<void> {
+    return this.verifier.close();
+  }
 
   private forget(serial: string): void {
     this.lookups.delete(serial);
@@ -261,9 +274,13 @@ export class CertificateService {
     if (updated) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });
   }
 
-  /** Checks an uploaded PDF: the offline checks, then the registry's (serial known, data matches, status). */
+  /**
+   * Checks an uploaded PDF: the offline checks (in a worker; a 422 VerificationRefused for a
+   * file over a cap, a 503 when no worker could do it), then the registry's (serial known, data
+   * matches, status).
+   */
   async verifyUpload(bytes: Uint8Array): Promise<Verdict> {
-    const offline = await verifyCertificatePdf(bytes, await this.keys.jwks());
+    const offline = await this.verifier.verify(bytes, await this.keys.jwks());
     const checks = [...offline.checks];
     const serial = offline.credential?.serialNumber ?? null;
     let cert: CertificateDoc | null = null;

@@ -24,6 +24,8 @@ export interface SiteCertificates {
   pdfForCompany(companyId: string): Promise<{ serial: string; pdf: Buffer }>;
   /** Every check on an uploaded PDF (the API's POST /verify): offline proofs, then the registry's. */
   verifyUpload(bytes: Uint8Array): Promise<UploadVerdict>;
+  /** A place for one upload (before reading it); gives it back when called. 503 when busy. */
+  admitUpload(): () => void;
 }
 
 export const noCertificates: SiteCertificates = {
@@ -34,6 +36,7 @@ export const noCertificates: SiteCertificates = {
   verifyUpload: async () => {
     throw serviceUnavailable('Certificates cannot be checked here.');
   },
+  admitUpload: () => () => undefined,
 };
 
 /** Reads the same pledge /me shows (the company's latest). */
@@ -55,5 +58,6 @@ export function siteCertificates(certs: CertificateService): SiteCertificates {
     ofCompany: companyCertificate,
     pdfForCompany: (companyId) => certs.pdfForCompany(companyId),
     verifyUpload: (bytes) => certs.verifyUpload(bytes),
+    admitUpload: () => certs.admitUpload(),
   };
 }

@@ -11,7 +11,7 @@ import {
 import { bucketByTime, lineChart, niceStep, previousKey, rankedBars } from '../../src/site/charts';
 import { usccMessage } from '../../src/site/forms';
 import { compactHtml } from '../../src/site/http';
-import { UPLOAD_STATUS } from '../../src/site/upload';
+import { UPLOAD_STATUS } from '../../src/http/upload';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -282,6 +282,16 @@ export const en: Record<MessageKey, string> = {
   'upload.result.title': 'Certificate file check',
   'upload.valid.title': 'Genuine and valid',
   'upload.valid.text':
+  'upload.error.extra-parts':
+    'The form sent more than the one certificate file. Please choose the file again and retry.',
+  'upload.error.too-complex':
+    'This PDF cannot be checked: {reason}. Certificates from this registry are simple files; please check the file.',
+  'upload.limit.inflated': 'its compressed content expands to far more than a certificate holds',
+  'upload.limit.objects': 'it has far more objects than a certificate has',
+  'upload.limit.nesting': 'its objects are nested too deeply',
+  'upload.limit.time': 'checking it takes too long',
+  'upload.limit.memory': 'checking it needs too much memory',
+  'upload.error.busy': 'Many certificates are being checked right now. Please try again in a moment.',
     'Every check passed: this file is an unaltered certificate issued by this registry, and the certificate is valid today.',
   'upload.invalid.title': 'The certificate failed the check',
   'upload.invalid.text':
