@@ -9,6 +9,7 @@ import { healthRouter } from '../routes/health';
 import type { Config } from './config';
 import { createErrorHandler, notFoundHandler, type ErrorHandlerOptions } from './errors';
 import type { Logger } from './logger';
+import { metricsRouter, observeRequests } from './metrics/http';
 
 /** A router and the path it is mounted on ('/' when omitted). */
 export interface Mount {
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   app.use(requestLogger(logger));
+  app.use(observeRequests(logger));
   app.use(helmet());
   app.use(
     express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
@@ -50,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
 
   app.use(healthRouter({ logger }));
+  app.use(metricsRouter(config));
   for (const mount of deps.routes ?? []) {
     app.use(mount.path ?? '/', mount.router);
   }
@@ -60,30 +63,12 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** Gives each request an id (echoed as X-Request-Id, shown on 500 pages) and logs it at debug. */
-function requestLogger(logger: Logger): RequestHandler {
-  return (req, res, next) => {
+/** Gives each request an id (echoed as X-Request-Id, shown on 500 pages, in the access log). */
+function requestLogger(_logger: Logger): RequestHandler {
+  return (_req, res, next) => {
     const requestId = randomUUID();
     res.locals.requestId = requestId;
     res.set('X-Request-Id', requestId);
-    if (!logger.isLevelEnabled('debug')) {
-      next();
-      return;
-    }
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      logger.debug(
-        {
-          requestId,
-          method: req.method,
-          // Path only: query strings can carry single-use tokens from e-mailed links.
-          path: req.originalUrl.split('?')[0],
-          status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-        },
-        'request',
-      );
-    });
     next();
   };
 }
