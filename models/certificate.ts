@@ -50,6 +50,8 @@ const certificateSchema = new Schema<CertificateDoc>(
 );
 certificateSchema.index({ currentFor: 1 }, { unique: true, sparse: true });
 certificateSchema.index({ pledge: 1 });
+// Metrics count certificates by status on every scrape (src/metrics).
+certificateSchema.index({ status: 1 });
 
 export const Certificate = mongoose.model('Certificate', certificateSchema);
 
