@@ -38,6 +38,7 @@ const Signatory = z.object({
   activatedAt: z.string().meta({ format: 'date-time' }),
   status: z.string(),
   initiativeVersion: z.number().int(),
+  certificateSerial: z.string().nullable().meta({ description: 'The current certificate, checked at /verify/{serial} (null until issued)' }),
 });
 const InitiativeResponse = z.object({ version: z.number().int(), title: z.object({ zh: z.string(), en: z.string() }), text: z.object({ zh: z.string(), en: z.string() }), sha256: z.string(), publishedAt: z.string() });
 

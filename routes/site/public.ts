@@ -57,6 +57,7 @@ export function signatoryRow(s: PublicSignatory, l: I18n) {
     date: l.date(s.activatedAt),
     isoDate: new Date(s.activatedAt).toISOString(),
     status: s.status,
+    certificateSerial: s.certificateSerial,
   };
 }
 

@@ -12,6 +12,8 @@ export interface PublicSignatory {
   activatedAt: Date;
   status: string;
   initiativeVersion: number;
+  /** The pledge's current certificate (its public verify page), once issued. */
+  certificateSerial: string | null;
 }
 
 function toPublic(p: PledgeDoc): PublicSignatory {
@@ -22,10 +24,11 @@ function toPublic(p: PledgeDoc): PublicSignatory {
     activatedAt: p.activatedAt!,
     status: p.status,
     initiativeVersion: p.initiative.version,
+    certificateSerial: p.certificateSerial ?? null,
   };
 }
 
-const PUBLIC_FIELDS = 'sequence foundingNumber companyName companyNameEn uscc province industry activatedAt status initiative';
+const PUBLIC_FIELDS = 'sequence foundingNumber companyName companyNameEn uscc province industry activatedAt status initiative certificateSerial';
 
 // Public lists are read far more often than they change: each instance keeps them a second.
 export const PUBLIC_CACHE_MS = 1000;

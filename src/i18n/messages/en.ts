@@ -167,6 +167,7 @@ export const en: Record<MessageKey, string> = {
   'table.industry': 'Industry',
   'table.activated': 'Active since',
   'table.status': 'Status',
+  'table.certificate': 'Certificate',
 
   'status.pending_confirmation': 'Awaiting confirmation',
   'status.pending_review': 'Under review',
@@ -205,6 +206,7 @@ export const en: Record<MessageKey, string> = {
   'directory.download': 'Download the open data (CSV)',
   'directory.downloadHint': 'Every active signatory, without any personal data of signatories.',
   'directory.backToFirst': 'Nothing on this page; back to page 1',
+  'directory.verifyLink': '{serial} (verify the certificate of {name})',
   'pagination.label': 'Pages',
   'pagination.prev': 'Previous',
   'pagination.next': 'Next',

@@ -152,6 +152,7 @@ export const zhCN = {
   'table.industry': '行业',
   'table.activated': '生效日期',
   'table.status': '状态',
+  'table.certificate': '证书',
 
   'status.pending_confirmation': '待邮件确认',
   'status.pending_review': '待审核',
@@ -189,6 +190,7 @@ export const zhCN = {
   'directory.download': '下载开放数据（CSV）',
   'directory.downloadHint': '所有有效签署企业，不含签署人个人信息。',
   'directory.backToFirst': '本页没有内容，返回第 1 页',
+  'directory.verifyLink': '{serial}（查验{name}的证书）',
   'pagination.label': '分页',
   'pagination.prev': '上一页',
   'pagination.next': '下一页',
