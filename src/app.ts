@@ -7,6 +7,7 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import helmet from 'helmet';
 import { healthRouter } from '../routes/health';
 import type { Config } from './config';
+import { requireUtf8Url, verifyUtf8Form, verifyUtf8Json } from './http/encoding';
 import { createErrorHandler, notFoundHandler, type ErrorHandlerOptions } from './errors';
 import type { Logger } from './logger';
 import { metricsRouter, observeRequests } from './metrics/http';
@@ -46,10 +47,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLogger(logger));
   app.use(observeRequests(logger));
   app.use(helmet());
+  app.use(requireUtf8Url);
   app.use(
-    express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+    express.json({
+      limit: JSON_BODY_LIMIT,
+      type: ['application/json', 'application/*+json'],
+      verify: verifyUtf8Json,
+    }),
   );
-  app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
+  app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT, verify: verifyUtf8Form }));
 
   app.use(healthRouter({ logger }));
   app.use(metricsRouter(config));

@@ -235,6 +235,17 @@ export function toAppError(err: unknown): { error: AppError; unexpected: boolean
   // the app exists), so they are the client's fault.
   if (err instanceof z.core.$ZodError) return { error: fromZodError(err), unexpected: false };
 
+  // express decodes path parameters with decodeURIComponent and marks its URIError as a 400.
+  if (err instanceof URIError && (err as HttpErrorLike).status === 400) {
+    return {
+      error: badRequest('The address contains percent-encoding that is not UTF-8.', {
+        code: 'malformed-url',
+        cause: err,
+      }),
+      unexpected: false,
+    };
+  }
+
   if (err instanceof mongoose.Error.CastError) {
     return {
       error: validationFailed(
@@ -283,6 +294,14 @@ export function toAppError(err: unknown): { error: AppError; unexpected: boolean
             }),
             unexpected: false,
           };
+        case 'encoding.invalid': // src/http/encoding.ts
+          return {
+            error: badRequest('The request body is not valid UTF-8.', {
+              code: 'malformed-body',
+              cause: err,
+            }),
+            unexpected: false,
+          };
         case 'entity.too.large':
           return {
             error: payloadTooLarge(
@@ -309,16 +328,16 @@ export function toAppError(err: unknown): { error: AppError; unexpected: boolean
             unexpected: false,
           };
       }
-      if (e.expose === true) {
-        return {
-          error: new AppError({
-            status,
-            detail: typeof e.message === 'string' ? e.message : undefined,
-            cause: err,
-          }),
-          unexpected: false,
-        };
-      }
+      // A 4xx marks the client's fault (the http-errors convention); its message is shown
+      // only when the library says it may be.
+      return {
+        error: new AppError({
+          status,
+          detail: e.expose === true && typeof e.message === 'string' ? e.message : undefined,
+          cause: err,
+        }),
+        unexpected: false,
+      };
     }
   }
 

@@ -15,6 +15,7 @@ import { SignPledgeBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
 import {
   FormErrorBuilder,
+  formInt,
   formText,
   noErrors,
   optionalText,
@@ -68,7 +69,7 @@ function toInput(body: unknown) {
       email: formText(body, 'email'),
       phone: optionalText(body, 'phone'),
     },
-    initiative: { version: Number(formText(body, 'version')), sha256: formText(body, 'sha256') },
+    initiative: { version: formInt(body, 'version'), sha256: formText(body, 'sha256') },
     agree: formText(body, 'agree') === 'yes' ? true : undefined,
   };
 }

@@ -6,10 +6,11 @@ import { z } from 'zod';
 import { INDUSTRY_CODES } from '../domain/industries';
 import { provinceByCode } from '../domain/provinces';
 import { MIN_PASSWORD_LENGTH } from '../auth/passwords';
+import { freeText, nameText, searchText } from '../domain/names';
+import { decimalInt } from '../http/api';
 import { Email } from '../pledges/schemas';
 
-const text = (min: number, max: number) => z.string().normalize('NFC').trim().min(min).max(max);
-const page = z.coerce.number().int().min(1).max(100_000).default(1);
+const page = decimalInt(1, 100_000).default(1);
 
 export const PLEDGE_STATUSES = ['pending_confirmation', 'pending_review', 'activating', 'active', 'withdrawn', 'revoked', 'rejected', 'expired'] as const;
 
@@ -33,31 +34,31 @@ export const AdminPledgeQuery = z
     industry: optional(z.enum(INDUSTRY_CODES)),
     from: optional(Day),
     to: optional(Day),
-    q: optional(z.string().trim().min(1).max(100)),
+    q: optional(searchText(100).min(1)),
     page,
-    pageSize: z.coerce.number().int().min(1).max(200).default(50),
+    pageSize: decimalInt(1, 200).default(50),
   })
   .superRefine(dateRange);
 export type AdminPledgeQuery = z.output<typeof AdminPledgeQuery>;
 export type AdminPledgeFilter = Omit<AdminPledgeQuery, 'page' | 'pageSize'>;
 
 export const CorrectionBody = z.strictObject({
-  name: optional(text(2, 100)),
-  nameEn: optional(text(2, 200)),
+  name: optional(nameText(2, 100)),
+  nameEn: optional(nameText(2, 200)),
   industry: optional(z.enum(INDUSTRY_CODES)),
-  reason: text(2, 500),
+  reason: freeText(2, 500),
 });
 export type CorrectionInput = z.output<typeof CorrectionBody>;
 
 export const InitiativeDraftBody = z.strictObject({
-  titleZh: text(2, 200),
-  titleEn: text(2, 300),
-  textZh: text(20, 20_000),
-  textEn: text(20, 40_000),
+  titleZh: nameText(2, 200),
+  titleEn: nameText(2, 300),
+  textZh: freeText(20, 20_000),
+  textEn: freeText(20, 40_000),
 });
 export type InitiativeDraftInput = z.output<typeof InitiativeDraftBody>;
 
-export const VersionParam = z.coerce.number().int().min(1).max(1_000_000);
+export const VersionParam = decimalInt(1, 1_000_000);
 
 export const AdminCreateBody = z.strictObject({
   email: Email,
@@ -72,7 +73,7 @@ export const AuditQuery = z
     from: optional(Day),
     to: optional(Day),
     page,
-    pageSize: z.coerce.number().int().min(1).max(200).default(50),
+    pageSize: decimalInt(1, 200).default(50),
   })
   .superRefine(dateRange);
 export type AuditQuery = z.output<typeof AuditQuery>;

@@ -8,6 +8,19 @@ import { parseInput } from '../errors';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
+/**
+ * A whole number in a query string or path segment, written in decimal digits only: z.coerce
+ * would also take `0x10`, `1e1`, ` 10` or `''` (as 0), each a different spelling of a number
+ * the client may not have meant.
+ */
+export const decimalInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,15}$/, 'Expected a whole number written in decimal digits.')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .meta({ description: `A whole number from ${min} to ${max}, in decimal digits` });
+
 export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
   method: Method;
   /** Express-style path relative to /api/v1, e.g. `/admin/pledges/:id/approve`. */

@@ -62,8 +62,12 @@ export interface SignatoryFilter {
   pageSize: number;
 }
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A regex source matching `s` literally; controls are escaped (BSON refuses a NUL in a pattern). */
+export function escapeRegex(s: string): string {
+  return s
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** Conditions for a search box: part of either company name (any case), or the exact USCC. */

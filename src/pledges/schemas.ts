@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import { INDUSTRY_CODES } from '../domain/industries';
 import { provinceFromUscc } from '../domain/provinces';
+import { freeText, lineText, nameText, searchText } from '../domain/names';
 import { validateUscc } from '../domain/uscc';
-
-const text = (min: number, max: number) => z.string().normalize('NFC').trim().min(min).max(max);
+import { decimalInt } from '../http/api';
 
 export const Uscc = z
   .string()
@@ -28,15 +28,15 @@ export const ObjectIdParam = z.string().regex(/^[0-9a-fA-F]{24}$/, 'Not a valid 
 export const SignPledgeBody = z.strictObject({
   company: z.strictObject({
     uscc: Uscc,
-    name: text(2, 100).meta({ description: 'Registered Chinese name' }),
-    nameEn: text(2, 200).optional(),
+    name: nameText(2, 100).meta({ description: 'Registered Chinese name' }),
+    nameEn: nameText(2, 200).optional(),
     industry: z.enum(INDUSTRY_CODES).meta({ description: 'GB/T 4754-2017 section letter' }),
-    address: text(2, 200).optional(),
+    address: lineText(2, 200).optional(),
     website: z.url({ protocol: /^https?$/, message: 'Enter a web address starting with http:// or https://.' }).max(200).optional(),
   }),
   signatory: z.strictObject({
-    name: text(1, 60),
-    title: text(1, 60),
+    name: nameText(1, 60),
+    title: lineText(1, 60),
     email: Email,
     phone: z.string().trim().regex(/^\+?[0-9 ()-]{5,30}$/, 'Enter a phone number of digits, spaces, +, - or brackets.').optional(),
   }),
@@ -49,14 +49,14 @@ export const SignPledgeBody = z.strictObject({
 export type SignPledgeInput = z.output<typeof SignPledgeBody>;
 
 export const TokenBody = z.strictObject({ token: z.string().min(20).max(200) });
-export const ReasonBody = z.strictObject({ reason: text(2, 500) });
+export const ReasonBody = z.strictObject({ reason: freeText(2, 500) });
 export const LoginLinkBody = z.strictObject({ email: Email });
 export const AdminLoginBody = z.strictObject({ email: Email, password: z.string().min(1).max(200) });
 
 export const SignatoryQuery = z.strictObject({
-  q: z.string().trim().max(100).optional(),
+  q: searchText(100).optional(),
   province: z.string().regex(/^\d{2}$/).optional(),
   industry: z.enum(INDUSTRY_CODES).optional(),
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+  page: decimalInt(1, 100_000).default(1),
+  pageSize: decimalInt(1, 100).default(20),
 });

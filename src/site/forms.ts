@@ -74,6 +74,14 @@ function messageFor(issue: z.core.$ZodIssue, field: FieldSpec, input: unknown, l
     );
   }
   switch (issue.code) {
+    case 'custom': {
+      // Refused characters (src/domain/names.ts): say what is wrong, since nobody can see it.
+      const reason = (issue.params as { reason?: unknown } | undefined)?.reason;
+      if (reason === 'invisible') return l.t('form.noLetters', { label });
+      if (reason === 'control' || reason === 'bidi' || reason === 'malformed' || reason === 'replacement')
+        return l.t('form.hiddenChars', { label });
+      return l.t('form.invalid', { label });
+    }
     case 'too_small':
       return l.t('form.tooShort', { label, min: Number(issue.minimum) });
     case 'too_big':
@@ -135,6 +143,12 @@ export class FormErrorBuilder {
 export function formText(body: unknown, name: string): string {
   const v = (body as Record<string, unknown> | undefined)?.[name];
   return typeof v === 'string' ? v : '';
+}
+
+/** A whole number from a form field in decimal digits; NaN (which the schemas refuse) otherwise. */
+export function formInt(body: unknown, name: string): number {
+  const v = formText(body, name);
+  return /^[0-9]{1,15}$/.test(v) ? Number(v) : Number.NaN;
 }
 
 /** Optional text: '' (or only spaces) means "not given". */

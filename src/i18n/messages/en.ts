@@ -71,6 +71,9 @@ export const en: Record<MessageKey, string> = {
   'form.url': 'Enter a web address starting with http:// or https://.',
   'form.phone': 'A phone number may only contain digits, spaces, +, - and brackets.',
   'form.invalid': '{label} is not in the right format.',
+  'form.hiddenChars':
+    '{label} contains hidden control characters (often pasted along with the text). Please type it in again.',
+  'form.noLetters': '{label} must contain letters or digits.',
 
   'uscc.length': 'A Unified Social Credit Code has {expected} characters; this one has {n}.',
   'uscc.charset':

@@ -70,6 +70,8 @@ export const zhCN = {
   'form.url': '请填写以 http:// 或 https:// 开头的网址。',
   'form.phone': '电话号码只能包含数字、空格、+、- 和括号。',
   'form.invalid': '{label}的格式不正确。',
+  'form.hiddenChars': '{label}含有不可见的控制字符（常随复制的文字一同粘贴进来），请重新输入。',
+  'form.noLetters': '{label}须包含文字或数字。',
 
   'uscc.length': '统一社会信用代码应为 {expected} 位，当前为 {n} 位。',
   'uscc.charset':
