@@ -7,6 +7,8 @@ const outboxSchema = new Schema(
     subject: { type: String, required: true },
     text: { type: String, required: true },
     html: { type: String },
+    /** The single-use link in text/html; cut out of them and removed once sent or dropped. */
+    link: { type: String },
     /** Deliver only once this document exists (the state change the mail belongs to). */
     requires: {
       collection: { type: String },

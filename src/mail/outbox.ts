@@ -5,12 +5,29 @@
  */
 import type { Types } from 'mongoose';
 import { Outbox } from '../../models/outbox';
+import { escapeHtml } from '../errors';
 
 export interface MailMessage {
   to: string;
   subject: string;
   text: string;
   html?: string;
+  /**
+   * A single-use link that `text` and `html` carry (sign-in, confirmation). Once the mail is
+   * sent or dropped it is cut out of the stored copy, so the outbox keeps no usable link.
+   */
+  link?: string;
+}
+
+export const LINK_SENT = '[link removed after sending]';
+export const LINK_NOT_SENT = '[link removed: mail not sent]';
+
+/** The stored text and html with the message's secret link replaced by `marker`. */
+export function withoutLink(msg: { text: string; html?: string | null; link?: string | null }, marker: string): { text: string; html?: string } {
+  const html = msg.html ?? undefined;
+  if (!msg.link) return { text: msg.text, html };
+  const cut = (s: string, link: string) => s.split(link).join(marker);
+  return { text: cut(msg.text, msg.link), html: html === undefined ? undefined : cut(cut(html, escapeHtml(msg.link)), msg.link) };
 }
 
 export interface MailQueue {
@@ -40,7 +57,9 @@ export function createMailQueue(onEnqueued: () => void = () => {}): MailQueue {
       onEnqueued();
     },
     async cancel(id) {
-      await Outbox.updateOne({ _id: id, status: 'pending' }, { $set: { status: 'dropped', lastError: 'cancelled: the state change failed' } });
+      const msg = await Outbox.findOne({ _id: id, status: 'pending' }).lean();
+      if (!msg) return;
+      await Outbox.updateOne({ _id: id, status: 'pending' }, { $set: { status: 'dropped', lastError: 'cancelled: the state change failed', ...withoutLink(msg, LINK_NOT_SENT) }, $unset: { link: 1 } });
     },
   };
 }

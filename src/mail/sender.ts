@@ -8,7 +8,8 @@ import mongoose from 'mongoose';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { Outbox, type OutboxDoc } from '../../models/outbox';
 import { BackgroundTask } from '../background';
-import type { Logger } from '../logger';
+import { addressHash, redactAddresses, type Logger } from '../logger';
+import { LINK_NOT_SENT, LINK_SENT, withoutLink } from './outbox';
 
 export const MAIL_FROM = '"企业质量诚信倡议 登记平台 (EQI Registry)" <no-reply@eqi-registry.local>';
 const MAX_ATTEMPTS = 12;
@@ -90,22 +91,36 @@ export class MailSender {
       const exists = await mongoose.connection.db!.collection(msg.requires.collection).countDocuments({ _id: msg.requires.id }, { limit: 1 });
       if (!exists) {
         const tooOld = Date.now() - new Date(msg.createdAt).getTime() > REQUIRES_GRACE_MS;
-        await Outbox.updateOne({ _id: msg._id }, tooOld ? { $set: { status: 'dropped', lastError: 'the record this mail belongs to was never created' } } : { $set: { status: 'pending', nextAttemptAt: new Date(Date.now() + 1000) } });
+        await Outbox.updateOne(
+          { _id: msg._id },
+          tooOld
+            ? { $set: { status: 'dropped', lastError: 'the record this mail belongs to was never created', ...withoutLink(msg, LINK_NOT_SENT) }, $unset: { link: 1 } }
+            : { $set: { status: 'pending', nextAttemptAt: new Date(Date.now() + 1000) } },
+        );
         return false;
       }
     }
     try {
       const info = await this.transport.sendMail({ from: MAIL_FROM, to: msg.to, subject: msg.subject, text: msg.text, html: msg.html ?? undefined });
       if (!this.opts.smtpUrl) this.writeDevCopy(msg, info.message as Buffer);
-      await Outbox.updateOne({ _id: msg._id }, { $set: { status: 'sent', sentAt: new Date(), messageId: info.messageId }, $unset: { lockedUntil: 1 } });
+      // The stored copy keeps no usable link: a database reader must not be able to sign in.
+      await Outbox.updateOne({ _id: msg._id }, { $set: { status: 'sent', sentAt: new Date(), messageId: info.messageId, ...withoutLink(msg, LINK_SENT) }, $unset: { lockedUntil: 1, link: 1 } });
       return true;
     } catch (e) {
       const attempts = msg.attempts ?? 1;
       const giveUp = attempts >= MAX_ATTEMPTS;
       // Exponential backoff from 5 s to about an hour: an SMTP outage delays mail, never loses it.
       const delay = Math.min(3600_000, 5000 * 2 ** (attempts - 1));
-      this.opts.logger.warn({ to: msg.to, attempts, err: (e as Error).message }, giveUp ? 'mail delivery failed for good' : 'mail delivery failed; will retry');
-      await Outbox.updateOne({ _id: msg._id }, { $set: { status: giveUp ? 'dropped' : 'pending', lastError: (e as Error).message, nextAttemptAt: new Date(Date.now() + delay) }, $unset: { lockedUntil: 1 } });
+      // SMTP errors often quote the recipient ("550 <x@y>: unknown user"): logs get a hash only.
+      const err = redactAddresses((e as Error).message);
+      this.opts.logger.warn({ mail: String(msg._id), toHash: addressHash(msg.to), attempts, err }, giveUp ? 'mail delivery failed for good' : 'mail delivery failed; will retry');
+      const status = giveUp ? 'dropped' : 'pending';
+      await Outbox.updateOne(
+        { _id: msg._id },
+        giveUp
+          ? { $set: { status, lastError: err, nextAttemptAt: new Date(Date.now() + delay), ...withoutLink(msg, LINK_NOT_SENT) }, $unset: { lockedUntil: 1, link: 1 } }
+          : { $set: { status, lastError: err, nextAttemptAt: new Date(Date.now() + delay) }, $unset: { lockedUntil: 1 } },
+      );
       return false;
     }
   }
@@ -114,7 +129,7 @@ export class MailSender {
     fs.mkdirSync(this.opts.outboxDir, { recursive: true });
     const file = path.join(this.opts.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(msg._id)}.eml`);
     fs.writeFileSync(file, raw);
-    const link = /https?:\/\/\S+/.exec(msg.text)?.[0];
-    this.opts.logger.info({ to: msg.to, file, link }, 'dev mail written to the outbox folder (no SMTP_URL)');
+    // Never the link itself, at any level: whoever reads logs could sign in with it.
+    this.opts.logger.info({ mail: String(msg._id), toHash: addressHash(msg.to), file }, 'dev mail written to the outbox folder (no SMTP_URL); any link is in the .eml file, not in this log');
   }
 }

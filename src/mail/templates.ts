@@ -5,12 +5,13 @@ import type { MailMessage } from './outbox';
 const SIGNATURE_ZH = '企业质量诚信倡议 登记平台';
 const SIGNATURE_EN = 'Enterprise Quality Integrity Initiative Registry';
 
-function build(to: string, subject: string, zh: string[], en: string[], link?: string): MailMessage {
+/** `secret`: the link signs someone in or confirms something, so the outbox forgets it once sent. */
+function build(to: string, subject: string, zh: string[], en: string[], link?: string, secret = false): MailMessage {
   const text = [...zh, '', ...en, '', link ?? '', '', `— ${SIGNATURE_ZH} / ${SIGNATURE_EN}`].join('\n').replace(/\n{3,}/g, '\n\n');
   const para = (lines: string[]): string => lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('');
   const button = link ? `<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>` : '';
   const html = `<!doctype html><html lang="zh-CN"><body>${para(zh)}<hr>${para(en)}${button}<p>— ${SIGNATURE_ZH} / ${SIGNATURE_EN}</p></body></html>`;
-  return { to, subject, text, html };
+  return secret && link ? { to, subject, text, html, link } : { to, subject, text, html };
 }
 
 export function confirmPledgeMail(p: { to: string; companyName: string; signatoryName: string; link: string; expiresHours: number }): MailMessage {
@@ -20,6 +21,7 @@ export function confirmPledgeMail(p: { to: string; companyName: string; signator
     [`${p.signatoryName}，您好：`, `您代表「${p.companyName}」签署了《企业质量诚信倡议书》。请在 ${p.expiresHours} 小时内打开以下链接确认；确认后将由协会审核，审核通过即颁发证书。`, '如果不是您本人操作，请忽略本邮件。'],
     [`Dear ${p.signatoryName},`, `You signed the Enterprise Quality Integrity Initiative on behalf of "${p.companyName}". Please confirm within ${p.expiresHours} hours by opening the link below. The association then reviews the pledge and issues a certificate.`, 'If this was not you, ignore this e-mail.'],
     p.link,
+    true,
   );
 }
 
@@ -30,6 +32,7 @@ export function loginLinkMail(p: { to: string; link: string; expiresMinutes: num
     [`请在 ${p.expiresMinutes} 分钟内打开以下链接登录（仅可使用一次）。`, '如果不是您本人操作，请忽略本邮件。'],
     [`Open the link below within ${p.expiresMinutes} minutes to sign in (it works once).`, 'If this was not you, ignore this e-mail.'],
     p.link,
+    true,
   );
 }
 

@@ -176,6 +176,10 @@ const BACKGROUND_FIELDS: Record<string, string[]> = {
     'sentAt',
     'messageId',
     'updatedAt',
+    // The sender cuts the single-use link out of the stored copy once it is sent.
+    'text',
+    'html',
+    'link',
   ],
   events: ['seq', 'prevHash', 'hash', 'unsealed'],
 };

@@ -12,7 +12,7 @@ import { Account, Role } from '../../models/account';
 import { hashPassword } from '../../src/auth/passwords';
 import { signSession } from '../../src/auth/jwt';
 import type { Config } from '../../src/config';
-import { silentLogger } from '../../src/logger';
+import { silentLogger, type Logger } from '../../src/logger';
 import { createRegistry, type Registry } from '../../src/registry';
 import { useEmbeddedMongo } from './db';
 import { startTestSmtp, type TestSmtp } from './smtp';
@@ -27,7 +27,8 @@ export interface RegistryHandle {
   makeAdmin(email?: string): Promise<{ id: string; email: string; password: string; token: string }>;
 }
 
-export function useRegistry(env: Record<string, string> = {}): RegistryHandle {
+/** `opts.logger` replaces the silent logger (tests that read what the registry logs). */
+export function useRegistry(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): RegistryHandle {
   const handle = {} as RegistryHandle;
   // Registered first so it runs before the database hook's `after` (mocha keeps definition order).
   after(async function () {
@@ -40,9 +41,9 @@ export function useRegistry(env: Record<string, string> = {}): RegistryHandle {
     this.timeout(30_000);
     handle.smtp = await startTestSmtp();
     handle.config = testConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-test-')), SMTP_URL: handle.smtp.url, PUBLIC_URL: 'https://registry.test', RATE_LIMIT_SIGNING_PER_MIN: '100000', RATE_LIMIT_LOGIN_PER_MIN: '100000', RATE_LIMIT_VERIFY_PER_MIN: '100000', ...env });
-    handle.registry = createRegistry(handle.config, silentLogger(), { mailPollMs: 200, sealEveryMs: 200, certificatePollMs: 200 });
+    handle.registry = createRegistry(handle.config, opts.logger ?? silentLogger(), { mailPollMs: 200, sealEveryMs: 200, certificatePollMs: 200 });
     await handle.registry.start();
-    handle.app = createApp({ config: handle.config, logger: silentLogger(), routes: handle.registry.routes });
+    handle.app = createApp({ config: handle.config, logger: opts.logger ?? silentLogger(), routes: handle.registry.routes });
     handle.makeAdmin = async (email = `admin-${new mongoose.Types.ObjectId().toHexString()}@caq.test`) => {
       const password = 'correct horse battery staple';
       const a = await Account.create({ email, role: Role.Admin, passwordHash: await hashPassword(password) });
