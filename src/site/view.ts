@@ -79,14 +79,24 @@ export function localeOf(req: Request): Locale {
   });
 }
 
+/**
+ * A path from the request (or anything else not ours) as a link that stays on this site: one
+ * leading slash. Browsers read `//host/…` and `/\host/…` as another site, and they drop tabs and
+ * line breaks from URLs before reading them.
+ */
+export function sameSitePath(path: string): string {
+  return '/' + path.replace(/^[/\\\t\n\r]+/, '');
+}
+
 /** Where the language link points: this page, its query kept, with `lang` replaced. */
 function languageHref(req: Request, locale: Locale): string {
-  const url = new URL(req.originalUrl, 'http://x');
+  // Made same-site first: parsed as it is, `//a//evil.example/x` has `a` as its host.
+  const url = new URL(sameSitePath(req.originalUrl), 'http://x');
   url.searchParams.delete('lang');
   // Single-use tokens in links must not travel into a language link (or the Referer it makes).
   url.searchParams.delete('token');
   url.searchParams.set('lang', locale === 'zh-CN' ? 'zh-CN' : 'en');
-  return `${url.pathname}?${url.searchParams.toString()}`;
+  return `${sameSitePath(url.pathname)}?${url.searchParams.toString()}`;
 }
 
 export interface PageContextOptions {
