@@ -25,6 +25,9 @@ import type { SiteKit } from './kit';
 
 export const DIRECTORY_PAGE_SIZE = 20;
 
+/** The checks an uploaded certificate goes through, in the order the result page lists them. */
+const VERIFICATION_CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'serial-known', 'registry-match', 'status'] as const;
+
 export function initiativeView(initiative: PublishedInitiative, l: I18n) {
   const en = l.locale === 'en';
   const paragraphs = (text: string) =>
@@ -170,6 +173,17 @@ export function publicPages(kit: SiteKit): Router {
       },
       { memo: result },
     );
+  });
+
+  // Not under /verify/: that path is a certificate serial's page.
+  router.get('/about/verification', (req, res) => {
+    const publicUrl = kit.config.publicUrl;
+    kit.page(req, res, 'about-verification', {
+      host: new URL(publicUrl).host,
+      publicUrl,
+      jwksUrl: `${publicUrl}/.well-known/jwks.json`,
+      checks: VERIFICATION_CHECKS,
+    });
   });
 
   router.get('/stats', async (req, res) => {
