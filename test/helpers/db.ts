@@ -1,6 +1,11 @@
 /**
  * A real database for tests: the embedded store in memory, one unique database per suite,
  * connected through the app's own mongoose connection (the one models register on).
+ *
+ * TEST_MONGODB_URI=mongodb://host:27017 (a standalone or a replica set, without a database
+ * name) runs the same suites against that server instead: each suite still gets its own
+ * database and drops it afterwards. Suites that test the embedded store itself, or start
+ * several processes on a store of their own, keep using the embedded store.
  */
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
@@ -16,7 +21,7 @@ export interface TestDatabase {
 }
 
 /**
- * Call inside a `describe`: starts an in-memory embedded store before the suite, connects
+ * Call inside a `describe`: starts an in-memory embedded store (or uses TEST_MONGODB_URI) before the suite, connects
  * mongoose to a fresh database, and drops it, disconnects and stops the store afterwards.
  */
 export function useEmbeddedMongo(): TestDatabase {
@@ -25,10 +30,15 @@ export function useEmbeddedMongo(): TestDatabase {
 
   before(async function () {
     this.timeout(60_000);
-    store = await startEmbeddedMongo({ inMemory: true });
-    handle.uri = store.uri;
+    const external = process.env.TEST_MONGODB_URI?.trim();
+    if (external) {
+      handle.uri = external;
+    } else {
+      store = await startEmbeddedMongo({ inMemory: true });
+      handle.uri = store.uri;
+    }
     handle.dbName = `test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    await connectDatabase(store.uri, silentLogger(), { dbName: handle.dbName });
+    await connectDatabase(handle.uri, silentLogger(), { dbName: handle.dbName });
   });
 
   after(async function () {
