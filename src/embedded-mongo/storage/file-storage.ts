@@ -1,12 +1,16 @@
 /**
  * Durable storage on disk: an append-only journal of CRC-framed BSON records with group commit,
- * periodic snapshots ("compaction"), crash recovery and a lock file.
+ * periodic snapshots ("compaction"), crash recovery and a lock.
  *
- * Files of generation N (N = 0 has no snapshot):
- *   snapshot-00000N.bson  records from the engine's dump(), then an end marker
- *   journal-00000N.log    records appended since that snapshot
- * Compaction writes generation N+1 next to N and only deletes N once N+1 is durable, so a crash at
- * any point leaves one complete generation; recovery uses the newest complete snapshot.
+ * Files:
+ *   snapshot-00000N.bson  records from the engine's dump(), then an end marker: the state at the
+ *                         moment journal N was started
+ *   journal-00000N.log    records appended since journal N-1 was closed
+ * Compaction first switches appends to journal N+1 (the engine's view of the state is taken in the
+ * same step), then writes snapshot N+1 in slices, yielding to the event loop, while writes go on
+ * into journal N+1. The snapshot is renamed into place only once complete and fsync'ed; until then
+ * recovery replays snapshot N and journals N, N+1, ... in order, so a crash at any point leaves an
+ * exact state. Recovery uses the newest complete snapshot and the journals from its number up.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,8 +27,9 @@ import {
   fdatasync,
   findValidFrame,
   fsyncDir,
+  fsyncDirAsync,
   writeFully,
-  writeFullySync,
+  yieldToLoop,
 } from './frames';
 import { acquireLock, type DirLock } from './lock';
 
@@ -46,8 +51,10 @@ export interface StorageStats {
 
 export interface FileStorage extends DurableStorage {
   readonly dir: string;
-  /** Current generation (file name number); 0 until the first compaction. */
+  /** Number of the journal appended to; 0 until the first compaction. */
   readonly generation: number;
+  /** Number of the snapshot recovery would start from (0: none). */
+  readonly snapshotGeneration: number;
   readonly stats: Readonly<StorageStats>;
 }
 
@@ -74,16 +81,30 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** Queued by a compaction: records before it go to the current journal, records after it to a new one. */
+interface Switch {
+  /** Called with the new journal's number, or the reason there is none. */
+  switched: (err: Error | null, gen?: number) => void;
+}
+
+type Queued = Pending | Switch;
+const isSwitch = (q: Queued): q is Switch => 'switched' in q;
+
+/** Longest stretch of snapshot encoding between two turns of the event loop. */
+const SLICE_MS = 8;
+
 class FileStore implements FileStorage {
   readonly stats: StorageStats = { appends: 0, flushes: 0, fsyncs: 0, compactions: 0 };
   generation = 0;
+  snapshotGeneration = 0;
   journalBytes = 0;
 
   private readonly deserializeOptions: DeserializeOptions;
   private readonly chunkBytes: number;
   private state: 'opened' | 'recovering' | 'ready' | 'closed' = 'opened';
   private fd: number | null = null;
-  private pending: Pending[] = [];
+  /** Records waiting for the flush loop, and journal switches between them, in append order. */
+  private pending: Queued[] = [];
   private flushing: Promise<void> | null = null;
   private compacting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
@@ -109,7 +130,7 @@ class FileStore implements FileStorage {
 
     const snapshots = new Map<number, string>();
     const journals = new Map<number, string>();
-    const leftovers: string[] = []; // deleted once the newest generation has replayed
+    const leftovers: string[] = []; // deleted once the state has replayed
     for (const name of fs.readdirSync(this.dir)) {
       const m = FILE_RE.exec(name);
       if (!m) continue;
@@ -118,38 +139,51 @@ class FileStore implements FileStorage {
       if (m[1] === 'snapshot' && m[3] === 'bson') snapshots.set(gen, name);
       if (m[1] === 'journal' && m[3] === 'log') journals.set(gen, name);
     }
-    // A snapshot is renamed into place only once complete and fsync'ed: the newest one is the state.
-    const gen = Math.max(0, ...snapshots.keys());
-    for (const [g, name] of snapshots) if (g < gen) leftovers.push(name);
+    // A snapshot is renamed into place only once complete and fsync'ed: the newest one is the
+    // base, and every journal from its number up holds what happened after it, in order.
+    const base = Math.max(0, ...snapshots.keys());
+    for (const [g, name] of snapshots) if (g < base) leftovers.push(name);
+    const chain: number[] = [];
     for (const [g, name] of journals) {
-      if (g < gen) leftovers.push(name);
-      if (g > gen) {
-        // Compaction creates journal N+1 only after snapshot N+1 is durable; an empty one is harmless.
-        if (fs.statSync(path.join(this.dir, name)).size > 0) {
-          throw new Error(
-            `${path.join(this.dir, name)} has records but ${snapshotName(g)} is missing; refusing to guess the state`,
-          );
-        }
-        leftovers.push(name);
+      if (g < base) leftovers.push(name);
+      else chain.push(g);
+    }
+    chain.sort((a, b) => a - b);
+    const last = chain.at(-1) ?? base;
+    for (let g = base; g <= last; g++) {
+      // Journal `base` is missing only after a crash between an older-format rename and its
+      // journal's creation; a hole after it means files were lost.
+      if (!journals.has(g) && (g !== base || chain.length > 0)) {
+        throw new Error(
+          `${path.join(this.dir, journalName(g))} is missing between ${snapshots.get(base) ?? 'the start'} ` +
+            `and ${journalName(last)}; refusing to guess the state`,
+        );
       }
     }
 
-    const snapshot = snapshots.get(gen);
+    const snapshot = snapshots.get(base);
     const snapshotRecords = snapshot
       ? this.replaySnapshot(path.join(this.dir, snapshot), apply)
       : 0;
-    const journal = this.replayJournal(gen, apply);
+    let journalRecords = 0;
+    let truncatedBytes = 0;
+    for (let g = base; g <= last; g++) {
+      const journal = this.replayJournal(g, apply, g === last);
+      journalRecords += journal.records;
+      truncatedBytes += journal.truncatedBytes;
+    }
 
-    // Only now that the newest generation has proved complete are the older files garbage.
+    // Only now that the state has proved complete are the older files garbage.
     for (const name of leftovers) fs.unlinkSync(path.join(this.dir, name));
     if (leftovers.length > 0) this.syncDir();
 
-    this.generation = gen;
+    this.generation = last;
+    this.snapshotGeneration = base;
     this.state = 'ready';
     return {
       snapshotRecords,
-      journalRecords: journal.records,
-      truncatedBytes: journal.truncatedBytes,
+      journalRecords,
+      truncatedBytes,
       millis: performance.now() - started,
     };
   }
@@ -184,15 +218,16 @@ class FileStore implements FileStorage {
     }
   }
 
-  /** Replays the journal, cuts a torn tail, and keeps its fd open for appends. */
+  /** Replays a journal; the last one gets a torn tail cut and its fd kept open for appends. */
   private replayJournal(
     gen: number,
     apply: (record: Document) => void,
+    isLast: boolean,
   ): { records: number; truncatedBytes: number } {
     const file = path.join(this.dir, journalName(gen));
     let fd: number;
     try {
-      fd = fs.openSync(file, 'r+');
+      fd = fs.openSync(file, isLast ? 'r+' : 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       fd = fs.openSync(file, 'wx+'); // first open, or a crash between snapshot rename and journal creation
@@ -207,6 +242,12 @@ class FileStore implements FileStorage {
         if (!check.ok) {
           // A crash mid-write leaves a bad frame at the very end. A bad frame with a valid one
           // after it means bytes changed under acknowledged records: stop, do not guess.
+          if (!isLast) {
+            throw new Error(
+              `journal ${file} is corrupt at byte offset ${pos} (${check.problem}), and a newer journal follows it; ` +
+                `only the newest journal can have a torn tail`,
+            );
+          }
           const next = findValidFrame(r, pos + 1);
           if (next >= 0) {
             throw new Error(
@@ -221,6 +262,10 @@ class FileStore implements FileStorage {
         pos += HEADER_BYTES + check.payloadLength;
       }
       const truncatedBytes = r.size - pos;
+      if (!isLast) {
+        fs.closeSync(fd);
+        return { records, truncatedBytes };
+      }
       if (truncatedBytes > 0) {
         fs.ftruncateSync(fd, pos);
         this.syncFile(fd);
@@ -281,9 +326,9 @@ class FileStore implements FileStorage {
     });
   }
 
-  /** Starts the flush loop unless it runs already or a compaction owns the files. */
+  /** Starts the flush loop unless it runs already. Compactions do not stop it: they queue a journal switch. */
   private kick(): void {
-    if (this.flushing || this.compacting || this.failure || this.pending.length === 0) return;
+    if (this.flushing || this.failure || this.pending.length === 0) return;
     this.flushing = (async () => {
       // Let every append of this turn of the event loop (other connections too) join the first batch.
       await new Promise((resolve) => setImmediate(resolve));
@@ -297,14 +342,20 @@ class FileStore implements FileStorage {
   }
 
   private async flushLoop(): Promise<void> {
-    const fd = this.fd;
-    if (fd === null) return;
-    while (this.pending.length > 0 && !this.compacting && !this.failure) {
-      // Everything appended so far goes out in one write + one fdatasync; appends arriving
-      // meanwhile queue up for the next batch. One loop keeps records in append order.
-      const batch = this.pending;
-      this.pending = [];
+    while (this.pending.length > 0 && !this.failure) {
+      const head = this.pending[0]!;
+      if (isSwitch(head)) {
+        this.pending.shift();
+        await this.switchJournal(head);
+        continue;
+      }
+      // Everything appended so far (up to a switch) goes out in one write + one fdatasync;
+      // appends arriving meanwhile queue up for the next batch. One loop keeps records in order.
+      let n = 1;
+      while (n < this.pending.length && !isSwitch(this.pending[n]!)) n++;
+      const batch = this.pending.splice(0, n) as Pending[];
       const bytes = batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame));
+      const fd = this.fd!;
       try {
         await writeFully(fd, bytes, this.journalBytes);
         this.journalBytes += bytes.length;
@@ -323,6 +374,36 @@ class FileStore implements FileStorage {
     }
   }
 
+  /** Every record before the switch is durable in the current journal: start the next one. */
+  private async switchJournal(sw: Switch): Promise<void> {
+    const gen = this.generation + 1;
+    const file = path.join(this.dir, journalName(gen));
+    let fd: number;
+    try {
+      fd = await new Promise<number>((resolve, reject) =>
+        fs.open(file, 'wx+', (err, f) => (err ? reject(err) : resolve(f))),
+      );
+    } catch (err) {
+      // Nothing changed: later records stay in this journal and the compaction gives up.
+      sw.switched(new Error(`could not create ${file}: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    try {
+      await fsyncDirAsync(this.dir);
+      this.stats.fsyncs++;
+    } catch (err) {
+      fs.close(fd, () => undefined);
+      this.fail(err as Error, `creating ${file} could not be made durable`, []);
+      sw.switched(this.failure!);
+      return;
+    }
+    fs.close(this.fd!, () => undefined);
+    this.fd = fd;
+    this.generation = gen;
+    this.journalBytes = 0;
+    sw.switched(null, gen);
+  }
+
   /**
    * After a failed write or fsync the kernel may have dropped the dirty pages, so a retry could
    * "succeed" without the data: reject the waiting appends and every later one.
@@ -333,7 +414,10 @@ class FileStore implements FileStorage {
       { cause },
     );
     const err = this.failure;
-    for (const p of waiting.concat(this.pending.splice(0))) p.reject(err);
+    for (const q of [...waiting, ...this.pending.splice(0)]) {
+      if (isSwitch(q)) q.switched(err);
+      else q.reject(err);
+    }
   }
 
   private unusable(): Error | null {
@@ -349,94 +433,95 @@ class FileStore implements FileStorage {
 
   // ---- compaction --------------------------------------------------------------------------
 
-  /** A call while a compaction runs shares it: records appended after its dump stay in the new journal, so nothing is lost. */
+  /** A call while a compaction runs shares it: records appended after its switch are in the new journal, so nothing is lost. */
   compact(dump: () => Iterable<Document>): Promise<void> {
     const unusable = this.unusable();
     if (unusable) return Promise.reject(unusable);
     if (!this.compacting) {
       this.compacting = this.runCompaction(dump).finally(() => {
         this.compacting = null;
-        this.kick();
       });
     }
     return this.compacting;
   }
 
   private async runCompaction(dump: () => Iterable<Document>): Promise<void> {
-    await this.flushing; // the loop stops after its current batch because `compacting` is set
-    if (this.failure) throw this.failure;
-    // From here on everything is synchronous: dump() sees exactly the state whose records are
-    // journaled or pending, and no append can slip in between the dump and the switch.
-    const covered = this.pending.splice(0); // in the snapshot, so they never need the old journal
-    const next = this.generation + 1;
-    const tmp = path.join(this.dir, tmpSnapshotName(next));
+    // The switch point, in one synchronous step: the engine's view of the state now, and a mark
+    // in the queue after every record appended so far. Those records go to the current journal,
+    // later ones to the next, which so starts from exactly this state.
+    const records = dump();
+    const switched = new Promise<number>((resolve, reject) =>
+      this.pending.push({ switched: (err, gen) => (err ? reject(err) : resolve(gen!)) }),
+    );
+    switched.catch(() => undefined); // awaited below; a snapshot failure must not leave it unhandled
+    this.kick();
+    const tmp = path.join(this.dir, tmpSnapshotName(this.generation + 1));
+    let next: number;
     try {
-      this.writeSnapshot(tmp, dump);
+      await this.writeSnapshot(tmp, records);
+      next = await switched;
+      // The rename is the commit point: from here recovery starts from snapshot `next`.
+      await fs.promises.rename(tmp, path.join(this.dir, snapshotName(next)));
     } catch (err) {
-      // Nothing changed for recovery yet: keep the old generation and journal the covered records there.
-      this.pending.unshift(...covered);
-      fs.rmSync(tmp, { force: true });
+      // Recovery still starts from the old snapshot and replays every journal since.
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       throw err;
     }
-    let newFd: number | null = null;
     try {
-      // The rename is the commit point: from here recovery picks generation `next`.
-      fs.renameSync(tmp, path.join(this.dir, snapshotName(next)));
-      this.syncDir();
-      newFd = fs.openSync(path.join(this.dir, journalName(next)), 'wx+');
-      this.syncDir();
+      await fsyncDirAsync(this.dir);
+      this.stats.fsyncs++;
     } catch (err) {
-      if (newFd !== null) fs.closeSync(newFd);
-      this.fail(
-        err as Error,
-        `compaction to generation ${next} failed after its snapshot was renamed into place`,
-        covered,
-      );
+      this.fail(err as Error, `compaction to generation ${next}: the snapshot's rename could not be made durable`, []);
       throw this.failure;
     }
-    const old = this.generation;
-    const oldFd = this.fd!;
-    this.fd = newFd;
-    this.generation = next;
-    this.journalBytes = 0;
+    const old = this.snapshotGeneration;
+    this.snapshotGeneration = next;
     this.stats.compactions++;
-    for (const p of covered) p.resolve();
-    try {
-      fs.closeSync(oldFd);
-      for (const name of [snapshotName(old), journalName(old)]) {
-        fs.rmSync(path.join(this.dir, name), { force: true });
-      }
-    } catch {
-      // harmless: the old generation is no longer read, and the next recovery deletes its files
-    }
+    // Harmless if this fails: the old files are no longer read, and the next recovery deletes them.
+    const garbage = [snapshotName(old)];
+    for (let g = old; g < next; g++) garbage.push(journalName(g));
+    await Promise.all(
+      garbage.map((name) => fs.promises.rm(path.join(this.dir, name), { force: true }).catch(() => undefined)),
+    );
   }
 
-  private writeSnapshot(file: string, dump: () => Iterable<Document>): void {
-    const fd = fs.openSync(file, 'w');
+  /**
+   * Encodes the records in slices of at most SLICE_MS, yielding to the event loop between them,
+   * and writes them asynchronously; the end marker and an fsync make the file a snapshot.
+   */
+  private async writeSnapshot(file: string, records: Iterable<Document>): Promise<void> {
+    const fh = await fs.promises.open(file, 'w');
     try {
       let chunks: Buffer[] = [];
       let buffered = 0;
       let written = 0;
-      const flush = (): void => {
-        writeFullySync(fd, Buffer.concat(chunks, buffered), written);
+      const flush = async (): Promise<void> => {
+        await writeFully(fh.fd, Buffer.concat(chunks, buffered), written);
         written += buffered;
         chunks = [];
         buffered = 0;
       };
-      let records = 0;
-      for (const record of dump()) {
+      let count = 0;
+      let sliceStart = performance.now();
+      for (const record of records) {
         const frame = encodeFrame(record);
         chunks.push(frame);
         buffered += frame.length;
-        records++;
-        if (buffered >= this.chunkBytes) flush();
+        count++;
+        if (buffered >= this.chunkBytes) await flush();
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
       }
-      chunks.push(encodeFrame({ [SNAPSHOT_END]: 1, records }));
-      buffered += chunks[chunks.length - 1]!.length;
-      flush();
-      this.syncFile(fd);
+      const end = encodeFrame({ [SNAPSHOT_END]: 1, records: count });
+      chunks.push(end);
+      buffered += end.length;
+      await flush();
+      await fh.sync();
+      this.stats.fsyncs++;
     } finally {
-      fs.closeSync(fd);
+      await fh.close();
     }
   }
 

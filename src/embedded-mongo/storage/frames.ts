@@ -155,3 +155,17 @@ export function fsyncDir(dir: string): void {
     fs.closeSync(fd);
   }
 }
+
+export function fsyncDirAsync(dir: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    fs.open(dir, 'r', (err, fd) => {
+      if (err) return reject(err);
+      fs.fsync(fd, (syncErr) => fs.close(fd, () => (syncErr ? reject(syncErr) : resolve())));
+    }),
+  );
+}
+
+/** Gives timers, sockets and I/O callbacks their turn between slices of long work. */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -56,6 +56,7 @@ describe('crash safety (journal writer killed with SIGKILL)', function () {
     let recovered = 0;
     let totalAcked = 0;
     let tornTails = 0;
+    let midCompaction = 0;
     const started = Date.now();
     for (let round = 0; round < 12 || (round < 40 && totalAcked < 2000); round++) {
       const r = await runAndKill(dir, 250);
@@ -65,6 +66,7 @@ describe('crash safety (journal writer killed with SIGKILL)', function () {
       // Acknowledgements arrive in append order, so they are consecutive after the recovered state.
       r.acked.forEach((n, i) => assert.equal(n, r.start + 1 + i, `${where}: acks out of order`));
 
+      if (fs.readdirSync(dir).some((f) => f.endsWith('.tmp'))) midCompaction++;
       const state = { last: 0 };
       const storage = await openDurableStorage(dir);
       const stats = storage.recover(replayInto(state)); // throws on any gap
@@ -89,7 +91,7 @@ describe('crash safety (journal writer killed with SIGKILL)', function () {
     assert.ok(generation > 0, 'compactions happened during the run');
     // Informational: how often a kill landed mid-write or mid-compaction.
     console.log(
-      `      ${totalAcked} acks, ${recovered} recovered, generation ${generation}, ${tornTails} torn tails, ${Date.now() - started} ms`,
+      `      ${totalAcked} acks, ${recovered} recovered, generation ${generation}, ${tornTails} torn tails, ${midCompaction} kills mid-snapshot, ${Date.now() - started} ms`,
     );
   });
 });

@@ -281,8 +281,9 @@ describe('openDurableStorage', () => {
         if (op.op === 'set') this.state.set(op.k, op.v);
         else this.state.delete(op.k);
       }
-      *dump(): Iterable<Document> {
-        for (const [k, v] of this.state) yield { op: 'set', k, v };
+      /** The state now (as the engine's dump: the snapshot is written later, while writes go on). */
+      dump(): Iterable<Document> {
+        return [...this.state].map(([k, v]) => ({ op: 'set', k, v }));
       }
     }
     const write = (
@@ -335,7 +336,7 @@ describe('openDurableStorage', () => {
       assert.equal(stats.journalRecords, 2);
     });
 
-    it('when a batch is in flight and more appends are pending at compaction, then it waits for the batch and the snapshot covers the rest', async () => {
+    it('when appends are pending at compaction and more arrive during it, then the earlier go to the old journal, the later to the new one, and the snapshot is the state at the switch', async () => {
       const dir = tempDir();
       const model = new Model();
       const storage = await openDurableStorage(dir);
@@ -350,12 +351,8 @@ describe('openDurableStorage', () => {
         write(storage, model, { op: 'set', k: `b${i}`, v: i }),
       );
       await Promise.all([inFlight, ...before, compaction, ...meanwhile]);
-      assert.equal(
-        storage.stats.flushes,
-        1,
-        'only the in-flight batch was journaled; the snapshot covers the pending records',
-      );
-      assert.equal(storage.journalBytes, 0);
+      assert.equal(storage.generation, 1);
+      assert.ok(storage.journalBytes > 0, 'the records made during the compaction are in journal 1');
       await write(storage, model, { op: 'del', k: 'a0' });
       await storage.compact(() => model.dump()); // a second compaction: generation 2
       assert.equal(storage.generation, 2);
@@ -364,6 +361,23 @@ describe('openDurableStorage', () => {
       const recovered = await recoverModel(dir);
       assert.equal(recovered.state.size, 41);
       assert.deepEqual([...recovered.state].sort(), [...model.state].sort());
+      const { stats } = await reopen(dir);
+      assert.deepEqual([stats.snapshotRecords, stats.journalRecords], [40, 1]);
+    });
+
+    it('when the first compaction is reopened, then the snapshot holds the state at the switch and journal 1 the writes made meanwhile', async () => {
+      const dir = tempDir();
+      const model = new Model();
+      const storage = await openDurableStorage(dir);
+      storage.recover(() => undefined);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => write(storage, model, { op: 'set', k: `a${i}`, v: i })));
+      const compaction = storage.compact(() => model.dump());
+      const meanwhile = Array.from({ length: 5 }, (_, i) => write(storage, model, { op: 'set', k: `a${i}`, v: -i }));
+      await Promise.all([compaction, ...meanwhile]);
+      await storage.close();
+      const { stats } = await reopen(dir);
+      assert.deepEqual([stats.snapshotRecords, stats.journalRecords], [10, 5]);
+      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [...model.state].sort());
     });
 
     it('when a compaction crashed before its rename, then the leftover .tmp snapshot is ignored and removed', async () => {
@@ -405,28 +419,87 @@ describe('openDurableStorage', () => {
       assert.deepEqual(fs.readdirSync(dir).sort(), ['journal-000001.log', 'snapshot-000001.bson']);
     });
 
-    it('when dump() throws, then compact rejects and the store keeps journaling in the old generation', async () => {
+    it('when dump() throws at once, then compact rejects and nothing changes', async () => {
       const dir = tempDir();
       const model = new Model();
       const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
-      const pending = write(storage, model, { op: 'set', k: 'a', v: 1 });
+      await write(storage, model, { op: 'set', k: 'a', v: 1 });
       await assert.rejects(
-        storage.compact(function* () {
-          yield { op: 'set', k: 'a', v: 1 };
+        storage.compact(() => {
           throw new Error('engine bug');
         }),
         /engine bug/,
       );
-      await pending;
       await write(storage, model, { op: 'set', k: 'b', v: 2 });
       assert.equal(storage.generation, 0);
       await storage.close();
       assert.deepEqual(fs.readdirSync(dir).sort(), ['journal-000000.log']);
-      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [
-        ['a', 1],
-        ['b', 2],
+      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [['a', 1], ['b', 2]]);
+    });
+
+    it('when the snapshot cannot be completed (dump fails midway, as a kill mid-compaction), then compact rejects, no snapshot is used, and recovery replays every journal since the last snapshot', async () => {
+      const dir = tempDir();
+      const model = new Model();
+      const storage = await openDurableStorage(dir);
+      storage.recover(() => undefined);
+      await write(storage, model, { op: 'set', k: 'a', v: 1 });
+      await storage.compact(() => model.dump()); // snapshot 1
+      await write(storage, model, { op: 'set', k: 'b', v: 2 });
+      const failing = function* (): Generator<Document> {
+        yield { op: 'set', k: 'a', v: 1 };
+        throw new Error('engine bug');
+      };
+      const compaction = storage.compact(failing);
+      const meanwhile = write(storage, model, { op: 'set', k: 'c', v: 3 });
+      await assert.rejects(compaction, /engine bug/);
+      await meanwhile;
+      await write(storage, model, { op: 'del', k: 'a' });
+      assert.equal(storage.generation, 2, 'writes moved on to journal 2 at the switch');
+      await storage.close();
+      assert.deepEqual(fs.readdirSync(dir).sort(), [
+        'journal-000001.log',
+        'journal-000002.log',
+        'snapshot-000001.bson',
       ]);
+      fs.writeFileSync(path.join(dir, 'snapshot-000002.tmp'), 'partial'); // what a kill would leave
+      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [['b', 2], ['c', 3]]);
+      assert.equal(fs.existsSync(path.join(dir, 'snapshot-000002.tmp')), false);
+      const { stats } = await reopen(dir);
+      assert.deepEqual([stats.snapshotRecords, stats.journalRecords], [1, 3]);
+    });
+
+    it('when a journal between the snapshot and the newest journal is missing or has a bad tail, then recover refuses', async () => {
+      const dir = tempDir();
+      const model = new Model();
+      const storage = await openDurableStorage(dir);
+      storage.recover(() => undefined);
+      await write(storage, model, { op: 'set', k: 'a', v: 1 });
+      const noSnapshot = (): Iterable<Document> => {
+        throw new Error('later');
+      };
+      // Journal switches without a completed snapshot, twice: journals 0, 1, 2.
+      for (let i = 0; i < 2; i++) {
+        const rejected = assert.rejects(
+          storage.compact(function* () {
+            yield* noSnapshot();
+          }),
+          /later/,
+        );
+        await write(storage, model, { op: 'set', k: `k${i}`, v: i });
+        await rejected;
+      }
+      assert.equal(storage.generation, 2);
+      await storage.close();
+      const j1 = fs.readFileSync(journalPath(dir, 1));
+      fs.writeFileSync(journalPath(dir, 1), j1.subarray(0, j1.length - 1));
+      const opened = await openDurableStorage(dir);
+      assert.throws(() => opened.recover(() => undefined), /journal-000001\.log is corrupt at byte offset 0 .*only the newest journal can have a torn tail/);
+      await opened.close();
+      fs.rmSync(journalPath(dir, 1));
+      const again = await openDurableStorage(dir);
+      assert.throws(() => again.recover(() => undefined), /journal-000001\.log is missing/);
+      await again.close();
     });
 
     it('when the newest snapshot is damaged, then recover throws naming it', async () => {
