@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { requireUtf8Url, verifyUtf8Form, verifyUtf8Json } from './http/encoding';
 import { createErrorHandler, notFoundHandler, type ErrorHandlerOptions } from './errors';
 import type { Logger } from './logger';
+import { withRequestContext } from './request-context';
 import { metricsRouter, observeRequests } from './metrics/http';
 
 /** A router and the path it is mounted on ('/' when omitted). */
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT, verify: verifyUtf8Form }));
+  app.use(withRequestContext);
 
   app.use(healthRouter({ logger }));
   app.use(metricsRouter(config));

@@ -13,6 +13,7 @@ import type * as EmbeddedMongo from './embedded-mongo';
 import { createLogger, type Logger } from './logger';
 import { prepareDatabase } from './migrations';
 import { createRegistry, type Registry } from './registry';
+import { currentRequestId } from './request-context';
 
 export interface StartOptions {
   logger?: Logger;
@@ -127,7 +128,76 @@ async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
+/** What escaped every handler: an `uncaughtException` or an `unhandledRejection`. */
+export type ProcessFailure = 'uncaughtException' | 'unhandledRejection';
+
+export interface FailurePolicyDeps {
+  logger: Logger;
+  /** The same clean stop as on SIGTERM (stop accepting, finish requests, close the store). */
+  shutdown: () => Promise<void>;
+  exit: (code: number) => void;
+  /** The clean stop may take this long; then the process exits anyway. */
+  deadlineMs?: number;
+}
+
+/**
+ * The process-wide policy for errors that no request handler caught. Errors inside a request
+ * (thrown, rejected or passed to next) never get here: the app's error handler answers 500 and
+ * the process serves on. What does get here left the program in a state nobody planned for, so
+ * it is logged (with the request it happened in, when known), the server stops cleanly and the
+ * process exits with 1 for its supervisor to restart it. Later failures during that stop are
+ * logged and change nothing.
+ */
+export function processFailureHandler(deps: FailurePolicyDeps): (kind: ProcessFailure, err: unknown) => void {
+  let stopping = false;
+  return (kind, err) => {
+    const requestId = currentRequestId();
+    deps.logger.fatal(
+      { err, kind, ...(requestId ? { requestId } : {}) },
+      kind === 'uncaughtException' ? 'uncaught exception: stopping' : 'unhandled promise rejection: stopping',
+    );
+    if (stopping) return;
+    stopping = true;
+    let exited = false;
+    const exit = () => {
+      if (exited) return;
+      exited = true;
+      clearTimeout(deadline);
+      // pino writes stdout synchronously; flush covers a buffered destination.
+      deps.logger.flush(() => deps.exit(1));
+    };
+    const deadline = setTimeout(() => {
+      deps.logger.error({ deadlineMs: deps.deadlineMs ?? FAILURE_DEADLINE_MS }, 'clean stop took too long: exiting');
+      exit();
+    }, deps.deadlineMs ?? FAILURE_DEADLINE_MS);
+    deps.shutdown().then(exit, (e: unknown) => {
+      deps.logger.error({ err: e }, 'clean stop failed');
+      exit();
+    });
+  };
+}
+
+const FAILURE_DEADLINE_MS = 15_000;
+
+/** Installs the policy on this process; returns a function that removes it again. */
+export function installFailurePolicy(deps: FailurePolicyDeps): () => void {
+  const handle = processFailureHandler(deps);
+  const onException = (err: unknown) => handle('uncaughtException', err);
+  const onRejection = (reason: unknown) => handle('unhandledRejection', reason);
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  };
+}
+
+/**
+ * `npm start`: config from the environment, the failure policy, the server, and signals (SIGTERM
+ * or SIGINT: a clean stop and exit 0; a second signal: exit 1 at once). `options` add to the
+ * server as in startServer.
+ */
+export async function runServer(options: Omit<StartOptions, 'logger'> = {}): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
@@ -138,18 +208,21 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel });
-  process.on('unhandledRejection', (reason) => {
-    logger.fatal({ err: reason }, 'unhandled promise rejection');
-    process.exit(1);
+  let running: RunningServer | undefined;
+  // Installed before the start, so a failure while starting also ends in a clean exit.
+  installFailurePolicy({
+    logger,
+    shutdown: () => running?.close() ?? Promise.resolve(),
+    exit: (code) => process.exit(code),
   });
 
-  let running: RunningServer;
   try {
-    running = await startServer(config, { logger });
+    running = await startServer(config, { ...options, logger });
   } catch (err) {
     logger.fatal({ err }, 'could not start');
     process.exit(1);
   }
+  const server = running;
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -159,7 +232,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'shutting down');
-    running.close().then(
+    server.close().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -172,5 +245,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  void main();
+  void runServer();
 }

@@ -23,10 +23,12 @@ export interface AppProcess {
 export function startAppProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
+  /** Another entry point that starts the server the same way (e.g. with extra test routes). */
+  script = 'src/server.ts',
 ): Promise<AppProcess> {
   const base: Record<string, string | undefined> = { ...process.env };
   for (const v of ENV_VARS) delete base[v.name];
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/server.ts')], {
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.resolve(ROOT, script)], {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
