@@ -20,6 +20,7 @@ import { INDUSTRIES } from '../../src/domain/industries';
 import { PROVINCES } from '../../src/domain/provinces';
 import { isAppError, notFound, type AppError } from '../../src/errors';
 import { ExportQuery } from '../../src/exports/rows';
+import { recentExports } from '../../src/exports/service';
 import type { I18n, MessageKey } from '../../src/i18n';
 import { currentInitiative } from '../../src/initiative/service';
 import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft, type InitiativeVersionView } from '../../src/initiative/versions';
@@ -529,9 +530,14 @@ export function consolePages(kit: SiteKit, deps: ConsoleDeps): Router {
     industries: INDUSTRIES.map((i) => ({ code: i.code, name: l.industry(i.code) })),
   });
 
+  // The latest exports, each with its manifest: what a handed-on file is checked against.
+  const recentList = async (l: I18n) =>
+    (await recentExports(20)).map((e) => ({ id: e.id, manifestUrl: e.manifestUrl, when: l.dateTime(e.createdAt), format: e.format.toUpperCase(), rows: l.number(e.rows), sha256: e.sha256 }));
+
   router.get('/admin/exports', async (req, res) => {
     if (!(await gate.current(req, res))) return;
-    show(req, res, 'exports', { values: { format: 'xlsx', status: 'active' }, options: exportOptions(kit.l(res)), errors: noErrors() });
+    const l = kit.l(res);
+    show(req, res, 'exports', { values: { format: 'xlsx', status: 'active' }, options: exportOptions(l), recent: await recentList(l), errors: noErrors() });
   });
 
   // The form is a GET (a download changes nothing); it lands on the API's export URL with the
@@ -549,7 +555,7 @@ export function consolePages(kit: SiteKit, deps: ConsoleDeps): Router {
       if (!formatOk) errors.add('format', l.t('form.choose', { label: l.t('console.exports.format') }));
       const rest2 = parsed.success ? [] : errors.addZodIssues(parsed.error.issues, query);
       for (const issue of rest2) errors.add('format', l.t('console.badFilter', { key: issue.path.join('.') }));
-      return show(req, res, 'exports', { values: formValues({ format, ...rest }), options: exportOptions(l), errors: errors.build() }, 400);
+      return show(req, res, 'exports', { values: formValues({ format, ...rest }), options: exportOptions(l), recent: await recentList(l), errors: errors.build() }, 400);
     }
     res.redirect(303, `/api/v1/admin/exports/signatories.${format as string}?${queryString(query as Record<string, string>)}`);
   });

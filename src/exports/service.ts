@@ -129,6 +129,23 @@ export async function exportManifest(id: string): Promise<{ manifest: ExportMani
   return { manifest: payload, jws: rec.jws };
 }
 
+export interface ExportSummary {
+  id: string;
+  format: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  actor: string;
+  createdAt: Date;
+  manifestUrl: string;
+}
+
+/** The latest finished exports, newest first (for the console's exports page). */
+export async function recentExports(limit = 20): Promise<ExportSummary[]> {
+  const recs = await ExportRecord.find({}, { format: 1, rows: 1, bytes: 1, sha256: 1, actor: 1, createdAt: 1 }).sort({ createdAt: -1, _id: -1 }).limit(limit).lean<Array<{ _id: Types.ObjectId; format: string; rows: number; bytes: number; sha256: string; actor: string; createdAt: Date }>>();
+  return recs.map((r) => ({ id: String(r._id), format: r.format, rows: r.rows, bytes: r.bytes, sha256: r.sha256, actor: r.actor, createdAt: r.createdAt, manifestUrl: `/api/v1/admin/exports/${String(r._id)}/manifest` }));
+}
+
 /**
  * Open data: active signatories per day (China time), province and industry, as CSV. Aggregated
  * in the database; the answer has at most one line per day × province × industry with signings.
