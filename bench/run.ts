@@ -4,6 +4,7 @@
  */
 import { printFigures, type Figure } from './lib';
 import { benchEmbeddedMongo } from './embedded-mongo';
+import { benchStoreStalls } from './store-stalls';
 import { benchExports } from './exports';
 import { benchSigning } from './signing';
 import { benchCertificateFigures } from './certificates';
@@ -12,6 +13,7 @@ import { benchSite } from './site';
 
 const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = {
   store: { title: 'embedded store', run: benchEmbeddedMongo },
+  'store-stalls': { title: 'embedded store event-loop stalls', run: benchStoreStalls },
   signing: { title: 'signing (sign + confirm + activate)', run: benchSigning },
   exports: { title: 'exports (CSV of 1,000,000 signatories, XLSX and PDF of 100,000)', run: benchExports },
   certificates: { title: 'certificate pipeline (render + QR + JWS + PAdES)', run: benchCertificateFigures },

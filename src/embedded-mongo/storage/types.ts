@@ -24,9 +24,11 @@ export interface DurableStorage {
   /** Bytes in the current journal file (the engine uses it to decide when to compact). */
   readonly journalBytes: number;
   /**
-   * Writes a snapshot of the current state (records from `dump`), atomically replaces the old snapshot and starts an empty journal.
-   * `dump` is iterated synchronously (no appends interleave); a call during a running compaction shares it.
-   * Records must not have a top-level `$snapshotEnd` key (reserved for the snapshot's end marker).
+   * Starts a new journal and writes a snapshot of the state at that moment (records from `dump`)
+   * without blocking the event loop; appends go on meanwhile into the new journal. `dump` is called
+   * once, synchronously, and must return a view of the state at the call, which is iterated over
+   * later turns of the loop while the state keeps changing. A call during a running compaction
+   * shares it. Records must not have a top-level `$snapshotEnd` key (reserved for the end marker).
    */
   compact(dump: () => Iterable<Document>): Promise<void>;
   /** Flushes pending records, closes files and releases the lock. */
