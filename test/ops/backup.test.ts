@@ -111,7 +111,7 @@ describe('embedded store backup and restore', () => {
     const src = path.join(dir, 'src');
     const store = await startEmbeddedMongo({ dataDir: src });
     const client = await mongoose.mongo.MongoClient.connect(store.uri);
-    await client.db('backup_test').collection('seq').insertOne({ _id: 1 });
+    await client.db('backup_test').collection<Doc>('seq').insertOne({ _id: 1 });
     await client.close();
     await store.close();
     const bak = path.join(dir, 'one.bak');
