@@ -1,0 +1,249 @@
+/**
+ * Layout facts in a real browser (Debian's chromium via playwright-core) at a desktop (1280 px)
+ * and a phone (390 px) width: every input looks like the others (password and date included), no
+ * button label wraps (a button is exactly one line box tall), and filter bars fit their box — on
+ * one or two clean rows on the desktop, stacked on the phone. Screenshots go to
+ * test-artifacts/browser/layout-*.png.
+ */
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+import { seed } from '../../scripts/seed';
+import { useRegistry } from '../helpers/registry';
+import { assertAccessible, launchBrowser, screenshot, type Browser } from './harness';
+
+const WIDTHS = [
+  { name: 'desktop', width: 1280, height: 900 },
+  { name: 'phone', width: 390, height: 844 },
+] as const;
+
+/** The look of a text box; every kind of input must share it. */
+const BOX_STYLE = ['border-top-width', 'border-top-style', 'border-top-color', 'border-radius', 'padding-left', 'padding-top', 'min-height', 'font-size', 'font-family', 'background-color', 'color'];
+
+interface ButtonFact {
+  label: string;
+  lines: number;
+  height: number;
+  oneLineBox: number;
+}
+
+/** Each visible button: how many lines its text takes, its height, and the height of a one-line button. */
+function buttonFacts(page: Page, scope: string): Promise<ButtonFact[]> {
+  return page.evaluate(`(() => {
+    const lineCount = (el) => {
+      const tops = [];
+      const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        if (!n.textContent.trim()) continue;
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        for (const r of range.getClientRects()) if (r.width > 0 && !tops.some((t) => Math.abs(t - r.top) < 3)) tops.push(r.top);
+      }
+      return tops.length;
+    };
+    const out = [];
+    for (const el of document.querySelectorAll(${JSON.stringify(scope)} + ' button, ' + ${JSON.stringify(scope)} + ' .button')) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) continue;
+      const s = getComputedStyle(el);
+      const px = (v) => parseFloat(v) || 0;
+      const line = s.lineHeight === 'normal' ? px(s.fontSize) * 1.2 : px(s.lineHeight);
+      const chrome = px(s.paddingTop) + px(s.paddingBottom) + px(s.borderTopWidth) + px(s.borderBottomWidth);
+      out.push({ label: el.textContent.trim(), lines: lineCount(el), height: box.height, oneLineBox: Math.max(px(s.minHeight), line + chrome) });
+    }
+    return out;
+  })()`);
+}
+
+function assertNoButtonWraps(facts: ButtonFact[], where: string): void {
+  assert.ok(facts.length > 0, `${where}: there are buttons to measure`);
+  for (const f of facts) {
+    assert.equal(f.lines, 1, `${where}: the label "${f.label}" is on one line`);
+    assert.ok(Math.abs(f.height - f.oneLineBox) <= 1, `${where}: "${f.label}" is ${f.height}px tall, one line box is ${f.oneLineBox}px`);
+  }
+}
+
+interface FilterFacts {
+  formLeft: number;
+  formRight: number;
+  contentWidth: number;
+  overflow: boolean;
+  items: Array<{ label: string; left: number; right: number; top: number; bottom: number; width: number; labelLines: number }>;
+  pageOverflow: boolean;
+}
+
+function filterFacts(page: Page): Promise<FilterFacts> {
+  return page.evaluate(`(() => {
+    const form = document.querySelector('form.filters');
+    const fr = form.getBoundingClientRect();
+    const s = getComputedStyle(form);
+    const lines = (el) => {
+      if (!el) return 0;
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const tops = [];
+      for (const r of range.getClientRects()) if (r.width > 0 && !tops.some((t) => Math.abs(t - r.top) < 3)) tops.push(r.top);
+      return tops.length;
+    };
+    const items = [...form.children].filter((c) => c.getBoundingClientRect().height > 0 && getComputedStyle(c).display !== 'none' && c.type !== 'hidden').map((c) => {
+      const r = c.getBoundingClientRect();
+      const label = c.querySelector('label');
+      return { label: label ? label.textContent.trim() : c.className, left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, labelLines: lines(label) };
+    });
+    return {
+      formLeft: fr.left,
+      formRight: fr.right,
+      contentWidth: form.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight),
+      overflow: form.scrollWidth > form.clientWidth + 1,
+      items,
+      pageOverflow: document.documentElement.scrollWidth > window.innerWidth + 1,
+    };
+  })()`);
+}
+
+/** Rows the items sit on: items whose boxes overlap vertically by more than half share a row (they are bottom-aligned, not top-aligned). */
+function rows(items: FilterFacts['items']): number {
+  const found: Array<{ top: number; bottom: number }> = [];
+  for (const i of items) {
+    const h = i.bottom - i.top;
+    const row = found.find((r) => Math.min(r.bottom, i.bottom) - Math.max(r.top, i.top) > 0.5 * Math.min(h, r.bottom - r.top));
+    if (row) {
+      row.top = Math.min(row.top, i.top);
+      row.bottom = Math.max(row.bottom, i.bottom);
+    } else found.push({ top: i.top, bottom: i.bottom });
+  }
+  return found.length;
+}
+
+function assertFilterLayout(f: FilterFacts, width: number, where: string): void {
+  assert.ok(f.items.length >= 3, `${where}: the filter bar has fields`);
+  assert.equal(f.overflow, false, `${where}: nothing overflows the filter bar`);
+  assert.equal(f.pageOverflow, false, `${where}: the page does not scroll sideways`);
+  for (const i of f.items) {
+    assert.ok(i.left >= f.formLeft - 0.5 && i.right <= f.formRight + 0.5, `${where}: "${i.label}" lies inside the filter bar`);
+    if (i.labelLines) assert.equal(i.labelLines, 1, `${where}: the label "${i.label}" is on one line`);
+  }
+  if (width >= 1280) assert.ok(rows(f.items) <= 2, `${where}: ${rows(f.items)} rows at ${width}px (one or two wanted)`);
+  else {
+    assert.equal(rows(f.items), f.items.length, `${where}: stacked at ${width}px, one item a row`);
+    for (const i of f.items) assert.ok(i.width >= f.contentWidth - 1, `${where}: "${i.label}" spans the bar (${i.width} of ${f.contentWidth}px)`);
+  }
+}
+
+/** Computed box styles of the first element matching each selector. */
+function boxStyles(page: Page, selectors: string[]): Promise<Record<string, Record<string, string>>> {
+  return page.evaluate(`(() => {
+    const out = {};
+    for (const sel of ${JSON.stringify(selectors)}) {
+      const el = document.querySelector(sel);
+      if (!el) continue;
+      const s = getComputedStyle(el);
+      out[sel] = Object.fromEntries(${JSON.stringify(BOX_STYLE)}.map((p) => [p, s.getPropertyValue(p)]));
+    }
+    return out;
+  })()`);
+}
+
+async function assertSameBoxes(page: Page, reference: string, others: string[], where: string): Promise<void> {
+  const styles = await boxStyles(page, [reference, ...others]);
+  assert.ok(styles[reference], `${where}: ${reference} is on the page`);
+  for (const o of others) {
+    assert.ok(styles[o], `${where}: ${o} is on the page`);
+    assert.deepEqual(styles[o], styles[reference], `${where}: ${o} is styled like ${reference}`);
+  }
+}
+
+describe('layout in a real browser (1280 and 390 px)', function () {
+  this.timeout(90_000);
+  const r = useRegistry();
+  let server: Server;
+  let base = '';
+  let browser: Browser;
+  let admin: { email: string; password: string };
+
+  before(async function () {
+    this.timeout(90_000);
+    browser = await launchBrowser();
+    await seed(8);
+    admin = await r.makeAdmin();
+    server = r.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    await browser?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  });
+
+  afterEach(() => {
+    assert.deepEqual(browser.problems(), [], 'console errors');
+  });
+
+  async function signedIn(viewport: { width: number; height: number }): Promise<Page> {
+    const page = await browser.newPage(viewport);
+    await page.goto(`${base}/admin/login`);
+    await page.getByLabel('电子邮箱').fill(admin.email);
+    await page.getByLabel('密码').fill(admin.password);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForURL(/\/admin\/pledges/);
+    return page;
+  }
+
+  for (const v of WIDTHS) {
+    it(`when the admin sign-in page is shown at ${v.width}px, then the password box looks like the e-mail box and the button is one line`, async () => {
+      const page = await browser.newPage(v);
+      await page.goto(`${base}/admin/login`);
+      await screenshot(page, `layout-admin-login-${v.width}`);
+      await assertSameBoxes(page, 'input[type=email]', ['input[type=password]'], `admin login ${v.width}`);
+      assertNoButtonWraps(await buttonFacts(page, 'body'), `admin login ${v.width}`);
+      await assertAccessible(page, `admin login ${v.width}`);
+      await page.close();
+    });
+
+    it(`when the review queue is shown at ${v.width}px, then date boxes look like text boxes, no button wraps and the filter bar ${v.width >= 1280 ? 'takes one or two rows' : 'stacks'}`, async () => {
+      const page = await signedIn(v);
+      await page.goto(`${base}/admin/pledges?status=active`);
+      await screenshot(page, `layout-console-queue-${v.width}`);
+      await screenshot(page, `layout-console-queue-${v.width}-top`, false);
+      await assertSameBoxes(page, 'form.filters input[type=search], form.filters input[type=text]', ['form.filters input[type=date]'], `queue ${v.width}`);
+      assertNoButtonWraps(await buttonFacts(page, 'body'), `queue ${v.width}`);
+      assertFilterLayout(await filterFacts(page), v.width, `queue ${v.width}`);
+      await assertAccessible(page, `queue ${v.width}`);
+      await page.close();
+    });
+
+    it(`when the audit and export pages are shown at ${v.width}px, then their date boxes are styled and no button wraps`, async () => {
+      const page = await signedIn(v);
+      await page.goto(`${base}/admin/audit`);
+      await screenshot(page, `layout-console-audit-${v.width}`);
+      await assertSameBoxes(page, 'form.filters input[type=text]', ['form.filters input[type=date]'], `audit ${v.width}`);
+      assertNoButtonWraps(await buttonFacts(page, 'body'), `audit ${v.width}`);
+      if (await page.locator('form.filters').count()) assertFilterLayout(await filterFacts(page), v.width, `audit ${v.width}`);
+      await page.goto(`${base}/admin/exports`);
+      await assertSameBoxes(page, 'main select', ['main input[type=date]'], `exports ${v.width}`);
+      assertNoButtonWraps(await buttonFacts(page, 'body'), `exports ${v.width}`);
+      await page.close();
+    });
+
+    it(`when the public directory is shown at ${v.width}px, then its filter bar ${v.width >= 1280 ? 'is one or two rows' : 'stacks'} and no button wraps`, async () => {
+      const page = await browser.newPage(v);
+      await page.goto(`${base}/directory?province=11`);
+      await screenshot(page, `layout-directory-${v.width}`);
+      assertNoButtonWraps(await buttonFacts(page, 'body'), `directory ${v.width}`);
+      assertFilterLayout(await filterFacts(page), v.width, `directory ${v.width}`);
+      await page.close();
+    });
+
+    it(`when the page on how to check a certificate is shown at ${v.width}px, then it does not scroll sideways and passes axe`, async () => {
+      const page = await browser.newPage(v);
+      await page.goto(`${base}/about/verification`);
+      await screenshot(page, `layout-about-verification-${v.width}`);
+      assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, 'no sideways scroll');
+      await assertAccessible(page, `about/verification ${v.width}`);
+      await page.close();
+    });
+  }
+});
