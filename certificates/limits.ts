@@ -108,12 +108,21 @@ export function inflateWithin(ctx: PDFContext, data: Uint8Array, maxBytes: numbe
   const cap = Math.min(maxBytes, left);
   let out: Buffer;
   try {
-    out = zlib.inflateSync(data, { maxOutputLength: Math.max(1, cap), finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    out = zlib.inflateSync(data, {
+      maxOutputLength: Math.max(1, cap),
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw e;
     if (cap === left)
-      breach(b, new PdfLimitError('inflated', `the PDF's compressed streams expand to more than ${mib(limits.maxInflatedBytes)}`));
-    throw new Error(`a stream expands to more than ${mib(maxBytes)}`);
+      breach(
+        b,
+        new PdfLimitError(
+          'inflated',
+          `the PDF's compressed streams expand to more than ${mib(limits.maxInflatedBytes)}`,
+        ),
+      );
+    throw new Error(`a stream expands to more than ${mib(maxBytes)}`, { cause: e });
   }
   b.inflated += out.length;
   return out;

@@ -4,7 +4,7 @@ import { requireRole, sessionOf } from '../../src/auth/middleware';
 import type { CertificateService } from '../../src/certificates/service';
 import { badRequest } from '../../src/errors';
 import type { ApiBuilder } from '../../src/http/api';
-import { readUpload, uploadError } from '../../src/http/upload';
+import { readUpload, stopReading, uploadError } from '../../src/http/upload';
 import { rateLimit } from '../../src/rate-limit';
 import { ReasonBody } from '../../src/pledges/schemas';
 
@@ -63,7 +63,13 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
       503: { description: 'Every verification place is taken; retry after Retry-After seconds' },
     },
     handler: async (_i, req) => {
-      const release = certs.admitUpload();
+      let release: () => void;
+      try {
+        release = certs.admitUpload();
+      } catch (e) {
+        stopReading(req);
+        throw e;
+      }
       try {
         const upload = await readUpload(req, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });
         if (!upload.ok) throw uploadError(upload.problem, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });

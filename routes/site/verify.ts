@@ -8,7 +8,7 @@ import type { I18n, MessageKey } from '../../src/i18n';
 import type { UploadVerdict } from '../../src/site/certificates';
 import type { FormErrors } from '../../src/site/forms';
 import { VerificationRefused, type RefusalKind } from '../../src/certificates/verify-pool';
-import { readUpload, UPLOAD_STATUS, type UploadProblem } from '../../src/http/upload';
+import { readUpload, stopReading, UPLOAD_STATUS, type UploadProblem } from '../../src/http/upload';
 import { rateLimit } from '../../src/rate-limit';
 import { SERIAL_INPUT_MAX, type Verdict } from '../../src/site/verdict';
 import { firstQueryValue } from '../../src/site/view';
@@ -87,7 +87,8 @@ function uploadView(v: UploadVerdict, filename: string, l: I18n) {
 
 function fileErrors({ problem, limit }: FileState, l: I18n): FormErrors {
   if (!problem) return { fields: {}, summary: [] };
-  const reason = problem === 'too-complex' && limit ? l.t(`upload.limit.${limit}` as MessageKey) : '';
+  const reason =
+    problem === 'too-complex' && limit ? l.t(`upload.limit.${limit}` as MessageKey) : '';
   const text = l.t(`upload.error.${problem}`, { max: MAX_UPLOAD_BYTES / 1024 / 1024, reason });
   return { fields: { file: text }, summary: [{ href: '#f-file', text }] };
 }
@@ -152,6 +153,7 @@ export function verifyPages(kit: SiteKit): Router {
     try {
       release = kit.certificates.admitUpload();
     } catch (e) {
+      stopReading(req);
       if (refused(req, res, e)) return;
       throw e;
     }

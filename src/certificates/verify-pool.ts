@@ -96,7 +96,10 @@ export class VerifyPool {
    */
   admit(): () => void {
     if (this.closed || this.pending >= this.maxPending)
-      throw new VerificationRefused('busy', 'Many certificates are being checked right now; try again in a few seconds.');
+      throw new VerificationRefused(
+        'busy',
+        'Many certificates are being checked right now; try again in a few seconds.',
+      );
     this.pending++;
     let released = false;
     return () => {
@@ -107,7 +110,10 @@ export class VerifyPool {
 
   /** The offline verification of `bytes`, computed in a worker; rejects with VerificationRefused. */
   verify(bytes: Uint8Array, jwks: Jwks): Promise<PdfVerification> {
-    if (this.closed) return Promise.reject(new VerificationRefused('unavailable', 'The registry is shutting down.'));
+    if (this.closed)
+      return Promise.reject(
+        new VerificationRefused('unavailable', 'The registry is shutting down.'),
+      );
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, bytes, jwks, resolve, reject });
       this.pump();
@@ -117,8 +123,13 @@ export class VerifyPool {
   /** Terminates the workers; queued verifications are refused with a 503. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new VerificationRefused('unavailable', 'The registry is shutting down.'));
-    await Promise.all([...this.slots].map((s) => this.retire(s, new VerificationRefused('unavailable', 'The registry is shutting down.'))));
+    for (const job of this.queue.splice(0))
+      job.reject(new VerificationRefused('unavailable', 'The registry is shutting down.'));
+    await Promise.all(
+      [...this.slots].map((s) =>
+        this.retire(s, new VerificationRefused('unavailable', 'The registry is shutting down.')),
+      ),
+    );
   }
 
   private pump(): void {
@@ -135,14 +146,24 @@ export class VerifyPool {
   private dispatch(slot: Slot, job: Job): void {
     slot.job = job;
     slot.timer = setTimeout(() => {
-      void this.retire(slot, new VerificationRefused('time', `checking this PDF takes longer than ${this.timeoutMs / 1000} s`));
+      void this.retire(
+        slot,
+        new VerificationRefused(
+          'time',
+          `checking this PDF takes longer than ${this.timeoutMs / 1000} s`,
+        ),
+      );
     }, this.timeoutMs);
     const message: VerifyJob = { id: job.id, bytes: job.bytes, jwks: job.jwks };
     slot.worker.postMessage(message);
   }
 
   private spawn(): Slot {
-    const workerData = { limits: this.limits, file: WORKER_FILE, tsx: EXT === '.ts' ? require.resolve('tsx/cjs') : undefined };
+    const workerData = {
+      limits: this.limits,
+      file: WORKER_FILE,
+      tsx: EXT === '.ts' ? require.resolve('tsx/cjs') : undefined,
+    };
     const resourceLimits = { maxOldGenerationSizeMb: this.maxHeapMb, maxYoungGenerationSizeMb: 32 };
     const worker =
       EXT === '.ts'
@@ -158,7 +179,13 @@ export class VerifyPool {
       this.release(slot);
       if (a.ok) job.resolve(a.result);
       else if ('limit' in a) job.reject(new VerificationRefused(a.limit.kind, a.limit.message));
-      else job.reject(new VerificationRefused('unavailable', `The file could not be checked (${a.error}); try again.`));
+      else
+        job.reject(
+          new VerificationRefused(
+            'unavailable',
+            `The file could not be checked (${a.error}); try again.`,
+          ),
+        );
       this.pump();
     });
     worker.on('error', (e: NodeJS.ErrnoException) => {
@@ -166,12 +193,18 @@ export class VerifyPool {
       void this.retire(
         slot,
         oom
-          ? new VerificationRefused('memory', `checking this PDF needs more than ${this.maxHeapMb} MiB of memory`)
+          ? new VerificationRefused(
+              'memory',
+              `checking this PDF needs more than ${this.maxHeapMb} MiB of memory`,
+            )
           : new VerificationRefused('unavailable', 'The check stopped unexpectedly; try again.'),
       );
     });
     worker.on('exit', () => {
-      void this.retire(slot, new VerificationRefused('unavailable', 'The check stopped unexpectedly; try again.'));
+      void this.retire(
+        slot,
+        new VerificationRefused('unavailable', 'The check stopped unexpectedly; try again.'),
+      );
     });
     return slot;
   }

@@ -3,6 +3,7 @@
  * verify-pool.ts). Answers each job with the offline verification, or with the cap the file
  * went over; anything else it cannot do is an `error` answer, never a dead worker.
  */
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Jwks } from '../../certificates/jws';
 import { PdfLimitError, setPdfLimits, type PdfLimits } from '../../certificates/limits';
@@ -23,6 +24,14 @@ export type VerifyAnswer =
 console.warn = () => undefined;
 console.log = () => undefined;
 
+// Verification yields the CPU to the app's event loop: on Linux a thread's nice value is its
+// own, so this lowers only this worker's priority.
+try {
+  os.setPriority(10);
+} catch {
+  // not permitted here: run at normal priority
+}
+
 setPdfLimits((workerData as { limits?: Partial<PdfLimits> } | null)?.limits ?? {});
 
 const port = parentPort!;
@@ -31,7 +40,8 @@ port.on('message', (job: VerifyJob) => {
     try {
       return { id: job.id, ok: true, result: await verifyCertificatePdf(job.bytes, job.jwks) };
     } catch (e) {
-      if (e instanceof PdfLimitError) return { id: job.id, ok: false, limit: { kind: e.kind, message: e.message } };
+      if (e instanceof PdfLimitError)
+        return { id: job.id, ok: false, limit: { kind: e.kind, message: e.message } };
       return { id: job.id, ok: false, error: (e as Error)?.message ?? String(e) };
     }
   };

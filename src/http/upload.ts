@@ -13,12 +13,7 @@ import type { Readable } from 'node:stream';
 import { AppError, forbidden } from '../errors';
 
 export type UploadProblem =
-  | 'not-multipart'
-  | 'malformed'
-  | 'no-file'
-  | 'empty'
-  | 'too-large'
-  | 'extra-parts';
+  'not-multipart' | 'malformed' | 'no-file' | 'empty' | 'too-large' | 'extra-parts';
 
 export const UPLOAD_STATUS: Record<UploadProblem, number> = {
   'not-multipart': 415,
@@ -70,7 +65,8 @@ export function readUpload(req: Request, opts: UploadOptions): Promise<UploadRes
       bb = busboy({
         headers: req.headers,
         defParamCharset: 'utf8', // browsers send file names as raw UTF-8
-        limits: { files: 1, fileSize: opts.maxBytes, fields: 5, fieldSize: 1024, parts: 10 },
+        // busboy reports 'limit' on reaching fileSize; one byte more tells "exactly the cap" (allowed) from over it.
+        limits: { files: 1, fileSize: opts.maxBytes + 1, fields: 5, fieldSize: 1024, parts: 10 },
       });
     } catch {
       resolve({ ok: false, problem: 'malformed' }); // e.g. no boundary
@@ -141,30 +137,59 @@ export function readUpload(req: Request, opts: UploadOptions): Promise<UploadRes
 }
 
 /**
- * Stops taking the rest of a body that will not be used: the answer goes out at once and the
+ * Stops taking the rest of a body that will not be used (also for a route that refuses an
+ * upload before reading it): the answer goes out at once and the
  * connection closes after it, instead of the server reading (say) a gigabyte to throw away.
  */
-function stopReading(req: Request): void {
+export function stopReading(req: Request): void {
   if (req.res && !req.res.headersSent) req.res.setHeader('Connection', 'close');
   req.resume();
 }
 
 /** The API's problem details for an upload problem. */
-export function uploadError(problem: UploadProblem, opts: { field: string; maxBytes: number }): AppError {
+export function uploadError(
+  problem: UploadProblem,
+  opts: { field: string; maxBytes: number },
+): AppError {
   const status = UPLOAD_STATUS[problem];
   const field = [{ path: opts.field, message: 'Choose a file to upload.' }];
   switch (problem) {
     case 'not-multipart':
-      return new AppError({ status, detail: `Upload the file as multipart/form-data in the field "${opts.field}".` });
+      return new AppError({
+        status,
+        detail: `Upload the file as multipart/form-data in the field "${opts.field}".`,
+      });
     case 'malformed':
-      return new AppError({ status, code: 'upload-malformed', detail: 'The multipart body is malformed or incomplete (cut off before its end); send the file again.' });
+      return new AppError({
+        status,
+        code: 'upload-malformed',
+        detail:
+          'The multipart body is malformed or incomplete (cut off before its end); send the file again.',
+      });
     case 'no-file':
-      return new AppError({ status, code: 'upload-no-file', detail: `No file in the field "${opts.field}".`, errors: field });
+      return new AppError({
+        status,
+        code: 'upload-no-file',
+        detail: `No file in the field "${opts.field}".`,
+        errors: field,
+      });
     case 'empty':
-      return new AppError({ status, code: 'upload-empty', detail: 'The file is empty (0 bytes).', errors: field });
+      return new AppError({
+        status,
+        code: 'upload-empty',
+        detail: 'The file is empty (0 bytes).',
+        errors: field,
+      });
     case 'too-large':
-      return new AppError({ status, detail: `The file is larger than ${opts.maxBytes / 1048576} MiB (${opts.maxBytes} bytes).` });
+      return new AppError({
+        status,
+        detail: `The file is larger than ${opts.maxBytes / 1048576} MiB (${opts.maxBytes} bytes).`,
+      });
     case 'extra-parts':
-      return new AppError({ status, code: 'upload-extra-parts', detail: `Send one file in the field "${opts.field}" and nothing else.` });
+      return new AppError({
+        status,
+        code: 'upload-extra-parts',
+        detail: `Send one file in the field "${opts.field}" and nothing else.`,
+      });
   }
 }

@@ -20,31 +20,59 @@ function rawPost(
   body: Buffer,
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(urlPath, base), { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      new URL(urlPath, base),
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(body.length) },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-function get(base: string, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+function get(
+  base: string,
+  urlPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     http
       .get(new URL(urlPath, base), { headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
       })
       .on('error', reject);
   });
 }
 
 /** The body from the issue: a file part that stops in the middle (no closing boundary). */
-const CUT = (prefix = '') => Buffer.from(`${prefix}--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4 abc`, 'latin1');
+const CUT = (prefix = '') =>
+  Buffer.from(
+    `${prefix}--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4 abc`,
+    'latin1',
+  );
 const MULTIPART_B = { 'content-type': 'multipart/form-data; boundary=b' };
 
 /** Opens /verify like a browser: the session cookie and the form's CSRF token. */
@@ -74,7 +102,11 @@ describe('upload abuse: multipart bodies against the running server', function (
   after(async () => app?.stop());
 
   const alive = async (what: string) => {
-    assert.equal(app.child.exitCode, null, `${what}: the process is still running\n${app.log().slice(-3000)}`);
+    assert.equal(
+      app.child.exitCode,
+      null,
+      `${what}: the process is still running\n${app.log().slice(-3000)}`,
+    );
     const h = await get(app.url, '/healthz');
     assert.equal(h.status, 200, `${what}: /healthz answers`);
   };
@@ -89,11 +121,21 @@ describe('upload abuse: multipart bodies against the running server', function (
 
   it('when the same body goes to POST /verify/upload without a CSRF token, then 403 and the process lives', async () => {
     const { cookie } = await siteForm(app.url);
-    const res = await rawPost(app.url, '/verify/upload', { ...MULTIPART_B, accept: 'text/html', cookie }, CUT());
+    const res = await rawPost(
+      app.url,
+      '/verify/upload',
+      { ...MULTIPART_B, accept: 'text/html', cookie },
+      CUT(),
+    );
     assert.equal(res.status, 403, res.text.slice(0, 500));
     await alive('site, cut body, no token');
     // Without even a session cookie (a cross-site post).
-    const bare = await rawPost(app.url, '/verify/upload', { ...MULTIPART_B, accept: 'text/html' }, CUT());
+    const bare = await rawPost(
+      app.url,
+      '/verify/upload',
+      { ...MULTIPART_B, accept: 'text/html' },
+      CUT(),
+    );
     assert.equal(bare.status, 403);
     await alive('site, cut body, no cookie');
   });
@@ -101,15 +143,24 @@ describe('upload abuse: multipart bodies against the running server', function (
   it('when a body with a valid CSRF token ends inside the file part, then 400 and the form says the upload did not arrive whole', async () => {
     const { cookie, csrf } = await siteForm(app.url);
     const body = CUT(`--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`);
-    const res = await rawPost(app.url, '/verify/upload', { ...MULTIPART_B, accept: 'text/html', cookie }, body);
+    const res = await rawPost(
+      app.url,
+      '/verify/upload',
+      { ...MULTIPART_B, accept: 'text/html', cookie },
+      body,
+    );
     assert.equal(res.status, 400, res.text.slice(0, 500));
     assert.ok(res.text.includes('上传没有完整送达'), 'the friendly form error');
     await alive('site, cut body, valid token');
   });
 
   it('when a skipped part (a second file, a misnamed file) is cut off, then 4xx and the process lives', async () => {
-    const first = '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4 one\r\n';
-    const misnamed = Buffer.from('--b\r\nContent-Disposition: form-data; name="upload"; filename="a.pdf"\r\n\r\n%PDF-1.4 abc', 'latin1');
+    const first =
+      '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4 one\r\n';
+    const misnamed = Buffer.from(
+      '--b\r\nContent-Disposition: form-data; name="upload"; filename="a.pdf"\r\n\r\n%PDF-1.4 abc',
+      'latin1',
+    );
     for (const body of [CUT(first), misnamed]) {
       const res = await rawPost(app.url, '/api/v1/verify', MULTIPART_B, body);
       assert.ok(res.status >= 400 && res.status < 500, `${res.status} ${res.text}`);
@@ -125,7 +176,11 @@ describe('upload abuse: multipart bodies against the running server', function (
       `${prefix}--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4 ${'x'.repeat(20_000)}`;
     for (const h of [
       head('/api/v1/verify', '', ''),
-      head('/verify/upload', `Cookie: ${cookie}\r\nAccept: text/html\r\n`, `--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`),
+      head(
+        '/verify/upload',
+        `Cookie: ${cookie}\r\nAccept: text/html\r\n`,
+        `--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`,
+      ),
       head('/verify/upload', 'Accept: text/html\r\n', ''),
     ]) {
       for (let i = 0; i < 5; i++) {
