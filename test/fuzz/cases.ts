@@ -466,7 +466,7 @@ export function requestFor(t: Target, ctx: FuzzContext): fc.Arbitrary<FuzzCase> 
         const sendsBody = !['GET', 'HEAD', 'OPTIONS'].includes(r.method);
         if (sendsBody && body.type !== undefined) headers.push(['Content-Type', body.type]);
         if (sendsBody && body.encoding) headers.push(['Content-Encoding', body.encoding]);
-        const hex = t.api && Object.values(r.params).some((v) => v.hex) ? undefined : t.api && query.some((q) => 'hex' in q && q.hex) ? 'a number written in hex' : undefined;
+        const hex = t.api && (Object.values(r.params).some((v) => v.hex) || query.some((q) => q.hex)) ? 'a number written in hex' : undefined;
         const mustReject = r.method === t.method ? (hex ?? (sendsBody && t.body && !t.form ? body.mustReject : undefined)) : undefined;
         return {
           target: t,

@@ -117,6 +117,7 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
     let sent = 0;
     let skipped = 0;
     let restarts = 0;
+    let slowestHealth = 0;
     const perTarget = Math.max(1, Math.ceil(RUNS / targets.length));
     const fail = (sig: string, k: FuzzCase, base: URL, detail: string) => {
       const f = failures.get(sig);
@@ -139,7 +140,10 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
       else if (res.status === 0 && res.error?.includes('within')) fail(`${where} → no answer within ${ANSWER_MS} ms`, k, base, snippet);
       else if (k.mustReject && res.status > 0 && (res.status < 400 || res.status >= 500)) fail(`${where} → ${res.status} (accepted ${k.mustReject})`, k, base, snippet);
       const health = await send(base, { method: 'GET', target: '/healthz', headers: [] }, HEALTH_MS);
-      if (health.status === 200) return;
+      if (health.status === 200) {
+        slowestHealth = Math.max(slowestHealth, health.ms);
+        return;
+      }
       const gone = () => c.app.child.exitCode !== null || c.app.child.signalCode !== null;
       // A crashing process may still be writing its last words: give it a moment to exit.
       for (let i = 0; i < 20 && !gone(); i++) await new Promise((r) => setTimeout(r, 50));
@@ -167,7 +171,7 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(
       `fuzz: ${sent} requests to ${targets.length} routes in ${seconds} s (seed ${SEED}, ${perTarget} per route), ` +
-        `${skipped} skipped, ${restarts} restarts, ${list.length} distinct failures`,
+        `${skipped} skipped, ${restarts} restarts, slowest /healthz ${slowestHealth} ms, ${list.length} distinct failures`,
     );
     if (skipped) console.log(`fuzz: WARNING ${skipped} cases skipped (time budget or repeated crashes)`);
     const report = list.map((f) => `  ${f.signature}  ×${f.count}\n    ${f.curl}\n    ${f.detail.replace(/\n/g, '\n    ').slice(0, 1200)}`).join('\n');

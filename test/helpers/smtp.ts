@@ -32,6 +32,9 @@ export async function startTestSmtp(): Promise<TestSmtp> {
       });
     },
   });
+  // A client killed mid-session (the fault tests kill -9 the app) resets its socket; smtp-server
+  // re-emits that on the server, which would otherwise end the test process.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.server.address() as AddressInfo;
   return {
