@@ -84,7 +84,7 @@ export function rangeNodes(begin: number, end: number): NodeId[] {
 /** Folds the hashes of rangeNodes(...) into the range's MTH: h0 ‖ (h1 ‖ (h2 …)). */
 export function foldRange(hashes: readonly Uint8Array[]): Buffer {
   if (hashes.length === 0) throw new ProofError('a range has at least one node');
-  let h = Buffer.from(hashes[hashes.length - 1]);
+  let h: Buffer = Buffer.from(hashes[hashes.length - 1]);
   for (let i = hashes.length - 2; i >= 0; i--) h = nodeHash(hashes[i], h);
   return h;
 }
@@ -195,7 +195,7 @@ export function rootFromLeafHashes(leafHashes: readonly Uint8Array[]): Buffer {
   if (leafHashes.length === 0) return emptyRoot();
   const stack: { hash: Buffer; size: number }[] = [];
   for (const h of leafHashes) {
-    let top = { hash: Buffer.from(h), size: 1 };
+    let top: { hash: Buffer; size: number } = { hash: Buffer.from(h), size: 1 };
     while (stack.length && stack[stack.length - 1].size === top.size) {
       const left = stack.pop()!;
       top = { hash: nodeHash(left.hash, top.hash), size: left.size * 2 };

@@ -150,7 +150,7 @@ export function tileForLeaf(index: number, size: number, level: 0 | 'entries' = 
 /** MTH of 2^k consecutive hashes at one level (the subtree a run of tile hashes spans). */
 export function hashRun(hashes: readonly Uint8Array[]): Buffer {
   if (hashes.length === 0 || (hashes.length & (hashes.length - 1)) !== 0) throw new RangeError('hashRun needs a power-of-two count');
-  let level = hashes.map((h) => Buffer.from(h));
+  let level: Buffer[] = hashes.map((h) => Buffer.from(h));
   while (level.length > 1) {
     const up: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) up.push(nodeHash(level[i], level[i + 1]));
