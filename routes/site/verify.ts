@@ -4,6 +4,7 @@
  * are pluggable (SiteKit.verify, SiteKit.certificates); the registry wires the certificate service.
  */
 import express, { type Request, type Response, type Router } from 'express';
+import { parseSerial } from '../../certificates';
 import type { I18n, MessageKey } from '../../src/i18n';
 import type { UploadVerdict } from '../../src/site/certificates';
 import type { FormErrors } from '../../src/site/forms';
@@ -125,8 +126,10 @@ export function verifyPages(kit: SiteKit): Router {
   router.get('/verify', (req, res) => {
     const serial = firstQueryValue(req, 'serial');
     if (serial !== undefined && serial.trim() !== '') {
-      // The form is a GET so that the result has its own address (the same one the QR code uses).
-      res.redirect(303, `/verify/${encodeURIComponent(serial.trim().slice(0, SERIAL_INPUT_MAX))}`);
+      // The form is a GET so that the result has its own address (the same one the QR code uses);
+      // a serial typed with spaces, in lower case or without dashes gets its canonical address.
+      const parsed = parseSerial(serial);
+      res.redirect(303, `/verify/${encodeURIComponent(parsed.ok ? parsed.serial : serial.trim().slice(0, SERIAL_INPUT_MAX))}`);
       return;
     }
     renderForm(req, res, { empty: serial !== undefined });
@@ -198,6 +201,12 @@ export function verifyPages(kit: SiteKit): Router {
 
   router.get('/verify/:serial', async (req, res) => {
     const raw = String(req.params.serial ?? '').trim();
+    const canonical = parseSerial(raw);
+    if (canonical.ok && canonical.serial !== raw) {
+      const query = req.originalUrl.indexOf('?');
+      res.redirect(301, `/verify/${canonical.serial}${query < 0 ? '' : req.originalUrl.slice(query)}`);
+      return;
+    }
     // Anything that cannot be a serial is simply unknown: no lookup, same verdict page.
     const plausible =
       raw.length > 0 && raw.length <= SERIAL_INPUT_MAX && /^[\x21-\x7e]+$/.test(raw);
