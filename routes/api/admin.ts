@@ -8,21 +8,21 @@ import { adminListPledges, adminPledgeDetail, correctPledge } from '../../src/ad
 import { createAdmin, disableAdmin, listAdmins } from '../../src/admin/accounts';
 import { searchAudit } from '../../src/admin/audit';
 import { AdminCreateBody, AdminPledgeQuery, AuditQuery, CorrectionBody, InitiativeDraftBody, VersionParam } from '../../src/admin/schemas';
-import { requireRole, sessionOf } from '../../src/auth/middleware';
+import { sessionOf } from '../../src/auth/middleware';
 import type { CertificateService } from '../../src/certificates/service';
 import type { ApiBuilder } from '../../src/http/api';
 import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft } from '../../src/initiative/versions';
 import { approvePledge, rejectPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
 import { pledgeView } from '../../src/pledges/queries';
 import { ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
+import { AdminAccount, AdminPledgeDetail, AuditEvent, InitiativeVersion, page, PledgeView } from './responses';
 
 const IdParams = z.strictObject({ id: ObjectIdParam });
 const VersionParams = z.strictObject({ version: VersionParam });
-const admin = [requireRole('admin')];
 const actorOf = (res: { locals: Record<string, unknown> }): string => `admin:${sessionOf(res).sub}`;
 
 export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certificates: CertificateService }): void {
-  const common = { tags: ['admin'], auth: 'admin' as const, middleware: admin };
+  const common = { tags: ['admin'], auth: 'admin' as const };
 
   api.route({
     ...common,
@@ -30,7 +30,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/pledges',
     summary: 'Pledges, oldest first (the review queue): filter by status, province, industry, signing date (CST) and name or USCC',
     query: AdminPledgeQuery,
-    responses: { 200: { description: 'A page of pledges' } },
+    responses: { 200: { description: 'A page of pledges', schema: page(PledgeView) } },
     handler: async ({ query }) => adminListPledges(query),
   });
 
@@ -40,7 +40,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/pledges/:id',
     summary: 'One pledge with its certificates and every audit event about them',
     params: IdParams,
-    responses: { 200: { description: 'The pledge, its certificates and events (oldest first)' }, 404: { description: 'No such pledge' } },
+    responses: { 200: { description: 'The pledge, its certificates and events (oldest first)', schema: AdminPledgeDetail }, 404: { description: 'No such pledge' } },
     handler: async ({ params }) => adminPledgeDetail(params.id),
   });
 
@@ -50,7 +50,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/pledges/:id/approve',
     summary: 'Approve a pledge awaiting review (it becomes active and gets its number)',
     params: IdParams,
-    responses: { 200: { description: 'The active pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
+    responses: { 200: { description: 'The active pledge', schema: PledgeView }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
     handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, deps.pledge)),
   });
 
@@ -61,7 +61,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     summary: 'Reject a pledge awaiting review',
     params: IdParams,
     body: ReasonBody,
-    responses: { 200: { description: 'The rejected pledge' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
+    responses: { 200: { description: 'The rejected pledge', schema: PledgeView }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
     handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
   });
 
@@ -72,7 +72,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     summary: "Correct an active pledge's company data; a new certificate supersedes the old one",
     params: IdParams,
     body: CorrectionBody,
-    responses: { 200: { description: 'The pledge with its new certificate serial' }, 409: { description: 'The pledge is not active' } },
+    responses: { 200: { description: 'The pledge with its new certificate serial', schema: PledgeView }, 409: { description: 'The pledge is not active' } },
     handler: async ({ params, body }, _req, res) => pledgeView(await correctPledge(params.id, body, sessionOf(res).sub, deps.certificates)),
   });
 
@@ -81,7 +81,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     method: 'get',
     path: '/admin/initiatives',
     summary: 'Every version of the initiative (newest first) with how many pledges signed each',
-    responses: { 200: { description: 'Versions' } },
+    responses: { 200: { description: 'Versions', schema: z.object({ items: z.array(InitiativeVersion) }) } },
     handler: async () => ({ items: await listInitiativeVersions() }),
   });
 
@@ -91,7 +91,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/initiatives',
     summary: 'Start a draft of the next version (one draft at a time)',
     body: InitiativeDraftBody,
-    responses: { 201: { description: 'The draft' }, 409: { description: 'A draft already exists' } },
+    responses: { 201: { description: 'The draft', schema: InitiativeVersion }, 409: { description: 'A draft already exists' } },
     handler: async ({ body }, _req, res) => {
       res.status(201).json(await createInitiativeDraft(body, actorOf(res)));
     },
@@ -103,7 +103,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/initiatives/:version',
     summary: 'One version (a draft is its preview)',
     params: VersionParams,
-    responses: { 200: { description: 'The version' }, 404: { description: 'No such version' } },
+    responses: { 200: { description: 'The version', schema: InitiativeVersion }, 404: { description: 'No such version' } },
     handler: async ({ params }) => getInitiativeVersion(params.version),
   });
 
@@ -114,7 +114,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     summary: 'Edit a draft (a published text never changes)',
     params: VersionParams,
     body: InitiativeDraftBody,
-    responses: { 200: { description: 'The draft' }, 409: { description: 'Already published' } },
+    responses: { 200: { description: 'The draft', schema: InitiativeVersion }, 409: { description: 'Already published' } },
     handler: async ({ params, body }, _req, res) => updateInitiativeDraft(params.version, body, actorOf(res)),
   });
 
@@ -137,7 +137,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/initiatives/:version/publish',
     summary: 'Publish a draft: new signers bind to it, existing pledges keep their version',
     params: VersionParams,
-    responses: { 200: { description: 'The published version' }, 409: { description: 'Already published' } },
+    responses: { 200: { description: 'The published version', schema: InitiativeVersion }, 409: { description: 'Already published' } },
     handler: async ({ params }, _req, res) => publishInitiativeDraft(params.version, actorOf(res)),
   });
 
@@ -146,7 +146,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     method: 'get',
     path: '/admin/accounts',
     summary: 'Administrator accounts',
-    responses: { 200: { description: 'Accounts (never a password hash)' } },
+    responses: { 200: { description: 'Accounts (never a password hash)', schema: z.object({ items: z.array(AdminAccount) }) } },
     handler: async () => ({ items: await listAdmins() }),
   });
 
@@ -156,7 +156,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/accounts',
     summary: 'Create an administrator',
     body: AdminCreateBody,
-    responses: { 201: { description: 'The new account' }, 409: { description: 'The e-mail is taken' } },
+    responses: { 201: { description: 'The new account', schema: AdminAccount }, 409: { description: 'The e-mail is taken' } },
     handler: async ({ body }, _req, res) => {
       res.status(201).json(await createAdmin(body.email, body.password, actorOf(res)));
     },
@@ -181,7 +181,7 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/audit',
     summary: 'Search the audit log (newest first): action or action prefix ("pledge."), actor, subject id, dates (CST)',
     query: AuditQuery,
-    responses: { 200: { description: 'A page of events with their place in the hash chain' } },
+    responses: { 200: { description: 'A page of events with their place in the hash chain', schema: page(AuditEvent) } },
     handler: async ({ query }) => searchAudit(query),
   });
 }

@@ -1,12 +1,13 @@
 /** Certificate routes: public lookup and file verification, downloads, revocation. */
 import { z } from 'zod';
-import { requireRole, sessionOf } from '../../src/auth/middleware';
+import { sessionOf } from '../../src/auth/middleware';
 import type { CertificateService } from '../../src/certificates/service';
 import { badRequest } from '../../src/errors';
 import type { ApiBuilder } from '../../src/http/api';
 import { readUpload, stopReading, uploadError } from '../../src/http/upload';
 import { rateLimit } from '../../src/rate-limit';
 import { ReasonBody } from '../../src/pledges/schemas';
+import { file, Verdict } from './responses';
 
 /** The largest certificate file accepted: exactly 5 MiB is allowed, one byte more is a 413. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
@@ -53,8 +54,9 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     summary: 'Verify an uploaded certificate PDF (multipart field "file", at most 5 MiB): each check is listed',
     tags: ['certificates'],
     middleware: [verifyLimit],
+    requestContent: { 'multipart/form-data': z.object({ file: file('The certificate PDF, at most 5 MiB') }) },
     responses: {
-      200: { description: 'Verdict with every check (valid is true only when all pass)' },
+      200: { description: 'Verdict with every check (valid is true only when all pass)', schema: Verdict },
       400: { description: 'No file, an empty one, not a PDF, or a malformed or cut-off body' },
       413: { description: 'File over 5 MiB (5,242,880 bytes)' },
       415: { description: 'Not multipart/form-data' },
@@ -88,8 +90,7 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     summary: "Download the signed-in company's current certificate",
     tags: ['company'],
     auth: 'company',
-    middleware: [requireRole('company')],
-    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf' }, 404: { description: 'No certificate yet' } },
+    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf', schema: file('The certificate PDF') }, 404: { description: 'No certificate yet' } },
     handler: async (_i, _req, res) => {
       const { serial, pdf } = await certs.pdfForCompany(sessionOf(res).company!);
       sendPdf(res, serial, pdf);
@@ -103,8 +104,7 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     tags: ['admin'],
     auth: 'admin',
     params: SerialParams,
-    middleware: [requireRole('admin')],
-    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf' } },
+    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf', schema: file('The certificate PDF') }, 404: { description: 'Unknown serial' } },
     handler: async ({ params }, _req, res) => {
       const { serial, pdf } = await certs.pdf(params.serial);
       sendPdf(res, serial, pdf);
@@ -119,7 +119,6 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     auth: 'admin',
     params: SerialParams,
     body: ReasonBody,
-    middleware: [requireRole('admin')],
     responses: { 200: { description: 'The revoked certificate', schema: CertificateResponse }, 409: { description: 'Not a valid certificate' } },
     handler: async ({ params, body }, _req, res) => certs.revoke(params.serial, body.reason, sessionOf(res).sub),
   });

@@ -2,13 +2,17 @@
 import type { Request, Response } from 'express';
 import { Types } from 'mongoose';
 import { z } from 'zod';
-import { requireRole, sessionOf } from '../../src/auth/middleware';
+import { sessionOf } from '../../src/auth/middleware';
 import { AppError, notFound, validationFailed } from '../../src/errors';
 import { CONTENT_TYPES, FILE_EXTENSIONS, type ExportFormat } from '../../src/exports/formats';
 import { ExportQuery, OPEN_DATA_COLUMNS, type ExportColumn } from '../../src/exports/rows';
 import { dailyCountsCsv, exportManifest, runExport, type ManifestSigner } from '../../src/exports/service';
 import type { ApiBuilder } from '../../src/http/api';
 import { ObjectIdParam } from '../../src/pledges/schemas';
+import { ExportManifest, file } from './responses';
+
+/** The bare media type of a format (the document keys content by type, without charset). */
+const media = (f: ExportFormat): string => CONTENT_TYPES[f].split(';')[0];
 
 const FormatParams = z.strictObject({ format: z.enum(['csv', 'xlsx', 'json', 'pdf']) });
 
@@ -61,8 +65,18 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     auth: 'admin',
     params: FormatParams,
     query: ExportQuery,
-    middleware: [requireRole('admin')],
-    responses: { 200: { description: 'The file, streamed; X-Export-Id names its signed manifest (stored before the last byte is sent)' } },
+    responses: {
+      200: {
+        description: 'The file, streamed; X-Export-Id names its signed manifest (stored before the last byte is sent)',
+        content: {
+          [media('csv')]: file('signatories.csv'),
+          [media('xlsx')]: file('signatories.xlsx'),
+          [media('json')]: z.array(z.object({}).loose()).meta({ description: 'signatories.json: one object per row' }),
+          [media('ndjson')]: file('One JSON object per line (Accept: application/x-ndjson on signatories.json)'),
+          [media('pdf')]: file('signatories.pdf: the bilingual roster'),
+        },
+      },
+    },
     handler: async ({ params, query }, req, res) => {
       if (params.format === 'pdf' && query.includeContacts === '1') {
         // A printed roster is handed around: contacts never go on it.
@@ -80,8 +94,7 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     tags: ['admin', 'exports'],
     auth: 'admin',
     params: z.strictObject({ id: ObjectIdParam }),
-    middleware: [requireRole('admin')],
-    responses: { 200: { description: 'Manifest and compact JWS (verify with /.well-known/jwks.json)' }, 404: { description: 'Unknown export (or it did not finish)' } },
+    responses: { 200: { description: 'Manifest and compact JWS (verify with /.well-known/jwks.json)', schema: ExportManifest }, 404: { description: 'Unknown export (or it did not finish)' } },
     handler: async ({ params }) => {
       const m = await exportManifest(params.id);
       if (!m) throw notFound('No finished export with this id.');
@@ -94,7 +107,7 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     path: '/open-data/signatories.csv',
     summary: 'Open data: active signatories without personal data (no signatory name, title or contacts); CSV, UTF-8 with BOM',
     tags: ['public', 'exports'],
-    responses: { 200: { description: 'CSV', contentType: 'text/csv' }, 503: { description: 'Too many downloads at once; retry shortly' } },
+    responses: { 200: { description: 'CSV', contentType: media('csv'), schema: file('The open-data CSV') }, 503: { description: 'Too many downloads at once; retry shortly' } },
     handler: async (_i, req, res) => {
       await openData(res, () => stream({ format: 'csv', query: { status: 'active' }, actor: 'public', columns: OPEN_DATA_COLUMNS, filename: 'eqi-signatories-open-data', req, res }));
     },
@@ -105,7 +118,7 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     path: '/open-data/founders.pdf',
     summary: 'Open data: the founding signatories as a bilingual PDF roster in number order (a withdrawn or revoked founder keeps its place, with its status), without personal data (no signatory name, title or contacts)',
     tags: ['public', 'exports'],
-    responses: { 200: { description: 'PDF: founding number, company (Chinese and English), USCC, province, industry, activation date, status', contentType: 'application/pdf' }, 503: { description: 'Too many downloads at once; retry shortly' } },
+    responses: { 200: { description: 'PDF: founding number, company (Chinese and English), USCC, province, industry, activation date, status', contentType: media('pdf'), schema: file('The founders roster') }, 503: { description: 'Too many downloads at once; retry shortly' } },
     handler: async (_i, req, res) => {
       await openData(res, () => stream({ format: 'pdf', query: { status: 'all', founders: '1' }, actor: 'public', audience: 'public', filename: 'eqi-founders', req, res }));
     },
@@ -116,7 +129,7 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     path: '/open-data/daily-counts.csv',
     summary: 'Open data: active signatories per day (China time), province and industry; CSV, UTF-8 with BOM',
     tags: ['public', 'exports'],
-    responses: { 200: { description: 'CSV', contentType: 'text/csv' } },
+    responses: { 200: { description: 'CSV', contentType: media('csv'), schema: file('Daily counts CSV') } },
     handler: async (_i, _req, res) => {
       const csv = await dailyCountsCsv();
       res.set('Content-Type', CONTENT_TYPES.csv);

@@ -5,7 +5,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { adminLogin, redeemLoginLink, requestLoginLink } from '../../src/auth/service';
-import { authenticate, requireRole, sessionOf } from '../../src/auth/middleware';
+import { authenticate, sessionOf } from '../../src/auth/middleware';
 import { endSession } from '../../src/auth/sessions';
 import type { Config } from '../../src/config';
 import { currentInitiative } from '../../src/initiative/service';
@@ -20,6 +20,7 @@ import type { ManifestSigner } from '../../src/exports/service';
 import { adminRoutes } from './admin';
 import { certificateRoutes } from './certificates';
 import { exportRoutes } from './exports';
+import { Accepted, OpenApiDocument, OwnPledge, PledgeView, Stats } from './responses';
 
 export interface ApiDeps {
   config: Config;
@@ -48,7 +49,6 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   const api = new ApiBuilder();
   const signingLimit = rateLimit({ bucket: 'sign', perMinute: config.rateLimit.signingPerMin });
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
-  const company = [requireRole('company')];
   const secret = config.jwtSecret;
 
   api.route({
@@ -90,7 +90,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     tags: ['auth'],
     body: LoginLinkBody,
     middleware: [loginLimit],
-    responses: { 202: { description: 'Accepted (always, so it does not reveal who has signed)' } },
+    responses: { 202: { description: 'Accepted (always, so it does not reveal who has signed)', schema: Accepted }, 429: { description: 'Too many sign-in requests from this address' } },
     handler: async ({ body }, _req, res) => {
       await requestLoginLink(body.email, { config, mail });
       res.status(202).json({ status: 'accepted' });
@@ -104,7 +104,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     tags: ['auth'],
     body: TokenBody,
     middleware: [loginLimit],
-    responses: { 200: { description: 'Session token', schema: TokenResponse }, 410: { description: 'The link has expired' } },
+    responses: { 200: { description: 'Session token', schema: TokenResponse }, 410: { description: 'The link has expired' }, 429: { description: 'Too many sign-in requests from this address' } },
     handler: async ({ body }) => ({ token: await redeemLoginLink(body.token, secret) }),
   });
 
@@ -128,6 +128,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     path: '/auth/logout',
     summary: 'Sign out: the session token (company or admin) is refused from now on',
     tags: ['auth'],
+    auth: 'session',
     responses: { 204: { description: 'Signed out' }, 401: { description: 'No session, or it is invalid, expired or already signed out' } },
     handler: async (_i, _req, res) => {
       await endSession(sessionOf(res));
@@ -141,8 +142,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     summary: "The signed-in company's pledge with its history",
     tags: ['company'],
     auth: 'company',
-    middleware: company,
-    responses: { 200: { description: 'The pledge' }, 404: { description: 'The company has not signed' } },
+    responses: { 200: { description: 'The pledge with its audit events', schema: OwnPledge }, 404: { description: 'The company has not signed' } },
     handler: async (_i, _req, res) => ownPledge(sessionOf(res).company!),
   });
 
@@ -153,8 +153,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     tags: ['company'],
     auth: 'company',
     body: ReasonBody,
-    middleware: company,
-    responses: { 200: { description: 'Withdrawn pledge' } },
+    responses: { 200: { description: 'Withdrawn pledge', schema: PledgeView }, 409: { description: 'The pledge cannot be withdrawn in its status' } },
     handler: async ({ body }, _req, res) => {
       const s = sessionOf(res);
       return pledgeView(await withdrawPledge(s.company!, body.reason, s.sub, pledgeDeps));
@@ -185,7 +184,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     path: '/stats',
     summary: 'Totals, and signatories by province, industry and day',
     tags: ['public'],
-    responses: { 200: { description: 'Statistics' } },
+    responses: { 200: { description: 'Statistics', schema: Stats } },
     handler: async () => registryStats(),
   });
 
@@ -193,18 +192,24 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   adminRoutes(api, { pledge: pledgeDeps, certificates });
   exportRoutes(api, deps.signer);
 
+  describeOtherRoutes(api);
+
   const openApi = () =>
-    api.openApi({
-      title: '企业质量诚信倡议 登记平台 API / Enterprise Quality Integrity Initiative Registry API',
-      version: '1.0.0',
-      description: 'Errors are RFC 9457 problem details (application/problem+json) with field-level `errors`.',
-    });
+    api.openApi(
+      {
+        title: '企业质量诚信倡议 登记平台 API / Enterprise Quality Integrity Initiative Registry API',
+        version: '1.0.0',
+        description: 'Errors are RFC 9457 problem details (application/problem+json) with field-level `errors`; the `type` `/problems/<code>` names the problem for programs.',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      { servers: [{ url: '/', description: 'This registry (paths start at the site root)' }] },
+    );
   api.route({
     method: 'get',
     path: '/openapi.json',
     summary: 'This document',
     tags: ['meta'],
-    responses: { 200: { description: 'OpenAPI 3.1' } },
+    responses: { 200: { description: 'OpenAPI 3.1', schema: OpenApiDocument } },
     handler: async () => openApi(),
   });
 
@@ -214,3 +219,39 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   return { router, openApi };
 }
 
+
+const Jwk = z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), kid: z.string() }).loose();
+const Status = (value: string) => z.object({ status: z.literal(value) });
+
+/** The routes outside /api/v1 (src/app.ts, routes/health.ts, src/metrics/http.ts, src/registry.ts). */
+function describeOtherRoutes(api: ApiBuilder): void {
+  api.external({
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    summary: 'Public Ed25519 keys that sign certificates and export manifests (current key first, earlier keys kept)',
+    tags: ['keys'],
+    responses: { 200: { description: 'JSON Web Key Set', schema: z.object({ keys: z.array(Jwk) }) } },
+  });
+  api.external({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: the process serves HTTP (never touches the database)',
+    tags: ['operations'],
+    responses: { 200: { description: 'Alive', schema: Status('ok') } },
+  });
+  api.external({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database answers a ping',
+    tags: ['operations'],
+    responses: { 200: { description: 'Ready', schema: Status('ready') }, 503: { description: 'Not ready (see Retry-After)' } },
+  });
+  api.external({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (text exposition format)',
+    tags: ['operations'],
+    security: { scheme: 'metricsToken', description: 'METRICS_TOKEN as a bearer token; without it, open in development and refused (403) in production' },
+    responses: { 200: { description: 'Metrics', contentType: 'text/plain', schema: z.string().meta({ description: 'Prometheus text format 0.0.4' }) }, 403: { description: 'Production without METRICS_TOKEN' } },
+  });
+}

@@ -18,8 +18,6 @@ import type { IndustryCode } from '../../src/domain/industries';
 import {
   activePledge,
   assertProblem,
-  companySession,
-  dbSnapshot,
   sign,
   signAndConfirm,
   signBodyFor,
@@ -28,7 +26,6 @@ import {
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
 
 type Admin = Awaited<ReturnType<RegistryHandle['makeAdmin']>>;
-type Method = 'get' | 'post' | 'put' | 'delete';
 
 const API = '/api/v1';
 
@@ -1361,121 +1358,5 @@ describe('admin API', () => {
       });
     }
   });
-
-  describe('who may call the admin routes', () => {
-    const r = useRegistry();
-    let admin: Admin;
-    let pending: string;
-    let companyToken: string;
-    let disabledToken: string;
-    const COLLECTIONS = [
-      'pledges',
-      'companies',
-      'accounts',
-      'events',
-      'counters',
-      'initiatives',
-      'certificates',
-    ];
-
-    const routes = (): Array<{ method: Method; path: string; body?: object }> => {
-      const id = pending;
-      const someone = admin.id;
-      const draft = {
-        titleZh: '草稿标题',
-        titleEn: 'Draft title',
-        textZh: '正文'.repeat(10),
-        textEn: 'body text '.repeat(3),
-      };
-      return [
-        { method: 'get', path: '/admin/pledges' },
-        { method: 'get', path: `/admin/pledges/${id}` },
-        { method: 'post', path: `/admin/pledges/${id}/approve` },
-        { method: 'post', path: `/admin/pledges/${id}/reject`, body: { reason: '资料不全' } },
-        {
-          method: 'post',
-          path: `/admin/pledges/${id}/correct`,
-          body: { name: '新名称示例有限公司', reason: '名称更正' },
-        },
-        { method: 'get', path: '/admin/initiatives' },
-        { method: 'post', path: '/admin/initiatives', body: draft },
-        { method: 'get', path: '/admin/initiatives/1' },
-        { method: 'put', path: '/admin/initiatives/2', body: draft },
-        { method: 'delete', path: '/admin/initiatives/2' },
-        { method: 'post', path: '/admin/initiatives/2/publish' },
-        { method: 'get', path: '/admin/accounts' },
-        {
-          method: 'post',
-          path: '/admin/accounts',
-          body: { email: 'intruder@caq.test', password: 'a long enough passphrase' },
-        },
-        { method: 'post', path: `/admin/accounts/${someone}/disable` },
-        { method: 'get', path: '/admin/audit' },
-      ];
-    };
-    const call = (route: { method: Method; path: string; body?: object }, token?: string) => {
-      let req = request(r.app)[route.method](API + route.path);
-      if (token) req = req.set('Authorization', `Bearer ${token}`);
-      return route.body ? req.send(route.body) : req;
-    };
-
-    before(async function () {
-      this.timeout(30_000);
-      admin = await r.makeAdmin();
-      const p = await signAndConfirm(r);
-      pending = p.id;
-      companyToken = await companySession(r, p.body.signatory.email);
-      const b = await r.makeAdmin();
-      disabledToken = b.token;
-      const res = await as(r, admin.token).post(`/admin/accounts/${b.id}/disable`);
-      assert.equal(res.status, 204, res.text);
-    });
-
-    it('when no token is sent, then every admin route answers 401 with a Bearer challenge and nothing changes', async () => {
-      const before = await dbSnapshot(COLLECTIONS);
-      for (const route of routes()) {
-        const res = await call(route);
-        assertProblem(res, 401);
-        assert.equal(res.headers['www-authenticate'], 'Bearer', `${route.method} ${route.path}`);
-      }
-      assert.deepEqual(await dbSnapshot(COLLECTIONS), before);
-    });
-
-    it('when a company token is sent, then every admin route answers 403 and nothing changes', async () => {
-      const before = await dbSnapshot(COLLECTIONS);
-      for (const route of routes()) {
-        const res = await call(route, companyToken);
-        assert.equal(res.status, 403, `${route.method} ${route.path}: ${res.status} ${res.text}`);
-        assertProblem(res, 403);
-      }
-      assert.deepEqual(await dbSnapshot(COLLECTIONS), before);
-    });
-
-    it('when a disabled admin’s token is sent, then every admin route answers 401 account-disabled and nothing changes', async () => {
-      const before = await dbSnapshot(COLLECTIONS);
-      for (const route of routes()) {
-        const res = await call(route, disabledToken);
-        assert.equal(res.status, 401, `${route.method} ${route.path}: ${res.status} ${res.text}`);
-        assertProblem(res, 401);
-        assert.equal(res.body.type, '/problems/account-disabled');
-      }
-      assert.deepEqual(await dbSnapshot(COLLECTIONS), before);
-    });
-
-    it('when the routes are listed in the OpenAPI document, then each is marked as needing a bearer token', async () => {
-      const doc = expectOk(await request(r.app).get(`${API}/openapi.json`)).body as {
-        paths: Record<string, Record<string, { security?: unknown }>>;
-      };
-      for (const route of routes()) {
-        const path =
-          API +
-          route.path
-            .replace(/[0-9a-f]{24}/, '{id}')
-            .replace(/\/initiatives\/\d+/, '/initiatives/{version}');
-        const op = doc.paths[path]?.[route.method];
-        assert.ok(op, `${route.method} ${path} is not in the OpenAPI document`);
-        assert.deepEqual(op.security, [{ bearerAuth: [] }], `${route.method} ${path}`);
-      }
-    });
-  });
+  // Who may call the admin routes (no token, company token, disabled admin): auth-matrix.test.ts.
 });
