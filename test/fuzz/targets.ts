@@ -198,7 +198,7 @@ export function buildTargets(
         params: fields('path'),
         query: fields('query'),
         body: op.requestBody?.content['application/json']?.schema,
-        upload: r.method === 'POST' && !op.requestBody && /\/verify$/.test(r.path),
+        upload: r.method === 'POST' && op.requestBody?.content['multipart/form-data'] !== undefined,
       });
       continue;
     }
