@@ -10,6 +10,7 @@ import { benchSigning } from './signing';
 import { benchCertificateFigures } from './certificates';
 import { benchVerification } from './verification';
 import { benchSite } from './site';
+import { benchTlog } from './tlog';
 
 const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = {
   store: { title: 'embedded store', run: benchEmbeddedMongo },
@@ -19,6 +20,7 @@ const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = 
   certificates: { title: 'certificate pipeline (render + QR + JWS + PAdES)', run: benchCertificateFigures },
   verification: { title: 'certificate verification API', run: benchVerification },
   site: { title: 'public pages', run: benchSite },
+  tlog: { title: 'transparency log core (in memory, 1,000,000 entries)', run: benchTlog },
 };
 
 async function main(): Promise<void> {

@@ -237,26 +237,64 @@ export function bundleMatchesTile(entries: readonly Uint8Array[], tile: Uint8Arr
 export type TileFetcher = (t: TileCoord & { level: number }) => Uint8Array | Promise<Uint8Array>;
 
 /**
- * A HashReader for a tree of `size` backed by its hash tiles: node {level, index} is the fold of
- * 2^(level mod 8) hashes of one tile at level ⌊level/8⌋. Each tile is fetched once per call, at
- * the width the tree of `size` has, and its length checked.
+ * The subtree hashes inside one tile: pyramid[r][j] = MTH of tile hashes [j·2^r, (j+1)·2^r), for
+ * the runs the tile's width completes. Tiles are immutable, so a pyramid can be kept and reused.
  */
-export function tileHashReader(size: number, fetch: TileFetcher): HashReader {
+export function tilePyramid(data: Uint8Array, width: number): Buffer[][] {
+  const pyramid: Buffer[][] = [tileHashes(data, width)];
+  for (let below = pyramid[0]; below.length >= 2; ) {
+    const up: Buffer[] = [];
+    for (let i = 0; i + 1 < below.length; i += 2) up.push(nodeHash(below[i], below[i + 1]));
+    pyramid.push(up);
+    below = up;
+  }
+  return pyramid;
+}
+
+/** A bounded cache of tile pyramids by tile path (least recently used goes first). */
+export class TileCache {
+  private readonly map = new Map<string, Promise<Buffer[][]>>();
+  constructor(readonly maxTiles = 4096) {}
+
+  get(key: string, load: () => Promise<Buffer[][]>): Promise<Buffer[][]> {
+    let p = this.map.get(key);
+    if (p) {
+      this.map.delete(key);
+    } else {
+      p = load();
+      // A failed read is not remembered.
+      p.catch(() => this.map.get(key) === p && this.map.delete(key));
+    }
+    this.map.set(key, p);
+    while (this.map.size > this.maxTiles) this.map.delete(this.map.keys().next().value!);
+    return p;
+  }
+}
+
+/**
+ * A HashReader for a tree of `size` backed by its hash tiles: node {level, index} is the subtree
+ * hash of 2^(level mod 8) hashes of one tile at level ⌊level/8⌋. Each tile is fetched once per
+ * call (or once per `cache`), at the width the tree of `size` has, and its length checked.
+ */
+export function tileHashReader(size: number, fetch: TileFetcher, cache?: TileCache): HashReader {
   return {
     async readHashes(nodes: readonly NodeId[]): Promise<Buffer[]> {
       const wanted = nodes.map((node) => {
         if ((node.index + 1) * 2 ** node.level > size) throw new ProofError(`node ${node.level}/${node.index} is not complete in a tree of size ${size}`);
         const level = Math.floor(node.level / TILE_HEIGHT);
-        const run = 2 ** (node.level % TILE_HEIGHT);
-        const first = node.index * run;
+        const r = node.level % TILE_HEIGHT;
+        const first = node.index * 2 ** r;
         const index = Math.floor(first / TILE_WIDTH);
-        return { tile: { level, index, width: tileWidthAt(size, level, index) }, offset: first - index * TILE_WIDTH, run };
+        const tile = { level, index, width: tileWidthAt(size, level, index) };
+        return { tile, path: tilePath(tile), r, j: (first - index * TILE_WIDTH) / 2 ** r };
       });
-      const byPath = new Map<string, TileCoord & { level: number }>();
-      for (const w of wanted) byPath.set(tilePath(w.tile), w.tile);
-      const read = await Promise.all([...byPath].map(async ([key, t]) => [key, tileHashes(await fetch(t), t.width)] as const));
-      const tiles = new Map(read);
-      return wanted.map((w) => hashRun(tiles.get(tilePath(w.tile))!.slice(w.offset, w.offset + w.run)));
+      const load = (t: TileCoord & { level: number }) => async () => tilePyramid(await fetch(t), t.width);
+      const byPath = new Map<string, Promise<Buffer[][]>>();
+      for (const w of wanted) {
+        if (!byPath.has(w.path)) byPath.set(w.path, cache ? cache.get(w.path, load(w.tile)) : load(w.tile)());
+      }
+      const pyramids = new Map(await Promise.all([...byPath].map(async ([k, p]) => [k, await p] as const)));
+      return wanted.map((w) => pyramids.get(w.path)![w.r][w.j]);
     },
   };
 }

@@ -17,6 +17,7 @@ import {
   tileLevels,
   tilePath,
   tilesForSize,
+  TileCache,
   type TileCoord,
 } from '../../src/tlog/tiles';
 
@@ -135,6 +136,25 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
     );
     assert.ok(fetched > 0);
     assert.deepEqual(await treeRoot(all.length, tileHashReader(all.length, (t) => tileData(levels, t))), rootFromLeafHashes(all));
+  });
+
+  it('when a tile cache is given, then each tile is fetched once across proofs and the proofs are unchanged', async () => {
+    const all = leaves(256 * 4 + 9, 'c');
+    const levels = tileLevels(all);
+    const memory = new MemoryHashReader(all);
+    const fetched: string[] = [];
+    const cache = new TileCache(16);
+    const reader = tileHashReader(all.length, (t) => {
+      fetched.push(tilePath(t));
+      return tileData(levels, t);
+    }, cache);
+    for (const i of [0, 1, 2, 300, 301, 1030]) assert.deepEqual(await inclusionProof(i, all.length, reader), await inclusionProof(i, all.length, memory));
+    assert.equal(new Set(fetched).size, fetched.length, 'each tile fetched once');
+    const first = fetched.length;
+    await inclusionProof(1, all.length, reader);
+    assert.equal(fetched.length, first, 'served from the cache');
+    const failing = tileHashReader(10, () => Promise.reject(new Error('store down')), new TileCache());
+    await assert.rejects(inclusionProof(3, 10, failing), /store down/);
   });
 
   it('when a tile store returns a tile of the wrong length, then the read fails', async () => {
