@@ -8,6 +8,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';
 import type { Logger } from './logger';
+import { duplicateKeyFields } from './db/errors';
 
 export interface FieldError {
   /** Dotted path into the input, e.g. `company.uscc` or `items.0.name`. */
@@ -269,9 +270,9 @@ export function toAppError(err: unknown): { error: AppError; unexpected: boolean
   }
 
   if (typeof err === 'object' && err !== null) {
-    const e = err as HttpErrorLike & { code?: unknown; keyValue?: unknown; keyPattern?: unknown };
-    if (e.code === 11000 || e.code === 11001) {
-      const keys = Object.keys((e.keyPattern ?? e.keyValue ?? {}) as object);
+    const e = err as HttpErrorLike;
+    const keys = duplicateKeyFields(err);
+    if (keys) {
       return {
         error: conflict('A record with the same value already exists.', {
           code: 'duplicate',

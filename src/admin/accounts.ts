@@ -4,6 +4,7 @@ import { Account, Role } from '../../models/account';
 import { recordEvent } from '../audit/events';
 import { hashPassword } from '../auth/passwords';
 import { conflict, notFound } from '../errors';
+import { isDuplicateKey } from '../db/errors';
 
 export interface AdminAccountView {
   id: string;
@@ -33,7 +34,7 @@ export async function createAdmin(email: string, password: string, actor: string
       // The unique index on (email, company) makes two admins with one e-mail impossible, even racing.
       await Account.create({ email, role: Role.Admin, passwordHash });
     } catch (e) {
-      if ((e as { code?: number }).code === 11000) throw conflict('An administrator with this e-mail already exists.', { code: 'admin-exists' });
+      if (isDuplicateKey(e, { email: 1, company: 1 })) throw conflict('An administrator with this e-mail already exists.', { code: 'admin-exists' });
       throw e;
     }
   }

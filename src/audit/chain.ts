@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { Event } from '../../models/event';
+import { isDuplicateKey } from '../db/errors';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const LEASE_ID = 'audit-chain-sealer';
@@ -50,7 +51,7 @@ async function takeLease(ms: number): Promise<boolean> {
     );
     return r?.owner === owner;
   } catch (e) {
-    if ((e as { code?: number }).code === 11000) return false; // another instance holds it
+    if (isDuplicateKey(e)) return false; // another instance holds it
     throw e;
   }
 }
@@ -78,7 +79,7 @@ export async function sealPendingEvents(limit = 5000): Promise<number> {
     return r.modifiedCount;
   } catch (e) {
     const done = (e as { result?: { modifiedCount?: number } }).result?.modifiedCount;
-    if ((e as { code?: number }).code === 11000) return done ?? 0; // lost the race for a seq: re-read the head next pass
+    if (isDuplicateKey(e)) return done ?? 0; // lost the race for a seq: re-read the head next pass
     throw e;
   }
 }

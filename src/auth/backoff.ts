@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { LoginBackoff } from '../../models/login-backoff';
 import { tooManyRequests } from '../errors';
+import { isDuplicateKey } from '../db/errors';
 
 export const FREE_ATTEMPTS = 5;
 export const FIRST_WAIT_MS = 1000;
@@ -48,7 +49,7 @@ export async function countAttempt(email: string): Promise<void> {
         await LoginBackoff.create({ _id, ...set });
         return;
       } catch (e) {
-        if ((e as { code?: number }).code !== 11000) throw e;
+        if (!isDuplicateKey(e)) throw e;
         continue; // another attempt created it first: read again
       }
     }

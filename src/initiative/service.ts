@@ -2,6 +2,7 @@
 import { Initiative, initiativeHash, type InitiativeContent } from '../../models/initiative';
 import { serviceUnavailable } from '../errors';
 import { INITIATIVE_V1 } from './text';
+import { isDuplicateKey } from '../db/errors';
 
 export interface PublishedInitiative extends InitiativeContent {
   sha256: string;
@@ -35,7 +36,7 @@ export async function publishInitiative(content: InitiativeContent): Promise<Pub
     try {
       await Initiative.create({ ...content, sha256, status: 'published', publishedAt: new Date() });
     } catch (e) {
-      if ((e as { code?: number }).code !== 11000) throw e;
+      if (!isDuplicateKey(e)) throw e;
     }
   }
   clearInitiativeCache();

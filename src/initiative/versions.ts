@@ -9,6 +9,7 @@ import { recordEvent } from '../audit/events';
 import { conflict, notFound } from '../errors';
 import type { InitiativeDraftInput } from '../admin/schemas';
 import { clearInitiativeCache } from './service';
+import { isDuplicateKey } from '../db/errors';
 
 export interface InitiativeVersionView {
   version: number;
@@ -64,7 +65,7 @@ export async function createInitiativeDraft(input: InitiativeDraftInput, actor: 
     await Initiative.create({ ...c, sha256: initiativeHash(c), status: 'draft' });
   } catch (e) {
     // Two admins drafting at once: the unique version number lets only one through.
-    if ((e as { code?: number }).code === 11000) throw conflict('Someone else has just started a draft; reload to see it.', { code: 'draft-exists' });
+    if (isDuplicateKey(e)) throw conflict('Someone else has just started a draft; reload to see it.', { code: 'draft-exists' });
     throw e;
   }
   await recordEvent({ actor, action: 'initiative.drafted', subject: { type: 'initiative', id: String(c.version) }, after: { sha256: initiativeHash(c) } });

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Logger } from '../logger';
+import { isDuplicateKey } from '../db/errors';
 
 export interface Migration {
   /** Stable and sortable, e.g. `0002-backfill-province`; never renamed once released. */
@@ -64,7 +65,7 @@ export async function runMigrations(
       );
       return r?.owner === owner;
     } catch (e) {
-      if ((e as { code?: number }).code === 11000) return false; // another instance is migrating
+      if (isDuplicateKey(e)) return false; // another instance is migrating
       throw e;
     }
   };

@@ -16,6 +16,7 @@ import { FOUNDING_LIMIT, Pledge, PledgeStatus, type PledgeDoc } from '../../mode
 import { recordEvent } from '../audit/events';
 import { conflict, notFound } from '../errors';
 import { clearPublicCaches } from './queries';
+import { isDuplicateKey } from '../db/errors';
 
 export const SEQUENCE_COUNTER = 'pledge-sequence';
 
@@ -30,7 +31,7 @@ const counters = () => Counter.collection as unknown as import('mongodb').Collec
 /** Creates the counter document once (idempotent), so reservations never need an upsert. */
 export async function ensureSequenceCounter(): Promise<void> {
   await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $setOnInsert: { seq: 0, inflight: [] } }, { upsert: true }).catch((e) => {
-    if ((e as { code?: number }).code !== 11000) throw e; // created concurrently: fine
+    if (!isDuplicateKey(e)) throw e; // created concurrently: fine
   });
 }
 

@@ -18,6 +18,7 @@ import { currentInitiative } from '../initiative/service';
 import { activatePledge } from './activation';
 import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
+import { isDuplicateKey } from '../db/errors';
 
 export const CONFIRM_TTL_HOURS = 48;
 
@@ -93,7 +94,7 @@ async function insertOpenPledge(doc: Record<string, unknown>): Promise<void> {
       await Pledge.create(doc);
       return;
     } catch (e) {
-      if ((e as { code?: number }).code !== 11000 || !String((e as Error).message).includes('openUscc')) throw e;
+      if (!isDuplicateKey(e, { openUscc: 1 })) throw e; // another unique index: not "already signed"
       if (attempt > 0 || !(await expireStaleConfirmation(String(doc.uscc)))) {
         throw conflict('This company (USCC) already has a pledge that is pending or active.', { code: 'pledge-exists', errors: [{ path: 'company.uscc', message: 'Already signed: a pledge for this code is pending or active.' }] });
       }
@@ -141,7 +142,7 @@ async function ensureCompanyAccount(email: string, company: Types.ObjectId): Pro
   try {
     await Account.updateOne({ email, company }, { $setOnInsert: { email, company, role: Role.Company } }, { upsert: true });
   } catch (e) {
-    if ((e as { code?: number }).code !== 11000) throw e; // created concurrently
+    if (!isDuplicateKey(e, { email: 1, company: 1 })) throw e; // created concurrently
   }
 }
 
