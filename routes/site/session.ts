@@ -11,7 +11,7 @@ import { authenticate, csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middl
 import type { Session, SessionClaims } from '../../src/auth/jwt';
 import { endSession, liveSession } from '../../src/auth/sessions';
 import { forbidden, isAppError } from '../../src/errors';
-import { sameToken } from '../../src/site/csrf';
+import { sameSecret } from '../../src/auth/compare';
 import { formText } from '../../src/site/forms';
 import { cookieOptions } from '../../src/site/http';
 
@@ -85,7 +85,7 @@ export function signOutHandler(opts: { secret: string; secure: boolean; redirect
         if (!isAppError(e) || e.status !== 401) throw e;
       }
       if (session) {
-        if (!sameToken(formText(req.body, '_csrf'), csrfTokenFor(cookie, opts.secret))) throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
+        if (!sameSecret(formText(req.body, '_csrf'), csrfTokenFor(cookie, opts.secret))) throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
         await endSession(session);
       }
     }

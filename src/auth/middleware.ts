@@ -3,7 +3,8 @@
  * sessions must also send a CSRF token on unsafe methods; bearer tokens cannot be sent by a
  * forged cross-site form, so they need none.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecret } from './compare';
 import type { RequestHandler } from 'express';
 import { forbidden, unauthorized } from '../errors';
 import { isActiveAdmin } from '../admin/accounts';
@@ -16,12 +17,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function csrfTokenFor(sessionToken: string, secret: string): string {
   return createHmac('sha256', secret).update(`csrf:${sessionToken}`).digest('base64url');
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

@@ -3,9 +3,9 @@
  * by the route pattern (`/api/v1/pledges/:id`), never the raw path or query, which can carry
  * tokens from e-mailed links; and `GET /metrics` behind a bearer token.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type RequestHandler } from 'express';
 import type { Config } from '../config';
+import { sameSecret } from '../auth/compare';
 import { forbidden, unauthorized } from '../errors';
 import type { Logger } from '../logger';
 import { getMetrics } from './index';
@@ -55,12 +55,6 @@ export function observeRequests(logger: Logger): RequestHandler {
   };
 }
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /**
  * GET /metrics. With METRICS_TOKEN: `Authorization: Bearer <token>` or 401. Without it: refused
  * in production (403; set the token), open elsewhere.
@@ -72,7 +66,7 @@ export function metricsRouter(config: Config): Router {
       if (config.isProduction) throw forbidden('Metrics are disabled: set METRICS_TOKEN.');
     } else {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-      if (!m || !sameToken(m[1], config.metricsToken)) {
+      if (!m || !sameSecret(m[1], config.metricsToken)) {
         res.set('WWW-Authenticate', 'Bearer realm="metrics"');
         throw unauthorized('A valid metrics token is required.');
       }

@@ -5,7 +5,8 @@
  * Signed-in forms use the session-bound token of src/auth/middleware (csrfTokenFor) instead.
  * File uploads (multipart) carry the same token as a form field read from the stream (upload.ts).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { sameSecret } from '../auth/compare';
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
 import { forbidden } from '../errors';
 
@@ -20,13 +21,6 @@ export interface AnonymousCsrf {
   verify: RequestHandler;
   /** Whether `sent` is this visitor's token (for forms whose body is not urlencoded: uploads). */
   matches(req: Request, sent: unknown): boolean;
-}
-
-/** Constant-time comparison of two tokens. */
-export function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export function anonymousCsrf(options: { secret: string; secure: boolean }): AnonymousCsrf {
@@ -45,7 +39,7 @@ export function anonymousCsrf(options: { secret: string; secure: boolean }): Ano
   // Plain functions: `verify` is handed to express detached from this object.
   const matches = (req: Request, sent: unknown): boolean => {
     const id = cookieId(req);
-    return id !== undefined && typeof sent === 'string' && sameToken(sent, sign(id));
+    return id !== undefined && typeof sent === 'string' && sameSecret(sent, sign(id));
   };
   return {
     token(req, res) {

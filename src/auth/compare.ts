@@ -1,0 +1,13 @@
+/** Constant-time comparison of secrets (CSRF tokens, bearer tokens), in one place. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Whether two secrets are equal, in time that depends on neither's content nor its length:
+ * both are hashed to 32 bytes first, since timingSafeEqual itself refuses unequal lengths.
+ */
+export function sameSecret(given: string, expected: string): boolean {
+  // The length check is only belt and braces: equal digests already imply equal text.
+  return timingSafeEqual(digest(given), digest(expected)) && given.length === expected.length;
+}
