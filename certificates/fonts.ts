@@ -8,7 +8,7 @@
 //
 // Why not `subset-font` per call: it copies the 10.5 MB font into wasm memory
 // and rebuilds the face on every call (~30–45 ms here). We use the very same
-// harfbuzz wasm build it ships (harfbuzzjs) but load the font once; a subset
+// harfbuzz wasm build it wraps (harfbuzzjs) but load the font once; a subset
 // then takes ~0.3 ms.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,12 @@ import crypto from 'node:crypto';
 import { PDFInvalidObject, PDFName, PDFString, type PDFContext, type PDFRef } from 'pdf-lib';
 import { parseTtf, type TtfInfo } from './ttf';
 
-const FONT_FILE = '@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf';
+/**
+ * Noto Sans SC Regular 2.004, the one weight drawn, shipped in the repository (see fonts/README.md)
+ * rather than as a 92 MB npm package of nine weights. The build copies fonts/ beside the compiled
+ * code, so this path resolves from sources and from dist/ alike.
+ */
+export const FONT_FILE = path.join(__dirname, 'fonts', 'NotoSansSC-Regular.ttf');
 
 interface HbExports {
   memory: { buffer: ArrayBuffer };
@@ -90,17 +95,13 @@ export class SubsetEngine {
   ) {}
 
   static async load(): Promise<SubsetEngine> {
-    const fontPath = require.resolve(FONT_FILE);
-    // harfbuzzjs is subset-font's engine; resolve it from there so hoisting does not matter.
-    const wasmPath = require.resolve('harfbuzzjs/dist/harfbuzz-subset.wasm', {
-      paths: [path.dirname(require.resolve('subset-font/package.json'))],
-    });
+    const wasmPath = require.resolve('harfbuzzjs/dist/harfbuzz-subset.wasm');
     const { instance } = await Wasm.instantiate(readFileSync(wasmPath));
     const hb = instance.exports as unknown as HbExports;
     hb._initialize();
     // The font bytes live in wasm memory for the life of the process (the cache);
     // the JS copy is dropped.
-    const font = readFileSync(fontPath);
+    const font = readFileSync(FONT_FILE);
     const ptr = hb.malloc(font.byteLength);
     new Uint8Array(hb.memory.buffer).set(font, ptr);
     const blob = hb.hb_blob_create(ptr, font.byteLength, HB_MEMORY_MODE_READONLY, 0, 0);

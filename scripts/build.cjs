@@ -13,7 +13,7 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
 /** Non-code directories the running service reads, relative to the project root. */
-const ASSETS = ['views', 'public'];
+const ASSETS = ['views', 'public', 'certificates/fonts'];
 
 // A stale file from a deleted source must not ship, so every build starts empty.
 fs.rmSync(DIST, { recursive: true, force: true });

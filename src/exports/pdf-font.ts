@@ -10,10 +10,8 @@
  */
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { deflate, hex4, loadSubsetEngine, toUnicodeCMap } from '../../certificates/fonts';
+import { FONT_FILE, deflate, hex4, loadSubsetEngine, toUnicodeCMap } from '../../certificates/fonts';
 import { parseTtf, type TtfInfo } from '../../certificates/ttf';
-
-const FONT_FILE = '@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf';
 
 /** Metrics and character map of the full font (the bytes themselves are not kept). */
 export interface FullFont {
@@ -27,7 +25,7 @@ let fullFont: FullFont | undefined;
 /** Parses the full font once per process (~120 ms, ~3 MB kept: cmap and advances). */
 export function fullRosterFont(): FullFont {
   if (!fullFont) {
-    const info = parseTtf(readFileSync(require.resolve(FONT_FILE)));
+    const info = parseTtf(readFileSync(FONT_FILE));
     const scale = 1000 / info.unitsPerEm;
     fullFont = { info, widths: Float64Array.from(info.advances, (a) => a * scale) };
   }
