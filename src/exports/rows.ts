@@ -226,8 +226,3 @@ export async function* exportBatches(q: ExportQuery, signal?: AbortSignal): Asyn
     cursor.close().catch(() => undefined);
   }
 }
-
-/** Rows one at a time (convenience over `exportBatches`). */
-export async function* exportRows(q: ExportQuery, signal?: AbortSignal): AsyncGenerator<ExportRow> {
-  for await (const batch of exportBatches(q, signal)) yield* batch;
-}

@@ -28,10 +28,6 @@ export interface FormErrors {
 
 export const noErrors = (): FormErrors => ({ fields: {}, summary: [] });
 
-export function hasErrors(e: FormErrors): boolean {
-  return e.summary.length > 0;
-}
-
 /** The localized problem with a USCC, or undefined when it is valid (checksum and province). */
 export function usccMessage(raw: string, l: I18n): string | undefined {
   const v = normalizeUscc(raw);
