@@ -21,6 +21,7 @@ import {
   rankedBars,
 } from '../../src/site/charts';
 import { firstQueryValue, trustedHtml } from '../../src/site/view';
+import { chinaPeriodStart } from '../../src/time/china';
 import type { SiteKit } from './kit';
 
 export const DIRECTORY_PAGE_SIZE = 20;
@@ -190,11 +191,10 @@ export function publicPages(kit: SiteKit): Router {
     const l = kit.l(res);
     const stats = await registryStats();
     const time = bucketByTime(stats.byDay);
-    const cst = (key: string) => new Date(`${key.length === 7 ? `${key}-01` : key}T12:00:00+08:00`);
     const timeLabel = (key: string) =>
       time.unit === 'month'
         ? l.t('stats.monthLabel', { year: key.slice(0, 4), month: Number(key.slice(5, 7)) })
-        : l.shortDate(cst(key));
+        : l.shortDate(chinaPeriodStart(key));
     // The line starts from zero in the period before the first signature, so one day still draws a line.
     const cumulative = time.keys.length
       ? [

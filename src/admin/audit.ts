@@ -1,7 +1,7 @@
 /** Searching the audit log (newest first). Values come validated from AuditQuery: no operators. */
 import { Event, type EventDoc } from '../../models/event';
 import { auditEntry, type AuditEntry } from '../audit/events';
-import { dayRange } from './pledges';
+import { chinaDayRange } from '../time/china';
 import type { AuditQuery } from './schemas';
 
 export async function searchAudit(q: AuditQuery): Promise<{ items: AuditEntry[]; total: number; page: number; pageSize: number }> {
@@ -10,7 +10,7 @@ export async function searchAudit(q: AuditQuery): Promise<{ items: AuditEntry[];
   if (q.action) filter.action = q.action.endsWith('.') ? { $regex: `^${q.action.replace(/\./g, '\\.')}` } : q.action;
   if (q.actor) filter.actor = q.actor;
   if (q.subject) filter['subject.id'] = q.subject;
-  const at = dayRange(q.from, q.to);
+  const at = chinaDayRange(q.from, q.to);
   if (at) filter.at = at;
   const [rows, total] = await Promise.all([
     Event.find(filter).sort({ at: -1, _id: -1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).lean<EventDoc[]>(),

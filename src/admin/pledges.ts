@@ -11,21 +11,9 @@ import { auditEntry, recordEvent, type AuditEntry } from '../audit/events';
 import type { CertificateService } from '../certificates/service';
 import { badRequest, notFound } from '../errors';
 import { clearPublicCaches, nameOrUscc, pledgeView } from '../pledges/queries';
+import { chinaDayRange } from '../time/china';
 import type { AdminPledgeFilter, CorrectionInput } from './schemas';
 
-/** Days are entered as calendar dates in China Standard Time, the registry's working time zone. */
-function cstDayStart(day: string): Date {
-  return new Date(`${day}T00:00:00+08:00`);
-}
-
-/** `from`..`to` as whole CST days, both included; undefined when neither is given. */
-export function dayRange(from?: string, to?: string): { $gte?: Date; $lt?: Date } | undefined {
-  if (!from && !to) return undefined;
-  const range: { $gte?: Date; $lt?: Date } = {};
-  if (from) range.$gte = cstDayStart(from);
-  if (to) range.$lt = new Date(cstDayStart(to).getTime() + 24 * 3600 * 1000);
-  return range;
-}
 
 /** The filter as a query; every value was validated by the schema (strings only, no operators). */
 export function pledgeFilter(q: AdminPledgeFilter): QueryFilter<PledgeDoc> {
@@ -33,7 +21,8 @@ export function pledgeFilter(q: AdminPledgeFilter): QueryFilter<PledgeDoc> {
   if (q.status) filter.status = q.status;
   if (q.province) filter.province = q.province;
   if (q.industry) filter.industry = q.industry;
-  const created = dayRange(q.from, q.to);
+  // Days are entered as calendar dates in China Standard Time, the registry's working time zone.
+  const created = chinaDayRange(q.from, q.to);
   if (created) filter.createdAt = created;
   if (q.q) filter.$or = nameOrUscc(q.q);
   return filter;

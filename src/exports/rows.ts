@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Pledge, PledgeStatus } from '../../models/pledge';
 import { INDUSTRY_CODES, industryByCode } from '../domain/industries';
 import { PROVINCE_CODES, provinceByCode } from '../domain/provinces';
-import { chinaDayStart, toChinaIso } from '../time/china';
+import { chinaDayRange, toChinaIso } from '../time/china';
 
 export const ExportQuery = z
   .strictObject({
@@ -128,12 +128,8 @@ export function exportFilter(q: ExportQuery): ExportPlan {
   else rest.status = { $in: [PledgeStatus.Active, PledgeStatus.Withdrawn, PledgeStatus.Revoked] };
   if (q.province) rest.province = q.province;
   if (q.industry) rest.industry = q.industry;
-  if (q.from || q.to) {
-    const range: Record<string, Date> = {};
-    if (q.from) range.$gte = chinaDayStart(q.from);
-    if (q.to) range.$lt = new Date(chinaDayStart(q.to).getTime() + 86_400_000);
-    rest.activatedAt = range;
-  }
+  const activated = chinaDayRange(q.from, q.to);
+  if (activated) rest.activatedAt = activated;
   const key = q.founders === '1' ? 'foundingNumber' : 'sequence';
   return { filter: { [key]: { $gte: 1 }, $or: [rest] }, sort: { [key]: 1 }, hint: { [key]: 1 } };
 }

@@ -18,6 +18,7 @@ import { INDUSTRIES } from '../domain/industries';
 import { PROVINCES } from '../domain/provinces';
 import { csvCell, writerFor, type ExportFormat } from './formats';
 import { columnsFor, exportBatches, type ExportColumn, type ExportQuery } from './rows';
+import { chinaDayExpression } from '../time/china';
 
 export interface ManifestSigner {
   keyId: string;
@@ -153,7 +154,7 @@ export async function recentExports(limit = 20): Promise<ExportSummary[]> {
 export async function dailyCountsCsv(): Promise<string> {
   const groups = await Pledge.aggregate<{ _id: { day: string; province: string; industry: string }; count: number }>([
     { $match: { status: PledgeStatus.Active } },
-    { $group: { _id: { day: { $dateToString: { format: '%Y-%m-%d', date: '$activatedAt', timezone: '+08:00' } }, province: '$province', industry: '$industry' }, count: { $sum: 1 } } },
+    { $group: { _id: { day: chinaDayExpression('$activatedAt'), province: '$province', industry: '$industry' }, count: { $sum: 1 } } },
     { $sort: { '_id.day': 1, '_id.province': 1, '_id.industry': 1 } },
   ]);
   const provinces = new Map(PROVINCES.map((p) => [p.code as string, p]));

@@ -9,6 +9,7 @@ import { industryByCode } from '../domain/industries';
 import { provinceByCode } from '../domain/provinces';
 import { en } from './messages/en';
 import { zhCN, type MessageKey } from './messages/zh-CN';
+import { CHINA_TIME_ZONE } from '../time/china';
 
 export type { MessageKey } from './messages/zh-CN';
 
@@ -83,7 +84,7 @@ export interface I18n {
 }
 
 // Registry dates are Chinese business dates: always shown in China Standard Time.
-const TIME_ZONE = 'Asia/Shanghai';
+const TIME_ZONE = CHINA_TIME_ZONE;
 // English uses day-month-year, which reads unambiguously to most readers outside the US.
 const INTL_LOCALE: Record<Locale, string> = { 'zh-CN': 'zh-CN', en: 'en-GB' };
 

@@ -4,6 +4,7 @@ import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { eventsFor } from '../audit/events';
 import { notFound } from '../errors';
 import { TtlCache } from '../ttl-cache';
+import { chinaDayExpression } from '../time/china';
 
 export interface PublicSignatory {
   sequence: number;
@@ -110,7 +111,7 @@ async function computeStats(): Promise<Stats> {
     Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: '$province', count: { $sum: 1 } } }, { $sort: { count: -1, _id: 1 } }]),
     Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: '$industry', count: { $sum: 1 } } }, { $sort: { count: -1, _id: 1 } }]),
     // Days are counted in China Standard Time, where the registry's users are.
-    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: { $dateToString: { format: '%Y-%m-%d', date: '$activatedAt', timezone: '+08:00' } }, count: { $sum: 1 } } }, { $sort: { _id: 1 } }]),
+    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: chinaDayExpression('$activatedAt'), count: { $sum: 1 } } }, { $sort: { _id: 1 } }]),
     Pledge.countDocuments({ foundingNumber: { $gte: 1 } }),
   ]);
   return {

@@ -7,7 +7,12 @@
  */
 
 export const CHINA_OFFSET_MS = 8 * 3600_000;
-const OFFSET = '+08:00';
+/** The offset as ISO 8601 and MongoDB's `$dateToString` write it. */
+export const CHINA_UTC_OFFSET = '+08:00';
+const OFFSET = CHINA_UTC_OFFSET;
+/** For Intl, which formats dates in the reader's language (src/i18n); the same fixed offset. */
+export const CHINA_TIME_ZONE = 'Asia/Shanghai';
+const DAY_MS = 86_400_000;
 
 /** The wall-clock fields of `d` in China, as the ISO digits of a UTC string shifted by 8 hours. */
 function shifted(d: Date): string {
@@ -40,4 +45,31 @@ export function chinaDayStart(day: string): Date {
   // The round trip refuses what Date.parse rolls over (2024-02-30 would be 1 March).
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !Number.isFinite(t) || chinaDate(new Date(t)) !== day) throw new RangeError(`not a calendar day: ${day}`);
   return new Date(t);
+}
+
+/** The instant a China calendar day ends: the next day's start (exclusive bound). */
+export function chinaDayEnd(day: string): Date {
+  return new Date(chinaDayStart(day).getTime() + DAY_MS);
+}
+
+/** The first day of a China calendar month (`YYYY-MM`) or the day itself (`YYYY-MM-DD`), as its start. */
+export function chinaPeriodStart(key: string): Date {
+  return chinaDayStart(/^\d{4}-\d{2}$/.test(key) ? `${key}-01` : key);
+}
+
+/**
+ * `from`..`to` as whole China days, both included, as a query range on an instant field;
+ * undefined when neither is given. Either bound alone leaves the other side open.
+ */
+export function chinaDayRange(from?: string, to?: string): { $gte?: Date; $lt?: Date } | undefined {
+  if (!from && !to) return undefined;
+  const range: { $gte?: Date; $lt?: Date } = {};
+  if (from) range.$gte = chinaDayStart(from);
+  if (to) range.$lt = chinaDayEnd(to);
+  return range;
+}
+
+/** A MongoDB aggregation expression for the China calendar day (`YYYY-MM-DD`) of a date field. */
+export function chinaDayExpression(field: `$${string}`): { $dateToString: { format: string; date: string; timezone: string } } {
+  return { $dateToString: { format: '%Y-%m-%d', date: field, timezone: CHINA_UTC_OFFSET } };
 }
