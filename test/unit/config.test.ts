@@ -229,11 +229,11 @@ describe('config', () => {
     }
     for (const v of ENV_VARS) {
       const row = rows.get(v.name);
-      assert.ok(row, `README.md has no table row for ${v.name}`);
-      assert.equal(row[0], envVarDefaultCell(v), `README default of ${v.name}`);
+      assert.ok(row, `README.md has no table row for ${v.name}: run \`npm run docs:env\``);
+      assert.equal(row[0], envVarDefaultCell(v), `README default of ${v.name} is stale: run \`npm run docs:env\``);
     }
     const known = new Set(ENV_VARS.map((v) => v.name));
     const stale = [...rows.keys()].filter((name) => !known.has(name));
-    assert.deepEqual(stale, [], 'README documents variables the config does not read');
+    assert.deepEqual(stale, [], 'README documents variables the config does not read: run `npm run docs:env`');
   });
 });
