@@ -28,4 +28,9 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 for (const dir of ASSETS) {
   fs.cpSync(path.join(ROOT, dir), path.join(DIST, dir), { recursive: true });
 }
+// The API reference's renderer is a devDependency: ship only its browser bundle (and licence).
+fs.mkdirSync(path.join(DIST, 'vendor'));
+for (const file of ['redoc.standalone.js', 'redoc.standalone.js.LICENSE.txt']) {
+  fs.copyFileSync(require.resolve(`redoc/bundles/${file}`), path.join(DIST, 'vendor', file));
+}
 process.stdout.write(`built ${path.relative(process.cwd(), DIST) || 'dist'}/\n`);

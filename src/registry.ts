@@ -6,6 +6,7 @@
 import path from 'node:path';
 import express from 'express';
 import { apiRouter } from '../routes/api';
+import { apiDocsRouter } from '../routes/site/api-docs';
 import { siteMount } from '../routes/site';
 import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
@@ -92,6 +93,7 @@ export function createRegistry(
     routes: [
       { path: '/api/v1', router: api.router },
       { router: wellKnown },
+      { router: apiDocsRouter({ production: config.isProduction }) },
       siteMount({
         config,
         mail,

@@ -175,7 +175,8 @@ export class ApiBuilder {
       openapi: '3.1.0',
       info,
       servers: opts.servers ?? [{ url: '/' }],
-      tags: [...tags].sort().map((name) => ({ name, description: TAG_DESCRIPTIONS[name] ?? name })),
+      // In the order routes first use them: the reference reads from signing to administration.
+      tags: [...tags].map((name) => ({ name, description: TAG_DESCRIPTIONS[name] ?? name })),
       paths,
       components: {
         securitySchemes: schemes,
@@ -203,11 +204,11 @@ const PROBLEM_SCHEMA = {
   type: 'object',
   description: 'RFC 9457 problem details',
   properties: {
-    type: { type: 'string', format: 'uri-reference', description: '`/problems/<code>`: the stable machine-readable code' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
+    type: { type: 'string', format: 'uri-reference', description: '`/problems/<code>`: the stable machine-readable code', examples: ['/problems/validation-failed'] },
+    title: { type: 'string', examples: ['Bad Request'] },
+    status: { type: 'integer', examples: [400] },
+    detail: { type: 'string', examples: ['Some fields are invalid.'] },
+    instance: { type: 'string', examples: ['/api/v1/pledges'] },
     requestId: { type: 'string', description: 'Quote it when reporting a server error (5xx only; also the X-Request-Id header)' },
     errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } }, required: ['path', 'message'] } },
   },

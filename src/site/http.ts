@@ -12,14 +12,17 @@ import helmet from 'helmet';
  * (no inline script, no inline style, no `style` attributes), no plugins, no framing. It replaces
  * the header helmet set globally, for the site's responses only.
  */
-export function siteCsp(options: { production: boolean }): RequestHandler {
+export function siteCsp(options: { production: boolean; styleNonce?: boolean }): RequestHandler {
+  // A page whose script builds <style> elements (the API reference) may allow exactly those: the
+  // route puts a fresh nonce in res.locals.styleNonce and hands it to that script.
+  const styleNonce = (_req: unknown, res: unknown) => `'nonce-${String((res as Response).locals.styleNonce)}'`;
   return helmet.contentSecurityPolicy({
     useDefaults: false,
     directives: {
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
       scriptSrcAttr: ["'none'"],
-      styleSrc: ["'self'"],
+      styleSrc: options.styleNonce ? ["'self'", styleNonce] : ["'self'"],
       imgSrc: ["'self'", 'data:'],
       fontSrc: ["'self'"],
       connectSrc: ["'self'"],
