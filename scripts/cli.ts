@@ -2,9 +2,11 @@
  * Administration from the command line:
  *   npm run cli -- admin:create --email E      (password from stdin, or prompted)
  *   npm run cli -- admin:disable --email E
+ *   npm run cli -- audit:verify                (exit 1 when the audit hash chain is broken)
  */
 import { parseArgs } from 'node:util';
 import { createAdmin, disableAdmin } from '../src/admin/accounts';
+import { verifyChain } from '../src/audit/chain';
 import { MIN_PASSWORD_LENGTH } from '../src/auth/passwords';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
@@ -39,8 +41,35 @@ async function readPassword(): Promise<string> {
   });
 }
 
+const USAGE =
+  'usage: npm run cli -- admin:create --email E   (password on stdin or prompted)\n' +
+  '       npm run cli -- admin:disable --email E\n' +
+  '       npm run cli -- audit:verify\n';
+
+function usage(): number {
+  process.stderr.write(USAGE);
+  return 2;
+}
+
+/** Re-computes the audit hash chain from the first sealed event; a break is exit 1. */
+async function auditVerify(): Promise<number> {
+  const r = await verifyChain();
+  if (r.ok) {
+    process.stdout.write(`audit chain intact: ${r.length} sealed events\n`);
+    return 0;
+  }
+  process.stderr.write(
+    `audit chain broken at seq ${r.brokenAt}: an event from there on was changed, removed or inserted\n`,
+  );
+  return 1;
+}
+
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
+  if (command === 'audit:verify') {
+    if (rest.length) return usage();
+    return withToolDatabase(loadConfig(), createLogger({ level: 'warn' }), auditVerify);
+  }
   let given: string | undefined;
   try {
     given = parseArgs({ args: rest, options: { email: { type: 'string' } } }).values.email;
@@ -49,8 +78,7 @@ async function main(): Promise<number> {
   }
   const email = Email.safeParse(given ?? '');
   if (!command || !['admin:create', 'admin:disable'].includes(command) || !email.success) {
-    process.stderr.write('usage: npm run cli -- admin:create --email E   (password on stdin or prompted)\n       npm run cli -- admin:disable --email E\n');
-    return 2;
+    return usage();
   }
   const config = loadConfig();
   const logger = createLogger({ level: 'warn' });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { Account } from '../../models/account';
 import { Event } from '../../models/event';
+import { sealPendingEvents } from '../../src/audit/chain';
 import { verifySession } from '../../src/auth/jwt';
 import { verifyPassword } from '../../src/auth/passwords';
 import { adminLogin } from '../../src/auth/service';
@@ -196,12 +197,56 @@ describe('administration CLI (scripts/cli.ts)', function () {
     assert.equal(await Event.countDocuments({}), before);
   });
 
+  /** Seals every pending audit event, as the running app's sealer would; returns the sealed count. */
+  async function sealAll(): Promise<number> {
+    while ((await sealPendingEvents()) > 0);
+    assert.equal(await Event.countDocuments({ unsealed: true }), 0);
+    return Event.countDocuments({ seq: { $gte: 1 } });
+  }
+
+  it('when the audit chain is intact, then audit:verify exits 0 and says how many events are sealed', async () => {
+    assert.equal(
+      (await cli(['admin:create', '--email', 'audit@caq.test'], 'a long audit password\n')).code,
+      0,
+    );
+    const sealed = await sealAll();
+    assert.ok(sealed >= 1);
+    const res = await cli(['audit:verify']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, `audit chain intact: ${sealed} sealed events\n`);
+    assert.equal(res.stderr, '');
+  });
+
+  it('when a sealed event is changed in the database, then audit:verify exits 1 naming its seq, and 0 once it is restored', async () => {
+    for (const email of ['chain1@caq.test', 'chain2@caq.test']) {
+      assert.equal((await cli(['admin:create', '--email', email], 'a long chain password\n')).code, 0);
+    }
+    const sealed = await sealAll();
+    assert.ok(sealed >= 2);
+    const target = await Event.findOne({ seq: 2 }).lean();
+    assert.ok(target);
+    await Event.collection.updateOne({ _id: target._id }, { $set: { actor: 'mallory' } });
+    try {
+      const res = await cli(['audit:verify']);
+      assert.equal(res.code, 1, res.stdout);
+      assert.match(res.stderr, /^audit chain broken at seq 2:/);
+      assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(res.stdout, '');
+    } finally {
+      await Event.collection.updateOne({ _id: target._id }, { $set: { actor: target.actor } });
+    }
+    const again = await cli(['audit:verify']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, `audit chain intact: ${sealed} sealed events\n`);
+  });
+
   for (const args of [
     [],
     ['admin:create'],
     ['admin:delete', '--email', 'x@caq.test'],
     ['admin:create', '--email', 'not-an-email'],
     ['admin:disable', '--email', ''],
+    ['audit:verify', '--email', 'x@caq.test'],
   ]) {
     it(`when run as \`cli ${args.join(' ')}\`, then it exits 2 with the usage and touches nothing`, async () => {
       const before = await Account.countDocuments({});
