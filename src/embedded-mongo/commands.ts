@@ -1,7 +1,11 @@
 /**
  * Database commands with the reply shapes mongod gives (and the driver depends on).
- * Each command runs synchronously against the in-memory catalog and returns the journal ops
- * it produced; the server makes them durable before sending the reply.
+ * A command runs against the in-memory catalog in one synchronous step, or, when it is long
+ * (scans, sorts, index builds, multi-document writes), in slices of at most SLICE_MS: its handler
+ * is a generator that offers checkpoints, and at each checkpoint past the budget the driver
+ * journals what the slice changed (one record per slice, appended in the same step as the
+ * changes) and lets the event loop run. Other commands may run between slices, as mongod
+ * interleaves operations when it yields; the reply waits until every record is durable.
  */
 import { Aggregator, ProcessingMode } from 'mingo';
 import { Long, type Document } from 'bson';
@@ -12,7 +16,9 @@ import { asBadValue, compileFilter, compileProjection, parseSort, rejectUnsuppor
 import { applyUpdate, buildUpsert, classifyUpdate, validateUpdate } from './engine/update';
 import { compareValues, getPathValues, isPlainObject, sameDocument, type Doc } from './engine/values';
 import { CursorManager } from './cursors';
-import { validateIndexSpec } from './engine/indexes';
+import { validateIndexSpec, type IndexSpec } from './engine/indexes';
+import { collect, first, PAUSE, SLICE_MS, sortInSlices, type Pause, type Scan, type Sliced } from './engine/slices';
+import type { IndexBuild } from './engine/collection';
 
 export const WIRE_VERSION = 21;
 export const SERVER_VERSION = '7.0.0';
@@ -26,7 +32,10 @@ export interface CommandResult {
   batch: WriteBatch;
 }
 
-type Handler = (cmd: Document, db: string, batch: WriteBatch, ctx: CommandContext) => Document;
+type Handler = (cmd: Document, db: string, batch: WriteBatch, ctx: CommandContext) => Document | Sliced<Document>;
+
+/** Appends one journal record; resolves once it is durable. */
+export type Journal = (record: Document) => Promise<void>;
 
 // Fields every command may carry that do not change what it does here.
 const GENERIC_FIELDS = new Set(['$db', 'lsid', '$clusterTime', '$readPreference', 'readConcern', 'writeConcern', 'comment', 'maxTimeMS', 'apiVersion', 'apiStrict', 'apiDeprecationErrors', 'bypassDocumentValidation', 'hint', 'allowDiskUse', '$audit', 'mayBypassWriteBlocking']);
@@ -55,6 +64,8 @@ export class CommandExecutor {
     readonly catalog: Catalog,
     readonly cursors: CursorManager,
     private readonly stats: { connections: () => number; totalConnections: () => number },
+    /** Where each slice's changes go; without one they accumulate in the batch (benchmarks). */
+    private readonly journal?: Journal,
   ) {
     const hello: Handler = (_c, _db, _b, ctx) => this.hello(ctx);
     this.handlers = {
@@ -103,9 +114,13 @@ export class CommandExecutor {
     };
   }
 
-  /** Runs one command; errors become `{ok: 0, code, errmsg}` replies. */
-  execute(cmd: Document, ctx: CommandContext): CommandResult {
-    const batch = new WriteBatch();
+  /**
+   * Runs one command; errors become `{ok: 0, code, errmsg}` replies. Every change it made has been
+   * handed to the journal when this resolves (`batch.durable()` says when it is on disk).
+   */
+  async execute(cmd: Document, ctx: CommandContext): Promise<CommandResult> {
+    const batch = new WriteBatch(this.journal);
+    let out: Document | Sliced<Document>;
     try {
       const name = Object.keys(cmd)[0];
       if (!name) throw new MongoServerError(Codes.FailedToParse, 'empty command');
@@ -114,9 +129,46 @@ export class CommandExecutor {
       if (cmd.startTransaction !== undefined || cmd.autocommit !== undefined || cmd.txnNumber !== undefined) throw noTransactions();
       if (isPlainObject(cmd.collation) && cmd.collation.locale !== 'simple') throw unsupported('collation');
       const db = typeof cmd.$db === 'string' ? cmd.$db : 'admin';
-      return { reply: handler(cmd, db, batch, ctx), batch };
+      out = handler(cmd, db, batch, ctx);
+    } catch (e) {
+      batch.flush();
+      return { reply: toErrorReply(e), batch };
+    }
+    if (!isSliced(out)) {
+      batch.flush();
+      return { reply: out, batch };
+    }
+    try {
+      return { reply: await this.run(out, batch), batch };
     } catch (e) {
       return { reply: toErrorReply(e), batch };
+    }
+  }
+
+  /**
+   * Drives sliced work: each checkpoint past SLICE_MS ends the slice. The slice's changes are
+   * journaled in the same synchronous step as they were made (so a compaction's view and the
+   * journal never disagree, and records keep the order of the changes), also when it throws.
+   */
+  async run<R>(work: Sliced<R>, batch: WriteBatch): Promise<R> {
+    let sliceStart = performance.now();
+    for (;;) {
+      let r: IteratorResult<Pause, R>;
+      try {
+        r = work.next();
+      } catch (e) {
+        batch.flush();
+        throw e;
+      }
+      if (r.done) {
+        batch.flush();
+        return r.value;
+      }
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        batch.flush();
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
     }
   }
 
@@ -239,7 +291,7 @@ export class CommandExecutor {
     return withWriteErrors({ n, ok: 1 }, writeErrors);
   }
 
-  private update(cmd: Document, db: string, batch: WriteBatch): Document {
+  private *update(cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
     const name = collectionName(cmd, 'update');
     const updates = cmd.updates;
     if (!Array.isArray(updates) || updates.length === 0) throw badValue("'updates' must be a non-empty array");
@@ -259,8 +311,16 @@ export class CommandExecutor {
         if (spec.multi && kind === 'replacement') throw new MongoServerError(Codes.FailedToParse, 'multi update is not supported for replacement-style update');
         const arrayFilters = spec.arrayFilters as Doc[] | undefined;
         const coll = this.catalog.get(db, name);
-        const matches = coll ? [...coll.find(q, { limit: spec.multi ? 0 : 1 })] : [];
-        for (const doc of matches) {
+        let matched = 0;
+        // Each match is updated as the scan reaches it (in the step that tested it), so a write
+        // made between slices is never overwritten with a stale version.
+        for (const doc of coll ? coll.find(q, { limit: spec.multi ? 0 : 1 }) : []) {
+          if (doc === PAUSE) {
+            yield PAUSE;
+            this.stillLive(coll!);
+            continue;
+          }
+          matched++;
           const next = applyUpdate(doc, spec.u, { filter: q, arrayFilters });
           if (!sameDocument(doc, next)) {
             coll!.replace(doc, next);
@@ -270,7 +330,7 @@ export class CommandExecutor {
           // Counted only once applied: a statement that fails (e.g. E11000) matched nothing.
           n++;
         }
-        if (matches.length === 0 && spec.upsert) {
+        if (matched === 0 && spec.upsert) {
           const target = this.catalog.getOrCreate(batch, db, name);
           const doc = target.prepareInsert(buildUpsert(q, spec.u, arrayFilters));
           target.insert(doc);
@@ -289,7 +349,7 @@ export class CommandExecutor {
     return withWriteErrors(reply, writeErrors);
   }
 
-  private delete(cmd: Document, db: string, batch: WriteBatch): Document {
+  private *delete(cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
     const name = collectionName(cmd, 'delete');
     const deletes = cmd.deletes;
     if (!Array.isArray(deletes) || deletes.length === 0) throw badValue("'deletes' must be a non-empty array");
@@ -303,8 +363,12 @@ export class CommandExecutor {
         if (spec.limit !== 0 && spec.limit !== 1 && spec.limit !== undefined) throw badValue('The limit field in delete objects must be 0 or 1');
         const coll = this.catalog.get(db, name);
         if (!coll) continue;
-        const matches = [...coll.find(spec.q ?? {}, { limit: spec.limit === 1 ? 1 : 0 })];
-        for (const doc of matches) {
+        for (const doc of coll.find(spec.q ?? {}, { limit: spec.limit === 1 ? 1 : 0 })) {
+          if (doc === PAUSE) {
+            yield PAUSE;
+            this.stillLive(coll);
+            continue;
+          }
           coll.remove(doc);
           batch.remove(coll, doc._id);
           n++;
@@ -317,7 +381,7 @@ export class CommandExecutor {
     return withWriteErrors({ n, ok: 1 }, writeErrors);
   }
 
-  private find(cmd: Document, db: string): Document {
+  private find(cmd: Document, db: string): Sliced<Document> {
     const name = collectionName(cmd, 'find');
     for (const f of ['tailable', 'awaitData', 'min', 'max', 'returnKey', 'showRecordId', 'let']) {
       if (cmd[f] !== undefined && cmd[f] !== false) throw unsupported(`the find option '${f}'`);
@@ -336,7 +400,7 @@ export class CommandExecutor {
     return this.cursors.start(ns, results, project, batchSize, singleBatch);
   }
 
-  private getMore(cmd: Document, db: string): Document {
+  private getMore(cmd: Document, db: string): Sliced<Document> {
     const id = cmd.getMore;
     const big = typeof id === 'number' ? BigInt(id) : id instanceof Long ? id.toBigInt() : null;
     if (big === null) throw new MongoServerError(Codes.TypeMismatch, "Field 'getMore' must be of type long");
@@ -357,7 +421,7 @@ export class CommandExecutor {
     };
   }
 
-  private findAndModify(cmd: Document, db: string, batch: WriteBatch): Document {
+  private *findAndModify(cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
     const name = String(cmd.findAndModify ?? cmd.findandmodify);
     validateNamespace(db, name);
     const remove = cmd.remove === true;
@@ -368,7 +432,9 @@ export class CommandExecutor {
     const out = (d: Doc | null): Doc | null => (d && project ? project(d) : d);
     const query = (cmd.query ?? {}) as Doc;
     const coll = this.catalog.get(db, name);
-    const match = coll ? (coll.find(query, { sort: cmd.sort, limit: 1 })[Symbol.iterator]().next().value as Doc | undefined) : undefined;
+    // The match is changed in the step that found it: nothing can write it in between.
+    const match = coll ? yield* first(coll.find(query, { sort: cmd.sort, limit: 1 })) : undefined;
+    if (coll) this.stillLive(coll);
     if (remove) {
       if (!coll || !match) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
       coll.remove(match);
@@ -395,7 +461,7 @@ export class CommandExecutor {
     return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
   }
 
-  private count(cmd: Document, db: string): Document {
+  private *count(cmd: Document, db: string): Sliced<Document> {
     const name = collectionName(cmd, 'count');
     const coll = this.catalog.get(db, name);
     const skip = Number(cmd.skip ?? 0);
@@ -404,16 +470,20 @@ export class CommandExecutor {
       compileFilter(cmd.query);
       return { n: 0, ok: 1 };
     }
-    return { n: coll.count(cmd.query, skip, limit), ok: 1 };
+    return { n: yield* coll.count(cmd.query, skip, limit), ok: 1 };
   }
 
-  private distinct(cmd: Document, db: string): Document {
+  private *distinct(cmd: Document, db: string): Sliced<Document> {
     const name = collectionName(cmd, 'distinct');
     if (typeof cmd.key !== 'string' || cmd.key === '') throw new MongoServerError(Codes.TypeMismatch, "Field 'key' must be a non-empty string");
     const coll = this.catalog.get(db, name);
     const values: unknown[] = [];
     if (coll) {
       for (const doc of coll.find(cmd.query)) {
+        if (doc === PAUSE) {
+          yield PAUSE;
+          continue;
+        }
         for (const v of getPathValues(doc, cmd.key)) {
           for (const x of Array.isArray(v) ? v : [v]) {
             if (x === undefined) continue;
@@ -422,11 +492,10 @@ export class CommandExecutor {
         }
       }
     }
-    values.sort(compareValues);
-    return { values, ok: 1 };
+    return { values: yield* sortInSlices(values, compareValues), ok: 1 };
   }
 
-  private aggregate(cmd: Document, db: string): Document {
+  private *aggregate(cmd: Document, db: string): Sliced<Document> {
     if (typeof cmd.aggregate !== 'string') throw unsupported('database-level aggregation (aggregate: 1)');
     const name = cmd.aggregate;
     validateNamespace(db, name);
@@ -443,11 +512,11 @@ export class CommandExecutor {
     rejectUnsupportedOperators(pipeline);
     const ns = `${db}.${name}`;
     const coll = this.catalog.get(db, name);
-    const results = this.runPipeline(coll, db, pipeline as Doc[]);
-    return this.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
+    const results = yield* this.runPipeline(coll, db, pipeline as Doc[]);
+    return yield* this.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
   }
 
-  private runPipeline(coll: Collection | undefined, db: string, pipeline: Doc[]): Iterable<Doc> {
+  private *runPipeline(coll: Collection | undefined, db: string, pipeline: Doc[]): Sliced<Scan<Doc>> {
     // A leading $match/$sort/$skip/$limit runs on the collection's planner (and its indexes).
     let i = 0;
     let filter: unknown = {};
@@ -461,8 +530,13 @@ export class CommandExecutor {
     const rest = pipeline.slice(i);
     // countDocuments(): [{$match}, ({$skip}, {$limit},)? {$group: {_id: 1, n: {$sum: 1}}}]
     if (rest.length === 1 && isCountGroup(rest[0])) {
-      const n = coll ? coll.count(filter, skip, limit) : 0;
+      const n = coll ? yield* coll.count(filter, skip, limit) : 0;
       return n > 0 ? [{ _id: (rest[0].$group as Doc)._id, [countField(rest[0])]: n }] : [];
+    }
+    // countDocuments() as $count: the same count, without materialising the matches.
+    if (rest.length === 1 && isCountStage(rest[0])) {
+      const n = coll ? yield* coll.count(filter, skip, limit) : (compileFilter(filter), 0);
+      return n > 0 ? [{ [rest[0].$count as string]: n }] : [];
     }
     const source = coll ? coll.find(filter, { sort, skip, limit }) : compileAndEmpty(filter);
     if (rest.length === 0) return source;
@@ -471,41 +545,66 @@ export class CommandExecutor {
       processingMode: ProcessingMode.CLONE_INPUT,
       collectionResolver: (other: string) => [...(this.catalog.get(db, other)?.docs.values() ?? [])],
     };
+    // Stages that look at one document at a time run over the source in chunks, a slice each;
+    // the rest (grouping, sorting, lookups) runs once over what they produced.
+    let streaming = 0;
+    while (streaming < rest.length && PER_DOCUMENT_STAGES.has(Object.keys(rest[streaming])[0])) streaming++;
     try {
-      // mingo's $project puts _id last; MongoDB puts it first. Run up to each $project, then fix.
-      let docs = [...source];
-      let segment: Doc[] = [];
-      for (const stage of rest) {
-        segment.push(stage);
-        if (stage.$project === undefined) continue;
-        docs = (new Aggregator(segment, options).run(docs) as Doc[]).map(idFirst);
-        segment = [];
+      let docs: Doc[];
+      if (streaming === 0) docs = yield* collect(source);
+      else {
+        docs = [];
+        let chunk: Doc[] = [];
+        for (const d of source) {
+          if (d !== PAUSE) chunk.push(d);
+          if (chunk.length < STREAM_CHUNK && d !== PAUSE) continue;
+          if (chunk.length) for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);
+          chunk = [];
+          yield PAUSE;
+        }
+        for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);
       }
-      return segment.length ? (new Aggregator(segment, options).run(docs) as Doc[]) : docs;
+      return runStages(rest.slice(streaming), docs, options);
     } catch (e) {
       throw asBadValue(e);
     }
   }
 
-  private createIndexes(cmd: Document, db: string, batch: WriteBatch): Document {
+  /**
+   * Builds every requested index in slices while writes go on, then makes them visible together in
+   * one step (all or none, as mongod): a duplicate key present at that moment fails the command.
+   */
+  private *createIndexes(cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
     const name = collectionName(cmd, 'createIndexes');
     if (!Array.isArray(cmd.indexes) || cmd.indexes.length === 0) throw badValue("'indexes' must be a non-empty array");
     const existed = this.catalog.get(db, name) !== undefined;
     const coll = this.catalog.getOrCreate(batch, db, name);
     const before = coll.indexes.size + 1;
+    const wanted = new Map<string, IndexSpec>();
     for (const raw of cmd.indexes as Doc[]) {
       if (!isPlainObject(raw)) throw badValue('each index specification must be an object');
       const spec = validateIndexSpec(raw);
       if (spec.name === '_id_' || JSON.stringify(spec.key) === '{"_id":1}') continue;
-      const sameName = coll.indexes.get(spec.name);
-      if (sameName) {
-        if (JSON.stringify(sameName.spec) === JSON.stringify(spec)) continue;
-        throw new MongoServerError(Codes.IndexKeySpecsConflict, `An existing index has the same name as the requested index but different options or key. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`);
+      if (isExistingIndex(coll, spec, wanted)) continue;
+      wanted.set(spec.name, spec);
+    }
+    const builds: IndexBuild[] = [];
+    try {
+      for (const spec of wanted.values()) {
+        builds.push(yield* coll.buildIndex(spec as unknown as Doc));
+        this.stillLive(coll);
       }
-      const sameKey = coll.findIndexByKey(spec.key);
-      if (sameKey) throw new MongoServerError(Codes.IndexOptionsConflict, `Index already exists with a different name: ${sameKey.spec.name}`);
-      coll.createIndex(spec as unknown as Doc);
-      batch.createIndex(coll, spec as unknown as Doc);
+      // The commit step: nothing else runs until the indexes are visible and journaled.
+      this.stillLive(coll);
+      const fresh = builds.filter((b) => !isExistingIndex(coll, b.index.spec, new Map())); // built meanwhile by another command
+      for (const b of builds) if (!fresh.includes(b)) b.abandon();
+      for (const b of fresh) b.commit();
+      for (const b of fresh) {
+        b.install();
+        batch.createIndex(coll, b.index.spec as unknown as Doc);
+      }
+    } finally {
+      for (const b of builds) b.abandon();
     }
     const after = coll.indexes.size + 1;
     const reply: Doc = { numIndexesBefore: before, numIndexesAfter: after, createdCollectionAutomatically: !existed };
@@ -547,10 +646,59 @@ export class CommandExecutor {
     return { nIndexesWas: was, ok: 1 };
   }
 
+  /** After a pause: the collection may have been dropped (or dropped and created again) meanwhile. */
+  private stillLive(coll: Collection): void {
+    if (this.catalog.get(coll.db, coll.name) !== coll) {
+      throw new MongoServerError(Codes.QueryPlanKilled, `collection ${coll.ns} was dropped during the operation`);
+    }
+  }
+
   private dbStats(db: string): Document {
     const colls = this.catalog.collections(db);
     return { db, collections: colls.length, objects: colls.reduce((n, c) => n + c.docs.size, 0), indexes: colls.reduce((n, c) => n + c.indexes.size + 1, 0), ok: 1 };
   }
+}
+
+/** Pipeline stages whose output for a document depends on that document alone. */
+const PER_DOCUMENT_STAGES = new Set(['$match', '$project', '$addFields', '$set', '$unset', '$unwind', '$replaceRoot', '$replaceWith']);
+const STREAM_CHUNK = 500;
+
+type AggregatorOptions = ConstructorParameters<typeof Aggregator>[1];
+
+function runStages(stages: Doc[], input: Doc[], options: AggregatorOptions): Doc[] {
+  if (stages.length === 0) return input;
+  // mingo's $project puts _id last; MongoDB puts it first. Run up to each $project, then fix.
+  let docs = input;
+  let segment: Doc[] = [];
+  for (const stage of stages) {
+    segment.push(stage);
+    if (stage.$project === undefined) continue;
+    docs = (new Aggregator(segment, options).run(docs) as Doc[]).map(idFirst);
+    segment = [];
+  }
+  return segment.length ? (new Aggregator(segment, options).run(docs) as Doc[]) : docs;
+}
+
+function isSliced(v: Document | Sliced<Document>): v is Sliced<Document> {
+  return Object.prototype.toString.call(v) === '[object Generator]';
+}
+
+/** True if `coll` has this index already (or it is requested twice); throws if a different one has its name or key. */
+function isExistingIndex(coll: Collection, spec: IndexSpec, requested: Map<string, IndexSpec>): boolean {
+  const sameName = coll.indexes.get(spec.name)?.spec ?? requested.get(spec.name);
+  if (sameName) {
+    if (JSON.stringify(sameName) === JSON.stringify(spec)) return true;
+    throw new MongoServerError(Codes.IndexKeySpecsConflict, `An existing index has the same name as the requested index but different options or key. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`);
+  }
+  const want = JSON.stringify(spec.key);
+  const sameKey = coll.findIndexByKey(spec.key)?.spec ?? [...requested.values()].find((r) => JSON.stringify(r.key) === want);
+  if (sameKey) throw new MongoServerError(Codes.IndexOptionsConflict, `Index already exists with a different name: ${sameKey.name}`);
+  return false;
+}
+
+function isCountStage(stage: Doc): boolean {
+  const f = stage.$count;
+  return typeof f === 'string' && f !== '' && !f.startsWith('$') && !f.includes('.') && !f.includes('\0');
 }
 
 function idFirst(d: Doc): Doc {

@@ -1,10 +1,13 @@
 /**
  * Server-side cursors: batches capped by count and by size, int64 ids, and an idle reaper,
  * because a driver that stops iterating (e.g. `break` out of a mongoose cursor) sends nothing.
+ * Results are lazy scans: a batch reads only as far as it needs (with checkpoints, so a filter
+ * that matches little does not hold the event loop while it looks for the next match).
  */
 import { Long, type Document } from 'bson';
 import { bsonSize } from './engine/collection';
 import { Codes, MongoServerError } from './errors';
+import { PAUSE, type Pause, type Scan, type Sliced } from './engine/slices';
 import type { Doc } from './engine/values';
 
 export const DEFAULT_FIRST_BATCH = 101;
@@ -16,6 +19,8 @@ interface OpenCursor {
   iterator: Peekable;
   project: ((d: Doc) => Doc) | null;
   lastUsed: number;
+  /** A getMore is reading its batch (over several slices). */
+  busy: boolean;
 }
 
 export interface Batch {
@@ -33,27 +38,40 @@ export class CursorManager {
   }
 
   /** Runs the first batch; returns the cursor reply document. */
-  start(ns: string, results: Iterable<Doc>, project: ((d: Doc) => Doc) | null, batchSize: number | undefined, singleBatch: boolean): Document {
+  *start(ns: string, results: Scan<Doc>, project: ((d: Doc) => Doc) | null, batchSize: number | undefined, singleBatch: boolean): Sliced<Document> {
     const iterator = new Peekable(results[Symbol.iterator]());
-    const batch = takeBatch(iterator, project, batchSize ?? DEFAULT_FIRST_BATCH);
+    const batch = yield* takeBatch(iterator, project, batchSize ?? DEFAULT_FIRST_BATCH);
     let id = 0n;
     if (!batch.exhausted && !singleBatch) {
       id = this.newId();
-      this.open.set(id, { ns, iterator, project, lastUsed: Date.now() });
+      this.open.set(id, { ns, iterator, project, lastUsed: Date.now(), busy: false });
     } else if (!batch.exhausted) iterator.return();
     return { cursor: { firstBatch: batch.docs, id: Long.fromBigInt(id), ns }, ok: 1 };
   }
 
-  more(id: bigint, ns: string, batchSize: number | undefined): Document {
+  more(id: bigint, ns: string, batchSize: number | undefined): Sliced<Document> {
     const c = this.open.get(id);
     if (!c) throw new MongoServerError(Codes.CursorNotFound, `cursor id ${id} not found`);
     if (c.ns !== ns) {
       throw new MongoServerError(13, `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${c.ns}`);
     }
-    const batch = takeBatch(c.iterator, c.project, batchSize && batchSize > 0 ? batchSize : Infinity);
-    if (batch.exhausted) this.open.delete(id);
+    if (c.busy) throw new MongoServerError(Codes.CursorInUse, `cursor id ${id} is already in use`);
+    return this.continue(id, c, batchSize);
+  }
+
+  private *continue(id: bigint, c: OpenCursor, batchSize: number | undefined): Sliced<Document> {
+    c.busy = true;
+    let batch: Batch;
+    try {
+      batch = yield* takeBatch(c.iterator, c.project, batchSize && batchSize > 0 ? batchSize : Infinity);
+    } finally {
+      c.busy = false;
+    }
+    // Killed or reaped while the batch was read: the batch is still the client's, the cursor is gone.
+    const exhausted = batch.exhausted || !this.open.has(id);
+    if (exhausted) this.open.delete(id);
     else c.lastUsed = Date.now();
-    return { cursor: { nextBatch: batch.docs, id: Long.fromBigInt(batch.exhausted ? 0n : id), ns }, ok: 1 };
+    return { cursor: { nextBatch: batch.docs, id: Long.fromBigInt(exhausted ? 0n : id), ns: c.ns }, ok: 1 };
   }
 
   kill(ids: bigint[]): { killed: bigint[]; notFound: bigint[] } {
@@ -74,7 +92,7 @@ export class CursorManager {
   reap(now = Date.now()): number {
     let n = 0;
     for (const [id, c] of this.open) {
-      if (now - c.lastUsed > this.idleTimeoutMs) {
+      if (now - c.lastUsed > this.idleTimeoutMs && !c.busy) {
         c.iterator.return();
         this.open.delete(id);
         n++;
@@ -98,11 +116,11 @@ export class CursorManager {
   }
 }
 
-/** An iterator with one element of look-ahead, so a batch knows whether it was the last. */
+/** A scan with one document of look-ahead, so a batch knows whether it was the last. */
 class Peekable {
-  private head: IteratorResult<Doc> | null = null;
-  constructor(private readonly it: Iterator<Doc>) {}
-  next(): IteratorResult<Doc> {
+  private head: IteratorResult<Doc | Pause> | null = null;
+  constructor(private readonly it: Iterator<Doc | Pause>) {}
+  next(): IteratorResult<Doc | Pause> {
     if (this.head) {
       const h = this.head;
       this.head = null;
@@ -110,26 +128,35 @@ class Peekable {
     }
     return this.it.next();
   }
-  done(): boolean {
-    this.head ??= this.it.next();
-    return this.head.done === true;
+  /** Looks ahead past checkpoints (passing them on) to the next document or the end. */
+  *done(): Sliced<boolean> {
+    for (;;) {
+      this.head ??= this.it.next();
+      if (this.head.value !== PAUSE || this.head.done) return this.head.done === true;
+      this.head = null;
+      yield PAUSE;
+    }
   }
   return(): void {
     this.it.return?.();
   }
 }
 
-function takeBatch(iterator: Peekable, project: ((d: Doc) => Doc) | null, max: number): Batch {
+function* takeBatch(iterator: Peekable, project: ((d: Doc) => Doc) | null, max: number): Sliced<Batch> {
   const docs: Doc[] = [];
   let bytes = 0;
   while (docs.length < max) {
     const r = iterator.next();
     if (r.done) return { docs, exhausted: true };
+    if (r.value === PAUSE) {
+      yield PAUSE;
+      continue;
+    }
     const d = project ? project(r.value) : r.value;
     docs.push(d);
     // A projection is never larger than its source document, whose size is remembered.
     bytes += bsonSize(r.value);
     if (bytes >= MAX_BATCH_BYTES) break;
   }
-  return { docs, exhausted: iterator.done() };
+  return { docs, exhausted: yield* iterator.done() };
 }

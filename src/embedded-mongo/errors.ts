@@ -26,6 +26,8 @@ export const Codes = {
   DuplicateKey: 11000,
   Location40324: 40324, // unrecognized pipeline stage
   NoSuchTransaction: 251,
+  QueryPlanKilled: 175,
+  CursorInUse: 292,
 } as const;
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(Codes).map(([k, v]) => [v, k]));

@@ -7,6 +7,7 @@ import type { Document } from 'bson';
 import { CommandExecutor, toErrorReply } from './commands';
 import { CursorManager } from './cursors';
 import { Catalog, WriteBatch } from './engine/catalog';
+import { PAUSE, type Sliced } from './engine/slices';
 import type { DurableStorage } from './storage/types';
 import { encodeOpMsg, encodeOpReply, MessageFramer, MSG_MORE_TO_COME, parseMessage, type Request } from './wire';
 
@@ -31,13 +32,20 @@ export class WireServer {
   private timers: NodeJS.Timeout[] = [];
   private compacting: Promise<void> | null = null;
   private closed = false;
+  /** Commands (and sweeps) under way, possibly between slices; close() lets them finish. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: ServerOptions) {
     this.cursors = new CursorManager(opts.cursorTimeoutMs);
-    this.executor = new CommandExecutor(opts.catalog, this.cursors, {
-      connections: () => this.sockets.size,
-      totalConnections: () => this.nextConnectionId - 1,
-    });
+    this.executor = new CommandExecutor(
+      opts.catalog,
+      this.cursors,
+      {
+        connections: () => this.sockets.size,
+        totalConnections: () => this.nextConnectionId - 1,
+      },
+      (record) => opts.storage.append(record),
+    );
     this.tcp = net.createServer((socket) => this.accept(socket));
     this.timers.push(setInterval(() => this.cursors.reap(), Math.min(60_000, Math.max(50, opts.cursorTimeoutMs / 4))).unref());
     this.timers.push(setInterval(() => void this.sweepExpired(), opts.ttlIntervalMs).unref());
@@ -97,7 +105,7 @@ export class WireServer {
       socket.write(encodeOpReply(req.header.requestId, this.legacyQuery(req, connectionId)));
       return;
     }
-    const { reply, batch } = this.executor.execute(req.command, { connectionId });
+    const { reply, batch } = await this.track(this.executor.execute(req.command, { connectionId }));
     const final = await this.makeDurable(reply, batch);
     if (req.flags & MSG_MORE_TO_COME) return; // fire-and-forget (w:0, endSessions): no reply
     if (!socket.destroyed) socket.write(encodeOpMsg(req.header.requestId, final));
@@ -113,10 +121,16 @@ export class WireServer {
     return this.executor.hello({ connectionId });
   }
 
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p)).catch(() => undefined);
+    return p;
+  }
+
   private async makeDurable(reply: Document, batch: WriteBatch): Promise<Document> {
-    if (batch.ops.length === 0) return reply;
+    if (!batch.wrote) return reply;
     try {
-      await this.opts.storage.append({ ops: batch.ops });
+      await batch.durable();
     } catch (e) {
       return toErrorReply(new Error(`the write was applied in memory but could not be made durable: ${(e as Error).message}`));
     }
@@ -134,25 +148,37 @@ export class WireServer {
       .finally(() => (this.compacting = null));
   }
 
-  /** TTL indexes: delete documents whose indexed date is older than expireAfterSeconds. */
+  /** TTL indexes: delete documents whose indexed date is older than expireAfterSeconds (in slices, like a deleteMany). */
   async sweepExpired(now = Date.now()): Promise<number> {
-    const batch = new WriteBatch();
+    const batch = new WriteBatch((record) => this.opts.storage.append(record));
+    const removed = await this.track(this.executor.run(this.expire(now, batch), batch));
+    await batch.durable();
+    return removed;
+  }
+
+  private *expire(now: number, batch: WriteBatch): Sliced<number> {
+    let removed = 0;
     for (const db of this.opts.catalog.databaseNames()) {
       for (const coll of this.opts.catalog.collections(db)) {
-        for (const ix of coll.indexes.values()) {
+        for (const ix of [...coll.indexes.values()]) {
           const ttl = ix.spec.expireAfterSeconds;
           if (ttl === undefined || ix.fields.length !== 1) continue;
           const field = ix.fields[0][0];
           const cutoff = new Date(now - ttl * 1000);
-          for (const doc of [...coll.find({ [field]: { $lt: cutoff } })]) {
+          for (const doc of coll.find({ [field]: { $lt: cutoff } })) {
+            if (doc === PAUSE) {
+              yield PAUSE;
+              if (this.opts.catalog.get(coll.db, coll.name) !== coll) break; // dropped meanwhile
+              continue;
+            }
             coll.remove(doc);
             batch.remove(coll, doc._id);
+            removed++;
           }
         }
       }
     }
-    if (batch.ops.length) await this.opts.storage.append({ ops: batch.ops });
-    return batch.ops.length;
+    return removed;
   }
 
   /** The in-memory catalog, for tests and benchmarks (read it; do not write through it). */
@@ -175,6 +201,8 @@ export class WireServer {
     const closing = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closing;
+    // Commands between slices finish (their writes are journaled) before the storage closes.
+    while (this.running.size) await Promise.allSettled([...this.running]);
     this.cursors.closeAll();
     await this.compacting;
   }

@@ -189,9 +189,34 @@ export class Catalog {
 }
 
 
-/** Collects the journal ops of one command. */
+/**
+ * Collects the journal ops of one command. With a journal, `flush` appends what was collected as
+ * one record (a short command is one record; a long one, one per slice).
+ */
 export class WriteBatch {
-  readonly ops: Op[] = [];
+  ops: Op[] = [];
+  private readonly appended: Promise<void>[] = [];
+  constructor(private readonly journal?: (record: Document) => Promise<void>) {}
+
+  /** Appends the ops collected so far; call it in the same synchronous step that made the changes. */
+  flush(): void {
+    if (!this.journal || this.ops.length === 0) return;
+    const p = this.journal({ ops: this.ops });
+    p.catch(() => undefined); // awaited in durable()
+    this.appended.push(p);
+    this.ops = [];
+  }
+
+  /** Whether anything was appended. */
+  get wrote(): boolean {
+    return this.appended.length > 0;
+  }
+
+  /** Resolves once every appended record is on disk; rejects with the first failure. */
+  async durable(): Promise<void> {
+    await Promise.all(this.appended);
+  }
+
   insert(coll: Collection, d: Doc): void {
     this.ops.push({ o: 'i', ns: coll.ns, d });
   }

@@ -6,9 +6,19 @@ import { calculateObjectSize, ObjectId } from 'bson';
 import { badValue, unsupported, MongoServerError, Codes, DuplicateKeyError } from '../errors';
 import { Index, validateIndexSpec, type IndexSpec, type KeyRange } from './indexes';
 import { compileFilter, indexablePredicates, parseSort, sortDocuments, type FieldPredicate, type Matcher, type SortSpec } from './query';
+import { CHECK_EVERY, collect, PAUSE, type Pause, type Scan, type Sliced } from './slices';
 import { idKey, isPlainObject, typeRank, type Doc } from './values';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
+
+/** An index built in slices, not yet visible: `commit` (one synchronous step) catches up with the writes made meanwhile. */
+export interface IndexBuild {
+  index: Index;
+  /** Throws E11000 when a duplicate key exists now; the build is over either way. */
+  commit: () => void;
+  install: () => void;
+  abandon: () => void;
+}
 
 export interface FindOptions {
   sort?: unknown;
@@ -22,6 +32,11 @@ export class Collection {
   readonly uuid: string;
   /** Read-only statistic for tests and benchmarks: documents the matcher has tested in find/count. */
   docsExamined = 0;
+  /**
+   * Index builds under way, each with the documents written since it started: id key -> the
+   * document as the build's view has it (null: not in the view). Every write records itself here.
+   */
+  private readonly builds = new Set<Map<string, Doc | null>>();
 
   constructor(
     readonly db: string,
@@ -68,6 +83,7 @@ export class Collection {
       for (const ix of this.indexes.values()) ix.checkUnique(doc, key);
       for (const ix of this.indexes.values()) ix.add(doc, key);
     }
+    this.touch(key);
     this.docs.set(key, doc);
   }
 
@@ -79,17 +95,24 @@ export class Collection {
       ix.remove(oldDoc, key);
       ix.add(newDoc, key);
     }
+    this.touch(key);
     this.docs.set(key, newDoc);
   }
 
   remove(doc: Doc): void {
     const key = idKey(doc._id);
     for (const ix of this.indexes.values()) ix.remove(doc, key);
+    this.touch(key);
     this.docs.delete(key);
   }
 
   getById(id: unknown): Doc | undefined {
     return this.docs.get(idKey(id));
+  }
+
+  /** Called before a document changes: the first change since a build started records the build's view of it. */
+  private touch(key: string): void {
+    for (const changed of this.builds) if (!changed.has(key)) changed.set(key, this.docs.get(key) ?? null);
   }
 
   /** Creates an index over the existing documents; throws E11000 (and creates nothing) on duplicates. */
@@ -99,6 +122,50 @@ export class Collection {
     ix.rebuild(this.docs.entries());
     this.indexes.set(spec.name, ix);
     return spec;
+  }
+
+  /**
+   * Builds an index in slices while writes go on; returns a `commit` to run in one synchronous step
+   * (with the collection still live), which applies the writes made meanwhile and throws E11000
+   * if a duplicate key exists at that moment, as mongod decides at the end of its build too.
+   * The index joins `indexes` only when `install` is called.
+   */
+  *buildIndex(raw: Doc): Sliced<IndexBuild> {
+    const spec = validateIndexSpec(raw);
+    const ix = new Index(spec, this.ns);
+    // The view: stored documents are never mutated, so references taken now stay this moment's state.
+    const changed = new Map<string, Doc | null>();
+    const view = Array.from(this.docs.values());
+    this.builds.add(changed);
+    let handedOver = false;
+    try {
+      const entries = yield* ix.entriesFor(view);
+      const suspects = yield* ix.loadSorted(entries);
+      handedOver = true;
+      return {
+        index: ix,
+        commit: () => {
+          try {
+            // Documents written during the build: take out what the view gave them, index their state now.
+            for (const [key, was] of changed) if (was) ix.remove(was, key);
+            for (const key of changed.keys()) {
+              const now = this.docs.get(key);
+              if (!now) continue;
+              ix.checkUnique(now, key);
+              ix.add(now, key);
+            }
+            ix.checkStillUnique(suspects);
+          } finally {
+            this.builds.delete(changed);
+          }
+        },
+        install: () => void this.indexes.set(spec.name, ix),
+        abandon: () => void this.builds.delete(changed),
+      };
+    } finally {
+      // A build that failed or was abandoned stops recording writes.
+      if (!handedOver) this.builds.delete(changed);
+    }
   }
 
   /** Adds an index without building it (recovery builds all indexes once at the end). */
@@ -123,28 +190,42 @@ export class Collection {
    * Matching documents in result order. Lazy where it can be (unsorted scans, index order),
    * so a large cursor does not materialise the collection up front.
    */
-  find(filter: unknown, opts: FindOptions = {}): Iterable<Doc> {
+  find(filter: unknown, opts: FindOptions = {}): Scan<Doc> {
     const matcher = compileFilter(filter);
     const sort = parseSort(opts.sort);
     const skip = nonNegative(opts.skip, 'skip');
     const limit = Math.abs(Number(opts.limit ?? 0)) || Infinity;
     const plan = this.plan(filter, sort);
-    let results: Iterable<Doc> = this.filterDocs(plan.candidates, matcher);
-    if (sort && !plan.sorted) results = sortDocuments([...results], sort);
-    return sliceIterable(results, skip, limit);
+    return this.results(plan, matcher, sort, skip, limit);
   }
 
-  count(filter: unknown, skip = 0, limit = 0): number {
+  private *results(plan: { candidates: Iterable<Doc>; sorted: boolean }, matcher: Matcher, sort: SortSpec | null, skip: number, limit: number): Generator<Doc | Pause, void, void> {
+    let results: Scan<Doc> = this.filterDocs(plan.candidates, matcher);
+    if (sort && !plan.sorted) {
+      const matched = yield* collect(results);
+      results = this.stillMatching(yield* sortDocuments(matched, sort), matcher);
+    }
+    yield* sliceIterable(results, skip, limit);
+  }
+
+  /** Sorted documents as they are now: the sort took slices, and writes went on meanwhile. */
+  private *stillMatching(docs: Doc[], matcher: Matcher): Generator<Doc, void, void> {
+    for (const d of docs) {
+      const now = this.docs.get(idKey(d._id));
+      if (now && (now === d || matcher(now))) yield now;
+    }
+  }
+
+  *count(filter: unknown, skip = 0, limit = 0): Sliced<number> {
     const isEmpty = filter === undefined || filter === null || (isPlainObject(filter) && Object.keys(filter).length === 0);
-    let n: number;
+    let n = 0;
     if (isEmpty) n = this.docs.size;
     else {
       const matcher = compileFilter(filter);
       const plan = this.plan(filter, null);
-      n = 0;
-      for (const d of plan.candidates) {
-        this.docsExamined++;
-        if (matcher(d)) n++;
+      for (const d of this.filterDocs(plan.candidates, matcher)) {
+        if (d === PAUSE) yield PAUSE;
+        else n++;
       }
     }
     n = Math.max(0, n - skip);
@@ -244,10 +325,12 @@ export class Collection {
     return best;
   }
 
-  private *filterDocs(docs: Iterable<Doc>, matcher: Matcher): Generator<Doc> {
+  private *filterDocs(docs: Iterable<Doc>, matcher: Matcher): Generator<Doc | Pause, void, void> {
+    let examined = 0;
     for (const d of docs) {
       this.docsExamined++;
       if (matcher(d)) yield d;
+      if ((++examined & (CHECK_EVERY - 1)) === 0) yield PAUSE;
     }
   }
 
@@ -259,11 +342,15 @@ export class Collection {
   }
 }
 
-function* sliceIterable<T>(it: Iterable<T>, skip: number, limit: number): Generator<T> {
+function* sliceIterable<T>(it: Scan<T>, skip: number, limit: number): Generator<T | Pause, void, void> {
   if (limit <= 0) return;
   let i = 0;
   let n = 0;
   for (const x of it) {
+    if (x === PAUSE) {
+      yield PAUSE;
+      continue;
+    }
     if (i++ < skip) continue;
     yield x;
     if (++n >= limit) return;

@@ -6,7 +6,8 @@
 import { Query } from 'mingo';
 import { DuplicateKeyError, MongoServerError, Codes, unsupported } from '../errors';
 import { SortedList } from './sorted-list';
-import { compareValues, getPathValues, typeRank, type Doc } from './values';
+import { PAUSE, runToEnd, sortInSlices, type Sliced } from './slices';
+import { compareValues, getPathValues, idKey, typeRank, type Doc } from './values';
 
 export interface IndexSpec {
   v: number;
@@ -163,19 +164,58 @@ export class Index {
   rebuild(docs: Iterable<[string, Doc]>): void {
     const entries: IndexEntry[] = [];
     for (const [id, doc] of docs) for (const key of this.keysFor(doc)) entries.push({ key, id });
-    const list = SortedList.from(entries, this.compareEntries);
+    const suspects = runToEnd(this.loadSorted(entries));
+    if (suspects.length) throw this.duplicateKey(suspects[0]!);
+  }
+
+  /** The entries of documents (a view of a collection), in slices. */
+  *entriesFor(docs: Doc[]): Sliced<IndexEntry[]> {
+    const entries: IndexEntry[] = [];
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i]!;
+      const id = idKey(doc._id);
+      for (const key of this.keysFor(doc)) entries.push({ key, id });
+      if ((i & 1023) === 1023) yield PAUSE;
+    }
+    return entries;
+  }
+
+  /**
+   * Sorts the entries into this index, in slices. For a unique index, returns the keys held by
+   * more than one document (in index order): a build fails on them unless writes made during it
+   * resolved them (see checkStillUnique).
+   */
+  *loadSorted(entries: IndexEntry[]): Sliced<unknown[][]> {
+    const sorted = yield* sortInSlices(entries, this.compareEntries);
+    const suspects: unknown[][] = [];
     if (this.spec.unique) {
-      let prev: IndexEntry | undefined;
-      for (const e of list) {
-        if (prev && prev.id !== e.id && this.compareKeys(prev.key, e.key) === 0) {
-          const keyValue: Doc = {};
-          this.fields.forEach(([path], i) => (keyValue[path] = e.key[i]));
-          throw new DuplicateKeyError(this.ns, this.spec.name, { ...this.spec.key }, keyValue);
-        }
-        prev = e;
+      for (let i = 1; i < sorted.length; i++) {
+        const prev = sorted[i - 1]!;
+        const e = sorted[i]!;
+        if (prev.id !== e.id && this.compareKeys(prev.key, e.key) === 0 && suspects.at(-1) !== prev.key) suspects.push(e.key);
+        if ((i & 4095) === 0) yield PAUSE;
       }
     }
-    this.list = list;
+    this.list = SortedList.fromSorted(sorted, this.compareEntries);
+    return suspects;
+  }
+
+  /** Throws E11000 for the first of these keys that more than one document still holds. */
+  checkStillUnique(keys: unknown[][]): void {
+    for (const key of keys) {
+      const cmp = (e: IndexEntry): number => this.compareKeys(e.key, key);
+      let id: string | undefined;
+      for (const e of this.list.range(cmp, cmp)) {
+        if (id === undefined) id = e.id;
+        else if (e.id !== id) throw this.duplicateKey(key);
+      }
+    }
+  }
+
+  private duplicateKey(key: unknown[]): DuplicateKeyError {
+    const keyValue: Doc = {};
+    this.fields.forEach(([path], i) => (keyValue[path] = key[i]));
+    return new DuplicateKeyError(this.ns, this.spec.name, { ...this.spec.key }, keyValue);
   }
 
   /** Ids whose keys fall in the range, in index order (or reversed); materialised so writes during a cursor's life are safe. */

@@ -7,6 +7,7 @@ import { Query } from 'mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
 import { compareValues, getPathValues, isOperatorObject, isPlainObject, sortKey, type Doc } from './values';
 import type { KeyBound } from './indexes';
+import { PAUSE, sortInSlices, withPauses, type Sliced } from './slices';
 
 const UNSUPPORTED_QUERY_OPERATORS: Record<string, string> = {
   $text: 'the $text query operator (text search)',
@@ -179,23 +180,31 @@ export function parseSort(sort: unknown): SortSpec | null {
   return spec.length ? spec : null;
 }
 
-export function sortDocuments(docs: Doc[], spec: SortSpec): Doc[] {
+/** Documents in sort order, computed in slices (a large in-memory sort must not hold the event loop). */
+export function* sortDocuments(docs: Doc[], spec: SortSpec): Sliced<Doc[]> {
   // Precompute each document's sort keys once (arrays reduce to their min/max element).
-  const keyed = docs.map((doc) => ({
-    doc,
-    keys: spec.map(([path, dir]) => {
-      const vals = getPathValues(doc, path);
-      return sortKey(vals.length === 1 ? vals[0] : vals.length === 0 ? null : vals, dir);
-    }),
-  }));
-  keyed.sort((a, b) => {
+  const keyed: Array<{ doc: Doc; keys: unknown[] }> = [];
+  for (const doc of withPauses(docs)) {
+    if (doc === PAUSE) {
+      yield PAUSE;
+      continue;
+    }
+    keyed.push({
+      doc,
+      keys: spec.map(([path, dir]) => {
+        const vals = getPathValues(doc, path);
+        return sortKey(vals.length === 1 ? vals[0] : vals.length === 0 ? null : vals, dir);
+      }),
+    });
+  }
+  const sorted = yield* sortInSlices(keyed, (a, b) => {
     for (let i = 0; i < spec.length; i++) {
       const c = compareValues(a.keys[i], b.keys[i]);
       if (c !== 0) return c * spec[i][1];
     }
     return 0;
   });
-  return keyed.map((k) => k.doc);
+  return sorted.map((k) => k.doc);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,8 +17,12 @@ export class SortedList<T> {
 
   /** Builds from entries in any order (used for bulk index builds, e.g. after recovery). */
   static from<T>(items: T[], compare: (a: T, b: T) => number): SortedList<T> {
+    return SortedList.fromSorted(items.sort(compare), compare);
+  }
+
+  /** Builds from entries already in order. */
+  static fromSorted<T>(items: T[], compare: (a: T, b: T) => number): SortedList<T> {
     const list = new SortedList<T>(compare);
-    items.sort(compare);
     for (let i = 0; i < items.length; i += MAX_CHUNK / 2) list.chunks.push(items.slice(i, i + MAX_CHUNK / 2));
     list.count = items.length;
     return list;
