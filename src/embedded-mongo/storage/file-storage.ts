@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { DeserializeOptions, Document } from 'bson';
+import { calculateObjectSize, type DeserializeOptions, type Document } from 'bson';
 import type { DurableStorage, RecoveryStats } from './types';
 import {
   ChunkedReader,
@@ -24,6 +24,7 @@ import {
   checkFrame,
   decodePayload,
   encodeFrame,
+  encodeFrameInto,
   fdatasync,
   findValidFrame,
   fsyncDir,
@@ -492,31 +493,39 @@ class FileStore implements FileStorage {
   private async writeSnapshot(file: string, records: Iterable<Document>): Promise<void> {
     const fh = await fs.promises.open(file, 'w');
     try {
-      let chunks: Buffer[] = [];
-      let buffered = 0;
+      // One buffer for the whole snapshot, written out whenever it is full.
+      let buf = Buffer.allocUnsafe(this.chunkBytes);
+      let used = 0;
       let written = 0;
       const flush = async (): Promise<void> => {
-        await writeFully(fh.fd, Buffer.concat(chunks, buffered), written);
-        written += buffered;
-        chunks = [];
-        buffered = 0;
+        await writeFully(fh.fd, buf.subarray(0, used), written);
+        written += used;
+        used = 0;
+      };
+      const put = async (record: Document): Promise<void> => {
+        let n = encodeFrameInto(record, buf, used);
+        if (n === 0 && used > 0) {
+          await flush();
+          n = encodeFrameInto(record, buf, 0);
+        }
+        if (n === 0) {
+          // A record bigger than the buffer (a batch of very large documents): grow it for good.
+          buf = Buffer.allocUnsafe(HEADER_BYTES + calculateObjectSize(record) + 1024);
+          n = encodeFrameInto(record, buf, 0);
+        }
+        used += n;
       };
       let count = 0;
       let sliceStart = performance.now();
       for (const record of records) {
-        const frame = encodeFrame(record);
-        chunks.push(frame);
-        buffered += frame.length;
+        await put(record);
         count++;
-        if (buffered >= this.chunkBytes) await flush();
         if (performance.now() - sliceStart >= SLICE_MS) {
           await yieldToLoop();
           sliceStart = performance.now();
         }
       }
-      const end = encodeFrame({ [SNAPSHOT_END]: 1, records: count });
-      chunks.push(end);
-      buffered += end.length;
+      await put({ [SNAPSHOT_END]: 1, records: count });
       await flush();
       await fh.sync();
       this.stats.fsyncs++;

@@ -9,6 +9,7 @@ import {
   calculateObjectSize,
   deserialize,
   serialize,
+  serializeWithBufferAndIndex,
   setInternalBufferSize,
   type DeserializeOptions,
   type Document,
@@ -41,6 +42,29 @@ export function encodeFrame(record: Document): Buffer {
   frame.writeUInt32LE(crc32(payload), 4);
   frame.set(payload, HEADER_BYTES);
   return frame;
+}
+
+/**
+ * Encodes a record as a frame straight into `buf` at `offset` (no allocation per record: long
+ * snapshot writes otherwise churn hundreds of MB of short-lived buffers). Returns the frame's
+ * length, or 0 when it does not fit in the room left.
+ */
+export function encodeFrameInto(record: Document, buf: Buffer, offset: number): number {
+  let end: number;
+  try {
+    end = serializeWithBufferAndIndex(record, buf, { index: offset + HEADER_BYTES });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    // Either `buf` has no room left, or bson's 17 MB scratch buffer is too small for the record.
+    const size = calculateObjectSize(record);
+    if (HEADER_BYTES + size > buf.length - offset) return 0;
+    setInternalBufferSize(size + 1024);
+    end = serializeWithBufferAndIndex(record, buf, { index: offset + HEADER_BYTES });
+  }
+  const length = end + 1 - offset - HEADER_BYTES;
+  buf.writeUInt32LE(length, offset);
+  buf.writeUInt32LE(crc32(buf.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length)), offset + 4);
+  return HEADER_BYTES + length;
 }
 
 /** Copies the payload first: bson's Binary keeps a view of its input, which must not pin (or alias) a read chunk. */

@@ -4,8 +4,9 @@ import type { Document } from 'bson';
  * The contract between the embedded store's engine (in memory) and its durable files.
  *
  * The engine applies every write to memory first, then calls `append` with one record that
- * describes the whole command (so a command is replayed all-or-nothing), and replies to the
- * client only after `append` resolves, i.e. after the record is fsync'ed (group commit).
+ * describes the whole command (so a command is replayed all-or-nothing) or, for a long command
+ * run in slices, one record per slice (each replayed all-or-nothing; documents, as in mongod, are
+ * the unit), and replies to the client only after every record is fsync'ed (group commit).
  *
  * Records are plain BSON documents whose meaning belongs to the engine. A snapshot is just a
  * sequence of the same kind of records (produced by the engine's `dump`), so recovery is
