@@ -9,6 +9,7 @@ import { healthRouter } from '../routes/health';
 import type { Config } from './config';
 import { requireUtf8Url, verifyUtf8Form, verifyUtf8Json } from './http/encoding';
 import { createErrorHandler, notFoundHandler, type ErrorHandlerOptions } from './errors';
+import { plainErrorPage } from './site/error-page';
 import type { Logger } from './logger';
 import { withRequestContext } from './request-context';
 import { metricsRouter, observeRequests } from './metrics/http';
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
   }
 
   app.use(notFoundHandler);
-  const renderHtml = deps.renderErrorPage ?? deps.routes?.find((m) => m.renderErrorPage)?.renderErrorPage;
+  const renderHtml = deps.renderErrorPage ?? deps.routes?.find((m) => m.renderErrorPage)?.renderErrorPage ?? plainErrorPage;
   app.use(createErrorHandler({ logger, renderHtml }));
   return app;
 }

@@ -1,7 +1,9 @@
 /**
  * One error type for everything a client may see, and one express error handler that turns any
- * thrown error into RFC 9457 problem details (JSON) or a small HTML page, depending on who asks.
- * Nothing but AppError text reaches a client: unknown errors become a generic 500.
+ * thrown error into RFC 9457 problem details (JSON) or an HTML page (rendered by the site layer,
+ * src/site/error-page.ts), depending on who asks. Nothing but AppError text reaches a client:
+ * unknown errors become a generic, untrusted 500. Each error has a stable `code`, which pages
+ * translate through the i18n catalogs (`error.<code>`); the English `detail` is the API's text.
  */
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
@@ -27,35 +29,24 @@ export interface Problem {
   requestId?: string;
 }
 
-interface StatusInfo {
-  code: string;
-  en: string;
-  zh: string;
-}
-
-const STATUS: Record<number, StatusInfo> = {
-  400: { code: 'bad-request', en: 'Bad Request', zh: '请求有误' },
-  401: { code: 'unauthorized', en: 'Unauthorized', zh: '需要登录' },
-  403: { code: 'forbidden', en: 'Forbidden', zh: '无权访问' },
-  404: { code: 'not-found', en: 'Not Found', zh: '页面不存在' },
-  405: { code: 'method-not-allowed', en: 'Method Not Allowed', zh: '不支持的请求方法' },
-  409: { code: 'conflict', en: 'Conflict', zh: '与现有记录冲突' },
-  410: { code: 'gone', en: 'Gone', zh: '已失效' },
-  413: { code: 'payload-too-large', en: 'Payload Too Large', zh: '请求内容过大' },
-  415: { code: 'unsupported-media-type', en: 'Unsupported Media Type', zh: '不支持的内容类型' },
-  429: { code: 'too-many-requests', en: 'Too Many Requests', zh: '请求过于频繁' },
-  500: { code: 'internal-error', en: 'Internal Server Error', zh: '服务器内部错误' },
-  503: { code: 'service-unavailable', en: 'Service Unavailable', zh: '服务暂不可用' },
+/** The default code of each status; the default title is the HTTP reason phrase. */
+const STATUS_CODE_SLUGS: Record<number, string> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  409: 'conflict',
+  410: 'gone',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  429: 'too-many-requests',
+  500: 'internal-error',
+  503: 'service-unavailable',
 };
 
-function statusInfo(status: number): StatusInfo {
-  return (
-    STATUS[status] ?? {
-      code: `http-${status}`,
-      en: STATUS_CODES[status] ?? 'Error',
-      zh: status >= 500 ? '服务器错误' : '请求有误',
-    }
-  );
+function statusInfo(status: number): { code: string; en: string } {
+  return { code: STATUS_CODE_SLUGS[status] ?? `http-${status}`, en: STATUS_CODES[status] ?? 'Error' };
 }
 
 /** Problem type URIs are stable relative references, the same on every deployment. */
@@ -74,6 +65,11 @@ export interface AppErrorOptions {
   retryAfter?: number;
   headers?: Record<string, string>;
   cause?: unknown;
+  /**
+   * False for a bug or an outage wrapped as an error (logged with its stack, its text never
+   * shown); true, the default, for a condition the code expects and words for clients.
+   */
+  trusted?: boolean;
 }
 
 export class AppError extends Error {
@@ -84,6 +80,7 @@ export class AppError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly retryAfter: number | undefined;
   readonly headers: Record<string, string>;
+  readonly trusted: boolean;
 
   constructor(options: AppErrorOptions) {
     const info = statusInfo(options.status);
@@ -96,6 +93,7 @@ export class AppError extends Error {
     this.errors = options.errors?.length ? options.errors : undefined;
     this.retryAfter = options.retryAfter;
     this.headers = options.headers ?? {};
+    this.trusted = options.trusted ?? true;
   }
 
   get type(): string {
@@ -226,11 +224,11 @@ interface HttpErrorLike {
 }
 
 /**
- * Maps anything thrown to an AppError. `unexpected` marks errors that are bugs or outages
- * (logged with their stack); their own message is never shown.
+ * Maps anything thrown to an AppError. `unexpected` (the error is not `trusted`) marks bugs or
+ * outages (logged with their stack); their own message is never shown.
  */
 export function toAppError(err: unknown): { error: AppError; unexpected: boolean } {
-  if (err instanceof AppError) return { error: err, unexpected: false };
+  if (err instanceof AppError) return { error: err, unexpected: !err.trusted };
 
   // Zod errors reaching the handler come from parsing request input (config is parsed before
   // the app exists), so they are the client's fault.
@@ -347,50 +345,10 @@ export function toAppError(err: unknown): { error: AppError; unexpected: boolean
       status: 500,
       detail: 'Something went wrong on our side. Please try again later.',
       cause: err,
+      trusted: false,
     }),
     unexpected: true,
   };
-}
-
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
-
-/** The built-in error page: bilingual, self-contained, every value escaped. */
-export function renderErrorPage(problem: Problem): string {
-  const info = statusInfo(problem.status);
-  const list = problem.errors
-    ? `<ul>${problem.errors
-        .map((e) => `<li><code>${escapeHtml(e.path)}</code> ${escapeHtml(e.message)}</li>`)
-        .join('')}</ul>`
-    : '';
-  const ref = problem.requestId
-    ? `<p class="ref">参考编号 Reference: <code>${escapeHtml(problem.requestId)}</code></p>`
-    : '';
-  return `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${problem.status} ${escapeHtml(info.zh)} · ${escapeHtml(problem.title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222;line-height:1.6}h1{font-size:1.5rem}.ref{color:#666;font-size:.9rem}</style>
-</head>
-<body>
-<main>
-<h1>${problem.status} ${escapeHtml(info.zh)}<br><span lang="en">${escapeHtml(problem.title)}</span></h1>
-${problem.detail ? `<p lang="en">${escapeHtml(problem.detail)}</p>` : ''}
-${list}
-${ref}
-<p><a href="/">返回首页 · Back to the home page</a></p>
-</main>
-</body>
-</html>
-`;
 }
 
 function requestPath(req: Request): string {
@@ -406,13 +364,13 @@ function prefersHtml(req: Request): boolean {
 
 export interface ErrorHandlerOptions {
   logger: Logger;
-  /** Replaces the built-in HTML page (e.g. with the site's templates). Must escape everything. */
-  renderHtml?: (problem: Problem, req: Request) => string;
+  /** The HTML page for browsers (src/site/error-page.ts). Must escape everything. */
+  renderHtml: (problem: Problem, req: Request) => string;
 }
 
 /** The one error handler, mounted last. */
 export function createErrorHandler(options: ErrorHandlerOptions): ErrorRequestHandler {
-  const render = options.renderHtml ?? renderErrorPage;
+  const render = options.renderHtml;
   return (err, req, res, next) => {
     const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
     const where = { requestId, method: req.method, path: requestPath(req) };
@@ -423,8 +381,8 @@ export function createErrorHandler(options: ErrorHandlerOptions): ErrorRequestHa
       return;
     }
 
-    const { error, unexpected } = toAppError(err);
-    if (unexpected || error.status >= 500) {
+    const { error } = toAppError(err);
+    if (!error.trusted || error.status >= 500) {
       options.logger.error({ err, ...where }, 'request failed');
     } else {
       options.logger.debug({ status: error.status, code: error.code, ...where }, error.message);

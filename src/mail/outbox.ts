@@ -5,7 +5,7 @@
  */
 import type { Types } from 'mongoose';
 import { Outbox } from '../../models/outbox';
-import { escapeHtml } from '../errors';
+import { escapeHtml } from '../text/html';
 
 export interface MailMessage {
   to: string;

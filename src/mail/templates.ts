@@ -1,5 +1,5 @@
 /** The registry's e-mails, Chinese first and English second. User-supplied text is escaped in HTML. */
-import { escapeHtml } from '../errors';
+import { escapeHtml } from '../text/html';
 import type { MailMessage } from './outbox';
 
 const SIGNATURE_ZH = '企业质量诚信倡议 登记平台';

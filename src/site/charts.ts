@@ -3,7 +3,7 @@
  * through escapeHtml; styling comes from classes in the site's stylesheet (the CSP allows no
  * inline styles). Each chart has a text alternative next to it in the page (a data table).
  */
-import { escapeHtml } from '../errors';
+import { escapeHtml } from '../text/html';
 
 const fmt = (n: number): string => (Math.round(n * 10) / 10).toString();
 

@@ -1,9 +1,11 @@
 /** English. Same keys as zh-CN.ts (the type makes a missing or extra key a compile error). */
 import { consoleEn } from './console-en';
+import { errorsEn } from './errors-en';
 import type { MessageKey } from './zh-CN';
 
 export const en: Record<MessageKey, string> = {
   ...consoleEn,
+  ...errorsEn,
   'site.name': 'Enterprise Quality Integrity Initiative',
   'site.fullName': 'Enterprise Quality Integrity Initiative Registry',
   'site.sub': 'Signatory registry',
@@ -318,9 +320,6 @@ export const en: Record<MessageKey, string> = {
     'The chosen file is not a PDF. Upload the certificate PDF issued by this registry.',
   'upload.error.too-large':
     'The file is larger than {max} MB. Certificates from this registry are far smaller; please check the file.',
-  'upload.result.title': 'Certificate file check',
-  'upload.valid.title': 'Genuine and valid',
-  'upload.valid.text':
   'upload.error.extra-parts':
     'The form sent more than the one certificate file. Please choose the file again and retry.',
   'upload.error.too-complex':
@@ -331,6 +330,9 @@ export const en: Record<MessageKey, string> = {
   'upload.limit.time': 'checking it takes too long',
   'upload.limit.memory': 'checking it needs too much memory',
   'upload.error.busy': 'Many certificates are being checked right now. Please try again in a moment.',
+  'upload.result.title': 'Certificate file check',
+  'upload.valid.title': 'Genuine and valid',
+  'upload.valid.text':
     'Every check passed: this file is an unaltered certificate issued by this registry, and the certificate is valid today.',
   'upload.invalid.title': 'The certificate failed the check',
   'upload.invalid.text':

@@ -4,9 +4,11 @@
  * the placeholders).
  */
 import { consoleZhCN } from './console-zh-CN';
+import { errorsZhCN } from './errors-zh-CN';
 
 export const zhCN = {
   ...consoleZhCN,
+  ...errorsZhCN,
   'site.name': '企业质量诚信倡议',
   'site.fullName': '企业质量诚信倡议 登记平台',
   'site.sub': '签署登记平台',
@@ -291,8 +293,6 @@ export const zhCN = {
   'upload.error.empty': '所选文件是空的（0 字节）。请选择证书 PDF 文件。',
   'upload.error.not-pdf': '所选文件不是 PDF 文件。请上传本平台颁发的证书 PDF。',
   'upload.error.too-large': '文件超过 {max} MB。本平台颁发的证书远小于此大小，请确认所选文件。',
-  'upload.result.title': '证书文件查验结果',
-  'upload.valid.title': '证书真实有效',
   'upload.error.extra-parts': '表单发送的内容多于一个证书文件。请重新选择文件后再试。',
   'upload.error.too-complex': '无法查验此 PDF：{reason}。本平台颁发的证书是结构简单的文件，请确认所选文件。',
   'upload.limit.inflated': '其压缩内容解压后远超证书应有的大小',
@@ -301,6 +301,8 @@ export const zhCN = {
   'upload.limit.time': '查验耗时过长',
   'upload.limit.memory': '查验所需内存过多',
   'upload.error.busy': '当前查验的证书较多，请稍后再试。',
+  'upload.result.title': '证书文件查验结果',
+  'upload.valid.title': '证书真实有效',
   'upload.valid.text': '所有检查均已通过：该文件是本平台颁发的原始证书，未被改动，证书目前有效。',
   'upload.invalid.title': '证书未通过查验',
   'upload.invalid.text': '至少有一项检查未通过（见下方各项）。请勿将该文件作为有效证书采信。',
