@@ -24,6 +24,8 @@ import {
 import { deflate, loadSubsetEngine, PdfFont, type SubsetEngine } from './fonts';
 import { qrOps } from './qr';
 import { parseSerial } from './serial';
+// China time has one home in the app; it is pure (no app state), so the library shares it.
+import { chinaDate as chinaDay } from '../src/time/china';
 import {
   DEFAULT_ASSOCIATION,
   type Association,
@@ -130,9 +132,10 @@ export function chinaDate(
   if (dateOnly) [y, m, d] = [Number(dateOnly[1]), Number(dateOnly[2]), Number(dateOnly[3])];
   else {
     const t = v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN;
-    if (!Number.isFinite(t)) throw new TypeError(`certificate field ${field} is not a valid date`);
-    const c = new Date(t + 8 * 3600e3);
-    [y, m, d] = [c.getUTCFullYear(), c.getUTCMonth() + 1, c.getUTCDate()];
+    // Years outside 0000–9999 have no YYYY-MM-DD form: not a date a certificate can carry.
+    const day = Number.isFinite(t) ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(chinaDay(new Date(t))) : null;
+    if (!day) throw new TypeError(`certificate field ${field} is not a valid date`);
+    [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
   }
   const iso = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
   return { y, m, d, iso };

@@ -21,6 +21,8 @@ export interface CertificateDoc {
   /** Set while this is the pledge's current certificate: a unique index allows one per pledge. */
   currentFor?: Types.ObjectId;
   data: CertificateData;
+  /** The province and industry codes behind `data`'s display names, for pages in any language. */
+  codes?: { province: string; industry: string };
   status: CertificateStatus;
   statusReason?: string;
   supersededBy?: string;
@@ -38,6 +40,7 @@ const certificateSchema = new Schema<CertificateDoc>(
     pledge: { type: Schema.Types.ObjectId, ref: 'Pledge', required: true },
     currentFor: { type: Schema.Types.ObjectId },
     data: { type: Schema.Types.Mixed, required: true },
+    codes: { province: String, industry: String },
     status: { type: String, enum: Object.values(CertificateStatus), required: true },
     statusReason: { type: String },
     supersededBy: { type: String },

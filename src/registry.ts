@@ -12,15 +12,16 @@ import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
 import { BackgroundTask } from './background';
 import { createKeyRing, type KeyRing } from './certificates/keys';
-import { CertificateService, verdictLookup } from './certificates/service';
+import { CertificateService } from './certificates/service';
+import { siteCertificates } from './certificates/site';
 import type { Config } from './config';
 import { ensureInitialInitiative } from './initiative/service';
 import type { Logger } from './logger';
 import { createMailQueue, type MailQueue } from './mail/outbox';
 import { MailSender } from './mail/sender';
-import { siteCertificates } from './site/certificates';
 import { signCredential } from '../certificates';
 import { ensureSequenceCounter, recoverActivations } from './pledges/activation';
+import type { PledgeDeps } from './pledges/lifecycle';
 
 export interface Registry {
   routes: Mount[];
@@ -76,13 +77,15 @@ export function createRegistry(
     keyId: keys.signingKey.kid,
     sign: (payload: object) => signCredential(payload, keys.signingKey),
   };
-  const api = apiRouter({
+  // The pledge use cases' hooks, wired once for the API and the site alike: an activated pledge
+  // gets its certificate in the background, a withdrawn one's certificate shows as withdrawn.
+  const pledge: PledgeDeps = {
     config,
     mail,
-    certificates,
-    signer,
     onActivated: () => certificateIssuer.poke(),
-  });
+    onWithdrawn: (id, reason, actor) => certificates.markWithdrawn(id, reason, actor),
+  };
+  const api = apiRouter({ config, mail, certificates, signer, pledge });
   const wellKnown = express.Router();
   wellKnown.get('/.well-known/jwks.json', async (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300');
@@ -97,11 +100,10 @@ export function createRegistry(
       siteMount({
         config,
         mail,
-        verify: verdictLookup(certificates),
+        pledge,
+        verify: certificates.verdicts(),
         certificates: siteCertificates(certificates),
         console: { certificates },
-        onActivated: () => certificateIssuer.poke(),
-        onWithdrawn: (id, reason, actor) => certificates.markWithdrawn(id, reason, actor),
       }),
     ],
     mail,

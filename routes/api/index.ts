@@ -11,7 +11,7 @@ import type { Config } from '../../src/config';
 import { currentInitiative } from '../../src/initiative/service';
 import { ApiBuilder } from '../../src/http/api';
 import type { MailQueue } from '../../src/mail/outbox';
-import { confirmPledge, signPledge, withdrawPledge } from '../../src/pledges/lifecycle';
+import { confirmPledge, signPledge, withdrawPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
 import { listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
 import { AdminLoginBody, LoginLinkBody, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
@@ -27,7 +27,8 @@ export interface ApiDeps {
   mail: MailQueue;
   certificates: CertificateService;
   signer: ManifestSigner;
-  onActivated?: () => void;
+  /** What the pledge use cases need, with the hooks the registry wires (the site gets the same). */
+  pledge: PledgeDeps;
 }
 
 const PledgeSummary = z.object({ id: z.string(), status: z.string() });
@@ -44,8 +45,7 @@ const Signatory = z.object({
 const InitiativeResponse = z.object({ version: z.number().int(), title: z.object({ zh: z.string(), en: z.string() }), text: z.object({ zh: z.string(), en: z.string() }), sha256: z.string(), publishedAt: z.string() });
 
 export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Record<string, unknown> } {
-  const { config, mail, certificates, onActivated } = deps;
-  const pledgeDeps = { config, mail, onActivated, onWithdrawn: (id: import('mongoose').Types.ObjectId, reason: string, actor: string) => certificates.markWithdrawn(id, reason, actor) };
+  const { config, mail, certificates, pledge: pledgeDeps } = deps;
   const api = new ApiBuilder();
   const signingLimit = rateLimit({ bucket: 'sign', perMinute: config.rateLimit.signingPerMin });
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });

@@ -10,12 +10,12 @@ import type { Config } from '../../src/config';
 import { LANG_COOKIE, parseLocale } from '../../src/i18n';
 import type { MailQueue } from '../../src/mail/outbox';
 import type { PledgeDeps } from '../../src/pledges/lifecycle';
+import { noCertificates, type SiteCertificates } from '../../src/certificates/site';
+import { unknownSerials, type VerifyLookup } from '../../src/certificates/verdict';
 import { loadAssets } from '../../src/site/assets';
-import { noCertificates, type SiteCertificates } from '../../src/site/certificates';
 import { anonymousCsrf } from '../../src/site/csrf';
 import { createErrorPageRenderer } from '../../src/site/error-page';
 import { cookieOptions, siteCsp } from '../../src/site/http';
-import { unknownSerials, type VerifyLookup } from '../../src/site/verdict';
 import { createRenderer, firstQueryValue, localeOf } from '../../src/site/view';
 import { accountPages } from './account';
 import { consolePages, type ConsoleDeps } from './console';
@@ -30,10 +30,8 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 export interface SiteDeps {
   config: Config;
   mail: MailQueue;
-  /** Told when a pledge became active (as the API's: certificates are issued in the background). */
-  onActivated?: PledgeDeps['onActivated'];
-  /** Told when a company withdrew its pledge (its certificate then shows as withdrawn). */
-  onWithdrawn?: PledgeDeps['onWithdrawn'];
+  /** What the pledge use cases need, with the hooks the registry wires (the API gets the same). */
+  pledge?: PledgeDeps;
   /** Certificate lookup for /verify/<serial>; every serial is unknown until certificates plug in. */
   verify?: VerifyLookup;
   /** A company's certificate on /me (and its PDF), and checks of uploaded PDFs on /verify. */
@@ -68,12 +66,7 @@ export function siteRouter(deps: SiteDeps): {
   const kit = createKit({
     config,
     mail: deps.mail,
-    pledge: {
-      config,
-      mail: deps.mail,
-      onActivated: deps.onActivated,
-      onWithdrawn: deps.onWithdrawn,
-    },
+    pledge: deps.pledge ?? { config, mail: deps.mail },
     csrf: anonymousCsrf({ secret: config.jwtSecret, secure }),
     assets,
     renderer,

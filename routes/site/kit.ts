@@ -1,14 +1,14 @@
 /** What every page router shares: config, mail, CSRF, rendering with the common page context. */
 import type { Request, RequestHandler, Response } from 'express';
+import type { SiteCertificates } from '../../src/certificates/site';
+import type { VerifyLookup } from '../../src/certificates/verdict';
 import type { Config } from '../../src/config';
 import { i18n, type I18n, type Locale } from '../../src/i18n';
 import type { MailQueue } from '../../src/mail/outbox';
 import type { PledgeDeps } from '../../src/pledges/lifecycle';
 import type { Assets } from '../../src/site/assets';
-import type { SiteCertificates } from '../../src/site/certificates';
 import type { AnonymousCsrf } from '../../src/site/csrf';
 import { preparePage, sendHtml, type CachePolicy, type PreparedPage } from '../../src/site/http';
-import type { VerifyLookup } from '../../src/site/verdict';
 import { firstQueryValue, pageContext, type Renderer } from '../../src/site/view';
 import { isAppError } from '../../src/errors';
 import { TokenBody } from '../../src/pledges/schemas';

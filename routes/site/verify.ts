@@ -5,13 +5,13 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { parseSerial } from '../../certificates';
+import type { UploadVerdict } from '../../src/certificates/verification';
+import { SERIAL_INPUT_MAX, type Verdict } from '../../src/certificates/verdict';
 import type { I18n, MessageKey } from '../../src/i18n';
-import type { UploadVerdict } from '../../src/site/certificates';
 import type { FormErrors } from '../../src/site/forms';
 import { VerificationRefused, type RefusalKind } from '../../src/certificates/verify-pool';
 import { readUpload, stopReading, UPLOAD_STATUS, type UploadProblem } from '../../src/http/upload';
 import { rateLimit } from '../../src/rate-limit';
-import { SERIAL_INPUT_MAX, type Verdict } from '../../src/site/verdict';
 import { firstQueryValue } from '../../src/site/view';
 import { MAX_UPLOAD_BYTES } from '../api/certificates';
 import type { SiteKit } from './kit';

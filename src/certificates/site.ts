@@ -5,10 +5,9 @@
  */
 import { Types } from 'mongoose';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
-import type { CertificateService, Verdict as UploadVerdict } from '../certificates/service';
 import { notFound, serviceUnavailable } from '../errors';
-
-export type { UploadVerdict };
+import type { CertificateService } from './service';
+import type { UploadVerdict } from './verification';
 
 /** The certificate of the company's latest pledge, as /me shows it. */
 export type CompanyCertificate =

@@ -1,7 +1,9 @@
 /**
- * What the verify page shows for a certificate serial. The certificate registry plugs in a
- * `VerifyLookup`; until then every serial is unknown, and the page says so plainly.
+ * What the verify page shows for a certificate serial. The registry plugs in a `VerifyLookup`
+ * (`serialVerdicts`, over the certificate service); until then every serial is unknown, and
+ * the page says so plainly.
  */
+import { CertificateStatus, type CertificateDoc } from '../../models/certificate';
 
 export type VerdictKind = 'valid' | 'revoked' | 'withdrawn' | 'superseded' | 'not_found';
 
@@ -14,6 +16,7 @@ export interface Verdict {
     companyName: string;
     companyNameEn?: string | null;
     uscc: string;
+    /** Province and industry codes, named in the page's language. */
     province?: string;
     industry?: string;
     issuedAt?: Date;
@@ -35,3 +38,43 @@ export type VerifyLookup = (serial: string) => Promise<Verdict>;
 export const SERIAL_INPUT_MAX = 40;
 
 export const unknownSerials: VerifyLookup = async (serial) => ({ kind: 'not_found', serial });
+
+/** The verdict on a stored certificate. */
+export function verdictOf(c: CertificateDoc): Verdict {
+  const ended = c.status === CertificateStatus.Valid ? undefined : c.history.at(-1)?.at;
+  return {
+    kind: c.status,
+    serial: c.serial,
+    details: {
+      companyName: c.data.company.name,
+      companyNameEn: c.data.company.nameEn ?? null,
+      uscc: c.data.company.uscc,
+      province: c.codes?.province,
+      industry: c.codes?.industry,
+      issuedAt: new Date(c.issuedAt),
+      foundingNumber: c.data.foundingNumber ?? null,
+      initiativeVersion: Number(c.data.initiative.version),
+      endedAt: ended ? new Date(ended) : undefined,
+      reason: c.statusReason ?? undefined,
+      supersededBy: c.supersededBy ?? undefined,
+    },
+  };
+}
+
+/**
+ * The verify page's lookup over `find` (which throws a 400 for a serial that does not parse or
+ * whose check character is wrong, a 404 for an unknown one): both are "not found" on the page;
+ * the API says "mistyped" in detail.
+ */
+export function serialVerdicts(find: (serial: string) => Promise<CertificateDoc>): VerifyLookup {
+  return async (serial) => {
+    let c: CertificateDoc;
+    try {
+      c = await find(serial);
+    } catch (e) {
+      if ((e as { status?: number }).status === 400 || (e as { status?: number }).status === 404) return { kind: 'not_found', serial };
+      throw e;
+    }
+    return verdictOf(c);
+  };
+}

@@ -5,6 +5,7 @@
  */
 import mongoose from 'mongoose';
 import type { Logger } from '../logger';
+import { certificateCodes } from './certificate-codes';
 import { buildDeclaredIndexes, describeIndex, indexFingerprint, missingInvariantIndexes } from './indexes';
 import { runMigrations, type Migration, type RunResult } from './runner';
 
@@ -12,7 +13,7 @@ export { MIGRATIONS_COLLECTION, runMigrations, type Migration, type RunResult } 
 export { declaredIndexes, missingInvariantIndexes } from './indexes';
 
 /** Data steps, in order. Add new ones at the end; never edit or remove a released one. */
-const DATA_STEPS: readonly Migration[] = [];
+const DATA_STEPS: readonly Migration[] = [certificateCodes];
 
 /**
  * The ordered steps: the data steps, then building the indexes the models declare. The index

@@ -1,0 +1,133 @@
+/**
+ * Issuing certificates for active pledges, in the background right after activation.
+ *
+ * Crash-safe without transactions: the pledge carries `needsCertificate` from the moment it
+ * becomes active and the serial it will get (`pendingSerial`) before anything is rendered; the
+ * PDF bytes are stored before the certificate record, and the record before the pledge points
+ * to it. Any step can be repeated, so a crash only delays a certificate. A pledge marked for
+ * reissue (`reissueBy`, see status.ts) has its current certificate superseded on the way.
+ */
+import type { Types } from 'mongoose';
+import { issueCertificate, makeSerial, type CertificateData } from '../../certificates';
+import { Certificate, CertificatePdf, CertificateStatus, type CertificateDoc } from '../../models/certificate';
+import { Counter } from '../../models/counter';
+import { Initiative } from '../../models/initiative';
+import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { recordEvent } from '../audit/events';
+import { isDuplicateKey } from '../db/errors';
+import { industryByCode } from '../domain/industries';
+import { provinceByCode } from '../domain/provinces';
+import { chinaDate } from '../time/china';
+import type { LookupCache } from './cache';
+import { CLAIM_MS } from './claims';
+import type { KeyRing } from './keys';
+import { supersedeCertificate } from './status';
+
+const SERIAL_COUNTER = 'certificate-serial';
+
+export class CertificateIssuer {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly publicUrl: string,
+    private readonly cache: LookupCache,
+  ) {}
+
+  /** Issues certificates for every active pledge still waiting for one; returns how many. */
+  async issuePending(limit = 100): Promise<number> {
+    let issued = 0;
+    for (let i = 0; i < limit; i++) {
+      const now = new Date();
+      const pledge = await Pledge.findOneAndUpdate(
+        { needsCertificate: true, status: PledgeStatus.Active, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }] },
+        { $set: { certificateClaimUntil: new Date(now.getTime() + CLAIM_MS) } },
+        { returnDocument: 'after', sort: { activatedAt: 1 } },
+      ).lean<PledgeDoc>();
+      if (!pledge) break;
+      await this.issueFor(pledge);
+      issued++;
+    }
+    return issued;
+  }
+
+  /** Issues the pledge's current certificate (idempotent). */
+  async issueFor(pledge: PledgeDoc): Promise<CertificateDoc> {
+    const existing = await Certificate.findOne({ currentFor: pledge._id }).lean<CertificateDoc>();
+    // After a correction the current certificate is to be superseded, unless it is already the new one.
+    if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial)) return finish(pledge._id, existing);
+    const issuedAt = new Date();
+    const serial = await allocateSerial(pledge, issuedAt);
+    if (existing) await supersedeCertificate(this.cache, existing, serial, pledge.reissueBy!);
+    const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
+    const data = await certificateData(fresh, serial, issuedAt);
+    const { pdf, jws } = await issueCertificate(data, { signingKey: this.keys.signingKey, p12Signer: this.keys.pdfSigner, publicUrl: this.publicUrl });
+    await CertificatePdf.updateOne({ _id: serial }, { $setOnInsert: { pdf: Buffer.from(pdf) } }, { upsert: true });
+    let cert: CertificateDoc;
+    try {
+      cert = (
+        await Certificate.create({
+          serial,
+          pledge: pledge._id,
+          currentFor: pledge._id,
+          data,
+          codes: { province: fresh.province, industry: fresh.industry },
+          status: CertificateStatus.Valid,
+          keyId: this.keys.signingKey.kid,
+          jws,
+          issuedAt,
+          history: [{ status: CertificateStatus.Valid, at: issuedAt, actor: 'system' }],
+        })
+      ).toObject() as CertificateDoc;
+    } catch (e) {
+      if (!isDuplicateKey(e, { currentFor: 1 }) && !isDuplicateKey(e, { serial: 1 })) throw e;
+      // Issued concurrently by another instance: use that one.
+      cert = (await Certificate.findOne({ $or: [{ currentFor: pledge._id }, { serial }] }).lean<CertificateDoc>())!;
+    }
+    await recordEvent({ actor: 'system', action: 'certificate.issued', subject: { type: 'certificate', id: cert.serial }, after: { pledge: String(pledge._id), status: cert.status } });
+    return finish(pledge._id, cert);
+  }
+
+  /** Issues the new certificate of a pledge marked for reissue (superseding the current one). */
+  async reissue(pledgeId: Types.ObjectId): Promise<CertificateDoc> {
+    return this.issueFor((await Pledge.findById(pledgeId).lean<PledgeDoc>())!);
+  }
+}
+
+/** The serial's year is the year of issue in China. */
+async function allocateSerial(pledge: PledgeDoc, issuedAt: Date): Promise<string> {
+  if (pledge.pendingSerial) return pledge.pendingSerial;
+  const c = await Counter.collection.findOneAndUpdate({ _id: SERIAL_COUNTER } as never, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+  const serial = makeSerial(Number(chinaDate(issuedAt).slice(0, 4)), (c as unknown as { seq: number }).seq);
+  // Record the serial before rendering, so a retry after a crash issues the same one.
+  const r = await Pledge.findOneAndUpdate({ _id: pledge._id, pendingSerial: { $exists: false } }, { $set: { pendingSerial: serial } }, { returnDocument: 'after' }).lean<PledgeDoc>();
+  return r?.pendingSerial ?? (await Pledge.findById(pledge._id).lean<PledgeDoc>())!.pendingSerial!;
+}
+
+async function certificateData(p: PledgeDoc, serial: string, issuedAt: Date): Promise<CertificateData> {
+  const initiative = await Initiative.findOne({ version: p.initiative.version }).lean();
+  const province = provinceByCode(p.province);
+  const industry = industryByCode(p.industry);
+  return {
+    serial,
+    company: {
+      name: p.companyName,
+      ...(p.companyNameEn ? { nameEn: p.companyNameEn } : {}),
+      uscc: p.uscc,
+      province: { zh: province?.zh ?? p.province, en: province?.en ?? p.province },
+      industry: { zh: industry?.zh ?? p.industry, en: industry?.en ?? p.industry },
+    },
+    signatory: { name: p.signatory.name, title: { zh: p.signatory.title } },
+    initiative: {
+      title: { zh: initiative?.title?.zh ?? '企业质量诚信倡议书', en: initiative?.title?.en ?? 'Enterprise Quality Integrity Initiative' },
+      version: String(p.initiative.version),
+      sha256: p.initiative.sha256,
+    },
+    activatedAt: new Date(p.activatedAt!).toISOString(),
+    issuedAt: issuedAt.toISOString(),
+    foundingNumber: p.foundingNumber ?? null,
+  };
+}
+
+async function finish(pledgeId: Types.ObjectId, cert: CertificateDoc): Promise<CertificateDoc> {
+  await Pledge.updateOne({ _id: pledgeId }, { $set: { certificateSerial: cert.serial }, $unset: { pendingSerial: 1, needsCertificate: 1, certificateClaimUntil: 1, reissueBy: 1 } });
+  return cert;
+}

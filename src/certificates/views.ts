@@ -1,0 +1,34 @@
+/**
+ * What a stored certificate looks like to the API and the console: the record's data, its
+ * status and history, with province and industry by their Chinese names as certified. (The
+ * verify page names them in the reader's language from the record's codes: see verdict.ts.)
+ */
+import type { CertificateDoc, CertificateStatus } from '../../models/certificate';
+
+export interface CertificateView {
+  serial: string;
+  status: CertificateStatus;
+  statusReason: string | null;
+  supersededBy: string | null;
+  company: { name: string; nameEn: string | null; uscc: string; province: string; industry: string };
+  issuedAt: Date;
+  activatedAt: string;
+  foundingNumber: number | null;
+  initiative: { version: string; sha256: string };
+  history: CertificateDoc['history'];
+}
+
+export function certificateView(c: CertificateDoc): CertificateView {
+  return {
+    serial: c.serial,
+    status: c.status,
+    statusReason: c.statusReason ?? null,
+    supersededBy: c.supersededBy ?? null,
+    company: { name: c.data.company.name, nameEn: c.data.company.nameEn ?? null, uscc: c.data.company.uscc, province: c.data.company.province.zh, industry: c.data.company.industry.zh },
+    issuedAt: c.issuedAt,
+    activatedAt: String(c.data.activatedAt),
+    foundingNumber: c.data.foundingNumber ?? null,
+    initiative: { version: c.data.initiative.version, sha256: c.data.initiative.sha256 },
+    history: c.history,
+  };
+}
