@@ -13,7 +13,7 @@
  * sealed into the chain.
  */
 import { randomInt } from 'node:crypto';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { Certificate } from '../../models/certificate';
 import { Counter } from '../../models/counter';
 import { Event } from '../../models/event';
@@ -263,8 +263,16 @@ export async function checkInvariants(opts: { settled: boolean }): Promise<strin
     if (counter?.inflight?.length) out.push(`${counter.inflight.length} sequence reservations still held`);
     const activating = await Pledge.countDocuments({ status: PledgeStatus.Activating });
     if (activating) out.push(`${activating} pledges still activating`);
-    const unsent = await Outbox.countDocuments({ status: { $in: ['pending', 'sending'] } });
-    if (unsent) out.push(`${unsent} mails not sent`);
+    // Mail queued for a state change that never happened (the process died between queueing it
+    // and the write) waits for its record, then is dropped (src/mail/sender.ts); never sent.
+    const unsent = await Outbox.find({ status: { $in: ['pending', 'sending'] } }, { status: 1, attempts: 1, lastError: 1, nextAttemptAt: 1, requires: 1, createdAt: 1 }).lean();
+    const stuck = [];
+    for (const m of unsent) {
+      const r = m.requires as { collection?: string; id?: Types.ObjectId } | undefined;
+      const orphan = r?.collection && r.id && (await mongoose.connection.db!.collection(r.collection).countDocuments({ _id: r.id }, { limit: 1 })) === 0;
+      if (!orphan) stuck.push(m);
+    }
+    if (stuck.length) out.push(`${stuck.length} mails not sent, e.g. ${JSON.stringify(stuck.slice(0, 3))}`);
     const unsealed = await Event.countDocuments({ unsealed: true });
     if (unsealed) out.push(`${unsealed} audit events not sealed`);
     const validBy = new Map(valid.map((v) => [String(v._id), v.n]));

@@ -183,7 +183,7 @@ export function buildTargets(
   const undocumented: string[] = [];
   const undeclaredForms: string[] = [];
   for (const r of routes) {
-    const api = r.path.startsWith('/api/');
+    const api = r.path.startsWith('/api/v1/');
     const base = { method: r.method, path: r.path, api, role: roleOf(r.path) };
     const anyParam = (name: string): Field => ({ name, schema: s({ minLength: 1, maxLength: 40 }) });
     if (api) {
