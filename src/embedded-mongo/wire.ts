@@ -13,7 +13,6 @@ export const OP_MSG = 2013;
 export const MAX_MESSAGE_SIZE = 48_000_000;
 export const MSG_CHECKSUM_PRESENT = 1;
 export const MSG_MORE_TO_COME = 2;
-export const MSG_EXHAUST_ALLOWED = 1 << 16;
 
 /** How documents are decoded: numbers promoted to JS numbers so they compare across int32/int64/double. */
 export const DECODE: DeserializeOptions = {

@@ -6,7 +6,7 @@
 import { Aggregator } from 'mingo';
 import { update as mingoUpdate } from 'mingo/updater';
 import { ObjectId } from 'bson';
-import { badValue, unsupported, MongoServerError, Codes } from '../errors';
+import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators } from './query';
 import { cloneDeep, isOperatorObject, isPlainObject, typeRank, valuesEqual, type Doc } from './values';
 
@@ -227,13 +227,4 @@ export function buildUpsert(filter: Doc | undefined, u: unknown, arrayFilters?: 
   if (doc._id === undefined) doc = { _id: new ObjectId(), ...doc };
   else if (Object.keys(doc)[0] !== '_id') doc = { _id: doc._id, ...withoutId(doc) };
   return doc;
-}
-
-export function refusePositionalInUpsert(u: unknown): void {
-  if (!isPlainObject(u)) return;
-  for (const fields of Object.values(u)) {
-    if (isPlainObject(fields) && Object.keys(fields).some((p) => p.includes('.$'))) {
-      throw unsupported('a positional operator in an upsert');
-    }
-  }
 }

@@ -207,16 +207,6 @@ export function getPathValues(doc: unknown, path: string): unknown[] {
   return out;
 }
 
-/** The single value at a dotted path without array fan-out (undefined when missing). */
-export function getPath(doc: unknown, path: string): unknown {
-  let v: unknown = doc;
-  for (const part of path.split('.')) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Doc)[part];
-  }
-  return v;
-}
-
 /** Canonical string for an _id so that 1, 1.0 and Long(1) address the same document. */
 export function idKey(id: unknown): string {
   if (typeof id === 'string') return 's' + id;
