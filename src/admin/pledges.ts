@@ -52,6 +52,16 @@ export interface AdminPledgeDetail {
   events: AuditEntry[];
 }
 
+/**
+ * Revokes the pledge's current certificate. The serial comes from the record, not from a form:
+ * the console's revoke button acts on this pledge, whatever certificate it holds now.
+ */
+export async function revokePledgeCertificate(id: string, reason: string, adminId: string, certificates: Pick<CertificateService, 'revoke'>): Promise<void> {
+  const serial = (await Pledge.findById(id).select('certificateSerial').lean<PledgeDoc>())?.certificateSerial;
+  if (!serial) throw notFound('This pledge has no certificate.', { code: 'no-certificate' });
+  await certificates.revoke(serial, reason, adminId);
+}
+
 /** One pledge with its certificates and every audit event about it or them, oldest first. */
 export async function adminPledgeDetail(id: string): Promise<AdminPledgeDetail> {
   const pledge = await Pledge.findById(id).lean<PledgeDoc>();

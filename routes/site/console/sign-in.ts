@@ -1,0 +1,73 @@
+/** Signing in to the console and out of it. */
+import { Router, type Request, type Response } from 'express';
+import { SESSION_TTL_SECONDS } from '../../../src/auth/jwt';
+import { SESSION_COOKIE } from '../../../src/auth/middleware';
+import { adminLogin } from '../../../src/auth/service';
+import { isAppError } from '../../../src/errors';
+import { AdminLoginBody } from '../../../src/pledges/schemas';
+import { rateLimit } from '../../../src/rate-limit';
+import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
+import { cookieOptions } from '../../../src/site/http';
+import { firstQueryValue } from '../../../src/site/view';
+import { signOutHandler } from '../session';
+import type { ConsoleContext } from './context';
+import { formErrors } from './views';
+
+const LOGIN_FIELDS: readonly FieldSpec[] = [
+  { name: 'email', path: 'email', label: 'console.login.email' },
+  { name: 'password', path: 'password', label: 'console.login.password' },
+];
+
+export function signInPages({ kit }: ConsoleContext): Router {
+  const router = Router();
+  const { config } = kit;
+  const secret = config.jwtSecret;
+  const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
+
+  const renderLogin = (req: Request, res: Response, email: string, errors: FormErrors, status = 200, failed = false, waitSeconds?: number) => {
+    kit.page(
+      req,
+      res,
+      'console/login',
+      {
+        email,
+        errors,
+        failed,
+        waitSeconds,
+        expired: firstQueryValue(req, 'expired') === '1',
+        disabled: firstQueryValue(req, 'disabled') === '1',
+        signedOut: firstQueryValue(req, 'signedOut') === '1',
+        csrf: kit.csrf.token(req, res),
+      },
+      { policy: 'no-store', status },
+    );
+  };
+
+  router.get('/admin/login', (req, res) => renderLogin(req, res, '', noErrors()));
+
+  router.post('/admin/login', kit.csrf.verify, loginLimit, async (req, res) => {
+    const input = { email: formText(req.body, 'email'), password: formText(req.body, 'password') };
+    const parsed = AdminLoginBody.safeParse(input);
+    if (!parsed.success) return renderLogin(req, res, input.email, formErrors(LOGIN_FIELDS, kit.l(res), parsed.error.issues, input), 400);
+    let jwt: string;
+    try {
+      jwt = await adminLogin(parsed.data.email, parsed.data.password, secret);
+    } catch (e) {
+      // Too many failures for this e-mail: the same page, with how long to wait.
+      if (isAppError(e) && e.status === 429 && e.retryAfter !== undefined) {
+        res.set('Retry-After', String(e.retryAfter));
+        return renderLogin(req, res, input.email, noErrors(), 429, false, e.retryAfter);
+      }
+      if (!isAppError(e) || e.status !== 401) throw e;
+      // One message for a wrong e-mail and a wrong password: it must not tell which.
+      return renderLogin(req, res, input.email, noErrors(), 401, true);
+    }
+    res.cookie(SESSION_COOKIE, jwt, cookieOptions(config.isProduction, SESSION_TTL_SECONDS * 1000));
+    res.redirect(303, '/admin/pledges?status=pending_review');
+  });
+
+  router.post('/admin/logout', signOutHandler({ secret, secure: config.isProduction, redirectTo: '/admin/login?signedOut=1' }));
+
+  router.get('/admin', (_req, res) => res.redirect(303, '/admin/pledges?status=pending_review'));
+  return router;
+}
