@@ -29,7 +29,7 @@ describe('faults: kill -9 of the app and of the store under mixed load', functio
   });
 
   it('when background work has settled, then no acknowledged write is lost and mail, certificates and the audit chain are done', () => {
-    assert.ok(report.acknowledged > 50, `only ${report.acknowledged} writes acknowledged: the load did not run`);
+    assert.ok(report.acknowledged > 20, `only ${report.acknowledged} writes acknowledged: the load did not run`);
     assert.equal(report.lost, 0);
     assert.deepEqual(report.violations, []);
   });
