@@ -299,6 +299,11 @@ export const en: Record<MessageKey, string> = {
   'verdict.not_found.text':
     'This registry has not issued a certificate with this number. Check that it was typed correctly; do not rely on a certificate of doubtful origin.',
   'verdict.not_found.mark': '?',
+  'verdict.mistyped.title': 'Mistyped number',
+  'verdict.mistyped.text':
+    'The check character does not match: one character was probably mistyped. Please enter the number again as printed on the certificate.',
+  'verdict.mistyped.mark': '!',
+  'verdict.mistyped.retry': 'Enter the certificate number again',
   'verdict.version': 'Initiative version',
   'verdict.issuedAt': 'Issued',
   'verdict.endedAt': 'Ended',
@@ -352,10 +357,55 @@ export const en: Record<MessageKey, string> = {
   'upload.check.pdf-signature':
     'The PDF’s digital signature covers the whole file and verifies (the file was not altered)',
   'upload.check.pdf-signer-trusted': 'The PDF was signed with the registry’s certificate',
-  'upload.check.serial-known': 'The certificate number was issued by this registry',
-  'upload.check.registry-match': 'The certified details match the registry’s record',
-  'upload.check.status': 'The certificate is valid today',
+  'upload.check.serial-known': 'The certificate number in the credential was issued by this registry',
+  'upload.check.registry-match':
+    'The details in the credential match the registry’s record (the credential is compared, not the page)',
+  'upload.check.status': 'The register records the certificate with this number as valid today',
   'upload.check.other': 'Check {name}',
+  'upload.means': 'What this means:',
+  'upload.means.credential-present':
+    'Only that the file carries a credential; whether it can be trusted and belongs to this page is in the other checks.',
+  'upload.means.credential-signature':
+    'Only that the credential itself comes from this registry unchanged; whether the page agrees with it is the page check.',
+  'upload.means.credential-matches-document':
+    'The text and fonts on the page are those recorded in the credential.',
+  'upload.means.pdf-signature':
+    'Only that the file was not changed after it was signed; not who signed it or whether the page is true.',
+  'upload.means.pdf-signer-trusted': 'The PDF was signed with this registry’s certificate.',
+  'upload.means.serial-known':
+    'Only that the number in the credential was issued by this registry; not that this file is that certificate.',
+  'upload.means.registry-match':
+    'Only the credential inside the file was compared with the record, not what the page shows; whether the page was changed is the page check.',
+  'upload.means.status':
+    'Only that the certificate with this number is valid in the register; this file failed other checks and does not prove that certificate.',
+  'upload.reason.not-pdf': 'The file is not a PDF.',
+  'upload.reason.pdf-encrypted': 'The PDF is encrypted and cannot be checked.',
+  'upload.reason.pdf-unreadable': 'The PDF is damaged and cannot be read.',
+  'upload.reason.attachments-unreadable': 'The file’s attachments cannot be read.',
+  'upload.reason.no-credential': 'The file carries no credential (credential.jws).',
+  'upload.reason.no-verified-credential': 'There is no trustworthy credential to check this with.',
+  'upload.reason.credential-malformed': 'The credential is malformed.',
+  'upload.reason.credential-unsupported-alg': 'The credential uses a signature algorithm this registry does not use.',
+  'upload.reason.credential-unknown-key': 'The credential was signed with a key this registry has not published.',
+  'upload.reason.credential-bad-signature': 'The credential’s signature does not match: it was changed, or not issued by this registry.',
+  'upload.reason.credential-bad-payload': 'The credential’s content is not that of a certificate of this registry.',
+  'upload.reason.page-mismatch': 'The page differs from what the credential records: the page was edited, or the credential was taken from another certificate.',
+  'upload.reason.page-unreadable': 'The certificate page cannot be read.',
+  'upload.reason.signature-missing': 'The file has no PDF signature.',
+  'upload.reason.signature-malformed': 'The PDF signature is malformed.',
+  'upload.reason.signature-unreadable': 'The PDF signature cannot be read.',
+  'upload.reason.signature-partial': 'The signature does not cover the whole file: content was appended after signing.',
+  'upload.reason.digest-mismatch': 'The file was changed after it was signed.',
+  'upload.reason.signature-invalid': 'The PDF signature does not match its certificate.',
+  'upload.reason.signer-untrusted': 'The PDF was signed with a certificate that is not this registry’s.',
+  'upload.reason.serial-unknown': 'This registry has issued no certificate numbered {serial}.',
+  'upload.reason.no-serial': 'There is no trustworthy credential to read a certificate number from.',
+  'upload.reason.registry-mismatch': 'The details in the credential differ from the registry’s record.',
+  'upload.reason.nothing-to-compare': 'There is no trustworthy credential to compare with the record.',
+  'upload.reason.certificate-revoked': 'The certificate has been revoked.',
+  'upload.reason.certificate-withdrawn': 'The company withdrew its pledge; the certificate is no longer valid.',
+  'upload.reason.certificate-superseded': 'The certificate has been replaced by a new one.',
+  'upload.reason.unknown-certificate': 'The register holds no such certificate.',
   'upload.openStatus': 'See the certificate’s current status',
   'upload.again': 'Check another file',
 
