@@ -204,7 +204,12 @@ export function* sortDocuments(docs: Doc[], spec: SortSpec): Sliced<Doc[]> {
     }
     return 0;
   });
-  return sorted.map((k) => k.doc);
+  const out: Doc[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    out.push(sorted[i]!.doc);
+    if ((i & 4095) === 4095) yield PAUSE;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

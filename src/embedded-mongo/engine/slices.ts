@@ -62,19 +62,20 @@ export function* sortInSlices<T>(items: T[], cmp: (a: T, b: T) => number): Slice
     for (let i = 0; i < run.length; i++) src[lo + i] = run[i]!;
     yield PAUSE;
   }
-  let dst = new Array<T>(n);
   for (let width = RUN; width < n; width *= 2) {
+    // Each pass writes its output in order, so it grows by push (allocating a million slots at once is itself a stall).
+    const dst: T[] = [];
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
       const hi = Math.min(lo + 2 * width, n);
       let i = lo;
       let j = mid;
       for (let k = lo; k < hi; k++) {
-        dst[k] = j >= hi || (i < mid && cmp(src[i]!, src[j]!) <= 0) ? src[i++]! : src[j++]!;
+        dst.push(j >= hi || (i < mid && cmp(src[i]!, src[j]!) <= 0) ? src[i++]! : src[j++]!);
         if ((k & 4095) === 4095) yield PAUSE;
       }
     }
-    [src, dst] = [dst, src];
+    src = dst;
   }
   return src;
 }
