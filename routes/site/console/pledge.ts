@@ -9,6 +9,7 @@ import { CorrectionBody } from '../../../src/admin/schemas';
 import type { SessionClaims } from '../../../src/auth/jwt';
 import { INDUSTRIES } from '../../../src/domain/industries';
 import { isAppError, notFound, type AppError } from '../../../src/errors';
+import { errorDetail } from '../../../src/i18n';
 import { approvePledge, rejectPledge } from '../../../src/pledges/lifecycle';
 import { ObjectIdParam, ReasonBody } from '../../../src/pledges/schemas';
 import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
@@ -97,7 +98,9 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
   /** A use case refused (the record changed meanwhile, or the action no longer applies): say so on the page. */
   const refused = async (req: Request, res: Response, id: string, e: unknown) => {
     if (!isAppError(e) || (e.status !== 409 && e.status !== 400)) throw e;
-    await renderPledge(req, res, id, { notice: kit.l(res).t('console.refused', { detail: (e as AppError).detail ?? (e as AppError).title }) }, e.status);
+    // The error's stable code picks the words in the admin's language; the API's English is the fallback.
+    const l = kit.l(res);
+    await renderPledge(req, res, id, { notice: l.t('console.refused', { detail: errorDetail(l.locale, e as AppError) }) }, e.status);
   };
 
   router.get('/admin/pledges/:id', async (req, res) => {

@@ -1,11 +1,11 @@
 /**
  * Plain functions the console's sections share: form input and errors, paging links, and the
- * audit events as rows for people. No express, no database: each is tested through the pages.
+ * audit events as rows for people (field: before → after, in the reader's language). No express, no database: each is tested through the pages.
  */
 import type { Request } from 'express';
 import type { z } from 'zod';
 import type { AuditEntry } from '../../../src/audit/events';
-import type { I18n } from '../../../src/i18n';
+import { catalogMessage, type I18n, type MessageKey } from '../../../src/i18n';
 import { FormErrorBuilder, type FieldSpec, type FormErrors } from '../../../src/site/forms';
 
 /** The query string as submitted, without the site-wide `lang` switch (the schemas are strict). */
@@ -52,10 +52,71 @@ export function actorLabel(actor: string, emails: Map<string, string>, l: I18n):
   return actor;
 }
 
-function compactJson(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = JSON.stringify(v);
-  return s.length > 300 ? `${s.slice(0, 297)}…` : s;
+/** Field labels of audit payloads, from the catalogs; an unknown field shows its own name. */
+const FIELD_LABELS: Record<string, MessageKey> = {
+  status: 'console.filter.status',
+  reason: 'console.reason',
+  uscc: 'table.uscc',
+  province: 'table.province',
+  industry: 'table.industry',
+  sequence: 'table.sequence',
+  foundingNumber: 'console.field.foundingNumber',
+  initiativeVersion: 'verdict.version',
+  name: 'console.correct.name',
+  nameEn: 'console.correct.nameEn',
+  format: 'console.exports.format',
+  rows: 'console.field.rows',
+  filters: 'console.field.filters',
+  sha256: 'console.field.sha256',
+  pledge: 'console.subject.pledge',
+  supersededBy: 'console.field.supersededBy',
+  pledgeRevoked: 'console.field.pledgeRevoked',
+};
+
+/** One changed (or recorded) field of an event, ready to read: `label: before → after`. */
+export interface ChangeLine {
+  label: string;
+  before?: string;
+  after: string;
+}
+
+const MAX_VALUE = 200;
+
+function valueText(key: string, v: unknown, subjectType: string, l: I18n): string {
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'boolean') return l.t(v ? 'console.value.yes' : 'console.value.no');
+  if (typeof v === 'string') {
+    // A certificate's status has its own words (有效/已被替换); a pledge's the site's.
+    if (key === 'status') return catalogMessage(l.locale, subjectType === 'certificate' ? `console.cert.${v}` : `status.${v}`) ?? v;
+    if (key === 'industry') return `${v} · ${l.industry(v)}`;
+    if (key === 'province') return l.province(v);
+    return v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE - 1)}…` : v;
+  }
+  if (typeof v === 'number') return key === 'rows' ? l.number(v) : String(v);
+  if (Array.isArray(v)) return v.map((x) => valueText('', x, subjectType, l)).join(', ');
+  if (typeof v === 'object') {
+    const parts = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k}=${valueText(k, x, subjectType, l)}`);
+    return parts.length ? parts.join(', ') : '—';
+  }
+  return String(v);
+}
+
+/**
+ * An event's before/after payloads as lines for people, in the reader's language. Every field
+ * of `after` is a line (with its old value when `before` had one); fields only `before` names are
+ * the unchanged rest of a correction and are left out, unless there is no `after` at all.
+ */
+export function changeLines(before: unknown, after: unknown, subjectType: string, l: I18n): ChangeLine[] {
+  const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const b = obj(before);
+  const a = obj(after);
+  const label = (k: string) => (FIELD_LABELS[k] ? l.t(FIELD_LABELS[k]) : k);
+  if (!a) return b ? Object.entries(b).map(([k, v]) => ({ label: label(k), after: valueText(k, v, subjectType, l) })) : [];
+  return Object.entries(a).map(([k, v]) => {
+    const line: ChangeLine = { label: label(k), after: valueText(k, v, subjectType, l) };
+    if (b && k in b) line.before = valueText(k, b[k], subjectType, l);
+    return line;
+  });
 }
 
 export function eventRows(events: AuditEntry[], emails: Map<string, string>, l: I18n) {
@@ -67,8 +128,7 @@ export function eventRows(events: AuditEntry[], emails: Map<string, string>, l: 
     action: e.action,
     subjectType: e.subject.type,
     subjectId: e.subject.id,
-    before: compactJson(e.before),
-    after: compactJson(e.after),
+    changes: changeLines(e.before, e.after, e.subject.type, l),
     seq: e.seq,
   }));
 }
