@@ -135,11 +135,12 @@ export class Collection {
     const ix = new Index(spec, this.ns);
     // The view: stored documents are never mutated, so references taken now stay this moment's state.
     const changed = new Map<string, Doc | null>();
+    const ids = Array.from(this.docs.keys()); // the map's own key strings: none allocated per document
     const view = Array.from(this.docs.values());
     this.builds.add(changed);
     let handedOver = false;
     try {
-      const entries = yield* ix.entriesFor(view);
+      const entries = yield* ix.entriesFor(ids, view);
       const suspects = yield* ix.loadSorted(entries);
       handedOver = true;
       return {

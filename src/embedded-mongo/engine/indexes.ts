@@ -7,7 +7,7 @@ import { Query } from 'mingo';
 import { DuplicateKeyError, MongoServerError, Codes, unsupported } from '../errors';
 import { SortedList } from './sorted-list';
 import { PAUSE, runToEnd, sortInSlices, type Sliced } from './slices';
-import { compareValues, getPathValues, idKey, typeRank, type Doc } from './values';
+import { compareValues, getPathValues, typeRank, type Doc } from './values';
 
 export interface IndexSpec {
   v: number;
@@ -168,13 +168,12 @@ export class Index {
     if (suspects.length) throw this.duplicateKey(suspects[0]!);
   }
 
-  /** The entries of documents (a view of a collection), in slices. */
-  *entriesFor(docs: Doc[]): Sliced<IndexEntry[]> {
+  /** The entries of documents (a view of a collection: id keys and documents), in slices. */
+  *entriesFor(ids: string[], docs: Doc[]): Sliced<IndexEntry[]> {
     const entries: IndexEntry[] = [];
     for (let i = 0; i < docs.length; i++) {
-      const doc = docs[i]!;
-      const id = idKey(doc._id);
-      for (const key of this.keysFor(doc)) entries.push({ key, id });
+      const id = ids[i]!;
+      for (const key of this.keysFor(docs[i]!)) entries.push({ key, id });
       if ((i & 1023) === 1023) yield PAUSE;
     }
     return entries;
