@@ -22,6 +22,7 @@ import { MailSender } from './mail/sender';
 import { signCredential } from '../certificates';
 import { ensureSequenceCounter, recoverActivations } from './pledges/activation';
 import type { PledgeDeps } from './pledges/lifecycle';
+import { TransparencyLog } from './transparency/log';
 
 export interface Registry {
   routes: Mount[];
@@ -31,6 +32,8 @@ export interface Registry {
   certificates: CertificateService;
   /** Issues pending certificates; `idle()` waits for a pass in progress. */
   certificateIssuer: BackgroundTask;
+  /** The transparency log (issue #13): sequencer, checkpoints, proofs. */
+  log: TransparencyLog;
   openApi: () => Record<string, unknown>;
   /** Prepares the database (first initiative, counters, interrupted activations) and starts background work. */
   start(): Promise<void>;
@@ -41,6 +44,9 @@ export interface RegistryOptions {
   mailPollMs?: number;
   sealEveryMs?: number;
   certificatePollMs?: number;
+  /** Transparency log: batching delay after an append, and the sequencer's polling interval. */
+  logBatchMs?: number;
+  logPollMs?: number;
 }
 
 export function createRegistry(
@@ -57,6 +63,7 @@ export function createRegistry(
   const mail = createMailQueue(() => mailSender.poke());
   const keys = createKeyRing(config, logger);
   const certificates = new CertificateService(keys, config.publicUrl);
+  const log = new TransparencyLog({ publicUrl: config.publicUrl, privateKey: keys.signingKey.privateKey, logger, batchMs: opts.logBatchMs, pollMs: opts.logPollMs });
   const certificateIssuer = new BackgroundTask(
     'certificate issuing',
     () => certificates.issuePending(),
@@ -111,6 +118,7 @@ export function createRegistry(
     keys,
     certificates,
     certificateIssuer,
+    log,
     openApi: api.openApi,
     async start() {
       await ensureInitialInitiative();
@@ -122,9 +130,11 @@ export function createRegistry(
         logger.warn({ recovered }, 'finished activations interrupted by a previous crash');
       mailSender.start();
       for (const t of tasks) t.start();
+      log.start();
     },
     async stop() {
       await Promise.all(tasks.map((t) => t.stop()));
+      await log.stop();
       await mailSender.stop();
       await certificates.close();
     },

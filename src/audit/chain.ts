@@ -5,9 +5,9 @@
  * always re-read from the last sealed event, and an event is sealed only once.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import mongoose from 'mongoose';
 import { Event } from '../../models/event';
 import { isDuplicateKey } from '../db/errors';
+import { takeLease } from '../db/lease';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const LEASE_ID = 'audit-chain-sealer';
@@ -40,25 +40,9 @@ export function chainHash(prevHash: string, canonical: string): string {
 
 const owner = randomUUID();
 
-async function takeLease(ms: number): Promise<boolean> {
-  const leases = mongoose.connection.db!.collection<{ _id: string; owner: string; until: Date }>('leases');
-  const now = new Date();
-  try {
-    const r = await leases.findOneAndUpdate(
-      { _id: LEASE_ID, $or: [{ owner }, { until: { $lt: now } }] },
-      { $set: { owner, until: new Date(now.getTime() + ms) } },
-      { upsert: true, returnDocument: 'after' },
-    );
-    return r?.owner === owner;
-  } catch (e) {
-    if (isDuplicateKey(e)) return false; // another instance holds it
-    throw e;
-  }
-}
-
 /** Seals up to `limit` pending events; returns how many. Safe to call from every instance. */
 export async function sealPendingEvents(limit = 5000): Promise<number> {
-  if (!(await takeLease(30_000))) return 0;
+  if (!(await takeLease(LEASE_ID, owner, 30_000))) return 0;
   const last = await Event.findOne({ seq: { $gte: 1 } }).sort({ seq: -1 }).lean();
   let seq = last?.seq ?? 0;
   let prev = last?.hash ?? GENESIS_HASH;

@@ -1,0 +1,151 @@
+/**
+ * What goes into the log, and the promise that each public state change gets there once:
+ * - the use case writes its state change, then (same request, before answering) the intent,
+ *   keyed by the change itself (`pledge.activated:<sequence>`, `certificate.revoked:<serial>`),
+ *   so repeating it is a no-op;
+ * - `recoverIntents` (at start and periodically) scans the state for changes without an intent
+ *   (a crash between the two writes) and adds them, built from the stored state alone, so the
+ *   entry is the same one the request would have written and never one for a change that did
+ *   not happen.
+ * Entries carry no personal data: the schema (src/tlog/entry.ts) admits only the listed fields.
+ */
+import { createHash } from 'node:crypto';
+import type { Types } from 'mongoose';
+import { Certificate, CertificateStatus, type CertificateDoc } from '../../models/certificate';
+import { Initiative } from '../../models/initiative';
+import { Pledge, type PledgeDoc } from '../../models/pledge';
+import { LogIntent } from '../../models/transparency-log';
+import { isDuplicateKey } from '../db/errors';
+import { encodeEntry, REVOCATION_REASONS, type LogEntry } from '../tlog';
+
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+export { REVOCATION_REASONS };
+
+type CertificateEntryType = 'certificate.issued' | 'certificate.revoked' | 'certificate.withdrawn' | 'certificate.superseded';
+
+const listeners = new Set<() => void>();
+
+/** A sequencer asks to be woken when an intent is appended in this process. */
+export function onIntent(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export interface Intent {
+  key: string;
+  entry: LogEntry;
+}
+
+/** Appends intents (idempotent per key). */
+export async function appendIntents(intents: readonly Intent[]): Promise<void> {
+  if (intents.length === 0) return;
+  const now = new Date();
+  try {
+    await LogIntent.bulkWrite(
+      intents.map((i) => ({ updateOne: { filter: { _id: i.key }, update: { $setOnInsert: { entry: encodeEntry(i.entry), pending: true, createdAt: now } }, upsert: true } })),
+      { ordered: false },
+    );
+  } catch (e) {
+    if (!isDuplicateKey(e)) throw e; // two upserts of one key raced: the other one wrote it
+  }
+  for (const l of listeners) l();
+}
+
+// ---- Entries built from stored state (requests and recovery build the same ones).
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+export function activationIntent(p: Pick<PledgeDoc, 'uscc' | 'sequence' | 'foundingNumber' | 'initiative' | 'activatedAt'>): Intent {
+  return {
+    key: `pledge.activated:${p.sequence}`,
+    entry: { v: 1, type: 'pledge.activated', at: iso(p.activatedAt!), uscc: p.uscc, sequence: p.sequence!, foundingNumber: p.foundingNumber ?? null, initiative: { version: p.initiative.version, sha256: p.initiative.sha256 } },
+  };
+}
+
+/** The time a certificate entered `status` (the last such history entry), or its issue time. */
+function statusTime(c: CertificateDoc, status: string): Date {
+  if (status === CertificateStatus.Valid) return c.issuedAt;
+  const h = [...(c.history ?? [])].reverse().find((e) => e.status === status);
+  return h?.at ?? c.updatedAt;
+}
+
+const TYPE_OF: Record<string, CertificateEntryType> = {
+  [CertificateStatus.Valid]: 'certificate.issued',
+  [CertificateStatus.Revoked]: 'certificate.revoked',
+  [CertificateStatus.Withdrawn]: 'certificate.withdrawn',
+  [CertificateStatus.Superseded]: 'certificate.superseded',
+};
+
+export function certificateIntent(c: CertificateDoc, status: CertificateDoc['status']): Intent {
+  const type = TYPE_OF[status];
+  const base = { v: 1 as const, at: iso(statusTime(c, status)), uscc: c.data.company.uscc, serial: c.serial, credentialSha256: sha256Hex(c.jws) };
+  const entry: LogEntry = type === 'certificate.revoked' ? { ...base, type, reason: revocationReasonOf(c) } : { ...base, type };
+  return { key: `${type}:${c.serial}`, entry };
+}
+
+function revocationReasonOf(c: CertificateDoc): RevocationReason {
+  const code = (c as { revocationReason?: string }).revocationReason;
+  return (REVOCATION_REASONS as readonly string[]).includes(code ?? '') ? (code as RevocationReason) : 'other';
+}
+
+export function initiativeIntent(i: { version: number; sha256: string; publishedAt?: Date | null; createdAt?: Date }): Intent {
+  return { key: `initiative.published:${i.version}`, entry: { v: 1, type: 'initiative.published', at: iso(i.publishedAt ?? i.createdAt!), initiative: { version: i.version, sha256: i.sha256 } } };
+}
+
+// ---- Hooks, one line each in the use cases.
+
+export async function logActivation(p: PledgeDoc): Promise<void> {
+  await appendIntents([activationIntent(p)]);
+}
+
+/** Logs the certificate's current status (issued, or how it ended); reads the stored record. */
+export async function logCertificateStatus(id: Types.ObjectId | string): Promise<void> {
+  const c = await Certificate.findById(id).lean<CertificateDoc>();
+  if (c) await appendIntents(certificateIntents(c));
+}
+
+export async function logInitiative(version: number): Promise<void> {
+  const i = await Initiative.findOne({ version, status: 'published' }).lean();
+  if (i) await appendIntents([initiativeIntent(i as never)]);
+}
+
+/** Issued, then the status it ended in (if any): a certificate's changes in order. */
+function certificateIntents(c: CertificateDoc): Intent[] {
+  const out = [certificateIntent(c, CertificateStatus.Valid)];
+  if (c.status !== CertificateStatus.Valid) out.push(certificateIntent(c, c.status));
+  return out;
+}
+
+// ---- Recovery.
+
+async function missing(intents: Intent[]): Promise<Intent[]> {
+  if (intents.length === 0) return [];
+  const have = new Set((await LogIntent.find({ _id: { $in: intents.map((i) => i.key) } }, { _id: 1 }).lean()).map((d) => d._id));
+  return intents.filter((i) => !have.has(i.key));
+}
+
+/** Appends intents for stored state changes that have none; returns how many were missing. */
+export async function recoverIntents(batch = 500): Promise<number> {
+  let added = 0;
+  const flush = async (list: Intent[]) => {
+    const m = await missing(list);
+    await appendIntents(m);
+    added += m.length;
+  };
+  const initiatives = await Initiative.find({ status: 'published' }).sort({ version: 1 }).lean();
+  await flush(initiatives.map((i) => initiativeIntent(i as never)));
+  let list: Intent[] = [];
+  for await (const p of Pledge.find({ sequence: { $exists: true } }).sort({ sequence: 1 }).lean<PledgeDoc[]>().cursor()) {
+    list.push(activationIntent(p as PledgeDoc));
+    if (list.length >= batch) [list] = [[], await flush(list)];
+  }
+  await flush(list);
+  list = [];
+  for await (const c of Certificate.find({}).sort({ issuedAt: 1, _id: 1 }).lean<CertificateDoc[]>().cursor()) {
+    list.push(...certificateIntents(c as CertificateDoc));
+    if (list.length >= batch) [list] = [[], await flush(list)];
+  }
+  await flush(list);
+  return added;
+}

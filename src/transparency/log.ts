@@ -1,0 +1,122 @@
+/**
+ * The registry's transparency log (issue #13), one per app instance: its identity (origin = key
+ * name = PUBLIC_URL without scheme + "/log", signed with the registry's Ed25519 key), the
+ * sequencer run in the background (woken by appends, batched by `batchMs`, polled every
+ * `pollMs` so intents appended by other instances are integrated too), recovery of missing
+ * intents, and what serving and certificates need (checkpoint, proofs, proof bundles).
+ */
+import type { KeyObject } from 'node:crypto';
+import { LogEntryRecord, LogIntent } from '../../models/transparency-log';
+import { BackgroundTask } from '../background';
+import type { Logger } from '../logger';
+import { ed25519Signer, formatVerifierKey, originFromPublicUrl } from '../tlog';
+import { onIntent, recoverIntents } from './intents';
+import { Sequencer } from './sequencer';
+import { bytes, latestCheckpoint, LogReader } from './store';
+
+export interface TransparencyLogOptions {
+  publicUrl: string;
+  privateKey: KeyObject;
+  logger: Logger;
+  /** Delay between an append and the pass that integrates it (gathers a batch). */
+  batchMs?: number;
+  /** How often the sequencer looks for work appended elsewhere. */
+  pollMs?: number;
+  /** How often recovery scans for state changes without an intent. */
+  recoverMs?: number;
+}
+
+/** What a certificate carries to prove its `certificate.issued` entry offline. */
+export interface ProofBundle {
+  leafIndex: number;
+  entry: string;
+  inclusionProof: string[];
+  checkpoint: string;
+}
+
+export class TransparencyLog {
+  readonly origin: string;
+  readonly vkey: string;
+  readonly reader = new LogReader();
+  readonly sequencer: Sequencer;
+  readonly batchMs: number;
+  private readonly task: BackgroundTask;
+  private readonly recovery: BackgroundTask;
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly o: TransparencyLogOptions) {
+    this.origin = originFromPublicUrl(o.publicUrl);
+    const signer = ed25519Signer(this.origin, o.privateKey);
+    this.vkey = formatVerifierKey(this.origin, o.privateKey);
+    this.batchMs = o.batchMs ?? 100;
+    this.sequencer = new Sequencer({ origin: this.origin, signer, reader: this.reader });
+    this.task = new BackgroundTask('integrating the transparency log', () => this.sequencer.integrate(), o.pollMs ?? 250, o.logger);
+    this.recovery = new BackgroundTask('recovering transparency log intents', () => this.recover(), o.recoverMs ?? 60_000, o.logger);
+  }
+
+  /** Integrates soon (after `batchMs`, so appends close together share one pass and checkpoint). */
+  poke(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.task.poke();
+    }, this.batchMs).unref();
+  }
+
+  async recover(): Promise<number> {
+    const n = await recoverIntents();
+    if (n) this.o.logger.warn({ recovered: n }, 'appended log intents for state changes a crash left unlogged');
+    return n;
+  }
+
+  /** Starts the sequencer and the periodic recovery (the first recovery pass runs at once). */
+  start(): void {
+    this.unsubscribe = onIntent(() => this.poke());
+    this.task.start();
+    this.recovery.start();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.all([this.task.stop(), this.recovery.stop()]);
+  }
+
+  /** Waits for the sequencer's pass in progress (tests). */
+  idle(): Promise<void> {
+    return this.task.idle();
+  }
+
+  async checkpoint(): Promise<{ size: number; note: string } | null> {
+    const c = await latestCheckpoint();
+    return c ? { size: c._id, note: c.note } : null;
+  }
+
+  /**
+   * The proof bundle of intent `key` against the latest checkpoint, waiting up to `timeoutMs`
+   * for it to be integrated and signed; null when it is not in the log by then.
+   */
+  async proofBundle(key: string, timeoutMs = 0): Promise<ProofBundle | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const intent = await LogIntent.findById(key, { index: 1 }).lean();
+      const head = await latestCheckpoint();
+      if (intent?.index !== undefined && head && head._id > intent.index) {
+        const entry = await LogEntryRecord.findById(intent.index).lean();
+        if (!entry) return null;
+        const proof = await this.reader.inclusion(intent.index, head._id);
+        return { leafIndex: intent.index, entry: bytes(entry.data).toString('base64'), inclusionProof: proof.map((p) => p.toString('base64')), checkpoint: head.note };
+      }
+      if (Date.now() >= deadline) return null;
+      this.poke();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** The size of the latest checkpoint (0 before the first). */
+  async size(): Promise<number> {
+    return (await this.checkpoint())?.size ?? 0;
+  }
+}
