@@ -25,6 +25,8 @@ export interface CertificateDoc {
   codes?: { province: string; industry: string };
   status: CertificateStatus;
   statusReason?: string;
+  /** The revocation's reason code, the only reason the public log carries (never the free text). */
+  revocationReason?: string;
   supersededBy?: string;
   keyId: string;
   jws: string;
@@ -43,6 +45,7 @@ const certificateSchema = new Schema<CertificateDoc>(
     codes: { province: String, industry: String },
     status: { type: String, enum: Object.values(CertificateStatus), required: true },
     statusReason: { type: String },
+    revocationReason: { type: String },
     supersededBy: { type: String },
     keyId: { type: String, required: true },
     jws: { type: String, required: true },

@@ -7,11 +7,14 @@ import type { ApiBuilder } from '../../src/http/api';
 import { readUpload, stopReading, uploadError } from '../../src/http/upload';
 import { rateLimit } from '../../src/rate-limit';
 import { ReasonBody } from '../../src/pledges/schemas';
+import { REVOCATION_REASONS } from '../../src/tlog';
 import { file, Verdict } from './responses';
 
 /** The largest certificate file accepted: exactly 5 MiB is allowed, one byte more is a 413. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 const SerialParams = z.strictObject({ serial: z.string().min(1).max(40) });
+/** The free-text reason stays in the registry; only the code goes to the public transparency log. */
+const RevokeBody = ReasonBody.extend({ reasonCode: z.enum(REVOCATION_REASONS).optional().meta({ description: 'The reason code logged publicly (default other)' }) });
 
 const CertificateResponse = z.object({
   serial: z.string(),
@@ -118,8 +121,8 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     tags: ['admin'],
     auth: 'admin',
     params: SerialParams,
-    body: ReasonBody,
+    body: RevokeBody,
     responses: { 200: { description: 'The revoked certificate', schema: CertificateResponse }, 409: { description: 'Not a valid certificate' } },
-    handler: async ({ params, body }, _req, res) => certs.revoke(params.serial, body.reason, sessionOf(res).sub),
+    handler: async ({ params, body }, _req, res) => certs.revoke(params.serial, body.reason, sessionOf(res).sub, body.reasonCode),
   });
 }

@@ -22,6 +22,7 @@ import type { LookupCache } from './cache';
 import { CLAIM_MS } from './claims';
 import type { KeyRing } from './keys';
 import { supersedeCertificate } from './status';
+import { logCertificateStatus } from '../transparency/intents';
 
 const SERIAL_COUNTER = 'certificate-serial';
 
@@ -82,6 +83,7 @@ export class CertificateIssuer {
       // Issued concurrently by another instance: use that one.
       cert = (await Certificate.findOne({ $or: [{ currentFor: pledge._id }, { serial }] }).lean<CertificateDoc>())!;
     }
+    await logCertificateStatus(cert._id);
     await recordEvent({ actor: 'system', action: 'certificate.issued', subject: { type: 'certificate', id: cert.serial }, after: { pledge: String(pledge._id), status: cert.status } });
     return finish(pledge._id, cert);
   }

@@ -15,6 +15,7 @@ import { CertificateIssuer } from './issuing';
 import type { KeyRing } from './keys';
 import { certificatePdf, companyCertificatePdf, findCertificate } from './records';
 import { markForReissue, revokeCertificate, withdrawCertificate } from './status';
+import type { RevocationReason } from '../transparency/intents';
 import { serialVerdicts, type VerifyLookup } from './verdict';
 import { verifyUpload, type UploadVerdict } from './verification';
 import { VerifyPool } from './verify-pool';
@@ -66,8 +67,8 @@ export class CertificateService {
     return companyCertificatePdf(companyId);
   }
 
-  revoke(serial: string, reason: string, adminId: string): Promise<CertificateView> {
-    return revokeCertificate(this.cache, serial, reason, adminId);
+  revoke(serial: string, reason: string, adminId: string, reasonCode?: RevocationReason): Promise<CertificateView> {
+    return revokeCertificate(this.cache, serial, reason, adminId, reasonCode);
   }
 
   /** The pledge use cases' hook for a withdrawn pledge (wired once, in src/registry.ts). */

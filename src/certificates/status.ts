@@ -17,18 +17,20 @@ import type { LookupCache } from './cache';
 import { CLAIM_MS } from './claims';
 import { findCertificate } from './records';
 import { certificateView, type CertificateView } from './views';
+import { logCertificateStatus, type RevocationReason } from '../transparency/intents';
 
 /** The association revokes a certificate; the pledge becomes revoked (a founder keeps its number). */
-export async function revokeCertificate(cache: LookupCache, serial: string, reason: string, adminId: string): Promise<CertificateView> {
+export async function revokeCertificate(cache: LookupCache, serial: string, reason: string, adminId: string, reasonCode: RevocationReason = 'other'): Promise<CertificateView> {
   const cert = await findCertificate(serial);
   const actor = `admin:${adminId}`;
   const now = new Date();
   const updated = await Certificate.findOneAndUpdate(
     { _id: cert._id, status: CertificateStatus.Valid },
-    { $set: { status: CertificateStatus.Revoked, statusReason: reason }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Revoked, at: now, actor, reason } } },
+    { $set: { status: CertificateStatus.Revoked, statusReason: reason, revocationReason: reasonCode }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Revoked, at: now, actor, reason } } },
     { returnDocument: 'after' },
   ).lean<CertificateDoc>();
   if (!updated) throw conflict(`This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`, { code: 'certificate-not-valid' });
+  await logCertificateStatus(cert._id);
   cache.delete(cert.serial);
   clearPublicCaches();
   const pledge = await Pledge.findOneAndUpdate(
@@ -47,6 +49,7 @@ export async function withdrawCertificate(cache: LookupCache, pledgeId: Types.Ob
     { $set: { status: CertificateStatus.Withdrawn, statusReason: reason }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Withdrawn, at: now, actor, reason } } },
   ).lean<CertificateDoc>();
   if (!cert) return;
+  await logCertificateStatus(cert._id);
   cache.delete(cert.serial);
   await recordEvent({ actor, action: 'certificate.withdrawn', subject: { type: 'certificate', id: cert.serial }, before: { status: CertificateStatus.Valid }, after: { status: CertificateStatus.Withdrawn } });
 }
@@ -58,6 +61,7 @@ export async function supersedeCertificate(cache: LookupCache, old: CertificateD
     { _id: old._id, currentFor: old.pledge, status: CertificateStatus.Valid },
     { $set: { status: CertificateStatus.Superseded, supersededBy: newSerial, statusReason: 'company data corrected' }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Superseded, at: now, actor, reason: `superseded by ${newSerial}` } } },
   ).lean<CertificateDoc>();
+  if (updated) await logCertificateStatus(updated._id);
   cache.delete(old.serial);
   clearPublicCaches();
   if (updated) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });

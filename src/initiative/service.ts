@@ -3,6 +3,7 @@ import { Initiative, initiativeHash, type InitiativeContent } from '../../models
 import { serviceUnavailable } from '../errors';
 import { INITIATIVE_V1 } from './text';
 import { isDuplicateKey } from '../db/errors';
+import { logInitiative } from '../transparency/intents';
 
 export interface PublishedInitiative extends InitiativeContent {
   sha256: string;
@@ -39,6 +40,7 @@ export async function publishInitiative(content: InitiativeContent): Promise<Pub
       if (!isDuplicateKey(e)) throw e;
     }
   }
+  await logInitiative(content.version);
   clearInitiativeCache();
   return currentInitiative();
 }

@@ -17,6 +17,7 @@ import { recordEvent } from '../audit/events';
 import { conflict, notFound } from '../errors';
 import { clearPublicCaches } from './queries';
 import { isDuplicateKey } from '../db/errors';
+import { logActivation } from '../transparency/intents';
 
 export const SEQUENCE_COUNTER = 'pledge-sequence';
 
@@ -86,6 +87,7 @@ async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Pro
   ).lean<PledgeDoc>();
   await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
   if (updated) {
+    await logActivation(updated);
     clearPublicCaches();
     await recordEvent({
       actor,
