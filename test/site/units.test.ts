@@ -44,7 +44,7 @@ describe('site units', () => {
       const keys = new Set(catalogKeys('zh-CN'));
       for (const file of sources) {
         const text = readFileSync(file, 'utf8');
-        for (const m of text.matchAll(/\bt\('([a-zA-Z0-9_.]+)'[,)]/g)) {
+        for (const m of text.matchAll(/\bt\(\s*'([a-zA-Z0-9_.]+)'[,)]/g)) {
           assert.ok(keys.has(m[1]), `${path.relative(root, file)} uses unknown message ${m[1]}`);
         }
       }
