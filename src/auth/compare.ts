@@ -1,4 +1,4 @@
-/** Constant-time comparison of secrets (CSRF tokens, bearer tokens), in one place. */
+/** Constant-time comparison of secrets (CSRF tokens, bearer tokens, password hashes), in one place. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -10,4 +10,9 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 export function sameSecret(given: string, expected: string): boolean {
   // The length check is only belt and braces: equal digests already imply equal text.
   return timingSafeEqual(digest(given), digest(expected)) && given.length === expected.length;
+}
+
+/** Whether two byte strings are equal, in time that depends only on their lengths (hash outputs). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }

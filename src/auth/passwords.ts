@@ -1,5 +1,6 @@
 /** Admin passwords: scrypt with a per-password salt, compared in constant time. */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
+import { sameBytes } from './compare';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> =>
   new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
@@ -23,7 +24,7 @@ export async function verifyPassword(password: string, stored: string | null | u
   const [, N, r, p, salt, hash] = parts;
   const expected = Buffer.from(hash, 'base64');
   const key = await scrypt(password.normalize('NFC'), Buffer.from(salt, 'base64'), expected.length, { N: Number(N), r: Number(r), p: Number(p) });
-  return key.length === expected.length && timingSafeEqual(key, expected);
+  return sameBytes(key, expected);
 }
 
 export const MIN_PASSWORD_LENGTH = 12;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { sameSecret } from '../../src/auth/compare';
+import { sameBytes, sameSecret } from '../../src/auth/compare';
 
 describe('constant-time secret comparison', () => {
   it('when two strings are compared, then the answer is exactly string equality', () => {
@@ -18,5 +18,14 @@ describe('constant-time secret comparison', () => {
     assert.equal(sameSecret('', 'x'), false);
     assert.equal(sameSecret('é', 'e\u0301'), false);
     assert.equal(sameSecret('', ''), true);
+  });
+
+  it('when byte strings are compared, then the answer is byte equality, and unequal lengths are simply unequal', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 64 }), (a, b) => {
+        assert.equal(sameBytes(a, b), Buffer.from(a).equals(Buffer.from(b)));
+        assert.equal(sameBytes(a, Uint8Array.from(a)), true);
+      }),
+    );
   });
 });
