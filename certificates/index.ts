@@ -45,16 +45,19 @@ export {
   signPdf,
   type DevP12,
   type PdfSignatureCheck,
+  type PdfSignatureFailure,
 } from './pades';
 export {
   issueCertificate,
   issueCertificatePdf,
+  REASON_CODES,
   renderDigestOf,
   verifyCertificatePdf,
   type CheckName,
   type IssueOptions,
   type IssuedCertificate,
   type PdfVerification,
+  type ReasonCode,
   type VerificationCheck,
 } from './issue';
 export { loadSubsetEngine } from './fonts';

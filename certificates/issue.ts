@@ -22,6 +22,7 @@ import {
   CredentialError,
   signCredential,
   verifyCredential,
+  type CredentialFailure,
   type Jwks,
   type SigningKey,
 } from './jws';
@@ -31,6 +32,7 @@ import {
   checkPdfSignature,
   signPdf,
   type PdfSignatureCheck,
+  type PdfSignatureFailure,
   type PdfSigner,
 } from './pades';
 import { buildCertificate, digestOfHashes, sha256 } from './render';
@@ -94,11 +96,54 @@ export type CheckName =
   | 'pdf-signature'
   | 'pdf-signer-trusted';
 
+/**
+ * Why an offline check failed, stable for programs and translations (`reason` is English text
+ * for people and may carry details such as a parser message).
+ */
+export type ReasonCode =
+  | 'not-pdf'
+  | 'pdf-encrypted'
+  | 'pdf-unreadable'
+  | 'attachments-unreadable'
+  | 'no-credential'
+  | 'no-verified-credential'
+  | `credential-${CredentialFailure}`
+  | 'page-mismatch'
+  | 'page-unreadable'
+  | PdfSignatureFailure
+  | 'signer-untrusted';
+
+/** Every ReasonCode, for catalogs that must name each one. */
+export const REASON_CODES = [
+  'not-pdf',
+  'pdf-encrypted',
+  'pdf-unreadable',
+  'attachments-unreadable',
+  'no-credential',
+  'no-verified-credential',
+  'credential-malformed',
+  'credential-unsupported-alg',
+  'credential-unknown-key',
+  'credential-bad-signature',
+  'credential-bad-payload',
+  'page-mismatch',
+  'page-unreadable',
+  'signature-missing',
+  'signature-malformed',
+  'signature-unreadable',
+  'signature-partial',
+  'digest-mismatch',
+  'signature-invalid',
+  'signer-untrusted',
+] as const satisfies readonly ReasonCode[];
+
 export interface VerificationCheck {
   /** the lead adds registry checks (serial-known, registry-match, status) with their own names */
   name: CheckName | (string & {});
   ok: boolean;
   reason?: string;
+  /** set with `reason`; the app's registry checks add codes of their own */
+  code?: ReasonCode | (string & {});
 }
 
 export interface PdfVerification {
@@ -181,20 +226,21 @@ export async function verifyCertificatePdf(
 ): Promise<PdfVerification> {
   const checks: VerificationCheck[] = [];
   const out: PdfVerification = { valid: false, checks };
-  const fail = (name: CheckName, reason: string) => checks.push({ name, ok: false, reason });
-  const failRest = (reason: string) => {
+  const fail = (name: CheckName, code: ReasonCode, reason: string) =>
+    checks.push({ name, ok: false, reason, code });
+  const failRest = (code: ReasonCode, reason: string) => {
     for (const n of [
       'credential-present',
       'credential-signature',
       'credential-matches-document',
     ] as const) {
-      if (!checks.some((c) => c.name === n)) fail(n, reason);
+      if (!checks.some((c) => c.name === n)) fail(n, code, reason);
     }
   };
 
   if (!(bytes instanceof Uint8Array) || !isPdf(bytes)) {
-    failRest('not a PDF file');
-    fail('pdf-signature', 'not a PDF file');
+    failRest('not-pdf', 'not a PDF file');
+    fail('pdf-signature', 'not-pdf', 'not a PDF file');
     return out;
   }
 
@@ -203,11 +249,8 @@ export async function verifyCertificatePdf(
     doc = await loadPdf(bytes);
   } catch (e) {
     rethrowLimit(e);
-    failRest(
-      e instanceof EncryptedPDFError
-        ? 'the PDF is encrypted'
-        : `the PDF cannot be read: ${(e as Error).message}`,
-    );
+    if (e instanceof EncryptedPDFError) failRest('pdf-encrypted', 'the PDF is encrypted');
+    else failRest('pdf-unreadable', `the PDF cannot be read: ${(e as Error).message}`);
   }
   if (doc) {
     let jws: string | undefined;
@@ -216,7 +259,11 @@ export async function verifyCertificatePdf(
     } catch (e) {
       rethrowLimit(e);
       jws = undefined;
-      fail('credential-present', `the attachments cannot be read: ${(e as Error).message}`);
+      fail(
+        'credential-present',
+        'attachments-unreadable',
+        `the attachments cannot be read: ${(e as Error).message}`,
+      );
     }
     if (jws) {
       checks.push({ name: 'credential-present', ok: true });
@@ -226,11 +273,8 @@ export async function verifyCertificatePdf(
         out.credential = assertCredentialShape(payload);
         checks.push({ name: 'credential-signature', ok: true });
       } catch (e) {
-        const why =
-          e instanceof CredentialError
-            ? `${e.reason}: ${e.message}`
-            : `bad-payload: ${(e as Error).message}`;
-        fail('credential-signature', why);
+        const failure: CredentialFailure = e instanceof CredentialError ? e.reason : 'bad-payload';
+        fail('credential-signature', `credential-${failure}`, `${failure}: ${(e as Error).message}`);
       }
       if (out.credential) {
         try {
@@ -240,24 +284,34 @@ export async function verifyCertificatePdf(
           else
             fail(
               'credential-matches-document',
+              'page-mismatch',
               'the credential was issued for a different page content (swapped attachment or edited page)',
             );
         } catch (e) {
           rethrowLimit(e);
-          fail('credential-matches-document', `the page cannot be read: ${(e as Error).message}`);
+          fail(
+            'credential-matches-document',
+            'page-unreadable',
+            `the page cannot be read: ${(e as Error).message}`,
+          );
         }
       }
     } else if (!checks.some((c) => c.name === 'credential-present')) {
-      fail('credential-present', `no ${'credential.jws'} attachment`);
+      fail('credential-present', 'no-credential', `no ${'credential.jws'} attachment`);
     }
-    failRest('no verified credential');
+    failRest('no-verified-credential', 'no verified credential');
   }
 
   const sig = checkPdfSignature(bytes);
   out.pdfSignature = sig;
   if (sig.present && sig.coversWholeFile && sig.digestValid && sig.signatureValid)
     checks.push({ name: 'pdf-signature', ok: true });
-  else fail('pdf-signature', sig.reason ?? 'invalid PDF signature');
+  else
+    fail(
+      'pdf-signature',
+      sig.reasonCode ?? 'signature-invalid',
+      sig.reason ?? 'invalid PDF signature',
+    );
   if (opts.trustedSignerCertSha256) {
     const trusted =
       !!sig.signerCertSha256 &&
@@ -266,6 +320,7 @@ export async function verifyCertificatePdf(
     else
       fail(
         'pdf-signer-trusted',
+        'signer-untrusted',
         `signing certificate ${sig.signerCertSha256 ?? '(none)'} is not a registry certificate`,
       );
   }

@@ -260,7 +260,17 @@ export interface PdfSignatureCheck {
   byteRange?: [number, number, number, number];
   /** why a check failed */
   reason?: string;
+  /** the same, stable for programs and translations */
+  reasonCode?: PdfSignatureFailure;
 }
+
+export type PdfSignatureFailure =
+  | 'signature-missing'
+  | 'signature-malformed'
+  | 'signature-unreadable'
+  | 'signature-partial'
+  | 'digest-mismatch'
+  | 'signature-invalid';
 
 const BYTE_RANGE_RE = /\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g;
 
@@ -283,17 +293,18 @@ export function checkPdfSignature(pdfBytes: Uint8Array): PdfSignatureCheck {
   let last: RegExpExecArray | null = null;
   BYTE_RANGE_RE.lastIndex = 0;
   while ((m = BYTE_RANGE_RE.exec(text))) last = m;
-  if (!last) return { ...res, reason: 'no PDF signature (/ByteRange) found' };
+  if (!last)
+    return { ...res, reason: 'no PDF signature (/ByteRange) found', reasonCode: 'signature-missing' };
   res.present = true;
   const br = last.slice(1, 5).map(Number) as [number, number, number, number];
   res.byteRange = br;
   const [a, b, c, d] = br;
   if (a !== 0 || b <= 0 || c <= b || c + d > buf.length || buf[b] !== 0x3c || buf[c - 1] !== 0x3e) {
-    return { ...res, reason: 'malformed /ByteRange' };
+    return { ...res, reason: 'malformed /ByteRange', reasonCode: 'signature-malformed' };
   }
   const hex = text.slice(b + 1, c - 1);
   if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length % 2)
-    return { ...res, reason: '/Contents is not a hex string' };
+    return { ...res, reason: '/Contents is not a hex string', reasonCode: 'signature-malformed' };
   res.coversWholeFile = c + d === buf.length;
   const cms = Buffer.from(hex, 'hex');
   try {
@@ -340,12 +351,21 @@ export function checkPdfSignature(pdfBytes: Uint8Array): PdfSignatureCheck {
     attrsDer[0] = 0x31;
     res.signatureValid = crypto.verify(digestAlg, attrsDer, cert.publicKey, bodyOf(cms, sigNode));
   } catch (e) {
-    return { ...res, reason: `unreadable CMS signature: ${(e as Error).message}` };
+    return {
+      ...res,
+      reason: `unreadable CMS signature: ${(e as Error).message}`,
+      reasonCode: 'signature-unreadable',
+    };
   }
-  if (!res.coversWholeFile)
+  if (!res.coversWholeFile) {
     res.reason = 'the signature does not cover the whole file (bytes were appended)';
-  else if (!res.digestValid) res.reason = 'digest mismatch: the document was changed after signing';
-  else if (!res.signatureValid)
+    res.reasonCode = 'signature-partial';
+  } else if (!res.digestValid) {
+    res.reason = 'digest mismatch: the document was changed after signing';
+    res.reasonCode = 'digest-mismatch';
+  } else if (!res.signatureValid) {
     res.reason = 'the CMS signature does not verify with its certificate';
+    res.reasonCode = 'signature-invalid';
+  }
   return res;
 }

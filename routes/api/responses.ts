@@ -90,7 +90,7 @@ export const Verdict = z.object({
   valid: z.boolean().meta({ description: 'True only when every check passes' }),
   status: z.string().nullable(),
   serial: z.string().nullable(),
-  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), reason: z.string().optional() })),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), reason: z.string().optional().meta({ description: 'Why it failed, in English' }), code: z.string().optional().meta({ description: 'Why it failed, as a stable code (e.g. digest-mismatch, page-mismatch, serial-unknown, certificate-revoked)' }) })),
   certificate: Open('The registry record of the certificate, when known').nullable(),
 });
 

@@ -4,9 +4,9 @@
  * are pluggable (SiteKit.verify, SiteKit.certificates); the registry wires the certificate service.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { parseSerial } from '../../certificates';
-import type { UploadVerdict } from '../../src/certificates/verification';
-import { SERIAL_INPUT_MAX, type Verdict } from '../../src/certificates/verdict';
+import { parseSerial, REASON_CODES } from '../../certificates';
+import { REGISTRY_REASON_CODES, type UploadVerdict } from '../../src/certificates/verification';
+import { SERIAL_INPUT_MAX, verdictFor, type Verdict, type VerdictKind } from '../../src/certificates/verdict';
 import type { I18n, MessageKey } from '../../src/i18n';
 import type { FormErrors } from '../../src/site/forms';
 import { VerificationRefused, type RefusalKind } from '../../src/certificates/verify-pool';
@@ -27,6 +27,12 @@ const KNOWN_CHECKS = new Set([
   'registry-match',
   'status',
 ]);
+
+/** A typo is bad input (400); an unknown serial has no page (404); a known one has, whatever its status. */
+const VERDICT_STATUS: Record<VerdictKind, number> = { valid: 200, revoked: 200, withdrawn: 200, superseded: 200, not_found: 404, mistyped: 400 };
+
+/** Reason codes the catalogs translate (`upload.reason.<code>`); any other shows its English text. */
+const KNOWN_REASONS = new Set<string>([...REASON_CODES, ...REGISTRY_REASON_CODES]);
 
 /** What the form can say about a file: the upload's problems, not a PDF, or not checked (a cap, busy). */
 type FileProblem = UploadProblem | 'not-pdf' | 'too-complex' | 'busy';
@@ -73,16 +79,28 @@ function uploadView(v: UploadVerdict, filename: string, l: I18n) {
           uscc: v.certificate.company.uscc,
         }
       : null,
-    checks: v.checks.map((c) => ({
-      name: c.name,
-      ok: c.ok,
-      label: KNOWN_CHECKS.has(c.name)
-        ? l.t(`upload.check.${c.name}` as MessageKey)
-        : l.t('upload.check.other', { name: c.name }),
-      // The registry's word for a certificate that is no longer valid (revoked, withdrawn, …).
-      note: !c.ok && c.name === 'status' && ended ? l.t(`verdict.${ended}.title`) : null,
-      reason: c.ok ? null : (c.reason ?? null),
-    })),
+    checks: v.checks.map((c) => {
+      const known = KNOWN_CHECKS.has(c.name);
+      const translated = !c.ok && c.code !== undefined && KNOWN_REASONS.has(c.code);
+      return {
+        name: c.name,
+        ok: c.ok,
+        label: known
+          ? l.t(`upload.check.${c.name}` as MessageKey)
+          : l.t('upload.check.other', { name: c.name }),
+        // The registry's word for a certificate that is no longer valid (revoked, withdrawn, …).
+        note: !c.ok && c.name === 'status' && ended ? l.t(`verdict.${ended}.title`) : null,
+        // On a failed verdict a passed line says how little it proves on its own.
+        means: c.ok && outcome !== 'valid' && known ? l.t(`upload.means.${c.name}` as MessageKey) : null,
+        reason: c.ok
+          ? null
+          : translated
+            ? { text: l.t(`upload.reason.${c.code}` as MessageKey, { serial: v.serial ?? '' }), lang: l.locale }
+            : c.reason
+              ? { text: c.reason, lang: 'en' }
+              : null,
+      };
+    }),
   };
 }
 
@@ -207,18 +225,13 @@ export function verifyPages(kit: SiteKit): Router {
       res.redirect(301, `/verify/${canonical.serial}${query < 0 ? '' : req.originalUrl.slice(query)}`);
       return;
     }
-    // Anything that cannot be a serial is simply unknown: no lookup, same verdict page.
-    const plausible =
-      raw.length > 0 && raw.length <= SERIAL_INPUT_MAX && /^[\x21-\x7e]+$/.test(raw);
-    const verdict: Verdict = plausible
-      ? await kit.verify(raw)
-      : { kind: 'not_found', serial: raw.slice(0, SERIAL_INPUT_MAX) };
+    const verdict = await verdictFor(raw, kit.verify);
     kit.page(
       req,
       res,
       'verdict',
       { verdict: verdictView(verdict, kit.l(res)) },
-      { status: verdict.kind === 'not_found' ? 404 : 200, section: '/verify' },
+      { status: VERDICT_STATUS[verdict.kind], section: '/verify' },
     );
   });
 

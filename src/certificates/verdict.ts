@@ -3,9 +3,11 @@
  * (`serialVerdicts`, over the certificate service); until then every serial is unknown, and
  * the page says so plainly.
  */
+import { parseSerial } from '../../certificates';
 import { CertificateStatus, type CertificateDoc } from '../../models/certificate';
 
-export type VerdictKind = 'valid' | 'revoked' | 'withdrawn' | 'superseded' | 'not_found';
+/** `mistyped`: the serial's check character does not match, so no certificate was looked up. */
+export type VerdictKind = 'valid' | 'revoked' | 'withdrawn' | 'superseded' | 'not_found' | 'mistyped';
 
 export interface Verdict {
   kind: VerdictKind;
@@ -38,6 +40,19 @@ export type VerifyLookup = (serial: string) => Promise<Verdict>;
 export const SERIAL_INPUT_MAX = 40;
 
 export const unknownSerials: VerifyLookup = async (serial) => ({ kind: 'not_found', serial });
+
+/**
+ * The verdict for what was typed or scanned: anything that cannot be a serial is simply unknown
+ * (no lookup); a serial whose check character is wrong is a typo the registry can name.
+ */
+export async function verdictFor(raw: string, lookup: VerifyLookup): Promise<Verdict> {
+  // Typed with spaces or in lower case, a typo is still a typo (parseSerial accepts both).
+  const parsed = raw.length <= SERIAL_INPUT_MAX ? parseSerial(raw) : null;
+  if (parsed && !parsed.ok && parsed.error === 'checksum') return { kind: 'mistyped', serial: raw };
+  const plausible = raw.length > 0 && raw.length <= SERIAL_INPUT_MAX && /^[\x21-\x7e]+$/.test(raw);
+  if (!plausible) return { kind: 'not_found', serial: raw.slice(0, SERIAL_INPUT_MAX) };
+  return lookup(raw);
+}
 
 /** The verdict on a stored certificate. */
 export function verdictOf(c: CertificateDoc): Verdict {

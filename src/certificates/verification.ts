@@ -9,6 +9,9 @@ import type { KeyRing } from './keys';
 import type { VerifyPool } from './verify-pool';
 import { certificateView, type CertificateView } from './views';
 
+/** Why a registry check failed (the offline checks' codes are certificates' REASON_CODES). */
+export const REGISTRY_REASON_CODES = ['serial-unknown', 'no-serial', 'registry-mismatch', 'nothing-to-compare', 'certificate-revoked', 'certificate-withdrawn', 'certificate-superseded', 'unknown-certificate'] as const;
+
 export interface UploadVerdict {
   valid: boolean;
   status: CertificateStatus | null;
@@ -26,12 +29,25 @@ export async function verifyUpload(pool: VerifyPool, keys: KeyRing, publicUrl: s
   const checks = [...offline.checks];
   const serial = offline.credential?.serialNumber ?? null;
   const cert = serial ? await Certificate.findOne({ serial }).lean<CertificateDoc>() : null;
-  checks.push(cert ? { name: 'serial-known', ok: true } : { name: 'serial-known', ok: false, reason: serial ? `no certificate ${serial} in the registry` : 'no verified credential to read a serial from' });
+  checks.push(
+    cert
+      ? { name: 'serial-known', ok: true }
+      : serial
+        ? { name: 'serial-known', ok: false, code: 'serial-unknown', reason: `no certificate ${serial} in the registry` }
+        : { name: 'serial-known', ok: false, code: 'no-serial', reason: 'no verified credential to read a serial from' },
+  );
+  // Compares the embedded credential (not the page: credential-matches-document does that) with the record.
   if (cert && offline.credential) {
     const expected = buildCredential(cert.data, { publicUrl, renderDigest: offline.credential.renderDigest });
     const same = JSON.stringify(expected.credentialSubject) === JSON.stringify(offline.credential.credentialSubject) && expected.validFrom === offline.credential.validFrom;
-    checks.push(same ? { name: 'registry-match', ok: true } : { name: 'registry-match', ok: false, reason: 'the certified data differs from the registry record' });
-  } else checks.push({ name: 'registry-match', ok: false, reason: 'nothing to compare' });
-  checks.push(cert?.status === CertificateStatus.Valid ? { name: 'status', ok: true } : { name: 'status', ok: false, reason: cert ? `the certificate is ${cert.status}${cert.statusReason ? `: ${cert.statusReason}` : ''}` : 'unknown certificate' });
+    checks.push(same ? { name: 'registry-match', ok: true } : { name: 'registry-match', ok: false, code: 'registry-mismatch', reason: 'the certified data differs from the registry record' });
+  } else checks.push({ name: 'registry-match', ok: false, code: 'nothing-to-compare', reason: 'nothing to compare' });
+  checks.push(
+    cert?.status === CertificateStatus.Valid
+      ? { name: 'status', ok: true }
+      : cert
+        ? { name: 'status', ok: false, code: `certificate-${cert.status}`, reason: `the certificate is ${cert.status}${cert.statusReason ? `: ${cert.statusReason}` : ''}` }
+        : { name: 'status', ok: false, code: 'unknown-certificate', reason: 'unknown certificate' },
+  );
   return { valid: checks.every((c) => c.ok), status: cert?.status ?? null, serial, checks, certificate: cert ? certificateView(cert) : null };
 }

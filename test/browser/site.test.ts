@@ -327,9 +327,9 @@ describe('site in a real browser', function () {
 
     await visit(desktop, '/verify');
     await assertAccessible(desktop, 'verify');
-    await desktop.getByLabel('证书编号').fill('EQI-2026-000123-K');
+    await desktop.getByLabel('证书编号').fill('EQI-2026-000123-F');
     await desktop.getByRole('button', { name: '查验', exact: true }).click();
-    await desktop.waitForURL(`${base}/verify/EQI-2026-000123-K`);
+    await desktop.waitForURL(`${base}/verify/EQI-2026-000123-F`);
     await desktop.getByRole('heading', { name: '未找到该证书' }).waitFor();
     await assertAccessible(desktop, 'verdict');
     await screenshot(desktop, 'verdict-not-found');
@@ -339,7 +339,7 @@ describe('site in a real browser', function () {
     await screenshot(desktop, 'error-404');
     // Those two pages answer 404 on purpose; the browser logs the status of the document load.
     browser.allow(
-      /\/(verify\/EQI-2026-000123-K|no\/such\/page): Failed to load resource: the server responded with a status of 404/,
+      /\/(verify\/EQI-2026-000123-F|no\/such\/page): Failed to load resource: the server responded with a status of 404/,
     );
 
     const phone = await browser.newPage(PHONE);

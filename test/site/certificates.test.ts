@@ -238,7 +238,7 @@ describe('site certificates: download on /me, PDF upload on /verify', () => {
       assert.match(failed[0]!.text, /<strong>未通过<\/strong>/);
       assert.match(
         failed[0]!.text,
-        /class="checklist-reason">技术说明： <span lang="en">[^<]+<\/span>/,
+        /class="checklist-reason">技术说明： <span lang="zh-CN">文件在签名之后被改动过。<\/span>/,
       );
       // The serial is still read from the (intact) credential: its status page is one click away.
       assert.ok(res.text.includes(`href="/verify/${cert.serial}"`));

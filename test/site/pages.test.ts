@@ -304,13 +304,13 @@ describe('site pages', () => {
   });
 
   it('when /verify is given a serial, then it redirects to its own address, and an unknown serial gets a clear not-found verdict', async () => {
-    const go = await request(r.app).get('/verify?serial=%20EQI-2026-000123-K%20').expect(303);
-    assert.equal(go.headers.location, '/verify/EQI-2026-000123-K');
-    const zh = await request(r.app).get('/verify/EQI-2026-000123-K').expect(404);
+    const go = await request(r.app).get('/verify?serial=%20EQI-2026-000123-F%20').expect(303);
+    assert.equal(go.headers.location, '/verify/EQI-2026-000123-F');
+    const zh = await request(r.app).get('/verify/EQI-2026-000123-F').expect(404);
     assert.match(zh.text, /未找到该证书/);
     assert.match(zh.text, /class="verdict verdict-not-found"/);
-    assert.match(zh.text, /<code>EQI-2026-000123-K<\/code>/);
-    const en = await request(r.app).get('/verify/EQI-2026-000123-K?lang=en').expect(404);
+    assert.match(zh.text, /<code>EQI-2026-000123-F<\/code>/);
+    const en = await request(r.app).get('/verify/EQI-2026-000123-F?lang=en').expect(404);
     assert.match(en.text, /No such certificate/);
     const nasty = await request(r.app).get('/verify/%3Cscript%3Ex%3C%2Fscript%3E').expect(404);
     assert.ok(nasty.text.includes('&lt;script&gt;x&lt;/script&gt;'));

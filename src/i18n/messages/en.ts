@@ -360,7 +360,7 @@ export const en: Record<MessageKey, string> = {
   'upload.check.serial-known': 'The certificate number in the credential was issued by this registry',
   'upload.check.registry-match':
     'The details in the credential match the registry’s record (the credential is compared, not the page)',
-  'upload.check.status': 'The register records the certificate with this number as valid today',
+  'upload.check.status': 'The certificate is valid today, as the register records it',
   'upload.check.other': 'Check {name}',
   'upload.means': 'What this means:',
   'upload.means.credential-present':
