@@ -7,6 +7,7 @@ import path from 'node:path';
 import express from 'express';
 import { apiRouter } from '../routes/api';
 import { apiDocsRouter } from '../routes/site/api-docs';
+import { logRouter } from '../routes/log';
 import { siteMount } from '../routes/site';
 import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
@@ -92,7 +93,7 @@ export function createRegistry(
     onActivated: () => certificateIssuer.poke(),
     onWithdrawn: (id, reason, actor) => certificates.markWithdrawn(id, reason, actor),
   };
-  const api = apiRouter({ config, mail, certificates, signer, pledge });
+  const api = apiRouter({ config, mail, certificates, signer, pledge, log });
   const wellKnown = express.Router();
   wellKnown.get('/.well-known/jwks.json', async (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300');
@@ -103,6 +104,7 @@ export function createRegistry(
     routes: [
       { path: '/api/v1', router: api.router },
       { router: wellKnown },
+      { router: logRouter(log) },
       { router: apiDocsRouter({ production: config.isProduction }) },
       siteMount({
         config,

@@ -20,6 +20,8 @@ import type { ManifestSigner } from '../../src/exports/service';
 import { adminRoutes } from './admin';
 import { certificateRoutes } from './certificates';
 import { exportRoutes } from './exports';
+import { logRoutes } from './log';
+import type { TransparencyLog } from '../../src/transparency/log';
 import { Accepted, OpenApiDocument, OwnPledge, PledgeView, Stats } from './responses';
 
 export interface ApiDeps {
@@ -29,6 +31,8 @@ export interface ApiDeps {
   signer: ManifestSigner;
   /** What the pledge use cases need, with the hooks the registry wires (the site gets the same). */
   pledge: PledgeDeps;
+  /** The transparency log whose proofs /log/* serves. */
+  log: TransparencyLog;
 }
 
 const PledgeSummary = z.object({ id: z.string(), status: z.string() });
@@ -191,6 +195,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   certificateRoutes(api, certificates, { verifyPerMin: config.rateLimit.verifyPerMin });
   adminRoutes(api, { pledge: pledgeDeps, certificates });
   exportRoutes(api, deps.signer);
+  logRoutes(api, deps.log);
 
   describeOtherRoutes(api);
 

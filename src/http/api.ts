@@ -198,6 +198,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   meta: 'This document',
   operations: 'Health, readiness and metrics for operators',
   keys: 'Public keys to check certificates and export manifests',
+  log: 'The transparency log: checkpoints, tiles and proofs (C2SP tlog-tiles, RFC 9162)',
 };
 
 const PROBLEM_SCHEMA = {
