@@ -1,0 +1,146 @@
+/** Handshake, diagnostics and the catalog: hello, ping, buildInfo, serverStatus, list*, create, drop…, dbStats. */
+import { Long, type Document } from 'bson';
+import { unsupported } from '../errors';
+import type { WriteBatch } from '../engine/catalog';
+import { Collection } from '../engine/collection';
+import { compileFilter } from '../engine/query';
+import { isPlainObject, type Doc } from '../engine/values';
+import type { Sliced } from '../engine/slices';
+import { GENERIC_FIELDS, batchSizeOf, collectionName, noTransactions, type CommandContext, type Handler, type Handlers, type Store } from './shared';
+
+export const WIRE_VERSION = 21;
+export const SERVER_VERSION = '7.0.0';
+
+export function hello(ctx: CommandContext): Document {
+  return {
+    helloOk: true,
+    ismaster: true,
+    isWritablePrimary: true,
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    maxMessageSizeBytes: 48_000_000,
+    maxWriteBatchSize: 100_000,
+    localTime: new Date(),
+    logicalSessionTimeoutMinutes: 30,
+    connectionId: ctx.connectionId,
+    minWireVersion: 0,
+    maxWireVersion: WIRE_VERSION,
+    readOnly: false,
+    ok: 1,
+  };
+}
+
+function buildInfo(): Document {
+  return {
+    version: SERVER_VERSION,
+    gitVersion: 'embedded',
+    versionArray: [7, 0, 0, 0],
+    bits: 64,
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    storageEngines: ['eqi-embedded'],
+    embedded: true,
+    ok: 1,
+  };
+}
+
+function serverStatus(store: Store): Document {
+  return {
+    host: 'embedded',
+    version: SERVER_VERSION,
+    process: 'eqi-embedded-mongo',
+    pid: Long.fromNumber(process.pid),
+    uptime: Math.floor((Date.now() - store.startedAt) / 1000),
+    localTime: new Date(),
+    connections: { current: store.stats.connections(), totalCreated: store.stats.totalConnections() },
+    metrics: { cursor: { open: { total: store.cursors.size } } },
+    ok: 1,
+  };
+}
+
+function listDatabases(store: Store, cmd: Document): Document {
+  let databases = store.catalog.databaseNames().map((name) => ({
+    name,
+    sizeOnDisk: store.catalog.collections(name).reduce((n, c) => n + c.docs.size, 0) * 256,
+    empty: store.catalog.collections(name).every((c) => c.docs.size === 0),
+  }));
+  if (cmd.filter) {
+    const m = compileFilter(cmd.filter);
+    databases = databases.filter((d) => m(d));
+  }
+  if (cmd.nameOnly) return { databases: databases.map((d) => ({ name: d.name })), ok: 1 };
+  const totalSize = databases.reduce((n, d) => n + d.sizeOnDisk, 0);
+  return { databases, totalSize, totalSizeMb: Math.round(totalSize / 1048576), ok: 1 };
+}
+
+function listCollections(store: Store, cmd: Document, db: string): Sliced<Document> {
+  let infos: Doc[] = store.catalog.collections(db).map((c) => ({
+    name: c.name,
+    type: 'collection',
+    options: c.options,
+    info: { readOnly: false },
+    idIndex: Collection.idIndexSpec(),
+  }));
+  if (cmd.filter) {
+    const m = compileFilter(cmd.filter);
+    infos = infos.filter((i) => m(i));
+  }
+  if (cmd.nameOnly) infos = infos.map((i) => ({ name: i.name, type: i.type }));
+  return store.cursors.start(`${db}.$cmd.listCollections`, infos, null, batchSizeOf(cmd.cursor), false);
+}
+
+function create(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
+  const name = collectionName(cmd, 'create');
+  const opts: Doc = {};
+  for (const [k, v] of Object.entries(cmd)) {
+    if (k === 'create' || GENERIC_FIELDS.has(k)) continue;
+    if (k === 'collation' && isPlainObject(v) && v.locale === 'simple') continue;
+    throw unsupported(`the collection option '${k}'`);
+  }
+  store.catalog.createCollection(batch, db, name, opts);
+  return { ok: 1 };
+}
+
+function drop(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
+  const name = collectionName(cmd, 'drop');
+  const coll = store.catalog.dropCollection(batch, db, name);
+  // Since 7.0 dropping a missing collection succeeds.
+  if (!coll) return { ok: 1 };
+  return { nIndexesWas: coll.indexes.size + 1, ns: coll.ns, ok: 1 };
+}
+
+function dbStats(store: Store, db: string): Document {
+  const colls = store.catalog.collections(db);
+  return { db, collections: colls.length, objects: colls.reduce((n, c) => n + c.docs.size, 0), indexes: colls.reduce((n, c) => n + c.indexes.size + 1, 0), ok: 1 };
+}
+
+const helloHandler: Handler = (_s, _c, _db, _b, ctx) => hello(ctx);
+const ok = (): Document => ({ ok: 1 });
+
+export const adminCommands: Handlers = {
+  hello: helloHandler,
+  ismaster: helloHandler,
+  isMaster: helloHandler,
+  ping: ok,
+  buildInfo,
+  buildinfo: buildInfo,
+  endSessions: ok,
+  killAllSessions: ok,
+  connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 }),
+  serverStatus,
+  whatsmyuri: () => ({ you: 'embedded', ok: 1 }),
+  getParameter: () => ({ featureCompatibilityVersion: { version: '7.0' }, ok: 1 }),
+  listDatabases,
+  listCollections,
+  create,
+  drop,
+  dropDatabase: (s, _c, db, b) => (s.catalog.dropDatabase(b, db), { dropped: db, ok: 1 }),
+  dbStats: (s, _c, db) => dbStats(s, db),
+  explain: () => {
+    throw unsupported('explain');
+  },
+  commitTransaction: () => {
+    throw noTransactions();
+  },
+  abortTransaction: () => {
+    throw noTransactions();
+  },
+};

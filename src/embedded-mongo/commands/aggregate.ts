@@ -1,0 +1,150 @@
+/**
+ * The aggregate command. A leading $match/$sort/$skip/$limit runs on the collection's planner;
+ * the rest runs in mingo, per-document stages in chunks (a slice each), the others once.
+ */
+import { Aggregator, ProcessingMode } from 'mingo';
+import type { Document } from 'bson';
+import { Codes, MongoServerError, unsupported } from '../errors';
+import { validateNamespace } from '../engine/catalog';
+import type { Collection } from '../engine/collection';
+import { asBadValue, compileFilter, rejectUnsupportedOperators } from '../engine/query';
+import { isPlainObject, type Doc } from '../engine/values';
+import { collect, PAUSE, type Scan, type Sliced } from '../engine/slices';
+import { batchSizeOf, compileAndEmpty, type Handlers, type Store } from './shared';
+
+const UNSUPPORTED_STAGES: Record<string, string> = {
+  $out: 'the $out aggregation stage',
+  $merge: 'the $merge aggregation stage',
+  $changeStream: 'change streams',
+  $search: 'Atlas Search ($search)',
+  $searchMeta: 'Atlas Search ($searchMeta)',
+  $vectorSearch: 'vector search ($vectorSearch)',
+  $geoNear: 'the $geoNear aggregation stage (geospatial)',
+  $currentOp: 'the $currentOp aggregation stage',
+  $listSessions: 'the $listSessions aggregation stage',
+  $listLocalSessions: 'the $listLocalSessions aggregation stage',
+  $collStats: 'the $collStats aggregation stage',
+  $indexStats: 'the $indexStats aggregation stage',
+  $planCacheStats: 'the $planCacheStats aggregation stage',
+};
+
+function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
+  if (typeof cmd.aggregate !== 'string') throw unsupported('database-level aggregation (aggregate: 1)');
+  const name = cmd.aggregate;
+  validateNamespace(db, name);
+  if (cmd.explain) throw unsupported('explain');
+  if (cmd.let !== undefined) throw unsupported("the aggregate option 'let'");
+  if (!isPlainObject(cmd.cursor)) throw new MongoServerError(Codes.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
+  const pipeline = cmd.pipeline;
+  if (!Array.isArray(pipeline)) throw new MongoServerError(Codes.TypeMismatch, "'pipeline' option must be specified as an array");
+  for (const stage of pipeline) {
+    if (!isPlainObject(stage) || Object.keys(stage).length !== 1) throw new MongoServerError(Codes.Location40324, 'A pipeline stage specification object must contain exactly one field.');
+    const stageName = Object.keys(stage)[0];
+    if (stageName in UNSUPPORTED_STAGES) throw unsupported(UNSUPPORTED_STAGES[stageName]);
+  }
+  rejectUnsupportedOperators(pipeline);
+  const ns = `${db}.${name}`;
+  const coll = store.catalog.get(db, name);
+  const results = yield* runPipeline(store, coll, db, pipeline as Doc[]);
+  return yield* store.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
+}
+
+function* runPipeline(store: Store, coll: Collection | undefined, db: string, pipeline: Doc[]): Sliced<Scan<Doc>> {
+  // A leading $match/$sort/$skip/$limit runs on the collection's planner (and its indexes).
+  let i = 0;
+  let filter: unknown = {};
+  let sort: unknown;
+  let skip = 0;
+  let limit = 0;
+  if (pipeline[i]?.$match !== undefined) filter = pipeline[i++].$match;
+  if (pipeline[i]?.$sort !== undefined) sort = pipeline[i++].$sort;
+  if (sort !== undefined && pipeline[i]?.$skip !== undefined) skip = Number(pipeline[i++].$skip);
+  if (pipeline[i]?.$limit !== undefined) limit = Number(pipeline[i++].$limit);
+  const rest = pipeline.slice(i);
+  // countDocuments(): [{$match}, ({$skip}, {$limit},)? {$group: {_id: 1, n: {$sum: 1}}}]
+  if (rest.length === 1 && isCountGroup(rest[0])) {
+    const n = coll ? yield* coll.count(filter, skip, limit) : 0;
+    return n > 0 ? [{ _id: (rest[0].$group as Doc)._id, [countField(rest[0])]: n }] : [];
+  }
+  // countDocuments() as $count: the same count, without materialising the matches.
+  if (rest.length === 1 && isCountStage(rest[0])) {
+    const n = coll ? yield* coll.count(filter, skip, limit) : (compileFilter(filter), 0);
+    return n > 0 ? [{ [rest[0].$count as string]: n }] : [];
+  }
+  const source = coll ? coll.find(filter, { sort, skip, limit }) : compileAndEmpty(filter);
+  if (rest.length === 0) return source;
+  const options = {
+    scriptEnabled: false,
+    processingMode: ProcessingMode.CLONE_INPUT,
+    collectionResolver: (other: string) => [...(store.catalog.get(db, other)?.docs.values() ?? [])],
+  };
+  // Stages that look at one document at a time run over the source in chunks, a slice each;
+  // the rest (grouping, sorting, lookups) runs once over what they produced.
+  let streaming = 0;
+  while (streaming < rest.length && PER_DOCUMENT_STAGES.has(Object.keys(rest[streaming])[0])) streaming++;
+  try {
+    let docs: Doc[];
+    if (streaming === 0) docs = yield* collect(source);
+    else {
+      docs = [];
+      let chunk: Doc[] = [];
+      for (const d of source) {
+        if (d !== PAUSE) chunk.push(d);
+        if (chunk.length < STREAM_CHUNK && d !== PAUSE) continue;
+        if (chunk.length) for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);
+        chunk = [];
+        yield PAUSE;
+      }
+      for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);
+    }
+    return runStages(rest.slice(streaming), docs, options);
+  } catch (e) {
+    throw asBadValue(e);
+  }
+}
+/** Pipeline stages whose output for a document depends on that document alone. */
+const PER_DOCUMENT_STAGES = new Set(['$match', '$project', '$addFields', '$set', '$unset', '$unwind', '$replaceRoot', '$replaceWith']);
+const STREAM_CHUNK = 500;
+
+type AggregatorOptions = ConstructorParameters<typeof Aggregator>[1];
+
+function runStages(stages: Doc[], input: Doc[], options: AggregatorOptions): Doc[] {
+  if (stages.length === 0) return input;
+  // mingo's $project puts _id last; MongoDB puts it first. Run up to each $project, then fix.
+  let docs = input;
+  let segment: Doc[] = [];
+  for (const stage of stages) {
+    segment.push(stage);
+    if (stage.$project === undefined) continue;
+    docs = (new Aggregator(segment, options).run(docs) as Doc[]).map(idFirst);
+    segment = [];
+  }
+  return segment.length ? (new Aggregator(segment, options).run(docs) as Doc[]) : docs;
+}
+
+function isCountStage(stage: Doc): boolean {
+  const f = stage.$count;
+  return typeof f === 'string' && f !== '' && !f.startsWith('$') && !f.includes('.') && !f.includes('\0');
+}
+
+function idFirst(d: Doc): Doc {
+  if (d._id === undefined || Object.keys(d)[0] === '_id') return d;
+  const { _id, ...rest } = d;
+  return { _id, ...rest };
+}
+
+function isCountGroup(stage: Doc): boolean {
+  const g = stage.$group;
+  if (!isPlainObject(g) || Object.keys(g).length !== 2) return false;
+  const field = countField(stage);
+  const acc = g[field];
+  return (g._id === 1 || g._id === null) && isPlainObject(acc) && Object.keys(acc).length === 1 && acc.$sum === 1;
+}
+
+function countField(stage: Doc): string {
+  return Object.keys(stage.$group as Doc).find((k) => k !== '_id') ?? 'n';
+}
+
+export const aggregateCommands: Handlers = {
+  aggregate: (s, c, db) => aggregate(s, c, db),
+};
