@@ -277,7 +277,17 @@ export async function checkInvariants(opts: { settled: boolean }): Promise<strin
     if (unsealed) out.push(`${unsealed} audit events not sealed`);
     const validBy = new Map(valid.map((v) => [String(v._id), v.n]));
     const active = await Pledge.find({ status: PledgeStatus.Active }, { _id: 1 }).lean();
-    for (const p of active) if (validBy.get(String(p._id)) !== 1) out.push(`active pledge ${String(p._id)} has ${validBy.get(String(p._id)) ?? 0} valid certificates`);
+    for (const p of active) {
+      if (validBy.get(String(p._id)) === 1) continue;
+      // What a reader needs to tell a slow issuer from a lost one.
+      const pledge = await Pledge.findById(p._id).lean<PledgeDoc & Record<string, unknown>>();
+      const certs = await Certificate.find({ pledge: p._id }, { serial: 1, status: 1, history: 1 }).lean();
+      const { history, ...rest } = pledge ?? ({} as Record<string, unknown>);
+      out.push(
+        `active pledge ${String(p._id)} has ${validBy.get(String(p._id)) ?? 0} valid certificates ` +
+          JSON.stringify({ pledge: { ...rest, signatory: undefined, lastHistory: (history as unknown[] | undefined)?.slice(-2) }, certificates: certs }),
+      );
+    }
     const activeIds = new Set(active.map((p) => String(p._id)));
     for (const v of valid) if (!activeIds.has(String(v._id))) out.push(`pledge ${String(v._id)} is not active but has a valid certificate`);
   }
