@@ -10,6 +10,7 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { createDevP12, exportSigningKeyPem, generateSigningKey, loadSigningKey, PdfSigner, type Ed25519Jwk, type SigningKey } from '../../certificates';
 import { readSecret, type Config } from '../config';
+import { isDuplicateKey } from '../db/errors';
 import type { Logger } from '../logger';
 
 export interface KeyRing {
@@ -75,7 +76,8 @@ export function createKeyRing(config: Config, logger: Logger): KeyRing {
       await keysCollection()
         .updateOne({ _id: signingKey.kid }, { $setOnInsert: { jwk: signingKey.publicJwk, firstUsedAt: new Date() } }, { upsert: true })
         .catch((e) => {
-          if ((e as { code?: number }).code !== 11000) throw e;
+          // Published concurrently by another instance starting with the same key.
+          if (!isDuplicateKey(e)) throw e;
         });
     },
     async jwks() {
