@@ -8,6 +8,7 @@ import { update as mingoUpdate } from 'mingo/updater';
 import { ObjectId } from 'bson';
 import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators } from './query';
+import { applyPlainPulls } from './pull';
 import { cloneDeep, isOperatorObject, isPlainObject, typeRank, valuesEqual, type Doc } from './values';
 
 const OPERATORS = new Set([
@@ -104,6 +105,11 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     }
   }
   const copy = cloneDeep(doc);
+  if (isPlainObject(modifier.$pull)) {
+    const rest = applyPlainPulls(copy, modifier.$pull);
+    if (Object.keys(rest).length) modifier.$pull = rest;
+    else delete modifier.$pull;
+  }
   if (Object.keys(modifier).length === 0) return copy;
   try {
     mingoUpdate(copy, modifier, opts.arrayFilters, opts.filter, { cloneMode: 'deep', queryOptions: { scriptEnabled: false } });

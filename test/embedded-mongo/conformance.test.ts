@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import type { Collection, Db } from 'mongodb';
+import mongoose, { Schema, type Connection } from 'mongoose';
+import { AnyDoc, uniqueDb, useClient, useStore } from './helpers';
+
+/**
+ * Cases where the store used to answer differently from mongod without an error (issue #14 §1).
+ * Each expected value is what mongod 7 returns, per the MongoDB manual.
+ */
+describe('embedded mongo: conformance with mongod 7', () => {
+  const store = useStore();
+  const h = useClient(store);
+  let db: Db;
+  let conn: Connection;
+  before(async () => {
+    const name = uniqueDb('conf');
+    db = h.client.db(name);
+    conn = await mongoose.createConnection(store.db.uri, { dbName: name, serverSelectionTimeoutMS: 5000 }).asPromise();
+  });
+  after(async () => {
+    await conn?.close();
+  });
+
+  let n = 0;
+  const fresh = async (docs: AnyDoc[]): Promise<Collection<AnyDoc>> => {
+    const c = db.collection<AnyDoc>(`c${++n}`);
+    if (docs.length) await c.insertMany(docs);
+    return c;
+  };
+
+  describe('$pull with a query condition', () => {
+    it('when $pull uses $or over embedded documents, then every element matching either branch is removed', async () => {
+      const c = await fresh([{ _id: 1, arr: [{ a: 1 }, { b: 2 }, { a: 3, b: 3 }, { a: 1, b: 2 }] }]);
+      // mongod applies a $pull condition to each element as if it were a document of its own.
+      const r = await c.updateOne({ _id: 1 }, { $pull: { arr: { $or: [{ a: 1 }, { b: 2 }] } } });
+      assert.equal(r.modifiedCount, 1);
+      assert.deepEqual((await c.findOne({ _id: 1 }))?.arr, [{ a: 3, b: 3 }]);
+    });
+
+    it('when $pull uses $and, $nor or a field operator on embedded documents, then the same element-as-document rule holds', async () => {
+      const c = await fresh([{ _id: 1, arr: [{ a: 1, b: 1 }, { a: 1, b: 2 }, { a: 2 }] }]);
+      await c.updateOne({ _id: 1 }, { $pull: { arr: { $and: [{ a: 1 }, { b: { $gt: 1 } }] } } });
+      assert.deepEqual((await c.findOne({ _id: 1 }))?.arr, [{ a: 1, b: 1 }, { a: 2 }]);
+      await c.updateOne({ _id: 1 }, { $pull: { arr: { $nor: [{ a: 1 }] } } });
+      assert.deepEqual((await c.findOne({ _id: 1 }))?.arr, [{ a: 1, b: 1 }]);
+    });
+
+    it('when mongoose pulls subdocuments that have no _id, then they are removed from the stored array', async () => {
+      const Line = new Schema({ sku: String, qty: Number }, { _id: false });
+      const Order = conn.model('PullOrder', new Schema({ lines: [Line] }));
+      const o = await Order.create({ lines: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }, { sku: 'c', qty: 3 }] });
+      o.lines.pull(o.lines[0], o.lines[2]);
+      await o.save();
+      const stored = await Order.findById(o._id).lean();
+      assert.deepEqual(stored?.lines, [{ sku: 'b', qty: 2 }]);
+    });
+  });
+});
