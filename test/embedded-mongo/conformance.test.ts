@@ -55,4 +55,21 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.deepEqual(stored?.lines, [{ sku: 'b', qty: 2 }]);
     });
   });
+
+  describe('projection', () => {
+    it('when a find projects {_id: 1} alone, then only _id comes back', async () => {
+      const c = await fresh([{ _id: 1, a: 1, b: { c: 2 } }]);
+      assert.deepEqual(await c.find({}, { projection: { _id: 1 } }).toArray(), [{ _id: 1 }]);
+      assert.deepEqual(await c.findOne({}, { projection: { _id: true } }), { _id: 1 });
+      assert.deepEqual(await c.findOneAndUpdate({ _id: 1 }, { $set: { a: 2 } }, { projection: { _id: 1 }, returnDocument: 'after' }), { _id: 1 });
+      // {_id: 0} alone is an exclusion: everything but _id.
+      assert.deepEqual(await c.findOne({}, { projection: { _id: 0 } }), { a: 2, b: { c: 2 } });
+    });
+
+    it('when mongoose selects only _id, then the lean result has only _id', async () => {
+      const M = conn.model('ProjIdOnly', new Schema({ name: String, n: Number }));
+      const m = await M.create({ name: 'x', n: 1 });
+      assert.deepEqual(await M.findById(m._id).select('_id').lean(), { _id: m._id });
+    });
+  });
 });

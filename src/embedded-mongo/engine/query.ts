@@ -243,7 +243,8 @@ export function compileProjection(projection: unknown): Projector | null {
     mode = m;
     addPath(tree, path.split('.'));
   }
-  if (mode === null) mode = includeId ? 'exclude' : 'exclude';
+  // {_id: 1} alone is an inclusion (only _id), {_id: 0} alone an exclusion.
+  if (mode === null) mode = includeId ? 'include' : 'exclude';
   if (mode === 'include') {
     return (doc) => {
       const out: Doc = {};
