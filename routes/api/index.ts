@@ -21,6 +21,7 @@ import { adminRoutes } from './admin';
 import { certificateRoutes } from './certificates';
 import { exportRoutes } from './exports';
 import { logRoutes } from './log';
+import { statusRoutes } from './status';
 import type { TransparencyLog } from '../../src/transparency/log';
 import { Accepted, OpenApiDocument, OwnPledge, PledgeView, Stats } from './responses';
 
@@ -196,6 +197,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   adminRoutes(api, { pledge: pledgeDeps, certificates });
   exportRoutes(api, deps.signer);
   logRoutes(api, deps.log);
+  statusRoutes(api, { publicUrl: config.publicUrl, sign: (payload) => deps.signer.sign(payload) });
 
   describeOtherRoutes(api);
 

@@ -23,6 +23,7 @@ import { CLAIM_MS } from './claims';
 import type { KeyRing } from './keys';
 import { supersedeCertificate } from './status';
 import { logCertificateStatus } from '../transparency/intents';
+import { statusIndexFor } from '../transparency/status';
 
 const SERIAL_COUNTER = 'certificate-serial';
 
@@ -57,6 +58,7 @@ export class CertificateIssuer {
     if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial)) return finish(pledge._id, existing);
     const issuedAt = new Date();
     const serial = await allocateSerial(pledge, issuedAt);
+    await statusIndexFor(serial);
     if (existing) await supersedeCertificate(this.cache, existing, serial, pledge.reissueBy!);
     const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
     const data = await certificateData(fresh, serial, issuedAt);
