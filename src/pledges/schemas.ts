@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { INDUSTRY_CODES } from '../domain/industries';
-import { provinceFromUscc } from '../domain/provinces';
 import { freeText, lineText, nameText, searchText } from '../domain/names';
 import { validateUscc } from '../domain/uscc';
 import { decimalInt } from '../http/api';
@@ -15,8 +14,8 @@ export const Uscc = z
   .toUpperCase()
   .superRefine((v, ctx) => {
     const r = validateUscc(v);
+    // The region check (characters 3–8, a known province) is part of the rule itself.
     if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message, params: { reason: r.reason } });
-    else if (!provinceFromUscc(v)) ctx.addIssue({ code: 'custom', message: `Digits 3–4 (${v.slice(2, 4)}) are not a known province code.`, params: { reason: 'province' } });
   })
   .meta({ description: '18-character Unified Social Credit Code (GB 32100-2015)', example: '91350100M000100Y43' });
 

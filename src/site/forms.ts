@@ -4,7 +4,6 @@
  * summary whose links move focus to each field.
  */
 import type { z } from 'zod';
-import { provinceFromUscc } from '../domain/provinces';
 import { USCC_ALPHABET, USCC_LENGTH, normalizeUscc, validateUscc } from '../domain/uscc';
 import type { I18n, MessageKey } from '../i18n';
 
@@ -39,9 +38,12 @@ export function usccMessage(raw: string, l: I18n): string | undefined {
       const pos = [...v].findIndex((c) => !USCC_ALPHABET.includes(c));
       return l.t('uscc.charset', { pos: pos + 1, ch: v[pos] ?? '' });
     }
+    if (r.reason === 'authority') return l.t('uscc.authority', { ch: v[0] });
+    if (r.reason === 'type') return l.t('uscc.type', { ch: v[1], authority: v[0] });
+    if (r.reason === 'region') return l.t('uscc.region', { code: v.slice(2, 8) });
+    if (r.reason === 'org-check') return l.t('uscc.orgCheck');
     return l.t('uscc.checksum');
   }
-  if (!provinceFromUscc(v)) return l.t('uscc.province', { code: v.slice(2, 4) });
   return undefined;
 }
 

@@ -74,7 +74,7 @@ describe('issuing and verifying a certificate PDF', function () {
           company: {
             ...sampleData().company,
             name: '四川犇垚机械有限公司',
-            uscc: '91510100MA61234567',
+            uscc: '91510100MA6123454N',
           },
         },
         124,

@@ -26,7 +26,7 @@ describe('fault test checkers', () => {
 
   it('when numbers 1..3 were handed out but 2 is neither given nor held, then the gap is reported', async () => {
     await pledge('91350100M000100Y43', PledgeStatus.Active, { sequence: 1, foundingNumber: 1 });
-    await pledge('91350100M000200Y48', PledgeStatus.Active, { sequence: 3, foundingNumber: 3 });
+    await pledge('91350100M00020001J', PledgeStatus.Active, { sequence: 3, foundingNumber: 3 });
     await Counter.collection.insertOne({ _id: SEQUENCE_COUNTER as never, seq: 3, inflight: [] });
     assert.deepEqual(await checkInvariants({ settled: false }), ['sequence numbers lost (neither given nor held): 2']);
     // Held by an interrupted activation, it is not lost, but it is not settled either.
@@ -46,7 +46,7 @@ describe('fault test checkers', () => {
     const id = await pledge('91350100M000100Y43', PledgeStatus.PendingReview);
     const gone = new Types.ObjectId().toHexString();
     const lost = await lostWrites([
-      { op: 'sign', id: gone, uscc: '91350100M000200Y48', email: 'x@example.cn' },
+      { op: 'sign', id: gone, uscc: '91350100M00020001J', email: 'x@example.cn' },
       { op: 'approve', id: String(id), sequence: 7, foundingNumber: 7 },
     ]);
     assert.equal(lost.length, 3, lost.join('\n'));

@@ -152,7 +152,7 @@ describe('site forms', () => {
       signFields({ uscc: body + usccCheckChar(body) }),
       400,
     );
-    assert.match(unknownProvince.text, /第 3–4 位“99”不是有效的省级行政区划代码/);
+    assert.match(unknownProvince.text, /第 3–8 位“990100”不是有效的行政区划代码/);
   });
 
   it('when the form is valid, then 303 to "check your e-mail"; the link page changes nothing until its button is pressed', async () => {

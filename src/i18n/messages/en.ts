@@ -117,6 +117,14 @@ export const en: Record<MessageKey, string> = {
   'uscc.checksum':
     'The check character (the last one) of the code does not match: the code is probably mistyped. Please compare it with the business licence.',
   'uscc.province': 'Characters 3–4 (“{code}”) are not a valid province code.',
+  'uscc.authority':
+    'Character 1 (“{ch}”) is not a registration authority code: a company’s code starts with 9 (market regulation); other authorities use 1–8, A, N or Y.',
+  'uscc.type':
+    'Character 2 (“{ch}”) is not an organisation type registered by authority {authority} (for a code starting with 9: 1 enterprise, 2 individual business, 3 farmers’ co-operative).',
+  'uscc.region':
+    'Characters 3–8 (“{code}”) are not an administrative division code of a province: please compare them with the business licence.',
+  'uscc.orgCheck':
+    'Character 17, the check digit of the organisation code (characters 9–16), does not match: the code is probably mistyped. Please compare it with the business licence.',
   'uscc.ok': 'Valid code · registered in {province}',
 
   'sign.title': 'Sign the initiative',
