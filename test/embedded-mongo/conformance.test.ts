@@ -72,4 +72,31 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.deepEqual(await M.findById(m._id).select('_id').lean(), { _id: m._id });
     });
   });
+
+  describe('$all', () => {
+    it('when $all is matched against a scalar field, then the field matches if it equals every listed value', async () => {
+      const c = await fresh([
+        { _id: 1, title: 'x' },
+        { _id: 2, title: ['x', 'y'] },
+        { _id: 3, title: 'y' },
+      ]);
+      const ids = async (f: AnyDoc): Promise<unknown[]> => (await c.find(f).sort({ _id: 1 }).toArray()).map((d) => d._id);
+      assert.deepEqual(await ids({ title: { $all: ['x'] } }), [1, 2]);
+      assert.deepEqual(await ids({ title: { $all: ['x', 'y'] } }), [2]);
+      assert.deepEqual(await ids({ title: { $all: [] } }), []);
+      assert.deepEqual(await ids({ $or: [{ title: { $all: ['y'] } }, { _id: 1 }] }), [1, 2, 3]);
+      assert.equal(await c.countDocuments({ title: { $all: ['x'] } }), 2);
+      const later = await c.aggregate([{ $sort: { _id: -1 } }, { $match: { title: { $all: ['x'] } } }]).toArray();
+      assert.deepEqual(later.map((d) => d._id), [2, 1]);
+    });
+
+    it('when $all holds $elemMatch conditions, then every one must match some element', async () => {
+      const c = await fresh([
+        { _id: 1, q: [{ a: 1 }, { a: 5 }] },
+        { _id: 2, q: [{ a: 1 }] },
+      ]);
+      const r = await c.find({ q: { $all: [{ $elemMatch: { a: { $gt: 4 } } }, { $elemMatch: { a: 1 } }] } }).toArray();
+      assert.deepEqual(r.map((d) => d._id), [1]);
+    });
+  });
 });

@@ -7,7 +7,7 @@ import type { Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
 import { validateNamespace } from '../engine/catalog';
 import type { Collection } from '../engine/collection';
-import { asBadValue, compileFilter, rejectUnsupportedOperators } from '../engine/query';
+import { asBadValue, compileFilter, rejectUnsupportedOperators, rewriteAll } from '../engine/query';
 import { isPlainObject, type Doc } from '../engine/values';
 import { collect, PAUSE, type Scan, type Sliced } from '../engine/slices';
 import { batchSizeOf, compileAndEmpty, type Handlers, type Store } from './shared';
@@ -60,7 +60,8 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
   if (pipeline[i]?.$sort !== undefined) sort = pipeline[i++].$sort;
   if (sort !== undefined && pipeline[i]?.$skip !== undefined) skip = Number(pipeline[i++].$skip);
   if (pipeline[i]?.$limit !== undefined) limit = Number(pipeline[i++].$limit);
-  const rest = pipeline.slice(i);
+  // Later $match stages run in mingo: give them mongod's $all as the planner's matcher has it.
+  const rest = pipeline.slice(i).map((s) => (isPlainObject(s.$match) ? { $match: rewriteAll(s.$match) } : s));
   // countDocuments(): [{$match}, ({$skip}, {$limit},)? {$group: {_id: 1, n: {$sum: 1}}}]
   if (rest.length === 1 && isCountGroup(rest[0])) {
     const n = coll ? yield* coll.count(filter, skip, limit) : 0;

@@ -57,13 +57,50 @@ export function compileFilter(filter: unknown): Matcher {
   rejectUnsupportedOperators(filter);
   let q: Query;
   try {
-    q = new Query(filter, { scriptEnabled: false });
+    q = new Query(rewriteAll(filter), { scriptEnabled: false });
   } catch (e) {
     throw asBadValue(e);
   }
   const strict = strictEqualities(filter);
   if (strict.length === 0) return (doc) => q.test(doc);
   return (doc) => q.test(doc) && strict.every(([path, wanted]) => holdsOneOf(doc, path, wanted));
+}
+
+/**
+ * `{f: {$all: [a, b]}}` is `{$and: [{f: a}, {f: b}]}` in mongod, so a scalar field equal to the
+ * one listed value matches; mingo's $all only looks inside arrays. Rewritten before mingo sees it
+ * (at any depth of $and/$or/$nor and inside $elemMatch); an empty list matches nothing.
+ */
+export function rewriteAll(filter: Doc): Doc {
+  const out: Doc = {};
+  const extra: Doc[] = [];
+  for (const [field, cond] of Object.entries(filter)) {
+    if ((field === '$and' || field === '$or' || field === '$nor') && Array.isArray(cond)) {
+      out[field] = cond.map((sub) => (isPlainObject(sub) ? rewriteAll(sub) : sub));
+      continue;
+    }
+    if (field.startsWith('$') || !isOperatorObject(cond)) {
+      out[field] = cond;
+      continue;
+    }
+    const ops: Doc = {};
+    for (const [op, arg] of Object.entries(cond)) {
+      if (op === '$all' && Array.isArray(arg)) {
+        if (arg.length === 0) extra.push({ [field]: { $in: [] } });
+        for (const v of arg) {
+          if (isOperatorObject(v) && Object.keys(v)[0] !== '$elemMatch') throw badValue('no $ expressions in $all');
+          extra.push({ [field]: isOperatorObject(v) || v instanceof RegExp ? rewriteElemMatch(v) : { $eq: v } });
+        }
+      } else ops[op] = op === '$elemMatch' && isPlainObject(arg) ? rewriteAll(arg) : arg;
+    }
+    if (Object.keys(ops).length) out[field] = ops;
+  }
+  if (extra.length) out.$and = [...(Array.isArray(out.$and) ? out.$and : []), ...extra];
+  return out;
+}
+
+function rewriteElemMatch(v: unknown): unknown {
+  return isPlainObject(v) && isPlainObject(v.$elemMatch) ? { ...v, $elemMatch: rewriteAll(v.$elemMatch) } : v;
 }
 
 /**
