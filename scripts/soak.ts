@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { runFaultRounds } from '../test/faults/faults';
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       'app-rounds': { type: 'string', default: '20' },
@@ -25,10 +25,14 @@ async function main(): Promise<void> {
       `worst restart ${report.worstRestartMs.app} ms (app) / ${report.worstRestartMs.store} ms (store), ${report.seconds} s\n`,
   );
   for (const v of report.violations) process.stdout.write(`VIOLATION ${v}\n`);
-  process.exitCode = report.violations.length || report.lost ? 1 : 0;
+  return report.violations.length || report.lost ? 1 : 0;
 }
 
-main().catch((e) => {
-  process.stderr.write(`soak failed: ${(e as Error).stack ?? e}\n`);
-  process.exitCode = 2;
-});
+// Exit explicitly: a failed start may leave sockets or timers that would keep the process up.
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`soak failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(2);
+  },
+);

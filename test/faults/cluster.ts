@@ -96,8 +96,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     ...unlimited(),
     ...opts.env,
   };
-  await connectDatabase(store.uri, silentLogger(), { dbName });
-  let app = await startAppProcess(env, 60_000);
+  let app: AppProcess;
+  try {
+    await connectDatabase(store.uri, silentLogger(), { dbName });
+    app = await startAppProcess(env, 60_000);
+  } catch (e) {
+    // Leave nothing behind that would keep the caller's process alive.
+    await disconnectDatabase().catch(() => undefined);
+    await store.stop().catch(() => undefined);
+    await smtp.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const cluster: Cluster = {
     get app() {
       return app;
