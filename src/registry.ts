@@ -22,6 +22,7 @@ import { createMailQueue, type MailQueue } from './mail/outbox';
 import { MailSender } from './mail/sender';
 import { signCredential } from '../certificates';
 import { ensureSequenceCounter, recoverActivations } from './pledges/activation';
+import { completeInterruptedRevocations } from './certificates/status';
 import type { PledgeDeps } from './pledges/lifecycle';
 import { TransparencyLog } from './transparency/log';
 
@@ -65,6 +66,7 @@ export function createRegistry(
   const keys = createKeyRing(config, logger);
   const certificates = new CertificateService(keys, config.publicUrl);
   const log = new TransparencyLog({ publicUrl: config.publicUrl, privateKey: keys.signingKey.privateKey, logger, batchMs: opts.logBatchMs, pollMs: opts.logPollMs });
+  certificates.useLog(log);
   const certificateIssuer = new BackgroundTask(
     'certificate issuing',
     () => certificates.issuePending(),
@@ -79,7 +81,12 @@ export function createRegistry(
       opts.sealEveryMs ?? 1000,
       logger,
     ),
-    new BackgroundTask('recovering activations', () => recoverActivations(), 60_000, logger),
+    new BackgroundTask(
+      'recovering interrupted work',
+      async () => (await recoverActivations()) + (await completeInterruptedRevocations()),
+      60_000,
+      logger,
+    ),
   ];
   const signer = {
     keyId: keys.signingKey.kid,
@@ -130,6 +137,9 @@ export function createRegistry(
       const recovered = await recoverActivations();
       if (recovered)
         logger.warn({ recovered }, 'finished activations interrupted by a previous crash');
+      const revocations = await completeInterruptedRevocations();
+      if (revocations)
+        logger.warn({ revocations }, 'finished revocations interrupted by a previous crash');
       mailSender.start();
       for (const t of tasks) t.start();
       log.start();

@@ -29,16 +29,44 @@ export async function revokeCertificate(cache: LookupCache, serial: string, reas
     { $set: { status: CertificateStatus.Revoked, statusReason: reason, revocationReason: reasonCode }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Revoked, at: now, actor, reason } } },
     { returnDocument: 'after' },
   ).lean<CertificateDoc>();
-  if (!updated) throw conflict(`This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`, { code: 'certificate-not-valid' });
+  if (!updated) {
+    // A revocation cut short by a crash is finished by asking again (the answer stays a 409).
+    if (cert.status === CertificateStatus.Revoked) await revokePledgeOf(cert, cert.statusReason ?? reason, actor, now);
+    throw conflict(`This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`, { code: 'certificate-not-valid' });
+  }
   await logCertificateStatus(cert._id);
   cache.delete(cert.serial);
   clearPublicCaches();
+  const pledgeRevoked = await revokePledgeOf(cert, reason, actor, now);
+  await recordEvent({ actor, action: 'certificate.revoked', subject: { type: 'certificate', id: cert.serial }, before: { status: cert.status }, after: { status: CertificateStatus.Revoked, reason, pledgeRevoked } });
+  return certificateView(updated);
+}
+
+/** The second write of a revocation: the certificate's pledge, if still active, becomes revoked. */
+async function revokePledgeOf(cert: Pick<CertificateDoc, 'pledge'>, reason: string, actor: string, at: Date): Promise<boolean> {
   const pledge = await Pledge.findOneAndUpdate(
     { _id: cert.pledge, status: PledgeStatus.Active },
-    { $set: { status: PledgeStatus.Revoked, closedReason: reason }, $unset: { openUscc: 1 }, $push: { history: { from: PledgeStatus.Active, to: PledgeStatus.Revoked, at: now, actor, reason } } },
+    { $set: { status: PledgeStatus.Revoked, closedReason: reason }, $unset: { openUscc: 1 }, $push: { history: { from: PledgeStatus.Active, to: PledgeStatus.Revoked, at, actor, reason } } },
   );
-  await recordEvent({ actor, action: 'certificate.revoked', subject: { type: 'certificate', id: cert.serial }, before: { status: cert.status }, after: { status: CertificateStatus.Revoked, reason, pledgeRevoked: pledge !== null } });
-  return certificateView(updated);
+  if (pledge) clearPublicCaches();
+  return pledge !== null;
+}
+
+/**
+ * Revoking is two writes, the certificate and then its pledge: a crash between them would leave
+ * an active pledge whose certificate is revoked. This finishes such revocations (at start and
+ * with the other recovery work); a revoked certificate's pledge is never active otherwise.
+ */
+export async function completeInterruptedRevocations(): Promise<number> {
+  const revoked = await Certificate.find({ status: CertificateStatus.Revoked }).select({ pledge: 1, statusReason: 1 }).lean<CertificateDoc[]>();
+  if (revoked.length === 0) return 0;
+  const active = await Pledge.find({ _id: { $in: revoked.map((c) => c.pledge) }, status: PledgeStatus.Active }).select({ _id: 1 }).lean<PledgeDoc[]>();
+  const stuck = new Set(active.map((p) => String(p._id)));
+  let finished = 0;
+  for (const cert of revoked) {
+    if (stuck.has(String(cert.pledge)) && (await revokePledgeOf(cert, cert.statusReason ?? 'revoked', 'system', new Date()))) finished++;
+  }
+  return finished;
 }
 
 /** The company withdrew its pledge: its current certificate shows as withdrawn. */
