@@ -57,6 +57,10 @@ export interface CertificateCredential {
   serialNumber: string;
   /** binds the credential to the page it was issued with: see renderDigestOf() */
   renderDigest: string;
+  /** W3C Bitstring Status List entries (revocation, suspension), when the registry issues it */
+  credentialStatus?: Array<Record<string, string>>;
+  /** the issuer as a JWT claim (VC-JOSE-COSE), with credentialStatus */
+  iss?: string;
 }
 
 function iso(v: Date | string, field: string): string {
@@ -69,7 +73,12 @@ function iso(v: Date | string, field: string): string {
 /** Values are copied as given (not display-cleaned), so they compare equal to the registry record. */
 export function buildCredential(
   data: CertificateData,
-  o: { publicUrl: string; renderDigest: string; association?: Association },
+  o: {
+    publicUrl: string;
+    renderDigest: string;
+    association?: Association;
+    credentialStatus?: Array<Record<string, string>>;
+  },
 ): CertificateCredential {
   const a = o.association ?? DEFAULT_ASSOCIATION;
   chinaDate(data.activatedAt, 'activatedAt');
@@ -101,6 +110,9 @@ export function buildCredential(
     credentialSubject: subject,
     serialNumber: data.serial,
     renderDigest: o.renderDigest,
+    ...(o.credentialStatus
+      ? { credentialStatus: o.credentialStatus, iss: normalisePublicUrl(o.publicUrl) }
+      : {}),
   };
 }
 
@@ -140,6 +152,19 @@ export async function attachCredential(doc: PDFDocument, jws: string, when: Date
     creationDate: when,
     modificationDate: when,
     afRelationship: AFRelationship.Data,
+  });
+}
+
+export const LOG_PROOF_FILENAME = 'log-proof.json';
+
+/** The transparency-log proof of the certificate's issue entry, beside the credential. */
+export async function attachLogProof(doc: PDFDocument, proof: object, when: Date): Promise<void> {
+  await doc.attach(Buffer.from(JSON.stringify(proof), 'utf8'), LOG_PROOF_FILENAME, {
+    mimeType: 'application/json',
+    description: 'Transparency log inclusion proof / 透明日志包含证明',
+    creationDate: when,
+    modificationDate: when,
+    afRelationship: AFRelationship.Supplement,
   });
 }
 
@@ -191,6 +216,15 @@ export function decodeStream(s: PDFRawStream, maxBytes: number): Uint8Array {
 
 /** The attached credential of an already loaded document, or undefined. */
 export function findCredential(doc: PDFDocument): string | undefined {
+  return findAttachment(doc, CREDENTIAL_FILENAME, 'latin1');
+}
+
+/** An attached file's text by name (at most 64 KiB decoded), or undefined. */
+export function findAttachment(
+  doc: PDFDocument,
+  filename: string,
+  encoding: 'latin1' | 'utf8' = 'utf8',
+): string | undefined {
   const names = doc.catalog.lookup(PDFName.of('Names'));
   if (!(names instanceof PDFDict)) return undefined;
   const ef = names.lookup(PDFName.of('EmbeddedFiles'));
@@ -200,13 +234,13 @@ export function findCredential(doc: PDFDocument): string | undefined {
     if (!(spec instanceof PDFDict)) continue;
     const fname =
       textOf(spec.lookup(PDFName.of('UF'))) ?? textOf(spec.lookup(PDFName.of('F'))) ?? key;
-    if (fname !== CREDENTIAL_FILENAME && key !== CREDENTIAL_FILENAME) continue;
+    if (fname !== filename && key !== filename) continue;
     const efd = spec.lookup(PDFName.of('EF'));
     if (!(efd instanceof PDFDict)) continue;
     const stream = efd.lookup(PDFName.of('F'));
     if (!(stream instanceof PDFRawStream)) continue;
     const bytes = decodeStream(stream, 64 * 1024);
-    return Buffer.from(bytes).toString('latin1').trim();
+    return Buffer.from(bytes).toString(encoding).trim();
   }
   return undefined;
 }
@@ -238,4 +272,12 @@ export async function loadPdf(pdfBytes: Uint8Array): Promise<PDFDocument> {
 /** Extracts the compact JWS attached as credential.jws (undefined if none). */
 export async function extractCredential(pdfBytes: Uint8Array): Promise<string | undefined> {
   return findCredential(await loadPdf(pdfBytes));
+}
+
+/** Extracts an attached file's text by name, e.g. LOG_PROOF_FILENAME (undefined if none). */
+export async function extractAttachment(
+  pdfBytes: Uint8Array,
+  filename: string,
+): Promise<string | undefined> {
+  return findAttachment(await loadPdf(pdfBytes), filename);
 }

@@ -32,8 +32,10 @@ export {
 } from './jws';
 export {
   CREDENTIAL_FILENAME,
+  LOG_PROOF_FILENAME,
   assertCredentialShape,
   buildCredential,
+  extractAttachment,
   extractCredential,
   type CertificateCredential,
 } from './credential';

@@ -12,6 +12,7 @@ import {
 import {
   assertCredentialShape,
   attachCredential,
+  attachLogProof,
   buildCredential,
   decodeStream,
   findCredential,
@@ -43,6 +44,13 @@ export interface IssueOptions {
   p12Signer: PdfSigner;
   publicUrl: string;
   association?: Association;
+  /** credentialStatus entries for the credential (the registry's status lists) */
+  credentialStatus?: Array<Record<string, string>>;
+  /**
+   * Called with the signed credential before the PDF is finished: records it (the registry's
+   * transparency log) and returns the proof to attach as log-proof.json, or null for none.
+   */
+  logProof?: (jws: string) => Promise<object | null>;
 }
 
 export interface IssuedCertificate {
@@ -65,10 +73,13 @@ export async function issueCertificate(
     publicUrl: o.publicUrl,
     renderDigest: built.renderDigest,
     association: o.association,
+    credentialStatus: o.credentialStatus,
   });
   const jws = signCredential(credential, o.signingKey);
   const issued = new Date(credential.validFrom);
   await attachCredential(built.doc, jws, issued);
+  const proof = o.logProof ? await o.logProof(jws) : null;
+  if (proof) await attachLogProof(built.doc, proof, issued);
   addSignaturePlaceholder(built.doc, o.p12Signer, { signingTime: issued });
   // No object streams: the signature dictionary must be findable as plain text.
   const unsigned = await built.doc.save({

@@ -1,6 +1,6 @@
 /** Proofs over the transparency log, for clients that do not compute them from tiles. */
 import { z } from 'zod';
-import { badRequest } from '../../src/errors';
+import { badRequest, notFound } from '../../src/errors';
 import { decimalInt, type ApiBuilder } from '../../src/http/api';
 import type { TransparencyLog } from '../../src/transparency/log';
 
@@ -8,6 +8,12 @@ const MAX = 999_999_999_999_999;
 const Hash = z.string().meta({ description: 'A 32-byte SHA-256 node hash, standard base64' });
 const InclusionQuery = z.strictObject({ index: decimalInt(0, MAX), size: decimalInt(1, MAX) });
 const ConsistencyQuery = z.strictObject({ from: decimalInt(1, MAX), to: decimalInt(1, MAX) });
+const ProofBundle = z.object({
+  leafIndex: z.number().int(),
+  entry: z.string().meta({ description: 'The entry bytes (RFC 8785 JSON), base64' }),
+  inclusionProof: z.array(Hash),
+  checkpoint: z.string().meta({ description: 'The signed checkpoint (note text) the proof is against' }),
+});
 const b64 = (proof: Buffer[]) => proof.map((p) => p.toString('base64'));
 
 export function logRoutes(api: ApiBuilder, log: TransparencyLog): void {
@@ -40,6 +46,24 @@ export function logRoutes(api: ApiBuilder, log: TransparencyLog): void {
       if (query.to > current) throw badRequest(`The latest checkpoint has tree size ${current}.`, { code: 'size-beyond-checkpoint', errors: [{ path: 'to', message: `At most ${current}.` }] });
       res.set('Cache-Control', 'public, max-age=300');
       return { proof: b64(await log.reader.consistency(query.from, query.to)) };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/certificates/:serial/proof',
+    summary: "A certificate's transparency-log proof (what its PDF carries as log-proof.json), against the latest checkpoint",
+    tags: ['log'],
+    params: z.strictObject({ serial: z.string().min(1).max(40) }),
+    responses: {
+      200: { description: 'The certificate.issued entry, its inclusion proof and the signed checkpoint it is proved against', schema: ProofBundle },
+      404: { description: 'No such certificate in the log' },
+    },
+    handler: async ({ params }, _req, res) => {
+      const bundle = await log.proofBundle(`certificate.issued:${params.serial}`);
+      if (!bundle) throw notFound('No certificate with this serial is in the log.', { code: 'not-in-log' });
+      res.set('Cache-Control', 'public, max-age=60');
+      return bundle;
     },
   });
 

@@ -23,11 +23,18 @@ import { CLAIM_MS } from './claims';
 import type { KeyRing } from './keys';
 import { supersedeCertificate } from './status';
 import { logCertificateStatus } from '../transparency/intents';
-import { statusIndexFor } from '../transparency/status';
+import type { TransparencyLog } from '../transparency/log';
+import { credentialStatus, statusIndexFor } from '../transparency/status';
 
 const SERIAL_COUNTER = 'certificate-serial';
 
+/** What issuing needs of the transparency log (src/transparency/log.ts). */
+export type CertificateLog = Pick<TransparencyLog, 'certificateProof' | 'loggedIssueTime'>;
+
 export class CertificateIssuer {
+  /** Set by the registry; without it certificates are issued without a log proof. */
+  log: CertificateLog | null = null;
+
   constructor(
     private readonly keys: KeyRing,
     private readonly publicUrl: string,
@@ -56,13 +63,20 @@ export class CertificateIssuer {
     const existing = await Certificate.findOne({ currentFor: pledge._id }).lean<CertificateDoc>();
     // After a correction the current certificate is to be superseded, unless it is already the new one.
     if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial)) return finish(pledge._id, existing);
-    const issuedAt = new Date();
-    const serial = await allocateSerial(pledge, issuedAt);
-    await statusIndexFor(serial);
+    const now = new Date();
+    const serial = await allocateSerial(pledge, now);
+    const issuedAt = (await this.log?.loggedIssueTime(serial)) ?? now;
+    const log = this.log;
     if (existing) await supersedeCertificate(this.cache, existing, serial, pledge.reissueBy!);
     const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
     const data = await certificateData(fresh, serial, issuedAt);
-    const { pdf, jws } = await issueCertificate(data, { signingKey: this.keys.signingKey, p12Signer: this.keys.pdfSigner, publicUrl: this.publicUrl });
+    const { pdf, jws } = await issueCertificate(data, {
+      signingKey: this.keys.signingKey,
+      p12Signer: this.keys.pdfSigner,
+      publicUrl: this.publicUrl,
+      credentialStatus: credentialStatus(this.publicUrl, await statusIndexFor(serial)),
+      logProof: log ? (jws) => log.certificateProof({ serial, uscc: fresh.uscc, jws, issuedAt }) : undefined,
+    });
     await CertificatePdf.updateOne({ _id: serial }, { $setOnInsert: { pdf: Buffer.from(pdf) } }, { upsert: true });
     let cert: CertificateDoc;
     try {

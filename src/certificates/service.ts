@@ -16,6 +16,7 @@ import type { KeyRing } from './keys';
 import { certificatePdf, companyCertificatePdf, findCertificate } from './records';
 import { markForReissue, revokeCertificate, withdrawCertificate } from './status';
 import type { RevocationReason } from '../transparency/intents';
+import type { CertificateLog } from './issuing';
 import { serialVerdicts, type VerifyLookup } from './verdict';
 import { verifyUpload, type UploadVerdict } from './verification';
 import { VerifyPool } from './verify-pool';
@@ -35,6 +36,11 @@ export class CertificateService {
     private readonly verifier: VerifyPool = new VerifyPool(),
   ) {
     this.issuer = new CertificateIssuer(keys, publicUrl, this.cache);
+  }
+
+  /** Binds issued certificates to the transparency log (each PDF carries its log proof). */
+  useLog(log: CertificateLog): void {
+    this.issuer.log = log;
   }
 
   issuePending(limit?: number): Promise<number> {

@@ -5,12 +5,12 @@
  * `pollMs` so intents appended by other instances are integrated too), recovery of missing
  * intents, and what serving and certificates need (checkpoint, proofs, proof bundles).
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { LogEntryRecord, LogIntent } from '../../models/transparency-log';
 import { BackgroundTask } from '../background';
 import type { Logger } from '../logger';
-import { ed25519Signer, formatVerifierKey, originFromPublicUrl } from '../tlog';
-import { onIntent, recoverIntents } from './intents';
+import { decodeEntry, ed25519Signer, formatVerifierKey, originFromPublicUrl } from '../tlog';
+import { appendIntents, onIntent, recoverIntents } from './intents';
 import { Sequencer } from './sequencer';
 import { bytes, latestCheckpoint, LogReader } from './store';
 
@@ -113,6 +113,28 @@ export class TransparencyLog {
       this.poke();
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  /** The issue time an earlier, interrupted attempt logged for `serial` (a retry reuses it). */
+  async loggedIssueTime(serial: string): Promise<Date | null> {
+    const intent = await LogIntent.findById(`certificate.issued:${serial}`).lean();
+    return intent ? new Date(decodeEntry(bytes(intent.entry)).at) : null;
+  }
+
+  /**
+   * Logs a certificate's issue (its credential) and waits for a checkpoint that covers it;
+   * returns the proof bundle for log-proof.json. Throws rather than let a certificate go out
+   * without one (the issuer retries later).
+   */
+  async certificateProof(c: { serial: string; uscc: string; jws: string; issuedAt: Date }, timeoutMs = 5000): Promise<ProofBundle> {
+    const credentialSha256 = createHash('sha256').update(c.jws, 'utf8').digest('hex');
+    const key = `certificate.issued:${c.serial}`;
+    await appendIntents([{ key, entry: { v: 1, type: 'certificate.issued', at: c.issuedAt.toISOString(), uscc: c.uscc, serial: c.serial, credentialSha256 } }]);
+    const bundle = await this.proofBundle(key, timeoutMs);
+    if (!bundle) throw new Error(`certificate ${c.serial}: no checkpoint covered its log entry within ${timeoutMs} ms`);
+    const logged = decodeEntry(Buffer.from(bundle.entry, 'base64'));
+    if (!('credentialSha256' in logged) || logged.credentialSha256 !== credentialSha256) throw new Error(`certificate ${c.serial}: the log holds another credential for this serial`);
+    return bundle;
   }
 
   /** The size of the latest checkpoint (0 before the first). */

@@ -69,12 +69,12 @@ function parseBundle(b: Buffer): Buffer[] {
   return out;
 }
 
-const binary = (res: request.Request) =>
-  res.buffer(true).parse((r, cb) => {
+const binary = <T extends request.Test>(t: T): T =>
+  t.buffer(true).parse((r, cb) => {
     const chunks: Buffer[] = [];
     r.on('data', (c: Buffer) => chunks.push(c));
     r.on('end', () => cb(null, Buffer.concat(chunks)));
-  });
+  }) as T;
 
 /** Every entry of the tree of `size`, from the bundles, each checked against its hash tile. */
 async function entriesFromTiles(r: RegistryHandle, size: number): Promise<Buffer[]> {
