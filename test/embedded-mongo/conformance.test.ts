@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Collection, Db } from 'mongodb';
+import { Binary } from 'bson';
+import type { Collection, Db, Document, UpdateFilter } from 'mongodb';
 import mongoose, { Schema, type Connection } from 'mongoose';
 import { AnyDoc, uniqueDb, useClient, useStore } from './helpers';
 
@@ -29,19 +30,21 @@ describe('embedded mongo: conformance with mongod 7', () => {
   };
 
   describe('$pull with a query condition', () => {
+    // The driver's types only know a $pull of values; mongod (and mongoose) send conditions.
+    const pull = (spec: Document): UpdateFilter<AnyDoc> => ({ $pull: spec }) as UpdateFilter<AnyDoc>;
     it('when $pull uses $or over embedded documents, then every element matching either branch is removed', async () => {
       const c = await fresh([{ _id: 1, arr: [{ a: 1 }, { b: 2 }, { a: 3, b: 3 }, { a: 1, b: 2 }] }]);
       // mongod applies a $pull condition to each element as if it were a document of its own.
-      const r = await c.updateOne({ _id: 1 }, { $pull: { arr: { $or: [{ a: 1 }, { b: 2 }] } } });
+      const r = await c.updateOne({ _id: 1 }, pull({ arr: { $or: [{ a: 1 }, { b: 2 }] } }));
       assert.equal(r.modifiedCount, 1);
       assert.deepEqual((await c.findOne({ _id: 1 }))?.arr, [{ a: 3, b: 3 }]);
     });
 
     it('when $pull uses $and, $nor or a field operator on embedded documents, then the same element-as-document rule holds', async () => {
       const c = await fresh([{ _id: 1, arr: [{ a: 1, b: 1 }, { a: 1, b: 2 }, { a: 2 }] }]);
-      await c.updateOne({ _id: 1 }, { $pull: { arr: { $and: [{ a: 1 }, { b: { $gt: 1 } }] } } });
+      await c.updateOne({ _id: 1 }, pull({ arr: { $and: [{ a: 1 }, { b: { $gt: 1 } }] } }));
       assert.deepEqual((await c.findOne({ _id: 1 }))?.arr, [{ a: 1, b: 1 }, { a: 2 }]);
-      await c.updateOne({ _id: 1 }, { $pull: { arr: { $nor: [{ a: 1 }] } } });
+      await c.updateOne({ _id: 1 }, pull({ arr: { $nor: [{ a: 1 }] } }));
       assert.deepEqual((await c.findOne({ _id: 1 }))?.arr, [{ a: 1, b: 1 }]);
     });
 
@@ -88,6 +91,8 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.equal(await c.countDocuments({ title: { $all: ['x'] } }), 2);
       const later = await c.aggregate([{ $sort: { _id: -1 } }, { $match: { title: { $all: ['x'] } } }]).toArray();
       assert.deepEqual(later.map((d) => d._id), [2, 1]);
+      const u = await c.updateMany({ title: { $all: ['x'] } }, { $set: { hit: true } });
+      assert.deepEqual([u.matchedCount, u.modifiedCount], [2, 2]);
     });
 
     it('when $all holds $elemMatch conditions, then every one must match some element', async () => {
@@ -97,6 +102,40 @@ describe('embedded mongo: conformance with mongod 7', () => {
       ]);
       const r = await c.find({ q: { $all: [{ $elemMatch: { a: { $gt: 4 } } }, { $elemMatch: { a: 1 } }] } }).toArray();
       assert.deepEqual(r.map((d) => d._id), [1]);
+    });
+  });
+
+  describe('BinData order', () => {
+    // mongod orders BinData by length, then subtype, then bytes.
+    const docs = (): AnyDoc[] => [
+      { _id: 'len2-sub0-ff00', b: new Binary(Buffer.from([0xff, 0x00]), 0) },
+      { _id: 'len3-sub0-000000', b: new Binary(Buffer.from([0, 0, 0]), 0) },
+      { _id: 'len2-sub5-0000', b: new Binary(Buffer.from([0, 0]), 5) },
+      { _id: 'len1-sub128-ff', b: new Binary(Buffer.from([0xff]), 128) },
+      { _id: 'len2-sub0-0001', b: new Binary(Buffer.from([0, 1]), 0) },
+    ];
+    const order = ['len1-sub128-ff', 'len2-sub0-0001', 'len2-sub0-ff00', 'len2-sub5-0000', 'len3-sub0-000000'];
+
+    it('when documents are sorted by a BinData field, with and without an index, then length, subtype and bytes decide in that order', async () => {
+      const c = await fresh(docs());
+      assert.deepEqual((await c.find().sort({ b: 1 }).toArray()).map((d) => d._id), order);
+      assert.deepEqual((await c.find().sort({ b: -1 }).toArray()).map((d) => d._id), [...order].reverse());
+      await c.createIndex({ b: 1 });
+      assert.deepEqual((await c.find().sort({ b: 1 }).toArray()).map((d) => d._id), order);
+      assert.deepEqual((await c.aggregate([{ $sort: { b: 1 } }]).toArray()).map((d) => d._id), order);
+    });
+
+    it('when a range query compares BinData, then the same order decides, with and without an index', async () => {
+      const c = await fresh(docs());
+      const pivot = new Binary(Buffer.from([0x80, 0x80]), 0);
+      const want = ['len2-sub0-ff00', 'len2-sub5-0000', 'len3-sub0-000000'];
+      const run = async (): Promise<unknown[]> => (await c.find({ b: { $gt: pivot } }).toArray()).map((d) => d._id).sort();
+      assert.deepEqual(await run(), want);
+      assert.deepEqual((await c.find({ b: { $lt: new Binary(Buffer.from([0]), 0) } }).toArray()).map((d) => d._id), []);
+      await c.createIndex({ b: 1 });
+      assert.deepEqual(await run(), want);
+      const u = await c.updateMany({ b: { $gt: pivot } }, { $set: { big: true } });
+      assert.deepEqual([u.matchedCount, u.modifiedCount], [3, 3]);
     });
   });
 });

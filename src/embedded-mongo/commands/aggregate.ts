@@ -2,7 +2,8 @@
  * The aggregate command. A leading $match/$sort/$skip/$limit runs on the collection's planner;
  * the rest runs in mingo, per-document stages in chunks (a slice each), the others once.
  */
-import { Aggregator, ProcessingMode } from 'mingo';
+import { ProcessingMode } from 'mingo';
+import { Aggregator } from '../engine/mingo';
 import type { Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
 import { validateNamespace } from '../engine/catalog';

@@ -3,7 +3,7 @@
  * variants. Null and missing are the same key (as in MongoDB), so two documents without a
  * uniquely indexed field collide unless the index is sparse or partial.
  */
-import { Query } from 'mingo';
+import { Query } from './mingo';
 import { DuplicateKeyError, MongoServerError, Codes, unsupported } from '../errors';
 import { SortedList } from './sorted-list';
 import { PAUSE, runToEnd, sortInSlices, type Sliced } from './slices';

@@ -3,7 +3,7 @@
  * not support (by name), orders with MongoDB's BSON type order, and projects with `_id` first
  * and fields in document order.
  */
-import { Query } from 'mingo';
+import { Query } from './mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
 import { compareValues, getPathValues, isOperatorObject, isPlainObject, sortKey, type Doc } from './values';
 import type { KeyBound } from './indexes';

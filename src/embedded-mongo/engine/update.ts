@@ -3,11 +3,11 @@
  * aggregation-pipeline updates, plus what mingo lacks: $setOnInsert and the upsert seed built
  * from the query's equality fields. Stored documents are never mutated: updates work on a clone.
  */
-import { Aggregator } from 'mingo';
+import { Aggregator, MINGO_CONTEXT } from './mingo';
 import { update as mingoUpdate } from 'mingo/updater';
 import { ObjectId } from 'bson';
 import { badValue, MongoServerError, Codes } from '../errors';
-import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators } from './query';
+import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
 import { cloneDeep, isOperatorObject, isPlainObject, typeRank, valuesEqual, type Doc } from './values';
 
@@ -112,7 +112,9 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
   }
   if (Object.keys(modifier).length === 0) return copy;
   try {
-    mingoUpdate(copy, modifier, opts.arrayFilters, opts.filter, { cloneMode: 'deep', queryOptions: { scriptEnabled: false } });
+    // The updater re-matches the filter (for positional paths): give it the filter as the planner matched it.
+    const filter = opts.filter ? rewriteAll(opts.filter) : undefined;
+    mingoUpdate(copy, modifier, opts.arrayFilters, filter, { cloneMode: 'deep', queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT } });
   } catch (e) {
     throw asBadValue(e);
   }

@@ -1,0 +1,68 @@
+/**
+ * The one place mingo is configured. mingo's package entry merges a caller's operators *under*
+ * its own, so operators are replaced here on its base classes with a context built in full:
+ * range query operators ($gt, $gte, $lt, $lte) use MongoDB's BSON order, because mingo compares
+ * only values of the same JS class and BinData by its text (BinData ranges and ranges across BSON
+ * number classes came out wrong). Type bracketing as in mongod: a value is compared only with an
+ * operand of its own canonical type (all numbers are one type).
+ */
+import { Context } from 'mingo';
+import { Aggregator as AggregatorBase } from 'mingo/aggregator';
+import { Query as QueryBase } from 'mingo/query';
+import * as accumulatorOperators from 'mingo/operators/accumulator';
+import * as expressionOperators from 'mingo/operators/expression';
+import * as pipelineOperators from 'mingo/operators/pipeline';
+import * as projectionOperators from 'mingo/operators/projection';
+import * as queryOperators from 'mingo/operators/query';
+import * as windowOperators from 'mingo/operators/window';
+import type { Options, QueryOperator } from 'mingo/types';
+import { compareValues, getPathValues, typeRank, type Doc } from './values';
+
+const NULLISH = typeRank(null);
+const MIN_KEY = typeRank({ _bsontype: 'MinKey' });
+const MAX_KEY = typeRank({ _bsontype: 'MaxKey' });
+
+type RangeOperator = (selector: string, operand: unknown, options: Options) => (doc: Doc) => boolean;
+
+function range(test: (c: number) => boolean, mingo: QueryOperator): QueryOperator {
+  const op: RangeOperator = (selector, operand, options) => {
+    const rank = typeRank(operand);
+    // null bounds mean "null or missing", which mingo already answers as mongod does.
+    if (rank === NULLISH) return (mingo as RangeOperator)(selector, operand, options);
+    const bracketed = rank !== MIN_KEY && rank !== MAX_KEY;
+    const holds = (v: unknown): boolean => (!bracketed || typeRank(v) === rank) && test(compareValues(v, operand));
+    return (doc) => getPathValues(doc, selector).some((v) => (Array.isArray(v) ? v.some(holds) || holds(v) : holds(v)));
+  };
+  return op as QueryOperator;
+}
+
+export const MINGO_CONTEXT = Context.init({
+  accumulator: accumulatorOperators,
+  expression: expressionOperators,
+  pipeline: pipelineOperators,
+  projection: projectionOperators,
+  query: {
+    ...queryOperators,
+    $gt: range((c) => c > 0, queryOperators.$gt),
+    $gte: range((c) => c >= 0, queryOperators.$gte),
+    $lt: range((c) => c < 0, queryOperators.$lt),
+    $lte: range((c) => c <= 0, queryOperators.$lte),
+  },
+  window: windowOperators,
+});
+
+type QueryOptions = Partial<Options>;
+
+/** mingo's Query with the store's operators. */
+export class Query extends QueryBase {
+  constructor(condition: Doc, options: QueryOptions = {}) {
+    super(condition, { ...options, context: MINGO_CONTEXT });
+  }
+}
+
+/** mingo's Aggregator with the store's operators. */
+export class Aggregator extends AggregatorBase {
+  constructor(pipeline: Doc[], options: QueryOptions = {}) {
+    super(pipeline, { ...options, context: MINGO_CONTEXT });
+  }
+}
