@@ -1,7 +1,9 @@
 /** Certificate routes: public lookup and file verification, downloads, revocation. */
 import { z } from 'zod';
 import { sessionOf } from '../../src/auth/middleware';
+import { pledgeCertificatePdf } from '../../src/certificates/records';
 import type { CertificateService } from '../../src/certificates/service';
+import { authorisedPledge } from '../../src/pledges/access';
 import { badRequest } from '../../src/errors';
 import type { ApiBuilder } from '../../src/http/api';
 import { readUpload, stopReading, uploadError } from '../../src/http/upload';
@@ -93,9 +95,9 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     summary: "Download the signed-in company's current certificate",
     tags: ['company'],
     auth: 'company',
-    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf', schema: file('The certificate PDF') }, 404: { description: 'No certificate yet' } },
+    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf', schema: file('The certificate PDF') }, 403: { description: 'The session was granted for a pledge that is no longer the company’s current one' }, 404: { description: 'No certificate yet' } },
     handler: async (_i, _req, res) => {
-      const { serial, pdf } = await certs.pdfForCompany(sessionOf(res).company!);
+      const { serial, pdf } = await pledgeCertificatePdf(await authorisedPledge(sessionOf(res)));
       sendPdf(res, serial, pdf);
     },
   });

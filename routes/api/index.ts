@@ -12,6 +12,7 @@ import { currentInitiative } from '../../src/initiative/service';
 import { ApiBuilder } from '../../src/http/api';
 import type { MailQueue } from '../../src/mail/outbox';
 import { confirmPledge, signPledge, withdrawPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { authorisedPledge } from '../../src/pledges/access';
 import { listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
 import { AdminLoginBody, LoginLinkBody, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
@@ -147,8 +148,8 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     summary: "The signed-in company's pledge with its history",
     tags: ['company'],
     auth: 'company',
-    responses: { 200: { description: 'The pledge with its audit events', schema: OwnPledge }, 404: { description: 'The company has not signed' } },
-    handler: async (_i, _req, res) => ownPledge(sessionOf(res).company!),
+    responses: { 200: { description: 'The pledge with its audit events', schema: OwnPledge }, 403: { description: 'The session was granted for a pledge that is no longer the company’s current one' } },
+    handler: async (_i, _req, res) => ownPledge(await authorisedPledge(sessionOf(res))),
   });
 
   api.route({
@@ -158,10 +159,11 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     tags: ['company'],
     auth: 'company',
     body: ReasonBody,
-    responses: { 200: { description: 'Withdrawn pledge', schema: PledgeView }, 409: { description: 'The pledge cannot be withdrawn in its status' } },
+    responses: { 200: { description: 'Withdrawn pledge', schema: PledgeView }, 403: { description: 'The session was granted for a pledge that is no longer the company’s current one' }, 409: { description: 'The pledge cannot be withdrawn in its status' } },
     handler: async ({ body }, _req, res) => {
       const s = sessionOf(res);
-      return pledgeView(await withdrawPledge(s.company!, body.reason, s.sub, pledgeDeps));
+      const granted = await authorisedPledge(s);
+      return pledgeView(await withdrawPledge(String(granted._id), body.reason, s.sub, pledgeDeps));
     },
   });
 

@@ -8,9 +8,9 @@ import type { PledgeStatus, Transition } from '../../models/pledge';
 import { SESSION_COOKIE } from '../../src/auth/middleware';
 import { SESSION_TTL_SECONDS, type SessionClaims } from '../../src/auth/jwt';
 import { redeemLoginLink, requestLoginLink } from '../../src/auth/service';
-import { isAppError } from '../../src/errors';
 import type { I18n } from '../../src/i18n';
 import { withdrawPledge } from '../../src/pledges/lifecycle';
+import { authorisedPledge } from '../../src/pledges/access';
 import { ownPledge } from '../../src/pledges/queries';
 import { LoginLinkBody, ReasonBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
@@ -166,13 +166,8 @@ export function accountPages(kit: SiteKit): Router {
     errors: FormErrors,
     status = 200,
   ) => {
-    const [own, certificate] = await Promise.all([
-      ownPledge(claims.company!).catch((e: unknown) => {
-        if (!isAppError(e) || e.status !== 404) throw e;
-        return null;
-      }),
-      kit.certificates.ofCompany(claims.company!),
-    ]);
+    const granted = await authorisedPledge(claims);
+    const [own, certificate] = await Promise.all([ownPledge(granted), kit.certificates.ofPledge(granted)]);
     const pledge = own ? pledgeView(own as unknown as OwnPledge, kit.l(res)) : null;
     kit.page(
       req,
@@ -199,7 +194,7 @@ export function accountPages(kit: SiteKit): Router {
   router.get('/me/certificate.pdf', async (req, res) => {
     const claims = await companySession(req, res);
     if (!claims) return;
-    const { serial, pdf } = await kit.certificates.pdfForCompany(claims.company!);
+    const { serial, pdf } = await kit.certificates.pdfForPledge(await authorisedPledge(claims));
     res.set({
       'Content-Type': 'application/pdf',
       'Content-Disposition': `attachment; filename="${serial}.pdf"`,
@@ -211,6 +206,7 @@ export function accountPages(kit: SiteKit): Router {
   router.post('/me/withdraw', gate.csrf, async (req, res) => {
     const claims = await companySession(req, res);
     if (!claims) return;
+    const granted = await authorisedPledge(claims);
     const input = { reason: formText(req.body, 'reason') };
     const parsed = ReasonBody.safeParse(input);
     if (!parsed.success) {
@@ -219,7 +215,7 @@ export function accountPages(kit: SiteKit): Router {
       await renderMe(req, res, claims, input.reason, errors.build(), 400);
       return;
     }
-    await withdrawPledge(claims.company!, parsed.data.reason, claims.sub, kit.pledge);
+    await withdrawPledge(String(granted._id), parsed.data.reason, claims.sub, kit.pledge);
     res.redirect(303, '/me?done=withdrawn');
   });
 

@@ -20,6 +20,8 @@ export const SessionClaims = z.object({
   sub: z.string().regex(/^[0-9a-f]{24}$/),
   role: z.enum(['company', 'admin']),
   company: z.string().regex(/^[0-9a-f]{24}$/).optional(),
+  /** Company sessions: the pledge the session was granted for (src/pledges/access.ts). */
+  pledge: z.string().regex(/^[0-9a-f]{24}$/).optional(),
 });
 export type SessionClaims = z.infer<typeof SessionClaims>;
 

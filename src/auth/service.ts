@@ -4,9 +4,10 @@ import { Account, Role } from '../../models/account';
 import { Token } from '../../models/token';
 import { recordEvent } from '../audit/events';
 import type { Config } from '../config';
-import { badRequest, gone, unauthorized } from '../errors';
+import { badRequest, forbidden, gone, unauthorized } from '../errors';
 import type { MailQueue } from '../mail/outbox';
 import { loginLinkMail } from '../mail/templates';
+import { grantFor } from '../pledges/access';
 import { clearAttempts, countAttempt } from './backoff';
 import { signSession } from './jwt';
 import { verifyPassword } from './passwords';
@@ -14,10 +15,14 @@ import { hashToken, newToken } from './tokens';
 
 export const LOGIN_LINK_TTL_MINUTES = 15;
 
-/** Mails one link per company account of this e-mail. Always "accepted": it must not reveal who has signed. */
+/**
+ * Mails one link per company this e-mail may act for now (it signed the company's current
+ * pledge). Always "accepted": it must not reveal who has signed.
+ */
 export async function requestLoginLink(email: string, deps: { config: Pick<Config, 'publicUrl'>; mail: MailQueue }): Promise<void> {
   const accounts = await Account.find({ email, role: Role.Company, disabled: { $ne: true } }).lean();
   for (const account of accounts) {
+    if (!account.company || !(await grantFor(email, account.company))) continue;
     const { token, hash } = newToken();
     const tokenId = new Types.ObjectId();
     const link = `${deps.config.publicUrl}/login/verify?token=${encodeURIComponent(token)}`;
@@ -39,7 +44,10 @@ export async function redeemLoginLink(token: string, secret: string): Promise<st
   }
   const account = await Account.findOneAndUpdate({ _id: t.account, disabled: { $ne: true } }, { $set: { lastLoginAt: now } }, { returnDocument: 'after' }).lean();
   if (!account || account.role !== Role.Company || !account.company) throw unauthorized('This account cannot sign in.');
-  return signSession({ sub: String(account._id), role: 'company', company: String(account.company) }, secret);
+  // The link was mailed while this e-mail signed the current pledge; that must still hold.
+  const pledge = await grantFor(account.email, account.company);
+  if (!pledge) throw forbidden('This e-mail address is not the signatory of the company’s current pledge.', { code: 'pledge-not-current' });
+  return signSession({ sub: String(account._id), role: 'company', company: String(account.company), pledge: String(pledge._id) }, secret);
 }
 
 /**

@@ -30,6 +30,12 @@ export async function certificatePdf(serial: string): Promise<{ serial: string; 
   return { serial: cert.serial, pdf: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
+/** The certificate of this pledge (its current one; kept after the pledge ends, marked by status). */
+export async function pledgeCertificatePdf(pledge: Pick<PledgeDoc, 'certificateSerial'>): Promise<{ serial: string; pdf: Buffer }> {
+  if (!pledge.certificateSerial) throw notFound('Your company has no certificate yet (it is issued when the pledge becomes active).');
+  return certificatePdf(pledge.certificateSerial);
+}
+
 /** The certificate of the company's latest activated pledge. */
 export async function companyCertificatePdf(companyId: string): Promise<{ serial: string; pdf: Buffer }> {
   const pledge = await Pledge.findOne({ company: new Types.ObjectId(companyId), certificateSerial: { $exists: true } }).sort({ activatedAt: -1 }).lean<PledgeDoc>();

@@ -3,9 +3,9 @@
  * company's certificate for /me and its PDF, and the check of an uploaded certificate PDF. The
  * registry plugs the certificate service in; without it no company has a certificate yet.
  */
-import { Types } from 'mongoose';
-import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { notFound, serviceUnavailable } from '../errors';
+import { pledgeCertificatePdf } from './records';
 import type { CertificateService } from './service';
 import type { UploadVerdict } from './verification';
 
@@ -17,10 +17,14 @@ export type CompanyCertificate =
   /** `current`: the pledge is active, so the certificate is valid and offered for download. */
   | { state: 'issued'; serial: string; current: boolean };
 
+/** The fields of a pledge /me's certificate box reads. */
+export type CertificateOfPledge = Pick<PledgeDoc, 'status' | 'certificateSerial' | 'needsCertificate'>;
+
 export interface SiteCertificates {
-  ofCompany(companyId: string): Promise<CompanyCertificate>;
-  /** The PDF of the company's certificate; a 404 AppError when it has none. */
-  pdfForCompany(companyId: string): Promise<{ serial: string; pdf: Buffer }>;
+  /** The certificate of the pledge the company session was granted for (src/pledges/access.ts). */
+  ofPledge(pledge: CertificateOfPledge): Promise<CompanyCertificate>;
+  /** The PDF of that pledge's certificate; a 404 AppError when it has none. */
+  pdfForPledge(pledge: CertificateOfPledge): Promise<{ serial: string; pdf: Buffer }>;
   /** Every check on an uploaded PDF (the API's POST /verify): offline proofs, then the registry's. */
   verifyUpload(bytes: Uint8Array): Promise<UploadVerdict>;
   /** A place for one upload (before reading it); gives it back when called. 503 when busy. */
@@ -28,8 +32,8 @@ export interface SiteCertificates {
 }
 
 export const noCertificates: SiteCertificates = {
-  ofCompany: async () => ({ state: 'none' }),
-  pdfForCompany: async () => {
+  ofPledge: async () => ({ state: 'none' }),
+  pdfForPledge: async () => {
     throw notFound('Your company has no certificate yet.');
   },
   verifyUpload: async () => {
@@ -38,13 +42,8 @@ export const noCertificates: SiteCertificates = {
   admitUpload: () => () => undefined,
 };
 
-/** Reads the same pledge /me shows (the company's latest). */
-export async function companyCertificate(companyId: string): Promise<CompanyCertificate> {
-  const p = await Pledge.findOne({ company: new Types.ObjectId(companyId) })
-    .sort({ createdAt: -1 })
-    .select('status certificateSerial needsCertificate')
-    .lean<Pick<PledgeDoc, 'status' | 'certificateSerial' | 'needsCertificate'>>();
-  if (!p) return { state: 'none' };
+/** The certificate box of the pledge /me shows. */
+export async function pledgeCertificate(p: CertificateOfPledge): Promise<CompanyCertificate> {
   const active = p.status === PledgeStatus.Active;
   // After a correction the old serial stays on the pledge until the new certificate is issued.
   if (active && (p.needsCertificate || !p.certificateSerial)) return { state: 'issuing' };
@@ -54,8 +53,8 @@ export async function companyCertificate(companyId: string): Promise<CompanyCert
 
 export function siteCertificates(certs: CertificateService): SiteCertificates {
   return {
-    ofCompany: companyCertificate,
-    pdfForCompany: (companyId) => certs.pdfForCompany(companyId),
+    ofPledge: pledgeCertificate,
+    pdfForPledge: (pledge) => pledgeCertificatePdf(pledge),
     verifyUpload: (bytes) => certs.verifyUpload(bytes),
     admitUpload: () => certs.admitUpload(),
   };

@@ -170,11 +170,14 @@ export async function rejectPledge(id: string, reason: string, adminId: string, 
   return pledge;
 }
 
-/** The company withdraws its own open pledge; a founder keeps its number and shows as withdrawn. */
-export async function withdrawPledge(companyId: string, reason: string, accountId: string, deps: Pick<PledgeDeps, 'onWithdrawn'> = {}): Promise<PledgeDoc> {
+/**
+ * The signatory withdraws the pledge its session was granted for (pending: cancels it; active:
+ * ends it); a founder keeps its number and shows as withdrawn.
+ */
+export async function withdrawPledge(pledgeId: string, reason: string, accountId: string, deps: Pick<PledgeDeps, 'onWithdrawn'> = {}): Promise<PledgeDoc> {
   const now = new Date();
   const actor = `company:${accountId}`;
-  const current = await Pledge.findOne({ company: new Types.ObjectId(companyId), status: { $in: OPEN_STATUSES.filter((s) => s !== PledgeStatus.Activating) } }).lean<PledgeDoc>();
+  const current = await Pledge.findOne({ _id: new Types.ObjectId(pledgeId), status: { $in: OPEN_STATUSES.filter((s) => s !== PledgeStatus.Activating) } }).lean<PledgeDoc>();
   if (!current) throw notFound('Your company has no pending or active pledge to withdraw.');
   const pledge = await Pledge.findOneAndUpdate(
     { _id: current._id, status: current.status },

@@ -1,8 +1,6 @@
 /** Public read models: founders, the directory of signatories, statistics, a company's own pledge. */
-import { Types } from 'mongoose';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { eventsFor } from '../audit/events';
-import { notFound } from '../errors';
 import { TtlCache } from '../ttl-cache';
 import { chinaDayExpression } from '../time/china';
 
@@ -122,10 +120,8 @@ async function computeStats(): Promise<Stats> {
   };
 }
 
-/** The company's latest pledge with its history and audit events. */
-export async function ownPledge(companyId: string): Promise<Record<string, unknown>> {
-  const p = await Pledge.findOne({ company: new Types.ObjectId(companyId) }).sort({ createdAt: -1 }).lean<PledgeDoc>();
-  if (!p) throw notFound('Your company has not signed the initiative yet.');
+/** The pledge a session was granted for (src/pledges/access.ts) with its history and audit events. */
+export async function ownPledge(p: PledgeDoc): Promise<Record<string, unknown>> {
   return { ...pledgeView(p), events: await eventsFor('pledge', String(p._id)) };
 }
 

@@ -286,18 +286,20 @@ describe('auth (API)', () => {
       assert.deepEqual(await pledgeDoc(b.id), before);
     });
 
-    it('when a valid session names a company that has no pledge, then /me/pledge is 404, not someone else’s', async () => {
+    it('when a valid session names an account, company and pledge that do not exist, then /me/pledge is 401, not someone else’s', async () => {
+      // Sessions are bound to a pledge and checked against the account on every request.
       const token = signSession(
         {
           sub: new mongoose.Types.ObjectId().toHexString(),
           role: 'company',
           company: new mongoose.Types.ObjectId().toHexString(),
+          pledge: new mongoose.Types.ObjectId().toHexString(),
         },
         r.config.jwtSecret,
       );
       assertProblem(
         await request(r.app).get('/api/v1/me/pledge').set('Authorization', `Bearer ${token}`),
-        404,
+        401,
       );
     });
   });

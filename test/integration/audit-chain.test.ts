@@ -39,7 +39,7 @@ describe('audit chain (src/audit/chain.ts)', () => {
     await approvePledge(ids[1], admin, deps);
     await rejectPledge(ids[2], '资料不实 / false information', admin, deps);
     const p1 = (await Pledge.findById(ids[1]).lean())!;
-    await withdrawPledge(String(p1.company), '测试 / test', new Types.ObjectId().toHexString());
+    await withdrawPledge(String(p1._id), '测试 / test', new Types.ObjectId().toHexString());
     total = await Event.countDocuments();
   });
 
