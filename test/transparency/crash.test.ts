@@ -109,7 +109,7 @@ describe('transparency log under kill -9 and two instances (test/transparency/cr
     };
     const deadline = Date.now() + 60_000;
     let logged: string[] = [];
-    let expected = new Set<string>();
+    let expected: Set<string>;
     for (;;) {
       const entries = await LogEntryRecord.find({}).sort({ _id: 1 }).lean();
       logged = entries.map((e) => keyOf(decodeEntry(bytes(e.data))));
