@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Binary } from 'bson';
 import type { Collection, Db, Document, UpdateFilter } from 'mongodb';
 import mongoose, { Schema, type Connection } from 'mongoose';
-import { AnyDoc, uniqueDb, useClient, useStore } from './helpers';
+import { AnyDoc, rejection, uniqueDb, useClient, useStore } from './helpers';
 
 /**
  * Cases where the store used to answer differently from mongod without an error (issue #14 §1).
@@ -136,6 +136,81 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.deepEqual(await run(), want);
       const u = await c.updateMany({ b: { $gt: pivot } }, { $set: { big: true } });
       assert.deepEqual([u.matchedCount, u.modifiedCount], [3, 3]);
+    });
+  });
+
+  describe('field names that every JS object inherits', () => {
+    const names = ['constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+    it('when documents use constructor, toString, hasOwnProperty or valueOf as fields, then filters, sorts, projections and updates treat them as ordinary fields', async () => {
+      const c = await fresh([
+        { _id: 1, constructor: 'b', toString: 2, hasOwnProperty: true, valueOf: [1, 2] },
+        { _id: 2, constructor: 'a', toString: 1 },
+        { _id: 3 },
+      ]);
+      const ids = async (f: AnyDoc, sort: AnyDoc = { _id: 1 }): Promise<unknown[]> => (await c.find(f).sort(sort).toArray()).map((d) => d._id);
+      assert.deepEqual(await ids({ constructor: 'b' }), [1]);
+      assert.deepEqual(await ids({ toString: { $gte: 1 } }), [1, 2]);
+      assert.deepEqual(await ids({ hasOwnProperty: { $exists: false } }), [2, 3]);
+      assert.deepEqual(await ids({ valueOf: 2 }), [1]);
+      assert.deepEqual(await ids({ constructor: null }), [3]);
+      assert.deepEqual(await ids({}, { constructor: 1, _id: 1 }), [3, 2, 1]);
+      assert.deepEqual(await c.findOne({ _id: 2 }, { projection: { constructor: 1, _id: 0 } }), { constructor: 'a' });
+      await c.updateOne({ _id: 3 }, { $set: { constructor: 'z' }, $inc: { toString: 5 }, $push: { valueOf: 1 } } as unknown as UpdateFilter<AnyDoc>);
+      assert.deepEqual(await c.findOne({ _id: 3 }), { _id: 3, constructor: 'z', toString: 5, valueOf: [1] });
+      await c.updateOne({ _id: 1 }, { $unset: { hasOwnProperty: '' }, $rename: { toString: 'n' } });
+      assert.deepEqual(await c.findOne({ _id: 1 }), { _id: 1, constructor: 'b', valueOf: [1, 2], n: 2 });
+      for (const name of names) assert.equal(await c.countDocuments({ [`${name}.x`]: { $exists: true } }), 0);
+    });
+
+    it('when an aggregation groups, projects or looks up by an inherited name, then the result is the ordinary-field result', async () => {
+      const c = await fresh([
+        { _id: 1, constructor: 'a', n: 1 },
+        { _id: 2, constructor: 'a', n: 2 },
+        { _id: 3, n: 4 },
+      ]);
+      const groups = await c.aggregate([{ $group: { _id: '$constructor', total: { $sum: '$n' } } }, { $sort: { _id: 1 } }]).toArray();
+      assert.deepEqual(groups, [
+        { _id: null, total: 4 },
+        { _id: 'a', total: 3 },
+      ]);
+      const projected = await c.aggregate([{ $match: { _id: 1 } }, { $project: { toString: '$constructor', _id: 0 } }]).toArray();
+      assert.deepEqual(projected, [{ toString: 'a' }]);
+    });
+
+    it('when an operator or stage is named after an inherited key, then it is refused as unknown, with its own name in the message', async () => {
+      const c = await fresh([{ _id: 1 }]);
+      for (const name of ['$constructor', '$toString', '$hasOwnProperty']) {
+        const q = await rejection(c.find({ a: { [name]: 1 } }).toArray());
+        assert.match(q.message, new RegExp(`\\${name}`), q.message);
+        assert.doesNotMatch(q.message, /native code|not supported by the embedded store/);
+      }
+      for (const name of ['constructor', 'toString', '$constructor', '$toString', '__proto__']) {
+        const e = await rejection(c.aggregate([{ [name]: {} }]).toArray());
+        assert.doesNotMatch(e.message, /native code|\[object|not supported by the embedded store/, e.message);
+        assert.equal(e.code, 40324, e.message);
+      }
+      const acc = await rejection(c.aggregate([{ $group: { _id: null, x: { constructor: 1 } } }]).toArray());
+      assert.equal(acc.message, "unknown group operator 'constructor'");
+      for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
+        const e = await rejection(db.command({ [name]: 1 }));
+        assert.equal(e.code, 59, e.message);
+      }
+    });
+
+    it('when a document, update or filter uses a __proto__ field, then it is refused by name and nothing is stored', async () => {
+      const c = await fresh([{ _id: 1, a: 1 }]);
+      const refusedProto = (e: Error & Record<string, unknown>): void => {
+        assert.equal(e.code, 115, e.message);
+        assert.match(e.message, /'__proto__' is not supported by the embedded store/);
+      };
+      refusedProto(await rejection(c.insertOne(JSON.parse('{"_id": 2, "__proto__": {"polluted": 1}}') as AnyDoc)));
+      refusedProto(await rejection(c.insertOne(JSON.parse('{"_id": 3, "a": {"__proto__": {"polluted": 1}}}') as AnyDoc)));
+      refusedProto(await rejection(c.updateOne({ _id: 1 }, { $set: JSON.parse('{"__proto__": {"polluted": 1}}') as AnyDoc })));
+      refusedProto(await rejection(c.updateOne({ _id: 1 }, { $set: { 'a.__proto__.polluted': 1 } })));
+      refusedProto(await rejection(c.find({ '__proto__.polluted': 1 }).toArray()));
+      assert.deepEqual(await c.find().toArray(), [{ _id: 1, a: 1 }]);
+      assert.equal(({} as AnyDoc).polluted, undefined);
     });
   });
 });

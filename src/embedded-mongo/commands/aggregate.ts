@@ -3,7 +3,7 @@
  * the rest runs in mingo, per-document stages in chunks (a slice each), the others once.
  */
 import { ProcessingMode } from 'mingo';
-import { Aggregator } from '../engine/mingo';
+import { Aggregator, isKnownStage } from '../engine/mingo';
 import type { Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
 import { validateNamespace } from '../engine/catalog';
@@ -13,21 +13,22 @@ import { isPlainObject, type Doc } from '../engine/values';
 import { collect, PAUSE, type Scan, type Sliced } from '../engine/slices';
 import { batchSizeOf, compileAndEmpty, type Handlers, type Store } from './shared';
 
-const UNSUPPORTED_STAGES: Record<string, string> = {
-  $out: 'the $out aggregation stage',
-  $merge: 'the $merge aggregation stage',
-  $changeStream: 'change streams',
-  $search: 'Atlas Search ($search)',
-  $searchMeta: 'Atlas Search ($searchMeta)',
-  $vectorSearch: 'vector search ($vectorSearch)',
-  $geoNear: 'the $geoNear aggregation stage (geospatial)',
-  $currentOp: 'the $currentOp aggregation stage',
-  $listSessions: 'the $listSessions aggregation stage',
-  $listLocalSessions: 'the $listLocalSessions aggregation stage',
-  $collStats: 'the $collStats aggregation stage',
-  $indexStats: 'the $indexStats aggregation stage',
-  $planCacheStats: 'the $planCacheStats aggregation stage',
-};
+/** A Map, so a stage named like an inherited key (`constructor`) is not found here. */
+const UNSUPPORTED_STAGES: ReadonlyMap<string, string> = new Map([
+  ['$out', 'the $out aggregation stage'],
+  ['$merge', 'the $merge aggregation stage'],
+  ['$changeStream', 'change streams'],
+  ['$search', 'Atlas Search ($search)'],
+  ['$searchMeta', 'Atlas Search ($searchMeta)'],
+  ['$vectorSearch', 'vector search ($vectorSearch)'],
+  ['$geoNear', 'the $geoNear aggregation stage (geospatial)'],
+  ['$currentOp', 'the $currentOp aggregation stage'],
+  ['$listSessions', 'the $listSessions aggregation stage'],
+  ['$listLocalSessions', 'the $listLocalSessions aggregation stage'],
+  ['$collStats', 'the $collStats aggregation stage'],
+  ['$indexStats', 'the $indexStats aggregation stage'],
+  ['$planCacheStats', 'the $planCacheStats aggregation stage'],
+]);
 
 function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
   if (typeof cmd.aggregate !== 'string') throw unsupported('database-level aggregation (aggregate: 1)');
@@ -41,7 +42,10 @@ function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
   for (const stage of pipeline) {
     if (!isPlainObject(stage) || Object.keys(stage).length !== 1) throw new MongoServerError(Codes.Location40324, 'A pipeline stage specification object must contain exactly one field.');
     const stageName = Object.keys(stage)[0];
-    if (stageName in UNSUPPORTED_STAGES) throw unsupported(UNSUPPORTED_STAGES[stageName]);
+    const refused = UNSUPPORTED_STAGES.get(stageName);
+    if (refused) throw unsupported(refused);
+    if (!isKnownStage(stageName)) throw new MongoServerError(Codes.Location40324, `Unrecognized pipeline stage name: '${stageName}'`);
+    if (stageName === '$group') checkGroup(stage.$group);
   }
   rejectUnsupportedOperators(pipeline);
   const ns = `${db}.${name}`;
@@ -104,6 +108,18 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
     throw asBadValue(e);
   }
 }
+/** mingo computes a $group field that is not an accumulator as an expression; mongod refuses it. */
+function checkGroup(spec: unknown): void {
+  if (!isPlainObject(spec)) return;
+  for (const [field, acc] of Object.entries(spec)) {
+    if (field === '_id') continue;
+    if (!isPlainObject(acc)) throw new MongoServerError(40234, `The field '${field}' must be an accumulator object`);
+    const ops = Object.keys(acc);
+    if (ops.length !== 1) throw new MongoServerError(40238, `The field '${field}' must specify one accumulator`);
+    if (!ops[0].startsWith('$')) throw new MongoServerError(15952, `unknown group operator '${ops[0]}'`);
+  }
+}
+
 /** Pipeline stages whose output for a document depends on that document alone. */
 const PER_DOCUMENT_STAGES = new Set(['$match', '$project', '$addFields', '$set', '$unset', '$unwind', '$replaceRoot', '$replaceWith']);
 const STREAM_CHUNK = 500;

@@ -389,6 +389,14 @@ export function bsonSize(doc: Doc): number {
   return n;
 }
 
+/**
+ * mongod stores a field named `__proto__` like any other; here it would become an object's
+ * prototype wherever a document is copied, so it is refused by name.
+ */
+export function refusedProto(): MongoServerError {
+  return unsupported("the field name '__proto__'");
+}
+
 /** Rejects what MongoDB rejects on insert, and values this store cannot compare correctly. */
 export function validateDocument(doc: Doc): void {
   const id = doc._id;
@@ -419,5 +427,8 @@ function checkValues(v: unknown, depth: number): void {
   if (t === 'Decimal128') throw unsupported('Decimal128');
   if (t !== undefined || v instanceof Date) return;
   if (typeRank(v) !== 4) return;
-  for (const x of Object.values(v)) checkValues(x, depth + 1);
+  for (const [k, x] of Object.entries(v)) {
+    if (k === '__proto__') throw refusedProto();
+    checkValues(x, depth + 1);
+  }
 }

@@ -7,6 +7,7 @@
  * operand of its own canonical type (all numbers are one type).
  */
 import { Context } from 'mingo';
+import { OpType } from 'mingo/core';
 import { Aggregator as AggregatorBase } from 'mingo/aggregator';
 import { Query as QueryBase } from 'mingo/query';
 import * as accumulatorOperators from 'mingo/operators/accumulator';
@@ -50,6 +51,16 @@ export const MINGO_CONTEXT = Context.init({
   },
   window: windowOperators,
 });
+
+// Operator tables are plain objects: `constructor` or `toString` used as a stage, accumulator or
+// field name would find Object.prototype's function. Every MongoDB operator starts with '$'.
+const lookup = MINGO_CONTEXT.getOperator.bind(MINGO_CONTEXT);
+MINGO_CONTEXT.getOperator = (type, name) => (name.startsWith('$') ? lookup(type, name) : null);
+
+/** True if `name` is a pipeline stage the store's mingo runs. */
+export function isKnownStage(name: string): boolean {
+  return MINGO_CONTEXT.getOperator(OpType.PIPELINE, name) !== null;
+}
 
 type QueryOptions = Partial<Options>;
 

@@ -7,7 +7,7 @@
  * condition removes equal elements.
  */
 import { compileFilter, type Matcher } from './query';
-import { compareValues, isPlainObject, type Doc } from './values';
+import { compareValues, isPlainObject, own, type Doc } from './values';
 
 /** Operators that apply to a value (mongod's parsePathAcceptingKeyword). */
 const PATH_OPERATORS = new Set([
@@ -58,5 +58,5 @@ export function applyPlainPulls(doc: Doc, fields: Doc): Doc {
 
 function step(v: unknown, part: string): unknown {
   if (Array.isArray(v)) return /^\d+$/.test(part) ? v[Number(part)] : undefined;
-  return isPlainObject(v) ? v[part] : undefined;
+  return isPlainObject(v) ? own(v, part) : undefined;
 }

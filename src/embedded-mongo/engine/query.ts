@@ -7,20 +7,22 @@ import { Query } from './mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
 import { compareValues, getPathValues, isOperatorObject, isPlainObject, sortKey, type Doc } from './values';
 import type { KeyBound } from './indexes';
+import { refusedProto } from './collection';
 import { PAUSE, sortInSlices, withPauses, type Sliced } from './slices';
 
-const UNSUPPORTED_QUERY_OPERATORS: Record<string, string> = {
-  $text: 'the $text query operator (text search)',
-  $where: 'the $where query operator (server-side JavaScript)',
-  $function: 'the $function operator (server-side JavaScript)',
-  $accumulator: 'the $accumulator operator (server-side JavaScript)',
-  $near: 'the $near query operator (geospatial)',
-  $nearSphere: 'the $nearSphere query operator (geospatial)',
-  $geoWithin: 'the $geoWithin query operator (geospatial)',
-  $geoIntersects: 'the $geoIntersects query operator (geospatial)',
-  $meta: 'the $meta operator (text search scores)',
-  $toDecimal: 'Decimal128 ($toDecimal)',
-};
+/** A Map, so a field named like an inherited key (`constructor`) is not found here. */
+const UNSUPPORTED_QUERY_OPERATORS: ReadonlyMap<string, string> = new Map([
+  ['$text', 'the $text query operator (text search)'],
+  ['$where', 'the $where query operator (server-side JavaScript)'],
+  ['$function', 'the $function operator (server-side JavaScript)'],
+  ['$accumulator', 'the $accumulator operator (server-side JavaScript)'],
+  ['$near', 'the $near query operator (geospatial)'],
+  ['$nearSphere', 'the $nearSphere query operator (geospatial)'],
+  ['$geoWithin', 'the $geoWithin query operator (geospatial)'],
+  ['$geoIntersects', 'the $geoIntersects query operator (geospatial)'],
+  ['$meta', 'the $meta operator (text search scores)'],
+  ['$toDecimal', 'Decimal128 ($toDecimal)'],
+]);
 
 /** Throws naming the first unsupported operator (or Decimal128 value) used anywhere in an expression. */
 export function rejectUnsupportedOperators(expr: unknown): void {
@@ -32,7 +34,9 @@ export function rejectUnsupportedOperators(expr: unknown): void {
   }
   if (!isPlainObject(expr)) return;
   for (const [k, v] of Object.entries(expr)) {
-    if (k in UNSUPPORTED_QUERY_OPERATORS) throw unsupported(UNSUPPORTED_QUERY_OPERATORS[k]);
+    if (k === '__proto__' || k.split('.').includes('__proto__')) throw refusedProto();
+    const refused = UNSUPPORTED_QUERY_OPERATORS.get(k);
+    if (refused) throw unsupported(refused);
     rejectUnsupportedOperators(v);
   }
 }

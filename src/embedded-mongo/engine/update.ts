@@ -9,7 +9,7 @@ import { ObjectId } from 'bson';
 import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
-import { cloneDeep, isOperatorObject, isPlainObject, typeRank, valuesEqual, type Doc } from './values';
+import { cloneDeep, isOperatorObject, isPlainObject, own, typeRank, valuesEqual, type Doc } from './values';
 
 const OPERATORS = new Set([
   '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
@@ -111,6 +111,7 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     else delete modifier.$pull;
   }
   if (Object.keys(modifier).length === 0) return copy;
+  const shadows = shadowInherited(copy, modifier);
   try {
     // The updater re-matches the filter (for positional paths): give it the filter as the planner matched it.
     const filter = opts.filter ? rewriteAll(opts.filter) : undefined;
@@ -118,7 +119,35 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
   } catch (e) {
     throw asBadValue(e);
   }
+  for (const [holder, key] of shadows) if (holder[key] === undefined) delete holder[key];
   return copy;
+}
+
+/**
+ * mingo's update operators read `o[k]`, so a field named like an inherited key (`toString`,
+ * `valueOf`) that the document lacks looks like a function and $inc/$push skip it. An own
+ * `undefined` shadows it while the updater runs; those still undefined are removed after.
+ */
+function shadowInherited(doc: Doc, modifier: Doc): Array<[Doc, string]> {
+  const shadows: Array<[Doc, string]> = [];
+  for (const fields of Object.values(modifier)) {
+    if (!isPlainObject(fields)) continue;
+    for (const path of Object.keys(fields)) {
+      let cur: unknown = doc;
+      for (const part of path.split('.')) {
+        if (!isPlainObject(cur)) break;
+        if (!Object.prototype.hasOwnProperty.call(cur, part)) {
+          if (part in cur) {
+            cur[part] = undefined;
+            shadows.push([cur, part]);
+          }
+          break;
+        }
+        cur = cur[part];
+      }
+    }
+  }
+  return shadows;
 }
 
 function applyPipeline(doc: Doc, stages: Doc[]): Doc {
@@ -149,7 +178,7 @@ function checkTargets(doc: Doc, op: string, fields: Doc): void {
     for (; i < parts.length; i++) {
       const part = parts[i];
       if (Array.isArray(cur) && /^\d+$/.test(part)) cur = cur[Number(part)];
-      else if (isPlainObject(cur)) cur = cur[part];
+      else if (isPlainObject(cur)) cur = own(cur, part);
       else {
         // `cur` is a scalar, null, a BSON value or an array addressed by a field name.
         if (!CREATING.has(op)) break; // $unset/$pull/... of a path that cannot exist: a no-op
@@ -215,7 +244,7 @@ function setPath(doc: Doc, path: string, value: unknown): void {
   const parts = path.split('.');
   let cur = doc;
   for (let i = 0; i < parts.length - 1; i++) {
-    const next = cur[parts[i]];
+    const next = own(cur, parts[i]);
     if (!isPlainObject(next)) cur[parts[i]] = {};
     cur = cur[parts[i]] as Doc;
   }

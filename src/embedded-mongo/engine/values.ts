@@ -199,7 +199,7 @@ export function getPathValues(doc: unknown, path: string): unknown[] {
       return;
     }
     if (bsonType(v) !== undefined || v instanceof Date) return;
-    const next = (v as Doc)[parts[i]];
+    const next = own(v as Doc, parts[i]);
     if (next === undefined) return;
     walk(next, i + 1);
   };
@@ -268,6 +268,11 @@ export function sameDocument(a: unknown, b: unknown): boolean {
   }
   // Same rank scalars: equal value and same JS type (5 vs 5.0 are both numbers here).
   return compareValues(a, b) === 0 && typeof a === typeof b;
+}
+
+/** A document's own field (never one every JS object inherits, like `constructor`). */
+export function own(doc: Doc, field: string): unknown {
+  return Object.prototype.hasOwnProperty.call(doc, field) ? doc[field] : undefined;
 }
 
 export function isPlainObject(v: unknown): v is Doc {
