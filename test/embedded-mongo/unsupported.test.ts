@@ -46,7 +46,7 @@ describe('embedded mongo: unsupported features fail clearly', () => {
   };
 
   describe('transactions', () => {
-    it('when a read runs inside withTransaction, then it fails with 20 IllegalOperation that mentions transactions', async () => {
+    it('when a read runs inside withTransaction, then it fails with 115 CommandNotSupported that names transactions', async () => {
       const session = h.client.startSession();
       let attempts = 0;
       try {
@@ -57,8 +57,8 @@ describe('embedded mongo: unsupported features fail clearly', () => {
           }),
         );
         assert.ok(e instanceof MongoServerError);
-        assert.equal(e.code, 20);
-        assert.match(e.message, /transactions are not supported/);
+        assert.equal(e.code, 115);
+        assert.match(e.message, /transaction.* is not supported by the embedded store/);
         assert.equal(isClearUnsupported(e, /transaction/i), null);
         assert.equal(attempts, 1, 'withTransaction did not retry');
       } finally {
@@ -66,7 +66,7 @@ describe('embedded mongo: unsupported features fail clearly', () => {
       }
     });
 
-    it('when a write runs inside withTransaction, then it fails (the driver rewords code 20 for writes) and nothing is written', async () => {
+    it("when a write runs inside withTransaction, then the store's own refusal reaches the caller (not the driver's retryable-writes wording) and nothing is written", async () => {
       const session = h.client.startSession();
       try {
         const e = await rejection(
@@ -75,18 +75,17 @@ describe('embedded mongo: unsupported features fail clearly', () => {
           }),
         );
         assert.ok(e instanceof MongoServerError);
-        // What the driver does with a standalone's code 20 on a write; the server's own error is kept.
-        const original = (e as MongoServerError & { originalError?: MongoServerError })
-          .originalError;
-        assert.equal(original?.code, 20);
-        assert.match(original!.message, /transactions are not supported/);
+        // The driver rewrites code 20 on writes into "does not support retryable writes"; 115 it passes on.
+        assert.equal(e.code, 115);
+        assert.match(e.message, /transaction.* is not supported by the embedded store/);
+        assert.doesNotMatch(e.message, /retryable writes/);
         assert.equal(await c.countDocuments({ _id: 'txn' }), 0);
       } finally {
         await session.endSession();
       }
     });
 
-    it('when commitTransaction or a startTransaction command arrives, then it is refused with 20', async () => {
+    it('when commitTransaction or a startTransaction command arrives, then it is refused with 115', async () => {
       await expectRefused(
         db.command({
           find: 'docs',
@@ -96,12 +95,10 @@ describe('embedded mongo: unsupported features fail clearly', () => {
           autocommit: false,
         }),
         /transaction/i,
-        20,
       );
       await expectRefused(
         h.client.db('admin').command({ commitTransaction: 1 }),
         /transaction/i,
-        20,
       );
     });
 
@@ -115,7 +112,11 @@ describe('embedded mongo: unsupported features fail clearly', () => {
         const e = await rejection(
           conn.transaction(async (session) => void (await M.findOne({}, null, { session }))),
         );
-        assert.equal(e.code, 20);
+        assert.equal(e.code, 115);
+        const w = await rejection(conn.transaction(async (session) => void (await M.create([{ a: 1 }], { session }))));
+        assert.equal(w.code, 115);
+        assert.match(w.message, /transaction.* is not supported by the embedded store/);
+        assert.equal(await M.countDocuments(), 0);
       } finally {
         await conn.close();
       }

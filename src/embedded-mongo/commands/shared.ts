@@ -3,7 +3,7 @@
  * small argument and reply helpers that give mongod's messages and shapes.
  */
 import type { Document } from 'bson';
-import { Codes, MongoServerError, badValue } from '../errors';
+import { Codes, MongoServerError, badValue, unsupported } from '../errors';
 import { validateNamespace, type Catalog, type WriteBatch } from '../engine/catalog';
 import type { Collection } from '../engine/collection';
 import { asBadValue, compileFilter } from '../engine/query';
@@ -68,8 +68,12 @@ export function withWriteErrors(reply: Doc, writeErrors: Doc[]): Doc {
   return reply;
 }
 
+/**
+ * mongod (standalone) answers 20 IllegalOperation, but the driver replaces code 20 on a write
+ * with "This MongoDB deployment does not support retryable writes…"; 115 reaches the user as is.
+ */
 export function noTransactions(): MongoServerError {
-  return new MongoServerError(Codes.IllegalOperation, 'Transaction numbers are only allowed on a replica set member or mongos (transactions are not supported by the embedded store)');
+  return unsupported('a transaction (startTransaction, commitTransaction, abortTransaction)');
 }
 
 export function toErrorReply(e: unknown): Document {
