@@ -213,4 +213,19 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.equal(({} as AnyDoc).polluted, undefined);
     });
   });
+
+  describe('$project output order', () => {
+    it('when $project computes fields, then _id comes first, included fields keep document order and computed fields follow in spec order', async () => {
+      const c = await fresh([{ _id: 1, a: 1, b: 2, x: 5 }]);
+      const [computed] = await c.aggregate([{ $project: { zeta: { $add: ['$x', 1] }, mid: '$b', alpha: '$a' } }]).toArray();
+      assert.deepEqual(Object.entries(computed), [['_id', 1], ['zeta', 6], ['mid', 2], ['alpha', 1]]);
+      const [mixed] = await c.aggregate([{ $project: { zeta: { $add: ['$x', 1] }, b: 1, alpha: '$a', a: 1 } }]).toArray();
+      assert.deepEqual(Object.entries(mixed), [['_id', 1], ['a', 1], ['b', 2], ['zeta', 6], ['alpha', 1]]);
+      const [nested] = await c.aggregate([{ $project: { _id: 0, out: { z: '$x', a: '$a' }, first: '$b' } }]).toArray();
+      assert.deepEqual(JSON.stringify(nested), JSON.stringify({ out: { z: 5, a: 1 }, first: 2 }));
+      const d = await fresh([{ _id: 1, n: { a: 1, b: 2, c: 3 } }]);
+      const [dotted] = await d.aggregate([{ $project: { 'n.sum': { $add: ['$n.a', '$n.c'] }, 'n.c': 1, 'n.a': 1 } }]).toArray();
+      assert.deepEqual(JSON.stringify(dotted), JSON.stringify({ _id: 1, n: { a: 1, c: 3, sum: 4 } }));
+    });
+  });
 });

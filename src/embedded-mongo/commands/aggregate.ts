@@ -128,27 +128,83 @@ type AggregatorOptions = ConstructorParameters<typeof Aggregator>[1];
 
 function runStages(stages: Doc[], input: Doc[], options: AggregatorOptions): Doc[] {
   if (stages.length === 0) return input;
-  // mingo's $project puts _id last; MongoDB puts it first. Run up to each $project, then fix.
+  // mingo's $project orders its output by its own key order; each $project runs on its own so
+  // its output can be put in mongod's order from its input (one output per input document).
   let docs = input;
   let segment: Doc[] = [];
   for (const stage of stages) {
-    segment.push(stage);
-    if (stage.$project === undefined) continue;
-    docs = (new Aggregator(segment, options).run(docs) as Doc[]).map(idFirst);
+    if (stage.$project === undefined) {
+      segment.push(stage);
+      continue;
+    }
+    if (segment.length) docs = new Aggregator(segment, options).run(docs) as Doc[];
     segment = [];
+    const before = docs;
+    docs = (new Aggregator([stage], options).run(before) as Doc[]).map((out, i) => projectOrder(before[i]!, stage.$project as Doc, out));
   }
   return segment.length ? (new Aggregator(segment, options).run(docs) as Doc[]) : docs;
+}
+
+/**
+ * mongod's $project output order: _id first, then the included fields in the input document's
+ * order, then the computed fields in the order of the specification; the same within embedded
+ * documents (dotted paths and nested specifications alike).
+ */
+function projectOrder(input: Doc, spec: Doc, out: Doc): Doc {
+  return orderLevel(input, specTree(spec), out, true);
+}
+
+type SpecTree = Map<string, SpecTree | 'include' | 'compute'>;
+
+function specTree(spec: Doc, tree: SpecTree = new Map()): SpecTree {
+  for (const [path, v] of Object.entries(spec)) {
+    const parts = path.split('.');
+    let level = tree;
+    for (const part of parts.slice(0, -1)) {
+      let next = level.get(part);
+      if (!(next instanceof Map)) level.set(part, (next = new Map()));
+      level = next;
+    }
+    const last = parts[parts.length - 1]!;
+    if (isPlainObject(v) && !Object.keys(v)[0]?.startsWith('$')) {
+      const sub = level.get(last);
+      level.set(last, specTree(v, sub instanceof Map ? sub : new Map()));
+    } else if (v === 1 || v === true || (typeof v === 'number' && v !== 0)) level.set(last, 'include');
+    else if (v !== 0 && v !== false) level.set(last, 'compute');
+  }
+  return tree;
+}
+
+function onlyIncludes(node: SpecTree | 'include' | 'compute'): boolean {
+  return node === 'include' || (node instanceof Map && [...node.values()].every(onlyIncludes));
+}
+
+function orderLevel(input: Doc, tree: SpecTree, out: Doc, top: boolean): Doc {
+  const ordered: Doc = {};
+  const own = (d: Doc, k: string): boolean => Object.prototype.hasOwnProperty.call(d, k);
+  const put = (k: string): void => {
+    if (!own(out, k) || own(ordered, k)) return;
+    const node = tree.get(k);
+    const v = out[k];
+    const from = own(input, k) ? input[k] : undefined;
+    if (node instanceof Map && isPlainObject(v)) ordered[k] = orderLevel(isPlainObject(from) ? from : {}, node, v, false);
+    else if (node instanceof Map && Array.isArray(v)) {
+      ordered[k] = v.map((el, i) => (isPlainObject(el) ? orderLevel(Array.isArray(from) && isPlainObject(from[i]) ? from[i] : {}, node, el, false) : el));
+    } else ordered[k] = v;
+  };
+  if (top) put('_id');
+  for (const k of Object.keys(input)) {
+    const node = tree.get(k);
+    if (node && onlyIncludes(node)) put(k);
+  }
+  for (const k of tree.keys()) put(k);
+  for (const k of Object.keys(out)) put(k);
+  return ordered;
 }
 
 function isCountStage(stage: Doc): boolean {
   const f = stage.$count;
   return typeof f === 'string' && f !== '' && !f.startsWith('$') && !f.includes('.') && !f.includes('\0');
-}
-
-function idFirst(d: Doc): Doc {
-  if (d._id === undefined || Object.keys(d)[0] === '_id') return d;
-  const { _id, ...rest } = d;
-  return { _id, ...rest };
 }
 
 function isCountGroup(stage: Doc): boolean {
