@@ -15,16 +15,24 @@ export const PledgeStatus = {
   Revoked: 'revoked',
   Rejected: 'rejected',
   Expired: 'expired',
+  /** Ended by the association before a decision (a pledge awaiting confirmation or review), with a reason. */
+  Cancelled: 'cancelled',
 } as const;
 export type PledgeStatus = (typeof PledgeStatus)[keyof typeof PledgeStatus];
 
-/** Statuses that hold the company's USCC: at most one such pledge per USCC. */
+/** Statuses of a pledge still in progress or in force. */
 export const OPEN_STATUSES: readonly PledgeStatus[] = [
   PledgeStatus.PendingConfirmation,
   PledgeStatus.PendingReview,
   PledgeStatus.Activating,
   PledgeStatus.Active,
 ];
+
+/**
+ * Statuses that hold the company's USCC (`openUscc`): at most one such pledge per USCC. An
+ * unconfirmed pledge holds nothing — anyone can type a code — so it never blocks the company.
+ */
+export const HOLDING_STATUSES: readonly PledgeStatus[] = [PledgeStatus.PendingReview, PledgeStatus.Activating, PledgeStatus.Active];
 
 export const FOUNDING_LIMIT = 100;
 
@@ -54,6 +62,9 @@ export interface PledgeDoc {
   openUscc?: string;
   companyName: string;
   companyNameEn?: string;
+  /** The address and website as signed (the company record takes them once the pledge is confirmed). */
+  companyAddress?: string;
+  companyWebsite?: string;
   province: string;
   industry: string;
   initiative: { version: number; sha256: string };
@@ -84,10 +95,12 @@ const pledgeSchema = new Schema<PledgeDoc>(
   {
     company: { type: Schema.Types.ObjectId, ref: 'Company', required: true },
     uscc: { type: String, required: true },
-    /** Equals `uscc` while the pledge is open and is removed when it closes: a unique sparse index makes "one open pledge per USCC" race-free. */
+    /** Equals `uscc` from confirmation until the pledge closes: a unique sparse index makes "the first confirmed pledge holds the code" race-free. */
     openUscc: { type: String },
     companyName: { type: String, required: true },
     companyNameEn: { type: String },
+    companyAddress: { type: String },
+    companyWebsite: { type: String },
     province: { type: String, required: true },
     industry: { type: String, required: true },
     initiative: {

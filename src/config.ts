@@ -101,6 +101,18 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     description: 'Signing requests allowed per client IP per minute.',
   },
   {
+    name: 'RATE_LIMIT_SIGNING_PER_CODE_PER_DAY',
+    default: '5',
+    requiredInProduction: false,
+    description: 'Signing attempts allowed per USCC per day (China time), from any address.',
+  },
+  {
+    name: 'RATE_LIMIT_SIGNING_PER_DOMAIN_PER_DAY',
+    default: '100',
+    requiredInProduction: false,
+    description: 'Signing attempts allowed per signatory e-mail domain per day (China time); for free-mail domains (qq.com, 163.com, gmail.com …) per address instead.',
+  },
+  {
     name: 'RATE_LIMIT_LOGIN_PER_MIN',
     default: '10',
     requiredInProduction: false,
@@ -203,6 +215,8 @@ export const envSchema = z.object({
     .optional(),
   REVIEW_MODE: z.enum(['manual', 'auto']).default('manual'),
   RATE_LIMIT_SIGNING_PER_MIN: intVar(1, 1_000_000_000).default(10),
+  RATE_LIMIT_SIGNING_PER_CODE_PER_DAY: intVar(1, 1_000_000_000).default(5),
+  RATE_LIMIT_SIGNING_PER_DOMAIN_PER_DAY: intVar(1, 1_000_000_000).default(100),
   RATE_LIMIT_LOGIN_PER_MIN: intVar(1, 1_000_000_000).default(10),
   RATE_LIMIT_VERIFY_PER_MIN: intVar(1, 1_000_000_000).default(30),
   SIGNING_KEY: z.string().optional(),
@@ -257,6 +271,8 @@ export interface Config {
   readonly reviewMode: 'manual' | 'auto';
   readonly rateLimit: {
     readonly signingPerMin: number;
+    readonly signingPerCodePerDay: number;
+    readonly signingPerDomainPerDay: number;
     readonly loginPerMin: number;
     readonly verifyPerMin: number;
   };
@@ -351,6 +367,8 @@ export function loadConfig(env: Env = process.env): Config {
     reviewMode: e.REVIEW_MODE,
     rateLimit: Object.freeze({
       signingPerMin: e.RATE_LIMIT_SIGNING_PER_MIN,
+      signingPerCodePerDay: e.RATE_LIMIT_SIGNING_PER_CODE_PER_DAY,
+      signingPerDomainPerDay: e.RATE_LIMIT_SIGNING_PER_DOMAIN_PER_DAY,
       loginPerMin: e.RATE_LIMIT_LOGIN_PER_MIN,
       verifyPerMin: e.RATE_LIMIT_VERIFY_PER_MIN,
     }),

@@ -1,6 +1,7 @@
 /**
  * Per-IP fixed-window rate limits kept in the database, so every app instance counts against
- * the same budget. Answers 429 with Retry-After when a window's budget is spent.
+ * the same budget. Answers 429 with Retry-After when a window's budget is spent. Daily budgets
+ * per key (a USCC, an e-mail domain) count calendar days in China time.
  */
 import type { RequestHandler } from 'express';
 import { RateLimit } from '../models/rate-limit';
@@ -31,4 +32,22 @@ export function rateLimit({ bucket, perMinute }: RateLimitOptions): RequestHandl
     }
     next();
   };
+}
+
+const DAY_MS = 86_400_000;
+const CHINA_OFFSET_MS = 8 * 3_600_000;
+
+/**
+ * Counts one attempt against `key`'s budget for the current China calendar day; when the budget
+ * is spent, throws 429 with Retry-After until the next day. Callers pass normalised keys
+ * (upper-case USCC, lower-case domain) so one company or domain has one budget.
+ */
+export async function spendDaily(bucket: string, key: string, perDay: number, message: string, now = Date.now()): Promise<void> {
+  const dayStart = Math.floor((now + CHINA_OFFSET_MS) / DAY_MS) * DAY_MS - CHINA_OFFSET_MS;
+  const doc = await RateLimit.findOneAndUpdate(
+    { _id: `${bucket}:${key}:${dayStart}` },
+    { $inc: { n: 1 }, $setOnInsert: { expiresAt: new Date(dayStart + 2 * DAY_MS) } },
+    { upsert: true, returnDocument: 'after' },
+  ).lean();
+  if ((doc?.n ?? 1) > perDay) throw tooManyRequests(Math.max(1, Math.ceil((dayStart + DAY_MS - now) / 1000)), message);
 }

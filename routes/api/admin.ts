@@ -12,7 +12,7 @@ import { sessionOf } from '../../src/auth/middleware';
 import type { CertificateService } from '../../src/certificates/service';
 import type { ApiBuilder } from '../../src/http/api';
 import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft } from '../../src/initiative/versions';
-import { approvePledge, rejectPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { approvePledge, cancelPledge, rejectPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
 import { pledgeView } from '../../src/pledges/queries';
 import { ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
 import { AdminAccount, AdminPledgeDetail, AuditEvent, InitiativeVersion, page, PledgeView } from './responses';
@@ -63,6 +63,17 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     body: ReasonBody,
     responses: { 200: { description: 'The rejected pledge', schema: PledgeView }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
     handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
+  });
+
+  api.route({
+    ...common,
+    method: 'post',
+    path: '/admin/pledges/:id/cancel',
+    summary: 'Cancel a pledge awaiting confirmation or review, with a reason (audited; the signatory is told by e-mail)',
+    params: IdParams,
+    body: ReasonBody,
+    responses: { 200: { description: 'The cancelled pledge (it no longer holds the code)', schema: PledgeView }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting confirmation or review' } },
+    handler: async ({ params, body }, _req, res) => pledgeView(await cancelPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
   });
 
   api.route({

@@ -12,7 +12,7 @@ import { Email } from '../pledges/schemas';
 
 const page = decimalInt(1, 100_000).default(1);
 
-export const PLEDGE_STATUSES = ['pending_confirmation', 'pending_review', 'activating', 'active', 'withdrawn', 'revoked', 'rejected', 'expired'] as const;
+export const PLEDGE_STATUSES = ['pending_confirmation', 'pending_review', 'activating', 'active', 'withdrawn', 'revoked', 'rejected', 'expired', 'cancelled'] as const;
 
 /** A calendar date (China Standard Time), as `<input type="date">` sends it. */
 export const Day = z

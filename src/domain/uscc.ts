@@ -21,7 +21,8 @@ export const USCC_WEIGHTS: readonly number[] = Object.freeze(
 );
 
 /** Which part of the rule a code breaks, in the order they are checked. */
-export type UsccFailure = 'length' | 'charset' | 'authority' | 'type' | 'region' | 'org-check' | 'checksum';
+export type UsccFailure =
+  'length' | 'charset' | 'authority' | 'type' | 'region' | 'org-check' | 'checksum';
 
 export type UsccResult =
   | { ok: true; uscc: string; provinceCode: string }
@@ -77,7 +78,8 @@ function orgCodeValue(ch: string): number {
 
 /** The GB 11714 check digit for an organisation code's first 8 characters: 0–9 or X. */
 export function orgCodeCheckChar(first8: string): string {
-  if (!/^[0-9A-Z]{8}$/.test(first8)) throw new RangeError(`orgCodeCheckChar needs 8 characters, got ${first8}`);
+  if (!/^[0-9A-Z]{8}$/.test(first8))
+    throw new RangeError(`orgCodeCheckChar needs 8 characters, got ${first8}`);
   let sum = 0;
   for (let i = 0; i < 8; i++) sum += orgCodeValue(first8[i]) * ORG_WEIGHTS[i];
   const c = 11 - (sum % 11);
@@ -108,14 +110,23 @@ export function validateUscc(input: string): UsccResult {
   }
   const types = USCC_AUTHORITY_TYPES[uscc[0]];
   if (types === undefined) {
-    return fail('authority', `Character 1 ("${uscc[0]}") is not a registration authority code (1–9, A, N or Y).`);
+    return fail(
+      'authority',
+      `Character 1 ("${uscc[0]}") is not a registration authority code (1–9, A, N or Y).`,
+    );
   }
   if (!types.includes(uscc[1])) {
-    return fail('type', `Character 2 ("${uscc[1]}") is not an organisation type under registration authority ${uscc[0]}.`);
+    return fail(
+      'type',
+      `Character 2 ("${uscc[1]}") is not an organisation type under registration authority ${uscc[0]}.`,
+    );
   }
   const division = uscc.slice(2, 8);
   if (!/^\d{6}$/.test(division) || !isProvinceCode(division.slice(0, 2))) {
-    return fail('region', `Characters 3–8 ("${division}") are not an administrative division code of a known province.`);
+    return fail(
+      'region',
+      `Characters 3–8 ("${division}") are not an administrative division code of a known province.`,
+    );
   }
   if (!/^[0-9X]$/.test(uscc[16]) || orgCodeCheckChar(uscc.slice(8, 16)) !== uscc[16]) {
     return fail(
@@ -124,7 +135,10 @@ export function validateUscc(input: string): UsccResult {
     );
   }
   if (usccCheckChar(uscc.slice(0, 17)) !== uscc[17]) {
-    return fail('checksum', 'The check character (the last one) does not match: the code is probably mistyped.');
+    return fail(
+      'checksum',
+      'The check character (the last one) does not match: the code is probably mistyped.',
+    );
   }
   return { ok: true, uscc, provinceCode: uscc.slice(2, 4) };
 }

@@ -100,6 +100,7 @@ export const STATUS_LABELS: Record<PledgeStatus, { zh: string; en: string }> = {
   revoked: { zh: '已撤销', en: 'Revoked' },
   rejected: { zh: '未通过', en: 'Rejected' },
   expired: { zh: '已过期', en: 'Expired' },
+  cancelled: { zh: '已取消', en: 'Cancelled' },
 };
 
 export function statusLabel(status: string): { zh: string; en: string } {

@@ -41,3 +41,14 @@ export function pledgeDecisionMail(p: { to: string; companyName: string; approve
     ? build(p.to, '签署已通过审核 / Your pledge is active', [`「${p.companyName}」的签署已通过协会审核，现已生效，可在企业中心下载证书。`], [`The pledge of "${p.companyName}" has been approved and is now active. You can download the certificate from the company area.`], p.link)
     : build(p.to, '签署未通过审核 / Your pledge was not approved', [`「${p.companyName}」的签署未通过审核。原因：${p.reason ?? '—'}`], [`The pledge of "${p.companyName}" was not approved. Reason: ${p.reason ?? '—'}`], p.link);
 }
+
+/** The association cancelled a pledge before deciding on it (e.g. signed without authority). */
+export function pledgeCancelledMail(p: { to: string; companyName: string; uscc: string; reason: string; link: string }): MailMessage {
+  return build(
+    p.to,
+    '签署已被协会取消 / Your pledge was cancelled',
+    [`「${p.companyName}」（统一社会信用代码 ${p.uscc}）的签署已被协会取消。原因：${p.reason}`, '如确系本企业签署，可附授权书重新签署。'],
+    [`The pledge of "${p.companyName}" (USCC ${p.uscc}) was cancelled by the association. Reason: ${p.reason}`, 'If your company did sign, you may sign again with an authorisation letter.'],
+    p.link,
+  );
+}

@@ -8,12 +8,13 @@ import type { Logger } from '../logger';
 import { certificateCodes } from './certificate-codes';
 import { buildDeclaredIndexes, describeIndex, indexFingerprint, missingInvariantIndexes } from './indexes';
 import { runMigrations, type Migration, type RunResult } from './runner';
+import { unconfirmedHoldNoCode } from './unconfirmed-hold-no-code';
 
 export { MIGRATIONS_COLLECTION, runMigrations, type Migration, type RunResult } from './runner';
 export { declaredIndexes, missingInvariantIndexes } from './indexes';
 
 /** Data steps, in order. Add new ones at the end; never edit or remove a released one. */
-const DATA_STEPS: readonly Migration[] = [certificateCodes];
+const DATA_STEPS: readonly Migration[] = [certificateCodes, unconfirmedHoldNoCode];
 
 /**
  * The ordered steps: the data steps, then building the indexes the models declare. The index

@@ -13,7 +13,9 @@ import type { Config } from '../config';
 import { provinceFromUscc } from '../domain/provinces';
 import { badRequest, conflict, gone, notFound, validationFailed } from '../errors';
 import type { MailQueue } from '../mail/outbox';
-import { confirmPledgeMail, pledgeDecisionMail } from '../mail/templates';
+import { confirmPledgeMail, pledgeCancelledMail, pledgeDecisionMail } from '../mail/templates';
+import { emailDomain, isFreeMail } from '../domain/email';
+import { spendDaily } from '../rate-limit';
 import { currentInitiative } from '../initiative/service';
 import { activatePledge } from './activation';
 import { clearPublicCaches } from './queries';
@@ -23,7 +25,7 @@ import { isDuplicateKey } from '../db/errors';
 export const CONFIRM_TTL_HOURS = 48;
 
 export interface PledgeDeps {
-  config: Pick<Config, 'publicUrl' | 'reviewMode'>;
+  config: Pick<Config, 'publicUrl' | 'reviewMode' | 'rateLimit'>;
   mail: MailQueue;
   /** Told when a pledge became active (its certificate is issued in the background). */
   onActivated?: () => void;
@@ -43,7 +45,11 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     throw validationFailed([{ path: field, message: `The initiative has changed: the current version is ${initiative.version} (sha256 ${initiative.sha256}). Read it again and sign that version.` }], 'You signed an outdated version of the initiative.');
   }
   const { company, signatory } = input;
+  await spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit);
+  // Only a confirmed pledge holds the code; an unconfirmed one (anyone can type a code) never blocks.
+  if (await Pledge.exists({ openUscc: company.uscc })) throw codeTaken();
   const province = provinceFromUscc(company.uscc)!;
+  // The company record takes the signed details only when a pledge is confirmed (confirmPledge).
   const companyDoc = await Company.findOneAndUpdate(
     { uscc: company.uscc },
     { $setOnInsert: { uscc: company.uscc, name: company.name, nameEn: company.nameEn, province: province.code, industry: company.industry, address: company.address, website: company.website } },
@@ -62,9 +68,10 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     _id: pledgeId,
     company: companyDoc!._id,
     uscc: company.uscc,
-    openUscc: company.uscc,
     companyName: company.name,
     companyNameEn: company.nameEn,
+    companyAddress: company.address,
+    companyWebsite: company.website,
     province: province.code,
     industry: company.industry,
     initiative: { version: initiative.version, sha256: initiative.sha256 },
@@ -75,59 +82,66 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     confirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_HOURS * 3600_000),
   };
   try {
-    await insertOpenPledge(doc);
+    await Pledge.create(doc);
   } catch (e) {
     await deps.mail.cancel(mailId);
     throw e;
   }
   await deps.mail.release(mailId);
-  // The company's details follow its latest signature (the unique open pledge makes this safe).
-  await Company.updateOne({ _id: companyDoc!._id }, { $set: { name: company.name, nameEn: company.nameEn, industry: company.industry, address: company.address, website: company.website } });
   await recordEvent({ actor: 'public', action: 'pledge.signed', subject: { type: 'pledge', id: String(pledgeId) }, after: { status: doc.status, uscc: doc.uscc, initiativeVersion: initiative.version } });
   return { id: String(pledgeId), status: PledgeStatus.PendingConfirmation };
 }
 
-/** Inserts a pledge holding its USCC; an unconfirmed pledge whose link expired gives way. */
-async function insertOpenPledge(doc: Record<string, unknown>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await Pledge.create(doc);
-      return;
-    } catch (e) {
-      if (!isDuplicateKey(e, { openUscc: 1 })) throw e; // another unique index: not "already signed"
-      if (attempt > 0 || !(await expireStaleConfirmation(String(doc.uscc)))) {
-        throw conflict('This company (USCC) already has a pledge that is pending or active.', { code: 'pledge-exists', errors: [{ path: 'company.uscc', message: 'Already signed: a pledge for this code is pending or active.' }] });
-      }
-    }
-  }
+const codeTaken = () =>
+  conflict('This company (USCC) already has a pledge that is under review or active.', { code: 'pledge-exists', errors: [{ path: 'company.uscc', message: 'Already signed: a confirmed pledge for this code is under review or active.' }] });
+
+/**
+ * Daily signing budgets: per code (from any address), and per e-mail domain — per address for
+ * free-mail domains, which many companies share. 429 with Retry-After when spent.
+ */
+async function spendSigningBudget(uscc: string, email: string, limits: Config['rateLimit']): Promise<void> {
+  await spendDaily('sign-code', uscc, limits.signingPerCodePerDay, 'This company code has been signed for too often today; please try again tomorrow.');
+  const domainKey = isFreeMail(email) ? email : emailDomain(email);
+  await spendDaily('sign-domain', domainKey, limits.signingPerDomainPerDay, 'Too many pledges were signed from this e-mail domain today; please try again tomorrow.');
 }
 
-async function expireStaleConfirmation(uscc: string): Promise<boolean> {
+/** Marks this unconfirmed pledge expired (its link ran out). */
+async function expireConfirmation(id: Types.ObjectId): Promise<void> {
   const now = new Date();
-  const r = await Pledge.findOneAndUpdate(
-    { openUscc: uscc, status: PledgeStatus.PendingConfirmation, confirmExpiresAt: { $lt: now } },
-    { $set: { status: PledgeStatus.Expired, closedReason: 'confirmation link expired' }, $unset: { openUscc: 1, confirmTokenHash: 1 }, $push: { history: { from: PledgeStatus.PendingConfirmation, to: PledgeStatus.Expired, at: now, actor: 'system' } } },
+  await Pledge.updateOne(
+    { _id: id, status: PledgeStatus.PendingConfirmation },
+    { $set: { status: PledgeStatus.Expired, closedReason: 'confirmation link expired' }, $unset: { confirmTokenHash: 1 }, $push: { history: { from: PledgeStatus.PendingConfirmation, to: PledgeStatus.Expired, at: now, actor: 'system' } } },
   );
-  return r !== null;
 }
 
+/**
+ * Confirms the e-mail of a pledge. The first pledge of a code to be confirmed holds the code
+ * (`openUscc`, unique); a later one is refused with 409 and stays unconfirmed.
+ */
 export async function confirmPledge(token: string, deps: PledgeDeps): Promise<PledgeSummary> {
   const hash = hashToken(token);
   const now = new Date();
-  const pledge = await Pledge.findOneAndUpdate(
-    { confirmTokenHash: hash, status: PledgeStatus.PendingConfirmation, confirmExpiresAt: { $gt: now } },
-    { $set: { status: PledgeStatus.PendingReview, confirmedAt: now }, $push: { history: { from: PledgeStatus.PendingConfirmation, to: PledgeStatus.PendingReview, at: now, actor: 'company:email' } } },
-    { returnDocument: 'after' },
-  ).lean<PledgeDoc>();
-  if (!pledge) {
-    const seen = await Pledge.findOne({ confirmTokenHash: hash }).lean<PledgeDoc>();
-    if (!seen) throw badRequest('This confirmation link is not valid.', { code: 'invalid-token' });
-    if (seen.status === PledgeStatus.PendingConfirmation) {
-      await expireStaleConfirmation(seen.uscc);
-      throw gone('This confirmation link has expired. Please sign again.', { code: 'token-expired' });
-    }
-    throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
+  const seen = await Pledge.findOne({ confirmTokenHash: hash }).lean<PledgeDoc>();
+  if (!seen) throw badRequest('This confirmation link is not valid.', { code: 'invalid-token' });
+  if (seen.status !== PledgeStatus.PendingConfirmation) throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
+  if (!seen.confirmExpiresAt || seen.confirmExpiresAt <= now) {
+    await expireConfirmation(seen._id);
+    throw gone('This confirmation link has expired. Please sign again.', { code: 'token-expired' });
   }
+  let pledge: PledgeDoc | null;
+  try {
+    pledge = await Pledge.findOneAndUpdate(
+      { _id: seen._id, confirmTokenHash: hash, status: PledgeStatus.PendingConfirmation },
+      { $set: { status: PledgeStatus.PendingReview, confirmedAt: now, openUscc: seen.uscc }, $push: { history: { from: PledgeStatus.PendingConfirmation, to: PledgeStatus.PendingReview, at: now, actor: 'company:email' } } },
+      { returnDocument: 'after' },
+    ).lean<PledgeDoc>();
+  } catch (e) {
+    if (!isDuplicateKey(e, { openUscc: 1 })) throw e;
+    throw conflict('Another pledge for this company code was confirmed first and is under review or active. If it was not made by your company, contact the association.', { code: 'pledge-exists' });
+  }
+  if (!pledge) throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
+  // The company's details follow its confirmed signature (the unique held code makes this safe).
+  await Company.updateOne({ _id: pledge.company }, { $set: { name: pledge.companyName, nameEn: pledge.companyNameEn, industry: pledge.industry, address: pledge.companyAddress, website: pledge.companyWebsite } });
   await ensureCompanyAccount(pledge.signatory.email, pledge.company);
   await recordEvent({ actor: 'company:email', action: 'pledge.confirmed', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingConfirmation }, after: { status: PledgeStatus.PendingReview } });
   if (deps.config.reviewMode === 'auto') {
@@ -167,6 +181,25 @@ export async function rejectPledge(id: string, reason: string, adminId: string, 
   }
   await recordEvent({ actor, action: 'pledge.rejected', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingReview }, after: { status: PledgeStatus.Rejected, reason } });
   await deps.mail.enqueue(pledgeDecisionMail({ to: pledge.signatory.email, companyName: pledge.companyName, approved: false, reason, link: `${deps.config.publicUrl}/sign` }));
+  return pledge;
+}
+
+/** The association ends a pledge awaiting confirmation or review, with a reason (audited, mailed). */
+export async function cancelPledge(id: string, reason: string, adminId: string, deps: PledgeDeps): Promise<PledgeDoc> {
+  const now = new Date();
+  const actor = `admin:${adminId}`;
+  const current = await Pledge.findById(id).lean<PledgeDoc>();
+  if (!current) throw notFound('No pledge with this id.');
+  const cancellable: PledgeStatus[] = [PledgeStatus.PendingConfirmation, PledgeStatus.PendingReview];
+  if (!cancellable.includes(current.status)) throw conflict('Only a pledge awaiting confirmation or review can be cancelled.', { code: 'pledge-not-pending' });
+  const pledge = await Pledge.findOneAndUpdate(
+    { _id: current._id, status: current.status },
+    { $set: { status: PledgeStatus.Cancelled, closedReason: reason }, $unset: { openUscc: 1, confirmTokenHash: 1 }, $push: { history: { from: current.status, to: PledgeStatus.Cancelled, at: now, actor, reason } } },
+    { returnDocument: 'after' },
+  ).lean<PledgeDoc>();
+  if (!pledge) throw conflict('The pledge changed meanwhile; please reload.', { code: 'pledge-changed' });
+  await recordEvent({ actor, action: 'pledge.cancelled', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: current.status }, after: { status: PledgeStatus.Cancelled, reason } });
+  await deps.mail.enqueue(pledgeCancelledMail({ to: pledge.signatory.email, companyName: pledge.companyName, uscc: pledge.uscc, reason, link: `${deps.config.publicUrl}/sign` }));
   return pledge;
 }
 

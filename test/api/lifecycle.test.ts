@@ -138,7 +138,8 @@ describe('pledge lifecycle (API)', () => {
         { $set: { confirmExpiresAt: new Date(Date.now() - 1000) } },
       );
       const again = await sign(r.app, p.body);
-      assert.equal((await pledgeDoc(p.id))!.status, 'expired');
+      // An unconfirmed pledge never holds the code (issue #12), expired or not.
+      assert.equal((await pledgeDoc(p.id))!.openUscc, undefined);
       assert.equal((await pledgeDoc(again.id))!.status, 'pending_confirmation');
     });
 

@@ -45,9 +45,12 @@ describe('pledge flow (API)', () => {
     assert.deepEqual(stats.body.byProvince, [{ province: '35', count: 1 }]);
   });
 
-  it('when the same USCC signs twice, then the second gets 409 naming the field', async () => {
+  it('when a USCC with a confirmed pledge signs again, then the second gets 409 naming the field', async () => {
     const body = await signBody(r.app);
     await request(r.app).post('/api/v1/pledges').send(body).expect(201);
+    // Only a confirmed pledge holds the code (issue #12: no squatting by unconfirmed pledges).
+    const token = tokenFromMail(await r.smtp.waitFor(body.signatory.email, /confirm\?token=/), '/confirm');
+    await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     const again = await request(r.app).post('/api/v1/pledges').send({ ...body, signatory: { ...body.signatory, email: 'other@example.cn' } }).expect(409);
     assert.equal(again.body.errors[0].path, 'company.uscc');
   });

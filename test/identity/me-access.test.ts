@@ -11,7 +11,13 @@ import { Token } from '../../models/token';
 import { csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middleware';
 import { signSession } from '../../src/auth/jwt';
 import { useRegistry } from '../helpers/registry';
-import { approve, assertProblem, companySession, signAndConfirm, signBodyFor } from '../helpers/pledges';
+import {
+  approve,
+  assertProblem,
+  companySession,
+  signAndConfirm,
+  signBodyFor,
+} from '../helpers/pledges';
 
 type Who = 'current' | 'earlier' | 'other' | 'pending';
 interface Route {
@@ -36,7 +42,10 @@ describe('/me is bound to the pledge the session was granted for', () => {
 
   async function waitForCertificate(jwt: string): Promise<void> {
     const deadline = Date.now() + 15_000;
-    while ((await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', bearer(jwt))).status !== 200) {
+    while (
+      (await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', bearer(jwt)))
+        .status !== 200
+    ) {
       if (Date.now() > deadline) throw new Error('certificate not issued in time');
       await new Promise((res) => setTimeout(res, 100));
     }
@@ -49,9 +58,16 @@ describe('/me is bound to the pledge the session was granted for', () => {
     usccX = attack.body.company.uscc;
     attackerEmail = attack.body.signatory.email;
     const earlier = await companySession(r, attackerEmail);
-    await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', bearer(earlier)).send({ reason: '试探' }).expect(200);
+    await request(r.app)
+      .post('/api/v1/me/pledge/withdraw')
+      .set('Authorization', bearer(earlier))
+      .send({ reason: '试探' })
+      .expect(200);
     // The real company signs X, confirms and is approved.
-    const realBody = await signBodyFor(r.app, { company: { uscc: usccX }, signatory: { name: '张真', phone: '+86 10 1234 5678' } });
+    const realBody = await signBodyFor(r.app, {
+      company: { uscc: usccX },
+      signatory: { name: '张真', phone: '+86 10 1234 5678' },
+    });
     realEmail = realBody.signatory.email;
     const real = await signAndConfirm(r, realBody);
     await approve(r.app, admin.token, real.id);
@@ -65,14 +81,40 @@ describe('/me is bound to the pledge the session was granted for', () => {
     await waitForCertificate(otherSession);
     const pending = await signAndConfirm(r);
     usccPending = pending.body.company.uscc;
-    sessions = { current, earlier, other: otherSession, pending: await companySession(r, pending.body.signatory.email) };
+    sessions = {
+      current,
+      earlier,
+      other: otherSession,
+      pending: await companySession(r, pending.body.signatory.email),
+    };
   });
 
   const reads: Route[] = [
-    { name: 'GET /api/v1/me/pledge', call: (t) => request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(t)), expect: { current: 200, earlier: 403, other: 200, pending: 200 } },
-    { name: 'GET /api/v1/me/certificate.pdf', call: (t) => request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', bearer(t)).responseType('blob'), expect: { current: 200, earlier: 403, other: 200, pending: 404 } },
-    { name: 'GET /me (site)', call: (t) => request(r.app).get('/me').set('Cookie', cookie(t)), expect: { current: 200, earlier: 403, other: 200, pending: 200 } },
-    { name: 'GET /me/certificate.pdf (site)', call: (t) => request(r.app).get('/me/certificate.pdf').set('Cookie', cookie(t)).responseType('blob'), expect: { current: 200, earlier: 403, other: 200, pending: 404 } },
+    {
+      name: 'GET /api/v1/me/pledge',
+      call: (t) => request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(t)),
+      expect: { current: 200, earlier: 403, other: 200, pending: 200 },
+    },
+    {
+      name: 'GET /api/v1/me/certificate.pdf',
+      call: (t) =>
+        request(r.app)
+          .get('/api/v1/me/certificate.pdf')
+          .set('Authorization', bearer(t))
+          .responseType('blob'),
+      expect: { current: 200, earlier: 403, other: 200, pending: 404 },
+    },
+    {
+      name: 'GET /me (site)',
+      call: (t) => request(r.app).get('/me').set('Cookie', cookie(t)),
+      expect: { current: 200, earlier: 403, other: 200, pending: 200 },
+    },
+    {
+      name: 'GET /me/certificate.pdf (site)',
+      call: (t) =>
+        request(r.app).get('/me/certificate.pdf').set('Cookie', cookie(t)).responseType('blob'),
+      expect: { current: 200, earlier: 403, other: 200, pending: 404 },
+    },
   ];
 
   for (const route of reads) {
@@ -82,11 +124,17 @@ describe('/me is bound to the pledge the session was granted for', () => {
         assert.equal(res.status, route.expect[who], res.text?.slice(0, 300));
         const text = Buffer.isBuffer(res.body) ? '' : (res.text ?? '');
         if (who !== 'current') {
-          assert.doesNotMatch(text, new RegExp(realEmail.replace(/[.+]/g, '\\$&')), 'no real signatory e-mail');
+          assert.doesNotMatch(
+            text,
+            new RegExp(realEmail.replace(/[.+]/g, '\\$&')),
+            'no real signatory e-mail',
+          );
           assert.doesNotMatch(text, /张真|1234 5678/, 'no real signatory name or phone');
         }
         if (res.status === 200 && route.name.startsWith('GET /api/v1/me/pledge')) {
-          const expected = { current: usccX, other: usccOther, pending: usccPending, earlier: '' }[who];
+          const expected = { current: usccX, other: usccOther, pending: usccPending, earlier: '' }[
+            who
+          ];
           assert.equal(res.body.company.uscc, expected);
           if (who === 'pending') assert.equal(res.body.status, 'pending_review');
         }
@@ -103,40 +151,100 @@ describe('/me is bound to the pledge the session was granted for', () => {
   });
 
   it('when a session names a company its account does not belong to, then 403 on every /me route', async () => {
-    const otherAccount = await Account.findOne({ role: 'company', email: { $nin: [realEmail, attackerEmail] } }).lean();
+    const otherAccount = await Account.findOne({
+      role: 'company',
+      email: { $nin: [realEmail, attackerEmail] },
+    }).lean();
     const xAccount = await Account.findOne({ email: realEmail }).lean();
-    const xPledge = await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(sessions.current)).expect(200);
-    const forged = signSession({ sub: String(otherAccount!._id), role: 'company', company: String(xAccount!.company), pledge: xPledge.body.id }, secret());
-    assertProblem(await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(forged)), 403);
-    assertProblem(await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', bearer(forged)), 403);
-    assertProblem(await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', bearer(forged)).send({ reason: '伪造' }), 403);
+    const xPledge = await request(r.app)
+      .get('/api/v1/me/pledge')
+      .set('Authorization', bearer(sessions.current))
+      .expect(200);
+    const forged = signSession(
+      {
+        sub: String(otherAccount!._id),
+        role: 'company',
+        company: String(xAccount!.company),
+        pledge: xPledge.body.id,
+      },
+      secret(),
+    );
+    assertProblem(
+      await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(forged)),
+      403,
+    );
+    assertProblem(
+      await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', bearer(forged)),
+      403,
+    );
+    assertProblem(
+      await request(r.app)
+        .post('/api/v1/me/pledge/withdraw')
+        .set('Authorization', bearer(forged))
+        .send({ reason: '伪造' }),
+      403,
+    );
     // A session from before pledge-bound sessions (no pledge claim) must sign in again.
-    const old = signSession({ sub: String(xAccount!._id), role: 'company', company: String(xAccount!.company) }, secret());
-    assertProblem(await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(old)), 401);
+    const old = signSession(
+      { sub: String(xAccount!._id), role: 'company', company: String(xAccount!.company) },
+      secret(),
+    );
+    assertProblem(
+      await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(old)),
+      401,
+    );
   });
 
   it('when the earlier signer tries to withdraw (API and site), then 403 and the real pledge stays active', async () => {
     const t = sessions.earlier;
-    assertProblem(await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', bearer(t)).send({ reason: '恶意撤回' }), 403);
-    const site = await request(r.app).post('/me/withdraw').set('Cookie', cookie(t)).type('form').send({ _csrf: csrfTokenFor(t, secret()), reason: '恶意撤回' });
+    assertProblem(
+      await request(r.app)
+        .post('/api/v1/me/pledge/withdraw')
+        .set('Authorization', bearer(t))
+        .send({ reason: '恶意撤回' }),
+      403,
+    );
+    const site = await request(r.app)
+      .post('/me/withdraw')
+      .set('Cookie', cookie(t))
+      .type('form')
+      .send({ _csrf: csrfTokenFor(t, secret()), reason: '恶意撤回' });
     assert.equal(site.status, 403, site.text.slice(0, 300));
-    const still = await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(sessions.current)).expect(200);
+    const still = await request(r.app)
+      .get('/api/v1/me/pledge')
+      .set('Authorization', bearer(sessions.current))
+      .expect(200);
     assert.equal(still.body.status, 'active');
   });
 
   it('when the pending signer withdraws (site), then only its own pending pledge is cancelled', async () => {
     const t = sessions.pending;
-    const site = await request(r.app).post('/me/withdraw').set('Cookie', cookie(t)).type('form').send({ _csrf: csrfTokenFor(t, secret()), reason: '暂不签署' });
+    const site = await request(r.app)
+      .post('/me/withdraw')
+      .set('Cookie', cookie(t))
+      .type('form')
+      .send({ _csrf: csrfTokenFor(t, secret()), reason: '暂不签署' });
     assert.equal(site.status, 303, site.text.slice(0, 300));
-    const own = await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(t)).expect(200);
+    const own = await request(r.app)
+      .get('/api/v1/me/pledge')
+      .set('Authorization', bearer(t))
+      .expect(200);
     assert.equal(own.body.company.uscc, usccPending);
     assert.equal(own.body.status, 'withdrawn');
   });
 
   it('when the other company and the current signer withdraw (API), then each withdraws its own pledge', async () => {
-    const other = await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', bearer(sessions.other)).send({ reason: '业务调整' }).expect(200);
+    const other = await request(r.app)
+      .post('/api/v1/me/pledge/withdraw')
+      .set('Authorization', bearer(sessions.other))
+      .send({ reason: '业务调整' })
+      .expect(200);
     assert.equal(other.body.company.uscc, usccOther);
-    const current = await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', bearer(sessions.current)).send({ reason: '业务调整' }).expect(200);
+    const current = await request(r.app)
+      .post('/api/v1/me/pledge/withdraw')
+      .set('Authorization', bearer(sessions.current))
+      .send({ reason: '业务调整' })
+      .expect(200);
     assert.equal(current.body.company.uscc, usccX);
     assert.equal(current.body.signatory.email, realEmail);
   });

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import request from 'supertest';
-import { USCC_ALPHABET, makeUscc, orgCodeCheckChar, usccCheckChar, validateUscc } from '../../src/domain/uscc';
+import {
+  USCC_ALPHABET,
+  makeUscc,
+  orgCodeCheckChar,
+  usccCheckChar,
+  validateUscc,
+} from '../../src/domain/uscc';
 import { PROVINCE_CODES } from '../../src/domain/provinces';
 import { usccMessage } from '../../src/site/forms';
 import { i18n } from '../../src/i18n';
@@ -19,7 +25,9 @@ const validCode = fc
     kind: fc.constantFrom('91', '92', '93', '11', '12', '51', '52', '53', 'Y1', 'N2', '31'),
     province: fc.constantFrom(...PROVINCE_CODES),
     rest: fc.stringMatching(/^[0-9]{4}$/),
-    org: fc.array(fc.constantFrom(...USCC_ALPHABET), { minLength: 8, maxLength: 8 }).map((a) => a.join('')),
+    org: fc
+      .array(fc.constantFrom(...USCC_ALPHABET), { minLength: 8, maxLength: 8 })
+      .map((a) => a.join('')),
   })
   .map(({ kind, province, rest, org }) => {
     const first17 = `${kind}${province}${rest}${org}${orgCodeCheckChar(org)}`;
@@ -43,7 +51,9 @@ describe('USCC rule in full (unit)', () => {
   it('when the check digit computes to 10 or 11, then X and 0 are the only accepted characters', () => {
     // 27939873 → 10 → X (DOMAIN.md example); find an org code whose remainder is 0 → '0'.
     assert.equal(orgCodeCheckChar('27939873'), 'X');
-    const zero = Array.from({ length: 1000 }, (_, n) => String(10_000_000 + n)).find((o) => orgCodeCheckChar(o) === '0')!;
+    const zero = Array.from({ length: 1000 }, (_, n) => String(10_000_000 + n)).find(
+      (o) => orgCodeCheckChar(o) === '0',
+    )!;
     assert.ok(validateUscc(withFinalCheck(`91110108${zero}0`)).ok);
     for (const wrong of ['1', 'X', 'A']) {
       const r = validateUscc(withFinalCheck(`91110108${zero}${wrong}`));
@@ -73,16 +83,24 @@ describe('USCC rule in full (unit)', () => {
   });
 
   it('when any valid code is generated, then the full rule accepts it', () => {
-    fc.assert(fc.property(validCode, (code) => validateUscc(code).ok), { numRuns: 2000 });
+    fc.assert(
+      fc.property(validCode, (code) => validateUscc(code).ok),
+      { numRuns: 2000 },
+    );
     for (let i = 0; i < 300; i++) assert.ok(validateUscc(makeUscc()).ok);
   });
 
   it('when any single character of a valid code is changed, then the code is refused', () => {
     fc.assert(
-      fc.property(validCode, fc.nat({ max: 17 }), fc.constantFrom(...USCC_ALPHABET, 'I', 'O', 'a', '-'), (code, i, ch) => {
-        fc.pre(ch.toUpperCase() !== code[i]);
-        return !validateUscc(code.slice(0, i) + ch + code.slice(i + 1)).ok;
-      }),
+      fc.property(
+        validCode,
+        fc.nat({ max: 17 }),
+        fc.constantFrom(...USCC_ALPHABET, 'I', 'O', 'a', '-'),
+        (code, i, ch) => {
+          fc.pre(ch.toUpperCase() !== code[i]);
+          return !validateUscc(code.slice(0, i) + ch + code.slice(i + 1)).ok;
+        },
+      ),
       { numRuns: 5000 },
     );
   });
@@ -119,7 +137,9 @@ describe('USCC rule in full (API)', () => {
     const body = await signBodyFor(r.app, { company: { uscc: '91440300123456780W' } });
     const res = await request(r.app).post('/api/v1/pledges').send(body);
     assertProblem(res, 400, ['company.uscc']);
-    const err = (res.body.errors as Array<{ path: string; message: string }>).find((e) => e.path === 'company.uscc')!;
+    const err = (res.body.errors as Array<{ path: string; message: string }>).find(
+      (e) => e.path === 'company.uscc',
+    )!;
     assert.match(err.message, /character 17/i);
   });
 
@@ -133,7 +153,9 @@ describe('USCC rule in full (API)', () => {
       const body = await signBodyFor(r.app, { company: { uscc } });
       const res = await request(r.app).post('/api/v1/pledges').send(body);
       assertProblem(res, 400, ['company.uscc']);
-      const err = (res.body.errors as Array<{ path: string; message: string }>).find((e) => e.path === 'company.uscc')!;
+      const err = (res.body.errors as Array<{ path: string; message: string }>).find(
+        (e) => e.path === 'company.uscc',
+      )!;
       assert.match(err.message, pattern, uscc);
     }
   });

@@ -201,15 +201,18 @@ describe('site forms', () => {
     assert.match(incomplete.text, /链接不完整/);
   });
 
-  it('when a USCC already has an open pledge, then the form says so at the field (409)', async () => {
+  it('when a USCC already has a confirmed pledge, then the form says so at the field (409)', async () => {
     const fields = signFields();
     await postSignForm(agent(r.app), fields, 303);
+    // Only a confirmed pledge holds the code (issue #12: no squatting by unconfirmed pledges).
+    const token = tokenFromMail(await r.smtp.waitFor(fields.email, /confirm\?token=/), '/confirm');
+    await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     const res = await postSignForm(
       agent(r.app),
       { ...fields, email: 'someone-else@example.cn' },
       409,
     );
-    assert.match(res.text, /该统一社会信用代码已有待确认、待审核或已生效的签署/);
+    assert.match(res.text, /该统一社会信用代码已有经邮箱确认、待审核或已生效的签署/);
     assert.match(res.text, /<a href="#f-uscc">/);
   });
 

@@ -135,7 +135,7 @@ export const en: Record<MessageKey, string> = {
   'sign.uscc.hint':
     '18 characters, as on the business licence, e.g. 91350100M000100Y43. The province is read from the code.',
   'sign.uscc.taken':
-    'This code already has a pledge that is awaiting confirmation, under review or active: there is no need to sign again. Use the company area to manage it.',
+    'This code already has a confirmed pledge that is under review or active: there is no need to sign again. Use the company area to manage it; if that pledge was not made by your company, contact the association.',
   'sign.name.label': 'Company name (Chinese)',
   'sign.name.hint': 'As registered on the business licence.',
   'sign.nameEn.label': 'English name',
@@ -224,6 +224,7 @@ export const en: Record<MessageKey, string> = {
   'status.revoked': 'Revoked',
   'status.rejected': 'Not approved',
   'status.expired': 'Expired',
+  'status.cancelled': 'Cancelled by the association',
   'badge.founder': 'Founder No. {n}',
 
   'founders.title': 'Founding signatories',

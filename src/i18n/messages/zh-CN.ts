@@ -130,7 +130,7 @@ export const zhCN = {
   'sign.uscc.label': '统一社会信用代码',
   'sign.uscc.hint': '18 位，见营业执照，例如 91350100M000100Y43。登记地由代码自动识别。',
   'sign.uscc.taken':
-    '该统一社会信用代码已有待确认、待审核或已生效的签署，无需重复签署。如需管理，请登录企业中心。',
+    '该统一社会信用代码已有经邮箱确认、待审核或已生效的签署，无需重复签署。如需管理，请登录企业中心；如该签署并非本企业所为，请联系协会。',
   'sign.name.label': '企业名称',
   'sign.name.hint': '与营业执照上的名称一致。',
   'sign.nameEn.label': '英文名称',
@@ -207,6 +207,7 @@ export const zhCN = {
   'status.revoked': '已撤销',
   'status.rejected': '未通过',
   'status.expired': '已过期',
+  'status.cancelled': '已被协会取消',
   'badge.founder': '发起企业 第 {n} 号',
 
   'founders.title': '发起企业',
