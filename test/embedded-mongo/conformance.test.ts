@@ -228,4 +228,30 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.deepEqual(JSON.stringify(dotted), JSON.stringify({ _id: 1, n: { a: 1, c: 3, sum: 4 } }));
     });
   });
+
+  describe('$bucket', () => {
+    it('when a value equals an inner boundary, then it goes to the bucket that boundary opens ([lower, upper)), and _id comes first', async () => {
+      const c = await fresh([{ v: 0 }, { v: 5 }, { v: 9 }, { v: 10 }, { v: 15 }, { v: 20 }, { v: 'x' }].map((d, i) => ({ _id: i, ...d })));
+      const out = await c
+        .aggregate([{ $bucket: { groupBy: '$v', boundaries: [0, 10, 20], default: 'other', output: { n: { $sum: 1 }, vs: { $push: '$v' } } } }])
+        .toArray();
+      assert.deepEqual(JSON.stringify(out), JSON.stringify([
+        { _id: 0, n: 3, vs: [0, 5, 9] },
+        { _id: 10, n: 2, vs: [10, 15] },
+        { _id: 'other', n: 2, vs: [20, 'x'] },
+      ]));
+      const counted = await c.aggregate([{ $match: { v: { $type: 'number' } } }, { $bucket: { groupBy: '$v', boundaries: [0, 10, 21] } }]).toArray();
+      assert.deepEqual(JSON.stringify(counted), JSON.stringify([{ _id: 0, count: 3 }, { _id: 10, count: 3 }]));
+    });
+
+    it('when a value falls outside the boundaries and there is no default, or the boundaries are not ascending, then it fails as mongod does', async () => {
+      const c = await fresh([{ _id: 1, v: 50 }]);
+      const e = await rejection(c.aggregate([{ $bucket: { groupBy: '$v', boundaries: [0, 10] } }]).toArray());
+      assert.equal(e.code, 40066, e.message);
+      const unsorted = await rejection(c.aggregate([{ $bucket: { groupBy: '$v', boundaries: [10, 0] } }]).toArray());
+      assert.equal(unsorted.code, 40194, unsorted.message);
+      const inside = await rejection(c.aggregate([{ $bucket: { groupBy: '$v', boundaries: [0, 10], default: 5 } }]).toArray());
+      assert.equal(inside.code, 40199, inside.message);
+    });
+  });
 });

@@ -8,7 +8,8 @@ import type { Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
 import { validateNamespace } from '../engine/catalog';
 import type { Collection } from '../engine/collection';
-import { asBadValue, compileFilter, rejectUnsupportedOperators, rewriteAll } from '../engine/query';
+import { asBadValue, compileFilter, rejectUnsupportedOperators } from '../engine/query';
+import { prepareStage } from '../engine/pipeline';
 import { isPlainObject, type Doc } from '../engine/values';
 import { collect, PAUSE, type Scan, type Sliced } from '../engine/slices';
 import { batchSizeOf, compileAndEmpty, type Handlers, type Store } from './shared';
@@ -45,12 +46,12 @@ function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
     const refused = UNSUPPORTED_STAGES.get(stageName);
     if (refused) throw unsupported(refused);
     if (!isKnownStage(stageName)) throw new MongoServerError(Codes.Location40324, `Unrecognized pipeline stage name: '${stageName}'`);
-    if (stageName === '$group') checkGroup(stage.$group);
   }
-  rejectUnsupportedOperators(pipeline);
+  const stages = (pipeline as Doc[]).flatMap(prepareStage);
+  rejectUnsupportedOperators(stages);
   const ns = `${db}.${name}`;
   const coll = store.catalog.get(db, name);
-  const results = yield* runPipeline(store, coll, db, pipeline as Doc[]);
+  const results = yield* runPipeline(store, coll, db, stages);
   return yield* store.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
 }
 
@@ -65,8 +66,7 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
   if (pipeline[i]?.$sort !== undefined) sort = pipeline[i++].$sort;
   if (sort !== undefined && pipeline[i]?.$skip !== undefined) skip = Number(pipeline[i++].$skip);
   if (pipeline[i]?.$limit !== undefined) limit = Number(pipeline[i++].$limit);
-  // Later $match stages run in mingo: give them mongod's $all as the planner's matcher has it.
-  const rest = pipeline.slice(i).map((s) => (isPlainObject(s.$match) ? { $match: rewriteAll(s.$match) } : s));
+  const rest = pipeline.slice(i);
   // countDocuments(): [{$match}, ({$skip}, {$limit},)? {$group: {_id: 1, n: {$sum: 1}}}]
   if (rest.length === 1 && isCountGroup(rest[0])) {
     const n = coll ? yield* coll.count(filter, skip, limit) : 0;
@@ -108,18 +108,6 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
     throw asBadValue(e);
   }
 }
-/** mingo computes a $group field that is not an accumulator as an expression; mongod refuses it. */
-function checkGroup(spec: unknown): void {
-  if (!isPlainObject(spec)) return;
-  for (const [field, acc] of Object.entries(spec)) {
-    if (field === '_id') continue;
-    if (!isPlainObject(acc)) throw new MongoServerError(40234, `The field '${field}' must be an accumulator object`);
-    const ops = Object.keys(acc);
-    if (ops.length !== 1) throw new MongoServerError(40238, `The field '${field}' must specify one accumulator`);
-    if (!ops[0].startsWith('$')) throw new MongoServerError(15952, `unknown group operator '${ops[0]}'`);
-  }
-}
-
 /** Pipeline stages whose output for a document depends on that document alone. */
 const PER_DOCUMENT_STAGES = new Set(['$match', '$project', '$addFields', '$set', '$unset', '$unwind', '$replaceRoot', '$replaceWith']);
 const STREAM_CHUNK = 500;

@@ -16,8 +16,9 @@ import * as pipelineOperators from 'mingo/operators/pipeline';
 import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
-import type { Options, QueryOperator } from 'mingo/types';
-import { compareValues, getPathValues, typeRank, type Doc } from './values';
+import type { ExpressionOperator, Options, QueryOperator } from 'mingo/types';
+import { MongoServerError } from '../errors';
+import { compareValues, getPathValues, isPlainObject, typeRank, type Doc } from './values';
 
 const NULLISH = typeRank(null);
 const MIN_KEY = typeRank({ _bsontype: 'MinKey' });
@@ -37,9 +38,22 @@ function range(test: (c: number) => boolean, mingo: QueryOperator): QueryOperato
   return op as QueryOperator;
 }
 
+const NO_BRANCH = Symbol('no $switch branch');
+
+type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
+const mingoSwitch = expressionOperators.$switch as Expression;
+
+/** mingo's $switch answers null when no branch matches and there is no default; mongod fails. */
+const $switch: Expression = (obj, expr, options) => {
+  if (!isPlainObject(expr) || Object.prototype.hasOwnProperty.call(expr, 'default')) return mingoSwitch(obj, expr, options);
+  const out = mingoSwitch(obj, { ...expr, default: { $literal: NO_BRANCH } }, options);
+  if (out === NO_BRANCH) throw new MongoServerError(40066, '$switch could not find a matching branch for an input, and no default was specified.');
+  return out;
+};
+
 export const MINGO_CONTEXT = Context.init({
   accumulator: accumulatorOperators,
-  expression: expressionOperators,
+  expression: { ...expressionOperators, $switch: $switch as ExpressionOperator },
   pipeline: pipelineOperators,
   projection: projectionOperators,
   query: {
