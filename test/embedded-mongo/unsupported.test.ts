@@ -123,6 +123,17 @@ describe('embedded mongo: unsupported features fail clearly', () => {
     });
   });
 
+  describe('aggregation stages mingo cannot run as mongod does', () => {
+    it('when $setWindowFields or $fill is used, at the top or inside $facet or $lookup, then the error names the stage (not $function)', async () => {
+      const window = { $setWindowFields: { sortBy: { n: 1 }, output: { total: { $sum: '$n', window: { documents: ['unbounded', 'current'] } } } } };
+      const fill = { $fill: { sortBy: { n: 1 }, output: { text: { method: 'locf' } } } };
+      await expectRefused(c.aggregate([window]).toArray(), /\$setWindowFields/);
+      await expectRefused(c.aggregate([fill]).toArray(), /\$fill/);
+      await expectRefused(c.aggregate([{ $facet: { w: [window] } }]).toArray(), /\$setWindowFields/);
+      await expectRefused(c.aggregate([{ $lookup: { from: 'docs', pipeline: [fill], as: 'x' } }]).toArray(), /\$fill/);
+    });
+  });
+
   describe('query operators and options', () => {
     it('when $text is used, then the error names $text', async () => {
       await expectRefused(c.find({ $text: { $search: 'quality' } }).toArray(), /\$text/);

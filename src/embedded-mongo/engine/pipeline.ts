@@ -8,7 +8,10 @@ import { rewriteAll } from './query';
 import { compareValues, isPlainObject, typeRank, type Doc } from './values';
 
 /** Stages mingo runs but not as mongod does: refused by name (rather than a wrong answer). */
-const REFUSED: ReadonlyMap<string, string> = new Map([]);
+const REFUSED: ReadonlyMap<string, string> = new Map([
+  ['$setWindowFields', 'the $setWindowFields aggregation stage'],
+  ['$fill', 'the $fill aggregation stage'],
+]);
 
 /** The stages to run for one stage of the request, checked. */
 export function prepareStage(stage: Doc): Doc[] {
@@ -24,9 +27,19 @@ export function prepareStage(stage: Doc): Doc[] {
     case '$match':
       // mongod's $all, as the planner's matcher has it.
       return [isPlainObject(spec) ? { $match: rewriteAll(spec) } : stage];
+    case '$facet':
+      if (!isPlainObject(spec)) return [stage];
+      return [{ $facet: Object.fromEntries(Object.entries(spec).map(([k, p]) => [k, preparePipeline(p)])) }];
+    case '$lookup':
+    case '$unionWith':
+      return [isPlainObject(spec) && Array.isArray(spec.pipeline) ? { [name]: { ...spec, pipeline: preparePipeline(spec.pipeline) } } : stage];
     default:
       return [stage];
   }
+}
+
+function preparePipeline(p: unknown): unknown {
+  return Array.isArray(p) ? p.flatMap((st) => (isPlainObject(st) && Object.keys(st).length === 1 ? prepareStage(st) : [st])) : p;
 }
 
 /** mingo computes a $group field that is not an accumulator as an expression; mongod refuses it. */
