@@ -11,6 +11,7 @@ import { benchCertificateFigures } from './certificates';
 import { benchVerification } from './verification';
 import { benchSite } from './site';
 import { benchTlog } from './tlog';
+import { benchTransparencyLog } from './transparency-log';
 
 const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = {
   store: { title: 'embedded store', run: benchEmbeddedMongo },
@@ -21,6 +22,7 @@ const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = 
   verification: { title: 'certificate verification API', run: benchVerification },
   site: { title: 'public pages', run: benchSite },
   tlog: { title: 'transparency log core (in memory, 1,000,000 entries)', run: benchTlog },
+  log: { title: 'transparency log on the durable embedded store (sequencer, checkpoint age)', run: benchTransparencyLog },
 };
 
 async function main(): Promise<void> {

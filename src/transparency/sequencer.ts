@@ -42,18 +42,22 @@ export class Sequencer {
     const head = await latestCheckpoint();
     const last = await LogEntryRecord.findOne({}, { _id: 1 }).sort({ _id: -1 }).lean();
     const stored = last ? last._id + 1 : 0;
-    const pending = await LogIntent.find({ pending: true }).sort({ createdAt: 1, _id: 1 }).limit(this.o.batch ?? 5000).lean();
+    // The driver's collections, not the models: no per-document casting on the hot path.
+    const pending = await LogIntent.collection.find({ pending: true }, { projection: { entry: 1 } }).sort({ createdAt: 1, _id: 1 }).limit(this.o.batch ?? 5000).toArray();
     let size = stored;
     if (pending.length) {
-      const done = new Map((await LogEntryRecord.find({ key: { $in: pending.map((p) => p._id) } }, { key: 1 }).lean()).map((e) => [e.key, e._id]));
-      const fresh = pending.filter((p) => !done.has(p._id));
+      // Entries stored past the last checkpoint are a pass cut short (by a crash) after its
+      // insert: their intents may still be pending, and are only to be marked.
+      const done = new Map<string, number>();
+      if (stored > (head?._id ?? 0)) for (const e of await LogEntryRecord.find({ _id: { $gte: head?._id ?? 0 } }, { key: 1 }).lean()) done.set(e.key, e._id);
+      const fresh = pending.filter((p) => !done.has(p._id as unknown as string));
       const docs = fresh.map((p, i) => {
         const data = bytes(p.entry);
-        return { _id: stored + i, key: p._id, data, hash: leafHash(data) };
+        return { _id: stored + i, key: p._id as unknown as string, data, hash: leafHash(data) };
       });
       if (docs.length) {
         try {
-          await LogEntryRecord.insertMany(docs, { ordered: true });
+          await LogEntryRecord.collection.insertMany(docs as never[], { ordered: true });
         } catch (e) {
           // Another sequencer wrote these indexes or keys meanwhile: its entries stand; re-read next pass.
           if (isDuplicateKey(e)) return 0;
@@ -61,8 +65,8 @@ export class Sequencer {
         }
       }
       for (const d of docs) done.set(d.key, d._id);
-      await LogIntent.bulkWrite(
-        [...done].map(([key, index]) => ({ updateOne: { filter: { _id: key }, update: { $set: { index }, $unset: { pending: 1 } } } })),
+      await LogIntent.collection.bulkWrite(
+        [...done].map(([key, index]) => ({ updateOne: { filter: { _id: key as never }, update: { $set: { index }, $unset: { pending: '' } } } })),
         { ordered: false },
       );
       size = stored + docs.length;
