@@ -49,7 +49,7 @@ describe('config', () => {
     assert.equal(config.logLevel, 'info');
     assert.equal(config.trustProxy, false);
     assert.equal(config.reviewMode, 'manual');
-    assert.deepEqual(config.rateLimit, { signingPerMin: 10, loginPerMin: 10, verifyPerMin: 30 });
+    assert.deepEqual(config.rateLimit, { signingPerMin: 10, signingPerCodePerDay: 5, signingPerDomainPerDay: 100, loginPerMin: 10, verifyPerMin: 30 });
     assert.equal(config.smtpUrl, undefined);
     assert.deepEqual(config.signing, { key: undefined, p12: undefined, p12Password: undefined });
   });

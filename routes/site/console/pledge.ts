@@ -10,7 +10,7 @@ import type { SessionClaims } from '../../../src/auth/jwt';
 import { INDUSTRIES } from '../../../src/domain/industries';
 import { isAppError, notFound, type AppError } from '../../../src/errors';
 import { errorDetail } from '../../../src/i18n';
-import { approvePledge, rejectPledge } from '../../../src/pledges/lifecycle';
+import { approvePledge, cancelPledge, rejectPledge } from '../../../src/pledges/lifecycle';
 import { ObjectIdParam, ReasonBody } from '../../../src/pledges/schemas';
 import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
 import { firstQueryValue } from '../../../src/site/view';
@@ -29,7 +29,7 @@ interface PledgeForms {
   reason?: string;
   reasonErrors?: FormErrors;
   /** Which form the reason belongs to (reject or revoke). */
-  reasonFor?: 'reject' | 'revoke';
+  reasonFor?: 'reject' | 'cancel' | 'revoke';
   correction?: Record<string, string>;
   correctionErrors?: FormErrors;
   notice?: string;
@@ -78,6 +78,7 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
         events: eventRows(detail.events, emails, l),
         can: {
           decide: p.status === 'pending_review',
+          cancel: p.status === 'pending_confirmation' || p.status === 'pending_review',
           revoke: current?.status === 'valid',
           correct: p.status === 'active',
         },
@@ -120,8 +121,8 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
     res.redirect(303, `/admin/pledges/${id}?done=approved`);
   });
 
-  /** Reject and revoke both take a reason; they differ in the use case they call. */
-  const withReason = (action: 'reject' | 'revoke', run: (id: string, reason: string, s: SessionClaims) => Promise<unknown>) =>
+  /** Reject, cancel and revoke all take a reason; they differ in the use case they call. */
+  const withReason = (action: 'reject' | 'cancel' | 'revoke', run: (id: string, reason: string, s: SessionClaims) => Promise<unknown>) =>
     async (req: Request, res: Response) => {
       const s = await gate.current(req, res);
       if (!s) return;
@@ -134,10 +135,12 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
       } catch (e) {
         return refused(req, res, id, e);
       }
-      res.redirect(303, `/admin/pledges/${id}?done=${action === 'reject' ? 'rejected' : 'revoked'}`);
+      res.redirect(303, `/admin/pledges/${id}?done=${{ reject: 'rejected', cancel: 'cancelled', revoke: 'revoked' }[action]}`);
     };
 
   router.post('/admin/pledges/:id/reject', gate.csrf, withReason('reject', (id, reason, s) => rejectPledge(id, reason, s.sub, kit.pledge)));
+
+  router.post('/admin/pledges/:id/cancel', gate.csrf, withReason('cancel', (id, reason, s) => cancelPledge(id, reason, s.sub, kit.pledge)));
 
   router.post(
     '/admin/pledges/:id/revoke',

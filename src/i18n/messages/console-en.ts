@@ -47,6 +47,11 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.pledge.approveText': 'Approve once the company and signatory details are right: the pledge takes effect and the registry issues its certificate.',
   'console.pledge.rejectText': 'The pledge is closed; the company may correct it and sign again. A reason is required.',
   'console.pledge.reject': 'Reject',
+  'console.pledge.cancelTitle': 'Cancel this pending pledge',
+  'console.pledge.cancelText':
+    'For a pledge made without the company’s authority (or by mistake) that holds or blocks the code: it is closed, frees the code, and the signatory is told the reason by e-mail. A reason is required.',
+  'console.pledge.cancelHint': 'The signatory is told the reason by e-mail; it is kept in the audit log.',
+  'console.pledge.cancel': 'Cancel pledge',
   'console.pledge.rejectHint': 'The company is told the reason by e-mail.',
   'console.pledge.certificates': 'Certificates',
   'console.pledge.certificatePending': 'The certificate is being issued.',
@@ -76,6 +81,7 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
 
   'console.done.approved': 'Approved: the pledge has its number; the certificate follows shortly.',
   'console.done.rejected': 'Rejected; the company has been told.',
+  'console.done.cancelled': 'Cancelled; the code is free again and the signatory has been told.',
   'console.done.revoked': 'The certificate has been revoked.',
   'console.done.corrected': 'Company data corrected; a new certificate has been issued.',
   'console.done.drafted': 'Draft created.',

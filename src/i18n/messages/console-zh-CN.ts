@@ -43,6 +43,10 @@ export const consoleZhCN = {
   'console.pledge.decide': '审核',
   'console.pledge.approve': '通过审核',
   'console.pledge.reject': '不予通过',
+  'console.pledge.cancelTitle': '取消该待处理签署',
+  'console.pledge.cancelText': '用于未经企业授权（或误签）而占用该统一社会信用代码的签署：签署关闭、代码释放，并以电子邮件告知签署人理由。须填写理由。',
+  'console.pledge.cancelHint': '理由将通过电子邮件告知签署人，并记入审计日志。',
+  'console.pledge.cancel': '取消签署',
   'console.pledge.rejectHint': '理由将通过电子邮件告知企业。',
   'console.pledge.approveText': '核对企业与签署人信息无误后通过：签署即生效，平台随即颁发证书。',
   'console.pledge.rejectText': '签署记录将关闭，企业可修正后重新签署。须填写理由。',
@@ -74,6 +78,7 @@ export const consoleZhCN = {
 
   'console.done.approved': '已通过审核，企业已获得编号，证书将在稍后生成。',
   'console.done.rejected': '已不予通过，企业已收到通知。',
+  'console.done.cancelled': '已取消，该代码已释放，签署人已收到通知。',
   'console.done.revoked': '证书已撤销。',
   'console.done.corrected': '企业信息已更正，新证书已颁发。',
   'console.done.drafted': '草稿已创建。',
