@@ -254,4 +254,53 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.equal(inside.code, 40199, inside.message);
     });
   });
+
+  describe('hint', () => {
+    let c: Collection<AnyDoc>;
+    before(async () => {
+      c = await fresh([
+        { _id: 3, a: 2, b: 'x' },
+        { _id: 1, a: 3, b: 'z' },
+        { _id: 2, a: 1, b: 'y' },
+      ]);
+      await c.createIndex({ a: 1 });
+      await c.createIndex({ b: -1 }, { name: 'b_desc' });
+    });
+    const ids = (docs: AnyDoc[]): unknown[] => docs.map((d) => d._id);
+    const missing = (e: Error & Record<string, unknown>): void => {
+      assert.equal(e.code, 2, e.message);
+      assert.match(e.message, /hint provided does not correspond to an existing index/);
+    };
+
+    it('when a hint names an index, then that index decides the order of an unsorted result', async () => {
+      assert.deepEqual(ids(await c.find().hint({ a: 1 }).toArray()), [2, 3, 1]);
+      assert.deepEqual(ids(await c.find().hint('b_desc').toArray()), [1, 2, 3]);
+      assert.deepEqual(ids(await c.find({ a: { $gte: 2 } }).hint('a_1').toArray()), [3, 1]);
+      assert.deepEqual(ids(await c.find().hint('_id_').toArray()), [1, 2, 3]);
+      assert.deepEqual(ids(await c.find().hint({ $natural: 1 }).toArray()), [3, 1, 2]);
+      assert.deepEqual(ids(await c.find().hint({ $natural: -1 }).toArray()), [2, 1, 3]);
+      assert.deepEqual(ids(await c.find().hint('b_desc').sort({ a: 1 }).toArray()), [2, 3, 1]);
+      assert.deepEqual(ids(await c.aggregate([{ $project: { a: 1 } }], { hint: { a: 1 } }).toArray()), [2, 3, 1]);
+    });
+
+    it('when a hint names no existing index, then find, count, aggregate, update, delete and findOneAndUpdate fail with code 2', async () => {
+      missing(await rejection(c.find().hint('nope').toArray()));
+      missing(await rejection(c.find({ a: 1 }).hint({ c: 1 }).toArray()));
+      missing(await rejection(c.countDocuments({}, { hint: 'nope' })));
+      missing(await rejection(c.aggregate([{ $match: {} }], { hint: { zz: 1 } }).toArray()));
+      missing(await rejection(c.updateOne({ _id: 1 }, { $set: { q: 1 } }, { hint: 'nope' })));
+      missing(await rejection(c.deleteOne({ _id: 1 }, { hint: 'nope' })));
+      missing(await rejection(c.findOneAndUpdate({ _id: 1 }, { $set: { q: 1 } }, { hint: 'nope' })));
+      assert.equal(await c.countDocuments({ q: 1 }), 0);
+      assert.equal(await c.countDocuments(), 3);
+    });
+
+    it('when mongoose passes a hint, then it decides the index', async () => {
+      const M = conn.model('Hinted', new Schema({ a: Number }, { autoIndex: false }));
+      await M.create([{ a: 2 }, { a: 1 }]);
+      await M.collection.createIndex({ a: -1 });
+      assert.deepEqual((await M.find().hint({ a: -1 }).lean()).map((d) => d.a), [2, 1]);
+      missing(await rejection(M.find().hint({ a: 1 }).exec()));
+    });
+  });
 });

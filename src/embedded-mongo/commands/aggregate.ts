@@ -51,11 +51,11 @@ function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
   rejectUnsupportedOperators(stages);
   const ns = `${db}.${name}`;
   const coll = store.catalog.get(db, name);
-  const results = yield* runPipeline(store, coll, db, stages);
+  const results = yield* runPipeline(store, coll, db, stages, cmd.hint);
   return yield* store.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
 }
 
-function* runPipeline(store: Store, coll: Collection | undefined, db: string, pipeline: Doc[]): Sliced<Scan<Doc>> {
+function* runPipeline(store: Store, coll: Collection | undefined, db: string, pipeline: Doc[], hint: unknown): Sliced<Scan<Doc>> {
   // A leading $match/$sort/$skip/$limit runs on the collection's planner (and its indexes).
   let i = 0;
   let filter: unknown = {};
@@ -69,15 +69,15 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
   const rest = pipeline.slice(i);
   // countDocuments(): [{$match}, ({$skip}, {$limit},)? {$group: {_id: 1, n: {$sum: 1}}}]
   if (rest.length === 1 && isCountGroup(rest[0])) {
-    const n = coll ? yield* coll.count(filter, skip, limit) : 0;
+    const n = coll ? yield* coll.count(filter, skip, limit, hint) : 0;
     return n > 0 ? [{ _id: (rest[0].$group as Doc)._id, [countField(rest[0])]: n }] : [];
   }
   // countDocuments() as $count: the same count, without materialising the matches.
   if (rest.length === 1 && isCountStage(rest[0])) {
-    const n = coll ? yield* coll.count(filter, skip, limit) : (compileFilter(filter), 0);
+    const n = coll ? yield* coll.count(filter, skip, limit, hint) : (compileFilter(filter), 0);
     return n > 0 ? [{ [rest[0].$count as string]: n }] : [];
   }
-  const source = coll ? coll.find(filter, { sort, skip, limit }) : compileAndEmpty(filter);
+  const source = coll ? coll.find(filter, { sort, skip, limit, hint }) : compileAndEmpty(filter);
   if (rest.length === 0) return source;
   const options = {
     scriptEnabled: false,

@@ -57,7 +57,7 @@ function* updateDocuments(store: Store, cmd: Document, db: string, batch: WriteB
       let matched = 0;
       // Each match is updated as the scan reaches it (in the step that tested it), so a write
       // made between slices is never overwritten with a stale version.
-      for (const doc of coll ? coll.find(q, { limit: spec.multi ? 0 : 1 }) : []) {
+      for (const doc of coll ? coll.find(q, { limit: spec.multi ? 0 : 1, hint: spec.hint }) : []) {
         if (doc === PAUSE) {
           yield PAUSE;
           stillLive(store, coll!);
@@ -106,7 +106,7 @@ function* deleteDocuments(store: Store, cmd: Document, db: string, batch: WriteB
       if (spec.limit !== 0 && spec.limit !== 1 && spec.limit !== undefined) throw badValue('The limit field in delete objects must be 0 or 1');
       const coll = store.catalog.get(db, name);
       if (!coll) continue;
-      for (const doc of coll.find(spec.q ?? {}, { limit: spec.limit === 1 ? 1 : 0 })) {
+      for (const doc of coll.find(spec.q ?? {}, { limit: spec.limit === 1 ? 1 : 0, hint: spec.hint })) {
         if (doc === PAUSE) {
           yield PAUSE;
           stillLive(store, coll);
@@ -136,7 +136,7 @@ function* findAndModify(store: Store, cmd: Document, db: string, batch: WriteBat
   const query = (cmd.query ?? {}) as Doc;
   const coll = store.catalog.get(db, name);
   // The match is changed in the step that found it: nothing can write it in between.
-  const match = coll ? yield* first(coll.find(query, { sort: cmd.sort, limit: 1 })) : undefined;
+  const match = coll ? yield* first(coll.find(query, { sort: cmd.sort, limit: 1, hint: cmd.hint })) : undefined;
   if (coll) stillLive(store, coll);
   if (remove) {
     if (!coll || !match) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
@@ -173,7 +173,7 @@ function* count(store: Store, cmd: Document, db: string): Sliced<Document> {
     compileFilter(cmd.query);
     return { n: 0, ok: 1 };
   }
-  return { n: yield* coll.count(cmd.query, skip, limit), ok: 1 };
+  return { n: yield* coll.count(cmd.query, skip, limit, cmd.hint), ok: 1 };
 }
 
 function* distinct(store: Store, cmd: Document, db: string): Sliced<Document> {

@@ -17,7 +17,7 @@ function find(store: Store, cmd: Document, db: string): Sliced<Document> {
   if (!Number.isInteger(limit)) throw badValue('limit must be an integer');
   if (cmd.batchSize !== undefined && (!Number.isInteger(Number(cmd.batchSize)) || Number(cmd.batchSize) < 0)) throw badValue('batchSize must be a non-negative integer');
   if (!coll) parseSort(cmd.sort); // still report a malformed sort on a missing collection
-  const results = coll ? coll.find(cmd.filter, { sort: cmd.sort, skip: cmd.skip, limit }) : compileAndEmpty(cmd.filter);
+  const results = coll ? coll.find(cmd.filter, { sort: cmd.sort, skip: cmd.skip, limit, hint: cmd.hint }) : compileAndEmpty(cmd.filter);
   const singleBatch = cmd.singleBatch === true || limit < 0;
   let batchSize = cmd.batchSize === undefined ? undefined : Number(cmd.batchSize);
   if (limit !== 0 && (batchSize === undefined || batchSize > Math.abs(limit))) batchSize = Math.abs(limit);

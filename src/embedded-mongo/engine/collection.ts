@@ -24,6 +24,16 @@ export interface FindOptions {
   sort?: unknown;
   skip?: number;
   limit?: number;
+  /** An index name or key pattern, or {$natural: ±1}: decides the index, as in mongod. */
+  hint?: unknown;
+}
+
+interface Plan {
+  candidates: Iterable<Doc>;
+  /** The candidates come in the requested sort order. */
+  sorted: boolean;
+  /** Order the results take without a sort (a hinted _id index). */
+  order?: SortSpec;
 }
 
 export class Collection {
@@ -196,15 +206,16 @@ export class Collection {
     const sort = parseSort(opts.sort);
     const skip = nonNegative(opts.skip, 'skip');
     const limit = Math.abs(Number(opts.limit ?? 0)) || Infinity;
-    const plan = this.plan(filter, sort);
+    const plan = opts.hint === undefined ? this.plan(filter, sort) : this.hintedPlan(filter, sort, opts.hint);
     return this.results(plan, matcher, sort, skip, limit);
   }
 
-  private *results(plan: { candidates: Iterable<Doc>; sorted: boolean }, matcher: Matcher, sort: SortSpec | null, skip: number, limit: number): Generator<Doc | Pause, void, void> {
+  private *results(plan: Plan, matcher: Matcher, sort: SortSpec | null, skip: number, limit: number): Generator<Doc | Pause, void, void> {
     let results: Scan<Doc> = this.filterDocs(plan.candidates, matcher);
-    if (sort && !plan.sorted) {
+    const order = sort ?? plan.order;
+    if (order && !plan.sorted) {
       const matched = yield* collect(results);
-      results = this.stillMatching(yield* sortDocuments(matched, sort), matcher);
+      results = this.stillMatching(yield* sortDocuments(matched, order), matcher);
     }
     yield* sliceIterable(results, skip, limit);
   }
@@ -217,13 +228,14 @@ export class Collection {
     }
   }
 
-  *count(filter: unknown, skip = 0, limit = 0): Sliced<number> {
+  *count(filter: unknown, skip = 0, limit = 0, hint?: unknown): Sliced<number> {
     const isEmpty = filter === undefined || filter === null || (isPlainObject(filter) && Object.keys(filter).length === 0);
     let n = 0;
+    if (hint !== undefined) this.hintedIndex(hint); // a hint naming no index fails, also on an empty filter
     if (isEmpty) n = this.docs.size;
     else {
       const matcher = compileFilter(filter);
-      const plan = this.plan(filter, null);
+      const plan = hint === undefined ? this.plan(filter, null) : this.hintedPlan(filter, null, hint);
       for (const d of this.filterDocs(plan.candidates, matcher)) {
         if (d === PAUSE) yield PAUSE;
         else n++;
@@ -233,7 +245,37 @@ export class Collection {
     return limit > 0 ? Math.min(n, limit) : n;
   }
 
-  private plan(filter: unknown, sort: SortSpec | null): { candidates: Iterable<Doc>; sorted: boolean } {
+  /** The index a hint names: an Index, '_id' (the _id index), or a natural-order direction. */
+  private hintedIndex(hint: unknown): Index | '_id' | { natural: 1 | -1 } {
+    if (isPlainObject(hint) && Object.keys(hint).length === 1 && hint.$natural !== undefined) {
+      const dir = Number(hint.$natural);
+      if (dir !== 1 && dir !== -1) throw badValue('$natural hint must be 1 or -1');
+      return { natural: dir };
+    }
+    if (typeof hint !== 'string' && !isPlainObject(hint)) throw badValue('hint must be a string or an object');
+    if (hint === '_id_' || (isPlainObject(hint) && JSON.stringify(hint) === '{"_id":1}')) return '_id';
+    const ix = typeof hint === 'string' ? this.indexes.get(hint) : this.findIndexByKey(hint);
+    if (!ix) throw badValue(`error processing query: ns=${this.ns} planner returned error :: caused by :: hint provided does not correspond to an existing index`);
+    return ix;
+  }
+
+  /** The plan a hint imposes: that index (its ranges for the filter, or all of it), or a collection scan. */
+  private hintedPlan(filter: unknown, sort: SortSpec | null, hint: unknown): Plan {
+    const target = this.hintedIndex(hint);
+    if (target === '_id') return { candidates: this.docs.values(), sorted: false, order: [['_id', 1]] };
+    if ('natural' in target) {
+      const docs = target.natural === 1 ? this.docs.values() : [...this.docs.values()].reverse();
+      return { candidates: docs, sorted: !sort };
+    }
+    const choice = this.chooseIndex(indexablePredicates(filter), [target]);
+    const ranges = choice ? choice.ranges : [null];
+    const reverse = sort ? this.sortDirectionOn(target, sort, choice?.range ?? null) : null;
+    const ids = ranges.flatMap((r) => target.scan(r, reverse === -1));
+    if (ranges.length > 1 || target.multikey) dedupeInPlace(ids);
+    return { candidates: this.idsToDocs(ids), sorted: !sort || (reverse !== null && ranges.length === 1) };
+  }
+
+  private plan(filter: unknown, sort: SortSpec | null): Plan {
     const preds = indexablePredicates(filter);
     const idPred = preds.get('_id');
     if (idPred && idPred.kind !== 'range') {
@@ -286,10 +328,10 @@ export class Collection {
     return dir;
   }
 
-  private chooseIndex(preds: Map<string, FieldPredicate>): { index: Index; ranges: KeyRange[]; range: KeyRange } | null {
+  private chooseIndex(preds: Map<string, FieldPredicate>, hinted?: Index[]): { index: Index; ranges: KeyRange[]; range: KeyRange } | null {
     let best: { index: Index; ranges: KeyRange[]; range: KeyRange; score: number } | null = null;
-    for (const ix of this.indexes.values()) {
-      if (ix.partial) continue;
+    for (const ix of hinted ?? this.indexes.values()) {
+      if (ix.partial && !hinted) continue;
       const eq: unknown[] = [];
       let inValues: unknown[] | null = null;
       let range: KeyRange | null = null;
