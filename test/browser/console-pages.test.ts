@@ -7,13 +7,10 @@
  * Screenshots: test-artifacts/browser/console-pages-*.png.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
-import { seed } from '../../scripts/seed';
 import { signAndConfirm } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { assertAccessible, launchBrowser, screenshot, type Browser } from './harness';
+import { assertAccessible, screenshot, useBrowserSite } from './harness';
 import { assertFilterLayout, assertNoButtonWraps, buttonFacts, filterFacts } from './layout-facts';
 
 const WIDTHS = [
@@ -56,36 +53,19 @@ function decisionFacts(page: Page): Promise<DecisionFacts> {
 describe('console pages in a real browser (1280 and 390 px)', function () {
   this.timeout(90_000);
   const r = useRegistry();
-  let server: Server;
-  let base = '';
-  let browser: Browser;
   let admin: { email: string; password: string };
   let pledgeId = '';
-
-  before(async function () {
-    this.timeout(90_000);
-    browser = await launchBrowser();
-    await seed(6);
-    admin = await r.makeAdmin();
-    pledgeId = (await signAndConfirm(r)).id;
-    server = r.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  });
-
-  afterEach(() => {
-    assert.deepEqual(browser.problems(), [], 'console errors');
+  const site = useBrowserSite(r, {
+    seed: 6,
+    setup: async () => {
+      admin = await r.makeAdmin();
+      pledgeId = (await signAndConfirm(r)).id;
+    },
   });
 
   async function signedIn(viewport: { width: number; height: number }): Promise<Page> {
-    const page = await browser.newPage(viewport);
-    await page.goto(`${base}/admin/login`);
+    const page = await site.browser.newPage(viewport);
+    await page.goto(`${site.base}/admin/login`);
     await page.getByLabel('电子邮箱').fill(admin.email);
     await page.getByLabel('密码').fill(admin.password);
     await page.getByRole('button', { name: '登录' }).click();
@@ -95,8 +75,8 @@ describe('console pages in a real browser (1280 and 390 px)', function () {
 
   for (const v of WIDTHS) {
     it(`when the admin sign-in page is shown at ${v.width}px, then no button wraps and axe finds nothing serious`, async () => {
-      const page = await browser.newPage(v);
-      await page.goto(`${base}/admin/login`);
+      const page = await site.browser.newPage(v);
+      await page.goto(`${site.base}/admin/login`);
       await screenshot(page, `console-pages-login-${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `login ${v.width}`);
       assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, 'no sideways scroll');
@@ -106,7 +86,7 @@ describe('console pages in a real browser (1280 and 390 px)', function () {
 
     it(`when the review queue is shown at ${v.width}px, then the filter bar fits, no button wraps and axe finds nothing serious`, async () => {
       const page = await signedIn(v);
-      await page.goto(`${base}/admin/pledges?status=pending_review`);
+      await page.goto(`${site.base}/admin/pledges?status=pending_review`);
       await screenshot(page, `console-pages-queue-${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `queue ${v.width}`);
       assertFilterLayout(await filterFacts(page), v.width, `queue ${v.width}`);
@@ -116,7 +96,7 @@ describe('console pages in a real browser (1280 and 390 px)', function () {
 
     it(`when a pledge awaiting review is shown at ${v.width}px, then approve and reject are separate groups ${v.width >= 1280 ? 'side by side' : 'stacked'}, only reject has a reason box, events read as lines, and nothing wraps or overflows`, async () => {
       const page = await signedIn(v);
-      await page.goto(`${base}/admin/pledges/${pledgeId}`);
+      await page.goto(`${site.base}/admin/pledges/${pledgeId}`);
       await screenshot(page, `console-pages-pledge-${v.width}`);
       const f = await decisionFacts(page);
       assert.equal(f.approve.textareas, 0, 'approving asks for no reason');

@@ -4,47 +4,23 @@
  * console page passes axe without console errors.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Pledge } from '../../models/pledge';
-import { seed } from '../../scripts/seed';
 import { signAndConfirm } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { assertAccessible, launchBrowser, screenshot, type Browser } from './harness';
+import { assertAccessible, screenshot, useBrowserSite } from './harness';
 
 describe('association console in a real browser', function () {
   this.timeout(60_000);
   const r = useRegistry();
-  let server: Server;
-  let base = '';
-  let browser: Browser;
-
-  before(async function () {
-    this.timeout(90_000);
-    browser = await launchBrowser();
-    await seed(6);
-    server = r.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  });
-
-  afterEach(function () {
-    assert.deepEqual(browser.problems(), [], 'console errors');
-  });
+  const site = useBrowserSite(r, { seed: 6 });
 
   it('when an admin signs in, approves a pledge from the queue and revokes its certificate, then each page is accessible and shows the new state', async () => {
     const admin = await r.makeAdmin();
     const waiting = await signAndConfirm(r);
     const name = waiting.body.company.name;
-    const page = await browser.newPage();
+    const page = await site.browser.newPage();
 
-    await page.goto(`${base}/admin/pledges`);
+    await page.goto(`${site.base}/admin/pledges`);
     assert.match(page.url(), /\/admin\/login$/);
     await assertAccessible(page, 'console sign-in');
     await page.getByLabel('电子邮箱').fill(admin.email);
@@ -71,32 +47,32 @@ describe('association console in a real browser', function () {
     r.registry.certificateIssuer.poke();
     await r.registry.certificateIssuer.idle();
     const serial = (await Pledge.findById(waiting.id).lean())!.certificateSerial!;
-    await page.goto(`${base}/admin/pledges/${waiting.id}`);
+    await page.goto(`${site.base}/admin/pledges/${waiting.id}`);
     await page.locator('form[action$="/revoke"] textarea').fill('质量投诉经核查属实');
     await page.getByRole('button', { name: '撤销证书' }).click();
     await page.waitForURL(/done=revoked/);
     await assertAccessible(page, 'pledge record after revocation');
     await screenshot(page, 'console-pledge-revoked');
 
-    await page.goto(`${base}/verify/${serial}`);
+    await page.goto(`${site.base}/verify/${serial}`);
     assert.match(await page.locator('main').innerText(), /已撤销/);
     await page.close();
   });
 
   it('when the other console pages are opened, in Chinese and English, then each passes axe', async () => {
     const admin = await r.makeAdmin();
-    const page = await browser.newPage();
-    await page.goto(`${base}/admin/login`);
+    const page = await site.browser.newPage();
+    await page.goto(`${site.base}/admin/login`);
     await page.getByLabel('电子邮箱').fill(admin.email);
     await page.getByLabel('密码').fill(admin.password);
     await page.getByRole('button', { name: '登录' }).click();
     await page.waitForURL(/\/admin\/pledges/);
     for (const path of ['/admin/initiatives', '/admin/initiatives/1', '/admin/exports', '/admin/accounts', '/admin/audit', '/admin/pledges?status=bogus']) {
-      await page.goto(`${base}${path}`);
+      await page.goto(`${site.base}${path}`);
       await assertAccessible(page, path);
     }
-    browser.allow(/status of 400/);
-    await page.goto(`${base}/admin/audit?lang=en`);
+    site.browser.allow(/status of 400/);
+    await page.goto(`${site.base}/admin/audit?lang=en`);
     assert.match(await page.locator('h1').innerText(), /Audit log/);
     await assertAccessible(page, 'audit log (en)');
     await screenshot(page, 'console-audit-en');

@@ -6,8 +6,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { seed } from '../../scripts/seed';
+import type { RegistryHandle } from '../helpers/registry';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/browser');
@@ -114,4 +118,64 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage });
   return file;
+}
+
+export interface BrowserSite {
+  /** The browser, launched in `before`. */
+  readonly browser: Browser;
+  /** The app's address, e.g. http://127.0.0.1:41234 (set in `before`). */
+  readonly base: string;
+}
+
+/**
+ * Registers the hooks every browser test file needs: before, a browser, `seed` fictional
+ * signatories, the file's own `setup`, and the app listening on a free port; after, both closed;
+ * after each test, no console problem (minus `expectedProblems`, e.g. a page that answers 400 on
+ * purpose). Call it inside `describe`, after `useRegistry()`.
+ */
+export function useBrowserSite(
+  r: Pick<RegistryHandle, 'app'>,
+  opts: { seed?: number; setup?: () => Promise<void>; expectedProblems?: RegExp } = {},
+): BrowserSite {
+  let browser: Browser | undefined;
+  let server: Server | undefined;
+  let base = '';
+
+  before(async function () {
+    // Launching chromium and seeding are slow on a loaded machine; never shorten a longer suite timeout.
+    if (this.timeout() < 90_000) this.timeout(90_000);
+    browser = await launchBrowser();
+    if (opts.seed) await seed(opts.seed);
+    await opts.setup?.();
+    const listening = r.app.listen(0, '127.0.0.1');
+    server = listening;
+    await new Promise((resolve) => listening.once('listening', resolve));
+    base = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    await browser?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  });
+
+  afterEach(() => {
+    const b = started(browser);
+    if (opts.expectedProblems) b.allow(opts.expectedProblems);
+    assert.deepEqual(b.problems(), [], 'console errors');
+  });
+
+  return {
+    get browser() {
+      return started(browser);
+    },
+    get base() {
+      return base;
+    },
+  };
+}
+
+function started(browser: Browser | undefined): Browser {
+  assert.ok(browser, 'the browser is launched in before()');
+  return browser;
 }

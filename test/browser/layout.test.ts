@@ -6,12 +6,9 @@
  * test-artifacts/browser/layout-*.png.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
-import { seed } from '../../scripts/seed';
 import { useRegistry } from '../helpers/registry';
-import { assertAccessible, launchBrowser, screenshot, type Browser } from './harness';
+import { assertAccessible, screenshot, useBrowserSite } from './harness';
 import { assertFilterLayout, assertNoButtonWraps, buttonFacts, filterFacts } from './layout-facts';
 
 const WIDTHS = [
@@ -48,34 +45,17 @@ async function assertSameBoxes(page: Page, reference: string, others: string[], 
 describe('layout in a real browser (1280 and 390 px)', function () {
   this.timeout(90_000);
   const r = useRegistry();
-  let server: Server;
-  let base = '';
-  let browser: Browser;
   let admin: { email: string; password: string };
-
-  before(async function () {
-    this.timeout(90_000);
-    browser = await launchBrowser();
-    await seed(8);
-    admin = await r.makeAdmin();
-    server = r.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  });
-
-  afterEach(() => {
-    assert.deepEqual(browser.problems(), [], 'console errors');
+  const site = useBrowserSite(r, {
+    seed: 8,
+    setup: async () => {
+      admin = await r.makeAdmin();
+    },
   });
 
   async function signedIn(viewport: { width: number; height: number }): Promise<Page> {
-    const page = await browser.newPage(viewport);
-    await page.goto(`${base}/admin/login`);
+    const page = await site.browser.newPage(viewport);
+    await page.goto(`${site.base}/admin/login`);
     await page.getByLabel('电子邮箱').fill(admin.email);
     await page.getByLabel('密码').fill(admin.password);
     await page.getByRole('button', { name: '登录' }).click();
@@ -85,8 +65,8 @@ describe('layout in a real browser (1280 and 390 px)', function () {
 
   for (const v of WIDTHS) {
     it(`when the admin sign-in page is shown at ${v.width}px, then the password box looks like the e-mail box and the button is one line`, async () => {
-      const page = await browser.newPage(v);
-      await page.goto(`${base}/admin/login`);
+      const page = await site.browser.newPage(v);
+      await page.goto(`${site.base}/admin/login`);
       await screenshot(page, `layout-admin-login-${v.width}`);
       await assertSameBoxes(page, 'input[type=email]', ['input[type=password]'], `admin login ${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `admin login ${v.width}`);
@@ -96,7 +76,7 @@ describe('layout in a real browser (1280 and 390 px)', function () {
 
     it(`when the review queue is shown at ${v.width}px, then date boxes look like text boxes, no button wraps and the filter bar ${v.width >= 1280 ? 'takes one or two rows' : 'stacks'}`, async () => {
       const page = await signedIn(v);
-      await page.goto(`${base}/admin/pledges?status=active`);
+      await page.goto(`${site.base}/admin/pledges?status=active`);
       await screenshot(page, `layout-console-queue-${v.width}`);
       await screenshot(page, `layout-console-queue-${v.width}-top`, false);
       await assertSameBoxes(page, 'form.filters input[type=search], form.filters input[type=text]', ['form.filters input[type=date]'], `queue ${v.width}`);
@@ -108,20 +88,20 @@ describe('layout in a real browser (1280 and 390 px)', function () {
 
     it(`when the audit and export pages are shown at ${v.width}px, then their date boxes are styled and no button wraps`, async () => {
       const page = await signedIn(v);
-      await page.goto(`${base}/admin/audit`);
+      await page.goto(`${site.base}/admin/audit`);
       await screenshot(page, `layout-console-audit-${v.width}`);
       await assertSameBoxes(page, 'form.filters input[type=text]', ['form.filters input[type=date]'], `audit ${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `audit ${v.width}`);
       if (await page.locator('form.filters').count()) assertFilterLayout(await filterFacts(page), v.width, `audit ${v.width}`);
-      await page.goto(`${base}/admin/exports`);
+      await page.goto(`${site.base}/admin/exports`);
       await assertSameBoxes(page, 'main select', ['main input[type=date]'], `exports ${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `exports ${v.width}`);
       await page.close();
     });
 
     it(`when the public directory is shown at ${v.width}px, then its filter bar ${v.width >= 1280 ? 'is one or two rows' : 'stacks'} and no button wraps`, async () => {
-      const page = await browser.newPage(v);
-      await page.goto(`${base}/directory?province=11`);
+      const page = await site.browser.newPage(v);
+      await page.goto(`${site.base}/directory?province=11`);
       await screenshot(page, `layout-directory-${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `directory ${v.width}`);
       assertFilterLayout(await filterFacts(page), v.width, `directory ${v.width}`);
@@ -129,8 +109,8 @@ describe('layout in a real browser (1280 and 390 px)', function () {
     });
 
     it(`when the page on how to check a certificate is shown at ${v.width}px, then it does not scroll sideways and passes axe`, async () => {
-      const page = await browser.newPage(v);
-      await page.goto(`${base}/about/verification`);
+      const page = await site.browser.newPage(v);
+      await page.goto(`${site.base}/about/verification`);
       await screenshot(page, `layout-about-verification-${v.width}`);
       assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, 'no sideways scroll');
       await assertAccessible(page, `about/verification ${v.width}`);

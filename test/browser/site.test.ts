@@ -4,8 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { Pledge } from '../../models/pledge';
@@ -14,7 +12,7 @@ import { makeUscc } from '../../src/domain/uscc';
 import { activePledge } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
-import { assertAccessible, launchBrowser, screenshot, type Browser } from './harness';
+import { assertAccessible, screenshot, useBrowserSite } from './harness';
 
 const PHONE = { width: 390, height: 844 };
 /** Fictional signatories seeded first: the test company becomes founder SEEDED + 1, and the directory has two pages. */
@@ -26,47 +24,30 @@ const EMAIL = 'browser-signatory@example.cn';
 describe('site in a real browser', function () {
   this.timeout(60_000);
   const r = useRegistry();
-  let server: Server;
-  let base = '';
-  let browser: Browser;
-
   let admin: { token: string };
   /** The browser-signed company's pledge and certificate serial (set by the first scenario). */
   let signed: { id: string; serial: string };
 
-  before(async function () {
-    this.timeout(90_000);
-    browser = await launchBrowser();
-    // Issuing PDFs for every seeded signatory in the background would only compete with the
-    // browser for CPU: the tests issue the certificates they look at themselves.
-    await r.registry.certificateIssuer.stop();
-    admin = await r.makeAdmin();
-    await seed(SEEDED);
-    server = r.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  });
-
-  afterEach(function () {
-    // No console errors (CSP violations, failed loads, script errors) on any page.
-    assert.deepEqual(browser.problems(), [], 'console errors');
+  // After each test: no console errors (CSP violations, failed loads, script errors) on any page.
+  const site = useBrowserSite(r, {
+    setup: async () => {
+      // Issuing PDFs for every seeded signatory in the background would only compete with the
+      // browser for CPU: the tests issue the certificates they look at themselves.
+      await r.registry.certificateIssuer.stop();
+      admin = await r.makeAdmin();
+      await seed(SEEDED);
+    },
   });
 
   async function visit(page: Page, path: string): Promise<void> {
-    const res = await page.goto(base + path);
+    const res = await page.goto(site.base + path);
     assert.ok(res, `no response for ${path}`);
   }
 
   /** Signs in through the login form and the e-mailed link's button; ends on /me. */
   async function signIn(page: Page, email: string): Promise<void> {
     await visit(page, '/me');
-    await page.waitForURL(`${base}/login`);
+    await page.waitForURL(`${site.base}/login`);
     await assertAccessible(page, 'login');
     const since = r.smtp.received.length;
     await page.getByLabel('电子邮箱').fill(email);
@@ -87,15 +68,15 @@ describe('site in a real browser', function () {
       `/login/verify?token=${encodeURIComponent(tokenFromMail(mail, '/login/verify'))}`,
     );
     await page.getByRole('button', { name: '登录' }).click();
-    await page.waitForURL(`${base}/me`);
+    await page.waitForURL(`${site.base}/me`);
   }
 
   it('when a company signs (correcting an invalid USCC), confirms by e-mail and is approved, then it appears on the founders page and its certificate’s verify page says valid', async () => {
-    const page = await browser.newPage();
+    const page = await site.browser.newPage();
     await visit(page, '/');
     await screenshot(page, 'home-zh');
     await page.getByRole('link', { name: '签署倡议书' }).first().click();
-    await page.waitForURL(`${base}/sign`);
+    await page.waitForURL(`${site.base}/sign`);
 
     const uscc = makeUscc({ provinceCode: '33', serial: 424242 });
     const wrong = uscc.slice(0, 17) + (uscc[17] === '0' ? '1' : '0');
@@ -123,7 +104,7 @@ describe('site in a real browser', function () {
     await page.getByLabel(/我已阅读/).check();
     await screenshot(page, 'sign-filled');
     await page.getByRole('button', { name: '提交签署' }).click();
-    await page.waitForURL(`${base}/sign/sent`);
+    await page.waitForURL(`${site.base}/sign/sent`);
     await page.getByRole('heading', { name: '请查收确认邮件' }).waitFor();
     await assertAccessible(page, 'sign sent');
     await screenshot(page, 'sign-sent');
@@ -151,7 +132,7 @@ describe('site in a real browser', function () {
     assert.equal(approved.body.foundingNumber, SEEDED + 1);
 
     await page.getByRole('link', { name: '发起企业' }).first().click();
-    await page.waitForURL(`${base}/founders`);
+    await page.waitForURL(`${site.base}/founders`);
     const row = page.locator('tbody tr', { hasText: NAME });
     assert.equal(await row.locator('.founder-no').textContent(), NUMBER);
     assert.equal((await row.locator('.badge').textContent())?.trim(), '有效');
@@ -171,7 +152,7 @@ describe('site in a real browser', function () {
   });
 
   it('when the visitor switches language, then pages are English (lang attribute, texts) until switched back', async () => {
-    const page = await browser.newPage();
+    const page = await site.browser.newPage();
     await visit(page, '/founders');
     assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
     await page.getByRole('link', { name: /English/ }).click();
@@ -191,7 +172,7 @@ describe('site in a real browser', function () {
   });
 
   it('when the directory is filtered and paged, then the rows match and each state has its own URL', async () => {
-    const page = await browser.newPage();
+    const page = await site.browser.newPage();
     await visit(page, '/directory');
     await assertAccessible(page, 'directory');
     assert.match(
@@ -200,7 +181,7 @@ describe('site in a real browser', function () {
     );
 
     await page.getByRole('link', { name: '下一页' }).click();
-    await page.waitForURL(`${base}/directory?page=2`);
+    await page.waitForURL(`${site.base}/directory?page=2`);
     assert.equal(await page.locator('.pagination [aria-current="page"]').textContent(), '2');
 
     await page.getByLabel('省份').selectOption('11');
@@ -220,12 +201,12 @@ describe('site in a real browser', function () {
     await page.waitForURL(/q=%E6%B5%8F/);
     assert.match((await page.locator('.result-count').textContent()) ?? '', /共 1 家企业/);
     await page.getByRole('link', { name: '清除条件' }).click();
-    await page.waitForURL(`${base}/directory`);
+    await page.waitForURL(`${site.base}/directory`);
     await page.close();
   });
 
   it('when the company signs in, then it downloads its certificate, the upload of that file passes every check, and after revocation its verify page says revoked', async () => {
-    const page = await browser.newPage();
+    const page = await site.browser.newPage();
     await signIn(page, EMAIL);
     await page.getByText(NAME).first().waitFor();
     const download = page.getByRole('link', { name: '下载证书（PDF）' });
@@ -236,7 +217,7 @@ describe('site in a real browser', function () {
     );
     await assertAccessible(page, 'company area with the certificate');
     await screenshot(page, 'me-certificate');
-    const cookies = await browser.context.cookies(base);
+    const cookies = await site.browser.context.cookies(site.base);
     const session = cookies.find((c) => c.name === 'eqi_session');
     assert.ok(session && session.httpOnly && session.sameSite === 'Lax', JSON.stringify(session));
 
@@ -247,7 +228,7 @@ describe('site in a real browser', function () {
 
     // Anyone can check the file: choose it on /verify and upload it.
     await page.getByRole('link', { name: '证书查验' }).first().click();
-    await page.waitForURL(`${base}/verify`);
+    await page.waitForURL(`${site.base}/verify`);
     await page.getByRole('button', { name: '上传并查验' }).click();
     await page
       .locator('#f-file-error')
@@ -255,7 +236,7 @@ describe('site in a real browser', function () {
       .waitFor();
     await assertAccessible(page, 'upload without a file');
     await screenshot(page, 'verify-upload-no-file');
-    browser.allow(
+    site.browser.allow(
       /\/verify\/upload: Failed to load resource: the server responded with a status of 400/,
     );
     await page.getByLabel('证书文件（PDF）').setInputFiles(pdfPath);
@@ -276,7 +257,7 @@ describe('site in a real browser', function () {
       .send({ reason: '浏览器测试：撤销证书' })
       .expect(200);
     await page.getByRole('link', { name: '查看该证书的在线状态' }).click();
-    await page.waitForURL(`${base}/verify/${signed.serial}`);
+    await page.waitForURL(`${site.base}/verify/${signed.serial}`);
     await page.getByRole('heading', { name: '证书已撤销' }).waitFor();
     assert.equal(await page.locator('.verdict').getAttribute('class'), 'verdict verdict-revoked');
     await page.getByText('浏览器测试：撤销证书').waitFor();
@@ -292,14 +273,14 @@ describe('site in a real browser', function () {
     assert.equal((await row.locator('.badge').textContent())?.trim(), '已撤销');
     await page.getByRole('link', { name: '企业中心' }).click();
     await page.getByRole('button', { name: '退出登录' }).click();
-    await page.waitForURL(`${base}/`);
+    await page.waitForURL(`${site.base}/`);
     await page.close();
   });
 
   it('when another company signs in by e-mail link on a phone and withdraws, then it keeps its founder number, shown as withdrawn', async () => {
     const other = await activePledge(r, admin.token);
     assert.equal(other.foundingNumber, SEEDED + 2);
-    const page = await browser.newPage(PHONE);
+    const page = await site.browser.newPage(PHONE);
     await signIn(page, other.body.signatory.email);
     await page.getByText(other.body.company.name).first().waitFor();
     await assertAccessible(page, 'company area');
@@ -315,12 +296,12 @@ describe('site in a real browser', function () {
     await screenshot(page, 'founders-phone', false);
     await page.getByRole('link', { name: '企业中心' }).click();
     await page.getByRole('button', { name: '退出登录' }).click();
-    await page.waitForURL(`${base}/`);
+    await page.waitForURL(`${site.base}/`);
     await page.close();
   });
 
   it('when the remaining pages are opened on a desktop and a phone, then axe finds no serious violation and nothing logs an error', async () => {
-    const desktop = await browser.newPage();
+    const desktop = await site.browser.newPage();
     await visit(desktop, '/stats');
     await assertAccessible(desktop, 'stats');
     await screenshot(desktop, 'stats-zh');
@@ -329,7 +310,7 @@ describe('site in a real browser', function () {
     await assertAccessible(desktop, 'verify');
     await desktop.getByLabel('证书编号').fill('EQI-2026-000123-F');
     await desktop.getByRole('button', { name: '查验', exact: true }).click();
-    await desktop.waitForURL(`${base}/verify/EQI-2026-000123-F`);
+    await desktop.waitForURL(`${site.base}/verify/EQI-2026-000123-F`);
     await desktop.getByRole('heading', { name: '未找到该证书' }).waitFor();
     await assertAccessible(desktop, 'verdict');
     await screenshot(desktop, 'verdict-not-found');
@@ -338,11 +319,11 @@ describe('site in a real browser', function () {
     await assertAccessible(desktop, '404');
     await screenshot(desktop, 'error-404');
     // Those two pages answer 404 on purpose; the browser logs the status of the document load.
-    browser.allow(
+    site.browser.allow(
       /\/(verify\/EQI-2026-000123-F|no\/such\/page): Failed to load resource: the server responded with a status of 404/,
     );
 
-    const phone = await browser.newPage(PHONE);
+    const phone = await site.browser.newPage(PHONE);
     for (const [path, name, axe] of [
       ['/', 'home-phone', true],
       ['/sign', 'sign-phone', true],

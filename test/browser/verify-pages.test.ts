@@ -5,13 +5,11 @@
  * Screenshots go to test-artifacts/browser/verify-*.png.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { Pledge } from '../../models/pledge';
 import { activePledge } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { assertAccessible, launchBrowser, screenshot, type Browser } from './harness';
+import { assertAccessible, screenshot, useBrowserSite } from './harness';
 import { assertNoButtonWraps, buttonFacts } from './layout-facts';
 
 const WIDTHS = [
@@ -28,51 +26,35 @@ async function assertLaidOut(page: Page, where: string): Promise<void> {
 describe('verify pages in a real browser (1280 and 390 px)', function () {
   this.timeout(90_000);
   const r = useRegistry();
-  let server: Server;
-  let base = '';
-  let browser: Browser;
   let serial = '';
   let typo = '';
   let tampered: Buffer = Buffer.alloc(0);
 
-  before(async function () {
-    this.timeout(90_000);
-    await r.registry.certificateIssuer.stop();
-    const admin = await r.makeAdmin();
-    const p = await activePledge(r, admin.token);
-    assert.equal(await r.registry.certificates.issuePending(), 1);
-    serial = (await Pledge.findById(p.id).lean())!.certificateSerial!;
-    typo = serial.slice(0, -1) + (serial.endsWith('7') ? '8' : '7');
-    tampered = Buffer.from((await r.registry.certificates.pdf(serial)).pdf);
-    // One byte of the header's binary comment: only the PDF signature notices.
-    tampered[10] = tampered[10]! ^ 0x01;
-    browser = await launchBrowser();
-    server = r.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await browser?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  });
-
-  afterEach(() => {
+  const site = useBrowserSite(r, {
+    setup: async () => {
+      await r.registry.certificateIssuer.stop();
+      const admin = await r.makeAdmin();
+      const p = await activePledge(r, admin.token);
+      assert.equal(await r.registry.certificates.issuePending(), 1);
+      serial = (await Pledge.findById(p.id).lean())!.certificateSerial!;
+      typo = serial.slice(0, -1) + (serial.endsWith('7') ? '8' : '7');
+      tampered = Buffer.from((await r.registry.certificates.pdf(serial)).pdf);
+      // One byte of the header's binary comment: only the PDF signature notices.
+      tampered[10] = tampered[10]! ^ 0x01;
+    },
     // The typo page answers 400 on purpose; the browser logs the status of the document load.
-    browser.allow(/\/verify\/EQI-[^:]+: Failed to load resource: the server responded with a status of 400/);
-    assert.deepEqual(browser.problems(), [], 'console errors');
+    expectedProblems: /\/verify\/EQI-[^:]+: Failed to load resource: the server responded with a status of 400/,
   });
 
   for (const v of WIDTHS) {
     it(`when the search page and a valid certificate are shown at ${v.width}px, then no button wraps and axe passes`, async () => {
-      const page = await browser.newPage(v);
-      await page.goto(`${base}/verify`);
+      const page = await site.browser.newPage(v);
+      await page.goto(`${site.base}/verify`);
       await screenshot(page, `verify-search-${v.width}`);
       await assertLaidOut(page, `verify ${v.width}`);
       await page.getByLabel('证书编号').fill(serial.replace(/-/g, ' ').toLowerCase());
       await page.getByRole('button', { name: '查验', exact: true }).click();
-      await page.waitForURL(`${base}/verify/${serial}`);
+      await page.waitForURL(`${site.base}/verify/${serial}`);
       await page.getByRole('heading', { name: '证书有效' }).waitFor();
       await screenshot(page, `verify-valid-${v.width}`);
       await assertLaidOut(page, `valid ${v.width}`);
@@ -80,21 +62,21 @@ describe('verify pages in a real browser (1280 and 390 px)', function () {
     });
 
     it(`when a serial with a wrong check character is opened at ${v.width}px, then the page names the typo and its button leads back to the search box`, async () => {
-      const page = await browser.newPage(v);
-      await page.goto(`${base}/verify/${typo}`);
+      const page = await site.browser.newPage(v);
+      await page.goto(`${site.base}/verify/${typo}`);
       await page.getByRole('heading', { name: '编号有误' }).waitFor();
       assert.ok((await page.locator('main').innerText()).includes('编号的校验位不符，可能输错了一位'));
       await screenshot(page, `verify-typo-${v.width}`);
       await assertLaidOut(page, `typo ${v.width}`);
       await page.getByRole('link', { name: '重新输入证书编号' }).click();
-      await page.waitForURL(`${base}/verify#f-serial`);
+      await page.waitForURL(`${site.base}/verify#f-serial`);
       assert.equal(await page.locator('#f-serial').count(), 1);
       await page.close();
     });
 
     it(`when a tampered certificate is uploaded at ${v.width}px, then the failed verdict lists each check, passed lines say what they mean, and axe passes`, async () => {
-      const page = await browser.newPage(v);
-      await page.goto(`${base}/verify`);
+      const page = await site.browser.newPage(v);
+      await page.goto(`${site.base}/verify`);
       await page.getByLabel('证书文件（PDF）').setInputFiles({ name: 'certificate.pdf', mimeType: 'application/pdf', buffer: tampered });
       await page.getByRole('button', { name: '上传并查验' }).click();
       await page.getByRole('heading', { name: '证书未通过查验' }).waitFor();
