@@ -5,67 +5,9 @@
  * what they used to do is end the process.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { startAppProcess, type AppProcess } from '../helpers/app-process';
-
-/** A raw HTTP exchange on its own connection; resolves with the status and body. */
-function rawPost(
-  base: string,
-  urlPath: string,
-  headers: Record<string, string>,
-  body: Buffer,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      new URL(urlPath, base),
-      {
-        method: 'POST',
-        headers: { ...headers, 'content-length': String(body.length) },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function get(
-  base: string,
-  urlPath: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(new URL(urlPath, base), { headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      })
-      .on('error', reject);
-  });
-}
+import type { AppProcess } from '../helpers/app-process';
+import { assertAlive, post, siteForm, startUploadServer } from './server';
 
 /** The body from the issue: a file part that stops in the middle (no closing boundary). */
 const CUT = (prefix = '') =>
@@ -75,44 +17,19 @@ const CUT = (prefix = '') =>
   );
 const MULTIPART_B = { 'content-type': 'multipart/form-data; boundary=b' };
 
-/** Opens /verify like a browser: the session cookie and the form's CSRF token. */
-async function siteForm(base: string): Promise<{ cookie: string; csrf: string }> {
-  const page = await get(base, '/verify', { accept: 'text/html' });
-  assert.equal(page.status, 200);
-  const cookie = (page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-  const m = /name="_csrf" value="([^"]+)"/.exec(page.text);
-  assert.ok(m, 'the verify page has a CSRF token');
-  return { cookie, csrf: m[1]! };
-}
-
 describe('upload abuse: multipart bodies against the running server', function () {
   this.timeout(60_000);
   let app: AppProcess;
 
   before(async () => {
-    app = await startAppProcess({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      PORT: '0',
-      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-uploads-')),
-      PUBLIC_URL: 'https://registry.test',
-      RATE_LIMIT_VERIFY_PER_MIN: '100000',
-    });
+    app = await startUploadServer();
   });
   after(async () => app?.stop());
 
-  const alive = async (what: string) => {
-    assert.equal(
-      app.child.exitCode,
-      null,
-      `${what}: the process is still running\n${app.log().slice(-3000)}`,
-    );
-    const h = await get(app.url, '/healthz');
-    assert.equal(h.status, 200, `${what}: /healthz answers`);
-  };
+  const alive = (what: string) => assertAlive(app, what);
 
   it('when a multipart body to POST /api/v1/verify ends inside the file part, then 400 problem details and the process lives', async () => {
-    const res = await rawPost(app.url, '/api/v1/verify', MULTIPART_B, CUT());
+    const res = await post(app.url, '/api/v1/verify', MULTIPART_B, CUT());
     assert.equal(res.status, 400, res.text);
     assert.match(String(res.headers['content-type']), /application\/problem\+json/);
     assert.match(JSON.parse(res.text).detail, /incomplete|cut off|malformed/i);
@@ -121,7 +38,7 @@ describe('upload abuse: multipart bodies against the running server', function (
 
   it('when the same body goes to POST /verify/upload without a CSRF token, then 403 and the process lives', async () => {
     const { cookie } = await siteForm(app.url);
-    const res = await rawPost(
+    const res = await post(
       app.url,
       '/verify/upload',
       { ...MULTIPART_B, accept: 'text/html', cookie },
@@ -130,7 +47,7 @@ describe('upload abuse: multipart bodies against the running server', function (
     assert.equal(res.status, 403, res.text.slice(0, 500));
     await alive('site, cut body, no token');
     // Without even a session cookie (a cross-site post).
-    const bare = await rawPost(
+    const bare = await post(
       app.url,
       '/verify/upload',
       { ...MULTIPART_B, accept: 'text/html' },
@@ -143,7 +60,7 @@ describe('upload abuse: multipart bodies against the running server', function (
   it('when a body with a valid CSRF token ends inside the file part, then 400 and the form says the upload did not arrive whole', async () => {
     const { cookie, csrf } = await siteForm(app.url);
     const body = CUT(`--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`);
-    const res = await rawPost(
+    const res = await post(
       app.url,
       '/verify/upload',
       { ...MULTIPART_B, accept: 'text/html', cookie },
@@ -162,7 +79,7 @@ describe('upload abuse: multipart bodies against the running server', function (
       'latin1',
     );
     for (const body of [CUT(first), misnamed]) {
-      const res = await rawPost(app.url, '/api/v1/verify', MULTIPART_B, body);
+      const res = await post(app.url, '/api/v1/verify', MULTIPART_B, body);
       assert.ok(res.status >= 400 && res.status < 500, `${res.status} ${res.text}`);
       await alive('API, cut skipped part');
     }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportSigningKeyPem, issueCertificatePdf } from '../../certificates';
 import { issuer, sampleData } from '../certificates/helpers';
-import { startAppProcess, type AppProcess } from '../helpers/app-process';
+import type { AppProcess } from '../helpers/app-process';
 import {
   cyclicTrees,
   deepNesting,
@@ -22,51 +22,9 @@ import {
   objectStreamCount,
   pdfOfSize,
 } from './hostile-pdfs';
+import { assertAlive, send, siteForm, startUploadServer, type Reply } from './server';
 
 const MiB = 1024 * 1024;
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  ms: number;
-}
-
-function send(
-  base: string,
-  method: string,
-  urlPath: string,
-  headers: Record<string, string>,
-  body?: Buffer,
-  agent: http.Agent | false = false,
-): Promise<Reply> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      new URL(urlPath, base),
-      {
-        method,
-        headers: body ? { ...headers, 'content-length': String(body.length) } : headers,
-        agent,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-            ms: performance.now() - t0,
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 function multipart(parts: Array<{ name: string; value: string | Buffer; filename?: string }>): {
   type: string;
@@ -100,9 +58,7 @@ const apiUpload = (base: string, file: Buffer) => {
 };
 
 async function siteUpload(base: string, file: Buffer, lang = 'zh'): Promise<Reply> {
-  const page = await send(base, 'GET', '/verify', { accept: 'text/html' });
-  const cookie = (page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+  const { cookie, csrf } = await siteForm(base);
   const { type, body } = multipart([
     { name: '_csrf', value: csrf },
     { name: 'file', value: file, filename: 'certificate.pdf' },
@@ -168,14 +124,7 @@ describe('upload abuse: hostile PDFs against the running server', function () {
       exportSigningKeyPem(issuer().signingKey),
     );
     certificate = Buffer.from(await issueCertificatePdf(sampleData(), issuer()));
-    app = await startAppProcess({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      PORT: '0',
-      DATA_DIR: dataDir,
-      PUBLIC_URL: 'https://eqi.example.org',
-      RATE_LIMIT_VERIFY_PER_MIN: '100000',
-    });
+    app = await startUploadServer({ dataDir, publicUrl: 'https://eqi.example.org' });
   });
   after(async () => {
     await app?.stop();
@@ -183,14 +132,7 @@ describe('upload abuse: hostile PDFs against the running server', function () {
       console.log(`      measured:\n${figures.map((f) => `        ${f}`).join('\n')}`);
   });
 
-  const alive = async () => {
-    assert.equal(
-      app.child.exitCode,
-      null,
-      `the process is still running\n${app.log().slice(-3000)}`,
-    );
-    assert.equal((await send(app.url, 'GET', '/healthz', {})).status, 200);
-  };
+  const alive = () => assertAlive(app);
 
   it('when a genuine certificate is uploaded, then it is checked in a worker and its offline checks pass', async () => {
     const res = await apiUpload(app.url, certificate);
