@@ -65,6 +65,8 @@ export interface PledgeDoc {
   /** The address and website as signed (the company record takes them once the pledge is confirmed). */
   companyAddress?: string;
   companyWebsite?: string;
+  /** Normalised name, phone and e-mail domain that review warnings match duplicates by (src/pledges/warnings.ts). */
+  reviewKeys?: { name: string; phone?: string; domain?: string };
   province: string;
   industry: string;
   initiative: { version: number; sha256: string };
@@ -101,6 +103,10 @@ const pledgeSchema = new Schema<PledgeDoc>(
     companyNameEn: { type: String },
     companyAddress: { type: String },
     companyWebsite: { type: String },
+    reviewKeys: {
+      type: new Schema({ name: { type: String, required: true }, phone: { type: String }, domain: { type: String } }, { _id: false }),
+      default: undefined,
+    },
     province: { type: String, required: true },
     industry: { type: String, required: true },
     initiative: {
@@ -136,6 +142,10 @@ pledgeSchema.index({ foundingNumber: 1 }, { unique: true, sparse: true });
 pledgeSchema.index({ confirmTokenHash: 1 }, { sparse: true });
 pledgeSchema.index({ status: 1, createdAt: 1 });
 pledgeSchema.index({ 'signatory.email': 1 });
+pledgeSchema.index({ 'reviewKeys.name': 1 }, { sparse: true });
+pledgeSchema.index({ 'reviewKeys.phone': 1 }, { sparse: true });
+pledgeSchema.index({ 'reviewKeys.domain': 1 }, { sparse: true });
+pledgeSchema.index({ uscc: 1 });
 pledgeSchema.index({ company: 1 });
 pledgeSchema.index({ needsCertificate: 1 }, { sparse: true });
 

@@ -52,6 +52,16 @@ export const page = <T extends z.ZodType>(item: T) =>
 export const AdminPledgeDetail = z
   .object({
     pledge: PledgeView,
+    warnings: z
+      .array(
+        z.object({
+          code: z.enum(['same-name', 'same-email', 'same-phone', 'same-email-domain', 'competing-pledges', 'region-mismatch', 'free-mail', 'revoked-before']),
+          message: z.string(),
+          pledges: z.array(z.object({ id: z.string(), uscc: z.string(), companyName: z.string(), status: z.string() })),
+          params: z.record(z.string(), z.string()).optional(),
+        }),
+      )
+      .meta({ description: 'What the reviewer should look at twice; warnings never block a decision' }),
     certificates: z.array(Open('A certificate of this pledge: serial, status, dates')),
     events: z.array(AuditEvent),
   })

@@ -12,6 +12,7 @@ import type { CertificateService } from '../certificates/service';
 import { badRequest, notFound } from '../errors';
 import { clearPublicCaches, nameOrUscc, pledgeView } from '../pledges/queries';
 import { chinaDayRange } from '../time/china';
+import { reviewWarnings, type ReviewWarning } from '../pledges/warnings';
 import type { AdminPledgeFilter, CorrectionInput } from './schemas';
 
 
@@ -48,6 +49,8 @@ export interface AdminCertificateSummary {
 
 export interface AdminPledgeDetail {
   pledge: Record<string, unknown>;
+  /** What the reviewer should look at twice (src/pledges/warnings.ts). */
+  warnings: ReviewWarning[];
   certificates: AdminCertificateSummary[];
   events: AuditEntry[];
 }
@@ -71,6 +74,7 @@ export async function adminPledgeDetail(id: string): Promise<AdminPledgeDetail> 
   const events = await Event.find({ $or: subjects }).sort({ at: 1, _id: 1 }).lean<EventDoc[]>();
   return {
     pledge: { ...pledgeView(pledge), certificatePending: pledge.needsCertificate === true },
+    warnings: await reviewWarnings(pledge),
     certificates: certificates.map((c) => ({ serial: c.serial, status: c.status, statusReason: c.statusReason ?? null, supersededBy: c.supersededBy ?? null, issuedAt: c.issuedAt })),
     events: events.map(auditEntry),
   };

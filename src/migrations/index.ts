@@ -8,13 +8,14 @@ import type { Logger } from '../logger';
 import { certificateCodes } from './certificate-codes';
 import { buildDeclaredIndexes, describeIndex, indexFingerprint, missingInvariantIndexes } from './indexes';
 import { runMigrations, type Migration, type RunResult } from './runner';
+import { reviewKeysStep } from './review-keys';
 import { unconfirmedHoldNoCode } from './unconfirmed-hold-no-code';
 
 export { MIGRATIONS_COLLECTION, runMigrations, type Migration, type RunResult } from './runner';
 export { declaredIndexes, missingInvariantIndexes } from './indexes';
 
 /** Data steps, in order. Add new ones at the end; never edit or remove a released one. */
-const DATA_STEPS: readonly Migration[] = [certificateCodes, unconfirmedHoldNoCode];
+const DATA_STEPS: readonly Migration[] = [certificateCodes, unconfirmedHoldNoCode, reviewKeysStep];
 
 /**
  * The ordered steps: the data steps, then building the indexes the models declare. The index

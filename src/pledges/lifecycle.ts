@@ -16,6 +16,7 @@ import type { MailQueue } from '../mail/outbox';
 import { confirmPledgeMail, pledgeCancelledMail, pledgeDecisionMail } from '../mail/templates';
 import { emailDomain, isFreeMail } from '../domain/email';
 import { spendDaily } from '../rate-limit';
+import { reviewKeys } from './warnings';
 import { currentInitiative } from '../initiative/service';
 import { activatePledge } from './activation';
 import { clearPublicCaches } from './queries';
@@ -72,6 +73,7 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     companyNameEn: company.nameEn,
     companyAddress: company.address,
     companyWebsite: company.website,
+    reviewKeys: reviewKeys({ companyName: company.name, signatory }),
     province: province.code,
     industry: company.industry,
     initiative: { version: initiative.version, sha256: initiative.sha256 },

@@ -9,7 +9,7 @@ import { CorrectionBody } from '../../../src/admin/schemas';
 import type { SessionClaims } from '../../../src/auth/jwt';
 import { INDUSTRIES } from '../../../src/domain/industries';
 import { isAppError, notFound, type AppError } from '../../../src/errors';
-import { errorDetail } from '../../../src/i18n';
+import { errorDetail, type MessageKey } from '../../../src/i18n';
 import { approvePledge, cancelPledge, rejectPledge } from '../../../src/pledges/lifecycle';
 import { ObjectIdParam, ReasonBody } from '../../../src/pledges/schemas';
 import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
@@ -76,6 +76,11 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
         history: [...p.history].reverse().map((h) => ({ to: h.to, at: l.dateTime(h.at), isoAt: new Date(h.at).toISOString(), actor: actorLabel(h.actor, emails, l), reason: h.reason ?? null })),
         certificates: detail.certificates.map((c) => ({ ...c, issuedAt: l.dateTime(c.issuedAt), current: c.serial === p.certificateSerial })),
         events: eventRows(detail.events, emails, l),
+        // Warnings in the admin's language, with the pledges they are about (src/pledges/warnings.ts).
+        warnings: detail.warnings.map((w) => ({
+          text: l.t(`console.warning.${w.code}` as MessageKey, { domain: w.params?.domain ?? '', code: w.params?.code ? l.province(w.params.code) : '', address: w.params?.address ? l.province(w.params.address) : '' }),
+          pledges: w.pledges.map((x) => ({ ...x, statusName: l.t(`status.${x.status}` as MessageKey) })),
+        })),
         can: {
           decide: p.status === 'pending_review',
           cancel: p.status === 'pending_confirmation' || p.status === 'pending_review',
