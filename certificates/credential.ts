@@ -61,6 +61,12 @@ export interface CertificateCredential {
   credentialStatus?: Array<Record<string, string>>;
   /** the issuer as a JWT claim (VC-JOSE-COSE), with credentialStatus */
   iss?: string;
+  /**
+   * The verifier key (C2SP signed-note) of the registry's transparency log, which signs the
+   * checkpoint in log-proof.json: signed here by the registry key, so an offline verifier that
+   * trusts the JWKS also learns which log key to trust.
+   */
+  logVerifierKey?: string;
 }
 
 function iso(v: Date | string, field: string): string {
@@ -78,6 +84,7 @@ export function buildCredential(
     renderDigest: string;
     association?: Association;
     credentialStatus?: Array<Record<string, string>>;
+    logVerifierKey?: string;
   },
 ): CertificateCredential {
   const a = o.association ?? DEFAULT_ASSOCIATION;
@@ -113,6 +120,7 @@ export function buildCredential(
     ...(o.credentialStatus
       ? { credentialStatus: o.credentialStatus, iss: normalisePublicUrl(o.publicUrl) }
       : {}),
+    ...(o.logVerifierKey ? { logVerifierKey: o.logVerifierKey } : {}),
   };
 }
 

@@ -46,6 +46,8 @@ export interface IssueOptions {
   association?: Association;
   /** credentialStatus entries for the credential (the registry's status lists) */
   credentialStatus?: Array<Record<string, string>>;
+  /** the transparency log's verifier key, carried in the credential (see CertificateCredential) */
+  logVerifierKey?: string;
   /**
    * Called with the signed credential before the PDF is finished: records it (the registry's
    * transparency log) and returns the proof to attach as log-proof.json, or null for none.
@@ -74,6 +76,7 @@ export async function issueCertificate(
     renderDigest: built.renderDigest,
     association: o.association,
     credentialStatus: o.credentialStatus,
+    logVerifierKey: o.logVerifierKey,
   });
   const jws = signCredential(credential, o.signingKey);
   const issued = new Date(credential.validFrom);
@@ -153,6 +156,8 @@ export interface VerificationCheck {
   name: CheckName | (string & {});
   ok: boolean;
   reason?: string;
+  /** what a passing check found, in words (e.g. the leaf and tree size of a log proof) */
+  detail?: string;
   /** set with `reason`; the app's registry checks add codes of their own */
   code?: ReasonCode | (string & {});
 }

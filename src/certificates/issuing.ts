@@ -29,7 +29,7 @@ import { credentialStatus, statusIndexFor } from '../transparency/status';
 const SERIAL_COUNTER = 'certificate-serial';
 
 /** What issuing needs of the transparency log (src/transparency/log.ts). */
-export type CertificateLog = Pick<TransparencyLog, 'certificateProof' | 'loggedIssueTime'>;
+export type CertificateLog = Pick<TransparencyLog, 'certificateProof' | 'loggedIssueTime' | 'vkey'>;
 
 export class CertificateIssuer {
   /** Set by the registry; without it certificates are issued without a log proof. */
@@ -75,6 +75,7 @@ export class CertificateIssuer {
       p12Signer: this.keys.pdfSigner,
       publicUrl: this.publicUrl,
       credentialStatus: credentialStatus(this.publicUrl, await statusIndexFor(serial)),
+      logVerifierKey: log?.vkey,
       logProof: log ? (jws) => log.certificateProof({ serial, uscc: fresh.uscc, jws, issuedAt }) : undefined,
     });
     await CertificatePdf.updateOne({ _id: serial }, { $setOnInsert: { pdf: Buffer.from(pdf) } }, { upsert: true });

@@ -1,12 +1,14 @@
 // Shared fixtures for the certificate tests: sample data, one dev P12 and
 // signing key per process, and wrappers for the Debian PDF tools.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   PdfSigner,
   createDevP12,
+  decodeJws,
   generateSigningKey,
   makeSerial,
   type CertificateData,
@@ -14,6 +16,7 @@ import {
   type IssueOptions,
   type SigningKey,
 } from '../../certificates';
+import { ed25519Signer, encodeEntry, formatVerifierKey, inclusionProof, leafHash, MemoryHashReader, originFromPublicUrl, rootFromLeafHashes, signCheckpoint } from '../../src/tlog';
 
 export const PUBLIC_URL = 'https://eqi.example.org';
 export const RARE = '喆堃犇垚昇玥珺';
@@ -124,3 +127,33 @@ export function readPgm(file: string): { width: number; height: number; px: Uint
 }
 
 export const artifactsDir = path.resolve(__dirname, '../../test-artifacts');
+
+/**
+ * A transparency log held in memory, signed with `key` as the registry signs its own (origin =
+ * PUBLIC_URL without scheme + "/log"): `logProof` is IssueOptions.logProof, appending the
+ * certificate.issued entry of each credential and returning its proof bundle against a fresh
+ * checkpoint, as the registry's log does.
+ */
+export function memoryLog(key: SigningKey, publicUrl = PUBLIC_URL) {
+  const origin = originFromPublicUrl(publicUrl);
+  const signer = ed25519Signer(origin, key.privateKey);
+  const leaves: Buffer[] = [];
+  const checkpoints: string[] = [];
+  return {
+    vkey: formatVerifierKey(origin, key.privateKey),
+    checkpoints,
+    leaves,
+    async logProof(jws: string) {
+      const payload = decodeJws(jws).payload as { serialNumber: string; validFrom: string; credentialSubject: { uscc: string } };
+      const credentialSha256 = createHash('sha256').update(jws).digest('hex');
+      const entry = encodeEntry({ v: 1, type: 'certificate.issued', at: payload.validFrom, uscc: payload.credentialSubject.uscc, serial: payload.serialNumber, credentialSha256 });
+      const leafIndex = leaves.length;
+      leaves.push(leafHash(entry));
+      const reader = new MemoryHashReader(leaves);
+      const checkpoint = signCheckpoint({ origin, size: leaves.length, rootHash: rootFromLeafHashes(leaves) }, [signer]);
+      checkpoints.push(checkpoint);
+      const proof = await inclusionProof(leafIndex, leaves.length, reader);
+      return { leafIndex, entry: entry.toString('base64'), inclusionProof: proof.map((p) => p.toString('base64')), checkpoint };
+    },
+  };
+}
