@@ -6,27 +6,15 @@ import { Types } from 'mongoose';
 import request from 'supertest';
 import { generateSigningKey, makeSerial, parseSerial, toJwks } from '../../certificates';
 import { verifyFile } from '../../scripts/verify';
-import { companySession } from '../helpers/pledges';
+import { activePledgeWithCertificate, companySession, signBodyFor } from '../helpers/pledges';
 import { Certificate } from '../../models/certificate';
 import { Pledge } from '../../models/pledge';
 import { useRegistry } from '../helpers/registry';
-import { tokenFromMail } from '../helpers/smtp';
-import { signBody } from './pledge-flow.test';
 
-/** Signs, confirms and approves a pledge; returns its id and the admin used. */
+/** Signs, confirms and approves a pledge (named `name` if given) and waits for its certificate. */
 async function activePledge(r: ReturnType<typeof useRegistry>, name?: string) {
-  const body = await signBody(r.app, { name });
-  const signed = await request(r.app).post('/api/v1/pledges').send(body).expect(201);
-  const token = tokenFromMail(await r.smtp.waitFor(body.signatory.email, /confirm\?token=/), '/confirm');
-  await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
-  const admin = await r.makeAdmin();
-  await request(r.app).post(`/api/v1/admin/pledges/${signed.body.id}/approve`).set('Authorization', `Bearer ${admin.token}`).expect(200);
-  await r.registry.certificateIssuer.idle();
-  r.registry.certificateIssuer.poke();
-  await r.registry.certificateIssuer.idle();
-  const cert = await Certificate.findOne({ pledge: signed.body.id }).lean();
-  assert.ok(cert, 'a certificate was issued after activation');
-  return { id: signed.body.id as string, admin, body, serial: cert.serial };
+  const body = name === undefined ? undefined : await signBodyFor(r.app, { company: { name } });
+  return activePledgeWithCertificate(r, { body });
 }
 
 

@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { Pledge } from '../../models/pledge';
-import { activePledge } from '../helpers/pledges';
+import { activePledgeWithCertificate } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { assertAccessible, screenshot, useBrowserSite } from './harness';
 import { assertNoButtonWraps, buttonFacts } from './layout-facts';
@@ -33,12 +32,10 @@ describe('verify pages in a real browser (1280 and 390 px)', function () {
   const site = useBrowserSite(r, {
     setup: async () => {
       await r.registry.certificateIssuer.stop();
-      const admin = await r.makeAdmin();
-      const p = await activePledge(r, admin.token);
-      assert.equal(await r.registry.certificates.issuePending(), 1);
-      serial = (await Pledge.findById(p.id).lean())!.certificateSerial!;
+      const p = await activePledgeWithCertificate(r);
+      serial = p.serial;
       typo = serial.slice(0, -1) + (serial.endsWith('7') ? '8' : '7');
-      tampered = Buffer.from((await r.registry.certificates.pdf(serial)).pdf);
+      tampered = Buffer.from(p.pdf);
       // One byte of the header's binary comment: only the PDF signature notices.
       tampered[10] = tampered[10]! ^ 0x01;
     },

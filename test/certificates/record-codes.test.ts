@@ -11,22 +11,21 @@ import { Pledge } from '../../models/pledge';
 import { industryByCode } from '../../src/domain/industries';
 import { provinceFromUscc } from '../../src/domain/provinces';
 import { certificateCodes, codesOf } from '../../src/migrations/certificate-codes';
-import { activePledge, signBodyFor } from '../helpers/pledges';
+import { activePledgeWithCertificate, signBodyFor, type TestAdmin } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 
 describe('certificate records carry province and industry codes', () => {
   const r = useRegistry();
-  let adminToken = '';
+  let admin: TestAdmin;
 
   before(async function () {
     this.timeout(30_000);
     await r.registry.certificateIssuer.stop();
-    adminToken = (await r.makeAdmin()).token;
+    admin = await r.makeAdmin();
   });
 
   async function certified(industry: string) {
-    const p = await activePledge(r, adminToken, await signBodyFor(r.app, { company: { industry } }));
-    assert.equal(await r.registry.certificates.issuePending(), 1);
+    const p = await activePledgeWithCertificate(r, { admin, body: await signBodyFor(r.app, { company: { industry } }) });
     return (await Pledge.findById(p.id).lean())!;
   }
 

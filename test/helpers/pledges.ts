@@ -131,6 +131,30 @@ export async function activePledge(
   return { ...p, sequence: res.body.sequence, foundingNumber: res.body.foundingNumber };
 }
 
+/** An admin from `r.makeAdmin()`: its id, e-mail, password and session token. */
+export type TestAdmin = Awaited<ReturnType<RegistryHandle['makeAdmin']>>;
+
+/**
+ * An active pledge (signed, confirmed, approved by `opts.admin` or a new admin) whose certificate
+ * is issued before this returns, whether or not the background issuer runs: issued here, or, if
+ * the background issuer has already claimed it, waited for. Returns the serial and the PDF too.
+ */
+export async function activePledgeWithCertificate(
+  r: RegistryHandle,
+  opts: { admin?: TestAdmin; body?: SignBody } = {},
+): Promise<
+  Awaited<ReturnType<typeof activePledge>> & { admin: TestAdmin; serial: string; pdf: Buffer }
+> {
+  const admin = opts.admin ?? (await r.makeAdmin());
+  const p = await activePledge(r, admin.token, opts.body);
+  await r.registry.certificates.issuePending();
+  await r.registry.certificateIssuer.idle();
+  const serial = (await pledgeDoc(p.id))?.certificateSerial;
+  assert.ok(typeof serial === 'string', 'a certificate was issued for the pledge');
+  const { pdf } = await r.registry.certificates.pdf(serial);
+  return { ...p, admin, serial, pdf };
+}
+
 /** Requests a login link for `email`, returns the token from the mail (waits for a new one). */
 export async function loginLinkToken(r: RegistryHandle, email: string): Promise<string> {
   const since = r.smtp.received.length;

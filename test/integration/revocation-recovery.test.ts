@@ -3,24 +3,8 @@ import request from 'supertest';
 import { Certificate, CertificateStatus } from '../../models/certificate';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { completeInterruptedRevocations } from '../../src/certificates/status';
-import { signBody } from '../api/pledge-flow.test';
+import { activePledgeWithCertificate } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { tokenFromMail } from '../helpers/smtp';
-
-/** Signs, confirms and approves a pledge, and waits for its certificate. */
-async function activeWithCertificate(r: ReturnType<typeof useRegistry>) {
-  const body = await signBody(r.app);
-  const signed = await request(r.app).post('/api/v1/pledges').send(body).expect(201);
-  const token = tokenFromMail(await r.smtp.waitFor(body.signatory.email, /confirm\?token=/), '/confirm');
-  await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
-  const admin = await r.makeAdmin();
-  await request(r.app).post(`/api/v1/admin/pledges/${signed.body.id}/approve`).set('Authorization', `Bearer ${admin.token}`).expect(200);
-  r.registry.certificateIssuer.poke();
-  await r.registry.certificateIssuer.idle();
-  const cert = (await Certificate.findOne({ pledge: signed.body.id }).lean())!;
-  assert.ok(cert, 'a certificate was issued');
-  return { id: signed.body.id as string, serial: cert.serial, admin };
-}
 
 /** The state a crash leaves between a revocation's two writes: the certificate revoked, the pledge still active. */
 async function revokeCertificateOnly(serial: string): Promise<void> {
@@ -36,8 +20,8 @@ describe('revocation recovery', () => {
   const r = useRegistry();
 
   it('when a crash came between the certificate and the pledge write, then recovery revokes the pledge (and only that one)', async () => {
-    const stuck = await activeWithCertificate(r);
-    const other = await activeWithCertificate(r);
+    const stuck = await activePledgeWithCertificate(r);
+    const other = await activePledgeWithCertificate(r);
     await revokeCertificateOnly(stuck.serial);
     assert.equal(await pledgeStatus(stuck.id), PledgeStatus.Active, 'the crash state: an active pledge with a revoked certificate');
 
@@ -50,7 +34,7 @@ describe('revocation recovery', () => {
   });
 
   it('when the admin revokes again after such a crash, then the answer is 409 and the pledge is revoked', async () => {
-    const stuck = await activeWithCertificate(r);
+    const stuck = await activePledgeWithCertificate(r);
     await revokeCertificateOnly(stuck.serial);
     const res = await request(r.app)
       .post(`/api/v1/admin/certificates/${stuck.serial}/revoke`)

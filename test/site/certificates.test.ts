@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { Pledge } from '../../models/pledge';
-import { activePledge } from '../helpers/pledges';
+import { activePledge, activePledgeWithCertificate, type TestAdmin } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom, multipart, signInOnSite, type Agent, type Part } from './helpers';
 
@@ -40,22 +40,16 @@ function assertNoInline(html: string, label: string): void {
 
 describe('site certificates: download on /me, PDF upload on /verify', () => {
   const r = useRegistry();
-  let adminToken = '';
+  let admin: TestAdmin;
 
   before(async function () {
     this.timeout(30_000);
     await r.registry.certificateIssuer.stop();
-    adminToken = (await r.makeAdmin()).token;
+    admin = await r.makeAdmin();
   });
 
   /** An active pledge with its certificate issued now; returns the serial and the PDF bytes. */
-  async function certified() {
-    const p = await activePledge(r, adminToken);
-    assert.equal(await r.registry.certificates.issuePending(), 1);
-    const serial = (await Pledge.findById(p.id).lean())!.certificateSerial!;
-    const { pdf } = await r.registry.certificates.pdf(serial);
-    return { ...p, serial, pdf };
-  }
+  const certified = () => activePledgeWithCertificate(r, { admin });
 
   /** Opens /verify like a browser, then posts the parts (given the page's token) to the upload. */
   async function upload(
@@ -77,7 +71,7 @@ describe('site certificates: download on /me, PDF upload on /verify', () => {
 
   describe('the company area', () => {
     it('when the certificate is still being issued, then /me says so; once issued, it offers the PDF and the serial linked to its verify page, and the download is that PDF', async () => {
-      const p = await activePledge(r, adminToken);
+      const p = await activePledge(r, admin.token);
       const a = agent(r.app);
       await signInOnSite(r, a, p.body.signatory.email);
 

@@ -7,11 +7,10 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { makeSerial, parseSerial, REASON_CODES } from '../../certificates';
-import { Pledge } from '../../models/pledge';
 import { REGISTRY_REASON_CODES } from '../../src/certificates/verification';
 import { en } from '../../src/i18n/messages/en';
 import { zhCN } from '../../src/i18n/messages/zh-CN';
-import { activePledge } from '../helpers/pledges';
+import { activePledgeWithCertificate, type TestAdmin } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom, multipart } from './helpers';
 
@@ -35,12 +34,12 @@ function withWrongCheck(serial: string): string {
 
 describe('verify pages: plain words for typos and for what each check compared', () => {
   const r = useRegistry();
-  let adminToken = '';
+  let admin: TestAdmin;
 
   before(async function () {
     this.timeout(30_000);
     await r.registry.certificateIssuer.stop();
-    adminToken = (await r.makeAdmin()).token;
+    admin = await r.makeAdmin();
   });
 
   describe('a serial with a wrong check character', () => {
@@ -67,9 +66,8 @@ describe('verify pages: plain words for typos and for what each check compared',
     });
 
     it('when the serial of a real certificate is mistyped in its last character, then it is a typo, while the right one shows the certificate', async () => {
-      const p = await activePledge(r, adminToken);
-      assert.equal(await r.registry.certificates.issuePending(), 1);
-      const serial = (await Pledge.findById(p.id).lean())!.certificateSerial!;
+      const p = await activePledgeWithCertificate(r, { admin });
+      const serial = p.serial;
       await request(r.app).get(`/verify/${serial}`).expect(200);
       const typo = await request(r.app).get(`/verify/${withWrongCheck(serial)}`).expect(400);
       assert.ok(typo.text.includes(TYPO_ZH));
@@ -92,15 +90,11 @@ describe('verify pages: plain words for typos and for what each check compared',
   });
 
   describe('an uploaded certificate', () => {
-    let serial = '';
     let pdf: Buffer = Buffer.alloc(0);
 
     before(async function () {
       this.timeout(30_000);
-      const p = await activePledge(r, adminToken);
-      assert.equal(await r.registry.certificates.issuePending(), 1);
-      serial = (await Pledge.findById(p.id).lean())!.certificateSerial!;
-      pdf = (await r.registry.certificates.pdf(serial)).pdf;
+      ({ pdf } = await activePledgeWithCertificate(r, { admin }));
     });
 
     async function upload(file: Buffer, lang = 'zh-CN'): Promise<request.Response> {
@@ -153,10 +147,7 @@ describe('verify pages: plain words for typos and for what each check compared',
     });
 
     it('when the certificate is revoked, then the status line gives the reason in the page language with the revoked title', async () => {
-      const p = await activePledge(r, adminToken);
-      assert.equal(await r.registry.certificates.issuePending(), 1);
-      const s = (await Pledge.findById(p.id).lean())!.certificateSerial!;
-      const file = (await r.registry.certificates.pdf(s)).pdf;
+      const { serial: s, pdf: file } = await activePledgeWithCertificate(r, { admin });
       await r.registry.certificates.revoke(s, '测试撤销 / test revocation', 'test-admin');
       const status = checksOf((await upload(file)).text).find((c) => c.name === 'status')!;
       assert.ok(!status.ok);
