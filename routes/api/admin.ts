@@ -14,7 +14,7 @@ import type { ApiBuilder } from '../../src/http/api';
 import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft } from '../../src/initiative/versions';
 import { approvePledge, cancelPledge, rejectPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
 import { pledgeView } from '../../src/pledges/queries';
-import { ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
+import { ApproveBody, ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
 import { AdminAccount, AdminPledgeDetail, AuditEvent, InitiativeVersion, page, PledgeView } from './responses';
 
 const IdParams = z.strictObject({ id: ObjectIdParam });
@@ -48,9 +48,10 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     ...common,
     method: 'post',
     path: '/admin/pledges/:id/approve',
-    summary: 'Approve a pledge awaiting review (it becomes active and gets its number)',
+    summary: 'Approve a pledge awaiting review (it becomes active and gets its number); the reviewer confirms the evidence was checked',
     params: IdParams,
-    responses: { 200: { description: 'The active pledge', schema: PledgeView }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
+    body: ApproveBody,
+    responses: { 200: { description: 'The active pledge', schema: PledgeView }, 400: { description: 'evidenceChecked is not true' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
     handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, deps.pledge)),
   });
 

@@ -47,6 +47,11 @@ export const SignPledgeBody = z.strictObject({
 });
 export type SignPledgeInput = z.output<typeof SignPledgeBody>;
 
+/** Approving needs the reviewer's word that the evidence was checked against the pledge. */
+export const ApproveBody = z.strictObject({
+  evidenceChecked: z.literal(true, { message: 'Confirm that the evidence (authorisation letter, business licence) was checked against the pledge: send evidenceChecked: true.' }),
+});
+
 export const TokenBody = z.strictObject({ token: z.string().min(20).max(200) });
 export const ReasonBody = z.strictObject({ reason: freeText(2, 500) });
 export const LoginLinkBody = z.strictObject({ email: Email });

@@ -446,9 +446,9 @@ describe('admin API', () => {
         (record.body.events as AuditItem[]).map((e) => e.action),
         ['pledge.signed', 'pledge.confirmed', 'pledge.rejected'],
       );
-      assertProblem(await api.post(`/admin/pledges/${p.id}/approve`), 409);
+      assertProblem(await api.post(`/admin/pledges/${p.id}/approve`, { evidenceChecked: true }), 409);
       assertProblem(
-        await api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/approve`),
+        await api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/approve`, { evidenceChecked: true }),
         404,
       );
       assertProblem(await api.post(`/admin/pledges/${p.id}/reject`, {}), 400, ['reason']);

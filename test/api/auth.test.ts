@@ -49,7 +49,7 @@ describe('auth (API)', () => {
       assertProblem(
         await request(r.app)
           .post(`/api/v1/admin/pledges/${b.id}/approve`)
-          .set('Authorization', `Bearer ${forged}`),
+          .set('Authorization', `Bearer ${forged}`).send({ evidenceChecked: true }),
         401,
       );
       assert.deepEqual(await pledgeDoc(b.id), before);
@@ -257,7 +257,7 @@ describe('auth (API)', () => {
       assertProblem(
         await request(r.app)
           .post(`/api/v1/admin/pledges/${b.id}/approve`)
-          .set('Authorization', `Bearer ${session}`),
+          .set('Authorization', `Bearer ${session}`).send({ evidenceChecked: true }),
         403,
       );
       assert.deepEqual(await pledgeDoc(b.id), before);

@@ -286,7 +286,7 @@ describe('bad input (API)', () => {
           name: 'approve',
           path: `/api/v1/admin/pledges/${reviewed.id}/approve`,
           auth: () => adminToken,
-          valid: () => ({}),
+          valid: () => ({ evidenceChecked: true }),
         },
       ]) {
         const res = await post(route).set('Content-Type', 'application/json').send(big);
@@ -335,7 +335,7 @@ describe('bad input (API)', () => {
         assertProblem(
           await request(r.app)
             .post(`/api/v1/admin/pledges/${bad}/approve`)
-            .set('Authorization', `Bearer ${adminToken}`),
+            .set('Authorization', `Bearer ${adminToken}`).send({ evidenceChecked: true }),
           400,
           ['id'],
         );
@@ -357,7 +357,7 @@ describe('bad input (API)', () => {
         assertProblem(
           await request(r.app)
             .post(`/api/v1/admin/pledges/${x}/approve`)
-            .set('Authorization', `Bearer ${adminToken}`),
+            .set('Authorization', `Bearer ${adminToken}`).send({ evidenceChecked: true }),
           404,
         );
         assertProblem(

@@ -31,7 +31,7 @@ describe('pledge flow (API)', () => {
     assert.equal(reused.headers['content-type'].split(';')[0], 'application/problem+json');
 
     const admin = await r.makeAdmin();
-    const approved = await request(r.app).post(`/api/v1/admin/pledges/${signed.body.id}/approve`).set('Authorization', `Bearer ${admin.token}`).expect(200);
+    const approved = await request(r.app).post(`/api/v1/admin/pledges/${signed.body.id}/approve`).set('Authorization', `Bearer ${admin.token}`).send({ evidenceChecked: true }).expect(200);
     assert.equal(approved.body.status, 'active');
     assert.equal(approved.body.foundingNumber, 1);
     assert.equal(approved.body.sequence, 1);

@@ -39,6 +39,7 @@ describe('association console in a real browser', function () {
     await page.waitForURL(new RegExp(`/admin/pledges/${waiting.id}$`));
     await assertAccessible(page, 'pledge record');
 
+    await page.getByRole('checkbox', { name: /核查了证明材料/ }).check();
     await page.getByRole('button', { name: '通过审核' }).click();
     await page.waitForURL(/done=approved/);
     assert.equal((await Pledge.findById(waiting.id).lean())?.status, 'active');

@@ -192,7 +192,7 @@ export async function activeCompany(c: Cluster, adminToken: string, i: number, t
   const token = await mailedToken(c, co.email, '/confirm', since);
   const confirmed = await httpJson(c.url(), 'POST', '/api/v1/pledges/confirm', { body: { token } });
   assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
-  const approved = await httpJson(c.url(), 'POST', `/api/v1/admin/pledges/${signed.body.id}/approve`, { token: adminToken });
+  const approved = await httpJson(c.url(), 'POST', `/api/v1/admin/pledges/${signed.body.id}/approve`, { token: adminToken, body: { evidenceChecked: true } });
   assert.equal(approved.status, 200, JSON.stringify(approved.body));
   return { id: signed.body.id as string, company: co };
 }

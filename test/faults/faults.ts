@@ -170,7 +170,7 @@ class Load {
   private async approve(): Promise<void> {
     const p = this.confirmed.shift();
     if (!p) return;
-    const r = await this.req('POST', `/api/v1/admin/pledges/${p.id}/approve`, { token: this.admin });
+    const r = await this.req('POST', `/api/v1/admin/pledges/${p.id}/approve`, { token: this.admin, body: { evidenceChecked: true } });
     if (r?.status === 200) {
       this.acks.push({ op: 'approve', id: p.id, sequence: r.body.sequence, foundingNumber: r.body.foundingNumber });
       this.active.push({ id: p.id, tries: 0 });

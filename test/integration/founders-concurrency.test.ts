@@ -181,7 +181,7 @@ describe('founding numbers under concurrency (two app processes, one standalone 
     const order = ids.map((id, i) => ({ id, k: (i * 7919) % COMPANIES })).sort((a, b) => a.k - b.k);
     const approved = await Promise.all(
       order.map(({ id }, i) =>
-        httpJson(app(i), 'POST', `/api/v1/admin/pledges/${id}/approve`, { token: adminToken }),
+        httpJson(app(i), 'POST', `/api/v1/admin/pledges/${id}/approve`, { token: adminToken, body: { evidenceChecked: true } }),
       ),
     );
     assert.deepEqual(

@@ -63,7 +63,7 @@ describe('console: the pledge page', () => {
     const p = await signAndConfirm(r);
     const a = await consoleSignIn(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text) }).expect(303);
+    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(303);
     const zh = await a.get(`/admin/pledges/${p.id}`).expect(200);
     const zhText = text(zh.text);
     assert.match(zhText, /状态： 待审核 → 有效/);
@@ -82,7 +82,7 @@ describe('console: the pledge page', () => {
     const p = await signAndConfirm(r);
     const a = await consoleSignIn(r);
     let page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text) }).expect(303);
+    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(303);
     await r.registry.certificateIssuer.idle();
     r.registry.certificateIssuer.poke();
     await r.registry.certificateIssuer.idle();
@@ -98,11 +98,11 @@ describe('console: the pledge page', () => {
     const p = await signAndConfirm(r);
     const a = await consoleSignIn(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text) }).expect(303);
-    const again = await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text) }).expect(409);
+    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(303);
+    const again = await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(409);
     assert.match(again.text, /操作未执行：该承诺已不在待审核状态/);
     assert.doesNotMatch(again.text, /awaiting review/);
-    const en = await a.post(`/admin/pledges/${p.id}/approve?lang=en`).type('form').send({ _csrf: csrfFrom(page.text) }).expect(409);
+    const en = await a.post(`/admin/pledges/${p.id}/approve?lang=en`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(409);
     assert.match(en.text, /no longer awaiting review/);
   });
 });

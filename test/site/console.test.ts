@@ -117,7 +117,7 @@ describe('association console (pages)', () => {
       const a = agent(r.app);
       await consoleSignIn(r, a, admin);
       const p = await signAndConfirm(r);
-      const res = await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, {});
+      const res = await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, { evidenceChecked: 'yes' });
       assert.equal(res.status, 303);
       assert.equal(res.headers.location, `/admin/pledges/${p.id}?done=approved`);
       const doc = await Pledge.findById(p.id).lean();
@@ -127,7 +127,7 @@ describe('association console (pages)', () => {
       const after = await a.get(res.headers.location).expect(200);
       assert.match(after.text, /已通过审核/);
       // Approving twice is refused on the page, not with a 500.
-      const again = await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(after.text) });
+      const again = await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(after.text), evidenceChecked: 'yes' });
       assert.equal(again.status, 409);
       assert.match(again.text, /操作未执行/);
     });
@@ -153,7 +153,7 @@ describe('association console (pages)', () => {
       const a = agent(r.app);
       await consoleSignIn(r, a, admin);
       const p = await signAndConfirm(r);
-      await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: 'forged' }).expect(403);
+      await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: 'forged', evidenceChecked: 'yes' }).expect(403);
       assert.equal((await Pledge.findById(p.id).lean())?.status, 'pending_review');
     });
 
@@ -170,7 +170,7 @@ describe('association console (pages)', () => {
       const a = agent(r.app);
       await consoleSignIn(r, a, admin);
       const p = await signAndConfirm(r);
-      await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, {});
+      await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, { evidenceChecked: 'yes' });
       const first = await issued(r, p.id);
 
       const corrected = await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/correct`, { name: '', nameEn: '', industry: 'I', reason: '行业登记有误' });
@@ -199,7 +199,7 @@ describe('association console (pages)', () => {
       const a = agent(r.app);
       await consoleSignIn(r, a, admin);
       const p = await signAndConfirm(r);
-      await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, {});
+      await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, { evidenceChecked: 'yes' });
       const serial = await issued(r, p.id);
       const res = await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/correct`, { name: '', nameEn: '', industry: '', reason: '无变化' });
       assert.equal(res.status, 400);

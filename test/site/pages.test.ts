@@ -286,7 +286,7 @@ describe('site pages', () => {
     await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     await request(r.app)
       .post(`/api/v1/admin/pledges/${signed.body.id}/approve`)
-      .set('Authorization', `Bearer ${admin.token}`)
+      .set('Authorization', `Bearer ${admin.token}`).send({ evidenceChecked: true })
       .expect(200);
 
     for (const path of ['/directory?q=' + encodeURIComponent('示例 &'), '/founders']) {

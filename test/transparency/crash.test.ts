@@ -71,7 +71,7 @@ describe('transparency log under kill -9 and two instances (test/transparency/cr
       }
     })();
 
-    const approve = (base: () => string, id: string) => httpJson(base(), 'POST', `/api/v1/admin/pledges/${id}/approve`, { token: admin }).catch(() => null);
+    const approve = (base: () => string, id: string) => httpJson(base(), 'POST', `/api/v1/admin/pledges/${id}/approve`, { token: admin, body: { evidenceChecked: true } }).catch(() => null);
     const revokeSome = async (base: () => string, n: number) => {
       const valid = await Certificate.find({ status: CertificateStatus.Valid }).limit(n).lean<CertificateDoc[]>();
       await Promise.all(valid.map((v) => httpJson(base(), 'POST', `/api/v1/admin/certificates/${v.serial}/revoke`, { token: admin, body: { reason: 'crash test', reasonCode: 'other' } }).catch(() => null)));

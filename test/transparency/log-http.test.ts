@@ -119,7 +119,7 @@ describe('transparency log over HTTP (routes/log.ts, routes/api/log.ts)', functi
     const ids: string[] = [];
     for (let i = 0; i < activations; i++) ids.push(String(await insertPledge(PledgeStatus.PendingReview)));
     for (let i = 0; i < ids.length; i += 20) {
-      await Promise.all(ids.slice(i, i + 20).map((id) => request(r.app).post(`/api/v1/admin/pledges/${id}/approve`).set('Authorization', `Bearer ${admin}`).expect(200)));
+      await Promise.all(ids.slice(i, i + 20).map((id) => request(r.app).post(`/api/v1/admin/pledges/${id}/approve`).set('Authorization', `Bearer ${admin}`).send({ evidenceChecked: true }).expect(200)));
     }
     const { entries, cp } = await waitFor('all activations in a checkpoint', async () => {
       const res = await request(r.app).get('/log/checkpoint').expect(200);

@@ -118,6 +118,7 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
     const s = await gate.current(req, res);
     if (!s) return;
     const id = pledgeId(req);
+    if (formText(req.body, 'evidenceChecked') !== 'yes') return renderPledge(req, res, id, { notice: kit.l(res).t('console.pledge.evidenceRequired' as MessageKey) }, 400);
     try {
       await approvePledge(id, s.sub, kit.pledge);
     } catch (e) {

@@ -56,6 +56,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.warning.region-mismatch': 'The code is registered in {code} (characters 3–4), but the stated address is in {address}.',
   'console.warning.free-mail': 'The signatory uses a public free-mail address ({domain}), which says nothing about the company (flagged for every company: the form asks no company size).',
   'console.warning.revoked-before': 'A pledge under this code was revoked before:',
+  'console.pledge.evidenceChecked': 'I have checked the evidence (authorisation letter, business licence) against the company and signatory data.',
+  'console.pledge.evidenceRequired': 'Not approved yet: tick that you checked the evidence against the pledge, then approve.',
   'console.pledge.cancelTitle': 'Cancel this pending pledge',
   'console.pledge.cancelText':
     'For a pledge made without the company’s authority (or by mistake) that holds or blocks the code: it is closed, frees the code, and the signatory is told the reason by e-mail. A reason is required.',

@@ -52,6 +52,8 @@ export const consoleZhCN = {
   'console.warning.region-mismatch': '代码登记地为{code}（第 3–4 位），但填写的地址位于{address}。',
   'console.warning.free-mail': '签署人使用公共免费邮箱（{domain}），不能说明其与企业的关系（表单未填企业规模，故对所有企业提示）。',
   'console.warning.revoked-before': '该代码下曾有签署被撤销：',
+  'console.pledge.evidenceChecked': '我已对照企业和签署人信息核查了证明材料（授权书、营业执照）。',
+  'console.pledge.evidenceRequired': '尚未通过：请先勾选已核查证明材料，再点击通过审核。',
   'console.pledge.cancelTitle': '取消该待处理签署',
   'console.pledge.cancelText': '用于未经企业授权（或误签）而占用该统一社会信用代码的签署：签署关闭、代码释放，并以电子邮件告知签署人理由。须填写理由。',
   'console.pledge.cancelHint': '理由将通过电子邮件告知签署人，并记入审计日志。',
