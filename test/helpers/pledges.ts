@@ -115,7 +115,8 @@ export async function signAndConfirm(
 export async function approve(app: Express, adminToken: string, id: string): Promise<Response> {
   const res = await request(app)
     .post(`/api/v1/admin/pledges/${id}/approve`)
-    .set('Authorization', `Bearer ${adminToken}`);
+    .set('Authorization', `Bearer ${adminToken}`)
+    .send({ evidenceChecked: true });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res;
 }
