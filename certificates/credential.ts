@@ -59,7 +59,7 @@ export interface CertificateCredential {
   renderDigest: string;
   /** W3C Bitstring Status List entries (revocation, suspension), when the registry issues it */
   credentialStatus?: Array<Record<string, string>>;
-  /** the issuer as a JWT claim (VC-JOSE-COSE), with credentialStatus */
+  /** the issuer as a JWT claim (VC-JOSE-COSE); the kid is a key URL under it (jws.ts keyUrl) */
   iss?: string;
   /**
    * The verifier key (C2SP signed-note) of the registry's transparency log, which signs the
@@ -117,9 +117,8 @@ export function buildCredential(
     credentialSubject: subject,
     serialNumber: data.serial,
     renderDigest: o.renderDigest,
-    ...(o.credentialStatus
-      ? { credentialStatus: o.credentialStatus, iss: normalisePublicUrl(o.publicUrl) }
-      : {}),
+    ...(o.credentialStatus ? { credentialStatus: o.credentialStatus } : {}),
+    iss: normalisePublicUrl(o.publicUrl),
     ...(o.logVerifierKey ? { logVerifierKey: o.logVerifierKey } : {}),
   };
 }

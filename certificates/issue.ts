@@ -78,7 +78,7 @@ export async function issueCertificate(
     credentialStatus: o.credentialStatus,
     logVerifierKey: o.logVerifierKey,
   });
-  const jws = signCredential(credential, o.signingKey);
+  const jws = signCredential(credential, o.signingKey, { publicUrl: o.publicUrl });
   const issued = new Date(credential.validFrom);
   await attachCredential(built.doc, jws, issued);
   const proof = o.logProof ? await o.logProof(jws) : null;

@@ -98,10 +98,46 @@ export function toJwks(keys: Array<SigningKey | Ed25519Jwk>): { keys: Ed25519Jwk
 }
 
 export const JWS_TYP = 'vc+jwt';
+export const JWKS_PATH = '/.well-known/jwks.json';
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
 
-/** Compact JWS over the JSON payload, header {alg: EdDSA, typ: vc+jwt, cty: vc, kid}. */
-export function signCredential(payload: object, key: SigningKey): string {
-  const header = { alg: 'EdDSA', typ: JWS_TYP, cty: 'vc', kid: key.kid };
+/** The resolvable kid of a registry key: `<PUBLIC_URL>/.well-known/jwks.json#<RFC 7638 thumbprint>`. */
+export function keyUrl(publicUrl: string, thumbprint: string): string {
+  let base = publicUrl;
+  try {
+    base = new URL(publicUrl).href; // the form iss has (credential.ts normalisePublicUrl)
+  } catch {
+    // not a URL: kept as given, and no kid will match it
+  }
+  return `${base.replace(/\/+$/, '')}${JWKS_PATH}#${thumbprint}`;
+}
+
+/**
+ * The thumbprint a kid names: a bare thumbprint (credentials signed before kids were URLs) or
+ * an http(s) URL of a JWKS (path ending /.well-known/jwks.json, no query) whose fragment is the
+ * thumbprint; when the payload carries `iss`, the JWKS must be the issuer's. Undefined if neither.
+ */
+function thumbprintOfKid(kid: string, iss: unknown): string | undefined {
+  if (THUMBPRINT.test(kid)) return kid;
+  let url: URL;
+  try {
+    url = new URL(kid);
+  } catch {
+    return undefined;
+  }
+  const thumbprint = url.hash.slice(1);
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.username || url.password) return undefined;
+  if (!url.pathname.endsWith(JWKS_PATH) || !THUMBPRINT.test(thumbprint)) return undefined;
+  if (typeof iss === 'string' && kid !== keyUrl(iss, thumbprint)) return undefined;
+  return thumbprint;
+}
+
+/**
+ * Compact JWS over the JSON payload, header {alg: EdDSA, typ: vc+jwt, cty: vc, kid}. With
+ * `publicUrl` the kid is the key's URL (keyUrl), else the bare thumbprint.
+ */
+export function signCredential(payload: object, key: SigningKey, o: { publicUrl?: string } = {}): string {
+  const header = { alg: 'EdDSA', typ: JWS_TYP, cty: 'vc', kid: o.publicUrl ? keyUrl(o.publicUrl, key.kid) : key.kid };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   const sig = crypto.sign(null, Buffer.from(input), key.privateKey);
   return `${input}.${b64url(sig)}`;
@@ -157,7 +193,8 @@ function keyFromJwk(jwk: Record<string, unknown>): KeyObject {
 }
 
 /**
- * Verifies a compact JWS against a JWKS and returns the payload.
+ * Verifies a compact JWS against a JWKS and returns the payload. The kid is a key URL or a bare
+ * thumbprint (see thumbprintOfKid); the JWKS entry is the one whose kid is that thumbprint.
  * Only alg EdDSA with an Ed25519 key whose thumbprint equals the kid is
  * accepted: 'none', HMAC and RSA algs are refused before any key lookup.
  * Throws CredentialError with a reason.
@@ -174,12 +211,18 @@ export function verifyCredential(jws: string, jwks: Jwks): Record<string, unknow
     throw new CredentialError('unsupported-alg', 'JWS critical/b64 headers are not supported');
   if (typeof kid !== 'string' || !kid)
     throw new CredentialError('unknown-key', 'JWS header has no kid');
+  const thumbprint = thumbprintOfKid(kid, d.payload.iss);
+  if (!thumbprint)
+    throw new CredentialError(
+      'unknown-key',
+      `kid ${JSON.stringify(kid.slice(0, 200))} is neither a key thumbprint nor the issuer's key URL (<issuer>${JWKS_PATH}#<thumbprint>)`,
+    );
   const keys = jwks && Array.isArray(jwks.keys) ? jwks.keys : [];
   const jwk = keys.find(
     (k): k is Record<string, unknown> =>
-      !!k && typeof k === 'object' && (k as Record<string, unknown>).kid === kid,
+      !!k && typeof k === 'object' && (k as Record<string, unknown>).kid === thumbprint,
   );
-  if (!jwk) throw new CredentialError('unknown-key', `no published key with kid ${kid}`);
+  if (!jwk) throw new CredentialError('unknown-key', `no published key with kid ${thumbprint}`);
   if (
     jwk.kty !== 'OKP' ||
     jwk.crv !== 'Ed25519' ||
@@ -189,8 +232,8 @@ export function verifyCredential(jws: string, jwks: Jwks): Record<string, unknow
     throw new CredentialError('unknown-key', `published key ${kid} is not an Ed25519 key`);
   }
   // A JWKS entry whose kid is not its own thumbprint is mislabelled: do not trust it.
-  if (jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }) !== kid) {
-    throw new CredentialError('unknown-key', `published key ${kid} does not match its thumbprint`);
+  if (jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }) !== thumbprint) {
+    throw new CredentialError('unknown-key', `published key ${thumbprint} does not match its thumbprint`);
   }
   let ok: boolean;
   try {

@@ -90,7 +90,7 @@ export function createRegistry(
   ];
   const signer = {
     keyId: keys.signingKey.kid,
-    sign: (payload: object) => signCredential(payload, keys.signingKey),
+    sign: (payload: object) => signCredential(payload, keys.signingKey, { publicUrl: config.publicUrl }),
   };
   // The pledge use cases' hooks, wired once for the API and the site alike: an activated pledge
   // gets its certificate in the background, a withdrawn one's certificate shows as withdrawn.

@@ -71,6 +71,7 @@ export async function statusListCredential(purpose: StatusPurpose, o: { publicUr
     id: url,
     type: ['VerifiableCredential', 'BitstringStatusListCredential'],
     issuer: o.publicUrl,
+    iss: o.publicUrl,
     validFrom: now.toISOString(),
     credentialSubject: { id: `${url}#list`, type: 'BitstringStatusList', statusPurpose: purpose, encodedList: list.encode(), ttl: 300_000 },
   };

@@ -34,6 +34,14 @@ describe('certificates bound to the transparency log', function () {
     assert.ok('credentialSha256' in entry && entry.credentialSha256 === createHash('sha256').update(jws).digest('hex'));
     assert.ok(verifyInclusion(proof.leafIndex, cp.size, leafHash(entryBytes), proof.inclusionProof.map((h) => Buffer.from(h, 'base64')), cp.rootHash));
 
+    // The kid resolves: the key URL under the issuer, whose fragment is the JWKS entry's kid.
+    const jwks = (await request(r.app).get('/.well-known/jwks.json').expect(200)).body as { keys: Array<{ kid: string }> };
+    const kid = decodeJws(jws).header.kid as string;
+    assert.match(kid, /^https:\/\/registry\.test\/\.well-known\/jwks\.json#[A-Za-z0-9_-]{43}$/);
+    assert.ok(jwks.keys.some((k) => k.kid === kid.split('#')[1]));
+    const list = decodeJws((await request(r.app).get('/api/v1/status/revocation').expect(200)).text);
+    assert.equal(list.header.kid, kid);
+    assert.equal(list.payload.iss, 'https://registry.test');
     const payload = decodeJws(jws).payload as { iss: string; credentialStatus: Array<Record<string, string>> };
     assert.equal(payload.iss, 'https://registry.test');
     assert.deepEqual(payload.credentialStatus.map((s) => [s.type, s.statusPurpose, s.statusListCredential]), [
