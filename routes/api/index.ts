@@ -11,7 +11,7 @@ import type { Config } from '../../src/config';
 import { currentInitiative } from '../../src/initiative/service';
 import { ApiBuilder } from '../../src/http/api';
 import type { MailQueue } from '../../src/mail/outbox';
-import { confirmPledge, signPledge, withdrawPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { confirmPledge, resendConfirmation, signPledge, withdrawPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
 import { authorisedPledge } from '../../src/pledges/access';
 import { listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
 import { AdminLoginBody, LoginLinkBody, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
@@ -87,6 +87,20 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     body: TokenBody,
     responses: { 200: { description: 'Confirmed: awaiting review (or active when review is automatic)', schema: PledgeSummary }, 410: { description: 'The link has expired' } },
     handler: async ({ body }) => confirmPledge(body.token, pledgeDeps),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/pledges/resend-confirmation',
+    summary: 'Mail a fresh confirmation link for the pledges of this address still awaiting confirmation',
+    tags: ['pledges'],
+    body: LoginLinkBody,
+    middleware: [loginLimit],
+    responses: { 202: { description: 'Accepted (always, so it does not reveal who has signed; at most 3 links per address a day are mailed)', schema: Accepted }, 429: { description: 'Too many requests from this address' } },
+    handler: async ({ body }, _req, res) => {
+      await resendConfirmation(body.email, pledgeDeps);
+      res.status(202).json({ status: 'accepted' });
+    },
   });
 
   api.route({

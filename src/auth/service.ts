@@ -22,11 +22,12 @@ export const LOGIN_LINK_TTL_MINUTES = 15;
 export async function requestLoginLink(email: string, deps: { config: Pick<Config, 'publicUrl'>; mail: MailQueue }): Promise<void> {
   const accounts = await Account.find({ email, role: Role.Company, disabled: { $ne: true } }).lean();
   for (const account of accounts) {
-    if (!account.company || !(await grantFor(email, account.company))) continue;
+    const granted = account.company ? await grantFor(email, account.company) : null;
+    if (!granted) continue;
     const { token, hash } = newToken();
     const tokenId = new Types.ObjectId();
     const link = `${deps.config.publicUrl}/login/verify?token=${encodeURIComponent(token)}`;
-    const mailId = await deps.mail.enqueue(loginLinkMail({ to: email, link, expiresMinutes: LOGIN_LINK_TTL_MINUTES }), { collection: 'tokens', id: tokenId });
+    const mailId = await deps.mail.enqueue(loginLinkMail({ to: email, companyName: granted.companyName, uscc: granted.uscc, link, expiresMinutes: LOGIN_LINK_TTL_MINUTES }), { collection: 'tokens', id: tokenId });
     await Token.create({ _id: tokenId, hash, purpose: 'login', account: account._id, expiresAt: new Date(Date.now() + LOGIN_LINK_TTL_MINUTES * 60_000) });
     await deps.mail.release(mailId);
   }

@@ -25,12 +25,12 @@ export function confirmPledgeMail(p: { to: string; companyName: string; signator
   );
 }
 
-export function loginLinkMail(p: { to: string; link: string; expiresMinutes: number }): MailMessage {
+export function loginLinkMail(p: { to: string; companyName: string; uscc: string; link: string; expiresMinutes: number }): MailMessage {
   return build(
     p.to,
-    '登录链接 / Your sign-in link',
-    [`请在 ${p.expiresMinutes} 分钟内打开以下链接登录（仅可使用一次）。`, '如果不是您本人操作，请忽略本邮件。'],
-    [`Open the link below within ${p.expiresMinutes} minutes to sign in (it works once).`, 'If this was not you, ignore this e-mail.'],
+    `登录链接：${p.companyName} / Your sign-in link`,
+    [`您将以「${p.companyName}」（统一社会信用代码 ${p.uscc}）签署人的身份登录企业中心。请在 ${p.expiresMinutes} 分钟内打开以下链接（仅可使用一次）。`, '如果不是您本人操作，请忽略本邮件。'],
+    [`This link signs you in to the company area as the signatory of "${p.companyName}" (USCC ${p.uscc}). Open it within ${p.expiresMinutes} minutes (it works once).`, 'If this was not you, ignore this e-mail.'],
     p.link,
     true,
   );
@@ -40,6 +40,32 @@ export function pledgeDecisionMail(p: { to: string; companyName: string; approve
   return p.approved
     ? build(p.to, '签署已通过审核 / Your pledge is active', [`「${p.companyName}」的签署已通过协会审核，现已生效，可在企业中心下载证书。`], [`The pledge of "${p.companyName}" has been approved and is now active. You can download the certificate from the company area.`], p.link)
     : build(p.to, '签署未通过审核 / Your pledge was not approved', [`「${p.companyName}」的签署未通过审核。原因：${p.reason ?? '—'}`], [`The pledge of "${p.companyName}" was not approved. Reason: ${p.reason ?? '—'}`], p.link);
+}
+
+/**
+ * The pledge is active: its founding number (if any) and sequence, the certificate serial when
+ * already issued (else that it follows), and where anyone can verify it.
+ */
+export function approvalMail(p: { to: string; companyName: string; uscc: string; foundingNumber: number | null; sequence: number | null; serial: string | null; publicUrl: string }): MailMessage {
+  const zh = [`「${p.companyName}」（统一社会信用代码 ${p.uscc}）的签署已通过协会审核，现已生效。`];
+  const en = [`The pledge of "${p.companyName}" (USCC ${p.uscc}) has been approved and is now active.`];
+  if (p.foundingNumber !== null) {
+    zh.push(`贵企业是第 ${p.foundingNumber} 号发起企业。`);
+    en.push(`Your company is founding signatory No. ${p.foundingNumber}.`);
+  }
+  if (p.sequence !== null) {
+    zh.push(`签署序号：${p.sequence}。`);
+    en.push(`Sequence number: ${p.sequence}.`);
+  }
+  const verify = p.serial ? `${p.publicUrl}/verify/${p.serial}` : `${p.publicUrl}/verify`;
+  if (p.serial) {
+    zh.push(`证书编号：${p.serial}。任何人可在 ${verify} 查验。`);
+    en.push(`Certificate serial: ${p.serial}. Anyone can verify it at ${verify}.`);
+  } else {
+    zh.push(`证书编号将在证书签发后另行通知，届时可在企业中心下载证书，任何人可在 ${verify} 按编号查验。`);
+    en.push(`The certificate serial follows once the certificate is issued; you can then download it from the company area, and anyone can check it by serial at ${verify}.`);
+  }
+  return build(p.to, '签署已通过审核 / Your pledge is active', zh, en, `${p.publicUrl}/me`);
 }
 
 /** The association cancelled a pledge before deciding on it (e.g. signed without authority). */

@@ -11,9 +11,9 @@ import { recordEvent } from '../audit/events';
 import { newToken, hashToken } from '../auth/tokens';
 import type { Config } from '../config';
 import { provinceFromUscc } from '../domain/provinces';
-import { badRequest, conflict, gone, notFound, validationFailed } from '../errors';
+import { badRequest, conflict, gone, isAppError, notFound, validationFailed } from '../errors';
 import type { MailQueue } from '../mail/outbox';
-import { confirmPledgeMail, pledgeCancelledMail, pledgeDecisionMail } from '../mail/templates';
+import { approvalMail, confirmPledgeMail, pledgeCancelledMail, pledgeDecisionMail } from '../mail/templates';
 import { emailDomain, isFreeMail } from '../domain/email';
 import { spendDaily } from '../rate-limit';
 import { reviewKeys } from './warnings';
@@ -116,6 +116,33 @@ async function expireConfirmation(id: Types.ObjectId): Promise<void> {
   );
 }
 
+/** Confirmation links mailed again per address and day, at most (beyond it, silently none). */
+export const RESEND_PER_ADDRESS_PER_DAY = 3;
+
+/**
+ * Mails a fresh confirmation link for each pledge of this address still awaiting confirmation
+ * (the previous link stops working; the 48 hours start again). The caller always answers
+ * "accepted", whether or not anything was sent, so it tells nobody who has signed.
+ */
+export async function resendConfirmation(email: string, deps: Pick<PledgeDeps, 'config' | 'mail'>): Promise<void> {
+  const pending = await Pledge.find({ 'signatory.email': email, status: PledgeStatus.PendingConfirmation }).sort({ createdAt: -1 }).limit(5).lean<PledgeDoc[]>();
+  if (pending.length === 0) return;
+  try {
+    await spendDaily('resend-confirmation', email, RESEND_PER_ADDRESS_PER_DAY, 'Too many confirmation links for this address today.');
+  } catch (e) {
+    if (isAppError(e) && e.status === 429) return; // no sign of it outside: the answer stays 202
+    throw e;
+  }
+  for (const p of pending) {
+    const { token, hash } = newToken();
+    const link = `${deps.config.publicUrl}/confirm?token=${encodeURIComponent(token)}`;
+    const mailId = await deps.mail.enqueue(confirmPledgeMail({ to: email, companyName: p.companyName, signatoryName: p.signatory.name, link, expiresHours: CONFIRM_TTL_HOURS }), { collection: 'pledges', id: p._id });
+    const r = await Pledge.updateOne({ _id: p._id, status: PledgeStatus.PendingConfirmation }, { $set: { confirmTokenHash: hash, confirmExpiresAt: new Date(Date.now() + CONFIRM_TTL_HOURS * 3600_000) } });
+    if (r.modifiedCount === 1) await deps.mail.release(mailId);
+    else await deps.mail.cancel(mailId);
+  }
+}
+
 /**
  * Confirms the e-mail of a pledge. The first pledge of a code to be confirmed holds the code
  * (`openUscc`, unique); a later one is refused with 409 and stays unconfirmed.
@@ -165,7 +192,7 @@ async function ensureCompanyAccount(email: string, company: Types.ObjectId): Pro
 export async function approvePledge(id: string, adminId: string, deps: PledgeDeps): Promise<PledgeDoc> {
   const pledge = await activatePledge(new Types.ObjectId(id), `admin:${adminId}`);
   deps.onActivated?.();
-  await deps.mail.enqueue(pledgeDecisionMail({ to: pledge.signatory.email, companyName: pledge.companyName, approved: true, link: `${deps.config.publicUrl}/me` }));
+  await deps.mail.enqueue(approvalMail({ to: pledge.signatory.email, companyName: pledge.companyName, uscc: pledge.uscc, foundingNumber: pledge.foundingNumber ?? null, sequence: pledge.sequence ?? null, serial: pledge.certificateSerial ?? null, publicUrl: deps.config.publicUrl }));
   return pledge;
 }
 
