@@ -14,10 +14,13 @@ export const MAX_MESSAGE_SIZE = 48_000_000;
 export const MSG_CHECKSUM_PRESENT = 1;
 export const MSG_MORE_TO_COME = 2;
 
-/** How documents are decoded: numbers promoted to JS numbers so they compare across int32/int64/double. */
+/**
+ * How documents are decoded: int32 and double as JS numbers, int64 kept as a Long so it goes back
+ * as int64 (the engine compares all numbers by value).
+ */
 export const DECODE: DeserializeOptions = {
   promoteValues: true,
-  promoteLongs: true,
+  promoteLongs: false,
   promoteBuffers: false,
   bsonRegExp: false,
   useBigInt64: false,

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
-import { Binary } from 'bson';
-import type { Collection, Db, Document, UpdateFilter } from 'mongodb';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Binary, Decimal128, Int32, Long } from 'bson';
+import { MongoClient, type Collection, type Db, type Document, type UpdateFilter } from 'mongodb';
 import mongoose, { Schema, type Connection } from 'mongoose';
+import { startEmbeddedMongo } from '../../src/embedded-mongo';
 import { AnyDoc, rejection, uniqueDb, useClient, useStore } from './helpers';
 
 /**
@@ -290,7 +294,7 @@ describe('embedded mongo: conformance with mongod 7', () => {
       missing(await rejection(c.aggregate([{ $match: {} }], { hint: { zz: 1 } }).toArray()));
       missing(await rejection(c.updateOne({ _id: 1 }, { $set: { q: 1 } }, { hint: 'nope' })));
       missing(await rejection(c.deleteOne({ _id: 1 }, { hint: 'nope' })));
-      missing(await rejection(c.findOneAndUpdate({ _id: 1 }, { $set: { q: 1 } }, { hint: 'nope' })));
+      missing(await rejection(c.findOneAndUpdate({ _id: 1 }, { $set: { q: 1 } }, { hint: { nope: 1 } })));
       assert.equal(await c.countDocuments({ q: 1 }), 0);
       assert.equal(await c.countDocuments(), 3);
     });
@@ -301,6 +305,96 @@ describe('embedded mongo: conformance with mongod 7', () => {
       await M.collection.createIndex({ a: -1 });
       assert.deepEqual((await M.find().hint({ a: -1 }).lean()).map((d) => d.a), [2, 1]);
       missing(await rejection(M.find().hint({ a: 1 }).exec()));
+    });
+  });
+
+  describe('numbers keep the type they were stored with', () => {
+    const big = Long.fromString('9007199254740993'); // 2^53 + 1: no double holds it
+
+    it('when int64 values are stored, then a client asking for int64 gets int64 back (exactly, beyond 2^53) and int32 stays int32', async () => {
+      const c = await fresh([
+        { _id: 1, l: Long.fromNumber(5), i: new Int32(5), big },
+        { _id: 2, l: Long.fromNumber(-7), i: new Int32(-7), big: Long.fromString('9007199254740992') },
+      ]);
+      const raw = await c.findOne({ _id: 1 }, { promoteValues: false });
+      assert.equal(raw?.l?._bsontype, 'Long');
+      assert.equal(raw?.i?._bsontype, 'Int32');
+      const typed = await c.find({}, { useBigInt64: true }).sort({ _id: 1 }).toArray();
+      assert.deepEqual(typed.map((d) => [d.l, d.big]), [
+        [5n, 9007199254740993n],
+        [-7n, 9007199254740992n],
+      ]);
+      assert.deepEqual((await c.find({ big }).toArray()).map((d) => d._id), [1]);
+      assert.deepEqual((await c.find({ l: 5 }).toArray()).map((d) => d._id), [1]);
+      assert.deepEqual((await c.find({ l: { $lt: Long.fromNumber(0) } }).toArray()).map((d) => d._id), [2]);
+      assert.deepEqual((await c.find().sort({ big: -1 }).toArray()).map((d) => d._id), [1, 2]);
+      const [sum] = await c.aggregate([{ $group: { _id: null, total: { $sum: '$l' } } }]).toArray();
+      assert.equal(Number(sum.total), -2);
+    });
+
+    it('when $inc, $mul, $min and $max change int64 and int32 fields, then the result types are mongod\'s', async () => {
+      const c = await fresh([{ _id: 1, l: Long.fromNumber(5), i: 2147483647, j: 3, d: 1.5 }]);
+      await c.updateOne({ _id: 1 }, { $inc: { l: 1, i: 1, j: 1, d: 1, fresh: Long.fromNumber(2) }, $mul: { m: Long.fromNumber(3) } });
+      const r = await c.findOne({ _id: 1 }, { promoteValues: false });
+      assert.equal(r?.l?._bsontype, 'Long');
+      assert.equal(String(r?.l), '6');
+      assert.equal(r?.i?._bsontype, 'Long', 'an int32 overflow becomes int64');
+      assert.equal(String(r?.i), '2147483648');
+      assert.equal(r?.j?._bsontype, 'Int32');
+      assert.equal(r?.d?._bsontype, 'Double');
+      assert.equal(r?.fresh?._bsontype, 'Long');
+      assert.equal(r?.m?._bsontype, 'Long');
+      await c.updateOne({ _id: 1 }, { $max: { l: Long.fromNumber(10) }, $min: { j: 1 } });
+      const s = await c.findOne({ _id: 1 }, { useBigInt64: true });
+      assert.equal(s?.l, 10n);
+      assert.equal(s?.j, 1);
+      const e = await rejection(c.updateOne({ _id: 1 }, { $inc: { l: Long.MAX_VALUE } }));
+      assert.match(e.message, /overflow/);
+    });
+
+    it('when the store restarts from its data directory, then int64 and Decimal128 values come back with their types', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-types-'));
+      try {
+        let s = await startEmbeddedMongo({ dataDir: dir });
+        let client = await MongoClient.connect(s.uri);
+        await client.db('t').collection<AnyDoc>('c').insertOne({ _id: 1, big, dec: Decimal128.fromString('1.10'), i: 7 });
+        await client.close();
+        await s.close();
+        s = await startEmbeddedMongo({ dataDir: dir });
+        client = await MongoClient.connect(s.uri);
+        const back = await client.db('t').collection<AnyDoc>('c').findOne({ _id: 1 }, { promoteValues: false });
+        assert.equal(back?.big?._bsontype, 'Long');
+        assert.equal(String(back?.big), '9007199254740993');
+        assert.equal(back?.dec?._bsontype, 'Decimal128');
+        assert.equal(back?.i?._bsontype, 'Int32');
+        await client.close();
+        await s.close();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('when mongoose reads with useBigInt64, then an int64 field comes back as a bigint', async () => {
+      const M = conn.model('BigCounter', new Schema({ n: Schema.Types.BigInt }));
+      const m = await M.create({ n: 9007199254740993n });
+      const back = await M.findById(m._id);
+      assert.equal(back?.n, 9007199254740993n);
+      await M.updateOne({ _id: m._id }, { $inc: { n: 1n } });
+      assert.equal((await M.findById(m._id))?.n, 9007199254740994n);
+    });
+
+    it('when a Decimal128 is stored, then it comes back as the same Decimal128, while filters and arithmetic with one are refused by name', async () => {
+      const c = await fresh([{ _id: 1, price: Decimal128.fromString('9.99') }]);
+      await c.updateOne({ _id: 1 }, { $set: { tax: Decimal128.fromString('0.10') } });
+      const r = await c.findOne({ _id: 1 });
+      assert.equal(r?.price?._bsontype, 'Decimal128');
+      assert.equal(String(r?.price), '9.99');
+      assert.equal(String(r?.tax), '0.10');
+      const e = await rejection(c.find({ price: Decimal128.fromString('9.99') }).toArray());
+      assert.equal(e.code, 115);
+      assert.match(e.message, /Decimal128/);
+      const inc = await rejection(c.updateOne({ _id: 1 }, { $inc: { price: 1 } }));
+      assert.match(inc.message, /Decimal128/);
     });
   });
 });

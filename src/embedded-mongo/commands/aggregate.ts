@@ -10,7 +10,7 @@ import { validateNamespace } from '../engine/catalog';
 import type { Collection } from '../engine/collection';
 import { asBadValue, compileFilter, rejectUnsupportedOperators } from '../engine/query';
 import { prepareStage } from '../engine/pipeline';
-import { isPlainObject, type Doc } from '../engine/values';
+import { isPlainObject, mingoView, type Doc } from '../engine/values';
 import { collect, PAUSE, type Scan, type Sliced } from '../engine/slices';
 import { batchSizeOf, compileAndEmpty, type Handlers, type Store } from './shared';
 
@@ -82,7 +82,7 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
   const options = {
     scriptEnabled: false,
     processingMode: ProcessingMode.CLONE_INPUT,
-    collectionResolver: (other: string) => [...(store.catalog.get(db, other)?.docs.values() ?? [])],
+    collectionResolver: (other: string) => [...(store.catalog.get(db, other)?.docs.values() ?? [])].map((d) => mingoView(d, null)),
   };
   // Stages that look at one document at a time run over the source in chunks, a slice each;
   // the rest (grouping, sorting, lookups) runs once over what they produced.
@@ -90,12 +90,13 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
   while (streaming < rest.length && PER_DOCUMENT_STAGES.has(Object.keys(rest[streaming])[0])) streaming++;
   try {
     let docs: Doc[];
-    if (streaming === 0) docs = yield* collect(source);
+    // mingo computes on JS numbers: it sees int64 and Decimal128 values as numbers.
+    if (streaming === 0) docs = (yield* collect(source)).map((d) => mingoView(d, null));
     else {
       docs = [];
       let chunk: Doc[] = [];
       for (const d of source) {
-        if (d !== PAUSE) chunk.push(d);
+        if (d !== PAUSE) chunk.push(mingoView(d, null));
         if (chunk.length < STREAM_CHUNK && d !== PAUSE) continue;
         if (chunk.length) for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);
         chunk = [];

@@ -461,12 +461,6 @@ function checkValues(v: unknown, depth: number): void {
     return;
   }
   const t = (v as { _bsontype?: string })._bsontype;
-  if (t === 'Long') {
-    const n = Number(v.toString());
-    if (!Number.isSafeInteger(n)) throw unsupported('an int64 value outside ±2^53');
-    return;
-  }
-  if (t === 'Decimal128') throw unsupported('Decimal128');
   if (t !== undefined || v instanceof Date) return;
   if (typeRank(v) !== 4) return;
   for (const [k, x] of Object.entries(v)) {

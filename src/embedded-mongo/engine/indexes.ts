@@ -3,7 +3,7 @@
  * variants. Null and missing are the same key (as in MongoDB), so two documents without a
  * uniquely indexed field collide unless the index is sparse or partial.
  */
-import { Query } from './mingo';
+import { compileFilter, type Matcher } from './query';
 import { DuplicateKeyError, MongoServerError, Codes, unsupported } from '../errors';
 import { SortedList } from './sorted-list';
 import { PAUSE, runToEnd, sortInSlices, type Sliced } from './slices';
@@ -72,7 +72,7 @@ export function validateIndexSpec(raw: Doc): IndexSpec {
 
 export class Index {
   readonly fields: Array<[string, 1 | -1]>;
-  readonly partial: Query | null;
+  readonly partial: Matcher | null;
   multikey = false;
   private list: SortedList<IndexEntry>;
 
@@ -81,7 +81,7 @@ export class Index {
     private readonly ns: string,
   ) {
     this.fields = Object.entries(spec.key);
-    this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression, { scriptEnabled: false }) : null;
+    this.partial = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : null;
     this.list = new SortedList<IndexEntry>(this.compareEntries);
   }
 
@@ -106,7 +106,7 @@ export class Index {
 
   /** Every key tuple a document contributes, or [] when the index skips it (sparse/partial). */
   keysFor(doc: Doc): unknown[][] {
-    if (this.partial && !this.partial.test(doc)) return [];
+    if (this.partial && !this.partial(doc)) return [];
     const perField: unknown[][] = [];
     let anyPresent = false;
     for (const [path] of this.fields) {

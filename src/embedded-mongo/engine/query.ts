@@ -5,7 +5,7 @@
  */
 import { Query } from './mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
-import { compareValues, getPathValues, isOperatorObject, isPlainObject, sortKey, type Doc } from './values';
+import { asMingoValue, compareValues, getPathValues, isLong, isOperatorObject, isPlainObject, mingoView, sortKey, type Doc } from './values';
 import type { KeyBound } from './indexes';
 import { refusedProto } from './collection';
 import { PAUSE, sortInSlices, withPauses, type Sliced } from './slices';
@@ -24,12 +24,16 @@ const UNSUPPORTED_QUERY_OPERATORS: ReadonlyMap<string, string> = new Map([
   ['$toDecimal', 'Decimal128 ($toDecimal)'],
 ]);
 
-/** Throws naming the first unsupported operator (or Decimal128 value) used anywhere in an expression. */
-export function rejectUnsupportedOperators(expr: unknown): void {
-  // mingo compares Decimal128 as a string: a filter or update with one would silently differ.
-  if ((expr as { _bsontype?: string } | null)?._bsontype === 'Decimal128') throw unsupported('Decimal128');
+/**
+ * Throws naming the first unsupported operator (or Decimal128 value) used anywhere in an
+ * expression. Decimal128 is stored and returned as it is, but the store cannot compute or compare
+ * with it exactly, so a filter, pipeline or arithmetic holding one is refused; `storing` allows
+ * it where the value is only stored ($set, $push…).
+ */
+export function rejectUnsupportedOperators(expr: unknown, storing = false): void {
+  if (!storing && (expr as { _bsontype?: string } | null)?._bsontype === 'Decimal128') throw unsupported('a Decimal128 value in a filter, pipeline or arithmetic (Decimal128 values are stored and returned, not computed with)');
   if (Array.isArray(expr)) {
-    for (const e of expr) rejectUnsupportedOperators(e);
+    for (const e of expr) rejectUnsupportedOperators(e, storing);
     return;
   }
   if (!isPlainObject(expr)) return;
@@ -37,7 +41,7 @@ export function rejectUnsupportedOperators(expr: unknown): void {
     if (k === '__proto__' || k.split('.').includes('__proto__')) throw refusedProto();
     const refused = UNSUPPORTED_QUERY_OPERATORS.get(k);
     if (refused) throw unsupported(refused);
-    rejectUnsupportedOperators(v);
+    rejectUnsupportedOperators(v, storing);
   }
 }
 
@@ -61,13 +65,28 @@ export function compileFilter(filter: unknown): Matcher {
   rejectUnsupportedOperators(filter);
   let q: Query;
   try {
-    q = new Query(rewriteAll(filter), { scriptEnabled: false });
+    q = new Query(asMingoValue(rewriteAll(filter)) as Doc, { scriptEnabled: false });
   } catch (e) {
     throw asBadValue(e);
   }
+  const fields = filterFields(filter);
+  const test = (doc: Doc): boolean => q.test(mingoView(doc, fields));
   const strict = strictEqualities(filter);
-  if (strict.length === 0) return (doc) => q.test(doc);
-  return (doc) => q.test(doc) && strict.every(([path, wanted]) => holdsOneOf(doc, path, wanted));
+  if (strict.length === 0) return test;
+  return (doc) => test(doc) && strict.every(([path, wanted]) => holdsOneOf(doc, path, wanted));
+}
+
+/** The top-level fields a filter reads (null: it may read any, e.g. through $expr). */
+function filterFields(filter: Doc, out = new Set<string>()): string[] | null {
+  for (const [k, v] of Object.entries(filter)) {
+    if (k === '$and' || k === '$or' || k === '$nor') {
+      if (!Array.isArray(v)) return null;
+      for (const sub of v) if (!isPlainObject(sub) || filterFields(sub, out) === null) return null;
+    } else if (k === '$comment') continue;
+    else if (k.startsWith('$')) return null;
+    else out.add(k.split('.')[0]!);
+  }
+  return [...out];
 }
 
 /**
@@ -132,7 +151,8 @@ function strictEqualities(filter: Doc): Array<[string, unknown[]]> {
 }
 
 function needsStrictEquality(v: unknown): boolean {
-  if (v instanceof Uint8Array || (v as { _bsontype?: string } | null)?._bsontype === 'Binary') return true;
+  // Binary: see above; int64: mingo sees its nearest double, which two int64s beyond 2^53 may share.
+  if (v instanceof Uint8Array || (v as { _bsontype?: string } | null)?._bsontype === 'Binary' || isLong(v)) return true;
   return isPlainObject(v) && !isOperatorObject(v);
 }
 

@@ -9,6 +9,7 @@ import { ObjectId } from 'bson';
 import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
+import { applyTyped, TYPED_OPERATORS } from './arithmetic';
 import { cloneDeep, isOperatorObject, isPlainObject, own, typeRank, valuesEqual, type Doc } from './values';
 
 const OPERATORS = new Set([
@@ -78,8 +79,11 @@ export function validateUpdate(u: unknown): void {
 function checkModifier(op: string, fields: unknown): asserts fields is Doc {
   if (!OPERATORS.has(op)) throw badValue(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
   if (!isPlainObject(fields)) throw badValue(`Modifiers operate on fields but we found type ${typeof fields} instead: {${op}: ${JSON.stringify(fields)}}`);
-  rejectUnsupportedOperators(fields);
+  rejectUnsupportedOperators(fields, STORING.has(op));
 }
+
+/** Modifiers that only store their values (a Decimal128 among them is fine). */
+const STORING = new Set(['$set', '$setOnInsert', '$push', '$addToSet', '$rename', '$unset', '$currentDate']);
 
 function checkPipeline(stages: unknown[]): void {
   for (const stage of stages) {
@@ -105,6 +109,12 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     }
   }
   const copy = cloneDeep(doc);
+  for (const op of TYPED_OPERATORS) {
+    if (!isPlainObject(modifier[op])) continue;
+    const rest = applyTyped(copy, op, modifier[op]);
+    if (Object.keys(rest).length) modifier[op] = rest;
+    else delete modifier[op];
+  }
   if (isPlainObject(modifier.$pull)) {
     const rest = applyPlainPulls(copy, modifier.$pull);
     if (Object.keys(rest).length) modifier.$pull = rest;

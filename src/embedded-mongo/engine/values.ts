@@ -2,10 +2,11 @@
  * BSON-aware value semantics: MongoDB's cross-type sort order, numeric comparison across
  * int32/int64/double, "null equals missing", canonical keys and cloning.
  *
- * Documents are held decoded with promoted values (int32, double and safe int64 are JS numbers),
- * so numbers already compare across their wire types; everything else is ordered here.
+ * Documents are held as decoded: int32 and double are JS numbers, int64 stays a bson Long and
+ * Decimal128 a Decimal128, so they go back to the client with the type they came in with; all
+ * numbers compare with each other here by value (two int64s exactly).
  */
-import { ObjectId } from 'bson';
+import { Long, ObjectId } from 'bson';
 
 export type Doc = Record<string, unknown>;
 
@@ -25,6 +26,10 @@ const RANK = {
   regex: 11,
   maxKey: 12,
 } as const;
+
+export function isLong(v: unknown): v is Long {
+  return v instanceof Long || (v !== null && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === 'Long');
+}
 
 function bsonType(v: object): string | undefined {
   return (v as { _bsontype?: string })._bsontype;
@@ -74,9 +79,11 @@ export function typeRank(v: unknown): number {
   }
 }
 
-function toNumber(v: unknown): number {
+export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
+  if (isLong(v)) return v.toNumber();
+  if (bsonType(v as object) === 'Decimal128') return Number(String(v));
   return Number((v as { valueOf(): unknown }).valueOf?.() ?? NaN);
 }
 
@@ -101,6 +108,7 @@ export function compareValues(a: unknown, b: unknown): number {
     case RANK.maxKey:
       return 0;
     case RANK.number: {
+      if (isLong(a) && isLong(b)) return a.compare(b);
       const x = toNumber(a);
       const y = toNumber(b);
       // NaN sorts before every other number in MongoDB.
@@ -217,6 +225,8 @@ export function idKey(id: unknown): string {
   if (typeof id === 'boolean') return 'b' + id;
   switch (typeRank(id)) {
     case RANK.number:
+      // An int64 beyond 2^53 has no exact double: keyed by its digits (smaller ones meet 1 and 1.0).
+      if (isLong(id) && !Number.isSafeInteger(id.toNumber())) return 'l' + id.toString();
       return 'n' + toNumber(id);
     case RANK.objectId:
       return 'o' + (id as ObjectId).toHexString();
@@ -268,6 +278,44 @@ export function sameDocument(a: unknown, b: unknown): boolean {
   }
   // Same rank scalars: equal value and same JS type (5 vs 5.0 are both numbers here).
   return compareValues(a, b) === 0 && typeof a === typeof b;
+}
+
+/**
+ * mingo knows JS numbers only: the value with int64 and Decimal128 as their (nearest) numbers,
+ * copied only along the way to one; a value holding none is returned as it is.
+ */
+export function asMingoValue(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (isLong(v)) return v.toNumber();
+  const t = bsonType(v);
+  if (t === 'Decimal128') return Number(String(v));
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = asMingoValue(v[i]);
+      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    }
+    return out ?? v;
+  }
+  if (t !== undefined || v instanceof Date || v instanceof Uint8Array || v instanceof RegExp) return v;
+  let out: Doc | null = null;
+  for (const k of Object.keys(v)) {
+    const x = asMingoValue((v as Doc)[k]);
+    if (x !== (v as Doc)[k]) (out ??= { ...(v as Doc) })[k] = x;
+  }
+  return out ?? v;
+}
+
+/** A document as mingo should see it, converting only the top-level fields named (null: all). */
+export function mingoView(doc: Doc, fields: readonly string[] | null): Doc {
+  if (fields === null) return asMingoValue(doc) as Doc;
+  let out: Doc | null = null;
+  for (const f of fields) {
+    const v = own(doc, f);
+    const x = asMingoValue(v);
+    if (x !== v) (out ??= { ...doc })[f] = x;
+  }
+  return out ?? doc;
 }
 
 /** A document's own field (never one every JS object inherits, like `constructor`). */

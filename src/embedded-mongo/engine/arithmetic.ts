@@ -1,0 +1,82 @@
+/**
+ * $inc, $mul, $min and $max with MongoDB's number types: int32 + int32 stays int32 (an overflow
+ * becomes int64), anything with an int64 is int64 (an overflow fails), anything with a double is
+ * a double. mingo's updater knows JS numbers only and skipped an int64 field without a word.
+ * Paths through arrays or with positional parts are left to mingo's updater.
+ */
+import { Long } from 'bson';
+import { MongoServerError, unsupported } from '../errors';
+import { compareValues, isLong, isPlainObject, own, type Doc } from './values';
+
+export const TYPED_OPERATORS = new Set(['$inc', '$mul', '$min', '$max']);
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+type Kind = 'int' | 'long' | 'double';
+
+function kindOf(v: unknown): Kind {
+  if (isLong(v)) return 'long';
+  if ((v as { _bsontype?: string } | null)?._bsontype === 'Decimal128') throw unsupported('arithmetic on Decimal128 values');
+  return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? 'int' : 'double';
+}
+
+function asBig(v: unknown): bigint {
+  return isLong(v) ? v.toBigInt() : BigInt(v as number);
+}
+
+function arith(op: '$inc' | '$mul', a: unknown, b: unknown): unknown {
+  const ka = kindOf(a);
+  const kb = kindOf(b);
+  if (ka === 'double' || kb === 'double') {
+    const x = isLong(a) ? a.toNumber() : (a as number);
+    const y = isLong(b) ? b.toNumber() : (b as number);
+    return op === '$inc' ? x + y : x * y;
+  }
+  const r = op === '$inc' ? asBig(a) + asBig(b) : asBig(a) * asBig(b);
+  if (ka === 'int' && kb === 'int' && r >= BigInt(INT32_MIN) && r <= BigInt(INT32_MAX)) return Number(r);
+  if (r < INT64_MIN || r > INT64_MAX) {
+    throw new MongoServerError(2, `Failed to apply ${op} operations to current value: the result overflows a 64-bit integer`);
+  }
+  return Long.fromBigInt(r);
+}
+
+function zeroLike(v: unknown): unknown {
+  return isLong(v) ? Long.fromNumber(0) : 0;
+}
+
+/** Applies `op`'s fields that address plain objects only to `doc` in place; returns the rest. */
+export function applyTyped(doc: Doc, op: string, fields: Doc): Doc {
+  const rest: Doc = {};
+  for (const [path, operand] of Object.entries(fields)) {
+    if (path.includes('$')) {
+      rest[path] = operand;
+      continue;
+    }
+    const parts = path.split('.');
+    let holder: Doc | null = doc;
+    for (let i = 0; i < parts.length - 1 && holder; i++) {
+      const next = own(holder, parts[i]!);
+      if (next === undefined) {
+        const created: Doc = {};
+        holder[parts[i]!] = created;
+        holder = created;
+      } else holder = isPlainObject(next) ? next : null;
+    }
+    if (!holder) {
+      rest[path] = operand;
+      continue;
+    }
+    const last = parts[parts.length - 1]!;
+    const cur = own(holder, last);
+    if ((op === '$inc' || op === '$mul') && typeof operand !== 'number' && !isLong(operand)) {
+      throw new MongoServerError(14, `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(operand)}}`);
+    }
+    if (op === '$inc') holder[last] = cur === undefined ? operand : arith('$inc', cur, operand);
+    else if (op === '$mul') holder[last] = cur === undefined ? zeroLike(operand) : arith('$mul', cur, operand);
+    else if (cur === undefined || (op === '$min' ? compareValues(operand, cur) < 0 : compareValues(operand, cur) > 0)) holder[last] = operand;
+  }
+  return rest;
+}
