@@ -4,7 +4,6 @@
  * through the app's own models and sign-in function.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,16 +18,9 @@ import { adminLogin } from '../../src/auth/service';
 import { connectDatabase, disconnectDatabase } from '../../src/db';
 import { spawnEmbeddedMongo, type SpawnedMongo } from '../../src/embedded-mongo/spawn';
 import { silentLogger } from '../../src/logger';
+import { runScript, type ScriptRun } from '../helpers/run-script';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'scripts', 'cli.ts');
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('administration CLI (scripts/cli.ts)', function () {
   this.timeout(90_000);
@@ -37,32 +29,11 @@ describe('administration CLI (scripts/cli.ts)', function () {
   let dataDir: string;
 
   /** Runs `node --require tsx/cjs scripts/cli.ts ...args` with `stdin` piped in. */
-  function cli(args: string[], stdin = ''): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        MONGODB_URI: uri,
-        DATA_DIR: dataDir,
-      };
-      const child = spawn(process.execPath, ['--require', 'tsx/cjs', CLI, ...args], {
-        cwd: ROOT,
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.once('error', reject);
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-      child.stdin.on('error', () => {}); // the CLI may exit before reading stdin (usage errors)
-      child.stdin.end(stdin);
+  function cli(args: string[], stdin = ''): Promise<ScriptRun> {
+    return runScript('scripts/cli.ts', args, {
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', MONGODB_URI: uri, DATA_DIR: dataDir },
+      stdin,
+      timeoutMs: 60_000,
     });
   }
 

@@ -3,36 +3,16 @@
  * as `npm start` does, exits non-zero with a message naming what to set.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ENV_VARS } from '../../src/config';
+import { appEnv } from '../helpers/app-process';
+import { runScript, type ScriptRun } from '../helpers/run-script';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-function runServer(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: Record<string, string | undefined> = { ...process.env };
-  for (const v of ENV_VARS) delete base[v.name];
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/server.ts')], {
-    cwd: ROOT,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  // A server that wrongly starts is stopped, so the test fails instead of hanging.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+/** The server as `npm start` runs it; one that wrongly starts is killed after 30 s, failing the test. */
+const runServer = (env: Record<string, string>): Promise<ScriptRun> =>
+  runScript('src/server.ts', [], { env: appEnv(env) });
 
 describe('production configuration (process)', () => {
   it('when NODE_ENV=production has every secret but no SMTP_URL and no MONGODB_URI, then the server exits 1 naming both and listens nowhere', async function () {

@@ -19,6 +19,13 @@ export interface AppProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** This process's environment without its app variables (src/config.ts), plus `env`. */
+export function appEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: Record<string, string | undefined> = { ...process.env };
+  for (const v of ENV_VARS) delete base[v.name];
+  return { ...base, ...env };
+}
+
 /** `env` holds the app's variables; the parent's own app variables are not passed on. */
 export function startAppProcess(
   env: Record<string, string>,
@@ -26,11 +33,9 @@ export function startAppProcess(
   /** Another entry point that starts the server the same way (e.g. with extra test routes). */
   script = 'src/server.ts',
 ): Promise<AppProcess> {
-  const base: Record<string, string | undefined> = { ...process.env };
-  for (const v of ENV_VARS) delete base[v.name];
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.resolve(ROOT, script)], {
     cwd: ROOT,
-    env: { ...base, ...env },
+    env: appEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

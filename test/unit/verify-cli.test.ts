@@ -3,38 +3,15 @@
  * was handed a certificate runs it: `npm run verify -- cert.pdf --jwks jwks.json`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateSigningKey, issueCertificate, signCredential, toJwks, type SigningKey } from '../../certificates';
 import { StatusList } from '../../src/tlog';
 import { issuer, memoryLog, PUBLIC_URL, sampleData } from '../certificates/helpers';
+import { runScript, type ScriptRun as Run } from '../helpers/run-script';
 
-const ROOT = path.resolve(__dirname, '../..');
-const SCRIPT = path.join(ROOT, 'scripts', 'verify.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function verifyCli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', SCRIPT, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const verifyCli = (args: string[]): Promise<Run> => runScript('scripts/verify.ts', args, { env: { ...process.env, NODE_ENV: 'test' } });
 
 /** What every run must look like: each stream empty or ending in a newline, and no stack trace. */
 function assertTidy(r: Run, what: string): void {
