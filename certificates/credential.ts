@@ -21,6 +21,7 @@ import {
   pdfLimits,
   PdfLimitError,
 } from './limits';
+import { eqiContextUrl } from './context';
 import { chinaDate, normalisePublicUrl, verifyUrl } from './render';
 import {
   DEFAULT_ASSOCIATION,
@@ -109,7 +110,7 @@ export function buildCredential(
     },
   };
   return {
-    '@context': [VC_CONTEXT],
+    '@context': [VC_CONTEXT, eqiContextUrl(o.publicUrl)],
     id: verifyUrl(o.publicUrl, data.serial),
     type: ['VerifiableCredential', CREDENTIAL_TYPE],
     issuer: { id: normalisePublicUrl(o.publicUrl), name: a.zh, nameEn: a.en },

@@ -32,6 +32,7 @@ export {
   type Jwks,
   type SigningKey,
 } from './jws';
+export { EQI_CONTEXT_MEDIA_TYPE, EQI_CONTEXT_PATH, eqiContext, eqiContextUrl } from './context';
 export {
   CREDENTIAL_FILENAME,
   LOG_PROOF_FILENAME,

@@ -126,7 +126,13 @@ function thumbprintOfKid(kid: string, iss: unknown): string | undefined {
     return undefined;
   }
   const thumbprint = url.hash.slice(1);
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.username || url.password) return undefined;
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.search ||
+    url.username ||
+    url.password
+  )
+    return undefined;
   if (!url.pathname.endsWith(JWKS_PATH) || !THUMBPRINT.test(thumbprint)) return undefined;
   if (typeof iss === 'string' && kid !== keyUrl(iss, thumbprint)) return undefined;
   return thumbprint;
@@ -136,8 +142,17 @@ function thumbprintOfKid(kid: string, iss: unknown): string | undefined {
  * Compact JWS over the JSON payload, header {alg: EdDSA, typ: vc+jwt, cty: vc, kid}. With
  * `publicUrl` the kid is the key's URL (keyUrl), else the bare thumbprint.
  */
-export function signCredential(payload: object, key: SigningKey, o: { publicUrl?: string } = {}): string {
-  const header = { alg: 'EdDSA', typ: JWS_TYP, cty: 'vc', kid: o.publicUrl ? keyUrl(o.publicUrl, key.kid) : key.kid };
+export function signCredential(
+  payload: object,
+  key: SigningKey,
+  o: { publicUrl?: string } = {},
+): string {
+  const header = {
+    alg: 'EdDSA',
+    typ: JWS_TYP,
+    cty: 'vc',
+    kid: o.publicUrl ? keyUrl(o.publicUrl, key.kid) : key.kid,
+  };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   const sig = crypto.sign(null, Buffer.from(input), key.privateKey);
   return `${input}.${b64url(sig)}`;
@@ -233,7 +248,10 @@ export function verifyCredential(jws: string, jwks: Jwks): Record<string, unknow
   }
   // A JWKS entry whose kid is not its own thumbprint is mislabelled: do not trust it.
   if (jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }) !== thumbprint) {
-    throw new CredentialError('unknown-key', `published key ${thumbprint} does not match its thumbprint`);
+    throw new CredentialError(
+      'unknown-key',
+      `published key ${thumbprint} does not match its thumbprint`,
+    );
   }
   let ok: boolean;
   try {

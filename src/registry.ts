@@ -8,6 +8,7 @@ import express from 'express';
 import { apiRouter } from '../routes/api';
 import { apiDocsRouter } from '../routes/site/api-docs';
 import { logRouter } from '../routes/log';
+import { nsRouter } from '../routes/ns';
 import { siteMount } from '../routes/site';
 import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
@@ -112,6 +113,7 @@ export function createRegistry(
       { path: '/api/v1', router: api.router },
       { router: wellKnown },
       { router: logRouter(log) },
+      { router: nsRouter(config.publicUrl) },
       { router: apiDocsRouter({ production: config.isProduction }) },
       siteMount({
         config,

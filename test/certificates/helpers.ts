@@ -16,7 +16,17 @@ import {
   type IssueOptions,
   type SigningKey,
 } from '../../certificates';
-import { ed25519Signer, encodeEntry, formatVerifierKey, inclusionProof, leafHash, MemoryHashReader, originFromPublicUrl, rootFromLeafHashes, signCheckpoint } from '../../src/tlog';
+import {
+  ed25519Signer,
+  encodeEntry,
+  formatVerifierKey,
+  inclusionProof,
+  leafHash,
+  MemoryHashReader,
+  originFromPublicUrl,
+  rootFromLeafHashes,
+  signCheckpoint,
+} from '../../src/tlog';
 
 export const PUBLIC_URL = 'https://eqi.example.org';
 export const RARE = '喆堃犇垚昇玥珺';
@@ -144,16 +154,35 @@ export function memoryLog(key: SigningKey, publicUrl = PUBLIC_URL) {
     checkpoints,
     leaves,
     async logProof(jws: string) {
-      const payload = decodeJws(jws).payload as { serialNumber: string; validFrom: string; credentialSubject: { uscc: string } };
+      const payload = decodeJws(jws).payload as {
+        serialNumber: string;
+        validFrom: string;
+        credentialSubject: { uscc: string };
+      };
       const credentialSha256 = createHash('sha256').update(jws).digest('hex');
-      const entry = encodeEntry({ v: 1, type: 'certificate.issued', at: payload.validFrom, uscc: payload.credentialSubject.uscc, serial: payload.serialNumber, credentialSha256 });
+      const entry = encodeEntry({
+        v: 1,
+        type: 'certificate.issued',
+        at: payload.validFrom,
+        uscc: payload.credentialSubject.uscc,
+        serial: payload.serialNumber,
+        credentialSha256,
+      });
       const leafIndex = leaves.length;
       leaves.push(leafHash(entry));
       const reader = new MemoryHashReader(leaves);
-      const checkpoint = signCheckpoint({ origin, size: leaves.length, rootHash: rootFromLeafHashes(leaves) }, [signer]);
+      const checkpoint = signCheckpoint(
+        { origin, size: leaves.length, rootHash: rootFromLeafHashes(leaves) },
+        [signer],
+      );
       checkpoints.push(checkpoint);
       const proof = await inclusionProof(leafIndex, leaves.length, reader);
-      return { leafIndex, entry: entry.toString('base64'), inclusionProof: proof.map((p) => p.toString('base64')), checkpoint };
+      return {
+        leafIndex,
+        entry: entry.toString('base64'),
+        inclusionProof: proof.map((p) => p.toString('base64')),
+        checkpoint,
+      };
     },
   };
 }

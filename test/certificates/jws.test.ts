@@ -48,12 +48,17 @@ describe('credential JWS (EdDSA)', () => {
 
   it('when a credential is signed for the registry, then its kid is the resolvable key URL <PUBLIC_URL>/.well-known/jwks.json#<RFC 7638 thumbprint> and the payload carries iss', () => {
     const jws = signCredential(vc, key, { publicUrl: 'HTTPS://EQI.example.org/' });
-    const header = JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString()) as { kid: string };
+    const header = JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString()) as {
+      kid: string;
+    };
     assert.equal(header.kid, `${PUBLIC_URL}/.well-known/jwks.json#${jwkThumbprint(key.publicJwk)}`);
     assert.equal(vc.iss, PUBLIC_URL);
     assert.deepEqual(verifyCredential(jws, jwks), JSON.parse(JSON.stringify(vc)));
     // A credential signed before kids were URLs (bare thumbprint) still verifies.
-    assert.deepEqual(verifyCredential(signCredential(vc, key), jwks), JSON.parse(JSON.stringify(vc)));
+    assert.deepEqual(
+      verifyCredential(signCredential(vc, key), jwks),
+      JSON.parse(JSON.stringify(vc)),
+    );
   });
 
   it('when a URL kid names another host than iss, a path other than the JWKS, or a fragment that is not a published key, then verification fails with unknown-key', () => {
@@ -62,16 +67,32 @@ describe('credential JWS (EdDSA)', () => {
       return `${input}.${crypto.sign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;
     };
     const t = key.kid;
-    for (const kid of [`https://evil.example/.well-known/jwks.json#${t}`, `${PUBLIC_URL}/keys.json#${t}`, `${PUBLIC_URL}/.well-known/jwks.json#${generateSigningKey().kid}`, `${PUBLIC_URL}/.well-known/jwks.json`, `${PUBLIC_URL}/.well-known/jwks.json?x=1#${t}`, `ftp://eqi.example.org/.well-known/jwks.json#${t}`]) {
-      assert.equal(reason(() => verifyCredential(forged(kid), jwks)), 'unknown-key', kid);
+    for (const kid of [
+      `https://evil.example/.well-known/jwks.json#${t}`,
+      `${PUBLIC_URL}/keys.json#${t}`,
+      `${PUBLIC_URL}/.well-known/jwks.json#${generateSigningKey().kid}`,
+      `${PUBLIC_URL}/.well-known/jwks.json`,
+      `${PUBLIC_URL}/.well-known/jwks.json?x=1#${t}`,
+      `ftp://eqi.example.org/.well-known/jwks.json#${t}`,
+    ]) {
+      assert.equal(
+        reason(() => verifyCredential(forged(kid), jwks)),
+        'unknown-key',
+        kid,
+      );
     }
     // Without iss in the payload the URL form is still accepted by its shape.
     const { iss: _iss, ...noIss } = vc;
-    assert.ok(verifyCredential(forged(`https://any.example/.well-known/jwks.json#${t}`, noIss), jwks));
+    assert.ok(
+      verifyCredential(forged(`https://any.example/.well-known/jwks.json#${t}`, noIss), jwks),
+    );
   });
 
   it('when the credential is built, then it is VC 2.0-shaped with the certified fields', () => {
-    assert.deepEqual(vc['@context'], ['https://www.w3.org/ns/credentials/v2']);
+    assert.deepEqual(vc['@context'], [
+      'https://www.w3.org/ns/credentials/v2',
+      `${PUBLIC_URL}/ns/eqi/v1`,
+    ]);
     assert.deepEqual(vc.type, ['VerifiableCredential', 'QualityIntegrityPledgeCredential']);
     assert.equal(vc.id, `${PUBLIC_URL}/verify/${sampleData().serial}`);
     assert.equal(vc.serialNumber, sampleData().serial);
