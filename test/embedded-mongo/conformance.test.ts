@@ -397,4 +397,19 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.match(inc.message, /Decimal128/);
     });
   });
+
+  describe('$set of _id', () => {
+    it('when $set gives _id (or a part of it) the value it has, then the update applies; another value is refused with 66', async () => {
+      const c = await fresh([{ _id: 1, a: 1 }, { _id: { k: 1, j: 2 }, a: 1 }]);
+      const r = await c.updateOne({ _id: 1 }, { $set: { _id: 1, a: 2 } });
+      assert.equal(r.modifiedCount, 1);
+      assert.deepEqual(await c.findOne({ _id: 1 }), { _id: 1, a: 2 });
+      await c.updateOne({ '_id.k': 1 }, { $set: { '_id.j': 2, a: 3 } });
+      assert.deepEqual(await c.findOne({ '_id.k': 1 }), { _id: { k: 1, j: 2 }, a: 3 });
+      const e = await rejection(c.updateOne({ _id: 1 }, { $set: { _id: 2 } }));
+      assert.equal(e.code, 66);
+      const up = await c.updateOne({ a: 99 }, { $set: { _id: 'new', a: 99 } }, { upsert: true });
+      assert.equal(up.upsertedId, 'new');
+    });
+  });
 });

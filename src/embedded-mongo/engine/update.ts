@@ -10,7 +10,7 @@ import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
 import { applyTyped, TYPED_OPERATORS } from './arithmetic';
-import { cloneDeep, isOperatorObject, isPlainObject, own, typeRank, valuesEqual, type Doc } from './values';
+import { cloneDeep, getPathValues, isOperatorObject, isPlainObject, own, typeRank, valuesEqual, type Doc } from './values';
 
 const OPERATORS = new Set([
   '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
@@ -104,11 +104,23 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     checkTargets(doc, op, fields);
     if (op === '$set' && modifier.$set) modifier.$set = { ...fields, ...(modifier.$set as Doc) };
     else modifier[op] = fields;
+    if (doc._id === undefined) continue; // an upsert's new document may be given its _id
     for (const path of Object.keys(fields)) if (path === '_id' || path.startsWith('_id.')) {
-      if (op !== '$set' || !valuesEqual((fields as Doc)[path], doc._id)) throw immutableId();
+      if (op !== '$set' || !valuesEqual((fields as Doc)[path], getPathValues(doc, path)[0])) throw immutableId();
     }
   }
   const copy = cloneDeep(doc);
+  // mongod allows $set of _id (or a part of it) to the value it has, and an upsert's new document
+  // to be given one; mingo's updater refuses any. Checked above; applied here.
+  if (isPlainObject(modifier.$set)) {
+    const set: Doc = {};
+    for (const [path, v] of Object.entries(modifier.$set)) {
+      if (path !== '_id' && !path.startsWith('_id.')) set[path] = v;
+      else if (doc._id === undefined) setPath(copy, path, cloneDeep(v));
+    }
+    if (Object.keys(set).length) modifier.$set = set;
+    else delete modifier.$set;
+  }
   for (const op of TYPED_OPERATORS) {
     if (!isPlainObject(modifier[op])) continue;
     const rest = applyTyped(copy, op, modifier[op]);
