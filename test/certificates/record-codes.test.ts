@@ -11,21 +11,15 @@ import { Pledge } from '../../models/pledge';
 import { industryByCode } from '../../src/domain/industries';
 import { provinceFromUscc } from '../../src/domain/provinces';
 import { certificateCodes, codesOf } from '../../src/migrations/certificate-codes';
-import { activePledgeWithCertificate, signBodyFor, type TestAdmin } from '../helpers/pledges';
+import { activePledgeWithCertificate, signBodyFor, useManualCertificates } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 
 describe('certificate records carry province and industry codes', () => {
   const r = useRegistry();
-  let admin: TestAdmin;
-
-  before(async function () {
-    this.timeout(30_000);
-    await r.registry.certificateIssuer.stop();
-    admin = await r.makeAdmin();
-  });
+  const manual = useManualCertificates(r);
 
   async function certified(industry: string) {
-    const p = await activePledgeWithCertificate(r, { admin, body: await signBodyFor(r.app, { company: { industry } }) });
+    const p = await activePledgeWithCertificate(r, { admin: manual.admin, body: await signBodyFor(r.app, { company: { industry } }) });
     return (await Pledge.findById(p.id).lean())!;
   }
 

@@ -156,6 +156,27 @@ export async function activePledgeWithCertificate(
   return { ...p, admin, serial, pdf };
 }
 
+/**
+ * For files whose tests decide when a certificate exists: registers a `before` that stops the
+ * background issuer (certificates are then issued by `activePledgeWithCertificate` or
+ * `r.registry.certificates.issuePending()`) and makes the admin who approves. Call it after
+ * `useRegistry()`; `admin` is set once the hook has run.
+ */
+export function useManualCertificates(r: RegistryHandle): { readonly admin: TestAdmin } {
+  let admin: TestAdmin | undefined;
+  before(async function () {
+    this.timeout(30_000);
+    await r.registry.certificateIssuer.stop();
+    admin = await r.makeAdmin();
+  });
+  return {
+    get admin() {
+      assert.ok(admin, 'the admin is made in before()');
+      return admin;
+    },
+  };
+}
+
 /** Requests a login link for `email`, returns the token from the mail (waits for a new one). */
 export async function loginLinkToken(r: RegistryHandle, email: string): Promise<string> {
   const since = r.smtp.received.length;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { Pledge } from '../../models/pledge';
-import { activePledge, activePledgeWithCertificate, type TestAdmin } from '../helpers/pledges';
+import { activePledge, activePledgeWithCertificate, useManualCertificates } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom, multipart, signInOnSite, type Agent, type Part } from './helpers';
 
@@ -40,16 +40,10 @@ function assertNoInline(html: string, label: string): void {
 
 describe('site certificates: download on /me, PDF upload on /verify', () => {
   const r = useRegistry();
-  let admin: TestAdmin;
-
-  before(async function () {
-    this.timeout(30_000);
-    await r.registry.certificateIssuer.stop();
-    admin = await r.makeAdmin();
-  });
+  const manual = useManualCertificates(r);
 
   /** An active pledge with its certificate issued now; returns the serial and the PDF bytes. */
-  const certified = () => activePledgeWithCertificate(r, { admin });
+  const certified = () => activePledgeWithCertificate(r, manual);
 
   /** Opens /verify like a browser, then posts the parts (given the page's token) to the upload. */
   async function upload(
@@ -71,7 +65,7 @@ describe('site certificates: download on /me, PDF upload on /verify', () => {
 
   describe('the company area', () => {
     it('when the certificate is still being issued, then /me says so; once issued, it offers the PDF and the serial linked to its verify page, and the download is that PDF', async () => {
-      const p = await activePledge(r, admin.token);
+      const p = await activePledge(r, manual.admin.token);
       const a = agent(r.app);
       await signInOnSite(r, a, p.body.signatory.email);
 

@@ -10,7 +10,7 @@ import { makeSerial, parseSerial, REASON_CODES } from '../../certificates';
 import { REGISTRY_REASON_CODES } from '../../src/certificates/verification';
 import { en } from '../../src/i18n/messages/en';
 import { zhCN } from '../../src/i18n/messages/zh-CN';
-import { activePledgeWithCertificate, type TestAdmin } from '../helpers/pledges';
+import { activePledgeWithCertificate, useManualCertificates } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom, multipart } from './helpers';
 
@@ -34,13 +34,7 @@ function withWrongCheck(serial: string): string {
 
 describe('verify pages: plain words for typos and for what each check compared', () => {
   const r = useRegistry();
-  let admin: TestAdmin;
-
-  before(async function () {
-    this.timeout(30_000);
-    await r.registry.certificateIssuer.stop();
-    admin = await r.makeAdmin();
-  });
+  const manual = useManualCertificates(r);
 
   describe('a serial with a wrong check character', () => {
     it('when /verify/EQI-2026-000001-7 is opened, then the page says the check character does not match, links the search box, and does not call it a certificate never issued', async () => {
@@ -66,7 +60,7 @@ describe('verify pages: plain words for typos and for what each check compared',
     });
 
     it('when the serial of a real certificate is mistyped in its last character, then it is a typo, while the right one shows the certificate', async () => {
-      const p = await activePledgeWithCertificate(r, { admin });
+      const p = await activePledgeWithCertificate(r, manual);
       const serial = p.serial;
       await request(r.app).get(`/verify/${serial}`).expect(200);
       const typo = await request(r.app).get(`/verify/${withWrongCheck(serial)}`).expect(400);
@@ -94,7 +88,7 @@ describe('verify pages: plain words for typos and for what each check compared',
 
     before(async function () {
       this.timeout(30_000);
-      ({ pdf } = await activePledgeWithCertificate(r, { admin }));
+      ({ pdf } = await activePledgeWithCertificate(r, manual));
     });
 
     async function upload(file: Buffer, lang = 'zh-CN'): Promise<request.Response> {
@@ -147,7 +141,7 @@ describe('verify pages: plain words for typos and for what each check compared',
     });
 
     it('when the certificate is revoked, then the status line gives the reason in the page language with the revoked title', async () => {
-      const { serial: s, pdf: file } = await activePledgeWithCertificate(r, { admin });
+      const { serial: s, pdf: file } = await activePledgeWithCertificate(r, manual);
       await r.registry.certificates.revoke(s, '测试撤销 / test revocation', 'test-admin');
       const status = checksOf((await upload(file)).text).find((c) => c.name === 'status')!;
       assert.ok(!status.ok);
