@@ -6,6 +6,8 @@ const tokenSchema = new Schema(
     hash: { type: String, required: true, unique: true },
     purpose: { type: String, enum: ['login'], required: true },
     account: { type: Schema.Types.ObjectId, ref: 'Account', required: true },
+    /** A link for a contact of several companies: every account it may sign in to (`account` is the first). */
+    accounts: { type: [Schema.Types.ObjectId], default: undefined },
     expiresAt: { type: Date, required: true },
     usedAt: { type: Date, default: null },
   },

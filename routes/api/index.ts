@@ -14,7 +14,7 @@ import type { MailQueue } from '../../src/mail/outbox';
 import { confirmPledge, resendConfirmation, signPledge, withdrawPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
 import { authorisedPledge } from '../../src/pledges/access';
 import { listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
-import { AdminLoginBody, LoginLinkBody, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
+import { AdminLoginBody, LoginLinkBody, LoginVerifyBody, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
 import type { CertificateService } from '../../src/certificates/service';
 import type { ManifestSigner } from '../../src/exports/service';
@@ -38,6 +38,10 @@ export interface ApiDeps {
 }
 
 const PledgeSummary = z.object({ id: z.string(), status: z.string() });
+const LoginVerifyResponse = z.union([
+  z.object({ token: z.string().meta({ description: 'Session JWT (HS256, 1 hour; ends early at POST /auth/logout)' }) }),
+  z.object({ choose: z.array(z.object({ uscc: z.string(), companyName: z.string() })).meta({ description: 'Send the token again with `company` set to one of these codes' }) }),
+]);
 const TokenResponse = z.object({ token: z.string().meta({ description: 'Session JWT (HS256, 1 hour; ends early at POST /auth/logout)' }) });
 const Signatory = z.object({
   sequence: z.number().int(),
@@ -120,12 +124,12 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
   api.route({
     method: 'post',
     path: '/auth/login-link/verify',
-    summary: 'Exchange a sign-in link token for a session token',
+    summary: 'Exchange a sign-in link token for a session token (a contact of several companies names the chosen one in `company`)',
     tags: ['auth'],
-    body: TokenBody,
+    body: LoginVerifyBody,
     middleware: [loginLimit],
-    responses: { 200: { description: 'Session token', schema: TokenResponse }, 410: { description: 'The link has expired' }, 429: { description: 'Too many sign-in requests from this address' } },
-    handler: async ({ body }) => ({ token: await redeemLoginLink(body.token, secret) }),
+    responses: { 200: { description: 'Session token, or the companies to choose from (the link stays valid until one is chosen)', schema: LoginVerifyResponse }, 403: { description: 'The e-mail no longer signs the company’s current pledge' }, 410: { description: 'The link has expired' }, 429: { description: 'Too many sign-in requests from this address' } },
+    handler: async ({ body }) => redeemLoginLink(body.token, secret, body.company),
   });
 
   api.route({

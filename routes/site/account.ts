@@ -7,7 +7,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { PledgeStatus, Transition } from '../../models/pledge';
 import { SESSION_COOKIE } from '../../src/auth/middleware';
 import { SESSION_TTL_SECONDS, type SessionClaims } from '../../src/auth/jwt';
-import { redeemLoginLink, requestLoginLink } from '../../src/auth/service';
+import { redeemLoginLink, requestLoginLink, type LoginResult } from '../../src/auth/service';
 import type { I18n } from '../../src/i18n';
 import { withdrawPledge } from '../../src/pledges/lifecycle';
 import { authorisedPledge } from '../../src/pledges/access';
@@ -147,13 +147,20 @@ export function accountPages(kit: SiteKit): Router {
   router.post('/login/verify', kit.csrf.verify, loginLimit, async (req, res) => {
     const token = postedToken(kit, req, res, 'login-verify', '/me');
     if (token === undefined) return;
-    let jwt: string;
+    const company = formText(req.body, 'company') || undefined;
+    let result: LoginResult;
     try {
-      jwt = await redeemLoginLink(token, secret);
+      result = await redeemLoginLink(token, secret, company);
     } catch (e) {
       tokenFailurePage(kit, req, res, e, 'login-verify', '/me');
       return;
     }
+    // A contact of several companies chooses one; the link stays valid until then.
+    if ('choose' in result) {
+      kit.page(req, res, 'login-verify', { token, choose: result.choose, csrf: kit.csrf.token(req, res) }, { policy: 'no-store', section: '/me' });
+      return;
+    }
+    const jwt = result.token;
     res.cookie(SESSION_COOKIE, jwt, cookieOptions(config.isProduction, SESSION_TTL_SECONDS * 1000));
     res.redirect(303, '/me');
   });

@@ -25,12 +25,16 @@ export function confirmPledgeMail(p: { to: string; companyName: string; signator
   );
 }
 
-export function loginLinkMail(p: { to: string; companyName: string; uscc: string; link: string; expiresMinutes: number }): MailMessage {
+/** One link for every company the contact may act for; with several, they choose after opening it. */
+export function loginLinkMail(p: { to: string; companies: Array<{ companyName: string; uscc: string }>; link: string; expiresMinutes: number }): MailMessage {
+  const zhList = p.companies.map((c) => `「${c.companyName}」（统一社会信用代码 ${c.uscc}）`).join('、');
+  const enList = p.companies.map((c) => `"${c.companyName}" (USCC ${c.uscc})`).join(', ');
+  const several = p.companies.length > 1;
   return build(
     p.to,
-    `登录链接：${p.companyName} / Your sign-in link`,
-    [`您将以「${p.companyName}」（统一社会信用代码 ${p.uscc}）签署人的身份登录企业中心。请在 ${p.expiresMinutes} 分钟内打开以下链接（仅可使用一次）。`, '如果不是您本人操作，请忽略本邮件。'],
-    [`This link signs you in to the company area as the signatory of "${p.companyName}" (USCC ${p.uscc}). Open it within ${p.expiresMinutes} minutes (it works once).`, 'If this was not you, ignore this e-mail.'],
+    several ? '登录链接 / Your sign-in link' : `登录链接：${p.companies[0].companyName} / Your sign-in link`,
+    [`您将以${zhList}签署人的身份登录企业中心${several ? '，打开链接后请选择企业' : ''}。请在 ${p.expiresMinutes} 分钟内打开以下链接（仅可使用一次）。`, '如果不是您本人操作，请忽略本邮件。'],
+    [`This link signs you in to the company area as the signatory of ${enList}${several ? '; you choose the company after opening it' : ''}. Open it within ${p.expiresMinutes} minutes (it works once).`, 'If this was not you, ignore this e-mail.'],
     p.link,
     true,
   );

@@ -53,6 +53,8 @@ export const ApproveBody = z.strictObject({
 });
 
 export const TokenBody = z.strictObject({ token: z.string().min(20).max(200) });
+/** A sign-in link's token and, for a contact of several companies, the chosen company's code. */
+export const LoginVerifyBody = z.strictObject({ token: z.string().min(20).max(200), company: Uscc.optional() });
 export const ReasonBody = z.strictObject({ reason: freeText(2, 500) });
 export const LoginLinkBody = z.strictObject({ email: Email });
 export const AdminLoginBody = z.strictObject({ email: Email, password: z.string().min(1).max(200) });

@@ -434,6 +434,8 @@ export const en: Record<MessageKey, string> = {
   'loginVerify.title': 'Sign in to the company area',
   'loginVerify.lead': 'Press the button below to sign in.',
   'loginVerify.button': 'Sign in',
+  'loginVerify.choose.title': 'Which company?',
+  'loginVerify.choose.lead': 'Your address signs for several companies. Choose the one to act for now (you can sign in again for another).',
   'loginVerify.newLink': 'Get a new sign-in link',
   'loginVerify.failed.incomplete.title': 'Incomplete link',
   'loginVerify.failed.incomplete.text':

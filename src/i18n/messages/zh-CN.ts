@@ -387,6 +387,8 @@ export const zhCN = {
   'loginSent.hint': '没有收到？请检查垃圾邮件文件夹，或确认邮箱与签署时填写的一致。',
   'loginVerify.title': '登录企业中心',
   'loginVerify.lead': '请点击下方按钮完成登录。',
+  'loginVerify.choose.title': '请选择企业',
+  'loginVerify.choose.lead': '您的邮箱是多家企业的签署人。请选择本次要代表的企业（如需切换，可重新登录）。',
   'loginVerify.button': '登录',
   'loginVerify.newLink': '重新获取登录链接',
   'loginVerify.failed.incomplete.title': '链接不完整',
