@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { signAndConfirm } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { assertAccessible, screenshot, useBrowserSite } from './harness';
+import { assertAccessible, screenshot, signedInAsAdmin, useBrowserSite } from './harness';
 import { assertFilterLayout, assertNoButtonWraps, buttonFacts, filterFacts } from './layout-facts';
 
 const WIDTHS = [
@@ -63,15 +63,7 @@ describe('console pages in a real browser (1280 and 390 px)', function () {
     },
   });
 
-  async function signedIn(viewport: { width: number; height: number }): Promise<Page> {
-    const page = await site.browser.newPage(viewport);
-    await page.goto(`${site.base}/admin/login`);
-    await page.getByLabel('电子邮箱').fill(admin.email);
-    await page.getByLabel('密码').fill(admin.password);
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.waitForURL(/\/admin\/pledges/);
-    return page;
-  }
+  const signedIn = (viewport: { width: number; height: number }) => signedInAsAdmin(site, admin, viewport);
 
   for (const v of WIDTHS) {
     it(`when the admin sign-in page is shown at ${v.width}px, then no button wraps and axe finds nothing serious`, async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Pledge } from '../../models/pledge';
 import { signAndConfirm } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { assertAccessible, screenshot, useBrowserSite } from './harness';
+import { assertAccessible, screenshot, signedInAsAdmin, useBrowserSite } from './harness';
 
 describe('association console in a real browser', function () {
   this.timeout(60_000);
@@ -62,12 +62,7 @@ describe('association console in a real browser', function () {
 
   it('when the other console pages are opened, in Chinese and English, then each passes axe', async () => {
     const admin = await r.makeAdmin();
-    const page = await site.browser.newPage();
-    await page.goto(`${site.base}/admin/login`);
-    await page.getByLabel('电子邮箱').fill(admin.email);
-    await page.getByLabel('密码').fill(admin.password);
-    await page.getByRole('button', { name: '登录' }).click();
-    await page.waitForURL(/\/admin\/pledges/);
+    const page = await signedInAsAdmin(site, admin);
     for (const path of ['/admin/initiatives', '/admin/initiatives/1', '/admin/exports', '/admin/accounts', '/admin/audit', '/admin/pledges?status=bogus']) {
       await page.goto(`${site.base}${path}`);
       await assertAccessible(page, path);

@@ -175,6 +175,21 @@ export function useBrowserSite(
   };
 }
 
+/** A new tab signed in to the console as `admin` through the sign-in form; ends on the review queue. */
+export async function signedInAsAdmin(
+  site: BrowserSite,
+  admin: { email: string; password: string },
+  viewport?: { width: number; height: number },
+): Promise<Page> {
+  const page = await site.browser.newPage(viewport);
+  await page.goto(`${site.base}/admin/login`);
+  await page.getByLabel('电子邮箱').fill(admin.email);
+  await page.getByLabel('密码').fill(admin.password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.waitForURL(/\/admin\/pledges/);
+  return page;
+}
+
 function started(browser: Browser | undefined): Browser {
   assert.ok(browser, 'the browser is launched in before()');
   return browser;
