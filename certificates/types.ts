@@ -44,9 +44,10 @@ export interface Association {
   en: string;
 }
 
+/** Fictional on purpose: a certificate made without configuration must not name a real body. */
 export const DEFAULT_ASSOCIATION: Association = {
-  zh: '中国质量协会',
-  en: 'China Association for Quality',
+  zh: '示例质量协会',
+  en: 'Example Quality Association',
 };
 
 export interface RenderOptions {

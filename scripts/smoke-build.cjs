@@ -106,6 +106,8 @@ function productionEnv(runtime, dataDir) {
     NODE_ENV: 'production',
     PORT: '0',
     PUBLIC_URL: 'https://registry.smoke.test',
+    ASSOCIATION_NAME_ZH: '冒烟测试质量协会',
+    ASSOCIATION_NAME_EN: 'Smoke Test Quality Association',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     JWT_SECRET: crypto.randomBytes(32).toString('base64url'),

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ASSOCIATION } from '../certificates/types';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -39,6 +40,19 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     default: 'http://localhost:$PORT',
     requiredInProduction: true,
     description: 'Public base URL of the site, used in e-mail links and certificate QR codes.',
+  },
+  {
+    name: 'ASSOCIATION_NAME_ZH',
+    default: DEFAULT_ASSOCIATION.zh,
+    requiredInProduction: true,
+    description:
+      'The issuing association’s name in Chinese, printed on certificates (with its seal) and in their credentials. The default is fictional, for development only.',
+  },
+  {
+    name: 'ASSOCIATION_NAME_EN',
+    default: DEFAULT_ASSOCIATION.en,
+    requiredInProduction: true,
+    description: 'The issuing association’s name in English (certificates and credentials). The default is fictional, for development only.',
   },
   {
     name: 'MONGODB_URI',
@@ -192,11 +206,19 @@ const httpUrl = z.string().refine((s) => {
   }
 }, 'must be an absolute http(s) URL');
 
+// Drawn on one line of the certificate and its seal: short, printable, no control characters.
+const associationName = z
+  .string()
+  .max(40, 'must be at most 40 characters')
+  .refine((s) => !/[\p{Cc}\p{Cf}]/u.test(s), 'must not hold control or format characters');
+
 /** Raw variables (all strings; empty counts as unset). Cross-field rules live in loadConfig. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: intVar(0, 65535).optional(),
   PUBLIC_URL: httpUrl.optional(),
+  ASSOCIATION_NAME_ZH: associationName.optional(),
+  ASSOCIATION_NAME_EN: associationName.optional(),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\/./, 'must start with mongodb:// or mongodb+srv://')
@@ -256,6 +278,8 @@ export interface Config {
   readonly port: number;
   /** No trailing slash. */
   readonly publicUrl: string;
+  /** The issuing association's name (certificates, credentials); fictional outside production. */
+  readonly association: { readonly zh: string; readonly en: string };
   /** Unset: the server starts the embedded store. */
   readonly mongodbUri: string | undefined;
   /** Production may run on the embedded store only when this was set explicitly. */
@@ -356,6 +380,10 @@ export function loadConfig(env: Env = process.env): Config {
     isProduction,
     port,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    association: Object.freeze({
+      zh: e.ASSOCIATION_NAME_ZH ?? DEFAULT_ASSOCIATION.zh,
+      en: e.ASSOCIATION_NAME_EN ?? DEFAULT_ASSOCIATION.en,
+    }),
     mongodbUri: e.MONGODB_URI,
     allowEmbeddedStore: e.ALLOW_EMBEDDED_STORE === '1',
     dataDir: path.resolve(e.DATA_DIR),

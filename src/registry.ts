@@ -65,7 +65,7 @@ export function createRegistry(
   });
   const mail = createMailQueue(() => mailSender.poke());
   const keys = createKeyRing(config, logger);
-  const certificates = new CertificateService(keys, config.publicUrl);
+  const certificates = new CertificateService(keys, config.publicUrl, undefined, config.association);
   const log = new TransparencyLog({ publicUrl: config.publicUrl, privateKey: keys.signingKey.privateKey, logger, batchMs: opts.logBatchMs, pollMs: opts.logPollMs });
   certificates.useLog(log);
   const certificateIssuer = new BackgroundTask(

@@ -8,7 +8,7 @@
  * reissue (`reissueBy`, see status.ts) has its current certificate superseded on the way.
  */
 import type { Types } from 'mongoose';
-import { issueCertificate, makeSerial, type CertificateData } from '../../certificates';
+import { issueCertificate, makeSerial, type Association, type CertificateData } from '../../certificates';
 import { Certificate, CertificatePdf, CertificateStatus, type CertificateDoc } from '../../models/certificate';
 import { Counter } from '../../models/counter';
 import { Initiative } from '../../models/initiative';
@@ -39,6 +39,7 @@ export class CertificateIssuer {
     private readonly keys: KeyRing,
     private readonly publicUrl: string,
     private readonly cache: LookupCache,
+    private readonly association?: Association,
   ) {}
 
   /** Issues certificates for every active pledge still waiting for one; returns how many. */
@@ -74,6 +75,7 @@ export class CertificateIssuer {
       signingKey: this.keys.signingKey,
       p12Signer: this.keys.pdfSigner,
       publicUrl: this.publicUrl,
+      association: this.association,
       credentialStatus: credentialStatus(this.publicUrl, await statusIndexFor(serial)),
       logVerifierKey: log?.vkey,
       logProof: log ? (jws) => log.certificateProof({ serial, uscc: fresh.uscc, jws, issuedAt }) : undefined,

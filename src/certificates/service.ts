@@ -11,6 +11,7 @@ import type { Types } from 'mongoose';
 import type { CertificateDoc } from '../../models/certificate';
 import type { PledgeDoc } from '../../models/pledge';
 import { createLookupCache } from './cache';
+import type { Association } from '../../certificates';
 import { CertificateIssuer } from './issuing';
 import type { KeyRing } from './keys';
 import { certificatePdf, companyCertificatePdf, findCertificate } from './records';
@@ -34,8 +35,10 @@ export class CertificateService {
     private readonly publicUrl: string,
     /** Where uploaded PDFs are checked: worker threads, off the event loop. */
     private readonly verifier: VerifyPool = new VerifyPool(),
+    /** The issuing association on certificates (config ASSOCIATION_NAME_ZH/EN). */
+    association?: Association,
   ) {
-    this.issuer = new CertificateIssuer(keys, publicUrl, this.cache);
+    this.issuer = new CertificateIssuer(keys, publicUrl, this.cache, association);
   }
 
   /** Binds issued certificates to the transparency log (each PDF carries its log proof). */

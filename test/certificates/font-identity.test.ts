@@ -137,6 +137,8 @@ describe('font pipeline identity', function () {
       pdf = await renderCertificate(sampleData(), {
         publicUrl: PUBLIC_URL,
         keyFingerprint: '3F2A 9C01 D4E5 B6A7',
+        // The association the recordings were made with (the default has since become fictional).
+        association: { zh: '中国质量协会', en: 'China Association for Quality' },
       });
     });
 

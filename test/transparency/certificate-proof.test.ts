@@ -9,7 +9,7 @@ import { useRegistry } from '../helpers/registry';
 
 describe('certificates bound to the transparency log', function () {
   this.timeout(60_000);
-  const r = useRegistry();
+  const r = useRegistry({ ASSOCIATION_NAME_ZH: '测试质量协会', ASSOCIATION_NAME_EN: 'Test Quality Association' });
 
   it('when a certificate is issued, then its PDF carries log-proof.json whose entry names its credential and whose inclusion proof verifies offline against the embedded checkpoint and the vkey', async () => {
     const admin = (await r.makeAdmin()).token;
@@ -42,6 +42,8 @@ describe('certificates bound to the transparency log', function () {
     const list = decodeJws((await request(r.app).get('/api/v1/status/revocation').expect(200)).text);
     assert.equal(list.header.kid, kid);
     assert.equal(list.payload.iss, 'https://registry.test');
+    // The configured association issues it (ASSOCIATION_NAME_ZH / _EN).
+    assert.deepEqual((decodeJws(jws).payload as { issuer: object }).issuer, { id: 'https://registry.test', name: '测试质量协会', nameEn: 'Test Quality Association' });
     const payload = decodeJws(jws).payload as { iss: string; credentialStatus: Array<Record<string, string>> };
     assert.equal(payload.iss, 'https://registry.test');
     assert.deepEqual(payload.credentialStatus.map((s) => [s.type, s.statusPurpose, s.statusListCredential]), [

@@ -25,6 +25,8 @@ const production = {
   SIGNING_P12_PASSWORD: 'p12 password',
   SMTP_URL: 'smtps://mailer:secret@smtp.example.org:465',
   MONGODB_URI: 'mongodb://db.example.org:27017/eqi',
+  ASSOCIATION_NAME_ZH: '某某质量协会',
+  ASSOCIATION_NAME_EN: 'Some Quality Association',
 };
 
 function configError(fn: () => unknown): ConfigError {
@@ -99,6 +101,8 @@ describe('config', () => {
       'SIGNING_P12',
       'SIGNING_P12_PASSWORD',
       'PUBLIC_URL',
+      'ASSOCIATION_NAME_ZH',
+      'ASSOCIATION_NAME_EN',
     ]) {
       assert.ok(
         err.problems.some((p) => p.startsWith(`${name}: required when NODE_ENV=production`)),
@@ -106,6 +110,18 @@ describe('config', () => {
       );
       assert.match(err.message, new RegExp(name));
     }
+  });
+
+  it('when the association is not configured outside production, then the fictional 示例质量协会 / Example Quality Association is used; in production the configured names are', () => {
+    assert.deepEqual(loadConfig({ NODE_ENV: 'development' }).association, { zh: '示例质量协会', en: 'Example Quality Association' });
+    assert.deepEqual(loadConfig(production).association, { zh: '某某质量协会', en: 'Some Quality Association' });
+    const err = configError(() => loadConfig({ ...production, ASSOCIATION_NAME_EN: undefined }));
+    assert.deepEqual(err.problems, ['ASSOCIATION_NAME_EN: required when NODE_ENV=production']);
+  });
+
+  it('when an association name holds a control character or is too long, then it is refused naming the variable', () => {
+    assert.match(configError(() => loadConfig({ ASSOCIATION_NAME_ZH: '质量\u0007协会' })).problems.join(), /^ASSOCIATION_NAME_ZH: must not hold control/);
+    assert.match(configError(() => loadConfig({ ASSOCIATION_NAME_EN: 'x'.repeat(41) })).problems.join(), /^ASSOCIATION_NAME_EN: must be at most 40/);
   });
 
   it('when NODE_ENV=production lacks only JWT_SECRET, then exactly that is reported', () => {
