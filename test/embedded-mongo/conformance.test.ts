@@ -412,4 +412,45 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.equal(up.upsertedId, 'new');
     });
   });
+
+  describe('renameCollection', () => {
+    it('when a collection is renamed, then its documents and indexes move, the old name is gone, and the target rules are mongod\'s', async () => {
+      const src = await fresh([{ _id: 1, a: 1 }, { _id: 2, a: 2 }]);
+      await src.createIndex({ a: 1 }, { unique: true });
+      const renamed = db.collection<AnyDoc>((await src.rename(`${src.collectionName}_new`)).collectionName);
+      assert.deepEqual(await renamed.find().sort({ _id: 1 }).toArray(), [{ _id: 1, a: 1 }, { _id: 2, a: 2 }]);
+      assert.deepEqual((await renamed.listIndexes().toArray()).map((i) => i.name).sort(), ['_id_', 'a_1']);
+      assert.equal((await rejection(renamed.insertOne({ _id: 3, a: 1 }))).code, 11000);
+      const names = (await db.listCollections().toArray()).map((i) => i.name);
+      assert.ok(!names.includes(src.collectionName) && names.includes(renamed.collectionName));
+      assert.equal((await rejection(src.rename('whatever'))).code, 26);
+      const other = await fresh([{ _id: 'o' }]);
+      assert.equal((await rejection(other.rename(renamed.collectionName))).code, 48);
+      await other.rename(renamed.collectionName, { dropTarget: true });
+      assert.deepEqual(await db.collection(renamed.collectionName).find().toArray(), [{ _id: 'o' }]);
+    });
+
+    it('when the store restarts after a rename, then the collection is found under its new name', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-rename-'));
+      try {
+        let s = await startEmbeddedMongo({ dataDir: dir });
+        let client = await MongoClient.connect(s.uri);
+        const c = client.db('t').collection<AnyDoc>('before');
+        await c.insertOne({ _id: 1 });
+        await c.createIndex({ x: 1 });
+        await c.rename('after');
+        await client.close();
+        await s.close();
+        s = await startEmbeddedMongo({ dataDir: dir });
+        client = await MongoClient.connect(s.uri);
+        assert.deepEqual(await client.db('t').collection('after').find().toArray(), [{ _id: 1 }]);
+        assert.deepEqual((await client.db('t').listCollections().toArray()).map((i) => i.name), ['after']);
+        assert.equal((await client.db('t').collection('after').listIndexes().toArray()).length, 2);
+        await client.close();
+        await s.close();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
 });

@@ -1,6 +1,6 @@
 /** Handshake, diagnostics and the catalog: hello, ping, buildInfo, serverStatus, list*, create, drop…, dbStats. */
 import { Long, type Document } from 'bson';
-import { unsupported } from '../errors';
+import { Codes, MongoServerError, unsupported } from '../errors';
 import type { WriteBatch } from '../engine/catalog';
 import { Collection } from '../engine/collection';
 import { compileFilter } from '../engine/query';
@@ -107,6 +107,17 @@ function drop(store: Store, cmd: Document, db: string, batch: WriteBatch): Docum
   return { nIndexesWas: coll.indexes.size + 1, ns: coll.ns, ok: 1 };
 }
 
+/** renameCollection: {renameCollection: 'db.from', to: 'db.to', dropTarget?}, run against admin. */
+function renameCollection(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
+  if (db !== 'admin') throw new MongoServerError(Codes.Unauthorized, 'renameCollection may only be run against the admin database.');
+  const from = cmd.renameCollection;
+  const to = cmd.to;
+  if (typeof from !== 'string' || !from.includes('.')) throw new MongoServerError(Codes.InvalidNamespace, `Invalid source namespace: ${String(from)}`);
+  if (typeof to !== 'string' || !to.includes('.')) throw new MongoServerError(Codes.InvalidNamespace, `Invalid target namespace: ${String(to)}`);
+  store.catalog.renameCollection(batch, from, to, cmd.dropTarget === true);
+  return { ok: 1 };
+}
+
 function dbStats(store: Store, db: string): Document {
   const colls = store.catalog.collections(db);
   return { db, collections: colls.length, objects: colls.reduce((n, c) => n + c.docs.size, 0), indexes: colls.reduce((n, c) => n + c.indexes.size + 1, 0), ok: 1 };
@@ -134,6 +145,7 @@ export const adminCommands: Handlers = {
   drop,
   dropDatabase: (s, _c, db, b) => (s.catalog.dropDatabase(b, db), { dropped: db, ok: 1 }),
   dbStats: (s, _c, db) => dbStats(s, db),
+  renameCollection,
   explain: () => {
     throw unsupported('explain');
   },

@@ -20,7 +20,8 @@ export type Op =
   | { o: 'dc'; ns: string } // drop collection
   | { o: 'ci'; ns: string; spec: Doc } // create index
   | { o: 'di'; ns: string; name: string } // drop index
-  | { o: 'dd'; db: string }; // drop database
+  | { o: 'dd'; db: string } // drop database
+  | { o: 'rn'; ns: string; to: string }; // rename collection
 
 const SNAPSHOT_BATCH = 1000;
 const SNAPSHOT_BATCH_BYTES = 1 << 20;
@@ -69,6 +70,33 @@ export class Catalog {
     if (this.dbs.get(db)!.size === 0) this.dbs.delete(db);
     batch.ops.push({ o: 'dc', ns: coll.ns });
     return coll;
+  }
+
+  /**
+   * Moves a collection (documents, indexes, uuid) to another name, in this or another database,
+   * in one step, as mongod does; `dropTarget` drops an existing target first.
+   */
+  renameCollection(batch: WriteBatch, from: string, to: string, dropTarget: boolean): void {
+    const [db, name] = splitNs(from);
+    const [toDb, toName] = splitNs(to);
+    validateNamespace(toDb, toName);
+    const coll = this.get(db, name);
+    if (!coll) throw new MongoServerError(Codes.NamespaceNotFound, `Source collection ${from} does not exist`);
+    if (from === to) throw new MongoServerError(Codes.IllegalOperation, "Can't rename a collection to itself");
+    if (this.get(toDb, toName)) {
+      if (!dropTarget) throw new MongoServerError(Codes.NamespaceExists, 'target namespace exists');
+      this.dropCollection(batch, toDb, toName);
+    }
+    this.move(coll, toDb, toName);
+    batch.ops.push({ o: 'rn', ns: from, to });
+  }
+
+  private move(coll: Collection, db: string, name: string): void {
+    this.dbs.get(coll.db)!.delete(coll.name);
+    if (this.dbs.get(coll.db)!.size === 0) this.dbs.delete(coll.db);
+    coll.db = db;
+    coll.name = name;
+    this.put(coll);
   }
 
   dropDatabase(batch: WriteBatch, db: string): void {
@@ -147,6 +175,11 @@ export class Catalog {
       case 'di':
         need().indexes.delete(op.name);
         break;
+      case 'rn': {
+        const [toDb, toName] = splitNs(op.to);
+        this.move(need(), toDb, toName);
+        break;
+      }
     }
   }
 

@@ -49,8 +49,9 @@ export class Collection {
   private readonly builds = new Set<Map<string, Doc | null>>();
 
   constructor(
-    readonly db: string,
-    readonly name: string,
+    /** Changed only by the catalog's rename. */
+    public db: string,
+    public name: string,
     readonly options: Doc = {},
     uuid?: string,
   ) {
