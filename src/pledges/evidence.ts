@@ -1,0 +1,160 @@
+/**
+ * Evidence of authority (issue #12 item 1), the storage half: an authorisation letter (授权书)
+ * or business licence (营业执照) is a PDF, JPEG or PNG of at most 10 MB, its type read from its
+ * bytes (never its name), images capped in their dimensions (a small PNG can declare a huge
+ * canvas that would exhaust memory when decoded), and kept in MongoDB through GridFS
+ * (bucket `evidence`), never inside the pledge document and never served publicly.
+ */
+import { createHash } from 'node:crypto';
+import mongoose, { Types } from 'mongoose';
+
+export const EVIDENCE_MAX_BYTES = 10 * 1024 * 1024;
+/** Largest image side and area accepted (a scanned A4 page at 600 dpi is about 5000 × 7000). */
+export const EVIDENCE_MAX_SIDE = 12_000;
+export const EVIDENCE_MAX_PIXELS = 60_000_000;
+export const EVIDENCE_BUCKET = 'evidence';
+
+export type EvidenceKind = 'authorisation-letter' | 'business-licence';
+export type EvidenceType = 'application/pdf' | 'image/png' | 'image/jpeg';
+
+export type EvidenceProblem =
+  'empty' | 'too-large' | 'wrong-type' | 'truncated' | 'too-many-pixels';
+
+export type SniffResult =
+  | { ok: true; contentType: EvidenceType; width?: number; height?: number }
+  | { ok: false; problem: EvidenceProblem };
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PNG_IEND = Buffer.from([
+  0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+]);
+
+function dimensions(width: number, height: number, contentType: EvidenceType): SniffResult {
+  if (width < 1 || height < 1) return { ok: false, problem: 'truncated' };
+  if (
+    width > EVIDENCE_MAX_SIDE ||
+    height > EVIDENCE_MAX_SIDE ||
+    width * height > EVIDENCE_MAX_PIXELS
+  )
+    return { ok: false, problem: 'too-many-pixels' };
+  return { ok: true, contentType, width, height };
+}
+
+function sniffPng(b: Buffer): SniffResult {
+  // IHDR is the first chunk: length 13, type, width, height (big-endian).
+  if (b.length < 33 || b.toString('latin1', 12, 16) !== 'IHDR')
+    return { ok: false, problem: 'truncated' };
+  if (!b.subarray(b.length - PNG_IEND.length).equals(PNG_IEND))
+    return { ok: false, problem: 'truncated' };
+  return dimensions(b.readUInt32BE(16), b.readUInt32BE(20), 'image/png');
+}
+
+function sniffJpeg(b: Buffer): SniffResult {
+  if (b[b.length - 2] !== 0xff || b[b.length - 1] !== 0xd9)
+    return { ok: false, problem: 'truncated' };
+  // Walk the marker segments up to a start-of-frame, which carries height and width.
+  for (let i = 2; i + 9 < b.length;) {
+    if (b[i] !== 0xff) return { ok: false, problem: 'truncated' };
+    const marker = b[i + 1];
+    if (marker === 0xff) {
+      i += 1;
+      continue;
+    }
+    const length = b.readUInt16BE(i + 2);
+    const isFrame =
+      marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) return dimensions(b.readUInt16BE(i + 7), b.readUInt16BE(i + 5), 'image/jpeg');
+    if (length < 2) return { ok: false, problem: 'truncated' };
+    i += 2 + length;
+  }
+  return { ok: false, problem: 'truncated' };
+}
+
+function sniffPdf(b: Buffer): SniffResult {
+  // A complete PDF ends with %%EOF (possibly followed by a line end) near its end.
+  const tail = b.toString('latin1', Math.max(0, b.length - 1024));
+  return tail.includes('%%EOF')
+    ? { ok: true, contentType: 'application/pdf' }
+    : { ok: false, problem: 'truncated' };
+}
+
+/** The evidence file's type from its bytes, with its size, completeness and image dimensions checked. */
+export function sniffEvidence(bytes: Buffer): SniffResult {
+  if (bytes.length === 0) return { ok: false, problem: 'empty' };
+  if (bytes.length > EVIDENCE_MAX_BYTES) return { ok: false, problem: 'too-large' };
+  if (bytes.subarray(0, 5).toString('latin1') === '%PDF-') return sniffPdf(bytes);
+  if (bytes.subarray(0, 8).equals(PNG_SIGNATURE)) return sniffPng(bytes);
+  if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)
+    return sniffJpeg(bytes);
+  return { ok: false, problem: 'wrong-type' };
+}
+
+export interface StoredEvidence {
+  id: Types.ObjectId;
+  pledge: Types.ObjectId;
+  kind: EvidenceKind;
+  contentType: EvidenceType;
+  length: number;
+  sha256: string;
+  uploadedAt: Date;
+}
+
+function bucket(): mongoose.mongo.GridFSBucket {
+  return new mongoose.mongo.GridFSBucket(mongoose.connection.db!, { bucketName: EVIDENCE_BUCKET });
+}
+
+/** Stores a sniffed evidence file for a pledge; the caller checked it with sniffEvidence. */
+export async function storeEvidence(
+  pledge: Types.ObjectId,
+  kind: EvidenceKind,
+  contentType: EvidenceType,
+  bytes: Buffer,
+): Promise<StoredEvidence> {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const id = new Types.ObjectId();
+  await new Promise<void>((resolve, reject) => {
+    const up = bucket().openUploadStreamWithId(id, `${String(pledge)}-${kind}`, {
+      metadata: { pledge, kind, contentType, sha256 },
+    });
+    up.once('error', reject);
+    up.once('finish', () => resolve());
+    up.end(bytes);
+  });
+  return { id, pledge, kind, contentType, length: bytes.length, sha256, uploadedAt: new Date() };
+}
+
+interface EvidenceFile {
+  _id: Types.ObjectId;
+  length: number;
+  uploadDate: Date;
+  metadata: {
+    pledge: Types.ObjectId;
+    kind: EvidenceKind;
+    contentType: EvidenceType;
+    sha256: string;
+  };
+}
+
+/** A pledge's evidence files, oldest first (metadata only). */
+export async function listEvidence(pledge: Types.ObjectId): Promise<StoredEvidence[]> {
+  const files = (await bucket()
+    .find({ 'metadata.pledge': pledge })
+    .sort({ uploadDate: 1 })
+    .toArray()) as unknown as EvidenceFile[];
+  return files.map((f) => ({
+    id: f._id,
+    pledge: f.metadata.pledge,
+    kind: f.metadata.kind,
+    contentType: f.metadata.contentType,
+    length: f.length,
+    sha256: f.metadata.sha256,
+    uploadedAt: f.uploadDate,
+  }));
+}
+
+/** The bytes of one evidence file (for the review page only; never a public route). */
+export async function readEvidence(id: Types.ObjectId): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of bucket().openDownloadStream(id)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

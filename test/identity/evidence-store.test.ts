@@ -1,0 +1,181 @@
+/**
+ * Evidence files (issue #12 item 1), storage half: type sniffed from the bytes, size, truncation
+ * and image-dimension caps (a PNG bomb), and the GridFS round trip through the embedded store.
+ */
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+import mongoose from 'mongoose';
+import { PDFDocument } from 'pdf-lib';
+import {
+  EVIDENCE_MAX_BYTES,
+  listEvidence,
+  readEvidence,
+  sniffEvidence,
+  storeEvidence,
+} from '../../src/pledges/evidence';
+import { useRegistry } from '../helpers/registry';
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(b: Buffer): number {
+  let c = 0xffffffff;
+  for (const x of b) c = CRC_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+/** A real PNG (grey, 8-bit) whose IHDR declares width × height; `rows` rows of pixel data. */
+function png(width: number, height: number, rows = height): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 0;
+  const raw = Buffer.alloc(Math.min(rows, height) * (width + 1));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+/** A minimal baseline JPEG header (SOI, APP0, SOF0 with the given size, EOI); enough to sniff. */
+function jpeg(width: number, height: number): Buffer {
+  const app0 = Buffer.from([
+    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01,
+    0x00, 0x00,
+  ]);
+  const sof = Buffer.from([
+    0xff,
+    0xc0,
+    0x00,
+    0x0b,
+    0x08,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    0x01,
+    0x01,
+    0x11,
+    0x00,
+  ]);
+  return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, sof, Buffer.from([0xff, 0xd9])]);
+}
+async function pdf(): Promise<Buffer> {
+  const doc = await PDFDocument.create();
+  doc.addPage([595, 842]);
+  return Buffer.from(await doc.save());
+}
+
+describe('evidence files: sniffing', () => {
+  it('when a PDF, PNG or JPEG is given, then its type (and image size) is read from the bytes', async () => {
+    assert.deepEqual(sniffEvidence(await pdf()), { ok: true, contentType: 'application/pdf' });
+    assert.deepEqual(sniffEvidence(png(800, 600)), {
+      ok: true,
+      contentType: 'image/png',
+      width: 800,
+      height: 600,
+    });
+    assert.deepEqual(sniffEvidence(jpeg(2480, 3508)), {
+      ok: true,
+      contentType: 'image/jpeg',
+      width: 2480,
+      height: 3508,
+    });
+  });
+
+  it('when the bytes are of another type (whatever the name), then wrong-type', () => {
+    for (const b of [
+      Buffer.from('<html>not a letter</html>'),
+      Buffer.from('PK\x03\x04 zip'),
+      Buffer.from('GIF89a......'),
+    ]) {
+      assert.deepEqual(sniffEvidence(b), { ok: false, problem: 'wrong-type' });
+    }
+  });
+
+  it('when a file is cut off, then truncated', async () => {
+    const p = await pdf();
+    assert.deepEqual(sniffEvidence(p.subarray(0, p.length - 40)), {
+      ok: false,
+      problem: 'truncated',
+    });
+    const i = png(100, 100);
+    assert.deepEqual(sniffEvidence(i.subarray(0, i.length - 5)), {
+      ok: false,
+      problem: 'truncated',
+    });
+    assert.deepEqual(sniffEvidence(i.subarray(0, 20)), { ok: false, problem: 'truncated' });
+    const j = jpeg(100, 100);
+    assert.deepEqual(sniffEvidence(j.subarray(0, j.length - 1)), {
+      ok: false,
+      problem: 'truncated',
+    });
+  });
+
+  it('when a small PNG declares a huge canvas (a PNG bomb), then too-many-pixels', () => {
+    const bomb = png(100_000, 100_000, 1);
+    assert.ok(bomb.length < 2000, `the bomb is small: ${bomb.length} bytes`);
+    assert.deepEqual(sniffEvidence(bomb), { ok: false, problem: 'too-many-pixels' });
+    assert.deepEqual(sniffEvidence(png(9000, 9000, 1)), { ok: false, problem: 'too-many-pixels' });
+    assert.deepEqual(sniffEvidence(jpeg(65_000, 65_000)), {
+      ok: false,
+      problem: 'too-many-pixels',
+    });
+  });
+
+  it('when a file is empty or 10 MB + 1 byte, then empty or too-large; exactly 10 MB is allowed', async () => {
+    assert.deepEqual(sniffEvidence(Buffer.alloc(0)), { ok: false, problem: 'empty' });
+    const head = Buffer.from('%PDF-1.7\n');
+    const tail = Buffer.from('\n%%EOF\n');
+    const padded = (n: number) =>
+      Buffer.concat([head, Buffer.alloc(n - head.length - tail.length, 0x20), tail]);
+    assert.deepEqual(sniffEvidence(padded(EVIDENCE_MAX_BYTES + 1)), {
+      ok: false,
+      problem: 'too-large',
+    });
+    assert.equal(padded(EVIDENCE_MAX_BYTES).length, EVIDENCE_MAX_BYTES);
+    assert.deepEqual(sniffEvidence(padded(EVIDENCE_MAX_BYTES)), {
+      ok: true,
+      contentType: 'application/pdf',
+    });
+  });
+});
+
+describe('evidence files: GridFS through the embedded store', () => {
+  useRegistry();
+
+  it('when a 3 MB letter and a licence are stored for a pledge, then both read back byte for byte, listed with type, size and SHA-256', async () => {
+    const pledge = new mongoose.Types.ObjectId();
+    const letter = Buffer.concat([await pdf(), Buffer.alloc(3 * 1024 * 1024, 7)]);
+    const licence = png(1200, 900);
+    const a = await storeEvidence(pledge, 'authorisation-letter', 'application/pdf', letter);
+    const b = await storeEvidence(pledge, 'business-licence', 'image/png', licence);
+    assert.ok((await readEvidence(a.id)).equals(letter));
+    assert.ok((await readEvidence(b.id)).equals(licence));
+    const listed = await listEvidence(pledge);
+    assert.deepEqual(
+      listed.map((e) => [e.kind, e.contentType, e.length, e.sha256]),
+      [
+        ['authorisation-letter', 'application/pdf', letter.length, a.sha256],
+        ['business-licence', 'image/png', licence.length, b.sha256],
+      ],
+    );
+    const db = mongoose.connection.db!;
+    assert.ok(
+      (await db.collection('evidence.chunks').countDocuments({ files_id: a.id })) > 1,
+      'stored in several chunks',
+    );
+    assert.deepEqual(await listEvidence(new mongoose.Types.ObjectId()), []);
+  });
+});
