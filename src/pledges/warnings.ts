@@ -96,7 +96,14 @@ const related = (p: PledgeDoc): RelatedPledge => ({
 
 export async function reviewWarnings(pledge: PledgeDoc): Promise<ReviewWarning[]> {
   const keys = pledge.reviewKeys ?? reviewKeys(pledge);
-  const others = { _id: { $ne: pledge._id }, status: { $in: [...OPEN_STATUSES] } };
+  // Open: in force or under way; an unconfirmed pledge whose link has run out no longer counts.
+  const others = {
+    _id: { $ne: pledge._id },
+    $or: [
+      { status: { $in: OPEN_STATUSES.filter((s) => s !== PledgeStatus.PendingConfirmation) } },
+      { status: PledgeStatus.PendingConfirmation, confirmExpiresAt: { $gt: new Date() } },
+    ],
+  };
   const find = (filter: Record<string, unknown>) =>
     Pledge.find({ ...others, ...filter })
       .sort({ createdAt: 1 })

@@ -177,6 +177,17 @@ describe('review warnings (API)', () => {
       w.pledges.map((x) => x.id),
       [other.id],
     );
+    // Once the other's link has run out, it no longer counts.
+    await mongoose.connection
+      .db!.collection('pledges')
+      .updateOne(
+        { _id: new mongoose.Types.ObjectId(other.id) },
+        { $set: { confirmExpiresAt: new Date(Date.now() - 1000) } },
+      );
+    assert.equal(
+      (await detail(p.id)).some((x) => x.code === 'competing-pledges'),
+      false,
+    );
   });
 
   it('when older pledges have no review keys, then the migration step gives them keys and they are matched', async () => {
