@@ -122,6 +122,7 @@ export function createRegistry(
         verify: certificates.verdicts(),
         certificates: siteCertificates(certificates),
         console: { certificates },
+        logVerifierKey: log.vkey,
       }),
     ],
     mail,

@@ -38,6 +38,8 @@ export interface SiteDeps {
   certificates?: SiteCertificates;
   /** The association's console at /admin (left out, the site has none). */
   console?: ConsoleDeps;
+  /** The transparency log's verifier key, shown on /about/verification (left out: no log). */
+  logVerifierKey?: string;
 }
 
 /** Sets `res.locals.locale`; an explicit `?lang=` is remembered in the `lang` cookie. */
@@ -72,6 +74,7 @@ export function siteRouter(deps: SiteDeps): {
     renderer,
     verify: deps.verify ?? unknownSerials,
     certificates: deps.certificates ?? noCertificates,
+    logVerifierKey: deps.logVerifierKey,
   });
 
   const router = express.Router();

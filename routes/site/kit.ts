@@ -24,6 +24,8 @@ export interface SiteKit {
   renderer: Renderer;
   verify: VerifyLookup;
   certificates: SiteCertificates;
+  /** The transparency log's verifier key (C2SP signed-note), when the registry runs a log. */
+  logVerifierKey?: string;
   /** The request's language helpers (set by the locale middleware). */
   l(res: Response): I18n;
   /** Renders `views/pages/<name>.njk` and sends it with the cache policy (public by default). */

@@ -183,6 +183,8 @@ export function publicPages(kit: SiteKit): Router {
       host: new URL(publicUrl).host,
       publicUrl,
       jwksUrl: `${publicUrl}/.well-known/jwks.json`,
+      logVerifierKey: kit.logVerifierKey,
+      checkpointUrl: `${publicUrl}/log/checkpoint`,
       checks: VERIFICATION_CHECKS,
     });
   });

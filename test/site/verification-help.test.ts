@@ -62,12 +62,16 @@ describe('site: how to check a certificate', () => {
     assert.ok(Array.isArray(keys.body.keys) && keys.body.keys.length > 0);
   });
 
-  it('when the transparency log is not yet in operation, then the page keeps a marked place for its verifier key and shows no key', async () => {
-    const zh = section((await request(r.app).get(PATH).expect(200)).text, 'transparency-log');
-    assert.ok(zh.includes(html(zhCN['how.log.pending'])));
-    const enLog = section((await request(r.app).get(`${PATH}?lang=en`).expect(200)).text, 'transparency-log');
-    assert.ok(enLog.includes(html(en['how.log.pending'])));
-    for (const s of [zh, enLog]) assert.doesNotMatch(s, /[A-Za-z0-9_-]{32,}/, 'no key material');
+  it('when the page is opened, then the transparency log section shows the log verifier key as GET /log/vkey serves it and links the checkpoint, in both languages', async () => {
+    const vkey = (await request(r.app).get('/log/vkey').expect(200)).text.trim();
+    assert.match(vkey, /^registry\.test\/log\+[0-9a-f]{8}\+/);
+    for (const [query, catalog] of [['', zhCN], ['?lang=en', en]] as const) {
+      const log = section((await request(r.app).get(`${PATH}${query}`).expect(200)).text, 'transparency-log');
+      assert.ok(log.includes(`<code class="vkey">${html(vkey)}</code>`), `the vkey in ${log}`);
+      assert.match(log, /<a href="https:\/\/registry\.test\/log\/checkpoint"><code>https:\/\/registry\.test\/log\/checkpoint<\/code><\/a>/);
+      assert.ok(log.includes(html(catalog['how.log.text'])));
+      assert.ok(!log.includes(html(catalog['how.log.pending'])), 'no longer "not in operation"');
+    }
   });
 
   it('when /verify or any page footer is shown, then it links the page', async () => {

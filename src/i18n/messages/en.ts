@@ -58,6 +58,10 @@ export const en: Record<MessageKey, string> = {
   'how.keys.text': 'Credentials are signed with the registry’s Ed25519 signing key; the public keys are published as a JSON Web Key Set at:',
   'how.keys.fingerprint': 'Every certificate prints its signing key fingerprint (SHA-256, in hexadecimal) at the bottom: the same value as that key’s kid in the key set, written another way, so you can tell which key signed it.',
   'how.log.title': 'Transparency log',
+  'how.log.text':
+    'Every certificate issued, revoked or withdrawn and every founding number is recorded in a public, append-only transparency log. Each certificate carries the proof that it is in the log, checked by npm run verify; anyone can audit the whole log with npm run log:audit.',
+  'how.log.vkey': 'The log’s verifier key:',
+  'how.log.checkpoint': 'Its latest signed checkpoint:',
   'how.log.pending': 'The transparency log is not in operation yet. When it is, its verifier key will be published here.',
   'verify.howLink': 'How to check a certificate: the three ways and what each check means',
 

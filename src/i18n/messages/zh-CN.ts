@@ -61,6 +61,10 @@ export const zhCN = {
   'how.keys.text': '电子凭证用本平台的 Ed25519 签名密钥签名，对应的公钥以 JSON Web Key Set 格式公开在：',
   'how.keys.fingerprint': '每份证书底部印有「签名密钥指纹」（SHA-256，十六进制），即公钥集中对应密钥 kid 的另一种写法，可用来确认签名所用的密钥。',
   'how.log.title': '透明日志',
+  'how.log.text':
+    '每一份证书的颁发、撤销与撤回，以及每一个发起企业编号，都记录在公开、只可追加的透明日志中。每份证书都附有其已记入日志的证明，可用 npm run verify 查验；任何人都可用 npm run log:audit 审计整个日志。',
+  'how.log.vkey': '日志验证公钥：',
+  'how.log.checkpoint': '最新签名检查点：',
   'how.log.pending': '透明日志尚未启用。启用后，日志的验证公钥将在此公布。',
   'verify.howLink': '如何查验证书：三种方法与每项检查的含义',
 
