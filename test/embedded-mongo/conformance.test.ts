@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Binary, Decimal128, Int32, Long } from 'bson';
+import { Binary, Decimal128, Int32, Long, calculateObjectSize } from 'bson';
 import { MongoClient, type Collection, type Db, type Document, type UpdateFilter } from 'mongodb';
 import mongoose, { Schema, type Connection } from 'mongoose';
 import { startEmbeddedMongo } from '../../src/embedded-mongo';
@@ -451,6 +451,27 @@ describe('embedded mongo: conformance with mongod 7', () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('dbStats and collStats', () => {
+    it('when stats are asked for, then dataSize is the BSON size of the documents held, with counts, index sizes and scale in mongod\'s shape', async () => {
+      const docs = Array.from({ length: 50 }, (_, i) => ({ _id: i, name: `n${i}`, blob: 'x'.repeat(i * 10) }));
+      const c = await fresh(docs);
+      await c.createIndex({ name: 1 });
+      const bytes = docs.reduce((n, d) => n + calculateObjectSize(d), 0);
+      const cs = await db.command({ collStats: c.collectionName });
+      assert.equal(cs.count, 50);
+      assert.equal(cs.size, bytes);
+      assert.equal(cs.avgObjSize, bytes / 50);
+      assert.equal(cs.nindexes, 2);
+      assert.deepEqual(Object.keys(cs.indexSizes).sort(), ['_id_', 'name_1']);
+      assert.ok(cs.totalIndexSize > 0 && cs.totalSize === cs.size + cs.totalIndexSize);
+      const kb = await db.command({ collStats: c.collectionName, scale: 1024 });
+      assert.equal(kb.size, bytes / 1024);
+      const ds = await db.stats();
+      assert.ok(ds.dataSize >= bytes && ds.objects >= 50 && ds.indexSize > 0 && ds.storageSize === ds.dataSize);
+      assert.equal((await rejection(db.command({ collStats: 'missing' }))).code, 26);
     });
   });
 });

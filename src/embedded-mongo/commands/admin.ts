@@ -2,10 +2,10 @@
 import { Long, type Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
 import type { WriteBatch } from '../engine/catalog';
-import { Collection } from '../engine/collection';
+import { bsonSize, Collection } from '../engine/collection';
 import { compileFilter } from '../engine/query';
 import { isPlainObject, type Doc } from '../engine/values';
-import type { Sliced } from '../engine/slices';
+import { PAUSE, withPauses, type Sliced } from '../engine/slices';
 import { GENERIC_FIELDS, batchSizeOf, collectionName, noTransactions, type CommandContext, type Handler, type Handlers, type Store } from './shared';
 
 export const WIRE_VERSION = 21;
@@ -118,9 +118,87 @@ function renameCollection(store: Store, cmd: Document, db: string, batch: WriteB
   return { ok: 1 };
 }
 
-function dbStats(store: Store, db: string): Document {
+/**
+ * Document sizes are the BSON sizes of the documents held (what mongod calls dataSize; nothing is
+ * compressed, so storageSize is the same). Index sizes are estimates: the store keeps no index
+ * pages to measure, so each entry counts a fixed 28 bytes plus 8 per key field.
+ */
+const INDEX_ENTRY_BYTES = 28;
+
+interface Sizes {
+  count: number;
+  dataSize: number;
+  indexSizes: Doc;
+  totalIndexSize: number;
+}
+
+function* sizesOf(coll: Collection): Sliced<Sizes> {
+  let dataSize = 0;
+  for (const d of withPauses(coll.docs.values())) {
+    if (d === PAUSE) yield PAUSE;
+    else dataSize += bsonSize(d);
+  }
+  const indexSizes: Doc = { _id_: coll.docs.size * INDEX_ENTRY_BYTES };
+  for (const [name, ix] of coll.indexes) indexSizes[name] = ix.size * (INDEX_ENTRY_BYTES + 8 * ix.fields.length);
+  const totalIndexSize = Object.values(indexSizes).reduce((n: number, v) => n + (v as number), 0);
+  return { count: coll.docs.size, dataSize, indexSizes, totalIndexSize };
+}
+
+function* dbStats(store: Store, cmd: Document, db: string): Sliced<Document> {
   const colls = store.catalog.collections(db);
-  return { db, collections: colls.length, objects: colls.reduce((n, c) => n + c.docs.size, 0), indexes: colls.reduce((n, c) => n + c.indexes.size + 1, 0), ok: 1 };
+  const scale = scaleOf(cmd);
+  let objects = 0;
+  let dataSize = 0;
+  let indexSize = 0;
+  for (const c of colls) {
+    const s = yield* sizesOf(c);
+    objects += s.count;
+    dataSize += s.dataSize;
+    indexSize += s.totalIndexSize;
+  }
+  return {
+    db,
+    collections: colls.length,
+    views: 0,
+    objects,
+    avgObjSize: objects ? dataSize / objects : 0,
+    dataSize: dataSize / scale,
+    storageSize: dataSize / scale,
+    indexes: colls.reduce((n, c) => n + c.indexes.size + 1, 0),
+    indexSize: indexSize / scale,
+    totalSize: (dataSize + indexSize) / scale,
+    scaleFactor: scale,
+    ok: 1,
+  };
+}
+
+function* collStats(store: Store, cmd: Document, db: string): Sliced<Document> {
+  const name = collectionName(cmd, 'collStats');
+  const coll = store.catalog.get(db, name);
+  if (!coll) throw new MongoServerError(Codes.NamespaceNotFound, `Collection [${db}.${name}] not found.`);
+  const scale = scaleOf(cmd);
+  const s = yield* sizesOf(coll);
+  const indexSizes = Object.fromEntries(Object.entries(s.indexSizes).map(([k, v]) => [k, (v as number) / scale]));
+  return {
+    ns: coll.ns,
+    count: s.count,
+    size: s.dataSize / scale,
+    avgObjSize: s.count ? s.dataSize / s.count : 0,
+    storageSize: s.dataSize / scale,
+    nindexes: coll.indexes.size + 1,
+    indexSizes,
+    totalIndexSize: s.totalIndexSize / scale,
+    totalSize: (s.dataSize + s.totalIndexSize) / scale,
+    scaleFactor: scale,
+    ok: 1,
+  };
+}
+
+function scaleOf(cmd: Document): number {
+  if (cmd.scale === undefined) return 1;
+  const n = Number(cmd.scale);
+  if (!Number.isInteger(n) || n < 1) throw new MongoServerError(Codes.BadValue, 'Scale factor must be a positive integer');
+  return n;
 }
 
 const helloHandler: Handler = (_s, _c, _db, _b, ctx) => hello(ctx);
@@ -144,7 +222,8 @@ export const adminCommands: Handlers = {
   create,
   drop,
   dropDatabase: (s, _c, db, b) => (s.catalog.dropDatabase(b, db), { dropped: db, ok: 1 }),
-  dbStats: (s, _c, db) => dbStats(s, db),
+  dbStats,
+  collStats,
   renameCollection,
   explain: () => {
     throw unsupported('explain');
