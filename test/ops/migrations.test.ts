@@ -170,6 +170,8 @@ describe('migrations', () => {
         SIGNING_P12: p12File,
         SIGNING_P12_PASSWORD: p12.passphrase,
         SMTP_URL: 'smtp://127.0.0.1:9',
+        ASSOCIATION_NAME_ZH: '示例质量协会',
+        ASSOCIATION_NAME_EN: 'Example Quality Association',
       };
     });
 
