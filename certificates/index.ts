@@ -51,6 +51,7 @@ export {
   type DevP12,
   type PdfSignatureCheck,
   type PdfSignatureFailure,
+  type PdfSignerParts,
 } from './pades';
 export {
   issueCertificate,

@@ -51,6 +51,12 @@ export interface PdfSignerInfo {
   certSha256: string;
 }
 
+export interface PdfSignerParts {
+  privateKey: KeyObject;
+  certificateDer: Uint8Array;
+  chainDer: Uint8Array[];
+}
+
 /** Reusable, parsed-once signer for @signpdf. */
 export class PdfSigner extends Signer implements PdfSignerInfo {
   readonly subject: string;
@@ -65,7 +71,7 @@ export class PdfSigner extends Signer implements PdfSignerInfo {
   constructor(
     private readonly privateKey: KeyObject,
     readonly certificateDer: Buffer,
-    chainDer: Buffer[] = [],
+    private readonly chainDer: Buffer[] = [],
   ) {
     super();
     const x = new X509Certificate(certificateDer);
@@ -90,6 +96,15 @@ export class PdfSigner extends Signer implements PdfSignerInfo {
     // Size the placeholder from a trial signature (+ margin for ECDSA's variable
     // length); the default 8192 would waste ~5 KB per certificate.
     this.signatureLength = 2 * (this.signDetached(Buffer.alloc(0)).length + 32);
+  }
+
+  /** What rebuilds this signer in a worker thread (postMessage and workerData clone KeyObjects). */
+  parts(): PdfSignerParts {
+    return { privateKey: this.privateKey, certificateDer: this.certificateDer, chainDer: this.chainDer };
+  }
+
+  static fromParts(p: PdfSignerParts): PdfSigner {
+    return new PdfSigner(p.privateKey, Buffer.from(p.certificateDer), p.chainDer.map((d) => Buffer.from(d)));
   }
 
   /** Parses a PKCS#12 (SIGNING_P12) once. */

@@ -8,7 +8,7 @@
  * reissue (`reissueBy`, see status.ts) has its current certificate superseded on the way.
  */
 import type { Types } from 'mongoose';
-import { issueCertificate, makeSerial, type Association, type CertificateData } from '../../certificates';
+import { makeSerial, type Association, type CertificateData } from '../../certificates';
 import { Certificate, CertificatePdf, CertificateStatus, type CertificateDoc } from '../../models/certificate';
 import { Counter } from '../../models/counter';
 import { Initiative } from '../../models/initiative';
@@ -21,12 +21,15 @@ import { chinaDate } from '../time/china';
 import type { LookupCache } from './cache';
 import { CLAIM_MS } from './claims';
 import type { KeyRing } from './keys';
+import { RenderPool } from './render-pool';
 import { supersedeCertificate } from './status';
 import { logCertificateStatus } from '../transparency/intents';
 import type { TransparencyLog } from '../transparency/log';
 import { credentialStatus, statusIndexFor } from '../transparency/status';
 
 const SERIAL_COUNTER = 'certificate-serial';
+/** Certificates in progress at once: each waits for a log checkpoint most of its time. */
+const ISSUING_LANES = 16;
 
 /** What issuing needs of the transparency log (src/transparency/log.ts). */
 export type CertificateLog = Pick<TransparencyLog, 'certificateProof' | 'loggedIssueTime' | 'vkey'>;
@@ -34,29 +37,52 @@ export type CertificateLog = Pick<TransparencyLog, 'certificateProof' | 'loggedI
 export class CertificateIssuer {
   /** Set by the registry; without it certificates are issued without a log proof. */
   log: CertificateLog | null = null;
+  /** Rendering and signing happen in worker threads, off the event loop that serves requests. */
+  private readonly renderer: RenderPool;
 
   constructor(
     private readonly keys: KeyRing,
     private readonly publicUrl: string,
     private readonly cache: LookupCache,
-    private readonly association?: Association,
-  ) {}
+    association?: Association,
+  ) {
+    this.renderer = new RenderPool(keys, publicUrl, association);
+  }
 
-  /** Issues certificates for every active pledge still waiting for one; returns how many. */
+  /**
+   * Issues certificates for every active pledge still waiting for one (at most `limit`, several
+   * at once); returns how many. The first failure is thrown once the others have finished.
+   */
   async issuePending(limit = 100): Promise<number> {
     let issued = 0;
-    for (let i = 0; i < limit; i++) {
-      const now = new Date();
-      const pledge = await Pledge.findOneAndUpdate(
-        { needsCertificate: true, status: PledgeStatus.Active, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }] },
-        { $set: { certificateClaimUntil: new Date(now.getTime() + CLAIM_MS) } },
-        { returnDocument: 'after', sort: { activatedAt: 1 } },
-      ).lean<PledgeDoc>();
-      if (!pledge) break;
-      await this.issueFor(pledge);
-      issued++;
-    }
+    let claimed = 0;
+    let exhausted = false;
+    const lane = async (): Promise<void> => {
+      while (!exhausted && claimed < limit) {
+        claimed++;
+        const now = new Date();
+        const pledge = await Pledge.findOneAndUpdate(
+          { needsCertificate: true, status: PledgeStatus.Active, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }] },
+          { $set: { certificateClaimUntil: new Date(now.getTime() + CLAIM_MS) } },
+          { returnDocument: 'after', sort: { activatedAt: 1 } },
+        ).lean<PledgeDoc>();
+        if (!pledge) {
+          exhausted = true;
+          return;
+        }
+        await this.issueFor(pledge);
+        issued++;
+      }
+    };
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(ISSUING_LANES, limit) }, lane));
+    const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (failed) throw failed.reason;
     return issued;
+  }
+
+  /** Stops the rendering workers. */
+  close(): Promise<void> {
+    return this.renderer.close();
   }
 
   /** Issues the pledge's current certificate (idempotent). */
@@ -71,11 +97,8 @@ export class CertificateIssuer {
     if (existing) await supersedeCertificate(this.cache, existing, serial, pledge.reissueBy!);
     const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
     const data = await certificateData(fresh, serial, issuedAt);
-    const { pdf, jws } = await issueCertificate(data, {
-      signingKey: this.keys.signingKey,
-      p12Signer: this.keys.pdfSigner,
-      publicUrl: this.publicUrl,
-      association: this.association,
+    const { pdf, jws } = await this.renderer.issue({
+      data,
       credentialStatus: credentialStatus(this.publicUrl, await statusIndexFor(serial)),
       logVerifierKey: log?.vkey,
       logProof: log ? (jws) => log.certificateProof({ serial, uscc: fresh.uscc, jws, issuedAt }) : undefined,

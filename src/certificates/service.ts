@@ -102,8 +102,8 @@ export class CertificateService {
     return verifyUpload(this.verifier, this.keys, this.publicUrl, bytes);
   }
 
-  /** Stops the verification workers. */
-  close(): Promise<void> {
-    return this.verifier.close();
+  /** Stops the verification and rendering workers. */
+  async close(): Promise<void> {
+    await Promise.all([this.verifier.close(), this.issuer.close()]);
   }
 }
