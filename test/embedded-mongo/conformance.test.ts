@@ -350,6 +350,10 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.equal(s?.j, 1);
       const e = await rejection(c.updateOne({ _id: 1 }, { $inc: { l: Long.MAX_VALUE } }));
       assert.match(e.message, /overflow/);
+      // A positional $inc reaches an int64 element (its value; the type may narrow there).
+      await c.updateOne({ _id: 1 }, { $set: { arr: [{ k: 1, n: Long.fromNumber(5) }] } });
+      await c.updateOne({ _id: 1, 'arr.k': 1 }, { $inc: { 'arr.$.n': 1 } });
+      assert.equal(Number((await c.findOne({ _id: 1 }))?.arr[0].n), 6);
     });
 
     it('when the store restarts from its data directory, then int64 and Decimal128 values come back with their types', async () => {

@@ -10,7 +10,7 @@ import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
 import { applyTyped, TYPED_OPERATORS } from './arithmetic';
-import { cloneDeep, getPathValues, isOperatorObject, isPlainObject, own, typeRank, valuesEqual, type Doc } from './values';
+import { asMingoValue, cloneDeep, getPathValues, isOperatorObject, isPlainObject, own, typeRank, valuesEqual, type Doc } from './values';
 
 const OPERATORS = new Set([
   '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
@@ -126,6 +126,12 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     const rest = applyTyped(copy, op, modifier[op]);
     if (Object.keys(rest).length) modifier[op] = rest;
     else delete modifier[op];
+    // Positional paths are mingo's, which computes on JS numbers only: the field's int64 values
+    // become numbers (the value is right, the type may narrow) rather than being skipped.
+    for (const path of Object.keys(rest)) {
+      const top = path.split('.')[0]!;
+      if (Object.prototype.hasOwnProperty.call(copy, top)) copy[top] = asMingoValue(copy[top]);
+    }
   }
   if (isPlainObject(modifier.$pull)) {
     const rest = applyPlainPulls(copy, modifier.$pull);
