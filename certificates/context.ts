@@ -41,6 +41,7 @@ export function eqiContext(publicUrl: string): { '@context': Record<string, unkn
       serialNumber: v('serialNumber'),
       renderDigest: v('renderDigest'),
       logVerifierKey: v('logVerifierKey'),
+      developmentKey: { '@id': v('developmentKey'), '@type': `${XSD}boolean` },
     },
   };
 }

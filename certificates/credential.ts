@@ -68,6 +68,16 @@ export interface CertificateCredential {
    * trusts the JWKS also learns which log key to trust.
    */
   logVerifierKey?: string;
+  /**
+   * Present (true) only when the registry signed with its generated development keys: such a
+   * certificate is a sample of no validity, and verifiers say "development certificate".
+   */
+  developmentKey?: true;
+}
+
+/** Whether a (verified) credential says it was signed with development keys. */
+export function isDevelopmentCredential(c: Pick<CertificateCredential, 'developmentKey'> | Record<string, unknown>): boolean {
+  return c.developmentKey === true;
 }
 
 function iso(v: Date | string, field: string): string {
@@ -86,6 +96,7 @@ export function buildCredential(
     association?: Association;
     credentialStatus?: Array<Record<string, string>>;
     logVerifierKey?: string;
+    development?: boolean;
   },
 ): CertificateCredential {
   const a = o.association ?? DEFAULT_ASSOCIATION;
@@ -121,6 +132,7 @@ export function buildCredential(
     ...(o.credentialStatus ? { credentialStatus: o.credentialStatus } : {}),
     iss: normalisePublicUrl(o.publicUrl),
     ...(o.logVerifierKey ? { logVerifierKey: o.logVerifierKey } : {}),
+    ...(o.development ? { developmentKey: true as const } : {}),
   };
 }
 

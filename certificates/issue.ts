@@ -53,6 +53,11 @@ export interface IssueOptions {
    * transparency log) and returns the proof to attach as log-proof.json, or null for none.
    */
   logProof?: (jws: string) => Promise<object | null>;
+  /**
+   * The keys are generated development keys: the page gets the SAMPLE watermark and the
+   * credential the developmentKey claim, so such a certificate cannot pass as a real one.
+   */
+  development?: boolean;
 }
 
 export interface IssuedCertificate {
@@ -70,6 +75,7 @@ export async function issueCertificate(
     publicUrl: o.publicUrl,
     keyFingerprint: o.signingKey.fingerprint,
     association: o.association,
+    ...(o.development ? { sample: true } : {}),
   });
   const credential = buildCredential(data, {
     publicUrl: o.publicUrl,
@@ -77,6 +83,7 @@ export async function issueCertificate(
     association: o.association,
     credentialStatus: o.credentialStatus,
     logVerifierKey: o.logVerifierKey,
+    development: o.development,
   });
   const jws = signCredential(credential, o.signingKey, { publicUrl: o.publicUrl });
   const issued = new Date(credential.validFrom);

@@ -93,6 +93,12 @@ const STATIC = {
   formatting: '年月日 · ',
 } as const;
 
+/** The development-key watermark, drawn across the page only when RenderOptions.sample is set. */
+export const SAMPLE_WATERMARK = {
+  zh: '样本 · SAMPLE — 开发密钥，无效力',
+  en: 'SAMPLE — signed with a development key, of no validity',
+} as const;
+
 const PRINTABLE_ASCII = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
 
 // ---------- user text ----------
@@ -581,6 +587,37 @@ function buildDynamic(c: Content, f: FontPair, d: Display): RenderedLayout {
   };
 }
 
+// ---------- development watermark ----------
+
+const WATERMARK_COLOUR: Rgb = [0.78, 0.16, 0.16];
+
+/**
+ * Two large lines along the page diagonal, through its centre, light (GS1 alpha) so the
+ * certificate stays readable. Its own content stream, between the static layer (paper and
+ * labels) and the data, so the data is drawn over it.
+ */
+function buildWatermark(f: FontPair): Buffer {
+  const c = new Content();
+  const angle = Math.atan2(H, W);
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const diagonal = Math.hypot(W, H);
+  c.op('q /GS1 gs');
+  const line = (text: string, maxSize: number, share: number, offset: number) => {
+    const s = shape(text, f);
+    const size = Math.min(maxSize, (diagonal * share) / widthOf(s, 1));
+    const w = widthOf(s, size);
+    // Centred on the diagonal, `offset` points to its upper left side.
+    const x = CX - (w / 2) * cos - offset * sin;
+    const y = H / 2 - (w / 2) * sin + offset * cos;
+    c.textAt(s, { size, color: WATERMARK_COLOUR }, `${num(cos)} ${num(sin)} ${num(-sin)} ${num(cos)} ${num(x)} ${num(y)} Tm`);
+  };
+  line(SAMPLE_WATERMARK.zh, 64, 0.6, 6);
+  line(SAMPLE_WATERMARK.en, 26, 0.52, -34);
+  c.op('Q');
+  return Buffer.from(c.s, 'latin1');
+}
+
 // ---------- document ----------
 
 export interface BuiltCertificate {
@@ -644,6 +681,7 @@ export async function buildCertificate(
     d.signatory,
     d.version,
     d.fingerprint,
+    ...(opts.sample ? [SAMPLE_WATERMARK.zh, SAMPLE_WATERMARK.en] : []),
   ]) {
     for (const ch of s) {
       const cp = ch.codePointAt(0)!;
@@ -655,6 +693,7 @@ export async function buildCertificate(
   const c = new Content();
   const layout = buildDynamic(c, fonts, d);
   const dynRaw = Buffer.from(c.s, 'latin1');
+  const markRaw = opts.sample ? buildWatermark(fonts) : undefined;
 
   const doc = await PDFDocument.create({ updateMetadata: false });
   const ctx = doc.context;
@@ -662,6 +701,7 @@ export async function buildCertificate(
   const page = doc.addPage([W, H]);
   const contents = [
     ctx.register(ctx.stream(st.z, { Filter: 'FlateDecode' })),
+    ...(markRaw ? [ctx.register(ctx.stream(deflate(markRaw), { Filter: 'FlateDecode' }))] : []),
     ctx.register(ctx.stream(deflate(dynRaw), { Filter: 'FlateDecode' })),
   ];
   page.node.set(PDFName.of('Contents'), ctx.obj(contents));
@@ -669,7 +709,13 @@ export async function buildCertificate(
   if (f2) fontRefs.F2 = f2.embed(ctx);
   page.node.set(
     PDFName.of('Resources'),
-    ctx.obj({ Font: fontRefs, ExtGState: { GS0: { Type: 'ExtGState', ca: 0.88, CA: 0.88 } } }),
+    ctx.obj({
+      Font: fontRefs,
+      ExtGState: {
+        GS0: { Type: 'ExtGState', ca: 0.88, CA: 0.88 },
+        ...(markRaw ? { GS1: { Type: 'ExtGState', ca: 0.2, CA: 0.2 } } : {}),
+      },
+    }),
   );
 
   const issued = typeof data.issuedAt === 'string' ? new Date(data.issuedAt) : data.issuedAt;
@@ -686,7 +732,7 @@ export async function buildCertificate(
     doc.setModificationDate(issued);
   }
 
-  const hashes = [st.rawHash, sha256(dynRaw), st.fontHash];
+  const hashes = [st.rawHash, ...(markRaw ? [sha256(markRaw)] : []), sha256(dynRaw), st.fontHash];
   if (f2) hashes.push(sha256(f2.bytes));
   return { doc, renderDigest: digestOfHashes(hashes), verifyUrl: d.url, layout };
 }

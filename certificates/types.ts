@@ -56,4 +56,9 @@ export interface RenderOptions {
   /** printed fingerprint of the credential signing key (see keyFingerprint) */
   keyFingerprint: string;
   association?: Association;
+  /**
+   * Signed with development keys: draws the diagonal SAMPLE watermark (see render.ts). Off by
+   * default, so a rendering without it is byte-identical to one made before the flag existed.
+   */
+  sample?: boolean;
 }

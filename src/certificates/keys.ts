@@ -16,6 +16,11 @@ import type { Logger } from '../logger';
 export interface KeyRing {
   signingKey: SigningKey;
   pdfSigner: PdfSigner;
+  /**
+   * True when either key is a generated development one: its certificates carry a SAMPLE
+   * watermark and a developmentKey claim, and verifying them says "development certificate".
+   */
+  isDevelopment: boolean;
   /** Records the current key among the published ones (once the database is connected). */
   publish(): Promise<void>;
   /** All published public keys (current and retired). */
@@ -40,7 +45,7 @@ function devFile(dir: string, name: string, make: () => Buffer | string, logger:
   return Buffer.from(content);
 }
 
-export function loadKeyMaterial(config: Config, logger: Logger): { signingKey: SigningKey; pdfSigner: PdfSigner } {
+export function loadKeyMaterial(config: Config, logger: Logger): { signingKey: SigningKey; pdfSigner: PdfSigner; isDevelopment: boolean } {
   const dir = path.join(config.dataDir, 'keys');
   const keyPem = config.signing.key ? readSecret(config.signing.key) : devFile(dir, 'signing-key.pem', () => exportSigningKeyPem(generateSigningKey()), logger, 'SIGNING KEY');
   const signingKey = loadSigningKey(keyPem);
@@ -54,7 +59,8 @@ export function loadKeyMaterial(config: Config, logger: Logger): { signingKey: S
     p12 = dev.p12;
     passphrase = dev.passphrase;
   }
-  return { signingKey, pdfSigner: PdfSigner.fromP12(p12, passphrase) };
+  const isDevelopment = !config.signing.key || !config.signing.p12;
+  return { signingKey, pdfSigner: PdfSigner.fromP12(p12, passphrase), isDevelopment };
 }
 
 function createDevP12Cached(dir: string, logger: Logger): { p12: Buffer; passphrase: string } {
@@ -68,10 +74,11 @@ function createDevP12Cached(dir: string, logger: Logger): { p12: Buffer; passphr
 }
 
 export function createKeyRing(config: Config, logger: Logger): KeyRing {
-  const { signingKey, pdfSigner } = loadKeyMaterial(config, logger);
+  const { signingKey, pdfSigner, isDevelopment } = loadKeyMaterial(config, logger);
   return {
     signingKey,
     pdfSigner,
+    isDevelopment,
     async publish() {
       await keysCollection()
         .updateOne({ _id: signingKey.kid }, { $setOnInsert: { jwk: signingKey.publicJwk, firstUsedAt: new Date() } }, { upsert: true })

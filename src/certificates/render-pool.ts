@@ -65,7 +65,7 @@ export class RenderPool {
   replaced = 0;
 
   constructor(
-    private readonly keys: Pick<KeyRing, 'signingKey' | 'pdfSigner'>,
+    private readonly keys: Pick<KeyRing, 'signingKey' | 'pdfSigner'> & Partial<Pick<KeyRing, 'isDevelopment'>>,
     private readonly publicUrl: string,
     private readonly association?: Association,
     opts: RenderPoolOptions = {},
@@ -125,6 +125,7 @@ export class RenderPool {
       pdfSigner: this.keys.pdfSigner.parts(),
       publicUrl: this.publicUrl,
       association: this.association,
+      development: this.keys.isDevelopment === true,
     };
     const workerData = { ...setup, file: WORKER_FILE, tsx: EXT === '.ts' ? require.resolve('tsx/cjs') : undefined };
     const resourceLimits = { maxOldGenerationSizeMb: this.maxHeapMb, maxYoungGenerationSizeMb: 32 };

@@ -13,6 +13,8 @@ export interface RenderWorkerData {
   pdfSigner: PdfSignerParts;
   publicUrl: string;
   association?: Association;
+  /** The keys are generated development ones: certificates say so (SAMPLE watermark, claim). */
+  development?: boolean;
 }
 
 export interface RenderJob {
@@ -45,6 +47,7 @@ async function render(job: RenderJob): Promise<void> {
       p12Signer: pdfSigner,
       publicUrl: setup.publicUrl,
       association: setup.association,
+      development: setup.development,
       credentialStatus: job.credentialStatus,
       logVerifierKey: job.logVerifierKey,
       logProof: job.wantsProof
