@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Account, Role } from '../../models/account';
 import { hashPassword } from '../../src/auth/passwords';
-import { ENV_VARS } from '../../src/config';
+import { unlimitedRateLimits } from '../helpers/rate-limits';
 import { connectDatabase, disconnectDatabase } from '../../src/db';
 import { spawnEmbeddedMongo, type SpawnedMongo } from '../../src/embedded-mongo/spawn';
 import { silentLogger } from '../../src/logger';
@@ -56,11 +56,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Every RATE_LIMIT_* variable the config knows, set out of reach: the tests are not about limits. */
-function unlimited(): Record<string, string> {
-  return Object.fromEntries(ENV_VARS.filter((v) => v.name.startsWith('RATE_LIMIT_')).map((v) => [v.name, '1000000']));
-}
-
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'eqi-cluster-'));
   const storePort = await freePort();
@@ -93,7 +88,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     DATA_DIR: path.join(dataDir, 'app'),
     SMTP_URL: smtp.url,
     PUBLIC_URL: 'https://registry.test',
-    ...unlimited(),
+    ...unlimitedRateLimits(),
     ...opts.env,
   };
   let app: AppProcess;

@@ -14,6 +14,7 @@ import { signSession } from '../../src/auth/jwt';
 import type { Config } from '../../src/config';
 import { silentLogger, type Logger } from '../../src/logger';
 import { createRegistry, type Registry } from '../../src/registry';
+import { unlimitedRateLimits } from './rate-limits';
 import { useEmbeddedMongo } from './db';
 import { startTestSmtp, type TestSmtp } from './smtp';
 import { testConfig } from './app';
@@ -40,7 +41,7 @@ export function useRegistry(env: Record<string, string> = {}, opts: { logger?: L
   before(async function () {
     this.timeout(30_000);
     handle.smtp = await startTestSmtp();
-    handle.config = testConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-test-')), SMTP_URL: handle.smtp.url, PUBLIC_URL: 'https://registry.test', RATE_LIMIT_SIGNING_PER_MIN: '100000', RATE_LIMIT_LOGIN_PER_MIN: '100000', RATE_LIMIT_VERIFY_PER_MIN: '100000', RATE_LIMIT_SIGNING_PER_CODE_PER_DAY: '100000', RATE_LIMIT_SIGNING_PER_DOMAIN_PER_DAY: '100000', ...env });
+    handle.config = testConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-test-')), SMTP_URL: handle.smtp.url, PUBLIC_URL: 'https://registry.test', ...unlimitedRateLimits(), ...env });
     handle.registry = createRegistry(handle.config, opts.logger ?? silentLogger(), { mailPollMs: 200, sealEveryMs: 200, certificatePollMs: 200 });
     await handle.registry.start();
     handle.app = createApp({ config: handle.config, logger: opts.logger ?? silentLogger(), routes: handle.registry.routes });

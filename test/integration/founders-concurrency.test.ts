@@ -27,6 +27,7 @@ import {
   type AppProcess,
   type JsonResponse,
 } from '../helpers/app-process';
+import { unlimitedRateLimits } from '../helpers/rate-limits';
 import { decodeMail, startTestSmtp, tokenFromMail, type TestSmtp } from '../helpers/smtp';
 
 const COMPANIES = 400;
@@ -95,8 +96,7 @@ describe('founding numbers under concurrency (two app processes, one standalone 
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       JWT_SECRET: randomBytes(32).toString('base64url'),
-      RATE_LIMIT_SIGNING_PER_MIN: '100000',
-      RATE_LIMIT_LOGIN_PER_MIN: '100000',
+      ...unlimitedRateLimits(),
       REVIEW_MODE: 'manual',
       DATA_DIR: dataDir,
       SMTP_URL: smtp.url,
