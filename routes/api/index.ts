@@ -4,6 +4,7 @@
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
+import { EQI_CONTEXT_MEDIA_TYPE, EQI_CONTEXT_PATH } from '../../certificates';
 import { adminLogin, redeemLoginLink, requestLoginLink } from '../../src/auth/service';
 import { authenticate, sessionOf } from '../../src/auth/middleware';
 import { endSession } from '../../src/auth/sessions';
@@ -11,7 +12,10 @@ import type { Config } from '../../src/config';
 import { currentInitiative } from '../../src/initiative/service';
 import { ApiBuilder } from '../../src/http/api';
 import type { MailQueue } from '../../src/mail/outbox';
-import { confirmPledge, resendConfirmation, signPledge, withdrawPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { confirmPledge, resendConfirmation, signPledge, submitEvidence, withdrawPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { EVIDENCE_MAX_BYTES } from '../../src/pledges/evidence';
+import { readUploads, uploadError } from '../../src/http/upload';
+import { ObjectIdParam } from '../../src/pledges/schemas';
 import { authorisedPledge } from '../../src/pledges/access';
 import { listFounders, ownPledge, pledgeView, registryStats, searchSignatories } from '../../src/pledges/queries';
 import { AdminLoginBody, LoginLinkBody, LoginVerifyBody, ReasonBody, SignatoryQuery, SignPledgeBody, TokenBody } from '../../src/pledges/schemas';
@@ -24,7 +28,7 @@ import { exportRoutes } from './exports';
 import { logRoutes } from './log';
 import { statusRoutes } from './status';
 import type { TransparencyLog } from '../../src/transparency/log';
-import { Accepted, OpenApiDocument, OwnPledge, PledgeView, Stats } from './responses';
+import { Accepted, file, OpenApiDocument, OwnPledge, PledgeView, Stats } from './responses';
 
 export interface ApiDeps {
   config: Config;
@@ -80,6 +84,32 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
     responses: { 201: { description: 'Pledge created, awaiting e-mail confirmation', schema: PledgeSummary }, 409: { description: 'This USCC already has a pending or active pledge' }, 429: { description: 'Too many signing requests from this address' } },
     handler: async ({ body }, _req, res) => {
       res.status(201).json(await signPledge(body, pledgeDeps));
+    },
+  });
+
+  const EvidenceStored = z.object({ id: z.string(), files: z.array(z.object({ id: z.string(), kind: z.enum(['authorisation-letter', 'business-licence']), contentType: z.string(), length: z.number().int(), sha256: z.string() })) });
+  api.route({
+    method: 'post',
+    path: '/pledges/:id/evidence',
+    summary: 'Give the evidence of authority for a pledge awaiting confirmation: the authorisation letter (required before confirming) and optionally the business licence',
+    tags: ['pledges'],
+    params: z.strictObject({ id: ObjectIdParam }),
+    middleware: [signingLimit],
+    requestContent: { 'multipart/form-data': z.object({ token: z.string().meta({ description: 'The token from the confirmation e-mail' }), letter: file('Authorisation letter (授权书) on letterhead with the company seal: PDF, JPEG or PNG, at most 10 MiB'), licence: file('Business licence (营业执照), same rules').optional() }) },
+    responses: {
+      201: { description: 'Stored (a file replaces an earlier one of its kind)', schema: EvidenceStored },
+      400: { description: 'No letter, an empty, cut-off or malformed file or body, or a token not for this pledge' },
+      409: { description: 'The pledge no longer awaits confirmation' },
+      413: { description: 'A file over 10 MiB' },
+      415: { description: 'Not multipart/form-data, or a file that is not PDF, JPEG or PNG (read from its bytes)' },
+      422: { description: 'An image over 12,000 px a side or 60 megapixels' },
+    },
+    handler: async ({ params }, req, res) => {
+      const up = await readUploads(req, { files: [{ field: 'letter', required: true }, { field: 'licence' }], textFields: ['token'], maxBytes: EVIDENCE_MAX_BYTES });
+      if (!up.ok) throw uploadError(up.problem, { field: up.field ?? 'letter', maxBytes: EVIDENCE_MAX_BYTES });
+      const token = up.fields.token ?? '';
+      const stored = await submitEvidence(params.id, token, { letter: up.files.letter?.bytes, licence: up.files.licence?.bytes });
+      res.status(201).json(stored);
     },
   });
 
@@ -250,7 +280,7 @@ export function apiRouter(deps: ApiDeps): { router: Router; openApi: () => Recor
 const Jwk = z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), kid: z.string() }).loose();
 const Status = (value: string) => z.object({ status: z.literal(value) });
 
-/** The routes outside /api/v1 (src/app.ts, routes/health.ts, src/metrics/http.ts, src/registry.ts). */
+/** The routes outside /api/v1 (src/app.ts, routes/health.ts, routes/ns.ts, src/metrics/http.ts, src/registry.ts). */
 function describeOtherRoutes(api: ApiBuilder): void {
   api.external({
     method: 'get',
@@ -258,6 +288,13 @@ function describeOtherRoutes(api: ApiBuilder): void {
     summary: 'Public Ed25519 keys that sign certificates and export manifests (current key first, earlier keys kept)',
     tags: ['keys'],
     responses: { 200: { description: 'JSON Web Key Set', schema: z.object({ keys: z.array(Jwk) }) } },
+  });
+  api.external({
+    method: 'get',
+    path: EQI_CONTEXT_PATH,
+    summary: "The registry's JSON-LD context: every term a certificate credential adds to the VC 2.0 context (CORS open, cached a day)",
+    tags: ['keys'],
+    responses: { 200: { description: 'JSON-LD context document', contentType: EQI_CONTEXT_MEDIA_TYPE, schema: z.object({ '@context': z.record(z.string(), z.unknown()) }).meta({ description: 'A JSON-LD 1.1 context (protected terms under <PUBLIC_URL>/ns/eqi/v1#)' }) } },
   });
   api.external({
     method: 'get',

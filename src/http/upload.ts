@@ -1,6 +1,6 @@
 /**
  * The one reader of file uploads (multipart/form-data): the API's POST /verify and the site's
- * upload form. One file in a named field, a size cap, no temp files; for a site form, the CSRF
+ * upload form. One file in a named field (or several, readUploads), a size cap, no temp files; for a site form, the CSRF
  * token field is checked before any of the file is kept.
  *
  * Whatever the client sends or fails to send (a body cut off mid-part, a connection dropped
@@ -50,12 +50,43 @@ const noop = (): void => undefined;
  * Resolves with the file or a problem; rejects only with a 403 AppError when `csrfMatches` is
  * given and the token is missing, wrong or after the file.
  */
-export function readUpload(req: Request, opts: UploadOptions): Promise<UploadResult> {
+export async function readUpload(req: Request, opts: UploadOptions): Promise<UploadResult> {
+  const r = await readUploads(req, { ...opts, files: [{ field: opts.field, required: true }] });
+  if (!r.ok) return { ok: false, problem: r.problem };
+  const f = r.files[opts.field]!;
+  return { ok: true, bytes: f.bytes, filename: f.filename };
+}
+
+export interface UploadsOptions extends Omit<UploadOptions, 'field'> {
+  /** The file fields, each at most once; a required one missing is 'no-file' naming it. */
+  files: ReadonlyArray<{ field: string; required?: boolean }>;
+  /** Text fields kept (beside the CSRF token), each at most `maxFieldBytes` (default 1 kB). */
+  textFields?: readonly string[];
+  maxFieldBytes?: number;
+}
+
+export type UploadsResult =
+  | {
+      ok: true;
+      files: Record<string, { bytes: Buffer; filename: string } | undefined>;
+      fields: Record<string, string>;
+    }
+  | { ok: false; problem: UploadProblem; field?: string };
+
+/**
+ * Several named files (and a few text fields) in one multipart body; `maxBytes` caps each file.
+ * Same guarantees as readUpload: settles exactly once, nothing kept after a problem.
+ */
+export function readUploads(req: Request, opts: UploadsOptions): Promise<UploadsResult> {
   if (!/^multipart\/form-data\s*(;|$)/i.test(req.get('content-type') ?? '')) {
     return Promise.resolve({ ok: false, problem: 'not-multipart' });
   }
+  const fileFields = new Map(opts.files.map((f) => [f.field, f.required === true]));
+  const textFields = new Set(opts.textFields ?? []);
+  const maxFieldBytes = opts.maxFieldBytes ?? 1024;
   const declared = Number(req.get('content-length'));
-  if (Number.isFinite(declared) && declared > opts.maxBytes + ENVELOPE_BYTES) {
+  const cap = fileFields.size * opts.maxBytes + ENVELOPE_BYTES + textFields.size * maxFieldBytes;
+  if (Number.isFinite(declared) && declared > cap) {
     stopReading(req);
     return Promise.resolve({ ok: false, problem: 'too-large' });
   }
@@ -66,7 +97,13 @@ export function readUpload(req: Request, opts: UploadOptions): Promise<UploadRes
         headers: req.headers,
         defParamCharset: 'utf8', // browsers send file names as raw UTF-8
         // busboy reports 'limit' on reaching fileSize; one byte more tells "exactly the cap" (allowed) from over it.
-        limits: { files: 1, fileSize: opts.maxBytes + 1, fields: 5, fieldSize: 1024, parts: 10 },
+        limits: {
+          files: fileFields.size,
+          fileSize: opts.maxBytes + 1,
+          fields: 5 + textFields.size,
+          fieldSize: maxFieldBytes,
+          parts: 10 + textFields.size + fileFields.size,
+        },
       });
     } catch {
       resolve({ ok: false, problem: 'malformed' }); // e.g. no boundary
@@ -76,13 +113,14 @@ export function readUpload(req: Request, opts: UploadOptions): Promise<UploadRes
     let csrf: unknown;
     let csrfOk: boolean | undefined = opts.csrfMatches ? undefined : true;
     const checkCsrf = (): boolean => (csrfOk ??= opts.csrfMatches!(csrf));
-    let file: { filename: string; chunks: Buffer[]; size: number } | undefined;
+    const files = new Map<string, { filename: string; chunks: Buffer[]; size: number }>();
+    const fields: Record<string, string> = {};
     let settled = false;
 
-    const settle = (outcome: UploadResult | AppError, early: boolean): void => {
+    const settle = (outcome: UploadsResult | AppError, early: boolean): void => {
       if (settled) return;
       settled = true;
-      if (file) file.chunks = [];
+      for (const f of files.values()) f.chunks = [];
       if (early) {
         req.unpipe(bb);
         stopReading(req);
@@ -90,15 +128,17 @@ export function readUpload(req: Request, opts: UploadOptions): Promise<UploadRes
       if (outcome instanceof AppError) reject(outcome);
       else resolve(outcome);
     };
-    const problem = (p: UploadProblem, early = true) => settle({ ok: false, problem: p }, early);
+    const problem = (p: UploadProblem, early = true, field?: string) =>
+      settle({ ok: false, problem: p, ...(field ? { field } : {}) }, early);
 
     bb.on('field', (name, value) => {
       if (name === csrfField && csrf === undefined) csrf = value;
+      else if (textFields.has(name) && !(name in fields)) fields[name] = value;
     });
     bb.on('file', (name, stream: Readable, info) => {
       stream.on('error', noop); // a cut-off body fails the part too; bb's 'error' answers
-      if (settled || name !== opts.field) {
-        stream.resume(); // a misnamed part is skipped; no file in the field is 'no-file'
+      if (settled || !fileFields.has(name) || files.has(name)) {
+        stream.resume(); // a misnamed or repeated part is skipped
         return;
       }
       if (!checkCsrf()) {
@@ -107,13 +147,13 @@ export function readUpload(req: Request, opts: UploadOptions): Promise<UploadRes
         return;
       }
       const f = { filename: info.filename ?? '', chunks: [] as Buffer[], size: 0 };
-      file = f;
+      files.set(name, f);
       stream.on('data', (c: Buffer) => {
         if (settled) return;
         f.chunks.push(c);
         f.size += c.length;
       });
-      stream.on('limit', () => problem('too-large'));
+      stream.on('limit', () => problem('too-large', true, name));
     });
     for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
       bb.on(limit, () => problem('extra-parts'));
@@ -121,11 +161,22 @@ export function readUpload(req: Request, opts: UploadOptions): Promise<UploadRes
     bb.on('error', () => problem('malformed'));
     bb.on('close', () => {
       if (settled) return;
-      if (!checkCsrf()) settle(forbidden('Missing or wrong CSRF token.', { code: 'csrf' }), false);
-      // A browser sends an empty part without a file name when no file was chosen.
-      else if (!file || (file.filename === '' && file.size === 0)) problem('no-file', false);
-      else if (file.size === 0) problem('empty', false);
-      else settle({ ok: true, bytes: Buffer.concat(file.chunks), filename: file.filename }, false);
+      if (!checkCsrf()) {
+        settle(forbidden('Missing or wrong CSRF token.', { code: 'csrf' }), false);
+        return;
+      }
+      const out: Record<string, { bytes: Buffer; filename: string } | undefined> = {};
+      for (const [field, required] of fileFields) {
+        const f = files.get(field);
+        // A browser sends an empty part without a file name when no file was chosen.
+        if (!f || (f.filename === '' && f.size === 0)) {
+          if (required) return problem('no-file', false, field);
+          continue;
+        }
+        if (f.size === 0) return problem('empty', false, field);
+        out[field] = { bytes: Buffer.concat(f.chunks), filename: f.filename };
+      }
+      settle({ ok: true, files: out, fields }, false);
     });
     // The client went away mid-upload: busboy never sees the end, so settle here.
     req.on('error', noop);

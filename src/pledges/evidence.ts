@@ -158,3 +158,75 @@ export async function readEvidence(id: Types.ObjectId): Promise<Buffer> {
   for await (const chunk of bucket().openDownloadStream(id)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** Whether the pledge has an authorisation letter stored (confirmation waits for one). */
+export async function hasLetter(pledge: Types.ObjectId): Promise<boolean> {
+  const one = await bucket()
+    .find({ 'metadata.pledge': pledge, 'metadata.kind': 'authorisation-letter' })
+    .limit(1)
+    .toArray();
+  return one.length > 0;
+}
+
+/** The upload fields and the kind each holds. */
+export const EVIDENCE_FIELDS = { letter: 'authorisation-letter', licence: 'business-licence' } as const;
+export type EvidenceField = keyof typeof EVIDENCE_FIELDS;
+
+const PROBLEM_ANSWER: Record<EvidenceProblem, { status: number; message: string }> = {
+  empty: { status: 400, message: 'The file is empty.' },
+  'too-large': { status: 413, message: `The file is larger than 10 MiB (${EVIDENCE_MAX_BYTES} bytes).` },
+  'wrong-type': { status: 415, message: 'Only PDF, JPEG or PNG files are accepted (the type is read from the file itself, not its name).' },
+  truncated: { status: 400, message: 'The file is incomplete (cut off before its end); scan or save it again.' },
+  'too-many-pixels': { status: 422, message: `The image is too large: at most ${EVIDENCE_MAX_SIDE} pixels a side and ${EVIDENCE_MAX_PIXELS / 1_000_000} megapixels.` },
+};
+
+/** The answer for a refused evidence file: status and a message naming the field. */
+export function evidenceProblemAnswer(problem: EvidenceProblem): { status: number; message: string } {
+  return PROBLEM_ANSWER[problem];
+}
+
+export type CheckedEvidence =
+  | { ok: true; files: Array<{ field: EvidenceField; contentType: EvidenceType; bytes: Buffer }> }
+  | { ok: false; field: EvidenceField; problem: EvidenceProblem };
+
+/** Sniffs every file first, so a bad one means none of them is stored. */
+export function checkEvidence(files: Partial<Record<EvidenceField, Buffer>>): CheckedEvidence {
+  const out: Array<{ field: EvidenceField; contentType: EvidenceType; bytes: Buffer }> = [];
+  for (const field of Object.keys(EVIDENCE_FIELDS) as EvidenceField[]) {
+    const bytes = files[field];
+    if (!bytes) continue;
+    const s = sniffEvidence(bytes);
+    if (!s.ok) return { ok: false, field, problem: s.problem };
+    out.push({ field, contentType: s.contentType, bytes });
+  }
+  return { ok: true, files: out };
+}
+
+/**
+ * Stores checked files for a pledge; a new file of a kind replaces the earlier one (deleted
+ * after the new one is stored, so a failure never leaves the pledge with neither).
+ */
+export async function replaceEvidence(
+  pledge: Types.ObjectId,
+  files: Array<{ field: EvidenceField; contentType: EvidenceType; bytes: Buffer }>,
+): Promise<StoredEvidence[]> {
+  const before = await listEvidence(pledge);
+  const stored: StoredEvidence[] = [];
+  for (const f of files) {
+    const kind = EVIDENCE_FIELDS[f.field];
+    stored.push(await storeEvidence(pledge, kind, f.contentType, f.bytes));
+    for (const old of before.filter((e) => e.kind === kind)) await bucket().delete(old.id);
+  }
+  return stored;
+}
+
+/** Deletes every evidence file of these pledges (the retention rule); returns how many. */
+export async function deleteEvidenceOf(pledges: Types.ObjectId[]): Promise<number> {
+  if (pledges.length === 0) return 0;
+  const files = await bucket()
+    .find({ 'metadata.pledge': { $in: pledges } })
+    .project({ _id: 1 })
+    .toArray();
+  for (const f of files) await bucket().delete(f._id as Types.ObjectId);
+  return files.length;
+}

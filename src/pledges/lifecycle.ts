@@ -22,6 +22,8 @@ import { activatePledge } from './activation';
 import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
+import { AppError } from '../errors';
+import { checkEvidence, evidenceProblemAnswer, hasLetter, replaceEvidence, type EvidenceField } from './evidence';
 
 export const CONFIRM_TTL_HOURS = 48;
 
@@ -144,6 +146,28 @@ export async function resendConfirmation(email: string, deps: Pick<PledgeDeps, '
 }
 
 /**
+ * The signer's evidence for a pledge awaiting confirmation (the authorisation letter, optionally
+ * the business licence), proven with the e-mailed confirmation token: whoever can confirm the
+ * pledge may give its evidence, nobody else. Every file is checked before any is stored.
+ */
+export async function submitEvidence(id: string, token: string, files: Partial<Record<EvidenceField, Buffer>>): Promise<{ id: string; files: Array<{ id: string; kind: string; contentType: string; length: number; sha256: string }> }> {
+  const pledge = Types.ObjectId.isValid(id) ? await Pledge.findOne({ _id: new Types.ObjectId(id), confirmTokenHash: hashToken(token) }).lean<PledgeDoc>() : null;
+  if (!pledge) throw badRequest('This confirmation token is not valid for this pledge.', { code: 'invalid-token', errors: [{ path: 'token', message: 'Send the token from the confirmation e-mail of this pledge.' }] });
+  if (pledge.status !== PledgeStatus.PendingConfirmation || !pledge.confirmExpiresAt || pledge.confirmExpiresAt <= new Date()) throw conflict('Evidence is given while the pledge awaits confirmation.', { code: 'not-pending-confirmation' });
+  const checked = checkEvidence(files);
+  if (!checked.ok) {
+    const a = evidenceProblemAnswer(checked.problem);
+    throw new AppError({ status: a.status, code: `evidence-${checked.problem}`, detail: a.message, errors: [{ path: checked.field, message: a.message }] });
+  }
+  const stored = await replaceEvidence(pledge._id, checked.files);
+  await recordEvent({ actor: 'company:email', action: 'pledge.evidence', subject: { type: 'pledge', id: String(pledge._id) }, after: { files: stored.map((f) => ({ kind: f.kind, contentType: f.contentType, sha256: f.sha256 })) } });
+  return { id: String(pledge._id), files: stored.map((f) => ({ id: String(f.id), kind: f.kind, contentType: f.contentType, length: f.length, sha256: f.sha256 })) };
+}
+
+const letterMissing = () =>
+  conflict('Upload the authorisation letter (授权书) before confirming: POST /api/v1/pledges/{id}/evidence with the token, or the sign form.', { code: 'evidence-missing', errors: [{ path: 'letter', message: 'The authorisation letter is required.' }] });
+
+/**
  * Confirms the e-mail of a pledge. The first pledge of a code to be confirmed holds the code
  * (`openUscc`, unique); a later one is refused with 409 and stays unconfirmed.
  */
@@ -157,6 +181,8 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
     await expireConfirmation(seen._id);
     throw gone('This confirmation link has expired. Please sign again.', { code: 'token-expired' });
   }
+  // The reviewer must have something to check: no letter, no confirmation (it stays open to retry).
+  if (!(await hasLetter(seen._id))) throw letterMissing();
   let pledge: PledgeDoc | null;
   try {
     pledge = await Pledge.findOneAndUpdate(

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { makeUscc } from '../../src/domain/uscc';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
+import { uploadLetter } from '../helpers/pledges';
 
 export async function signBody(app: import('express').Express, overrides: { uscc?: string; email?: string; name?: string } = {}) {
   const init = await request(app).get('/api/v1/initiative').expect(200);
@@ -25,6 +26,10 @@ describe('pledge flow (API)', () => {
 
     const mail = await r.smtp.waitFor(body.signatory.email, /confirm\?token=/);
     const token = tokenFromMail(mail, '/confirm');
+    // Confirming waits for the authorisation letter (issue #12): the reviewer must have evidence.
+    const early = await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(409);
+    assert.equal(early.body.type, '/problems/evidence-missing');
+    await uploadLetter(r.app, signed.body.id, token);
     const confirmed = await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     assert.equal(confirmed.body.status, 'pending_review');
     const reused = await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(400);
@@ -47,9 +52,10 @@ describe('pledge flow (API)', () => {
 
   it('when a USCC with a confirmed pledge signs again, then the second gets 409 naming the field', async () => {
     const body = await signBody(r.app);
-    await request(r.app).post('/api/v1/pledges').send(body).expect(201);
+    const first = await request(r.app).post('/api/v1/pledges').send(body).expect(201);
     // Only a confirmed pledge holds the code (issue #12: no squatting by unconfirmed pledges).
     const token = tokenFromMail(await r.smtp.waitFor(body.signatory.email, /confirm\?token=/), '/confirm');
+    await uploadLetter(r.app, first.body.id, token);
     await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     const again = await request(r.app).post('/api/v1/pledges').send({ ...body, signatory: { ...body.signatory, email: 'other@example.cn' } }).expect(409);
     assert.equal(again.body.errors[0].path, 'company.uscc');

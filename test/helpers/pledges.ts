@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import mongoose from 'mongoose';
+import { PDFDocument } from 'pdf-lib';
 import request, { type Response } from 'supertest';
 import { fixtureCompany, type FixtureCompany } from '../fixtures/companies';
 import type { RegistryHandle } from './registry';
@@ -107,9 +108,38 @@ export async function signAndConfirm(
   const since = r.smtp.received.length;
   const p = await sign(r.app, body);
   const token = await confirmationToken(r, p.body.signatory.email, since);
+  await uploadLetter(r.app, p.id, token);
   const res = await request(r.app).post('/api/v1/pledges/confirm').send({ token });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return { ...p, status: res.body.status };
+}
+
+let letter: Buffer | undefined;
+/** A small valid one-page PDF, standing in for a scanned authorisation letter. */
+export async function letterPdf(): Promise<Buffer> {
+  if (!letter) {
+    const doc = await PDFDocument.create();
+    doc.addPage([595, 842]).drawText('Authorisation letter', { x: 50, y: 780 });
+    letter = Buffer.from(await doc.save());
+  }
+  return letter;
+}
+
+/** Gives the pledge its authorisation letter (required before confirming) with the e-mailed token. */
+export async function uploadLetter(
+  app: Express,
+  id: string,
+  token: string,
+  files: { letter?: Buffer; licence?: Buffer } = {},
+): Promise<Response> {
+  const req = request(app)
+    .post(`/api/v1/pledges/${id}/evidence`)
+    .field('token', token)
+    .attach('letter', files.letter ?? (await letterPdf()), 'letter.pdf');
+  if (files.licence) req.attach('licence', files.licence, 'licence.png');
+  const res = await req;
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res;
 }
 
 export async function approve(app: Express, adminToken: string, id: string): Promise<Response> {

@@ -14,6 +14,7 @@ import {
   sign,
   signAndConfirm,
   signBodyFor,
+  uploadLetter,
   waitForMailSince,
 } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
@@ -35,6 +36,7 @@ describe('friendlier flows', () => {
     const second = await confirmationToken(r, email, again);
     assert.notEqual(second, first);
     assertProblem(await request(r.app).post('/api/v1/pledges/confirm').send({ token: first }), 400);
+    await uploadLetter(r.app, p.id, second);
     const ok = await request(r.app)
       .post('/api/v1/pledges/confirm')
       .send({ token: second })

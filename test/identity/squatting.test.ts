@@ -16,6 +16,7 @@ import {
   sign,
   signAndConfirm,
   signBodyFor,
+  uploadLetter,
   waitForMailSince,
 } from '../helpers/pledges';
 import { decodeMail } from '../helpers/smtp';
@@ -33,6 +34,7 @@ describe('no squatting', () => {
     const attackToken = await confirmationToken(r, 'squatter@evil.example', since);
     const real = await signAndConfirm(r, await signBodyFor(r.app, { company: { uscc } }));
     assert.equal(real.status, 'pending_review');
+    await uploadLetter(r.app, attack.id, attackToken);
     const late = await request(r.app).post('/api/v1/pledges/confirm').send({ token: attackToken });
     assertProblem(late, 409);
     assert.equal(late.body.type, '/problems/pledge-exists');
