@@ -29,6 +29,7 @@ const CertificateResponse = z.object({
   foundingNumber: z.number().int().nullable(),
   initiative: z.object({ version: z.string(), sha256: z.string() }),
   history: z.array(z.object({ status: z.string(), at: z.string(), actor: z.string(), reason: z.string().optional() })),
+  development: z.boolean().meta({ description: 'True when the certificate was signed with the registry’s generated development keys: a sample of no validity' }),
 });
 
 function sendPdf(res: import('express').Response, serial: string, pdf: Buffer): void {

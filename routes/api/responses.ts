@@ -102,6 +102,7 @@ export const Verdict = z.object({
   serial: z.string().nullable(),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), reason: z.string().optional().meta({ description: 'Why it failed, in English' }), code: z.string().optional().meta({ description: 'Why it failed, as a stable code (e.g. digest-mismatch, page-mismatch, serial-unknown, certificate-revoked)' }) })),
   certificate: Open('The registry record of the certificate, when known').nullable(),
+  development: z.boolean().meta({ description: 'True when the file’s verified credential says it was signed with development keys (developmentKey): a sample of no validity, whatever the checks say' }),
 });
 
 export const ExportManifest = z.object({

@@ -43,6 +43,7 @@ function verdictView(v: Verdict, l: I18n) {
   return {
     kind: v.kind,
     serial: v.serial,
+    development: v.development ?? false,
     details: d
       ? {
           companyName: d.companyName,
@@ -70,6 +71,7 @@ function uploadView(v: UploadVerdict, filename: string, l: I18n) {
   const ended = v.status && v.status !== 'valid' ? v.status : null;
   return {
     outcome,
+    development: v.development,
     filename: filename.slice(0, 200),
     serial: v.serial,
     company: v.certificate

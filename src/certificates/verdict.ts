@@ -5,6 +5,7 @@
  */
 import { parseSerial } from '../../certificates';
 import { CertificateStatus, type CertificateDoc } from '../../models/certificate';
+import { isDevelopmentCertificate } from './views';
 
 /** `mistyped`: the serial's check character does not match, so no certificate was looked up. */
 export type VerdictKind = 'valid' | 'revoked' | 'withdrawn' | 'superseded' | 'not_found' | 'mistyped';
@@ -13,6 +14,8 @@ export interface Verdict {
   kind: VerdictKind;
   /** The serial as the visitor sent it (normalised when it could be parsed). */
   serial: string;
+  /** The certificate was signed with development keys: the page says it is of no validity. */
+  development?: boolean;
   /** Present when a certificate was found. */
   details?: {
     companyName: string;
@@ -60,6 +63,7 @@ export function verdictOf(c: CertificateDoc): Verdict {
   return {
     kind: c.status,
     serial: c.serial,
+    development: isDevelopmentCertificate(c),
     details: {
       companyName: c.data.company.name,
       companyNameEn: c.data.company.nameEn ?? null,

@@ -4,6 +4,7 @@
  * data equals the registry record, and the certificate is still valid.
  */
 import { buildCredential, type VerificationCheck } from '../../certificates';
+import { isDevelopmentCredential } from '../../certificates/credential';
 import { Certificate, CertificateStatus, type CertificateDoc } from '../../models/certificate';
 import type { KeyRing } from './keys';
 import type { VerifyPool } from './verify-pool';
@@ -18,6 +19,11 @@ export interface UploadVerdict {
   serial: string | null;
   checks: VerificationCheck[];
   certificate: CertificateView | null;
+  /**
+   * The file's verified credential says it was signed with development keys: whatever the
+   * checks say, it is a sample of no validity.
+   */
+  development: boolean;
 }
 
 /**
@@ -49,5 +55,6 @@ export async function verifyUpload(pool: VerifyPool, keys: KeyRing, publicUrl: s
         ? { name: 'status', ok: false, code: `certificate-${cert.status}`, reason: `the certificate is ${cert.status}${cert.statusReason ? `: ${cert.statusReason}` : ''}` }
         : { name: 'status', ok: false, code: 'unknown-certificate', reason: 'unknown certificate' },
   );
-  return { valid: checks.every((c) => c.ok), status: cert?.status ?? null, serial, checks, certificate: cert ? certificateView(cert) : null };
+  const development = offline.credential ? isDevelopmentCredential(offline.credential) : false;
+  return { valid: checks.every((c) => c.ok), status: cert?.status ?? null, serial, checks, certificate: cert ? certificateView(cert) : null, development };
 }

@@ -3,6 +3,8 @@
  * status and history, with province and industry by their Chinese names as certified. (The
  * verify page names them in the reader's language from the record's codes: see verdict.ts.)
  */
+import { decodeJws } from '../../certificates';
+import { isDevelopmentCredential } from '../../certificates/credential';
 import type { CertificateDoc, CertificateStatus } from '../../models/certificate';
 
 export interface CertificateView {
@@ -16,6 +18,18 @@ export interface CertificateView {
   foundingNumber: number | null;
   initiative: { version: string; sha256: string };
   history: CertificateDoc['history'];
+  /** Signed with the registry's generated development keys: a sample of no validity. */
+  development: boolean;
+}
+
+/** Whether the stored certificate's credential carries the developmentKey claim (certificates/credential.ts). */
+export function isDevelopmentCertificate(c: Pick<CertificateDoc, 'jws'>): boolean {
+  try {
+    return isDevelopmentCredential(decodeJws(c.jws).payload);
+  } catch {
+    // The registry wrote this JWS itself; one it cannot read claims nothing.
+    return false;
+  }
 }
 
 export function certificateView(c: CertificateDoc): CertificateView {
@@ -30,5 +44,6 @@ export function certificateView(c: CertificateDoc): CertificateView {
     foundingNumber: c.data.foundingNumber ?? null,
     initiative: { version: c.data.initiative.version, sha256: c.data.initiative.sha256 },
     history: c.history,
+    development: isDevelopmentCertificate(c),
   };
 }

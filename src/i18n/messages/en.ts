@@ -165,6 +165,20 @@ export const en: Record<MessageKey, string> = {
   'sign.agree.short': 'Acceptance',
   'sign.stale':
     'The initiative has been updated to version {version}. Please read the new version and tick the box again.',
+  'sign.evidence': 'Evidence of authority',
+  'sign.evidence.hint':
+    'The association checks from these that the signatory may act for the company. PDF, JPEG or PNG, at most 10 MB each; the type is read from the file, not its name. If the form comes back with errors, choose the files again.',
+  'sign.letter.label': 'Authorisation letter',
+  'sign.letter.hint': 'On company letterhead with the company seal, naming the signatory and their title.',
+  'sign.letter.template': 'Download the letter template (in Chinese, with the company name and code filled in)',
+  'sign.licence.label': 'Business licence',
+  'evidence.required': 'Upload the {label}.',
+  'evidence.empty': 'The {label} file is empty; choose it again.',
+  'evidence.tooLarge': 'The {label} file is over 10 MB; compress it or scan at a lower resolution.',
+  'evidence.wrongType': 'The {label} must be a PDF, JPEG or PNG file (read from its content; renaming does not help).',
+  'evidence.truncated': 'The {label} file is incomplete (cut off before its end); scan or save it again.',
+  'evidence.tooManyPixels': 'The {label} image is too large: at most 12,000 pixels a side and 60 megapixels.',
+  'evidence.malformed': 'The upload was incomplete or malformed; choose the {label} again and submit.',
   'sign.submit': 'Sign',
   'sign.submitHint': 'By signing you confirm that the details given are true and accurate.',
 
@@ -292,6 +306,7 @@ export const en: Record<MessageKey, string> = {
   'verify.qrHint':
     'You can also scan the QR code on the certificate with a phone to open the result directly.',
   'verify.again': 'Verify another certificate',
+  'verify.development': 'Development certificate: signed with a development key, of no validity',
   'verdict.valid.title': 'Valid certificate',
   'verdict.valid.text':
     'This certificate was issued by this registry and the company’s pledge is active.',
