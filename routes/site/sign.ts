@@ -8,10 +8,19 @@ import { INDUSTRIES } from '../../src/domain/industries';
 import { PROVINCES, provinceFromUscc } from '../../src/domain/provinces';
 import { validateUscc } from '../../src/domain/uscc';
 import { isAppError } from '../../src/errors';
+import { Types } from 'mongoose';
 import type { I18n } from '../../src/i18n';
 import { currentInitiative } from '../../src/initiative/service';
 import { confirmPledge, signPledge } from '../../src/pledges/lifecycle';
 import { SignPledgeBody } from '../../src/pledges/schemas';
+import {
+  checkEvidence,
+  EVIDENCE_MAX_BYTES,
+  replaceEvidence,
+  type EvidenceProblem,
+} from '../../src/pledges/evidence';
+import { readUploads, UPLOAD_STATUS, type UploadProblem } from '../../src/http/upload';
+import type { MessageKey } from '../../src/i18n';
 import { rateLimit } from '../../src/rate-limit';
 import {
   FormErrorBuilder,
@@ -41,8 +50,29 @@ export const SIGN_FIELDS: readonly FieldSpec[] = [
     label: 'sign.phone.label',
     formatMessage: 'form.phone',
   },
+  { name: 'letter', path: 'letter', label: 'sign.letter.label' },
+  { name: 'licence', path: 'licence', label: 'sign.licence.label' },
   { name: 'agree', path: 'agree', label: 'sign.agree.short', kind: 'checkbox' },
 ];
+
+/** The form's text controls read from its multipart body (the files are read apart). */
+const SIGN_TEXT_FIELDS = [
+  ...SIGN_FIELDS.filter((f) => f.name !== 'letter' && f.name !== 'licence').map((f) => f.name),
+  'version',
+  'sha256',
+];
+
+const EVIDENCE_MESSAGE: Record<EvidenceProblem | UploadProblem, MessageKey> = {
+  empty: 'evidence.empty',
+  'too-large': 'evidence.tooLarge',
+  'wrong-type': 'evidence.wrongType',
+  truncated: 'evidence.truncated',
+  'too-many-pixels': 'evidence.tooManyPixels',
+  'no-file': 'evidence.required',
+  'not-multipart': 'evidence.required',
+  malformed: 'evidence.malformed',
+  'extra-parts': 'evidence.malformed',
+};
 
 type SignValues = Record<string, string> & { agree?: string };
 
@@ -125,17 +155,49 @@ export function signPages(kit: SiteKit): Router {
     await renderForm(req, res, {}, noErrors());
   });
 
-  router.post('/sign', kit.csrf.verify, signingLimit, async (req, res) => {
+  // The form is multipart (it carries the evidence files); CSRF is then read from the stream
+  // before any file is kept. A urlencoded post (no files) is checked as every other form.
+  const csrfUnlessMultipart: express.RequestHandler = (req, res, next) =>
+    req.is('multipart/form-data') ? next() : kit.csrf.verify(req, res, next);
+
+  router.post('/sign', csrfUnlessMultipart, signingLimit, async (req, res) => {
     const l = kit.l(res);
-    const input = toInput(req.body);
-    const values = formValues(req.body);
     const errors = new FormErrorBuilder(SIGN_FIELDS, l);
+    const evidenceError = (field: 'letter' | 'licence', p: EvidenceProblem | UploadProblem) =>
+      errors.add(field, l.t(EVIDENCE_MESSAGE[p], { label: l.t(`sign.${field}.label`) }));
+    let body: unknown = req.body;
+    let files: { letter?: Buffer; licence?: Buffer } = {};
     let status = 400;
+    if (req.is('multipart/form-data')) {
+      const up = await readUploads(req, {
+        files: [{ field: 'letter' }, { field: 'licence' }],
+        textFields: SIGN_TEXT_FIELDS,
+        maxBytes: EVIDENCE_MAX_BYTES,
+        csrfMatches: (sent) => kit.csrf.matches(req, sent),
+      });
+      if (!up.ok) {
+        // The body was not read to its end: the values are not all there, so the form comes back empty.
+        evidenceError(up.field === 'licence' ? 'licence' : 'letter', up.problem);
+        await renderForm(req, res, {}, errors.build(), UPLOAD_STATUS[up.problem]);
+        return;
+      }
+      body = up.fields;
+      files = { letter: up.files.letter?.bytes, licence: up.files.licence?.bytes };
+    }
+    const input = toInput(body);
+    const values = formValues(body);
     let stale = false;
+    if (!files.letter) evidenceError('letter', 'no-file');
+    const checked = checkEvidence(files);
+    if (!checked.ok) {
+      evidenceError(checked.field, checked.problem);
+      status = checked.problem === 'too-large' ? 413 : 400;
+    }
     const parsed = SignPledgeBody.safeParse(input);
-    if (parsed.success) {
+    if (parsed.success && files.letter && checked.ok) {
       try {
-        await signPledge(parsed.data, kit.pledge);
+        const signed = await signPledge(parsed.data, kit.pledge);
+        await replaceEvidence(new Types.ObjectId(signed.id), checked.files);
         res.redirect(303, '/sign/sent');
         return;
       } catch (e) {
@@ -152,9 +214,13 @@ export function signPages(kit: SiteKit): Router {
           throw e;
         }
       }
-    } else {
+    } else if (!parsed.success) {
       const unplaced = errors.addZodIssues(parsed.error.issues, input);
       stale = unplaced.some((i) => i.path[0] === 'initiative');
+    } else {
+      // Only the evidence is wrong: still say so now if the text changed, not on the next try.
+      const current = await currentInitiative();
+      stale = parsed.data.initiative.version !== current.version || parsed.data.initiative.sha256 !== current.sha256;
     }
     if (stale) {
       // The text changed while the form was open: consent must be given again to the new text.
@@ -163,6 +229,16 @@ export function signPages(kit: SiteKit): Router {
       values.agree = '';
     }
     await renderForm(req, res, values, errors.build(), status);
+  });
+
+  router.get('/sign/letter-template', (req, res) => {
+    // Only shown back, escaped by the template; cut to the form's lengths.
+    const q = (name: string, max: number) => {
+      const v = req.query[name];
+      return typeof v === 'string' ? v.trim().slice(0, max) : '';
+    };
+    const v = { name: q('name', 100), uscc: q('uscc', 18).toUpperCase(), signatory: q('signatory', 60), title: q('title', 60) };
+    kit.page(req, res, 'letter-template', { v, association: config.association.zh }, { policy: 'no-store', section: '/sign' });
   });
 
   router.get('/sign/sent', (req, res) => {

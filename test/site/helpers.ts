@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { makeUscc } from '../../src/domain/uscc';
 import type { ProvinceCode } from '../../src/domain/provinces';
-import { waitForMailSince } from '../helpers/pledges';
+import { letterPdf, waitForMailSince } from '../helpers/pledges';
 import type { RegistryHandle } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
 
@@ -53,22 +53,28 @@ export function signFields(
   };
 }
 
-/** Opens /sign, then posts the fields with the page's token and initiative version; checks the status. */
+/**
+ * Opens /sign, then posts the fields with the page's token and initiative version as the form
+ * does (multipart, token first, with a small PDF letter unless `files.letter` is null); checks the status.
+ */
 export async function postSignForm(
   a: Agent,
   fields: Record<string, string>,
   status: number,
+  files: { letter?: Buffer | null; licence?: Buffer } = {},
 ): Promise<request.Response> {
   const page = await a.get('/sign').expect(200);
-  const res = await a
-    .post('/sign')
-    .type('form')
-    .send({
-      _csrf: csrfFrom(page.text),
-      version: hiddenValue(page.text, 'version'),
-      sha256: hiddenValue(page.text, 'sha256'),
-      ...fields,
-    });
+  const req = a.post('/sign').field('_csrf', csrfFrom(page.text));
+  const all: Record<string, string> = {
+    version: hiddenValue(page.text, 'version'),
+    sha256: hiddenValue(page.text, 'sha256'),
+    ...fields,
+  };
+  for (const [k, v] of Object.entries(all)) req.field(k, v);
+  const letter = files.letter === undefined ? await letterPdf() : files.letter;
+  if (letter) req.attach('letter', letter, 'letter.pdf');
+  if (files.licence) req.attach('licence', files.licence, 'licence.png');
+  const res = await req;
   assert.equal(res.status, status, res.text.slice(0, 2000));
   return res;
 }

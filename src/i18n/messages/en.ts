@@ -47,6 +47,7 @@ export const en: Record<MessageKey, string> = {
   'how.check.credential-matches-document': 'What the certificate page actually shows is compared with the digest of the page recorded in the credential. Passing means the text and graphics on the page are unchanged.',
   'how.check.pdf-signature': 'The PDF’s digital signature (PAdES) is checked. Passing means the signature covers the whole file and nothing was changed after signing.',
   'how.check.pdf-signer-trusted': 'The certificate that signed the PDF belongs to this registry, not to someone who signed the file again with their own.',
+  'how.check.log-proof': 'The file’s log-proof.json is checked against the registry’s public transparency log: the checkpoint it carries is signed with the log’s key (the verifier key below), the inclusion proof leads from the certificate’s issue entry to that checkpoint’s root, and the entry names this certificate number and the SHA-256 of this very credential. Passing means the issue of this certificate is publicly recorded, so it cannot be quietly issued twice or taken back.',
   'how.check.serial-known': 'The register holds this certificate number.',
   'how.check.registry-match': 'The company name, Unified Social Credit Code and other details in the credential agree with the register. This compares the credential; whether the page itself was changed is the check that the credential matches the page.',
   'how.check.status': 'The register records the certificate as valid today: not revoked, the pledge not withdrawn, and not replaced by a newer certificate.',
@@ -182,6 +183,10 @@ export const en: Record<MessageKey, string> = {
   'sign.submit': 'Sign',
   'sign.submitHint': 'By signing you confirm that the details given are true and accurate.',
 
+  'letter.title': 'Authorisation letter template',
+  'letter.lead': 'Print the letter below on company letterhead, have the legal representative sign it and apply the company seal, then scan or photograph it and upload it with the sign form.',
+  'letter.fill': 'Fill in the letter',
+  'letter.print': 'Use your browser’s Print command to print this page. The letter itself is in Chinese.',
   'sent.title': 'Check your e-mail',
   'sent.lead':
     'We have sent a confirmation e-mail to the signatory. Please open the link in it within 48 hours to confirm the pledge.',
@@ -385,6 +390,7 @@ export const en: Record<MessageKey, string> = {
   'upload.check.pdf-signature':
     'The PDF’s digital signature covers the whole file and verifies (the file was not altered)',
   'upload.check.pdf-signer-trusted': 'The PDF was signed with the registry’s certificate',
+  'upload.check.log-proof': 'The certificate’s issue is recorded in the registry’s public transparency log',
   'upload.check.serial-known': 'The certificate number in the credential was issued by this registry',
   'upload.check.registry-match':
     'The details in the credential match the registry’s record (the credential is compared, not the page)',
@@ -400,6 +406,7 @@ export const en: Record<MessageKey, string> = {
   'upload.means.pdf-signature':
     'Only that the file was not changed after it was signed; not who signed it or whether the page is true.',
   'upload.means.pdf-signer-trusted': 'The PDF was signed with this registry’s certificate.',
+  'upload.means.log-proof': 'Only that a certificate with this credential was publicly logged; this file failed other checks and does not prove that certificate.',
   'upload.means.serial-known':
     'Only that the number in the credential was issued by this registry; not that this file is that certificate.',
   'upload.means.registry-match':
@@ -426,6 +433,14 @@ export const en: Record<MessageKey, string> = {
   'upload.reason.digest-mismatch': 'The file was changed after it was signed.',
   'upload.reason.signature-invalid': 'The PDF signature does not match its certificate.',
   'upload.reason.signer-untrusted': 'The PDF was signed with a certificate that is not this registry’s.',
+  'upload.reason.no-log-proof': 'The file carries no transparency-log proof (log-proof.json).',
+  'upload.reason.log-proof-malformed': 'The transparency-log proof is malformed.',
+  'upload.reason.no-vkey': 'This registry has no transparency log to check the proof against.',
+  'upload.reason.bad-vkey': 'The transparency log’s verifier key cannot be used.',
+  'upload.reason.checkpoint-unverified': 'The log checkpoint in the file is not signed by this registry’s log.',
+  'upload.reason.inclusion-invalid': 'The inclusion proof does not lead to the signed checkpoint: the proof was altered.',
+  'upload.reason.entry-malformed': 'The logged entry in the proof is not a log entry.',
+  'upload.reason.entry-mismatch': 'The logged entry is for another certificate or another credential.',
   'upload.reason.serial-unknown': 'This registry has issued no certificate numbered {serial}.',
   'upload.reason.no-serial': 'There is no trustworthy credential to read a certificate number from.',
   'upload.reason.registry-mismatch': 'The details in the credential differ from the registry’s record.',
