@@ -15,7 +15,9 @@ import {
   attachLogProof,
   buildCredential,
   decodeStream,
+  findAttachment,
   findCredential,
+  LOG_PROOF_FILENAME,
   loadPdf,
   type CertificateCredential,
 } from './credential';
@@ -175,6 +177,8 @@ export interface PdfVerification {
   /** the verified credential payload (only when its signature verified) */
   credential?: CertificateCredential;
   jws?: string;
+  /** the text of the log-proof.json attachment, when the file carries a credential and one */
+  logProof?: string;
   pdfSignature?: PdfSignatureCheck;
 }
 
@@ -291,6 +295,12 @@ export async function verifyCertificatePdf(
     if (jws) {
       checks.push({ name: 'credential-present', ok: true });
       out.jws = jws;
+      try {
+        out.logProof = findAttachment(doc, LOG_PROOF_FILENAME);
+      } catch (e) {
+        // Unreadable: the caller's log check reports it as missing.
+        rethrowLimit(e);
+      }
       try {
         const payload = verifyCredential(jws, jwks);
         out.credential = assertCredentialShape(payload);

@@ -23,11 +23,10 @@ import {
 import { firstQueryValue, trustedHtml } from '../../src/site/view';
 import { chinaPeriodStart } from '../../src/time/china';
 import type { SiteKit } from './kit';
+import { UPLOAD_CHECKS } from '../../src/certificates/verification';
 
 export const DIRECTORY_PAGE_SIZE = 20;
 
-/** The checks an uploaded certificate goes through, in the order the result page lists them. */
-const VERIFICATION_CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'serial-known', 'registry-match', 'status'] as const;
 
 export function initiativeView(initiative: PublishedInitiative, l: I18n) {
   const en = l.locale === 'en';
@@ -185,7 +184,7 @@ export function publicPages(kit: SiteKit): Router {
       jwksUrl: `${publicUrl}/.well-known/jwks.json`,
       logVerifierKey: kit.logVerifierKey,
       checkpointUrl: `${publicUrl}/log/checkpoint`,
-      checks: VERIFICATION_CHECKS,
+      checks: UPLOAD_CHECKS,
     });
   });
 

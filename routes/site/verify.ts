@@ -5,7 +5,7 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { parseSerial, REASON_CODES } from '../../certificates';
-import { REGISTRY_REASON_CODES, type UploadVerdict } from '../../src/certificates/verification';
+import { REGISTRY_REASON_CODES, UPLOAD_CHECKS, type UploadVerdict } from '../../src/certificates/verification';
 import { SERIAL_INPUT_MAX, verdictFor, type Verdict, type VerdictKind } from '../../src/certificates/verdict';
 import type { I18n, MessageKey } from '../../src/i18n';
 import type { FormErrors } from '../../src/site/forms';
@@ -17,16 +17,7 @@ import { MAX_UPLOAD_BYTES } from '../api/certificates';
 import type { SiteKit } from './kit';
 
 /** Check names the catalogs explain; any other is shown by its name. */
-const KNOWN_CHECKS = new Set([
-  'credential-present',
-  'credential-signature',
-  'credential-matches-document',
-  'pdf-signature',
-  'pdf-signer-trusted',
-  'serial-known',
-  'registry-match',
-  'status',
-]);
+const KNOWN_CHECKS = new Set<string>(UPLOAD_CHECKS);
 
 /** A typo is bad input (400); an unknown serial has no page (404); a known one has, whatever its status. */
 const VERDICT_STATUS: Record<VerdictKind, number> = { valid: 200, revoked: 200, withdrawn: 200, superseded: 200, not_found: 404, mistyped: 400 };

@@ -99,7 +99,7 @@ export class CertificateService {
   }
 
   verifyUpload(bytes: Uint8Array): Promise<UploadVerdict> {
-    return verifyUpload(this.verifier, this.keys, this.publicUrl, bytes);
+    return verifyUpload(this.verifier, this.keys, this.publicUrl, bytes, this.issuer.log?.vkey);
   }
 
   /** Stops the verification and rendering workers. */

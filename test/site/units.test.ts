@@ -73,6 +73,7 @@ describe('site units', () => {
         'credential-matches-document',
         'pdf-signature',
         'pdf-signer-trusted',
+        'log-proof',
         'serial-known',
         'registry-match',
         'status',

@@ -6,7 +6,7 @@ import { zhCN } from '../../src/i18n/messages/zh-CN';
 import { useRegistry } from '../helpers/registry';
 
 const PATH = '/about/verification';
-const CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'serial-known', 'registry-match', 'status'] as const;
+const CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'log-proof', 'serial-known', 'registry-match', 'status'] as const;
 
 /** As nunjucks autoescapes text. */
 const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');

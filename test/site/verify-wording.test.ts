@@ -16,7 +16,7 @@ import { agent, csrfFrom, multipart } from './helpers';
 
 const TYPO_ZH = '编号的校验位不符，可能输错了一位';
 const TYPO_EN = 'The check character does not match: one character was probably mistyped.';
-const CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'serial-known', 'registry-match', 'status'] as const;
+const CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'log-proof', 'serial-known', 'registry-match', 'status'] as const;
 
 /** The checks as the result page lists them. */
 function checksOf(html: string): Array<{ name: string; ok: boolean; text: string }> {
