@@ -11,12 +11,13 @@ import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom, multipart, signInOnSite, type Agent, type Part } from './helpers';
 
 const MB = 1024 * 1024;
-/** The checks the registry runs on an upload, in order (four offline proofs, then three of its own). */
+/** The checks the registry runs on an upload, in order (four offline proofs, the log proof, then three of its own). */
 const CHECKS = [
   'credential-present',
   'credential-signature',
   'credential-matches-document',
   'pdf-signature',
+  'log-proof',
   'serial-known',
   'registry-match',
   'status',
