@@ -13,9 +13,12 @@ import type { CertificateService } from '../../src/certificates/service';
 import type { ApiBuilder } from '../../src/http/api';
 import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft } from '../../src/initiative/versions';
 import { approvePledge, cancelPledge, rejectPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { listEvidence, sendEvidence } from '../../src/pledges/evidence';
+import { notFound } from '../../src/errors';
+import { Types } from 'mongoose';
 import { pledgeView } from '../../src/pledges/queries';
 import { ApproveBody, ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
-import { AdminAccount, AdminPledgeDetail, AuditEvent, InitiativeVersion, page, PledgeView } from './responses';
+import { AdminAccount, AdminPledgeDetail, AuditEvent, file, InitiativeVersion, page, PledgeView } from './responses';
 
 const IdParams = z.strictObject({ id: ObjectIdParam });
 const VersionParams = z.strictObject({ version: VersionParam });
@@ -42,6 +45,32 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     params: IdParams,
     responses: { 200: { description: 'The pledge, its certificates and events (oldest first)', schema: AdminPledgeDetail }, 404: { description: 'No such pledge' } },
     handler: async ({ params }) => adminPledgeDetail(params.id),
+  });
+
+  const EvidenceList = z.object({ items: z.array(z.object({ id: z.string(), kind: z.enum(['authorisation-letter', 'business-licence']), contentType: z.enum(['application/pdf', 'image/png', 'image/jpeg']), length: z.number().int(), sha256: z.string(), uploadedAt: z.string().meta({ format: 'date-time' }) })) });
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/pledges/:id/evidence',
+    summary: 'The evidence files of a pledge (authorisation letter, business licence), oldest first',
+    params: IdParams,
+    responses: { 200: { description: 'Each file with its sniffed type, size and SHA-256', schema: EvidenceList } },
+    handler: async ({ params }) => ({ items: (await listEvidence(new Types.ObjectId(params.id))).map((f) => ({ id: String(f.id), kind: f.kind, contentType: f.contentType, length: f.length, sha256: f.sha256, uploadedAt: f.uploadedAt })) }),
+  });
+
+  api.route({
+    ...common,
+    method: 'get',
+    path: '/admin/pledges/:id/evidence/:fileId',
+    summary: 'One evidence file, inline with its sniffed type (nosniff, CSP sandbox, not cached)',
+    params: z.strictObject({ id: ObjectIdParam, fileId: ObjectIdParam }),
+    responses: {
+      200: { description: 'The file as uploaded', content: { 'application/pdf': file('PDF'), 'image/png': file('PNG'), 'image/jpeg': file('JPEG') } },
+      404: { description: 'No such file for this pledge' },
+    },
+    handler: async ({ params }, _req, res) => {
+      if (!(await sendEvidence(res, new Types.ObjectId(params.id), new Types.ObjectId(params.fileId)))) throw notFound('No such evidence file for this pledge.');
+    },
   });
 
   api.route({

@@ -230,3 +230,54 @@ export async function deleteEvidenceOf(pledges: Types.ObjectId[]): Promise<numbe
   for (const f of files) await bucket().delete(f._id as Types.ObjectId);
   return files.length;
 }
+
+/**
+ * Opens one of a pledge's evidence files for a reviewer (a file of another pledge is "none"),
+ * with its type as sniffed when it was stored.
+ */
+export async function openEvidence(
+  pledge: Types.ObjectId,
+  id: Types.ObjectId,
+): Promise<{ file: StoredEvidence; stream: NodeJS.ReadableStream } | null> {
+  const file = (await listEvidence(pledge)).find((f) => f.id.equals(id));
+  if (!file) return null;
+  return { file, stream: bucket().openDownloadStream(id) };
+}
+
+/**
+ * Headers for showing an evidence file to a reviewer: the sniffed type only, never sniffed again
+ * by the browser, inline, and sandboxed (a hostile PDF or image runs no script with the
+ * console's origin), never cached.
+ */
+export function evidenceHeaders(file: StoredEvidence): Record<string, string> {
+  const ext = file.contentType === 'application/pdf' ? 'pdf' : file.contentType === 'image/png' ? 'png' : 'jpg';
+  return {
+    'Content-Type': file.contentType,
+    'Content-Length': String(file.length),
+    'Content-Disposition': `inline; filename="${file.kind}.${ext}"`,
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+    'Cache-Control': 'private, no-store',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  };
+}
+
+/** Sends the file as evidenceHeaders describes; a read failure mid-way ends the connection. */
+export async function sendEvidence(
+  res: import('express').Response,
+  pledge: Types.ObjectId,
+  id: Types.ObjectId,
+): Promise<boolean> {
+  const opened = await openEvidence(pledge, id);
+  if (!opened) return false;
+  res.set(evidenceHeaders(opened.file));
+  await new Promise<void>((resolve) => {
+    opened.stream.once('error', () => {
+      res.destroy();
+      resolve();
+    });
+    res.once('close', () => resolve());
+    opened.stream.pipe(res);
+  });
+  return true;
+}

@@ -11,6 +11,8 @@ import { INDUSTRIES } from '../../../src/domain/industries';
 import { isAppError, notFound, type AppError } from '../../../src/errors';
 import { errorDetail, type MessageKey } from '../../../src/i18n';
 import { approvePledge, cancelPledge, rejectPledge } from '../../../src/pledges/lifecycle';
+import { listEvidence, sendEvidence } from '../../../src/pledges/evidence';
+import { Types } from 'mongoose';
 import { ObjectIdParam, ReasonBody } from '../../../src/pledges/schemas';
 import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
 import { firstQueryValue } from '../../../src/site/view';
@@ -55,6 +57,14 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
     };
     const emails = await adminEmails(detail.events.map((e) => e.actor).concat(p.history.map((h) => h.actor)));
     const current = detail.certificates.find((c) => c.serial === p.certificateSerial);
+    const evidence = (await listEvidence(new Types.ObjectId(id))).map((f) => ({
+      kind: f.kind,
+      url: `/admin/pledges/${id}/evidence/${String(f.id)}`,
+      image: f.contentType !== 'application/pdf',
+      size: `${(f.length / 1024).toFixed(0)} KB`,
+      sha256: f.sha256,
+      uploadedAt: l.dateTime(f.uploadedAt),
+    }));
     show(
       req,
       res,
@@ -76,6 +86,7 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
         history: [...p.history].reverse().map((h) => ({ to: h.to, at: l.dateTime(h.at), isoAt: new Date(h.at).toISOString(), actor: actorLabel(h.actor, emails, l), reason: h.reason ?? null })),
         certificates: detail.certificates.map((c) => ({ ...c, issuedAt: l.dateTime(c.issuedAt), current: c.serial === p.certificateSerial })),
         events: eventRows(detail.events, emails, l),
+        evidence,
         // Warnings in the admin's language, with the pledges they are about (src/pledges/warnings.ts).
         warnings: detail.warnings.map((w) => ({
           text: l.t(`console.warning.${w.code}` as MessageKey, { domain: w.params?.domain ?? '', code: w.params?.code ? l.province(w.params.code) : '', address: w.params?.address ? l.province(w.params.address) : '' }),
@@ -112,6 +123,15 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
   router.get('/admin/pledges/:id', async (req, res) => {
     if (!(await gate.current(req, res))) return;
     await renderPledge(req, res, pledgeId(req));
+  });
+
+  // The same file the API serves (same headers), with the admin's console session.
+  router.get('/admin/pledges/:id/evidence/:fileId', async (req, res) => {
+    if (!(await gate.current(req, res))) return;
+    const id = pledgeId(req);
+    const fileId = String(req.params.fileId ?? '');
+    if (!ObjectIdParam.safeParse(fileId).success) throw notFound('No such evidence file for this pledge.');
+    if (!(await sendEvidence(res, new Types.ObjectId(id), new Types.ObjectId(fileId)))) throw notFound('No such evidence file for this pledge.');
   });
 
   router.post('/admin/pledges/:id/approve', gate.csrf, async (req, res) => {

@@ -57,6 +57,12 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.warning.free-mail': 'The signatory uses a public free-mail address ({domain}), which says nothing about the company (flagged for every company: the form asks no company size).',
   'console.warning.revoked-before': 'A pledge under this code was revoked before:',
   'console.pledge.evidenceChecked': 'I have checked the evidence (authorisation letter, business licence) against the company and signatory data.',
+  'console.evidence.title': 'Evidence of authority',
+  'console.evidence.none': 'No evidence uploaded (a pledge without an authorisation letter cannot be confirmed).',
+  'console.evidence.authorisation-letter': 'Authorisation letter',
+  'console.evidence.business-licence': 'Business licence',
+  'console.evidence.open': 'Open the PDF ({size})',
+  'console.evidence.meta': 'Uploaded {at} · SHA-256 {sha256}',
   'console.pledge.evidenceRequired': 'Not approved yet: tick that you checked the evidence against the pledge, then approve.',
   'console.pledge.cancelTitle': 'Cancel this pending pledge',
   'console.pledge.cancelText':
