@@ -13,6 +13,7 @@ import { siteMount } from '../routes/site';
 import type { Mount } from './app';
 import { sealPendingEvents } from './audit/chain';
 import { BackgroundTask } from './background';
+import { purgeExpiredEvidence } from './pledges/retention';
 import { createKeyRing, type KeyRing } from './certificates/keys';
 import { CertificateService } from './certificates/service';
 import { siteCertificates } from './certificates/site';
@@ -82,6 +83,8 @@ export function createRegistry(
       opts.sealEveryMs ?? 1000,
       logger,
     ),
+    // Evidence of authority is deleted 3 years after its pledge ended (src/pledges/retention.ts).
+    new BackgroundTask('deleting evidence past retention', () => purgeExpiredEvidence(), 6 * 3600_000, logger),
     new BackgroundTask(
       'recovering interrupted work',
       async () => (await recoverActivations()) + (await completeInterruptedRevocations()),
