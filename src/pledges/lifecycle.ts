@@ -23,7 +23,7 @@ import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
 import { AppError } from '../errors';
-import { checkEvidence, evidenceProblemAnswer, hasLetter, replaceEvidence, type EvidenceField } from './evidence';
+import { checkEvidence, evidenceProblemAnswer, hasLetter, listEvidence, replaceEvidence, type EvidenceField } from './evidence';
 
 export const CONFIRM_TTL_HOURS = 48;
 
@@ -159,8 +159,8 @@ export async function submitEvidence(id: string, token: string, files: Partial<R
     const a = evidenceProblemAnswer(checked.problem);
     throw new AppError({ status: a.status, code: `evidence-${checked.problem}`, detail: a.message, errors: [{ path: checked.field, message: a.message }] });
   }
+  // Audited at confirmation (pledge.confirmed names the files it was confirmed with).
   const stored = await replaceEvidence(pledge._id, checked.files);
-  await recordEvent({ actor: 'company:email', action: 'pledge.evidence', subject: { type: 'pledge', id: String(pledge._id) }, after: { files: stored.map((f) => ({ kind: f.kind, contentType: f.contentType, sha256: f.sha256 })) } });
   return { id: String(pledge._id), files: stored.map((f) => ({ id: String(f.id), kind: f.kind, contentType: f.contentType, length: f.length, sha256: f.sha256 })) };
 }
 
@@ -198,7 +198,8 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   // The company's details follow its confirmed signature (the unique held code makes this safe).
   await Company.updateOne({ _id: pledge.company }, { $set: { name: pledge.companyName, nameEn: pledge.companyNameEn, industry: pledge.industry, address: pledge.companyAddress, website: pledge.companyWebsite } });
   await ensureCompanyAccount(pledge.signatory.email, pledge.company);
-  await recordEvent({ actor: 'company:email', action: 'pledge.confirmed', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingConfirmation }, after: { status: PledgeStatus.PendingReview } });
+  const evidence = (await listEvidence(pledge._id)).map((f) => ({ kind: f.kind, contentType: f.contentType, sha256: f.sha256 }));
+  await recordEvent({ actor: 'company:email', action: 'pledge.confirmed', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingConfirmation }, after: { status: PledgeStatus.PendingReview, evidence } });
   if (deps.config.reviewMode === 'auto') {
     const active = await activatePledge(pledge._id, 'system:auto-review');
     deps.onActivated?.();

@@ -15,6 +15,7 @@ import {
   signBodyFor,
   type SignBody,
   type SignedPledge,
+  uploadLetter,
 } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 
@@ -475,6 +476,7 @@ describe('bad input (API)', () => {
       );
       assert.ok(text.includes(HOSTILE_NAMES.company));
       assert.ok(text.includes(HOSTILE_NAMES.signatory));
+      await uploadLetter(r.app, hostile.id, token);
       await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
       await approve(r.app, adminToken, hostile.id);
     });

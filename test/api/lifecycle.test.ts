@@ -337,7 +337,7 @@ describe('pledge lifecycle (API)', () => {
       );
       assert.deepEqual(
         (res.body.events as Array<{ action: string }>).map((e) => e.action),
-        ['pledge.signed', 'pledge.evidence', 'pledge.confirmed', 'pledge.activated', 'pledge.withdrawn'],
+        ['pledge.signed', 'pledge.confirmed', 'pledge.activated', 'pledge.withdrawn'],
       );
       assert.equal(res.body.confirmTokenHash, undefined);
       assert.equal(JSON.stringify(res.body).includes('confirmTokenHash'), false);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { Outbox } from '../../models/outbox';
 import { createLogger, type Logger } from '../../src/logger';
-import { confirmationToken, loginLinkToken, sign, signBodyFor } from '../helpers/pledges';
+import { confirmationToken, loginLinkToken, sign, signBodyFor, uploadLetter } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
 import { agent, csrfFrom } from '../site/helpers';
 
@@ -62,6 +62,7 @@ describe('secrets in logs and the outbox', () => {
       const p = await sign(r.app);
       const email = p.body.signatory.email;
       const confirm = await confirmationToken(r, email, since);
+      await uploadLetter(r.app, p.id, confirm);
       await request(r.app).post('/api/v1/pledges/confirm').send({ token: confirm }).expect(200);
       // A used link again (logged as a 4xx at debug).
       assert.equal((await request(r.app).post('/api/v1/pledges/confirm').send({ token: confirm })).status >= 400, true);
@@ -103,7 +104,9 @@ describe('secrets in logs and the outbox', () => {
       this.timeout(20_000);
       const p = await sign(r.app);
       const email = p.body.signatory.email;
-      await request(r.app).post('/api/v1/pledges/confirm').send({ token: await confirmationToken(r, email) }).expect(200);
+      const confirm = await confirmationToken(r, email);
+      await uploadLetter(r.app, p.id, confirm);
+      await request(r.app).post('/api/v1/pledges/confirm').send({ token: confirm }).expect(200);
       const token = await loginLinkToken(r, email);
       const docs = await waitFor('sent mail', async () => {
         const all = await Outbox.find({ to: email }).lean();

@@ -4,8 +4,10 @@
  * with the e-mailed confirmation token. Every bad file is a 4xx with nothing stored.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import mongoose from 'mongoose';
 import request from 'supertest';
+import { Event } from '../../models/event';
 import { EVIDENCE_MAX_BYTES, listEvidence } from '../../src/pledges/evidence';
 import { useRegistry } from '../helpers/registry';
 import {
@@ -49,6 +51,13 @@ describe('evidence upload (API)', () => {
     assert.equal((await stored(id)).length, 2);
     const ok = await confirm(token);
     assert.equal(ok.status, 200, ok.text);
+    // The audit record says which files the pledge was confirmed with.
+    const event = await Event.findOne({ action: 'pledge.confirmed', 'subject.id': id }).lean();
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    assert.deepEqual((event!.after as { evidence: unknown }).evidence, [
+      { kind: 'authorisation-letter', contentType: 'application/pdf', sha256: sha(letter) },
+      { kind: 'business-licence', contentType: 'image/png', sha256: sha(licence) },
+    ]);
   });
 
   it('when a new letter is uploaded, then it replaces the earlier one', async () => {

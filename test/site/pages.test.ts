@@ -8,6 +8,7 @@ import { makeUscc } from '../../src/domain/uscc';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
 import { agent, HTML } from './helpers';
+import { uploadLetter } from '../helpers/pledges';
 
 const PAGES: Array<{ path: string; zh: string[]; en: string[] }> = [
   {
@@ -283,6 +284,7 @@ describe('site pages', () => {
       })
       .expect(201);
     const token = tokenFromMail(await r.smtp.waitFor(email, /confirm\?token=/), '/confirm');
+    await uploadLetter(r.app, signed.body.id, token);
     await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     await request(r.app)
       .post(`/api/v1/admin/pledges/${signed.body.id}/approve`)
