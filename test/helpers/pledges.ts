@@ -142,6 +142,21 @@ export async function uploadLetter(
   return res;
 }
 
+/**
+ * The body of POST /api/v1/pledges/:id/evidence with the token and the small PDF letter, for
+ * clients of a separate app process that send raw HTTP (no supertest).
+ */
+export async function letterUploadBody(token: string): Promise<{ contentType: string; body: Buffer }> {
+  const boundary = `----letter${Date.now().toString(36)}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${token}\r\n`),
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="letter"; filename="letter.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
+    await letterPdf(),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return { contentType: `multipart/form-data; boundary=${boundary}`, body };
+}
+
 export async function approve(app: Express, adminToken: string, id: string): Promise<Response> {
   const res = await request(app)
     .post(`/api/v1/admin/pledges/${id}/approve`)

@@ -14,6 +14,7 @@ import {
   assertProblem,
   confirmationToken,
   letterPdf,
+  letterUploadBody,
   sign,
   signAndConfirm,
   uploadLetter,
@@ -157,5 +158,18 @@ describe('evidence upload (API)', () => {
     assertProblem(res, 409);
     assert.equal(res.body.type, '/problems/not-pending-confirmation');
     assert.deepEqual(await stored(p.id), before);
+  });
+});
+
+describe('evidence upload (raw HTTP body for separate processes)', () => {
+  const r = useRegistry();
+  it('when letterUploadBody is sent as is, then the letter is stored', async () => {
+    const since = r.smtp.received.length;
+    const p = await sign(r.app);
+    const token = await confirmationToken(r, p.body.signatory.email, since);
+    const { contentType, body } = await letterUploadBody(token);
+    const res = await request(r.app).post(`/api/v1/pledges/${p.id}/evidence`).set('Content-Type', contentType).send(body);
+    assert.equal(res.status, 201, res.text);
+    assert.equal((await listEvidence(new mongoose.Types.ObjectId(p.id))).length, 1);
   });
 });
