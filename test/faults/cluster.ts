@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Account, Role } from '../../models/account';
 import { hashPassword } from '../../src/auth/passwords';
+import { uploadLetterOverHttp } from '../helpers/pledges';
 import { unlimitedRateLimits } from '../helpers/rate-limits';
 import { connectDatabase, disconnectDatabase } from '../../src/db';
 import { spawnEmbeddedMongo, type SpawnedMongo } from '../../src/embedded-mongo/spawn';
@@ -185,6 +186,7 @@ export async function activeCompany(c: Cluster, adminToken: string, i: number, t
   const signed = await httpJson(c.url(), 'POST', '/api/v1/pledges', { body: signBody(co, await currentInitiative(c)) });
   assert.equal(signed.status, 201, JSON.stringify(signed.body));
   const token = await mailedToken(c, co.email, '/confirm', since);
+  assert.equal(await uploadLetterOverHttp(c.url(), signed.body.id as string, token), 201, 'the letter is stored');
   const confirmed = await httpJson(c.url(), 'POST', '/api/v1/pledges/confirm', { body: { token } });
   assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
   const approved = await httpJson(c.url(), 'POST', `/api/v1/admin/pledges/${signed.body.id}/approve`, { token: adminToken, body: { evidenceChecked: true } });

@@ -24,6 +24,7 @@ import { verifyChain } from '../../src/audit/chain';
 import { recoverActivations, SEQUENCE_COUNTER } from '../../src/pledges/activation';
 import { fixtureCompany, type FixtureCompany } from '../fixtures/companies';
 import { httpJson, type JsonResponse } from '../helpers/app-process';
+import { uploadLetterOverHttp } from '../helpers/pledges';
 import { decodeMail, tokenFromMail } from '../helpers/smtp';
 import { adminSession, signBody, startCluster, type Cluster } from './cluster';
 
@@ -160,7 +161,16 @@ class Load {
     const i = this.signed.findIndex((s) => this.confirmationToken(s.company.email));
     if (i < 0) return;
     const [p] = this.signed.splice(i, 1);
-    const r = await this.req('POST', '/api/v1/pledges/confirm', { body: { token: this.tokens.get(p.company.email) } });
+    const token = this.tokens.get(p.company.email)!;
+    // Confirming needs the letter first; an upload cut off by a kill is simply tried again.
+    this.requests += 1;
+    const letter = await uploadLetterOverHttp(this.c.url(), p.id, token).catch(() => 0);
+    if (letter !== 201) {
+      if (++p.tries < 5) this.signed.push(p);
+      await sleep(100);
+      return;
+    }
+    const r = await this.req('POST', '/api/v1/pledges/confirm', { body: { token } });
     if (r?.status === 200) {
       this.acks.push({ op: 'confirm', id: p.id });
       this.confirmed.push({ id: p.id, tries: 0 });

@@ -16,6 +16,7 @@ import { Certificate } from '../../models/certificate';
 import { csrfTokenFor } from '../../src/auth/middleware';
 import { activeCompany, adminSession, companySession, currentInitiative, mailedToken, signBody, startCluster, type Cluster } from '../faults/cluster';
 import { fixtureCompany } from '../fixtures/companies';
+import { uploadLetterOverHttp } from '../helpers/pledges';
 import { httpJson } from '../helpers/app-process';
 import { requestFor, type FuzzCase, type FuzzContext } from './cases';
 import { buildTargets, declaredRoutes, type Target } from './targets';
@@ -64,7 +65,9 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
     const since = c.smtp.received.length;
     const signed = await httpJson(c.url(), 'POST', '/api/v1/pledges', { body: signBody(other, await currentInitiative(c)) });
     assert.equal(signed.status, 201, JSON.stringify(signed.body));
-    const confirmed = await httpJson(c.url(), 'POST', '/api/v1/pledges/confirm', { body: { token: await mailedToken(c, other.email, '/confirm', since) } });
+    const otherToken = await mailedToken(c, other.email, '/confirm', since);
+    assert.equal(await uploadLetterOverHttp(c.url(), signed.body.id as string, otherToken), 201, 'the letter is stored');
+    const confirmed = await httpJson(c.url(), 'POST', '/api/v1/pledges/confirm', { body: { token: otherToken } });
     assert.equal(confirmed.status, 200);
     let pdf: RawResponse | undefined;
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {

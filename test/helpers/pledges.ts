@@ -300,3 +300,18 @@ export async function pledgeDoc(id: string): Promise<Record<string, unknown> | n
     .db!.collection('pledges')
     .findOne({ _id: new mongoose.Types.ObjectId(id) });
 }
+
+/**
+ * Gives a pledge its authorisation letter over plain HTTP (for tests that drive a separate app
+ * process): confirming is refused until a letter is stored. Returns the status.
+ */
+export async function uploadLetterOverHttp(baseUrl: string, pledgeId: string, token: string): Promise<number> {
+  const { contentType, body } = await letterUploadBody(token);
+  const res = await fetch(`${baseUrl}/api/v1/pledges/${pledgeId}/evidence`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
