@@ -21,6 +21,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { makeUscc } from '../src/domain/uscc';
 import { spawnEmbeddedMongo } from '../src/embedded-mongo/spawn';
+import { letterPdf } from '../test/helpers/pledges';
 import { startTestSmtp, tokenFromMail } from '../test/helpers/smtp';
 import { agentFor, requestJson, startBareExpress, startChild, throughput } from './http';
 import { nowMs, printFigures, summarize, type Figure } from './lib';
@@ -167,6 +168,7 @@ export async function benchSigning(): Promise<Figure[]> {
     }, 2);
     const commandsBefore = await commandCounts(app);
     const cpuBefore = cpuSnapshot(appPid, store.pid);
+    const letter = await letterPdf();
     const phases = { sign: [] as number[], mail: [] as number[], confirm: [] as number[] };
     const started = Date.now();
     await throughput(CLIENTS, SECONDS * 1000, async () => {
@@ -189,6 +191,19 @@ export async function benchSigning(): Promise<Figure[]> {
       const token = await tokenArrived;
       pending.delete(email);
       const t2 = nowMs();
+      // Confirming needs the authorisation letter first (issue #12): one small PDF, uploaded as a browser would.
+      const boundary = `----letter${n}`;
+      const letterBody = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="letter"; filename="letter.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
+        letter,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const uploaded = await fetch(`${app.url}/api/v1/pledges/${(JSON.parse(signed.body) as { id: string }).id}/evidence`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: letterBody });
+      await uploaded.arrayBuffer();
+      if (uploaded.status !== 201) {
+        failures++;
+        return;
+      }
       const confirmed = await requestJson(agent, `${app.url}/api/v1/pledges/confirm`, 'POST', { token });
       phases.sign.push(t1 - t0);
       phases.mail.push(t2 - t1);
