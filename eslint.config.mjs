@@ -21,7 +21,16 @@ const nodeGlobals = {
 };
 
 export default tseslint.config(
-  { ignores: ['.scratch/**', 'node_modules/', 'dist/', 'data/', 'test-artifacts/', 'bench/results/'] },
+  {
+    ignores: [
+      '.scratch/**',
+      'node_modules/',
+      'dist/',
+      'data/',
+      'test-artifacts/',
+      'bench/results/',
+    ],
+  },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -19,7 +19,10 @@ interface Profile {
   timeDeltas: number[];
 }
 
-export function topFrames(profile: Profile, n = 10): Array<{ frame: string; ms: number; share: number }> {
+export function topFrames(
+  profile: Profile,
+  n = 10,
+): Array<{ frame: string; ms: number; share: number }> {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<string, number>();
   let total = 0;
@@ -27,7 +30,9 @@ export function topFrames(profile: Profile, n = 10): Array<{ frame: string; ms: 
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i + 1] ?? 0;
     const f = byId.get(id)!.callFrame;
-    const where = f.url ? ` ${path.relative(process.cwd(), f.url.replace(/^file:\/\//, ''))}:${f.lineNumber + 1}` : '';
+    const where = f.url
+      ? ` ${path.relative(process.cwd(), f.url.replace(/^file:\/\//, ''))}:${f.lineNumber + 1}`
+      : '';
     const key = `${f.functionName || '(anonymous)'}${where}`;
     selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
     total += dt;
@@ -45,5 +50,8 @@ if (require.main === module) {
     process.exit(2);
   }
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
-  for (const t of topFrames(profile, Number(n ?? 10))) process.stdout.write(`${t.ms.toFixed(0).padStart(7)} ms ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.frame}\n`);
+  for (const t of topFrames(profile, Number(n ?? 10)))
+    process.stdout.write(
+      `${t.ms.toFixed(0).padStart(7)} ms ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.frame}\n`,
+    );
 }

@@ -33,7 +33,13 @@ function rawFsyncPerSecond(dir: string, ms = 1500): number {
 }
 
 function doc(i: number): Record<string, unknown> {
-  return { k: i, name: `企业-${i}`, province: 11 + (i % 30), n: i % 100, at: new Date(1_700_000_000_000 + i) };
+  return {
+    k: i,
+    name: `企业-${i}`,
+    province: 11 + (i % 30),
+    n: i % 100,
+    at: new Date(1_700_000_000_000 + i),
+  };
 }
 
 export async function benchEmbeddedMongo(): Promise<Figure[]> {
@@ -44,13 +50,32 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
   const emptyRss = rssOf(store.pid);
   try {
     // 1. Acknowledged single-document inserts through mongoose, 32 concurrent callers.
-    const conn = await mongoose.createConnection(store.uri, { dbName: 'bench', maxPoolSize: 32 }).asPromise();
-    const Item = conn.model('Item', new mongoose.Schema({ k: { type: Number, unique: true }, name: String, province: Number, n: Number, at: Date }));
+    const conn = await mongoose
+      .createConnection(store.uri, { dbName: 'bench', maxPoolSize: 32 })
+      .asPromise();
+    const Item = conn.model(
+      'Item',
+      new mongoose.Schema({
+        k: { type: Number, unique: true },
+        name: String,
+        province: Number,
+        n: Number,
+        at: Date,
+      }),
+    );
     await Item.init();
     const INSERTS = 20_000;
     const insertMs = await runConcurrent(INSERTS, 32, (i) => Item.create(doc(i)));
     const insertsPerSec = (INSERTS * 1000) / insertMs;
-    figures.push({ name: 'acknowledged inserts/s (mongoose, 32 callers, fsync before ack)', value: insertsPerSec, unit: '/s', baselineName: 'raw fsync/s of this disk', baseline: fsyncs, target: '≥ 5,000/s', met: insertsPerSec >= 5000 });
+    figures.push({
+      name: 'acknowledged inserts/s (mongoose, 32 callers, fsync before ack)',
+      value: insertsPerSec,
+      unit: '/s',
+      baselineName: 'raw fsync/s of this disk',
+      baseline: fsyncs,
+      target: '≥ 5,000/s',
+      met: insertsPerSec >= 5000,
+    });
 
     // Load to DOCS documents with bulk inserts.
     const client = await MongoClient.connect(store.uri, { maxPoolSize: 4 });
@@ -63,7 +88,11 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
     }
     const loadMs = nowMs() - loadStart;
     const total = await coll.estimatedDocumentCount();
-    figures.push({ name: `bulk load to ${total.toLocaleString('en-US')} docs`, value: ((DOCS - INSERTS) * 1000) / loadMs, unit: 'docs/s' });
+    figures.push({
+      name: `bulk load to ${total.toLocaleString('en-US')} docs`,
+      value: ((DOCS - INSERTS) * 1000) / loadMs,
+      unit: 'docs/s',
+    });
 
     // 2. Indexed findOne latency at DOCS documents, beside the round-trip floor (ping).
     const pingSamples: number[] = [];
@@ -82,8 +111,22 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
     }
     const ping = summarize(pingSamples);
     const find = summarize(findSamples);
-    figures.push({ name: `indexed findOne p50 at ${DOCS.toLocaleString('en-US')} docs (mongoose)`, value: find.p50, unit: 'ms', baselineName: 'ping p50', baseline: ping.p50, target: '≤ 0.5 ms', met: find.p50 <= 0.5 });
-    figures.push({ name: 'indexed findOne p99', value: find.p99, unit: 'ms', baselineName: 'ping p99', baseline: ping.p99 });
+    figures.push({
+      name: `indexed findOne p50 at ${DOCS.toLocaleString('en-US')} docs (mongoose)`,
+      value: find.p50,
+      unit: 'ms',
+      baselineName: 'ping p50',
+      baseline: ping.p50,
+      target: '≤ 0.5 ms',
+      met: find.p50 <= 0.5,
+    });
+    figures.push({
+      name: 'indexed findOne p99',
+      value: find.p99,
+      unit: 'ms',
+      baselineName: 'ping p99',
+      baseline: ping.p99,
+    });
 
     // 3. Cursor scan, beside decoding the same documents in-process (the client's own floor).
     const scanStart = nowMs();
@@ -94,12 +137,26 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
     const decStart = nowMs();
     for (const b of sample) deserialize(b);
     const decodeRate = (sample.length * 1000) / (nowMs() - decStart);
-    figures.push({ name: 'cursor scan (raw driver, batchSize 10k)', value: scanRate, unit: 'docs/s', baselineName: 'BSON decode in-process', baseline: decodeRate, target: '≥ 200,000/s', met: scanRate >= 200_000 });
+    figures.push({
+      name: 'cursor scan (raw driver, batchSize 10k)',
+      value: scanRate,
+      unit: 'docs/s',
+      baselineName: 'BSON decode in-process',
+      baseline: decodeRate,
+      target: '≥ 200,000/s',
+      met: scanRate >= 200_000,
+    });
 
     // 4. Memory per 1,000,000 small documents (RSS growth of the store process).
     const rssGrowth = rssOf(store.pid) - emptyRss;
     const bsonBytes = sample.reduce((n, b) => n + b.length, 0) / sample.length;
-    figures.push({ name: 'store RSS per 1,000,000 docs', value: (rssGrowth / total) * 1e6 / 1048576, unit: 'MiB', baselineName: 'BSON bytes per 1,000,000 docs (MiB)', baseline: (bsonBytes * 1e6) / 1048576 });
+    figures.push({
+      name: 'store RSS per 1,000,000 docs',
+      value: ((rssGrowth / total) * 1e6) / 1048576,
+      unit: 'MiB',
+      baselineName: 'BSON bytes per 1,000,000 docs (MiB)',
+      baseline: (bsonBytes * 1e6) / 1048576,
+    });
 
     await client.close();
     await conn.close();
@@ -119,8 +176,19 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
     const after = await check.db('bench').collection('items').estimatedDocumentCount();
     await check.close();
     if (after !== total) throw new Error(`replay lost documents: ${after} of ${total}`);
-    figures.push({ name: `replay of ${total.toLocaleString('en-US')} docs (${(bytes / 1048576).toFixed(0)} MiB on disk), restart to ready`, value: restartMs, unit: 'ms', baselineName: 'reading the same files raw (ms)', baseline: rawReadMs });
-    if (m) figures.push({ name: 'recovery inside the store (apply + index build)', value: Number(m[2]), unit: 'ms' });
+    figures.push({
+      name: `replay of ${total.toLocaleString('en-US')} docs (${(bytes / 1048576).toFixed(0)} MiB on disk), restart to ready`,
+      value: restartMs,
+      unit: 'ms',
+      baselineName: 'reading the same files raw (ms)',
+      baseline: rawReadMs,
+    });
+    if (m)
+      figures.push({
+        name: 'recovery inside the store (apply + index build)',
+        value: Number(m[2]),
+        unit: 'ms',
+      });
   } finally {
     await store.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,12 @@ export function agentFor(connections: number): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
 }
 
-export function requestJson(agent: http.Agent, url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; body: string }> {
+export function requestJson(
+  agent: http.Agent,
+  url: string,
+  method: 'GET' | 'POST',
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
   return request(agent, url, method, body);
 }
 
@@ -23,27 +28,49 @@ export function requestJson(agent: http.Agent, url: string, method: 'GET' | 'POS
  * read to its end but not decompressed: the figure is the server's, not the load generator's,
  * which shares this machine's cores.
  */
-export function requestPage(agent: http.Agent, url: string): Promise<{ status: number; bytes: number }> {
+export function requestPage(
+  agent: http.Agent,
+  url: string,
+): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'GET', agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-    });
+    const req = http.request(
+      url,
+      { method: 'GET', agent, headers: { 'accept-encoding': 'gzip' } },
+      (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-function request(agent: http.Agent, url: string, method: 'GET' | 'POST', body: unknown): Promise<{ status: number; body: string }> {
+function request(
+  agent: http.Agent,
+  url: string,
+  method: 'GET' | 'POST',
+  body: unknown,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, { method, agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: payload
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+          : {},
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
     req.on('error', reject);
     if (payload) req.end(payload);
     else req.end();
@@ -51,7 +78,11 @@ function request(agent: http.Agent, url: string, method: 'GET' | 'POST', body: u
 }
 
 /** Requests/s of `fn` with `connections` concurrent loops for `ms`. */
-export async function throughput(connections: number, ms: number, fn: () => Promise<unknown>): Promise<number> {
+export async function throughput(
+  connections: number,
+  ms: number,
+  fn: () => Promise<unknown>,
+): Promise<number> {
   const end = Date.now() + ms;
   let n = 0;
   const start = Date.now();
@@ -71,8 +102,14 @@ export async function startBareExpress(): Promise<{ url: string; stop: () => Pro
   return startChild(['--require', 'tsx/cjs', path.join(__dirname, 'bare-express.ts')], {});
 }
 
-export async function startChild(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void>; output: () => string }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startChild(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void>; output: () => string }> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -90,17 +127,32 @@ export async function startChild(args: string[], env: Record<string, string>): P
       reject(new Error(`child exited with ${code}: ${out.slice(-2000)}`));
     });
   });
-  return { url, child, output: () => out, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return {
+    url,
+    child,
+    output: () => out,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** Runs a command to completion (e.g. the seed script), failing on a non-zero exit. */
 export function runToCompletion(args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-2000)}`))));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -108,15 +160,33 @@ export function runToCompletion(args: string[], env: Record<string, string>): Pr
  * The real app as a child process on a fresh standalone store, seeded with `seed` fictional
  * active signatories, returned once their certificates are issued (that work is not measured).
  */
-export async function startSeededApp(seed: number): Promise<{ url: string; storeUri: string; stop: () => Promise<void> }> {
+export async function startSeededApp(
+  seed: number,
+): Promise<{ url: string; storeUri: string; stop: () => Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-app-'));
   const store = await spawnEmbeddedMongo({ memory: true });
-  const env = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: dir, MONGODB_URI: `${store.uri}/bench` };
-  await runToCompletion(['--require', 'tsx/cjs', path.join(__dirname, '..', 'scripts', 'seed.ts')], env);
-  const app = await startChild(['--require', 'tsx/cjs', path.join(__dirname, '..', 'src', 'server.ts')], { ...env, LOG_LEVEL: 'info' });
+  const env = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dir,
+    MONGODB_URI: `${store.uri}/bench`,
+  };
+  await runToCompletion(
+    ['--require', 'tsx/cjs', path.join(__dirname, '..', 'scripts', 'seed.ts')],
+    env,
+  );
+  const app = await startChild(
+    ['--require', 'tsx/cjs', path.join(__dirname, '..', 'src', 'server.ts')],
+    { ...env, LOG_LEVEL: 'info' },
+  );
   const client = await MongoClient.connect(store.uri);
   const deadline = Date.now() + 120_000;
-  while ((await client.db('bench').collection('certificates').countDocuments()) < seed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while (
+    (await client.db('bench').collection('certificates').countDocuments()) < seed &&
+    Date.now() < deadline
+  )
+    await new Promise((r) => setTimeout(r, 200));
   await client.close();
   return {
     url: app.url,

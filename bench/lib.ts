@@ -7,7 +7,12 @@ export function percentile(sortedMs: number[], p: number): number {
   return sortedMs[i];
 }
 
-export function summarize(samplesMs: number[]): { p50: number; p95: number; p99: number; mean: number } {
+export function summarize(samplesMs: number[]): {
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+} {
   const s = [...samplesMs].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
   return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), mean };
@@ -25,7 +30,11 @@ export function nowMs(): number {
 }
 
 /** Runs `fn` with `concurrency` workers until `total` calls are done; returns elapsed ms. */
-export async function runConcurrent(total: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+export async function runConcurrent(
+  total: number,
+  concurrency: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   const start = nowMs();
   await Promise.all(
@@ -47,13 +56,15 @@ export interface Figure {
   met?: boolean;
 }
 
-const fmt = (n: number): string => (Number.isInteger(n) || Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3));
+const fmt = (n: number): string =>
+  Number.isInteger(n) || Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3);
 
 export function printFigures(title: string, figures: Figure[]): void {
   process.stdout.write(`\n== ${title}\n`);
   for (const f of figures) {
     let line = `  ${f.name}: ${fmt(f.value)} ${f.unit}`;
-    if (f.baseline !== undefined) line += `  | baseline ${f.baselineName}: ${fmt(f.baseline)} (ratio ${(f.value / f.baseline).toFixed(2)}×)`;
+    if (f.baseline !== undefined)
+      line += `  | baseline ${f.baselineName}: ${fmt(f.baseline)} (ratio ${(f.value / f.baseline).toFixed(2)}×)`;
     if (f.target) line += `  | target ${f.target}: ${f.met ? 'MET' : 'NOT MET'}`;
     process.stdout.write(line + '\n');
   }

@@ -17,12 +17,21 @@ const SUITES: Record<string, { title: string; run: () => Promise<Figure[]> }> = 
   store: { title: 'embedded store', run: benchEmbeddedMongo },
   'store-stalls': { title: 'embedded store event-loop stalls', run: benchStoreStalls },
   signing: { title: 'signing (sign + confirm + activate)', run: benchSigning },
-  exports: { title: 'exports (CSV of 1,000,000 signatories, XLSX and PDF of 100,000)', run: benchExports },
-  certificates: { title: 'certificate pipeline (render + QR + JWS + PAdES)', run: benchCertificateFigures },
+  exports: {
+    title: 'exports (CSV of 1,000,000 signatories, XLSX and PDF of 100,000)',
+    run: benchExports,
+  },
+  certificates: {
+    title: 'certificate pipeline (render + QR + JWS + PAdES)',
+    run: benchCertificateFigures,
+  },
   verification: { title: 'certificate verification API', run: benchVerification },
   site: { title: 'public pages', run: benchSite },
   tlog: { title: 'transparency log core (in memory, 1,000,000 entries)', run: benchTlog },
-  log: { title: 'transparency log on the durable embedded store (sequencer, checkpoint age)', run: benchTransparencyLog },
+  log: {
+    title: 'transparency log on the durable embedded store (sequencer, checkpoint age)',
+    run: benchTransparencyLog,
+  },
 };
 
 async function main(): Promise<void> {
@@ -30,7 +39,8 @@ async function main(): Promise<void> {
   const names = wanted.length ? wanted : Object.keys(SUITES);
   for (const name of names) {
     const suite = SUITES[name];
-    if (!suite) throw new Error(`unknown suite '${name}'; known: ${Object.keys(SUITES).join(', ')}`);
+    if (!suite)
+      throw new Error(`unknown suite '${name}'; known: ${Object.keys(SUITES).join(', ')}`);
     const started = Date.now();
     const figures = await suite.run();
     printFigures(`${suite.title} (${((Date.now() - started) / 1000).toFixed(0)} s)`, figures);

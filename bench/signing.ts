@@ -67,7 +67,10 @@ function cpuSnapshot(appPid: number, storePid: number): CpuSnapshot {
 type CommandCounts = { request: Record<string, number>; background: Record<string, number> };
 
 /** Asks the app's probe for its running command counts (SIGUSR2, one line on stdout). */
-async function commandCounts(app: { child: { kill(s: NodeJS.Signals): boolean }; output: () => string }): Promise<CommandCounts> {
+async function commandCounts(app: {
+  child: { kill(s: NodeJS.Signals): boolean };
+  output: () => string;
+}): Promise<CommandCounts> {
   const from = app.output().length;
   app.child.kill('SIGUSR2');
   const deadline = Date.now() + 10_000;
@@ -76,7 +79,9 @@ async function commandCounts(app: { child: { kill(s: NodeJS.Signals): boolean };
     if (m) return JSON.parse(m[1]) as CommandCounts;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error('the app did not report its database commands (is bench/db-commands-probe.ts preloaded?)');
+  throw new Error(
+    'the app did not report its database commands (is bench/db-commands-probe.ts preloaded?)',
+  );
 }
 
 function diffCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
@@ -96,7 +101,13 @@ const perPledge = (c: Record<string, number>, n: number): string =>
     .join(', ');
 
 /** Latencies (ms) of GETs of `url` by `clients` loops until `until()` is true (at least `minMs`). */
-async function sampleLatencies(agent: http.Agent, url: string, clients: number, minMs: number, until: () => boolean): Promise<number[]> {
+async function sampleLatencies(
+  agent: http.Agent,
+  url: string,
+  clients: number,
+  minMs: number,
+  until: () => boolean,
+): Promise<number[]> {
   const samples: number[] = [];
   const started = Date.now();
   await Promise.all(
@@ -116,7 +127,9 @@ async function sampleLatencies(agent: http.Agent, url: string, clients: number, 
 export async function benchSigning(): Promise<Figure[]> {
   const agent = agentFor(CLIENTS);
   const bare = await startBareExpress();
-  const bareRps = await throughput(CLIENTS, 3000, () => requestJson(agent, `${bare.url}/echo`, 'POST', { a: 1 }));
+  const bareRps = await throughput(CLIENTS, 3000, () =>
+    requestJson(agent, `${bare.url}/echo`, 'POST', { a: 1 }),
+  );
   await bare.stop();
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sign-'));
@@ -175,7 +188,11 @@ export async function benchSigning(): Promise<Figure[]> {
       const n = serial++;
       const email = `bench${n}@example.com`;
       const body = {
-        company: { uscc: makeUscc({ provinceCode: '11', serial: n }), name: `示例基准企业${n}有限公司`, industry: 'C' },
+        company: {
+          uscc: makeUscc({ provinceCode: '11', serial: n }),
+          name: `示例基准企业${n}有限公司`,
+          industry: 'C',
+        },
         signatory: { name: '王喆', title: '总经理', email },
         initiative: { version: init.version, sha256: init.sha256 },
         agree: true,
@@ -194,21 +211,33 @@ export async function benchSigning(): Promise<Figure[]> {
       // Confirming needs the authorisation letter first (issue #12): one small PDF, uploaded as a browser would.
       const boundary = `----letter${n}`;
       const letterBody = Buffer.concat([
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="letter"; filename="letter.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="letter"; filename="letter.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+        ),
         letter,
         Buffer.from(`\r\n--${boundary}--\r\n`),
       ]);
-      const uploaded = await fetch(`${app.url}/api/v1/pledges/${(JSON.parse(signed.body) as { id: string }).id}/evidence`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: letterBody });
+      const uploaded = await fetch(
+        `${app.url}/api/v1/pledges/${(JSON.parse(signed.body) as { id: string }).id}/evidence`,
+        {
+          method: 'POST',
+          headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+          body: letterBody,
+        },
+      );
       await uploaded.arrayBuffer();
       if (uploaded.status !== 201) {
         failures++;
         return;
       }
-      const confirmed = await requestJson(agent, `${app.url}/api/v1/pledges/confirm`, 'POST', { token });
+      const confirmed = await requestJson(agent, `${app.url}/api/v1/pledges/confirm`, 'POST', {
+        token,
+      });
       phases.sign.push(t1 - t0);
       phases.mail.push(t2 - t1);
       phases.confirm.push(nowMs() - t2);
-      if (confirmed.status === 200 && JSON.parse(confirmed.body).status === 'active') activated.push(email);
+      if (confirmed.status === 200 && JSON.parse(confirmed.body).status === 'active')
+        activated.push(email);
       else failures++;
     });
     const loadEnded = Date.now();
@@ -223,7 +252,11 @@ export async function benchSigning(): Promise<Figure[]> {
     const certsAtLoadEnd = await certificates.countDocuments();
     let firstSerial: string | undefined;
     while (!firstSerial && Date.now() - loadEnded < DRAIN_LIMIT_MS) {
-      firstSerial = ((await certificates.findOne({}, { projection: { serial: 1 } })) as { serial?: string } | null)?.serial;
+      firstSerial = (
+        (await certificates.findOne({}, { projection: { serial: 1 } })) as {
+          serial?: string;
+        } | null
+      )?.serial;
       if (!firstSerial) await new Promise((r) => setTimeout(r, 50));
     }
     let drained = false;
@@ -250,10 +283,17 @@ export async function benchSigning(): Promise<Figure[]> {
     const idle = probe ? await sampleLatencies(agent, certUrl, 4, 3000, () => true) : [];
     const drainSeconds = (drainedAt - loadEnded) / 1000;
     const certsTotal = await certificates.countDocuments();
-    const certRate = certsTotal / ((drained ? drainedAt : Date.now()) - started) * 1000;
+    const certRate = (certsTotal / ((drained ? drainedAt : Date.now()) - started)) * 1000;
 
     // Zero lost: every activation the clients saw is in the database, numbered 1..N without gaps.
-    const seqs = (await db.collection('pledges').find({ status: 'active' }, { projection: { sequence: 1 } }).toArray()).map((p) => p.sequence as number).sort((a, b) => a - b);
+    const seqs = (
+      await db
+        .collection('pledges')
+        .find({ status: 'active' }, { projection: { sequence: 1 } })
+        .toArray()
+    )
+      .map((p) => p.sequence as number)
+      .sort((a, b) => a - b);
     const gapless = seqs.length === activated.length && seqs.every((s, i) => s === i + 1);
     const rate = activated.length / elapsed;
 
@@ -265,20 +305,86 @@ export async function benchSigning(): Promise<Figure[]> {
     const busyP99 = summarize(busy).p99;
     const idleP99 = summarize(idle).p99;
     return [
-      { name: `activated pledges/s (sign + e-mail link + confirm, REVIEW_MODE=auto, ${CLIENTS} clients, ${SECONDS} s)`, value: rate, unit: '/s', baselineName: 'bare express POST req/s', baseline: bareRps, target: '≥ 150/s', met: rate >= 150 },
-      { name: `pledges activated / lost / failed requests (sequences gapless: ${gapless ? 'yes' : 'NO'})`, value: activated.length, unit: `/ ${seqs.length - activated.length} / ${failures}`, target: 'zero lost, gapless', met: gapless && seqs.length === activated.length && failures === 0 },
-      { name: `p50 ms of one client's steps: sign ${summarize(phases.sign).p50.toFixed(0)}, the link arriving by SMTP ${summarize(phases.mail).p50.toFixed(0)}, confirm ${summarize(phases.confirm).p50.toFixed(0)} (p99 ${summarize(phases.sign).p99.toFixed(0)} / ${summarize(phases.mail).p99.toFixed(0)} / ${summarize(phases.confirm).p99.toFixed(0)})`, value: summarize(phases.sign.map((x, i) => x + phases.mail[i] + phases.confirm[i])).p50, unit: 'ms per pledge' },
-      { name: `certificates/s (from load start until the run's last certificate; ${certsAtLoadEnd} of ${activated.length} issued when the load ended)`, value: certRate, unit: '/s' },
-      { name: `seconds after the load until every certificate of the run is issued${drained ? '' : ` (NOT all within ${DRAIN_LIMIT_MS / 1000} s: ${certsTotal} of ${activated.length})`}`, value: drained ? drainSeconds : Infinity, unit: 's', target: '≤ 5 s', met: drained && drainSeconds <= 5 },
-      { name: 'app CPU ms per activated pledge, all threads (certificate issuing included)', value: cpu('app'), unit: 'ms' },
-      { name: 'app CPU ms per activated pledge, main thread (serves requests; certificate rendering included while it runs there)', value: cpu('appMain'), unit: 'ms', target: '≤ 4 ms without certificate rendering', met: cpu('appMain') <= 4 },
+      {
+        name: `activated pledges/s (sign + e-mail link + confirm, REVIEW_MODE=auto, ${CLIENTS} clients, ${SECONDS} s)`,
+        value: rate,
+        unit: '/s',
+        baselineName: 'bare express POST req/s',
+        baseline: bareRps,
+        target: '≥ 150/s',
+        met: rate >= 150,
+      },
+      {
+        name: `pledges activated / lost / failed requests (sequences gapless: ${gapless ? 'yes' : 'NO'})`,
+        value: activated.length,
+        unit: `/ ${seqs.length - activated.length} / ${failures}`,
+        target: 'zero lost, gapless',
+        met: gapless && seqs.length === activated.length && failures === 0,
+      },
+      {
+        name: `p50 ms of one client's steps: sign ${summarize(phases.sign).p50.toFixed(0)}, the link arriving by SMTP ${summarize(phases.mail).p50.toFixed(0)}, confirm ${summarize(phases.confirm).p50.toFixed(0)} (p99 ${summarize(phases.sign).p99.toFixed(0)} / ${summarize(phases.mail).p99.toFixed(0)} / ${summarize(phases.confirm).p99.toFixed(0)})`,
+        value: summarize(phases.sign.map((x, i) => x + phases.mail[i] + phases.confirm[i])).p50,
+        unit: 'ms per pledge',
+      },
+      {
+        name: `certificates/s (from load start until the run's last certificate; ${certsAtLoadEnd} of ${activated.length} issued when the load ended)`,
+        value: certRate,
+        unit: '/s',
+      },
+      {
+        name: `seconds after the load until every certificate of the run is issued${drained ? '' : ` (NOT all within ${DRAIN_LIMIT_MS / 1000} s: ${certsTotal} of ${activated.length})`}`,
+        value: drained ? drainSeconds : Infinity,
+        unit: 's',
+        target: '≤ 5 s',
+        met: drained && drainSeconds <= 5,
+      },
+      {
+        name: 'app CPU ms per activated pledge, all threads (certificate issuing included)',
+        value: cpu('app'),
+        unit: 'ms',
+      },
+      {
+        name: 'app CPU ms per activated pledge, main thread (serves requests; certificate rendering included while it runs there)',
+        value: cpu('appMain'),
+        unit: 'ms',
+        target: '≤ 4 ms without certificate rendering',
+        met: cpu('appMain') <= 4,
+      },
       { name: 'store CPU ms per activated pledge', value: cpu('store'), unit: 'ms' },
-      { name: 'machine CPU ms per activated pledge (app + store + clients and SMTP in the bench process)', value: machineMs, unit: 'ms', target: '≈ 13 ms budget', met: machineMs <= 13 },
-      { name: `database round trips per pledge by the sign and confirm requests (${perPledge(reqCmds, n)})`, value: reqPerPledge, unit: '', target: '≤ 8', met: reqPerPledge <= 8 },
-      { name: `database round trips per pledge in the background during the load (${perPledge(bgCmds, n)})`, value: sum(bgCmds) / n, unit: '' },
+      {
+        name: 'machine CPU ms per activated pledge (app + store + clients and SMTP in the bench process)',
+        value: machineMs,
+        unit: 'ms',
+        target: '≈ 13 ms budget',
+        met: machineMs <= 13,
+      },
+      {
+        name: `database round trips per pledge by the sign and confirm requests (${perPledge(reqCmds, n)})`,
+        value: reqPerPledge,
+        unit: '',
+        target: '≤ 8',
+        met: reqPerPledge <= 8,
+      },
+      {
+        name: `database round trips per pledge in the background during the load (${perPledge(bgCmds, n)})`,
+        value: sum(bgCmds) / n,
+        unit: '',
+      },
       probe
-        ? { name: `GET /api/v1/certificates/:serial p99 while certificates are issued (4 clients, ${busy.length} requests, ${(issuedWhileBusy / busySeconds).toFixed(0)} certificates/s meanwhile)`, value: busyP99, unit: 'ms', baselineName: 'idle p99', baseline: idleP99, target: '≤ 2× idle', met: busy.length > 0 && busyP99 <= 2 * idleP99 }
-        : { name: 'GET /api/v1/certificates/:serial p99 while certificates are issued: not measured (BENCH_CPU_PROF, or no certificate)', value: NaN, unit: '' },
+        ? {
+            name: `GET /api/v1/certificates/:serial p99 while certificates are issued (4 clients, ${busy.length} requests, ${(issuedWhileBusy / busySeconds).toFixed(0)} certificates/s meanwhile)`,
+            value: busyP99,
+            unit: 'ms',
+            baselineName: 'idle p99',
+            baseline: idleP99,
+            target: '≤ 2× idle',
+            met: busy.length > 0 && busyP99 <= 2 * idleP99,
+          }
+        : {
+            name: 'GET /api/v1/certificates/:serial p99 while certificates are issued: not measured (BENCH_CPU_PROF, or no certificate)',
+            value: NaN,
+            unit: '',
+          },
     ];
   } finally {
     await client.close();

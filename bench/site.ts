@@ -3,7 +3,14 @@
  * 64 keep-alive connections, beside bare express answering JSON in the same run (both servers up,
  * rounds interleaved, medians compared). Target ≥ 0.5×.
  */
-import { agentFor, requestJson, requestPage, startBareExpress, startSeededApp, throughput } from './http';
+import {
+  agentFor,
+  requestJson,
+  requestPage,
+  startBareExpress,
+  startSeededApp,
+  throughput,
+} from './http';
 import { printFigures, type Figure } from './lib';
 
 const CONNECTIONS = 64;
@@ -37,13 +44,22 @@ export async function benchSite(): Promise<Figure[]> {
     const pageRps = pages.map(() => [] as number[]);
     for (let round = 0; round < ROUNDS; round++) {
       bareRps.push(await run(`${bare.url}/ping`, false));
-      for (const [i, [, path]] of pages.entries()) pageRps[i].push(await run(`${app.url}${path}`, true));
+      for (const [i, [, path]] of pages.entries())
+        pageRps[i].push(await run(`${app.url}${path}`, true));
     }
     const baseline = median(bareRps);
     return pages.map(([name, path], i) => {
       const rps = median(pageRps[i]);
       const failures = bad.get(`${app.url}${path}`) ?? 0;
-      return { name: `${name} (${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds${failures ? `, ${failures} non-200` : ''})`, value: rps, unit: 'req/s', baselineName: 'bare express GET req/s (median, same rounds)', baseline, target: '≥ 0.5× bare express', met: rps >= 0.5 * baseline && failures === 0 };
+      return {
+        name: `${name} (${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds${failures ? `, ${failures} non-200` : ''})`,
+        value: rps,
+        unit: 'req/s',
+        baselineName: 'bare express GET req/s (median, same rounds)',
+        baseline,
+        target: '≥ 0.5× bare express',
+        met: rps >= 0.5 * baseline && failures === 0,
+      };
     });
   } finally {
     await app.stop();

@@ -22,11 +22,20 @@ const DOCS = Number(process.env.BENCH_DOCS ?? 1_000_000);
 const LIMIT_MS = 50;
 
 function doc(i: number): Record<string, unknown> {
-  return { _id: i, k: i, name: `企业-${i}`, province: 11 + (i % 30), n: i % 100, at: new Date(1_700_000_000_000 + i) };
+  return {
+    _id: i,
+    k: i,
+    name: `企业-${i}`,
+    province: 11 + (i % 30),
+    n: i % 100,
+    at: new Date(1_700_000_000_000 + i),
+  };
 }
 
 /** Longest event-loop delay while `work` runs, from the histogram and from a 1 ms ticker. */
-async function maxStallDuring(work: () => Promise<unknown>): Promise<{ stallMs: number; totalMs: number }> {
+async function maxStallDuring(
+  work: () => Promise<unknown>,
+): Promise<{ stallMs: number; totalMs: number }> {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   let last = nowMs();
@@ -109,14 +118,27 @@ export async function benchStoreStalls(): Promise<Figure[]> {
     recovered.beginRecovery();
     again.recover((r) => recovered.applyRecord(r));
     recovered.endRecovery();
-    figures.push({ name: `replay at start, ${n} docs (synchronous, before the store listens; left so)`, value: nowMs() - t0, unit: 'ms' });
+    figures.push({
+      name: `replay at start, ${n} docs (synchronous, before the store listens; left so)`,
+      value: nowMs() - t0,
+      unit: 'ms',
+    });
 
     // The previous createIndex: one synchronous build (the path recovery still uses), not installed.
     const items = recovered.get('bench', 'items')!;
-    const syncBuild = await maxStallDuring(async () => new Index(validateIndexSpec({ key: { n: 1 }, name: 'n_1' }), items.ns).rebuild(items.docs.entries()));
+    const syncBuild = await maxStallDuring(async () =>
+      new Index(validateIndexSpec({ key: { n: 1 }, name: 'n_1' }), items.ns).rebuild(
+        items.docs.entries(),
+      ),
+    );
 
     // Commands as the wire server runs them: in slices, journaled, with a write command every millisecond meanwhile.
-    const exec = new CommandExecutor(recovered, new CursorManager(60_000), { connections: () => 0, totalConnections: () => 0 }, (r) => again.append(r));
+    const exec = new CommandExecutor(
+      recovered,
+      new CursorManager(60_000),
+      { connections: () => 0, totalConnections: () => 0 },
+      (r) => again.append(r),
+    );
     const run = async (cmd: Record<string, unknown>): Promise<Record<string, unknown>> => {
       const { reply, batch } = await exec.execute({ ...cmd, $db: 'bench' }, { connectionId: 1 });
       await batch.durable();
@@ -124,7 +146,11 @@ export async function benchStoreStalls(): Promise<Figure[]> {
       return reply;
     };
     let nextId = 10 * DOCS;
-    const sliced = async (name: string, cmd: Record<string, unknown>, previous?: { name: string; ms: number }): Promise<void> => {
+    const sliced = async (
+      name: string,
+      cmd: Record<string, unknown>,
+      previous?: { name: string; ms: number },
+    ): Promise<void> => {
       let writing = true;
       let acked = 0;
       const writer = (async () => {
@@ -147,12 +173,36 @@ export async function benchStoreStalls(): Promise<Figure[]> {
       });
     };
     // Earlier measurement (commit 98ecde6, same machine, loaded): the synchronous paths are gone.
-    const earlier = (ms: number): { name: string; ms: number } => ({ name: 'the earlier synchronous command (measured before)', ms });
-    await sliced(`max stall: createIndex {n: 1} over ${n} docs`, { createIndexes: 'items', indexes: [{ key: { n: 1 }, name: 'n_1' }] }, { name: 'the synchronous build, this run', ms: syncBuild.stallMs });
-    await sliced(`max stall: find with an unindexed filter matching nothing, ${n} docs scanned`, { find: 'items', filter: { name: 'none' } }, earlier(900));
-    await sliced(`max stall: countDocuments with an unindexed filter, ${n} docs`, { aggregate: 'items', pipeline: [{ $match: { province: 12 } }, { $count: 'n' }], cursor: {} }, earlier(1100));
-    await sliced(`max stall: find sorted on an unindexed field, ${n} docs sorted`, { find: 'items', filter: {}, sort: { name: -1 }, limit: 10 });
-    await sliced(`max stall: deleteMany of every document (${n})`, { delete: 'items', deletes: [{ q: {}, limit: 0 }] }, earlier(28_200));
+    const earlier = (ms: number): { name: string; ms: number } => ({
+      name: 'the earlier synchronous command (measured before)',
+      ms,
+    });
+    await sliced(
+      `max stall: createIndex {n: 1} over ${n} docs`,
+      { createIndexes: 'items', indexes: [{ key: { n: 1 }, name: 'n_1' }] },
+      { name: 'the synchronous build, this run', ms: syncBuild.stallMs },
+    );
+    await sliced(
+      `max stall: find with an unindexed filter matching nothing, ${n} docs scanned`,
+      { find: 'items', filter: { name: 'none' } },
+      earlier(900),
+    );
+    await sliced(
+      `max stall: countDocuments with an unindexed filter, ${n} docs`,
+      { aggregate: 'items', pipeline: [{ $match: { province: 12 } }, { $count: 'n' }], cursor: {} },
+      earlier(1100),
+    );
+    await sliced(`max stall: find sorted on an unindexed field, ${n} docs sorted`, {
+      find: 'items',
+      filter: {},
+      sort: { name: -1 },
+      limit: 10,
+    });
+    await sliced(
+      `max stall: deleteMany of every document (${n})`,
+      { delete: 'items', deletes: [{ q: {}, limit: 0 }] },
+      earlier(28_200),
+    );
     await again.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -163,7 +213,11 @@ export async function benchStoreStalls(): Promise<Figure[]> {
 if (require.main === module) {
   const started = Date.now();
   benchStoreStalls().then(
-    (figures) => printFigures(`embedded store stalls (${((Date.now() - started) / 1000).toFixed(0)} s)`, figures),
+    (figures) =>
+      printFigures(
+        `embedded store stalls (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+        figures,
+      ),
     (e) => {
       console.error(e);
       process.exit(1);

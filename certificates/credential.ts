@@ -76,7 +76,9 @@ export interface CertificateCredential {
 }
 
 /** Whether a (verified) credential says it was signed with development keys. */
-export function isDevelopmentCredential(c: Pick<CertificateCredential, 'developmentKey'> | Record<string, unknown>): boolean {
+export function isDevelopmentCredential(
+  c: Pick<CertificateCredential, 'developmentKey'> | Record<string, unknown>,
+): boolean {
   return c.developmentKey === true;
 }
 

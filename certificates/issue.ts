@@ -307,7 +307,11 @@ export async function verifyCertificatePdf(
         checks.push({ name: 'credential-signature', ok: true });
       } catch (e) {
         const failure: CredentialFailure = e instanceof CredentialError ? e.reason : 'bad-payload';
-        fail('credential-signature', `credential-${failure}`, `${failure}: ${(e as Error).message}`);
+        fail(
+          'credential-signature',
+          `credential-${failure}`,
+          `${failure}: ${(e as Error).message}`,
+        );
       }
       if (out.credential) {
         try {

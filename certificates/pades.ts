@@ -100,11 +100,19 @@ export class PdfSigner extends Signer implements PdfSignerInfo {
 
   /** What rebuilds this signer in a worker thread (postMessage and workerData clone KeyObjects). */
   parts(): PdfSignerParts {
-    return { privateKey: this.privateKey, certificateDer: this.certificateDer, chainDer: this.chainDer };
+    return {
+      privateKey: this.privateKey,
+      certificateDer: this.certificateDer,
+      chainDer: this.chainDer,
+    };
   }
 
   static fromParts(p: PdfSignerParts): PdfSigner {
-    return new PdfSigner(p.privateKey, Buffer.from(p.certificateDer), p.chainDer.map((d) => Buffer.from(d)));
+    return new PdfSigner(
+      p.privateKey,
+      Buffer.from(p.certificateDer),
+      p.chainDer.map((d) => Buffer.from(d)),
+    );
   }
 
   /** Parses a PKCS#12 (SIGNING_P12) once. */
@@ -309,7 +317,11 @@ export function checkPdfSignature(pdfBytes: Uint8Array): PdfSignatureCheck {
   BYTE_RANGE_RE.lastIndex = 0;
   while ((m = BYTE_RANGE_RE.exec(text))) last = m;
   if (!last)
-    return { ...res, reason: 'no PDF signature (/ByteRange) found', reasonCode: 'signature-missing' };
+    return {
+      ...res,
+      reason: 'no PDF signature (/ByteRange) found',
+      reasonCode: 'signature-missing',
+    };
   res.present = true;
   const br = last.slice(1, 5).map(Number) as [number, number, number, number];
   res.byteRange = br;

@@ -610,7 +610,11 @@ function buildWatermark(f: FontPair): Buffer {
     // Centred on the diagonal, `offset` points to its upper left side.
     const x = CX - (w / 2) * cos - offset * sin;
     const y = H / 2 - (w / 2) * sin + offset * cos;
-    c.textAt(s, { size, color: WATERMARK_COLOUR }, `${num(cos)} ${num(sin)} ${num(-sin)} ${num(cos)} ${num(x)} ${num(y)} Tm`);
+    c.textAt(
+      s,
+      { size, color: WATERMARK_COLOUR },
+      `${num(cos)} ${num(sin)} ${num(-sin)} ${num(cos)} ${num(x)} ${num(y)} Tm`,
+    );
   };
   line(SAMPLE_WATERMARK.zh, 64, 0.6, 6);
   line(SAMPLE_WATERMARK.en, 26, 0.52, -34);

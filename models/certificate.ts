@@ -62,5 +62,12 @@ certificateSchema.index({ status: 1 });
 export const Certificate = mongoose.model('Certificate', certificateSchema);
 
 /** The issued PDF bytes, kept apart so certificate lookups stay small; a download is never re-rendered. */
-const certificatePdfSchema = new Schema({ _id: { type: String, required: true }, pdf: { type: Buffer, required: true } }, { versionKey: false, timestamps: true });
-export const CertificatePdf = mongoose.model('CertificatePdf', certificatePdfSchema, 'certificate_pdfs');
+const certificatePdfSchema = new Schema(
+  { _id: { type: String, required: true }, pdf: { type: Buffer, required: true } },
+  { versionKey: false, timestamps: true },
+);
+export const CertificatePdf = mongoose.model(
+  'CertificatePdf',
+  certificatePdfSchema,
+  'certificate_pdfs',
+);

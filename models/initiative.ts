@@ -17,7 +17,10 @@ const initiativeSchema = new Schema(
 );
 initiativeSchema.index({ status: 1, version: -1 });
 // At most one draft at a time, even when two admins start one at the same moment.
-initiativeSchema.index({ status: 1 }, { unique: true, partialFilterExpression: { status: 'draft' }, name: 'one_draft' });
+initiativeSchema.index(
+  { status: 1 },
+  { unique: true, partialFilterExpression: { status: 'draft' }, name: 'one_draft' },
+);
 
 export type InitiativeDoc = InferSchemaType<typeof initiativeSchema>;
 export const Initiative = mongoose.model('Initiative', initiativeSchema);

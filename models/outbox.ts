@@ -14,7 +14,12 @@ const outboxSchema = new Schema(
       collection: { type: String },
       id: { type: Schema.Types.ObjectId },
     },
-    status: { type: String, enum: ['pending', 'sending', 'sent', 'dropped'], default: 'pending', required: true },
+    status: {
+      type: String,
+      enum: ['pending', 'sending', 'sent', 'dropped'],
+      default: 'pending',
+      required: true,
+    },
     attempts: { type: Number, default: 0 },
     nextAttemptAt: { type: Date, required: true },
     lockedUntil: { type: Date },
@@ -27,5 +32,8 @@ const outboxSchema = new Schema(
 outboxSchema.index({ status: 1, nextAttemptAt: 1 });
 outboxSchema.index({ status: 1, lockedUntil: 1 });
 
-export type OutboxDoc = InferSchemaType<typeof outboxSchema> & { _id: Types.ObjectId; createdAt: Date };
+export type OutboxDoc = InferSchemaType<typeof outboxSchema> & {
+  _id: Types.ObjectId;
+  createdAt: Date;
+};
 export const Outbox = mongoose.model('Outbox', outboxSchema);

@@ -32,7 +32,11 @@ export const OPEN_STATUSES: readonly PledgeStatus[] = [
  * Statuses that hold the company's USCC (`openUscc`): at most one such pledge per USCC. An
  * unconfirmed pledge holds nothing — anyone can type a code — so it never blocks the company.
  */
-export const HOLDING_STATUSES: readonly PledgeStatus[] = [PledgeStatus.PendingReview, PledgeStatus.Activating, PledgeStatus.Active];
+export const HOLDING_STATUSES: readonly PledgeStatus[] = [
+  PledgeStatus.PendingReview,
+  PledgeStatus.Activating,
+  PledgeStatus.Active,
+];
 
 export const FOUNDING_LIMIT = 100;
 
@@ -104,7 +108,14 @@ const pledgeSchema = new Schema<PledgeDoc>(
     companyAddress: { type: String },
     companyWebsite: { type: String },
     reviewKeys: {
-      type: new Schema({ name: { type: String, required: true }, phone: { type: String }, domain: { type: String } }, { _id: false }),
+      type: new Schema(
+        {
+          name: { type: String, required: true },
+          phone: { type: String },
+          domain: { type: String },
+        },
+        { _id: false },
+      ),
       default: undefined,
     },
     province: { type: String, required: true },

@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import express, { type Response, type Router } from 'express';
 import { badRequest, notFound } from '../src/errors';
-import { encodeBundle, parseTilePath, TILE_WIDTH, TilePathError, type TileCoord } from '../src/tlog';
+import {
+  encodeBundle,
+  parseTilePath,
+  TILE_WIDTH,
+  TilePathError,
+  type TileCoord,
+} from '../src/tlog';
 import type { TransparencyLog } from '../src/transparency/log';
 import { readEntries, readTile, tileInTree } from '../src/transparency/store';
 
@@ -49,14 +55,25 @@ export function logRouter(log: TransparencyLog): Router {
     try {
       t = parseTilePath(`tile/${segments.join('/')}`);
     } catch (e) {
-      if (e instanceof TilePathError) throw badRequest('Not a tile path (see https://c2sp.org/tlog-tiles).', { code: 'not-a-tile-path' });
+      if (e instanceof TilePathError)
+        throw badRequest('Not a tile path (see https://c2sp.org/tlog-tiles).', {
+          code: 'not-a-tile-path',
+        });
       throw e;
     }
     const size = await log.size();
-    if (!tileInTree(size, t)) throw notFound('The log does not have this tile (yet).', { code: 'no-such-tile' });
+    if (!tileInTree(size, t))
+      throw notFound('The log does not have this tile (yet).', { code: 'no-such-tile' });
     const full = t.width === TILE_WIDTH;
-    if (t.level === 'entries') sendBinary(req, res, encodeBundle(await readEntries(t.index, t.width)), full);
-    else sendBinary(req, res, await readTile({ level: t.level, index: t.index, width: t.width }), full);
+    if (t.level === 'entries')
+      sendBinary(req, res, encodeBundle(await readEntries(t.index, t.width)), full);
+    else
+      sendBinary(
+        req,
+        res,
+        await readTile({ level: t.level, index: t.index, width: t.width }),
+        full,
+      );
   });
 
   return router;

@@ -18,12 +18,18 @@ function main(): void {
   if (command === 'backup' && values.out) {
     const started = performance.now();
     const r = backupDataDir(dataDir, path.resolve(values.out));
-    process.stdout.write(`backed up ${dataDir} to ${r.file}: ${r.files.map((f) => f.name).join(', ')} (${r.bytes} bytes, ${Math.round(performance.now() - started)} ms)\n`);
+    process.stdout.write(
+      `backed up ${dataDir} to ${r.file}: ${r.files.map((f) => f.name).join(', ')} (${r.bytes} bytes, ${Math.round(performance.now() - started)} ms)\n`,
+    );
   } else if (command === 'restore' && values.in) {
     const files = restoreDataDir(path.resolve(values.in), dataDir);
-    process.stdout.write(`restored ${files.length} files into ${dataDir}; start the server (or npm run db) on it\n`);
+    process.stdout.write(
+      `restored ${files.length} files into ${dataDir}; start the server (or npm run db) on it\n`,
+    );
   } else {
-    process.stderr.write('usage: npm run db:backup -- --out FILE [--data DIR] | npm run db:restore -- --in FILE [--data DIR]\n');
+    process.stderr.write(
+      'usage: npm run db:backup -- --out FILE [--data DIR] | npm run db:restore -- --in FILE [--data DIR]\n',
+    );
     process.exit(2);
   }
 }

@@ -24,10 +24,24 @@ registry's public API.
 Exit codes: 0 no differences; 1 differences found (listed); 2 the audit could not run.
 `;
 
-export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function main(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, options: { url: { type: 'string' }, vkey: { type: 'string' }, state: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    args = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        vkey: { type: 'string' },
+        state: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (e) {
     err.write(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -53,8 +67,12 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   try {
     const r = await auditLog({ url: args.values.url, vkey: args.values.vkey, state });
     out.write(`log ${r.origin}: ${r.size} entries, root ${r.root}\n`);
-    out.write(`${state ? `last seen: ${state.size} entries` : 'first run: no earlier checkpoint to compare'}\n`);
-    out.write(`from the log alone: ${r.founders.length} founders, ${r.activeCertificates} valid certificates, ${r.revoked.length} revoked\n`);
+    out.write(
+      `${state ? `last seen: ${state.size} entries` : 'first run: no earlier checkpoint to compare'}\n`,
+    );
+    out.write(
+      `from the log alone: ${r.founders.length} founders, ${r.activeCertificates} valid certificates, ${r.revoked.length} revoked\n`,
+    );
     if (r.state) fs.writeFileSync(stateFile, JSON.stringify(r.state, null, 2) + '\n');
     if (r.differences.length === 0) {
       out.write('OK: the log and the registry agree\n');
@@ -71,5 +89,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 
 if (require.main === module) {
   // Exit once the output is written (idle keep-alive sockets must not hold the process).
-  void main(process.argv.slice(2)).then((code) => process.stdout.write('', () => process.exit(code)));
+  void main(process.argv.slice(2)).then((code) =>
+    process.stdout.write('', () => process.exit(code)),
+  );
 }

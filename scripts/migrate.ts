@@ -23,8 +23,13 @@ async function main(): Promise<void> {
     for (const id of skipped) process.stdout.write(`already applied  ${id}\n`);
     for (const id of applied) process.stdout.write(`applied          ${id}\n`);
     const missing = await missingInvariantIndexes(mongoose.connection.db!);
-    if (missing.length > 0) throw new Error(`invariant indexes still missing: ${missing.map((m) => m.collection).join(', ')}`);
-    process.stdout.write(applied.length ? `${applied.length} migration(s) applied\n` : 'nothing to migrate\n');
+    if (missing.length > 0)
+      throw new Error(
+        `invariant indexes still missing: ${missing.map((m) => m.collection).join(', ')}`,
+      );
+    process.stdout.write(
+      applied.length ? `${applied.length} migration(s) applied\n` : 'nothing to migrate\n',
+    );
   });
 }
 

@@ -25,7 +25,13 @@ export async function seed(count = 120): Promise<{ created: number; skipped: num
       continue;
     }
     const province = provinceFromUscc(c.uscc)!.code;
-    const company = await Company.create({ uscc: c.uscc, name: c.name, nameEn: c.nameEn, province, industry: c.industry });
+    const company = await Company.create({
+      uscc: c.uscc,
+      name: c.name,
+      nameEn: c.nameEn,
+      province,
+      industry: c.industry,
+    });
     const now = new Date();
     const pledge = await Pledge.create({
       _id: new Types.ObjectId(),
@@ -53,7 +59,9 @@ if (require.main === module) {
   const logger = createLogger({ level: 'warn' });
   withToolDatabase(config, logger, () => seed()).then(
     ({ created, skipped }) => {
-      process.stdout.write(`seeded ${created} fictional signatories (${skipped} already present)\n`);
+      process.stdout.write(
+        `seeded ${created} fictional signatories (${skipped} already present)\n`,
+      );
       process.exit(0);
     },
     (e) => {

@@ -50,13 +50,20 @@ function run(cmd, cwd) {
 function copySources(dest, fromHead) {
   if (fromHead) {
     fs.mkdirSync(dest, { recursive: true });
-    const tar = execFileSync('git', ['archive', '--format=tar', 'HEAD'], { cwd: ROOT, maxBuffer: 1 << 30 });
+    const tar = execFileSync('git', ['archive', '--format=tar', 'HEAD'], {
+      cwd: ROOT,
+      maxBuffer: 1 << 30,
+    });
     execFileSync('tar', ['-x', '-C', dest], { input: tar });
     return;
   }
-  const list = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: ROOT,
-  })
+  const list = execFileSync(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    {
+      cwd: ROOT,
+    },
+  )
     .toString()
     .split('\0')
     .filter(Boolean);
@@ -71,7 +78,11 @@ function copySources(dest, fromHead) {
 function request(base, method, urlPath, body) {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const headers = { accept: 'application/json' };
-  if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
+  if (payload)
+    Object.assign(headers, {
+      'content-type': 'application/json',
+      'content-length': payload.length,
+    });
   return new Promise((resolve, reject) => {
     const req = http.request(new URL(urlPath, base), { method, headers, agent: false }, (res) => {
       const chunks = [];
@@ -163,12 +174,16 @@ async function main() {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(build, 'node_modules'), 'dir');
     run(BUILD, build);
 
-    for (const rel of RUNTIME_FILES) fs.cpSync(path.join(build, rel), path.join(runtime, rel), { recursive: true });
+    for (const rel of RUNTIME_FILES)
+      fs.cpSync(path.join(build, rel), path.join(runtime, rel), { recursive: true });
     run(RUNTIME_INSTALL, runtime);
     for (const dev of ['tsx', 'typescript', 'mocha']) {
-      if (fs.existsSync(path.join(runtime, 'node_modules', dev))) throw new Error(`${dev} was installed with --omit=dev`);
+      if (fs.existsSync(path.join(runtime, 'node_modules', dev)))
+        throw new Error(`${dev} was installed with --omit=dev`);
     }
-    const stray = fs.readdirSync(path.join(runtime, 'dist')).filter((d) => ['test', 'bench'].includes(d));
+    const stray = fs
+      .readdirSync(path.join(runtime, 'dist'))
+      .filter((d) => ['test', 'bench'].includes(d));
     if (stray.length > 0) throw new Error(`dist/ contains ${stray.join(', ')}`);
 
     const dataDir = path.join(tmp, 'data');
@@ -182,7 +197,8 @@ async function main() {
 
     const { makeUscc } = require(path.join(runtime, 'dist/src/domain/uscc'));
     const initiative = await request(server.url, 'GET', '/api/v1/initiative');
-    if (initiative.status !== 200) throw new Error(`/api/v1/initiative answered ${initiative.status}`);
+    if (initiative.status !== 200)
+      throw new Error(`/api/v1/initiative answered ${initiative.status}`);
     const signed = await request(server.url, 'POST', '/api/v1/pledges', {
       company: { uscc: makeUscc(), name: '烟测精密制造有限公司', industry: 'C' },
       signatory: { name: '李明', title: '总经理', email: 'smoke@example.test' },

@@ -16,9 +16,18 @@ async function main(): Promise<number> {
   });
   const appRounds = Number(values['app-rounds']);
   const storeRounds = Number(values['store-rounds']);
-  if (!Number.isInteger(appRounds) || !Number.isInteger(storeRounds) || appRounds < 0 || storeRounds < 0)
+  if (
+    !Number.isInteger(appRounds) ||
+    !Number.isInteger(storeRounds) ||
+    appRounds < 0 ||
+    storeRounds < 0
+  )
     throw new Error('--app-rounds and --store-rounds take whole numbers');
-  const report = await runFaultRounds({ appRounds, storeRounds, log: (l) => process.stdout.write(`${l}\n`) });
+  const report = await runFaultRounds({
+    appRounds,
+    storeRounds,
+    log: (l) => process.stdout.write(`${l}\n`),
+  });
   process.stdout.write(
     `\nsoak: ${report.rounds.app} app kills (${report.survived.app} survived), ${report.rounds.store} store kills (${report.survived.store} survived), ` +
       `${report.requests} requests, ${report.acknowledged} acknowledged writes, ${report.lost} lost, ` +

@@ -8,7 +8,11 @@ import { connectDatabase, disconnectDatabase } from '../src/db';
 import { runningStoreUri, startEmbeddedMongo } from '../src/embedded-mongo';
 import type { Logger } from '../src/logger';
 
-export async function withToolDatabase<T>(config: Config, logger: Logger, fn: () => Promise<T>): Promise<T> {
+export async function withToolDatabase<T>(
+  config: Config,
+  logger: Logger,
+  fn: () => Promise<T>,
+): Promise<T> {
   let embedded: Awaited<ReturnType<typeof startEmbeddedMongo>> | undefined;
   let uri = config.mongodbUri;
   if (!uri) {

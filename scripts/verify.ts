@@ -11,8 +11,19 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { extractAttachment, LOG_PROOF_FILENAME, verifyCertificatePdf, type Jwks, type VerificationCheck } from '../certificates';
-import { checkConsistency, checkLogProof, checkStatusList, verifierOf } from '../src/transparency/offline';
+import {
+  extractAttachment,
+  LOG_PROOF_FILENAME,
+  verifyCertificatePdf,
+  type Jwks,
+  type VerificationCheck,
+} from '../certificates';
+import {
+  checkConsistency,
+  checkLogProof,
+  checkStatusList,
+  verifierOf,
+} from '../src/transparency/offline';
 
 export const USAGE = `Usage: npm run verify -- cert.pdf --jwks jwks.json [--vkey VKEY] [--status-list FILE] [--online URL]
        npm run verify -- cert.pdf --online https://registry.example
@@ -50,7 +61,12 @@ export class VerifyCliError extends Error {
   }
 }
 
-const ERRNO: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied', EPERM: 'permission denied' };
+const ERRNO: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
 
 function readFile(file: string): Buffer {
   try {
@@ -72,17 +88,25 @@ function parseJwks(text: string, source: string): Jwks {
     // not JSON at all: reported below with the shape
   }
   const parsed = JwksShape.safeParse(json);
-  if (!parsed.success) throw new VerifyCliError(`${source} is not a JSON Web Key Set (expected {"keys": [...]}, as GET /.well-known/jwks.json returns)`);
+  if (!parsed.success)
+    throw new VerifyCliError(
+      `${source} is not a JSON Web Key Set (expected {"keys": [...]}, as GET /.well-known/jwks.json returns)`,
+    );
   return parsed.data as Jwks;
 }
 
 async function fetchJson(url: string): Promise<{ status: number; body: unknown; text: string }> {
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(20_000) });
+    res = await fetch(url, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(20_000),
+    });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new VerifyCliError(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    throw new VerifyCliError(
+      `cannot reach ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+    );
   }
   const text = await res.text().catch(() => '');
   let body: unknown;
@@ -97,10 +121,15 @@ async function fetchJson(url: string): Promise<{ status: number; body: unknown; 
 /** A verifier key given on the command line, or the file holding one. */
 function vkeyOption(value: string): string {
   if (typeof verifierOf(value) !== 'string') return value.trim();
-  if (!fs.existsSync(value)) throw new VerifyCliError(`--vkey is neither a verifier key (<name>+<key ID>+<key>, as GET /log/vkey prints) nor a file: ${verifierOf(value) as string}`, true);
+  if (!fs.existsSync(value))
+    throw new VerifyCliError(
+      `--vkey is neither a verifier key (<name>+<key ID>+<key>, as GET /log/vkey prints) nor a file: ${verifierOf(value) as string}`,
+      true,
+    );
   const text = readFile(value).toString('utf8').trim();
   const bad = verifierOf(text);
-  if (typeof bad === 'string') throw new VerifyCliError(`${value} does not hold a verifier key: ${bad}`);
+  if (typeof bad === 'string')
+    throw new VerifyCliError(`${value} does not hold a verifier key: ${bad}`);
   return text;
 }
 
@@ -110,7 +139,10 @@ async function fetchText(url: string, what: string): Promise<string> {
   return r.text;
 }
 
-export async function verifyFile(file: string, opts: { jwks?: string; online?: string; vkey?: string; 'status-list'?: string }): Promise<{ valid: boolean; checks: VerificationCheck[] }> {
+export async function verifyFile(
+  file: string,
+  opts: { jwks?: string; online?: string; vkey?: string; 'status-list'?: string },
+): Promise<{ valid: boolean; checks: VerificationCheck[] }> {
   const bytes = new Uint8Array(readFile(file));
   const online = opts.online?.replace(/\/+$/, '');
   let jwks: Jwks;
@@ -118,12 +150,18 @@ export async function verifyFile(file: string, opts: { jwks?: string; online?: s
   else if (online) {
     const url = `${online}/.well-known/jwks.json`;
     const r = await fetchJson(url);
-    if (r.status !== 200) throw new VerifyCliError(`${url} answered ${r.status}, not the registry's keys`);
+    if (r.status !== 200)
+      throw new VerifyCliError(`${url} answered ${r.status}, not the registry's keys`);
     jwks = parseJwks(r.text, url);
-  } else throw new VerifyCliError('give --jwks FILE (offline) or --online URL (to fetch the published keys)', true);
+  } else
+    throw new VerifyCliError(
+      'give --jwks FILE (offline) or --online URL (to fetch the published keys)',
+      true,
+    );
   const givenVkey = opts.vkey === undefined ? undefined : vkeyOption(opts.vkey);
   const statusListFile = opts['status-list'];
-  const statusList = statusListFile === undefined ? undefined : readFile(statusListFile).toString('utf8');
+  const statusList =
+    statusListFile === undefined ? undefined : readFile(statusListFile).toString('utf8');
   const result = await verifyCertificatePdf(bytes, jwks);
   const checks = [...result.checks];
 
@@ -135,41 +173,88 @@ export async function verifyFile(file: string, opts: { jwks?: string; online?: s
     proofText = undefined; // the PDF checks above already say why it cannot be read
   }
   const carried = result.credential?.logVerifierKey;
-  const log = checkLogProof({ proofText, jws: result.jws, credential: result.credential, vkey: givenVkey ?? carried, vkeySource: givenVkey ? '--vkey' : 'the signed credential' });
+  const log = checkLogProof({
+    proofText,
+    jws: result.jws,
+    credential: result.credential,
+    vkey: givenVkey ?? carried,
+    vkeySource: givenVkey ? '--vkey' : 'the signed credential',
+  });
   checks.push(...log.checks);
 
-  if (statusList !== undefined) checks.push(checkStatusList(statusList, jwks, result.credential, statusListFile!));
+  if (statusList !== undefined)
+    checks.push(checkStatusList(statusList, jwks, result.credential, statusListFile!));
   if (online) {
-    checks.push(checkStatusList(await fetchText(`${online}/api/v1/status/revocation`, 'a status list'), jwks, result.credential, `${online}/api/v1/status/revocation`));
+    checks.push(
+      checkStatusList(
+        await fetchText(`${online}/api/v1/status/revocation`, 'a status list'),
+        jwks,
+        result.credential,
+        `${online}/api/v1/status/revocation`,
+      ),
+    );
     if (log.checkpoint && log.verifier) {
       const newest = await fetchText(`${online}/log/checkpoint`, "the log's checkpoint");
       const size = /^[^\n]*\n(\d+)\n/.exec(newest)?.[1];
       let proof: string[] | null = null;
       if (size && Number(size) > log.checkpoint.size) {
-        const r = await fetchJson(`${online}/api/v1/log/consistency?from=${log.checkpoint.size}&to=${size}`);
+        const r = await fetchJson(
+          `${online}/api/v1/log/consistency?from=${log.checkpoint.size}&to=${size}`,
+        );
         const body = r.body as { proof?: unknown } | null;
-        proof = r.status === 200 && Array.isArray(body?.proof) ? body.proof.filter((h): h is string => typeof h === 'string') : null;
+        proof =
+          r.status === 200 && Array.isArray(body?.proof)
+            ? body.proof.filter((h): h is string => typeof h === 'string')
+            : null;
       }
       checks.push(checkConsistency(log.checkpoint, log.verifier, newest, proof));
-    } else checks.push({ name: 'log-consistency', ok: false, code: 'no-checkpoint', reason: "no verified checkpoint in the certificate to compare the log's newest with" });
+    } else
+      checks.push({
+        name: 'log-consistency',
+        ok: false,
+        code: 'no-checkpoint',
+        reason: "no verified checkpoint in the certificate to compare the log's newest with",
+      });
 
     const serial = result.credential?.serialNumber;
-    if (!serial) checks.push({ name: 'status', ok: false, reason: 'no verified credential to read a serial from' });
+    if (!serial)
+      checks.push({
+        name: 'status',
+        ok: false,
+        reason: 'no verified credential to read a serial from',
+      });
     else {
       const r = await fetchJson(`${online}/api/v1/certificates/${encodeURIComponent(serial)}`);
       const status = (r.body as { status?: string } | null)?.status;
-      checks.push(r.status === 200 && status === 'valid' ? { name: 'status', ok: true, detail: `the registry says ${serial} is valid` } : { name: 'status', ok: false, reason: r.status === 200 ? `the certificate is ${status}` : `the registry answered ${r.status}` });
+      checks.push(
+        r.status === 200 && status === 'valid'
+          ? { name: 'status', ok: true, detail: `the registry says ${serial} is valid` }
+          : {
+              name: 'status',
+              ok: false,
+              reason:
+                r.status === 200
+                  ? `the certificate is ${status}`
+                  : `the registry answered ${r.status}`,
+            },
+      );
     }
   }
   return { valid: checks.every((c) => c.ok), checks };
 }
 
-const OPTIONS = { jwks: { type: 'string' }, online: { type: 'string' }, vkey: { type: 'string' }, 'status-list': { type: 'string' } } as const;
+const OPTIONS = {
+  jwks: { type: 'string' },
+  online: { type: 'string' },
+  vkey: { type: 'string' },
+  'status-list': { type: 'string' },
+} as const;
 
 /** What each passing check of the certificate library established, in words. */
 const PASSED: Record<string, string> = {
   'credential-present': 'the PDF carries a signed credential (credential.jws)',
-  'credential-signature': "the credential's Ed25519 signature verifies with a key of the registry's key set",
+  'credential-signature':
+    "the credential's Ed25519 signature verifies with a key of the registry's key set",
   'credential-matches-document': 'the credential was issued for exactly this page (text and fonts)',
   'pdf-signature': "the PDF's own signature covers the whole file and verifies",
   'pdf-signer-trusted': 'the PDF was signed with a registry certificate',
@@ -182,13 +267,19 @@ function parseCommandLine(argv: string[]) {
   } catch (e) {
     const { code, message } = e as { code?: string; message: string };
     const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new VerifyCliError(`unknown option '${option}'`, true);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new VerifyCliError(`option ${option} needs a value`, true);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new VerifyCliError(`unknown option '${option}'`, true);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new VerifyCliError(`option ${option} needs a value`, true);
     throw new VerifyCliError(message.charAt(0).toLowerCase() + message.slice(1), true);
   }
 }
 
-export async function main(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+export async function main(
+  argv: string[],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const end = argv.indexOf('--');
   const options = end < 0 ? argv : argv.slice(0, end);
   if (options.includes('--help') || options.includes('-h')) {
@@ -198,7 +289,13 @@ export async function main(argv: string[], out: NodeJS.WritableStream, err: Node
   try {
     const parsed = parseCommandLine(argv);
     const { values, positionals } = parsed;
-    if (positionals.length !== 1) throw new VerifyCliError(positionals.length ? `one certificate at a time (got ${positionals.length} files)` : 'which certificate? give the PDF file', true);
+    if (positionals.length !== 1)
+      throw new VerifyCliError(
+        positionals.length
+          ? `one certificate at a time (got ${positionals.length} files)`
+          : 'which certificate? give the PDF file',
+        true,
+      );
     const { valid, checks } = await verifyFile(positionals[0]!, values);
     for (const c of checks) {
       const words = c.ok ? (c.detail ?? PASSED[c.name]) : c.reason;
@@ -210,7 +307,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream, err: Node
     // One line, ending in a newline, and no stack: the reader is someone checking a certificate.
     const message = (e as Error).message.replace(/\s+$/, '');
     err.write(`verify: ${message}\n`);
-    if (e instanceof VerifyCliError && e.usage) err.write('Run "npm run verify -- --help" for the usage.\n');
+    if (e instanceof VerifyCliError && e.usage)
+      err.write('Run "npm run verify -- --help" for the usage.\n');
     return 2;
   }
 }

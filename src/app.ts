@@ -67,7 +67,10 @@ export function createApp(deps: AppDeps): Express {
   }
 
   app.use(notFoundHandler);
-  const renderHtml = deps.renderErrorPage ?? deps.routes?.find((m) => m.renderErrorPage)?.renderErrorPage ?? plainErrorPage;
+  const renderHtml =
+    deps.renderErrorPage ??
+    deps.routes?.find((m) => m.renderErrorPage)?.renderErrorPage ??
+    plainErrorPage;
   app.use(createErrorHandler({ logger, renderHtml }));
   return app;
 }

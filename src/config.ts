@@ -52,7 +52,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     name: 'ASSOCIATION_NAME_EN',
     default: DEFAULT_ASSOCIATION.en,
     requiredInProduction: true,
-    description: 'The issuing association’s name in English (certificates and credentials). The default is fictional, for development only.',
+    description:
+      'The issuing association’s name in English (certificates and credentials). The default is fictional, for development only.',
   },
   {
     name: 'MONGODB_URI',
@@ -124,7 +125,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     name: 'RATE_LIMIT_SIGNING_PER_DOMAIN_PER_DAY',
     default: '100',
     requiredInProduction: false,
-    description: 'Signing attempts allowed per signatory e-mail domain per day (China time); for free-mail domains (qq.com, 163.com, gmail.com …) per address instead.',
+    description:
+      'Signing attempts allowed per signatory e-mail domain per day (China time); for free-mail domains (qq.com, 163.com, gmail.com …) per address instead.',
   },
   {
     name: 'RATE_LIMIT_LOGIN_PER_MIN',
@@ -136,7 +138,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = Object.freeze([
     name: 'RATE_LIMIT_VERIFY_PER_MIN',
     default: '30',
     requiredInProduction: false,
-    description: 'Certificate PDF uploads to verify (API and site) allowed per client IP per minute.',
+    description:
+      'Certificate PDF uploads to verify (API and site) allowed per client IP per minute.',
   },
   {
     name: 'SIGNING_KEY',

@@ -46,7 +46,10 @@ const STATUS_CODE_SLUGS: Record<number, string> = {
 };
 
 function statusInfo(status: number): { code: string; en: string } {
-  return { code: STATUS_CODE_SLUGS[status] ?? `http-${status}`, en: STATUS_CODES[status] ?? 'Error' };
+  return {
+    code: STATUS_CODE_SLUGS[status] ?? `http-${status}`,
+    en: STATUS_CODES[status] ?? 'Error',
+  };
 }
 
 /** Problem type URIs are stable relative references, the same on every deployment. */

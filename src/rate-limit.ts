@@ -28,7 +28,10 @@ export function rateLimit({ bucket, perMinute }: RateLimitOptions): RequestHandl
     res.set('RateLimit-Remaining', String(Math.max(0, perMinute - used)));
     if (used > perMinute) {
       const retryAfter = Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000));
-      throw tooManyRequests(retryAfter, 'Too many requests from this address; please wait a moment and try again.');
+      throw tooManyRequests(
+        retryAfter,
+        'Too many requests from this address; please wait a moment and try again.',
+      );
     }
     next();
   };
@@ -42,12 +45,19 @@ const CHINA_OFFSET_MS = 8 * 3_600_000;
  * is spent, throws 429 with Retry-After until the next day. Callers pass normalised keys
  * (upper-case USCC, lower-case domain) so one company or domain has one budget.
  */
-export async function spendDaily(bucket: string, key: string, perDay: number, message: string, now = Date.now()): Promise<void> {
+export async function spendDaily(
+  bucket: string,
+  key: string,
+  perDay: number,
+  message: string,
+  now = Date.now(),
+): Promise<void> {
   const dayStart = Math.floor((now + CHINA_OFFSET_MS) / DAY_MS) * DAY_MS - CHINA_OFFSET_MS;
   const doc = await RateLimit.findOneAndUpdate(
     { _id: `${bucket}:${key}:${dayStart}` },
     { $inc: { n: 1 }, $setOnInsert: { expiresAt: new Date(dayStart + 2 * DAY_MS) } },
     { upsert: true, returnDocument: 'after' },
   ).lean();
-  if ((doc?.n ?? 1) > perDay) throw tooManyRequests(Math.max(1, Math.ceil((dayStart + DAY_MS - now) / 1000)), message);
+  if ((doc?.n ?? 1) > perDay)
+    throw tooManyRequests(Math.max(1, Math.ceil((dayStart + DAY_MS - now) / 1000)), message);
 }

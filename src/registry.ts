@@ -66,8 +66,19 @@ export function createRegistry(
   });
   const mail = createMailQueue(() => mailSender.poke());
   const keys = createKeyRing(config, logger);
-  const certificates = new CertificateService(keys, config.publicUrl, undefined, config.association);
-  const log = new TransparencyLog({ publicUrl: config.publicUrl, privateKey: keys.signingKey.privateKey, logger, batchMs: opts.logBatchMs, pollMs: opts.logPollMs });
+  const certificates = new CertificateService(
+    keys,
+    config.publicUrl,
+    undefined,
+    config.association,
+  );
+  const log = new TransparencyLog({
+    publicUrl: config.publicUrl,
+    privateKey: keys.signingKey.privateKey,
+    logger,
+    batchMs: opts.logBatchMs,
+    pollMs: opts.logPollMs,
+  });
   certificates.useLog(log);
   const certificateIssuer = new BackgroundTask(
     'certificate issuing',
@@ -84,7 +95,12 @@ export function createRegistry(
       logger,
     ),
     // Evidence of authority is deleted 3 years after its pledge ended (src/pledges/retention.ts).
-    new BackgroundTask('deleting evidence past retention', () => purgeExpiredEvidence(), 6 * 3600_000, logger),
+    new BackgroundTask(
+      'deleting evidence past retention',
+      () => purgeExpiredEvidence(),
+      6 * 3600_000,
+      logger,
+    ),
     new BackgroundTask(
       'recovering interrupted work',
       async () => (await recoverActivations()) + (await completeInterruptedRevocations()),
@@ -94,7 +110,8 @@ export function createRegistry(
   ];
   const signer = {
     keyId: keys.signingKey.kid,
-    sign: (payload: object) => signCredential(payload, keys.signingKey, { publicUrl: config.publicUrl }),
+    sign: (payload: object) =>
+      signCredential(payload, keys.signingKey, { publicUrl: config.publicUrl }),
   };
   // The pledge use cases' hooks, wired once for the API and the site alike: an activated pledge
   // gets its certificate in the background, a withdrawn one's certificate shows as withdrawn.

@@ -69,7 +69,11 @@ export async function startServer(
   try {
     await connectDatabase(mongodbUri, logger, { autoIndex: !config.isProduction });
     // Index builds are awaited migrations; production refuses to serve without invariant indexes.
-    await prepareDatabase({ migrateOnStart: config.migrateOnStart, isProduction: config.isProduction, logger });
+    await prepareDatabase({
+      migrateOnStart: config.migrateOnStart,
+      isProduction: config.isProduction,
+      logger,
+    });
     registry = createRegistry(config, logger);
     await registry.start();
     const app = createApp({
@@ -148,13 +152,17 @@ export interface FailurePolicyDeps {
  * process exits with 1 for its supervisor to restart it. Later failures during that stop are
  * logged and change nothing.
  */
-export function processFailureHandler(deps: FailurePolicyDeps): (kind: ProcessFailure, err: unknown) => void {
+export function processFailureHandler(
+  deps: FailurePolicyDeps,
+): (kind: ProcessFailure, err: unknown) => void {
   let stopping = false;
   return (kind, err) => {
     const requestId = currentRequestId();
     deps.logger.fatal(
       { err, kind, ...(requestId ? { requestId } : {}) },
-      kind === 'uncaughtException' ? 'uncaught exception: stopping' : 'unhandled promise rejection: stopping',
+      kind === 'uncaughtException'
+        ? 'uncaught exception: stopping'
+        : 'unhandled promise rejection: stopping',
     );
     if (stopping) return;
     stopping = true;
@@ -167,7 +175,10 @@ export function processFailureHandler(deps: FailurePolicyDeps): (kind: ProcessFa
       deps.logger.flush(() => deps.exit(1));
     };
     const deadline = setTimeout(() => {
-      deps.logger.error({ deadlineMs: deps.deadlineMs ?? FAILURE_DEADLINE_MS }, 'clean stop took too long: exiting');
+      deps.logger.error(
+        { deadlineMs: deps.deadlineMs ?? FAILURE_DEADLINE_MS },
+        'clean stop took too long: exiting',
+      );
       exit();
     }, deps.deadlineMs ?? FAILURE_DEADLINE_MS);
     deps.shutdown().then(exit, (e: unknown) => {

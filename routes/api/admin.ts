@@ -7,31 +7,62 @@ import { z } from 'zod';
 import { adminListPledges, adminPledgeDetail, correctPledge } from '../../src/admin/pledges';
 import { createAdmin, disableAdmin, listAdmins } from '../../src/admin/accounts';
 import { searchAudit } from '../../src/admin/audit';
-import { AdminCreateBody, AdminPledgeQuery, AuditQuery, CorrectionBody, InitiativeDraftBody, VersionParam } from '../../src/admin/schemas';
+import {
+  AdminCreateBody,
+  AdminPledgeQuery,
+  AuditQuery,
+  CorrectionBody,
+  InitiativeDraftBody,
+  VersionParam,
+} from '../../src/admin/schemas';
 import { sessionOf } from '../../src/auth/middleware';
 import type { CertificateService } from '../../src/certificates/service';
 import type { ApiBuilder } from '../../src/http/api';
-import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft } from '../../src/initiative/versions';
-import { approvePledge, cancelPledge, rejectPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import {
+  createInitiativeDraft,
+  discardInitiativeDraft,
+  getInitiativeVersion,
+  listInitiativeVersions,
+  publishInitiativeDraft,
+  updateInitiativeDraft,
+} from '../../src/initiative/versions';
+import {
+  approvePledge,
+  cancelPledge,
+  rejectPledge,
+  type PledgeDeps,
+} from '../../src/pledges/lifecycle';
 import { listEvidence, sendEvidence } from '../../src/pledges/evidence';
 import { notFound } from '../../src/errors';
 import { Types } from 'mongoose';
 import { pledgeView } from '../../src/pledges/queries';
 import { ApproveBody, ObjectIdParam, ReasonBody } from '../../src/pledges/schemas';
-import { AdminAccount, AdminPledgeDetail, AuditEvent, file, InitiativeVersion, page, PledgeView } from './responses';
+import {
+  AdminAccount,
+  AdminPledgeDetail,
+  AuditEvent,
+  file,
+  InitiativeVersion,
+  page,
+  PledgeView,
+} from './responses';
 
 const IdParams = z.strictObject({ id: ObjectIdParam });
 const VersionParams = z.strictObject({ version: VersionParam });
 const actorOf = (res: { locals: Record<string, unknown> }): string => `admin:${sessionOf(res).sub}`;
 
-export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certificates: CertificateService }): void {
+export function adminRoutes(
+  api: ApiBuilder,
+  deps: { pledge: PledgeDeps; certificates: CertificateService },
+): void {
   const common = { tags: ['admin'], auth: 'admin' as const };
 
   api.route({
     ...common,
     method: 'get',
     path: '/admin/pledges',
-    summary: 'Pledges, oldest first (the review queue): filter by status, province, industry, signing date (CST) and name or USCC',
+    summary:
+      'Pledges, oldest first (the review queue): filter by status, province, industry, signing date (CST) and name or USCC',
     query: AdminPledgeQuery,
     responses: { 200: { description: 'A page of pledges', schema: page(PledgeView) } },
     handler: async ({ query }) => adminListPledges(query),
@@ -43,19 +74,51 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/pledges/:id',
     summary: 'One pledge with its certificates and every audit event about them',
     params: IdParams,
-    responses: { 200: { description: 'The pledge, its certificates and events (oldest first)', schema: AdminPledgeDetail }, 404: { description: 'No such pledge' } },
+    responses: {
+      200: {
+        description: 'The pledge, its certificates and events (oldest first)',
+        schema: AdminPledgeDetail,
+      },
+      404: { description: 'No such pledge' },
+    },
     handler: async ({ params }) => adminPledgeDetail(params.id),
   });
 
-  const EvidenceList = z.object({ items: z.array(z.object({ id: z.string(), kind: z.enum(['authorisation-letter', 'business-licence']), contentType: z.enum(['application/pdf', 'image/png', 'image/jpeg']), length: z.number().int(), sha256: z.string(), uploadedAt: z.string().meta({ format: 'date-time' }) })) });
+  const EvidenceList = z.object({
+    items: z.array(
+      z.object({
+        id: z.string(),
+        kind: z.enum(['authorisation-letter', 'business-licence']),
+        contentType: z.enum(['application/pdf', 'image/png', 'image/jpeg']),
+        length: z.number().int(),
+        sha256: z.string(),
+        uploadedAt: z.string().meta({ format: 'date-time' }),
+      }),
+    ),
+  });
   api.route({
     ...common,
     method: 'get',
     path: '/admin/pledges/:id/evidence',
-    summary: 'The evidence files of a pledge (authorisation letter, business licence), oldest first',
+    summary:
+      'The evidence files of a pledge (authorisation letter, business licence), oldest first',
     params: IdParams,
-    responses: { 200: { description: 'Each file with its sniffed type, size and SHA-256', schema: EvidenceList } },
-    handler: async ({ params }) => ({ items: (await listEvidence(new Types.ObjectId(params.id))).map((f) => ({ id: String(f.id), kind: f.kind, contentType: f.contentType, length: f.length, sha256: f.sha256, uploadedAt: f.uploadedAt })) }),
+    responses: {
+      200: {
+        description: 'Each file with its sniffed type, size and SHA-256',
+        schema: EvidenceList,
+      },
+    },
+    handler: async ({ params }) => ({
+      items: (await listEvidence(new Types.ObjectId(params.id))).map((f) => ({
+        id: String(f.id),
+        kind: f.kind,
+        contentType: f.contentType,
+        length: f.length,
+        sha256: f.sha256,
+        uploadedAt: f.uploadedAt,
+      })),
+    }),
   });
 
   api.route({
@@ -65,11 +128,21 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     summary: 'One evidence file, inline with its sniffed type (nosniff, CSP sandbox, not cached)',
     params: z.strictObject({ id: ObjectIdParam, fileId: ObjectIdParam }),
     responses: {
-      200: { description: 'The file as uploaded', content: { 'application/pdf': file('PDF'), 'image/png': file('PNG'), 'image/jpeg': file('JPEG') } },
+      200: {
+        description: 'The file as uploaded',
+        content: {
+          'application/pdf': file('PDF'),
+          'image/png': file('PNG'),
+          'image/jpeg': file('JPEG'),
+        },
+      },
       404: { description: 'No such file for this pledge' },
     },
     handler: async ({ params }, _req, res) => {
-      if (!(await sendEvidence(res, new Types.ObjectId(params.id), new Types.ObjectId(params.fileId)))) throw notFound('No such evidence file for this pledge.');
+      if (
+        !(await sendEvidence(res, new Types.ObjectId(params.id), new Types.ObjectId(params.fileId)))
+      )
+        throw notFound('No such evidence file for this pledge.');
     },
   });
 
@@ -77,11 +150,18 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     ...common,
     method: 'post',
     path: '/admin/pledges/:id/approve',
-    summary: 'Approve a pledge awaiting review (it becomes active and gets its number); the reviewer confirms the evidence was checked',
+    summary:
+      'Approve a pledge awaiting review (it becomes active and gets its number); the reviewer confirms the evidence was checked',
     params: IdParams,
     body: ApproveBody,
-    responses: { 200: { description: 'The active pledge', schema: PledgeView }, 400: { description: 'evidenceChecked is not true' }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
-    handler: async ({ params }, _req, res) => pledgeView(await approvePledge(params.id, sessionOf(res).sub, deps.pledge)),
+    responses: {
+      200: { description: 'The active pledge', schema: PledgeView },
+      400: { description: 'evidenceChecked is not true' },
+      404: { description: 'No such pledge' },
+      409: { description: 'Not awaiting review' },
+    },
+    handler: async ({ params }, _req, res) =>
+      pledgeView(await approvePledge(params.id, sessionOf(res).sub, deps.pledge)),
   });
 
   api.route({
@@ -91,19 +171,33 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     summary: 'Reject a pledge awaiting review',
     params: IdParams,
     body: ReasonBody,
-    responses: { 200: { description: 'The rejected pledge', schema: PledgeView }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting review' } },
-    handler: async ({ params, body }, _req, res) => pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
+    responses: {
+      200: { description: 'The rejected pledge', schema: PledgeView },
+      404: { description: 'No such pledge' },
+      409: { description: 'Not awaiting review' },
+    },
+    handler: async ({ params, body }, _req, res) =>
+      pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
   });
 
   api.route({
     ...common,
     method: 'post',
     path: '/admin/pledges/:id/cancel',
-    summary: 'Cancel a pledge awaiting confirmation or review, with a reason (audited; the signatory is told by e-mail)',
+    summary:
+      'Cancel a pledge awaiting confirmation or review, with a reason (audited; the signatory is told by e-mail)',
     params: IdParams,
     body: ReasonBody,
-    responses: { 200: { description: 'The cancelled pledge (it no longer holds the code)', schema: PledgeView }, 404: { description: 'No such pledge' }, 409: { description: 'Not awaiting confirmation or review' } },
-    handler: async ({ params, body }, _req, res) => pledgeView(await cancelPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
+    responses: {
+      200: {
+        description: 'The cancelled pledge (it no longer holds the code)',
+        schema: PledgeView,
+      },
+      404: { description: 'No such pledge' },
+      409: { description: 'Not awaiting confirmation or review' },
+    },
+    handler: async ({ params, body }, _req, res) =>
+      pledgeView(await cancelPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
   });
 
   api.route({
@@ -113,8 +207,12 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     summary: "Correct an active pledge's company data; a new certificate supersedes the old one",
     params: IdParams,
     body: CorrectionBody,
-    responses: { 200: { description: 'The pledge with its new certificate serial', schema: PledgeView }, 409: { description: 'The pledge is not active' } },
-    handler: async ({ params, body }, _req, res) => pledgeView(await correctPledge(params.id, body, sessionOf(res).sub, deps.certificates)),
+    responses: {
+      200: { description: 'The pledge with its new certificate serial', schema: PledgeView },
+      409: { description: 'The pledge is not active' },
+    },
+    handler: async ({ params, body }, _req, res) =>
+      pledgeView(await correctPledge(params.id, body, sessionOf(res).sub, deps.certificates)),
   });
 
   api.route({
@@ -122,7 +220,9 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     method: 'get',
     path: '/admin/initiatives',
     summary: 'Every version of the initiative (newest first) with how many pledges signed each',
-    responses: { 200: { description: 'Versions', schema: z.object({ items: z.array(InitiativeVersion) }) } },
+    responses: {
+      200: { description: 'Versions', schema: z.object({ items: z.array(InitiativeVersion) }) },
+    },
     handler: async () => ({ items: await listInitiativeVersions() }),
   });
 
@@ -132,7 +232,10 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/initiatives',
     summary: 'Start a draft of the next version (one draft at a time)',
     body: InitiativeDraftBody,
-    responses: { 201: { description: 'The draft', schema: InitiativeVersion }, 409: { description: 'A draft already exists' } },
+    responses: {
+      201: { description: 'The draft', schema: InitiativeVersion },
+      409: { description: 'A draft already exists' },
+    },
     handler: async ({ body }, _req, res) => {
       res.status(201).json(await createInitiativeDraft(body, actorOf(res)));
     },
@@ -144,7 +247,10 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/initiatives/:version',
     summary: 'One version (a draft is its preview)',
     params: VersionParams,
-    responses: { 200: { description: 'The version', schema: InitiativeVersion }, 404: { description: 'No such version' } },
+    responses: {
+      200: { description: 'The version', schema: InitiativeVersion },
+      404: { description: 'No such version' },
+    },
     handler: async ({ params }) => getInitiativeVersion(params.version),
   });
 
@@ -155,8 +261,12 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     summary: 'Edit a draft (a published text never changes)',
     params: VersionParams,
     body: InitiativeDraftBody,
-    responses: { 200: { description: 'The draft', schema: InitiativeVersion }, 409: { description: 'Already published' } },
-    handler: async ({ params, body }, _req, res) => updateInitiativeDraft(params.version, body, actorOf(res)),
+    responses: {
+      200: { description: 'The draft', schema: InitiativeVersion },
+      409: { description: 'Already published' },
+    },
+    handler: async ({ params, body }, _req, res) =>
+      updateInitiativeDraft(params.version, body, actorOf(res)),
   });
 
   api.route({
@@ -178,7 +288,10 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/initiatives/:version/publish',
     summary: 'Publish a draft: new signers bind to it, existing pledges keep their version',
     params: VersionParams,
-    responses: { 200: { description: 'The published version', schema: InitiativeVersion }, 409: { description: 'Already published' } },
+    responses: {
+      200: { description: 'The published version', schema: InitiativeVersion },
+      409: { description: 'Already published' },
+    },
     handler: async ({ params }, _req, res) => publishInitiativeDraft(params.version, actorOf(res)),
   });
 
@@ -187,7 +300,12 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     method: 'get',
     path: '/admin/accounts',
     summary: 'Administrator accounts',
-    responses: { 200: { description: 'Accounts (never a password hash)', schema: z.object({ items: z.array(AdminAccount) }) } },
+    responses: {
+      200: {
+        description: 'Accounts (never a password hash)',
+        schema: z.object({ items: z.array(AdminAccount) }),
+      },
+    },
     handler: async () => ({ items: await listAdmins() }),
   });
 
@@ -197,7 +315,10 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/accounts',
     summary: 'Create an administrator',
     body: AdminCreateBody,
-    responses: { 201: { description: 'The new account', schema: AdminAccount }, 409: { description: 'The e-mail is taken' } },
+    responses: {
+      201: { description: 'The new account', schema: AdminAccount },
+      409: { description: 'The e-mail is taken' },
+    },
     handler: async ({ body }, _req, res) => {
       res.status(201).json(await createAdmin(body.email, body.password, actorOf(res)));
     },
@@ -209,7 +330,11 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     path: '/admin/accounts/:id/disable',
     summary: 'Disable an administrator (takes effect at their next request)',
     params: IdParams,
-    responses: { 204: { description: 'Disabled' }, 404: { description: 'No such administrator' }, 409: { description: 'Already disabled, or your own account' } },
+    responses: {
+      204: { description: 'Disabled' },
+      404: { description: 'No such administrator' },
+      409: { description: 'Already disabled, or your own account' },
+    },
     handler: async ({ params }, _req, res) => {
       await disableAdmin({ id: params.id }, actorOf(res));
       res.status(204).end();
@@ -220,9 +345,15 @@ export function adminRoutes(api: ApiBuilder, deps: { pledge: PledgeDeps; certifi
     ...common,
     method: 'get',
     path: '/admin/audit',
-    summary: 'Search the audit log (newest first): action or action prefix ("pledge."), actor, subject id, dates (CST)',
+    summary:
+      'Search the audit log (newest first): action or action prefix ("pledge."), actor, subject id, dates (CST)',
     query: AuditQuery,
-    responses: { 200: { description: 'A page of events with their place in the hash chain', schema: page(AuditEvent) } },
+    responses: {
+      200: {
+        description: 'A page of events with their place in the hash chain',
+        schema: page(AuditEvent),
+      },
+    },
     handler: async ({ query }) => searchAudit(query),
   });
 }

@@ -16,20 +16,41 @@ import { file, Verdict } from './responses';
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 const SerialParams = z.strictObject({ serial: z.string().min(1).max(40) });
 /** The free-text reason stays in the registry; only the code goes to the public transparency log. */
-const RevokeBody = ReasonBody.extend({ reasonCode: z.enum(REVOCATION_REASONS).optional().meta({ description: 'The reason code logged publicly (default other)' }) });
+const RevokeBody = ReasonBody.extend({
+  reasonCode: z
+    .enum(REVOCATION_REASONS)
+    .optional()
+    .meta({ description: 'The reason code logged publicly (default other)' }),
+});
 
 const CertificateResponse = z.object({
   serial: z.string(),
   status: z.enum(['valid', 'revoked', 'withdrawn', 'superseded']),
   statusReason: z.string().nullable(),
   supersededBy: z.string().nullable(),
-  company: z.object({ name: z.string(), nameEn: z.string().nullable(), uscc: z.string(), province: z.string(), industry: z.string() }),
+  company: z.object({
+    name: z.string(),
+    nameEn: z.string().nullable(),
+    uscc: z.string(),
+    province: z.string(),
+    industry: z.string(),
+  }),
   issuedAt: z.string(),
   activatedAt: z.string(),
   foundingNumber: z.number().int().nullable(),
   initiative: z.object({ version: z.string(), sha256: z.string() }),
-  history: z.array(z.object({ status: z.string(), at: z.string(), actor: z.string(), reason: z.string().optional() })),
-  development: z.boolean().meta({ description: 'True when the certificate was signed with the registry’s generated development keys: a sample of no validity' }),
+  history: z.array(
+    z.object({
+      status: z.string(),
+      at: z.string(),
+      actor: z.string(),
+      reason: z.string().optional(),
+    }),
+  ),
+  development: z.boolean().meta({
+    description:
+      'True when the certificate was signed with the registry’s generated development keys: a sample of no validity',
+  }),
 });
 
 function sendPdf(res: import('express').Response, serial: string, pdf: Buffer): void {
@@ -39,7 +60,11 @@ function sendPdf(res: import('express').Response, serial: string, pdf: Buffer): 
   res.send(pdf);
 }
 
-export function certificateRoutes(api: ApiBuilder, certs: CertificateService, opts: { verifyPerMin: number }): void {
+export function certificateRoutes(
+  api: ApiBuilder,
+  certs: CertificateService,
+  opts: { verifyPerMin: number },
+): void {
   const verifyLimit = rateLimit({ bucket: 'verify', perMinute: opts.verifyPerMin });
   api.route({
     method: 'get',
@@ -47,7 +72,10 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     summary: 'Look up a certificate by serial (what the QR code and the verify page show)',
     tags: ['certificates'],
     params: SerialParams,
-    responses: { 200: { description: 'The certificate and its current status', schema: CertificateResponse }, 404: { description: 'Unknown serial' } },
+    responses: {
+      200: { description: 'The certificate and its current status', schema: CertificateResponse },
+      404: { description: 'Unknown serial' },
+    },
     handler: async ({ params }, _req, res) => {
       res.set('Cache-Control', 'public, max-age=60');
       return certs.lookup(params.serial);
@@ -57,16 +85,25 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
   api.route({
     method: 'post',
     path: '/verify',
-    summary: 'Verify an uploaded certificate PDF (multipart field "file", at most 5 MiB): each check is listed',
+    summary:
+      'Verify an uploaded certificate PDF (multipart field "file", at most 5 MiB): each check is listed',
     tags: ['certificates'],
     middleware: [verifyLimit],
-    requestContent: { 'multipart/form-data': z.object({ file: file('The certificate PDF, at most 5 MiB') }) },
+    requestContent: {
+      'multipart/form-data': z.object({ file: file('The certificate PDF, at most 5 MiB') }),
+    },
     responses: {
-      200: { description: 'Verdict with every check (valid is true only when all pass)', schema: Verdict },
+      200: {
+        description: 'Verdict with every check (valid is true only when all pass)',
+        schema: Verdict,
+      },
       400: { description: 'No file, an empty one, not a PDF, or a malformed or cut-off body' },
       413: { description: 'File over 5 MiB (5,242,880 bytes)' },
       415: { description: 'Not multipart/form-data' },
-      422: { description: 'The PDF is too costly to check (inflated size, object count, nesting, memory or time over the caps)' },
+      422: {
+        description:
+          'The PDF is too costly to check (inflated size, object count, nesting, memory or time over the caps)',
+      },
       429: { description: 'Too many uploads from this address' },
       503: { description: 'Every verification place is taken; retry after Retry-After seconds' },
     },
@@ -80,9 +117,14 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
       }
       try {
         const upload = await readUpload(req, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });
-        if (!upload.ok) throw uploadError(upload.problem, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });
+        if (!upload.ok)
+          throw uploadError(upload.problem, { field: 'file', maxBytes: MAX_UPLOAD_BYTES });
         const bytes = upload.bytes;
-        if (bytes.length < 5 || bytes.subarray(0, 5).toString('latin1') !== '%PDF-') throw badRequest('The file is not a PDF.', { code: 'not-a-pdf', errors: [{ path: 'file', message: 'Upload the certificate PDF.' }] });
+        if (bytes.length < 5 || bytes.subarray(0, 5).toString('latin1') !== '%PDF-')
+          throw badRequest('The file is not a PDF.', {
+            code: 'not-a-pdf',
+            errors: [{ path: 'file', message: 'Upload the certificate PDF.' }],
+          });
         return await certs.verifyUpload(bytes);
       } finally {
         release();
@@ -96,7 +138,18 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     summary: "Download the signed-in company's current certificate",
     tags: ['company'],
     auth: 'company',
-    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf', schema: file('The certificate PDF') }, 403: { description: 'The session was granted for a pledge that is no longer the company’s current one' }, 404: { description: 'No certificate yet' } },
+    responses: {
+      200: {
+        description: 'The issued PDF',
+        contentType: 'application/pdf',
+        schema: file('The certificate PDF'),
+      },
+      403: {
+        description:
+          'The session was granted for a pledge that is no longer the company’s current one',
+      },
+      404: { description: 'No certificate yet' },
+    },
     handler: async (_i, _req, res) => {
       const { serial, pdf } = await pledgeCertificatePdf(await authorisedPledge(sessionOf(res)));
       sendPdf(res, serial, pdf);
@@ -110,7 +163,14 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     tags: ['admin'],
     auth: 'admin',
     params: SerialParams,
-    responses: { 200: { description: 'The issued PDF', contentType: 'application/pdf', schema: file('The certificate PDF') }, 404: { description: 'Unknown serial' } },
+    responses: {
+      200: {
+        description: 'The issued PDF',
+        contentType: 'application/pdf',
+        schema: file('The certificate PDF'),
+      },
+      404: { description: 'Unknown serial' },
+    },
     handler: async ({ params }, _req, res) => {
       const { serial, pdf } = await certs.pdf(params.serial);
       sendPdf(res, serial, pdf);
@@ -125,7 +185,11 @@ export function certificateRoutes(api: ApiBuilder, certs: CertificateService, op
     auth: 'admin',
     params: SerialParams,
     body: RevokeBody,
-    responses: { 200: { description: 'The revoked certificate', schema: CertificateResponse }, 409: { description: 'Not a valid certificate' } },
-    handler: async ({ params, body }, _req, res) => certs.revoke(params.serial, body.reason, sessionOf(res).sub, body.reasonCode),
+    responses: {
+      200: { description: 'The revoked certificate', schema: CertificateResponse },
+      409: { description: 'Not a valid certificate' },
+    },
+    handler: async ({ params, body }, _req, res) =>
+      certs.revoke(params.serial, body.reason, sessionOf(res).sub, body.reasonCode),
   });
 }

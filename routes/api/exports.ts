@@ -6,7 +6,12 @@ import { sessionOf } from '../../src/auth/middleware';
 import { AppError, notFound, validationFailed } from '../../src/errors';
 import { CONTENT_TYPES, FILE_EXTENSIONS, type ExportFormat } from '../../src/exports/formats';
 import { ExportQuery, OPEN_DATA_COLUMNS, type ExportColumn } from '../../src/exports/rows';
-import { dailyCountsCsv, exportManifest, runExport, type ManifestSigner } from '../../src/exports/service';
+import {
+  dailyCountsCsv,
+  exportManifest,
+  runExport,
+  type ManifestSigner,
+} from '../../src/exports/service';
 import type { ApiBuilder } from '../../src/http/api';
 import { ObjectIdParam } from '../../src/pledges/schemas';
 import { ExportManifest, file } from './responses';
@@ -20,13 +25,26 @@ const FormatParams = z.strictObject({ format: z.enum(['csv', 'xlsx', 'json', 'pd
 const OPEN_DATA_CONCURRENCY = 2;
 let openDataRunning = 0;
 
-function stream(opts: { format: ExportFormat; query: ExportQuery; actor: string; signer?: ManifestSigner; columns?: ExportColumn[]; audience?: 'admin' | 'public'; filename: string; req: Request; res: Response }) {
+function stream(opts: {
+  format: ExportFormat;
+  query: ExportQuery;
+  actor: string;
+  signer?: ManifestSigner;
+  columns?: ExportColumn[];
+  audience?: 'admin' | 'public';
+  filename: string;
+  req: Request;
+  res: Response;
+}) {
   const { res } = opts;
   const id = new Types.ObjectId();
   const stamp = new Date().toISOString().slice(0, 10);
   res.status(200);
   res.set('Content-Type', CONTENT_TYPES[opts.format]);
-  res.set('Content-Disposition', `attachment; filename="${opts.filename}-${stamp}.${FILE_EXTENSIONS[opts.format]}"`);
+  res.set(
+    'Content-Disposition',
+    `attachment; filename="${opts.filename}-${stamp}.${FILE_EXTENSIONS[opts.format]}"`,
+  );
   if (opts.signer) {
     res.set('Cache-Control', 'private, no-store');
     res.set('X-Export-Id', String(id));
@@ -37,7 +55,17 @@ function stream(opts: { format: ExportFormat; query: ExportQuery; actor: string;
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  return runExport({ format: opts.format, query: opts.query, actor: opts.actor, sink: res, signal: abort.signal, signer: opts.signer, columns: opts.columns, audience: opts.audience, id });
+  return runExport({
+    format: opts.format,
+    query: opts.query,
+    actor: opts.actor,
+    sink: res,
+    signal: abort.signal,
+    signer: opts.signer,
+    columns: opts.columns,
+    audience: opts.audience,
+    id,
+  });
 }
 
 /**
@@ -45,7 +73,12 @@ function stream(opts: { format: ExportFormat; query: ExportQuery; actor: string;
  * nothing (no manifest or audit event per anonymous download).
  */
 async function openData(res: Response, run: () => Promise<unknown>): Promise<void> {
-  if (openDataRunning >= OPEN_DATA_CONCURRENCY) throw new AppError({ status: 503, detail: 'Too many open-data downloads at once; please retry shortly.', retryAfter: 30 });
+  if (openDataRunning >= OPEN_DATA_CONCURRENCY)
+    throw new AppError({
+      status: 503,
+      detail: 'Too many open-data downloads at once; please retry shortly.',
+      retryAfter: 30,
+    });
   openDataRunning++;
   try {
     res.set('Cache-Control', 'public, max-age=300');
@@ -67,12 +100,17 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     query: ExportQuery,
     responses: {
       200: {
-        description: 'The file, streamed; X-Export-Id names its signed manifest (stored before the last byte is sent)',
+        description:
+          'The file, streamed; X-Export-Id names its signed manifest (stored before the last byte is sent)',
         content: {
           [media('csv')]: file('signatories.csv'),
           [media('xlsx')]: file('signatories.xlsx'),
-          [media('json')]: z.array(z.object({}).loose()).meta({ description: 'signatories.json: one object per row' }),
-          [media('ndjson')]: file('One JSON object per line (Accept: application/x-ndjson on signatories.json)'),
+          [media('json')]: z
+            .array(z.object({}).loose())
+            .meta({ description: 'signatories.json: one object per row' }),
+          [media('ndjson')]: file(
+            'One JSON object per line (Accept: application/x-ndjson on signatories.json)',
+          ),
           [media('pdf')]: file('signatories.pdf: the bilingual roster'),
         },
       },
@@ -80,10 +118,30 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     handler: async ({ params, query }, req, res) => {
       if (params.format === 'pdf' && query.includeContacts === '1') {
         // A printed roster is handed around: contacts never go on it.
-        throw validationFailed([{ path: 'includeContacts', message: 'The PDF roster never includes contacts; use CSV, XLSX or JSON.' }], 'Some query parameters are invalid.');
+        throw validationFailed(
+          [
+            {
+              path: 'includeContacts',
+              message: 'The PDF roster never includes contacts; use CSV, XLSX or JSON.',
+            },
+          ],
+          'Some query parameters are invalid.',
+        );
       }
-      const format: ExportFormat = params.format === 'json' && req.accepts(['application/json', 'application/x-ndjson']) === 'application/x-ndjson' ? 'ndjson' : params.format;
-      await stream({ format, query, actor: `admin:${sessionOf(res).sub}`, signer, filename: query.founders === '1' ? 'founding-signatories' : 'signatories', req, res });
+      const format: ExportFormat =
+        params.format === 'json' &&
+        req.accepts(['application/json', 'application/x-ndjson']) === 'application/x-ndjson'
+          ? 'ndjson'
+          : params.format;
+      await stream({
+        format,
+        query,
+        actor: `admin:${sessionOf(res).sub}`,
+        signer,
+        filename: query.founders === '1' ? 'founding-signatories' : 'signatories',
+        req,
+        res,
+      });
     },
   });
 
@@ -94,7 +152,13 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     tags: ['admin', 'exports'],
     auth: 'admin',
     params: z.strictObject({ id: ObjectIdParam }),
-    responses: { 200: { description: 'Manifest and compact JWS (verify with /.well-known/jwks.json)', schema: ExportManifest }, 404: { description: 'Unknown export (or it did not finish)' } },
+    responses: {
+      200: {
+        description: 'Manifest and compact JWS (verify with /.well-known/jwks.json)',
+        schema: ExportManifest,
+      },
+      404: { description: 'Unknown export (or it did not finish)' },
+    },
     handler: async ({ params }) => {
       const m = await exportManifest(params.id);
       if (!m) throw notFound('No finished export with this id.');
@@ -105,35 +169,74 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
   api.route({
     method: 'get',
     path: '/open-data/signatories.csv',
-    summary: 'Open data: active signatories without personal data (no signatory name, title or contacts); CSV, UTF-8 with BOM',
+    summary:
+      'Open data: active signatories without personal data (no signatory name, title or contacts); CSV, UTF-8 with BOM',
     tags: ['public', 'exports'],
-    responses: { 200: { description: 'CSV', contentType: media('csv'), schema: file('The open-data CSV') }, 503: { description: 'Too many downloads at once; retry shortly' } },
+    responses: {
+      200: { description: 'CSV', contentType: media('csv'), schema: file('The open-data CSV') },
+      503: { description: 'Too many downloads at once; retry shortly' },
+    },
     handler: async (_i, req, res) => {
-      await openData(res, () => stream({ format: 'csv', query: { status: 'active' }, actor: 'public', columns: OPEN_DATA_COLUMNS, filename: 'eqi-signatories-open-data', req, res }));
+      await openData(res, () =>
+        stream({
+          format: 'csv',
+          query: { status: 'active' },
+          actor: 'public',
+          columns: OPEN_DATA_COLUMNS,
+          filename: 'eqi-signatories-open-data',
+          req,
+          res,
+        }),
+      );
     },
   });
 
   api.route({
     method: 'get',
     path: '/open-data/founders.pdf',
-    summary: 'Open data: the founding signatories as a bilingual PDF roster in number order (a withdrawn or revoked founder keeps its place, with its status), without personal data (no signatory name, title or contacts)',
+    summary:
+      'Open data: the founding signatories as a bilingual PDF roster in number order (a withdrawn or revoked founder keeps its place, with its status), without personal data (no signatory name, title or contacts)',
     tags: ['public', 'exports'],
-    responses: { 200: { description: 'PDF: founding number, company (Chinese and English), USCC, province, industry, activation date, status', contentType: media('pdf'), schema: file('The founders roster') }, 503: { description: 'Too many downloads at once; retry shortly' } },
+    responses: {
+      200: {
+        description:
+          'PDF: founding number, company (Chinese and English), USCC, province, industry, activation date, status',
+        contentType: media('pdf'),
+        schema: file('The founders roster'),
+      },
+      503: { description: 'Too many downloads at once; retry shortly' },
+    },
     handler: async (_i, req, res) => {
-      await openData(res, () => stream({ format: 'pdf', query: { status: 'all', founders: '1' }, actor: 'public', audience: 'public', filename: 'eqi-founders', req, res }));
+      await openData(res, () =>
+        stream({
+          format: 'pdf',
+          query: { status: 'all', founders: '1' },
+          actor: 'public',
+          audience: 'public',
+          filename: 'eqi-founders',
+          req,
+          res,
+        }),
+      );
     },
   });
 
   api.route({
     method: 'get',
     path: '/open-data/daily-counts.csv',
-    summary: 'Open data: active signatories per day (China time), province and industry; CSV, UTF-8 with BOM',
+    summary:
+      'Open data: active signatories per day (China time), province and industry; CSV, UTF-8 with BOM',
     tags: ['public', 'exports'],
-    responses: { 200: { description: 'CSV', contentType: media('csv'), schema: file('Daily counts CSV') } },
+    responses: {
+      200: { description: 'CSV', contentType: media('csv'), schema: file('Daily counts CSV') },
+    },
     handler: async (_i, _req, res) => {
       const csv = await dailyCountsCsv();
       res.set('Content-Type', CONTENT_TYPES.csv);
-      res.set('Content-Disposition', `attachment; filename="eqi-daily-counts-${new Date().toISOString().slice(0, 10)}.csv"`);
+      res.set(
+        'Content-Disposition',
+        `attachment; filename="eqi-daily-counts-${new Date().toISOString().slice(0, 10)}.csv"`,
+      );
       res.set('Cache-Control', 'public, max-age=300');
       res.send(csv);
     },

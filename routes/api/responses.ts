@@ -55,13 +55,31 @@ export const AdminPledgeDetail = z
     warnings: z
       .array(
         z.object({
-          code: z.enum(['same-name', 'same-email', 'same-phone', 'same-email-domain', 'competing-pledges', 'region-mismatch', 'free-mail', 'revoked-before']),
+          code: z.enum([
+            'same-name',
+            'same-email',
+            'same-phone',
+            'same-email-domain',
+            'competing-pledges',
+            'region-mismatch',
+            'free-mail',
+            'revoked-before',
+          ]),
           message: z.string(),
-          pledges: z.array(z.object({ id: z.string(), uscc: z.string(), companyName: z.string(), status: z.string() })),
+          pledges: z.array(
+            z.object({
+              id: z.string(),
+              uscc: z.string(),
+              companyName: z.string(),
+              status: z.string(),
+            }),
+          ),
           params: z.record(z.string(), z.string()).optional(),
         }),
       )
-      .meta({ description: 'What the reviewer should look at twice; warnings never block a decision' }),
+      .meta({
+        description: 'What the reviewer should look at twice; warnings never block a decision',
+      }),
     certificates: z.array(Open('A certificate of this pledge: serial, status, dates')),
     events: z.array(AuditEvent),
   })
@@ -100,9 +118,22 @@ export const Verdict = z.object({
   valid: z.boolean().meta({ description: 'True only when every check passes' }),
   status: z.string().nullable(),
   serial: z.string().nullable(),
-  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), reason: z.string().optional().meta({ description: 'Why it failed, in English' }), code: z.string().optional().meta({ description: 'Why it failed, as a stable code (e.g. digest-mismatch, page-mismatch, serial-unknown, certificate-revoked)' }) })),
+  checks: z.array(
+    z.object({
+      name: z.string(),
+      ok: z.boolean(),
+      reason: z.string().optional().meta({ description: 'Why it failed, in English' }),
+      code: z.string().optional().meta({
+        description:
+          'Why it failed, as a stable code (e.g. digest-mismatch, page-mismatch, serial-unknown, certificate-revoked)',
+      }),
+    }),
+  ),
   certificate: Open('The registry record of the certificate, when known').nullable(),
-  development: z.boolean().meta({ description: 'True when the file’s verified credential says it was signed with development keys (developmentKey): a sample of no validity, whatever the checks say' }),
+  development: z.boolean().meta({
+    description:
+      'True when the file’s verified credential says it was signed with development keys (developmentKey): a sample of no validity, whatever the checks say',
+  }),
 });
 
 export const ExportManifest = z.object({

@@ -97,7 +97,12 @@ export function accountPages(kit: SiteKit): Router {
   const secret = config.jwtSecret;
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
   // An expired session is sent to sign in again; a wrong CSRF token on a form is a 403.
-  const gate = sessionGate({ secret, secure: config.isProduction, role: 'company', loginPath: '/login' });
+  const gate = sessionGate({
+    secret,
+    secure: config.isProduction,
+    role: 'company',
+    loginPath: '/login',
+  });
   const companySession = (req: Request, res: Response) => gate.current(req, res);
 
   const renderLogin = (
@@ -157,7 +162,13 @@ export function accountPages(kit: SiteKit): Router {
     }
     // A contact of several companies chooses one; the link stays valid until then.
     if ('choose' in result) {
-      kit.page(req, res, 'login-verify', { token, choose: result.choose, csrf: kit.csrf.token(req, res) }, { policy: 'no-store', section: '/me' });
+      kit.page(
+        req,
+        res,
+        'login-verify',
+        { token, choose: result.choose, csrf: kit.csrf.token(req, res) },
+        { policy: 'no-store', section: '/me' },
+      );
       return;
     }
     const jwt = result.token;
@@ -174,7 +185,10 @@ export function accountPages(kit: SiteKit): Router {
     status = 200,
   ) => {
     const granted = await authorisedPledge(claims);
-    const [own, certificate] = await Promise.all([ownPledge(granted), kit.certificates.ofPledge(granted)]);
+    const [own, certificate] = await Promise.all([
+      ownPledge(granted),
+      kit.certificates.ofPledge(granted),
+    ]);
     const pledge = own ? pledgeView(own as unknown as OwnPledge, kit.l(res)) : null;
     kit.page(
       req,

@@ -95,10 +95,22 @@ export function tokenLandingPage(kit: SiteKit, template: string, section: string
  * The token a landing page's button posted, or undefined after answering 400 with the page's
  * "incomplete link" message (the form was tampered with or the link cut short).
  */
-export function postedToken(kit: SiteKit, req: Request, res: Response, template: string, section: string): string | undefined {
+export function postedToken(
+  kit: SiteKit,
+  req: Request,
+  res: Response,
+  template: string,
+  section: string,
+): string | undefined {
   const parsed = TokenBody.safeParse({ token: formText(req.body, 'token') });
   if (parsed.success) return parsed.data.token;
-  kit.page(req, res, template, { failure: 'incomplete' }, { policy: 'no-store', status: 400, section });
+  kit.page(
+    req,
+    res,
+    template,
+    { failure: 'incomplete' },
+    { policy: 'no-store', status: 400, section },
+  );
   return undefined;
 }
 
@@ -106,8 +118,16 @@ export function postedToken(kit: SiteKit, req: Request, res: Response, template:
  * Answers a link that could not be used (expired, used, unknown) with the landing page's message;
  * anything else (a server fault, a rate limit) is rethrown for the error handler.
  */
-export function tokenFailurePage(kit: SiteKit, req: Request, res: Response, e: unknown, template: string, section: string): void {
+export function tokenFailurePage(
+  kit: SiteKit,
+  req: Request,
+  res: Response,
+  e: unknown,
+  template: string,
+  section: string,
+): void {
   if (!isAppError(e) || e.status >= 500 || e.status === 429) throw e;
-  const failure = e.code === 'token-expired' ? 'expired' : e.code === 'token-used' ? 'used' : 'invalid';
+  const failure =
+    e.code === 'token-expired' ? 'expired' : e.code === 'token-used' ? 'used' : 'invalid';
   kit.page(req, res, template, { failure }, { policy: 'no-store', status: e.status, section });
 }

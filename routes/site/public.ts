@@ -27,7 +27,6 @@ import { UPLOAD_CHECKS } from '../../src/certificates/verification';
 
 export const DIRECTORY_PAGE_SIZE = 20;
 
-
 export function initiativeView(initiative: PublishedInitiative, l: I18n) {
   const en = l.locale === 'en';
   const paragraphs = (text: string) =>

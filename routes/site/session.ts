@@ -30,7 +30,12 @@ export interface SessionGate {
   clear(res: Response): void;
 }
 
-export function sessionGate(opts: { secret: string; secure: boolean; role: SessionClaims['role']; loginPath: string }): SessionGate {
+export function sessionGate(opts: {
+  secret: string;
+  secure: boolean;
+  role: SessionClaims['role'];
+  loginPath: string;
+}): SessionGate {
   const clear = (res: Response) => res.clearCookie(SESSION_COOKIE, cookieOptions(opts.secure));
   // 'ended': signed out elsewhere (another tab, the API); the cookie goes, no notice is needed.
   const toLogin = (res: Response, why?: 'expired' | 'disabled' | 'ended'): undefined => {
@@ -53,7 +58,8 @@ export function sessionGate(opts: { secret: string; secure: boolean; role: Sessi
       }
       // Signed in with the other role (a company contact opening the console): sign in anew.
       if (claims.role !== opts.role) return toLogin(res);
-      if (claims.role === 'admin' && !(await isActiveAdmin(claims.sub))) return toLogin(res, 'disabled');
+      if (claims.role === 'admin' && !(await isActiveAdmin(claims.sub)))
+        return toLogin(res, 'disabled');
       if (opts.role === 'company' && !claims.company) return toLogin(res);
       return claims;
     },
@@ -74,7 +80,11 @@ export function sessionGate(opts: { secret: string; secure: boolean; role: Sessi
  * needs its CSRF token (a forged form must not sign anyone out) and is revoked; an expired,
  * broken or already ended one is simply cleared.
  */
-export function signOutHandler(opts: { secret: string; secure: boolean; redirectTo: string }): RequestHandler {
+export function signOutHandler(opts: {
+  secret: string;
+  secure: boolean;
+  redirectTo: string;
+}): RequestHandler {
   return async (req, res) => {
     const cookie = sessionCookie(req);
     if (cookie) {
@@ -85,7 +95,8 @@ export function signOutHandler(opts: { secret: string; secure: boolean; redirect
         if (!isAppError(e) || e.status !== 401) throw e;
       }
       if (session) {
-        if (!sameSecret(formText(req.body, '_csrf'), csrfTokenFor(cookie, opts.secret))) throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
+        if (!sameSecret(formText(req.body, '_csrf'), csrfTokenFor(cookie, opts.secret)))
+          throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
         await endSession(session);
       }
     }

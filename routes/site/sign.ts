@@ -220,7 +220,9 @@ export function signPages(kit: SiteKit): Router {
     } else {
       // Only the evidence is wrong: still say so now if the text changed, not on the next try.
       const current = await currentInitiative();
-      stale = parsed.data.initiative.version !== current.version || parsed.data.initiative.sha256 !== current.sha256;
+      stale =
+        parsed.data.initiative.version !== current.version ||
+        parsed.data.initiative.sha256 !== current.sha256;
     }
     if (stale) {
       // The text changed while the form was open: consent must be given again to the new text.
@@ -237,8 +239,19 @@ export function signPages(kit: SiteKit): Router {
       const v = req.query[name];
       return typeof v === 'string' ? v.trim().slice(0, max) : '';
     };
-    const v = { name: q('name', 100), uscc: q('uscc', 18).toUpperCase(), signatory: q('signatory', 60), title: q('title', 60) };
-    kit.page(req, res, 'letter-template', { v, association: config.association.zh }, { policy: 'no-store', section: '/sign' });
+    const v = {
+      name: q('name', 100),
+      uscc: q('uscc', 18).toUpperCase(),
+      signatory: q('signatory', 60),
+      title: q('title', 60),
+    };
+    kit.page(
+      req,
+      res,
+      'letter-template',
+      { v, association: config.association.zh },
+      { policy: 'no-store', section: '/sign' },
+    );
   });
 
   router.get('/sign/sent', (req, res) => {

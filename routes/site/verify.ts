@@ -5,8 +5,17 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { parseSerial, REASON_CODES } from '../../certificates';
-import { REGISTRY_REASON_CODES, UPLOAD_CHECKS, type UploadVerdict } from '../../src/certificates/verification';
-import { SERIAL_INPUT_MAX, verdictFor, type Verdict, type VerdictKind } from '../../src/certificates/verdict';
+import {
+  REGISTRY_REASON_CODES,
+  UPLOAD_CHECKS,
+  type UploadVerdict,
+} from '../../src/certificates/verification';
+import {
+  SERIAL_INPUT_MAX,
+  verdictFor,
+  type Verdict,
+  type VerdictKind,
+} from '../../src/certificates/verdict';
 import type { I18n, MessageKey } from '../../src/i18n';
 import type { FormErrors } from '../../src/site/forms';
 import { VerificationRefused, type RefusalKind } from '../../src/certificates/verify-pool';
@@ -20,7 +29,14 @@ import type { SiteKit } from './kit';
 const KNOWN_CHECKS = new Set<string>(UPLOAD_CHECKS);
 
 /** A typo is bad input (400); an unknown serial has no page (404); a known one has, whatever its status. */
-const VERDICT_STATUS: Record<VerdictKind, number> = { valid: 200, revoked: 200, withdrawn: 200, superseded: 200, not_found: 404, mistyped: 400 };
+const VERDICT_STATUS: Record<VerdictKind, number> = {
+  valid: 200,
+  revoked: 200,
+  withdrawn: 200,
+  superseded: 200,
+  not_found: 404,
+  mistyped: 400,
+};
 
 /** Reason codes the catalogs translate (`upload.reason.<code>`); any other shows its English text. */
 const KNOWN_REASONS = new Set<string>([...REASON_CODES, ...REGISTRY_REASON_CODES]);
@@ -84,11 +100,15 @@ function uploadView(v: UploadVerdict, filename: string, l: I18n) {
         // The registry's word for a certificate that is no longer valid (revoked, withdrawn, …).
         note: !c.ok && c.name === 'status' && ended ? l.t(`verdict.${ended}.title`) : null,
         // On a failed verdict a passed line says how little it proves on its own.
-        means: c.ok && outcome !== 'valid' && known ? l.t(`upload.means.${c.name}` as MessageKey) : null,
+        means:
+          c.ok && outcome !== 'valid' && known ? l.t(`upload.means.${c.name}` as MessageKey) : null,
         reason: c.ok
           ? null
           : translated
-            ? { text: l.t(`upload.reason.${c.code}` as MessageKey, { serial: v.serial ?? '' }), lang: l.locale }
+            ? {
+                text: l.t(`upload.reason.${c.code}` as MessageKey, { serial: v.serial ?? '' }),
+                lang: l.locale,
+              }
             : c.reason
               ? { text: c.reason, lang: 'en' }
               : null,
@@ -140,7 +160,10 @@ export function verifyPages(kit: SiteKit): Router {
       // The form is a GET so that the result has its own address (the same one the QR code uses);
       // a serial typed with spaces, in lower case or without dashes gets its canonical address.
       const parsed = parseSerial(serial);
-      res.redirect(303, `/verify/${encodeURIComponent(parsed.ok ? parsed.serial : serial.trim().slice(0, SERIAL_INPUT_MAX))}`);
+      res.redirect(
+        303,
+        `/verify/${encodeURIComponent(parsed.ok ? parsed.serial : serial.trim().slice(0, SERIAL_INPUT_MAX))}`,
+      );
       return;
     }
     renderForm(req, res, { empty: serial !== undefined });
@@ -215,7 +238,10 @@ export function verifyPages(kit: SiteKit): Router {
     const canonical = parseSerial(raw);
     if (canonical.ok && canonical.serial !== raw) {
       const query = req.originalUrl.indexOf('?');
-      res.redirect(301, `/verify/${canonical.serial}${query < 0 ? '' : req.originalUrl.slice(query)}`);
+      res.redirect(
+        301,
+        `/verify/${canonical.serial}${query < 0 ? '' : req.originalUrl.slice(query)}`,
+      );
       return;
     }
     const verdict = await verdictFor(raw, kit.verify);

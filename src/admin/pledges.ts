@@ -15,7 +15,6 @@ import { chinaDayRange } from '../time/china';
 import { reviewWarnings, type ReviewWarning } from '../pledges/warnings';
 import type { AdminPledgeFilter, CorrectionInput } from './schemas';
 
-
 /** The filter as a query; every value was validated by the schema (strings only, no operators). */
 export function pledgeFilter(q: AdminPledgeFilter): QueryFilter<PledgeDoc> {
   const filter: QueryFilter<PledgeDoc> = {};
@@ -29,11 +28,17 @@ export function pledgeFilter(q: AdminPledgeFilter): QueryFilter<PledgeDoc> {
   return filter;
 }
 
-export async function adminListPledges(q: AdminPledgeFilter & { page: number; pageSize: number }): Promise<{ items: Record<string, unknown>[]; total: number; page: number; pageSize: number }> {
+export async function adminListPledges(
+  q: AdminPledgeFilter & { page: number; pageSize: number },
+): Promise<{ items: Record<string, unknown>[]; total: number; page: number; pageSize: number }> {
   const filter = pledgeFilter(q);
   const [items, total] = await Promise.all([
     // Oldest first: a review queue is worked through in the order pledges arrived.
-    Pledge.find(filter).sort({ createdAt: 1, _id: 1 }).skip((q.page - 1) * q.pageSize).limit(q.pageSize).lean<PledgeDoc[]>(),
+    Pledge.find(filter)
+      .sort({ createdAt: 1, _id: 1 })
+      .skip((q.page - 1) * q.pageSize)
+      .limit(q.pageSize)
+      .lean<PledgeDoc[]>(),
     Pledge.countDocuments(filter),
   ]);
   return { items: items.map(pledgeView), total, page: q.page, pageSize: q.pageSize };
@@ -59,8 +64,14 @@ export interface AdminPledgeDetail {
  * Revokes the pledge's current certificate. The serial comes from the record, not from a form:
  * the console's revoke button acts on this pledge, whatever certificate it holds now.
  */
-export async function revokePledgeCertificate(id: string, reason: string, adminId: string, certificates: Pick<CertificateService, 'revoke'>): Promise<void> {
-  const serial = (await Pledge.findById(id).select('certificateSerial').lean<PledgeDoc>())?.certificateSerial;
+export async function revokePledgeCertificate(
+  id: string,
+  reason: string,
+  adminId: string,
+  certificates: Pick<CertificateService, 'revoke'>,
+): Promise<void> {
+  const serial = (await Pledge.findById(id).select('certificateSerial').lean<PledgeDoc>())
+    ?.certificateSerial;
   if (!serial) throw notFound('This pledge has no certificate.', { code: 'no-certificate' });
   await certificates.revoke(serial, reason, adminId);
 }
@@ -69,22 +80,41 @@ export async function revokePledgeCertificate(id: string, reason: string, adminI
 export async function adminPledgeDetail(id: string): Promise<AdminPledgeDetail> {
   const pledge = await Pledge.findById(id).lean<PledgeDoc>();
   if (!pledge) throw notFound('No pledge with this id.');
-  const certificates = await Certificate.find({ pledge: pledge._id }).sort({ issuedAt: 1 }).lean<CertificateDoc[]>();
-  const subjects = [{ 'subject.type': 'pledge', 'subject.id': String(pledge._id) }, ...certificates.map((c) => ({ 'subject.type': 'certificate', 'subject.id': c.serial }))];
+  const certificates = await Certificate.find({ pledge: pledge._id })
+    .sort({ issuedAt: 1 })
+    .lean<CertificateDoc[]>();
+  const subjects = [
+    { 'subject.type': 'pledge', 'subject.id': String(pledge._id) },
+    ...certificates.map((c) => ({ 'subject.type': 'certificate', 'subject.id': c.serial })),
+  ];
   const events = await Event.find({ $or: subjects }).sort({ at: 1, _id: 1 }).lean<EventDoc[]>();
   return {
     pledge: { ...pledgeView(pledge), certificatePending: pledge.needsCertificate === true },
     warnings: await reviewWarnings(pledge),
-    certificates: certificates.map((c) => ({ serial: c.serial, status: c.status, statusReason: c.statusReason ?? null, supersededBy: c.supersededBy ?? null, issuedAt: c.issuedAt })),
+    certificates: certificates.map((c) => ({
+      serial: c.serial,
+      status: c.status,
+      statusReason: c.statusReason ?? null,
+      supersededBy: c.supersededBy ?? null,
+      issuedAt: c.issuedAt,
+    })),
     events: events.map(auditEntry),
   };
 }
 
 /** Corrects an active pledge's company data; its certificate is superseded by a new one. */
-export async function correctPledge(id: string, input: CorrectionInput, adminId: string, certs: CertificateService): Promise<PledgeDoc> {
+export async function correctPledge(
+  id: string,
+  input: CorrectionInput,
+  adminId: string,
+  certs: CertificateService,
+): Promise<PledgeDoc> {
   const actor = `admin:${adminId}`;
   const { reason, ...changes } = input;
-  if (changes.name === undefined && changes.nameEn === undefined && changes.industry === undefined) throw badRequest('Nothing to correct: give name, nameEn or industry.', { code: 'nothing-to-correct' });
+  if (changes.name === undefined && changes.nameEn === undefined && changes.industry === undefined)
+    throw badRequest('Nothing to correct: give name, nameEn or industry.', {
+      code: 'nothing-to-correct',
+    });
   const set: Record<string, unknown> = {};
   if (changes.name) set.companyName = changes.name;
   if (changes.nameEn) set.companyNameEn = changes.nameEn;
@@ -92,7 +122,17 @@ export async function correctPledge(id: string, input: CorrectionInput, adminId:
   const before = await certs.correctAndMarkForReissue(new Types.ObjectId(id), set, actor);
   await Company.updateOne({ _id: before.company }, { $set: changes });
   clearPublicCaches();
-  await recordEvent({ actor, action: 'pledge.corrected', subject: { type: 'pledge', id: String(before._id) }, before: { name: before.companyName, nameEn: before.companyNameEn ?? null, industry: before.industry }, after: { ...changes, reason } });
+  await recordEvent({
+    actor,
+    action: 'pledge.corrected',
+    subject: { type: 'pledge', id: String(before._id) },
+    before: {
+      name: before.companyName,
+      nameEn: before.companyNameEn ?? null,
+      industry: before.industry,
+    },
+    after: { ...changes, reason },
+  });
   await certs.reissue(before._id);
   return (await Pledge.findById(id).lean<PledgeDoc>())!;
 }

@@ -23,14 +23,29 @@ export interface ChainedFields {
 }
 
 export function canonicalEvent(e: ChainedFields): string {
-  return JSON.stringify([e.seq, new Date(e.at).toISOString(), e.actor, e.action, e.subject?.type ?? null, e.subject?.id ?? null, sortKeys(e.before), sortKeys(e.after)]);
+  return JSON.stringify([
+    e.seq,
+    new Date(e.at).toISOString(),
+    e.actor,
+    e.action,
+    e.subject?.type ?? null,
+    e.subject?.id ?? null,
+    sortKeys(e.before),
+    sortKeys(e.after),
+  ]);
 }
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v instanceof Date) return v.toISOString();
-  if (v && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === 'ObjectId') return String(v);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === 'ObjectId')
+    return String(v);
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   return v ?? null;
 }
 
@@ -43,7 +58,9 @@ const owner = randomUUID();
 /** Seals up to `limit` pending events; returns how many. Safe to call from every instance. */
 export async function sealPendingEvents(limit = 5000): Promise<number> {
   if (!(await takeLease(LEASE_ID, owner, 30_000))) return 0;
-  const last = await Event.findOne({ seq: { $gte: 1 } }).sort({ seq: -1 }).lean();
+  const last = await Event.findOne({ seq: { $gte: 1 } })
+    .sort({ seq: -1 })
+    .lean();
   let seq = last?.seq ?? 0;
   let prev = last?.hash ?? GENESIS_HASH;
   const pending = await Event.find({ unsealed: true }).sort({ _id: 1 }).limit(limit).lean();
@@ -54,7 +71,12 @@ export async function sealPendingEvents(limit = 5000): Promise<number> {
   const ops = pending.map((e) => {
     seq += 1;
     const hash = chainHash(prev, canonicalEvent({ ...e, seq }));
-    const op = { updateOne: { filter: { _id: e._id, seq: { $exists: false } }, update: { $set: { seq, prevHash: prev, hash }, $unset: { unsealed: 1 } } } };
+    const op = {
+      updateOne: {
+        filter: { _id: e._id, seq: { $exists: false } },
+        update: { $set: { seq, prevHash: prev, hash }, $unset: { unsealed: 1 } },
+      },
+    };
     prev = hash;
     return op;
   });
@@ -69,11 +91,20 @@ export async function sealPendingEvents(limit = 5000): Promise<number> {
 }
 
 /** Re-computes the chain from the start; returns the first broken seq, or null when intact. */
-export async function verifyChain(): Promise<{ ok: true; length: number } | { ok: false; brokenAt: number }> {
+export async function verifyChain(): Promise<
+  { ok: true; length: number } | { ok: false; brokenAt: number }
+> {
   let prev = GENESIS_HASH;
   let expected = 1;
-  for await (const e of Event.find({ seq: { $gte: 1 } }).sort({ seq: 1 }).lean().cursor()) {
-    if (e.seq !== expected || e.prevHash !== prev || e.hash !== chainHash(prev, canonicalEvent({ ...e, seq: e.seq! }))) {
+  for await (const e of Event.find({ seq: { $gte: 1 } })
+    .sort({ seq: 1 })
+    .lean()
+    .cursor()) {
+    if (
+      e.seq !== expected ||
+      e.prevHash !== prev ||
+      e.hash !== chainHash(prev, canonicalEvent({ ...e, seq: e.seq! }))
+    ) {
       return { ok: false, brokenAt: expected };
     }
     prev = e.hash!;

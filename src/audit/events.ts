@@ -11,11 +11,23 @@ export interface EventInput {
 }
 
 export async function recordEvent(e: EventInput): Promise<void> {
-  await Event.create({ at: e.at ?? new Date(), actor: e.actor, action: e.action, subject: e.subject, before: e.before ?? null, after: e.after ?? null });
+  await Event.create({
+    at: e.at ?? new Date(),
+    actor: e.actor,
+    action: e.action,
+    subject: e.subject,
+    before: e.before ?? null,
+    after: e.after ?? null,
+  });
 }
 
-export async function eventsFor(subjectType: string, id: string): Promise<Array<Record<string, unknown>>> {
-  return Event.find({ 'subject.type': subjectType, 'subject.id': id }).sort({ at: 1, _id: 1 }).lean();
+export async function eventsFor(
+  subjectType: string,
+  id: string,
+): Promise<Array<Record<string, unknown>>> {
+  return Event.find({ 'subject.type': subjectType, 'subject.id': id })
+    .sort({ at: 1, _id: 1 })
+    .lean();
 }
 
 export interface AuditEntry {
@@ -32,5 +44,15 @@ export interface AuditEntry {
 
 /** An event as admins see it (chain position included once sealed). */
 export function auditEntry(e: EventDoc): AuditEntry {
-  return { id: String(e._id), seq: e.seq ?? null, hash: e.hash ?? null, at: e.at, actor: e.actor, action: e.action, subject: { type: e.subject?.type ?? '', id: e.subject?.id ?? '' }, before: e.before ?? null, after: e.after ?? null };
+  return {
+    id: String(e._id),
+    seq: e.seq ?? null,
+    hash: e.hash ?? null,
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    subject: { type: e.subject?.type ?? '', id: e.subject?.id ?? '' },
+    before: e.before ?? null,
+    after: e.after ?? null,
+  };
 }

@@ -27,10 +27,15 @@ export function waitAfter(failures: number): number {
   return Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** Math.min(30, failures - FREE_ATTEMPTS));
 }
 
-const keyOf = (email: string) => createHash('sha256').update(`admin-login:${email.normalize('NFC').toLowerCase()}`).digest('hex');
+const keyOf = (email: string) =>
+  createHash('sha256')
+    .update(`admin-login:${email.normalize('NFC').toLowerCase()}`)
+    .digest('hex');
 
 const refuse = (nextAttemptAt: Date, now: number) =>
-  tooManyRequests((nextAttemptAt.getTime() - now) / 1000, TOO_MANY_SIGN_INS, { code: 'login-backoff' });
+  tooManyRequests((nextAttemptAt.getTime() - now) / 1000, TOO_MANY_SIGN_INS, {
+    code: 'login-backoff',
+  });
 
 /**
  * Counts an attempt for this e-mail, or throws 429 (with Retry-After) while it must wait.
@@ -43,7 +48,11 @@ export async function countAttempt(email: string): Promise<void> {
     const doc = await LoginBackoff.findById(_id).lean();
     if (doc && doc.nextAttemptAt.getTime() > now) throw refuse(doc.nextAttemptAt, now);
     const failures = (doc?.failures ?? 0) + 1;
-    const set = { failures, nextAttemptAt: new Date(now + waitAfter(failures)), expiresAt: new Date(now + FORGET_AFTER_MS) };
+    const set = {
+      failures,
+      nextAttemptAt: new Date(now + waitAfter(failures)),
+      expiresAt: new Date(now + FORGET_AFTER_MS),
+    };
     if (!doc) {
       try {
         await LoginBackoff.create({ _id, ...set });

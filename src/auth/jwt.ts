@@ -19,9 +19,15 @@ const MAX_CLOCK_SKEW_SECONDS = 60;
 export const SessionClaims = z.object({
   sub: z.string().regex(/^[0-9a-f]{24}$/),
   role: z.enum(['company', 'admin']),
-  company: z.string().regex(/^[0-9a-f]{24}$/).optional(),
+  company: z
+    .string()
+    .regex(/^[0-9a-f]{24}$/)
+    .optional(),
   /** Company sessions: the pledge the session was granted for (src/pledges/access.ts). */
-  pledge: z.string().regex(/^[0-9a-f]{24}$/).optional(),
+  pledge: z
+    .string()
+    .regex(/^[0-9a-f]{24}$/)
+    .optional(),
 });
 export type SessionClaims = z.infer<typeof SessionClaims>;
 
@@ -33,7 +39,11 @@ export const Session = SessionClaims.extend({
 });
 export type Session = z.infer<typeof Session>;
 
-export function signSession(claims: SessionClaims, secret: string, ttlSeconds = SESSION_TTL_SECONDS): string {
+export function signSession(
+  claims: SessionClaims,
+  secret: string,
+  ttlSeconds = SESSION_TTL_SECONDS,
+): string {
   const { sub, ...rest } = claims;
   return jwt.sign(rest, secret, {
     algorithm: JWT_ALGORITHM,
@@ -54,16 +64,26 @@ const invalid = () => unauthorized('The session token is invalid.', { code: 'inv
 export function verifySession(token: string, secret: string): Session {
   let payload: unknown;
   try {
-    payload = jwt.verify(token, secret, { algorithms: [JWT_ALGORITHM], issuer: JWT_ISSUER, audience: JWT_AUDIENCE });
+    payload = jwt.verify(token, secret, {
+      algorithms: [JWT_ALGORITHM],
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+    });
   } catch (e) {
     const expired = e instanceof jwt.TokenExpiredError;
-    throw expired ? unauthorized('Your session has expired; sign in again.', { code: 'token-expired' }) : invalid();
+    throw expired
+      ? unauthorized('Your session has expired; sign in again.', { code: 'token-expired' })
+      : invalid();
   }
   // jsonwebtoken accepts a token without `exp` as valid forever: we never issue one, so refuse it.
   const parsed = Session.safeParse(payload);
   if (!parsed.success) throw invalid();
   const { iat, exp } = parsed.data;
   const now = Math.floor(Date.now() / 1000);
-  if (iat > now + MAX_CLOCK_SKEW_SECONDS || exp - iat > SESSION_TTL_SECONDS + MAX_CLOCK_SKEW_SECONDS) throw invalid();
+  if (
+    iat > now + MAX_CLOCK_SKEW_SECONDS ||
+    exp - iat > SESSION_TTL_SECONDS + MAX_CLOCK_SKEW_SECONDS
+  )
+    throw invalid();
   return parsed.data;
 }

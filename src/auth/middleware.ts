@@ -36,8 +36,10 @@ export function authenticate(secret: string): RequestHandler {
     if (cookie) {
       const session = await liveSession(cookie, secret);
       if (!SAFE_METHODS.has(req.method)) {
-        const sent = (req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf) as unknown;
-        if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(cookie, secret))) throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
+        const sent = (req.get('x-csrf-token') ??
+          (req.body as Record<string, unknown> | undefined)?._csrf) as unknown;
+        if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(cookie, secret)))
+          throw forbidden('Missing or wrong CSRF token.', { code: 'csrf' });
       }
       res.locals.session = session;
     }
@@ -53,8 +55,16 @@ export function requireRole(role: SessionClaims['role']): RequestHandler {
   return async (_req, res, next) => {
     const s = res.locals.session as SessionClaims | undefined;
     if (!s) throw unauthorized();
-    if (s.role !== role) throw forbidden(role === 'admin' ? 'Only the association’s administrators may do this.' : 'Only a signed-in company may do this.');
-    if (role === 'admin' && !(await isActiveAdmin(s.sub))) throw unauthorized('This administrator account is disabled or no longer exists.', { code: 'account-disabled' });
+    if (s.role !== role)
+      throw forbidden(
+        role === 'admin'
+          ? 'Only the association’s administrators may do this.'
+          : 'Only a signed-in company may do this.',
+      );
+    if (role === 'admin' && !(await isActiveAdmin(s.sub)))
+      throw unauthorized('This administrator account is disabled or no longer exists.', {
+        code: 'account-disabled',
+      });
     next();
   };
 }

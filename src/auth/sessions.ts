@@ -13,7 +13,9 @@ const SWEEP_AFTER_EXPIRY_MS = 5 * 60_000;
 export async function liveSession(token: string, secret: string): Promise<Session> {
   const session = verifySession(token, secret);
   if (await RevokedSession.exists({ _id: session.jti })) {
-    throw unauthorized('This session has been signed out; sign in again.', { code: 'session-ended' });
+    throw unauthorized('This session has been signed out; sign in again.', {
+      code: 'session-ended',
+    });
   }
   return session;
 }
@@ -22,7 +24,13 @@ export async function liveSession(token: string, secret: string): Promise<Sessio
 export async function endSession(session: Session): Promise<void> {
   await RevokedSession.updateOne(
     { _id: session.jti },
-    { $setOnInsert: { account: session.sub, revokedAt: new Date(), expiresAt: new Date(session.exp * 1000 + SWEEP_AFTER_EXPIRY_MS) } },
+    {
+      $setOnInsert: {
+        account: session.sub,
+        revokedAt: new Date(),
+        expiresAt: new Date(session.exp * 1000 + SWEEP_AFTER_EXPIRY_MS),
+      },
+    },
     { upsert: true },
   );
 }

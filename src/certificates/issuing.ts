@@ -9,7 +9,12 @@
  */
 import type { Types } from 'mongoose';
 import { makeSerial, type Association, type CertificateData } from '../../certificates';
-import { Certificate, CertificatePdf, CertificateStatus, type CertificateDoc } from '../../models/certificate';
+import {
+  Certificate,
+  CertificatePdf,
+  CertificateStatus,
+  type CertificateDoc,
+} from '../../models/certificate';
 import { Counter } from '../../models/counter';
 import { Initiative } from '../../models/initiative';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
@@ -62,7 +67,14 @@ export class CertificateIssuer {
         claimed++;
         const now = new Date();
         const pledge = await Pledge.findOneAndUpdate(
-          { needsCertificate: true, status: PledgeStatus.Active, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }] },
+          {
+            needsCertificate: true,
+            status: PledgeStatus.Active,
+            $or: [
+              { certificateClaimUntil: { $exists: false } },
+              { certificateClaimUntil: { $lt: now } },
+            ],
+          },
           { $set: { certificateClaimUntil: new Date(now.getTime() + CLAIM_MS) } },
           { returnDocument: 'after', sort: { activatedAt: 1 } },
         ).lean<PledgeDoc>();
@@ -74,7 +86,9 @@ export class CertificateIssuer {
         issued++;
       }
     };
-    const lanes = await Promise.allSettled(Array.from({ length: Math.min(ISSUING_LANES, limit) }, lane));
+    const lanes = await Promise.allSettled(
+      Array.from({ length: Math.min(ISSUING_LANES, limit) }, lane),
+    );
     const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
     if (failed) throw failed.reason;
     return issued;
@@ -89,7 +103,8 @@ export class CertificateIssuer {
   async issueFor(pledge: PledgeDoc): Promise<CertificateDoc> {
     const existing = await Certificate.findOne({ currentFor: pledge._id }).lean<CertificateDoc>();
     // After a correction the current certificate is to be superseded, unless it is already the new one.
-    if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial)) return finish(pledge._id, existing);
+    if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial))
+      return finish(pledge._id, existing);
     const now = new Date();
     const serial = await allocateSerial(pledge, now);
     const issuedAt = (await this.log?.loggedIssueTime(serial)) ?? now;
@@ -101,9 +116,15 @@ export class CertificateIssuer {
       data,
       credentialStatus: credentialStatus(this.publicUrl, await statusIndexFor(serial)),
       logVerifierKey: log?.vkey,
-      logProof: log ? (jws) => log.certificateProof({ serial, uscc: fresh.uscc, jws, issuedAt }) : undefined,
+      logProof: log
+        ? (jws) => log.certificateProof({ serial, uscc: fresh.uscc, jws, issuedAt })
+        : undefined,
     });
-    await CertificatePdf.updateOne({ _id: serial }, { $setOnInsert: { pdf: Buffer.from(pdf) } }, { upsert: true });
+    await CertificatePdf.updateOne(
+      { _id: serial },
+      { $setOnInsert: { pdf: Buffer.from(pdf) } },
+      { upsert: true },
+    );
     let cert: CertificateDoc;
     try {
       cert = (
@@ -123,10 +144,17 @@ export class CertificateIssuer {
     } catch (e) {
       if (!isDuplicateKey(e, { currentFor: 1 }) && !isDuplicateKey(e, { serial: 1 })) throw e;
       // Issued concurrently by another instance: use that one.
-      cert = (await Certificate.findOne({ $or: [{ currentFor: pledge._id }, { serial }] }).lean<CertificateDoc>())!;
+      cert = (await Certificate.findOne({
+        $or: [{ currentFor: pledge._id }, { serial }],
+      }).lean<CertificateDoc>())!;
     }
     await logCertificateStatus(cert._id);
-    await recordEvent({ actor: 'system', action: 'certificate.issued', subject: { type: 'certificate', id: cert.serial }, after: { pledge: String(pledge._id), status: cert.status } });
+    await recordEvent({
+      actor: 'system',
+      action: 'certificate.issued',
+      subject: { type: 'certificate', id: cert.serial },
+      after: { pledge: String(pledge._id), status: cert.status },
+    });
     return finish(pledge._id, cert);
   }
 
@@ -139,14 +167,29 @@ export class CertificateIssuer {
 /** The serial's year is the year of issue in China. */
 async function allocateSerial(pledge: PledgeDoc, issuedAt: Date): Promise<string> {
   if (pledge.pendingSerial) return pledge.pendingSerial;
-  const c = await Counter.collection.findOneAndUpdate({ _id: SERIAL_COUNTER } as never, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
-  const serial = makeSerial(Number(chinaDate(issuedAt).slice(0, 4)), (c as unknown as { seq: number }).seq);
+  const c = await Counter.collection.findOneAndUpdate(
+    { _id: SERIAL_COUNTER } as never,
+    { $inc: { seq: 1 } },
+    { upsert: true, returnDocument: 'after' },
+  );
+  const serial = makeSerial(
+    Number(chinaDate(issuedAt).slice(0, 4)),
+    (c as unknown as { seq: number }).seq,
+  );
   // Record the serial before rendering, so a retry after a crash issues the same one.
-  const r = await Pledge.findOneAndUpdate({ _id: pledge._id, pendingSerial: { $exists: false } }, { $set: { pendingSerial: serial } }, { returnDocument: 'after' }).lean<PledgeDoc>();
+  const r = await Pledge.findOneAndUpdate(
+    { _id: pledge._id, pendingSerial: { $exists: false } },
+    { $set: { pendingSerial: serial } },
+    { returnDocument: 'after' },
+  ).lean<PledgeDoc>();
   return r?.pendingSerial ?? (await Pledge.findById(pledge._id).lean<PledgeDoc>())!.pendingSerial!;
 }
 
-async function certificateData(p: PledgeDoc, serial: string, issuedAt: Date): Promise<CertificateData> {
+async function certificateData(
+  p: PledgeDoc,
+  serial: string,
+  issuedAt: Date,
+): Promise<CertificateData> {
   const initiative = await Initiative.findOne({ version: p.initiative.version }).lean();
   const province = provinceByCode(p.province);
   const industry = industryByCode(p.industry);
@@ -161,7 +204,10 @@ async function certificateData(p: PledgeDoc, serial: string, issuedAt: Date): Pr
     },
     signatory: { name: p.signatory.name, title: { zh: p.signatory.title } },
     initiative: {
-      title: { zh: initiative?.title?.zh ?? '企业质量诚信倡议书', en: initiative?.title?.en ?? 'Enterprise Quality Integrity Initiative' },
+      title: {
+        zh: initiative?.title?.zh ?? '企业质量诚信倡议书',
+        en: initiative?.title?.en ?? 'Enterprise Quality Integrity Initiative',
+      },
       version: String(p.initiative.version),
       sha256: p.initiative.sha256,
     },
@@ -172,6 +218,12 @@ async function certificateData(p: PledgeDoc, serial: string, issuedAt: Date): Pr
 }
 
 async function finish(pledgeId: Types.ObjectId, cert: CertificateDoc): Promise<CertificateDoc> {
-  await Pledge.updateOne({ _id: pledgeId }, { $set: { certificateSerial: cert.serial }, $unset: { pendingSerial: 1, needsCertificate: 1, certificateClaimUntil: 1, reissueBy: 1 } });
+  await Pledge.updateOne(
+    { _id: pledgeId },
+    {
+      $set: { certificateSerial: cert.serial },
+      $unset: { pendingSerial: 1, needsCertificate: 1, certificateClaimUntil: 1, reissueBy: 1 },
+    },
+  );
   return cert;
 }

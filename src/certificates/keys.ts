@@ -8,7 +8,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { createDevP12, exportSigningKeyPem, generateSigningKey, loadSigningKey, PdfSigner, type Ed25519Jwk, type SigningKey } from '../../certificates';
+import {
+  createDevP12,
+  exportSigningKeyPem,
+  generateSigningKey,
+  loadSigningKey,
+  PdfSigner,
+  type Ed25519Jwk,
+  type SigningKey,
+} from '../../certificates';
 import { readSecret, type Config } from '../config';
 import { isDuplicateKey } from '../db/errors';
 import type { Logger } from '../logger';
@@ -35,19 +43,39 @@ interface StoredKey {
 
 const keysCollection = () => mongoose.connection.db!.collection<StoredKey>('signing_keys');
 
-function devFile(dir: string, name: string, make: () => Buffer | string, logger: Logger, what: string): Buffer {
+function devFile(
+  dir: string,
+  name: string,
+  make: () => Buffer | string,
+  logger: Logger,
+  what: string,
+): Buffer {
   const file = path.join(dir, name);
   if (fs.existsSync(file)) return fs.readFileSync(file);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const content = make();
   fs.writeFileSync(file, content, { mode: 0o600 });
-  logger.warn({ file }, `DEVELOPMENT ${what} GENERATED: certificates signed with it are not trustworthy; production must set it explicitly`);
+  logger.warn(
+    { file },
+    `DEVELOPMENT ${what} GENERATED: certificates signed with it are not trustworthy; production must set it explicitly`,
+  );
   return Buffer.from(content);
 }
 
-export function loadKeyMaterial(config: Config, logger: Logger): { signingKey: SigningKey; pdfSigner: PdfSigner; isDevelopment: boolean } {
+export function loadKeyMaterial(
+  config: Config,
+  logger: Logger,
+): { signingKey: SigningKey; pdfSigner: PdfSigner; isDevelopment: boolean } {
   const dir = path.join(config.dataDir, 'keys');
-  const keyPem = config.signing.key ? readSecret(config.signing.key) : devFile(dir, 'signing-key.pem', () => exportSigningKeyPem(generateSigningKey()), logger, 'SIGNING KEY');
+  const keyPem = config.signing.key
+    ? readSecret(config.signing.key)
+    : devFile(
+        dir,
+        'signing-key.pem',
+        () => exportSigningKeyPem(generateSigningKey()),
+        logger,
+        'SIGNING KEY',
+      );
   const signingKey = loadSigningKey(keyPem);
   let p12: Buffer;
   let passphrase: string;
@@ -65,11 +93,17 @@ export function loadKeyMaterial(config: Config, logger: Logger): { signingKey: S
 
 function createDevP12Cached(dir: string, logger: Logger): { p12: Buffer; passphrase: string } {
   let passphrase = 'dev';
-  const p12 = devFile(dir, 'pdf-signing.p12', () => {
-    const dev = createDevP12({ commonName: 'EQI Registry (development)', passphrase });
-    passphrase = dev.passphrase;
-    return Buffer.from(dev.p12);
-  }, logger, 'PDF SIGNING CERTIFICATE (self-signed)');
+  const p12 = devFile(
+    dir,
+    'pdf-signing.p12',
+    () => {
+      const dev = createDevP12({ commonName: 'EQI Registry (development)', passphrase });
+      passphrase = dev.passphrase;
+      return Buffer.from(dev.p12);
+    },
+    logger,
+    'PDF SIGNING CERTIFICATE (self-signed)',
+  );
   return { p12, passphrase };
 }
 
@@ -81,7 +115,11 @@ export function createKeyRing(config: Config, logger: Logger): KeyRing {
     isDevelopment,
     async publish() {
       await keysCollection()
-        .updateOne({ _id: signingKey.kid }, { $setOnInsert: { jwk: signingKey.publicJwk, firstUsedAt: new Date() } }, { upsert: true })
+        .updateOne(
+          { _id: signingKey.kid },
+          { $setOnInsert: { jwk: signingKey.publicJwk, firstUsedAt: new Date() } },
+          { upsert: true },
+        )
         .catch((e) => {
           // Published concurrently by another instance starting with the same key.
           if (!isDuplicateKey(e)) throw e;

@@ -65,7 +65,8 @@ export class RenderPool {
   replaced = 0;
 
   constructor(
-    private readonly keys: Pick<KeyRing, 'signingKey' | 'pdfSigner'> & Partial<Pick<KeyRing, 'isDevelopment'>>,
+    private readonly keys: Pick<KeyRing, 'signingKey' | 'pdfSigner'> &
+      Partial<Pick<KeyRing, 'isDevelopment'>>,
     private readonly publicUrl: string,
     private readonly association?: Association,
     opts: RenderPoolOptions = {},
@@ -88,8 +89,11 @@ export class RenderPool {
   /** Terminates the workers; their jobs and queued ones fail. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error('certificate rendering is shut down'));
-    await Promise.all([...this.slots].map((s) => this.retire(s, new Error('certificate rendering is shut down'))));
+    for (const job of this.queue.splice(0))
+      job.reject(new Error('certificate rendering is shut down'));
+    await Promise.all(
+      [...this.slots].map((s) => this.retire(s, new Error('certificate rendering is shut down'))),
+    );
   }
 
   private pump(): void {
@@ -107,10 +111,21 @@ export class RenderPool {
     job.timer = setTimeout(() => {
       this.finish(job);
       job.reject(new Error(`rendering a certificate took longer than ${this.timeoutMs / 1000} s`));
-      slot.worker.postMessage({ type: 'cancel', id: job.id, error: 'timed out' } satisfies ToWorker);
+      slot.worker.postMessage({
+        type: 'cancel',
+        id: job.id,
+        error: 'timed out',
+      } satisfies ToWorker);
     }, this.timeoutMs);
     const { data, credentialStatus, logVerifierKey, logProof } = job.request;
-    slot.worker.postMessage({ type: 'render', id: job.id, data, credentialStatus, logVerifierKey, wantsProof: Boolean(logProof) } satisfies RenderJob);
+    slot.worker.postMessage({
+      type: 'render',
+      id: job.id,
+      data,
+      credentialStatus,
+      logVerifierKey,
+      wantsProof: Boolean(logProof),
+    } satisfies RenderJob);
   }
 
   private finish(job: Job): void {
@@ -127,7 +142,11 @@ export class RenderPool {
       association: this.association,
       development: this.keys.isDevelopment === true,
     };
-    const workerData = { ...setup, file: WORKER_FILE, tsx: EXT === '.ts' ? require.resolve('tsx/cjs') : undefined };
+    const workerData = {
+      ...setup,
+      file: WORKER_FILE,
+      tsx: EXT === '.ts' ? require.resolve('tsx/cjs') : undefined,
+    };
     const resourceLimits = { maxOldGenerationSizeMb: this.maxHeapMb, maxYoungGenerationSizeMb: 32 };
     const worker =
       EXT === '.ts'
@@ -144,7 +163,11 @@ export class RenderPool {
         job.request.logProof!(m.jws).then(
           (proof) => slot.worker.postMessage({ type: 'proof', id: m.id, proof } satisfies ToWorker),
           (e: unknown) => {
-            slot.worker.postMessage({ type: 'cancel', id: m.id, error: 'no log proof' } satisfies ToWorker);
+            slot.worker.postMessage({
+              type: 'cancel',
+              id: m.id,
+              error: 'no log proof',
+            } satisfies ToWorker);
             this.finish(job);
             job.reject(e instanceof Error ? e : new Error(String(e)));
             this.pump();
@@ -154,11 +177,21 @@ export class RenderPool {
       }
       this.finish(job);
       if (m.type === 'done') job.resolve({ pdf: m.pdf, jws: m.jws });
-      else job.reject(new Error(`rendering certificate ${job.request.data.serial} failed: ${m.error}`));
+      else
+        job.reject(
+          new Error(`rendering certificate ${job.request.data.serial} failed: ${m.error}`),
+        );
       this.pump();
     });
-    worker.on('error', (e: NodeJS.ErrnoException) => void this.retire(slot, new Error(`the certificate renderer stopped: ${e.message}`)));
-    worker.on('exit', () => void this.retire(slot, new Error('the certificate renderer stopped unexpectedly')));
+    worker.on(
+      'error',
+      (e: NodeJS.ErrnoException) =>
+        void this.retire(slot, new Error(`the certificate renderer stopped: ${e.message}`)),
+    );
+    worker.on(
+      'exit',
+      () => void this.retire(slot, new Error('the certificate renderer stopped unexpectedly')),
+    );
     return slot;
   }
 

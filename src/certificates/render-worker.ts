@@ -6,7 +6,14 @@
  * finished here.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { issueCertificate, PdfSigner, type Association, type CertificateData, type PdfSignerParts, type SigningKey } from '../../certificates';
+import {
+  issueCertificate,
+  PdfSigner,
+  type Association,
+  type CertificateData,
+  type PdfSignerParts,
+  type SigningKey,
+} from '../../certificates';
 
 export interface RenderWorkerData {
   signingKey: SigningKey;
@@ -27,7 +34,10 @@ export interface RenderJob {
   wantsProof: boolean;
 }
 
-export type ToWorker = RenderJob | { type: 'proof'; id: number; proof: object | null } | { type: 'cancel'; id: number; error: string };
+export type ToWorker =
+  | RenderJob
+  | { type: 'proof'; id: number; proof: object | null }
+  | { type: 'cancel'; id: number; error: string };
 
 export type FromWorker =
   | { type: 'jws'; id: number; jws: string }
@@ -38,7 +48,10 @@ const setup = workerData as RenderWorkerData & { file?: string };
 const signingKey = setup.signingKey;
 const pdfSigner = PdfSigner.fromParts(setup.pdfSigner);
 const port = parentPort!;
-const waitingForProof = new Map<number, { resolve(p: object | null): void; reject(e: Error): void }>();
+const waitingForProof = new Map<
+  number,
+  { resolve(p: object | null): void; reject(e: Error): void }
+>();
 
 async function render(job: RenderJob): Promise<void> {
   try {
@@ -60,7 +73,11 @@ async function render(job: RenderJob): Promise<void> {
     });
     port.postMessage({ type: 'done', id: job.id, pdf, jws } satisfies FromWorker);
   } catch (e) {
-    port.postMessage({ type: 'failed', id: job.id, error: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
+    port.postMessage({
+      type: 'failed',
+      id: job.id,
+      error: e instanceof Error ? e.message : String(e),
+    } satisfies FromWorker);
   }
 }
 

@@ -76,7 +76,12 @@ export class CertificateService {
     return companyCertificatePdf(companyId);
   }
 
-  revoke(serial: string, reason: string, adminId: string, reasonCode?: RevocationReason): Promise<CertificateView> {
+  revoke(
+    serial: string,
+    reason: string,
+    adminId: string,
+    reasonCode?: RevocationReason,
+  ): Promise<CertificateView> {
     return revokeCertificate(this.cache, serial, reason, adminId, reasonCode);
   }
 
@@ -85,7 +90,11 @@ export class CertificateService {
     return withdrawCertificate(this.cache, pledgeId, reason, actor);
   }
 
-  correctAndMarkForReissue(pledgeId: Types.ObjectId, set: Record<string, unknown>, actor: string): Promise<PledgeDoc> {
+  correctAndMarkForReissue(
+    pledgeId: Types.ObjectId,
+    set: Record<string, unknown>,
+    actor: string,
+  ): Promise<PledgeDoc> {
     return markForReissue(pledgeId, set, actor);
   }
 

@@ -18,7 +18,10 @@ export type CompanyCertificate =
   | { state: 'issued'; serial: string; current: boolean };
 
 /** The fields of a pledge /me's certificate box reads. */
-export type CertificateOfPledge = Pick<PledgeDoc, 'status' | 'certificateSerial' | 'needsCertificate'>;
+export type CertificateOfPledge = Pick<
+  PledgeDoc,
+  'status' | 'certificateSerial' | 'needsCertificate'
+>;
 
 export interface SiteCertificates {
   /** The certificate of the pledge the company session was granted for (src/pledges/access.ts). */

@@ -20,33 +20,68 @@ import { certificateView, type CertificateView } from './views';
 import { logCertificateStatus, type RevocationReason } from '../transparency/intents';
 
 /** The association revokes a certificate; the pledge becomes revoked (a founder keeps its number). */
-export async function revokeCertificate(cache: LookupCache, serial: string, reason: string, adminId: string, reasonCode: RevocationReason = 'other'): Promise<CertificateView> {
+export async function revokeCertificate(
+  cache: LookupCache,
+  serial: string,
+  reason: string,
+  adminId: string,
+  reasonCode: RevocationReason = 'other',
+): Promise<CertificateView> {
   const cert = await findCertificate(serial);
   const actor = `admin:${adminId}`;
   const now = new Date();
   const updated = await Certificate.findOneAndUpdate(
     { _id: cert._id, status: CertificateStatus.Valid },
-    { $set: { status: CertificateStatus.Revoked, statusReason: reason, revocationReason: reasonCode }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Revoked, at: now, actor, reason } } },
+    {
+      $set: {
+        status: CertificateStatus.Revoked,
+        statusReason: reason,
+        revocationReason: reasonCode,
+      },
+      $unset: { currentFor: 1 },
+      $push: { history: { status: CertificateStatus.Revoked, at: now, actor, reason } },
+    },
     { returnDocument: 'after' },
   ).lean<CertificateDoc>();
   if (!updated) {
     // A revocation cut short by a crash is finished by asking again (the answer stays a 409).
-    if (cert.status === CertificateStatus.Revoked) await revokePledgeOf(cert, cert.statusReason ?? reason, actor, now);
-    throw conflict(`This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`, { code: 'certificate-not-valid' });
+    if (cert.status === CertificateStatus.Revoked)
+      await revokePledgeOf(cert, cert.statusReason ?? reason, actor, now);
+    throw conflict(
+      `This certificate is ${cert.status}, not valid; only a valid certificate can be revoked.`,
+      { code: 'certificate-not-valid' },
+    );
   }
   await logCertificateStatus(cert._id);
   cache.delete(cert.serial);
   clearPublicCaches();
   const pledgeRevoked = await revokePledgeOf(cert, reason, actor, now);
-  await recordEvent({ actor, action: 'certificate.revoked', subject: { type: 'certificate', id: cert.serial }, before: { status: cert.status }, after: { status: CertificateStatus.Revoked, reason, pledgeRevoked } });
+  await recordEvent({
+    actor,
+    action: 'certificate.revoked',
+    subject: { type: 'certificate', id: cert.serial },
+    before: { status: cert.status },
+    after: { status: CertificateStatus.Revoked, reason, pledgeRevoked },
+  });
   return certificateView(updated);
 }
 
 /** The second write of a revocation: the certificate's pledge, if still active, becomes revoked. */
-async function revokePledgeOf(cert: Pick<CertificateDoc, 'pledge'>, reason: string, actor: string, at: Date): Promise<boolean> {
+async function revokePledgeOf(
+  cert: Pick<CertificateDoc, 'pledge'>,
+  reason: string,
+  actor: string,
+  at: Date,
+): Promise<boolean> {
   const pledge = await Pledge.findOneAndUpdate(
     { _id: cert.pledge, status: PledgeStatus.Active },
-    { $set: { status: PledgeStatus.Revoked, closedReason: reason }, $unset: { openUscc: 1 }, $push: { history: { from: PledgeStatus.Active, to: PledgeStatus.Revoked, at, actor, reason } } },
+    {
+      $set: { status: PledgeStatus.Revoked, closedReason: reason },
+      $unset: { openUscc: 1 },
+      $push: {
+        history: { from: PledgeStatus.Active, to: PledgeStatus.Revoked, at, actor, reason },
+      },
+    },
   );
   if (pledge) clearPublicCaches();
   return pledge !== null;
@@ -58,41 +93,93 @@ async function revokePledgeOf(cert: Pick<CertificateDoc, 'pledge'>, reason: stri
  * with the other recovery work); a revoked certificate's pledge is never active otherwise.
  */
 export async function completeInterruptedRevocations(): Promise<number> {
-  const revoked = await Certificate.find({ status: CertificateStatus.Revoked }).select({ pledge: 1, statusReason: 1 }).lean<CertificateDoc[]>();
+  const revoked = await Certificate.find({ status: CertificateStatus.Revoked })
+    .select({ pledge: 1, statusReason: 1 })
+    .lean<CertificateDoc[]>();
   if (revoked.length === 0) return 0;
-  const active = await Pledge.find({ _id: { $in: revoked.map((c) => c.pledge) }, status: PledgeStatus.Active }).select({ _id: 1 }).lean<PledgeDoc[]>();
+  const active = await Pledge.find({
+    _id: { $in: revoked.map((c) => c.pledge) },
+    status: PledgeStatus.Active,
+  })
+    .select({ _id: 1 })
+    .lean<PledgeDoc[]>();
   const stuck = new Set(active.map((p) => String(p._id)));
   let finished = 0;
   for (const cert of revoked) {
-    if (stuck.has(String(cert.pledge)) && (await revokePledgeOf(cert, cert.statusReason ?? 'revoked', 'system', new Date()))) finished++;
+    if (
+      stuck.has(String(cert.pledge)) &&
+      (await revokePledgeOf(cert, cert.statusReason ?? 'revoked', 'system', new Date()))
+    )
+      finished++;
   }
   return finished;
 }
 
 /** The company withdrew its pledge: its current certificate shows as withdrawn. */
-export async function withdrawCertificate(cache: LookupCache, pledgeId: Types.ObjectId, reason: string, actor: string): Promise<void> {
+export async function withdrawCertificate(
+  cache: LookupCache,
+  pledgeId: Types.ObjectId,
+  reason: string,
+  actor: string,
+): Promise<void> {
   const now = new Date();
   const cert = await Certificate.findOneAndUpdate(
     { currentFor: pledgeId, status: CertificateStatus.Valid },
-    { $set: { status: CertificateStatus.Withdrawn, statusReason: reason }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Withdrawn, at: now, actor, reason } } },
+    {
+      $set: { status: CertificateStatus.Withdrawn, statusReason: reason },
+      $unset: { currentFor: 1 },
+      $push: { history: { status: CertificateStatus.Withdrawn, at: now, actor, reason } },
+    },
   ).lean<CertificateDoc>();
   if (!cert) return;
   await logCertificateStatus(cert._id);
   cache.delete(cert.serial);
-  await recordEvent({ actor, action: 'certificate.withdrawn', subject: { type: 'certificate', id: cert.serial }, before: { status: CertificateStatus.Valid }, after: { status: CertificateStatus.Withdrawn } });
+  await recordEvent({
+    actor,
+    action: 'certificate.withdrawn',
+    subject: { type: 'certificate', id: cert.serial },
+    before: { status: CertificateStatus.Valid },
+    after: { status: CertificateStatus.Withdrawn },
+  });
 }
 
 /** The pledge's current certificate gives way to `newSerial` (called by the issuer on reissue). */
-export async function supersedeCertificate(cache: LookupCache, old: CertificateDoc, newSerial: string, actor: string): Promise<void> {
+export async function supersedeCertificate(
+  cache: LookupCache,
+  old: CertificateDoc,
+  newSerial: string,
+  actor: string,
+): Promise<void> {
   const now = new Date();
   const updated = await Certificate.findOneAndUpdate(
     { _id: old._id, currentFor: old.pledge, status: CertificateStatus.Valid },
-    { $set: { status: CertificateStatus.Superseded, supersededBy: newSerial, statusReason: 'company data corrected' }, $unset: { currentFor: 1 }, $push: { history: { status: CertificateStatus.Superseded, at: now, actor, reason: `superseded by ${newSerial}` } } },
+    {
+      $set: {
+        status: CertificateStatus.Superseded,
+        supersededBy: newSerial,
+        statusReason: 'company data corrected',
+      },
+      $unset: { currentFor: 1 },
+      $push: {
+        history: {
+          status: CertificateStatus.Superseded,
+          at: now,
+          actor,
+          reason: `superseded by ${newSerial}`,
+        },
+      },
+    },
   ).lean<CertificateDoc>();
   if (updated) await logCertificateStatus(updated._id);
   cache.delete(old.serial);
   clearPublicCaches();
-  if (updated) await recordEvent({ actor, action: 'certificate.superseded', subject: { type: 'certificate', id: old.serial }, after: { status: CertificateStatus.Superseded, supersededBy: newSerial } });
+  if (updated)
+    await recordEvent({
+      actor,
+      action: 'certificate.superseded',
+      subject: { type: 'certificate', id: old.serial },
+      after: { status: CertificateStatus.Superseded, supersededBy: newSerial },
+    });
 }
 
 /**
@@ -102,16 +189,35 @@ export async function supersedeCertificate(cache: LookupCache, old: CertificateD
  * (a crash), the background issuer finds the mark and finishes the job. Refused while a
  * certificate is being issued, whose data is being read at that moment.
  */
-export async function markForReissue(pledgeId: Types.ObjectId, set: Record<string, unknown>, actor: string): Promise<PledgeDoc> {
+export async function markForReissue(
+  pledgeId: Types.ObjectId,
+  set: Record<string, unknown>,
+  actor: string,
+): Promise<PledgeDoc> {
   const now = new Date();
   const before = await Pledge.findOneAndUpdate(
-    { _id: pledgeId, status: PledgeStatus.Active, needsCertificate: { $ne: true }, $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }] },
-    { $set: { ...set, needsCertificate: true, reissueBy: actor, certificateClaimUntil: new Date(now.getTime() + CLAIM_MS) } },
+    {
+      _id: pledgeId,
+      status: PledgeStatus.Active,
+      needsCertificate: { $ne: true },
+      $or: [{ certificateClaimUntil: { $exists: false } }, { certificateClaimUntil: { $lt: now } }],
+    },
+    {
+      $set: {
+        ...set,
+        needsCertificate: true,
+        reissueBy: actor,
+        certificateClaimUntil: new Date(now.getTime() + CLAIM_MS),
+      },
+    },
     { returnDocument: 'before' },
   ).lean<PledgeDoc>();
   if (before) return before;
   const current = await Pledge.findById(pledgeId).select('status').lean<PledgeDoc>();
   if (!current) throw notFound('No pledge with this id.');
-  if (current.status !== PledgeStatus.Active) throw conflict('Only an active pledge can be corrected.', { code: 'pledge-not-active' });
-  throw conflict('The certificate is still being issued; try again in a moment.', { code: 'certificate-pending' });
+  if (current.status !== PledgeStatus.Active)
+    throw conflict('Only an active pledge can be corrected.', { code: 'pledge-not-active' });
+  throw conflict('The certificate is still being issued; try again in a moment.', {
+    code: 'certificate-pending',
+  });
 }

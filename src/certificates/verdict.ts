@@ -8,7 +8,8 @@ import { CertificateStatus, type CertificateDoc } from '../../models/certificate
 import { isDevelopmentCertificate } from './views';
 
 /** `mistyped`: the serial's check character does not match, so no certificate was looked up. */
-export type VerdictKind = 'valid' | 'revoked' | 'withdrawn' | 'superseded' | 'not_found' | 'mistyped';
+export type VerdictKind =
+  'valid' | 'revoked' | 'withdrawn' | 'superseded' | 'not_found' | 'mistyped';
 
 export interface Verdict {
   kind: VerdictKind;
@@ -91,7 +92,8 @@ export function serialVerdicts(find: (serial: string) => Promise<CertificateDoc>
     try {
       c = await find(serial);
     } catch (e) {
-      if ((e as { status?: number }).status === 400 || (e as { status?: number }).status === 404) return { kind: 'not_found', serial };
+      if ((e as { status?: number }).status === 400 || (e as { status?: number }).status === 404)
+        return { kind: 'not_found', serial };
       throw e;
     }
     return verdictOf(c);

@@ -12,7 +12,13 @@ export interface CertificateView {
   status: CertificateStatus;
   statusReason: string | null;
   supersededBy: string | null;
-  company: { name: string; nameEn: string | null; uscc: string; province: string; industry: string };
+  company: {
+    name: string;
+    nameEn: string | null;
+    uscc: string;
+    province: string;
+    industry: string;
+  };
   issuedAt: Date;
   activatedAt: string;
   foundingNumber: number | null;
@@ -38,7 +44,13 @@ export function certificateView(c: CertificateDoc): CertificateView {
     status: c.status,
     statusReason: c.statusReason ?? null,
     supersededBy: c.supersededBy ?? null,
-    company: { name: c.data.company.name, nameEn: c.data.company.nameEn ?? null, uscc: c.data.company.uscc, province: c.data.company.province.zh, industry: c.data.company.industry.zh },
+    company: {
+      name: c.data.company.name,
+      nameEn: c.data.company.nameEn ?? null,
+      uscc: c.data.company.uscc,
+      province: c.data.company.province.zh,
+      industry: c.data.company.industry.zh,
+    },
     issuedAt: c.issuedAt,
     activatedAt: String(c.data.activatedAt),
     foundingNumber: c.data.foundingNumber ?? null,

@@ -65,18 +65,31 @@ export function hasVisibleCharacter(s: string): boolean {
 
 /** Why a name would be refused after normalisation, or undefined when it is acceptable. */
 export function nameProblem(raw: string): TextProblem | undefined {
-  return refusedCharacters(raw) ?? (hasVisibleCharacter(normalizeName(raw)) ? undefined : 'invisible');
+  return (
+    refusedCharacters(raw) ?? (hasVisibleCharacter(normalizeName(raw)) ? undefined : 'invisible')
+  );
 }
 
 function refuse(value: string, ctx: z.core.$RefinementCtx<string>): void {
   const problem = refusedCharacters(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: MESSAGES[problem], params: { reason: problem }, input: value });
+  if (problem)
+    ctx.addIssue({
+      code: 'custom',
+      message: MESSAGES[problem],
+      params: { reason: problem },
+      input: value,
+    });
 }
 
 function requireVisible(value: string, ctx: z.core.$RefinementCtx<string>): void {
   // Empty text is the length check's to report.
   if (value !== '' && !hasVisibleCharacter(value)) {
-    ctx.addIssue({ code: 'custom', message: MESSAGES.invisible, params: { reason: 'invisible' }, input: value });
+    ctx.addIssue({
+      code: 'custom',
+      message: MESSAGES.invisible,
+      params: { reason: 'invisible' },
+      input: value,
+    });
   }
 }
 
@@ -85,11 +98,13 @@ export const lineText = (min: number, max: number) =>
   z.string().superRefine(refuse).overwrite(normalizeName).min(min).max(max);
 
 /** A company's or a person's name: one line with at least one visible letter or digit. */
-export const nameText = (min: number, max: number) => lineText(min, max).superRefine(requireVisible);
+export const nameText = (min: number, max: number) =>
+  lineText(min, max).superRefine(requireVisible);
 
 /** Text with line breaks (a reason, an initiative's wording). */
 export const freeText = (min: number, max: number) =>
   z.string().superRefine(refuse).overwrite(normalizeFreeText).min(min).max(max);
 
 /** A search box's term: the same characters refused; '' (after normalising) means no search. */
-export const searchText = (max: number) => z.string().superRefine(refuse).overwrite(normalizeName).max(max);
+export const searchText = (max: number) =>
+  z.string().superRefine(refuse).overwrite(normalizeName).max(max);

@@ -75,7 +75,9 @@ function cut(dataDir: string): { name: string; data: Buffer }[] | null {
   const names = fs.readdirSync(dataDir);
   const fds = new Map<string, number>();
   try {
-    const snapshots = names.filter((n) => SNAPSHOT_RE.test(n)).sort((a, b) => gen(b, SNAPSHOT_RE) - gen(a, SNAPSHOT_RE));
+    const snapshots = names
+      .filter((n) => SNAPSHOT_RE.test(n))
+      .sort((a, b) => gen(b, SNAPSHOT_RE) - gen(a, SNAPSHOT_RE));
     let start = 0;
     let snapshot: string | undefined;
     for (const s of snapshots) {
@@ -97,7 +99,10 @@ function cut(dataDir: string): { name: string; data: Buffer }[] | null {
     journals.forEach((j, i) => {
       const data = readAll(fds.get(j)!);
       // Closed journals are whole; the open one is cut at its last whole frame.
-      out.push({ name: j, data: i === journals.length - 1 ? data.subarray(0, wholeFrames(data)) : data });
+      out.push({
+        name: j,
+        data: i === journals.length - 1 ? data.subarray(0, wholeFrames(data)) : data,
+      });
     });
     return out;
   } catch (err) {
@@ -118,7 +123,11 @@ export function backupDataDir(dataDir: string, outFile: string): BackupResult {
     format: FORMAT,
     version: 1,
     createdAt: new Date().toISOString(),
-    files: files.map((f) => ({ name: f.name, bytes: f.data.length, sha256: createHash('sha256').update(f.data).digest('hex') })),
+    files: files.map((f) => ({
+      name: f.name,
+      bytes: f.data.length,
+      sha256: createHash('sha256').update(f.data).digest('hex'),
+    })),
   };
   const tmp = `${outFile}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', 0o600);
@@ -146,11 +155,13 @@ export function restoreDataDir(inFile: string, dataDir: string): Header['files']
   } catch {
     throw new Error(`${inFile} is not an embedded-store backup`);
   }
-  if (header.format !== FORMAT || header.version !== 1) throw new Error(`${inFile} is not an embedded-store backup (version 1)`);
+  if (header.format !== FORMAT || header.version !== 1)
+    throw new Error(`${inFile} is not an embedded-store backup (version 1)`);
   let pos = nl + 1;
   const files: { name: string; data: Buffer }[] = [];
   for (const f of header.files) {
-    if (!SNAPSHOT_RE.test(f.name) && !JOURNAL_RE.test(f.name)) throw new Error(`unexpected file ${f.name} in backup`);
+    if (!SNAPSHOT_RE.test(f.name) && !JOURNAL_RE.test(f.name))
+      throw new Error(`unexpected file ${f.name} in backup`);
     const data = buf.subarray(pos, pos + f.bytes);
     pos += f.bytes;
     if (data.length !== f.bytes || createHash('sha256').update(data).digest('hex') !== f.sha256) {
@@ -158,7 +169,8 @@ export function restoreDataDir(inFile: string, dataDir: string): Header['files']
     }
     files.push({ name: f.name, data });
   }
-  if (pos !== buf.length) throw new Error(`${inFile} is damaged: unexpected bytes after the last file`);
+  if (pos !== buf.length)
+    throw new Error(`${inFile} is damaged: unexpected bytes after the last file`);
   fs.mkdirSync(dataDir, { recursive: true });
   for (const f of files) {
     const fd = fs.openSync(path.join(dataDir, f.name), 'wx', 0o600);

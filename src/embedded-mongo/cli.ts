@@ -21,7 +21,8 @@ async function main(): Promise<void> {
     return;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be 0..65535, got ${values.port}`);
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
   const db = await startEmbeddedMongo({
     dataDir: values.memory ? undefined : path.resolve(values.data!),
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
   });
   const where = db.dataDir ? `data in ${db.dataDir}` : 'in memory only';
   const r = db.recovery;
-  log(`embedded mongo listening on ${db.uri} (${where}; recovered ${r.snapshotRecords + r.journalRecords} records in ${r.millis} ms)`);
+  log(
+    `embedded mongo listening on ${db.uri} (${where}; recovered ${r.snapshotRecords + r.journalRecords} records in ${r.millis} ms)`,
+  );
   // Machine-readable line for scripts and tests that start it as a child process.
   process.stdout.write(`READY ${db.uri}\n`);
   let stopping = false;

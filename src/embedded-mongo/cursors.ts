@@ -38,7 +38,13 @@ export class CursorManager {
   }
 
   /** Runs the first batch; returns the cursor reply document. */
-  *start(ns: string, results: Scan<Doc>, project: ((d: Doc) => Doc) | null, batchSize: number | undefined, singleBatch: boolean): Sliced<Document> {
+  *start(
+    ns: string,
+    results: Scan<Doc>,
+    project: ((d: Doc) => Doc) | null,
+    batchSize: number | undefined,
+    singleBatch: boolean,
+  ): Sliced<Document> {
     const iterator = new Peekable(results[Symbol.iterator]());
     const batch = yield* takeBatch(iterator, project, batchSize ?? DEFAULT_FIRST_BATCH);
     let id = 0n;
@@ -53,7 +59,10 @@ export class CursorManager {
     const c = this.open.get(id);
     if (!c) throw new MongoServerError(Codes.CursorNotFound, `cursor id ${id} not found`);
     if (c.ns !== ns) {
-      throw new MongoServerError(13, `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${c.ns}`);
+      throw new MongoServerError(
+        13,
+        `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${c.ns}`,
+      );
     }
     if (c.busy) throw new MongoServerError(Codes.CursorInUse, `cursor id ${id} is already in use`);
     return this.continue(id, c, batchSize);
@@ -63,7 +72,11 @@ export class CursorManager {
     c.busy = true;
     let batch: Batch;
     try {
-      batch = yield* takeBatch(c.iterator, c.project, batchSize && batchSize > 0 ? batchSize : Infinity);
+      batch = yield* takeBatch(
+        c.iterator,
+        c.project,
+        batchSize && batchSize > 0 ? batchSize : Infinity,
+      );
     } finally {
       c.busy = false;
     }
@@ -71,7 +84,10 @@ export class CursorManager {
     const exhausted = batch.exhausted || !this.open.has(id);
     if (exhausted) this.open.delete(id);
     else c.lastUsed = Date.now();
-    return { cursor: { nextBatch: batch.docs, id: Long.fromBigInt(exhausted ? 0n : id), ns: c.ns }, ok: 1 };
+    return {
+      cursor: { nextBatch: batch.docs, id: Long.fromBigInt(exhausted ? 0n : id), ns: c.ns },
+      ok: 1,
+    };
   }
 
   kill(ids: bigint[]): { killed: bigint[]; notFound: bigint[] } {
@@ -109,7 +125,11 @@ export class CursorManager {
     // Positive, non-zero, unpredictable int64.
     let id = 0n;
     while (id === 0n || this.open.has(id)) {
-      id = BigInt.asIntN(64, BigInt(Math.floor(Math.random() * 2 ** 53)) * 1024n + BigInt(Math.floor(Math.random() * 1024)));
+      id = BigInt.asIntN(
+        64,
+        BigInt(Math.floor(Math.random() * 2 ** 53)) * 1024n +
+          BigInt(Math.floor(Math.random() * 1024)),
+      );
       if (id < 0n) id = -id;
     }
     return id;
@@ -142,7 +162,11 @@ class Peekable {
   }
 }
 
-function* takeBatch(iterator: Peekable, project: ((d: Doc) => Doc) | null, max: number): Sliced<Batch> {
+function* takeBatch(
+  iterator: Peekable,
+  project: ((d: Doc) => Doc) | null,
+  max: number,
+): Sliced<Batch> {
   const docs: Doc[] = [];
   let bytes = 0;
   while (docs.length < max) {

@@ -31,7 +31,9 @@ export const Codes = {
   CursorInUse: 292,
 } as const;
 
-const NAMES: Record<number, string> = Object.fromEntries(Object.entries(Codes).map(([k, v]) => [v, k]));
+const NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(Codes).map(([k, v]) => [v, k]),
+);
 
 export class MongoServerError extends Error {
   readonly code: number;
@@ -62,7 +64,12 @@ export function badValue(message: string): MongoServerError {
 }
 
 export class DuplicateKeyError extends MongoServerError {
-  constructor(ns: string, indexName: string, keyPattern: Record<string, unknown>, keyValue: Record<string, unknown>) {
+  constructor(
+    ns: string,
+    indexName: string,
+    keyPattern: Record<string, unknown>,
+    keyValue: Record<string, unknown>,
+  ) {
     super(
       Codes.DuplicateKey,
       `E11000 duplicate key error collection: ${ns} index: ${indexName} dup key: ${formatDupKey(keyValue)}`,

@@ -50,7 +50,12 @@ export interface EmbeddedMongo {
   port: number;
   dataDir: string | null;
   /** Startup recovery figures (zeros in memory). */
-  recovery: { snapshotRecords: number; journalRecords: number; truncatedBytes: number; millis: number };
+  recovery: {
+    snapshotRecords: number;
+    journalRecords: number;
+    truncatedBytes: number;
+    millis: number;
+  };
   /** The underlying server, for tests and benchmarks (cursor reaping, TTL sweeps). */
   server: WireServer;
   close(): Promise<void>;
@@ -58,8 +63,11 @@ export interface EmbeddedMongo {
 
 export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const log = opts.log ?? (() => {});
-  if (!opts.inMemory && !opts.dataDir) throw new Error('startEmbeddedMongo needs either dataDir or inMemory: true');
-  const storage: DurableStorage = opts.inMemory ? openMemoryStorage() : await openDurableStorage(opts.dataDir!, { deserialize: DECODE });
+  if (!opts.inMemory && !opts.dataDir)
+    throw new Error('startEmbeddedMongo needs either dataDir or inMemory: true');
+  const storage: DurableStorage = opts.inMemory
+    ? openMemoryStorage()
+    : await openDurableStorage(opts.dataDir!, { deserialize: DECODE });
   const catalog = new Catalog();
   let recovery;
   try {
@@ -70,7 +78,10 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promi
     await storage.close();
     throw e;
   }
-  if (recovery.truncatedBytes > 0) log(`embedded mongo: cut a torn journal tail of ${recovery.truncatedBytes} bytes (an unacknowledged write)`);
+  if (recovery.truncatedBytes > 0)
+    log(
+      `embedded mongo: cut a torn journal tail of ${recovery.truncatedBytes} bytes (an unacknowledged write)`,
+    );
   const server = new WireServer({
     storage,
     catalog,

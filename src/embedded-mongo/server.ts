@@ -9,7 +9,14 @@ import { CursorManager } from './cursors';
 import { Catalog, WriteBatch } from './engine/catalog';
 import { PAUSE, type Sliced } from './engine/slices';
 import type { DurableStorage } from './storage/types';
-import { encodeOpMsg, encodeOpReply, MessageFramer, MSG_MORE_TO_COME, parseMessage, type Request } from './wire';
+import {
+  encodeOpMsg,
+  encodeOpReply,
+  MessageFramer,
+  MSG_MORE_TO_COME,
+  parseMessage,
+  type Request,
+} from './wire';
 
 export interface ServerOptions {
   storage: DurableStorage;
@@ -47,7 +54,12 @@ export class WireServer {
       (record) => opts.storage.append(record),
     );
     this.tcp = net.createServer((socket) => this.accept(socket));
-    this.timers.push(setInterval(() => this.cursors.reap(), Math.min(60_000, Math.max(50, opts.cursorTimeoutMs / 4))).unref());
+    this.timers.push(
+      setInterval(
+        () => this.cursors.reap(),
+        Math.min(60_000, Math.max(50, opts.cursorTimeoutMs / 4)),
+      ).unref(),
+    );
     this.timers.push(setInterval(() => void this.sweepExpired(), opts.ttlIntervalMs).unref());
   }
 
@@ -72,7 +84,9 @@ export class WireServer {
       try {
         messages = framer.push(chunk);
       } catch (e) {
-        this.opts.log(`connection ${connectionId}: closing after protocol error: ${(e as Error).message}`);
+        this.opts.log(
+          `connection ${connectionId}: closing after protocol error: ${(e as Error).message}`,
+        );
         socket.destroy();
         return;
       }
@@ -81,7 +95,9 @@ export class WireServer {
           .then(() => this.handle(socket, connectionId, raw))
           .catch((e) => {
             // A bug must cost one connection, never the server.
-            this.opts.log(`connection ${connectionId}: closing after internal error: ${(e as Error).stack ?? e}`);
+            this.opts.log(
+              `connection ${connectionId}: closing after internal error: ${(e as Error).stack ?? e}`,
+            );
             socket.destroy();
           });
       }
@@ -97,7 +113,9 @@ export class WireServer {
       req = parseMessage(raw);
     } catch (e) {
       // Malformed framing or BSON: the connection's state is unknown, so close it (mongod does too).
-      this.opts.log(`connection ${connectionId}: closing after bad message: ${(e as Error).message}`);
+      this.opts.log(
+        `connection ${connectionId}: closing after bad message: ${(e as Error).message}`,
+      );
       socket.destroy();
       return;
     }
@@ -116,7 +134,12 @@ export class WireServer {
     const q = (req.query.$query ?? req.query) as Document;
     const name = Object.keys(q)[0];
     if (!req.collection.endsWith('.$cmd') || !HANDSHAKE_COMMANDS.has(name)) {
-      return { ok: 0, errmsg: `Unsupported OP_QUERY command: ${name}. The client driver may require an upgrade.`, code: 352, codeName: 'UnsupportedOpQueryCommand' };
+      return {
+        ok: 0,
+        errmsg: `Unsupported OP_QUERY command: ${name}. The client driver may require an upgrade.`,
+        code: 352,
+        codeName: 'UnsupportedOpQueryCommand',
+      };
     }
     return this.executor.hello({ connectionId });
   }
@@ -132,19 +155,26 @@ export class WireServer {
     try {
       await batch.durable();
     } catch (e) {
-      return toErrorReply(new Error(`the write was applied in memory but could not be made durable: ${(e as Error).message}`));
+      return toErrorReply(
+        new Error(
+          `the write was applied in memory but could not be made durable: ${(e as Error).message}`,
+        ),
+      );
     }
     this.maybeCompact();
     return reply;
   }
 
   private maybeCompact(): void {
-    if (this.compacting || this.closed || this.opts.storage.journalBytes < this.opts.compactAtBytes) return;
+    if (this.compacting || this.closed || this.opts.storage.journalBytes < this.opts.compactAtBytes)
+      return;
     const started = Date.now();
     this.compacting = this.opts.storage
       .compact(() => this.opts.catalog.dump())
       .then(() => this.opts.log(`compacted journal into a snapshot in ${Date.now() - started} ms`))
-      .catch((e) => this.opts.log(`compaction failed (the journal is still intact): ${(e as Error).message}`))
+      .catch((e) =>
+        this.opts.log(`compaction failed (the journal is still intact): ${(e as Error).message}`),
+      )
       .finally(() => (this.compacting = null));
   }
 

@@ -42,7 +42,9 @@ export function spawnEmbeddedMongo(opts: SpawnOptions): Promise<SpawnedMongo> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`embedded mongo did not start within ${opts.timeoutMs ?? 60_000} ms: ${err}`));
+      reject(
+        new Error(`embedded mongo did not start within ${opts.timeoutMs ?? 60_000} ms: ${err}`),
+      );
     }, opts.timeoutMs ?? 60_000);
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -50,7 +52,14 @@ export function spawnEmbeddedMongo(opts: SpawnOptions): Promise<SpawnedMongo> {
       const m = /READY (\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ uri: m[1], pid: child.pid!, child, stderr: () => err, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') });
+        resolve({
+          uri: m[1],
+          pid: child.pid!,
+          child,
+          stderr: () => err,
+          stop: () => signal('SIGTERM'),
+          kill: () => signal('SIGKILL'),
+        });
       }
     });
     child.once('exit', (code) => {

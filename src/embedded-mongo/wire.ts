@@ -53,7 +53,9 @@ export class MessageFramer {
       const head = this.peek(4);
       const length = head.readInt32LE(0);
       if (length < 16 || length > MAX_MESSAGE_SIZE) {
-        throw new ProtocolError(`invalid message length ${length} (allowed 16..${MAX_MESSAGE_SIZE})`);
+        throw new ProtocolError(
+          `invalid message length ${length} (allowed 16..${MAX_MESSAGE_SIZE})`,
+        );
       }
       if (this.buffered < length) break;
       out.push(this.take(length));
@@ -86,7 +88,8 @@ function readCString(buf: Buffer, offset: number): [string, number] {
 function readDocument(buf: Buffer, offset: number, limit: number): [Document, number] {
   if (offset + 5 > limit) throw new ProtocolError('truncated BSON document');
   const size = buf.readInt32LE(offset);
-  if (size < 5 || offset + size > limit) throw new ProtocolError(`invalid BSON document size ${size}`);
+  if (size < 5 || offset + size > limit)
+    throw new ProtocolError(`invalid BSON document size ${size}`);
   const doc = deserialize(buf.subarray(offset, offset + size), DECODE);
   return [doc, offset + size];
 }
@@ -108,14 +111,16 @@ export function parseMessage(buf: Buffer): Request {
     const [query] = readDocument(buf, offset, buf.length);
     return { kind: 'query', header, collection, numberToReturn, query };
   }
-  if (header.opCode === OP_COMPRESSED) throw new ProtocolError('OP_COMPRESSED is not supported (no compressor was negotiated)');
+  if (header.opCode === OP_COMPRESSED)
+    throw new ProtocolError('OP_COMPRESSED is not supported (no compressor was negotiated)');
   throw new ProtocolError(`unsupported opCode ${header.opCode}`);
 }
 
 function parseOpMsg(buf: Buffer, header: Header): Request {
   const flags = buf.readUInt32LE(16);
   // Unknown required flag bits (0-15) must make the message fail, per the OP_MSG spec.
-  if (flags & 0xfffc & 0xffff) throw new ProtocolError(`unknown required OP_MSG flag bits ${flags & 0xfffc}`);
+  if (flags & 0xfffc & 0xffff)
+    throw new ProtocolError(`unknown required OP_MSG flag bits ${flags & 0xfffc}`);
   const end = flags & MSG_CHECKSUM_PRESENT ? buf.length - 4 : buf.length;
   let offset = 20;
   let body: Document | undefined;
@@ -129,7 +134,8 @@ function parseOpMsg(buf: Buffer, header: Header): Request {
       if (offset + 4 > end) throw new ProtocolError('truncated document sequence');
       const size = buf.readInt32LE(offset);
       const seqEnd = offset + size;
-      if (size < 5 || seqEnd > end) throw new ProtocolError(`invalid document sequence size ${size}`);
+      if (size < 5 || seqEnd > end)
+        throw new ProtocolError(`invalid document sequence size ${size}`);
       const [id, start] = readCString(buf, offset + 4);
       let p = start;
       const docs: Document[] = [];

@@ -18,7 +18,13 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
   pdf: 'application/pdf',
 };
 
-export const FILE_EXTENSIONS: Record<ExportFormat, string> = { csv: 'csv', xlsx: 'xlsx', json: 'json', ndjson: 'ndjson', pdf: 'pdf' };
+export const FILE_EXTENSIONS: Record<ExportFormat, string> = {
+  csv: 'csv',
+  xlsx: 'xlsx',
+  json: 'json',
+  ndjson: 'ndjson',
+  pdf: 'pdf',
+};
 
 export interface RowWriter {
   writeRows(rows: ExportRow[]): Promise<void>;
@@ -85,7 +91,9 @@ function endSink(sink: Writable, chunk?: string | Buffer): Promise<void> {
   });
 }
 
-const FORMULA_START = new Set([0x3d /* = */, 0x2b /* + */, 0x2d /* - */, 0x40 /* @ */, 0x09 /* tab */, 0x0d /* CR */]);
+const FORMULA_START = new Set([
+  0x3d /* = */, 0x2b /* + */, 0x2d /* - */, 0x40 /* @ */, 0x09 /* tab */, 0x0d /* CR */,
+]);
 const NEEDS_QUOTES = /[",\r\n]/;
 
 /**
@@ -103,7 +111,8 @@ export function csvCell(v: unknown): string {
 
 export function csvWriter(sink: Writable, columns: ExportColumn[]): RowWriter {
   // The BOM makes Excel read the file as UTF-8 (Chinese otherwise shows as mojibake).
-  let header: string | null = '\uFEFF' + columns.map((c) => csvCell(`${c.zh} ${c.en}`)).join(',') + '\r\n';
+  let header: string | null =
+    '\uFEFF' + columns.map((c) => csvCell(`${c.zh} ${c.en}`)).join(',') + '\r\n';
   const keys = columns.map((c) => c.key);
   const line = (row: ExportRow): string => {
     let s = csvCell(row[keys[0]!]);
@@ -158,11 +167,19 @@ export function jsonWriter(sink: Writable, columns: ExportColumn[], ndjson: bool
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const XML_ILLEGAL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
-export function xlsxWriter(sink: Writable, columns: ExportColumn[], sheetName = '签署企业 Signatories'): RowWriter {
+export function xlsxWriter(
+  sink: Writable,
+  columns: ExportColumn[],
+  sheetName = '签署企业 Signatories',
+): RowWriter {
   // Loaded on the first XLSX export (10 MB of RSS an instance serving none need not hold).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ExcelJS = require('exceljs') as typeof ExcelJSModule;
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useStyles: true, useSharedStrings: false });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: sink,
+    useStyles: true,
+    useSharedStrings: false,
+  });
   wb.creator = 'EQI registry';
   const ws = wb.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
   ws.columns = columns.map((c) => ({ header: `${c.zh} ${c.en}`, key: c.key, width: c.width }));
@@ -170,7 +187,8 @@ export function xlsxWriter(sink: Writable, columns: ExportColumn[], sheetName = 
   ws.getRow(1).commit();
   const keys = columns.map((c) => c.key);
   // XML 1.0 cannot carry most control characters: one in a cell would make the file unreadable.
-  const cell = (v: unknown) => (typeof v === 'string' ? v.replace(XML_ILLEGAL, '\ufffd') : (v ?? null));
+  const cell = (v: unknown) =>
+    typeof v === 'string' ? v.replace(XML_ILLEGAL, '\ufffd') : (v ?? null);
   return {
     async writeRows(rows) {
       for (const r of rows) ws.addRow(keys.map((k) => cell(r[k]))).commit();
@@ -188,7 +206,12 @@ export function xlsxWriter(sink: Writable, columns: ExportColumn[], sheetName = 
 }
 
 export function pdfWriter(sink: Writable, opts: WriterOptions): RowWriter {
-  const roster = new RosterWriter((chunk) => put(sink, chunk), { query: opts.query, exportId: opts.exportId, generatedAt: opts.generatedAt, audience: opts.audience });
+  const roster = new RosterWriter((chunk) => put(sink, chunk), {
+    query: opts.query,
+    exportId: opts.exportId,
+    generatedAt: opts.generatedAt,
+    audience: opts.audience,
+  });
   return {
     writeRows: (rows) => roster.writeRows(rows),
     async end() {

@@ -10,7 +10,13 @@
  */
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { FONT_FILE, deflate, hex4, loadSubsetEngine, toUnicodeCMap } from '../../certificates/fonts';
+import {
+  FONT_FILE,
+  deflate,
+  hex4,
+  loadSubsetEngine,
+  toUnicodeCMap,
+} from '../../certificates/fonts';
 import { parseTtf, type TtfInfo } from '../../certificates/ttf';
 
 /** Metrics and character map of the full font (the bytes themselves are not kept). */
@@ -92,7 +98,14 @@ export class GlyphSet {
    * The font objects, given the object numbers reserved for them: Type0 font, CIDFont,
    * descriptor, font file, ToUnicode and CIDToGIDMap. Returns them as [number, bytes] pairs.
    */
-  async fontObjects(n: { type0: number; cidFont: number; descriptor: number; file: number; toUnicode: number; cidToGid: number }): Promise<Array<[number, Buffer]>> {
+  async fontObjects(n: {
+    type0: number;
+    cidFont: number;
+    descriptor: number;
+    file: number;
+    toUnicode: number;
+    cidToGid: number;
+  }): Promise<Array<[number, Buffer]>> {
     const cps = this.drawnCodePoints();
     const engine = await loadSubsetEngine();
     // Always at least one character, so the subset is a valid font even for an empty list.
@@ -110,10 +123,27 @@ export class GlyphSet {
     for (const g of gids) w += `${g} [${Math.round(this.font.widths[g]!)}] `;
     w += ']';
     const dict = (body: string) => Buffer.from(body, 'latin1');
-    const stream = (num: number, extra: string, data: Buffer): [number, Buffer] => [num, Buffer.concat([dict(`<< /Length ${data.length} /Filter /FlateDecode${extra} >>\nstream\n`), data, dict('\nendstream')])];
+    const stream = (num: number, extra: string, data: Buffer): [number, Buffer] => [
+      num,
+      Buffer.concat([
+        dict(`<< /Length ${data.length} /Filter /FlateDecode${extra} >>\nstream\n`),
+        data,
+        dict('\nendstream'),
+      ]),
+    ];
     return [
-      [n.type0, dict(`<< /Type /Font /Subtype /Type0 /BaseFont ${name} /Encoding /Identity-H /DescendantFonts [${n.cidFont} 0 R] /ToUnicode ${n.toUnicode} 0 R >>`)],
-      [n.cidFont, dict(`<< /Type /Font /Subtype /CIDFontType2 /BaseFont ${name} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor ${n.descriptor} 0 R /DW 1000 /W ${w} /CIDToGIDMap ${n.cidToGid} 0 R >>`)],
+      [
+        n.type0,
+        dict(
+          `<< /Type /Font /Subtype /Type0 /BaseFont ${name} /Encoding /Identity-H /DescendantFonts [${n.cidFont} 0 R] /ToUnicode ${n.toUnicode} 0 R >>`,
+        ),
+      ],
+      [
+        n.cidFont,
+        dict(
+          `<< /Type /Font /Subtype /CIDFontType2 /BaseFont ${name} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor ${n.descriptor} 0 R /DW 1000 /W ${w} /CIDToGIDMap ${n.cidToGid} 0 R >>`,
+        ),
+      ],
       [
         n.descriptor,
         dict(

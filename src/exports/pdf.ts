@@ -74,13 +74,46 @@ function chinaDate(d: Date | null): string {
 }
 
 function columns(founders: boolean): Column[] {
-  const seq: Column = { key: 'sequence', zh: '序号', en: 'No.', width: 34, cell: (r) => ({ zh: String(r.sequence) }) };
-  const founding: Column = { key: 'foundingNumber', zh: '发起编号', en: 'Founding No.', width: 46, cell: (r) => ({ zh: r.foundingNumber === null ? '—' : String(r.foundingNumber) }) };
+  const seq: Column = {
+    key: 'sequence',
+    zh: '序号',
+    en: 'No.',
+    width: 34,
+    cell: (r) => ({ zh: String(r.sequence) }),
+  };
+  const founding: Column = {
+    key: 'foundingNumber',
+    zh: '发起编号',
+    en: 'Founding No.',
+    width: 46,
+    cell: (r) => ({ zh: r.foundingNumber === null ? '—' : String(r.foundingNumber) }),
+  };
   return [
     ...(founders ? [founding, seq] : [seq, founding]),
-    { key: 'companyName', zh: '企业名称', en: 'Company', width: 222, cell: (r) => ({ zh: r.companyName, en: r.companyNameEn }) },
-    { key: 'uscc', zh: '统一社会信用代码', en: 'USCC', width: 96, cell: (r) => ({ zh: r.uscc, nowrap: true }) },
-    { key: 'province', zh: '省份', en: 'Province', width: 56, cell: (r) => ({ zh: provinceByCode(r.provinceCode)?.zh ?? r.provinceCode, en: provinceByCode(r.provinceCode)?.en }) },
+    {
+      key: 'companyName',
+      zh: '企业名称',
+      en: 'Company',
+      width: 222,
+      cell: (r) => ({ zh: r.companyName, en: r.companyNameEn }),
+    },
+    {
+      key: 'uscc',
+      zh: '统一社会信用代码',
+      en: 'USCC',
+      width: 96,
+      cell: (r) => ({ zh: r.uscc, nowrap: true }),
+    },
+    {
+      key: 'province',
+      zh: '省份',
+      en: 'Province',
+      width: 56,
+      cell: (r) => ({
+        zh: provinceByCode(r.provinceCode)?.zh ?? r.provinceCode,
+        en: provinceByCode(r.provinceCode)?.en,
+      }),
+    },
     {
       key: 'industry',
       zh: '行业',
@@ -91,9 +124,27 @@ function columns(founders: boolean): Column[] {
         return i ? { zh: `${i.code} ${i.zh}`, en: i.en } : { zh: r.industryCode };
       },
     },
-    { key: 'activatedAt', zh: '生效日期', en: 'Activated', width: 54, cell: (r) => ({ zh: chinaDate(r.activated) }) },
-    { key: 'status', zh: '状态', en: 'Status', width: 44, cell: (r) => ({ zh: statusLabel(r.status).zh, en: statusLabel(r.status).en }) },
-    { key: 'certificateSerial', zh: '证书编号', en: 'Certificate serial', width: 88, cell: (r) => ({ zh: r.certificateSerial || '—', nowrap: true }) },
+    {
+      key: 'activatedAt',
+      zh: '生效日期',
+      en: 'Activated',
+      width: 54,
+      cell: (r) => ({ zh: chinaDate(r.activated) }),
+    },
+    {
+      key: 'status',
+      zh: '状态',
+      en: 'Status',
+      width: 44,
+      cell: (r) => ({ zh: statusLabel(r.status).zh, en: statusLabel(r.status).en }),
+    },
+    {
+      key: 'certificateSerial',
+      zh: '证书编号',
+      en: 'Certificate serial',
+      width: 88,
+      cell: (r) => ({ zh: r.certificateSerial || '—', nowrap: true }),
+    },
   ];
 }
 
@@ -113,7 +164,13 @@ function filterLines(q: ExportQuery): { zh: string; en: string } {
     en.push('founding signatories');
   }
   const listed = (['active', 'withdrawn', 'revoked'] as const).map(statusLabel);
-  const st = q.status === 'all' ? { zh: `全部（${listed.map((l) => l.zh).join('、')}）`, en: `all (${listed.map((l) => l.en.toLowerCase()).join(', ')})` } : statusLabel(q.status);
+  const st =
+    q.status === 'all'
+      ? {
+          zh: `全部（${listed.map((l) => l.zh).join('、')}）`,
+          en: `all (${listed.map((l) => l.en.toLowerCase()).join(', ')})`,
+        }
+      : statusLabel(q.status);
   zh.push(`状态：${st.zh}`);
   en.push(`status: ${q.status === 'all' ? st.en : st.en.toLowerCase()}`);
   if (q.province) {
@@ -151,11 +208,24 @@ class PdfFile {
 
   async object(num: number, body: Buffer): Promise<void> {
     this.offsets[num] = this.offset;
-    await this.raw(Buffer.concat([Buffer.from(`${num} 0 obj\n`, 'latin1'), body, Buffer.from('\nendobj\n', 'latin1')]));
+    await this.raw(
+      Buffer.concat([
+        Buffer.from(`${num} 0 obj\n`, 'latin1'),
+        body,
+        Buffer.from('\nendobj\n', 'latin1'),
+      ]),
+    );
   }
 
   async stream(num: number, data: Buffer): Promise<void> {
-    await this.object(num, Buffer.concat([Buffer.from(`<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream', 'latin1')]));
+    await this.object(
+      num,
+      Buffer.concat([
+        Buffer.from(`<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'),
+        data,
+        Buffer.from('\nendstream', 'latin1'),
+      ]),
+    );
   }
 
   /** Cross-reference table and trailer; every object 1..size-1 must have been written. */
@@ -177,11 +247,22 @@ class PdfFile {
 }
 
 // Fixed object numbers; pages follow from FIRST_PAGE_OBJ in groups: [tree node, (content, page) × 100].
-const OBJ = { catalog: 1, pages: 2, type0: 3, cidFont: 4, descriptor: 5, file: 6, toUnicode: 7, cidToGid: 8, info: 9 };
+const OBJ = {
+  catalog: 1,
+  pages: 2,
+  type0: 3,
+  cidFont: 4,
+  descriptor: 5,
+  file: 6,
+  toUnicode: 7,
+  cidToGid: 8,
+  info: 9,
+};
 const FIRST_GROUP_OBJ = 10;
 const GROUP_SPAN = 1 + 2 * PAGES_PER_NODE;
 const nodeObj = (group: number) => FIRST_GROUP_OBJ + group * GROUP_SPAN;
-const contentObj = (page: number) => nodeObj(Math.floor(page / PAGES_PER_NODE)) + 1 + 2 * (page % PAGES_PER_NODE);
+const contentObj = (page: number) =>
+  nodeObj(Math.floor(page / PAGES_PER_NODE)) + 1 + 2 * (page % PAGES_PER_NODE);
 const pageObj = (page: number) => contentObj(page) + 1;
 
 /** Lays out and writes the roster; rows arrive in order, pages leave as soon as they are full. */
@@ -211,16 +292,34 @@ export class RosterWriter {
     this.public = opts.audience === 'public';
     this.cols = this.public ? publicColumns(this.founders) : columns(this.founders);
     this.title = this.founders
-      ? { zh: '企业质量诚信倡议 · 发起企业名录', en: 'Enterprise Quality Integrity Initiative · Founding Signatories' }
-      : { zh: '企业质量诚信倡议 · 签署企业名录', en: 'Enterprise Quality Integrity Initiative · Signatories' };
+      ? {
+          zh: '企业质量诚信倡议 · 发起企业名录',
+          en: 'Enterprise Quality Integrity Initiative · Founding Signatories',
+        }
+      : {
+          zh: '企业质量诚信倡议 · 签署企业名录',
+          en: 'Enterprise Quality Integrity Initiative · Signatories',
+        };
     const f = filterLines(opts.query);
     this.headerLines = [
       { text: f.zh, size: 7.5, gray: 0.2 },
       { text: f.en, size: 6.5, gray: GRAY },
-      { text: `生成时间：${chinaDateTime(opts.generatedAt)}（北京时间）  ·  Generated ${opts.generatedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC`, size: 6.5, gray: GRAY },
+      {
+        text: `生成时间：${chinaDateTime(opts.generatedAt)}（北京时间）  ·  Generated ${opts.generatedAt.toISOString().slice(0, 19).replace('T', ' ')} UTC`,
+        size: 6.5,
+        gray: GRAY,
+      },
       this.public
-        ? { text: '公开版：不含签署人姓名、职务及联系方式  ·  Public edition: no signatory names, titles or contacts', size: 6.5, gray: GRAY }
-        : { text: `导出编号 Export ID：${opts.exportId}  ·  签名清单 Signed manifest：/api/v1/admin/exports/${opts.exportId}/manifest`, size: 6.5, gray: GRAY },
+        ? {
+            text: '公开版：不含签署人姓名、职务及联系方式  ·  Public edition: no signatory names, titles or contacts',
+            size: 6.5,
+            gray: GRAY,
+          }
+        : {
+            text: `导出编号 Export ID：${opts.exportId}  ·  签名清单 Signed manifest：/api/v1/admin/exports/${opts.exportId}/manifest`,
+            size: 6.5,
+            gray: GRAY,
+          },
     ];
   }
 
@@ -233,9 +332,17 @@ export class RosterWriter {
   async end(): Promise<void> {
     if (!this.started) await this.start();
     if (this.page < 0) this.newPage();
-    const total = this.founders ? `共 ${this.rows} 家发起企业 · ${this.rows} founding signatories in total` : `共 ${this.rows} 家企业 · ${this.rows} signatories in total`;
+    const total = this.founders
+      ? `共 ${this.rows} 家发起企业 · ${this.rows} founding signatories in total`
+      : `共 ${this.rows} 家企业 · ${this.rows} signatories in total`;
     if (this.y - 14 < MARGIN_BOTTOM) this.newPage();
-    this.text(this.rows ? total : '无符合条件的记录 · No matching records', MARGIN_X, this.y - 12, 8, 0);
+    this.text(
+      this.rows ? total : '无符合条件的记录 · No matching records',
+      MARGIN_X,
+      this.y - 12,
+      8,
+      0,
+    );
     this.closePage();
     await this.flushPending(true);
     await this.writeTrailer();
@@ -267,12 +374,23 @@ export class RosterWriter {
     } else {
       // Running header on later pages.
       this.text(`${this.title.zh}  ${this.title.en}`, MARGIN_X, y - 8, 7.5, 0.2, true);
-      if (!this.public) this.text(`导出编号 Export ID：${this.opts.exportId}`, PAGE_W - MARGIN_X, y - 8, 6.5, GRAY, false, 'right');
+      if (!this.public)
+        this.text(
+          `导出编号 Export ID：${this.opts.exportId}`,
+          PAGE_W - MARGIN_X,
+          y - 8,
+          6.5,
+          GRAY,
+          false,
+          'right',
+        );
       y -= 16;
     }
     // Column header: Chinese above English, on a tinted band.
     const h = ZH.lead + EN.lead + 2 * PAD;
-    this.ops.push(`0.9 0.93 0.97 rg ${num(MARGIN_X)} ${num(y - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`);
+    this.ops.push(
+      `0.9 0.93 0.97 rg ${num(MARGIN_X)} ${num(y - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`,
+    );
     let x = MARGIN_X;
     for (const c of this.cols) {
       this.text(c.zh, x + PAD, y - PAD - ZH.size, ZH.size, 0, true);
@@ -280,7 +398,9 @@ export class RosterWriter {
       x += c.width;
     }
     y -= h;
-    this.ops.push(`0.5 G 0.6 w ${num(MARGIN_X)} ${num(y)} m ${num(PAGE_W - MARGIN_X)} ${num(y)} l S`);
+    this.ops.push(
+      `0.5 G 0.6 w ${num(MARGIN_X)} ${num(y)} m ${num(PAGE_W - MARGIN_X)} ${num(y)} l S`,
+    );
     this.y = y;
     const footer = `第 ${this.page + 1} 页 / Page ${this.page + 1}`;
     this.text(footer, PAGE_W / 2, MARGIN_BOTTOM - 14, 7, GRAY, false, 'center');
@@ -290,12 +410,19 @@ export class RosterWriter {
     const cells = this.cols.map((c) => {
       const cell = c.cell(r);
       const w = c.width - 2 * PAD;
-      return { zh: this.wrap(cell.zh, ZH.size, w, cell.nowrap), en: cell.en ? this.wrap(cell.en, EN.size, w, cell.nowrap) : [] };
+      return {
+        zh: this.wrap(cell.zh, ZH.size, w, cell.nowrap),
+        en: cell.en ? this.wrap(cell.en, EN.size, w, cell.nowrap) : [],
+      };
     });
-    const h = Math.max(...cells.map((c) => c.zh.length * ZH.lead + c.en.length * EN.lead)) + 2 * PAD;
+    const h =
+      Math.max(...cells.map((c) => c.zh.length * ZH.lead + c.en.length * EN.lead)) + 2 * PAD;
     if (this.page < 0 || this.y - h < MARGIN_BOTTOM) this.newPage();
     const top = this.y;
-    if (this.rowsOnPage % 2 === 1) this.ops.push(`0.965 g ${num(MARGIN_X)} ${num(top - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`);
+    if (this.rowsOnPage % 2 === 1)
+      this.ops.push(
+        `0.965 g ${num(MARGIN_X)} ${num(top - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`,
+      );
     let x = MARGIN_X;
     cells.forEach((cell, i) => {
       // Each line sits in a box of its leading; the baseline is the font size below the box top.
@@ -311,7 +438,9 @@ export class RosterWriter {
       x += this.cols[i]!.width;
     });
     this.y = top - h;
-    this.ops.push(`0.85 G 0.3 w ${num(MARGIN_X)} ${num(this.y)} m ${num(PAGE_W - MARGIN_X)} ${num(this.y)} l S`);
+    this.ops.push(
+      `0.85 G 0.3 w ${num(MARGIN_X)} ${num(this.y)} m ${num(PAGE_W - MARGIN_X)} ${num(this.y)} l S`,
+    );
     this.rowsOnPage++;
     this.rows++;
   }
@@ -322,7 +451,9 @@ export class RosterWriter {
     // Control characters have no glyph and no place in a printed list.
     text = text.replace(CONTROL_CHARS, ' ').trim();
     if (nowrap || this.glyphs.measure(text, size) <= width) return [text];
-    const tokens = text.match(/[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]|\s+|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]+/gu) ?? [text];
+    const tokens = text.match(
+      /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]|\s+|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]+/gu,
+    ) ?? [text];
     const lines: string[] = [];
     let line = '';
     const push = () => {
@@ -353,14 +484,23 @@ export class RosterWriter {
     if (lines.length > MAX_LINES) {
       const kept = lines.slice(0, MAX_LINES);
       let last = kept[MAX_LINES - 1]!;
-      while (last && this.glyphs.measure(last + '…', size) > width) last = [...last].slice(0, -1).join('');
+      while (last && this.glyphs.measure(last + '…', size) > width)
+        last = [...last].slice(0, -1).join('');
       kept[MAX_LINES - 1] = last + '…';
       return kept;
     }
     return lines;
   }
 
-  private text(s: string, x: number, y: number, size: number, gray: number, bold = false, align: 'left' | 'center' | 'right' = 'left'): void {
+  private text(
+    s: string,
+    x: number,
+    y: number,
+    size: number,
+    gray: number,
+    bold = false,
+    align: 'left' | 'center' | 'right' = 'left',
+  ): void {
     if (!s) return;
     const { hex, missing } = this.glyphs.encode(s);
     if (align !== 'left') {
@@ -369,7 +509,8 @@ export class RosterWriter {
     }
     let op = '';
     // A character the font lacks still extracts (and is read aloud) correctly.
-    if (missing) op += `/Span << /ActualText <FEFF${[...s].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> >> BDC\n`;
+    if (missing)
+      op += `/Span << /ActualText <FEFF${[...s].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> >> BDC\n`;
     // Bold without a bold face: fill and stroke the outlines (q/Q: the render mode and line width must not leak).
     if (bold) op += `q ${num(gray)} G ${num(size / 40)} w BT 2 Tr`;
     else op += 'BT';
@@ -391,13 +532,18 @@ export class RosterWriter {
     if (!all && this.pending.length < 8) return;
     const batch = this.pending;
     this.pending = [];
-    const data = await Promise.all(batch.map((p) => deflateAsync(Buffer.from(p.content, 'latin1'))));
+    const data = await Promise.all(
+      batch.map((p) => deflateAsync(Buffer.from(p.content, 'latin1'))),
+    );
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!.page;
       await this.file.stream(contentObj(p), data[i]!);
       await this.file.object(
         pageObj(p),
-        Buffer.from(`<< /Type /Page /Parent ${nodeObj(Math.floor(p / PAGES_PER_NODE))} 0 R /MediaBox [0 0 ${PAGE_W} ${PAGE_H}] /Resources << /Font << /F1 ${OBJ.type0} 0 R >> >> /Contents ${contentObj(p)} 0 R >>`, 'latin1'),
+        Buffer.from(
+          `<< /Type /Page /Parent ${nodeObj(Math.floor(p / PAGES_PER_NODE))} 0 R /MediaBox [0 0 ${PAGE_W} ${PAGE_H}] /Resources << /Font << /F1 ${OBJ.type0} 0 R >> >> /Contents ${contentObj(p)} 0 R >>`,
+          'latin1',
+        ),
       );
     }
   }
@@ -409,21 +555,42 @@ export class RosterWriter {
       const first = g * PAGES_PER_NODE;
       const n = Math.min(PAGES_PER_NODE, pages - first);
       const kids = Array.from({ length: n }, (_, i) => `${pageObj(first + i)} 0 R`).join(' ');
-      await this.file.object(nodeObj(g), Buffer.from(`<< /Type /Pages /Parent ${OBJ.pages} 0 R /Kids [${kids}] /Count ${n} >>`, 'latin1'));
+      await this.file.object(
+        nodeObj(g),
+        Buffer.from(
+          `<< /Type /Pages /Parent ${OBJ.pages} 0 R /Kids [${kids}] /Count ${n} >>`,
+          'latin1',
+        ),
+      );
     }
     const nodes = Array.from({ length: groups }, (_, g) => `${nodeObj(g)} 0 R`).join(' ');
-    await this.file.object(OBJ.pages, Buffer.from(`<< /Type /Pages /Kids [${nodes}] /Count ${pages} >>`, 'latin1'));
+    await this.file.object(
+      OBJ.pages,
+      Buffer.from(`<< /Type /Pages /Kids [${nodes}] /Count ${pages} >>`, 'latin1'),
+    );
     for (const [n, body] of await this.glyphs.fontObjects(OBJ)) await this.file.object(n, body);
-    await this.file.object(OBJ.catalog, Buffer.from(`<< /Type /Catalog /Pages ${OBJ.pages} 0 R /Lang (zh-CN) /ViewerPreferences << /DisplayDocTitle true >> >>`, 'latin1'));
+    await this.file.object(
+      OBJ.catalog,
+      Buffer.from(
+        `<< /Type /Catalog /Pages ${OBJ.pages} 0 R /Lang (zh-CN) /ViewerPreferences << /DisplayDocTitle true >> >>`,
+        'latin1',
+      ),
+    );
     const title = `${this.title.zh} ${this.title.en}`;
     const date = `D:${this.opts.generatedAt.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
     await this.file.object(
       OBJ.info,
-      Buffer.from(`<< /Title <FEFF${[...title].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> /Producer (EQI registry) /CreationDate (${date}) /Subject (${this.public ? 'open data' : `export ${this.opts.exportId}`}) >>`, 'latin1'),
+      Buffer.from(
+        `<< /Title <FEFF${[...title].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> /Producer (EQI registry) /CreationDate (${date}) /Subject (${this.public ? 'open data' : `export ${this.opts.exportId}`}) >>`,
+        'latin1',
+      ),
     );
     // Objects of the last group's unused page slots do not exist: the table ends at the last page.
     const size = pageObj(this.page) + 1;
     const id = randomBytes(16).toString('hex');
-    await this.file.finish(size, `/Root ${OBJ.catalog} 0 R /Info ${OBJ.info} 0 R /ID [<${id}> <${id}>]`);
+    await this.file.finish(
+      size,
+      `/Root ${OBJ.catalog} 0 R /Info ${OBJ.info} 0 R /ID [<${id}> <${id}>]`,
+    );
   }
 }

@@ -11,15 +11,39 @@ import { chinaDayRange, toChinaIso } from '../time/china';
 
 export const ExportQuery = z
   .strictObject({
-    status: z.enum(['active', 'withdrawn', 'revoked', 'all']).default('active').meta({ description: 'Pledge status (default active; all = active, withdrawn and revoked)' }),
-    province: z.enum(PROVINCE_CODES).optional().meta({ description: 'GB/T 2260 two-digit province code' }),
-    industry: z.enum(INDUSTRY_CODES).optional().meta({ description: 'GB/T 4754-2017 section letter' }),
-    from: z.iso.date().optional().meta({ description: 'Activated on or after this day (China Standard Time)' }),
-    to: z.iso.date().optional().meta({ description: 'Activated on or before this day (China Standard Time)' }),
-    founders: z.enum(['0', '1']).optional().meta({ description: '1: only the founding signatories, in number order' }),
-    includeContacts: z.enum(['0', '1']).optional().meta({ description: '1: add signatory e-mail and phone (recorded in the audit log)' }),
+    status: z
+      .enum(['active', 'withdrawn', 'revoked', 'all'])
+      .default('active')
+      .meta({ description: 'Pledge status (default active; all = active, withdrawn and revoked)' }),
+    province: z
+      .enum(PROVINCE_CODES)
+      .optional()
+      .meta({ description: 'GB/T 2260 two-digit province code' }),
+    industry: z
+      .enum(INDUSTRY_CODES)
+      .optional()
+      .meta({ description: 'GB/T 4754-2017 section letter' }),
+    from: z.iso
+      .date()
+      .optional()
+      .meta({ description: 'Activated on or after this day (China Standard Time)' }),
+    to: z.iso
+      .date()
+      .optional()
+      .meta({ description: 'Activated on or before this day (China Standard Time)' }),
+    founders: z
+      .enum(['0', '1'])
+      .optional()
+      .meta({ description: '1: only the founding signatories, in number order' }),
+    includeContacts: z
+      .enum(['0', '1'])
+      .optional()
+      .meta({ description: '1: add signatory e-mail and phone (recorded in the audit log)' }),
   })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { path: ['to'], message: '`to` must not be before `from`.' });
+  .refine((q) => !q.from || !q.to || q.from <= q.to, {
+    path: ['to'],
+    message: '`to` must not be before `from`.',
+  });
 export type ExportQuery = z.output<typeof ExportQuery>;
 
 export interface ExportColumn {
@@ -80,7 +104,9 @@ export const CONTACT_COLUMNS: ExportColumn[] = [
 ];
 
 /** Open data: the public directory's facts only; no signatory (a natural person) and no contacts. */
-export const OPEN_DATA_COLUMNS: ExportColumn[] = COLUMNS.filter((c) => c.key !== 'signatoryName' && c.key !== 'signatoryTitle');
+export const OPEN_DATA_COLUMNS: ExportColumn[] = COLUMNS.filter(
+  (c) => c.key !== 'signatoryName' && c.key !== 'signatoryTitle',
+);
 
 export function columnsFor(q: ExportQuery): ExportColumn[] {
   return q.includeContacts === '1' ? [...COLUMNS, ...CONTACT_COLUMNS] : COLUMNS;
@@ -144,7 +170,22 @@ function pledges(): Collection {
 
 /** Only the fields a row needs travel from the database (no history, no token hashes). */
 function projectionFor(withContacts: boolean): Document {
-  const p: Document = { _id: 0, sequence: 1, foundingNumber: 1, companyName: 1, companyNameEn: 1, uscc: 1, province: 1, industry: 1, 'initiative.version': 1, 'signatory.name': 1, 'signatory.title': 1, activatedAt: 1, status: 1, certificateSerial: 1 };
+  const p: Document = {
+    _id: 0,
+    sequence: 1,
+    foundingNumber: 1,
+    companyName: 1,
+    companyNameEn: 1,
+    uscc: 1,
+    province: 1,
+    industry: 1,
+    'initiative.version': 1,
+    'signatory.name': 1,
+    'signatory.title': 1,
+    activatedAt: 1,
+    status: 1,
+    certificateSerial: 1,
+  };
   if (withContacts) {
     p['signatory.email'] = 1;
     p['signatory.phone'] = 1;
@@ -152,12 +193,24 @@ function projectionFor(withContacts: boolean): Document {
   return p;
 }
 
-const industryLabels = new Map(INDUSTRY_CODES.map((c) => [c as string, `${c} ${industryByCode(c)!.zh}`]));
+const industryLabels = new Map(
+  INDUSTRY_CODES.map((c) => [c as string, `${c} ${industryByCode(c)!.zh}`]),
+);
 
 /** A row from the stored (projected) pledge document. */
 export function toRow(p: Document, withContacts: boolean): ExportRow {
-  const activated = p.activatedAt instanceof Date ? p.activatedAt : p.activatedAt ? new Date(p.activatedAt as string) : null;
-  const signatory = (p.signatory ?? {}) as { name?: string; title?: string; email?: string; phone?: string };
+  const activated =
+    p.activatedAt instanceof Date
+      ? p.activatedAt
+      : p.activatedAt
+        ? new Date(p.activatedAt as string)
+        : null;
+  const signatory = (p.signatory ?? {}) as {
+    name?: string;
+    title?: string;
+    email?: string;
+    phone?: string;
+  };
   const row: ExportRow = {
     sequence: p.sequence as number,
     foundingNumber: (p.foundingNumber as number | undefined) ?? null,
@@ -197,10 +250,18 @@ export const BATCH_SIZE = 500;
  * formats and writes (the driver alone would only ask once its buffer is empty). At most two
  * batches are in memory. Stops, closing the cursor, when `signal` aborts (client gone).
  */
-export async function* exportBatches(q: ExportQuery, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
+export async function* exportBatches(
+  q: ExportQuery,
+  signal?: AbortSignal,
+): AsyncGenerator<ExportRow[]> {
   const { filter, sort, hint } = exportFilter(q);
   const withContacts = q.includeContacts === '1';
-  const cursor: FindCursor = pledges().find(filter, { sort, hint, projection: projectionFor(withContacts), batchSize: BATCH_SIZE });
+  const cursor: FindCursor = pledges().find(filter, {
+    sort,
+    hint,
+    projection: projectionFor(withContacts),
+    batchSize: BATCH_SIZE,
+  });
   let more: Promise<boolean> | undefined;
   try {
     more = cursor.hasNext();

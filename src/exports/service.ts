@@ -79,17 +79,47 @@ export async function runExport(opts: RunExportOptions): Promise<ExportManifest 
   const generatedAt = new Date();
   if (opts.query.includeContacts === '1') {
     // Personal data leaves the registry: say who took it, before it goes.
-    await recordEvent({ actor: opts.actor, action: 'export.contacts', subject: { type: 'export', id: String(id) }, after: { format: opts.format, filters: opts.query } });
+    await recordEvent({
+      actor: opts.actor,
+      action: 'export.contacts',
+      subject: { type: 'export', id: String(id) },
+      after: { format: opts.format, filters: opts.query },
+    });
   }
   let rows = 0;
   let manifest: ExportManifest | null = null;
   const signer = opts.signer;
   const digest = new Digest(async (sha256, bytes) => {
     if (!signer) return;
-    const m: ExportManifest = { id: String(id), kind: 'signatories', format: opts.format, filters: opts.query, rows, bytes, sha256, createdAt: new Date().toISOString(), keyId: signer.keyId };
+    const m: ExportManifest = {
+      id: String(id),
+      kind: 'signatories',
+      format: opts.format,
+      filters: opts.query,
+      rows,
+      bytes,
+      sha256,
+      createdAt: new Date().toISOString(),
+      keyId: signer.keyId,
+    };
     const jws = signer.sign(m);
-    await ExportRecord.create({ _id: id, format: m.format, filters: m.filters, rows, bytes, sha256, actor: opts.actor, keyId: m.keyId, jws });
-    await recordEvent({ actor: opts.actor, action: 'export.completed', subject: { type: 'export', id: m.id }, after: { format: m.format, rows, sha256 } });
+    await ExportRecord.create({
+      _id: id,
+      format: m.format,
+      filters: m.filters,
+      rows,
+      bytes,
+      sha256,
+      actor: opts.actor,
+      keyId: m.keyId,
+      jws,
+    });
+    await recordEvent({
+      actor: opts.actor,
+      action: 'export.completed',
+      subject: { type: 'export', id: m.id },
+      after: { format: m.format, rows, sha256 },
+    });
     manifest = m;
   });
   // pipeline: if the client goes away the digest is destroyed too, which stops any writer waiting on it.
@@ -98,7 +128,13 @@ export async function runExport(opts: RunExportOptions): Promise<ExportManifest 
   const stop = () => digest.destroy();
   opts.signal.addEventListener('abort', stop, { once: true });
   try {
-    const writer = writerFor(opts.format, digest, { columns: opts.columns ?? columnsFor(opts.query), query: opts.query, exportId: String(id), generatedAt, audience: opts.audience });
+    const writer = writerFor(opts.format, digest, {
+      columns: opts.columns ?? columnsFor(opts.query),
+      query: opts.query,
+      exportId: String(id),
+      generatedAt,
+      audience: opts.audience,
+    });
     for await (const batch of exportBatches(opts.query, opts.signal)) {
       await writer.writeRows(batch);
       rows += batch.length;
@@ -120,13 +156,24 @@ export async function runExport(opts: RunExportOptions): Promise<ExportManifest 
 function isClientGone(e: unknown): boolean {
   const code = (e as { code?: string; name?: string } | null)?.code;
   const name = (e as { name?: string } | null)?.name;
-  return name === 'SinkClosedError' || name === 'AbortError' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ECONNRESET' || code === 'EPIPE';
+  return (
+    name === 'SinkClosedError' ||
+    name === 'AbortError' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ERR_STREAM_DESTROYED' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE'
+  );
 }
 
-export async function exportManifest(id: string): Promise<{ manifest: ExportManifest; jws: string } | null> {
+export async function exportManifest(
+  id: string,
+): Promise<{ manifest: ExportManifest; jws: string } | null> {
   const rec = await ExportRecord.findById(id).lean();
   if (!rec) return null;
-  const payload = JSON.parse(Buffer.from(rec.jws.split('.')[1], 'base64url').toString('utf8')) as ExportManifest;
+  const payload = JSON.parse(
+    Buffer.from(rec.jws.split('.')[1], 'base64url').toString('utf8'),
+  ) as ExportManifest;
   return { manifest: payload, jws: rec.jws };
 }
 
@@ -143,8 +190,33 @@ export interface ExportSummary {
 
 /** The latest finished exports, newest first (for the console's exports page). */
 export async function recentExports(limit = 20): Promise<ExportSummary[]> {
-  const recs = await ExportRecord.find({}, { format: 1, rows: 1, bytes: 1, sha256: 1, actor: 1, createdAt: 1 }).sort({ createdAt: -1, _id: -1 }).limit(limit).lean<Array<{ _id: Types.ObjectId; format: string; rows: number; bytes: number; sha256: string; actor: string; createdAt: Date }>>();
-  return recs.map((r) => ({ id: String(r._id), format: r.format, rows: r.rows, bytes: r.bytes, sha256: r.sha256, actor: r.actor, createdAt: r.createdAt, manifestUrl: `/api/v1/admin/exports/${String(r._id)}/manifest` }));
+  const recs = await ExportRecord.find(
+    {},
+    { format: 1, rows: 1, bytes: 1, sha256: 1, actor: 1, createdAt: 1 },
+  )
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(limit)
+    .lean<
+      Array<{
+        _id: Types.ObjectId;
+        format: string;
+        rows: number;
+        bytes: number;
+        sha256: string;
+        actor: string;
+        createdAt: Date;
+      }>
+    >();
+  return recs.map((r) => ({
+    id: String(r._id),
+    format: r.format,
+    rows: r.rows,
+    bytes: r.bytes,
+    sha256: r.sha256,
+    actor: r.actor,
+    createdAt: r.createdAt,
+    manifestUrl: `/api/v1/admin/exports/${String(r._id)}/manifest`,
+  }));
 }
 
 /**
@@ -152,19 +224,52 @@ export async function recentExports(limit = 20): Promise<ExportSummary[]> {
  * in the database; the answer has at most one line per day × province × industry with signings.
  */
 export async function dailyCountsCsv(): Promise<string> {
-  const groups = await Pledge.aggregate<{ _id: { day: string; province: string; industry: string }; count: number }>([
+  const groups = await Pledge.aggregate<{
+    _id: { day: string; province: string; industry: string };
+    count: number;
+  }>([
     { $match: { status: PledgeStatus.Active } },
-    { $group: { _id: { day: chinaDayExpression('$activatedAt'), province: '$province', industry: '$industry' }, count: { $sum: 1 } } },
+    {
+      $group: {
+        _id: {
+          day: chinaDayExpression('$activatedAt'),
+          province: '$province',
+          industry: '$industry',
+        },
+        count: { $sum: 1 },
+      },
+    },
     { $sort: { '_id.day': 1, '_id.province': 1, '_id.industry': 1 } },
   ]);
   const provinces = new Map(PROVINCES.map((p) => [p.code as string, p]));
   const industries = new Map(INDUSTRIES.map((i) => [i.code as string, i]));
-  const header = ['日期 Date (China time)', '省份代码 Province code', '省份 Province', 'Province (English)', '行业代码 Industry code', '行业 Industry', 'Industry (English)', '新增签署企业 Signatories'];
+  const header = [
+    '日期 Date (China time)',
+    '省份代码 Province code',
+    '省份 Province',
+    'Province (English)',
+    '行业代码 Industry code',
+    '行业 Industry',
+    'Industry (English)',
+    '新增签署企业 Signatories',
+  ];
   let out = '\uFEFF' + header.map(csvCell).join(',') + '\r\n';
   for (const g of groups) {
     const p = provinces.get(g._id.province);
     const i = industries.get(g._id.industry);
-    out += [g._id.day, g._id.province, p?.zh ?? '', p?.en ?? '', g._id.industry, i?.zh ?? '', i?.en ?? '', g.count].map(csvCell).join(',') + '\r\n';
+    out +=
+      [
+        g._id.day,
+        g._id.province,
+        p?.zh ?? '',
+        p?.en ?? '',
+        g._id.industry,
+        i?.zh ?? '',
+        i?.en ?? '',
+        g.count,
+      ]
+        .map(csvCell)
+        .join(',') + '\r\n';
   }
   return out;
 }

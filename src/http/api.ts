@@ -28,7 +28,11 @@ export const decimalInt = (min: number, max: number) =>
  */
 export type RouteAuth = 'company' | 'admin' | 'session';
 
-const ROLES_OF: Record<RouteAuth, Array<'company' | 'admin'>> = { company: ['company'], admin: ['admin'], session: ['company', 'admin'] };
+const ROLES_OF: Record<RouteAuth, Array<'company' | 'admin'>> = {
+  company: ['company'],
+  admin: ['admin'],
+  session: ['company', 'admin'],
+};
 
 /**
  * One response. Without `schema`/`content` an error status (4xx/5xx) is a problem document and
@@ -56,7 +60,11 @@ interface Described {
   responses: Record<number, ResponseSpec>;
 }
 
-export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> extends Described {
+export interface RouteSpec<
+  B extends z.ZodType,
+  Q extends z.ZodType,
+  P extends z.ZodType,
+> extends Described {
   /** Express-style path relative to /api/v1, e.g. `/admin/pledges/:id/approve`. */
   path: string;
   body?: B;
@@ -64,7 +72,11 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   params?: P;
   /** Runs after the `auth` check, before validation (e.g. a rate limit). */
   middleware?: RequestHandler[];
-  handler: (input: { body: z.output<B>; query: z.output<Q>; params: z.output<P> }, req: express.Request, res: express.Response) => Promise<unknown> | unknown;
+  handler: (
+    input: { body: z.output<B>; query: z.output<Q>; params: z.output<P> },
+    req: express.Request,
+    res: express.Response,
+  ) => Promise<unknown> | unknown;
 }
 
 /** A route served by another router (health, metrics, JWKS), described in the same document. */
@@ -97,12 +109,20 @@ export class ApiBuilder {
   readonly router: Router = express.Router();
   private readonly routes: Recorded[] = [];
 
-  route<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, P extends z.ZodType = z.ZodUndefined>(spec: RouteSpec<B, Q, P>): void {
+  route<
+    B extends z.ZodType = z.ZodUndefined,
+    Q extends z.ZodType = z.ZodUndefined,
+    P extends z.ZodType = z.ZodUndefined,
+  >(spec: RouteSpec<B, Q, P>): void {
     this.record({ ...spec, fullPath: '/api/v1' + spec.path });
     const validate: RequestHandler = async (req, res) => {
       const input = {
-        params: spec.params ? parseInput(spec.params, req.params, 'The address is not valid.') : undefined,
-        query: spec.query ? parseInput(spec.query, req.query ?? {}, 'Some query parameters are invalid.') : undefined,
+        params: spec.params
+          ? parseInput(spec.params, req.params, 'The address is not valid.')
+          : undefined,
+        query: spec.query
+          ? parseInput(spec.query, req.query ?? {}, 'Some query parameters are invalid.')
+          : undefined,
         body: spec.body ? parseInput(spec.body, req.body ?? {}) : undefined,
       } as { body: z.output<B>; query: z.output<Q>; params: z.output<P> };
       const result = await spec.handler(input, req, res);
@@ -121,16 +141,35 @@ export class ApiBuilder {
   private record(r: Recorded): void {
     for (const [status, resp] of Object.entries(r.responses)) {
       const s = Number(status);
-      if (s < 400 && s !== 204 && !resp.schema && !resp.content) throw new Error(`${r.method} ${r.fullPath}: response ${status} needs a schema`);
+      if (s < 400 && s !== 204 && !resp.schema && !resp.content)
+        throw new Error(`${r.method} ${r.fullPath}: response ${status} needs a schema`);
     }
     this.routes.push(r);
   }
 
-  openApi(info: { title: string; version: string; description?: string; license?: { name: string; identifier?: string; url?: string } }, opts: { servers?: Array<{ url: string; description?: string }> } = {}): Record<string, unknown> {
+  openApi(
+    info: {
+      title: string;
+      version: string;
+      description?: string;
+      license?: { name: string; identifier?: string; url?: string };
+    },
+    opts: { servers?: Array<{ url: string; description?: string }> } = {},
+  ): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
-    const schemes: Record<string, unknown> = { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A session token from POST /api/v1/auth/login or /auth/login-link/verify' } };
+    const schemes: Record<string, unknown> = {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'A session token from POST /api/v1/auth/login or /auth/login-link/verify',
+      },
+    };
     const schema = (s: z.ZodType, io: 'input' | 'output') => {
-      const { $schema, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+      const { $schema, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<
+        string,
+        unknown
+      >;
       void $schema;
       return rest;
     };
@@ -138,27 +177,78 @@ export class ApiBuilder {
     for (const r of this.routes) {
       const path = r.fullPath.replace(/:([A-Za-z_]+)/g, '{$1}');
       const parameters: unknown[] = [];
-      for (const [where, s] of [['path', r.params], ['query', r.query]] as const) {
+      for (const [where, s] of [
+        ['path', r.params],
+        ['query', r.query],
+      ] as const) {
         if (!s) continue;
-        const js = schema(s, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+        const js = schema(s, 'input') as {
+          properties?: Record<string, unknown>;
+          required?: string[];
+        };
         for (const [name, p] of Object.entries(js.properties ?? {})) {
-          parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: p });
+          parameters.push({
+            name,
+            in: where,
+            required: where === 'path' || (js.required ?? []).includes(name),
+            schema: p,
+          });
         }
       }
       r.tags.forEach((t) => tags.add(t));
-      const op: Record<string, unknown> = { summary: r.summary, tags: r.tags, operationId: `${r.method}_${r.fullPath.replace(/^\/api\/v1/, '').replace(/[^A-Za-z0-9]+/g, '_')}` };
+      const op: Record<string, unknown> = {
+        summary: r.summary,
+        tags: r.tags,
+        operationId: `${r.method}_${r.fullPath.replace(/^\/api\/v1/, '').replace(/[^A-Za-z0-9]+/g, '_')}`,
+      };
       if (parameters.length) op.parameters = parameters;
-      if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } };
-      else if (r.requestContent) op.requestBody = { required: true, content: Object.fromEntries(Object.entries(r.requestContent).map(([type, s]) => [type, { schema: schema(s, 'input') }])) };
+      if (r.body)
+        op.requestBody = {
+          required: true,
+          content: { 'application/json': { schema: schema(r.body, 'input') } },
+        };
+      else if (r.requestContent)
+        op.requestBody = {
+          required: true,
+          content: Object.fromEntries(
+            Object.entries(r.requestContent).map(([type, s]) => [
+              type,
+              { schema: schema(s, 'input') },
+            ]),
+          ),
+        };
       const declared = Object.fromEntries(
         Object.entries(r.responses).map(([status, resp]) => {
-          const content = resp.content ?? (resp.schema ? { [resp.contentType ?? 'application/json']: resp.schema } : undefined);
-          if (content) return [status, { description: resp.description, content: Object.fromEntries(Object.entries(content).map(([type, s]) => [type, { schema: schema(s, 'output') }])) }];
-          return [status, Number(status) >= 400 ? problem(resp.description) : { description: resp.description }];
+          const content =
+            resp.content ??
+            (resp.schema ? { [resp.contentType ?? 'application/json']: resp.schema } : undefined);
+          if (content)
+            return [
+              status,
+              {
+                description: resp.description,
+                content: Object.fromEntries(
+                  Object.entries(content).map(([type, s]) => [
+                    type,
+                    { schema: schema(s, 'output') },
+                  ]),
+                ),
+              },
+            ];
+          return [
+            status,
+            Number(status) >= 400 ? problem(resp.description) : { description: resp.description },
+          ];
         }),
       );
-      const errors: Record<string, unknown> = { '400': problem('Invalid input (field-level `errors`)') };
-      if (r.auth) Object.assign(errors, { '401': problem('Not signed in or the token is invalid/expired'), '403': problem('Signed in without the required role') });
+      const errors: Record<string, unknown> = {
+        '400': problem('Invalid input (field-level `errors`)'),
+      };
+      if (r.auth)
+        Object.assign(errors, {
+          '401': problem('Not signed in or the token is invalid/expired'),
+          '403': problem('Signed in without the required role'),
+        });
       if (r.security) errors['401'] = problem(r.security.description);
       op.responses = { ...errors, ...declared };
       if (r.auth) {
@@ -167,7 +257,11 @@ export class ApiBuilder {
         op['x-roles'] = ROLES_OF[r.auth];
       } else if (r.security) {
         op.security = [{ [r.security.scheme]: [] }];
-        schemes[r.security.scheme] = { type: 'http', scheme: 'bearer', description: r.security.description };
+        schemes[r.security.scheme] = {
+          type: 'http',
+          scheme: 'bearer',
+          description: r.security.description,
+        };
       } else op.security = [];
       (paths[path] ??= {})[r.method] = op;
     }
@@ -205,17 +299,36 @@ const PROBLEM_SCHEMA = {
   type: 'object',
   description: 'RFC 9457 problem details',
   properties: {
-    type: { type: 'string', format: 'uri-reference', description: '`/problems/<code>`: the stable machine-readable code', examples: ['/problems/validation-failed'] },
+    type: {
+      type: 'string',
+      format: 'uri-reference',
+      description: '`/problems/<code>`: the stable machine-readable code',
+      examples: ['/problems/validation-failed'],
+    },
     title: { type: 'string', examples: ['Bad Request'] },
     status: { type: 'integer', examples: [400] },
     detail: { type: 'string', examples: ['Some fields are invalid.'] },
     instance: { type: 'string', examples: ['/api/v1/pledges'] },
-    requestId: { type: 'string', description: 'Quote it when reporting a server error (5xx only; also the X-Request-Id header)' },
-    errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } }, required: ['path', 'message'] } },
+    requestId: {
+      type: 'string',
+      description:
+        'Quote it when reporting a server error (5xx only; also the X-Request-Id header)',
+    },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { path: { type: 'string' }, message: { type: 'string' } },
+        required: ['path', 'message'],
+      },
+    },
   },
   required: ['type', 'title', 'status'],
 };
 
 function problem(description: string): Record<string, unknown> {
-  return { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+  return {
+    description,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
 }

@@ -34,7 +34,9 @@ function percentDecodeBytes(s: string): Buffer {
 /** Refuses a URL (path or query) whose percent-encoding is not UTF-8: a 400 before any route. */
 export const requireUtf8Url: RequestHandler = (req, _res, next) => {
   if (req.url.includes('%') && !isUtf8PercentEncoded(req.url)) {
-    throw badRequest('The address contains percent-encoding that is not UTF-8.', { code: 'malformed-url' });
+    throw badRequest('The address contains percent-encoding that is not UTF-8.', {
+      code: 'malformed-url',
+    });
   }
   next();
 };
@@ -57,13 +59,24 @@ function requireUtf8Charset(encoding: string): void {
 }
 
 /** `verify` for express.json: the raw body must be UTF-8 (RFC 8259 §8.1), and say so. */
-export function verifyUtf8Json(_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string): void {
+export function verifyUtf8Json(
+  _req: IncomingMessage,
+  _res: unknown,
+  body: Buffer,
+  encoding: string,
+): void {
   requireUtf8Charset(encoding);
-  if (!isUtf8(body)) throw new BodyEncodingError(400, 'encoding.invalid', 'The request body is not valid UTF-8.');
+  if (!isUtf8(body))
+    throw new BodyEncodingError(400, 'encoding.invalid', 'The request body is not valid UTF-8.');
 }
 
 /** `verify` for express.urlencoded: the percent-encoded values must decode to UTF-8. */
-export function verifyUtf8Form(_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string): void {
+export function verifyUtf8Form(
+  _req: IncomingMessage,
+  _res: unknown,
+  body: Buffer,
+  encoding: string,
+): void {
   requireUtf8Charset(encoding);
   if (!isUtf8PercentEncoded(body.toString('latin1'))) {
     throw new BodyEncodingError(400, 'encoding.invalid', 'The form data is not valid UTF-8.');

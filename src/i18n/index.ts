@@ -160,6 +160,9 @@ export function catalogMessage(locale: Locale, key: string): string | undefined 
  * What an error says to a reader: the catalog's `error.<code>` for its stable code, else the
  * English detail the API gives (a code without wording yet still says something true).
  */
-export function errorDetail(locale: Locale, error: { code: string; detail?: string; title?: string }): string {
+export function errorDetail(
+  locale: Locale,
+  error: { code: string; detail?: string; title?: string },
+): string {
   return catalogMessage(locale, `error.${error.code}`) ?? error.detail ?? error.title ?? error.code;
 }

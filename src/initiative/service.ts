@@ -22,8 +22,19 @@ export function clearInitiativeCache(): void {
 export async function currentInitiative(): Promise<PublishedInitiative> {
   if (cache && cache.until > Date.now()) return cache.value;
   const doc = await Initiative.findOne({ status: 'published' }).sort({ version: -1 }).lean();
-  if (!doc) throw serviceUnavailable('No initiative has been published yet, so signing is not open.', undefined, { code: 'no-initiative' });
-  const value: PublishedInitiative = { version: doc.version, title: { zh: doc.title!.zh, en: doc.title!.en }, text: { zh: doc.text!.zh, en: doc.text!.en }, sha256: doc.sha256, publishedAt: doc.publishedAt! };
+  if (!doc)
+    throw serviceUnavailable(
+      'No initiative has been published yet, so signing is not open.',
+      undefined,
+      { code: 'no-initiative' },
+    );
+  const value: PublishedInitiative = {
+    version: doc.version,
+    title: { zh: doc.title!.zh, en: doc.title!.en },
+    text: { zh: doc.text!.zh, en: doc.text!.en },
+    sha256: doc.sha256,
+    publishedAt: doc.publishedAt!,
+  };
   cache = { value, until: Date.now() + CACHE_MS };
   return value;
 }
@@ -32,7 +43,8 @@ export async function currentInitiative(): Promise<PublishedInitiative> {
 export async function publishInitiative(content: InitiativeContent): Promise<PublishedInitiative> {
   const sha256 = initiativeHash(content);
   const existing = await Initiative.findOne({ version: content.version }).lean();
-  if (existing && existing.sha256 !== sha256) throw new Error(`initiative version ${content.version} already exists with different text`);
+  if (existing && existing.sha256 !== sha256)
+    throw new Error(`initiative version ${content.version} already exists with different text`);
   if (!existing) {
     try {
       await Initiative.create({ ...content, sha256, status: 'published', publishedAt: new Date() });

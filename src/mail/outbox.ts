@@ -23,15 +23,24 @@ export const LINK_SENT = '[link removed after sending]';
 export const LINK_NOT_SENT = '[link removed: mail not sent]';
 
 /** The stored text and html with the message's secret link replaced by `marker`. */
-export function withoutLink(msg: { text: string; html?: string | null; link?: string | null }, marker: string): { text: string; html?: string } {
+export function withoutLink(
+  msg: { text: string; html?: string | null; link?: string | null },
+  marker: string,
+): { text: string; html?: string } {
   const html = msg.html ?? undefined;
   if (!msg.link) return { text: msg.text, html };
   const cut = (s: string, link: string) => s.split(link).join(marker);
-  return { text: cut(msg.text, msg.link), html: html === undefined ? undefined : cut(cut(html, escapeHtml(msg.link)), msg.link) };
+  return {
+    text: cut(msg.text, msg.link),
+    html: html === undefined ? undefined : cut(cut(html, escapeHtml(msg.link)), msg.link),
+  };
 }
 
 export interface MailQueue {
-  enqueue(msg: MailMessage, requires?: { collection: string; id: Types.ObjectId }): Promise<Types.ObjectId>;
+  enqueue(
+    msg: MailMessage,
+    requires?: { collection: string; id: Types.ObjectId },
+  ): Promise<Types.ObjectId>;
   /** Drops a queued mail whose state change did not happen (e.g. the insert hit a duplicate). */
   cancel(id: Types.ObjectId): Promise<void>;
   /** Lets mail queued with `requires` go now that its state change is written. */
@@ -48,18 +57,36 @@ export const HOLD_MS = 30_000;
 export function createMailQueue(onEnqueued: () => void = () => {}): MailQueue {
   return {
     async enqueue(msg, requires) {
-      const doc = await Outbox.create({ ...msg, requires, status: 'pending', nextAttemptAt: new Date(Date.now() + (requires ? HOLD_MS : 0)) });
+      const doc = await Outbox.create({
+        ...msg,
+        requires,
+        status: 'pending',
+        nextAttemptAt: new Date(Date.now() + (requires ? HOLD_MS : 0)),
+      });
       if (!requires) onEnqueued();
       return doc._id;
     },
     async release(id) {
-      await Outbox.updateOne({ _id: id, status: 'pending' }, { $set: { nextAttemptAt: new Date() } });
+      await Outbox.updateOne(
+        { _id: id, status: 'pending' },
+        { $set: { nextAttemptAt: new Date() } },
+      );
       onEnqueued();
     },
     async cancel(id) {
       const msg = await Outbox.findOne({ _id: id, status: 'pending' }).lean();
       if (!msg) return;
-      await Outbox.updateOne({ _id: id, status: 'pending' }, { $set: { status: 'dropped', lastError: 'cancelled: the state change failed', ...withoutLink(msg, LINK_NOT_SENT) }, $unset: { link: 1 } });
+      await Outbox.updateOne(
+        { _id: id, status: 'pending' },
+        {
+          $set: {
+            status: 'dropped',
+            lastError: 'cancelled: the state change failed',
+            ...withoutLink(msg, LINK_NOT_SENT),
+          },
+          $unset: { link: 1 },
+        },
+      );
     },
   };
 }

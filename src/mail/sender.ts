@@ -29,7 +29,12 @@ export interface MailSenderOptions {
 const CONCURRENCY = 8;
 
 export function createTransport(opts: MailSenderOptions): Transporter {
-  if (opts.smtpUrl) return nodemailer.createTransport({ url: opts.smtpUrl, pool: true, maxConnections: CONCURRENCY });
+  if (opts.smtpUrl)
+    return nodemailer.createTransport({
+      url: opts.smtpUrl,
+      pool: true,
+      maxConnections: CONCURRENCY,
+    });
   return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
 }
 
@@ -40,7 +45,12 @@ export class MailSender {
 
   constructor(private readonly opts: MailSenderOptions) {
     this.transport = createTransport(opts);
-    this.task = new BackgroundTask('mail delivery', () => this.drain(), opts.pollMs ?? 2000, opts.logger);
+    this.task = new BackgroundTask(
+      'mail delivery',
+      () => this.drain(),
+      opts.pollMs ?? 2000,
+      opts.logger,
+    );
   }
 
   start(): void {
@@ -68,7 +78,8 @@ export class MailSender {
   private async drainOne(): Promise<number> {
     let sent = 0;
     for (;;) {
-      if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected) return sent;
+      if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected)
+        return sent;
       const msg = await this.claim();
       if (!msg) return sent;
       if (await this.deliver(msg)) sent++;
@@ -78,33 +89,67 @@ export class MailSender {
   /** Takes the next due message, or one whose sender crashed mid-send (its lock expired). */
   private async claim(): Promise<OutboxDoc | null> {
     const now = new Date();
-    const take = { $set: { status: 'sending', lockedUntil: new Date(now.getTime() + LOCK_MS) }, $inc: { attempts: 1 } };
+    const take = {
+      $set: { status: 'sending', lockedUntil: new Date(now.getTime() + LOCK_MS) },
+      $inc: { attempts: 1 },
+    };
     // Two indexed queries rather than one $or, so a large outbox of sent mail is never scanned.
     return (
-      (await Outbox.findOneAndUpdate({ status: 'pending', nextAttemptAt: { $lte: now } }, take, { sort: { nextAttemptAt: 1 }, returnDocument: 'after' }).lean<OutboxDoc>()) ??
-      (await Outbox.findOneAndUpdate({ status: 'sending', lockedUntil: { $lt: now } }, take, { returnDocument: 'after' }).lean<OutboxDoc>())
+      (await Outbox.findOneAndUpdate({ status: 'pending', nextAttemptAt: { $lte: now } }, take, {
+        sort: { nextAttemptAt: 1 },
+        returnDocument: 'after',
+      }).lean<OutboxDoc>()) ??
+      (await Outbox.findOneAndUpdate({ status: 'sending', lockedUntil: { $lt: now } }, take, {
+        returnDocument: 'after',
+      }).lean<OutboxDoc>())
     );
   }
 
   private async deliver(msg: OutboxDoc): Promise<boolean> {
     if (msg.requires?.collection && msg.requires.id) {
-      const exists = await mongoose.connection.db!.collection(msg.requires.collection).countDocuments({ _id: msg.requires.id }, { limit: 1 });
+      const exists = await mongoose.connection
+        .db!.collection(msg.requires.collection)
+        .countDocuments({ _id: msg.requires.id }, { limit: 1 });
       if (!exists) {
         const tooOld = Date.now() - new Date(msg.createdAt).getTime() > REQUIRES_GRACE_MS;
         await Outbox.updateOne(
           { _id: msg._id },
           tooOld
-            ? { $set: { status: 'dropped', lastError: 'the record this mail belongs to was never created', ...withoutLink(msg, LINK_NOT_SENT) }, $unset: { link: 1 } }
+            ? {
+                $set: {
+                  status: 'dropped',
+                  lastError: 'the record this mail belongs to was never created',
+                  ...withoutLink(msg, LINK_NOT_SENT),
+                },
+                $unset: { link: 1 },
+              }
             : { $set: { status: 'pending', nextAttemptAt: new Date(Date.now() + 1000) } },
         );
         return false;
       }
     }
     try {
-      const info = await this.transport.sendMail({ from: MAIL_FROM, to: msg.to, subject: msg.subject, text: msg.text, html: msg.html ?? undefined });
+      const info = await this.transport.sendMail({
+        from: MAIL_FROM,
+        to: msg.to,
+        subject: msg.subject,
+        text: msg.text,
+        html: msg.html ?? undefined,
+      });
       if (!this.opts.smtpUrl) this.writeDevCopy(msg, info.message as Buffer);
       // The stored copy keeps no usable link: a database reader must not be able to sign in.
-      await Outbox.updateOne({ _id: msg._id }, { $set: { status: 'sent', sentAt: new Date(), messageId: info.messageId, ...withoutLink(msg, LINK_SENT) }, $unset: { lockedUntil: 1, link: 1 } });
+      await Outbox.updateOne(
+        { _id: msg._id },
+        {
+          $set: {
+            status: 'sent',
+            sentAt: new Date(),
+            messageId: info.messageId,
+            ...withoutLink(msg, LINK_SENT),
+          },
+          $unset: { lockedUntil: 1, link: 1 },
+        },
+      );
       return true;
     } catch (e) {
       const attempts = msg.attempts ?? 1;
@@ -113,13 +158,27 @@ export class MailSender {
       const delay = Math.min(3600_000, 5000 * 2 ** (attempts - 1));
       // SMTP errors often quote the recipient ("550 <x@y>: unknown user"): logs get a hash only.
       const err = redactAddresses((e as Error).message);
-      this.opts.logger.warn({ mail: String(msg._id), toHash: addressHash(msg.to), attempts, err }, giveUp ? 'mail delivery failed for good' : 'mail delivery failed; will retry');
+      this.opts.logger.warn(
+        { mail: String(msg._id), toHash: addressHash(msg.to), attempts, err },
+        giveUp ? 'mail delivery failed for good' : 'mail delivery failed; will retry',
+      );
       const status = giveUp ? 'dropped' : 'pending';
       await Outbox.updateOne(
         { _id: msg._id },
         giveUp
-          ? { $set: { status, lastError: err, nextAttemptAt: new Date(Date.now() + delay), ...withoutLink(msg, LINK_NOT_SENT) }, $unset: { lockedUntil: 1, link: 1 } }
-          : { $set: { status, lastError: err, nextAttemptAt: new Date(Date.now() + delay) }, $unset: { lockedUntil: 1 } },
+          ? {
+              $set: {
+                status,
+                lastError: err,
+                nextAttemptAt: new Date(Date.now() + delay),
+                ...withoutLink(msg, LINK_NOT_SENT),
+              },
+              $unset: { lockedUntil: 1, link: 1 },
+            }
+          : {
+              $set: { status, lastError: err, nextAttemptAt: new Date(Date.now() + delay) },
+              $unset: { lockedUntil: 1 },
+            },
       );
       return false;
     }
@@ -127,9 +186,15 @@ export class MailSender {
 
   private writeDevCopy(msg: OutboxDoc, raw: Buffer): void {
     fs.mkdirSync(this.opts.outboxDir, { recursive: true });
-    const file = path.join(this.opts.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(msg._id)}.eml`);
+    const file = path.join(
+      this.opts.outboxDir,
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(msg._id)}.eml`,
+    );
     fs.writeFileSync(file, raw);
     // Never the link itself, at any level: whoever reads logs could sign in with it.
-    this.opts.logger.info({ mail: String(msg._id), toHash: addressHash(msg.to), file }, 'dev mail written to the outbox folder (no SMTP_URL); any link is in the .eml file, not in this log');
+    this.opts.logger.info(
+      { mail: String(msg._id), toHash: addressHash(msg.to), file },
+      'dev mail written to the outbox folder (no SMTP_URL); any link is in the .eml file, not in this log',
+    );
   }
 }

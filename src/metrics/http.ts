@@ -26,7 +26,8 @@ function captureRoutePattern(req: Observed): void {
     get: () => route,
     set(value: { path?: unknown } | undefined) {
       route = value;
-      if (value && value.path !== undefined) req[ROUTE_PATTERN] = `${req.baseUrl}${String(value.path)}`;
+      if (value && value.path !== undefined)
+        req[ROUTE_PATTERN] = `${req.baseUrl}${String(value.path)}`;
     },
   });
 }
@@ -47,7 +48,13 @@ export function observeRequests(logger: Logger): RequestHandler {
       httpDuration.observe({ method: req.method, route, status }, seconds);
       if (res.statusCode === 429) rateLimitRejections.inc({ route });
       logger.info(
-        { requestId: res.locals.requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 },
+        {
+          requestId: res.locals.requestId,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
         'request',
       );
     });
@@ -72,7 +79,10 @@ export function metricsRouter(config: Config): Router {
       }
     }
     const { registry } = getMetrics();
-    res.set('Cache-Control', 'no-store').type(registry.contentType).send(await registry.metrics());
+    res
+      .set('Cache-Control', 'no-store')
+      .type(registry.contentType)
+      .send(await registry.metrics());
   });
   return router;
 }

@@ -38,7 +38,10 @@ let figures: { at: number; value: Promise<StoreFigures | null> } | undefined;
 async function countStore(): Promise<StoreFigures | null> {
   const ping = await pingDatabase(1000);
   if (!ping.ok) return null;
-  const countBy = async <S extends string>(statuses: readonly S[], count: (s: S) => Promise<number>) =>
+  const countBy = async <S extends string>(
+    statuses: readonly S[],
+    count: (s: S) => Promise<number>,
+  ) =>
     Object.fromEntries(await Promise.all(statuses.map(async (s) => [s, await count(s)] as const)));
   const [pledges, certificates, mail, certificatesPending, unsealed] = await Promise.all([
     countBy(Object.values(PledgeStatus), (status) => Pledge.countDocuments({ status })),

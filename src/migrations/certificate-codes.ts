@@ -14,11 +14,16 @@ interface OldRecord {
 }
 
 /** The codes behind a certified company's names (exported for its test). */
-export function codesOf(company: NonNullable<NonNullable<OldRecord['data']>['company']>): { province: string; industry: string } | null {
+export function codesOf(
+  company: NonNullable<NonNullable<OldRecord['data']>['company']>,
+): { province: string; industry: string } | null {
   const provinceName = company.province?.zh;
   const industryName = company.industry?.zh;
   if (!provinceName || !industryName) return null;
-  const province = PROVINCES.find((p) => p.zh === provinceName)?.code ?? (company.uscc ? provinceFromUscc(company.uscc)?.code : undefined) ?? provinceName;
+  const province =
+    PROVINCES.find((p) => p.zh === provinceName)?.code ??
+    (company.uscc ? provinceFromUscc(company.uscc)?.code : undefined) ??
+    provinceName;
   const industry = INDUSTRIES.find((i) => i.zh === industryName)?.code ?? industryName;
   return { province, industry };
 }
@@ -28,9 +33,15 @@ export const certificateCodes: Migration = {
   description: 'record the province and industry codes on certificates issued without them',
   async up(db: mongoose.mongo.Db) {
     const certificates = db.collection<OldRecord>('certificates');
-    for await (const c of certificates.find({ codes: { $exists: false } }, { projection: { data: 1 } })) {
+    for await (const c of certificates.find(
+      { codes: { $exists: false } },
+      { projection: { data: 1 } },
+    )) {
       const codes = c.data?.company ? codesOf(c.data.company) : null;
-      if (codes) await certificates.updateOne({ _id: c._id, codes: { $exists: false } } as never, { $set: { codes } });
+      if (codes)
+        await certificates.updateOne({ _id: c._id, codes: { $exists: false } } as never, {
+          $set: { codes },
+        });
     }
   },
 };

@@ -6,7 +6,12 @@
 import mongoose from 'mongoose';
 import type { Logger } from '../logger';
 import { certificateCodes } from './certificate-codes';
-import { buildDeclaredIndexes, describeIndex, indexFingerprint, missingInvariantIndexes } from './indexes';
+import {
+  buildDeclaredIndexes,
+  describeIndex,
+  indexFingerprint,
+  missingInvariantIndexes,
+} from './indexes';
 import { runMigrations, type Migration, type RunResult } from './runner';
 import { reviewKeysStep } from './review-keys';
 import { unconfirmedHoldNoCode } from './unconfirmed-hold-no-code';
@@ -43,7 +48,10 @@ export async function migrate(logger: Logger): Promise<RunResult> {
   const result = await runMigrations(db, migrationSteps(), { logger });
   const missing = await missingInvariantIndexes(db);
   if (missing.length > 0) {
-    logger.warn({ missing: missing.map(describeIndex) }, 'invariant indexes missing although recorded as built: building them again');
+    logger.warn(
+      { missing: missing.map(describeIndex) },
+      'invariant indexes missing although recorded as built: building them again',
+    );
     await buildDeclaredIndexes();
   }
   return result;
@@ -72,5 +80,8 @@ export async function prepareDatabase(options: PrepareOptions): Promise<void> {
   const missing = (await missingInvariantIndexes(mongoose.connection.db!)).map(describeIndex);
   if (missing.length === 0) return;
   if (options.isProduction) throw new MissingIndexError(missing);
-  logger.warn({ missing }, 'invariant indexes are missing; autoIndex is building them (production would refuse to start)');
+  logger.warn(
+    { missing },
+    'invariant indexes are missing; autoIndex is building them (production would refuse to start)',
+  );
 }

@@ -47,8 +47,12 @@ export function declaredIndexes(): DeclaredIndex[] {
         key: key as DeclaredIndex['key'],
         unique: o.unique === true,
         sparse: o.sparse === true,
-        ...(o.partialFilterExpression ? { partialFilterExpression: o.partialFilterExpression as Record<string, unknown> } : {}),
-        ...(typeof o.expireAfterSeconds === 'number' ? { expireAfterSeconds: o.expireAfterSeconds } : {}),
+        ...(o.partialFilterExpression
+          ? { partialFilterExpression: o.partialFilterExpression as Record<string, unknown> }
+          : {}),
+        ...(typeof o.expireAfterSeconds === 'number'
+          ? { expireAfterSeconds: o.expireAfterSeconds }
+          : {}),
       });
     }
   }
@@ -56,13 +60,26 @@ export function declaredIndexes(): DeclaredIndex[] {
 }
 
 export function describeIndex(index: DeclaredIndex): string {
-  const flags = [index.unique && 'unique', index.sparse && 'sparse', index.partialFilterExpression && 'partial'].filter(Boolean);
+  const flags = [
+    index.unique && 'unique',
+    index.sparse && 'sparse',
+    index.partialFilterExpression && 'partial',
+  ].filter(Boolean);
   return `${index.collection} ${JSON.stringify(index.key)}${flags.length ? ` (${flags.join(', ')})` : ''}`;
 }
 
 /** Changes whenever a declaration does, so the index step of the migrations runs again. */
 export function indexFingerprint(indexes: readonly DeclaredIndex[] = declaredIndexes()): string {
-  const canonical = indexes.map((i) => JSON.stringify([i.collection, Object.entries(i.key), i.unique, i.sparse, i.partialFilterExpression ?? null, i.expireAfterSeconds ?? null]));
+  const canonical = indexes.map((i) =>
+    JSON.stringify([
+      i.collection,
+      Object.entries(i.key),
+      i.unique,
+      i.sparse,
+      i.partialFilterExpression ?? null,
+      i.expireAfterSeconds ?? null,
+    ]),
+  );
   return createHash('sha256').update(canonical.sort().join('\n')).digest('hex').slice(0, 16);
 }
 
@@ -88,7 +105,7 @@ export async function missingInvariantIndexes(db: mongoose.mongo.Db): Promise<De
   for (const want of declaredIndexes().filter(isInvariant)) {
     let have = existing.get(want.collection);
     if (!have) {
-      have = await db
+      have = (await db
         .collection(want.collection)
         .listIndexes()
         .toArray()
@@ -96,7 +113,7 @@ export async function missingInvariantIndexes(db: mongoose.mongo.Db): Promise<De
           // No collection yet means no indexes yet.
           if ((e as { code?: number }).code === 26) return [];
           throw e;
-        }) as ExistingIndex[];
+        })) as ExistingIndex[];
       existing.set(want.collection, have);
     }
     const key = JSON.stringify(Object.entries(want.key));
@@ -105,7 +122,8 @@ export async function missingInvariantIndexes(db: mongoose.mongo.Db): Promise<De
         JSON.stringify(Object.entries(h.key)) === key &&
         h.unique === true &&
         (h.sparse === true) === want.sparse &&
-        JSON.stringify(h.partialFilterExpression ?? null) === JSON.stringify(want.partialFilterExpression ?? null),
+        JSON.stringify(h.partialFilterExpression ?? null) ===
+          JSON.stringify(want.partialFilterExpression ?? null),
     );
     if (!found) missing.push(want);
   }

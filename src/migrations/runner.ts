@@ -49,7 +49,8 @@ export async function runMigrations(
   options: RunOptions,
 ): Promise<RunResult> {
   const ids = steps.map((s) => s.id);
-  if (new Set(ids).size !== ids.length) throw new Error(`duplicate migration ids: ${ids.join(', ')}`);
+  if (new Set(ids).size !== ids.length)
+    throw new Error(`duplicate migration ids: ${ids.join(', ')}`);
   const { logger, leaseMs = 60_000, waitMs = 5 * 60_000 } = options;
   const owner = randomUUID();
   const leases = db.collection<{ _id: string; owner: string; until: Date }>('leases');
@@ -72,13 +73,16 @@ export async function runMigrations(
 
   const giveUpAt = Date.now() + waitMs;
   while (!(await take())) {
-    if (Date.now() > giveUpAt) throw new Error(`another instance held the migrations lease for over ${waitMs} ms`);
+    if (Date.now() > giveUpAt)
+      throw new Error(`another instance held the migrations lease for over ${waitMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const renew = setInterval(() => void take().catch(() => undefined), Math.max(1000, leaseMs / 3));
   renew.unref();
   try {
-    const done = new Set((await records.find({}, { projection: { _id: 1 } }).toArray()).map((r) => r._id));
+    const done = new Set(
+      (await records.find({}, { projection: { _id: 1 } }).toArray()).map((r) => r._id),
+    );
     const result: RunResult = { applied: [], skipped: [] };
     for (const step of steps) {
       if (done.has(step.id)) {
@@ -89,7 +93,12 @@ export async function runMigrations(
       logger.info({ migration: step.id }, `migrating: ${step.description}`);
       await step.up(db);
       const ms = Math.round(performance.now() - started);
-      await records.insertOne({ _id: step.id, description: step.description, appliedAt: new Date(), ms });
+      await records.insertOne({
+        _id: step.id,
+        description: step.description,
+        appliedAt: new Date(),
+        ms,
+      });
       logger.info({ migration: step.id, ms }, 'migration applied');
       result.applied.push(step.id);
     }

@@ -31,9 +31,15 @@ const counters = () => Counter.collection as unknown as import('mongodb').Collec
 
 /** Creates the counter document once (idempotent), so reservations never need an upsert. */
 export async function ensureSequenceCounter(): Promise<void> {
-  await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $setOnInsert: { seq: 0, inflight: [] } }, { upsert: true }).catch((e) => {
-    if (!isDuplicateKey(e)) throw e; // created concurrently: fine
-  });
+  await counters()
+    .updateOne(
+      { _id: SEQUENCE_COUNTER },
+      { $setOnInsert: { seq: 0, inflight: [] } },
+      { upsert: true },
+    )
+    .catch((e) => {
+      if (!isDuplicateKey(e)) throw e; // created concurrently: fine
+    });
 }
 
 /** Steps 1–4 for a pledge awaiting review; throws 409 if it is not awaiting review. */
@@ -41,13 +47,20 @@ export async function activatePledge(pledgeId: Types.ObjectId, actor: string): P
   const now = new Date();
   const claimed = await Pledge.findOneAndUpdate(
     { _id: pledgeId, status: PledgeStatus.PendingReview },
-    { $set: { status: PledgeStatus.Activating }, $push: { history: { from: PledgeStatus.PendingReview, to: PledgeStatus.Activating, at: now, actor } } },
+    {
+      $set: { status: PledgeStatus.Activating },
+      $push: {
+        history: { from: PledgeStatus.PendingReview, to: PledgeStatus.Activating, at: now, actor },
+      },
+    },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
   if (!claimed) {
     const exists = await Pledge.exists({ _id: pledgeId });
     if (!exists) throw notFound('No pledge with this id.');
-    throw conflict('This pledge is not awaiting review (it may have been decided already).', { code: 'pledge-not-pending-review' });
+    throw conflict('This pledge is not awaiting review (it may have been decided already).', {
+      code: 'pledge-not-pending-review',
+    });
   }
   return reserveAndAssign(claimed, actor);
 }
@@ -60,7 +73,16 @@ async function reserveAndAssign(pledge: PledgeDoc, actor: string): Promise<Pledg
       { _id: SEQUENCE_COUNTER, 'inflight.pledge': { $ne: pledge._id } },
       [
         { $set: { seq: { $add: ['$seq', 1] } } },
-        { $set: { inflight: { $concatArrays: ['$inflight', [{ seq: '$seq', pledge: { $literal: pledge._id }, at: { $literal: now } }]] } } },
+        {
+          $set: {
+            inflight: {
+              $concatArrays: [
+                '$inflight',
+                [{ seq: '$seq', pledge: { $literal: pledge._id }, at: { $literal: now } }],
+              ],
+            },
+          },
+        },
       ],
       { returnDocument: 'after' },
     );
@@ -71,18 +93,29 @@ async function reserveAndAssign(pledge: PledgeDoc, actor: string): Promise<Pledg
     counter = (await reserve()) ?? (await counters().findOne({ _id: SEQUENCE_COUNTER }));
   }
   const reservation = counter?.inflight.find((r) => String(r.pledge) === String(pledge._id));
-  if (!reservation) throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
+  if (!reservation)
+    throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
   return assign(pledge._id, reservation.seq, actor);
 }
 
 /** Step 3 + 4; idempotent, so recovery can repeat it. */
 async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Promise<PledgeDoc> {
   const now = new Date();
-  const set: Record<string, unknown> = { status: PledgeStatus.Active, sequence: seq, activatedAt: now, needsCertificate: true };
+  const set: Record<string, unknown> = {
+    status: PledgeStatus.Active,
+    sequence: seq,
+    activatedAt: now,
+    needsCertificate: true,
+  };
   if (seq <= FOUNDING_LIMIT) set.foundingNumber = seq;
   const updated = await Pledge.findOneAndUpdate(
     { _id: pledgeId, status: PledgeStatus.Activating, sequence: { $exists: false } },
-    { $set: set, $push: { history: { from: PledgeStatus.Activating, to: PledgeStatus.Active, at: now, actor } } },
+    {
+      $set: set,
+      $push: {
+        history: { from: PledgeStatus.Activating, to: PledgeStatus.Active, at: now, actor },
+      },
+    },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
   await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
@@ -94,13 +127,19 @@ async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Pro
       action: 'pledge.activated',
       subject: { type: 'pledge', id: String(pledgeId) },
       before: { status: PledgeStatus.PendingReview },
-      after: { status: PledgeStatus.Active, sequence: seq, foundingNumber: set.foundingNumber ?? null },
+      after: {
+        status: PledgeStatus.Active,
+        sequence: seq,
+        foundingNumber: set.foundingNumber ?? null,
+      },
     });
     return updated;
   }
   const current = await Pledge.findById(pledgeId).lean<PledgeDoc>();
   if (current?.sequence === seq) return current;
-  throw new Error(`pledge ${String(pledgeId)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`);
+  throw new Error(
+    `pledge ${String(pledgeId)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`,
+  );
 }
 
 /**
@@ -122,12 +161,27 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
     fixed++;
   }
   // Read after the reservations were settled: a pledge still holding one is someone's to finish.
-  const reserved = new Set(((await counters().findOne({ _id: SEQUENCE_COUNTER }))?.inflight ?? []).map((r) => String(r.pledge)));
-  const stuck = await Pledge.find({ status: PledgeStatus.Activating, updatedAt: { $lt: cutoff } }).lean<PledgeDoc[]>();
+  const reserved = new Set(
+    ((await counters().findOne({ _id: SEQUENCE_COUNTER }))?.inflight ?? []).map((r) =>
+      String(r.pledge),
+    ),
+  );
+  const stuck = await Pledge.find({
+    status: PledgeStatus.Activating,
+    updatedAt: { $lt: cutoff },
+  }).lean<PledgeDoc[]>();
   for (const p of stuck) {
     if (reserved.has(String(p._id))) continue;
     // Re-claim (compare-and-set on updatedAt): of several passes that read it, one goes on.
-    const claim = await Pledge.updateOne({ _id: p._id, status: PledgeStatus.Activating, sequence: { $exists: false }, updatedAt: p.updatedAt }, { $set: { updatedAt: new Date() } });
+    const claim = await Pledge.updateOne(
+      {
+        _id: p._id,
+        status: PledgeStatus.Activating,
+        sequence: { $exists: false },
+        updatedAt: p.updatedAt,
+      },
+      { $set: { updatedAt: new Date() } },
+    );
     if (claim.modifiedCount !== 1) continue;
     await reserveAndAssign(p, 'system:recovery');
     fixed++;

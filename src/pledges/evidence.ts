@@ -169,19 +169,38 @@ export async function hasLetter(pledge: Types.ObjectId): Promise<boolean> {
 }
 
 /** The upload fields and the kind each holds. */
-export const EVIDENCE_FIELDS = { letter: 'authorisation-letter', licence: 'business-licence' } as const;
+export const EVIDENCE_FIELDS = {
+  letter: 'authorisation-letter',
+  licence: 'business-licence',
+} as const;
 export type EvidenceField = keyof typeof EVIDENCE_FIELDS;
 
 const PROBLEM_ANSWER: Record<EvidenceProblem, { status: number; message: string }> = {
   empty: { status: 400, message: 'The file is empty.' },
-  'too-large': { status: 413, message: `The file is larger than 10 MiB (${EVIDENCE_MAX_BYTES} bytes).` },
-  'wrong-type': { status: 415, message: 'Only PDF, JPEG or PNG files are accepted (the type is read from the file itself, not its name).' },
-  truncated: { status: 400, message: 'The file is incomplete (cut off before its end); scan or save it again.' },
-  'too-many-pixels': { status: 422, message: `The image is too large: at most ${EVIDENCE_MAX_SIDE} pixels a side and ${EVIDENCE_MAX_PIXELS / 1_000_000} megapixels.` },
+  'too-large': {
+    status: 413,
+    message: `The file is larger than 10 MiB (${EVIDENCE_MAX_BYTES} bytes).`,
+  },
+  'wrong-type': {
+    status: 415,
+    message:
+      'Only PDF, JPEG or PNG files are accepted (the type is read from the file itself, not its name).',
+  },
+  truncated: {
+    status: 400,
+    message: 'The file is incomplete (cut off before its end); scan or save it again.',
+  },
+  'too-many-pixels': {
+    status: 422,
+    message: `The image is too large: at most ${EVIDENCE_MAX_SIDE} pixels a side and ${EVIDENCE_MAX_PIXELS / 1_000_000} megapixels.`,
+  },
 };
 
 /** The answer for a refused evidence file: status and a message naming the field. */
-export function evidenceProblemAnswer(problem: EvidenceProblem): { status: number; message: string } {
+export function evidenceProblemAnswer(problem: EvidenceProblem): {
+  status: number;
+  message: string;
+} {
   return PROBLEM_ANSWER[problem];
 }
 
@@ -250,13 +269,19 @@ export async function openEvidence(
  * console's origin), never cached.
  */
 export function evidenceHeaders(file: StoredEvidence): Record<string, string> {
-  const ext = file.contentType === 'application/pdf' ? 'pdf' : file.contentType === 'image/png' ? 'png' : 'jpg';
+  const ext =
+    file.contentType === 'application/pdf'
+      ? 'pdf'
+      : file.contentType === 'image/png'
+        ? 'png'
+        : 'jpg';
   return {
     'Content-Type': file.contentType,
     'Content-Length': String(file.length),
     'Content-Disposition': `inline; filename="${file.kind}.${ext}"`,
     'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+    'Content-Security-Policy':
+      "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
     'Cache-Control': 'private, no-store',
     'Cross-Origin-Resource-Policy': 'same-origin',
   };

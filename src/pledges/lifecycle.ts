@@ -13,7 +13,12 @@ import type { Config } from '../config';
 import { provinceFromUscc } from '../domain/provinces';
 import { badRequest, conflict, gone, isAppError, notFound, validationFailed } from '../errors';
 import type { MailQueue } from '../mail/outbox';
-import { approvalMail, confirmPledgeMail, pledgeCancelledMail, pledgeDecisionMail } from '../mail/templates';
+import {
+  approvalMail,
+  confirmPledgeMail,
+  pledgeCancelledMail,
+  pledgeDecisionMail,
+} from '../mail/templates';
 import { emailDomain, isFreeMail } from '../domain/email';
 import { spendDaily } from '../rate-limit';
 import { reviewKeys } from './warnings';
@@ -23,7 +28,14 @@ import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
 import { AppError } from '../errors';
-import { checkEvidence, evidenceProblemAnswer, hasLetter, listEvidence, replaceEvidence, type EvidenceField } from './evidence';
+import {
+  checkEvidence,
+  evidenceProblemAnswer,
+  hasLetter,
+  listEvidence,
+  replaceEvidence,
+  type EvidenceField,
+} from './evidence';
 
 export const CONFIRM_TTL_HOURS = 48;
 
@@ -43,9 +55,21 @@ export interface PledgeSummary {
 
 export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Promise<PledgeSummary> {
   const initiative = await currentInitiative();
-  if (input.initiative.version !== initiative.version || input.initiative.sha256 !== initiative.sha256) {
-    const field = input.initiative.version !== initiative.version ? 'initiative.version' : 'initiative.sha256';
-    throw validationFailed([{ path: field, message: `The initiative has changed: the current version is ${initiative.version} (sha256 ${initiative.sha256}). Read it again and sign that version.` }], 'You signed an outdated version of the initiative.');
+  if (
+    input.initiative.version !== initiative.version ||
+    input.initiative.sha256 !== initiative.sha256
+  ) {
+    const field =
+      input.initiative.version !== initiative.version ? 'initiative.version' : 'initiative.sha256';
+    throw validationFailed(
+      [
+        {
+          path: field,
+          message: `The initiative has changed: the current version is ${initiative.version} (sha256 ${initiative.sha256}). Read it again and sign that version.`,
+        },
+      ],
+      'You signed an outdated version of the initiative.',
+    );
   }
   const { company, signatory } = input;
   await spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit);
@@ -55,7 +79,17 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
   // The company record takes the signed details only when a pledge is confirmed (confirmPledge).
   const companyDoc = await Company.findOneAndUpdate(
     { uscc: company.uscc },
-    { $setOnInsert: { uscc: company.uscc, name: company.name, nameEn: company.nameEn, province: province.code, industry: company.industry, address: company.address, website: company.website } },
+    {
+      $setOnInsert: {
+        uscc: company.uscc,
+        name: company.name,
+        nameEn: company.nameEn,
+        province: province.code,
+        industry: company.industry,
+        address: company.address,
+        website: company.website,
+      },
+    },
     { upsert: true, returnDocument: 'after' },
   ).lean();
 
@@ -63,7 +97,13 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
   const { token, hash } = newToken();
   const link = `${deps.config.publicUrl}/confirm?token=${encodeURIComponent(token)}`;
   const mailId = await deps.mail.enqueue(
-    confirmPledgeMail({ to: signatory.email, companyName: company.name, signatoryName: signatory.name, link, expiresHours: CONFIRM_TTL_HOURS }),
+    confirmPledgeMail({
+      to: signatory.email,
+      companyName: company.name,
+      signatoryName: signatory.name,
+      link,
+      expiresHours: CONFIRM_TTL_HOURS,
+    }),
     { collection: 'pledges', id: pledgeId },
   );
   const now = new Date();
@@ -92,21 +132,48 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     throw e;
   }
   await deps.mail.release(mailId);
-  await recordEvent({ actor: 'public', action: 'pledge.signed', subject: { type: 'pledge', id: String(pledgeId) }, after: { status: doc.status, uscc: doc.uscc, initiativeVersion: initiative.version } });
+  await recordEvent({
+    actor: 'public',
+    action: 'pledge.signed',
+    subject: { type: 'pledge', id: String(pledgeId) },
+    after: { status: doc.status, uscc: doc.uscc, initiativeVersion: initiative.version },
+  });
   return { id: String(pledgeId), status: PledgeStatus.PendingConfirmation };
 }
 
 const codeTaken = () =>
-  conflict('This company (USCC) already has a pledge that is under review or active.', { code: 'pledge-exists', errors: [{ path: 'company.uscc', message: 'Already signed: a confirmed pledge for this code is under review or active.' }] });
+  conflict('This company (USCC) already has a pledge that is under review or active.', {
+    code: 'pledge-exists',
+    errors: [
+      {
+        path: 'company.uscc',
+        message: 'Already signed: a confirmed pledge for this code is under review or active.',
+      },
+    ],
+  });
 
 /**
  * Daily signing budgets: per code (from any address), and per e-mail domain — per address for
  * free-mail domains, which many companies share. 429 with Retry-After when spent.
  */
-async function spendSigningBudget(uscc: string, email: string, limits: Config['rateLimit']): Promise<void> {
-  await spendDaily('sign-code', uscc, limits.signingPerCodePerDay, 'This company code has been signed for too often today; please try again tomorrow.');
+async function spendSigningBudget(
+  uscc: string,
+  email: string,
+  limits: Config['rateLimit'],
+): Promise<void> {
+  await spendDaily(
+    'sign-code',
+    uscc,
+    limits.signingPerCodePerDay,
+    'This company code has been signed for too often today; please try again tomorrow.',
+  );
   const domainKey = isFreeMail(email) ? email : emailDomain(email);
-  await spendDaily('sign-domain', domainKey, limits.signingPerDomainPerDay, 'Too many pledges were signed from this e-mail domain today; please try again tomorrow.');
+  await spendDaily(
+    'sign-domain',
+    domainKey,
+    limits.signingPerDomainPerDay,
+    'Too many pledges were signed from this e-mail domain today; please try again tomorrow.',
+  );
 }
 
 /** Marks this unconfirmed pledge expired (its link ran out). */
@@ -114,7 +181,18 @@ async function expireConfirmation(id: Types.ObjectId): Promise<void> {
   const now = new Date();
   await Pledge.updateOne(
     { _id: id, status: PledgeStatus.PendingConfirmation },
-    { $set: { status: PledgeStatus.Expired, closedReason: 'confirmation link expired' }, $unset: { confirmTokenHash: 1 }, $push: { history: { from: PledgeStatus.PendingConfirmation, to: PledgeStatus.Expired, at: now, actor: 'system' } } },
+    {
+      $set: { status: PledgeStatus.Expired, closedReason: 'confirmation link expired' },
+      $unset: { confirmTokenHash: 1 },
+      $push: {
+        history: {
+          from: PledgeStatus.PendingConfirmation,
+          to: PledgeStatus.Expired,
+          at: now,
+          actor: 'system',
+        },
+      },
+    },
   );
 }
 
@@ -126,11 +204,25 @@ export const RESEND_PER_ADDRESS_PER_DAY = 3;
  * (the previous link stops working; the 48 hours start again). The caller always answers
  * "accepted", whether or not anything was sent, so it tells nobody who has signed.
  */
-export async function resendConfirmation(email: string, deps: Pick<PledgeDeps, 'config' | 'mail'>): Promise<void> {
-  const pending = await Pledge.find({ 'signatory.email': email, status: PledgeStatus.PendingConfirmation }).sort({ createdAt: -1 }).limit(5).lean<PledgeDoc[]>();
+export async function resendConfirmation(
+  email: string,
+  deps: Pick<PledgeDeps, 'config' | 'mail'>,
+): Promise<void> {
+  const pending = await Pledge.find({
+    'signatory.email': email,
+    status: PledgeStatus.PendingConfirmation,
+  })
+    .sort({ createdAt: -1 })
+    .limit(5)
+    .lean<PledgeDoc[]>();
   if (pending.length === 0) return;
   try {
-    await spendDaily('resend-confirmation', email, RESEND_PER_ADDRESS_PER_DAY, 'Too many confirmation links for this address today.');
+    await spendDaily(
+      'resend-confirmation',
+      email,
+      RESEND_PER_ADDRESS_PER_DAY,
+      'Too many confirmation links for this address today.',
+    );
   } catch (e) {
     if (isAppError(e) && e.status === 429) return; // no sign of it outside: the answer stays 202
     throw e;
@@ -138,8 +230,25 @@ export async function resendConfirmation(email: string, deps: Pick<PledgeDeps, '
   for (const p of pending) {
     const { token, hash } = newToken();
     const link = `${deps.config.publicUrl}/confirm?token=${encodeURIComponent(token)}`;
-    const mailId = await deps.mail.enqueue(confirmPledgeMail({ to: email, companyName: p.companyName, signatoryName: p.signatory.name, link, expiresHours: CONFIRM_TTL_HOURS }), { collection: 'pledges', id: p._id });
-    const r = await Pledge.updateOne({ _id: p._id, status: PledgeStatus.PendingConfirmation }, { $set: { confirmTokenHash: hash, confirmExpiresAt: new Date(Date.now() + CONFIRM_TTL_HOURS * 3600_000) } });
+    const mailId = await deps.mail.enqueue(
+      confirmPledgeMail({
+        to: email,
+        companyName: p.companyName,
+        signatoryName: p.signatory.name,
+        link,
+        expiresHours: CONFIRM_TTL_HOURS,
+      }),
+      { collection: 'pledges', id: p._id },
+    );
+    const r = await Pledge.updateOne(
+      { _id: p._id, status: PledgeStatus.PendingConfirmation },
+      {
+        $set: {
+          confirmTokenHash: hash,
+          confirmExpiresAt: new Date(Date.now() + CONFIRM_TTL_HOURS * 3600_000),
+        },
+      },
+    );
     if (r.modifiedCount === 1) await deps.mail.release(mailId);
     else await deps.mail.cancel(mailId);
   }
@@ -150,22 +259,67 @@ export async function resendConfirmation(email: string, deps: Pick<PledgeDeps, '
  * the business licence), proven with the e-mailed confirmation token: whoever can confirm the
  * pledge may give its evidence, nobody else. Every file is checked before any is stored.
  */
-export async function submitEvidence(id: string, token: string, files: Partial<Record<EvidenceField, Buffer>>): Promise<{ id: string; files: Array<{ id: string; kind: string; contentType: string; length: number; sha256: string }> }> {
-  const pledge = Types.ObjectId.isValid(id) ? await Pledge.findOne({ _id: new Types.ObjectId(id), confirmTokenHash: hashToken(token) }).lean<PledgeDoc>() : null;
-  if (!pledge) throw badRequest('This confirmation token is not valid for this pledge.', { code: 'invalid-token', errors: [{ path: 'token', message: 'Send the token from the confirmation e-mail of this pledge.' }] });
-  if (pledge.status !== PledgeStatus.PendingConfirmation || !pledge.confirmExpiresAt || pledge.confirmExpiresAt <= new Date()) throw conflict('Evidence is given while the pledge awaits confirmation.', { code: 'not-pending-confirmation' });
+export async function submitEvidence(
+  id: string,
+  token: string,
+  files: Partial<Record<EvidenceField, Buffer>>,
+): Promise<{
+  id: string;
+  files: Array<{ id: string; kind: string; contentType: string; length: number; sha256: string }>;
+}> {
+  const pledge = Types.ObjectId.isValid(id)
+    ? await Pledge.findOne({
+        _id: new Types.ObjectId(id),
+        confirmTokenHash: hashToken(token),
+      }).lean<PledgeDoc>()
+    : null;
+  if (!pledge)
+    throw badRequest('This confirmation token is not valid for this pledge.', {
+      code: 'invalid-token',
+      errors: [
+        { path: 'token', message: 'Send the token from the confirmation e-mail of this pledge.' },
+      ],
+    });
+  if (
+    pledge.status !== PledgeStatus.PendingConfirmation ||
+    !pledge.confirmExpiresAt ||
+    pledge.confirmExpiresAt <= new Date()
+  )
+    throw conflict('Evidence is given while the pledge awaits confirmation.', {
+      code: 'not-pending-confirmation',
+    });
   const checked = checkEvidence(files);
   if (!checked.ok) {
     const a = evidenceProblemAnswer(checked.problem);
-    throw new AppError({ status: a.status, code: `evidence-${checked.problem}`, detail: a.message, errors: [{ path: checked.field, message: a.message }] });
+    throw new AppError({
+      status: a.status,
+      code: `evidence-${checked.problem}`,
+      detail: a.message,
+      errors: [{ path: checked.field, message: a.message }],
+    });
   }
   // Audited at confirmation (pledge.confirmed names the files it was confirmed with).
   const stored = await replaceEvidence(pledge._id, checked.files);
-  return { id: String(pledge._id), files: stored.map((f) => ({ id: String(f.id), kind: f.kind, contentType: f.contentType, length: f.length, sha256: f.sha256 })) };
+  return {
+    id: String(pledge._id),
+    files: stored.map((f) => ({
+      id: String(f.id),
+      kind: f.kind,
+      contentType: f.contentType,
+      length: f.length,
+      sha256: f.sha256,
+    })),
+  };
 }
 
 const letterMissing = () =>
-  conflict('Upload the authorisation letter (授权书) before confirming: POST /api/v1/pledges/{id}/evidence with the token, or the sign form.', { code: 'evidence-missing', errors: [{ path: 'letter', message: 'The authorisation letter is required.' }] });
+  conflict(
+    'Upload the authorisation letter (授权书) before confirming: POST /api/v1/pledges/{id}/evidence with the token, or the sign form.',
+    {
+      code: 'evidence-missing',
+      errors: [{ path: 'letter', message: 'The authorisation letter is required.' }],
+    },
+  );
 
 /**
  * Confirms the e-mail of a pledge. The first pledge of a code to be confirmed holds the code
@@ -176,7 +330,8 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   const now = new Date();
   const seen = await Pledge.findOne({ confirmTokenHash: hash }).lean<PledgeDoc>();
   if (!seen) throw badRequest('This confirmation link is not valid.', { code: 'invalid-token' });
-  if (seen.status !== PledgeStatus.PendingConfirmation) throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
+  if (seen.status !== PledgeStatus.PendingConfirmation)
+    throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
   if (!seen.confirmExpiresAt || seen.confirmExpiresAt <= now) {
     await expireConfirmation(seen._id);
     throw gone('This confirmation link has expired. Please sign again.', { code: 'token-expired' });
@@ -187,19 +342,54 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   try {
     pledge = await Pledge.findOneAndUpdate(
       { _id: seen._id, confirmTokenHash: hash, status: PledgeStatus.PendingConfirmation },
-      { $set: { status: PledgeStatus.PendingReview, confirmedAt: now, openUscc: seen.uscc }, $push: { history: { from: PledgeStatus.PendingConfirmation, to: PledgeStatus.PendingReview, at: now, actor: 'company:email' } } },
+      {
+        $set: { status: PledgeStatus.PendingReview, confirmedAt: now, openUscc: seen.uscc },
+        $push: {
+          history: {
+            from: PledgeStatus.PendingConfirmation,
+            to: PledgeStatus.PendingReview,
+            at: now,
+            actor: 'company:email',
+          },
+        },
+      },
       { returnDocument: 'after' },
     ).lean<PledgeDoc>();
   } catch (e) {
     if (!isDuplicateKey(e, { openUscc: 1 })) throw e;
-    throw conflict('Another pledge for this company code was confirmed first and is under review or active. If it was not made by your company, contact the association.', { code: 'pledge-exists' });
+    throw conflict(
+      'Another pledge for this company code was confirmed first and is under review or active. If it was not made by your company, contact the association.',
+      { code: 'pledge-exists' },
+    );
   }
-  if (!pledge) throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
+  if (!pledge)
+    throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
   // The company's details follow its confirmed signature (the unique held code makes this safe).
-  await Company.updateOne({ _id: pledge.company }, { $set: { name: pledge.companyName, nameEn: pledge.companyNameEn, industry: pledge.industry, address: pledge.companyAddress, website: pledge.companyWebsite } });
+  await Company.updateOne(
+    { _id: pledge.company },
+    {
+      $set: {
+        name: pledge.companyName,
+        nameEn: pledge.companyNameEn,
+        industry: pledge.industry,
+        address: pledge.companyAddress,
+        website: pledge.companyWebsite,
+      },
+    },
+  );
   await ensureCompanyAccount(pledge.signatory.email, pledge.company);
-  const evidence = (await listEvidence(pledge._id)).map((f) => ({ kind: f.kind, contentType: f.contentType, sha256: f.sha256 }));
-  await recordEvent({ actor: 'company:email', action: 'pledge.confirmed', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingConfirmation }, after: { status: PledgeStatus.PendingReview, evidence } });
+  const evidence = (await listEvidence(pledge._id)).map((f) => ({
+    kind: f.kind,
+    contentType: f.contentType,
+    sha256: f.sha256,
+  }));
+  await recordEvent({
+    actor: 'company:email',
+    action: 'pledge.confirmed',
+    subject: { type: 'pledge', id: String(pledge._id) },
+    before: { status: PledgeStatus.PendingConfirmation },
+    after: { status: PledgeStatus.PendingReview, evidence },
+  });
   if (deps.config.reviewMode === 'auto') {
     const active = await activatePledge(pledge._id, 'system:auto-review');
     deps.onActivated?.();
@@ -210,52 +400,135 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
 
 async function ensureCompanyAccount(email: string, company: Types.ObjectId): Promise<void> {
   try {
-    await Account.updateOne({ email, company }, { $setOnInsert: { email, company, role: Role.Company } }, { upsert: true });
+    await Account.updateOne(
+      { email, company },
+      { $setOnInsert: { email, company, role: Role.Company } },
+      { upsert: true },
+    );
   } catch (e) {
     if (!isDuplicateKey(e, { email: 1, company: 1 })) throw e; // created concurrently
   }
 }
 
-export async function approvePledge(id: string, adminId: string, deps: PledgeDeps): Promise<PledgeDoc> {
+export async function approvePledge(
+  id: string,
+  adminId: string,
+  deps: PledgeDeps,
+): Promise<PledgeDoc> {
   const pledge = await activatePledge(new Types.ObjectId(id), `admin:${adminId}`);
   deps.onActivated?.();
-  await deps.mail.enqueue(approvalMail({ to: pledge.signatory.email, companyName: pledge.companyName, uscc: pledge.uscc, foundingNumber: pledge.foundingNumber ?? null, sequence: pledge.sequence ?? null, serial: pledge.certificateSerial ?? null, publicUrl: deps.config.publicUrl }));
+  await deps.mail.enqueue(
+    approvalMail({
+      to: pledge.signatory.email,
+      companyName: pledge.companyName,
+      uscc: pledge.uscc,
+      foundingNumber: pledge.foundingNumber ?? null,
+      sequence: pledge.sequence ?? null,
+      serial: pledge.certificateSerial ?? null,
+      publicUrl: deps.config.publicUrl,
+    }),
+  );
   return pledge;
 }
 
-export async function rejectPledge(id: string, reason: string, adminId: string, deps: PledgeDeps): Promise<PledgeDoc> {
+export async function rejectPledge(
+  id: string,
+  reason: string,
+  adminId: string,
+  deps: PledgeDeps,
+): Promise<PledgeDoc> {
   const now = new Date();
   const actor = `admin:${adminId}`;
   const pledge = await Pledge.findOneAndUpdate(
     { _id: new Types.ObjectId(id), status: PledgeStatus.PendingReview },
-    { $set: { status: PledgeStatus.Rejected, closedReason: reason }, $unset: { openUscc: 1 }, $push: { history: { from: PledgeStatus.PendingReview, to: PledgeStatus.Rejected, at: now, actor, reason } } },
+    {
+      $set: { status: PledgeStatus.Rejected, closedReason: reason },
+      $unset: { openUscc: 1 },
+      $push: {
+        history: {
+          from: PledgeStatus.PendingReview,
+          to: PledgeStatus.Rejected,
+          at: now,
+          actor,
+          reason,
+        },
+      },
+    },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
   if (!pledge) {
     if (!(await Pledge.exists({ _id: id }))) throw notFound('No pledge with this id.');
-    throw conflict('This pledge is not awaiting review (it may have been decided already).', { code: 'pledge-not-pending-review' });
+    throw conflict('This pledge is not awaiting review (it may have been decided already).', {
+      code: 'pledge-not-pending-review',
+    });
   }
-  await recordEvent({ actor, action: 'pledge.rejected', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: PledgeStatus.PendingReview }, after: { status: PledgeStatus.Rejected, reason } });
-  await deps.mail.enqueue(pledgeDecisionMail({ to: pledge.signatory.email, companyName: pledge.companyName, approved: false, reason, link: `${deps.config.publicUrl}/sign` }));
+  await recordEvent({
+    actor,
+    action: 'pledge.rejected',
+    subject: { type: 'pledge', id: String(pledge._id) },
+    before: { status: PledgeStatus.PendingReview },
+    after: { status: PledgeStatus.Rejected, reason },
+  });
+  await deps.mail.enqueue(
+    pledgeDecisionMail({
+      to: pledge.signatory.email,
+      companyName: pledge.companyName,
+      approved: false,
+      reason,
+      link: `${deps.config.publicUrl}/sign`,
+    }),
+  );
   return pledge;
 }
 
 /** The association ends a pledge awaiting confirmation or review, with a reason (audited, mailed). */
-export async function cancelPledge(id: string, reason: string, adminId: string, deps: PledgeDeps): Promise<PledgeDoc> {
+export async function cancelPledge(
+  id: string,
+  reason: string,
+  adminId: string,
+  deps: PledgeDeps,
+): Promise<PledgeDoc> {
   const now = new Date();
   const actor = `admin:${adminId}`;
   const current = await Pledge.findById(id).lean<PledgeDoc>();
   if (!current) throw notFound('No pledge with this id.');
-  const cancellable: PledgeStatus[] = [PledgeStatus.PendingConfirmation, PledgeStatus.PendingReview];
-  if (!cancellable.includes(current.status)) throw conflict('Only a pledge awaiting confirmation or review can be cancelled.', { code: 'pledge-not-pending' });
+  const cancellable: PledgeStatus[] = [
+    PledgeStatus.PendingConfirmation,
+    PledgeStatus.PendingReview,
+  ];
+  if (!cancellable.includes(current.status))
+    throw conflict('Only a pledge awaiting confirmation or review can be cancelled.', {
+      code: 'pledge-not-pending',
+    });
   const pledge = await Pledge.findOneAndUpdate(
     { _id: current._id, status: current.status },
-    { $set: { status: PledgeStatus.Cancelled, closedReason: reason }, $unset: { openUscc: 1, confirmTokenHash: 1 }, $push: { history: { from: current.status, to: PledgeStatus.Cancelled, at: now, actor, reason } } },
+    {
+      $set: { status: PledgeStatus.Cancelled, closedReason: reason },
+      $unset: { openUscc: 1, confirmTokenHash: 1 },
+      $push: {
+        history: { from: current.status, to: PledgeStatus.Cancelled, at: now, actor, reason },
+      },
+    },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
-  if (!pledge) throw conflict('The pledge changed meanwhile; please reload.', { code: 'pledge-changed' });
-  await recordEvent({ actor, action: 'pledge.cancelled', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: current.status }, after: { status: PledgeStatus.Cancelled, reason } });
-  await deps.mail.enqueue(pledgeCancelledMail({ to: pledge.signatory.email, companyName: pledge.companyName, uscc: pledge.uscc, reason, link: `${deps.config.publicUrl}/sign` }));
+  if (!pledge)
+    throw conflict('The pledge changed meanwhile; please reload.', { code: 'pledge-changed' });
+  await recordEvent({
+    actor,
+    action: 'pledge.cancelled',
+    subject: { type: 'pledge', id: String(pledge._id) },
+    before: { status: current.status },
+    after: { status: PledgeStatus.Cancelled, reason },
+  });
+  await deps.mail.enqueue(
+    pledgeCancelledMail({
+      to: pledge.signatory.email,
+      companyName: pledge.companyName,
+      uscc: pledge.uscc,
+      reason,
+      link: `${deps.config.publicUrl}/sign`,
+    }),
+  );
   return pledge;
 }
 
@@ -263,19 +536,42 @@ export async function cancelPledge(id: string, reason: string, adminId: string, 
  * The signatory withdraws the pledge its session was granted for (pending: cancels it; active:
  * ends it); a founder keeps its number and shows as withdrawn.
  */
-export async function withdrawPledge(pledgeId: string, reason: string, accountId: string, deps: Pick<PledgeDeps, 'onWithdrawn'> = {}): Promise<PledgeDoc> {
+export async function withdrawPledge(
+  pledgeId: string,
+  reason: string,
+  accountId: string,
+  deps: Pick<PledgeDeps, 'onWithdrawn'> = {},
+): Promise<PledgeDoc> {
   const now = new Date();
   const actor = `company:${accountId}`;
-  const current = await Pledge.findOne({ _id: new Types.ObjectId(pledgeId), status: { $in: OPEN_STATUSES.filter((s) => s !== PledgeStatus.Activating) } }).lean<PledgeDoc>();
+  const current = await Pledge.findOne({
+    _id: new Types.ObjectId(pledgeId),
+    status: { $in: OPEN_STATUSES.filter((s) => s !== PledgeStatus.Activating) },
+  }).lean<PledgeDoc>();
   if (!current) throw notFound('Your company has no pending or active pledge to withdraw.');
   const pledge = await Pledge.findOneAndUpdate(
     { _id: current._id, status: current.status },
-    { $set: { status: PledgeStatus.Withdrawn, closedReason: reason }, $unset: { openUscc: 1, confirmTokenHash: 1 }, $push: { history: { from: current.status, to: PledgeStatus.Withdrawn, at: now, actor, reason } } },
+    {
+      $set: { status: PledgeStatus.Withdrawn, closedReason: reason },
+      $unset: { openUscc: 1, confirmTokenHash: 1 },
+      $push: {
+        history: { from: current.status, to: PledgeStatus.Withdrawn, at: now, actor, reason },
+      },
+    },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
-  if (!pledge) throw conflict('The pledge changed while you were withdrawing it; please reload.', { code: 'pledge-changed' });
+  if (!pledge)
+    throw conflict('The pledge changed while you were withdrawing it; please reload.', {
+      code: 'pledge-changed',
+    });
   clearPublicCaches();
-  await recordEvent({ actor, action: 'pledge.withdrawn', subject: { type: 'pledge', id: String(pledge._id) }, before: { status: current.status }, after: { status: PledgeStatus.Withdrawn, reason } });
+  await recordEvent({
+    actor,
+    action: 'pledge.withdrawn',
+    subject: { type: 'pledge', id: String(pledge._id) },
+    before: { status: current.status },
+    after: { status: PledgeStatus.Withdrawn, reason },
+  });
   await deps.onWithdrawn?.(pledge._id, reason, actor);
   return pledge;
 }

@@ -7,7 +7,13 @@ import { chinaDayExpression } from '../time/china';
 export interface PublicSignatory {
   sequence: number;
   foundingNumber: number | null;
-  company: { name: string; nameEn: string | null; uscc: string; province: string; industry: string };
+  company: {
+    name: string;
+    nameEn: string | null;
+    uscc: string;
+    province: string;
+    industry: string;
+  };
   activatedAt: Date;
   status: string;
   initiativeVersion: number;
@@ -19,7 +25,13 @@ function toPublic(p: PledgeDoc): PublicSignatory {
   return {
     sequence: p.sequence!,
     foundingNumber: p.foundingNumber ?? null,
-    company: { name: p.companyName, nameEn: p.companyNameEn ?? null, uscc: p.uscc, province: p.province, industry: p.industry },
+    company: {
+      name: p.companyName,
+      nameEn: p.companyNameEn ?? null,
+      uscc: p.uscc,
+      province: p.province,
+      industry: p.industry,
+    },
     activatedAt: p.activatedAt!,
     status: p.status,
     initiativeVersion: p.initiative.version,
@@ -27,12 +39,18 @@ function toPublic(p: PledgeDoc): PublicSignatory {
   };
 }
 
-const PUBLIC_FIELDS = 'sequence foundingNumber companyName companyNameEn uscc province industry activatedAt status initiative certificateSerial';
+const PUBLIC_FIELDS =
+  'sequence foundingNumber companyName companyNameEn uscc province industry activatedAt status initiative certificateSerial';
 
 // Public lists are read far more often than they change: each instance keeps them a second.
 export const PUBLIC_CACHE_MS = 1000;
 const founders = new TtlCache<PublicSignatory[]>(PUBLIC_CACHE_MS);
-const searches = new TtlCache<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }>(PUBLIC_CACHE_MS, 1000);
+const searches = new TtlCache<{
+  items: PublicSignatory[];
+  total: number;
+  page: number;
+  pageSize: number;
+}>(PUBLIC_CACHE_MS, 1000);
 const stats = new TtlCache<Stats>(PUBLIC_CACHE_MS);
 
 /** Drops this instance's cached public lists (after a change it made, and in tests). */
@@ -48,7 +66,10 @@ const key = (k: string): string => `${Pledge.db.name}:${k}`;
 /** The founding signatories in number order; withdrawn or revoked founders keep their place. */
 export function listFounders(): Promise<PublicSignatory[]> {
   return founders.get(key('all'), async () => {
-    const rows = await Pledge.find({ foundingNumber: { $gte: 1 } }).sort({ foundingNumber: 1 }).select(PUBLIC_FIELDS).lean<PledgeDoc[]>();
+    const rows = await Pledge.find({ foundingNumber: { $gte: 1 } })
+      .sort({ foundingNumber: 1 })
+      .select(PUBLIC_FIELDS)
+      .lean<PledgeDoc[]>();
     return rows.map(toPublic);
   });
 }
@@ -63,10 +84,11 @@ export interface SignatoryFilter {
 
 /** A regex source matching `s` literally; controls are escaped (BSON refuses a NUL in a pattern). */
 export function escapeRegex(s: string): string {
-  return s
-    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(
     // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    /[\u0000-\u001f\u007f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** Conditions for a search box: part of either company name (any case), or the exact USCC. */
@@ -76,17 +98,28 @@ export function nameOrUscc(term: string): Array<Record<string, unknown>> {
   return [{ companyName: rx }, { companyNameEn: rx }, { uscc: q.toUpperCase() }];
 }
 
-export function searchSignatories(f: SignatoryFilter): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
-  return searches.get(key(JSON.stringify([f.q, f.province, f.industry, f.page, f.pageSize])), () => findSignatories(f));
+export function searchSignatories(
+  f: SignatoryFilter,
+): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
+  return searches.get(key(JSON.stringify([f.q, f.province, f.industry, f.page, f.pageSize])), () =>
+    findSignatories(f),
+  );
 }
 
-async function findSignatories(f: SignatoryFilter): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
+async function findSignatories(
+  f: SignatoryFilter,
+): Promise<{ items: PublicSignatory[]; total: number; page: number; pageSize: number }> {
   const filter: Record<string, unknown> = { status: PledgeStatus.Active };
   if (f.province) filter.province = f.province;
   if (f.industry) filter.industry = f.industry;
   if (f.q) filter.$or = nameOrUscc(f.q);
   const [items, total] = await Promise.all([
-    Pledge.find(filter).sort({ sequence: 1 }).skip((f.page - 1) * f.pageSize).limit(f.pageSize).select(PUBLIC_FIELDS).lean<PledgeDoc[]>(),
+    Pledge.find(filter)
+      .sort({ sequence: 1 })
+      .skip((f.page - 1) * f.pageSize)
+      .limit(f.pageSize)
+      .select(PUBLIC_FIELDS)
+      .lean<PledgeDoc[]>(),
     Pledge.countDocuments(filter),
   ]);
   return { items: items.map(toPublic), total, page: f.page, pageSize: f.pageSize };
@@ -106,14 +139,31 @@ export function registryStats(): Promise<Stats> {
 async function computeStats(): Promise<Stats> {
   const active = { status: PledgeStatus.Active };
   const [byProvince, byIndustry, byDay, founders] = await Promise.all([
-    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: '$province', count: { $sum: 1 } } }, { $sort: { count: -1, _id: 1 } }]),
-    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: '$industry', count: { $sum: 1 } } }, { $sort: { count: -1, _id: 1 } }]),
+    Pledge.aggregate<{ _id: string; count: number }>([
+      { $match: active },
+      { $group: { _id: '$province', count: { $sum: 1 } } },
+      { $sort: { count: -1, _id: 1 } },
+    ]),
+    Pledge.aggregate<{ _id: string; count: number }>([
+      { $match: active },
+      { $group: { _id: '$industry', count: { $sum: 1 } } },
+      { $sort: { count: -1, _id: 1 } },
+    ]),
     // Days are counted in China Standard Time, where the registry's users are.
-    Pledge.aggregate<{ _id: string; count: number }>([{ $match: active }, { $group: { _id: chinaDayExpression('$activatedAt'), count: { $sum: 1 } } }, { $sort: { _id: 1 } }]),
+    Pledge.aggregate<{ _id: string; count: number }>([
+      { $match: active },
+      { $group: { _id: chinaDayExpression('$activatedAt'), count: { $sum: 1 } } },
+      { $sort: { _id: 1 } },
+    ]),
     Pledge.countDocuments({ foundingNumber: { $gte: 1 } }),
   ]);
   return {
-    totals: { active: byProvince.reduce((n, r) => n + r.count, 0), founders, provinces: byProvince.length, industries: byIndustry.length },
+    totals: {
+      active: byProvince.reduce((n, r) => n + r.count, 0),
+      founders,
+      provinces: byProvince.length,
+      industries: byIndustry.length,
+    },
     byProvince: byProvince.map((r) => ({ province: r._id, count: r.count })),
     byIndustry: byIndustry.map((r) => ({ industry: r._id, count: r.count })),
     byDay: byDay.map((r) => ({ day: r._id, count: r.count })),
@@ -130,7 +180,14 @@ export function pledgeView(p: PledgeDoc): Record<string, unknown> {
   return {
     id: String(p._id),
     status: p.status,
-    company: { id: String(p.company), name: p.companyName, nameEn: p.companyNameEn ?? null, uscc: p.uscc, province: p.province, industry: p.industry },
+    company: {
+      id: String(p.company),
+      name: p.companyName,
+      nameEn: p.companyNameEn ?? null,
+      uscc: p.uscc,
+      province: p.province,
+      industry: p.industry,
+    },
     signatory: p.signatory,
     initiative: p.initiative,
     sequence: p.sequence ?? null,
@@ -142,4 +199,3 @@ export function pledgeView(p: PledgeDoc): Record<string, unknown> {
     certificateSerial: p.certificateSerial ?? null,
   };
 }
-

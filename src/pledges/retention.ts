@@ -45,7 +45,10 @@ export async function purgeExpiredEvidence(now = new Date()): Promise<number> {
         _id: { $in: ids },
         $or: [
           // Ended statuses are final: the transition into one is the pledge's end.
-          { status: { $in: ENDED_STATUSES }, history: { $elemMatch: { to: { $in: ENDED_STATUSES }, at: { $lt: cutoff } } } },
+          {
+            status: { $in: ENDED_STATUSES },
+            history: { $elemMatch: { to: { $in: ENDED_STATUSES }, at: { $lt: cutoff } } },
+          },
           { status: PledgeStatus.PendingConfirmation, confirmExpiresAt: { $lt: cutoff } },
         ],
       },
@@ -54,7 +57,12 @@ export async function purgeExpiredEvidence(now = new Date()): Promise<number> {
     for (const p of ended) {
       const n = await deleteEvidenceOf([p._id]);
       deleted += n;
-      await recordEvent({ actor: 'system', action: 'pledge.evidence-deleted', subject: { type: 'pledge', id: String(p._id) }, after: { files: n, rule: `${EVIDENCE_RETENTION_YEARS} years after the pledge ended` } });
+      await recordEvent({
+        actor: 'system',
+        action: 'pledge.evidence-deleted',
+        subject: { type: 'pledge', id: String(p._id) },
+        after: { files: n, rule: `${EVIDENCE_RETENTION_YEARS} years after the pledge ended` },
+      });
     }
   }
   return deleted;

@@ -76,7 +76,10 @@ export function plainErrorPage(problem: Problem): string {
   const status =
     catalogMessage('zh-CN', `http.${problem.status}`) ??
     zh.t(problem.status >= 500 ? 'error.5xx.title' : 'error.4xx.title');
-  const detailZh = problem.detail === undefined ? undefined : errorDetail('zh-CN', { code: codeOf(problem), detail: problem.detail });
+  const detailZh =
+    problem.detail === undefined
+      ? undefined
+      : errorDetail('zh-CN', { code: codeOf(problem), detail: problem.detail });
   const list = problem.errors
     ? `<ul>${problem.errors
         .map((e) => `<li><code>${escapeHtml(e.path)}</code> ${escapeHtml(e.message)}</li>`)
@@ -88,7 +91,8 @@ export function plainErrorPage(problem: Problem): string {
   const detail =
     problem.detail === undefined
       ? ''
-      : (detailZh !== problem.detail ? `<p>${escapeHtml(detailZh!)}</p>\n` : '') + `<p lang="en">${escapeHtml(problem.detail)}</p>`;
+      : (detailZh !== problem.detail ? `<p>${escapeHtml(detailZh!)}</p>\n` : '') +
+        `<p lang="en">${escapeHtml(problem.detail)}</p>`;
   return `<!doctype html>
 <html lang="zh-CN">
 <head>

@@ -76,7 +76,12 @@ function messageFor(issue: z.core.$ZodIssue, field: FieldSpec, input: unknown, l
       // Refused characters (src/domain/names.ts): say what is wrong, since nobody can see it.
       const reason = (issue.params as { reason?: unknown } | undefined)?.reason;
       if (reason === 'invisible') return l.t('form.noLetters', { label });
-      if (reason === 'control' || reason === 'bidi' || reason === 'malformed' || reason === 'replacement')
+      if (
+        reason === 'control' ||
+        reason === 'bidi' ||
+        reason === 'malformed' ||
+        reason === 'replacement'
+      )
         return l.t('form.hiddenChars', { label });
       return l.t('form.invalid', { label });
     }

@@ -15,7 +15,8 @@ import helmet from 'helmet';
 export function siteCsp(options: { production: boolean; styleNonce?: boolean }): RequestHandler {
   // A page whose script builds <style> elements (the API reference) may allow exactly those: the
   // route puts a fresh nonce in res.locals.styleNonce and hands it to that script.
-  const styleNonce = (_req: unknown, res: unknown) => `'nonce-${String((res as Response).locals.styleNonce)}'`;
+  const styleNonce = (_req: unknown, res: unknown) =>
+    `'nonce-${String((res as Response).locals.styleNonce)}'`;
   return helmet.contentSecurityPolicy({
     useDefaults: false,
     directives: {

@@ -3,7 +3,13 @@
  * page). Nunjucks autoescapes its own output; this is for the few strings assembled in code.
  */
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Text safe inside element content and inside single- or double-quoted attribute values. */
 export function escapeHtml(s: string): string {

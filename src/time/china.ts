@@ -43,7 +43,8 @@ export function chinaDateTime(d: Date): string {
 export function chinaDayStart(day: string): Date {
   const t = Date.parse(`${day}T00:00:00${OFFSET}`);
   // The round trip refuses what Date.parse rolls over (2024-02-30 would be 1 March).
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !Number.isFinite(t) || chinaDate(new Date(t)) !== day) throw new RangeError(`not a calendar day: ${day}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || !Number.isFinite(t) || chinaDate(new Date(t)) !== day)
+    throw new RangeError(`not a calendar day: ${day}`);
   return new Date(t);
 }
 
@@ -70,6 +71,8 @@ export function chinaDayRange(from?: string, to?: string): { $gte?: Date; $lt?: 
 }
 
 /** A MongoDB aggregation expression for the China calendar day (`YYYY-MM-DD`) of a date field. */
-export function chinaDayExpression(field: `$${string}`): { $dateToString: { format: string; date: string; timezone: string } } {
+export function chinaDayExpression(field: `$${string}`): {
+  $dateToString: { format: string; date: string; timezone: string };
+} {
   return { $dateToString: { format: '%Y-%m-%d', date: field, timezone: CHINA_UTC_OFFSET } };
 }

@@ -47,19 +47,22 @@ export function canonicalize(value: unknown, depth = 0): string {
       if (Array.isArray(value)) {
         const items: string[] = [];
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || value[i] === undefined) throw new EntryError('JCS: arrays hold no holes or undefined');
+          if (!(i in value) || value[i] === undefined)
+            throw new EntryError('JCS: arrays hold no holes or undefined');
           items.push(canonicalize(value[i], depth + 1));
         }
         return `[${items.join(',')}]`;
       }
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) throw new EntryError('JCS: only plain objects');
+      if (proto !== Object.prototype && proto !== null)
+        throw new EntryError('JCS: only plain objects');
       const obj = value as Record<string, unknown>;
       // Array.prototype.sort compares UTF-16 code units, which is what §3.2.3 asks for.
       const keys = Object.keys(obj).sort();
       return `{${keys
         .map((k) => {
-          if (obj[k] === undefined) throw new EntryError(`JCS: member ${JSON.stringify(k)} is undefined`);
+          if (obj[k] === undefined)
+            throw new EntryError(`JCS: member ${JSON.stringify(k)} is undefined`);
           return `${jcsString(k)}:${canonicalize(obj[k], depth + 1)}`;
         })
         .join(',')}}`;
@@ -72,9 +75,17 @@ export function canonicalize(value: unknown, depth = 0): string {
 // ---- Entry schema.
 
 /** Exactly the form Date.prototype.toISOString gives (UTC, milliseconds), and a real instant. */
-const isoTime = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(s) && !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s, {
-  message: 'Expected a UTC time as toISOString writes it, e.g. 2026-03-01T08:00:00.000Z.',
-});
+const isoTime = z
+  .string()
+  .refine(
+    (s) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(s) &&
+      !Number.isNaN(Date.parse(s)) &&
+      new Date(s).toISOString() === s,
+    {
+      message: 'Expected a UTC time as toISOString writes it, e.g. 2026-03-01T08:00:00.000Z.',
+    },
+  );
 const uscc = z.string().refine((s) => {
   const r = validateUscc(s);
   return r.ok && r.uscc === s;
@@ -83,11 +94,19 @@ const serial = z.string().refine((s) => {
   const r = parseSerial(s);
   return r.ok && r.serial === s;
 }, 'Expected a certificate serial in canonical form, e.g. EQI-2026-000123-F.');
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'Expected a SHA-256 as 64 lower-case hex digits.');
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'Expected a SHA-256 as 64 lower-case hex digits.');
 const initiative = z.strictObject({ version: z.number().int().min(1), sha256: sha256Hex });
 
 /** Reason codes for a revocation: codes only, so no free text (and no personal data) is logged. */
-export const REVOCATION_REASONS = ['breach-of-pledge', 'false-information', 'company-request', 'issued-in-error', 'other'] as const;
+export const REVOCATION_REASONS = [
+  'breach-of-pledge',
+  'false-information',
+  'company-request',
+  'issued-in-error',
+  'other',
+] as const;
 
 const base = { v: z.literal(1), at: isoTime };
 const certificate = { ...base, uscc, serial, credentialSha256: sha256Hex };
@@ -102,7 +121,11 @@ export const entrySchema = z.discriminatedUnion('type', [
     initiative,
   }),
   z.strictObject({ ...certificate, type: z.literal('certificate.issued') }),
-  z.strictObject({ ...certificate, type: z.literal('certificate.revoked'), reason: z.enum(REVOCATION_REASONS) }),
+  z.strictObject({
+    ...certificate,
+    type: z.literal('certificate.revoked'),
+    reason: z.enum(REVOCATION_REASONS),
+  }),
   z.strictObject({ ...certificate, type: z.literal('certificate.withdrawn') }),
   z.strictObject({ ...certificate, type: z.literal('certificate.superseded') }),
   z.strictObject({ ...base, type: z.literal('initiative.published'), initiative }),
@@ -110,14 +133,22 @@ export const entrySchema = z.discriminatedUnion('type', [
 
 export type LogEntry = z.infer<typeof entrySchema>;
 export type LogEntryType = LogEntry['type'];
-export const ENTRY_TYPES = entrySchema.options.map((o) => o.shape.type.value) as readonly LogEntryType[];
+export const ENTRY_TYPES = entrySchema.options.map(
+  (o) => o.shape.type.value,
+) as readonly LogEntryType[];
 
 /** Validates an entry and returns its canonical bytes; throws EntryError. */
 export function encodeEntry(entry: LogEntry): Buffer {
   const r = entrySchema.safeParse(entry);
-  if (!r.success) throw new EntryError(`not a log entry: ${r.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new EntryError(
+      `not a log entry: ${r.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ')}`,
+    );
   const bytes = Buffer.from(canonicalize(r.data), 'utf8');
-  if (bytes.length > MAX_ENTRY_SIZE) throw new EntryError(`an entry is at most ${MAX_ENTRY_SIZE} bytes, this one is ${bytes.length}`);
+  if (bytes.length > MAX_ENTRY_SIZE)
+    throw new EntryError(
+      `an entry is at most ${MAX_ENTRY_SIZE} bytes, this one is ${bytes.length}`,
+    );
   return bytes;
 }
 
@@ -133,7 +164,11 @@ export function decodeEntry(bytes: Uint8Array): LogEntry {
     throw new EntryError('an entry is UTF-8 JSON');
   }
   const r = entrySchema.safeParse(json);
-  if (!r.success) throw new EntryError(`not a log entry: ${r.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ')}`);
-  if (canonicalize(json) !== text) throw new EntryError('the entry is not in RFC 8785 canonical form');
+  if (!r.success)
+    throw new EntryError(
+      `not a log entry: ${r.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ')}`,
+    );
+  if (canonicalize(json) !== text)
+    throw new EntryError('the entry is not in RFC 8785 canonical form');
   return r.data;
 }

@@ -50,7 +50,8 @@ export class ProofError extends Error {
 }
 
 function checkSize(n: number, what: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new ProofError(`${what} must be a non-negative safe integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ProofError(`${what} must be a non-negative safe integer, got ${n}`);
 }
 
 /** Largest power of two strictly below n (n ≥ 2): the split point k of RFC 9162 §2.1.1. */
@@ -117,8 +118,10 @@ export function inclusionPlan(index: number, size: number): ProofPlan {
 export function consistencyPlan(size1: number, size2: number): ProofPlan {
   checkSize(size1, 'first tree size');
   checkSize(size2, 'second tree size');
-  if (size1 > size2) throw new ProofError(`first tree size ${size1} is above second tree size ${size2}`);
-  if (size1 === 0) throw new ProofError('a consistency proof from the empty tree carries no information');
+  if (size1 > size2)
+    throw new ProofError(`first tree size ${size1} is above second tree size ${size2}`);
+  if (size1 === 0)
+    throw new ProofError('a consistency proof from the empty tree carries no information');
   const plan: { begin: number; end: number }[] = [];
   const subproof = (m: number, begin: number, n: number, complete: boolean): void => {
     if (m === n) {
@@ -153,7 +156,8 @@ export function planNodes(plan: ProofPlan): { nodes: NodeId[]; counts: number[] 
 /** Turns the hashes of planNodes(plan).nodes into the proof's elements. */
 export function foldPlan(counts: readonly number[], hashes: readonly Uint8Array[]): Buffer[] {
   const total = counts.reduce((a, b) => a + b, 0);
-  if (hashes.length !== total) throw new ProofError(`expected ${total} node hashes, got ${hashes.length}`);
+  if (hashes.length !== total)
+    throw new ProofError(`expected ${total} node hashes, got ${hashes.length}`);
   const proof: Buffer[] = [];
   let at = 0;
   for (const c of counts) {
@@ -166,15 +170,25 @@ export function foldPlan(counts: readonly number[], hashes: readonly Uint8Array[
 async function readPlan(plan: ProofPlan, reader: HashReader): Promise<Buffer[]> {
   const { nodes, counts } = planNodes(plan);
   const hashes = nodes.length ? await reader.readHashes(nodes) : [];
-  for (const h of hashes) if (h.length !== HASH_SIZE) throw new ProofError('the hash reader returned a hash that is not 32 bytes');
+  for (const h of hashes)
+    if (h.length !== HASH_SIZE)
+      throw new ProofError('the hash reader returned a hash that is not 32 bytes');
   return foldPlan(counts, hashes);
 }
 
-export async function inclusionProof(index: number, size: number, reader: HashReader): Promise<Buffer[]> {
+export async function inclusionProof(
+  index: number,
+  size: number,
+  reader: HashReader,
+): Promise<Buffer[]> {
   return readPlan(inclusionPlan(index, size), reader);
 }
 
-export async function consistencyProof(size1: number, size2: number, reader: HashReader): Promise<Buffer[]> {
+export async function consistencyProof(
+  size1: number,
+  size2: number,
+  reader: HashReader,
+): Promise<Buffer[]> {
   if (size1 === size2 && size1 > 0) return [];
   return readPlan(consistencyPlan(size1, size2), reader);
 }
@@ -214,7 +228,7 @@ export class MemoryHashReader implements HashReader {
 
   constructor(leafHashes: readonly Uint8Array[]) {
     this.levels = [leafHashes.map((h) => Buffer.from(h))];
-    for (let below = this.levels[0]; below.length >= 2; ) {
+    for (let below = this.levels[0]; below.length >= 2;) {
       const up: Buffer[] = [];
       for (let i = 0; i + 1 < below.length; i += 2) up.push(nodeHash(below[i], below[i + 1]));
       this.levels.push(up);
@@ -229,7 +243,10 @@ export class MemoryHashReader implements HashReader {
   readHashes(nodes: readonly NodeId[]): Buffer[] {
     return nodes.map(({ level, index }) => {
       const h = this.levels[level]?.[index];
-      if (!h) throw new ProofError(`node ${level}/${index} is not a complete subtree of a tree of size ${this.size}`);
+      if (!h)
+        throw new ProofError(
+          `node ${level}/${index} is not a complete subtree of a tree of size ${this.size}`,
+        );
       return h;
     });
   }
@@ -247,8 +264,15 @@ function allHashes(proof: readonly Uint8Array[]): boolean {
  * RFC 9162 §2.1.3.2: does `proof` show the leaf with hash `leaf` at `index` in the tree of `size`
  * with root `root`? Malformed input (sizes, hash lengths) is simply `false`.
  */
-export function verifyInclusion(index: number, size: number, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leaf: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size)
+    return false;
   if (leaf.length !== HASH_SIZE || root.length !== HASH_SIZE || !allHashes(proof)) return false;
   let fn = index;
   let sn = size - 1;
@@ -277,10 +301,24 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
  * Edge cases as transparency-dev/merkle (the shared vectors): equal sizes need an empty proof and
  * equal roots; size1 = 0 is refused, as a proof from the empty tree proves nothing.
  */
-export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
-  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 <= 0 || size1 > size2) return false;
-  if (size1 === size2) return proof.length === 0 && root1.length === root2.length && sameHash(root1, root2);
-  if (proof.length === 0 || !allHashes(proof) || root1.length !== HASH_SIZE || root2.length !== HASH_SIZE) return false;
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): boolean {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 <= 0 || size1 > size2)
+    return false;
+  if (size1 === size2)
+    return proof.length === 0 && root1.length === root2.length && sameHash(root1, root2);
+  if (
+    proof.length === 0 ||
+    !allHashes(proof) ||
+    root1.length !== HASH_SIZE ||
+    root2.length !== HASH_SIZE
+  )
+    return false;
   const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof];
   let fn = size1 - 1;
   let sn = size2 - 1;

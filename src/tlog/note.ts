@@ -11,7 +11,14 @@
  * - Opening a note ignores signatures of unknown keys (name and ID must both match), fails if a
  *   known key's signature does not verify, and fails if no known key signed.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 
 const ED25519 = 0x01;
 const SIG_PREFIX = '\u2014 ';
@@ -68,7 +75,12 @@ export function decodeBase64Strict(s: string): Buffer | null {
 
 /** Unicode White_Space (as Go's unicode.IsSpace) or "+", and well-formed UTF-16. */
 export function isValidKeyName(name: string): boolean {
-  return typeof name === 'string' && name.length > 0 && !/[\p{White_Space}+]/u.test(name) && isWellFormed(name);
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    !/[\p{White_Space}+]/u.test(name) &&
+    isWellFormed(name)
+  );
 }
 
 function isWellFormed(s: string): boolean {
@@ -86,7 +98,11 @@ export function isNoteSafe(s: string): boolean {
 
 export function ed25519KeyId(name: string, publicKey: Uint8Array): number {
   if (publicKey.length !== 32) throw new NoteError('bad-key', 'an Ed25519 public key is 32 bytes');
-  const h = createHash('sha256').update(name, 'utf8').update(Buffer.from([0x0a, ED25519])).update(publicKey).digest();
+  const h = createHash('sha256')
+    .update(name, 'utf8')
+    .update(Buffer.from([0x0a, ED25519]))
+    .update(publicKey)
+    .digest();
   return h.readUInt32BE(0);
 }
 
@@ -101,22 +117,35 @@ function publicKeyObject(raw: Uint8Array): KeyObject {
 }
 
 export function ed25519Verifier(name: string, publicKey: Uint8Array | KeyObject): NoteVerifier {
-  if (!isValidKeyName(name)) throw new NoteError('bad-key', `not a valid key name: ${JSON.stringify(name)}`);
-  const raw = publicKey instanceof Uint8Array ? Buffer.from(publicKey) : ed25519PublicKeyBytes(publicKey);
+  if (!isValidKeyName(name))
+    throw new NoteError('bad-key', `not a valid key name: ${JSON.stringify(name)}`);
+  const raw =
+    publicKey instanceof Uint8Array ? Buffer.from(publicKey) : ed25519PublicKeyBytes(publicKey);
   const key = publicKeyObject(raw);
-  return { name, keyId: ed25519KeyId(name, raw), verify: (msg, sig) => sig.length === 64 && verify(null, msg, key, sig) };
+  return {
+    name,
+    keyId: ed25519KeyId(name, raw),
+    verify: (msg, sig) => sig.length === 64 && verify(null, msg, key, sig),
+  };
 }
 
 export function ed25519Signer(name: string, privateKey: KeyObject): NoteSigner {
-  if (!isValidKeyName(name)) throw new NoteError('bad-key', `not a valid key name: ${JSON.stringify(name)}`);
-  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') throw new NoteError('bad-key', 'not an Ed25519 private key');
-  return { name, keyId: ed25519KeyId(name, ed25519PublicKeyBytes(privateKey)), sign: (msg) => sign(null, msg, privateKey) };
+  if (!isValidKeyName(name))
+    throw new NoteError('bad-key', `not a valid key name: ${JSON.stringify(name)}`);
+  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519')
+    throw new NoteError('bad-key', 'not an Ed25519 private key');
+  return {
+    name,
+    keyId: ed25519KeyId(name, ed25519PublicKeyBytes(privateKey)),
+    sign: (msg) => sign(null, msg, privateKey),
+  };
 }
 
 /** "<name>+<hex key ID>+<base64(0x01 ‖ public key)>" */
 export function formatVerifierKey(name: string, publicKey: Uint8Array | KeyObject): string {
   const v = ed25519Verifier(name, publicKey);
-  const raw = publicKey instanceof Uint8Array ? Buffer.from(publicKey) : ed25519PublicKeyBytes(publicKey);
+  const raw =
+    publicKey instanceof Uint8Array ? Buffer.from(publicKey) : ed25519PublicKeyBytes(publicKey);
   return `${name}+${hex8(v.keyId)}+${Buffer.concat([Buffer.from([ED25519]), raw]).toString('base64')}`;
 }
 
@@ -135,9 +164,11 @@ function splitKey(s: string): { name: string; keyId: number; key: Buffer } | nul
 export function parseVerifierKey(vkey: string): NoteVerifier & { publicKey: Buffer } {
   const k = typeof vkey === 'string' ? splitKey(vkey) : null;
   if (!k) throw new NoteError('bad-key', 'malformed verifier key');
-  if (k.key[0] !== ED25519 || k.key.length !== 33) throw new NoteError('bad-key', 'not an Ed25519 verifier key');
+  if (k.key[0] !== ED25519 || k.key.length !== 33)
+    throw new NoteError('bad-key', 'not an Ed25519 verifier key');
   const publicKey = k.key.subarray(1);
-  if (ed25519KeyId(k.name, publicKey) !== k.keyId) throw new NoteError('bad-key', 'the key ID does not match the key');
+  if (ed25519KeyId(k.name, publicKey) !== k.keyId)
+    throw new NoteError('bad-key', 'the key ID does not match the key');
   return { ...ed25519Verifier(k.name, publicKey), publicKey };
 }
 
@@ -149,10 +180,18 @@ export function formatSignerKey(name: string, privateKey: KeyObject): string {
 }
 
 export function parseSignerKey(skey: string): NoteSigner & { privateKey: KeyObject } {
-  const k = typeof skey === 'string' && skey.startsWith('PRIVATE+KEY+') ? splitKey(skey.slice('PRIVATE+KEY+'.length)) : null;
+  const k =
+    typeof skey === 'string' && skey.startsWith('PRIVATE+KEY+')
+      ? splitKey(skey.slice('PRIVATE+KEY+'.length))
+      : null;
   if (!k) throw new NoteError('bad-key', 'malformed signer key');
-  if (k.key[0] !== ED25519 || k.key.length !== 33) throw new NoteError('bad-key', 'not an Ed25519 signer key');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, k.key.subarray(1)]), format: 'der', type: 'pkcs8' });
+  if (k.key[0] !== ED25519 || k.key.length !== 33)
+    throw new NoteError('bad-key', 'not an Ed25519 signer key');
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, k.key.subarray(1)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const signer = ed25519Signer(k.name, privateKey);
   if (signer.keyId !== k.keyId) throw new NoteError('bad-key', 'the key ID does not match the key');
   return { ...signer, privateKey };
@@ -160,7 +199,10 @@ export function parseSignerKey(skey: string): NoteSigner & { privateKey: KeyObje
 
 function checkText(text: string): void {
   if (typeof text !== 'string' || !text.endsWith('\n') || !isNoteSafe(text)) {
-    throw new NoteError('malformed', 'note text must be UTF-8 without control characters (but newline) and end with a newline');
+    throw new NoteError(
+      'malformed',
+      'note text must be UTF-8 without control characters (but newline) and end with a newline',
+    );
   }
 }
 
@@ -173,17 +215,22 @@ function signatureLine(name: string, keyId: number, sig: Buffer): string {
 /** Signs `text` with every signer: text, blank line, one signature line each. */
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
   checkText(text);
-  if (signers.length === 0) throw new NoteError('malformed', 'a signed note needs at least one signature');
+  if (signers.length === 0)
+    throw new NoteError('malformed', 'a signed note needs at least one signature');
   const msg = Buffer.from(text, 'utf8');
   const lines = signers.map((s) => {
-    if (!isValidKeyName(s.name)) throw new NoteError('bad-key', `not a valid key name: ${JSON.stringify(s.name)}`);
+    if (!isValidKeyName(s.name))
+      throw new NoteError('bad-key', `not a valid key name: ${JSON.stringify(s.name)}`);
     return signatureLine(s.name, s.keyId, s.sign(msg));
   });
   return `${text}\n${lines.join('')}`;
 }
 
 /** Splits a note into text and signature lines, checking the format only (no keys). */
-export function parseNote(note: string | Uint8Array): { text: string; signatures: (NoteSignature & { signature: Buffer })[] } {
+export function parseNote(note: string | Uint8Array): {
+  text: string;
+  signatures: (NoteSignature & { signature: Buffer })[];
+} {
   const malformed = (why: string): never => {
     throw new NoteError('malformed', `malformed note: ${why}`);
   };
@@ -201,7 +248,8 @@ export function parseNote(note: string | Uint8Array): { text: string; signatures
   if (split < 0) malformed('no blank line before the signatures');
   const text = s.slice(0, split + 1);
   const sigs = s.slice(split + 2);
-  if (sigs.length === 0 || !sigs.endsWith('\n')) malformed('signature lines must end with a newline');
+  if (sigs.length === 0 || !sigs.endsWith('\n'))
+    malformed('signature lines must end with a newline');
   const lines = sigs.slice(0, -1).split('\n');
   if (lines.length > MAX_SIGNATURES) malformed(`more than ${MAX_SIGNATURES} signatures`);
   const signatures = lines.map((line) => {
@@ -221,7 +269,10 @@ export function parseNote(note: string | Uint8Array): { text: string; signatures
  * Verifies a note against known keys. Unknown (name, key ID) pairs are ignored; a known key's bad
  * signature fails the note; at least one known key must have signed.
  */
-export function openNote(note: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
+export function openNote(
+  note: string | Uint8Array,
+  verifiers: readonly NoteVerifier[],
+): OpenedNote {
   const { text, signatures } = parseNote(note);
   const msg = Buffer.from(text, 'utf8');
   const verified: NoteSignature[] = [];
@@ -232,13 +283,15 @@ export function openNote(note: string | Uint8Array, verifiers: readonly NoteVeri
     const matches = verifiers.filter((v) => v.name === sig.name && v.keyId === sig.keyId);
     const entry = { name: sig.name, keyId: sig.keyId, base64: sig.base64 };
     if (matches.length === 0) {
-      if (!unverified.some((u) => u.name === entry.name && u.base64 === entry.base64)) unverified.push(entry);
+      if (!unverified.some((u) => u.name === entry.name && u.base64 === entry.base64))
+        unverified.push(entry);
       continue;
     }
     if (matches.length > 1) throw new NoteError('bad-key', `ambiguous key ${key}`);
     if (seen.has(key)) continue;
     seen.add(key);
-    if (!matches[0].verify(msg, sig.signature)) throw new NoteError('invalid-signature', `invalid signature for key ${key}`);
+    if (!matches[0].verify(msg, sig.signature))
+      throw new NoteError('invalid-signature', `invalid signature for key ${key}`);
     verified.push(entry);
   }
   if (verified.length === 0) throw new NoteError('unverified', 'note has no verifiable signatures');

@@ -26,10 +26,18 @@ export class StatusList {
   readonly bytes: Buffer;
 
   constructor(length: number = MIN_STATUS_LIST_LENGTH, bytes?: Uint8Array) {
-    if (!Number.isInteger(length) || length < MIN_STATUS_LIST_LENGTH || length > MAX_STATUS_LIST_LENGTH || length % 8 !== 0) {
-      throw new StatusListError(`a status list has a multiple of 8 entries, ${MIN_STATUS_LIST_LENGTH}–${MAX_STATUS_LIST_LENGTH}, got ${length}`);
+    if (
+      !Number.isInteger(length) ||
+      length < MIN_STATUS_LIST_LENGTH ||
+      length > MAX_STATUS_LIST_LENGTH ||
+      length % 8 !== 0
+    ) {
+      throw new StatusListError(
+        `a status list has a multiple of 8 entries, ${MIN_STATUS_LIST_LENGTH}–${MAX_STATUS_LIST_LENGTH}, got ${length}`,
+      );
     }
-    if (bytes && bytes.length !== length / 8) throw new StatusListError('bitstring length does not match');
+    if (bytes && bytes.length !== length / 8)
+      throw new StatusListError('bitstring length does not match');
     this.bytes = bytes ? Buffer.from(bytes) : Buffer.alloc(length / 8);
   }
 
@@ -38,7 +46,8 @@ export class StatusList {
   }
 
   private check(index: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) throw new StatusListError(`status list index ${index} is outside 0–${this.length - 1}`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.length)
+      throw new StatusListError(`status list index ${index} is outside 0–${this.length - 1}`);
   }
 
   get(index: number): boolean {
@@ -59,23 +68,33 @@ export class StatusList {
   }
 
   static decode(encodedList: string, minLength = MIN_STATUS_LIST_LENGTH): StatusList {
-    if (typeof encodedList !== 'string' || !/^u[A-Za-z0-9_-]+$/.test(encodedList)) throw new StatusListError('encodedList must be multibase base64url (prefix "u", no padding)');
+    if (typeof encodedList !== 'string' || !/^u[A-Za-z0-9_-]+$/.test(encodedList))
+      throw new StatusListError('encodedList must be multibase base64url (prefix "u", no padding)');
     const gz = Buffer.from(encodedList.slice(1), 'base64url');
-    if (gz.toString('base64url') !== encodedList.slice(1)) throw new StatusListError('encodedList is not canonical base64url');
+    if (gz.toString('base64url') !== encodedList.slice(1))
+      throw new StatusListError('encodedList is not canonical base64url');
     let bytes: Buffer;
     try {
       bytes = gunzipSync(gz, { maxOutputLength: MAX_STATUS_LIST_LENGTH / 8 });
     } catch {
       throw new StatusListError('encodedList is not GZIP data of at most 2 MiB');
     }
-    if (bytes.length * 8 < Math.max(minLength, MIN_STATUS_LIST_LENGTH)) throw new StatusListError(`the status list has ${bytes.length * 8} entries, fewer than ${minLength}`);
+    if (bytes.length * 8 < Math.max(minLength, MIN_STATUS_LIST_LENGTH))
+      throw new StatusListError(
+        `the status list has ${bytes.length * 8} entries, fewer than ${minLength}`,
+      );
     return new StatusList(bytes.length * 8, bytes);
   }
 }
 
 /** statusListIndex as the spec writes it: base-10, no sign, no leading zeros. */
 export function parseStatusListIndex(s: string): number {
-  if (typeof s !== 'string' || !/^(?:0|[1-9][0-9]{0,15})$/.test(s) || !Number.isSafeInteger(Number(s))) throw new StatusListError(`not a status list index: ${JSON.stringify(s)}`);
+  if (
+    typeof s !== 'string' ||
+    !/^(?:0|[1-9][0-9]{0,15})$/.test(s) ||
+    !Number.isSafeInteger(Number(s))
+  )
+    throw new StatusListError(`not a status list index: ${JSON.stringify(s)}`);
   return Number(s);
 }
 
@@ -84,8 +103,13 @@ export function parseStatusListIndex(s: string): number {
  * is nearly full) a scan from a random start. Throws when no index is free. Uniqueness is the
  * caller's `taken` (e.g. a unique database index, re-tried on conflict).
  */
-export function randomStatusIndex(length: number, taken: (index: number) => boolean, tries = 64): number {
-  if (!Number.isSafeInteger(length) || length < 1) throw new StatusListError('list length must be positive');
+export function randomStatusIndex(
+  length: number,
+  taken: (index: number) => boolean,
+  tries = 64,
+): number {
+  if (!Number.isSafeInteger(length) || length < 1)
+    throw new StatusListError('list length must be positive');
   for (let i = 0; i < tries; i++) {
     const n = randomInt(0, length);
     if (!taken(n)) return n;

@@ -37,7 +37,8 @@ export class BundleError extends Error {
 
 /** N in 3-digit path elements: 1234067 → "x001/x234/067". */
 export function formatTileIndex(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`tile index must be a non-negative safe integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new RangeError(`tile index must be a non-negative safe integer, got ${n}`);
   let s = String(n % 1000).padStart(3, '0');
   for (let rest = Math.floor(n / 1000); rest > 0; rest = Math.floor(rest / 1000)) {
     s = `x${String(rest % 1000).padStart(3, '0')}/${s}`;
@@ -46,10 +47,14 @@ export function formatTileIndex(n: number): string {
 }
 
 function checkCoord(t: TileCoord): void {
-  if (t.level !== 'entries' && (!Number.isInteger(t.level) || t.level < 0 || t.level > MAX_TILE_LEVEL)) {
+  if (
+    t.level !== 'entries' &&
+    (!Number.isInteger(t.level) || t.level < 0 || t.level > MAX_TILE_LEVEL)
+  ) {
     throw new RangeError(`tile level must be 0–${MAX_TILE_LEVEL}, got ${t.level}`);
   }
-  if (!Number.isInteger(t.width) || t.width < 1 || t.width > TILE_WIDTH) throw new RangeError(`tile width must be 1–256, got ${t.width}`);
+  if (!Number.isInteger(t.width) || t.width < 1 || t.width > TILE_WIDTH)
+    throw new RangeError(`tile width must be 1–256, got ${t.width}`);
 }
 
 /** The path of a tile or bundle relative to the log prefix, e.g. "tile/0/x001/x234/067.p/89". */
@@ -87,7 +92,8 @@ export function parseTilePath(path: string): TileCoord {
     width = Number(w);
     rest = [...rest.slice(0, pAt), rest[pAt].slice(0, -2)];
   }
-  if (!LAST.test(rest[rest.length - 1]) || !rest.slice(0, -1).every((g) => GROUP.test(g))) bad('index');
+  if (!LAST.test(rest[rest.length - 1]) || !rest.slice(0, -1).every((g) => GROUP.test(g)))
+    bad('index');
   let index = 0;
   for (const g of rest) {
     index = index * 1000 + Number(g.replace('x', ''));
@@ -120,8 +126,17 @@ export function tilesForSize(size: number, opts: { entries?: boolean } = {}): Ti
 }
 
 /** The tiles (and bundles) to publish when a tree grows from oldSize to newSize (sumdb/tlog NewTiles). */
-export function newTiles(oldSize: number, newSize: number, opts: { entries?: boolean } = {}): TileCoord[] {
-  if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize) || oldSize < 0 || oldSize > newSize) {
+export function newTiles(
+  oldSize: number,
+  newSize: number,
+  opts: { entries?: boolean } = {},
+): TileCoord[] {
+  if (
+    !Number.isSafeInteger(oldSize) ||
+    !Number.isSafeInteger(newSize) ||
+    oldSize < 0 ||
+    oldSize > newSize
+  ) {
     throw new RangeError(`tree sizes must satisfy 0 ≤ old ≤ new, got ${oldSize} → ${newSize}`);
   }
   const out: TileCoord[] = [];
@@ -130,26 +145,30 @@ export function newTiles(oldSize: number, newSize: number, opts: { entries?: boo
     const newN = hashesAtLevel(newSize, level);
     if (oldN === newN) continue;
     const tiles: TileCoord[] = [];
-    for (let n = Math.floor(oldN / TILE_WIDTH); n < Math.floor(newN / TILE_WIDTH); n++) tiles.push({ level, index: n, width: TILE_WIDTH });
+    for (let n = Math.floor(oldN / TILE_WIDTH); n < Math.floor(newN / TILE_WIDTH); n++)
+      tiles.push({ level, index: n, width: TILE_WIDTH });
     const last = Math.floor(newN / TILE_WIDTH);
     const w = newN - last * TILE_WIDTH;
     if (w > 0) tiles.push({ level, index: last, width: w });
     out.push(...tiles);
-    if (level === 0 && opts.entries) out.push(...tiles.map((t) => ({ ...t, level: 'entries' as const })));
+    if (level === 0 && opts.entries)
+      out.push(...tiles.map((t) => ({ ...t, level: 'entries' as const })));
   }
   return out;
 }
 
 /** The hash tile, or bundle, that holds leaf `index` in a tree of `size` (tessera EntriesPathForLogIndex). */
 export function tileForLeaf(index: number, size: number, level: 0 | 'entries' = 0): TileCoord {
-  if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new RangeError(`leaf ${index} is not in a tree of size ${size}`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= size)
+    throw new RangeError(`leaf ${index} is not in a tree of size ${size}`);
   const n = Math.floor(index / TILE_WIDTH);
   return { level, index: n, width: tileWidthAt(size, 0, n) };
 }
 
 /** MTH of 2^k consecutive hashes at one level (the subtree a run of tile hashes spans). */
 export function hashRun(hashes: readonly Uint8Array[]): Buffer {
-  if (hashes.length === 0 || (hashes.length & (hashes.length - 1)) !== 0) throw new RangeError('hashRun needs a power-of-two count');
+  if (hashes.length === 0 || (hashes.length & (hashes.length - 1)) !== 0)
+    throw new RangeError('hashRun needs a power-of-two count');
   let level: Buffer[] = hashes.map((h) => Buffer.from(h));
   while (level.length > 1) {
     const up: Buffer[] = [];
@@ -161,7 +180,8 @@ export function hashRun(hashes: readonly Uint8Array[]): Buffer {
 
 /** Splits tile data into its 32-byte hashes; throws unless the length is exactly width × 32. */
 export function tileHashes(data: Uint8Array, width: number): Buffer[] {
-  if (data.length !== width * HASH_SIZE) throw new ProofError(`tile data is ${data.length} bytes, expected ${width * HASH_SIZE}`);
+  if (data.length !== width * HASH_SIZE)
+    throw new ProofError(`tile data is ${data.length} bytes, expected ${width * HASH_SIZE}`);
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return Array.from({ length: width }, (_, i) => b.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
 }
@@ -173,9 +193,10 @@ export function tileHashes(data: Uint8Array, width: number): Buffer[] {
  */
 export function tileLevels(leafHashes: readonly Uint8Array[]): Buffer[][] {
   const levels: Buffer[][] = [leafHashes.map((h) => Buffer.from(h))];
-  for (let below = levels[0]; below.length >= TILE_WIDTH; ) {
+  for (let below = levels[0]; below.length >= TILE_WIDTH;) {
     const up: Buffer[] = [];
-    for (let i = 0; i + TILE_WIDTH <= below.length; i += TILE_WIDTH) up.push(hashRun(below.slice(i, i + TILE_WIDTH)));
+    for (let i = 0; i + TILE_WIDTH <= below.length; i += TILE_WIDTH)
+      up.push(hashRun(below.slice(i, i + TILE_WIDTH)));
     levels.push(up);
     below = up;
   }
@@ -185,7 +206,8 @@ export function tileLevels(leafHashes: readonly Uint8Array[]): Buffer[][] {
 /** Contents of hash tile `t` (width × 32 bytes) from tileLevels(...). */
 export function tileData(levels: readonly (readonly Uint8Array[])[], t: TileCoord): Buffer {
   checkCoord(t);
-  if (t.level === 'entries') throw new RangeError('tileData is for hash tiles; use encodeBundle for entries');
+  if (t.level === 'entries')
+    throw new RangeError('tileData is for hash tiles; use encodeBundle for entries');
   const row = levels[t.level] ?? [];
   const start = t.index * TILE_WIDTH;
   if (start + t.width > row.length) throw new RangeError(`tile ${tilePath(t)} is beyond the tree`);
@@ -194,10 +216,12 @@ export function tileData(levels: readonly (readonly Uint8Array[])[], t: TileCoor
 
 /** An entry bundle: each entry as a big-endian uint16 length then its bytes. */
 export function encodeBundle(entries: readonly Uint8Array[]): Buffer {
-  if (entries.length < 1 || entries.length > TILE_WIDTH) throw new BundleError(`a bundle holds 1–256 entries, got ${entries.length}`);
+  if (entries.length < 1 || entries.length > TILE_WIDTH)
+    throw new BundleError(`a bundle holds 1–256 entries, got ${entries.length}`);
   const parts: Buffer[] = [];
   for (const e of entries) {
-    if (e.length > MAX_ENTRY_SIZE) throw new BundleError(`an entry is at most ${MAX_ENTRY_SIZE} bytes, got ${e.length}`);
+    if (e.length > MAX_ENTRY_SIZE)
+      throw new BundleError(`an entry is at most ${MAX_ENTRY_SIZE} bytes, got ${e.length}`);
     const len = Buffer.alloc(2);
     len.writeUInt16BE(e.length);
     parts.push(len, Buffer.from(e));
@@ -222,7 +246,8 @@ export function parseBundle(data: Uint8Array, width?: number): Buffer[] {
     at += 2 + len;
   }
   if (entries.length === 0) throw new BundleError('an empty bundle is never served');
-  if (width !== undefined && entries.length !== width) throw new BundleError(`expected ${width} entries, got ${entries.length}`);
+  if (width !== undefined && entries.length !== width)
+    throw new BundleError(`expected ${width} entries, got ${entries.length}`);
   return entries;
 }
 
@@ -230,7 +255,9 @@ export function parseBundle(data: Uint8Array, width?: number): Buffer[] {
 export function bundleMatchesTile(entries: readonly Uint8Array[], tile: Uint8Array): boolean {
   if (tile.length !== entries.length * HASH_SIZE) return false;
   const t = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
-  return entries.every((e, i) => leafHash(e).equals(t.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE)));
+  return entries.every((e, i) =>
+    leafHash(e).equals(t.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE)),
+  );
 }
 
 /** Reads hash tile `t` (full, or partial of width t.width) from wherever tiles live. */
@@ -242,7 +269,7 @@ export type TileFetcher = (t: TileCoord & { level: number }) => Uint8Array | Pro
  */
 export function tilePyramid(data: Uint8Array, width: number): Buffer[][] {
   const pyramid: Buffer[][] = [tileHashes(data, width)];
-  for (let below = pyramid[0]; below.length >= 2; ) {
+  for (let below = pyramid[0]; below.length >= 2;) {
     const up: Buffer[] = [];
     for (let i = 0; i + 1 < below.length; i += 2) up.push(nodeHash(below[i], below[i + 1]));
     pyramid.push(up);
@@ -280,7 +307,10 @@ export function tileHashReader(size: number, fetch: TileFetcher, cache?: TileCac
   return {
     async readHashes(nodes: readonly NodeId[]): Promise<Buffer[]> {
       const wanted = nodes.map((node) => {
-        if ((node.index + 1) * 2 ** node.level > size) throw new ProofError(`node ${node.level}/${node.index} is not complete in a tree of size ${size}`);
+        if ((node.index + 1) * 2 ** node.level > size)
+          throw new ProofError(
+            `node ${node.level}/${node.index} is not complete in a tree of size ${size}`,
+          );
         const level = Math.floor(node.level / TILE_HEIGHT);
         const r = node.level % TILE_HEIGHT;
         const first = node.index * 2 ** r;
@@ -288,12 +318,16 @@ export function tileHashReader(size: number, fetch: TileFetcher, cache?: TileCac
         const tile = { level, index, width: tileWidthAt(size, level, index) };
         return { tile, path: tilePath(tile), r, j: (first - index * TILE_WIDTH) / 2 ** r };
       });
-      const load = (t: TileCoord & { level: number }) => async () => tilePyramid(await fetch(t), t.width);
+      const load = (t: TileCoord & { level: number }) => async () =>
+        tilePyramid(await fetch(t), t.width);
       const byPath = new Map<string, Promise<Buffer[][]>>();
       for (const w of wanted) {
-        if (!byPath.has(w.path)) byPath.set(w.path, cache ? cache.get(w.path, load(w.tile)) : load(w.tile)());
+        if (!byPath.has(w.path))
+          byPath.set(w.path, cache ? cache.get(w.path, load(w.tile)) : load(w.tile)());
       }
-      const pyramids = new Map(await Promise.all([...byPath].map(async ([k, p]) => [k, await p] as const)));
+      const pyramids = new Map(
+        await Promise.all([...byPath].map(async ([k, p]) => [k, await p] as const)),
+      );
       return wanted.map((w) => pyramids.get(w.path)![w.r][w.j]);
     },
   };

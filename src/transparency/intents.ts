@@ -21,7 +21,8 @@ import { encodeEntry, REVOCATION_REASONS, type LogEntry } from '../tlog';
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 export { REVOCATION_REASONS };
 
-type CertificateEntryType = 'certificate.issued' | 'certificate.revoked' | 'certificate.withdrawn' | 'certificate.superseded';
+type CertificateEntryType =
+  'certificate.issued' | 'certificate.revoked' | 'certificate.withdrawn' | 'certificate.superseded';
 
 const listeners = new Set<() => void>();
 
@@ -42,7 +43,13 @@ export async function appendIntents(intents: readonly Intent[]): Promise<void> {
   const now = new Date();
   try {
     await LogIntent.bulkWrite(
-      intents.map((i) => ({ updateOne: { filter: { _id: i.key }, update: { $setOnInsert: { entry: encodeEntry(i.entry), pending: true, createdAt: now } }, upsert: true } })),
+      intents.map((i) => ({
+        updateOne: {
+          filter: { _id: i.key },
+          update: { $setOnInsert: { entry: encodeEntry(i.entry), pending: true, createdAt: now } },
+          upsert: true,
+        },
+      })),
       { ordered: false },
     );
   } catch (e) {
@@ -56,10 +63,20 @@ export async function appendIntents(intents: readonly Intent[]): Promise<void> {
 const iso = (d: Date | string) => new Date(d).toISOString();
 const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-export function activationIntent(p: Pick<PledgeDoc, 'uscc' | 'sequence' | 'foundingNumber' | 'initiative' | 'activatedAt'>): Intent {
+export function activationIntent(
+  p: Pick<PledgeDoc, 'uscc' | 'sequence' | 'foundingNumber' | 'initiative' | 'activatedAt'>,
+): Intent {
   return {
     key: `pledge.activated:${p.sequence}`,
-    entry: { v: 1, type: 'pledge.activated', at: iso(p.activatedAt!), uscc: p.uscc, sequence: p.sequence!, foundingNumber: p.foundingNumber ?? null, initiative: { version: p.initiative.version, sha256: p.initiative.sha256 } },
+    entry: {
+      v: 1,
+      type: 'pledge.activated',
+      at: iso(p.activatedAt!),
+      uscc: p.uscc,
+      sequence: p.sequence!,
+      foundingNumber: p.foundingNumber ?? null,
+      initiative: { version: p.initiative.version, sha256: p.initiative.sha256 },
+    },
   };
 }
 
@@ -79,18 +96,42 @@ const TYPE_OF: Record<string, CertificateEntryType> = {
 
 export function certificateIntent(c: CertificateDoc, status: CertificateDoc['status']): Intent {
   const type = TYPE_OF[status];
-  const base = { v: 1 as const, at: iso(statusTime(c, status)), uscc: c.data.company.uscc, serial: c.serial, credentialSha256: sha256Hex(c.jws) };
-  const entry: LogEntry = type === 'certificate.revoked' ? { ...base, type, reason: revocationReasonOf(c) } : { ...base, type };
+  const base = {
+    v: 1 as const,
+    at: iso(statusTime(c, status)),
+    uscc: c.data.company.uscc,
+    serial: c.serial,
+    credentialSha256: sha256Hex(c.jws),
+  };
+  const entry: LogEntry =
+    type === 'certificate.revoked'
+      ? { ...base, type, reason: revocationReasonOf(c) }
+      : { ...base, type };
   return { key: `${type}:${c.serial}`, entry };
 }
 
 function revocationReasonOf(c: CertificateDoc): RevocationReason {
   const code = (c as { revocationReason?: string }).revocationReason;
-  return (REVOCATION_REASONS as readonly string[]).includes(code ?? '') ? (code as RevocationReason) : 'other';
+  return (REVOCATION_REASONS as readonly string[]).includes(code ?? '')
+    ? (code as RevocationReason)
+    : 'other';
 }
 
-export function initiativeIntent(i: { version: number; sha256: string; publishedAt?: Date | null; createdAt?: Date }): Intent {
-  return { key: `initiative.published:${i.version}`, entry: { v: 1, type: 'initiative.published', at: iso(i.publishedAt ?? i.createdAt!), initiative: { version: i.version, sha256: i.sha256 } } };
+export function initiativeIntent(i: {
+  version: number;
+  sha256: string;
+  publishedAt?: Date | null;
+  createdAt?: Date;
+}): Intent {
+  return {
+    key: `initiative.published:${i.version}`,
+    entry: {
+      v: 1,
+      type: 'initiative.published',
+      at: iso(i.publishedAt ?? i.createdAt!),
+      initiative: { version: i.version, sha256: i.sha256 },
+    },
+  };
 }
 
 // ---- Hooks, one line each in the use cases.
@@ -121,7 +162,11 @@ function certificateIntents(c: CertificateDoc): Intent[] {
 
 async function missing(intents: Intent[]): Promise<Intent[]> {
   if (intents.length === 0) return [];
-  const have = new Set((await LogIntent.find({ _id: { $in: intents.map((i) => i.key) } }, { _id: 1 }).lean()).map((d) => d._id));
+  const have = new Set(
+    (await LogIntent.find({ _id: { $in: intents.map((i) => i.key) } }, { _id: 1 }).lean()).map(
+      (d) => d._id,
+    ),
+  );
   return intents.filter((i) => !have.has(i.key));
 }
 
@@ -136,13 +181,19 @@ export async function recoverIntents(batch = 500): Promise<number> {
   const initiatives = await Initiative.find({ status: 'published' }).sort({ version: 1 }).lean();
   await flush(initiatives.map((i) => initiativeIntent(i as never)));
   let list: Intent[] = [];
-  for await (const p of Pledge.find({ sequence: { $exists: true } }).sort({ sequence: 1 }).lean<PledgeDoc[]>().cursor()) {
+  for await (const p of Pledge.find({ sequence: { $exists: true } })
+    .sort({ sequence: 1 })
+    .lean<PledgeDoc[]>()
+    .cursor()) {
     list.push(activationIntent(p as PledgeDoc));
     if (list.length >= batch) [list] = [[], await flush(list)];
   }
   await flush(list);
   list = [];
-  for await (const c of Certificate.find({}).sort({ issuedAt: 1, _id: 1 }).lean<CertificateDoc[]>().cursor()) {
+  for await (const c of Certificate.find({})
+    .sort({ issuedAt: 1, _id: 1 })
+    .lean<CertificateDoc[]>()
+    .cursor()) {
     list.push(...certificateIntents(c as CertificateDoc));
     if (list.length >= batch) [list] = [[], await flush(list)];
   }

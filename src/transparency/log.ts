@@ -51,8 +51,18 @@ export class TransparencyLog {
     this.vkey = formatVerifierKey(this.origin, o.privateKey);
     this.batchMs = o.batchMs ?? 100;
     this.sequencer = new Sequencer({ origin: this.origin, signer, reader: this.reader });
-    this.task = new BackgroundTask('integrating the transparency log', () => this.sequencer.integrate(), o.pollMs ?? 250, o.logger);
-    this.recovery = new BackgroundTask('recovering transparency log intents', () => this.recover(), o.recoverMs ?? 60_000, o.logger);
+    this.task = new BackgroundTask(
+      'integrating the transparency log',
+      () => this.sequencer.integrate(),
+      o.pollMs ?? 250,
+      o.logger,
+    );
+    this.recovery = new BackgroundTask(
+      'recovering transparency log intents',
+      () => this.recover(),
+      o.recoverMs ?? 60_000,
+      o.logger,
+    );
   }
 
   /** Integrates soon (after `batchMs`, so appends close together share one pass and checkpoint). */
@@ -66,7 +76,11 @@ export class TransparencyLog {
 
   async recover(): Promise<number> {
     const n = await recoverIntents();
-    if (n) this.o.logger.warn({ recovered: n }, 'appended log intents for state changes a crash left unlogged');
+    if (n)
+      this.o.logger.warn(
+        { recovered: n },
+        'appended log intents for state changes a crash left unlogged',
+      );
     return n;
   }
 
@@ -107,7 +121,12 @@ export class TransparencyLog {
         const entry = await LogEntryRecord.findById(intent.index).lean();
         if (!entry) return null;
         const proof = await this.reader.inclusion(intent.index, head._id);
-        return { leafIndex: intent.index, entry: bytes(entry.data).toString('base64'), inclusionProof: proof.map((p) => p.toString('base64')), checkpoint: head.note };
+        return {
+          leafIndex: intent.index,
+          entry: bytes(entry.data).toString('base64'),
+          inclusionProof: proof.map((p) => p.toString('base64')),
+          checkpoint: head.note,
+        };
       }
       if (Date.now() >= deadline) return null;
       this.poke();
@@ -126,14 +145,33 @@ export class TransparencyLog {
    * returns the proof bundle for log-proof.json. Throws rather than let a certificate go out
    * without one (the issuer retries later).
    */
-  async certificateProof(c: { serial: string; uscc: string; jws: string; issuedAt: Date }, timeoutMs = 5000): Promise<ProofBundle> {
+  async certificateProof(
+    c: { serial: string; uscc: string; jws: string; issuedAt: Date },
+    timeoutMs = 5000,
+  ): Promise<ProofBundle> {
     const credentialSha256 = createHash('sha256').update(c.jws, 'utf8').digest('hex');
     const key = `certificate.issued:${c.serial}`;
-    await appendIntents([{ key, entry: { v: 1, type: 'certificate.issued', at: c.issuedAt.toISOString(), uscc: c.uscc, serial: c.serial, credentialSha256 } }]);
+    await appendIntents([
+      {
+        key,
+        entry: {
+          v: 1,
+          type: 'certificate.issued',
+          at: c.issuedAt.toISOString(),
+          uscc: c.uscc,
+          serial: c.serial,
+          credentialSha256,
+        },
+      },
+    ]);
     const bundle = await this.proofBundle(key, timeoutMs);
-    if (!bundle) throw new Error(`certificate ${c.serial}: no checkpoint covered its log entry within ${timeoutMs} ms`);
+    if (!bundle)
+      throw new Error(
+        `certificate ${c.serial}: no checkpoint covered its log entry within ${timeoutMs} ms`,
+      );
     const logged = decodeEntry(Buffer.from(bundle.entry, 'base64'));
-    if (!('credentialSha256' in logged) || logged.credentialSha256 !== credentialSha256) throw new Error(`certificate ${c.serial}: the log holds another credential for this serial`);
+    if (!('credentialSha256' in logged) || logged.credentialSha256 !== credentialSha256)
+      throw new Error(`certificate ${c.serial}: the log holds another credential for this serial`);
     return bundle;
   }
 

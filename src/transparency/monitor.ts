@@ -10,7 +10,20 @@
  *   status and the active certificate count, and compares them with /api/v1/founders,
  *   /api/v1/stats and /api/v1/certificates/:serial. Every difference is reported.
  */
-import { decodeEntry, leafHash, openCheckpoint, parseBundle, parseVerifierKey, rootFromLeafHashes, tileHashes, tileLevels, tilePath, tilesForSize, verifyConsistency, type LogEntry } from '../tlog';
+import {
+  decodeEntry,
+  leafHash,
+  openCheckpoint,
+  parseBundle,
+  parseVerifierKey,
+  rootFromLeafHashes,
+  tileHashes,
+  tileLevels,
+  tilePath,
+  tilesForSize,
+  verifyConsistency,
+  type LogEntry,
+} from '../tlog';
 
 export interface MonitorState {
   vkey: string;
@@ -54,7 +67,8 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
   };
   const text = async (path: string) => (await fetchOk(path)).text();
   const binary = async (path: string) => Buffer.from(await (await fetchOk(path)).arrayBuffer());
-  const json = async (path: string) => (await fetchOk(path)).json() as Promise<Record<string, unknown>>;
+  const json = async (path: string) =>
+    (await fetchOk(path)).json() as Promise<Record<string, unknown>>;
 
   const servedVkey = (await text('/log/vkey')).trim();
   const vkey = o.vkey ?? o.state?.vkey ?? servedVkey;
@@ -76,10 +90,16 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
     const served = tileHashes(await binary(`/log/${tilePath(t)}`), t.width);
     const mine = levels[t.level].slice(t.index * 256, t.index * 256 + t.width);
     const bad = served.findIndex((h, i) => !mine[i] || !h.equals(mine[i]));
-    if (bad >= 0) differ(`hash tile ${tilePath(t)} does not match the entries below it (hash ${bad}${t.level === 0 ? `, entry ${t.index * 256 + bad}` : ''})`);
+    if (bad >= 0)
+      differ(
+        `hash tile ${tilePath(t)} does not match the entries below it (hash ${bad}${t.level === 0 ? `, entry ${t.index * 256 + bad}` : ''})`,
+      );
   }
   const root = rootFromLeafHashes(leaves);
-  if (!root.equals(cp.rootHash)) differ(`the entries hash to root ${root.toString('base64')}, the checkpoint says ${cp.rootHash.toString('base64')}`);
+  if (!root.equals(cp.rootHash))
+    differ(
+      `the entries hash to root ${root.toString('base64')}, the checkpoint says ${cp.rootHash.toString('base64')}`,
+    );
 
   // Append-only since the last run.
   const last = o.state;
@@ -87,10 +107,26 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
     if (cp.size < last.size) differ(`the log shrank from ${last.size} to ${cp.size} entries`);
     else if (last.size > 0) {
       const then = rootFromLeafHashes(leaves.slice(0, last.size));
-      if (then.toString('base64') !== last.root) differ(`the first ${last.size} entries no longer hash to the root seen before (${last.root}): the log was rewritten`);
+      if (then.toString('base64') !== last.root)
+        differ(
+          `the first ${last.size} entries no longer hash to the root seen before (${last.root}): the log was rewritten`,
+        );
       if (cp.size > last.size) {
-        const proof = ((await json(`/api/v1/log/consistency?from=${last.size}&to=${cp.size}`)).proof as string[]).map((p) => Buffer.from(p, 'base64'));
-        if (!verifyConsistency(last.size, cp.size, proof, Buffer.from(last.root, 'base64'), cp.rootHash)) differ(`the server's consistency proof from ${last.size} to ${cp.size} does not verify against the checkpoint seen before`);
+        const proof = (
+          (await json(`/api/v1/log/consistency?from=${last.size}&to=${cp.size}`)).proof as string[]
+        ).map((p) => Buffer.from(p, 'base64'));
+        if (
+          !verifyConsistency(
+            last.size,
+            cp.size,
+            proof,
+            Buffer.from(last.root, 'base64'),
+            cp.rootHash,
+          )
+        )
+          differ(
+            `the server's consistency proof from ${last.size} to ${cp.size} does not verify against the checkpoint seen before`,
+          );
       }
     }
   }
@@ -108,7 +144,12 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
       differ(`entry ${i} is not a valid log entry: ${(err as Error).message}`);
       return;
     }
-    const key = 'serial' in e ? `${e.type}:${e.serial}` : e.type === 'pledge.activated' ? `${e.type}:${e.sequence}` : `${e.type}:${e.initiative.version}`;
+    const key =
+      'serial' in e
+        ? `${e.type}:${e.serial}`
+        : e.type === 'pledge.activated'
+          ? `${e.type}:${e.sequence}`
+          : `${e.type}:${e.initiative.version}`;
     if (seen.has(key)) differ(`entry ${i} repeats ${key}`);
     seen.add(key);
     switch (e.type) {
@@ -116,7 +157,8 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
         if (sequences.has(e.sequence)) differ(`entry ${i}: sequence ${e.sequence} activated twice`);
         sequences.add(e.sequence);
         if (e.foundingNumber !== null) {
-          if (founders.has(e.foundingNumber)) differ(`entry ${i}: founding number ${e.foundingNumber} given twice`);
+          if (founders.has(e.foundingNumber))
+            differ(`entry ${i}: founding number ${e.foundingNumber} given twice`);
           else founders.set(e.foundingNumber, e.uscc);
         }
         break;
@@ -126,28 +168,50 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
       case 'certificate.revoked':
       case 'certificate.withdrawn':
       case 'certificate.superseded':
-        if (certs.get(e.serial) !== 'valid') differ(`entry ${i}: ${e.type} for ${e.serial}, which the log does not show as valid`);
+        if (certs.get(e.serial) !== 'valid')
+          differ(`entry ${i}: ${e.type} for ${e.serial}, which the log does not show as valid`);
         certs.set(e.serial, e.type.slice('certificate.'.length) as CertStatus);
         break;
       default:
         break;
     }
   });
-  const foundersList = [...founders].sort((a, b) => a[0] - b[0]).map(([foundingNumber, uscc]) => ({ foundingNumber, uscc }));
+  const foundersList = [...founders]
+    .sort((a, b) => a[0] - b[0])
+    .map(([foundingNumber, uscc]) => ({ foundingNumber, uscc }));
   const activeCertificates = [...certs.values()].filter((s) => s === 'valid').length;
-  const revoked = [...certs].filter(([, s]) => s === 'revoked').map(([serial]) => serial).sort();
+  const revoked = [...certs]
+    .filter(([, s]) => s === 'revoked')
+    .map(([serial]) => serial)
+    .sort();
 
   // Compare with the public API.
-  const apiFounders = ((await json('/api/v1/founders')).items as Array<{ foundingNumber: number; company: { uscc: string } }>).map((f) => ({ foundingNumber: f.foundingNumber, uscc: f.company.uscc }));
+  const apiFounders = (
+    (await json('/api/v1/founders')).items as Array<{
+      foundingNumber: number;
+      company: { uscc: string };
+    }>
+  ).map((f) => ({ foundingNumber: f.foundingNumber, uscc: f.company.uscc }));
   const byNumber = new Map(apiFounders.map((f) => [f.foundingNumber, f.uscc]));
   for (const f of foundersList) {
     const shown = byNumber.get(f.foundingNumber);
-    if (shown !== f.uscc) differ(`founder ${f.foundingNumber}: the log says ${f.uscc}, /api/v1/founders says ${shown ?? 'nobody'}`);
+    if (shown !== f.uscc)
+      differ(
+        `founder ${f.foundingNumber}: the log says ${f.uscc}, /api/v1/founders says ${shown ?? 'nobody'}`,
+      );
   }
-  for (const f of apiFounders) if (!founders.has(f.foundingNumber)) differ(`founder ${f.foundingNumber} (${f.uscc}) is listed by /api/v1/founders but not in the log`);
+  for (const f of apiFounders)
+    if (!founders.has(f.foundingNumber))
+      differ(
+        `founder ${f.foundingNumber} (${f.uscc}) is listed by /api/v1/founders but not in the log`,
+      );
   const stats = (await json('/api/v1/stats')).totals as { active: number; founders: number };
-  if (stats.founders !== founders.size) differ(`/api/v1/stats counts ${stats.founders} founders, the log ${founders.size}`);
-  if (stats.active !== activeCertificates) differ(`/api/v1/stats counts ${stats.active} active signatories, the log ${activeCertificates} valid certificates`);
+  if (stats.founders !== founders.size)
+    differ(`/api/v1/stats counts ${stats.founders} founders, the log ${founders.size}`);
+  if (stats.active !== activeCertificates)
+    differ(
+      `/api/v1/stats counts ${stats.active} active signatories, the log ${activeCertificates} valid certificates`,
+    );
   const serials = [...certs.keys()];
   let next = 0;
   const worker = async () => {
@@ -159,7 +223,10 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
         continue;
       }
       const status = ((await res.json()) as { status: string }).status;
-      if (status !== certs.get(serial)) differ(`certificate ${serial}: the log says ${certs.get(serial)}, the registry says ${status}`);
+      if (status !== certs.get(serial))
+        differ(
+          `certificate ${serial}: the log says ${certs.get(serial)}, the registry says ${status}`,
+        );
     }
   };
   await Promise.all(Array.from({ length: o.concurrency ?? 8 }, worker));
@@ -167,5 +234,14 @@ export async function auditLog(o: MonitorOptions): Promise<MonitorReport> {
   const rootB64 = cp.rootHash.toString('base64');
   // The state moves on only when this checkpoint is the honest extension of the last one.
   const state = differences.length === 0 ? { vkey, size: cp.size, root: rootB64 } : (last ?? null);
-  return { origin: cp.origin, size: cp.size, root: rootB64, differences, founders: foundersList, activeCertificates, revoked, state };
+  return {
+    origin: cp.origin,
+    size: cp.size,
+    root: rootB64,
+    differences,
+    founders: foundersList,
+    activeCertificates,
+    revoked,
+    state,
+  };
 }

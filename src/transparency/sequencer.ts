@@ -43,13 +43,22 @@ export class Sequencer {
     const last = await LogEntryRecord.findOne({}, { _id: 1 }).sort({ _id: -1 }).lean();
     const stored = last ? last._id + 1 : 0;
     // The driver's collections, not the models: no per-document casting on the hot path.
-    const pending = await LogIntent.collection.find({ pending: true }, { projection: { entry: 1 } }).sort({ createdAt: 1, _id: 1 }).limit(this.o.batch ?? 5000).toArray();
+    const pending = await LogIntent.collection
+      .find({ pending: true }, { projection: { entry: 1 } })
+      .sort({ createdAt: 1, _id: 1 })
+      .limit(this.o.batch ?? 5000)
+      .toArray();
     let size = stored;
     if (pending.length) {
       // Entries stored past the last checkpoint are a pass cut short (by a crash) after its
       // insert: their intents may still be pending, and are only to be marked.
       const done = new Map<string, number>();
-      if (stored > (head?._id ?? 0)) for (const e of await LogEntryRecord.find({ _id: { $gte: head?._id ?? 0 } }, { key: 1 }).lean()) done.set(e.key, e._id);
+      if (stored > (head?._id ?? 0))
+        for (const e of await LogEntryRecord.find(
+          { _id: { $gte: head?._id ?? 0 } },
+          { key: 1 },
+        ).lean())
+          done.set(e.key, e._id);
       const fresh = pending.filter((p) => !done.has(p._id as unknown as string));
       const docs = fresh.map((p, i) => {
         const data = bytes(p.entry);
@@ -66,7 +75,12 @@ export class Sequencer {
       }
       for (const d of docs) done.set(d.key, d._id);
       await LogIntent.collection.bulkWrite(
-        [...done].map(([key, index]) => ({ updateOne: { filter: { _id: key as never }, update: { $set: { index }, $unset: { pending: '' } } } })),
+        [...done].map(([key, index]) => ({
+          updateOne: {
+            filter: { _id: key as never },
+            update: { $set: { index }, $unset: { pending: '' } },
+          },
+        })),
         { ordered: false },
       );
       size = stored + docs.length;
@@ -80,16 +94,44 @@ export class Sequencer {
 
   /** Stores the full tiles completed between the last checkpoint and `size`, level by level. */
   private async storeTiles(from: number, size: number): Promise<void> {
-    const full = newTiles(from, size).filter((t) => t.width === TILE_WIDTH && t.level !== 'entries') as Array<{ level: number; index: number; width: number }>;
+    const full = newTiles(from, size).filter(
+      (t) => t.width === TILE_WIDTH && t.level !== 'entries',
+    ) as Array<{ level: number; index: number; width: number }>;
     full.sort((a, b) => a.level - b.level || a.index - b.index);
     for (const t of full) {
       const start = t.index * TILE_WIDTH;
       const hashes =
         t.level === 0
-          ? (await LogEntryRecord.find({ _id: { $gte: start, $lt: start + TILE_WIDTH } }, { hash: 1 }).sort({ _id: 1 }).lean()).map((r) => bytes(r.hash))
-          : (await LogTile.find({ level: t.level - 1, index: { $gte: start, $lt: start + TILE_WIDTH } }, { root: 1 }).sort({ index: 1 }).lean()).map((r) => bytes(r.root));
-      if (hashes.length !== TILE_WIDTH) throw new Error(`tile ${t.level}/${t.index}: ${hashes.length} of 256 hashes are stored`);
-      await LogTile.updateOne({ _id: tileId(t.level, t.index) }, { $setOnInsert: { level: t.level, index: t.index, data: Buffer.concat(hashes), root: hashRun(hashes) } }, { upsert: true }).catch((e) => {
+          ? (
+              await LogEntryRecord.find(
+                { _id: { $gte: start, $lt: start + TILE_WIDTH } },
+                { hash: 1 },
+              )
+                .sort({ _id: 1 })
+                .lean()
+            ).map((r) => bytes(r.hash))
+          : (
+              await LogTile.find(
+                { level: t.level - 1, index: { $gte: start, $lt: start + TILE_WIDTH } },
+                { root: 1 },
+              )
+                .sort({ index: 1 })
+                .lean()
+            ).map((r) => bytes(r.root));
+      if (hashes.length !== TILE_WIDTH)
+        throw new Error(`tile ${t.level}/${t.index}: ${hashes.length} of 256 hashes are stored`);
+      await LogTile.updateOne(
+        { _id: tileId(t.level, t.index) },
+        {
+          $setOnInsert: {
+            level: t.level,
+            index: t.index,
+            data: Buffer.concat(hashes),
+            root: hashRun(hashes),
+          },
+        },
+        { upsert: true },
+      ).catch((e) => {
         if (!isDuplicateKey(e)) throw e;
       });
     }
@@ -98,7 +140,10 @@ export class Sequencer {
   private async sign(head: { _id: number; root: Buffer } | null, size: number): Promise<void> {
     if (head && head._id > 0) {
       const again = await this.o.reader.root(head._id);
-      if (!again.equals(head.root)) throw new LogForkError(`the stored tree at size ${head._id} no longer has the root of its checkpoint: refusing to sign`);
+      if (!again.equals(head.root))
+        throw new LogForkError(
+          `the stored tree at size ${head._id} no longer has the root of its checkpoint: refusing to sign`,
+        );
     }
     const root = await this.o.reader.root(size);
     const note = signCheckpoint({ origin: this.o.origin, size, rootHash: root }, [this.o.signer]);

@@ -25,7 +25,8 @@ const STATUSES_OF: Record<StatusPurpose, CertificateStatus[]> = {
   suspension: [CertificateStatus.Withdrawn, CertificateStatus.Superseded],
 };
 
-export const statusListUrl = (publicUrl: string, purpose: StatusPurpose): string => `${publicUrl}/api/v1/status/${purpose}`;
+export const statusListUrl = (publicUrl: string, purpose: StatusPurpose): string =>
+  `${publicUrl}/api/v1/status/${purpose}`;
 
 /** The serial's position in the lists: drawn at random once, then always the same. */
 export async function statusIndexFor(serial: string): Promise<number> {
@@ -33,7 +34,11 @@ export async function statusIndexFor(serial: string): Promise<number> {
     const existing = await StatusListEntry.findOne({ serial }).lean();
     if (existing) return existing._id;
     try {
-      await StatusListEntry.create({ _id: randomInt(0, STATUS_LIST_LENGTH), serial, createdAt: new Date() });
+      await StatusListEntry.create({
+        _id: randomInt(0, STATUS_LIST_LENGTH),
+        serial,
+        createdAt: new Date(),
+      });
     } catch (e) {
       if (!isDuplicateKey(e)) throw e; // the index is taken (or the serial got one meanwhile): look again
     }
@@ -54,15 +59,23 @@ export function credentialStatus(publicUrl: string, index: number): Array<Record
 
 export async function buildStatusList(purpose: StatusPurpose): Promise<StatusList> {
   const list = new StatusList(STATUS_LIST_LENGTH);
-  const serials = (await Certificate.find({ status: { $in: STATUSES_OF[purpose] } }, { serial: 1 }).lean()).map((c) => c.serial);
+  const serials = (
+    await Certificate.find({ status: { $in: STATUSES_OF[purpose] } }, { serial: 1 }).lean()
+  ).map((c) => c.serial);
   for (let i = 0; i < serials.length; i += 1000) {
-    for (const e of await StatusListEntry.find({ serial: { $in: serials.slice(i, i + 1000) } }).lean()) list.set(e._id, true);
+    for (const e of await StatusListEntry.find({
+      serial: { $in: serials.slice(i, i + 1000) },
+    }).lean())
+      list.set(e._id, true);
   }
   return list;
 }
 
 /** The list as a signed BitstringStatusListCredential (compact JWS, typ vc+jwt). */
-export async function statusListCredential(purpose: StatusPurpose, o: { publicUrl: string; sign: (payload: object) => string; now?: Date }): Promise<string> {
+export async function statusListCredential(
+  purpose: StatusPurpose,
+  o: { publicUrl: string; sign: (payload: object) => string; now?: Date },
+): Promise<string> {
   const url = statusListUrl(o.publicUrl, purpose);
   const list = await buildStatusList(purpose);
   const now = o.now ?? new Date();
@@ -73,7 +86,13 @@ export async function statusListCredential(purpose: StatusPurpose, o: { publicUr
     issuer: o.publicUrl,
     iss: o.publicUrl,
     validFrom: now.toISOString(),
-    credentialSubject: { id: `${url}#list`, type: 'BitstringStatusList', statusPurpose: purpose, encodedList: list.encode(), ttl: 300_000 },
+    credentialSubject: {
+      id: `${url}#list`,
+      type: 'BitstringStatusList',
+      statusPurpose: purpose,
+      encodedList: list.encode(),
+      ttl: 300_000,
+    },
   };
   return o.sign(payload);
 }

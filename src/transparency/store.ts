@@ -3,8 +3,23 @@
  * stored below them), entry bundles, the latest checkpoint, and proofs over the tiles. Every
  * tile (L, N, W) is immutable once the tree reaches it, so pyramids can be cached freely.
  */
-import { LogCheckpoint, LogEntryRecord, LogTile, type LogCheckpointDoc } from '../../models/transparency-log';
-import { consistencyProof, inclusionProof, tileHashReader, TileCache, treeRoot, TILE_WIDTH, tileWidthAt, type HashReader, type TileCoord } from '../tlog';
+import {
+  LogCheckpoint,
+  LogEntryRecord,
+  LogTile,
+  type LogCheckpointDoc,
+} from '../../models/transparency-log';
+import {
+  consistencyProof,
+  inclusionProof,
+  tileHashReader,
+  TileCache,
+  treeRoot,
+  TILE_WIDTH,
+  tileWidthAt,
+  type HashReader,
+  type TileCoord,
+} from '../tlog';
 
 export class TileMissingError extends Error {
   override name = 'TileMissingError';
@@ -21,20 +36,35 @@ export async function readTile(t: TileCoord & { level: number }): Promise<Buffer
   }
   const from = t.index * TILE_WIDTH;
   if (t.level === 0) {
-    const rows = await LogEntryRecord.find({ _id: { $gte: from, $lt: from + t.width } }, { hash: 1 }).sort({ _id: 1 }).lean();
-    if (rows.length !== t.width) throw new TileMissingError(`entries ${from}…${from + t.width - 1} are not all stored`);
+    const rows = await LogEntryRecord.find(
+      { _id: { $gte: from, $lt: from + t.width } },
+      { hash: 1 },
+    )
+      .sort({ _id: 1 })
+      .lean();
+    if (rows.length !== t.width)
+      throw new TileMissingError(`entries ${from}…${from + t.width - 1} are not all stored`);
     return Buffer.concat(rows.map((r) => bytes(r.hash)));
   }
-  const rows = await LogTile.find({ level: t.level - 1, index: { $gte: from, $lt: from + t.width } }, { root: 1 }).sort({ index: 1 }).lean();
-  if (rows.length !== t.width) throw new TileMissingError(`tiles ${t.level - 1}/${from}… are not all stored`);
+  const rows = await LogTile.find(
+    { level: t.level - 1, index: { $gte: from, $lt: from + t.width } },
+    { root: 1 },
+  )
+    .sort({ index: 1 })
+    .lean();
+  if (rows.length !== t.width)
+    throw new TileMissingError(`tiles ${t.level - 1}/${from}… are not all stored`);
   return Buffer.concat(rows.map((r) => bytes(r.root)));
 }
 
 /** The entries of level-0 tile N, W of them, as stored. */
 export async function readEntries(index: number, width: number): Promise<Buffer[]> {
   const from = index * TILE_WIDTH;
-  const rows = await LogEntryRecord.find({ _id: { $gte: from, $lt: from + width } }, { data: 1 }).sort({ _id: 1 }).lean();
-  if (rows.length !== width) throw new TileMissingError(`entries ${from}…${from + width - 1} are not all stored`);
+  const rows = await LogEntryRecord.find({ _id: { $gte: from, $lt: from + width } }, { data: 1 })
+    .sort({ _id: 1 })
+    .lean();
+  if (rows.length !== width)
+    throw new TileMissingError(`entries ${from}…${from + width - 1} are not all stored`);
   return rows.map((r) => bytes(r.data));
 }
 

@@ -446,9 +446,14 @@ describe('admin API', () => {
         (record.body.events as AuditItem[]).map((e) => e.action),
         ['pledge.signed', 'pledge.confirmed', 'pledge.rejected'],
       );
-      assertProblem(await api.post(`/admin/pledges/${p.id}/approve`, { evidenceChecked: true }), 409);
       assertProblem(
-        await api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/approve`, { evidenceChecked: true }),
+        await api.post(`/admin/pledges/${p.id}/approve`, { evidenceChecked: true }),
+        409,
+      );
+      assertProblem(
+        await api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/approve`, {
+          evidenceChecked: true,
+        }),
         404,
       );
       assertProblem(await api.post(`/admin/pledges/${p.id}/reject`, {}), 400, ['reason']);
@@ -917,12 +922,19 @@ describe('admin API', () => {
 
     it('when a second draft reaches the database however it is written, then the unique draft index refuses it', async () => {
       const draft = (version: number) => {
-        const c = { version, title: { zh: `草稿${version}`, en: `Draft ${version}` }, text: { zh: '我们倡议：坚守质量诚信。', en: 'We pledge quality integrity.' } };
+        const c = {
+          version,
+          title: { zh: `草稿${version}`, en: `Draft ${version}` },
+          text: { zh: '我们倡议：坚守质量诚信。', en: 'We pledge quality integrity.' },
+        };
         return { ...c, sha256: initiativeHash(c), status: 'draft' as const };
       };
       await Initiative.init();
       await Initiative.create(draft(90));
-      await assert.rejects(Initiative.create(draft(91)), (e: { code?: number }) => e.code === 11000);
+      await assert.rejects(
+        Initiative.create(draft(91)),
+        (e: { code?: number }) => e.code === 11000,
+      );
       await Initiative.deleteOne({ version: 90 });
     });
 

@@ -49,7 +49,8 @@ describe('auth (API)', () => {
       assertProblem(
         await request(r.app)
           .post(`/api/v1/admin/pledges/${b.id}/approve`)
-          .set('Authorization', `Bearer ${forged}`).send({ evidenceChecked: true }),
+          .set('Authorization', `Bearer ${forged}`)
+          .send({ evidenceChecked: true }),
         401,
       );
       assert.deepEqual(await pledgeDoc(b.id), before);
@@ -257,7 +258,8 @@ describe('auth (API)', () => {
       assertProblem(
         await request(r.app)
           .post(`/api/v1/admin/pledges/${b.id}/approve`)
-          .set('Authorization', `Bearer ${session}`).send({ evidenceChecked: true }),
+          .set('Authorization', `Bearer ${session}`)
+          .send({ evidenceChecked: true }),
         403,
       );
       assert.deepEqual(await pledgeDoc(b.id), before);

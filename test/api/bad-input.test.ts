@@ -336,7 +336,8 @@ describe('bad input (API)', () => {
         assertProblem(
           await request(r.app)
             .post(`/api/v1/admin/pledges/${bad}/approve`)
-            .set('Authorization', `Bearer ${adminToken}`).send({ evidenceChecked: true }),
+            .set('Authorization', `Bearer ${adminToken}`)
+            .send({ evidenceChecked: true }),
           400,
           ['id'],
         );
@@ -358,7 +359,8 @@ describe('bad input (API)', () => {
         assertProblem(
           await request(r.app)
             .post(`/api/v1/admin/pledges/${x}/approve`)
-            .set('Authorization', `Bearer ${adminToken}`).send({ evidenceChecked: true }),
+            .set('Authorization', `Bearer ${adminToken}`)
+            .send({ evidenceChecked: true }),
           404,
         );
         assertProblem(

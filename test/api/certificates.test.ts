@@ -17,7 +17,6 @@ async function activePledge(r: ReturnType<typeof useRegistry>, name?: string) {
   return activePledgeWithCertificate(r, { body });
 }
 
-
 describe('certificates (API)', () => {
   const r = useRegistry();
 
@@ -40,14 +39,33 @@ describe('certificates (API)', () => {
 
   it('when the issued PDF is uploaded, then every check passes; after revocation the status check fails', async () => {
     const p = await activePledge(r);
-    const pdf = await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).responseType('blob').expect(200);
+    const pdf = await request(r.app)
+      .get(`/api/v1/admin/certificates/${p.serial}.pdf`)
+      .set('Authorization', `Bearer ${p.admin.token}`)
+      .responseType('blob')
+      .expect(200);
     assert.equal(pdf.headers['content-type'], 'application/pdf');
-    const ok = await request(r.app).post('/api/v1/verify').attach('file', pdf.body as Buffer, 'cert.pdf').expect(200);
+    const ok = await request(r.app)
+      .post('/api/v1/verify')
+      .attach('file', pdf.body as Buffer, 'cert.pdf')
+      .expect(200);
     assert.equal(ok.body.valid, true, JSON.stringify(ok.body.checks));
-    assert.deepEqual(ok.body.checks.map((c: { name: string }) => c.name).filter((n: string) => ['serial-known', 'registry-match', 'status'].includes(n)), ['serial-known', 'registry-match', 'status']);
+    assert.deepEqual(
+      ok.body.checks
+        .map((c: { name: string }) => c.name)
+        .filter((n: string) => ['serial-known', 'registry-match', 'status'].includes(n)),
+      ['serial-known', 'registry-match', 'status'],
+    );
 
-    await request(r.app).post(`/api/v1/admin/certificates/${p.serial}/revoke`).set('Authorization', `Bearer ${p.admin.token}`).send({ reason: '虚假宣传 / false claims' }).expect(200);
-    const after = await request(r.app).post('/api/v1/verify').attach('file', pdf.body as Buffer, 'cert.pdf').expect(200);
+    await request(r.app)
+      .post(`/api/v1/admin/certificates/${p.serial}/revoke`)
+      .set('Authorization', `Bearer ${p.admin.token}`)
+      .send({ reason: '虚假宣传 / false claims' })
+      .expect(200);
+    const after = await request(r.app)
+      .post('/api/v1/verify')
+      .attach('file', pdf.body as Buffer, 'cert.pdf')
+      .expect(200);
     assert.equal(after.body.valid, false);
     const status = after.body.checks.find((c: { name: string }) => c.name === 'status');
     assert.equal(status.ok, false);
@@ -58,27 +76,50 @@ describe('certificates (API)', () => {
 
   it('when one byte of the company name in the PDF changes, then a check fails by name', async () => {
     const p = await activePledge(r);
-    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).responseType('blob').expect(200)).body as Buffer;
+    const pdf = (
+      await request(r.app)
+        .get(`/api/v1/admin/certificates/${p.serial}.pdf`)
+        .set('Authorization', `Bearer ${p.admin.token}`)
+        .responseType('blob')
+        .expect(200)
+    ).body as Buffer;
     const tampered = Buffer.from(pdf);
     tampered[Math.floor(tampered.length / 2)] ^= 0x01;
-    const res = await request(r.app).post('/api/v1/verify').attach('file', tampered, 'cert.pdf').expect(200);
+    const res = await request(r.app)
+      .post('/api/v1/verify')
+      .attach('file', tampered, 'cert.pdf')
+      .expect(200);
     assert.equal(res.body.valid, false);
-    assert.ok(res.body.checks.some((c: { name: string; ok: boolean }) => c.name === 'pdf-signature' && !c.ok), JSON.stringify(res.body.checks));
+    assert.ok(
+      res.body.checks.some(
+        (c: { name: string; ok: boolean }) => c.name === 'pdf-signature' && !c.ok,
+      ),
+      JSON.stringify(res.body.checks),
+    );
   });
 
   it('when a non-PDF is uploaded, then 400; JWKS lists the signing key', async () => {
-    await request(r.app).post('/api/v1/verify').attach('file', Buffer.from('hello'), 'x.txt').expect(400);
+    await request(r.app)
+      .post('/api/v1/verify')
+      .attach('file', Buffer.from('hello'), 'x.txt')
+      .expect(400);
     const jwks = await request(r.app).get('/.well-known/jwks.json').expect(200);
     assert.equal(jwks.body.keys[0].kid, r.registry.keys.signingKey.kid);
   });
 
   it('when an admin corrects the company name, then the old certificate is superseded by a new one', async () => {
     const p = await activePledge(r);
-    const res = await request(r.app).post(`/api/v1/admin/pledges/${p.id}/correct`).set('Authorization', `Bearer ${p.admin.token}`).send({ name: '堃垚示例建设工程有限公司', reason: '名称更正' }).expect(200);
+    const res = await request(r.app)
+      .post(`/api/v1/admin/pledges/${p.id}/correct`)
+      .set('Authorization', `Bearer ${p.admin.token}`)
+      .send({ name: '堃垚示例建设工程有限公司', reason: '名称更正' })
+      .expect(200);
     assert.notEqual(res.body.company.name, p.body.company.name);
     const old = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
     assert.equal(old.body.status, 'superseded');
-    const fresh = await request(r.app).get(`/api/v1/certificates/${old.body.supersededBy}`).expect(200);
+    const fresh = await request(r.app)
+      .get(`/api/v1/certificates/${old.body.supersededBy}`)
+      .expect(200);
     assert.equal(fresh.body.status, 'valid');
     assert.equal(fresh.body.company.name, '堃垚示例建设工程有限公司');
   });
@@ -90,14 +131,24 @@ describe('offline verification CLI (npm run verify)', () => {
   it('when given the PDF and the JWKS, then it passes offline, and fails against another key set', async () => {
     const p = await activePledge(r);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-cli-'));
-    const pdf = (await request(r.app).get(`/api/v1/admin/certificates/${p.serial}.pdf`).set('Authorization', `Bearer ${p.admin.token}`).responseType('blob').expect(200)).body as Buffer;
+    const pdf = (
+      await request(r.app)
+        .get(`/api/v1/admin/certificates/${p.serial}.pdf`)
+        .set('Authorization', `Bearer ${p.admin.token}`)
+        .responseType('blob')
+        .expect(200)
+    ).body as Buffer;
     fs.writeFileSync(path.join(dir, 'cert.pdf'), pdf);
     const jwks = (await request(r.app).get('/.well-known/jwks.json').expect(200)).body;
     fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify(jwks));
-    const good = await verifyFile(path.join(dir, 'cert.pdf'), { jwks: path.join(dir, 'jwks.json') });
+    const good = await verifyFile(path.join(dir, 'cert.pdf'), {
+      jwks: path.join(dir, 'jwks.json'),
+    });
     assert.equal(good.valid, true, JSON.stringify(good.checks));
     fs.writeFileSync(path.join(dir, 'other.json'), JSON.stringify(toJwks([generateSigningKey()])));
-    const bad = await verifyFile(path.join(dir, 'cert.pdf'), { jwks: path.join(dir, 'other.json') });
+    const bad = await verifyFile(path.join(dir, 'cert.pdf'), {
+      jwks: path.join(dir, 'other.json'),
+    });
     assert.equal(bad.valid, false);
     assert.equal(bad.checks.find((c) => c.name === 'credential-signature')?.ok, false);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -109,14 +160,27 @@ describe('verify page (site)', () => {
 
   it('when the QR address of a valid certificate is opened, then the page says valid; after revocation it says revoked', async () => {
     const p = await activePledge(r, '昇犇示例物流有限公司');
-    const page = await request(r.app).get(`/verify/${p.serial}`).set('Accept', 'text/html').expect(200);
+    const page = await request(r.app)
+      .get(`/verify/${p.serial}`)
+      .set('Accept', 'text/html')
+      .expect(200);
     assert.match(page.text, /昇犇示例物流有限公司/);
     assert.match(page.text, /class="verdict verdict-valid"/);
-    await request(r.app).post(`/api/v1/admin/certificates/${p.serial}/revoke`).set('Authorization', `Bearer ${p.admin.token}`).send({ reason: '测试撤销' }).expect(200);
-    const after = await request(r.app).get(`/verify/${p.serial}`).set('Accept', 'text/html').expect(200);
+    await request(r.app)
+      .post(`/api/v1/admin/certificates/${p.serial}/revoke`)
+      .set('Authorization', `Bearer ${p.admin.token}`)
+      .send({ reason: '测试撤销' })
+      .expect(200);
+    const after = await request(r.app)
+      .get(`/verify/${p.serial}`)
+      .set('Accept', 'text/html')
+      .expect(200);
     assert.match(after.text, /class="verdict verdict-revoked"/);
     assert.match(after.text, /测试撤销/);
-    await request(r.app).get(`/verify/${makeSerial(2026, 999999)}`).set('Accept', 'text/html').expect(404);
+    await request(r.app)
+      .get(`/verify/${makeSerial(2026, 999999)}`)
+      .set('Accept', 'text/html')
+      .expect(404);
   });
 });
 
@@ -126,20 +190,38 @@ describe('certificates for companies (API)', () => {
   it('when a company downloads its certificate, then it gets its PDF; after withdrawing, the certificate shows as withdrawn', async () => {
     const p = await activePledge(r);
     const session = await companySession(r, p.body.signatory.email);
-    const pdf = await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', `Bearer ${session}`).responseType('blob').expect(200);
+    const pdf = await request(r.app)
+      .get('/api/v1/me/certificate.pdf')
+      .set('Authorization', `Bearer ${session}`)
+      .responseType('blob')
+      .expect(200);
     assert.equal((pdf.body as Buffer).subarray(0, 5).toString('latin1'), '%PDF-');
     assert.match(String(pdf.headers['content-disposition']), new RegExp(p.serial));
-    await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', `Bearer ${session}`).send({ reason: '公司业务调整' }).expect(200);
+    await request(r.app)
+      .post('/api/v1/me/pledge/withdraw')
+      .set('Authorization', `Bearer ${session}`)
+      .send({ reason: '公司业务调整' })
+      .expect(200);
     const lookup = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
     assert.equal(lookup.body.status, 'withdrawn');
     assert.equal(lookup.body.statusReason, '公司业务调整');
   });
 
   it('when an upload is over 5 MB, then 413; when it is not multipart, then 415; nothing is a 5xx', async () => {
-    const big = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5 * 1024 * 1024 + 10, 0x20)]);
+    const big = Buffer.concat([
+      Buffer.from('%PDF-1.7\n'),
+      Buffer.alloc(5 * 1024 * 1024 + 10, 0x20),
+    ]);
     await request(r.app).post('/api/v1/verify').attach('file', big, 'big.pdf').expect(413);
-    await request(r.app).post('/api/v1/verify').set('Content-Type', 'application/pdf').send(Buffer.from('%PDF-1.7')).expect(415);
-    const broken = await request(r.app).post('/api/v1/verify').attach('file', Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog'), 'broken.pdf').expect(200);
+    await request(r.app)
+      .post('/api/v1/verify')
+      .set('Content-Type', 'application/pdf')
+      .send(Buffer.from('%PDF-1.7'))
+      .expect(415);
+    const broken = await request(r.app)
+      .post('/api/v1/verify')
+      .attach('file', Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog'), 'broken.pdf')
+      .expect(200);
     assert.equal(broken.body.valid, false);
     assert.ok(broken.body.checks.every((c: { ok: boolean }) => c.ok === false));
   });
@@ -153,19 +235,35 @@ describe('correction interrupted by a crash', () => {
     const name = '崩溃后更正示例有限公司';
     // The first step of a correction (one update: new data and the reissue mark), then nothing:
     // the process died before reissuing. Its claim runs out.
-    await r.registry.certificates.correctAndMarkForReissue(new Types.ObjectId(p.id), { companyName: name }, `admin:${p.admin.id}`);
-    await Pledge.updateOne({ _id: p.id }, { $set: { certificateClaimUntil: new Date(Date.now() - 1000) } });
-    assert.equal((await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200)).body.status, 'valid', 'nothing was reissued yet');
+    await r.registry.certificates.correctAndMarkForReissue(
+      new Types.ObjectId(p.id),
+      { companyName: name },
+      `admin:${p.admin.id}`,
+    );
+    await Pledge.updateOne(
+      { _id: p.id },
+      { $set: { certificateClaimUntil: new Date(Date.now() - 1000) } },
+    );
+    assert.equal(
+      (await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200)).body.status,
+      'valid',
+      'nothing was reissued yet',
+    );
 
     r.registry.certificateIssuer.poke();
     await r.registry.certificateIssuer.idle();
     const pledge = await Pledge.findById(p.id).lean();
-    assert.ok(pledge?.certificateSerial && pledge.certificateSerial !== p.serial, 'a new certificate is current');
+    assert.ok(
+      pledge?.certificateSerial && pledge.certificateSerial !== p.serial,
+      'a new certificate is current',
+    );
     assert.equal(pledge.reissueBy, undefined);
     const old = (await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200)).body;
     assert.equal(old.status, 'superseded');
     assert.equal(old.supersededBy, pledge.certificateSerial);
-    const current = (await request(r.app).get(`/api/v1/certificates/${pledge.certificateSerial}`).expect(200)).body;
+    const current = (
+      await request(r.app).get(`/api/v1/certificates/${pledge.certificateSerial}`).expect(200)
+    ).body;
     assert.equal(current.status, 'valid');
     assert.equal(current.company.name, name);
     assert.equal(await Certificate.countDocuments({ pledge: p.id, status: 'valid' }), 1);

@@ -31,7 +31,13 @@ describe('administration CLI (scripts/cli.ts)', function () {
   /** Runs `node --require tsx/cjs scripts/cli.ts ...args` with `stdin` piped in. */
   function cli(args: string[], stdin = ''): Promise<ScriptRun> {
     return runScript('scripts/cli.ts', args, {
-      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', MONGODB_URI: uri, DATA_DIR: dataDir },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        MONGODB_URI: uri,
+        DATA_DIR: dataDir,
+      },
       stdin,
       timeoutMs: 60_000,
     });
@@ -190,7 +196,10 @@ describe('administration CLI (scripts/cli.ts)', function () {
 
   it('when a sealed event is changed in the database, then audit:verify exits 1 naming its seq, and 0 once it is restored', async () => {
     for (const email of ['chain1@caq.test', 'chain2@caq.test']) {
-      assert.equal((await cli(['admin:create', '--email', email], 'a long chain password\n')).code, 0);
+      assert.equal(
+        (await cli(['admin:create', '--email', email], 'a long chain password\n')).code,
+        0,
+      );
     }
     const sealed = await sealAll();
     assert.ok(sealed >= 2);

@@ -159,7 +159,10 @@ describe('pledge lifecycle (API)', () => {
     it('when a pledge is not yet confirmed, then 409 and it stays unconfirmed', async () => {
       const p = await sign(r.app);
       const before = await pledgeDoc(p.id);
-      assertProblem(await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }), 409);
+      assertProblem(
+        await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }),
+        409,
+      );
       assert.deepEqual(await pledgeDoc(p.id), before);
     });
 
@@ -169,7 +172,10 @@ describe('pledge lifecycle (API)', () => {
       const counter = await mongoose.connection
         .db!.collection('counters')
         .findOne({ _id: 'pledge-sequence' as never });
-      assertProblem(await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }), 409);
+      assertProblem(
+        await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }),
+        409,
+      );
       const doc = (await pledgeDoc(p.id))!;
       assert.equal(doc.sequence, first.body.sequence);
       assert.deepEqual(
@@ -224,7 +230,10 @@ describe('pledge lifecycle (API)', () => {
       const mail = await r.smtp.waitFor(p.body.signatory.email, /not approved/);
       assert.ok(mailParts(mail).text!.includes(reason));
 
-      assertProblem(await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }), 409);
+      assertProblem(
+        await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }),
+        409,
+      );
       assertProblem(
         await admin(`/api/v1/admin/pledges/${p.id}/reject`).send({ reason: 'twice' }),
         409,
@@ -301,7 +310,10 @@ describe('pledge lifecycle (API)', () => {
         .expect(200);
       assert.equal(res.body.status, 'withdrawn');
       assert.equal(res.body.sequence, null);
-      assertProblem(await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }), 409);
+      assertProblem(
+        await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }),
+        409,
+      );
       assert.equal((await pledgeDoc(p.id))!.sequence, undefined);
     });
   });

@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { FIRST_WAIT_MS, FREE_ATTEMPTS, MAX_WAIT_MS, TOO_MANY_SIGN_INS, waitAfter } from '../../src/auth/backoff';
+import {
+  FIRST_WAIT_MS,
+  FREE_ATTEMPTS,
+  MAX_WAIT_MS,
+  TOO_MANY_SIGN_INS,
+  waitAfter,
+} from '../../src/auth/backoff';
 import { assertProblem } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
 import { agent, csrfFrom } from '../site/helpers';
@@ -30,7 +36,10 @@ describe('admin sign-in back-off (per account)', () => {
     for (let f = 0; f < FREE_ATTEMPTS; f++) assert.equal(waitAfter(f), 0);
     assert.equal(waitAfter(FREE_ATTEMPTS), FIRST_WAIT_MS);
     for (let f = FREE_ATTEMPTS; f < FREE_ATTEMPTS + 40; f++) {
-      assert.ok(waitAfter(f + 1) === Math.min(MAX_WAIT_MS, 2 * waitAfter(f)), `wait after ${f + 1}`);
+      assert.ok(
+        waitAfter(f + 1) === Math.min(MAX_WAIT_MS, 2 * waitAfter(f)),
+        `wait after ${f + 1}`,
+      );
     }
     assert.equal(waitAfter(10_000), MAX_WAIT_MS);
   });
@@ -41,7 +50,10 @@ describe('admin sign-in back-off (per account)', () => {
     const res = await login(r, admin.email, admin.password);
     assertProblem(res, 429);
     assert.equal(res.body.detail, TOO_MANY_SIGN_INS);
-    assert.ok(Number(res.headers['retry-after']) >= 1, `Retry-After: ${res.headers['retry-after']}`);
+    assert.ok(
+      Number(res.headers['retry-after']) >= 1,
+      `Retry-After: ${res.headers['retry-after']}`,
+    );
   });
 
   it('when the e-mail has no account, then the failures and the 429 look exactly the same', async () => {
@@ -49,11 +61,17 @@ describe('admin sign-in back-off (per account)', () => {
     const nobody = `nobody-${Date.now()}@caq.test`;
     // Interleaved, and both asked at once: the first wait is short, so neither may lag behind.
     for (let i = 0; i < FREE_ATTEMPTS; i++) {
-      const [k, u] = await Promise.all([login(r, admin.email, `wrong ${i}`), login(r, nobody, `wrong ${i}`)]);
+      const [k, u] = await Promise.all([
+        login(r, admin.email, `wrong ${i}`),
+        login(r, nobody, `wrong ${i}`),
+      ]);
       assert.deepEqual([k.status, u.status], [401, 401]);
       assert.deepEqual(u.body, k.body, 'the failures look the same too');
     }
-    const [known, unknown] = await Promise.all([login(r, admin.email, 'another wrong one'), login(r, nobody, 'another wrong one')]);
+    const [known, unknown] = await Promise.all([
+      login(r, admin.email, 'another wrong one'),
+      login(r, nobody, 'another wrong one'),
+    ]);
     assert.equal(known.status, 429);
     assert.equal(unknown.status, known.status);
     assert.deepEqual(unknown.body, known.body);
@@ -72,10 +90,17 @@ describe('admin sign-in back-off (per account)', () => {
     const second = await login(r, admin.email, 'x');
     assert.equal(second.status, 429);
     const retryAfter = Number(second.headers['retry-after']);
-    assert.ok(retryAfter >= 1 && retryAfter <= Math.ceil(waitAfter(FREE_ATTEMPTS + 1) / 1000), `Retry-After ${retryAfter}`);
+    assert.ok(
+      retryAfter >= 1 && retryAfter <= Math.ceil(waitAfter(FREE_ATTEMPTS + 1) / 1000),
+      `Retry-After ${retryAfter}`,
+    );
     // The wait doubled: once the first wait's length has passed again, it is still refused.
     await sleep(waitAfter(FREE_ATTEMPTS) + 100);
-    assert.equal((await login(r, admin.email, admin.password)).status, 429, 'the second wait is longer than the first');
+    assert.equal(
+      (await login(r, admin.email, admin.password)).status,
+      429,
+      'the second wait is longer than the first',
+    );
     await sleep(waitAfter(FREE_ATTEMPTS + 1) - waitAfter(FREE_ATTEMPTS) + 100);
     const ok = await login(r, admin.email, admin.password);
     assert.equal(ok.status, 200, ok.text);
@@ -85,9 +110,14 @@ describe('admin sign-in back-off (per account)', () => {
 
   it('when 20 wrong passwords for one account arrive at once, then at most the free attempts are checked and the rest get 429', async () => {
     const admin = await r.makeAdmin();
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => login(r, admin.email, `parallel guess ${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login(r, admin.email, `parallel guess ${i}`)),
+    );
     const statuses = results.map((x) => x.status);
-    assert.ok(statuses.every((s) => s === 401 || s === 429), statuses.join());
+    assert.ok(
+      statuses.every((s) => s === 401 || s === 429),
+      statuses.join(),
+    );
     assert.ok(statuses.filter((s) => s === 401).length <= FREE_ATTEMPTS, statuses.join());
     assert.ok(statuses.filter((s) => s === 429).length >= 20 - FREE_ATTEMPTS, statuses.join());
   });
@@ -105,10 +135,19 @@ describe('admin sign-in back-off (per account)', () => {
     await failTimes(r, admin.email, FREE_ATTEMPTS);
     const a = agent(r.app);
     const form = await a.get('/admin/login?lang=zh-CN').expect(200);
-    const res = await a.post('/admin/login').type('form').send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password });
+    const res = await a
+      .post('/admin/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password });
     assert.equal(res.status, 429);
     assert.ok(Number(res.headers['retry-after']) >= 1);
     assert.match(res.text, /该账户登录失败次数过多，请在 \d+ 秒后再试/);
-    assert.equal(([] as string[]).concat(res.headers['set-cookie'] ?? []).some((c) => c.startsWith('eqi_session=') && !c.startsWith('eqi_session=;')), false, 'no session');
+    assert.equal(
+      ([] as string[])
+        .concat(res.headers['set-cookie'] ?? [])
+        .some((c) => c.startsWith('eqi_session=') && !c.startsWith('eqi_session=;')),
+      false,
+      'no session',
+    );
   });
 });

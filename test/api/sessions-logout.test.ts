@@ -14,7 +14,9 @@ import { agent, csrfFrom, type Agent } from '../site/helpers';
 /** The session cookie a response set (the value, not the attributes). */
 function sessionCookieOf(res: request.Response): string {
   const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-  const c = cookies.find((x) => x.startsWith(`${SESSION_COOKIE}=`) && !x.startsWith(`${SESSION_COOKIE}=;`));
+  const c = cookies.find(
+    (x) => x.startsWith(`${SESSION_COOKIE}=`) && !x.startsWith(`${SESSION_COOKIE}=;`),
+  );
   assert.ok(c, `a session cookie was set: ${JSON.stringify(cookies)}`);
   return decodeURIComponent(c.slice(SESSION_COOKIE.length + 1).split(';')[0]);
 }
@@ -23,18 +25,35 @@ function sessionCookieOf(res: request.Response): string {
 async function siteCompanySignIn(r: RegistryHandle, a: Agent, email: string): Promise<string> {
   const token = await loginLinkToken(r, email);
   const landing = await a.get(`/login/verify?token=${encodeURIComponent(token)}`).expect(200);
-  const res = await a.post('/login/verify').type('form').send({ _csrf: csrfFrom(landing.text), token }).expect(303).expect('Location', '/me');
+  const res = await a
+    .post('/login/verify')
+    .type('form')
+    .send({ _csrf: csrfFrom(landing.text), token })
+    .expect(303)
+    .expect('Location', '/me');
   return sessionCookieOf(res);
 }
 
-async function consoleSignIn(a: Agent, admin: { email: string; password: string }): Promise<string> {
+async function consoleSignIn(
+  a: Agent,
+  admin: { email: string; password: string },
+): Promise<string> {
   const form = await a.get('/admin/login').expect(200);
-  const res = await a.post('/admin/login').type('form').send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password }).expect(303);
+  const res = await a
+    .post('/admin/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
+    .expect(303);
   return sessionCookieOf(res);
 }
 
-async function apiAdminLogin(r: RegistryHandle, admin: { email: string; password: string }): Promise<string> {
-  const res = await request(r.app).post('/api/v1/auth/login').send({ email: admin.email, password: admin.password });
+async function apiAdminLogin(
+  r: RegistryHandle,
+  admin: { email: string; password: string },
+): Promise<string> {
+  const res = await request(r.app)
+    .post('/api/v1/auth/login')
+    .send({ email: admin.email, password: admin.password });
   assert.equal(res.status, 200, res.text);
   return res.body.token as string;
 }
@@ -49,21 +68,37 @@ describe('sessions: signing out revokes', () => {
     const token = await companySession(r, p.body.signatory.email);
     const other = await companySession(r, p.body.signatory.email);
     await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(token)).expect(200);
-    await request(r.app).post('/api/v1/auth/logout').set('Authorization', bearer(token)).expect(204);
+    await request(r.app)
+      .post('/api/v1/auth/logout')
+      .set('Authorization', bearer(token))
+      .expect(204);
     const res = await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(token));
     assertProblem(res, 401);
     assert.equal(res.body.type, '/problems/session-ended');
-    await agent(r.app).get('/me').set('Cookie', `${SESSION_COOKIE}=${token}`).expect(303).expect('Location', '/login');
+    await agent(r.app)
+      .get('/me')
+      .set('Cookie', `${SESSION_COOKIE}=${token}`)
+      .expect(303)
+      .expect('Location', '/login');
     // Signing out twice is not an error worth a 500, but the token is no session any more.
-    assertProblem(await request(r.app).post('/api/v1/auth/logout').set('Authorization', bearer(token)), 401);
+    assertProblem(
+      await request(r.app).post('/api/v1/auth/logout').set('Authorization', bearer(token)),
+      401,
+    );
     await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(other)).expect(200);
   });
 
   it('when an admin signs out through the API, then the token is refused on every admin route', async () => {
     const admin = await r.makeAdmin();
     const token = await apiAdminLogin(r, admin);
-    await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)).expect(200);
-    await request(r.app).post('/api/v1/auth/logout').set('Authorization', bearer(token)).expect(204);
+    await request(r.app)
+      .get('/api/v1/admin/pledges')
+      .set('Authorization', bearer(token))
+      .expect(200);
+    await request(r.app)
+      .post('/api/v1/auth/logout')
+      .set('Authorization', bearer(token))
+      .expect(204);
     for (const path of ['/api/v1/admin/pledges', '/api/v1/admin/accounts', '/api/v1/admin/audit']) {
       assertProblem(await request(r.app).get(path).set('Authorization', bearer(token)), 401);
     }
@@ -74,7 +109,9 @@ describe('sessions: signing out revokes', () => {
   });
 
   it('when the OpenAPI document is read, then it declares the sign-out route', async () => {
-    const doc = (await request(r.app).get('/api/v1/openapi.json').expect(200)).body as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const doc = (await request(r.app).get('/api/v1/openapi.json').expect(200)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
     assert.ok(doc.paths['/api/v1/auth/logout']?.post, 'POST /api/v1/auth/logout is documented');
     assert.ok(doc.paths['/api/v1/auth/logout'].post.responses['204']);
   });
@@ -84,10 +121,27 @@ describe('sessions: signing out revokes', () => {
     const a = agent(r.app);
     const jwtValue = await siteCompanySignIn(r, a, p.body.signatory.email);
     const me = await a.get('/me').expect(200);
-    const res = await a.post('/logout').type('form').send({ _csrf: csrfFrom(me.text) }).expect(303).expect('Location', '/');
-    assert.ok(([] as string[]).concat(res.headers['set-cookie'] ?? []).some((c) => c.startsWith(`${SESSION_COOKIE}=;`)), 'cookie cleared');
-    await agent(r.app).get('/me').set('Cookie', `${SESSION_COOKIE}=${jwtValue}`).expect(303).expect('Location', '/login');
-    assertProblem(await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(jwtValue)), 401);
+    const res = await a
+      .post('/logout')
+      .type('form')
+      .send({ _csrf: csrfFrom(me.text) })
+      .expect(303)
+      .expect('Location', '/');
+    assert.ok(
+      ([] as string[])
+        .concat(res.headers['set-cookie'] ?? [])
+        .some((c) => c.startsWith(`${SESSION_COOKIE}=;`)),
+      'cookie cleared',
+    );
+    await agent(r.app)
+      .get('/me')
+      .set('Cookie', `${SESSION_COOKIE}=${jwtValue}`)
+      .expect(303)
+      .expect('Location', '/login');
+    assertProblem(
+      await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(jwtValue)),
+      401,
+    );
     // A form post with the old cookie and its (once valid) CSRF token changes nothing either.
     await agent(r.app)
       .post('/me/withdraw')
@@ -96,7 +150,10 @@ describe('sessions: signing out revokes', () => {
       .send({ _csrf: csrfTokenFor(jwtValue, r.config.jwtSecret), reason: 'should not happen' })
       .expect(303)
       .expect('Location', '/login');
-    const pledge = await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(await companySession(r, p.body.signatory.email))).expect(200);
+    const pledge = await request(r.app)
+      .get('/api/v1/me/pledge')
+      .set('Authorization', bearer(await companySession(r, p.body.signatory.email)))
+      .expect(200);
     assert.equal(pledge.body.status, 'pending_review');
   });
 
@@ -114,13 +171,31 @@ describe('sessions: signing out revokes', () => {
     const jwtValue = await consoleSignIn(a, admin);
     const queue = await a.get('/admin/pledges').expect(200);
     // The console layout carries a sign-out form posting the session's CSRF token.
-    assert.match(queue.text, /<form method="post" action="\/admin\/logout"[^>]*>\s*<input type="hidden" name="_csrf" value="[^"]+">/);
+    assert.match(
+      queue.text,
+      /<form method="post" action="\/admin\/logout"[^>]*>\s*<input type="hidden" name="_csrf" value="[^"]+">/,
+    );
     assert.match(queue.text, /退出登录/);
     assert.match((await a.get('/admin/pledges?lang=en').expect(200)).text, />Sign out</);
-    await a.post('/admin/logout').type('form').send({ _csrf: csrfFrom(queue.text) }).expect(303).expect('Location', '/admin/login?signedOut=1');
-    assert.match((await a.get('/admin/login?signedOut=1&lang=zh-CN').expect(200)).text, /您已退出登录/);
-    await agent(r.app).get('/admin/pledges').set('Cookie', `${SESSION_COOKIE}=${jwtValue}`).expect(303).expect('Location', '/admin/login');
-    assertProblem(await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(jwtValue)), 401);
+    await a
+      .post('/admin/logout')
+      .type('form')
+      .send({ _csrf: csrfFrom(queue.text) })
+      .expect(303)
+      .expect('Location', '/admin/login?signedOut=1');
+    assert.match(
+      (await a.get('/admin/login?signedOut=1&lang=zh-CN').expect(200)).text,
+      /您已退出登录/,
+    );
+    await agent(r.app)
+      .get('/admin/pledges')
+      .set('Cookie', `${SESSION_COOKIE}=${jwtValue}`)
+      .expect(303)
+      .expect('Location', '/admin/login');
+    assertProblem(
+      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(jwtValue)),
+      401,
+    );
   });
 
   it('when the console sign-out is posted without its CSRF token, then 403 and the admin stays signed in', async () => {
@@ -135,9 +210,18 @@ describe('sessions: signing out revokes', () => {
     const admin = await r.makeAdmin();
     const boss = await r.makeAdmin();
     const token = await apiAdminLogin(r, admin);
-    await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)).expect(200);
-    await request(r.app).post(`/api/v1/admin/accounts/${admin.id}/disable`).set('Authorization', bearer(boss.token)).expect((res) => assert.ok(res.status < 300, res.text));
-    assertProblem(await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)), 401);
+    await request(r.app)
+      .get('/api/v1/admin/pledges')
+      .set('Authorization', bearer(token))
+      .expect(200);
+    await request(r.app)
+      .post(`/api/v1/admin/accounts/${admin.id}/disable`)
+      .set('Authorization', bearer(boss.token))
+      .expect((res) => assert.ok(res.status < 300, res.text));
+    assertProblem(
+      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)),
+      401,
+    );
   });
 });
 
@@ -146,27 +230,55 @@ describe('sessions: a token must expire', () => {
 
   /** Correctly signed with the server's secret, issuer, audience and an id, but no `exp`. */
   const foreverToken = (claims: Record<string, unknown>, sub: string) =>
-    jwt.sign(claims, r.config.jwtSecret, { algorithm: 'HS256', subject: sub, issuer: JWT_ISSUER, audience: JWT_AUDIENCE, jwtid: 'abcdefghijklmnopqrstuv' });
+    jwt.sign(claims, r.config.jwtSecret, {
+      algorithm: 'HS256',
+      subject: sub,
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      jwtid: 'abcdefghijklmnopqrstuv',
+    });
 
   it('when a correctly signed admin token has no exp, then the API refuses it with 401 and the console sends to sign in', async () => {
     const admin = await r.makeAdmin();
     const token = foreverToken({ role: 'admin' }, admin.id);
     assert.equal((jwt.decode(token) as { exp?: number }).exp, undefined);
-    assertProblem(await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)), 401);
-    await agent(r.app).get('/admin/pledges').set('Cookie', `${SESSION_COOKIE}=${token}`).expect(303).expect('Location', '/admin/login?expired=1');
+    assertProblem(
+      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)),
+      401,
+    );
+    await agent(r.app)
+      .get('/admin/pledges')
+      .set('Cookie', `${SESSION_COOKIE}=${token}`)
+      .expect(303)
+      .expect('Location', '/admin/login?expired=1');
   });
 
   it('when a correctly signed company token has no exp, then /me/pledge refuses it with 401', async () => {
     const p = await signAndConfirm(r);
     const real = await companySession(r, p.body.signatory.email);
     const { company, sub } = jwt.decode(real) as { company: string; sub: string };
-    assertProblem(await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(foreverToken({ role: 'company', company }, sub))), 401);
+    assertProblem(
+      await request(r.app)
+        .get('/api/v1/me/pledge')
+        .set('Authorization', bearer(foreverToken({ role: 'company', company }, sub))),
+      401,
+    );
     await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(real)).expect(200);
   });
 
   it('when a correctly signed token lives far longer than any the server issues, then it is refused', async () => {
     const admin = await r.makeAdmin();
-    const token = jwt.sign({ role: 'admin' }, r.config.jwtSecret, { algorithm: 'HS256', subject: admin.id, issuer: JWT_ISSUER, audience: JWT_AUDIENCE, jwtid: 'abcdefghijklmnopqrstuv', expiresIn: '365d' });
-    assertProblem(await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)), 401);
+    const token = jwt.sign({ role: 'admin' }, r.config.jwtSecret, {
+      algorithm: 'HS256',
+      subject: admin.id,
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      jwtid: 'abcdefghijklmnopqrstuv',
+      expiresIn: '365d',
+    });
+    assertProblem(
+      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)),
+      401,
+    );
   });
 });

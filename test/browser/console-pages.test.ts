@@ -63,7 +63,8 @@ describe('console pages in a real browser (1280 and 390 px)', function () {
     },
   });
 
-  const signedIn = (viewport: { width: number; height: number }) => signedInAsAdmin(site, admin, viewport);
+  const signedIn = (viewport: { width: number; height: number }) =>
+    signedInAsAdmin(site, admin, viewport);
 
   for (const v of WIDTHS) {
     it(`when the admin sign-in page is shown at ${v.width}px, then no button wraps and axe finds nothing serious`, async () => {
@@ -71,7 +72,11 @@ describe('console pages in a real browser (1280 and 390 px)', function () {
       await page.goto(`${site.base}/admin/login`);
       await screenshot(page, `console-pages-login-${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `login ${v.width}`);
-      assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, 'no sideways scroll');
+      assert.equal(
+        await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'),
+        true,
+        'no sideways scroll',
+      );
       await assertAccessible(page, `login ${v.width}`);
       await page.close();
     });
@@ -93,9 +98,15 @@ describe('console pages in a real browser (1280 and 390 px)', function () {
       const f = await decisionFacts(page);
       assert.equal(f.approve.textareas, 0, 'approving asks for no reason');
       assert.equal(f.reject.textareas, 1, 'rejecting has the reason box');
-      const overlap = (a: Box, b: Box) => Math.min(a.right, b.right) > Math.max(a.left, b.left) && Math.min(a.bottom, b.bottom) > Math.max(a.top, b.top);
+      const overlap = (a: Box, b: Box) =>
+        Math.min(a.right, b.right) > Math.max(a.left, b.left) &&
+        Math.min(a.bottom, b.bottom) > Math.max(a.top, b.top);
       assert.equal(overlap(f.approve, f.reject), false, 'the groups do not overlap');
-      if (v.width >= 1280) assert.ok(f.approve.right <= f.reject.left && f.approve.top === f.reject.top, `side by side: ${JSON.stringify(f)}`);
+      if (v.width >= 1280)
+        assert.ok(
+          f.approve.right <= f.reject.left && f.approve.top === f.reject.top,
+          `side by side: ${JSON.stringify(f)}`,
+        );
       else assert.ok(f.approve.bottom <= f.reject.top, `stacked: ${JSON.stringify(f)}`);
       assert.ok(f.changeLines >= 3, `events read as lines (${f.changeLines})`);
       assert.equal(f.jsonCells, 0, 'no event shows JSON');

@@ -63,7 +63,14 @@ describe('association console in a real browser', function () {
   it('when the other console pages are opened, in Chinese and English, then each passes axe', async () => {
     const admin = await r.makeAdmin();
     const page = await signedInAsAdmin(site, admin);
-    for (const path of ['/admin/initiatives', '/admin/initiatives/1', '/admin/exports', '/admin/accounts', '/admin/audit', '/admin/pledges?status=bogus']) {
+    for (const path of [
+      '/admin/initiatives',
+      '/admin/initiatives/1',
+      '/admin/exports',
+      '/admin/accounts',
+      '/admin/audit',
+      '/admin/pledges?status=bogus',
+    ]) {
       await page.goto(`${site.base}${path}`);
       await assertAccessible(page, path);
     }

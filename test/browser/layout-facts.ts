@@ -45,7 +45,10 @@ export function assertNoButtonWraps(facts: ButtonFact[], where: string): void {
   assert.ok(facts.length > 0, `${where}: there are buttons to measure`);
   for (const f of facts) {
     assert.equal(f.lines, 1, `${where}: the label "${f.label}" is on one line`);
-    assert.ok(Math.abs(f.height - f.oneLineBox) <= 1, `${where}: "${f.label}" is ${f.height}px tall, one line box is ${f.oneLineBox}px`);
+    assert.ok(
+      Math.abs(f.height - f.oneLineBox) <= 1,
+      `${where}: "${f.label}" is ${f.height}px tall, one line box is ${f.oneLineBox}px`,
+    );
   }
 }
 
@@ -54,7 +57,15 @@ export interface FilterFacts {
   formRight: number;
   contentWidth: number;
   overflow: boolean;
-  items: Array<{ label: string; left: number; right: number; top: number; bottom: number; width: number; labelLines: number }>;
+  items: Array<{
+    label: string;
+    left: number;
+    right: number;
+    top: number;
+    bottom: number;
+    width: number;
+    labelLines: number;
+  }>;
   pageOverflow: boolean;
 }
 
@@ -92,7 +103,10 @@ export function rows(items: FilterFacts['items']): number {
   const found: Array<{ top: number; bottom: number }> = [];
   for (const i of items) {
     const h = i.bottom - i.top;
-    const row = found.find((r) => Math.min(r.bottom, i.bottom) - Math.max(r.top, i.top) > 0.5 * Math.min(h, r.bottom - r.top));
+    const row = found.find(
+      (r) =>
+        Math.min(r.bottom, i.bottom) - Math.max(r.top, i.top) > 0.5 * Math.min(h, r.bottom - r.top),
+    );
     if (row) {
       row.top = Math.min(row.top, i.top);
       row.bottom = Math.max(row.bottom, i.bottom);
@@ -106,12 +120,24 @@ export function assertFilterLayout(f: FilterFacts, width: number, where: string)
   assert.equal(f.overflow, false, `${where}: nothing overflows the filter bar`);
   assert.equal(f.pageOverflow, false, `${where}: the page does not scroll sideways`);
   for (const i of f.items) {
-    assert.ok(i.left >= f.formLeft - 0.5 && i.right <= f.formRight + 0.5, `${where}: "${i.label}" lies inside the filter bar`);
-    if (i.labelLines) assert.equal(i.labelLines, 1, `${where}: the label "${i.label}" is on one line`);
+    assert.ok(
+      i.left >= f.formLeft - 0.5 && i.right <= f.formRight + 0.5,
+      `${where}: "${i.label}" lies inside the filter bar`,
+    );
+    if (i.labelLines)
+      assert.equal(i.labelLines, 1, `${where}: the label "${i.label}" is on one line`);
   }
-  if (width >= 1280) assert.ok(rows(f.items) <= 2, `${where}: ${rows(f.items)} rows at ${width}px (one or two wanted)`);
+  if (width >= 1280)
+    assert.ok(
+      rows(f.items) <= 2,
+      `${where}: ${rows(f.items)} rows at ${width}px (one or two wanted)`,
+    );
   else {
     assert.equal(rows(f.items), f.items.length, `${where}: stacked at ${width}px, one item a row`);
-    for (const i of f.items) assert.ok(i.width >= f.contentWidth - 1, `${where}: "${i.label}" spans the bar (${i.width} of ${f.contentWidth}px)`);
+    for (const i of f.items)
+      assert.ok(
+        i.width >= f.contentWidth - 1,
+        `${where}: "${i.label}" spans the bar (${i.width} of ${f.contentWidth}px)`,
+      );
   }
 }

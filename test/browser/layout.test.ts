@@ -17,10 +17,25 @@ const WIDTHS = [
 ] as const;
 
 /** The look of a text box; every kind of input must share it. */
-const BOX_STYLE = ['border-top-width', 'border-top-style', 'border-top-color', 'border-radius', 'padding-left', 'padding-top', 'min-height', 'font-size', 'font-family', 'background-color', 'color'];
+const BOX_STYLE = [
+  'border-top-width',
+  'border-top-style',
+  'border-top-color',
+  'border-radius',
+  'padding-left',
+  'padding-top',
+  'min-height',
+  'font-size',
+  'font-family',
+  'background-color',
+  'color',
+];
 
 /** Computed box styles of the first element matching each selector. */
-function boxStyles(page: Page, selectors: string[]): Promise<Record<string, Record<string, string>>> {
+function boxStyles(
+  page: Page,
+  selectors: string[],
+): Promise<Record<string, Record<string, string>>> {
   return page.evaluate(`(() => {
     const out = {};
     for (const sel of ${JSON.stringify(selectors)}) {
@@ -33,7 +48,12 @@ function boxStyles(page: Page, selectors: string[]): Promise<Record<string, Reco
   })()`);
 }
 
-async function assertSameBoxes(page: Page, reference: string, others: string[], where: string): Promise<void> {
+async function assertSameBoxes(
+  page: Page,
+  reference: string,
+  others: string[],
+  where: string,
+): Promise<void> {
   const styles = await boxStyles(page, [reference, ...others]);
   assert.ok(styles[reference], `${where}: ${reference} is on the page`);
   for (const o of others) {
@@ -53,14 +73,20 @@ describe('layout in a real browser (1280 and 390 px)', function () {
     },
   });
 
-  const signedIn = (viewport: { width: number; height: number }) => signedInAsAdmin(site, admin, viewport);
+  const signedIn = (viewport: { width: number; height: number }) =>
+    signedInAsAdmin(site, admin, viewport);
 
   for (const v of WIDTHS) {
     it(`when the admin sign-in page is shown at ${v.width}px, then the password box looks like the e-mail box and the button is one line`, async () => {
       const page = await site.browser.newPage(v);
       await page.goto(`${site.base}/admin/login`);
       await screenshot(page, `layout-admin-login-${v.width}`);
-      await assertSameBoxes(page, 'input[type=email]', ['input[type=password]'], `admin login ${v.width}`);
+      await assertSameBoxes(
+        page,
+        'input[type=email]',
+        ['input[type=password]'],
+        `admin login ${v.width}`,
+      );
       assertNoButtonWraps(await buttonFacts(page, 'body'), `admin login ${v.width}`);
       await assertAccessible(page, `admin login ${v.width}`);
       await page.close();
@@ -71,7 +97,12 @@ describe('layout in a real browser (1280 and 390 px)', function () {
       await page.goto(`${site.base}/admin/pledges?status=active`);
       await screenshot(page, `layout-console-queue-${v.width}`);
       await screenshot(page, `layout-console-queue-${v.width}-top`, false);
-      await assertSameBoxes(page, 'form.filters input[type=search], form.filters input[type=text]', ['form.filters input[type=date]'], `queue ${v.width}`);
+      await assertSameBoxes(
+        page,
+        'form.filters input[type=search], form.filters input[type=text]',
+        ['form.filters input[type=date]'],
+        `queue ${v.width}`,
+      );
       assertNoButtonWraps(await buttonFacts(page, 'body'), `queue ${v.width}`);
       assertFilterLayout(await filterFacts(page), v.width, `queue ${v.width}`);
       await assertAccessible(page, `queue ${v.width}`);
@@ -82,9 +113,15 @@ describe('layout in a real browser (1280 and 390 px)', function () {
       const page = await signedIn(v);
       await page.goto(`${site.base}/admin/audit`);
       await screenshot(page, `layout-console-audit-${v.width}`);
-      await assertSameBoxes(page, 'form.filters input[type=text]', ['form.filters input[type=date]'], `audit ${v.width}`);
+      await assertSameBoxes(
+        page,
+        'form.filters input[type=text]',
+        ['form.filters input[type=date]'],
+        `audit ${v.width}`,
+      );
       assertNoButtonWraps(await buttonFacts(page, 'body'), `audit ${v.width}`);
-      if (await page.locator('form.filters').count()) assertFilterLayout(await filterFacts(page), v.width, `audit ${v.width}`);
+      if (await page.locator('form.filters').count())
+        assertFilterLayout(await filterFacts(page), v.width, `audit ${v.width}`);
       await page.goto(`${site.base}/admin/exports`);
       await assertSameBoxes(page, 'main select', ['main input[type=date]'], `exports ${v.width}`);
       assertNoButtonWraps(await buttonFacts(page, 'body'), `exports ${v.width}`);
@@ -104,7 +141,11 @@ describe('layout in a real browser (1280 and 390 px)', function () {
       const page = await site.browser.newPage(v);
       await page.goto(`${site.base}/about/verification`);
       await screenshot(page, `layout-about-verification-${v.width}`);
-      assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, 'no sideways scroll');
+      assert.equal(
+        await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'),
+        true,
+        'no sideways scroll',
+      );
       await assertAccessible(page, `about/verification ${v.width}`);
       await page.close();
     });

@@ -127,7 +127,8 @@ describe('site in a real browser', function () {
     assert.ok(pledge, 'the pledge awaits review');
     const approved = await request(r.app)
       .post(`/api/v1/admin/pledges/${pledge.id}/approve`)
-      .set('Authorization', `Bearer ${admin.token}`).send({ evidenceChecked: true })
+      .set('Authorization', `Bearer ${admin.token}`)
+      .send({ evidenceChecked: true })
       .expect(200);
     assert.equal(approved.body.foundingNumber, SEEDED + 1);
 

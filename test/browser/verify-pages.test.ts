@@ -18,7 +18,11 @@ const WIDTHS = [
 
 async function assertLaidOut(page: Page, where: string): Promise<void> {
   assertNoButtonWraps(await buttonFacts(page, 'body'), where);
-  assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), true, `${where}: no sideways scroll`);
+  assert.equal(
+    await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'),
+    true,
+    `${where}: no sideways scroll`,
+  );
   await assertAccessible(page, where);
 }
 
@@ -40,7 +44,8 @@ describe('verify pages in a real browser (1280 and 390 px)', function () {
       tampered[10] = tampered[10]! ^ 0x01;
     },
     // The typo page answers 400 on purpose; the browser logs the status of the document load.
-    expectedProblems: /\/verify\/EQI-[^:]+: Failed to load resource: the server responded with a status of 400/,
+    expectedProblems:
+      /\/verify\/EQI-[^:]+: Failed to load resource: the server responded with a status of 400/,
   });
 
   for (const v of WIDTHS) {
@@ -62,7 +67,9 @@ describe('verify pages in a real browser (1280 and 390 px)', function () {
       const page = await site.browser.newPage(v);
       await page.goto(`${site.base}/verify/${typo}`);
       await page.getByRole('heading', { name: '编号有误' }).waitFor();
-      assert.ok((await page.locator('main').innerText()).includes('编号的校验位不符，可能输错了一位'));
+      assert.ok(
+        (await page.locator('main').innerText()).includes('编号的校验位不符，可能输错了一位'),
+      );
       await screenshot(page, `verify-typo-${v.width}`);
       await assertLaidOut(page, `typo ${v.width}`);
       await page.getByRole('link', { name: '重新输入证书编号' }).click();
@@ -74,11 +81,17 @@ describe('verify pages in a real browser (1280 and 390 px)', function () {
     it(`when a tampered certificate is uploaded at ${v.width}px, then the failed verdict lists each check, passed lines say what they mean, and axe passes`, async () => {
       const page = await site.browser.newPage(v);
       await page.goto(`${site.base}/verify`);
-      await page.getByLabel('证书文件（PDF）').setInputFiles({ name: 'certificate.pdf', mimeType: 'application/pdf', buffer: tampered });
+      await page
+        .getByLabel('证书文件（PDF）')
+        .setInputFiles({ name: 'certificate.pdf', mimeType: 'application/pdf', buffer: tampered });
       await page.getByRole('button', { name: '上传并查验' }).click();
       await page.getByRole('heading', { name: '证书未通过查验' }).waitFor();
       const means = await page.locator('.checklist-pass .checklist-means').count();
-      assert.equal(means, await page.locator('.checklist-pass').count(), 'every passed line says what it means');
+      assert.equal(
+        means,
+        await page.locator('.checklist-pass').count(),
+        'every passed line says what it means',
+      );
       assert.ok(means > 0);
       const reason = await page.locator('.checklist-fail .checklist-reason').first().innerText();
       assert.match(reason, /^技术说明：\s*文件在签名之后被改动过。$/);

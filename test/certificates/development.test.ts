@@ -13,7 +13,16 @@ import {
 } from '../../certificates';
 import { isDevelopmentCredential } from '../../certificates/credential';
 import { SAMPLE_WATERMARK } from '../../certificates/render';
-import { PUBLIC_URL, issuer, needTool, readPgm, runOk, sampleData, tmpDir, writeTmp } from './helpers';
+import {
+  PUBLIC_URL,
+  issuer,
+  needTool,
+  readPgm,
+  runOk,
+  sampleData,
+  tmpDir,
+  writeTmp,
+} from './helpers';
 
 const FINGERPRINT = 'AAAA BBBB CCCC DDDD';
 const squash = (s: string) => s.replace(/\s+/g, '');
@@ -25,7 +34,14 @@ function pageText(pdf: Uint8Array): string {
 
 function raster(pdf: Uint8Array): ReturnType<typeof readPgm> {
   const dir = tmpDir();
-  runOk('pdftoppm', ['-r', '72', '-gray', '-singlefile', writeTmp(dir, 'c.pdf', pdf), path.join(dir, 'page')]);
+  runOk('pdftoppm', [
+    '-r',
+    '72',
+    '-gray',
+    '-singlefile',
+    writeTmp(dir, 'c.pdf', pdf),
+    path.join(dir, 'page'),
+  ]);
   return readPgm(path.join(dir, 'page.pgm'));
 }
 
@@ -35,12 +51,20 @@ describe('development certificates', function () {
 
   it('when rendered as a sample, then pdftotext finds the watermark in Chinese and English; rendered plainly, it finds none', async function () {
     needTool(this, 'pdftotext', 'poppler-utils');
-    const sample = pageText(await renderCertificate(data, { publicUrl: PUBLIC_URL, keyFingerprint: FINGERPRINT, sample: true }));
+    const sample = pageText(
+      await renderCertificate(data, {
+        publicUrl: PUBLIC_URL,
+        keyFingerprint: FINGERPRINT,
+        sample: true,
+      }),
+    );
     assert.ok(sample.includes(squash(SAMPLE_WATERMARK.zh)), sample);
     assert.ok(sample.includes(squash(SAMPLE_WATERMARK.en)), sample);
     // The certificate's own text is still all there.
     assert.ok(sample.includes(squash(data.company.name)));
-    const plain = pageText(await renderCertificate(data, { publicUrl: PUBLIC_URL, keyFingerprint: FINGERPRINT }));
+    const plain = pageText(
+      await renderCertificate(data, { publicUrl: PUBLIC_URL, keyFingerprint: FINGERPRINT }),
+    );
     assert.ok(!plain.includes('SAMPLE'), plain);
     assert.ok(!plain.includes('开发密钥'), plain);
   });
@@ -64,12 +88,14 @@ describe('development certificates', function () {
         if (onDiagonal) thirds[Math.min(2, Math.floor(t * 3))]!++;
       }
     }
-    for (const n of thirds) assert.ok(n > 300, `watermark ink per third of the diagonal: ${thirds}`);
+    for (const n of thirds)
+      assert.ok(n > 300, `watermark ink per third of the diagonal: ${thirds}`);
     // Light: where the paper was blank, the watermark is no darker than a pale grey.
     assert.ok(darkest > 150, `darkest watermark pixel ${darkest}`);
     // The data is drawn over it: the company name keeps its darkest ink.
     const nameRow = Math.round(PAGE.height - 380);
-    const minIn = (img: typeof sample) => Math.min(...img.px.subarray(nameRow * img.width, (nameRow + 1) * img.width));
+    const minIn = (img: typeof sample) =>
+      Math.min(...img.px.subarray(nameRow * img.width, (nameRow + 1) * img.width));
     assert.ok(minIn(sample) <= minIn(plain) + 5, `${minIn(sample)} vs ${minIn(plain)}`);
   });
 

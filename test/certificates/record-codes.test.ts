@@ -11,7 +11,11 @@ import { Pledge } from '../../models/pledge';
 import { industryByCode } from '../../src/domain/industries';
 import { provinceFromUscc } from '../../src/domain/provinces';
 import { certificateCodes, codesOf } from '../../src/migrations/certificate-codes';
-import { activePledgeWithCertificate, signBodyFor, useManualCertificates } from '../helpers/pledges';
+import {
+  activePledgeWithCertificate,
+  signBodyFor,
+  useManualCertificates,
+} from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 
 describe('certificate records carry province and industry codes', () => {
@@ -19,7 +23,10 @@ describe('certificate records carry province and industry codes', () => {
   const manual = useManualCertificates(r);
 
   async function certified(industry: string) {
-    const p = await activePledgeWithCertificate(r, { admin: manual.admin, body: await signBodyFor(r.app, { company: { industry } }) });
+    const p = await activePledgeWithCertificate(r, {
+      admin: manual.admin,
+      body: await signBodyFor(r.app, { company: { industry } }),
+    });
     return (await Pledge.findById(p.id).lean())!;
   }
 
@@ -38,18 +45,37 @@ describe('certificate records carry province and industry codes', () => {
   it('when a record was issued without codes, then the migration step gives it the codes behind its names, once, and leaves records with codes alone', async () => {
     const pledge = await certified('F');
     const db = mongoose.connection.db!;
-    await db.collection('certificates').updateOne({ serial: pledge.certificateSerial }, { $unset: { codes: 1 } });
+    await db
+      .collection('certificates')
+      .updateOne({ serial: pledge.certificateSerial }, { $unset: { codes: 1 } });
     const kept = await certified('C');
-    await db.collection('certificates').updateOne({ serial: kept.certificateSerial }, { $set: { codes: { province: '11', industry: 'A' } } });
+    await db
+      .collection('certificates')
+      .updateOne(
+        { serial: kept.certificateSerial },
+        { $set: { codes: { province: '11', industry: 'A' } } },
+      );
     await certificateCodes.up(db);
     await certificateCodes.up(db);
-    assert.deepEqual((await Certificate.findOne({ serial: pledge.certificateSerial }).lean())!.codes, { province: pledge.province, industry: 'F' });
-    assert.deepEqual((await Certificate.findOne({ serial: kept.certificateSerial }).lean())!.codes, { province: '11', industry: 'A' });
+    assert.deepEqual(
+      (await Certificate.findOne({ serial: pledge.certificateSerial }).lean())!.codes,
+      { province: pledge.province, industry: 'F' },
+    );
+    assert.deepEqual(
+      (await Certificate.findOne({ serial: kept.certificateSerial }).lean())!.codes,
+      { province: '11', industry: 'A' },
+    );
   });
 
   it('when a certified name is in the tables, then it maps to its code; a code written as its own name stays that code', () => {
-    assert.deepEqual(codesOf({ uscc: '91350100M000100Y43', province: { zh: '福建' }, industry: { zh: '制造业' } }), { province: '35', industry: 'C' });
-    assert.deepEqual(codesOf({ uscc: '91350100M000100Y43', province: { zh: '35' }, industry: { zh: 'Z' } }), { province: '35', industry: 'Z' });
+    assert.deepEqual(
+      codesOf({ uscc: '91350100M000100Y43', province: { zh: '福建' }, industry: { zh: '制造业' } }),
+      { province: '35', industry: 'C' },
+    );
+    assert.deepEqual(
+      codesOf({ uscc: '91350100M000100Y43', province: { zh: '35' }, industry: { zh: 'Z' } }),
+      { province: '35', industry: 'Z' },
+    );
     assert.equal(codesOf({ uscc: '91350100M000100Y43' }), null);
   });
 });

@@ -6,7 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
-import { extractAttachment, issueCertificate, LOG_PROOF_FILENAME, toJwks, verifyCertificatePdf } from '../../certificates';
+import {
+  extractAttachment,
+  issueCertificate,
+  LOG_PROOF_FILENAME,
+  toJwks,
+  verifyCertificatePdf,
+} from '../../certificates';
 import { RenderPool } from '../../src/certificates/render-pool';
 import { issuer, PUBLIC_URL, sampleData } from './helpers';
 
@@ -15,7 +21,12 @@ describe('certificates: the render pool', function () {
   const pools: RenderPool[] = [];
   const pool = (opts?: ConstructorParameters<typeof RenderPool>[3]) => {
     const o = issuer();
-    const p = new RenderPool({ signingKey: o.signingKey, pdfSigner: o.p12Signer }, PUBLIC_URL, undefined, opts);
+    const p = new RenderPool(
+      { signingKey: o.signingKey, pdfSigner: o.p12Signer },
+      PUBLIC_URL,
+      undefined,
+      opts,
+    );
     pools.push(p);
     return p;
   };
@@ -50,7 +61,13 @@ describe('certificates: the render pool', function () {
 
   it('when the log proof fails, then that certificate fails with its error and the worker goes on', async () => {
     const p = pool({ size: 1 });
-    await assert.rejects(p.issue({ data: sampleData({}, 303), logProof: () => Promise.reject(new Error('no checkpoint in time')) }), /no checkpoint in time/);
+    await assert.rejects(
+      p.issue({
+        data: sampleData({}, 303),
+        logProof: () => Promise.reject(new Error('no checkpoint in time')),
+      }),
+      /no checkpoint in time/,
+    );
     assert.equal((await p.issue({ data: sampleData({}, 304) })).jws.split('.').length, 3);
     assert.equal(p.replaced, 0);
   });

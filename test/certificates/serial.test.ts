@@ -140,8 +140,14 @@ describe('certificate serials', () => {
           let typed = [...`${p}${s1}${y}${s2}${n}${s3}${c}`]
             .map((ch, i) => (lower[i % 17] ? ch.toLowerCase() : ch))
             .join('');
-          if (wide) typed = typed.replace(/[!-~]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0));
-          assert.deepEqual(parseSerial(pad + typed + pad), { ok: true, serial: canonical, year, seq });
+          if (wide)
+            typed = typed.replace(/[!-~]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0));
+          assert.deepEqual(parseSerial(pad + typed + pad), {
+            ok: true,
+            serial: canonical,
+            year,
+            seq,
+          });
         },
       ),
       { numRuns: 500 },
@@ -157,13 +163,18 @@ describe('certificate serials', () => {
 
   it('when the message catalogs show a serial as an example, then every such example passes its own check', () => {
     // Anything that looks like a serial, however mangled, so a wrong example cannot slip past.
-    const serialLike = /EQI[^\p{L}\p{N}]{0,3}\d{4}[^\p{L}\p{N}]{0,3}\d{3,7}[^\p{L}\p{N}]{0,3}[0-9A-Z]?/giu;
+    const serialLike =
+      /EQI[^\p{L}\p{N}]{0,3}\d{4}[^\p{L}\p{N}]{0,3}\d{3,7}[^\p{L}\p{N}]{0,3}[0-9A-Z]?/giu;
     const found: string[] = [];
     for (const catalog of [zhCN, en, consoleZhCN, consoleEn] as Record<string, string>[]) {
       for (const [key, text] of Object.entries(catalog)) {
         for (const m of text.matchAll(serialLike)) {
           found.push(m[0]);
-          assert.equal(parseSerial(m[0]).ok, true, `${key}: example ${m[0]} does not pass parseSerial`);
+          assert.equal(
+            parseSerial(m[0]).ok,
+            true,
+            `${key}: example ${m[0]} does not pass parseSerial`,
+          );
         }
       }
     }

@@ -10,7 +10,8 @@ describe('duplicate-key detection', () => {
   const schema = new mongoose.Schema({ a: String, b: String, c: String });
   schema.index({ a: 1 }, { unique: true, name: 'by_a' });
   schema.index({ b: 1, c: 1 }, { unique: true });
-  const Thing = mongoose.models.DupKeyThing ?? mongoose.model('DupKeyThing', schema, 'dupkey_things');
+  const Thing =
+    mongoose.models.DupKeyThing ?? mongoose.model('DupKeyThing', schema, 'dupkey_things');
 
   before(async () => {
     await Thing.syncIndexes();

@@ -375,15 +375,13 @@ describe('embedded mongo: command reply shapes (raw driver)', () => {
 
   describe('reads', () => {
     before(async () => {
-      await db
-        .collection<AnyDoc>('reads')
-        .insertMany(
-          Array.from({ length: 250 }, (_, i) => ({
-            _id: i,
-            even: i % 2 === 0,
-            tag: ['a', 'b', 'c'][i % 3],
-          })),
-        );
+      await db.collection<AnyDoc>('reads').insertMany(
+        Array.from({ length: 250 }, (_, i) => ({
+          _id: i,
+          even: i % 2 === 0,
+          tag: ['a', 'b', 'c'][i % 3],
+        })),
+      );
     });
 
     it('when find has no batchSize, then the first batch is 101 documents and the cursor id is a non-zero int64', async () => {

@@ -282,12 +282,21 @@ describe('index choice on equal predicates', () => {
       const coll = client.db('tie').collection('pledges');
       await coll.createIndex({ status: 1, createdAt: 1 });
       await coll.createIndex({ flag: 1 }, { sparse: true });
-      await coll.insertMany(Array.from({ length: 5000 }, (_, i) => ({ status: 'active', createdAt: new Date(i), ...(i % 1000 === 0 ? { flag: true } : {}) })));
+      await coll.insertMany(
+        Array.from({ length: 5000 }, (_, i) => ({
+          status: 'active',
+          createdAt: new Date(i),
+          ...(i % 1000 === 0 ? { flag: true } : {}),
+        })),
+      );
       const catalogColl = db.server.catalog.get('tie', 'pledges')!;
       const before = catalogColl.docsExamined;
       const found = await coll.find({ flag: true, status: 'active' }).toArray();
       assert.equal(found.length, 5);
-      assert.ok(catalogColl.docsExamined - before <= 5, `examined ${catalogColl.docsExamined - before} documents`);
+      assert.ok(
+        catalogColl.docsExamined - before <= 5,
+        `examined ${catalogColl.docsExamined - before} documents`,
+      );
     } finally {
       await client.close();
       await db.close();

@@ -42,7 +42,11 @@ async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T; sta
 }
 
 /** Writes one document every few ms until `until` settles; returns how many were acknowledged before it did. */
-async function writesDuring(coll: Collection<AnyDoc>, until: Promise<unknown>, make: (i: number) => AnyDoc): Promise<{ acked: number; written: AnyDoc[] }> {
+async function writesDuring(
+  coll: Collection<AnyDoc>,
+  until: Promise<unknown>,
+  make: (i: number) => AnyDoc,
+): Promise<{ acked: number; written: AnyDoc[] }> {
   let done = false;
   void until.finally(() => (done = true)).catch(() => undefined);
   const written: AnyDoc[] = [];
@@ -81,7 +85,8 @@ describe('embedded store: long operations do not stall the event loop', function
     await open();
     for (let i = 0; i < DOCS; i += 10_000) {
       const docs: AnyDoc[] = [];
-      for (let j = i; j < Math.min(DOCS, i + 10_000); j++) docs.push({ _id: j, u: j, k: j % 1000, kind: 'old', name: `company ${j}` });
+      for (let j = i; j < Math.min(DOCS, i + 10_000); j++)
+        docs.push({ _id: j, u: j, k: j % 1000, kind: 'old', name: `company ${j}` });
       await big.insertMany(docs);
     }
   });
@@ -92,18 +97,28 @@ describe('embedded store: long operations do not stall the event loop', function
 
   it(`when unindexed finds, a sort, a count and a $count aggregation scan ${DOCS.toLocaleString('en-US')} documents, then the loop never stalls ${BOUND_MS} ms and the answers are right`, async () => {
     const { result, stallMs } = await longestStall(async () => {
-      const none = await big.find({ $or: [{ name: 'nobody' }, { name: { $regex: '^nobody' } }] }).toArray();
+      const none = await big
+        .find({ $or: [{ name: 'nobody' }, { name: { $regex: '^nobody' } }] })
+        .toArray();
       const last = await big.find({ name: `company ${DOCS - 1}` }).toArray();
       const counted = await big.countDocuments({ k: 7 });
-      const agg = await big.aggregate([{ $match: { k: { $in: [1, 2] } } }, { $count: 'n' }]).toArray();
+      const agg = await big
+        .aggregate([{ $match: { k: { $in: [1, 2] } } }, { $count: 'n' }])
+        .toArray();
       const sorted = await big.find({}).sort({ name: -1 }).limit(2).toArray(); // an in-memory sort of everything
       return { none, last, counted, agg, sorted };
     });
     assert.equal(result.none.length, 0);
-    assert.deepEqual(result.last.map((d) => d._id), [DOCS - 1]);
+    assert.deepEqual(
+      result.last.map((d) => d._id),
+      [DOCS - 1],
+    );
     assert.equal(result.counted, DOCS / 1000);
     assert.deepEqual(result.agg, [{ n: (2 * DOCS) / 1000 }]);
-    assert.deepEqual(result.sorted.map((d) => d._id), [99_999, 99_998]); // names sort as strings
+    assert.deepEqual(
+      result.sorted.map((d) => d._id),
+      [99_999, 99_998],
+    ); // names sort as strings
 
     assert.ok(stallMs < BOUND_MS, `the loop stalled ${stallMs.toFixed(1)} ms`);
   });
@@ -111,9 +126,16 @@ describe('embedded store: long operations do not stall the event loop', function
   it(`when an index is built over ${DOCS.toLocaleString('en-US')} documents while writes go on, then the loop never stalls ${BOUND_MS} ms, the writes are acknowledged during the build, and the index holds old and new documents`, async () => {
     const { result, stallMs } = await longestStall(async () => {
       const build = big.createIndex({ k: 1 }, { name: 'k_1' });
-      const writes = writesDuring(big, build, (i) => ({ _id: `new-${i}`, u: DOCS + i, k: 1000 + (i % 3), kind: 'new' }));
+      const writes = writesDuring(big, build, (i) => ({
+        _id: `new-${i}`,
+        u: DOCS + i,
+        k: 1000 + (i % 3),
+        kind: 'new',
+      }));
       // A write that changes an indexed key of a document the build has already seen.
-      const moved = new Promise((r) => setTimeout(r, 10)).then(() => big.updateOne({ _id: 1 }, { $set: { k: 5000 } }));
+      const moved = new Promise((r) => setTimeout(r, 10)).then(() =>
+        big.updateOne({ _id: 1 }, { $set: { k: 5000 } }),
+      );
       await build;
       await moved;
       return writes;
@@ -124,8 +146,14 @@ describe('embedded store: long operations do not stall the event loop', function
     assert.ok(names.includes('k_1'));
     // Answered from the index: the new documents, the moved one under its new key only.
     assert.equal(await big.countDocuments({ k: { $gte: 1000, $lt: 1003 } }), result.written.length);
-    assert.deepEqual((await big.find({ k: 5000 }).toArray()).map((d) => d._id), [1]);
-    assert.deepEqual((await big.find({ k: 1 }).toArray()).map((d) => d._id).filter((id) => id === 1), []);
+    assert.deepEqual(
+      (await big.find({ k: 5000 }).toArray()).map((d) => d._id),
+      [1],
+    );
+    assert.deepEqual(
+      (await big.find({ k: 1 }).toArray()).map((d) => d._id).filter((id) => id === 1),
+      [],
+    );
     const examined = store.server.catalog.get('long', 'big')!;
     const before = examined.docsExamined;
     assert.equal(await big.countDocuments({ k: 7 }), DOCS / 1000);
@@ -133,7 +161,10 @@ describe('embedded store: long operations do not stall the event loop', function
   });
 
   /** Runs `write` 10 ms into `build`; says whether it was answered before the build. */
-  const during = async (build: Promise<unknown>, write: () => Promise<unknown>): Promise<boolean> => {
+  const during = async (
+    build: Promise<unknown>,
+    write: () => Promise<unknown>,
+  ): Promise<boolean> => {
     let built = false;
     void build.finally(() => (built = true)).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 10));
@@ -166,7 +197,12 @@ describe('embedded store: long operations do not stall the event loop', function
   it(`when deleteMany removes ${DOCS.toLocaleString('en-US')} documents while writes go on, then the loop never stalls ${BOUND_MS} ms, the writes are kept, and a restart agrees`, async () => {
     const { result, stallMs } = await longestStall(async () => {
       const removal = big.deleteMany({ kind: 'old' });
-      const writes = writesDuring(big, removal, (i) => ({ _id: `during-${i}`, u: 2 * DOCS + i, k: 2000, kind: 'during' }));
+      const writes = writesDuring(big, removal, (i) => ({
+        _id: `during-${i}`,
+        u: 2 * DOCS + i,
+        k: 2000,
+        kind: 'during',
+      }));
       return { deleted: (await removal).deletedCount, ...(await writes) };
     });
     assert.ok(stallMs < BOUND_MS, `the loop stalled ${stallMs.toFixed(1)} ms`);

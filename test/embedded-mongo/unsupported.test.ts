@@ -96,10 +96,7 @@ describe('embedded mongo: unsupported features fail clearly', () => {
         }),
         /transaction/i,
       );
-      await expectRefused(
-        h.client.db('admin').command({ commitTransaction: 1 }),
-        /transaction/i,
-      );
+      await expectRefused(h.client.db('admin').command({ commitTransaction: 1 }), /transaction/i);
     });
 
     it('when mongoose uses connection.transaction(), then the error reaches the caller', async () => {
@@ -113,7 +110,9 @@ describe('embedded mongo: unsupported features fail clearly', () => {
           conn.transaction(async (session) => void (await M.findOne({}, null, { session }))),
         );
         assert.equal(e.code, 115);
-        const w = await rejection(conn.transaction(async (session) => void (await M.create([{ a: 1 }], { session }))));
+        const w = await rejection(
+          conn.transaction(async (session) => void (await M.create([{ a: 1 }], { session }))),
+        );
         assert.equal(w.code, 115);
         assert.match(w.message, /transaction.* is not supported by the embedded store/);
         assert.equal(await M.countDocuments(), 0);
@@ -125,12 +124,23 @@ describe('embedded mongo: unsupported features fail clearly', () => {
 
   describe('aggregation stages mingo cannot run as mongod does', () => {
     it('when $setWindowFields or $fill is used, at the top or inside $facet or $lookup, then the error names the stage (not $function)', async () => {
-      const window = { $setWindowFields: { sortBy: { n: 1 }, output: { total: { $sum: '$n', window: { documents: ['unbounded', 'current'] } } } } };
+      const window = {
+        $setWindowFields: {
+          sortBy: { n: 1 },
+          output: { total: { $sum: '$n', window: { documents: ['unbounded', 'current'] } } },
+        },
+      };
       const fill = { $fill: { sortBy: { n: 1 }, output: { text: { method: 'locf' } } } };
       await expectRefused(c.aggregate([window]).toArray(), /\$setWindowFields/);
       await expectRefused(c.aggregate([fill]).toArray(), /\$fill/);
-      await expectRefused(c.aggregate([{ $facet: { w: [window] } }]).toArray(), /\$setWindowFields/);
-      await expectRefused(c.aggregate([{ $lookup: { from: 'docs', pipeline: [fill], as: 'x' } }]).toArray(), /\$fill/);
+      await expectRefused(
+        c.aggregate([{ $facet: { w: [window] } }]).toArray(),
+        /\$setWindowFields/,
+      );
+      await expectRefused(
+        c.aggregate([{ $lookup: { from: 'docs', pipeline: [fill], as: 'x' } }]).toArray(),
+        /\$fill/,
+      );
     });
   });
 

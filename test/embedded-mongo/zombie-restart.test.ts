@@ -11,7 +11,9 @@ import { CLI, startStoreProcess, type StoreProcess } from './helpers';
  * so after SIGKILL the store stays a zombie: its pid still "exists" for kill(pid, 0), exactly as
  * under a supervisor that restarts before it has reaped the dead child.
  */
-function startUnreapedStore(dir: string): Promise<{ parent: ChildProcessWithoutNullStreams; pid: number; uri: string }> {
+function startUnreapedStore(
+  dir: string,
+): Promise<{ parent: ChildProcessWithoutNullStreams; pid: number; uri: string }> {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const store = `${q(process.execPath)} --import tsx ${q(CLI)} --data ${q(dir)} --port 0`;
   const parent = spawn('sh', ['-c', `${store} & echo "PID $!"; exec sleep 600`], {
@@ -65,7 +67,10 @@ describe('embedded mongo: restart right after kill -9 (holder not yet reaped)', 
   it('when the store is SIGKILLed and restarted on its dir while the dead process is still a zombie, then it starts and every acknowledged write is there', async () => {
     const first = await startUnreapedStore(dir);
     parent = first.parent;
-    const client = new MongoClient(first.uri, { serverSelectionTimeoutMS: 5000, retryWrites: false });
+    const client = new MongoClient(first.uri, {
+      serverSelectionTimeoutMS: 5000,
+      retryWrites: false,
+    });
     const acked: number[] = [];
     try {
       const docs = client.db('z').collection<{ _id: number; pad: string }>('docs');
@@ -83,10 +88,20 @@ describe('embedded mongo: restart right after kill -9 (holder not yet reaped)', 
     }
 
     restarted = await startStoreProcess(['--data', dir, '--port', '0']);
-    assert.equal(procState(first.pid), 'Z', 'the old holder was still unreaped while the store restarted');
+    assert.equal(
+      procState(first.pid),
+      'Z',
+      'the old holder was still unreaped while the store restarted',
+    );
     const again = new MongoClient(restarted.uri, { serverSelectionTimeoutMS: 5000 });
     try {
-      const ids = (await again.db('z').collection('docs').find({}, { sort: { _id: 1 } }).toArray()).map((d) => d._id);
+      const ids = (
+        await again
+          .db('z')
+          .collection('docs')
+          .find({}, { sort: { _id: 1 } })
+          .toArray()
+      ).map((d) => d._id);
       assert.deepEqual(ids, acked);
     } finally {
       await again.close();

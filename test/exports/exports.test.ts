@@ -20,16 +20,36 @@ import { makeUscc } from '../../src/domain/uscc';
 import { activatePledge } from '../../src/pledges/activation';
 import { useRegistry } from '../helpers/registry';
 import { syntheticPledge } from './fixtures';
-import { CSV_KEYS, download, expectedRows, neutralised, poppler, readCsv, type Expected } from './helpers';
+import {
+  CSV_KEYS,
+  download,
+  expectedRows,
+  neutralised,
+  poppler,
+  readCsv,
+  type Expected,
+} from './helpers';
 
 const URL = '/api/v1/admin/exports/signatories';
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
 
 /** Companies whose names a spreadsheet would run as formulas, or that need CSV quoting. */
 const HOSTILE = [
-  { name: '=HYPERLINK("http://x.example","点击喆")', nameEn: '+1 Formula Co., Ltd.', signatory: { name: '@SUM(A1:A9)', title: '-2+3', phone: '+86 10 1234 5678' } },
-  { name: '\t制表符开头示例有限公司', nameEn: '\rCarriage "Return", Co.\nLtd.', signatory: { name: '李"引号"堃', title: '总经理,董事' } },
-  { name: '垚犇昇玥珺示例（集团）有限公司', nameEn: '-Minus Example Group', signatory: { name: '王玥', title: '=1+1' } },
+  {
+    name: '=HYPERLINK("http://x.example","点击喆")',
+    nameEn: '+1 Formula Co., Ltd.',
+    signatory: { name: '@SUM(A1:A9)', title: '-2+3', phone: '+86 10 1234 5678' },
+  },
+  {
+    name: '\t制表符开头示例有限公司',
+    nameEn: '\rCarriage "Return", Co.\nLtd.',
+    signatory: { name: '李"引号"堃', title: '总经理,董事' },
+  },
+  {
+    name: '垚犇昇玥珺示例（集团）有限公司',
+    nameEn: '-Minus Example Group',
+    signatory: { name: '王玥', title: '=1+1' },
+  },
 ];
 
 /** Two activations either side of midnight in China (23:30 and 00:30, UTC+8). */
@@ -50,7 +70,13 @@ describe('exports (admin and open data)', () => {
     // Three pledges through the real activation (sequences 1–3, founding numbers 1–3).
     for (const [k, h] of HOSTILE.entries()) {
       const uscc = makeUscc({ provinceCode: '11', serial: 900_000 + k });
-      const company = await Company.create({ uscc, name: h.name, nameEn: h.nameEn, province: '11', industry: 'C' });
+      const company = await Company.create({
+        uscc,
+        name: h.name,
+        nameEn: h.nameEn,
+        province: '11',
+        industry: 'C',
+      });
       const p = await Pledge.create({
         company: company._id,
         uscc,
@@ -63,7 +89,11 @@ describe('exports (admin and open data)', () => {
         status: PledgeStatus.PendingReview,
       });
       await activatePledge(p._id, `admin:${admin.id}`);
-      if (k < 2) await Pledge.updateOne({ _id: p._id }, { $set: { certificateSerial: `EQI-2026-00000${k + 1}-X` } });
+      if (k < 2)
+        await Pledge.updateOne(
+          { _id: p._id },
+          { $set: { certificateSerial: `EQI-2026-00000${k + 1}-X` } },
+        );
     }
     // Then synthetic signatories 4–142, inserted in shuffled order so stored order is not export order.
     const docs = Array.from({ length: 139 }, (_, j) => syntheticPledge(j + 3));
@@ -75,17 +105,31 @@ describe('exports (admin and open data)', () => {
     }
     await mongoose.connection.db!.collection('pledges').insertMany(docs);
     total = await Pledge.countDocuments({ status: 'active', sequence: { $gte: 1 } });
-    companyToken = signSession({ sub: new mongoose.Types.ObjectId().toHexString(), role: 'company', company: new mongoose.Types.ObjectId().toHexString() }, r.config.jwtSecret);
+    companyToken = signSession(
+      {
+        sub: new mongoose.Types.ObjectId().toHexString(),
+        role: 'company',
+        company: new mongoose.Types.ObjectId().toHexString(),
+      },
+      r.config.jwtSecret,
+    );
   });
 
   const get = (path: string, accept?: string) => download(r.app, path, admin.token, accept);
 
   /** CSV cells as the writer must produce them from the expected row. */
-  const csvRow = (e: Expected, keys: Array<keyof Expected> = CSV_KEYS) => keys.map((k) => neutralised(e[k]));
+  const csvRow = (e: Expected, keys: Array<keyof Expected> = CSV_KEYS) =>
+    keys.map((k) => neutralised(e[k]));
 
   describe('access', () => {
     it('when there is no token, then every export and manifest answers 401; with a company token, then 403', async () => {
-      for (const path of [`${URL}.csv`, `${URL}.xlsx`, `${URL}.json`, `${URL}.pdf`, `/api/v1/admin/exports/${new mongoose.Types.ObjectId().toHexString()}/manifest`]) {
+      for (const path of [
+        `${URL}.csv`,
+        `${URL}.xlsx`,
+        `${URL}.json`,
+        `${URL}.pdf`,
+        `/api/v1/admin/exports/${new mongoose.Types.ObjectId().toHexString()}/manifest`,
+      ]) {
         const anon = await download(r.app, path, undefined);
         assert.equal(anon.status, 401, path);
         assert.match(String(anon.headers['content-type']), /application\/problem\+json/);
@@ -120,22 +164,39 @@ describe('exports (admin and open data)', () => {
       const res = await get(`${URL}.csv`);
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-type'], 'text/csv; charset=utf-8');
-      assert.match(String(res.headers['content-disposition']), /^attachment; filename="signatories-\d{4}-\d{2}-\d{2}\.csv"$/);
+      assert.match(
+        String(res.headers['content-disposition']),
+        /^attachment; filename="signatories-\d{4}-\d{2}-\d{2}\.csv"$/,
+      );
       const csv = readCsv(res.body);
-      assert.deepEqual(csv.header.slice(0, 3), ['序号 Sequence', '发起企业编号 Founding No.', '企业名称 Company']);
+      assert.deepEqual(csv.header.slice(0, 3), [
+        '序号 Sequence',
+        '发起企业编号 Founding No.',
+        '企业名称 Company',
+      ]);
       const expected = await expectedRows({ status: 'active' });
       assert.equal(csv.rows.length, expected.length);
       assert.equal(expected.length, total);
-      assert.deepEqual(csv.rows, expected.map((e) => csvRow(e)));
-      assert.ok(csv.rows.some((row) => row[2] === '垚犇昇玥珺示例（集团）有限公司'), 'characters outside GB2312 survive');
+      assert.deepEqual(
+        csv.rows,
+        expected.map((e) => csvRow(e)),
+      );
+      assert.ok(
+        csv.rows.some((row) => row[2] === '垚犇昇玥珺示例（集团）有限公司'),
+        'characters outside GB2312 survive',
+      );
       // Every line ends in CRLF; the only bare LF is inside a quoted cell.
       assert.ok(res.body.toString('utf8').endsWith('\r\n'));
     });
 
     it('when a pledge activated at 23:30 Beijing time is exported, then every format shows that wall-clock time with +08:00 and the status in Chinese beside the code in JSON', async () => {
       const late = (await Pledge.findOne({ activatedAt: LATE }).lean())!;
-      const revoked = (await Pledge.findOne({ status: 'revoked', sequence: { $gte: 1 } }).sort({ sequence: 1 }).lean())!;
-      const withdrawn = (await Pledge.findOne({ status: 'withdrawn', sequence: { $gte: 1 } }).sort({ sequence: 1 }).lean())!;
+      const revoked = (await Pledge.findOne({ status: 'revoked', sequence: { $gte: 1 } })
+        .sort({ sequence: 1 })
+        .lean())!;
+      const withdrawn = (await Pledge.findOne({ status: 'withdrawn', sequence: { $gte: 1 } })
+        .sort({ sequence: 1 })
+        .lean())!;
       const seq = String(late.sequence);
       const at = CSV_KEYS.indexOf('activatedAt');
       const st = CSV_KEYS.indexOf('statusLabel');
@@ -150,17 +211,34 @@ describe('exports (admin and open data)', () => {
 
       const wb = new ExcelJS.Workbook();
       await wb.xlsx.load((await get(`${URL}.xlsx?status=all`)).body as unknown as ArrayBuffer);
-      const xrow = wb.worksheets[0]!.getRows(2, csv.rows.length)!.find((row) => String(row.getCell(1).value) === seq)!;
+      const xrow = wb.worksheets[0]!.getRows(2, csv.rows.length)!.find(
+        (row) => String(row.getCell(1).value) === seq,
+      )!;
       assert.equal(xrow.getCell(at + 1).value, '2025-03-01T23:30:00+08:00');
       assert.equal(xrow.getCell(st + 1).value, '生效');
 
-      const json = JSON.parse((await get(`${URL}.json?status=all`)).body.toString('utf8')) as Array<Record<string, unknown>>;
+      const json = JSON.parse((await get(`${URL}.json?status=all`)).body.toString('utf8')) as Array<
+        Record<string, unknown>
+      >;
       const jsonBy = (n: number) => json.find((o) => o.sequence === n)!;
       assert.equal(jsonBy(late.sequence!).activatedAt, '2025-03-01T23:30:00+08:00');
-      assert.equal(Date.parse(String(jsonBy(late.sequence!).activatedAt)), LATE.getTime(), 'the offset makes it the same instant');
-      assert.deepEqual([jsonBy(late.sequence!).status, jsonBy(late.sequence!).statusLabel], ['active', '生效']);
-      assert.deepEqual([jsonBy(revoked.sequence!).status, jsonBy(revoked.sequence!).statusLabel], ['revoked', '已撤销']);
-      assert.deepEqual([jsonBy(withdrawn.sequence!).status, jsonBy(withdrawn.sequence!).statusLabel], ['withdrawn', '已退出']);
+      assert.equal(
+        Date.parse(String(jsonBy(late.sequence!).activatedAt)),
+        LATE.getTime(),
+        'the offset makes it the same instant',
+      );
+      assert.deepEqual(
+        [jsonBy(late.sequence!).status, jsonBy(late.sequence!).statusLabel],
+        ['active', '生效'],
+      );
+      assert.deepEqual(
+        [jsonBy(revoked.sequence!).status, jsonBy(revoked.sequence!).statusLabel],
+        ['revoked', '已撤销'],
+      );
+      assert.deepEqual(
+        [jsonBy(withdrawn.sequence!).status, jsonBy(withdrawn.sequence!).statusLabel],
+        ['withdrawn', '已退出'],
+      );
     });
 
     it('when CSV cells start with = + - @ tab or CR, then they are neutralised with an apostrophe and quoted where needed', async () => {
@@ -186,7 +264,10 @@ describe('exports (admin and open data)', () => {
     it('when XLSX is exported, then exceljs reads the same rows as typed text (no formulas), a bold frozen header and set widths', async () => {
       const res = await get(`${URL}.xlsx?status=all`);
       assert.equal(res.status, 200);
-      assert.equal(res.headers['content-type'], 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+      assert.equal(
+        res.headers['content-type'],
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      );
       const wb = new ExcelJS.Workbook();
       await wb.xlsx.load(res.body as unknown as ArrayBuffer);
       const ws = wb.worksheets[0]!;
@@ -206,7 +287,11 @@ describe('exports (admin and open data)', () => {
         for (const [c, k] of CSV_KEYS.entries()) {
           if (c === 0 || c === 1 || k === 'initiativeVersion') continue;
           // Typed text, never a formula, as stored (no apostrophes needed in XLSX); XML reads a CR as a line feed.
-          assert.equal(cells[c]!.type, e[k] === '' ? ExcelJS.ValueType.Null : ExcelJS.ValueType.String, `${k} of row ${i + 2}`);
+          assert.equal(
+            cells[c]!.type,
+            e[k] === '' ? ExcelJS.ValueType.Null : ExcelJS.ValueType.String,
+            `${k} of row ${i + 2}`,
+          );
           assert.equal(cells[c]!.value ?? '', e[k].replace(/\r\n?/g, '\n'), `${k} of row ${i + 2}`);
         }
       });
@@ -239,7 +324,10 @@ describe('exports (admin and open data)', () => {
       assert.match(String(nd.headers['content-disposition']), /\.ndjson"$/);
       const lines = nd.body.toString('utf8').split('\n');
       assert.equal(lines.pop(), '', 'ends with a newline');
-      assert.deepEqual(lines.map((l) => JSON.parse(l)), expected.map(toJson));
+      assert.deepEqual(
+        lines.map((l) => JSON.parse(l)),
+        expected.map(toJson),
+      );
 
       const empty = await get(`${URL}.json?province=54&industry=A`);
       assert.deepEqual(JSON.parse(empty.body.toString('utf8')), []);
@@ -253,9 +341,18 @@ describe('exports (admin and open data)', () => {
         .split('\n')
         .map((l) => l.replace(/\s+/g, ' ').trim());
     /** What the roster prints for a stored value (control characters become spaces). */
-    const printed = (s: string) => s.replace(/[\u0000-\u001f]/g, ' ').replace(/\s+/g, ' ').trim(); // eslint-disable-line no-control-regex
+    const printed = (s: string) =>
+      s
+        // eslint-disable-next-line no-control-regex
+        .replace(/[\u0000-\u001f]/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
 
-    const STATUS: Record<string, [string, string]> = { active: ['生效', 'Active'], withdrawn: ['已退出', 'Withdrawn'], revoked: ['已撤销', 'Revoked'] };
+    const STATUS: Record<string, [string, string]> = {
+      active: ['生效', 'Active'],
+      withdrawn: ['已退出', 'Withdrawn'],
+      revoked: ['已撤销', 'Revoked'],
+    };
 
     /**
      * Every expected row, in order, in the text as drawn (pdftotext -raw keeps content-stream
@@ -266,11 +363,28 @@ describe('exports (admin and open data)', () => {
       const raw = poppler('pdftotext', pdf, ['-raw']).replace(/\s+/g, '');
       let at = 0;
       for (const e of expected) {
-        const numbers = founders ? [e.foundingNumber, e.sequence] : [e.sequence, e.foundingNumber || '—'];
-        const cells = [...numbers, printed(e.companyName), printed(e.companyNameEn), e.uscc, e.province, e.provinceEn, e.industry, e.industryEn, e.activatedDay, ...STATUS[e.status]!, e.certificateSerial || '—'];
+        const numbers = founders
+          ? [e.foundingNumber, e.sequence]
+          : [e.sequence, e.foundingNumber || '—'];
+        const cells = [
+          ...numbers,
+          printed(e.companyName),
+          printed(e.companyNameEn),
+          e.uscc,
+          e.province,
+          e.provinceEn,
+          e.industry,
+          e.industryEn,
+          e.activatedDay,
+          ...STATUS[e.status]!,
+          e.certificateSerial || '—',
+        ];
         const row = cells.join('').replace(/\s+/g, '');
         const i = raw.indexOf(row, at);
-        assert.ok(i >= at, `row ${e.sequence} is in the roster, after the previous one: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`);
+        assert.ok(
+          i >= at,
+          `row ${e.sequence} is in the roster, after the previous one: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`,
+        );
         at = i + row.length;
       }
     }
@@ -290,22 +404,31 @@ describe('exports (admin and open data)', () => {
       assert.ok(text.includes('筛选条件：状态：生效') && text.includes('Filters: status: active'));
       const stamp = /生成时间：(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})（北京时间）/.exec(text);
       assert.ok(stamp, 'generation time in China time');
-      assert.ok(Math.abs(Date.parse(`${stamp[1]!.replace(' ', 'T')}+08:00`) - Date.now()) < 120_000);
+      assert.ok(
+        Math.abs(Date.parse(`${stamp[1]!.replace(' ', 'T')}+08:00`) - Date.now()) < 120_000,
+      );
       assert.ok(text.includes(`导出编号 Export ID：${String(res.headers['x-export-id'])}`));
-      for (let p = 1; p <= pages; p++) assert.ok(text.includes(`第 ${p} 页 / Page ${p}`), `page number ${p}`);
+      for (let p = 1; p <= pages; p++)
+        assert.ok(text.includes(`第 ${p} 页 / Page ${p}`), `page number ${p}`);
       assert.ok(text.includes(`共 ${total} 家企业 · ${total} signatories in total`));
       assertRowsInOrder(res.body, await expectedRows({ status: 'active' }), false);
     });
 
     it('when founders=1, then the roster is the founding signatories ("发起企业名录 / Founding Signatories") in number order', async () => {
       const res = await get(`${URL}.pdf?founders=1&status=all`);
-      assert.match(String(res.headers['content-disposition']), /filename="founding-signatories-\d{4}-\d{2}-\d{2}\.pdf"/);
+      assert.match(
+        String(res.headers['content-disposition']),
+        /filename="founding-signatories-\d{4}-\d{2}-\d{2}\.pdf"/,
+      );
       const lines = layoutLines(res.body);
       const text = lines.join('\n');
       assert.ok(lines[0]!.startsWith('企业质量诚信倡议 · 发起企业名录'));
       assert.ok(text.includes('Enterprise Quality Integrity Initiative · Founding Signatories'));
       assert.ok(text.includes('筛选条件：发起企业；状态：全部'));
-      assert.ok(text.includes('已退出') && text.includes('Withdrawn'), 'withdrawn founders are listed with their status');
+      assert.ok(
+        text.includes('已退出') && text.includes('Withdrawn'),
+        'withdrawn founders are listed with their status',
+      );
       const expected = await expectedRows({ foundingNumber: { $gte: 1 } }, { foundingNumber: 1 });
       assert.equal(expected.length, 100);
       assertRowsInOrder(res.body, expected, true);
@@ -316,34 +439,71 @@ describe('exports (admin and open data)', () => {
       const res = await download(r.app, '/api/v1/open-data/founders.pdf', undefined);
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-type'], 'application/pdf');
-      assert.match(String(res.headers['content-disposition']), /^attachment; filename="eqi-founders-\d{4}-\d{2}-\d{2}\.pdf"$/);
+      assert.match(
+        String(res.headers['content-disposition']),
+        /^attachment; filename="eqi-founders-\d{4}-\d{2}-\d{2}\.pdf"$/,
+      );
       assert.equal(res.headers['cache-control'], 'public, max-age=300');
       assert.equal(res.headers['x-export-id'], undefined, 'no manifest for anonymous downloads');
       const lines = layoutLines(res.body);
       const text = lines.join('\n');
       assert.ok(lines[0]!.startsWith('企业质量诚信倡议 · 发起企业名录'));
-      const note = '公开版：不含签署人姓名、职务及联系方式 · Public edition: no signatory names, titles or contacts';
+      const note =
+        '公开版：不含签署人姓名、职务及联系方式 · Public edition: no signatory names, titles or contacts';
       assert.ok(text.includes(note));
       assert.ok(text.includes('共 100 家发起企业 · 100 founding signatories in total'));
       assert.doesNotMatch(text, /导出编号|Export ID|manifest/);
       // Column heads: the public ones, and neither the sequence nor the certificate serial.
-      for (const head of ['发起编号', '企业名称', '统一社会信用代码', '省份', '行业', '生效日期', '状态']) assert.ok(text.includes(head), head);
-      assert.doesNotMatch(text.replace(note, ''), /序号|证书编号|Certificate serial|签署人|Signatory|职务/);
+      for (const head of [
+        '发起编号',
+        '企业名称',
+        '统一社会信用代码',
+        '省份',
+        '行业',
+        '生效日期',
+        '状态',
+      ])
+        assert.ok(text.includes(head), head);
+      assert.doesNotMatch(
+        text.replace(note, ''),
+        /序号|证书编号|Certificate serial|签署人|Signatory|职务/,
+      );
 
       const founders = await expectedRows({ foundingNumber: { $gte: 1 } }, { foundingNumber: 1 });
       assert.equal(founders.length, 100);
-      assert.ok(founders.some((f) => f.status !== 'active'), 'withdrawn and revoked founders keep their place');
+      assert.ok(
+        founders.some((f) => f.status !== 'active'),
+        'withdrawn and revoked founders keep their place',
+      );
       const raw = poppler('pdftotext', res.body, ['-raw']).replace(/\s+/g, '');
       let at = 0;
       for (const e of founders) {
-        const cells = [e.foundingNumber, printed(e.companyName), printed(e.companyNameEn), e.uscc, e.province, e.provinceEn, e.industry, e.industryEn, e.activatedDay, ...STATUS[e.status]!];
+        const cells = [
+          e.foundingNumber,
+          printed(e.companyName),
+          printed(e.companyNameEn),
+          e.uscc,
+          e.province,
+          e.provinceEn,
+          e.industry,
+          e.industryEn,
+          e.activatedDay,
+          ...STATUS[e.status]!,
+        ];
         const row = cells.join('').replace(/\s+/g, '');
         const i = raw.indexOf(row, at);
-        assert.ok(i >= at, `founder ${e.foundingNumber} follows the previous one: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`);
+        assert.ok(
+          i >= at,
+          `founder ${e.foundingNumber} follows the previous one: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`,
+        );
         at = i + row.length;
       }
       // Nobody's name, title, e-mail or phone, and no certificate serial.
-      const people = new Set(founders.flatMap((f) => [f.signatoryName, f.signatoryTitle]).map((s) => s.replace(/\s+/g, '')));
+      const people = new Set(
+        founders
+          .flatMap((f) => [f.signatoryName, f.signatoryTitle])
+          .map((s) => s.replace(/\s+/g, '')),
+      );
       assert.ok(people.has('王喆') && people.has('@SUM(A1:A9)'));
       for (const s of people) assert.ok(!raw.includes(s), `"${s}" is not in the public roster`);
       assert.doesNotMatch(raw, EMAIL);
@@ -360,8 +520,17 @@ describe('exports (admin and open data)', () => {
       const res = await get(`${URL}.pdf?province=11&industry=C&from=2024-01-01&to=2026-12-31`);
       const lines = layoutLines(res.body);
       const text = lines.join('\n');
-      assert.ok(text.includes('筛选条件：状态：生效；省份：北京；行业：C 制造业；生效日期：2024-01-01 至 2026-12-31（北京时间）'), text.slice(0, 400));
-      assert.ok(text.includes('Filters: status: active; province: Beijing; industry: C Manufacturing; activated: 2024-01-01 to 2026-12-31 (China time)'));
+      assert.ok(
+        text.includes(
+          '筛选条件：状态：生效；省份：北京；行业：C 制造业；生效日期：2024-01-01 至 2026-12-31（北京时间）',
+        ),
+        text.slice(0, 400),
+      );
+      assert.ok(
+        text.includes(
+          'Filters: status: active; province: Beijing; industry: C Manufacturing; activated: 2024-01-01 to 2026-12-31 (China time)',
+        ),
+      );
       const expected = await expectedRows({ status: 'active', province: '11', industry: 'C' });
       assert.ok(expected.length >= 3);
       assertRowsInOrder(res.body, expected, false);
@@ -373,39 +542,71 @@ describe('exports (admin and open data)', () => {
       const pdf = (await get(`${URL}.pdf?founders=1`)).body;
       const fonts = poppler('pdffonts', pdf).trim().split('\n').slice(2);
       assert.equal(fonts.length, 1, fonts.join('\n'));
-      assert.match(fonts[0]!, /^[A-Z]{6}\+NotoSansSC-Regular\s+CID TrueType\s+Identity-H\s+yes yes yes/);
+      assert.match(
+        fonts[0]!,
+        /^[A-Z]{6}\+NotoSansSC-Regular\s+CID TrueType\s+Identity-H\s+yes yes yes/,
+      );
       assert.doesNotMatch(poppler('pdffonts', pdf), /Helvetica|Times|Courier/);
 
       // The embedded font program, its CID → glyph map and its ToUnicode map, read with pdf-lib.
       const doc = await PDFDocument.load(pdf);
       const ctx = doc.context;
-      const dicts = ctx.enumerateIndirectObjects().map(([, o]) => o).filter((o): o is PDFDict => o instanceof PDFDict);
-      const descriptor = dicts.find((d) => d.get(PDFName.of('Type')) === PDFName.of('FontDescriptor'))!;
-      const cidFont = dicts.find((d) => d.get(PDFName.of('Subtype')) === PDFName.of('CIDFontType2'))!;
+      const dicts = ctx
+        .enumerateIndirectObjects()
+        .map(([, o]) => o)
+        .filter((o): o is PDFDict => o instanceof PDFDict);
+      const descriptor = dicts.find(
+        (d) => d.get(PDFName.of('Type')) === PDFName.of('FontDescriptor'),
+      )!;
+      const cidFont = dicts.find(
+        (d) => d.get(PDFName.of('Subtype')) === PDFName.of('CIDFontType2'),
+      )!;
       const type0 = dicts.find((d) => d.get(PDFName.of('Subtype')) === PDFName.of('Type0'))!;
-      const bytesOf = (ref: unknown) => zlib.inflateSync((ctx.lookup(ref as PDFRef) as PDFRawStream).contents);
+      const bytesOf = (ref: unknown) =>
+        zlib.inflateSync((ctx.lookup(ref as PDFRef) as PDFRawStream).contents);
       const font = parseTtf(bytesOf(descriptor.get(PDFName.of('FontFile2'))));
       const cidToGid = bytesOf(cidFont.get(PDFName.of('CIDToGIDMap')));
       const toUnicode = bytesOf(type0.get(PDFName.of('ToUnicode'))).toString('latin1');
 
       // Exactly the characters on the pages: nothing missing (it would vanish), nothing extra.
-      const drawn = new Set([...poppler('pdftotext', pdf, ['-raw'])].map((c) => c.codePointAt(0)!).filter((cp) => !/\s/.test(String.fromCodePoint(cp))));
-      const inFont = new Set([...font.cmap.keys()].filter((cp) => !/\s/.test(String.fromCodePoint(cp))));
-      assert.deepEqual([...inFont].sort((a, b) => a - b), [...drawn].sort((a, b) => a - b));
-      for (const ch of '发起企业名录第页喆堃犇垚昇玥珺') assert.ok(inFont.has(ch.codePointAt(0)!), ch);
+      const drawn = new Set(
+        [...poppler('pdftotext', pdf, ['-raw'])]
+          .map((c) => c.codePointAt(0)!)
+          .filter((cp) => !/\s/.test(String.fromCodePoint(cp))),
+      );
+      const inFont = new Set(
+        [...font.cmap.keys()].filter((cp) => !/\s/.test(String.fromCodePoint(cp))),
+      );
+      assert.deepEqual(
+        [...inFont].sort((a, b) => a - b),
+        [...drawn].sort((a, b) => a - b),
+      );
+      for (const ch of '发起企业名录第页喆堃犇垚昇玥珺')
+        assert.ok(inFont.has(ch.codePointAt(0)!), ch);
 
       // Every drawn CID maps to the subset glyph of the very character its ToUnicode names.
-      const bfchars = [...toUnicode.matchAll(/beginbfchar\n([^]*?)endbfchar/g)].map((m) => m[1]).join('');
+      const bfchars = [...toUnicode.matchAll(/beginbfchar\n([^]*?)endbfchar/g)]
+        .map((m) => m[1])
+        .join('');
       const pairs = [...bfchars.matchAll(/<([0-9a-f]{4})> <([0-9a-f]{4,8})>/g)];
       assert.ok(pairs.length > 50);
       for (const [, cidHex, uniHex] of pairs) {
         const cid = parseInt(cidHex!, 16);
-        const cp = String.fromCharCode(...(uniHex!.match(/.{4}/g) ?? []).map((h) => parseInt(h, 16))).codePointAt(0)!;
-        assert.equal(cidToGid.readUInt16BE(2 * cid), font.cmap.get(cp), `CID ${cid} (U+${cp.toString(16)})`);
+        const cp = String.fromCharCode(
+          ...(uniHex!.match(/.{4}/g) ?? []).map((h) => parseInt(h, 16)),
+        ).codePointAt(0)!;
+        assert.equal(
+          cidToGid.readUInt16BE(2 * cid),
+          font.cmap.get(cp),
+          `CID ${cid} (U+${cp.toString(16)})`,
+        );
       }
 
       // Rendered, the first page carries ink (broken or blank CJK glyphs would leave only rules and tints).
-      const pgm = Buffer.from(poppler('pdftoppm', pdf, ['-r', '72', '-gray', '-f', '1', '-l', '1']), 'latin1');
+      const pgm = Buffer.from(
+        poppler('pdftoppm', pdf, ['-r', '72', '-gray', '-f', '1', '-l', '1']),
+        'latin1',
+      );
       const header = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(pgm.subarray(0, 40).toString('latin1'))!;
       const pixels = pgm.subarray(header[0].length);
       let dark = 0;
@@ -430,11 +631,18 @@ describe('exports (admin and open data)', () => {
         ['status=all', { status: { $in: ['active', 'withdrawn', 'revoked'] } }],
         ['province=11', { status: 'active', province: '11' }],
         ['industry=C&province=11', { status: 'active', industry: 'C', province: '11' }],
-        ['industry=T&status=all', { industry: 'T', status: { $in: ['active', 'withdrawn', 'revoked'] } }],
+        [
+          'industry=T&status=all',
+          { industry: 'T', status: { $in: ['active', 'withdrawn', 'revoked'] } },
+        ],
       ] as const) {
         const expected = await expectedRows(filter);
         assert.ok(expected.length > 0, query);
-        assert.deepEqual(await rowsOf(query), expected.map((e) => csvRow(e)), query);
+        assert.deepEqual(
+          await rowsOf(query),
+          expected.map((e) => csvRow(e)),
+          query,
+        );
       }
     });
 
@@ -447,16 +655,35 @@ describe('exports (admin and open data)', () => {
       assert.deepEqual(seqOf(await rowsOf('from=2025-03-02&to=2025-03-02')), [early]);
       assert.deepEqual(seqOf(await rowsOf('from=2025-03-01&to=2025-03-02')), [late, early]);
       const upTo = await rowsOf('to=2024-01-01');
-      assert.deepEqual(upTo.map((r) => r[0]), (await expectedRows({ status: 'active', activatedAt: { $lt: new Date('2024-01-02T00:00:00+08:00') } })).map((e) => e.sequence));
+      assert.deepEqual(
+        upTo.map((r) => r[0]),
+        (
+          await expectedRows({
+            status: 'active',
+            activatedAt: { $lt: new Date('2024-01-02T00:00:00+08:00') },
+          })
+        ).map((e) => e.sequence),
+      );
       assert.ok(upTo.length > 0);
     });
 
     it('when founders=1, then only founding signatories come, in founding-number order', async () => {
       const rows = await rowsOf('founders=1&status=all');
       assert.equal(rows.length, 100);
-      assert.deepEqual(rows.map((r) => Number(r[1])), Array.from({ length: 100 }, (_, i) => i + 1));
+      assert.deepEqual(
+        rows.map((r) => Number(r[1])),
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
       const active = await rowsOf('founders=1');
-      assert.deepEqual(active, (await expectedRows({ status: 'active', foundingNumber: { $gte: 1 } }, { foundingNumber: 1 })).map((e) => csvRow(e)));
+      assert.deepEqual(
+        active,
+        (
+          await expectedRows(
+            { status: 'active', foundingNumber: { $gte: 1 } },
+            { foundingNumber: 1 },
+          )
+        ).map((e) => csvRow(e)),
+      );
     });
   });
 
@@ -466,8 +693,14 @@ describe('exports (admin and open data)', () => {
       const csv = readCsv(res.body);
       assert.deepEqual(csv.header.slice(-2), ['电子邮箱 E-mail', '电话 Phone']);
       const expected = await expectedRows({ status: 'active' });
-      assert.deepEqual(csv.rows, expected.map((e) => csvRow(e, [...CSV_KEYS, 'email', 'phone'])));
-      assert.ok(csv.rows.some((row) => row.at(-1) === "'+86 10 1234 5678"), 'a phone number starting with + is neutralised too');
+      assert.deepEqual(
+        csv.rows,
+        expected.map((e) => csvRow(e, [...CSV_KEYS, 'email', 'phone'])),
+      );
+      assert.ok(
+        csv.rows.some((row) => row.at(-1) === "'+86 10 1234 5678"),
+        'a phone number starting with + is neutralised too',
+      );
       const id = String(res.headers['x-export-id']);
       const event = await Event.findOne({ action: 'export.contacts', 'subject.id': id }).lean();
       assert.ok(event, 'the contacts export is in the audit log');
@@ -478,21 +711,35 @@ describe('exports (admin and open data)', () => {
       const wb = new ExcelJS.Workbook();
       await wb.xlsx.load(xlsx.body as unknown as ArrayBuffer);
       assert.equal(wb.worksheets[0]!.getRow(2).getCell(14).value, expected[0]!.email);
-      assert.ok(await Event.exists({ action: 'export.contacts', 'subject.id': String(xlsx.headers['x-export-id']) }));
+      assert.ok(
+        await Event.exists({
+          action: 'export.contacts',
+          'subject.id': String(xlsx.headers['x-export-id']),
+        }),
+      );
     });
 
     it('when includeContacts is not given, then no e-mail address appears anywhere in any format, and no contacts event is logged', async () => {
       const before = await Event.countDocuments({ action: 'export.contacts' });
-      for (const [path, accept] of [[`${URL}.csv?status=all`], [`${URL}.json?status=all`], [`${URL}.json?status=all`, 'application/x-ndjson'], [`${URL}.pdf?status=all`]] as Array<[string, string?]>) {
+      for (const [path, accept] of [
+        [`${URL}.csv?status=all`],
+        [`${URL}.json?status=all`],
+        [`${URL}.json?status=all`, 'application/x-ndjson'],
+        [`${URL}.pdf?status=all`],
+      ] as Array<[string, string?]>) {
         const res = await get(path, accept);
-        const text = path.includes('.pdf') ? poppler('pdftotext', res.body) : res.body.toString('utf8');
+        const text = path.includes('.pdf')
+          ? poppler('pdftotext', res.body)
+          : res.body.toString('utf8');
         assert.doesNotMatch(text, EMAIL, path);
         assert.doesNotMatch(text, /电子邮箱|E-mail|"email"/, path);
       }
       const xlsx = await get(`${URL}.xlsx?status=all`);
       const wb = new ExcelJS.Workbook();
       await wb.xlsx.load(xlsx.body as unknown as ArrayBuffer);
-      wb.worksheets[0]!.eachRow((row) => row.eachCell((cell) => assert.doesNotMatch(String(cell.value), EMAIL)));
+      wb.worksheets[0]!.eachRow((row) =>
+        row.eachCell((cell) => assert.doesNotMatch(String(cell.value), EMAIL)),
+      );
       assert.equal(await Event.countDocuments({ action: 'export.contacts' }), before);
     });
   });
@@ -502,16 +749,37 @@ describe('exports (admin and open data)', () => {
       const jwks = (await request(r.app).get('/.well-known/jwks.json').expect(200)).body;
       for (const [path, accept, format, rows] of [
         [`${URL}.csv`, undefined, 'csv', total],
-        [`${URL}.xlsx?province=11`, undefined, 'xlsx', await Pledge.countDocuments({ status: 'active', province: '11' })],
-        [`${URL}.json?status=all`, undefined, 'json', await Pledge.countDocuments({ sequence: { $gte: 1 } })],
+        [
+          `${URL}.xlsx?province=11`,
+          undefined,
+          'xlsx',
+          await Pledge.countDocuments({ status: 'active', province: '11' }),
+        ],
+        [
+          `${URL}.json?status=all`,
+          undefined,
+          'json',
+          await Pledge.countDocuments({ sequence: { $gte: 1 } }),
+        ],
         [`${URL}.json`, 'application/x-ndjson', 'ndjson', total],
-        [`${URL}.pdf?founders=1`, undefined, 'pdf', await Pledge.countDocuments({ status: 'active', foundingNumber: { $gte: 1 } })],
+        [
+          `${URL}.pdf?founders=1`,
+          undefined,
+          'pdf',
+          await Pledge.countDocuments({ status: 'active', foundingNumber: { $gte: 1 } }),
+        ],
       ] as Array<[string, string | undefined, string, number]>) {
         const res = await get(path, accept);
         const id = String(res.headers['x-export-id']);
         assert.match(id, /^[0-9a-f]{24}$/);
-        assert.equal(res.headers['link'], `</api/v1/admin/exports/${id}/manifest>; rel="describedby"`);
-        const m = await request(r.app).get(`/api/v1/admin/exports/${id}/manifest`).set('Authorization', `Bearer ${admin.token}`).expect(200);
+        assert.equal(
+          res.headers['link'],
+          `</api/v1/admin/exports/${id}/manifest>; rel="describedby"`,
+        );
+        const m = await request(r.app)
+          .get(`/api/v1/admin/exports/${id}/manifest`)
+          .set('Authorization', `Bearer ${admin.token}`)
+          .expect(200);
         const { manifest, jws } = m.body;
         assert.equal(manifest.id, id);
         assert.equal(manifest.format, format);
@@ -523,16 +791,31 @@ describe('exports (admin and open data)', () => {
         // The signature is the registry's, and it covers exactly this manifest.
         assert.deepEqual(verifyCredential(jws, jwks), manifest);
         const tampered = jws.split('.');
-        tampered[1] = Buffer.from(JSON.stringify({ ...manifest, rows: manifest.rows + 1 })).toString('base64url');
+        tampered[1] = Buffer.from(
+          JSON.stringify({ ...manifest, rows: manifest.rows + 1 }),
+        ).toString('base64url');
         assert.throws(() => verifyCredential(tampered.join('.'), jwks), /does not verify/);
       }
-      const filtered = await request(r.app).get(`/api/v1/admin/exports/${String((await get(`${URL}.csv?province=11&from=2024-01-01`)).headers['x-export-id'])}/manifest`).set('Authorization', `Bearer ${admin.token}`).expect(200);
-      assert.deepEqual(filtered.body.manifest.filters, { status: 'active', province: '11', from: '2024-01-01' });
-      assert.ok(await Event.exists({ action: 'export.completed', 'subject.id': filtered.body.manifest.id }));
+      const filtered = await request(r.app)
+        .get(
+          `/api/v1/admin/exports/${String((await get(`${URL}.csv?province=11&from=2024-01-01`)).headers['x-export-id'])}/manifest`,
+        )
+        .set('Authorization', `Bearer ${admin.token}`)
+        .expect(200);
+      assert.deepEqual(filtered.body.manifest.filters, {
+        status: 'active',
+        province: '11',
+        from: '2024-01-01',
+      });
+      assert.ok(
+        await Event.exists({ action: 'export.completed', 'subject.id': filtered.body.manifest.id }),
+      );
     });
 
     it('when the manifest id is unknown, then 404', async () => {
-      const res = await request(r.app).get(`/api/v1/admin/exports/${new mongoose.Types.ObjectId().toHexString()}/manifest`).set('Authorization', `Bearer ${admin.token}`);
+      const res = await request(r.app)
+        .get(`/api/v1/admin/exports/${new mongoose.Types.ObjectId().toHexString()}/manifest`)
+        .set('Authorization', `Bearer ${admin.token}`);
       assert.equal(res.status, 404);
     });
   });
@@ -546,13 +829,31 @@ describe('exports (admin and open data)', () => {
       assert.equal(res.headers['x-export-id'], undefined);
       assert.match(String(res.headers['cache-control']), /public/);
       const csv = readCsv(res.body);
-      assert.deepEqual(csv.header, ['序号 Sequence', '发起企业编号 Founding No.', '企业名称 Company', '英文名称 Company (English)', '统一社会信用代码 USCC', '省份 Province', '行业 Industry', '倡议书版本 Initiative version', '生效时间 Activated at', '状态 Status', '证书编号 Certificate serial']);
+      assert.deepEqual(csv.header, [
+        '序号 Sequence',
+        '发起企业编号 Founding No.',
+        '企业名称 Company',
+        '英文名称 Company (English)',
+        '统一社会信用代码 USCC',
+        '省份 Province',
+        '行业 Industry',
+        '倡议书版本 Initiative version',
+        '生效时间 Activated at',
+        '状态 Status',
+        '证书编号 Certificate serial',
+      ]);
       const keys = CSV_KEYS.filter((k) => k !== 'signatoryName' && k !== 'signatoryTitle');
-      assert.deepEqual(csv.rows, (await expectedRows({ status: 'active' })).map((e) => csvRow(e, keys)));
+      assert.deepEqual(
+        csv.rows,
+        (await expectedRows({ status: 'active' })).map((e) => csvRow(e, keys)),
+      );
       const text = res.body.toString('utf8');
       assert.doesNotMatch(text, EMAIL);
       for (const p of await Pledge.find({ sequence: { $gte: 1 } }).lean()) {
-        assert.ok(!csv.rows.some((row) => row.includes(p.signatory.name)), `signatory ${p.signatory.name} is not published`);
+        assert.ok(
+          !csv.rows.some((row) => row.includes(p.signatory.name)),
+          `signatory ${p.signatory.name} is not published`,
+        );
         if (p.signatory.phone) assert.ok(!text.includes(p.signatory.phone));
       }
       assert.equal(await ExportRecord.countDocuments(), records);
@@ -564,11 +865,30 @@ describe('exports (admin and open data)', () => {
       assert.equal(res.status, 200);
       const csv = readCsv(res.body);
       assert.equal(csv.header[0], '日期 Date (China time)');
-      assert.equal(csv.rows.reduce((n, row) => n + Number(row.at(-1)), 0), total);
+      assert.equal(
+        csv.rows.reduce((n, row) => n + Number(row.at(-1)), 0),
+        total,
+      );
       const late = (await Pledge.findOne({ activatedAt: LATE }).lean())!;
       const early = (await Pledge.findOne({ activatedAt: EARLY }).lean())!;
-      assert.ok(csv.rows.some((row) => row[0] === '2025-03-01' && row[1] === late.province && row[4] === late.industry && row.at(-1) === '1'));
-      assert.ok(csv.rows.some((row) => row[0] === '2025-03-02' && row[1] === early.province && row[4] === early.industry && row.at(-1) === '1'));
+      assert.ok(
+        csv.rows.some(
+          (row) =>
+            row[0] === '2025-03-01' &&
+            row[1] === late.province &&
+            row[4] === late.industry &&
+            row.at(-1) === '1',
+        ),
+      );
+      assert.ok(
+        csv.rows.some(
+          (row) =>
+            row[0] === '2025-03-02' &&
+            row[1] === early.province &&
+            row[4] === early.industry &&
+            row.at(-1) === '1',
+        ),
+      );
       const days = csv.rows.map((row) => row[0]!);
       assert.deepEqual(days, [...days].sort());
     });

@@ -10,10 +10,45 @@ import { INDUSTRY_CODES } from '../../src/domain/industries';
 import { PROVINCE_CODES } from '../../src/domain/provinces';
 import { makeUscc } from '../../src/domain/uscc';
 
-const PLACES = ['喆信', '堃元', '犇腾', '垚石', '昇华', '玥明', '珺安', '青云', '白鹭', '松涛', '星河', '明湖'];
-const PLACES_EN = ['Zhexin', 'Kunyuan', 'Benteng', 'Yaoshi', 'Shenghua', 'Yueming', 'Jun’an', 'Qingyun', 'Bailu', 'Songtao', 'Xinghe', 'Minghu'];
+const PLACES = [
+  '喆信',
+  '堃元',
+  '犇腾',
+  '垚石',
+  '昇华',
+  '玥明',
+  '珺安',
+  '青云',
+  '白鹭',
+  '松涛',
+  '星河',
+  '明湖',
+];
+const PLACES_EN = [
+  'Zhexin',
+  'Kunyuan',
+  'Benteng',
+  'Yaoshi',
+  'Shenghua',
+  'Yueming',
+  'Jun’an',
+  'Qingyun',
+  'Bailu',
+  'Songtao',
+  'Xinghe',
+  'Minghu',
+];
 const TRADES = ['精密制造', '新材料', '智能装备', '食品', '纺织', '电子', '建材', '物流'];
-const TRADES_EN = ['Precision Manufacturing', 'New Materials', 'Smart Equipment', 'Food', 'Textiles', 'Electronics', 'Building Materials', 'Logistics'];
+const TRADES_EN = [
+  'Precision Manufacturing',
+  'New Materials',
+  'Smart Equipment',
+  'Food',
+  'Textiles',
+  'Electronics',
+  'Building Materials',
+  'Logistics',
+];
 const NAMES = ['王喆', '李堃', '张玥', '刘珺', '陈昇', '杨洋'];
 const TITLES = ['董事长', '总经理', '质量总监', '法定代表人'];
 const SHA = createHash('sha256').update('initiative v1').digest('hex');
@@ -36,7 +71,13 @@ export function syntheticPledge(i: number, opts: SyntheticOptions = {}): Documen
   const province = PROVINCE_CODES[i % PROVINCE_CODES.length];
   const industry = INDUSTRY_CODES[i % INDUSTRY_CODES.length];
   const seq = i + 1;
-  const status = opts.status ? opts.status(i) : i % 50 === 49 ? 'revoked' : i % 20 === 19 ? 'withdrawn' : 'active';
+  const status = opts.status
+    ? opts.status(i)
+    : i % 50 === 49
+      ? 'revoked'
+      : i % 20 === 19
+        ? 'withdrawn'
+        : 'active';
   const activatedAt = new Date(FIRST_ACTIVATION + i * (opts.stepMs ?? 3_600_000));
   const p = i % PLACES.length;
   const t = Math.floor(i / PLACES.length) % TRADES.length;
@@ -49,7 +90,12 @@ export function syntheticPledge(i: number, opts: SyntheticOptions = {}): Documen
     province,
     industry,
     initiative: { version: 1, sha256: SHA },
-    signatory: { name: NAMES[i % NAMES.length], title: TITLES[i % TITLES.length], email: `signatory${seq}@example.com`, phone: `+86 10 ${String(60_000_000 + i).slice(0, 8)}` },
+    signatory: {
+      name: NAMES[i % NAMES.length],
+      title: TITLES[i % TITLES.length],
+      email: `signatory${seq}@example.com`,
+      phone: `+86 10 ${String(60_000_000 + i).slice(0, 8)}`,
+    },
     status,
     history: [
       { from: null, to: 'pending_confirmation', at: activatedAt, actor: 'system' },
@@ -71,13 +117,18 @@ export function syntheticPledge(i: number, opts: SyntheticOptions = {}): Documen
  * Inserts `count` synthetic pledges starting at index `start`, in batches of `batch`, with up to
  * `parallel` batches in flight (the next batch is built while the store takes the previous one).
  */
-export async function insertSynthetic(coll: Collection, count: number, opts: SyntheticOptions & { start?: number; batch?: number; parallel?: number } = {}): Promise<void> {
+export async function insertSynthetic(
+  coll: Collection,
+  count: number,
+  opts: SyntheticOptions & { start?: number; batch?: number; parallel?: number } = {},
+): Promise<void> {
   const start = opts.start ?? 0;
   const batch = opts.batch ?? 5_000;
   const inFlight = new Set<Promise<unknown>>();
   for (let i = start; i < start + count; i += batch) {
     const docs: Document[] = [];
-    for (let j = i; j < Math.min(start + count, i + batch); j++) docs.push(syntheticPledge(j, opts));
+    for (let j = i; j < Math.min(start + count, i + batch); j++)
+      docs.push(syntheticPledge(j, opts));
     const p = coll.insertMany(docs, { ordered: false }).finally(() => inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= (opts.parallel ?? 1)) await Promise.race(inFlight);

@@ -14,7 +14,10 @@ import { industryByCode } from '../../src/domain/industries';
 import { provinceByCode } from '../../src/domain/provinces';
 
 /** supertest parser that keeps the body as bytes. */
-export function binary(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
+export function binary(
+  res: NodeJS.ReadableStream,
+  cb: (err: Error | null, body: Buffer) => void,
+): void {
   const chunks: Buffer[] = [];
   res.on('data', (c: Buffer) => chunks.push(c));
   res.on('end', () => cb(null, Buffer.concat(chunks)));
@@ -23,7 +26,12 @@ export function binary(res: NodeJS.ReadableStream, cb: (err: Error | null, body:
 /** GET with a bearer token, body as bytes. */
 export type Download = Omit<request.Response, 'body'> & { body: Buffer };
 
-export async function download(app: Express, url: string, token: string | undefined, accept?: string): Promise<Download> {
+export async function download(
+  app: Express,
+  url: string,
+  token: string | undefined,
+  accept?: string,
+): Promise<Download> {
   let req = request(app).get(url);
   if (token) req = req.set('Authorization', `Bearer ${token}`);
   if (accept) req = req.set('Accept', accept);
@@ -52,7 +60,8 @@ export function parseCsv(text: string): string[][] {
         }
         quoted = false;
         i++;
-        if (i < text.length && text[i] !== ',' && text[i] !== '\r') throw new Error(`CSV: text after a closing quote at ${i}`);
+        if (i < text.length && text[i] !== ',' && text[i] !== '\r')
+          throw new Error(`CSV: text after a closing quote at ${i}`);
         continue;
       }
       field += c;
@@ -98,7 +107,8 @@ export function parseCsv(text: string): string[][] {
 
 /** A CSV export as header + records, checking and removing the UTF-8 BOM. */
 export function readCsv(body: Buffer): { header: string[]; rows: string[][] } {
-  if (body[0] !== 0xef || body[1] !== 0xbb || body[2] !== 0xbf) throw new Error('CSV does not start with a UTF-8 BOM');
+  if (body[0] !== 0xef || body[1] !== 0xbb || body[2] !== 0xbf)
+    throw new Error('CSV does not start with a UTF-8 BOM');
   const [header, ...rows] = parseCsv(body.subarray(3).toString('utf8'));
   return { header: header!, rows };
 }
@@ -108,12 +118,20 @@ process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 let tmpN = 0;
 
 /** Runs a PDF tool (poppler's, or qpdf) on the PDF bytes; a failing tool throws. */
-export function poppler(tool: 'pdftotext' | 'pdffonts' | 'pdfinfo' | 'pdftoppm' | 'qpdf', pdf: Buffer, args: string[] = []): string {
+export function poppler(
+  tool: 'pdftotext' | 'pdffonts' | 'pdfinfo' | 'pdftoppm' | 'qpdf',
+  pdf: Buffer,
+  args: string[] = [],
+): string {
   const file = path.join(tmp, `export-${tmpN++}.pdf`);
   fs.writeFileSync(file, pdf);
   try {
     const files = tool === 'pdftotext' ? [file, '-'] : [file];
-    return execFileSync(tool, [...args, ...files], { encoding: tool === 'pdftoppm' ? 'latin1' : 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+    return execFileSync(tool, [...args, ...files], {
+      encoding: tool === 'pdftoppm' ? 'latin1' : 'utf8',
+      timeout: 60_000,
+      maxBuffer: 256 * 1024 * 1024,
+    });
   } finally {
     fs.rmSync(file, { force: true });
   }
@@ -146,12 +164,25 @@ export interface Expected {
 }
 
 /** The Chinese the association's users read for each exported status. */
-export const STATUS_ZH: Record<string, string> = { active: '生效', withdrawn: '已退出', revoked: '已撤销' };
+export const STATUS_ZH: Record<string, string> = {
+  active: '生效',
+  withdrawn: '已退出',
+  revoked: '已撤销',
+};
 
 /** Beijing wall-clock time by Intl's tz data (China has had no DST since 1991), not by the export code. */
 function beijing(d: Date): string {
   const f = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'Asia/Shanghai',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
       .formatToParts(d)
       .map((x) => [x.type, x.value]),
   );
@@ -175,7 +206,9 @@ export function expectedOf(p: PledgeDoc): Expected {
     signatoryTitle: p.signatory.title,
     initiativeVersion: String(p.initiative.version),
     activatedAt: activated ? beijing(activated) : '',
-    activatedDay: activated ? new Date(activated.getTime() + 8 * 3600_000).toISOString().slice(0, 10) : '',
+    activatedDay: activated
+      ? new Date(activated.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+      : '',
     status: p.status,
     statusLabel: STATUS_ZH[p.status] ?? `(no label for ${p.status})`,
     certificateSerial: p.certificateSerial ?? '',
@@ -185,13 +218,32 @@ export function expectedOf(p: PledgeDoc): Expected {
 }
 
 /** The rows an export of `filter` must contain, in order. */
-export async function expectedRows(filter: Record<string, unknown>, sort: Record<string, 1> = { sequence: 1 }): Promise<Expected[]> {
-  const docs = await Pledge.find({ sequence: { $gte: 1 }, ...filter }).sort(sort).lean<PledgeDoc[]>();
+export async function expectedRows(
+  filter: Record<string, unknown>,
+  sort: Record<string, 1> = { sequence: 1 },
+): Promise<Expected[]> {
+  const docs = await Pledge.find({ sequence: { $gte: 1 }, ...filter })
+    .sort(sort)
+    .lean<PledgeDoc[]>();
   return docs.map(expectedOf);
 }
 
 /** Export column order (without contacts). */
-export const CSV_KEYS: Array<keyof Expected> = ['sequence', 'foundingNumber', 'companyName', 'companyNameEn', 'uscc', 'province', 'industry', 'signatoryName', 'signatoryTitle', 'initiativeVersion', 'activatedAt', 'statusLabel', 'certificateSerial'];
+export const CSV_KEYS: Array<keyof Expected> = [
+  'sequence',
+  'foundingNumber',
+  'companyName',
+  'companyNameEn',
+  'uscc',
+  'province',
+  'industry',
+  'signatoryName',
+  'signatoryTitle',
+  'initiativeVersion',
+  'activatedAt',
+  'statusLabel',
+  'certificateSerial',
+];
 
 /** What a spreadsheet would run as a formula gets an apostrophe in front. */
 export function neutralised(v: string): string {

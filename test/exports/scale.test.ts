@@ -77,14 +77,23 @@ describe('exports at scale (100,000 rows)', () => {
     await connectDatabase(store.uri, silentLogger(), { dbName: 'exports_scale' });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-export-scale-'));
     const config = testConfig({ DATA_DIR: dataDir, PUBLIC_URL: 'https://registry.test' });
-    registry = createRegistry(config, silentLogger(), { mailPollMs: 200, sealEveryMs: 200, certificatePollMs: 200 });
+    registry = createRegistry(config, silentLogger(), {
+      mailPollMs: 200,
+      sealEveryMs: 200,
+      certificatePollMs: 200,
+    });
     await registry.start();
     // Exports read a database nobody else is changing; the issuer would also scan these rows.
     await registry.certificateIssuer.stop();
     const app: Express = createApp({ config, logger: silentLogger(), routes: registry.routes });
     // Express prints errors that reach it after a response started unless its env is 'test'.
     app.set('env', 'test');
-    await insertSynthetic(mongoose.connection.db!.collection('pledges'), ROWS, { status: () => 'active', batch: 2_000, parallel: 4, light: true });
+    await insertSynthetic(mongoose.connection.db!.collection('pledges'), ROWS, {
+      status: () => 'active',
+      batch: 2_000,
+      parallel: 4,
+      light: true,
+    });
     const admin = await Account.create({ email: 'scale-admin@caq.test', role: Role.Admin });
     token = signSession({ sub: String(admin._id), role: 'admin' }, config.jwtSecret);
     server = http.createServer(app);
@@ -107,7 +116,9 @@ describe('exports at scale (100,000 rows)', () => {
    * heap (measured after a full collection at 5, 10 and 15 MB into the file) includes whatever
    * the export holds: all rows at once would be at least the file's size again.
    */
-  async function downloadCsv(onChunk?: (received: number, res: http.IncomingMessage) => Promise<void> | void): Promise<Download> {
+  async function downloadCsv(
+    onChunk?: (received: number, res: http.IncomingMessage) => Promise<void> | void,
+  ): Promise<Download> {
     const baseline = liveHeap();
     let peak = baseline;
     const checkpoints = [5, 10, 15].map((mb) => mb * 1048576);
@@ -125,7 +136,14 @@ describe('exports at scale (100,000 rows)', () => {
       }
       if (onChunk) await onChunk(bytes, res);
     }
-    return { status: res.statusCode ?? 0, exportId: String(res.headers['x-export-id']), bytes, sha256: hash.digest('hex'), lines, peakHeapGrowth: peak - baseline };
+    return {
+      status: res.statusCode ?? 0,
+      exportId: String(res.headers['x-export-id']),
+      bytes,
+      sha256: hash.digest('hex'),
+      lines,
+      peakHeapGrowth: peak - baseline,
+    };
   }
 
   it('when 100,000 rows are exported as CSV, then every row arrives, the heap stays flat, and the export waits for a client that stops reading', async function () {
@@ -143,22 +161,38 @@ describe('exports at scale (100,000 rows)', () => {
       heapGrowthWhilePaused = liveHeap() - before;
       const id = String(res.headers['x-export-id']);
       manifestWhilePaused = await new Promise<number>((resolve, reject) => {
-        http.get(`${base}/api/v1/admin/exports/${id}/manifest`, { headers: { authorization: `Bearer ${token}` } }, (m) => {
-          m.resume();
-          resolve(m.statusCode ?? 0);
-        }).on('error', reject);
+        http
+          .get(
+            `${base}/api/v1/admin/exports/${id}/manifest`,
+            { headers: { authorization: `Bearer ${token}` } },
+            (m) => {
+              m.resume();
+              resolve(m.statusCode ?? 0);
+            },
+          )
+          .on('error', reject);
       });
       res.resume();
     });
     assert.equal(d.status, 200);
     assert.equal(d.lines, ROWS + 1, 'header + one line per row');
     assert.ok(pausedAt > 0, 'the client paused');
-    assert.equal(manifestWhilePaused, 404, 'while the client was not reading the export could not finish: it was waiting, not buffering');
-    assert.ok(heapGrowthWhilePaused < 16 * 1048576, `heap grew ${(heapGrowthWhilePaused / 1048576).toFixed(1)} MB while the client was paused`);
+    assert.equal(
+      manifestWhilePaused,
+      404,
+      'while the client was not reading the export could not finish: it was waiting, not buffering',
+    );
+    assert.ok(
+      heapGrowthWhilePaused < 16 * 1048576,
+      `heap grew ${(heapGrowthWhilePaused / 1048576).toFixed(1)} MB while the client was paused`,
+    );
     // All rows at once would be at least the file itself (as JS strings, twice its UTF-8 size for Chinese) plus the row objects.
     const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
     // Measured: ~2 MB (two batches of 500 rows in flight) for a 21 MB file.
-    assert.ok(d.peakHeapGrowth < Math.min(8 * 1048576, d.bytes / 2), `peak live heap growth ${mb(d.peakHeapGrowth)} for a ${mb(d.bytes)} file`);
+    assert.ok(
+      d.peakHeapGrowth < Math.min(8 * 1048576, d.bytes / 2),
+      `peak live heap growth ${mb(d.peakHeapGrowth)} for a ${mb(d.bytes)} file`,
+    );
     const m = await ExportRecord.findById(d.exportId).lean();
     assert.ok(m, 'the manifest was stored');
     assert.equal(m.rows, ROWS);
@@ -179,16 +213,33 @@ describe('exports at scale (100,000 rows)', () => {
     await sleep(1000);
     const cpu = process.cpuUsage(cpu0);
     const busy = (cpu.user + cpu.system) / 1000 / (Date.now() - t0);
-    assert.ok(busy < 0.5, `the process was ${(busy * 100).toFixed(0)} % busy after the client left`);
-    assert.equal(await ExportRecord.countDocuments({ _id: id }), 0, 'no manifest for an unfinished export');
-    const health = await new Promise<number>((resolve, reject) => http.get(`${base}/healthz`, (h) => (h.resume(), resolve(h.statusCode ?? 0))).on('error', reject));
+    assert.ok(
+      busy < 0.5,
+      `the process was ${(busy * 100).toFixed(0)} % busy after the client left`,
+    );
+    assert.equal(
+      await ExportRecord.countDocuments({ _id: id }),
+      0,
+      'no manifest for an unfinished export',
+    );
+    const health = await new Promise<number>((resolve, reject) =>
+      http
+        .get(`${base}/healthz`, (h) => (h.resume(), resolve(h.statusCode ?? 0)))
+        .on('error', reject),
+    );
     assert.equal(health, 200);
     const small = await new Promise<number>((resolve, reject) =>
-      http.get(`${base}/api/v1/admin/exports/signatories.csv?founders=1`, { headers: { authorization: `Bearer ${token}` } }, (s) => {
-        let lines = 0;
-        s.on('data', (c: Buffer) => (lines += c.toString().split('\n').length - 1));
-        s.on('end', () => resolve(lines));
-      }).on('error', reject),
+      http
+        .get(
+          `${base}/api/v1/admin/exports/signatories.csv?founders=1`,
+          { headers: { authorization: `Bearer ${token}` } },
+          (s) => {
+            let lines = 0;
+            s.on('data', (c: Buffer) => (lines += c.toString().split('\n').length - 1));
+            s.on('end', () => resolve(lines));
+          },
+        )
+        .on('error', reject),
     );
     assert.equal(small, 101, 'a new export still works: header + the 100 founders');
   });
@@ -196,7 +247,10 @@ describe('exports at scale (100,000 rows)', () => {
   it('when the roster runs past 100 pages, then its two-level page tree is valid (qpdf --check) and every page is numbered', async function () {
     this.timeout(60_000);
     // One activation an hour from 1 January 2024 (China time): up to 15 April is 106 days.
-    const rows = await Pledge.countDocuments({ status: 'active', activatedAt: { $lt: new Date('2024-04-16T00:00:00+08:00') } });
+    const rows = await Pledge.countDocuments({
+      status: 'active',
+      activatedAt: { $lt: new Date('2024-04-16T00:00:00+08:00') },
+    });
     assert.equal(rows, 106 * 24);
     assert.equal(FIRST_ACTIVATION, Date.parse('2024-01-01T00:00:00+08:00'));
     const res = await get(`${base}/api/v1/admin/exports/signatories.pdf?to=2024-04-15`, token);
@@ -206,7 +260,10 @@ describe('exports at scale (100,000 rows)', () => {
     assert.ok(pages > 100, `${pages} pages`);
     poppler('qpdf', pdf, ['--check']); // exits non-zero on any error or warning
     const end = poppler('pdftotext', pdf, ['-f', String(pages - 1)]);
-    assert.ok(end.includes(`第 ${pages - 1} 页 / Page ${pages - 1}`) && end.includes(`第 ${pages} 页 / Page ${pages}`));
+    assert.ok(
+      end.includes(`第 ${pages - 1} 页 / Page ${pages - 1}`) &&
+        end.includes(`第 ${pages} 页 / Page ${pages}`),
+    );
     assert.ok(end.includes(`共 ${rows} 家企业 · ${rows} signatories in total`));
     const m = await ExportRecord.findById(String(res.headers['x-export-id'])).lean();
     assert.equal(m?.rows, rows);
@@ -231,7 +288,11 @@ describe('exports at scale (100,000 rows)', () => {
       assert.equal(await outcome, 'cut off');
       await sleep(500);
       assert.deepEqual(unhandled, [], 'no unhandled rejection (the real server exits on one)');
-      const health = await new Promise<number>((resolve, reject) => http.get(`${base}/healthz`, (h) => (h.resume(), resolve(h.statusCode ?? 0))).on('error', reject));
+      const health = await new Promise<number>((resolve, reject) =>
+        http
+          .get(`${base}/healthz`, (h) => (h.resume(), resolve(h.statusCode ?? 0)))
+          .on('error', reject),
+      );
       assert.equal(health, 200, 'the process still answers');
     } finally {
       process.off('unhandledRejection', onUnhandled);

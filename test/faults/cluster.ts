@@ -67,7 +67,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (;;) {
       try {
         return await spawnEmbeddedMongo(
-          opts.persistent ? { dataDir: path.join(dataDir, 'db'), port: storePort } : { memory: true, port: storePort },
+          opts.persistent
+            ? { dataDir: path.join(dataDir, 'db'), port: storePort }
+            : { memory: true, port: storePort },
         );
       } catch (e) {
         if (Date.now() > deadline) throw e;
@@ -146,20 +148,35 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 export async function adminSession(c: Cluster): Promise<{ id: string; token: string }> {
   const email = `fault-admin-${randomBytes(4).toString('hex')}@caq.test`;
   const password = 'a long admin password for the test';
-  const a = await Account.create({ email, role: Role.Admin, passwordHash: await hashPassword(password) });
-  const login = await httpJson(c.url(), 'POST', '/api/v1/auth/login', { body: { email, password } });
+  const a = await Account.create({
+    email,
+    role: Role.Admin,
+    passwordHash: await hashPassword(password),
+  });
+  const login = await httpJson(c.url(), 'POST', '/api/v1/auth/login', {
+    body: { email, password },
+  });
   assert.equal(login.status, 200, JSON.stringify(login.body));
   return { id: String(a._id), token: login.body.token as string };
 }
 
 /** The newest mail to `email` received after index `since` with a `path?token=` link; its token. */
-export async function mailedToken(c: Cluster, email: string, linkPath: string, since = 0, timeoutMs = 30_000): Promise<string> {
+export async function mailedToken(
+  c: Cluster,
+  email: string,
+  linkPath: string,
+  since = 0,
+  timeoutMs = 30_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   const pattern = new RegExp(`${linkPath.replace(/[/?]/g, '\\$&')}\\?token=`);
   for (;;) {
-    const m = c.smtp.received.slice(since).find((x) => x.to.includes(email) && pattern.test(decodeMail(x.raw)));
+    const m = c.smtp.received
+      .slice(since)
+      .find((x) => x.to.includes(email) && pattern.test(decodeMail(x.raw)));
     if (m) return tokenFromMail(m, linkPath);
-    if (Date.now() > deadline) throw new Error(`no ${linkPath} mail to ${email} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`no ${linkPath} mail to ${email} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -170,7 +187,11 @@ export async function currentInitiative(c: Cluster): Promise<{ version: number; 
   return { version: r.body.version as number, sha256: r.body.sha256 as string };
 }
 
-export function signBody(co: FixtureCompany, init: { version: number; sha256: string }, signatory = '陈静'): unknown {
+export function signBody(
+  co: FixtureCompany,
+  init: { version: number; sha256: string },
+  signatory = '陈静',
+): unknown {
   return {
     company: { uscc: co.uscc, name: co.name, nameEn: co.nameEn, industry: co.industry },
     signatory: { name: signatory, title: '董事长', email: co.email },
@@ -180,16 +201,32 @@ export function signBody(co: FixtureCompany, init: { version: number; sha256: st
 }
 
 /** Signs, confirms and approves a new company through the API; returns its pledge id. */
-export async function activeCompany(c: Cluster, adminToken: string, i: number, tag: number): Promise<{ id: string; company: FixtureCompany }> {
+export async function activeCompany(
+  c: Cluster,
+  adminToken: string,
+  i: number,
+  tag: number,
+): Promise<{ id: string; company: FixtureCompany }> {
   const co = fixtureCompany(i, tag);
   const since = c.smtp.received.length;
-  const signed = await httpJson(c.url(), 'POST', '/api/v1/pledges', { body: signBody(co, await currentInitiative(c)) });
+  const signed = await httpJson(c.url(), 'POST', '/api/v1/pledges', {
+    body: signBody(co, await currentInitiative(c)),
+  });
   assert.equal(signed.status, 201, JSON.stringify(signed.body));
   const token = await mailedToken(c, co.email, '/confirm', since);
-  assert.equal(await uploadLetterOverHttp(c.url(), signed.body.id as string, token), 201, 'the letter is stored');
+  assert.equal(
+    await uploadLetterOverHttp(c.url(), signed.body.id as string, token),
+    201,
+    'the letter is stored',
+  );
   const confirmed = await httpJson(c.url(), 'POST', '/api/v1/pledges/confirm', { body: { token } });
   assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
-  const approved = await httpJson(c.url(), 'POST', `/api/v1/admin/pledges/${signed.body.id}/approve`, { token: adminToken, body: { evidenceChecked: true } });
+  const approved = await httpJson(
+    c.url(),
+    'POST',
+    `/api/v1/admin/pledges/${signed.body.id}/approve`,
+    { token: adminToken, body: { evidenceChecked: true } },
+  );
   assert.equal(approved.status, 200, JSON.stringify(approved.body));
   return { id: signed.body.id as string, company: co };
 }

@@ -12,24 +12,38 @@ describe('faults: kill -9 of the app and of the store under mixed load', functio
 
   before(async function () {
     this.timeout(300_000);
-    report = await runFaultRounds({ appRounds: 3, storeRounds: 3, recoverNow: true, log: (l) => console.log(`faults: ${l}`) });
+    report = await runFaultRounds({
+      appRounds: 3,
+      storeRounds: 3,
+      recoverNow: true,
+      log: (l) => console.log(`faults: ${l}`),
+    });
     console.log(`faults: ${JSON.stringify(report)}`);
   });
 
   it('when the app is killed mid-load and restarted at once, then every round keeps the invariants', () => {
     assert.equal(report.rounds.app, 3);
-    assert.deepEqual(report.violations.filter((v) => /kill -9 app/.test(v)), []);
+    assert.deepEqual(
+      report.violations.filter((v) => /kill -9 app/.test(v)),
+      [],
+    );
     assert.equal(report.survived.app, 3);
   });
 
   it('when the store is killed under the app and restarted at once, then every round keeps the invariants', () => {
     assert.equal(report.rounds.store, 3);
-    assert.deepEqual(report.violations.filter((v) => /kill -9 store/.test(v)), []);
+    assert.deepEqual(
+      report.violations.filter((v) => /kill -9 store/.test(v)),
+      [],
+    );
     assert.equal(report.survived.store, 3);
   });
 
   it('when background work has settled, then no acknowledged write is lost and mail, certificates and the audit chain are done', () => {
-    assert.ok(report.acknowledged > 20, `only ${report.acknowledged} writes acknowledged: the load did not run`);
+    assert.ok(
+      report.acknowledged > 20,
+      `only ${report.acknowledged} writes acknowledged: the load did not run`,
+    );
     assert.equal(report.lost, 0);
     assert.deepEqual(report.violations, []);
   });

@@ -70,7 +70,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = ([a, b]: [number, number]) => a + randomInt(Math.max(1, b - a + 1));
 
 /** A request that gives up after `ms` (a hung request is simply not acknowledged). */
-async function call(c: Cluster, method: 'GET' | 'POST', path: string, opts: { body?: unknown; token?: string } = {}, ms = 20_000): Promise<JsonResponse | undefined> {
+async function call(
+  c: Cluster,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { body?: unknown; token?: string } = {},
+  ms = 20_000,
+): Promise<JsonResponse | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -131,7 +137,11 @@ class Load {
     await Promise.all(this.running);
   }
 
-  private async req(method: 'GET' | 'POST', path: string, opts: { body?: unknown; token?: string } = {}) {
+  private async req(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { body?: unknown; token?: string } = {},
+  ) {
     this.requests += 1;
     const r = await call(this.c, method, path, opts);
     if (!r || r.status >= 500) await sleep(100);
@@ -142,7 +152,9 @@ class Load {
     const company = fixtureCompany(this.next++, this.tag);
     const init = await this.req('GET', '/api/v1/initiative');
     if (init?.status !== 200) return;
-    const r = await this.req('POST', '/api/v1/pledges', { body: signBody(company, { version: init.body.version, sha256: init.body.sha256 }) });
+    const r = await this.req('POST', '/api/v1/pledges', {
+      body: signBody(company, { version: init.body.version, sha256: init.body.sha256 }),
+    });
     if (r?.status !== 201) return;
     this.acks.push({ op: 'sign', id: r.body.id, uscc: company.uscc, email: company.email });
     this.signed.push({ id: r.body.id, company, tries: 0 });
@@ -152,7 +164,9 @@ class Load {
     const mails = this.c.smtp.received;
     for (; this.scanned < mails.length; this.scanned++) {
       const m = mails[this.scanned];
-      if (/confirm\?token=/.test(decodeMail(m.raw))) for (const to of m.to) if (!this.tokens.has(to)) this.tokens.set(to, tokenFromMail(m, '/confirm'));
+      if (/confirm\?token=/.test(decodeMail(m.raw)))
+        for (const to of m.to)
+          if (!this.tokens.has(to)) this.tokens.set(to, tokenFromMail(m, '/confirm'));
     }
     return this.tokens.get(email);
   }
@@ -180,9 +194,17 @@ class Load {
   private async approve(): Promise<void> {
     const p = this.confirmed.shift();
     if (!p) return;
-    const r = await this.req('POST', `/api/v1/admin/pledges/${p.id}/approve`, { token: this.admin, body: { evidenceChecked: true } });
+    const r = await this.req('POST', `/api/v1/admin/pledges/${p.id}/approve`, {
+      token: this.admin,
+      body: { evidenceChecked: true },
+    });
     if (r?.status === 200) {
-      this.acks.push({ op: 'approve', id: p.id, sequence: r.body.sequence, foundingNumber: r.body.foundingNumber });
+      this.acks.push({
+        op: 'approve',
+        id: p.id,
+        sequence: r.body.sequence,
+        foundingNumber: r.body.foundingNumber,
+      });
       this.active.push({ id: p.id, tries: 0 });
     } else if ((!r || r.status >= 500) && ++p.tries < 5) this.confirmed.push(p);
   }
@@ -193,21 +215,32 @@ class Load {
     if (!p) return;
     if (this.next % 2 === 0) {
       const name = `更正示例${p.id.slice(-6)}有限公司`;
-      const r = await this.req('POST', `/api/v1/admin/pledges/${p.id}/correct`, { token: this.admin, body: { name, reason: '故障测试：名称更正' } });
+      const r = await this.req('POST', `/api/v1/admin/pledges/${p.id}/correct`, {
+        token: this.admin,
+        body: { name, reason: '故障测试：名称更正' },
+      });
       if (r?.status === 200) this.acks.push({ op: 'correct', id: p.id, name });
       return;
     }
-    const cert = await Certificate.findOne({ pledge: new Types.ObjectId(p.id), status: 'valid' }).lean<{ serial: string }>();
+    const cert = await Certificate.findOne({
+      pledge: new Types.ObjectId(p.id),
+      status: 'valid',
+    }).lean<{ serial: string }>();
     if (!cert) {
       if (++p.tries < 50) this.active.push(p); // not issued yet
       return;
     }
-    const r = await this.req('POST', `/api/v1/admin/certificates/${cert.serial}/revoke`, { token: this.admin, body: { reason: '故障测试：撤销' } });
+    const r = await this.req('POST', `/api/v1/admin/certificates/${cert.serial}/revoke`, {
+      token: this.admin,
+      body: { reason: '故障测试：撤销' },
+    });
     if (r?.status === 200) this.acks.push({ op: 'revoke', id: p.id, serial: cert.serial });
   }
 
   private async exportOnce(): Promise<void> {
-    const r = await this.req('GET', '/api/v1/admin/exports/signatories.csv?status=all', { token: this.admin });
+    const r = await this.req('GET', '/api/v1/admin/exports/signatories.csv?status=all', {
+      token: this.admin,
+    });
     const id = r?.headers['x-export-id'];
     if (r?.status === 200 && typeof id === 'string') this.acks.push({ op: 'export', exportId: id });
     await sleep(300);
@@ -216,10 +249,20 @@ class Load {
 
 /** Acknowledged writes that are not in the database (each as a sentence). */
 export async function lostWrites(acks: Ack[]): Promise<string[]> {
-  const ids = [...new Set(acks.flatMap((a) => ('id' in a ? [a.id] : [])))].map((id) => new Types.ObjectId(id));
-  const pledges = new Map((await Pledge.find({ _id: { $in: ids } }).lean<PledgeDoc[]>()).map((p) => [String(p._id), p]));
-  const exportIds = acks.flatMap((a) => (a.op === 'export' ? [new Types.ObjectId(a.exportId)] : []));
-  const exports = new Set((await ExportRecord.find({ _id: { $in: exportIds } }, { _id: 1 }).lean()).map((e) => String(e._id)));
+  const ids = [...new Set(acks.flatMap((a) => ('id' in a ? [a.id] : [])))].map(
+    (id) => new Types.ObjectId(id),
+  );
+  const pledges = new Map(
+    (await Pledge.find({ _id: { $in: ids } }).lean<PledgeDoc[]>()).map((p) => [String(p._id), p]),
+  );
+  const exportIds = acks.flatMap((a) =>
+    a.op === 'export' ? [new Types.ObjectId(a.exportId)] : [],
+  );
+  const exports = new Set(
+    (await ExportRecord.find({ _id: { $in: exportIds } }, { _id: 1 }).lean()).map((e) =>
+      String(e._id),
+    ),
+  );
   const lost: string[] = [];
   const reached = (p: PledgeDoc, s: PledgeStatus) => p.history.some((h) => h.to === s);
   for (const a of acks) {
@@ -232,15 +275,24 @@ export async function lostWrites(acks: Ack[]): Promise<string[]> {
       lost.push(`${a.op} ${a.id}: pledge missing`);
       continue;
     }
-    if (a.op === 'sign' && p.uscc !== a.uscc) lost.push(`sign ${a.id}: USCC ${p.uscc}, acknowledged ${a.uscc}`);
-    if (a.op === 'confirm' && !reached(p, PledgeStatus.PendingReview)) lost.push(`confirm ${a.id}: never pending_review (${p.status})`);
+    if (a.op === 'sign' && p.uscc !== a.uscc)
+      lost.push(`sign ${a.id}: USCC ${p.uscc}, acknowledged ${a.uscc}`);
+    if (a.op === 'confirm' && !reached(p, PledgeStatus.PendingReview))
+      lost.push(`confirm ${a.id}: never pending_review (${p.status})`);
     if (a.op === 'approve' && (p.sequence !== a.sequence || !reached(p, PledgeStatus.Active)))
-      lost.push(`approve ${a.id}: sequence ${p.sequence} status ${p.status}, acknowledged ${a.sequence}`);
-    if (a.op === 'approve' && (p.foundingNumber ?? null) !== a.foundingNumber) lost.push(`approve ${a.id}: founding number ${p.foundingNumber}, acknowledged ${a.foundingNumber}`);
-    if (a.op === 'correct' && p.companyName !== a.name) lost.push(`correct ${a.id}: name ${p.companyName}, acknowledged ${a.name}`);
+      lost.push(
+        `approve ${a.id}: sequence ${p.sequence} status ${p.status}, acknowledged ${a.sequence}`,
+      );
+    if (a.op === 'approve' && (p.foundingNumber ?? null) !== a.foundingNumber)
+      lost.push(
+        `approve ${a.id}: founding number ${p.foundingNumber}, acknowledged ${a.foundingNumber}`,
+      );
+    if (a.op === 'correct' && p.companyName !== a.name)
+      lost.push(`correct ${a.id}: name ${p.companyName}, acknowledged ${a.name}`);
     if (a.op === 'revoke') {
       const cert = await Certificate.findOne({ serial: a.serial }).lean<{ status: string }>();
-      if (p.status !== PledgeStatus.Revoked || cert?.status !== 'revoked') lost.push(`revoke ${a.id}: pledge ${p.status}, certificate ${cert?.status}`);
+      if (p.status !== PledgeStatus.Revoked || cert?.status !== 'revoked')
+        lost.push(`revoke ${a.id}: pledge ${p.status}, certificate ${cert?.status}`);
     }
   }
   return lost;
@@ -249,40 +301,70 @@ export async function lostWrites(acks: Ack[]): Promise<string[]> {
 /** Invariants that hold at any quiet moment, even with activations or issuing still pending. */
 export async function checkInvariants(opts: { settled: boolean }): Promise<string[]> {
   const out: string[] = [];
-  const numbered = await Pledge.find({ sequence: { $exists: true } }, { sequence: 1, foundingNumber: 1, status: 1 }).lean<PledgeDoc[]>();
-  const counter = (await Counter.collection.findOne({ _id: SEQUENCE_COUNTER as never })) as unknown as { seq: number; inflight?: Array<{ seq: number; pledge: unknown }> } | null;
+  const numbered = await Pledge.find(
+    { sequence: { $exists: true } },
+    { sequence: 1, foundingNumber: 1, status: 1 },
+  ).lean<PledgeDoc[]>();
+  const counter = (await Counter.collection.findOne({
+    _id: SEQUENCE_COUNTER as never,
+  })) as unknown as { seq: number; inflight?: Array<{ seq: number; pledge: unknown }> } | null;
   const top = counter?.seq ?? 0;
   const seqs = numbered.map((p) => p.sequence!);
-  if (new Set(seqs).size !== seqs.length) out.push(`a sequence number was given twice: ${seqs.filter((s, i) => seqs.indexOf(s) !== i).join(', ')}`);
+  if (new Set(seqs).size !== seqs.length)
+    out.push(
+      `a sequence number was given twice: ${seqs.filter((s, i) => seqs.indexOf(s) !== i).join(', ')}`,
+    );
   const held = new Set([...seqs, ...(counter?.inflight ?? []).map((r) => r.seq)]);
   const missing: number[] = [];
   for (let n = 1; n <= top; n++) if (!held.has(n)) missing.push(n);
-  if (missing.length) out.push(`sequence numbers lost (neither given nor held): ${missing.slice(0, 20).join(', ')}`);
+  if (missing.length)
+    out.push(`sequence numbers lost (neither given nor held): ${missing.slice(0, 20).join(', ')}`);
   if (seqs.some((s) => s > top)) out.push(`a pledge has a sequence above the counter (${top})`);
   for (const p of numbered) {
     const want = p.sequence! <= 100 ? p.sequence : undefined;
-    if (p.foundingNumber !== want) out.push(`pledge ${String(p._id)}: sequence ${p.sequence}, founding number ${p.foundingNumber}`);
+    if (p.foundingNumber !== want)
+      out.push(
+        `pledge ${String(p._id)}: sequence ${p.sequence}, founding number ${p.foundingNumber}`,
+      );
   }
-  const open = await Pledge.aggregate<{ _id: string; n: number }>([{ $match: { status: { $in: OPEN_STATUSES } } }, { $group: { _id: '$uscc', n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]);
+  const open = await Pledge.aggregate<{ _id: string; n: number }>([
+    { $match: { status: { $in: OPEN_STATUSES } } },
+    { $group: { _id: '$uscc', n: { $sum: 1 } } },
+    { $match: { n: { $gt: 1 } } },
+  ]);
   for (const o of open) out.push(`USCC ${o._id} has ${o.n} open pledges`);
-  const valid = await Certificate.aggregate<{ _id: unknown; n: number }>([{ $match: { status: 'valid' } }, { $group: { _id: '$pledge', n: { $sum: 1 } } }]);
-  for (const v of valid) if (v.n > 1) out.push(`pledge ${String(v._id)} has ${v.n} valid certificates`);
+  const valid = await Certificate.aggregate<{ _id: unknown; n: number }>([
+    { $match: { status: 'valid' } },
+    { $group: { _id: '$pledge', n: { $sum: 1 } } },
+  ]);
+  for (const v of valid)
+    if (v.n > 1) out.push(`pledge ${String(v._id)} has ${v.n} valid certificates`);
   const chain = await verifyChain();
   if (!chain.ok) out.push(`audit chain broken at ${chain.brokenAt}`);
   if (opts.settled) {
-    if (counter?.inflight?.length) out.push(`${counter.inflight.length} sequence reservations still held`);
+    if (counter?.inflight?.length)
+      out.push(`${counter.inflight.length} sequence reservations still held`);
     const activating = await Pledge.countDocuments({ status: PledgeStatus.Activating });
     if (activating) out.push(`${activating} pledges still activating`);
     // Mail queued for a state change that never happened (the process died between queueing it
     // and the write) waits for its record, then is dropped (src/mail/sender.ts); never sent.
-    const unsent = await Outbox.find({ status: { $in: ['pending', 'sending'] } }, { status: 1, attempts: 1, lastError: 1, nextAttemptAt: 1, requires: 1, createdAt: 1 }).lean();
+    const unsent = await Outbox.find(
+      { status: { $in: ['pending', 'sending'] } },
+      { status: 1, attempts: 1, lastError: 1, nextAttemptAt: 1, requires: 1, createdAt: 1 },
+    ).lean();
     const stuck = [];
     for (const m of unsent) {
       const r = m.requires as { collection?: string; id?: Types.ObjectId } | undefined;
-      const orphan = r?.collection && r.id && (await mongoose.connection.db!.collection(r.collection).countDocuments({ _id: r.id }, { limit: 1 })) === 0;
+      const orphan =
+        r?.collection &&
+        r.id &&
+        (await mongoose.connection
+          .db!.collection(r.collection)
+          .countDocuments({ _id: r.id }, { limit: 1 })) === 0;
       if (!orphan) stuck.push(m);
     }
-    if (stuck.length) out.push(`${stuck.length} mails not sent, e.g. ${JSON.stringify(stuck.slice(0, 3))}`);
+    if (stuck.length)
+      out.push(`${stuck.length} mails not sent, e.g. ${JSON.stringify(stuck.slice(0, 3))}`);
     const unsealed = await Event.countDocuments({ unsealed: true });
     if (unsealed) out.push(`${unsealed} audit events not sealed`);
     const validBy = new Map(valid.map((v) => [String(v._id), v.n]));
@@ -291,23 +373,39 @@ export async function checkInvariants(opts: { settled: boolean }): Promise<strin
       if (validBy.get(String(p._id)) === 1) continue;
       // What a reader needs to tell a slow issuer from a lost one.
       const pledge = await Pledge.findById(p._id).lean<PledgeDoc & Record<string, unknown>>();
-      const certs = await Certificate.find({ pledge: p._id }, { serial: 1, status: 1, history: 1 }).lean();
+      const certs = await Certificate.find(
+        { pledge: p._id },
+        { serial: 1, status: 1, history: 1 },
+      ).lean();
       const { history, ...rest } = pledge ?? ({} as Record<string, unknown>);
       out.push(
         `active pledge ${String(p._id)} has ${validBy.get(String(p._id)) ?? 0} valid certificates ` +
-          JSON.stringify({ pledge: { ...rest, signatory: undefined, lastHistory: (history as unknown[] | undefined)?.slice(-2) }, certificates: certs }),
+          JSON.stringify({
+            pledge: {
+              ...rest,
+              signatory: undefined,
+              lastHistory: (history as unknown[] | undefined)?.slice(-2),
+            },
+            certificates: certs,
+          }),
       );
     }
     const activeIds = new Set(active.map((p) => String(p._id)));
-    for (const v of valid) if (!activeIds.has(String(v._id))) out.push(`pledge ${String(v._id)} is not active but has a valid certificate`);
+    for (const v of valid)
+      if (!activeIds.has(String(v._id)))
+        out.push(`pledge ${String(v._id)} is not active but has a valid certificate`);
   }
   return out;
 }
 
 /** Every acknowledged signing got its confirmation mail. */
 function missingMails(c: Cluster, acks: Ack[]): string[] {
-  const mailed = new Set(c.smtp.received.filter((m) => /confirm\?token=/.test(decodeMail(m.raw))).flatMap((m) => m.to));
-  return acks.flatMap((a) => (a.op === 'sign' && !mailed.has(a.email) ? [`no confirmation mail to ${a.email}`] : []));
+  const mailed = new Set(
+    c.smtp.received.filter((m) => /confirm\?token=/.test(decodeMail(m.raw))).flatMap((m) => m.to),
+  );
+  return acks.flatMap((a) =>
+    a.op === 'sign' && !mailed.has(a.email) ? [`no confirmation mail to ${a.email}`] : [],
+  );
 }
 
 async function until(what: () => Promise<string[]>, deadlineMs: number): Promise<string[]> {
@@ -322,7 +420,10 @@ async function until(what: () => Promise<string[]>, deadlineMs: number): Promise
 async function healthy(c: Cluster, deadlineMs = 60_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while ((await call(c, 'GET', '/readyz', {}, 2000))?.status !== 200) {
-    if (Date.now() > deadline) throw new Error(`the app did not get ready within ${deadlineMs} ms:\n${c.app.log().slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the app did not get ready within ${deadlineMs} ms:\n${c.app.log().slice(-3000)}`,
+      );
     await sleep(100);
   }
 }
@@ -345,9 +446,16 @@ export async function runFaultRounds(opts: FaultOptions): Promise<FaultReport> {
     const admin = await adminSession(c);
     const lostSeen = new Set<string>();
     const fatal: string[] = [];
-    const fatalLines = () => c.app.log().split('\n').filter((l) => /"level":60|uncaught|unhandled/i.test(l));
+    const fatalLines = () =>
+      c.app
+        .log()
+        .split('\n')
+        .filter((l) => /"level":60|uncaught|unhandled/i.test(l));
     const load = new Load(c, admin.token, 800 + (process.pid % 150));
-    const plan: FaultKind[] = [...Array<FaultKind>(opts.appRounds).fill('app'), ...Array<FaultKind>(opts.storeRounds).fill('store')];
+    const plan: FaultKind[] = [
+      ...Array<FaultKind>(opts.appRounds).fill('app'),
+      ...Array<FaultKind>(opts.storeRounds).fill('store'),
+    ];
     for (const [i, kind] of plan.entries()) {
       load.start();
       await sleep(between(opts.beforeMs ?? [800, 2000]));
@@ -372,11 +480,16 @@ export async function runFaultRounds(opts: FaultOptions): Promise<FaultReport> {
       const problems = [...lost, ...broken].map((v) => `round ${i + 1} (kill -9 ${kind}): ${v}`);
       if (problems.length === 0) report.survived[kind] += 1;
       report.violations.push(...problems);
-      log(`round ${i + 1}/${plan.length} kill -9 ${kind}: back in ${restartMs} ms, ${load.acks.length} acknowledged so far, ${problems.length ? problems.join('; ') : 'invariants hold'}`);
+      log(
+        `round ${i + 1}/${plan.length} kill -9 ${kind}: back in ${restartMs} ms, ${load.acks.length} acknowledged so far, ${problems.length ? problems.join('; ') : 'invariants hold'}`,
+      );
     }
     if (opts.recoverNow) await recoverActivations(0);
     // Interrupted activations wait out a 60 s claim age (and the 60 s recovery pass); held mail 30 s.
-    const settled = await until(async () => [...(await checkInvariants({ settled: true })), ...missingMails(c, load.acks)], opts.recoverNow ? 90_000 : 180_000);
+    const settled = await until(
+      async () => [...(await checkInvariants({ settled: true })), ...missingMails(c, load.acks)],
+      opts.recoverNow ? 90_000 : 180_000,
+    );
     report.violations.push(...settled.map((v) => `after settling: ${v}`));
     const lost = await lostWrites(load.acks);
     report.violations.push(...lost.map((v) => `after settling: ${v}`));
@@ -386,7 +499,9 @@ export async function runFaultRounds(opts: FaultOptions): Promise<FaultReport> {
     report.acknowledged = load.acks.length;
     fatal.push(...fatalLines());
     report.violations.push(...fatal.map((l) => `fatal log line: ${l.slice(0, 300)}`));
-    log(`settled: ${settled.length ? settled.join('; ') : 'all mail sent, all certificates issued, chain sealed and intact'}`);
+    log(
+      `settled: ${settled.length ? settled.join('; ') : 'all mail sent, all certificates issued, chain sealed and intact'}`,
+    );
   } finally {
     report.seconds = Math.round((Date.now() - started) / 1000);
     await c.stop();

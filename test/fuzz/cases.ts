@@ -84,8 +84,31 @@ const nastyString = fc.oneof(
 
 const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: nastyString },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>(null, true, false, 0, -1, 1.5, 2 ** 53, -(2 ** 63), [], {}, [[[]]]) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>({ $gt: '' }, { $ne: null }, { __proto__: { admin: true } }, { toString: 1 }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1.5,
+      2 ** 53,
+      -(2 ** 63),
+      [],
+      {},
+      [[[]]],
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(
+      { $gt: '' },
+      { $ne: null },
+      { __proto__: { admin: true } },
+      { toString: 1 },
+    ),
+  },
   { weight: 1, arbitrary: fc.anything({ maxDepth: 2, maxKeys: 3 }) },
 );
 
@@ -105,7 +128,9 @@ function valid(schema: JsonSchema, ctx: FuzzContext, name = ''): fc.Arbitrary<un
   switch (type) {
     case 'object': {
       const props = schema.properties ?? {};
-      const model = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, valid(v, ctx, k)]));
+      const model = Object.fromEntries(
+        Object.entries(props).map(([k, v]) => [k, valid(v, ctx, k)]),
+      );
       return fc.record(model, { requiredKeys: (schema.required ?? []).filter((k) => k in props) });
     }
     case 'array':
@@ -114,22 +139,36 @@ function valid(schema: JsonSchema, ctx: FuzzContext, name = ''): fc.Arbitrary<un
       return fc.boolean();
     case 'integer':
       if (name === 'version') return fc.constant(ctx.initiative.version);
-      return fc.integer({ min: Math.max(schema.minimum ?? -1000, -1e9), max: Math.min(schema.maximum ?? 1000, 1e9) });
+      return fc.integer({
+        min: Math.max(schema.minimum ?? -1000, -1e9),
+        max: Math.min(schema.maximum ?? 1000, 1e9),
+      });
     case 'number':
       return fc.double({ noNaN: true, min: schema.minimum ?? -1e6, max: schema.maximum ?? 1e6 });
     case 'string': {
-      if (name === 'uscc') return fc.nat({ max: 99_999 }).map((n) => makeUscc({ provinceCode: '35', serial: 800_000 + n }));
+      if (name === 'uscc')
+        return fc
+          .nat({ max: 99_999 })
+          .map((n) => makeUscc({ provinceCode: '35', serial: 800_000 + n }));
       if (name === 'sha256') return fc.constant(ctx.initiative.sha256);
       if (name === 'email' || schema.format === 'email') return EMAIL;
       if (schema.format === 'uri') return fc.webUrl({ size: 'small' });
       if (schema.format === 'date')
-        return fc.date({ min: new Date('2020-01-01'), max: new Date('2030-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+        return fc
+          .date({ min: new Date('2020-01-01'), max: new Date('2030-12-31'), noInvalidDate: true })
+          .map((d) => d.toISOString().slice(0, 10));
       if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern));
       const min = schema.minLength ?? 0;
       const max = Math.max(min, Math.min(schema.maxLength ?? 60, 80));
       return fc.oneof(
         fc.string({ unit: 'grapheme', minLength: min, maxLength: max }),
-        fc.constantFrom('青云精密制造有限公司', '质量诚信，从我做起。'.repeat(3), 'Quality first, always.').filter((v) => v.length >= min && v.length <= max),
+        fc
+          .constantFrom(
+            '青云精密制造有限公司',
+            '质量诚信，从我做起。'.repeat(3),
+            'Quality first, always.',
+          )
+          .filter((v) => v.length >= min && v.length <= max),
       );
     }
     default:
@@ -139,18 +178,31 @@ function valid(schema: JsonSchema, ctx: FuzzContext, name = ''): fc.Arbitrary<un
 
 /** Valid-shaped, but any field may be dropped, replaced by something nasty, or joined by extras. */
 function shaped(schema: JsonSchema, ctx: FuzzContext, name = '', depth = 0): fc.Arbitrary<unknown> {
-  const leafOrBroken = (a: fc.Arbitrary<unknown>) => fc.oneof({ weight: 5, arbitrary: a }, { weight: 1, arbitrary: nastyValue });
+  const leafOrBroken = (a: fc.Arbitrary<unknown>) =>
+    fc.oneof({ weight: 5, arbitrary: a }, { weight: 1, arbitrary: nastyValue });
   if (schema.type === 'object' && schema.properties && depth < 4) {
     const props = Object.entries(schema.properties);
     const model = Object.fromEntries(props.map(([k, v]) => [k, shaped(v, ctx, k, depth + 1)]));
     const record = fc.record(model, { requiredKeys: [] as string[] });
     const full = fc.record(model, { requiredKeys: props.map(([k]) => k) });
-    const withExtra = fc.tuple(full, fc.constantFrom('__proto__', 'constructor', '$where', 'extra', ''), nastyValue).map(([o, k, v]) => {
-      const copy = { ...(o as Record<string, unknown>) };
-      Object.defineProperty(copy, k, { value: v, enumerable: true, configurable: true, writable: true });
-      return copy;
-    });
-    return fc.oneof({ weight: 6, arbitrary: full }, { weight: 2, arbitrary: record }, { weight: 1, arbitrary: withExtra }, { weight: 1, arbitrary: nastyValue });
+    const withExtra = fc
+      .tuple(full, fc.constantFrom('__proto__', 'constructor', '$where', 'extra', ''), nastyValue)
+      .map(([o, k, v]) => {
+        const copy = { ...(o as Record<string, unknown>) };
+        Object.defineProperty(copy, k, {
+          value: v,
+          enumerable: true,
+          configurable: true,
+          writable: true,
+        });
+        return copy;
+      });
+    return fc.oneof(
+      { weight: 6, arbitrary: full },
+      { weight: 2, arbitrary: record },
+      { weight: 1, arbitrary: withExtra },
+      { weight: 1, arbitrary: nastyValue },
+    );
   }
   return leafOrBroken(valid(schema, ctx, name));
 }
@@ -164,19 +216,53 @@ function pct(v: string): string {
   }
 }
 
-const BROKEN_PCT = ['%', '%0', '%zz', '%ff', '%FF%FE', '%c3%28', '%e0%a4%a', '%ed%a0%80', '%c0%af', '%00', '%2F', '%2e%2e', '%25', '%%', '%u0041'];
+const BROKEN_PCT = [
+  '%',
+  '%0',
+  '%zz',
+  '%ff',
+  '%FF%FE',
+  '%c3%28',
+  '%e0%a4%a',
+  '%ed%a0%80',
+  '%c0%af',
+  '%00',
+  '%2F',
+  '%2e%2e',
+  '%25',
+  '%%',
+  '%u0041',
+];
 const brokenPct = fc.constantFrom(...BROKEN_PCT);
 const HEX_INTS = ['0x10', '0X1F', '0x0', '0x64', '0b1', '0o7', '1e2', '+5', '5.0', '-1', '٣'];
 
 /** A query or path value in its encoded, on-the-wire form; `hex` when it is an integer in hex. */
-function wireValue(schema: JsonSchema, ctx: FuzzContext, name: string): fc.Arbitrary<{ text: string; hex?: boolean }> {
+function wireValue(
+  schema: JsonSchema,
+  ctx: FuzzContext,
+  name: string,
+): fc.Arbitrary<{ text: string; hex?: boolean }> {
   const integer = schema.type === 'integer';
   return fc.oneof(
     { weight: 5, arbitrary: valid(schema, ctx, name).map((v) => ({ text: pct(String(v)) })) },
     { weight: 2, arbitrary: nastyString.map((v) => ({ text: pct(v) })) },
-    { weight: 2, arbitrary: fc.tuple(valid(schema, ctx, name), brokenPct).map(([v, b]) => ({ text: pct(String(v)) + b })) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(valid(schema, ctx, name), brokenPct)
+        .map(([v, b]) => ({ text: pct(String(v)) + b })),
+    },
     { weight: 3, arbitrary: brokenPct.map((text) => ({ text })) },
-    ...(integer ? [{ weight: 3, arbitrary: fc.constantFrom(...HEX_INTS).map((t) => ({ text: t, hex: t.startsWith('0x') || t.startsWith('0X') })) }] : []),
+    ...(integer
+      ? [
+          {
+            weight: 3,
+            arbitrary: fc
+              .constantFrom(...HEX_INTS)
+              .map((t) => ({ text: t, hex: t.startsWith('0x') || t.startsWith('0X') })),
+          },
+        ]
+      : []),
   );
 }
 
@@ -192,7 +278,16 @@ interface Body {
 }
 
 const SENTINEL = 'ZQXBADUTF8ZQX';
-const BAD_UTF8 = [[0xff], [0xfe, 0xff], [0xc3, 0x28], [0x80], [0xc0, 0xaf], [0xe4, 0xb8], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]].map((b) => Buffer.from(b));
+const BAD_UTF8 = [
+  [0xff],
+  [0xfe, 0xff],
+  [0xc3, 0x28],
+  [0x80],
+  [0xc0, 0xaf],
+  [0xe4, 0xb8],
+  [0xed, 0xa0, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+].map((b) => Buffer.from(b));
 
 /** Puts invalid UTF-8 into one string of a JSON value (or a key when it has no string). */
 function withBadUtf8(value: unknown, bad: Buffer, pick: number): Buffer {
@@ -213,10 +308,18 @@ function withBadUtf8(value: unknown, bad: Buffer, pick: number): Buffer {
     text = JSON.stringify(copy);
   } else text = JSON.stringify({ [SENTINEL]: 1 });
   const i = text.indexOf(SENTINEL);
-  return Buffer.concat([Buffer.from(text.slice(0, i)), bad, Buffer.from(text.slice(i + SENTINEL.length))]);
+  return Buffer.concat([
+    Buffer.from(text.slice(0, i)),
+    bad,
+    Buffer.from(text.slice(i + SENTINEL.length)),
+  ]);
 }
 
-const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json'];
+const JSON_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/vnd.api+json',
+];
 const ODD_TYPES = [
   'application/json; charset=latin1',
   'application/json; charset=utf-16',
@@ -235,14 +338,20 @@ const ODD_TYPES = [
   'application/json, text/html',
 ];
 
-function urlencoded(value: unknown, extra: Array<[string, string]>, broken: string | undefined): Buffer {
+function urlencoded(
+  value: unknown,
+  extra: Array<[string, string]>,
+  broken: string | undefined,
+): Buffer {
   const pairs: string[] = [];
   const flat = (v: unknown, prefix: string) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) flat(x, prefix ? `${prefix}.${k}` : k);
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      for (const [k, x] of Object.entries(v)) flat(x, prefix ? `${prefix}.${k}` : k);
     else if (Array.isArray(v)) for (const x of v) pairs.push(`${pct(prefix)}=${pct(String(x))}`);
-    else pairs.push(`${pct(prefix)}=${pct(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`);
+    else pairs.push(`${pct(prefix)}=${pct(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`);
   };
-  if (value && typeof value === 'object' && !Array.isArray(value)) for (const [k, x] of Object.entries(value)) flat(x, k);
+  if (value && typeof value === 'object' && !Array.isArray(value))
+    for (const [k, x] of Object.entries(value)) flat(x, k);
   else flat(value, 'value');
   for (const [k, v] of extra) pairs.push(`${k}=${v}`);
   if (broken) pairs.push(`x=${broken}`, broken);
@@ -250,17 +359,23 @@ function urlencoded(value: unknown, extra: Array<[string, string]>, broken: stri
 }
 
 /** A multipart body with a file part, complete or cut off anywhere after the file part began. */
-function multipartBody(
-  ctx: FuzzContext,
-): fc.Arbitrary<{ bytes: Buffer; type: string }> {
+function multipartBody(ctx: FuzzContext): fc.Arbitrary<{ bytes: Buffer; type: string }> {
   return fc
     .record({
-      csrf: fc.constantFrom<'good' | 'bad' | 'none' | 'after'>('good', 'good', 'bad', 'none', 'after'),
+      csrf: fc.constantFrom<'good' | 'bad' | 'none' | 'after'>(
+        'good',
+        'good',
+        'bad',
+        'none',
+        'after',
+      ),
       file: fc.oneof(
         fc.constant(ctx.certificatePdf),
         fc.constant(Buffer.from('%PDF-1.4 abc')),
         fc.uint8Array({ maxLength: 2000 }).map((a) => Buffer.from(a)),
-        fc.uint8Array({ maxLength: 500 }).map((a) => Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from(a)])),
+        fc
+          .uint8Array({ maxLength: 500 })
+          .map((a) => Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from(a)])),
         fc.constant(Buffer.alloc(0)),
       ),
       filename: fc.constantFrom('a.pdf', '', '../../x.pdf', '证书.pdf', 'a"b.pdf', '\u202ecod.pdf'),
@@ -275,7 +390,11 @@ function multipartBody(
       const b = m.boundary;
       const parts: Buffer[] = [];
       const field = (name: string, value: string) =>
-        parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+        parts.push(
+          Buffer.from(
+            `--${b}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+          ),
+        );
       const token = m.csrf === 'bad' ? 'x'.repeat(43) : ctx.anonymousCsrf.token;
       if (m.csrf === 'good' || m.csrf === 'bad') field('_csrf', token);
       for (let i = 0; i < m.extraParts; i++) field(`extra${i}`, 'v'.repeat(i * 100));
@@ -291,9 +410,16 @@ function multipartBody(
       parts.push(Buffer.from(`--${b}--\r\n`));
       let bytes = Buffer.concat(parts);
       // The stream ends without the closing boundary.
-      if (m.cut !== undefined) bytes = bytes.subarray(0, cutFrom + (m.cut % (bytes.length - cutFrom - 1)));
+      if (m.cut !== undefined)
+        bytes = bytes.subarray(0, cutFrom + (m.cut % (bytes.length - cutFrom - 1)));
       const type =
-        m.declared === 'same' ? `multipart/form-data; boundary=${b}` : m.declared === 'quoted' ? `multipart/form-data; boundary="${b}"` : m.declared === 'other' ? 'multipart/form-data; boundary=other' : 'multipart/form-data';
+        m.declared === 'same'
+          ? `multipart/form-data; boundary=${b}`
+          : m.declared === 'quoted'
+            ? `multipart/form-data; boundary="${b}"`
+            : m.declared === 'other'
+              ? 'multipart/form-data; boundary=other'
+              : 'multipart/form-data';
       return { bytes, type };
     });
 }
@@ -305,11 +431,31 @@ function bodyFor(t: Target, ctx: FuzzContext, csrfField: string | undefined): fc
   const raw = fc.oneof(
     fc.constant(Buffer.alloc(0)),
     fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
-    fc.constantFrom('{', '{"a":', '[', 'null', '"x"', '1', '{"a":1,"a":2}', '{"__proto__":{"isAdmin":true}}', '{"pageSize":0x10}', '\ufeff{}', '{"a":"\\ud800"}', '{"a":1e999999}').map((s) => Buffer.from(s)),
+    fc
+      .constantFrom(
+        '{',
+        '{"a":',
+        '[',
+        'null',
+        '"x"',
+        '1',
+        '{"a":1,"a":2}',
+        '{"__proto__":{"isAdmin":true}}',
+        '{"pageSize":0x10}',
+        '\ufeff{}',
+        '{"a":"\\ud800"}',
+        '{"a":1e999999}',
+      )
+      .map((s) => Buffer.from(s)),
     fc.constantFrom(1_000, 100_000).map((n) => Buffer.from('['.repeat(n) + ']'.repeat(n))),
-    fc.constantFrom(100 * 1024 - 10, 100 * 1024 + 1, 1024 * 1024).map((n) => Buffer.from(JSON.stringify({ reason: 'x'.repeat(n) }))),
+    fc
+      .constantFrom(100 * 1024 - 10, 100 * 1024 + 1, 1024 * 1024)
+      .map((n) => Buffer.from(JSON.stringify({ reason: 'x'.repeat(n) }))),
   );
-  const encodingOf = fc.option(fc.constantFrom('gzip', 'deflate', 'br', 'gzip-garbage', 'identity', 'compress', 'gzip, gzip'), { freq: 5, nil: undefined });
+  const encodingOf = fc.option(
+    fc.constantFrom('gzip', 'deflate', 'br', 'gzip-garbage', 'identity', 'compress', 'gzip, gzip'),
+    { freq: 5, nil: undefined },
+  );
   const encode = (b: Body, enc: string | undefined): Body => {
     if (!enc) return b;
     if (enc === 'gzip') return { ...b, bytes: gzipSync(b.bytes), encoding: 'gzip' };
@@ -322,7 +468,12 @@ function bodyFor(t: Target, ctx: FuzzContext, csrfField: string | undefined): fc
   if (t.upload)
     return fc.oneof(
       { weight: 4, arbitrary: multipartBody(ctx).map((m) => ({ bytes: m.bytes, type: m.type })) },
-      { weight: 1, arbitrary: fc.tuple(raw, fc.constantFrom(...ODD_TYPES, ...JSON_TYPES)).map(([bytes, type]) => ({ bytes, type })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(raw, fc.constantFrom(...ODD_TYPES, ...JSON_TYPES))
+          .map(([bytes, type]) => ({ bytes, type })),
+      },
     );
 
   if (t.form) {
@@ -332,10 +483,25 @@ function bodyFor(t: Target, ctx: FuzzContext, csrfField: string | undefined): fc
         weight: 6,
         arbitrary: fc
           .tuple(value, fc.option(brokenPct, { freq: 4, nil: undefined }), encodingOf)
-          .map(([v, broken, enc]) => encode({ bytes: urlencoded(v, extra, broken), type: 'application/x-www-form-urlencoded' }, enc)),
+          .map(([v, broken, enc]) =>
+            encode(
+              { bytes: urlencoded(v, extra, broken), type: 'application/x-www-form-urlencoded' },
+              enc,
+            ),
+          ),
       },
-      { weight: 1, arbitrary: fc.tuple(value, fc.constantFrom(...JSON_TYPES)).map(([v, type]) => ({ bytes: Buffer.from(JSON.stringify(v) ?? ''), type })) },
-      { weight: 1, arbitrary: fc.tuple(raw, fc.constantFrom(...ODD_TYPES)).map(([bytes, type]) => ({ bytes, type })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(value, fc.constantFrom(...JSON_TYPES))
+          .map(([v, type]) => ({ bytes: Buffer.from(JSON.stringify(v) ?? ''), type })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(raw, fc.constantFrom(...ODD_TYPES))
+          .map(([bytes, type]) => ({ bytes, type })),
+      },
     );
   }
 
@@ -344,18 +510,37 @@ function bodyFor(t: Target, ctx: FuzzContext, csrfField: string | undefined): fc
       weight: 6,
       arbitrary: fc
         .tuple(value, fc.constantFrom(...JSON_TYPES), encodingOf)
-        .map(([v, type, enc]) => encode({ bytes: Buffer.from(JSON.stringify(v) ?? 'null'), type }, enc)),
+        .map(([v, type, enc]) =>
+          encode({ bytes: Buffer.from(JSON.stringify(v) ?? 'null'), type }, enc),
+        ),
     },
     {
       weight: 2,
-      arbitrary: fc.tuple(valid(schema, ctx), fc.constantFrom(...BAD_UTF8), fc.nat(), fc.constantFrom(...JSON_TYPES)).map(([v, bad, pick, type]) => ({
-        bytes: withBadUtf8(v, bad, pick),
-        type,
-        mustReject: 'invalid UTF-8 in a JSON body',
-      })),
+      arbitrary: fc
+        .tuple(
+          valid(schema, ctx),
+          fc.constantFrom(...BAD_UTF8),
+          fc.nat(),
+          fc.constantFrom(...JSON_TYPES),
+        )
+        .map(([v, bad, pick, type]) => ({
+          bytes: withBadUtf8(v, bad, pick),
+          type,
+          mustReject: 'invalid UTF-8 in a JSON body',
+        })),
     },
-    { weight: 1, arbitrary: fc.tuple(value, fc.constantFrom(...ODD_TYPES)).map(([v, type]) => ({ bytes: urlencoded(v, [], undefined), type })) },
-    { weight: 2, arbitrary: fc.tuple(raw, fc.constantFrom(...JSON_TYPES, ...ODD_TYPES), encodingOf).map(([bytes, type, enc]) => encode({ bytes, type }, enc)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(value, fc.constantFrom(...ODD_TYPES))
+        .map(([v, type]) => ({ bytes: urlencoded(v, [], undefined), type })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(raw, fc.constantFrom(...JSON_TYPES, ...ODD_TYPES), encodingOf)
+        .map(([bytes, type, enc]) => encode({ bytes, type }, enc)),
+    },
   );
 }
 
@@ -377,28 +562,63 @@ const COOKIE_NOISE = [
   ';;;',
 ];
 
-const AUTH_NOISE = ['Bearer', 'Bearer ', 'Bearer not.a.jwt', 'Bearer %', 'Basic YTpi', 'bearer x.y.z', `Bearer ${'a'.repeat(5000)}`, 'Bearer a.b.c d'];
+const AUTH_NOISE = [
+  'Bearer',
+  'Bearer ',
+  'Bearer not.a.jwt',
+  'Bearer %',
+  'Basic YTpi',
+  'bearer x.y.z',
+  `Bearer ${'a'.repeat(5000)}`,
+  'Bearer a.b.c d',
+];
 
 /** One whole request to `t`. */
 export function requestFor(t: Target, ctx: FuzzContext): fc.Arbitrary<FuzzCase> {
-  const identities: Identity[] = t.role ? [t.role, t.role, t.role, 'anonymous', t.role === 'admin' ? 'company' : 'admin'] : ['anonymous', 'anonymous', 'admin', 'company'];
-  const paramArbs = Object.fromEntries(t.params.map((p) => [p.name, wireValue(p.schema, ctx, p.name)]));
+  const identities: Identity[] = t.role
+    ? [t.role, t.role, t.role, 'anonymous', t.role === 'admin' ? 'company' : 'admin']
+    : ['anonymous', 'anonymous', 'admin', 'company'];
+  const paramArbs = Object.fromEntries(
+    t.params.map((p) => [p.name, wireValue(p.schema, ctx, p.name)]),
+  );
   type QueryPart = { key: string; text: string; hex?: boolean };
-  const fieldValue = (f: Target['query'][number]) => wireValue(f.schema, ctx, f.name).map((v): QueryPart => ({ key: f.name, ...v }));
+  const fieldValue = (f: Target['query'][number]) =>
+    wireValue(f.schema, ctx, f.name).map((v): QueryPart => ({ key: f.name, ...v }));
   const mixed = fc.array(
     fc.oneof(
-      { weight: 4, arbitrary: t.query.length ? fc.constantFrom(...t.query).chain(fieldValue) : fc.constant(undefined) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('lang', 'x', '__proto__', 'q[$gt]', 'page[]', '%', '', 'a%00'), nastyString).map(([key, v]): QueryPart => ({ key, text: pct(v) })) },
+      {
+        weight: 4,
+        arbitrary: t.query.length
+          ? fc.constantFrom(...t.query).chain(fieldValue)
+          : fc.constant(undefined),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom('lang', 'x', '__proto__', 'q[$gt]', 'page[]', '%', '', 'a%00'),
+            nastyString,
+          )
+          .map(([key, v]): QueryPart => ({ key, text: pct(v) })),
+      },
     ),
     { maxLength: 5 },
   );
   // One field alone with a value that must be refused on its own: broken percent-encoding, hex.
   const probe = t.query.length
     ? fc.constantFrom(...t.query).chain((f) =>
-        fc.oneof(
-          brokenPct.map((text): QueryPart => ({ key: f.name, text })),
-          ...(f.schema.type === 'integer' ? [fc.constantFrom('0x10', '0x1', '0XA').map((text): QueryPart => ({ key: f.name, text, hex: true }))] : []),
-        ).map((q) => [q]),
+        fc
+          .oneof(
+            brokenPct.map((text): QueryPart => ({ key: f.name, text })),
+            ...(f.schema.type === 'integer'
+              ? [
+                  fc
+                    .constantFrom('0x10', '0x1', '0XA')
+                    .map((text): QueryPart => ({ key: f.name, text, hex: true })),
+                ]
+              : []),
+          )
+          .map((q) => [q]),
       )
     : mixed;
   const queryArb = fc.oneof({ weight: 4, arbitrary: mixed }, { weight: 1, arbitrary: probe });
@@ -406,7 +626,13 @@ export function requestFor(t: Target, ctx: FuzzContext): fc.Arbitrary<FuzzCase> 
     .record({
       identity: fc.constantFrom(...identities),
       via: fc.constantFrom<'bearer' | 'cookie'>('bearer', 'bearer', 'cookie'),
-      method: fc.oneof({ weight: 12, arbitrary: fc.constant(t.method) }, { weight: 1, arbitrary: fc.constantFrom('HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE', 'GET', 'POST') }),
+      method: fc.oneof(
+        { weight: 12, arbitrary: fc.constant(t.method) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom('HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE', 'GET', 'POST'),
+        },
+      ),
       params: fc.record(paramArbs),
       query: queryArb,
       csrf: fc.constantFrom<'right' | 'wrong' | 'none'>('right', 'right', 'right', 'wrong', 'none'),
@@ -416,8 +642,19 @@ export function requestFor(t: Target, ctx: FuzzContext): fc.Arbitrary<FuzzCase> 
         { weight: 1, arbitrary: fc.subarray(COOKIE_NOISE, { maxLength: 3 }) },
       ),
       auth: fc.option(fc.constantFrom(...AUTH_NOISE), { freq: 8, nil: undefined }),
-      accept: fc.constantFrom<string | undefined>('application/json', 'text/html,application/xhtml+xml', '*/*', undefined, 'application/problem+json', 'image/png', 'text/html;q=abc'),
-      lang: fc.option(fc.constantFrom('zh-CN', 'en-US,en;q=0.9', '*', 'xx;q=abc', 'a'.repeat(300), '\xff'), { nil: undefined }),
+      accept: fc.constantFrom<string | undefined>(
+        'application/json',
+        'text/html,application/xhtml+xml',
+        '*/*',
+        undefined,
+        'application/problem+json',
+        'image/png',
+        'text/html;q=abc',
+      ),
+      lang: fc.option(
+        fc.constantFrom('zh-CN', 'en-US,en;q=0.9', '*', 'xx;q=abc', 'a'.repeat(300), '\xff'),
+        { nil: undefined },
+      ),
       extra: fc.subarray<[string, string]>(
         [
           ['X-Forwarded-For', '1.2.3.4, garbage'],
@@ -450,7 +687,9 @@ export function requestFor(t: Target, ctx: FuzzContext): fc.Arbitrary<FuzzCase> 
       return bodyFor(t, ctx, csrfField).map((body): FuzzCase => {
         const params = Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, v.text]));
         const query = r.query.filter((q): q is NonNullable<typeof q> => q !== undefined);
-        const target = fillPath(t.path, params) + (query.length ? '?' + query.map((q) => `${q.key}=${q.text}`).join('&') : '');
+        const target =
+          fillPath(t.path, params) +
+          (query.length ? '?' + query.map((q) => `${q.key}=${q.text}`).join('&') : '');
         const cookies: string[] = [];
         if (t.form || t.upload) cookies.push(`eqi_csrf=${ctx.anonymousCsrf.cookie}`);
         if (viaCookie && sessionToken) cookies.push(`eqi_session=${sessionToken}`);
@@ -460,14 +699,21 @@ export function requestFor(t: Target, ctx: FuzzContext): fc.Arbitrary<FuzzCase> 
         if (r.lang) headers.push(['Accept-Language', r.lang]);
         if (signedIn && !viaCookie) headers.push(['Authorization', `Bearer ${sessionToken}`]);
         else if (r.auth) headers.push(['Authorization', r.auth]);
-        if (viaCookie && t.api && r.csrf === 'right') headers.push(['X-CSRF-Token', ctx.sessionCsrf[r.identity as 'admin' | 'company']]);
+        if (viaCookie && t.api && r.csrf === 'right')
+          headers.push(['X-CSRF-Token', ctx.sessionCsrf[r.identity as 'admin' | 'company']]);
         if (cookies.length) headers.push(['Cookie', cookies.join('; ')]);
         headers.push(...r.extra);
         const sendsBody = !['GET', 'HEAD', 'OPTIONS'].includes(r.method);
         if (sendsBody && body.type !== undefined) headers.push(['Content-Type', body.type]);
         if (sendsBody && body.encoding) headers.push(['Content-Encoding', body.encoding]);
-        const hex = t.api && (Object.values(r.params).some((v) => v.hex) || query.some((q) => q.hex)) ? 'a number written in hex' : undefined;
-        const mustReject = r.method === t.method ? (hex ?? (sendsBody && t.body && !t.form ? body.mustReject : undefined)) : undefined;
+        const hex =
+          t.api && (Object.values(r.params).some((v) => v.hex) || query.some((q) => q.hex))
+            ? 'a number written in hex'
+            : undefined;
+        const mustReject =
+          r.method === t.method
+            ? (hex ?? (sendsBody && t.body && !t.form ? body.mustReject : undefined))
+            : undefined;
         return {
           target: t,
           identity: r.identity,
@@ -477,4 +723,3 @@ export function requestFor(t: Target, ctx: FuzzContext): fc.Arbitrary<FuzzCase> 
       });
     });
 }
-

@@ -14,7 +14,16 @@ import fc from 'fast-check';
 import { Types } from 'mongoose';
 import { Certificate } from '../../models/certificate';
 import { csrfTokenFor } from '../../src/auth/middleware';
-import { activeCompany, adminSession, companySession, currentInitiative, mailedToken, signBody, startCluster, type Cluster } from '../faults/cluster';
+import {
+  activeCompany,
+  adminSession,
+  companySession,
+  currentInitiative,
+  mailedToken,
+  signBody,
+  startCluster,
+  type Cluster,
+} from '../faults/cluster';
 import { fixtureCompany } from '../fixtures/companies';
 import { uploadLetterOverHttp } from '../helpers/pledges';
 import { httpJson } from '../helpers/app-process';
@@ -38,7 +47,11 @@ interface Failure {
   detail: string;
 }
 
-async function fetchRaw(c: Cluster, target: string, headers: Array<[string, string]> = []): Promise<RawResponse> {
+async function fetchRaw(
+  c: Cluster,
+  target: string,
+  headers: Array<[string, string]> = [],
+): Promise<RawResponse> {
   return send(new URL(c.url()), { method: 'GET', target, headers });
 }
 
@@ -63,19 +76,39 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
     // A second company waits for review, so approve/reject/correct have a real target.
     const other = fixtureCompany(2, tag);
     const since = c.smtp.received.length;
-    const signed = await httpJson(c.url(), 'POST', '/api/v1/pledges', { body: signBody(other, await currentInitiative(c)) });
+    const signed = await httpJson(c.url(), 'POST', '/api/v1/pledges', {
+      body: signBody(other, await currentInitiative(c)),
+    });
     assert.equal(signed.status, 201, JSON.stringify(signed.body));
     const otherToken = await mailedToken(c, other.email, '/confirm', since);
-    assert.equal(await uploadLetterOverHttp(c.url(), signed.body.id as string, otherToken), 201, 'the letter is stored');
-    const confirmed = await httpJson(c.url(), 'POST', '/api/v1/pledges/confirm', { body: { token: otherToken } });
+    assert.equal(
+      await uploadLetterOverHttp(c.url(), signed.body.id as string, otherToken),
+      201,
+      'the letter is stored',
+    );
+    const confirmed = await httpJson(c.url(), 'POST', '/api/v1/pledges/confirm', {
+      body: { token: otherToken },
+    });
     assert.equal(confirmed.status, 200);
     let pdf: RawResponse | undefined;
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-      pdf = await fetchRaw(c, '/api/v1/me/certificate.pdf', [['Authorization', `Bearer ${companyToken}`]]);
+    for (
+      const deadline = Date.now() + 60_000;
+      Date.now() < deadline;
+      await new Promise((r) => setTimeout(r, 200))
+    ) {
+      pdf = await fetchRaw(c, '/api/v1/me/certificate.pdf', [
+        ['Authorization', `Bearer ${companyToken}`],
+      ]);
       if (pdf.status === 200) break;
     }
-    assert.equal(pdf?.status, 200, `the active company has its certificate: ${pdf?.error} ${c.url()} ${pdf?.body.toString().slice(0, 300)}`);
-    const cert = await Certificate.findOne({ pledge: new Types.ObjectId(active.id) }).lean<{ serial: string }>();
+    assert.equal(
+      pdf?.status,
+      200,
+      `the active company has its certificate: ${pdf?.error} ${c.url()} ${pdf?.body.toString().slice(0, 300)}`,
+    );
+    const cert = await Certificate.findOne({ pledge: new Types.ObjectId(active.id) }).lean<{
+      serial: string;
+    }>();
     const signPage = await fetchRaw(c, '/sign', [['Accept', 'text/html']]);
     const csrfCookie = /eqi_csrf=([^;]+)/.exec(signPage.headers['set-cookie'] ?? '')?.[1];
     const csrfToken = /name="_csrf" value="([^"]+)"/.exec(signPage.body.toString())?.[1];
@@ -86,7 +119,10 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
     ctx = {
       initiative: await currentInitiative(c),
       tokens: { admin: admin.token, company: companyToken },
-      sessionCsrf: { admin: csrfTokenFor(admin.token, c.secret), company: csrfTokenFor(companyToken, c.secret) },
+      sessionCsrf: {
+        admin: csrfTokenFor(admin.token, c.secret),
+        company: csrfTokenFor(companyToken, c.secret),
+      },
       anonymousCsrf: { cookie: csrfCookie, token: csrfToken },
       known: {
         id: [active.id, signed.body.id as string, new Types.ObjectId().toHexString()],
@@ -130,7 +166,10 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
 
     const runCase = async (k: FuzzCase): Promise<void> => {
       const route = `${k.target.method} ${k.target.path}`;
-      if (Date.now() - started > BUDGET_MS || (restarts >= MAX_RESTARTS && crashedRoutes.has(route))) {
+      if (
+        Date.now() - started > BUDGET_MS ||
+        (restarts >= MAX_RESTARTS && crashedRoutes.has(route))
+      ) {
         skipped += 1;
         return;
       }
@@ -140,9 +179,15 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
       const where = `${k.request.method} ${k.target.path}`;
       const snippet = `${res.body.subarray(0, 300).toString('utf8')}${res.error ? ` (${res.error})` : ''}`;
       if (res.status >= 500) fail(`${where} → ${res.status}`, k, base, snippet);
-      else if (res.status === 0 && res.error?.includes('within')) fail(`${where} → no answer within ${ANSWER_MS} ms`, k, base, snippet);
-      else if (k.mustReject && res.status > 0 && (res.status < 400 || res.status >= 500)) fail(`${where} → ${res.status} (accepted ${k.mustReject})`, k, base, snippet);
-      const health = await send(base, { method: 'GET', target: '/healthz', headers: [] }, HEALTH_MS);
+      else if (res.status === 0 && res.error?.includes('within'))
+        fail(`${where} → no answer within ${ANSWER_MS} ms`, k, base, snippet);
+      else if (k.mustReject && res.status > 0 && (res.status < 400 || res.status >= 500))
+        fail(`${where} → ${res.status} (accepted ${k.mustReject})`, k, base, snippet);
+      const health = await send(
+        base,
+        { method: 'GET', target: '/healthz', headers: [] },
+        HEALTH_MS,
+      );
       if (health.status === 200) {
         slowestHealth = Math.max(slowestHealth, health.ms);
         return;
@@ -151,7 +196,12 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
       // A crashing process may still be writing its last words: give it a moment to exit.
       for (let i = 0; i < 20 && !gone(); i++) await new Promise((r) => setTimeout(r, 50));
       const exited = gone();
-      fail(`${where} → ${exited ? 'process died' : '/healthz did not answer'}`, k, base, `${snippet}\n--- app log tail ---\n${c.app.log().slice(-1500)}`);
+      fail(
+        `${where} → ${exited ? 'process died' : '/healthz did not answer'}`,
+        k,
+        base,
+        `${snippet}\n--- app log tail ---\n${c.app.log().slice(-1500)}`,
+      );
       crashedRoutes.add(route);
       restarts += 1;
       await c.killApp();
@@ -163,7 +213,8 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
         fc.asyncProperty(requestFor(t, ctx), async (k) => {
           await runCase(k);
           // Sign-out routes may end the sessions the generators use: sign in again.
-          if (/logout|sign-?out/.test(t.path) && k.identity !== 'anonymous') await refreshSessions(c, ctx, companyEmail);
+          if (/logout|sign-?out/.test(t.path) && k.identity !== 'anonymous')
+            await refreshSessions(c, ctx, companyEmail);
           return true;
         }),
         { seed: SEED + i, numRuns: perTarget, endOnFailure: true },
@@ -176,8 +227,14 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
       `fuzz: ${sent} requests to ${targets.length} routes in ${seconds} s (seed ${SEED}, ${perTarget} per route), ` +
         `${skipped} skipped, ${restarts} restarts, slowest /healthz ${slowestHealth} ms, ${list.length} distinct failures`,
     );
-    if (skipped) console.log(`fuzz: WARNING ${skipped} cases skipped (time budget or repeated crashes)`);
-    const report = list.map((f) => `  ${f.signature}  ×${f.count}\n    ${f.curl}\n    ${f.detail.replace(/\n/g, '\n    ').slice(0, 1200)}`).join('\n');
+    if (skipped)
+      console.log(`fuzz: WARNING ${skipped} cases skipped (time budget or repeated crashes)`);
+    const report = list
+      .map(
+        (f) =>
+          `  ${f.signature}  ×${f.count}\n    ${f.curl}\n    ${f.detail.replace(/\n/g, '\n    ').slice(0, 1200)}`,
+      )
+      .join('\n');
     if (list.length) console.log(report);
     assert.deepEqual(
       list.map((f) => f.signature),
@@ -189,7 +246,8 @@ describe('fuzzing every route (OpenAPI document and site forms)', function () {
 
 /** Signs the fuzzer's admin and company in again (a fuzzed sign-out may have ended them). */
 async function refreshSessions(c: Cluster, ctx: FuzzContext, companyEmail: string): Promise<void> {
-  const probe = async (token: string, path: string) => (await httpJson(c.url(), 'GET', path, { token })).status !== 401;
+  const probe = async (token: string, path: string) =>
+    (await httpJson(c.url(), 'GET', path, { token })).status !== 401;
   if (!(await probe(ctx.tokens.admin, '/api/v1/admin/accounts'))) {
     ctx.tokens.admin = (await adminSession(c)).token;
     ctx.sessionCsrf.admin = csrfTokenFor(ctx.tokens.admin, c.secret);

@@ -56,24 +56,35 @@ export interface Target {
 
 /** Method and path of every route in the registry's routers, as mounted. */
 export function declaredRoutes(): Array<{ method: string; path: string }> {
-  const config = testConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-fuzz-routes-')) });
+  const config = testConfig({
+    DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-fuzz-routes-')),
+  });
   const registry = createRegistry(config, silentLogger());
   const out: Array<{ method: string; path: string }> = [];
-  type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+  type Layer = {
+    route?: { path: string; methods: Record<string, boolean> };
+    handle?: { stack?: Layer[] };
+  };
   const walk = (stack: Layer[], prefix: string) => {
     for (const l of stack) {
-      if (l.route) for (const m of Object.keys(l.route.methods)) out.push({ method: m.toUpperCase(), path: prefix + l.route.path });
+      if (l.route)
+        for (const m of Object.keys(l.route.methods))
+          out.push({ method: m.toUpperCase(), path: prefix + l.route.path });
       else if (l.handle?.stack) walk(l.handle.stack, prefix);
     }
   };
-  for (const m of registry.routes) walk((m.router as Router & { stack: Layer[] }).stack, !m.path || m.path === '/' ? '' : m.path);
+  for (const m of registry.routes)
+    walk((m.router as Router & { stack: Layer[] }).stack, !m.path || m.path === '/' ? '' : m.path);
   fs.rmSync(config.dataDir, { recursive: true, force: true });
   return out;
 }
 
 const s = (extra: JsonSchema = {}): JsonSchema => ({ type: 'string', ...extra });
 const text = (maxLength: number): JsonSchema => s({ minLength: 1, maxLength });
-const obj = (props: Record<string, JsonSchema>, required: string[] = Object.keys(props)): JsonSchema => ({
+const obj = (
+  props: Record<string, JsonSchema>,
+  required: string[] = Object.keys(props),
+): JsonSchema => ({
   type: 'object',
   properties: props,
   required,
@@ -83,13 +94,21 @@ const PROVINCE = s({ pattern: '^\\d{2}$' });
 const DAY = s({ format: 'date' });
 const PAGE = { type: 'integer', minimum: 1, maximum: 1000 } satisfies JsonSchema;
 const REASON = text(500);
-const INITIATIVE = obj({ titleZh: text(200), titleEn: text(300), textZh: text(20000), textEn: text(40000) });
+const INITIATIVE = obj({
+  titleZh: text(200),
+  titleEn: text(300),
+  textZh: text(20000),
+  textEn: text(40000),
+});
 
 /**
  * The site's forms: fields a browser posts and the CSRF token it carries. Every POST route of
  * the site must be listed here (the suite checks), so a new form cannot go unfuzzed.
  */
-export const SITE_FORMS: Record<string, { fields: JsonSchema; csrf: 'anonymous' | 'session' | 'none'; multipart?: boolean }> = {
+export const SITE_FORMS: Record<
+  string,
+  { fields: JsonSchema; csrf: 'anonymous' | 'session' | 'none'; multipart?: boolean }
+> = {
   'POST /sign': {
     csrf: 'anonymous',
     fields: obj(
@@ -111,27 +130,44 @@ export const SITE_FORMS: Record<string, { fields: JsonSchema; csrf: 'anonymous' 
       ['uscc', 'name', 'industry', 'signatoryName', 'title', 'email', 'agree', 'version', 'sha256'],
     ),
   },
-  'POST /confirm': { csrf: 'anonymous', fields: obj({ token: s({ pattern: '^[A-Za-z0-9_-]{43}$' }) }) },
+  'POST /confirm': {
+    csrf: 'anonymous',
+    fields: obj({ token: s({ pattern: '^[A-Za-z0-9_-]{43}$' }) }),
+  },
   'POST /login': { csrf: 'anonymous', fields: obj({ email: s({ format: 'email' }) }) },
-  'POST /login/verify': { csrf: 'anonymous', fields: obj({ token: s({ pattern: '^[A-Za-z0-9_-]{43}$' }), company: text(18) }, ['token']) },
+  'POST /login/verify': {
+    csrf: 'anonymous',
+    fields: obj({ token: s({ pattern: '^[A-Za-z0-9_-]{43}$' }), company: text(18) }, ['token']),
+  },
   'POST /me/withdraw': { csrf: 'session', fields: obj({ reason: REASON }) },
   'POST /logout': { csrf: 'none', fields: obj({}) },
   'POST /admin/logout': { csrf: 'none', fields: obj({}) },
   'POST /verify/upload': { csrf: 'anonymous', multipart: true, fields: obj({}) },
-  'POST /admin/login': { csrf: 'anonymous', fields: obj({ email: s({ format: 'email' }), password: text(200) }) },
-  'POST /admin/pledges/:id/approve': { csrf: 'session', fields: obj({ evidenceChecked: s({ enum: ['yes'] }) }) },
+  'POST /admin/login': {
+    csrf: 'anonymous',
+    fields: obj({ email: s({ format: 'email' }), password: text(200) }),
+  },
+  'POST /admin/pledges/:id/approve': {
+    csrf: 'session',
+    fields: obj({ evidenceChecked: s({ enum: ['yes'] }) }),
+  },
   'POST /admin/pledges/:id/reject': { csrf: 'session', fields: obj({ reason: REASON }) },
   'POST /admin/pledges/:id/cancel': { csrf: 'session', fields: obj({ reason: REASON }) },
   'POST /admin/pledges/:id/revoke': { csrf: 'session', fields: obj({ reason: REASON }) },
   'POST /admin/pledges/:id/correct': {
     csrf: 'session',
-    fields: obj({ name: text(100), nameEn: text(200), industry: INDUSTRY, reason: REASON }, ['reason']),
+    fields: obj({ name: text(100), nameEn: text(200), industry: INDUSTRY, reason: REASON }, [
+      'reason',
+    ]),
   },
   'POST /admin/initiatives': { csrf: 'session', fields: INITIATIVE },
   'POST /admin/initiatives/:version': { csrf: 'session', fields: INITIATIVE },
   'POST /admin/initiatives/:version/publish': { csrf: 'session', fields: obj({}) },
   'POST /admin/initiatives/:version/discard': { csrf: 'session', fields: obj({}) },
-  'POST /admin/accounts': { csrf: 'session', fields: obj({ email: s({ format: 'email' }), password: text(200) }) },
+  'POST /admin/accounts': {
+    csrf: 'session',
+    fields: obj({ email: s({ format: 'email' }), password: text(200) }),
+  },
   'POST /admin/accounts/:id/disable': { csrf: 'session', fields: obj({}) },
 };
 
@@ -144,7 +180,16 @@ export const SITE_QUERIES: Record<string, Record<string, JsonSchema>> = {
   '/login': { expired: s({ enum: ['1'] }), done: s({ enum: ['1'] }) },
   '/admin/login': { expired: s({ enum: ['1'] }), disabled: s({ enum: ['1'] }) },
   '/admin/pledges': {
-    status: s({ enum: ['pending_confirmation', 'pending_review', 'active', 'rejected', 'withdrawn', 'revoked'] }),
+    status: s({
+      enum: [
+        'pending_confirmation',
+        'pending_review',
+        'active',
+        'rejected',
+        'withdrawn',
+        'revoked',
+      ],
+    }),
     province: PROVINCE,
     industry: INDUSTRY,
     from: DAY,
@@ -152,7 +197,14 @@ export const SITE_QUERIES: Record<string, Record<string, JsonSchema>> = {
     q: text(100),
     page: PAGE,
   },
-  '/admin/audit': { action: text(60), actor: text(60), subject: text(60), from: DAY, to: DAY, page: PAGE },
+  '/admin/audit': {
+    action: text(60),
+    actor: text(60),
+    subject: text(60),
+    from: DAY,
+    to: DAY,
+    page: PAGE,
+  },
   '/admin/exports/download': {
     format: s({ enum: ['csv', 'xlsx', 'json', 'pdf'] }),
     status: s({ enum: ['active', 'withdrawn', 'revoked', 'all'] }),
@@ -170,7 +222,11 @@ interface OpenApiOp {
 const toOpenApiPath = (p: string) => p.replace(/:([A-Za-z_]+)/g, '{$1}');
 const paramNames = (p: string) => [...p.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]);
 const roleOf = (p: string): Target['role'] =>
-  /^(\/api\/v1)?\/admin(\/|$)/.test(p) && p !== '/admin/login' ? 'admin' : /^(\/api\/v1)?\/me(\/|$)/.test(p) ? 'company' : undefined;
+  /^(\/api\/v1)?\/admin(\/|$)/.test(p) && p !== '/admin/login'
+    ? 'admin'
+    : /^(\/api\/v1)?\/me(\/|$)/.test(p)
+      ? 'company'
+      : undefined;
 
 /**
  * Targets for every declared route: API routes take their parameters and body from the OpenAPI
@@ -186,14 +242,20 @@ export function buildTargets(
   for (const r of routes) {
     const api = r.path.startsWith('/api/v1/');
     const base = { method: r.method, path: r.path, api, role: roleOf(r.path) };
-    const anyParam = (name: string): Field => ({ name, schema: s({ minLength: 1, maxLength: 40 }) });
+    const anyParam = (name: string): Field => ({
+      name,
+      schema: s({ minLength: 1, maxLength: 40 }),
+    });
     if (api) {
       const op = openApi.paths[toOpenApiPath(r.path)]?.[r.method.toLowerCase()];
       if (!op) {
         undocumented.push(`${r.method} ${r.path}`);
         continue;
       }
-      const fields = (where: string) => (op.parameters ?? []).filter((p) => p.in === where).map((p) => ({ name: p.name, schema: p.schema }));
+      const fields = (where: string) =>
+        (op.parameters ?? [])
+          .filter((p) => p.in === where)
+          .map((p) => ({ name: p.name, schema: p.schema }));
       targets.push({
         ...base,
         params: fields('path'),
@@ -204,7 +266,10 @@ export function buildTargets(
       continue;
     }
     const params = paramNames(r.path).map(anyParam);
-    const query = Object.entries(SITE_QUERIES[r.path] ?? {}).map(([name, schema]) => ({ name, schema }));
+    const query = Object.entries(SITE_QUERIES[r.path] ?? {}).map(([name, schema]) => ({
+      name,
+      schema,
+    }));
     if (r.method === 'GET' || r.method === 'HEAD') {
       targets.push({ ...base, params, query });
       continue;

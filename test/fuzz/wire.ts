@@ -42,7 +42,11 @@ export function send(base: URL, req: RawRequest, timeoutMs = 10_000): Promise<Ra
       done = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...parse(Buffer.concat(chunks)), ms: Date.now() - started, ...(error ? { error } : {}) });
+      resolve({
+        ...parse(Buffer.concat(chunks)),
+        ms: Date.now() - started,
+        ...(error ? { error } : {}),
+      });
     };
     const socket = net.connect(Number(base.port), base.hostname, () => {
       // Not end(): a half-closed socket makes node's server drop a request still being handled.
@@ -91,7 +95,10 @@ function complete(buf: Buffer, method: string): boolean {
   const len = /\r\ncontent-length:\s*(\d+)/i.exec(head);
   if (len) return rest >= Number(len[1]);
   if (/\r\ntransfer-encoding:\s*chunked/i.test(head))
-    return buf.subarray(end + 4).includes('\r\n0\r\n\r\n') || buf.subarray(end + 4).indexOf('0\r\n\r\n') === 0;
+    return (
+      buf.subarray(end + 4).includes('\r\n0\r\n\r\n') ||
+      buf.subarray(end + 4).indexOf('0\r\n\r\n') === 0
+    );
   return false;
 }
 
@@ -137,8 +144,19 @@ function printfBytes(b: Buffer): string {
  * --path-as-is; a long body is cut short in the listing but its size is shown).
  */
 export function curlOf(base: URL, req: RawRequest, maxBody = 2000): string {
-  const parts = ['curl', '-sS', '-o', '/dev/null', '-w', "'%{http_code}\\n'", '--path-as-is', '-X', req.method];
-  for (const [k, v] of req.headers) parts.push('-H', shellBytes(Buffer.from(`${k}: ${v}`, 'latin1')));
+  const parts = [
+    'curl',
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    "'%{http_code}\\n'",
+    '--path-as-is',
+    '-X',
+    req.method,
+  ];
+  for (const [k, v] of req.headers)
+    parts.push('-H', shellBytes(Buffer.from(`${k}: ${v}`, 'latin1')));
   const url = shellBytes(Buffer.from(`${base.origin}${req.target}`, 'latin1'));
   if (!req.body?.length) return [...parts, url].join(' ');
   const shown = req.body.subarray(0, maxBody);

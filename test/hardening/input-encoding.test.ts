@@ -57,7 +57,11 @@ describe('input: malformed encodings', () => {
 
   describe('a path parameter with broken percent-encoding', () => {
     it('when the API is asked, then a 400 problem naming the address', async () => {
-      for (const path of ['/api/v1/certificates/%ff', '/api/v1/certificates/%', '/api/v1/certificates/%c3%28']) {
+      for (const path of [
+        '/api/v1/certificates/%ff',
+        '/api/v1/certificates/%',
+        '/api/v1/certificates/%c3%28',
+      ]) {
         const res = await request(r.app).get(path);
         assertProblem(res, 400);
         assert.equal(res.body.type, '/problems/malformed-url');

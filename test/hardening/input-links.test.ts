@@ -31,7 +31,10 @@ describe('input: links from the request path', () => {
       const res = await request(r.app).get(path).set('Accept', HTML);
       assert.ok(res.status < 500, `${res.status}`);
       const hrefs = [...res.text.matchAll(/\b(?:href|action|src)="([^"]*)"/g)].map((m) => m[1]);
-      assert.ok(hrefs.some((h) => h.includes('lang=')), 'the page has a language link');
+      assert.ok(
+        hrefs.some((h) => h.includes('lang=')),
+        'the page has a language link',
+      );
       for (const href of hrefs) assertSameSite(href, path);
     });
   }

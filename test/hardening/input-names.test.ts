@@ -29,7 +29,9 @@ describe('input: names and numbers', () => {
     for (const [what, name] of REFUSED_NAMES) {
       it(`when a company name contains ${what}, then a 400 naming company.name`, async () => {
         const body = await signBodyFor(r.app, { company: { name } });
-        assertProblem(await request(r.app).post('/api/v1/pledges').send(body), 400, ['company.name']);
+        assertProblem(await request(r.app).post('/api/v1/pledges').send(body), 400, [
+          'company.name',
+        ]);
       });
     }
 
@@ -57,7 +59,10 @@ describe('input: names and numbers', () => {
       });
       const { id } = await sign(r.app, body);
       const doc = await pledgeDoc(id);
-      assert.equal(doc?.companyName, `${base.company.name.slice(0, 4)} ${base.company.name.slice(4)}`);
+      assert.equal(
+        doc?.companyName,
+        `${base.company.name.slice(0, 4)} ${base.company.name.slice(4)}`,
+      );
       assert.equal(doc?.companyNameEn, 'Caf\u00e9 Holdings Ltd.');
       assert.equal((doc?.signatory as { name: string }).name, '李 明');
     });
@@ -91,12 +96,26 @@ describe('input: names and numbers', () => {
   });
 
   describe('numbers in query strings and paths', () => {
-    const notDecimal = ['0x10', '1e1', '+5', ' 10', '10 ', '1.0', '0b11', '0o7', '', 'Infinity', '１０'];
+    const notDecimal = [
+      '0x10',
+      '1e1',
+      '+5',
+      ' 10',
+      '10 ',
+      '1.0',
+      '0b11',
+      '0o7',
+      '',
+      'Infinity',
+      '１０',
+    ];
 
     it('when page or pageSize is not written in decimal digits, then a 400 naming it (public API)', async () => {
       for (const v of notDecimal) {
         const q = encodeURIComponent(v);
-        assertProblem(await request(r.app).get(`/api/v1/signatories?pageSize=${q}`), 400, ['pageSize']);
+        assertProblem(await request(r.app).get(`/api/v1/signatories?pageSize=${q}`), 400, [
+          'pageSize',
+        ]);
         assertProblem(await request(r.app).get(`/api/v1/signatories?page=${q}`), 400, ['page']);
       }
       const ok = await request(r.app).get('/api/v1/signatories?page=1&pageSize=016').expect(200);
@@ -105,7 +124,8 @@ describe('input: names and numbers', () => {
 
     it('when the admin lists, the audit log or an initiative version use hex, then a 400', async () => {
       const admin = await r.makeAdmin();
-      const get = (path: string) => request(r.app).get(path).set('Authorization', `Bearer ${admin.token}`);
+      const get = (path: string) =>
+        request(r.app).get(path).set('Authorization', `Bearer ${admin.token}`);
       assertProblem(await get('/api/v1/admin/pledges?pageSize=0x10'), 400, ['pageSize']);
       assertProblem(await get('/api/v1/admin/pledges?page=1e2'), 400, ['page']);
       assertProblem(await get('/api/v1/admin/audit?pageSize=0x10'), 400, ['pageSize']);

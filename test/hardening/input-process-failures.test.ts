@@ -19,12 +19,18 @@ function logLines(app: AppProcess): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-function exitOf(app: AppProcess, timeoutMs = 30_000): Promise<{ code: number | null; signal: string | null }> {
+function exitOf(
+  app: AppProcess,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; signal: string | null }> {
   if (app.child.exitCode !== null || app.child.signalCode !== null) {
     return Promise.resolve({ code: app.child.exitCode, signal: app.child.signalCode });
   }
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no exit within ${timeoutMs} ms:\n${app.log()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no exit within ${timeoutMs} ms:\n${app.log()}`)),
+      timeoutMs,
+    );
     app.child.once('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal });

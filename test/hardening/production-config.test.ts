@@ -18,7 +18,9 @@ describe('production configuration (process)', () => {
   it('when NODE_ENV=production has every secret but no SMTP_URL and no MONGODB_URI, then the server exits 1 naming both and listens nowhere', async function () {
     this.timeout(60_000);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-prod-'));
-    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const pem = generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     const { code, stdout, stderr } = await runServer({
       NODE_ENV: 'production',
       PORT: '0',

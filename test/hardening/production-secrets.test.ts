@@ -13,18 +13,33 @@ import path from 'node:path';
 import request from 'supertest';
 import { Outbox } from '../../models/outbox';
 import { createLogger, type Logger } from '../../src/logger';
-import { confirmationToken, loginLinkToken, sign, signBodyFor, uploadLetter } from '../helpers/pledges';
+import {
+  confirmationToken,
+  loginLinkToken,
+  sign,
+  signBodyFor,
+  uploadLetter,
+} from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
 import { agent, csrfFrom } from '../site/helpers';
 
 /** A real pino logger at `trace` writing into memory. */
-function capturedLog(): { logger: Logger; text(): string; lines(): Array<Record<string, unknown>> } {
+function capturedLog(): {
+  logger: Logger;
+  text(): string;
+  lines(): Array<Record<string, unknown>>;
+} {
   const chunks: string[] = [];
   const logger = createLogger({ level: 'trace' }, { write: (s: string) => void chunks.push(s) });
   return {
     logger,
     text: () => chunks.join(''),
-    lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
 
@@ -32,11 +47,18 @@ function assertAbsent(log: string, secrets: Record<string, string>): void {
   for (const [what, value] of Object.entries(secrets)) {
     assert.ok(value.length >= 8, `${what} is a real value`);
     assert.ok(!log.includes(value), `the log contains the ${what}: ${value}`);
-    assert.ok(!log.includes(encodeURIComponent(value)), `the log contains the ${what} (URL-encoded)`);
+    assert.ok(
+      !log.includes(encodeURIComponent(value)),
+      `the log contains the ${what} (URL-encoded)`,
+    );
   }
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -49,7 +71,10 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Every `token=` value in a stored outbox document. */
-const storedTokens = (doc: unknown) => [...JSON.stringify(doc).matchAll(/token=([A-Za-z0-9_%-]+)/g)].map((m) => decodeURIComponent(m[1]));
+const storedTokens = (doc: unknown) =>
+  [...JSON.stringify(doc).matchAll(/token=([A-Za-z0-9_%-]+)/g)].map((m) =>
+    decodeURIComponent(m[1]),
+  );
 
 describe('secrets in logs and the outbox', () => {
   describe('with SMTP, everything logged at trace', () => {
@@ -65,26 +90,61 @@ describe('secrets in logs and the outbox', () => {
       await uploadLetter(r.app, p.id, confirm);
       await request(r.app).post('/api/v1/pledges/confirm').send({ token: confirm }).expect(200);
       // A used link again (logged as a 4xx at debug).
-      assert.equal((await request(r.app).post('/api/v1/pledges/confirm').send({ token: confirm })).status >= 400, true);
+      assert.equal(
+        (await request(r.app).post('/api/v1/pledges/confirm').send({ token: confirm })).status >=
+          400,
+        true,
+      );
 
       const apiLogin = await loginLinkToken(r, email);
-      const apiSession = (await request(r.app).post('/api/v1/auth/login-link/verify').send({ token: apiLogin }).expect(200)).body.token as string;
-      await request(r.app).get('/api/v1/me/pledge').set('Authorization', `Bearer ${apiSession}`).expect(200);
+      const apiSession = (
+        await request(r.app)
+          .post('/api/v1/auth/login-link/verify')
+          .send({ token: apiLogin })
+          .expect(200)
+      ).body.token as string;
+      await request(r.app)
+        .get('/api/v1/me/pledge')
+        .set('Authorization', `Bearer ${apiSession}`)
+        .expect(200);
 
       const siteLogin = await loginLinkToken(r, email);
       const a = agent(r.app);
-      const landing = await a.get(`/login/verify?token=${encodeURIComponent(siteLogin)}`).expect(200);
-      const verified = await a.post('/login/verify').type('form').send({ _csrf: csrfFrom(landing.text), token: siteLogin }).expect(303);
-      const cookie = /eqi_session=([^;]+)/.exec(([] as string[]).concat(verified.headers['set-cookie'] ?? []).join('\n'))![1];
+      const landing = await a
+        .get(`/login/verify?token=${encodeURIComponent(siteLogin)}`)
+        .expect(200);
+      const verified = await a
+        .post('/login/verify')
+        .type('form')
+        .send({ _csrf: csrfFrom(landing.text), token: siteLogin })
+        .expect(303);
+      const cookie = /eqi_session=([^;]+)/.exec(
+        ([] as string[]).concat(verified.headers['set-cookie'] ?? []).join('\n'),
+      )![1];
       await a.get('/me').expect(200);
 
       const admin = await r.makeAdmin();
-      const adminSession = (await request(r.app).post('/api/v1/auth/login').send({ email: admin.email, password: admin.password }).expect(200)).body.token as string;
-      await request(r.app).post('/api/v1/auth/login').send({ email: admin.email, password: 'a wrong password' }).expect(401);
+      const adminSession = (
+        await request(r.app)
+          .post('/api/v1/auth/login')
+          .send({ email: admin.email, password: admin.password })
+          .expect(200)
+      ).body.token as string;
+      await request(r.app)
+        .post('/api/v1/auth/login')
+        .send({ email: admin.email, password: 'a wrong password' })
+        .expect(401);
 
-      await waitFor('the mails to be marked sent', async () => ((await Outbox.countDocuments({ to: email, status: { $ne: 'sent' } })) === 0 ? true : undefined));
+      await waitFor('the mails to be marked sent', async () =>
+        (await Outbox.countDocuments({ to: email, status: { $ne: 'sent' } })) === 0
+          ? true
+          : undefined,
+      );
       const text = log.text();
-      assert.ok(log.lines().some((l) => l.msg === 'request'), 'the capture saw the request log');
+      assert.ok(
+        log.lines().some((l) => l.msg === 'request'),
+        'the capture saw the request log',
+      );
       assertAbsent(text, {
         'confirmation token': confirm,
         'API sign-in token': apiLogin,
@@ -119,7 +179,11 @@ describe('secrets in logs and the outbox', () => {
         assert.equal((d as Record<string, unknown>).link, undefined, 'no link field left');
       }
       // Whatever looks like a token in the stored mail does not sign anyone in.
-      for (const t of storedTokens(docs)) assert.equal((await request(r.app).post('/api/v1/auth/login-link/verify').send({ token: t })).status, 400);
+      for (const t of storedTokens(docs))
+        assert.equal(
+          (await request(r.app).post('/api/v1/auth/login-link/verify').send({ token: t })).status,
+          400,
+        );
       // The mailed link itself still works: the mail was usable, only the stored copy is not.
       await request(r.app).post('/api/v1/auth/login-link/verify').send({ token }).expect(200);
     });
@@ -128,7 +192,10 @@ describe('secrets in logs and the outbox', () => {
       this.timeout(20_000);
       const body = await signBodyFor(r.app);
       await sign(r.app, body);
-      const again = { ...body, signatory: { ...body.signatory, email: `second-${body.signatory.email}` } };
+      const again = {
+        ...body,
+        signatory: { ...body.signatory, email: `second-${body.signatory.email}` },
+      };
       assert.equal((await request(r.app).post('/api/v1/pledges').send(again)).status, 409);
       const dropped = await Outbox.find({ to: again.signatory.email }).lean();
       assert.equal(dropped.length, 1);
@@ -144,7 +211,9 @@ describe('secrets in logs and the outbox', () => {
     it('when a mail is written to the dev outbox, then the log names the .eml file and says the link is there, without link or address', async function () {
       this.timeout(20_000);
       const p = await sign(r.app);
-      const line = await waitFor('the dev outbox log line', () => log.lines().find((l) => typeof l.file === 'string' && String(l.file).endsWith('.eml')));
+      const line = await waitFor('the dev outbox log line', () =>
+        log.lines().find((l) => typeof l.file === 'string' && String(l.file).endsWith('.eml')),
+      );
       assert.match(String(line.msg), /link.*\.eml|\.eml.*link/i);
       const eml = fs.readFileSync(String(line.file), 'utf8');
       const token = /confirm\?token=([A-Za-z0-9_-]+)/.exec(eml.replace(/=\r?\n/g, ''))?.[1];
@@ -163,19 +232,32 @@ describe('secrets in logs and the outbox', () => {
       closedPort = (s.address() as net.AddressInfo).port;
       await new Promise<void>((resolve) => s.close(() => resolve()));
     });
-    const env: Record<string, string> = { DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-smtp-fail-')) };
-    Object.defineProperty(env, 'SMTP_URL', { enumerable: true, get: () => `smtp://127.0.0.1:${closedPort}` });
+    const env: Record<string, string> = {
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-smtp-fail-')),
+    };
+    Object.defineProperty(env, 'SMTP_URL', {
+      enumerable: true,
+      get: () => `smtp://127.0.0.1:${closedPort}`,
+    });
     const r: RegistryHandle = useRegistry(env, { logger: log.logger });
 
     it('when a delivery fails, then the warning carries a hash of the address, never the address or the link', async function () {
       this.timeout(20_000);
       const p = await sign(r.app);
       const email = p.body.signatory.email;
-      const line = await waitFor('the delivery failure', () => log.lines().find((l) => String(l.msg).startsWith('mail delivery failed')));
+      const line = await waitFor('the delivery failure', () =>
+        log.lines().find((l) => String(l.msg).startsWith('mail delivery failed')),
+      );
       assert.equal(line.toHash, sha(email).slice(0, 16));
       const stored = await Outbox.findOne({ to: email }).lean();
-      assert.ok(stored && stored.status === 'pending', 'the mail waits for a retry, link kept for it');
-      assertAbsent(log.text(), { address: email, 'link prefix': `${r.config.publicUrl}/confirm?token=` });
+      assert.ok(
+        stored && stored.status === 'pending',
+        'the mail waits for a retry, link kept for it',
+      );
+      assertAbsent(log.text(), {
+        address: email,
+        'link prefix': `${r.config.publicUrl}/confirm?token=`,
+      });
     });
   });
 });

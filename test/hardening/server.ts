@@ -58,8 +58,12 @@ export function send(
 export const get = (base: string, urlPath: string, headers: Record<string, string> = {}) =>
   send(base, 'GET', urlPath, headers);
 
-export const post = (base: string, urlPath: string, headers: Record<string, string>, body: Buffer) =>
-  send(base, 'POST', urlPath, headers, body);
+export const post = (
+  base: string,
+  urlPath: string,
+  headers: Record<string, string>,
+  body: Buffer,
+) => send(base, 'POST', urlPath, headers, body);
 
 /** Opens /verify like a browser: the session cookie and the form's CSRF token. */
 export async function siteForm(base: string): Promise<{ cookie: string; csrf: string }> {

@@ -146,11 +146,17 @@ export async function uploadLetter(
  * The body of POST /api/v1/pledges/:id/evidence with the token and the small PDF letter, for
  * clients of a separate app process that send raw HTTP (no supertest).
  */
-export async function letterUploadBody(token: string): Promise<{ contentType: string; body: Buffer }> {
+export async function letterUploadBody(
+  token: string,
+): Promise<{ contentType: string; body: Buffer }> {
   const boundary = `----letter${Date.now().toString(36)}`;
   const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${token}\r\n`),
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="letter"; filename="letter.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="token"\r\n\r\n${token}\r\n`,
+    ),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="letter"; filename="letter.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+    ),
     await letterPdf(),
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -305,7 +311,11 @@ export async function pledgeDoc(id: string): Promise<Record<string, unknown> | n
  * Gives a pledge its authorisation letter over plain HTTP (for tests that drive a separate app
  * process): confirming is refused until a letter is stored. Returns the status.
  */
-export async function uploadLetterOverHttp(baseUrl: string, pledgeId: string, token: string): Promise<number> {
+export async function uploadLetterOverHttp(
+  baseUrl: string,
+  pledgeId: string,
+  token: string,
+): Promise<number> {
   const { contentType, body } = await letterUploadBody(token);
   const res = await fetch(`${baseUrl}/api/v1/pledges/${pledgeId}/evidence`, {
     method: 'POST',

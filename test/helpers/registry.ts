@@ -25,11 +25,16 @@ export interface RegistryHandle {
   registry: Registry;
   smtp: TestSmtp;
   /** Creates an admin (password known) and returns its id and a valid token. */
-  makeAdmin(email?: string): Promise<{ id: string; email: string; password: string; token: string }>;
+  makeAdmin(
+    email?: string,
+  ): Promise<{ id: string; email: string; password: string; token: string }>;
 }
 
 /** `opts.logger` replaces the silent logger (tests that read what the registry logs). */
-export function useRegistry(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): RegistryHandle {
+export function useRegistry(
+  env: Record<string, string> = {},
+  opts: { logger?: Logger } = {},
+): RegistryHandle {
   const handle = {} as RegistryHandle;
   // Registered first so it runs before the database hook's `after` (mocha keeps definition order).
   after(async function () {
@@ -41,14 +46,39 @@ export function useRegistry(env: Record<string, string> = {}, opts: { logger?: L
   before(async function () {
     this.timeout(30_000);
     handle.smtp = await startTestSmtp();
-    handle.config = testConfig({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-test-')), SMTP_URL: handle.smtp.url, PUBLIC_URL: 'https://registry.test', ...unlimitedRateLimits(), ...env });
-    handle.registry = createRegistry(handle.config, opts.logger ?? silentLogger(), { mailPollMs: 200, sealEveryMs: 200, certificatePollMs: 200 });
+    handle.config = testConfig({
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'eqi-test-')),
+      SMTP_URL: handle.smtp.url,
+      PUBLIC_URL: 'https://registry.test',
+      ...unlimitedRateLimits(),
+      ...env,
+    });
+    handle.registry = createRegistry(handle.config, opts.logger ?? silentLogger(), {
+      mailPollMs: 200,
+      sealEveryMs: 200,
+      certificatePollMs: 200,
+    });
     await handle.registry.start();
-    handle.app = createApp({ config: handle.config, logger: opts.logger ?? silentLogger(), routes: handle.registry.routes });
-    handle.makeAdmin = async (email = `admin-${new mongoose.Types.ObjectId().toHexString()}@caq.test`) => {
+    handle.app = createApp({
+      config: handle.config,
+      logger: opts.logger ?? silentLogger(),
+      routes: handle.registry.routes,
+    });
+    handle.makeAdmin = async (
+      email = `admin-${new mongoose.Types.ObjectId().toHexString()}@caq.test`,
+    ) => {
       const password = 'correct horse battery staple';
-      const a = await Account.create({ email, role: Role.Admin, passwordHash: await hashPassword(password) });
-      return { id: String(a._id), email, password, token: signSession({ sub: String(a._id), role: 'admin' }, handle.config.jwtSecret) };
+      const a = await Account.create({
+        email,
+        role: Role.Admin,
+        passwordHash: await hashPassword(password),
+      });
+      return {
+        id: String(a._id),
+        email,
+        password,
+        token: signSession({ sub: String(a._id), role: 'admin' }, handle.config.jwtSecret),
+      };
     };
   });
   return handle;

@@ -27,7 +27,11 @@ export async function startTestSmtp(): Promise<TestSmtp> {
       stream.setEncoding('utf8');
       stream.on('data', (c: string) => (raw += c));
       stream.on('end', () => {
-        received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw });
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+        });
         callback();
       });
     },
@@ -43,9 +47,12 @@ export async function startTestSmtp(): Promise<TestSmtp> {
     async waitFor(to, pattern, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const hit = received.find((m) => m.to.includes(to) && (!pattern || pattern.test(decodeMail(m.raw))));
+        const hit = received.find(
+          (m) => m.to.includes(to) && (!pattern || pattern.test(decodeMail(m.raw))),
+        );
         if (hit) return hit;
-        if (Date.now() > deadline) throw new Error(`no mail to ${to} within ${timeoutMs} ms (received ${received.length})`);
+        if (Date.now() > deadline)
+          throw new Error(`no mail to ${to} within ${timeoutMs} ms (received ${received.length})`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },
@@ -55,12 +62,16 @@ export async function startTestSmtp(): Promise<TestSmtp> {
 
 /** The message with quoted-printable soft breaks and escapes undone, enough to find links. */
 export function decodeMail(raw: string): string {
-  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  return raw
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
 /** The token of the first `path?token=…` link in a mail. */
 export function tokenFromMail(mail: ReceivedMail, path: string): string {
-  const m = new RegExp(`${path.replace(/[/?]/g, '\\$&')}\\?token=([A-Za-z0-9_%-]+)`).exec(decodeMail(mail.raw));
+  const m = new RegExp(`${path.replace(/[/?]/g, '\\$&')}\\?token=([A-Za-z0-9_%-]+)`).exec(
+    decodeMail(mail.raw),
+  );
   if (!m) throw new Error(`no ${path} link in mail:\n${mail.raw.slice(0, 2000)}`);
   return decodeURIComponent(m[1]);
 }

@@ -37,7 +37,8 @@ describe('evidence retention', () => {
     const history = (doc!.history as Array<Record<string, unknown>>).map((h) => ({ ...h, at }));
     await pledges().updateOne({ _id }, { $set: { history } });
   }
-  const threeYearsAnd = (days: number) => new Date(retentionCutoff(new Date()).getTime() - days * DAY);
+  const threeYearsAnd = (days: number) =>
+    new Date(retentionCutoff(new Date()).getTime() - days * DAY);
 
   async function rejected(): Promise<string> {
     const p = await signAndConfirm(r);
@@ -69,9 +70,16 @@ describe('evidence retention', () => {
     assert.ok((await purgeExpiredEvidence()) >= 2);
     assert.deepEqual(await files(w), []);
     assert.deepEqual(await files(j), []);
-    assert.equal((await pledges().findOne({ _id: new mongoose.Types.ObjectId(w) }))!.status, 'withdrawn');
+    assert.equal(
+      (await pledges().findOne({ _id: new mongoose.Types.ObjectId(w) }))!.status,
+      'withdrawn',
+    );
     const chunks = mongoose.connection.db!.collection('evidence.chunks');
-    assert.equal(await chunks.countDocuments({ files_id: { $in: gone } }), 0, 'their chunks are gone too');
+    assert.equal(
+      await chunks.countDocuments({ files_id: { $in: gone } }),
+      0,
+      'their chunks are gone too',
+    );
     assert.ok(await Event.exists({ action: 'pledge.evidence-deleted', 'subject.id': w }));
   });
 
@@ -95,14 +103,23 @@ describe('evidence retention', () => {
     };
     const old = await make();
     const newer = await make();
-    await pledges().updateOne({ _id: new mongoose.Types.ObjectId(old) }, { $set: { confirmExpiresAt: threeYearsAnd(1) } });
-    await pledges().updateOne({ _id: new mongoose.Types.ObjectId(newer) }, { $set: { confirmExpiresAt: threeYearsAnd(-1) } });
+    await pledges().updateOne(
+      { _id: new mongoose.Types.ObjectId(old) },
+      { $set: { confirmExpiresAt: threeYearsAnd(1) } },
+    );
+    await pledges().updateOne(
+      { _id: new mongoose.Types.ObjectId(newer) },
+      { $set: { confirmExpiresAt: threeYearsAnd(-1) } },
+    );
     await purgeExpiredEvidence();
     assert.deepEqual(await files(old), []);
     assert.equal((await files(newer)).length, 1);
   });
 
   it('when the cutoff is computed, then it is the same day three calendar years earlier', () => {
-    assert.equal(retentionCutoff(new Date('2029-03-01T10:00:00Z')).toISOString(), '2026-03-01T10:00:00.000Z');
+    assert.equal(
+      retentionCutoff(new Date('2029-03-01T10:00:00Z')).toISOString(),
+      '2026-03-01T10:00:00.000Z',
+    );
   });
 });

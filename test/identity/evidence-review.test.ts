@@ -29,7 +29,13 @@ describe('evidence for reviewers', () => {
   });
 
   /** A confirmed pledge with a PDF letter and a PNG licence; its id and the two files' ids. */
-  async function withEvidence(): Promise<{ id: string; email: string; letterId: string; licenceId: string; licence: Buffer }> {
+  async function withEvidence(): Promise<{
+    id: string;
+    email: string;
+    letterId: string;
+    licenceId: string;
+    licence: Buffer;
+  }> {
     const since = r.smtp.received.length;
     const p = await sign(r.app);
     const token = await confirmationToken(r, p.body.signatory.email, since);
@@ -37,14 +43,24 @@ describe('evidence for reviewers', () => {
     const up = await uploadLetter(r.app, p.id, token, { licence });
     await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     const [letter, lic] = up.body.files as Array<{ id: string }>;
-    return { id: p.id, email: p.body.signatory.email, letterId: letter.id, licenceId: lic.id, licence };
+    return {
+      id: p.id,
+      email: p.body.signatory.email,
+      letterId: letter.id,
+      licenceId: lic.id,
+      licence,
+    };
   }
   const asAdmin = (path: string) =>
-    request(r.app).get(path).set('Authorization', `Bearer ${adminToken}`).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    request(r.app)
+      .get(path)
+      .set('Authorization', `Bearer ${adminToken}`)
+      .buffer(true)
+      .parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
 
   it('when an admin lists and opens the files, then each comes inline with its sniffed type, nosniff, a sandbox CSP and no caching', async () => {
     const e = await withEvidence();
@@ -53,13 +69,19 @@ describe('evidence for reviewers', () => {
       .set('Authorization', `Bearer ${adminToken}`)
       .expect(200);
     assert.deepEqual(
-      (list.body.items as Array<{ id: string; kind: string; contentType: string }>).map((f) => [f.id, f.kind, f.contentType]),
+      (list.body.items as Array<{ id: string; kind: string; contentType: string }>).map((f) => [
+        f.id,
+        f.kind,
+        f.contentType,
+      ]),
       [
         [e.letterId, 'authorisation-letter', 'application/pdf'],
         [e.licenceId, 'business-licence', 'image/png'],
       ],
     );
-    const letter = await asAdmin(`/api/v1/admin/pledges/${e.id}/evidence/${e.letterId}`).expect(200);
+    const letter = await asAdmin(`/api/v1/admin/pledges/${e.id}/evidence/${e.letterId}`).expect(
+      200,
+    );
     assert.equal(letter.headers['content-type'], 'application/pdf');
     assert.ok((letter.body as Buffer).equals(await letterPdf()), 'the letter byte for byte');
     const lic = await asAdmin(`/api/v1/admin/pledges/${e.id}/evidence/${e.licenceId}`).expect(200);
@@ -76,7 +98,8 @@ describe('evidence for reviewers', () => {
   it('when a file id belongs to another pledge or none, then 404; a malformed id is 400', async () => {
     const a = await withEvidence();
     const b = await withEvidence();
-    const get = (path: string) => request(r.app).get(path).set('Authorization', `Bearer ${adminToken}`);
+    const get = (path: string) =>
+      request(r.app).get(path).set('Authorization', `Bearer ${adminToken}`);
     assertProblem(await get(`/api/v1/admin/pledges/${a.id}/evidence/${b.letterId}`), 404);
     assertProblem(await get(`/api/v1/admin/pledges/${a.id}/evidence/${'0'.repeat(24)}`), 404);
     assertProblem(await get(`/api/v1/admin/pledges/${a.id}/evidence/not-an-id`), 400);
@@ -95,7 +118,9 @@ describe('evidence for reviewers', () => {
     const company = await companySession(r, active.body.signatory.email);
     assertProblem(await request(r.app).get(path).set('Authorization', `Bearer ${company}`), 403);
     assertProblem(
-      await request(r.app).get(`/api/v1/admin/pledges/${active.id}/evidence`).set('Authorization', `Bearer ${company}`),
+      await request(r.app)
+        .get(`/api/v1/admin/pledges/${active.id}/evidence`)
+        .set('Authorization', `Bearer ${company}`),
       403,
     );
     // The console's copy: a visitor and a company's site session are not let in either.
@@ -122,7 +147,10 @@ describe('evidence for reviewers', () => {
     const page = await a.get(`/admin/pledges/${e.id}`).expect(200);
     const section = page.text.slice(page.text.indexOf('id="evidence-title"'));
     assert.match(section, new RegExp(`<img src="/admin/pledges/${e.id}/evidence/${e.licenceId}"`));
-    assert.match(section, new RegExp(`<a href="/admin/pledges/${e.id}/evidence/${e.letterId}" data-evidence-pdf>`));
+    assert.match(
+      section,
+      new RegExp(`<a href="/admin/pledges/${e.id}/evidence/${e.letterId}" data-evidence-pdf>`),
+    );
     const img = await a.get(`/admin/pledges/${e.id}/evidence/${e.licenceId}`).expect(200);
     assert.equal(img.headers['content-type'], 'image/png');
     assert.match(img.headers['content-security-policy'], /(^|;\s*)sandbox(;|$)/);

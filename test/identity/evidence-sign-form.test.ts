@@ -25,7 +25,10 @@ describe('evidence on the sign form (site)', () => {
     const csrfAt = page.text.indexOf('name="_csrf"');
     const letterAt = page.text.indexOf('name="letter" type="file"');
     const licenceAt = page.text.indexOf('name="licence" type="file"');
-    assert.ok(csrfAt > 0 && letterAt > csrfAt && licenceAt > letterAt, 'token, letter, licence in order');
+    assert.ok(
+      csrfAt > 0 && letterAt > csrfAt && licenceAt > letterAt,
+      'token, letter, licence in order',
+    );
     assert.match(page.text, /href="\/sign\/letter-template\?/);
   });
 
@@ -56,7 +59,13 @@ describe('evidence on the sign form (site)', () => {
     ['a PNG bomb as the licence', { licence: png(100_000, 100_000, 1) }, 'licence', 400],
     [
       'a letter of 10 MB + 1 byte',
-      { letter: Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(EVIDENCE_MAX_BYTES - 15, 0x20), Buffer.from('\n%%EOF\n')]) },
+      {
+        letter: Buffer.concat([
+          Buffer.from('%PDF-1.7\n'),
+          Buffer.alloc(EVIDENCE_MAX_BYTES - 15, 0x20),
+          Buffer.from('\n%%EOF\n'),
+        ]),
+      },
       'letter',
       413,
     ],
@@ -75,7 +84,9 @@ describe('evidence on the sign form (site)', () => {
   it('when a truncated letter comes with other errors, then every message is shown and the typed values are kept', async () => {
     const p = await pdf();
     const fields = signFields({ email: 'not-an-address' });
-    const res = await postSignForm(agent(r.app), fields, 400, { letter: p.subarray(0, p.length - 40) });
+    const res = await postSignForm(agent(r.app), fields, 400, {
+      letter: p.subarray(0, p.length - 40),
+    });
     assert.notEqual(fieldError(res.text, 'letter'), '');
     assert.notEqual(fieldError(res.text, 'email'), '');
     assert.match(res.text, new RegExp(`value="${fields.uscc}"`));
@@ -84,7 +95,12 @@ describe('evidence on the sign form (site)', () => {
   it('when the letter template is opened with the company in its query, then a zh letter names the company, code, signatory and the association, escaped', async () => {
     const res = await agent(r.app)
       .get('/sign/letter-template')
-      .query({ name: '福州示例<script>有限公司', uscc: '91350100m000100y43', signatory: '林示例', title: '总经理' })
+      .query({
+        name: '福州示例<script>有限公司',
+        uscc: '91350100m000100y43',
+        signatory: '林示例',
+        title: '总经理',
+      })
       .expect(200);
     const letter = res.text.slice(res.text.indexOf('id="letter-heading"'));
     assert.match(letter, /授权书/);
@@ -106,7 +122,10 @@ describe('evidence on the sign form (site)', () => {
     for (const [k, v] of Object.entries(fields)) late.field(k, v);
     late.field('_csrf', csrfFrom(page.text));
     assert.equal((await late).status, 403);
-    const wrong = a.post('/sign').field('_csrf', 'x'.repeat(40)).field('version', hiddenValue(page.text, 'version'));
+    const wrong = a
+      .post('/sign')
+      .field('_csrf', 'x'.repeat(40))
+      .field('version', hiddenValue(page.text, 'version'));
     assert.equal((await wrong.attach('letter', await letterPdf(), 'letter.pdf')).status, 403);
     assert.equal(await Pledge.countDocuments({ uscc: fields.uscc }), 0);
     assert.equal(await evidenceFiles(), filesBefore);

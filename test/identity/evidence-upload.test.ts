@@ -32,8 +32,7 @@ describe('evidence upload (API)', () => {
   const stored = async (id: string) => listEvidence(new mongoose.Types.ObjectId(id));
   const post = (id: string, token: string) =>
     request(r.app).post(`/api/v1/pledges/${id}/evidence`).field('token', token);
-  const confirm = (token: string) =>
-    request(r.app).post('/api/v1/pledges/confirm').send({ token });
+  const confirm = (token: string) => request(r.app).post('/api/v1/pledges/confirm').send({ token });
 
   it('when the letter and licence are uploaded with the token, then both are stored with their sniffed types and the pledge can be confirmed', async () => {
     const { id, token } = await signed();
@@ -41,9 +40,11 @@ describe('evidence upload (API)', () => {
     const licence = png(1200, 900);
     const res = await uploadLetter(r.app, id, token, { letter, licence });
     assert.deepEqual(
-      (res.body.files as Array<{ kind: string; contentType: string; length: number }>).map(
-        (f) => [f.kind, f.contentType, f.length],
-      ),
+      (res.body.files as Array<{ kind: string; contentType: string; length: number }>).map((f) => [
+        f.kind,
+        f.contentType,
+        f.length,
+      ]),
       [
         ['authorisation-letter', 'application/pdf', letter.length],
         ['business-licence', 'image/png', licence.length],
@@ -92,7 +93,12 @@ describe('evidence upload (API)', () => {
       'letter.pdf',
       400,
     ],
-    ['a 1 kB PNG declaring 100,000 x 100,000 pixels', () => png(100_000, 100_000, 1), 'letter.png', 422],
+    [
+      'a 1 kB PNG declaring 100,000 x 100,000 pixels',
+      () => png(100_000, 100_000, 1),
+      'letter.png',
+      422,
+    ],
     [
       'a PDF of 10 MB + 1 byte',
       () => {
@@ -168,7 +174,10 @@ describe('evidence upload (raw HTTP body for separate processes)', () => {
     const p = await sign(r.app);
     const token = await confirmationToken(r, p.body.signatory.email, since);
     const { contentType, body } = await letterUploadBody(token);
-    const res = await request(r.app).post(`/api/v1/pledges/${p.id}/evidence`).set('Content-Type', contentType).send(body);
+    const res = await request(r.app)
+      .post(`/api/v1/pledges/${p.id}/evidence`)
+      .set('Content-Type', contentType)
+      .send(body);
     assert.equal(res.status, 201, res.text);
     assert.equal((await listEvidence(new mongoose.Types.ObjectId(p.id))).length, 1);
   });

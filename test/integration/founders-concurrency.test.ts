@@ -166,7 +166,10 @@ describe('founding numbers under concurrency (two app processes, one standalone 
     const letters = await Promise.all(
       companies.map((c, i) => uploadLetterOverHttp(app(i + 1), ids[i]!, tokens.get(c.email)!)),
     );
-    assert.ok(letters.every((s) => s === 201 || s === 200), `letter uploads: ${letters.join(',')}`);
+    assert.ok(
+      letters.every((s) => s === 201 || s === 200),
+      `letter uploads: ${letters.join(',')}`,
+    );
     const confirmed = await Promise.all(
       companies.map((c, i) =>
         httpJson(app(i + 1), 'POST', '/api/v1/pledges/confirm', {
@@ -185,7 +188,10 @@ describe('founding numbers under concurrency (two app processes, one standalone 
     const order = ids.map((id, i) => ({ id, k: (i * 7919) % COMPANIES })).sort((a, b) => a.k - b.k);
     const approved = await Promise.all(
       order.map(({ id }, i) =>
-        httpJson(app(i), 'POST', `/api/v1/admin/pledges/${id}/approve`, { token: adminToken, body: { evidenceChecked: true } }),
+        httpJson(app(i), 'POST', `/api/v1/admin/pledges/${id}/approve`, {
+          token: adminToken,
+          body: { evidenceChecked: true },
+        }),
       ),
     );
     assert.deepEqual(
@@ -287,12 +293,23 @@ describe('founding numbers under concurrency (two app processes, one standalone 
     assert.deepEqual(statusCount(results), { 201: SAME_USCC_ATTEMPTS });
     const tokens = await mailsFor(smtp!, emails, /confirm\?token=/, 60_000);
     const letters = await Promise.all(
-      emails.map((email, i) => uploadLetterOverHttp(apps[i % apps.length].url, results[i]!.body.id as string, tokens.get(email)!)),
+      emails.map((email, i) =>
+        uploadLetterOverHttp(
+          apps[i % apps.length].url,
+          results[i]!.body.id as string,
+          tokens.get(email)!,
+        ),
+      ),
     );
-    assert.ok(letters.every((s) => s === 201), `letter uploads: ${letters.join(',')}`);
+    assert.ok(
+      letters.every((s) => s === 201),
+      `letter uploads: ${letters.join(',')}`,
+    );
     const confirmed = await Promise.all(
       emails.map((email, i) =>
-        httpJson(apps[(i + 1) % apps.length].url, 'POST', '/api/v1/pledges/confirm', { body: { token: tokens.get(email) } }),
+        httpJson(apps[(i + 1) % apps.length].url, 'POST', '/api/v1/pledges/confirm', {
+          body: { token: tokens.get(email) },
+        }),
       ),
     );
     assert.deepEqual(statusCount(confirmed), { 200: 1, 409: SAME_USCC_ATTEMPTS - 1 });
@@ -301,7 +318,9 @@ describe('founding numbers under concurrency (two app processes, one standalone 
       assert.equal(r.body.type, '/problems/pledge-exists', JSON.stringify(r.body));
     }
     const winner = emails[confirmed.findIndex((r) => r.status === 200)];
-    const holders = await Pledge.find({ uscc: c.uscc, openUscc: { $exists: true } }).lean<PledgeDoc[]>();
+    const holders = await Pledge.find({ uscc: c.uscc, openUscc: { $exists: true } }).lean<
+      PledgeDoc[]
+    >();
     assert.equal(holders.length, 1, 'exactly one pledge holds the code');
     assert.equal(holders[0].signatory.email, winner);
     assert.equal(await Company.countDocuments({ uscc: c.uscc }), 1);
@@ -320,7 +339,10 @@ describe('founding numbers under concurrency (two app processes, one standalone 
     const chain = await verifyChain();
     const sealedAfter = await Event.countDocuments({ seq: { $exists: true } });
     assert.equal(chain.ok, true);
-    assert.ok(chain.length >= sealedBefore && chain.length <= sealedAfter, `chain ${chain.length}, sealed ${sealedBefore}..${sealedAfter}`);
+    assert.ok(
+      chain.length >= sealedBefore && chain.length <= sealedAfter,
+      `chain ${chain.length}, sealed ${sealedBefore}..${sealedAfter}`,
+    );
   });
 
   it('when the run is over, then neither process logged an error', () => {

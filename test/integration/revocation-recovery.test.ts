@@ -10,7 +10,10 @@ import { useRegistry } from '../helpers/registry';
 async function revokeCertificateOnly(serial: string): Promise<void> {
   await Certificate.updateOne(
     { serial },
-    { $set: { status: CertificateStatus.Revoked, statusReason: '故障测试：撤销' }, $unset: { currentFor: 1 } },
+    {
+      $set: { status: CertificateStatus.Revoked, statusReason: '故障测试：撤销' },
+      $unset: { currentFor: 1 },
+    },
   );
 }
 
@@ -23,13 +26,21 @@ describe('revocation recovery', () => {
     const stuck = await activePledgeWithCertificate(r);
     const other = await activePledgeWithCertificate(r);
     await revokeCertificateOnly(stuck.serial);
-    assert.equal(await pledgeStatus(stuck.id), PledgeStatus.Active, 'the crash state: an active pledge with a revoked certificate');
+    assert.equal(
+      await pledgeStatus(stuck.id),
+      PledgeStatus.Active,
+      'the crash state: an active pledge with a revoked certificate',
+    );
 
     assert.equal(await completeInterruptedRevocations(), 1);
     const p = (await Pledge.findById(stuck.id).lean<PledgeDoc>())!;
     assert.equal(p.status, PledgeStatus.Revoked);
     assert.equal(p.openUscc, undefined, 'a revoked pledge no longer holds its code');
-    assert.equal(await pledgeStatus(other.id), PledgeStatus.Active, 'a pledge with a valid certificate is left alone');
+    assert.equal(
+      await pledgeStatus(other.id),
+      PledgeStatus.Active,
+      'a pledge with a valid certificate is left alone',
+    );
     assert.equal(await completeInterruptedRevocations(), 0, 'nothing left to finish');
   });
 

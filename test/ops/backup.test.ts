@@ -17,7 +17,11 @@ const ROOT = path.resolve(__dirname, '../..');
 const run = promisify(execFile);
 
 function dbTool(...args: string[]) {
-  return run(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'scripts/db-backup.ts'), ...args], { cwd: ROOT });
+  return run(
+    process.execPath,
+    ['--require', 'tsx/cjs', path.join(ROOT, 'scripts/db-backup.ts'), ...args],
+    { cwd: ROOT },
+  );
 }
 
 type Doc = { _id: number; batch?: number };
@@ -59,29 +63,58 @@ describe('embedded store backup and restore', () => {
     // Writer 2: ten documents per command, concurrently with writer 1.
     const batched = (async () => {
       for (let b = 0; !stop; b++) {
-        await db.collection<Doc>('batches').insertMany(Array.from({ length: 10 }, (_, k) => ({ _id: b * 10 + k, batch: b })));
+        await db
+          .collection<Doc>('batches')
+          .insertMany(Array.from({ length: 10 }, (_, k) => ({ _id: b * 10 + k, batch: b })));
       }
     })();
     try {
       while (acked < 300) await new Promise((r) => setTimeout(r, 20));
       const ackedBefore = acked;
-      await dbTool('backup', '--data', path.join(dir, 'live'), '--out', path.join(dir, 'during.bak'));
+      await dbTool(
+        'backup',
+        '--data',
+        path.join(dir, 'live'),
+        '--out',
+        path.join(dir, 'during.bak'),
+      );
       const ackedAfter = acked;
       assert.ok(ackedAfter > ackedBefore, 'writes went on during the backup');
 
-      await dbTool('restore', '--in', path.join(dir, 'during.bak'), '--data', path.join(dir, 'restored-during'));
+      await dbTool(
+        'restore',
+        '--in',
+        path.join(dir, 'during.bak'),
+        '--data',
+        path.join(dir, 'restored-during'),
+      );
       const restored = await startEmbeddedMongo({ dataDir: path.join(dir, 'restored-during') });
       try {
         const { seq, batches } = await readAll(restored.uri);
         // A prefix with no gap, holding everything acknowledged before the backup began.
-        assert.deepEqual(seq.map((d) => d._id), seq.map((_, i) => i));
-        assert.ok(seq.length >= ackedBefore, `${seq.length} restored, ${ackedBefore} acknowledged before`);
-        assert.ok(seq.length <= ackedAfter + 1, `${seq.length} restored, ${ackedAfter} acknowledged after`);
+        assert.deepEqual(
+          seq.map((d) => d._id),
+          seq.map((_, i) => i),
+        );
+        assert.ok(
+          seq.length >= ackedBefore,
+          `${seq.length} restored, ${ackedBefore} acknowledged before`,
+        );
+        assert.ok(
+          seq.length <= ackedAfter + 1,
+          `${seq.length} restored, ${ackedAfter} acknowledged after`,
+        );
         // Each insertMany is one record: all ten or none, and batches in order.
         const perBatch = new Map<number, number>();
         for (const d of batches) perBatch.set(d.batch!, (perBatch.get(d.batch!) ?? 0) + 1);
-        assert.ok([...perBatch.values()].every((n) => n === 10), 'no half batch');
-        assert.deepEqual([...perBatch.keys()], [...perBatch.keys()].map((_, i) => i));
+        assert.ok(
+          [...perBatch.values()].every((n) => n === 10),
+          'no half batch',
+        );
+        assert.deepEqual(
+          [...perBatch.keys()],
+          [...perBatch.keys()].map((_, i) => i),
+        );
         assert.ok(perBatch.size > 0);
       } finally {
         await restored.close();
@@ -89,9 +122,21 @@ describe('embedded store backup and restore', () => {
 
       stop = true;
       await Promise.all([sequential, batched]);
-      await dbTool('backup', '--data', path.join(dir, 'live'), '--out', path.join(dir, 'quiet.bak'));
+      await dbTool(
+        'backup',
+        '--data',
+        path.join(dir, 'live'),
+        '--out',
+        path.join(dir, 'quiet.bak'),
+      );
       const liveState = await readAll(live.uri);
-      await dbTool('restore', '--in', path.join(dir, 'quiet.bak'), '--data', path.join(dir, 'restored-quiet'));
+      await dbTool(
+        'restore',
+        '--in',
+        path.join(dir, 'quiet.bak'),
+        '--data',
+        path.join(dir, 'restored-quiet'),
+      );
       const quiet = await startEmbeddedMongo({ dataDir: path.join(dir, 'restored-quiet') });
       try {
         assert.deepEqual(await readAll(quiet.uri), liveState);
@@ -127,7 +172,10 @@ describe('embedded store backup and restore', () => {
     const bytes = fs.readFileSync(bak);
     bytes[bytes.length - 3] ^= 0xff;
     fs.writeFileSync(damaged, bytes);
-    await assert.rejects(dbTool('restore', '--in', damaged, '--data', path.join(dir, 'never')), /damaged/);
+    await assert.rejects(
+      dbTool('restore', '--in', damaged, '--data', path.join(dir, 'never')),
+      /damaged/,
+    );
     assert.ok(!fs.existsSync(path.join(dir, 'never')));
   });
 });

@@ -40,7 +40,9 @@ function parsePrometheus(text: string): { types: Map<string, string>; samples: S
       continue;
     }
     if (line.startsWith('# TYPE ')) {
-      const m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
+      const m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(
+        line,
+      );
       assert.ok(m, where);
       assert.ok(!types.has(m[1]), `TYPE declared twice, ${where}`);
       types.set(m[1], m[2]);
@@ -56,16 +58,25 @@ function parsePrometheus(text: string): { types: Map<string, string>; samples: S
       labels[l[1]] = l[2];
       rest = rest.slice(l[0].length);
     }
-    assert.match(m[3], /^(?:[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|\.\d+)|[-+]Inf|NaN)$/i, `bad value, ${where}`);
+    assert.match(
+      m[3],
+      /^(?:[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|\.\d+)|[-+]Inf|NaN)$/i,
+      `bad value, ${where}`,
+    );
     const family = m[1].replace(/_(bucket|sum|count)$/, '');
-    assert.ok(types.has(m[1]) || types.get(family) === 'histogram' || types.get(family) === 'summary', `no TYPE for ${m[1]}`);
+    assert.ok(
+      types.has(m[1]) || types.get(family) === 'histogram' || types.get(family) === 'summary',
+      `no TYPE for ${m[1]}`,
+    );
     samples.push({ name: m[1], labels, value: Number(m[3].replace(/^\+?Inf$/i, 'Infinity')) });
   }
   return { types, samples };
 }
 
 function value(samples: Sample[], name: string, labels: Record<string, string>): number {
-  const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+  const s = samples.find(
+    (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
+  );
   return s?.value ?? 0;
 }
 
@@ -74,13 +85,21 @@ describe('metrics and access log', () => {
 
   async function scrape() {
     resetStoreFigures();
-    const res = await request(r.app).get('/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    const res = await request(r.app)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .expect(200);
     assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
     return parsePrometheus(res.text);
   }
 
   it('when /metrics is asked without the token or with a wrong one, then it answers 401 problem details and no figures', async () => {
-    for (const auth of [undefined, 'Bearer wrong-token-wrong-token-0000', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+    for (const auth of [
+      undefined,
+      'Bearer wrong-token-wrong-token-0000',
+      `Basic ${TOKEN}`,
+      `Bearer ${TOKEN}x`,
+    ]) {
       const req = request(r.app).get('/metrics');
       if (auth) req.set('Authorization', auth);
       const res = await req.expect(401);
@@ -90,7 +109,10 @@ describe('metrics and access log', () => {
   });
 
   it('when production has no METRICS_TOKEN, then /metrics is refused with 403', async () => {
-    const app = createApp({ config: { ...r.config, isProduction: true, metricsToken: undefined }, logger: createLogger({ level: 'silent' }) });
+    const app = createApp({
+      config: { ...r.config, isProduction: true, metricsToken: undefined },
+      logger: createLogger({ level: 'silent' }),
+    });
     await request(app).get('/metrics').expect(403);
   });
 
@@ -98,7 +120,13 @@ describe('metrics and access log', () => {
     const { types } = await scrape();
     assert.equal(types.get('eqi_http_request_duration_seconds'), 'histogram');
     assert.equal(types.get('eqi_rate_limit_rejections_total'), 'counter');
-    for (const g of ['eqi_pledges', 'eqi_certificates', 'eqi_queue_depth', 'eqi_store_up', 'eqi_store_ping_seconds']) {
+    for (const g of [
+      'eqi_pledges',
+      'eqi_certificates',
+      'eqi_queue_depth',
+      'eqi_store_up',
+      'eqi_store_ping_seconds',
+    ]) {
       assert.equal(types.get(g), 'gauge', g);
     }
     assert.equal(types.get('nodejs_eventloop_lag_seconds'), 'gauge');
@@ -108,14 +136,24 @@ describe('metrics and access log', () => {
     const before = (await scrape()).samples;
     const labels = { method: 'GET', route: '/api/v1/certificates/:serial', status: '404' };
     const count0 = value(before, 'eqi_http_request_duration_seconds_count', labels);
-    await request(r.app).get(`/api/v1/certificates/${makeSerial(2026, 990_001)}`).expect(404);
-    await request(r.app).get(`/api/v1/certificates/${makeSerial(2026, 990_002)}`).expect(404);
+    await request(r.app)
+      .get(`/api/v1/certificates/${makeSerial(2026, 990_001)}`)
+      .expect(404);
+    await request(r.app)
+      .get(`/api/v1/certificates/${makeSerial(2026, 990_002)}`)
+      .expect(404);
     await request(r.app).get('/api/v1/initiative').expect(200);
     const after = (await scrape()).samples;
     assert.equal(value(after, 'eqi_http_request_duration_seconds_count', labels), count0 + 2);
     const inf = value(after, 'eqi_http_request_duration_seconds_bucket', { ...labels, le: '+Inf' });
     assert.equal(inf, count0 + 2);
-    assert.ok(value(after, 'eqi_http_request_duration_seconds_count', { method: 'GET', route: '/api/v1/initiative', status: '200' }) >= 1);
+    assert.ok(
+      value(after, 'eqi_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/api/v1/initiative',
+        status: '200',
+      }) >= 1,
+    );
     assert.ok(!after.some((s) => s.labels.route?.includes('99000')), 'no raw path in labels');
   });
 
@@ -123,7 +161,10 @@ describe('metrics and access log', () => {
     const before = (await scrape()).samples;
     await sign(r.app);
     const after = (await scrape()).samples;
-    assert.equal(value(after, 'eqi_pledges', { status: 'pending_confirmation' }), value(before, 'eqi_pledges', { status: 'pending_confirmation' }) + 1);
+    assert.equal(
+      value(after, 'eqi_pledges', { status: 'pending_confirmation' }),
+      value(before, 'eqi_pledges', { status: 'pending_confirmation' }) + 1,
+    );
     assert.equal(value(after, 'eqi_store_up', {}), 1);
     assert.ok(value(after, 'eqi_store_ping_seconds', {}) > 0);
   });
@@ -133,12 +174,17 @@ describe('metrics and access log', () => {
     const before = value((await scrape()).samples, 'eqi_rate_limit_rejections_total', labels);
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await request(r.app).post('/api/v1/auth/login').send({ email: 'nobody@caq.test', password: 'not the password at all' });
+      const res = await request(r.app)
+        .post('/api/v1/auth/login')
+        .send({ email: 'nobody@caq.test', password: 'not the password at all' });
       statuses.push(res.status);
     }
     const refused = statuses.filter((s) => s === 429).length;
     assert.ok(refused >= 1, `statuses ${statuses}`);
-    assert.equal(value((await scrape()).samples, 'eqi_rate_limit_rejections_total', labels), before + refused);
+    assert.equal(
+      value((await scrape()).samples, 'eqi_rate_limit_rejections_total', labels),
+      before + refused,
+    );
   });
 
   it('when a request is served, then one info access-log line has method, route pattern, status, ms and request id, and no path or query', async () => {
@@ -149,9 +195,17 @@ describe('metrics and access log', () => {
         cb();
       },
     });
-    const app = createApp({ config: r.config, logger: createLogger({ level: 'info' }, sink), routes: r.registry.routes });
-    const res = await request(app).get(`/api/v1/certificates/${makeSerial(2026, 990_003)}?token=secret-link-token`).expect(404);
-    const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+    const app = createApp({
+      config: r.config,
+      logger: createLogger({ level: 'info' }, sink),
+      routes: r.registry.routes,
+    });
+    const res = await request(app)
+      .get(`/api/v1/certificates/${makeSerial(2026, 990_003)}?token=secret-link-token`)
+      .expect(404);
+    const access = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'request');
     assert.equal(access.length, 1, lines.join('\n'));
     assert.equal(access[0].level, 30);
     assert.equal(access[0].method, 'GET');

@@ -39,7 +39,8 @@ async function dropAllIndexes(db: mongoose.mongo.Db): Promise<void> {
 async function indexNames(db: mongoose.mongo.Db): Promise<string[]> {
   const names: string[] = [];
   for (const c of await db.listCollections({}, { nameOnly: true }).toArray()) {
-    for (const ix of await db.collection(c.name).listIndexes().toArray()) names.push(`${c.name}.${ix.name}`);
+    for (const ix of await db.collection(c.name).listIndexes().toArray())
+      names.push(`${c.name}.${ix.name}`);
   }
   return names.sort();
 }
@@ -65,25 +66,37 @@ describe('migrations', () => {
   });
   afterEach(async function () {
     this.timeout(30_000);
-    if (mongoose.connection.readyState === mongoose.ConnectionStates.connected) await mongoose.connection.dropDatabase();
+    if (mongoose.connection.readyState === mongoose.ConnectionStates.connected)
+      await mongoose.connection.dropDatabase();
     await disconnectDatabase();
   });
 
   it('when the migrations run on a database without indexes, then every declared index exists and each step is recorded', async () => {
-    assert.ok((await missingInvariantIndexes(db())).length > 5, 'the dropped database lacks the invariant indexes');
+    assert.ok(
+      (await missingInvariantIndexes(db())).length > 5,
+      'the dropped database lacks the invariant indexes',
+    );
     const { applied } = await migrate(silentLogger());
-    assert.deepEqual(applied, migrationSteps().map((s) => s.id));
+    assert.deepEqual(
+      applied,
+      migrationSteps().map((s) => s.id),
+    );
     assert.deepEqual(await missingInvariantIndexes(db()), []);
     // Not only the unique ones: every declared index, each by its key.
     for (const want of declaredIndexes()) {
       const have = await db().collection(want.collection).listIndexes().toArray();
       assert.ok(
-        have.some((h) => JSON.stringify(Object.entries(h.key)) === JSON.stringify(Object.entries(want.key))),
+        have.some(
+          (h) => JSON.stringify(Object.entries(h.key)) === JSON.stringify(Object.entries(want.key)),
+        ),
         `${want.collection} ${JSON.stringify(want.key)} was built`,
       );
     }
     const records = await db().collection(MIGRATIONS_COLLECTION).find().toArray();
-    assert.deepEqual(records.map((r) => r._id), applied);
+    assert.deepEqual(
+      records.map((r) => r._id),
+      applied,
+    );
     for (const r of records) assert.ok(r.appliedAt instanceof Date && typeof r.ms === 'number');
   });
 
@@ -93,7 +106,10 @@ describe('migrations', () => {
     const recordsBefore = await db().collection(MIGRATIONS_COLLECTION).find().toArray();
     const second = await migrate(silentLogger());
     assert.deepEqual(second.applied, []);
-    assert.deepEqual(second.skipped, migrationSteps().map((s) => s.id));
+    assert.deepEqual(
+      second.skipped,
+      migrationSteps().map((s) => s.id),
+    );
     assert.deepEqual(await indexNames(db()), indexesBefore);
     assert.deepEqual(await db().collection(MIGRATIONS_COLLECTION).find().toArray(), recordsBefore);
   });
@@ -117,7 +133,10 @@ describe('migrations', () => {
       { id: '0003-c', description: 'c', up: async () => void ran.push('c') },
     ];
     await assert.rejects(runMigrations(db(), steps, { logger: silentLogger() }), /b failed/);
-    assert.deepEqual((await db().collection(MIGRATIONS_COLLECTION).find().toArray()).map((r) => r._id), ['0001-a']);
+    assert.deepEqual(
+      (await db().collection(MIGRATIONS_COLLECTION).find().toArray()).map((r) => r._id),
+      ['0001-a'],
+    );
     const again = await runMigrations(db(), steps, { logger: silentLogger() });
     assert.deepEqual(again.applied, ['0002-b', '0003-c']);
     assert.deepEqual(ran, ['a', 'b', 'b', 'c']);
@@ -135,7 +154,9 @@ describe('migrations', () => {
         },
       },
     ];
-    const results = await Promise.all([1, 2, 3].map(() => runMigrations(db(), steps, { logger: silentLogger() })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => runMigrations(db(), steps, { logger: silentLogger() })),
+    );
     assert.equal(runs, 1);
     assert.equal(results.flatMap((r) => r.applied).length, 1);
     assert.equal(results.flatMap((r) => r.skipped).length, 2);
@@ -178,7 +199,11 @@ describe('migrations', () => {
     /** The database of the current test, reached the way a production server would. */
     async function productionStart(extra: Record<string, string>) {
       await disconnectDatabase();
-      const config = loadConfig({ ...prodEnv, MONGODB_URI: `${store.uri.replace(/\/?(\?.*)?$/, '')}/${dbName}`, ...extra });
+      const config = loadConfig({
+        ...prodEnv,
+        MONGODB_URI: `${store.uri.replace(/\/?(\?.*)?$/, '')}/${dbName}`,
+        ...extra,
+      });
       return startServer(config, { logger: silentLogger(), shutdownGraceMs: 100 });
     }
 

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { Pledge } from '../../models/pledge';
-import { activePledge, activePledgeWithCertificate, useManualCertificates } from '../helpers/pledges';
+import {
+  activePledge,
+  activePledgeWithCertificate,
+  useManualCertificates,
+} from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom, multipart, signInOnSite, type Agent, type Part } from './helpers';
 

@@ -12,7 +12,11 @@ import { agent, csrfFrom, type Agent } from './helpers';
 async function consoleSignIn(r: RegistryHandle, a: Agent): Promise<void> {
   const admin = await r.makeAdmin();
   const form = await a.get('/admin/login').expect(200);
-  await a.post('/admin/login').type('form').send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password }).expect(303);
+  await a
+    .post('/admin/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
+    .expect(303);
 }
 
 describe('console: exports page', () => {
@@ -32,21 +36,39 @@ describe('console: exports page', () => {
     assert.match(page.text, /href="\/\.well-known\/jwks\.json"/);
   });
 
-  it('when exports were made, then each is listed newest first with a manifest link whose SHA-256 is the file\'s', async () => {
+  it("when exports were made, then each is listed newest first with a manifest link whose SHA-256 is the file's", async () => {
     const a = agent(r.app);
     await consoleSignIn(r, a);
     const made: Array<{ id: string; sha256: string }> = [];
-    for (const url of ['/api/v1/admin/exports/signatories.csv?status=all', '/api/v1/admin/exports/signatories.json']) {
-      const res = await a.get(url).buffer(true).parse(binary as never).expect(200);
-      made.push({ id: String(res.headers['x-export-id']), sha256: createHash('sha256').update(res.body as Buffer).digest('hex') });
+    for (const url of [
+      '/api/v1/admin/exports/signatories.csv?status=all',
+      '/api/v1/admin/exports/signatories.json',
+    ]) {
+      const res = await a
+        .get(url)
+        .buffer(true)
+        .parse(binary as never)
+        .expect(200);
+      made.push({
+        id: String(res.headers['x-export-id']),
+        sha256: createHash('sha256')
+          .update(res.body as Buffer)
+          .digest('hex'),
+      });
     }
     const page = await a.get('/admin/exports').expect(200);
-    const links = [...page.text.matchAll(/href="\/api\/v1\/admin\/exports\/([0-9a-f]{24})\/manifest"/g)].map((m) => m[1]);
+    const links = [
+      ...page.text.matchAll(/href="\/api\/v1\/admin\/exports\/([0-9a-f]{24})\/manifest"/g),
+    ].map((m) => m[1]);
     assert.deepEqual(links.slice(0, 2), [made[1]!.id, made[0]!.id], 'newest first');
     for (const m of made) {
       assert.ok(page.text.includes(m.sha256.slice(0, 12)), 'the digest is shown');
       const manifest = await a.get(`/api/v1/admin/exports/${m.id}/manifest`).expect(200);
-      assert.equal(manifest.body.manifest.sha256, m.sha256, 'the linked manifest describes the downloaded bytes');
+      assert.equal(
+        manifest.body.manifest.sha256,
+        m.sha256,
+        'the linked manifest describes the downloaded bytes',
+      );
     }
     const en = await a.get('/admin/exports?lang=en').expect(200);
     assert.match(en.text, /Recent exports/);

@@ -13,7 +13,11 @@ async function consoleSignIn(r: RegistryHandle): Promise<Agent> {
   const admin = await r.makeAdmin();
   const a = agent(r.app);
   const form = await a.get('/admin/login').expect(200);
-  await a.post('/admin/login').type('form').send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password }).expect(303);
+  await a
+    .post('/admin/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
+    .expect(303);
   return a;
 }
 
@@ -63,7 +67,11 @@ describe('console: the pledge page', () => {
     const p = await signAndConfirm(r);
     const a = await consoleSignIn(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(303);
+    await a
+      .post(`/admin/pledges/${p.id}/approve`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
+      .expect(303);
     const zh = await a.get(`/admin/pledges/${p.id}`).expect(200);
     const zhText = text(zh.text);
     assert.match(zhText, /状态： 待审核 → 有效/);
@@ -82,27 +90,56 @@ describe('console: the pledge page', () => {
     const p = await signAndConfirm(r);
     const a = await consoleSignIn(r);
     let page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(303);
+    await a
+      .post(`/admin/pledges/${p.id}/approve`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
+      .expect(303);
     await r.registry.certificateIssuer.idle();
     r.registry.certificateIssuer.poke();
     await r.registry.certificateIssuer.idle();
     const before = await Pledge.findById(p.id).lean();
     page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a.post(`/admin/pledges/${p.id}/correct`).type('form').send({ _csrf: csrfFrom(page.text), name: '更正后的企业名称有限公司', nameEn: '', industry: '', reason: '营业执照名称变更' }).expect(303);
+    await a
+      .post(`/admin/pledges/${p.id}/correct`)
+      .type('form')
+      .send({
+        _csrf: csrfFrom(page.text),
+        name: '更正后的企业名称有限公司',
+        nameEn: '',
+        industry: '',
+        reason: '营业执照名称变更',
+      })
+      .expect(303);
     const after = text((await a.get(`/admin/pledges/${p.id}`).expect(200)).text);
-    assert.ok(after.includes(`企业名称（中文）： ${before!.companyName} → 更正后的企业名称有限公司`), after);
+    assert.ok(
+      after.includes(`企业名称（中文）： ${before!.companyName} → 更正后的企业名称有限公司`),
+      after,
+    );
     assert.match(after, /理由： 营业执照名称变更/);
   });
 
-  it('when an action is refused, then the page says why in the admin\'s language, by the error\'s code', async () => {
+  it("when an action is refused, then the page says why in the admin's language, by the error's code", async () => {
     const p = await signAndConfirm(r);
     const a = await consoleSignIn(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(303);
-    const again = await a.post(`/admin/pledges/${p.id}/approve`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(409);
+    await a
+      .post(`/admin/pledges/${p.id}/approve`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
+      .expect(303);
+    const again = await a
+      .post(`/admin/pledges/${p.id}/approve`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
+      .expect(409);
     assert.match(again.text, /操作未执行：该承诺已不在待审核状态/);
     assert.doesNotMatch(again.text, /awaiting review/);
-    const en = await a.post(`/admin/pledges/${p.id}/approve?lang=en`).type('form').send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' }).expect(409);
+    const en = await a
+      .post(`/admin/pledges/${p.id}/approve?lang=en`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
+      .expect(409);
     assert.match(en.text, /no longer awaiting review/);
   });
 });

@@ -13,15 +13,29 @@ import { SAMPLE_WATERMARK } from '../../certificates/render';
 import { en } from '../../src/i18n/messages/en';
 import { zhCN } from '../../src/i18n/messages/zh-CN';
 import { needTool, runOk, tmpDir, writeTmp } from '../certificates/helpers';
-import { activePledgeWithCertificate, useManualCertificates, type TestAdmin } from '../helpers/pledges';
+import {
+  activePledgeWithCertificate,
+  useManualCertificates,
+  type TestAdmin,
+} from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
 import { agent, csrfFrom, multipart } from './helpers';
 
 const squash = (s: string) => s.replace(/\s+/g, '');
-const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const html = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 const NOTICE = [zhCN['verify.development'], en['verify.development']] as const;
 
-async function uploadOnSite(r: RegistryHandle, file: Buffer, lang: string): Promise<request.Response> {
+async function uploadOnSite(
+  r: RegistryHandle,
+  file: Buffer,
+  lang: string,
+): Promise<request.Response> {
   const a = agent(r.app);
   const form = await a.get(`/verify?lang=${lang}`).expect(200);
   const { type, body } = multipart([
@@ -34,8 +48,12 @@ async function uploadOnSite(r: RegistryHandle, file: Buffer, lang: string): Prom
 /** What every surface says about one certificate of registry `r`. */
 async function surfaces(r: RegistryHandle, manual: { readonly admin: TestAdmin }) {
   const { serial, pdf } = await activePledgeWithCertificate(r, { admin: manual.admin });
-  const api = (await request(r.app).get(`/api/v1/certificates/${serial}`).expect(200)).body as { development: boolean };
-  const verdict = (await request(r.app).post('/api/v1/verify').attach('file', pdf, 'c.pdf').expect(200)).body as { valid: boolean; development: boolean };
+  const api = (await request(r.app).get(`/api/v1/certificates/${serial}`).expect(200)).body as {
+    development: boolean;
+  };
+  const verdict = (
+    await request(r.app).post('/api/v1/verify').attach('file', pdf, 'c.pdf').expect(200)
+  ).body as { valid: boolean; development: boolean };
   const pages = {
     zh: (await request(r.app).get(`/verify/${serial}`).expect(200)).text,
     en: (await request(r.app).get(`/verify/${serial}?lang=en`).expect(200)).text,
@@ -77,7 +95,8 @@ describe('development certificates on the registry', function () {
         assert.ok(page.includes(html(NOTICE[0])), 'the Chinese notice');
         assert.match(page, /role="alert" data-development/);
       }
-      for (const page of [s.pages.en, s.pages.uploadEn]) assert.ok(page.includes(html(NOTICE[1])), 'the English notice');
+      for (const page of [s.pages.en, s.pages.uploadEn])
+        assert.ok(page.includes(html(NOTICE[1])), 'the English notice');
     });
   });
 
@@ -86,7 +105,11 @@ describe('development certificates on the registry', function () {
     const p12 = createDevP12({ commonName: 'EQI test (configured)', passphrase: 'configured' });
     fs.writeFileSync(path.join(dir, 'signing.pem'), exportSigningKeyPem(generateSigningKey()));
     fs.writeFileSync(path.join(dir, 'signing.p12'), p12.p12);
-    const r = useRegistry({ SIGNING_KEY: path.join(dir, 'signing.pem'), SIGNING_P12: path.join(dir, 'signing.p12'), SIGNING_P12_PASSWORD: p12.passphrase });
+    const r = useRegistry({
+      SIGNING_KEY: path.join(dir, 'signing.pem'),
+      SIGNING_P12: path.join(dir, 'signing.p12'),
+      SIGNING_P12_PASSWORD: p12.passphrase,
+    });
     const manual = useManualCertificates(r);
     let s: Awaited<ReturnType<typeof surfaces>>;
     before(async function () {

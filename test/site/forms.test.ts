@@ -234,7 +234,8 @@ describe('site forms', () => {
     const admin = await r.makeAdmin();
     await request(r.app)
       .post(`/api/v1/admin/pledges/${id}/approve`)
-      .set('Authorization', `Bearer ${admin.token}`).send({ evidenceChecked: true })
+      .set('Authorization', `Bearer ${admin.token}`)
+      .send({ evidenceChecked: true })
       .expect(200);
 
     await a.get('/me').expect(303).expect('Location', '/login');

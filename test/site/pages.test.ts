@@ -129,26 +129,48 @@ describe('site pages', () => {
   });
 
   it('when a browser accepts gzip, then a list page comes compressed with its own validator, and the same page as without', async () => {
-    const plain = await request(r.app).get('/founders').set('Accept-Encoding', 'identity').expect(200);
+    const plain = await request(r.app)
+      .get('/founders')
+      .set('Accept-Encoding', 'identity')
+      .expect(200);
     assert.equal(plain.headers['content-encoding'], undefined);
     // supertest would undo the gzip itself: read the bytes on the wire with node's client.
     const server = r.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const raw = await new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port, path: '/founders', headers: { 'Accept-Encoding': 'gzip, deflate, br' } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-        }).on('error', reject);
-      });
+      const raw = await new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>(
+        (resolve, reject) => {
+          http
+            .get(
+              {
+                host: '127.0.0.1',
+                port,
+                path: '/founders',
+                headers: { 'Accept-Encoding': 'gzip, deflate, br' },
+              },
+              (res) => {
+                const chunks: Buffer[] = [];
+                res.on('data', (c: Buffer) => chunks.push(c));
+                res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+              },
+            )
+            .on('error', reject);
+        },
+      );
       assert.equal(raw.headers['content-encoding'], 'gzip');
       assert.match(String(raw.headers.vary), /Accept-Encoding/);
-      assert.ok(raw.body.length < Buffer.byteLength(plain.text) / 3, `${raw.body.length} compressed bytes for ${Buffer.byteLength(plain.text)}`);
+      assert.ok(
+        raw.body.length < Buffer.byteLength(plain.text) / 3,
+        `${raw.body.length} compressed bytes for ${Buffer.byteLength(plain.text)}`,
+      );
       assert.equal(gunzipSync(raw.body).toString('utf8'), plain.text);
       assert.notEqual(raw.headers.etag, plain.headers.etag);
-      await request(r.app).get('/founders').set('Accept-Encoding', 'gzip').set('If-None-Match', String(raw.headers.etag)).expect(304);
+      await request(r.app)
+        .get('/founders')
+        .set('Accept-Encoding', 'gzip')
+        .set('If-None-Match', String(raw.headers.etag))
+        .expect(304);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -288,7 +310,8 @@ describe('site pages', () => {
     await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     await request(r.app)
       .post(`/api/v1/admin/pledges/${signed.body.id}/approve`)
-      .set('Authorization', `Bearer ${admin.token}`).send({ evidenceChecked: true })
+      .set('Authorization', `Bearer ${admin.token}`)
+      .send({ evidenceChecked: true })
       .expect(200);
 
     for (const path of ['/directory?q=' + encodeURIComponent('示例 &'), '/founders']) {

@@ -21,7 +21,13 @@ describe('site: typed serials', () => {
 
   it('when a serial is typed with spaces, in lower case or without dashes, then /verify leads to its canonical page, which says valid', async () => {
     const spaced = serial.replace(/-/g, ' ');
-    for (const typed of [spaced, ` ${spaced.toLowerCase()} `, serial.replace(/-/g, ''), serial.toLowerCase(), spaced.replace(' ', '-')]) {
+    for (const typed of [
+      spaced,
+      ` ${spaced.toLowerCase()} `,
+      serial.replace(/-/g, ''),
+      serial.toLowerCase(),
+      spaced.replace(' ', '-'),
+    ]) {
       const go = await request(r.app).get('/verify').query({ serial: typed }).expect(303);
       assert.equal(go.headers.location, `/verify/${serial}`, typed);
     }
@@ -30,12 +36,20 @@ describe('site: typed serials', () => {
   });
 
   it('when a non-canonical serial is opened as an address, then it redirects to the canonical one', async () => {
-    for (const typed of [serial.replace(/-/g, ' '), serial.toLowerCase(), serial.replace(/-/g, '')]) {
-      const res = await request(r.app).get(`/verify/${encodeURIComponent(typed)}`).expect(301);
+    for (const typed of [
+      serial.replace(/-/g, ' '),
+      serial.toLowerCase(),
+      serial.replace(/-/g, ''),
+    ]) {
+      const res = await request(r.app)
+        .get(`/verify/${encodeURIComponent(typed)}`)
+        .expect(301);
       assert.equal(res.headers.location, `/verify/${serial}`, typed);
     }
     // The language choice survives the redirect.
-    const en = await request(r.app).get(`/verify/${encodeURIComponent(serial.toLowerCase())}?lang=en`).expect(301);
+    const en = await request(r.app)
+      .get(`/verify/${encodeURIComponent(serial.toLowerCase())}?lang=en`)
+      .expect(301);
     assert.equal(en.headers.location, `/verify/${serial}?lang=en`);
   });
 

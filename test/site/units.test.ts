@@ -182,7 +182,10 @@ describe('site units', () => {
 
 describe('compactHtml', () => {
   it('when indentation and blank lines separate tags, then each run becomes one line break and text keeps its spaces', () => {
-    assert.equal(compactHtml('<ul>\n    <li>甲 乙</li>\n\n  <li>a  b</li>  \n</ul>'), '<ul>\n<li>甲 乙</li>\n<li>a  b</li>\n</ul>');
+    assert.equal(
+      compactHtml('<ul>\n    <li>甲 乙</li>\n\n  <li>a  b</li>  \n</ul>'),
+      '<ul>\n<li>甲 乙</li>\n<li>a  b</li>\n</ul>',
+    );
   });
 
   it('when a page has a textarea or pre, then it is left exactly as rendered', () => {

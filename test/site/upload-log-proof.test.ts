@@ -23,10 +23,27 @@ import { activePledgeWithCertificate, useManualCertificates } from '../helpers/p
 import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom, multipart } from './helpers';
 
-interface Check { name: string; ok: boolean; code?: string; reason?: string; detail?: string }
-interface Bundle { leafIndex: number; entry: string; inclusionProof: string[]; checkpoint: string }
+interface Check {
+  name: string;
+  ok: boolean;
+  code?: string;
+  reason?: string;
+  detail?: string;
+}
+interface Bundle {
+  leafIndex: number;
+  entry: string;
+  inclusionProof: string[];
+  checkpoint: string;
+}
 
-const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const html = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 describe('upload check: the transparency-log proof', function () {
   this.timeout(60_000);
@@ -37,7 +54,9 @@ describe('upload check: the transparency-log proof', function () {
   let cert: CertificateDoc;
 
   /** The same certificate (data, credential, keys), with `proof` as its log-proof.json. */
-  async function twin(proof: ((jws: string) => Promise<object | null>) | undefined): Promise<Buffer> {
+  async function twin(
+    proof: ((jws: string) => Promise<object | null>) | undefined,
+  ): Promise<Buffer> {
     const payload = decodeJws(cert.jws).payload as unknown as CertificateCredential;
     const issued = await issueCertificate(cert.data, {
       signingKey: r.registry.keys.signingKey,
@@ -53,15 +72,22 @@ describe('upload check: the transparency-log proof', function () {
     return Buffer.from(issued.pdf);
   }
 
-  const verify = async (file: Buffer) => (await request(r.app).post('/api/v1/verify').attach('file', file, 'c.pdf').expect(200)).body as { valid: boolean; checks: Check[] };
-  const bundleOf = async (file: Buffer) => JSON.parse((await extractAttachment(file, LOG_PROOF_FILENAME))!) as Bundle;
+  const verify = async (file: Buffer) =>
+    (await request(r.app).post('/api/v1/verify').attach('file', file, 'c.pdf').expect(200))
+      .body as { valid: boolean; checks: Check[] };
+  const bundleOf = async (file: Buffer) =>
+    JSON.parse((await extractAttachment(file, LOG_PROOF_FILENAME))!) as Bundle;
 
   /** The verdict fails on log-proof alone, with `code`. */
   async function failsOnlyLogProof(file: Buffer, code: string): Promise<void> {
     const v = await verify(file);
     assert.equal(v.valid, false);
     const failed = v.checks.filter((c) => !c.ok);
-    assert.deepEqual(failed.map((c) => [c.name, c.code]), [['log-proof', code]], JSON.stringify(v.checks));
+    assert.deepEqual(
+      failed.map((c) => [c.name, c.code]),
+      [['log-proof', code]],
+      JSON.stringify(v.checks),
+    );
     assert.ok(failed[0]!.reason, 'the API keeps the English reason beside the code');
   }
 
@@ -83,7 +109,11 @@ describe('upload check: the transparency-log proof', function () {
     assert.match(log.detail!, new RegExp(cert.serial));
     // Reported after the file's own checks, before the register's.
     const names = v.checks.map((c) => c.name);
-    assert.ok(names.indexOf('log-proof') > names.indexOf('pdf-signature') && names.indexOf('log-proof') < names.indexOf('serial-known'), names.join());
+    assert.ok(
+      names.indexOf('log-proof') > names.indexOf('pdf-signature') &&
+        names.indexOf('log-proof') < names.indexOf('serial-known'),
+      names.join(),
+    );
   });
 
   it('when the file carries no log-proof.json, then only the log check fails, as no-log-proof', async () => {
@@ -95,7 +125,13 @@ describe('upload check: the transparency-log proof', function () {
     assert.ok(real.inclusionProof.length > 0, 'the test registry has logged more than one entry');
     const flipped = Buffer.from(real.inclusionProof[0]!, 'base64');
     flipped[0]! ^= 1;
-    await failsOnlyLogProof(await twin(async () => ({ ...real, inclusionProof: [flipped.toString('base64'), ...real.inclusionProof.slice(1)] })), 'inclusion-invalid');
+    await failsOnlyLogProof(
+      await twin(async () => ({
+        ...real,
+        inclusionProof: [flipped.toString('base64'), ...real.inclusionProof.slice(1)],
+      })),
+      'inclusion-invalid',
+    );
   });
 
   it('when the proof is another certificate’s (genuine, from the same log), then it fails as entry-mismatch', async () => {
@@ -114,18 +150,31 @@ describe('upload check: the transparency-log proof', function () {
 
   it('when such a file is checked on the site, then the log line fails with its reason in the page language', async () => {
     const file = await twin(undefined);
-    for (const [lang, catalog] of [['zh-CN', zhCN], ['en', en]] as const) {
+    for (const [lang, catalog] of [
+      ['zh-CN', zhCN],
+      ['en', en],
+    ] as const) {
       const a = agent(r.app);
       const form = await a.get(`/verify?lang=${lang}`).expect(200);
       const { type, body } = multipart([
         { name: '_csrf', value: csrfFrom(form.text) },
         { name: 'file', value: file, filename: 'certificate.pdf' },
       ]);
-      const res = await a.post(`/verify/upload?lang=${lang}`).set('Content-Type', type).send(body).expect(200);
-      const line = /<li class="checklist-item checklist-fail" data-check="log-proof">([^]*?)<\/li>/.exec(res.text)?.[1];
+      const res = await a
+        .post(`/verify/upload?lang=${lang}`)
+        .set('Content-Type', type)
+        .send(body)
+        .expect(200);
+      const line =
+        /<li class="checklist-item checklist-fail" data-check="log-proof">([^]*?)<\/li>/.exec(
+          res.text,
+        )?.[1];
       assert.ok(line, `${lang}: the log line failed`);
       assert.ok(line.includes(html(catalog['upload.check.log-proof'])), `${lang}: its label`);
-      assert.ok(line.includes(`<span lang="${lang}">${html(catalog['upload.reason.no-log-proof'])}</span>`), `${lang}: ${line}`);
+      assert.ok(
+        line.includes(`<span lang="${lang}">${html(catalog['upload.reason.no-log-proof'])}</span>`),
+        `${lang}: ${line}`,
+      );
     }
   });
 });

@@ -6,10 +6,26 @@ import { zhCN } from '../../src/i18n/messages/zh-CN';
 import { useRegistry } from '../helpers/registry';
 
 const PATH = '/about/verification';
-const CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'log-proof', 'serial-known', 'registry-match', 'status'] as const;
+const CHECKS = [
+  'credential-present',
+  'credential-signature',
+  'credential-matches-document',
+  'pdf-signature',
+  'pdf-signer-trusted',
+  'log-proof',
+  'serial-known',
+  'registry-match',
+  'status',
+] as const;
 
 /** As nunjucks autoescapes text. */
-const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const html = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 /** Text of the section with the given id (up to its closing tag). */
 function section(html: string, id: string): string {
@@ -22,21 +38,41 @@ describe('site: how to check a certificate', () => {
   const r = useRegistry();
 
   it('when the page is opened, then it is Chinese by default and English with ?lang=en, with the three ways in order', async () => {
-    const zh = await request(r.app).get(PATH).expect(200).expect('Content-Type', /text\/html/);
+    const zh = await request(r.app)
+      .get(PATH)
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
     assert.match(zh.text, /<html lang="zh-CN">/);
     assert.match(zh.text, /<h1>如何查验证书<\/h1>/);
     const waysZh = section(zh.text, 'ways');
-    const ways = ['<h3>扫描二维码</h3>', '<h3>输入证书编号</h3>', '<h3>上传证书文件</h3>'].map((w) => waysZh.indexOf(w));
-    assert.ok(ways.every((i) => i > 0), `all three ways: ${ways}`);
-    assert.deepEqual([...ways].sort((a, b) => a - b), ways, 'QR, serial, upload in that order');
+    const ways = ['<h3>扫描二维码</h3>', '<h3>输入证书编号</h3>', '<h3>上传证书文件</h3>'].map(
+      (w) => waysZh.indexOf(w),
+    );
+    assert.ok(
+      ways.every((i) => i > 0),
+      `all three ways: ${ways}`,
+    );
+    assert.deepEqual(
+      [...ways].sort((a, b) => a - b),
+      ways,
+      'QR, serial, upload in that order',
+    );
     const enPage = await request(r.app).get(`${PATH}?lang=en`).expect(200);
     assert.match(enPage.text, /<html lang="en">/);
     assert.match(enPage.text, /<h1>How to check a certificate<\/h1>/);
-    for (const w of ['Scan the QR code', 'Enter the certificate number', 'Upload the certificate file']) assert.ok(enPage.text.includes(w), w);
+    for (const w of [
+      'Scan the QR code',
+      'Enter the certificate number',
+      'Upload the certificate file',
+    ])
+      assert.ok(enPage.text.includes(w), w);
   });
 
   it('when the page is read, then every check the upload runs is explained in the page language, under the same name the result page uses', async () => {
-    for (const [lang, catalog] of [['zh-CN', zhCN], ['en', en]] as const) {
+    for (const [lang, catalog] of [
+      ['zh-CN', zhCN],
+      ['en', en],
+    ] as const) {
       const res = await request(r.app).get(`${PATH}?lang=${lang}`).expect(200);
       const checks = section(res.text, 'checks');
       for (const c of CHECKS) {
@@ -52,9 +88,18 @@ describe('site: how to check a certificate', () => {
     for (const lang of ['zh-CN', 'en']) {
       const res = await request(r.app).get(`${PATH}?lang=${lang}`).expect(200);
       const offline = section(res.text, 'offline');
-      assert.ok(offline.includes('npm run verify -- cert.pdf --jwks jwks.json'), `${lang}: the command`);
-      assert.ok(offline.includes('GET /.well-known/jwks.json'), `${lang}: where jwks.json comes from`);
-      assert.ok(offline.includes('https://registry.test/.well-known/jwks.json'), `${lang}: the full address of the keys`);
+      assert.ok(
+        offline.includes('npm run verify -- cert.pdf --jwks jwks.json'),
+        `${lang}: the command`,
+      );
+      assert.ok(
+        offline.includes('GET /.well-known/jwks.json'),
+        `${lang}: where jwks.json comes from`,
+      );
+      assert.ok(
+        offline.includes('https://registry.test/.well-known/jwks.json'),
+        `${lang}: the full address of the keys`,
+      );
       assert.match(section(res.text, 'keys'), /<a href="\/\.well-known\/jwks\.json"/);
     }
     // The link leads to the keys.
@@ -65,10 +110,19 @@ describe('site: how to check a certificate', () => {
   it('when the page is opened, then the transparency log section shows the log verifier key as GET /log/vkey serves it and links the checkpoint, in both languages', async () => {
     const vkey = (await request(r.app).get('/log/vkey').expect(200)).text.trim();
     assert.match(vkey, /^registry\.test\/log\+[0-9a-f]{8}\+/);
-    for (const [query, catalog] of [['', zhCN], ['?lang=en', en]] as const) {
-      const log = section((await request(r.app).get(`${PATH}${query}`).expect(200)).text, 'transparency-log');
+    for (const [query, catalog] of [
+      ['', zhCN],
+      ['?lang=en', en],
+    ] as const) {
+      const log = section(
+        (await request(r.app).get(`${PATH}${query}`).expect(200)).text,
+        'transparency-log',
+      );
       assert.ok(log.includes(`<code class="vkey">${html(vkey)}</code>`), `the vkey in ${log}`);
-      assert.match(log, /<a href="https:\/\/registry\.test\/log\/checkpoint"><code>https:\/\/registry\.test\/log\/checkpoint<\/code><\/a>/);
+      assert.match(
+        log,
+        /<a href="https:\/\/registry\.test\/log\/checkpoint"><code>https:\/\/registry\.test\/log\/checkpoint<\/code><\/a>/,
+      );
       assert.ok(log.includes(html(catalog['how.log.text'])));
       assert.ok(!log.includes(html(catalog['how.log.pending'])), 'no longer "not in operation"');
     }
@@ -76,13 +130,19 @@ describe('site: how to check a certificate', () => {
 
   it('when /verify or any page footer is shown, then it links the page', async () => {
     const verify = await request(r.app).get('/verify').expect(200);
-    assert.match(verify.text.slice(verify.text.indexOf('<main'), verify.text.indexOf('</main>')), /href="\/about\/verification"/);
+    assert.match(
+      verify.text.slice(verify.text.indexOf('<main'), verify.text.indexOf('</main>')),
+      /href="\/about\/verification"/,
+    );
     for (const path of ['/', '/directory', PATH]) {
       const res = await request(r.app).get(path).expect(200);
       const footer = res.text.slice(res.text.indexOf('<footer'));
       assert.match(footer, /<a href="\/about\/verification">如何查验证书<\/a>/, path);
     }
     const enHome = await request(r.app).get('/?lang=en').expect(200);
-    assert.match(enHome.text.slice(enHome.text.indexOf('<footer')), /<a href="\/about\/verification">How to check a certificate<\/a>/);
+    assert.match(
+      enHome.text.slice(enHome.text.indexOf('<footer')),
+      /<a href="\/about\/verification">How to check a certificate<\/a>/,
+    );
   });
 });

@@ -16,15 +16,35 @@ import { agent, csrfFrom, multipart } from './helpers';
 
 const TYPO_ZH = '编号的校验位不符，可能输错了一位';
 const TYPO_EN = 'The check character does not match: one character was probably mistyped.';
-const CHECKS = ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', 'pdf-signer-trusted', 'log-proof', 'serial-known', 'registry-match', 'status'] as const;
+const CHECKS = [
+  'credential-present',
+  'credential-signature',
+  'credential-matches-document',
+  'pdf-signature',
+  'pdf-signer-trusted',
+  'log-proof',
+  'serial-known',
+  'registry-match',
+  'status',
+] as const;
 
 /** The checks as the result page lists them. */
 function checksOf(html: string): Array<{ name: string; ok: boolean; text: string }> {
-  return [...html.matchAll(/<li class="checklist-item checklist-(pass|fail)" data-check="([^"]+)">([^]*?)<\/li>/g)].map((m) => ({ name: m[2]!, ok: m[1] === 'pass', text: m[3]! }));
+  return [
+    ...html.matchAll(
+      /<li class="checklist-item checklist-(pass|fail)" data-check="([^"]+)">([^]*?)<\/li>/g,
+    ),
+  ].map((m) => ({ name: m[2]!, ok: m[1] === 'pass', text: m[3]! }));
 }
 
 /** A catalog text as the page escapes it. */
-const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const html = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 /** The same serial with its check character replaced by another one of the alphabet. */
 function withWrongCheck(serial: string): string {
@@ -43,7 +63,10 @@ describe('verify pages: plain words for typos and for what each check compared',
       assert.ok(zh.text.includes(TYPO_ZH), 'the typo is named');
       assert.match(zh.text, /class="verdict verdict-mistyped"/);
       assert.match(zh.text, /<code>EQI-2026-000001-7<\/code>/);
-      assert.match(zh.text, /<a class="button button-primary" href="\/verify#f-serial">重新输入证书编号<\/a>/);
+      assert.match(
+        zh.text,
+        /<a class="button button-primary" href="\/verify#f-serial">重新输入证书编号<\/a>/,
+      );
       assert.doesNotMatch(zh.text, /请勿采信|没有颁发过/);
       const enPage = await request(r.app).get('/verify/EQI-2026-000001-7?lang=en').expect(400);
       assert.ok(enPage.text.includes(TYPO_EN), 'the typo is named in English');
@@ -63,7 +86,9 @@ describe('verify pages: plain words for typos and for what each check compared',
       const p = await activePledgeWithCertificate(r, manual);
       const serial = p.serial;
       await request(r.app).get(`/verify/${serial}`).expect(200);
-      const typo = await request(r.app).get(`/verify/${withWrongCheck(serial)}`).expect(400);
+      const typo = await request(r.app)
+        .get(`/verify/${withWrongCheck(serial)}`)
+        .expect(400);
       assert.ok(typo.text.includes(TYPO_ZH));
       assert.ok(!typo.text.includes(p.body.company.name), 'no certificate is shown for a typo');
     });
@@ -76,7 +101,10 @@ describe('verify pages: plain words for typos and for what each check compared',
     });
 
     it('when the search box gives an example, then the example is a valid serial', async () => {
-      for (const [lang, catalog] of [['zh-CN', zhCN], ['en', en]] as const) {
+      for (const [lang, catalog] of [
+        ['zh-CN', zhCN],
+        ['en', en],
+      ] as const) {
         const example = /EQI-\d{4}-\d{6}-[0-9A-Z]/.exec(catalog['verify.serial.hint'])?.[0];
         assert.ok(example && parseSerial(example).ok, `${lang}: ${example}`);
       }
@@ -117,25 +145,49 @@ describe('verify pages: plain words for typos and for what each check compared',
       const registry = checks.find((c) => c.name === 'registry-match')!;
       assert.ok(registry.ok, 'the credential still equals the record');
       assert.ok(registry.text.includes(html(zhCN['upload.check.registry-match'])));
-      assert.match(registry.text, /电子凭证所载信息与本平台登记记录一致（比对的是电子凭证，不是页面）/);
+      assert.match(
+        registry.text,
+        /电子凭证所载信息与本平台登记记录一致（比对的是电子凭证，不是页面）/,
+      );
       assert.doesNotMatch(res.text, /证书所载信息与本平台登记记录一致/);
       for (const c of checks.filter((c) => c.ok)) {
         const means = zhCN[`upload.means.${c.name}` as keyof typeof zhCN];
-        assert.ok(c.text.includes(`<p class="checklist-means">含义： ${html(means)}</p>`), `${c.name} says what it means`);
+        assert.ok(
+          c.text.includes(`<p class="checklist-means">含义： ${html(means)}</p>`),
+          `${c.name} says what it means`,
+        );
       }
       assert.ok(registry.text.includes('没有比对页面上印的内容'));
-      for (const c of checks.filter((c) => !c.ok)) assert.doesNotMatch(c.text, /checklist-means/, `${c.name}: a failed line needs no caveat`);
+      for (const c of checks.filter((c) => !c.ok))
+        assert.doesNotMatch(c.text, /checklist-means/, `${c.name}: a failed line needs no caveat`);
     });
 
     it('when a tampered certificate is uploaded, then the technical reason is in the page language; the API keeps the English reason with its code', async () => {
       const zh = checksOf((await upload(tampered())).text).find((c) => c.name === 'pdf-signature')!;
       assert.ok(!zh.ok);
-      assert.ok(zh.text.includes(`技术说明： <span lang="zh-CN">${html(zhCN['upload.reason.digest-mismatch'])}</span>`), zh.text);
+      assert.ok(
+        zh.text.includes(
+          `技术说明： <span lang="zh-CN">${html(zhCN['upload.reason.digest-mismatch'])}</span>`,
+        ),
+        zh.text,
+      );
       assert.doesNotMatch(zh.text, /lang="en"/);
-      const enCheck = checksOf((await upload(tampered(), 'en')).text).find((c) => c.name === 'pdf-signature')!;
-      assert.ok(enCheck.text.includes(`Technical detail: <span lang="en">${html(en['upload.reason.digest-mismatch'])}</span>`), enCheck.text);
-      const api = await request(r.app).post('/api/v1/verify').attach('file', tampered(), 'cert.pdf').expect(200);
-      const sig = (api.body.checks as Array<{ name: string; reason?: string; code?: string }>).find((c) => c.name === 'pdf-signature')!;
+      const enCheck = checksOf((await upload(tampered(), 'en')).text).find(
+        (c) => c.name === 'pdf-signature',
+      )!;
+      assert.ok(
+        enCheck.text.includes(
+          `Technical detail: <span lang="en">${html(en['upload.reason.digest-mismatch'])}</span>`,
+        ),
+        enCheck.text,
+      );
+      const api = await request(r.app)
+        .post('/api/v1/verify')
+        .attach('file', tampered(), 'cert.pdf')
+        .expect(200);
+      const sig = (api.body.checks as Array<{ name: string; reason?: string; code?: string }>).find(
+        (c) => c.name === 'pdf-signature',
+      )!;
       assert.equal(sig.code, 'digest-mismatch');
       assert.equal(sig.reason, 'digest mismatch: the document was changed after signing');
     });
@@ -145,7 +197,12 @@ describe('verify pages: plain words for typos and for what each check compared',
       await r.registry.certificates.revoke(s, '测试撤销 / test revocation', 'test-admin');
       const status = checksOf((await upload(file)).text).find((c) => c.name === 'status')!;
       assert.ok(!status.ok);
-      assert.ok(status.text.includes(`<span lang="zh-CN">${html(zhCN['upload.reason.certificate-revoked'])}</span>`), status.text);
+      assert.ok(
+        status.text.includes(
+          `<span lang="zh-CN">${html(zhCN['upload.reason.certificate-revoked'])}</span>`,
+        ),
+        status.text,
+      );
       assert.ok(status.text.includes(zhCN['verdict.revoked.title']));
     });
 
@@ -169,9 +226,12 @@ describe('verify pages: plain words for typos and for what each check compared',
 
   it('when the catalogs are read, then every reason code and every check has its words in both languages', () => {
     for (const catalog of [zhCN, en] as Record<string, string>[]) {
-      for (const code of [...REASON_CODES, ...REGISTRY_REASON_CODES]) assert.ok(catalog[`upload.reason.${code}`], code);
-      for (const c of CHECKS) assert.ok(catalog[`upload.means.${c}`] && catalog[`upload.check.${c}`], c);
-      for (const part of ['title', 'text', 'mark', 'retry']) assert.ok(catalog[`verdict.mistyped.${part}`], part);
+      for (const code of [...REASON_CODES, ...REGISTRY_REASON_CODES])
+        assert.ok(catalog[`upload.reason.${code}`], code);
+      for (const c of CHECKS)
+        assert.ok(catalog[`upload.means.${c}`] && catalog[`upload.check.${c}`], c);
+      for (const part of ['title', 'text', 'mark', 'retry'])
+        assert.ok(catalog[`verdict.mistyped.${part}`], part);
     }
   });
 });

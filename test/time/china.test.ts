@@ -1,15 +1,37 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
-import { chinaDate, chinaDateTime, chinaDayEnd, chinaDayExpression, chinaDayRange, chinaDayStart, chinaPeriodStart, toChinaIso } from '../../src/time/china';
+import {
+  chinaDate,
+  chinaDateTime,
+  chinaDayEnd,
+  chinaDayExpression,
+  chinaDayRange,
+  chinaDayStart,
+  chinaPeriodStart,
+  toChinaIso,
+} from '../../src/time/china';
 import { useEmbeddedMongo } from '../helpers/db';
 
 // From 1992 on Asia/Shanghai is UTC+8 all year, so Intl's time-zone data is an independent oracle.
-const instants = fc.date({ min: new Date('1992-01-01T00:00:00Z'), max: new Date('2999-12-31T00:00:00Z'), noInvalidDate: true });
+const instants = fc.date({
+  min: new Date('1992-01-01T00:00:00Z'),
+  max: new Date('2999-12-31T00:00:00Z'),
+  noInvalidDate: true,
+});
 
 /** Beijing wall-clock fields by Intl (not by the code under test). */
 function intlFields(d: Date): Record<string, string> {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(d);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(d);
   return Object.fromEntries(parts.map((p) => [p.type, p.value]));
 }
 
@@ -53,12 +75,27 @@ describe('China time', () => {
   it('when the input is not a date or not a day, then a RangeError says so', () => {
     assert.throws(() => toChinaIso(new Date(Number.NaN)), RangeError);
     assert.throws(() => chinaDate(new Date('nonsense')), RangeError);
-    for (const bad of ['', '2024-1-2', '2024-13-01', '2024-02-30', '2023-02-29', '2024-01-02T00:00', 'x']) assert.throws(() => chinaDayStart(bad), RangeError, bad);
+    for (const bad of [
+      '',
+      '2024-1-2',
+      '2024-13-01',
+      '2024-02-30',
+      '2023-02-29',
+      '2024-01-02T00:00',
+      'x',
+    ])
+      assert.throws(() => chinaDayStart(bad), RangeError, bad);
   });
 });
 
 describe('China day ranges', () => {
-  const days = fc.date({ min: new Date('1992-01-01T00:00:00Z'), max: new Date('2999-12-30T00:00:00Z'), noInvalidDate: true }).map(chinaDate);
+  const days = fc
+    .date({
+      min: new Date('1992-01-01T00:00:00Z'),
+      max: new Date('2999-12-30T00:00:00Z'),
+      noInvalidDate: true,
+    })
+    .map(chinaDate);
 
   it('when from and to are China days, then an instant is in the range exactly when its China date lies between them', () => {
     fc.assert(
@@ -76,7 +113,9 @@ describe('China day ranges', () => {
     assert.equal(chinaDayRange(), undefined);
     assert.equal(chinaDayRange('', ''), undefined);
     assert.deepEqual(chinaDayRange('2026-12-02'), { $gte: new Date('2026-12-01T16:00:00Z') });
-    assert.deepEqual(chinaDayRange(undefined, '2026-12-02'), { $lt: new Date('2026-12-02T16:00:00Z') });
+    assert.deepEqual(chinaDayRange(undefined, '2026-12-02'), {
+      $lt: new Date('2026-12-02T16:00:00Z'),
+    });
     assert.equal(chinaDayEnd('2026-12-31').toISOString(), '2026-12-31T16:00:00.000Z');
     assert.throws(() => chinaDayRange('2026-02-30'), RangeError);
   });
@@ -93,9 +132,19 @@ describe('China days in the database', () => {
 
   it('when instants are grouped by chinaDayExpression, then each group key is the China date of its instants', async () => {
     const coll = mongoose.connection.db!.collection('china_days');
-    const ats = [new Date('2026-12-01T15:59:59.999Z'), new Date('2026-12-01T16:00:00Z'), new Date('2026-12-31T23:00:00Z'), new Date('2024-02-28T16:30:00Z')];
+    const ats = [
+      new Date('2026-12-01T15:59:59.999Z'),
+      new Date('2026-12-01T16:00:00Z'),
+      new Date('2026-12-31T23:00:00Z'),
+      new Date('2024-02-28T16:30:00Z'),
+    ];
     await coll.insertMany(ats.map((at) => ({ at })));
-    const rows = await coll.aggregate<{ _id: string; n: number }>([{ $group: { _id: chinaDayExpression('$at'), n: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
+    const rows = await coll
+      .aggregate<{ _id: string; n: number }>([
+        { $group: { _id: chinaDayExpression('$at'), n: { $sum: 1 } } },
+        { $sort: { _id: 1 } },
+      ])
+      .toArray();
     assert.deepEqual(rows, [
       { _id: '2024-02-29', n: 1 },
       { _id: '2026-12-01', n: 1 },

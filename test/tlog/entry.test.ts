@@ -4,19 +4,64 @@ import fc from 'fast-check';
 import jcs from './fixtures/jcs.json';
 import { makeSerial } from '../../certificates/serial';
 import { makeUscc } from '../../src/domain/uscc';
-import { ENTRY_TYPES, EntryError, canonicalize, decodeEntry, encodeEntry, type LogEntry } from '../../src/tlog/entry';
+import {
+  ENTRY_TYPES,
+  EntryError,
+  canonicalize,
+  decodeEntry,
+  encodeEntry,
+  type LogEntry,
+} from '../../src/tlog/entry';
 
 const USCC = makeUscc({ provinceCode: '11', serial: 7 });
 const SERIAL = makeSerial(2026, 123);
 const SHA = 'ab'.repeat(32);
 const AT = '2026-03-01T08:00:00.000Z';
 const EXAMPLES: LogEntry[] = [
-  { v: 1, type: 'pledge.activated', at: AT, uscc: USCC, sequence: 1, foundingNumber: 1, initiative: { version: 1, sha256: SHA } },
-  { v: 1, type: 'pledge.activated', at: AT, uscc: USCC, sequence: 101, foundingNumber: null, initiative: { version: 2, sha256: SHA } },
+  {
+    v: 1,
+    type: 'pledge.activated',
+    at: AT,
+    uscc: USCC,
+    sequence: 1,
+    foundingNumber: 1,
+    initiative: { version: 1, sha256: SHA },
+  },
+  {
+    v: 1,
+    type: 'pledge.activated',
+    at: AT,
+    uscc: USCC,
+    sequence: 101,
+    foundingNumber: null,
+    initiative: { version: 2, sha256: SHA },
+  },
   { v: 1, type: 'certificate.issued', at: AT, uscc: USCC, serial: SERIAL, credentialSha256: SHA },
-  { v: 1, type: 'certificate.revoked', at: AT, uscc: USCC, serial: SERIAL, credentialSha256: SHA, reason: 'false-information' },
-  { v: 1, type: 'certificate.withdrawn', at: AT, uscc: USCC, serial: SERIAL, credentialSha256: SHA },
-  { v: 1, type: 'certificate.superseded', at: AT, uscc: USCC, serial: SERIAL, credentialSha256: SHA },
+  {
+    v: 1,
+    type: 'certificate.revoked',
+    at: AT,
+    uscc: USCC,
+    serial: SERIAL,
+    credentialSha256: SHA,
+    reason: 'false-information',
+  },
+  {
+    v: 1,
+    type: 'certificate.withdrawn',
+    at: AT,
+    uscc: USCC,
+    serial: SERIAL,
+    credentialSha256: SHA,
+  },
+  {
+    v: 1,
+    type: 'certificate.superseded',
+    at: AT,
+    uscc: USCC,
+    serial: SERIAL,
+    credentialSha256: SHA,
+  },
   { v: 1, type: 'initiative.published', at: AT, initiative: { version: 2, sha256: SHA } },
 ];
 
@@ -31,12 +76,15 @@ function numgenLines(count: number, serialize: (n: number) => string): string {
   for (let idx = 0; idx < count; idx++) {
     let f = 0;
     if (idx < statics.length) f = f64(statics[idx]);
-    else if (idx < statics.length + jcs.numgen.serialCount) f = f64(0x0010000000000000n + BigInt(idx - statics.length));
+    else if (idx < statics.length + jcs.numgen.serialCount)
+      f = f64(0x0010000000000000n + BigInt(idx - statics.length));
     else {
       while (f === 0 || !Number.isFinite(f)) {
         if (data.length === 0) {
           block = createHash('sha256').update(block).digest();
-          data = Array.from(new Float64Array(block.buffer.slice(block.byteOffset, block.byteOffset + 32)));
+          data = Array.from(
+            new Float64Array(block.buffer.slice(block.byteOffset, block.byteOffset + 32)),
+          );
         }
         f = data.shift()!;
       }
@@ -56,7 +104,9 @@ describe('tlog entries (RFC 8785 JCS, entry schema)', () => {
   });
 
   it('when serializing the ES6 number test sequence, then its SHA-256 is the published one', () => {
-    for (const { lines, sha256, bytes } of jcs.numgen.sha256ByLines.filter((h) => h.lines <= 100_000)) {
+    for (const { lines, sha256, bytes } of jcs.numgen.sha256ByLines.filter(
+      (h) => h.lines <= 100_000,
+    )) {
       const text = numgenLines(lines, (n) => canonicalize(n));
       assert.equal(Buffer.byteLength(text), bytes, `${lines} lines`);
       assert.equal(createHash('sha256').update(text).digest('hex'), sha256, `${lines} lines`);
@@ -64,29 +114,66 @@ describe('tlog entries (RFC 8785 JCS, entry schema)', () => {
   });
 
   it('when serializing the numbers of RFC 8785 Appendix B, then each is as listed', () => {
-    const f64 = (h: string): number => new Float64Array(new BigUint64Array([BigInt(`0x${h}`)]).buffer)[0];
+    const f64 = (h: string): number =>
+      new Float64Array(new BigUint64Array([BigInt(`0x${h}`)]).buffer)[0];
     const table: [string, string][] = [
-      ['0000000000000000', '0'], ['8000000000000000', '0'], ['0000000000000001', '5e-324'], ['8000000000000001', '-5e-324'],
-      ['7fefffffffffffff', '1.7976931348623157e+308'], ['ffefffffffffffff', '-1.7976931348623157e+308'], ['4340000000000000', '9007199254740992'],
-      ['c340000000000000', '-9007199254740992'], ['4430000000000000', '295147905179352830000'], ['44b52d02c7e14af5', '9.999999999999997e+22'],
-      ['44b52d02c7e14af6', '1e+23'], ['44b52d02c7e14af7', '1.0000000000000001e+23'], ['444b1ae4d6e2ef4e', '999999999999999700000'],
-      ['444b1ae4d6e2ef4f', '999999999999999900000'], ['444b1ae4d6e2ef50', '1e+21'], ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
-      ['3eb0c6f7a0b5ed8d', '0.000001'], ['41b3de4355555553', '333333333.3333332'], ['41b3de4355555554', '333333333.33333325'],
-      ['41b3de4355555555', '333333333.3333333'], ['41b3de4355555556', '333333333.3333334'], ['41b3de4355555557', '333333333.33333343'],
-      ['becbf647612f3696', '-0.0000033333333333333333'], ['43143ff3c1cb0959', '1424953923781206.2'],
+      ['0000000000000000', '0'],
+      ['8000000000000000', '0'],
+      ['0000000000000001', '5e-324'],
+      ['8000000000000001', '-5e-324'],
+      ['7fefffffffffffff', '1.7976931348623157e+308'],
+      ['ffefffffffffffff', '-1.7976931348623157e+308'],
+      ['4340000000000000', '9007199254740992'],
+      ['c340000000000000', '-9007199254740992'],
+      ['4430000000000000', '295147905179352830000'],
+      ['44b52d02c7e14af5', '9.999999999999997e+22'],
+      ['44b52d02c7e14af6', '1e+23'],
+      ['44b52d02c7e14af7', '1.0000000000000001e+23'],
+      ['444b1ae4d6e2ef4e', '999999999999999700000'],
+      ['444b1ae4d6e2ef4f', '999999999999999900000'],
+      ['444b1ae4d6e2ef50', '1e+21'],
+      ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
+      ['3eb0c6f7a0b5ed8d', '0.000001'],
+      ['41b3de4355555553', '333333333.3333332'],
+      ['41b3de4355555554', '333333333.33333325'],
+      ['41b3de4355555555', '333333333.3333333'],
+      ['41b3de4355555556', '333333333.3333334'],
+      ['41b3de4355555557', '333333333.33333343'],
+      ['becbf647612f3696', '-0.0000033333333333333333'],
+      ['43143ff3c1cb0959', '1424953923781206.2'],
     ];
     for (const [h, want] of table) assert.equal(canonicalize(f64(h)), want, h);
-    for (const h of ['7fffffffffffffff', '7ff0000000000000']) assert.throws(() => canonicalize(f64(h)), EntryError, h);
+    for (const h of ['7fffffffffffffff', '7ff0000000000000'])
+      assert.throws(() => canonicalize(f64(h)), EntryError, h);
   });
 
   it('when sorting keys, then UTF-16 code units decide, not code points or locale', () => {
     // In code points U+1F602 > U+FB33, but in UTF-16 its lead surrogate 0xD83D < 0xFB33: the emoji sorts first.
-    assert.equal(canonicalize({ '\ufb33': 1, '\u{1f602}': 2, '\u00f6': 3 }), '{"\u00f6":3,"\u{1f602}":2,"\ufb33":1}');
-    assert.equal(canonicalize({ b: [1, { z: null, a: true }], a: 'x' }), '{"a":"x","b":[1,{"a":true,"z":null}]}');
+    assert.equal(
+      canonicalize({ '\ufb33': 1, '\u{1f602}': 2, '\u00f6': 3 }),
+      '{"\u00f6":3,"\u{1f602}":2,"\ufb33":1}',
+    );
+    assert.equal(
+      canonicalize({ b: [1, { z: null, a: true }], a: 'x' }),
+      '{"a":"x","b":[1,{"a":true,"z":null}]}',
+    );
   });
 
   it('when values are not I-JSON or not JSON, then canonicalize refuses them', () => {
-    for (const v of [NaN, Infinity, undefined, () => 1, 1n, Symbol('s'), new Date(0), { a: undefined }, [undefined], '\ud800', { '\udc00': 1 }, new Map()]) {
+    for (const v of [
+      NaN,
+      Infinity,
+      undefined,
+      () => 1,
+      1n,
+      Symbol('s'),
+      new Date(0),
+      { a: undefined },
+      [undefined],
+      '\ud800',
+      { '\udc00': 1 },
+      new Map(),
+    ]) {
       assert.throws(() => canonicalize(v), EntryError, String(typeof v));
     }
     let deep: unknown = 1;
@@ -112,14 +199,35 @@ describe('tlog entries (RFC 8785 JCS, entry schema)', () => {
       assert.equal(bytes.toString('utf8'), canonicalize(e));
       assert.deepEqual(decodeEntry(bytes), e);
     }
-    assert.equal(encodeEntry(EXAMPLES[2]).toString(), `{"at":"${AT}","credentialSha256":"${SHA}","serial":"${SERIAL}","type":"certificate.issued","uscc":"${USCC}","v":1}`);
+    assert.equal(
+      encodeEntry(EXAMPLES[2]).toString(),
+      `{"at":"${AT}","credentialSha256":"${SHA}","serial":"${SERIAL}","type":"certificate.issued","uscc":"${USCC}","v":1}`,
+    );
   });
 
   it('when an entry carries personal data or any unknown field, then it is refused', () => {
-    for (const extra of [{ signatoryName: '张三' }, { email: 'a@example.com' }, { phone: '13800000000' }, { companyName: '示例有限公司' }, { note: 'x' }]) {
-      for (const e of EXAMPLES) assert.throws(() => encodeEntry({ ...e, ...extra } as LogEntry), EntryError, `${e.type} + ${Object.keys(extra)[0]}`);
+    for (const extra of [
+      { signatoryName: '张三' },
+      { email: 'a@example.com' },
+      { phone: '13800000000' },
+      { companyName: '示例有限公司' },
+      { note: 'x' },
+    ]) {
+      for (const e of EXAMPLES)
+        assert.throws(
+          () => encodeEntry({ ...e, ...extra } as LogEntry),
+          EntryError,
+          `${e.type} + ${Object.keys(extra)[0]}`,
+        );
     }
-    assert.throws(() => encodeEntry({ ...EXAMPLES[0], initiative: { version: 1, sha256: SHA, title: 't' } } as unknown as LogEntry), EntryError);
+    assert.throws(
+      () =>
+        encodeEntry({
+          ...EXAMPLES[0],
+          initiative: { version: 1, sha256: SHA, title: 't' },
+        } as unknown as LogEntry),
+      EntryError,
+    );
   });
 
   it('when fields are malformed, then the entry is refused', () => {
@@ -143,7 +251,8 @@ describe('tlog entries (RFC 8785 JCS, entry schema)', () => {
       { ...EXAMPLES[3], reason: undefined },
       { ...EXAMPLES[6], uscc: USCC },
     ];
-    for (const e of bad) assert.throws(() => encodeEntry(e as LogEntry), EntryError, JSON.stringify(e));
+    for (const e of bad)
+      assert.throws(() => encodeEntry(e as LogEntry), EntryError, JSON.stringify(e));
   });
 
   it('when entry bytes are not canonical, then decoding refuses them', () => {

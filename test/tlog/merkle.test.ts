@@ -19,7 +19,16 @@ import {
 const VECTORS = path.join(__dirname, '..', '..', '..', 'shared', 'testdata', 'tlog');
 
 // The tree the shared vectors come from (README there).
-const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => Buffer.from(h, 'hex'));
+const LEAVES = [
+  '',
+  '00',
+  '10',
+  '2021',
+  '3031',
+  '40414243',
+  '5051525354555657',
+  '606162636465666768696a6b6c6d6e6f',
+].map((h) => Buffer.from(h, 'hex'));
 const ROOTS = [
   'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
@@ -33,7 +42,15 @@ const ROOTS = [
 ];
 
 function jsonFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? jsonFiles(path.join(dir, d.name)) : d.name.endsWith('.json') ? [path.join(dir, d.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) =>
+      d.isDirectory()
+        ? jsonFiles(path.join(dir, d.name))
+        : d.name.endsWith('.json')
+          ? [path.join(dir, d.name)]
+          : [],
+    );
 }
 const b64 = (s: string | null | undefined): Buffer => Buffer.from(s ?? '', 'base64');
 const proofOf = (p: string[] | null): Buffer[] => (p ?? []).map(b64);
@@ -60,12 +77,16 @@ function refMth(d: Buffer[]): Buffer {
 function refPath(m: number, d: Buffer[]): Buffer[] {
   if (d.length <= 1) return [];
   const k = refK(d.length);
-  return m < k ? [...refPath(m, d.slice(0, k)), refMth(d.slice(k))] : [...refPath(m - k, d.slice(k)), refMth(d.slice(0, k))];
+  return m < k
+    ? [...refPath(m, d.slice(0, k)), refMth(d.slice(k))]
+    : [...refPath(m - k, d.slice(k)), refMth(d.slice(0, k))];
 }
 function refSubproof(m: number, d: Buffer[], b: boolean): Buffer[] {
   if (m === d.length) return b ? [] : [refMth(d)];
   const k = refK(d.length);
-  return m <= k ? [...refSubproof(m, d.slice(0, k), b), refMth(d.slice(k))] : [...refSubproof(m - k, d.slice(k), false), refMth(d.slice(0, k))];
+  return m <= k
+    ? [...refSubproof(m, d.slice(0, k), b), refMth(d.slice(k))]
+    : [...refSubproof(m - k, d.slice(k), false), refMth(d.slice(0, k))];
 }
 const refProof = (m: number, d: Buffer[]): Buffer[] => refSubproof(m, d, true);
 /** Root from an inclusion path by the same recursion as PATH (top sibling last); null if the length is wrong. */
@@ -74,12 +95,21 @@ function refRootFromPath(m: number, n: number, leaf: Buffer, p: Buffer[]): Buffe
   if (p.length === 0) return null;
   const k = refK(n);
   const sibling = p[p.length - 1];
-  const below = m < k ? refRootFromPath(m, k, leaf, p.slice(0, -1)) : refRootFromPath(m - k, n - k, leaf, p.slice(0, -1));
+  const below =
+    m < k
+      ? refRootFromPath(m, k, leaf, p.slice(0, -1))
+      : refRootFromPath(m - k, n - k, leaf, p.slice(0, -1));
   if (!below) return null;
   return m < k ? sha(Buffer.from([1]), below, sibling) : sha(Buffer.from([1]), sibling, below);
 }
 /** Both roots from a consistency proof by the SUBPROOF recursion (top element last); null if the length is wrong. */
-function refRoots(m: number, n: number, p: Buffer[], b: boolean, root1: Buffer): [Buffer, Buffer] | null {
+function refRoots(
+  m: number,
+  n: number,
+  p: Buffer[],
+  b: boolean,
+  root1: Buffer,
+): [Buffer, Buffer] | null {
   if (m === n) {
     if (b) return p.length === 0 ? [root1, root1] : null;
     return p.length === 1 ? [p[0], p[0]] : null;
@@ -95,18 +125,25 @@ function refRoots(m: number, n: number, p: Buffer[], b: boolean, root1: Buffer):
   const below = refRoots(m - k, n - k, p.slice(0, -1), false, root1);
   return below && [H(sibling, below[0]), H(sibling, below[1])];
 }
-const refVerifyConsistency = (m: number, n: number, p: Buffer[], root1: Buffer, root2: Buffer): boolean => {
+const refVerifyConsistency = (
+  m: number,
+  n: number,
+  p: Buffer[],
+  root1: Buffer,
+  root2: Buffer,
+): boolean => {
   if (m <= 0 || m > n) return false;
   const r = refRoots(m, n, p, true, root1);
   return !!r && r[0].equals(root1) && r[1].equals(root2);
 };
-const refVerify = (m: number, n: number, leaf: Buffer, p: Buffer[], root: Buffer): boolean => m < n && (refRootFromPath(m, n, leaf, p)?.equals(root) ?? false);
+const refVerify = (m: number, n: number, leaf: Buffer, p: Buffer[], root: Buffer): boolean =>
+  m < n && (refRootFromPath(m, n, leaf, p)?.equals(root) ?? false);
 
 function flipByte(proof: Buffer[], i: number, bit: number): Buffer[] {
   return proof.map((p, j) => {
     if (j !== i % proof.length) return p;
     const c = Buffer.from(p);
-    c[Math.floor(bit / 8) % 32] ^= 1 << bit % 8;
+    c[Math.floor(bit / 8) % 32] ^= 1 << (bit % 8);
     return c;
   });
 }
@@ -125,7 +162,11 @@ describe('tlog merkle (RFC 9162 §2.1)', () => {
     const hashes = LEAVES.map(leafHash);
     for (let n = 0; n <= 8; n++) {
       assert.equal(rootFromLeafHashes(hashes.slice(0, n)).toString('hex'), ROOTS[n], `size ${n}`);
-      assert.equal((await treeRoot(n, new MemoryHashReader(hashes.slice(0, n)))).toString('hex'), ROOTS[n], `size ${n} via reader`);
+      assert.equal(
+        (await treeRoot(n, new MemoryHashReader(hashes.slice(0, n)))).toString('hex'),
+        ROOTS[n],
+        `size ${n} via reader`,
+      );
     }
   });
 
@@ -133,7 +174,10 @@ describe('tlog merkle (RFC 9162 §2.1)', () => {
   const consistency = jsonFiles(path.join(VECTORS, 'consistency'));
 
   it('when the vector folders are read, then they hold cases of both outcomes', () => {
-    assert.ok(inclusion.length >= 40 && consistency.length >= 80, `${inclusion.length} / ${consistency.length}`);
+    assert.ok(
+      inclusion.length >= 40 && consistency.length >= 80,
+      `${inclusion.length} / ${consistency.length}`,
+    );
   });
 
   it('when verifying every shared inclusion vector, then wantErr cases are rejected and the others verify', () => {
@@ -141,7 +185,13 @@ describe('tlog merkle (RFC 9162 §2.1)', () => {
     let bad = 0;
     for (const f of inclusion) {
       const v = JSON.parse(fs.readFileSync(f, 'utf8'));
-      const ok = verifyInclusion(v.leafIdx, v.treeSize, b64(v.leafHash), proofOf(v.proof), b64(v.root));
+      const ok = verifyInclusion(
+        v.leafIdx,
+        v.treeSize,
+        b64(v.leafHash),
+        proofOf(v.proof),
+        b64(v.root),
+      );
       assert.equal(ok, !v.wantErr, `${path.relative(VECTORS, f)}: ${v.desc}`);
       if (v.wantErr) bad++;
       else good++;
@@ -172,7 +222,11 @@ describe('tlog merkle (RFC 9162 §2.1)', () => {
     }
     for (const f of consistency.filter((f) => f.endsWith('happy-path.json'))) {
       const v = JSON.parse(fs.readFileSync(f, 'utf8'));
-      assert.deepEqual(await consistencyProof(v.size1, v.size2, new MemoryHashReader(hashes.slice(0, v.size2))), proofOf(v.proof), f);
+      assert.deepEqual(
+        await consistencyProof(v.size1, v.size2, new MemoryHashReader(hashes.slice(0, v.size2))),
+        proofOf(v.proof),
+        f,
+      );
     }
     assert.equal(reader.size, 8);
   });
@@ -206,24 +260,52 @@ describe('tlog merkle (RFC 9162 §2.1)', () => {
           const proof = await inclusionProof(m, n, reader);
           assert.deepEqual(proof, refPath(m, d));
           assert.equal(verifyInclusion(m, n, d[m], proof, root), true);
-          if (proof.length) assert.equal(verifyInclusion(m, n, d[m], flipByte(proof, which, bit), root), false, 'flipped proof byte');
-          assert.equal(verifyInclusion(m, n, flipByte([d[m]], 0, bit)[0], proof, root), false, 'flipped leaf byte');
-          assert.equal(verifyInclusion(m, n, d[m], proof, flipByte([root], 0, bit)[0]), false, 'flipped root byte');
+          if (proof.length)
+            assert.equal(
+              verifyInclusion(m, n, d[m], flipByte(proof, which, bit), root),
+              false,
+              'flipped proof byte',
+            );
+          assert.equal(
+            verifyInclusion(m, n, flipByte([d[m]], 0, bit)[0], proof, root),
+            false,
+            'flipped leaf byte',
+          );
+          assert.equal(
+            verifyInclusion(m, n, d[m], proof, flipByte([root], 0, bit)[0]),
+            false,
+            'flipped root byte',
+          );
           // A wrong index or size fails unless it gives the proof the very same shape (e.g. leaf 0 of
           // 3 and of 4): the size is bound by the signed checkpoint, not by the proof. The reference
           // verifier says which; the library must agree with it, and accept only the true pair.
           for (const idx of new Set([(m + 1 + (b % n)) % n, (m + 1) % n, m ^ 1])) {
             if (idx === m || idx >= n) continue;
-            assert.equal(verifyInclusion(idx, n, d[m], proof, root), refVerify(idx, n, d[m], proof, root), `wrong index ${idx}`);
-            if (!d[idx].equals(d[m])) assert.equal(verifyInclusion(idx, n, d[m], proof, root), false, `wrong index ${idx}`);
+            assert.equal(
+              verifyInclusion(idx, n, d[m], proof, root),
+              refVerify(idx, n, d[m], proof, root),
+              `wrong index ${idx}`,
+            );
+            if (!d[idx].equals(d[m]))
+              assert.equal(verifyInclusion(idx, n, d[m], proof, root), false, `wrong index ${idx}`);
           }
           for (const size of [n + 1, n - 1, n * 2, m + 1]) {
             if (size <= m || size === n) continue;
-            assert.equal(verifyInclusion(m, size, d[m], proof, root), refVerify(m, size, d[m], proof, root), `wrong size ${size}`);
-            if (refPath(m, d.slice(0, Math.min(size, n))).length !== proof.length) assert.equal(verifyInclusion(m, size, d[m], proof, root), false, `wrong size ${size}`);
+            assert.equal(
+              verifyInclusion(m, size, d[m], proof, root),
+              refVerify(m, size, d[m], proof, root),
+              `wrong size ${size}`,
+            );
+            if (refPath(m, d.slice(0, Math.min(size, n))).length !== proof.length)
+              assert.equal(
+                verifyInclusion(m, size, d[m], proof, root),
+                false,
+                `wrong size ${size}`,
+              );
           }
           assert.equal(verifyInclusion(m, n, d[m], [...proof, d[m]], root), false, 'extra element');
-          if (proof.length) assert.equal(verifyInclusion(m, n, d[m], proof.slice(0, -1), root), false, 'truncated');
+          if (proof.length)
+            assert.equal(verifyInclusion(m, n, d[m], proof.slice(0, -1), root), false, 'truncated');
 
           // Consistency.
           const size1 = 1 + (b % n);
@@ -232,21 +314,49 @@ describe('tlog merkle (RFC 9162 §2.1)', () => {
           assert.deepEqual(cproof, size1 === n ? [] : refProof(size1, d));
           assert.equal(verifyConsistency(size1, n, cproof, root1, root), true);
           if (cproof.length) {
-            assert.equal(verifyConsistency(size1, n, flipByte(cproof, which, bit), root1, root), false, 'flipped consistency byte');
-            assert.equal(verifyConsistency(size1, n, cproof.slice(0, -1), root1, root), false, 'truncated consistency');
+            assert.equal(
+              verifyConsistency(size1, n, flipByte(cproof, which, bit), root1, root),
+              false,
+              'flipped consistency byte',
+            );
+            assert.equal(
+              verifyConsistency(size1, n, cproof.slice(0, -1), root1, root),
+              false,
+              'truncated consistency',
+            );
           }
-          assert.equal(verifyConsistency(size1, n, cproof, flipByte([root1], 0, bit)[0], root), false, 'flipped old root');
-          assert.equal(verifyConsistency(size1, n, cproof, root1, flipByte([root], 0, bit)[0]), false, 'flipped new root');
+          assert.equal(
+            verifyConsistency(size1, n, cproof, flipByte([root1], 0, bit)[0], root),
+            false,
+            'flipped old root',
+          );
+          assert.equal(
+            verifyConsistency(size1, n, cproof, root1, flipByte([root], 0, bit)[0]),
+            false,
+            'flipped new root',
+          );
           // As for inclusion, a wrong size only passes where the reference says the shape is the same.
           for (const size2 of [n + 1, n - 1, n * 2]) {
             if (size2 < size1 || size2 === n) continue;
-            assert.equal(verifyConsistency(size1, size2, cproof, root1, root), refVerifyConsistency(size1, size2, cproof, root1, root), `wrong new size ${size2}`);
+            assert.equal(
+              verifyConsistency(size1, size2, cproof, root1, root),
+              refVerifyConsistency(size1, size2, cproof, root1, root),
+              `wrong new size ${size2}`,
+            );
           }
           if (size1 > 1 && size1 < n) {
             const other = refMth(d.slice(0, size1 - 1));
-            assert.equal(verifyConsistency(size1 - 1, n, cproof, other, root), refVerifyConsistency(size1 - 1, n, cproof, other, root), 'wrong old size');
+            assert.equal(
+              verifyConsistency(size1 - 1, n, cproof, other, root),
+              refVerifyConsistency(size1 - 1, n, cproof, other, root),
+              'wrong old size',
+            );
           }
-          assert.equal(refVerifyConsistency(size1, n, cproof, root1, root), true, 'the reference accepts it too');
+          assert.equal(
+            refVerifyConsistency(size1, n, cproof, root1, root),
+            true,
+            'the reference accepts it too',
+          );
         },
       ),
       { numRuns: 300 },

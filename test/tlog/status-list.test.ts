@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { MIN_STATUS_LIST_LENGTH, StatusList, StatusListError, parseStatusListIndex, randomStatusIndex } from '../../src/tlog/status-list';
+import {
+  MIN_STATUS_LIST_LENGTH,
+  StatusList,
+  StatusListError,
+  parseStatusListIndex,
+  randomStatusIndex,
+} from '../../src/tlog/status-list';
 
 // The encodedList of the spec's examples (w3c/vc-bitstring-status-list index.html at 74fcae1, W3C
 // document licence): 16 KB of zeros, i.e. a 131,072-entry list with nothing revoked.
@@ -33,16 +39,20 @@ describe('tlog status list (W3C Bitstring Status List v1.0)', () => {
 
   it('when random bits are set, then the encoded list decodes to exactly those bits', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.nat({ max: MIN_STATUS_LIST_LENGTH - 1 }), { maxLength: 200 }), (indexes) => {
-        const list = new StatusList();
-        for (const i of indexes) list.set(i, true);
-        const encoded = list.encode();
-        assert.match(encoded, /^u[A-Za-z0-9_-]+$/);
-        const back = StatusList.decode(encoded);
-        const set = new Set(indexes);
-        for (const i of [...indexes, 0, 1, MIN_STATUS_LIST_LENGTH - 1]) assert.equal(back.get(i), set.has(i));
-        assert.deepEqual(back.bytes, list.bytes);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: MIN_STATUS_LIST_LENGTH - 1 }), { maxLength: 200 }),
+        (indexes) => {
+          const list = new StatusList();
+          for (const i of indexes) list.set(i, true);
+          const encoded = list.encode();
+          assert.match(encoded, /^u[A-Za-z0-9_-]+$/);
+          const back = StatusList.decode(encoded);
+          const set = new Set(indexes);
+          for (const i of [...indexes, 0, 1, MIN_STATUS_LIST_LENGTH - 1])
+            assert.equal(back.get(i), set.has(i));
+          assert.deepEqual(back.bytes, list.bytes);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -70,13 +80,17 @@ describe('tlog status list (W3C Bitstring Status List v1.0)', () => {
     ]) {
       assert.throws(() => StatusList.decode(s), StatusListError, s.slice(0, 40));
     }
-    assert.throws(() => StatusList.decode(b64(gzipSync(Buffer.alloc(16384))), 262_144), /fewer than/);
+    assert.throws(
+      () => StatusList.decode(b64(gzipSync(Buffer.alloc(16384))), 262_144),
+      /fewer than/,
+    );
   });
 
   it('when reading statusListIndex strings, then only plain base-10 is accepted', () => {
     assert.equal(parseStatusListIndex('0'), 0);
     assert.equal(parseStatusListIndex('94567'), 94567);
-    for (const s of ['', '01', '-1', '+1', '1.0', '1e3', ' 1', '0x10', '99999999999999999']) assert.throws(() => parseStatusListIndex(s), StatusListError, s);
+    for (const s of ['', '01', '-1', '+1', '1.0', '1e3', ' 1', '0x10', '99999999999999999'])
+      assert.throws(() => parseStatusListIndex(s), StatusListError, s);
   });
 
   it('when assigning random indexes, then they are unique, in range, not sequential, and a full list is reported', () => {
@@ -88,7 +102,10 @@ describe('tlog status list (W3C Bitstring Status List v1.0)', () => {
       taken.add(n);
     }
     const sorted = [...taken];
-    assert.ok(sorted.some((n, i) => i > 0 && n < sorted[i - 1]), 'not handed out in order');
+    assert.ok(
+      sorted.some((n, i) => i > 0 && n < sorted[i - 1]),
+      'not handed out in order',
+    );
     const small = new Set<number>();
     for (let i = 0; i < 16; i++) small.add(randomStatusIndex(16, (k) => small.has(k)));
     assert.equal(small.size, 16);

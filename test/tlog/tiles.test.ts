@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import fixtures from './fixtures/tessera-paths.json';
-import { MemoryHashReader, consistencyProof, inclusionProof, leafHash, nodeHash, rootFromLeafHashes, treeRoot } from '../../src/tlog/merkle';
+import {
+  MemoryHashReader,
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  nodeHash,
+  rootFromLeafHashes,
+  treeRoot,
+} from '../../src/tlog/merkle';
 import {
   MAX_ENTRY_SIZE,
   bundleMatchesTile,
@@ -22,13 +30,18 @@ import {
 } from '../../src/tlog/tiles';
 
 const W = (p: number): number => (p === 0 ? 256 : p);
-const leaves = (n: number, salt = ''): Buffer[] => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`${salt}entry ${i}`)));
+const leaves = (n: number, salt = ''): Buffer[] =>
+  Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`${salt}entry ${i}`)));
 /** MTH of consecutive hashes computed the slow way (RFC recursion), independent of the library. */
 function mth(h: Buffer[]): Buffer {
   if (h.length === 1) return h[0];
   let k = 1;
   while (k * 2 < h.length) k *= 2;
-  return createHash('sha256').update(Buffer.from([1])).update(mth(h.slice(0, k))).update(mth(h.slice(k))).digest();
+  return createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(mth(h.slice(0, k)))
+    .update(mth(h.slice(k)))
+    .digest();
 }
 
 describe('tlog tiles (C2SP tlog-tiles)', () => {
@@ -41,26 +54,59 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
   });
 
   it("when building the paths of tessera's vectors, then each matches", () => {
-    for (const v of fixtures.tilePath) assert.equal(tilePath({ level: v.level, index: v.index, width: W(v.p) }), v.path);
-    for (const v of fixtures.entriesPath) assert.equal(tilePath({ level: 'entries', index: v.n, width: W(v.p) }), v.path);
-    for (const v of fixtures.entriesPathForLogIndex) assert.equal(tilePath(tileForLeaf(v.seq, v.logSize, 'entries')), v.path);
+    for (const v of fixtures.tilePath)
+      assert.equal(tilePath({ level: v.level, index: v.index, width: W(v.p) }), v.path);
+    for (const v of fixtures.entriesPath)
+      assert.equal(tilePath({ level: 'entries', index: v.n, width: W(v.p) }), v.path);
+    for (const v of fixtures.entriesPathForLogIndex)
+      assert.equal(tilePath(tileForLeaf(v.seq, v.logSize, 'entries')), v.path);
   });
 
   it("when parsing tessera's vectors, then good paths parse to their coordinates and bad ones are refused", () => {
     for (const v of fixtures.parse) {
       const p = `tile/${v.level}/${v.index}`;
       if (v.wantErr || v.jsRefuses) assert.throws(() => parseTilePath(p), /not a tile path/, p);
-      else assert.deepEqual(parseTilePath(p), { level: v.want!.level, index: v.want!.index, width: W(v.want!.p) }, p);
+      else
+        assert.deepEqual(
+          parseTilePath(p),
+          { level: v.want!.level, index: v.want!.index, width: W(v.want!.p) },
+          p,
+        );
     }
-    for (const v of [...fixtures.tilePath.map((t) => t.path), ...fixtures.entriesPath.map((t) => t.path)]) assert.equal(tilePath(parseTilePath(v)), v);
+    for (const v of [
+      ...fixtures.tilePath.map((t) => t.path),
+      ...fixtures.entriesPath.map((t) => t.path),
+    ])
+      assert.equal(tilePath(parseTilePath(v)), v);
   });
 
   it('when a path is not canonical, then it is refused', () => {
     for (const p of [
-      'tile/00/000', 'tile/01/000', 'tile/0/x000/001', 'tile/0/000.p/256', 'tile/0/000.p/0', 'tile/0/000.p/08', 'tile/0/1',
-      'tile/0/0001', 'tile/0/x1/000', 'tile/0/X001/000', 'tile/0/000/', '/tile/0/000', 'tile/0/000.p/1/', 'tile/0//000',
-      'tile/entries/000.p/', 'tile/entries', 'tile/data/000', 'tile/8/0/000', 'tiles/0/000', 'tile/0/+01', 'tile/0/ 01',
-      'tile/0/x001/x002.p/3', 'tile/0/001.p/3.p/4', 'tile/0/000.P/3', 'tile/0/٠٠١',
+      'tile/00/000',
+      'tile/01/000',
+      'tile/0/x000/001',
+      'tile/0/000.p/256',
+      'tile/0/000.p/0',
+      'tile/0/000.p/08',
+      'tile/0/1',
+      'tile/0/0001',
+      'tile/0/x1/000',
+      'tile/0/X001/000',
+      'tile/0/000/',
+      '/tile/0/000',
+      'tile/0/000.p/1/',
+      'tile/0//000',
+      'tile/entries/000.p/',
+      'tile/entries',
+      'tile/data/000',
+      'tile/8/0/000',
+      'tiles/0/000',
+      'tile/0/+01',
+      'tile/0/ 01',
+      'tile/0/x001/x002.p/3',
+      'tile/0/001.p/3.p/4',
+      'tile/0/000.P/3',
+      'tile/0/٠٠١',
     ]) {
       assert.throws(() => parseTilePath(p), /not a tile path/, p);
     }
@@ -68,10 +114,15 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
 
   it('when paths are random coordinates, then formatting and parsing round-trip', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: 0, max: 63 }), fc.constant('entries' as const)), fc.maxSafeNat(), fc.integer({ min: 1, max: 256 }), (level, index, width) => {
-        const t: TileCoord = { level, index, width };
-        assert.deepEqual(parseTilePath(tilePath(t)), t);
-      }),
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 63 }), fc.constant('entries' as const)),
+        fc.maxSafeNat(),
+        fc.integer({ min: 1, max: 256 }),
+        (level, index, width) => {
+          const t: TileCoord = { level, index, width };
+          assert.deepEqual(parseTilePath(tilePath(t)), t);
+        },
+      ),
     );
   });
 
@@ -79,13 +130,25 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
     const tiles = tilesForSize(70_000);
     const at = (l: number) => tiles.filter((t) => t.level === l);
     assert.equal(at(0).filter((t) => t.width === 256).length, 273);
-    assert.deepEqual(at(0).filter((t) => t.width !== 256), [{ level: 0, index: 273, width: 112 }]);
-    assert.deepEqual(at(1), [{ level: 1, index: 0, width: 256 }, { level: 1, index: 1, width: 17 }]);
+    assert.deepEqual(
+      at(0).filter((t) => t.width !== 256),
+      [{ level: 0, index: 273, width: 112 }],
+    );
+    assert.deepEqual(at(1), [
+      { level: 1, index: 0, width: 256 },
+      { level: 1, index: 1, width: 17 },
+    ]);
     assert.deepEqual(at(2), [{ level: 2, index: 0, width: 1 }]);
     assert.equal(tiles.length, 273 + 1 + 2 + 1);
-    assert.deepEqual(tilesForSize(256), [{ level: 0, index: 0, width: 256 }, { level: 1, index: 0, width: 1 }]);
+    assert.deepEqual(tilesForSize(256), [
+      { level: 0, index: 0, width: 256 },
+      { level: 1, index: 0, width: 1 },
+    ]);
     assert.deepEqual(tilesForSize(0), []);
-    assert.deepEqual(tilesForSize(3, { entries: true }), [{ level: 0, index: 0, width: 3 }, { level: 'entries', index: 0, width: 3 }]);
+    assert.deepEqual(tilesForSize(3, { entries: true }), [
+      { level: 0, index: 0, width: 3 },
+      { level: 'entries', index: 0, width: 3 },
+    ]);
   });
 
   it('when a tree grows, then the new tiles are those of the new size that the old size lacked', () => {
@@ -103,11 +166,15 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
     const h = leaves(256 * 3 + 5);
     const levels = tileLevels(h);
     assert.equal(levels.length, 2);
-    assert.deepEqual(tileData(levels, { level: 0, index: 1, width: 256 }), Buffer.concat(h.slice(256, 512)));
+    assert.deepEqual(
+      tileData(levels, { level: 0, index: 1, width: 256 }),
+      Buffer.concat(h.slice(256, 512)),
+    );
     assert.equal(tileData(levels, { level: 0, index: 3, width: 5 }).length, 5 * 32);
     const l1 = tileData(levels, { level: 1, index: 0, width: 3 });
     assert.equal(l1.length, 96);
-    for (let i = 0; i < 3; i++) assert.deepEqual(l1.subarray(i * 32, i * 32 + 32), mth(h.slice(i * 256, i * 256 + 256)));
+    for (let i = 0; i < 3; i++)
+      assert.deepEqual(l1.subarray(i * 32, i * 32 + 32), mth(h.slice(i * 256, i * 256 + 256)));
     assert.throws(() => tileData(levels, { level: 1, index: 0, width: 4 }), /beyond/);
   });
 
@@ -118,24 +185,44 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
     const memory = new MemoryHashReader(all);
     let fetched = 0;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: all.length }), fc.nat(), fc.nat(), async (size, a, b) => {
-        // The tiles a tree of `size` publishes, cut from the full tree's levels.
-        const published = new Set(tilesForSize(size).map(tilePath));
-        const reader = tileHashReader(size, (t) => {
-          fetched++;
-          assert.ok(published.has(tilePath(t)), `asked for ${tilePath(t)}, which a tree of ${size} does not publish`);
-          return tileData(levels, t);
-        });
-        const index = a % size;
-        const size1 = 1 + (b % size);
-        assert.deepEqual(await inclusionProof(index, size, reader), await inclusionProof(index, size, memory));
-        assert.deepEqual(await consistencyProof(size1, size, reader), await consistencyProof(size1, size, memory));
-        assert.deepEqual(await treeRoot(size, reader), await treeRoot(size, memory));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: all.length }),
+        fc.nat(),
+        fc.nat(),
+        async (size, a, b) => {
+          // The tiles a tree of `size` publishes, cut from the full tree's levels.
+          const published = new Set(tilesForSize(size).map(tilePath));
+          const reader = tileHashReader(size, (t) => {
+            fetched++;
+            assert.ok(
+              published.has(tilePath(t)),
+              `asked for ${tilePath(t)}, which a tree of ${size} does not publish`,
+            );
+            return tileData(levels, t);
+          });
+          const index = a % size;
+          const size1 = 1 + (b % size);
+          assert.deepEqual(
+            await inclusionProof(index, size, reader),
+            await inclusionProof(index, size, memory),
+          );
+          assert.deepEqual(
+            await consistencyProof(size1, size, reader),
+            await consistencyProof(size1, size, memory),
+          );
+          assert.deepEqual(await treeRoot(size, reader), await treeRoot(size, memory));
+        },
+      ),
       { numRuns: 40 },
     );
     assert.ok(fetched > 0);
-    assert.deepEqual(await treeRoot(all.length, tileHashReader(all.length, (t) => tileData(levels, t))), rootFromLeafHashes(all));
+    assert.deepEqual(
+      await treeRoot(
+        all.length,
+        tileHashReader(all.length, (t) => tileData(levels, t)),
+      ),
+      rootFromLeafHashes(all),
+    );
   });
 
   it('when a tile cache is given, then each tile is fetched once across proofs and the proofs are unchanged', async () => {
@@ -144,16 +231,28 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
     const memory = new MemoryHashReader(all);
     const fetched: string[] = [];
     const cache = new TileCache(16);
-    const reader = tileHashReader(all.length, (t) => {
-      fetched.push(tilePath(t));
-      return tileData(levels, t);
-    }, cache);
-    for (const i of [0, 1, 2, 300, 301, 1030]) assert.deepEqual(await inclusionProof(i, all.length, reader), await inclusionProof(i, all.length, memory));
+    const reader = tileHashReader(
+      all.length,
+      (t) => {
+        fetched.push(tilePath(t));
+        return tileData(levels, t);
+      },
+      cache,
+    );
+    for (const i of [0, 1, 2, 300, 301, 1030])
+      assert.deepEqual(
+        await inclusionProof(i, all.length, reader),
+        await inclusionProof(i, all.length, memory),
+      );
     assert.equal(new Set(fetched).size, fetched.length, 'each tile fetched once');
     const first = fetched.length;
     await inclusionProof(1, all.length, reader);
     assert.equal(fetched.length, first, 'served from the cache');
-    const failing = tileHashReader(10, () => Promise.reject(new Error('store down')), new TileCache());
+    const failing = tileHashReader(
+      10,
+      () => Promise.reject(new Error('store down')),
+      new TileCache(),
+    );
     await assert.rejects(inclusionProof(3, 10, failing), /store down/);
   });
 
@@ -209,7 +308,8 @@ describe('tlog tiles (C2SP tlog-tiles)', () => {
     const levels = tileLevels(h);
     const t0 = tileData(levels, { level: 0, index: 1, width: 256 });
     let row = Array.from({ length: 256 }, (_, i) => t0.subarray(i * 32, i * 32 + 32));
-    while (row.length > 1) row = Array.from({ length: row.length / 2 }, (_, i) => nodeHash(row[2 * i], row[2 * i + 1]));
+    while (row.length > 1)
+      row = Array.from({ length: row.length / 2 }, (_, i) => nodeHash(row[2 * i], row[2 * i + 1]));
     assert.deepEqual(row[0], tileData(levels, { level: 1, index: 0, width: 2 }).subarray(32));
   });
 });

@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { Certificate, CertificateStatus, type CertificateDoc } from '../../models/certificate';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { LogCheckpoint, LogEntryRecord } from '../../models/transparency-log';
-import { decodeEntry, leafHash, openCheckpoint, parseVerifierKey, rootFromLeafHashes } from '../../src/tlog';
+import {
+  decodeEntry,
+  leafHash,
+  openCheckpoint,
+  parseVerifierKey,
+  rootFromLeafHashes,
+} from '../../src/tlog';
 import { bytes } from '../../src/transparency/store';
 import { adminSession, startCluster, type Cluster } from '../faults/cluster';
 import { httpJson, startAppProcess, type AppProcess } from '../helpers/app-process';
@@ -30,7 +36,12 @@ function getText(url: string): Promise<{ status: number; text: string }> {
   });
 }
 
-const keyOf = (e: ReturnType<typeof decodeEntry>): string => ('serial' in e ? `${e.type}:${e.serial}` : e.type === 'pledge.activated' ? `${e.type}:${e.sequence}` : `${e.type}:${e.initiative.version}`);
+const keyOf = (e: ReturnType<typeof decodeEntry>): string =>
+  'serial' in e
+    ? `${e.type}:${e.serial}`
+    : e.type === 'pledge.activated'
+      ? `${e.type}:${e.sequence}`
+      : `${e.type}:${e.initiative.version}`;
 
 describe('transparency log under kill -9 and two instances (test/transparency/crash.test.ts)', function () {
   this.timeout(240_000);
@@ -71,10 +82,23 @@ describe('transparency log under kill -9 and two instances (test/transparency/cr
       }
     })();
 
-    const approve = (base: () => string, id: string) => httpJson(base(), 'POST', `/api/v1/admin/pledges/${id}/approve`, { token: admin, body: { evidenceChecked: true } }).catch(() => null);
+    const approve = (base: () => string, id: string) =>
+      httpJson(base(), 'POST', `/api/v1/admin/pledges/${id}/approve`, {
+        token: admin,
+        body: { evidenceChecked: true },
+      }).catch(() => null);
     const revokeSome = async (base: () => string, n: number) => {
-      const valid = await Certificate.find({ status: CertificateStatus.Valid }).limit(n).lean<CertificateDoc[]>();
-      await Promise.all(valid.map((v) => httpJson(base(), 'POST', `/api/v1/admin/certificates/${v.serial}/revoke`, { token: admin, body: { reason: 'crash test', reasonCode: 'other' } }).catch(() => null)));
+      const valid = await Certificate.find({ status: CertificateStatus.Valid })
+        .limit(n)
+        .lean<CertificateDoc[]>();
+      await Promise.all(
+        valid.map((v) =>
+          httpJson(base(), 'POST', `/api/v1/admin/certificates/${v.serial}/revoke`, {
+            token: admin,
+            body: { reason: 'crash test', reasonCode: 'other' },
+          }).catch(() => null),
+        ),
+      );
     };
 
     // Phase 1: approvals and revocations on one instance, killed part-way.
@@ -93,18 +117,27 @@ describe('transparency log under kill -9 and two instances (test/transparency/cr
     second = await startAppProcess(c.env, 60_000);
     urls = [c.url(), second.url];
     const bases = [() => c.url(), () => second!.url];
-    const rest = (await Pledge.find({ status: PledgeStatus.PendingReview }).lean<PledgeDoc[]>()).map((p) => String(p._id));
+    const rest = (
+      await Pledge.find({ status: PledgeStatus.PendingReview }).lean<PledgeDoc[]>()
+    ).map((p) => String(p._id));
     await Promise.all(rest.map((id, i) => approve(bases[i % 2], id)));
-    for (let i = 0; i < 300 && !(await Certificate.exists({ status: CertificateStatus.Valid })); i++) await new Promise((res) => setTimeout(res, 100));
+    for (
+      let i = 0;
+      i < 300 && !(await Certificate.exists({ status: CertificateStatus.Valid }));
+      i++
+    )
+      await new Promise((res) => setTimeout(res, 100));
     await revokeSome(bases[1], 5);
 
     // Settle: every stored change has its entry.
     const expectedKeys = async (): Promise<Set<string>> => {
       const keys = new Set<string>(['initiative.published:1']);
-      for (const p of await Pledge.find({ sequence: { $exists: true } }).lean<PledgeDoc[]>()) keys.add(`pledge.activated:${p.sequence}`);
+      for (const p of await Pledge.find({ sequence: { $exists: true } }).lean<PledgeDoc[]>())
+        keys.add(`pledge.activated:${p.sequence}`);
       for (const cert of await Certificate.find({}).lean<CertificateDoc[]>()) {
         keys.add(`certificate.issued:${cert.serial}`);
-        if (cert.status !== CertificateStatus.Valid) keys.add(`certificate.${cert.status}:${cert.serial}`);
+        if (cert.status !== CertificateStatus.Valid)
+          keys.add(`certificate.${cert.status}:${cert.serial}`);
       }
       return keys;
     };
@@ -117,7 +150,10 @@ describe('transparency log under kill -9 and two instances (test/transparency/cr
       expected = await expectedKeys();
       const top = await LogCheckpoint.findOne({}).sort({ _id: -1 }).lean();
       if ([...expected].every((k) => logged.includes(k)) && top?._id === entries.length) break;
-      if (Date.now() > deadline) assert.fail(`not settled: missing ${[...expected].filter((k) => !logged.includes(k)).join(', ')}`);
+      if (Date.now() > deadline)
+        assert.fail(
+          `not settled: missing ${[...expected].filter((k) => !logged.includes(k)).join(', ')}`,
+        );
       await new Promise((res) => setTimeout(res, 200));
     }
     await new Promise((res) => setTimeout(res, 300));
@@ -126,18 +162,38 @@ describe('transparency log under kill -9 and two instances (test/transparency/cr
 
     // Exactly once, and nothing that did not happen (a certificate still being issued may be logged first).
     assert.equal(new Set(logged).size, logged.length, 'no entry twice');
-    const finishing = new Set((await Pledge.find({ pendingSerial: { $exists: true } }).lean<PledgeDoc[]>()).map((p) => `certificate.issued:${p.pendingSerial}`));
+    const finishing = new Set(
+      (await Pledge.find({ pendingSerial: { $exists: true } }).lean<PledgeDoc[]>()).map(
+        (p) => `certificate.issued:${p.pendingSerial}`,
+      ),
+    );
     // Read after `finishing`: an issue finished in between is then a stored certificate.
     expected = await expectedKeys();
-    for (const k of logged) assert.ok(expected.has(k) || finishing.has(k), `logged but did not happen: ${k}`);
+    for (const k of logged)
+      assert.ok(expected.has(k) || finishing.has(k), `logged but did not happen: ${k}`);
     const activated = await Pledge.countDocuments({ sequence: { $exists: true } });
     assert.ok(activated >= 50, `activations happened (${activated})`);
-    assert.ok(logged.some((k) => k.startsWith('certificate.revoked:')), 'revocations happened');
+    assert.ok(
+      logged.some((k) => k.startsWith('certificate.revoked:')),
+      'revocations happened',
+    );
 
     // Every checkpoint served (HTTP) and stored is a prefix of the final log.
-    const leaves = (await LogEntryRecord.find({}).sort({ _id: 1 }).lean()).map((e) => leafHash(bytes(e.data)));
+    const leaves = (await LogEntryRecord.find({}).sort({ _id: 1 }).lean()).map((e) =>
+      leafHash(bytes(e.data)),
+    );
     assert.ok(served.size > 3, `checkpoints were served (${served.size})`);
-    for (const [size, root] of served) assert.deepEqual(rootFromLeafHashes(leaves.slice(0, size)), root, `served checkpoint ${size}`);
-    for (const cp of await LogCheckpoint.find({}).lean()) assert.deepEqual(rootFromLeafHashes(leaves.slice(0, cp._id)), bytes(cp.root), `stored checkpoint ${cp._id}`);
+    for (const [size, root] of served)
+      assert.deepEqual(
+        rootFromLeafHashes(leaves.slice(0, size)),
+        root,
+        `served checkpoint ${size}`,
+      );
+    for (const cp of await LogCheckpoint.find({}).lean())
+      assert.deepEqual(
+        rootFromLeafHashes(leaves.slice(0, cp._id)),
+        bytes(cp.root),
+        `stored checkpoint ${cp._id}`,
+      );
   });
 });

@@ -46,14 +46,24 @@ describe('log monitor (src/transparency/monitor.ts, npm run log:audit)', functio
     for (let i = 0; i < 4; i++) pledges.push(await activePledge(r, admin));
     let certs: Array<{ serial: string }> = [];
     for (let i = 0; i < 300 && certs.length < 4; i++) {
-      certs = (await mongoose.connection.db!.collection('certificates').find({}).toArray()) as unknown as Array<{ serial: string }>;
+      certs = (await mongoose.connection
+        .db!.collection('certificates')
+        .find({})
+        .toArray()) as unknown as Array<{ serial: string }>;
       if (certs.length < 4) await new Promise((res) => setTimeout(res, 50));
     }
-    await request(r.app).post(`/api/v1/admin/certificates/${certs[0].serial}/revoke`).set('Authorization', `Bearer ${admin}`).send({ reason: 'Test revocation', reasonCode: 'other' }).expect(200);
+    await request(r.app)
+      .post(`/api/v1/admin/certificates/${certs[0].serial}/revoke`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ reason: 'Test revocation', reasonCode: 'other' })
+      .expect(200);
 
     const clean = await settledAudit();
     assert.deepEqual(clean.differences, []);
-    assert.deepEqual(clean.founders.map((f) => f.uscc), pledges.map((p) => p.body.company.uscc));
+    assert.deepEqual(
+      clean.founders.map((f) => f.uscc),
+      pledges.map((p) => p.body.company.uscc),
+    );
     assert.equal(clean.activeCertificates, 3);
     assert.deepEqual(clean.revoked, [certs[0].serial]);
 
@@ -76,8 +86,14 @@ describe('log monitor (src/transparency/monitor.ts, npm run log:audit)', functio
 
     const caught = await auditLog({ url, state });
     assert.ok(caught.differences.length > 0);
-    assert.ok(caught.differences.some((d) => /rewritten|does not match|root/.test(d)), caught.differences.join('\n'));
-    assert.ok(caught.differences.some((d) => /founder 2/.test(d)), caught.differences.join('\n'));
+    assert.ok(
+      caught.differences.some((d) => /rewritten|does not match|root/.test(d)),
+      caught.differences.join('\n'),
+    );
+    assert.ok(
+      caught.differences.some((d) => /founder 2/.test(d)),
+      caught.differences.join('\n'),
+    );
     assert.deepEqual(caught.state, state, 'the state does not move on to a bad log');
     assert.equal(await audit(['--url', url, '--state', stateFile]), 1);
     assert.deepEqual(JSON.parse(fs.readFileSync(stateFile, 'utf8')), state);
@@ -85,6 +101,9 @@ describe('log monitor (src/transparency/monitor.ts, npm run log:audit)', functio
 
   it('when the command line is wrong, then exit code 2', async () => {
     assert.equal(await audit([]), 2);
-    assert.equal(await audit(['--url', 'http://127.0.0.1:1', '--state', path.join(os.tmpdir(), 'none.json')]), 2);
+    assert.equal(
+      await audit(['--url', 'http://127.0.0.1:1', '--state', path.join(os.tmpdir(), 'none.json')]),
+      2,
+    );
   });
 });

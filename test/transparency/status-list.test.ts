@@ -11,7 +11,9 @@ import { useRegistry, type RegistryHandle } from '../helpers/registry';
 async function certificateOf(r: RegistryHandle, pledgeId: string): Promise<{ serial: string }> {
   const until = Date.now() + 30_000;
   for (;;) {
-    const c = await mongoose.connection.db!.collection('certificates').findOne({ pledge: new mongoose.Types.ObjectId(pledgeId) });
+    const c = await mongoose.connection
+      .db!.collection('certificates')
+      .findOne({ pledge: new mongoose.Types.ObjectId(pledgeId) });
     if (c) return { serial: c.serial as string };
     if (Date.now() > until) throw new Error('no certificate issued');
     r.registry.certificateIssuer.poke();
@@ -19,14 +21,21 @@ async function certificateOf(r: RegistryHandle, pledgeId: string): Promise<{ ser
   }
 }
 
-async function list(r: RegistryHandle, purpose: string): Promise<{ list: StatusList; payload: Record<string, unknown> }> {
+async function list(
+  r: RegistryHandle,
+  purpose: string,
+): Promise<{ list: StatusList; payload: Record<string, unknown> }> {
   const res = await request(r.app).get(`/api/v1/status/${purpose}`).expect(200);
   assert.match(res.headers['content-type'], /^application\/vc\+jwt/);
   const jws = res.text;
   assert.equal(decodeJws(jws).header.typ, 'vc+jwt');
   const jwks = (await request(r.app).get('/.well-known/jwks.json').expect(200)).body;
   const payload = verifyCredential(jws, jwks);
-  const subject = payload.credentialSubject as { type: string; statusPurpose: string; encodedList: string };
+  const subject = payload.credentialSubject as {
+    type: string;
+    statusPurpose: string;
+    encodedList: string;
+  };
   assert.equal(subject.type, 'BitstringStatusList');
   assert.equal(subject.statusPurpose, purpose);
   assert.deepEqual(payload.type, ['VerifiableCredential', 'BitstringStatusListCredential']);
@@ -52,9 +61,17 @@ describe('certificate status lists (src/transparency/status.ts)', function () {
     assert.notEqual(ia, ib);
     assert.equal((await list(r, 'revocation')).list.get(ia), false);
 
-    await request(r.app).post(`/api/v1/admin/certificates/${ca.serial}/revoke`).set('Authorization', `Bearer ${admin}`).send({ reason: 'Breach of the pledge', reasonCode: 'breach-of-pledge' }).expect(200);
+    await request(r.app)
+      .post(`/api/v1/admin/certificates/${ca.serial}/revoke`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ reason: 'Breach of the pledge', reasonCode: 'breach-of-pledge' })
+      .expect(200);
     const session = await companySession(r, b.body.signatory.email);
-    await request(r.app).post('/api/v1/me/pledge/withdraw').set('Authorization', `Bearer ${session}`).send({ reason: 'We are leaving' }).expect(200);
+    await request(r.app)
+      .post('/api/v1/me/pledge/withdraw')
+      .set('Authorization', `Bearer ${session}`)
+      .send({ reason: 'We are leaving' })
+      .expect(200);
 
     const rev = (await list(r, 'revocation')).list;
     const sus = (await list(r, 'suspension')).list;

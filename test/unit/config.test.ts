@@ -51,7 +51,13 @@ describe('config', () => {
     assert.equal(config.logLevel, 'info');
     assert.equal(config.trustProxy, false);
     assert.equal(config.reviewMode, 'manual');
-    assert.deepEqual(config.rateLimit, { signingPerMin: 10, signingPerCodePerDay: 5, signingPerDomainPerDay: 100, loginPerMin: 10, verifyPerMin: 30 });
+    assert.deepEqual(config.rateLimit, {
+      signingPerMin: 10,
+      signingPerCodePerDay: 5,
+      signingPerDomainPerDay: 100,
+      loginPerMin: 10,
+      verifyPerMin: 30,
+    });
     assert.equal(config.smtpUrl, undefined);
     assert.deepEqual(config.signing, { key: undefined, p12: undefined, p12Password: undefined });
   });
@@ -113,15 +119,27 @@ describe('config', () => {
   });
 
   it('when the association is not configured outside production, then the fictional 示例质量协会 / Example Quality Association is used; in production the configured names are', () => {
-    assert.deepEqual(loadConfig({ NODE_ENV: 'development' }).association, { zh: '示例质量协会', en: 'Example Quality Association' });
-    assert.deepEqual(loadConfig(production).association, { zh: '某某质量协会', en: 'Some Quality Association' });
+    assert.deepEqual(loadConfig({ NODE_ENV: 'development' }).association, {
+      zh: '示例质量协会',
+      en: 'Example Quality Association',
+    });
+    assert.deepEqual(loadConfig(production).association, {
+      zh: '某某质量协会',
+      en: 'Some Quality Association',
+    });
     const err = configError(() => loadConfig({ ...production, ASSOCIATION_NAME_EN: undefined }));
     assert.deepEqual(err.problems, ['ASSOCIATION_NAME_EN: required when NODE_ENV=production']);
   });
 
   it('when an association name holds a control character or is too long, then it is refused naming the variable', () => {
-    assert.match(configError(() => loadConfig({ ASSOCIATION_NAME_ZH: '质量\u0007协会' })).problems.join(), /^ASSOCIATION_NAME_ZH: must not hold control/);
-    assert.match(configError(() => loadConfig({ ASSOCIATION_NAME_EN: 'x'.repeat(41) })).problems.join(), /^ASSOCIATION_NAME_EN: must be at most 40/);
+    assert.match(
+      configError(() => loadConfig({ ASSOCIATION_NAME_ZH: '质量\u0007协会' })).problems.join(),
+      /^ASSOCIATION_NAME_ZH: must not hold control/,
+    );
+    assert.match(
+      configError(() => loadConfig({ ASSOCIATION_NAME_EN: 'x'.repeat(41) })).problems.join(),
+      /^ASSOCIATION_NAME_EN: must be at most 40/,
+    );
   });
 
   it('when NODE_ENV=production lacks only JWT_SECRET, then exactly that is reported', () => {
@@ -151,15 +169,28 @@ describe('config', () => {
     assert.equal(err.problems.length, 1, err.message);
     assert.match(err.problems[0], /^MONGODB_URI: required when NODE_ENV=production/);
     assert.match(err.problems[0], /ALLOW_EMBEDDED_STORE=1/, 'the message names the way out');
-    const allowed = loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: '1' });
+    const allowed = loadConfig({
+      ...production,
+      MONGODB_URI: undefined,
+      ALLOW_EMBEDDED_STORE: '1',
+    });
     assert.equal(allowed.mongodbUri, undefined);
     assert.equal(allowed.allowEmbeddedStore, true);
     // Anything but an explicit 1 (or 0) is a mistake worth naming, not a silent "no".
     for (const bad of ['yes', 'true', '2']) {
-      const e = configError(() => loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: bad }));
-      assert.ok(e.problems.some((p) => p.startsWith('ALLOW_EMBEDDED_STORE: ')), e.message);
+      const e = configError(() =>
+        loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: bad }),
+      );
+      assert.ok(
+        e.problems.some((p) => p.startsWith('ALLOW_EMBEDDED_STORE: ')),
+        e.message,
+      );
     }
-    assert.ok(configError(() => loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: '0' })));
+    assert.ok(
+      configError(() =>
+        loadConfig({ ...production, MONGODB_URI: undefined, ALLOW_EMBEDDED_STORE: '0' }),
+      ),
+    );
   });
 
   it('when outside production neither SMTP_URL nor MONGODB_URI is set, then it loads (dev outbox, embedded store)', () => {
@@ -246,10 +277,18 @@ describe('config', () => {
     for (const v of ENV_VARS) {
       const row = rows.get(v.name);
       assert.ok(row, `README.md has no table row for ${v.name}: run \`npm run docs:env\``);
-      assert.equal(row[0], envVarDefaultCell(v), `README default of ${v.name} is stale: run \`npm run docs:env\``);
+      assert.equal(
+        row[0],
+        envVarDefaultCell(v),
+        `README default of ${v.name} is stale: run \`npm run docs:env\``,
+      );
     }
     const known = new Set(ENV_VARS.map((v) => v.name));
     const stale = [...rows.keys()].filter((name) => !known.has(name));
-    assert.deepEqual(stale, [], 'README documents variables the config does not read: run `npm run docs:env`');
+    assert.deepEqual(
+      stale,
+      [],
+      'README documents variables the config does not read: run `npm run docs:env`',
+    );
   });
 });

@@ -5,16 +5,23 @@ import { plainErrorPage } from '../../src/site/error-page';
 
 describe('error codes in words', () => {
   it('when an error code has catalog wording, then each language gets it; otherwise the English detail', () => {
-    const e = conflict('This pledge is not awaiting review (it may have been decided already).', { code: 'pledge-not-pending-review' });
+    const e = conflict('This pledge is not awaiting review (it may have been decided already).', {
+      code: 'pledge-not-pending-review',
+    });
     assert.equal(errorDetail('zh-CN', e), '该承诺已不在待审核状态（可能已被其他管理员处理）。');
     assert.match(errorDetail('en', e), /no longer awaiting review/);
-    const unknown = conflict('Something specific happened.', { code: 'no-such-code-in-any-catalog' });
+    const unknown = conflict('Something specific happened.', {
+      code: 'no-such-code-in-any-catalog',
+    });
     assert.equal(errorDetail('zh-CN', unknown), 'Something specific happened.');
     assert.equal(errorDetail('zh-CN', { code: 'x', title: 'Conflict' }), 'Conflict');
   });
 
   it('when every error code in the catalogs is listed, then both languages have the same ones', () => {
-    const codes = (l: 'zh-CN' | 'en') => catalogKeys(l).filter((k) => /^(error\.[a-z-]+|http\.\d+)$/.test(k)).sort();
+    const codes = (l: 'zh-CN' | 'en') =>
+      catalogKeys(l)
+        .filter((k) => /^(error\.[a-z-]+|http\.\d+)$/.test(k))
+        .sort();
     assert.ok(codes('zh-CN').length >= 20);
     assert.deepEqual(codes('en'), codes('zh-CN'));
   });

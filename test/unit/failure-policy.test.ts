@@ -49,7 +49,11 @@ describe('process failure policy (units)', () => {
   it('when the failure happens while serving a request, then the fatal line names the request id', async () => {
     const { logger, lines } = memoryLogger();
     const spy = exitSpy();
-    const handle = processFailureHandler({ logger, shutdown: async () => undefined, exit: spy.exit });
+    const handle = processFailureHandler({
+      logger,
+      shutdown: async () => undefined,
+      exit: spy.exit,
+    });
     const res = { locals: { requestId: 'req-1234' } } as unknown as Response;
     withRequestContext({} as never, res, () => {
       setImmediate(() => handle('unhandledRejection', new Error('lost')));

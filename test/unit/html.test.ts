@@ -4,7 +4,10 @@ import { escapeHtml } from '../../src/text/html';
 
 /** An independent decoder for the five entities (a browser would decode the same). */
 function decode(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|#39);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
+  return s.replace(
+    /&(amp|lt|gt|quot|#39);/g,
+    (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!,
+  );
 }
 
 describe('HTML escaping', () => {
@@ -21,7 +24,10 @@ describe('HTML escaping', () => {
   });
 
   it('when markup is escaped, then it reads as the usual entities', () => {
-    assert.equal(escapeHtml(`<a href="x" title='y'>&amp;</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;');
+    assert.equal(
+      escapeHtml(`<a href="x" title='y'>&amp;</a>`),
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;',
+    );
     assert.equal(escapeHtml('质量诚信 · plain'), '质量诚信 · plain');
   });
 });

@@ -11,9 +11,13 @@ import {
 
 const SEED = { seed: 20260110, numRuns: 2000 };
 
-const BIDI = [0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069];
+const BIDI = [
+  0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+];
 const CONTROLS = [
-  ...Array.from({ length: 0x20 }, (_, i) => i).filter((c) => ![0x09, 0x0a, 0x0b, 0x0c, 0x0d].includes(c)),
+  ...Array.from({ length: 0x20 }, (_, i) => i).filter(
+    (c) => ![0x09, 0x0a, 0x0b, 0x0c, 0x0d].includes(c),
+  ),
   ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i).filter((c) => c !== 0x85),
 ];
 const SPACES = [' ', '\t', '\n', '\r', '\u00a0', '\u0085', '\u2000', '\u2001', '\u2028', '\u3000'];
@@ -67,7 +71,10 @@ describe('names: normalisation and refused characters', () => {
     fc.assert(
       fc.property(anyText, fc.nat(), fc.constantFrom(...BIDI, ...CONTROLS), (s, at, cp) => {
         const problem = nameProblem(insertAt(s, at, String.fromCodePoint(cp)));
-        assert.ok(problem === 'bidi' || problem === 'control' || problem === 'malformed', `${cp.toString(16)}: ${problem}`);
+        assert.ok(
+          problem === 'bidi' || problem === 'control' || problem === 'malformed',
+          `${cp.toString(16)}: ${problem}`,
+        );
       }),
       SEED,
     );
@@ -75,20 +82,31 @@ describe('names: normalisation and refused characters', () => {
 
   it('when a name has only whitespace and zero-width or filler characters, then it is refused as invisible', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...SPACES, ...ZERO_WIDTH), { maxLength: 20 }), (parts) => {
-        assert.equal(nameProblem(parts.join('')), 'invisible');
-      }),
+      fc.property(
+        fc.array(fc.constantFrom(...SPACES, ...ZERO_WIDTH), { maxLength: 20 }),
+        (parts) => {
+          assert.equal(nameProblem(parts.join('')), 'invisible');
+        },
+      ),
       SEED,
     );
   });
 
   it('when words are separated by any run of whitespace or padded with it, then they are stored with single spaces', () => {
     const word = fc.stringMatching(/^[A-Za-z0-9\u4e00-\u4e2f]{1,8}$/);
-    const gap = fc.array(fc.constantFrom(...SPACES), { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
+    const gap = fc
+      .array(fc.constantFrom(...SPACES), { minLength: 1, maxLength: 4 })
+      .map((a) => a.join(''));
     fc.assert(
-      fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), gap, gap, gap, (words, inner, lead, tail) => {
-        assert.equal(normalizeName(lead + words.join(inner) + tail), words.join(' '));
-      }),
+      fc.property(
+        fc.array(word, { minLength: 1, maxLength: 5 }),
+        gap,
+        gap,
+        gap,
+        (words, inner, lead, tail) => {
+          assert.equal(normalizeName(lead + words.join(inner) + tail), words.join(' '));
+        },
+      ),
       SEED,
     );
   });
@@ -98,7 +116,13 @@ describe('names: normalisation and refused characters', () => {
   });
 
   it('when names are ordinary, then they are kept as written', () => {
-    for (const s of ['华为技术有限公司', 'Huawei Technologies Co., Ltd.', '李明', 'O’Brien-Smith', '3M 中国有限公司']) {
+    for (const s of [
+      '华为技术有限公司',
+      'Huawei Technologies Co., Ltd.',
+      '李明',
+      'O’Brien-Smith',
+      '3M 中国有限公司',
+    ]) {
       assert.equal(nameProblem(s), undefined, s);
       assert.equal(normalizeName(s), s);
     }
@@ -109,7 +133,9 @@ describe('names: normalisation and refused characters', () => {
     assert.equal(schema.parse('  华为\u3000 技术\t'), '华为 技术');
     const reasons = (v: string) => {
       const r = schema.safeParse(v);
-      return r.success ? [] : r.error.issues.map((i) => (i.code === 'custom' ? String(i.params?.reason) : i.code));
+      return r.success
+        ? []
+        : r.error.issues.map((i) => (i.code === 'custom' ? String(i.params?.reason) : i.code));
     };
     assert.deepEqual(reasons('a\u202egnp'), ['bidi']);
     assert.deepEqual(reasons('a\u0000b'), ['control']);

@@ -51,7 +51,12 @@ describe('USCC (GB 32100-2015)', () => {
           // Positions 1–8 may also break the authority, type or region rule, 9–17 the
           // organisation code's check digit (mod 11 misses some); the final check catches the rest.
           const reason = !result.ok && result.reason;
-          const allowed = i < 8 ? ['authority', 'type', 'region', 'checksum'] : i < 17 ? ['org-check', 'checksum'] : ['checksum'];
+          const allowed =
+            i < 8
+              ? ['authority', 'type', 'region', 'checksum']
+              : i < 17
+                ? ['org-check', 'checksum']
+                : ['checksum'];
           assert.ok(allowed.includes(String(reason)), `${changed}: ${reason}`);
           checked++;
         }

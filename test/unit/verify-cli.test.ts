@@ -6,32 +6,70 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateSigningKey, issueCertificate, signCredential, toJwks, type SigningKey } from '../../certificates';
+import {
+  generateSigningKey,
+  issueCertificate,
+  signCredential,
+  toJwks,
+  type SigningKey,
+} from '../../certificates';
 import { StatusList } from '../../src/tlog';
 import { issuer, memoryLog, PUBLIC_URL, sampleData } from '../certificates/helpers';
 import { runScript, type ScriptRun as Run } from '../helpers/run-script';
 
-const verifyCli = (args: string[]): Promise<Run> => runScript('scripts/verify.ts', args, { env: { ...process.env, NODE_ENV: 'test' } });
+const verifyCli = (args: string[]): Promise<Run> =>
+  runScript('scripts/verify.ts', args, { env: { ...process.env, NODE_ENV: 'test' } });
 
 /** What every run must look like: each stream empty or ending in a newline, and no stack trace. */
 function assertTidy(r: Run, what: string): void {
-  for (const [name, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
-    if (text) assert.ok(text.endsWith('\n'), `${what}: ${name} ends with a newline: ${JSON.stringify(text)}`);
+  for (const [name, text] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+  ] as const) {
+    if (text)
+      assert.ok(
+        text.endsWith('\n'),
+        `${what}: ${name} ends with a newline: ${JSON.stringify(text)}`,
+      );
     assert.doesNotMatch(text, /^\s+at .+[(:]\d+/m, `${what}: ${name} has no stack trace`);
   }
 }
 
 const INDEX = 4242;
 const listUrl = (purpose: string) => `${PUBLIC_URL}/api/v1/status/${purpose}`;
-const STATUS = ['revocation', 'suspension'].map((purpose) => ({ id: `${listUrl(purpose)}#${INDEX}`, type: 'BitstringStatusListEntry', statusPurpose: purpose, statusListIndex: String(INDEX), statusListCredential: listUrl(purpose) }));
+const STATUS = ['revocation', 'suspension'].map((purpose) => ({
+  id: `${listUrl(purpose)}#${INDEX}`,
+  type: 'BitstringStatusListEntry',
+  statusPurpose: purpose,
+  statusListIndex: String(INDEX),
+  statusListCredential: listUrl(purpose),
+}));
 
 /** A BitstringStatusListCredential JWS as GET /api/v1/status/<purpose> serves it. */
-function statusListJws(key: SigningKey, o: { purpose?: string; set?: number[]; url?: string } = {}): string {
+function statusListJws(
+  key: SigningKey,
+  o: { purpose?: string; set?: number[]; url?: string } = {},
+): string {
   const purpose = o.purpose ?? 'revocation';
   const list = new StatusList();
   for (const i of o.set ?? []) list.set(i, true);
   const id = o.url ?? listUrl(purpose);
-  return signCredential({ '@context': ['https://www.w3.org/ns/credentials/v2'], id, type: ['VerifiableCredential', 'BitstringStatusListCredential'], issuer: PUBLIC_URL, validFrom: '2026-03-06T00:00:00.000Z', credentialSubject: { id: `${id}#list`, type: 'BitstringStatusList', statusPurpose: purpose, encodedList: list.encode() } }, key);
+  return signCredential(
+    {
+      '@context': ['https://www.w3.org/ns/credentials/v2'],
+      id,
+      type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+      issuer: PUBLIC_URL,
+      validFrom: '2026-03-06T00:00:00.000Z',
+      credentialSubject: {
+        id: `${id}#list`,
+        type: 'BitstringStatusList',
+        statusPurpose: purpose,
+        encodedList: list.encode(),
+      },
+    },
+    key,
+  );
 }
 
 describe('offline verification CLI as a child process (scripts/verify.ts)', function () {
@@ -48,12 +86,26 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
     const o = issuer();
     const log = memoryLog(o.signingKey);
     vkey = log.vkey;
-    const logged = { ...o, credentialStatus: STATUS, logVerifierKey: log.vkey, logProof: (jws: string) => log.logProof(jws) };
+    const logged = {
+      ...o,
+      credentialStatus: STATUS,
+      logVerifierKey: log.vkey,
+      logProof: (jws: string) => log.logProof(jws),
+    };
     const issued = await issueCertificate(sampleData(), logged);
     pdf = path.join(dir, 'cert.pdf');
     fs.writeFileSync(pdf, issued.pdf);
     // The same certificate without a log proof, and with proofs tampered in two ways.
-    fs.writeFileSync(file('no-proof.pdf'), (await issueCertificate(sampleData(), { ...o, credentialStatus: STATUS, logVerifierKey: log.vkey })).pdf);
+    fs.writeFileSync(
+      file('no-proof.pdf'),
+      (
+        await issueCertificate(sampleData(), {
+          ...o,
+          credentialStatus: STATUS,
+          logVerifierKey: log.vkey,
+        })
+      ).pdf,
+    );
     const flipped = async (jws: string) => {
       const b = await log.logProof(jws);
       const h = Buffer.from(b.inclusionProof[0]!, 'base64');
@@ -63,16 +115,34 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
     // Two earlier entries, so the proof has hashes to flip.
     await issueCertificate(sampleData({}, 200), logged);
     await issueCertificate(sampleData({}, 201), logged);
-    fs.writeFileSync(file('flipped-proof.pdf'), (await issueCertificate(sampleData({}, 124), { ...logged, logProof: flipped })).pdf);
-    const otherCredential = async () => log.logProof((await issueCertificate(sampleData({}, 125), { ...o, credentialStatus: STATUS })).jws);
-    fs.writeFileSync(file('other-entry.pdf'), (await issueCertificate(sampleData({}, 125), { ...logged, logProof: otherCredential })).pdf);
+    fs.writeFileSync(
+      file('flipped-proof.pdf'),
+      (await issueCertificate(sampleData({}, 124), { ...logged, logProof: flipped })).pdf,
+    );
+    const otherCredential = async () =>
+      log.logProof(
+        (await issueCertificate(sampleData({}, 125), { ...o, credentialStatus: STATUS })).jws,
+      );
+    fs.writeFileSync(
+      file('other-entry.pdf'),
+      (await issueCertificate(sampleData({}, 125), { ...logged, logProof: otherCredential })).pdf,
+    );
     fs.writeFileSync(file('vkey.txt'), `${vkey}\n`);
     fs.writeFileSync(file('other-vkey.txt'), `${memoryLog(generateSigningKey()).vkey}\n`);
-    fs.writeFileSync(file('clear.jws'), statusListJws(o.signingKey, { set: [INDEX + 1, INDEX - 1] }));
+    fs.writeFileSync(
+      file('clear.jws'),
+      statusListJws(o.signingKey, { set: [INDEX + 1, INDEX - 1] }),
+    );
     fs.writeFileSync(file('revoked.jws'), statusListJws(o.signingKey, { set: [INDEX] }));
-    fs.writeFileSync(file('suspended.jws'), statusListJws(o.signingKey, { purpose: 'suspension', set: [INDEX] }));
+    fs.writeFileSync(
+      file('suspended.jws'),
+      statusListJws(o.signingKey, { purpose: 'suspension', set: [INDEX] }),
+    );
     fs.writeFileSync(file('forged.jws'), statusListJws(generateSigningKey(), {}));
-    fs.writeFileSync(file('elsewhere.jws'), statusListJws(o.signingKey, { url: 'https://other.example/api/v1/status/revocation' }));
+    fs.writeFileSync(
+      file('elsewhere.jws'),
+      statusListJws(o.signingKey, { url: 'https://other.example/api/v1/status/revocation' }),
+    );
     jwks = path.join(dir, 'jwks.json');
     fs.writeFileSync(jwks, JSON.stringify(toJwks([o.signingKey])));
     otherJwks = path.join(dir, 'other.json');
@@ -118,9 +188,18 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
     const missing = path.join(dir, 'missing.pdf');
     for (const [args, expected] of [
       [[missing, '--jwks', jwks], /cannot read .*missing\.pdf.*no such file/i],
-      [[pdf, '--jwks', path.join(dir, 'missing.json')], /cannot read .*missing\.json.*no such file/i],
-      [[pdf, '--jwks', path.join(dir, 'not-json.json')], /not-json\.json is not a JSON Web Key Set/],
-      [[pdf, '--jwks', path.join(dir, 'not-jwks.json')], /not-jwks\.json is not a JSON Web Key Set/],
+      [
+        [pdf, '--jwks', path.join(dir, 'missing.json')],
+        /cannot read .*missing\.json.*no such file/i,
+      ],
+      [
+        [pdf, '--jwks', path.join(dir, 'not-json.json')],
+        /not-json\.json is not a JSON Web Key Set/,
+      ],
+      [
+        [pdf, '--jwks', path.join(dir, 'not-jwks.json')],
+        /not-jwks\.json is not a JSON Web Key Set/,
+      ],
       [[pdf, '--jwks', dir], /cannot read/i],
     ] as Array<[string[], RegExp]>) {
       const r = await verifyCli(args);
@@ -138,7 +217,12 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
     assert.match(r.stderr, /^verify: cannot reach http:\/\/127\.0\.0\.1:9/);
   });
 
-  const LOG = ['log-proof-present', 'log-checkpoint-signature', 'log-inclusion', 'log-entry-matches-credential'];
+  const LOG = [
+    'log-proof-present',
+    'log-checkpoint-signature',
+    'log-inclusion',
+    'log-entry-matches-credential',
+  ];
 
   it('when given a certificate and the key set it was signed with, then every check passes and says in words what it found, VALID, exit code 0', async () => {
     const r = await verifyCli([pdf, '--jwks', jwks]);
@@ -146,8 +230,21 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.at(-1), 'VALID');
-    for (const name of ['credential-present', 'credential-signature', 'credential-matches-document', 'pdf-signature', ...LOG]) assert.ok(lines.some((l) => new RegExp(`^PASS  ${name}: [a-z].{20,}$`).test(l)), `${name} in words in ${r.stdout}`);
-    assert.match(r.stdout, /^PASS {2}log-checkpoint-signature: .*signed by the log key eqi\.example\.org\/log \(from the signed credential\)$/m);
+    for (const name of [
+      'credential-present',
+      'credential-signature',
+      'credential-matches-document',
+      'pdf-signature',
+      ...LOG,
+    ])
+      assert.ok(
+        lines.some((l) => new RegExp(`^PASS  ${name}: [a-z].{20,}$`).test(l)),
+        `${name} in words in ${r.stdout}`,
+      );
+    assert.match(
+      r.stdout,
+      /^PASS {2}log-checkpoint-signature: .*signed by the log key eqi\.example\.org\/log \(from the signed credential\)$/m,
+    );
     assert.match(r.stdout, /^PASS {2}log-inclusion: the entry is leaf 0 of the tree of size 1 /m);
   });
 
@@ -161,7 +258,10 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
     const other = await verifyCli([pdf, '--jwks', jwks, '--vkey', file('other-vkey.txt')]);
     assertTidy(other, 'other vkey');
     assert.equal(other.code, 1);
-    assert.match(other.stdout, /^FAIL {2}log-checkpoint-signature: the embedded checkpoint is not signed by eqi\.example\.org\/log .*$/m);
+    assert.match(
+      other.stdout,
+      /^FAIL {2}log-checkpoint-signature: the embedded checkpoint is not signed by eqi\.example\.org\/log .*$/m,
+    );
     assert.match(other.stdout, /^FAIL {2}log-inclusion: /m);
     assert.ok(other.stdout.endsWith('NOT VALID\n'));
     const bad = await verifyCli([pdf, '--jwks', jwks, '--vkey', 'not-a-key']);
@@ -173,8 +273,14 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
   it('when the log proof is missing, its inclusion proof altered or its entry names another credential, then that log check fails, NOT VALID, exit code 1', async () => {
     for (const [name, failing] of [
       ['no-proof.pdf', /^FAIL {2}log-proof-present: the PDF carries no log-proof\.json$/m],
-      ['flipped-proof.pdf', /^FAIL {2}log-inclusion: the inclusion proof does not lead from entry 3 to the checkpoint's root$/m],
-      ['other-entry.pdf', /^FAIL {2}log-entry-matches-credential: the log recorded another credential for this serial/m],
+      [
+        'flipped-proof.pdf',
+        /^FAIL {2}log-inclusion: the inclusion proof does not lead from entry 3 to the checkpoint's root$/m,
+      ],
+      [
+        'other-entry.pdf',
+        /^FAIL {2}log-entry-matches-credential: the log recorded another credential for this serial/m,
+      ],
     ] as const) {
       const r = await verifyCli([file(name), '--jwks', jwks]);
       assertTidy(r, name);
@@ -191,12 +297,33 @@ describe('offline verification CLI as a child process (scripts/verify.ts)', func
     const clear = await verifyCli([pdf, '--jwks', jwks, '--status-list', file('clear.jws')]);
     assertTidy(clear, 'clear');
     assert.equal(clear.code, 0, clear.stdout);
-    assert.match(clear.stdout, new RegExp(`^PASS  status-list: not revoked: bit ${INDEX} of the revocation list is clear as of 2026-03-06T00:00:00.000Z$`, 'm'));
+    assert.match(
+      clear.stdout,
+      new RegExp(
+        `^PASS  status-list: not revoked: bit ${INDEX} of the revocation list is clear as of 2026-03-06T00:00:00.000Z$`,
+        'm',
+      ),
+    );
     for (const [name, failing] of [
-      ['revoked.jws', new RegExp(`^FAIL  status-list: the certificate is revoked: bit ${INDEX} of the revocation list is set`, 'm')],
-      ['suspended.jws', /^FAIL {2}status-list: the certificate is suspended \(withdrawn or superseded\)/m],
-      ['forged.jws', /^FAIL {2}status-list: the status list from .*forged\.jws does not verify with the registry's keys: /m],
-      ['elsewhere.jws', /^FAIL {2}status-list: the status list from .*elsewhere\.jws is https:\/\/other\.example\/api\/v1\/status\/revocation, not the credential's/m],
+      [
+        'revoked.jws',
+        new RegExp(
+          `^FAIL  status-list: the certificate is revoked: bit ${INDEX} of the revocation list is set`,
+          'm',
+        ),
+      ],
+      [
+        'suspended.jws',
+        /^FAIL {2}status-list: the certificate is suspended \(withdrawn or superseded\)/m,
+      ],
+      [
+        'forged.jws',
+        /^FAIL {2}status-list: the status list from .*forged\.jws does not verify with the registry's keys: /m,
+      ],
+      [
+        'elsewhere.jws',
+        /^FAIL {2}status-list: the status list from .*elsewhere\.jws is https:\/\/other\.example\/api\/v1\/status\/revocation, not the credential's/m,
+      ],
     ] as const) {
       const r = await verifyCli([pdf, '--jwks', jwks, '--status-list', file(name)]);
       assertTidy(r, name);

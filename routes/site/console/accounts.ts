@@ -18,7 +18,15 @@ const ACCOUNT_FIELDS: readonly FieldSpec[] = [
 export function accountPages({ kit, gate, show }: ConsoleContext): Router {
   const router = Router();
 
-  const renderAccounts = async (req: Request, res: Response, s: SessionClaims, values: Record<string, string> = {}, errors = noErrors(), status = 200, notice?: string) => {
+  const renderAccounts = async (
+    req: Request,
+    res: Response,
+    s: SessionClaims,
+    values: Record<string, string> = {},
+    errors = noErrors(),
+    status = 200,
+    notice?: string,
+  ) => {
     const l = kit.l(res);
     const accounts = await listAdmins();
     show(
@@ -26,7 +34,12 @@ export function accountPages({ kit, gate, show }: ConsoleContext): Router {
       res,
       'accounts',
       {
-        accounts: accounts.map((a) => ({ ...a, self: a.id === s.sub, lastLoginAt: a.lastLoginAt ? l.dateTime(a.lastLoginAt) : null, createdAt: l.dateTime(a.createdAt) })),
+        accounts: accounts.map((a) => ({
+          ...a,
+          self: a.id === s.sub,
+          lastLoginAt: a.lastLoginAt ? l.dateTime(a.lastLoginAt) : null,
+          createdAt: l.dateTime(a.createdAt),
+        })),
         values,
         errors,
         done: firstQueryValue(req, 'done') ?? null,
@@ -48,12 +61,29 @@ export function accountPages({ kit, gate, show }: ConsoleContext): Router {
     const input = { email: formText(req.body, 'email'), password: formText(req.body, 'password') };
     const parsed = AdminCreateBody.safeParse(input);
     // The password is never shown back.
-    if (!parsed.success) return renderAccounts(req, res, s, { email: input.email }, formErrors(ACCOUNT_FIELDS, l, parsed.error.issues, input), 400);
+    if (!parsed.success)
+      return renderAccounts(
+        req,
+        res,
+        s,
+        { email: input.email },
+        formErrors(ACCOUNT_FIELDS, l, parsed.error.issues, input),
+        400,
+      );
     try {
       await createAdmin(parsed.data.email, parsed.data.password, `admin:${s.sub}`);
     } catch (e) {
       if (!isAppError(e) || e.status !== 409) throw e;
-      return renderAccounts(req, res, s, { email: input.email }, new FormErrorBuilder(ACCOUNT_FIELDS, l).add('email', l.t('console.accounts.exists')).build(), 409);
+      return renderAccounts(
+        req,
+        res,
+        s,
+        { email: input.email },
+        new FormErrorBuilder(ACCOUNT_FIELDS, l)
+          .add('email', l.t('console.accounts.exists'))
+          .build(),
+        409,
+      );
     }
     res.redirect(303, '/admin/accounts?done=created');
   });
@@ -67,7 +97,19 @@ export function accountPages({ kit, gate, show }: ConsoleContext): Router {
       await disableAdmin({ id }, `admin:${s.sub}`);
     } catch (e) {
       if (!isAppError(e) || e.status !== 409) throw e;
-      return renderAccounts(req, res, s, {}, noErrors(), 409, kit.l(res).t(e.code === 'cannot-disable-self' ? 'console.accounts.self' : 'console.accounts.already'));
+      return renderAccounts(
+        req,
+        res,
+        s,
+        {},
+        noErrors(),
+        409,
+        kit
+          .l(res)
+          .t(
+            e.code === 'cannot-disable-self' ? 'console.accounts.self' : 'console.accounts.already',
+          ),
+      );
     }
     res.redirect(303, '/admin/accounts?done=disabled');
   });

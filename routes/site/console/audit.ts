@@ -24,7 +24,19 @@ export function auditPages({ kit, gate, show }: ConsoleContext): Router {
     const input = filterInput(req);
     const values = formValues(input);
     const parsed = AuditQuery.safeParse(input);
-    if (!parsed.success) return show(req, res, 'audit', { values, errors: formErrors(AUDIT_FIELDS, l, parsed.error.issues, input), rows: [], pager: null }, 400);
+    if (!parsed.success)
+      return show(
+        req,
+        res,
+        'audit',
+        {
+          values,
+          errors: formErrors(AUDIT_FIELDS, l, parsed.error.issues, input),
+          rows: [],
+          pager: null,
+        },
+        400,
+      );
     const q = parsed.data;
     const result = await searchAudit(q);
     const emails = await adminEmails(result.items.map((e) => e.actor));
@@ -32,7 +44,20 @@ export function auditPages({ kit, gate, show }: ConsoleContext): Router {
       values,
       errors: noErrors(),
       rows: eventRows(result.items, emails, l),
-      pager: pager(q.page, q.pageSize, result.total, { action: q.action, actor: q.actor, subject: q.subject, from: q.from, to: q.to, pageSize: q.pageSize === 50 ? undefined : q.pageSize }, '/admin/audit'),
+      pager: pager(
+        q.page,
+        q.pageSize,
+        result.total,
+        {
+          action: q.action,
+          actor: q.actor,
+          subject: q.subject,
+          from: q.from,
+          to: q.to,
+          pageSize: q.pageSize === 50 ? undefined : q.pageSize,
+        },
+        '/admin/audit',
+      ),
     });
   });
 

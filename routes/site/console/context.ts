@@ -14,7 +14,13 @@ export interface ConsoleContext {
   deps: ConsoleDeps;
   gate: SessionGate;
   /** Renders a console page (never cached: it shows personal data and carries CSRF tokens). */
-  show(req: Request, res: Response, name: string, context: Record<string, unknown>, status?: number): void;
+  show(
+    req: Request,
+    res: Response,
+    name: string,
+    context: Record<string, unknown>,
+    status?: number,
+  ): void;
 }
 
 const CONSOLE_NAV: ReadonlyArray<{ href: string; key: MessageKey }> = [
@@ -27,7 +33,12 @@ const CONSOLE_NAV: ReadonlyArray<{ href: string; key: MessageKey }> = [
 
 export function consoleContext(kit: SiteKit, deps: ConsoleDeps): ConsoleContext {
   const { config } = kit;
-  const gate = sessionGate({ secret: config.jwtSecret, secure: config.isProduction, role: 'admin', loginPath: '/admin/login' });
+  const gate = sessionGate({
+    secret: config.jwtSecret,
+    secure: config.isProduction,
+    role: 'admin',
+    loginPath: '/admin/login',
+  });
   const show: ConsoleContext['show'] = (req, res, name, context, status = 200) => {
     const l = kit.l(res);
     const section = CONSOLE_NAV.find((n) => req.path.startsWith(n.href))?.href ?? '';

@@ -23,15 +23,28 @@ const EXPORT_FIELDS: readonly FieldSpec[] = [
 const EXPORT_FORMATS = ['csv', 'xlsx', 'json', 'pdf'] as const;
 
 const exportOptions = (l: I18n) => ({
-  formats: EXPORT_FORMATS.map((f) => ({ code: f, name: l.t(`console.exports.format.${f}` as MessageKey) })),
-  statuses: (['active', 'withdrawn', 'revoked', 'all'] as const).map((s) => ({ code: s, name: s === 'all' ? l.t('console.exports.allStatuses') : l.t(`status.${s}` as MessageKey) })),
+  formats: EXPORT_FORMATS.map((f) => ({
+    code: f,
+    name: l.t(`console.exports.format.${f}` as MessageKey),
+  })),
+  statuses: (['active', 'withdrawn', 'revoked', 'all'] as const).map((s) => ({
+    code: s,
+    name: s === 'all' ? l.t('console.exports.allStatuses') : l.t(`status.${s}` as MessageKey),
+  })),
   provinces: PROVINCES.map((p) => ({ code: p.code, name: l.province(p.code) })),
   industries: INDUSTRIES.map((i) => ({ code: i.code, name: l.industry(i.code) })),
 });
 
 // The latest exports, each with its manifest: what a handed-on file is checked against.
 const recentList = async (l: I18n) =>
-  (await recentExports(20)).map((e) => ({ id: e.id, manifestUrl: e.manifestUrl, when: l.dateTime(e.createdAt), format: e.format.toUpperCase(), rows: l.number(e.rows), sha256: e.sha256 }));
+  (await recentExports(20)).map((e) => ({
+    id: e.id,
+    manifestUrl: e.manifestUrl,
+    when: l.dateTime(e.createdAt),
+    format: e.format.toUpperCase(),
+    rows: l.number(e.rows),
+    sha256: e.sha256,
+  }));
 
 export function exportPages({ kit, gate, show }: ConsoleContext): Router {
   const router = Router();
@@ -39,7 +52,12 @@ export function exportPages({ kit, gate, show }: ConsoleContext): Router {
   router.get('/admin/exports', async (req, res) => {
     if (!(await gate.current(req, res))) return;
     const l = kit.l(res);
-    show(req, res, 'exports', { values: { format: 'xlsx', status: 'active' }, options: exportOptions(l), recent: await recentList(l), errors: noErrors() });
+    show(req, res, 'exports', {
+      values: { format: 'xlsx', status: 'active' },
+      options: exportOptions(l),
+      recent: await recentList(l),
+      errors: noErrors(),
+    });
   });
 
   // The form is a GET (a download changes nothing); it lands on the API's export URL with the
@@ -49,17 +67,36 @@ export function exportPages({ kit, gate, show }: ConsoleContext): Router {
     const l = kit.l(res);
     const { format, ...rest } = filterInput(req);
     const query: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(rest)) if (v !== '' && !(k === 'founders' && v === '0') && !(k === 'includeContacts' && v === '0')) query[k] = v;
+    for (const [k, v] of Object.entries(rest))
+      if (v !== '' && !(k === 'founders' && v === '0') && !(k === 'includeContacts' && v === '0'))
+        query[k] = v;
     const parsed = ExportQuery.safeParse(query);
-    const formatOk = typeof format === 'string' && (EXPORT_FORMATS as readonly string[]).includes(format);
+    const formatOk =
+      typeof format === 'string' && (EXPORT_FORMATS as readonly string[]).includes(format);
     if (!parsed.success || !formatOk) {
       const errors = new FormErrorBuilder(EXPORT_FIELDS, l);
-      if (!formatOk) errors.add('format', l.t('form.choose', { label: l.t('console.exports.format') }));
+      if (!formatOk)
+        errors.add('format', l.t('form.choose', { label: l.t('console.exports.format') }));
       const rest2 = parsed.success ? [] : errors.addZodIssues(parsed.error.issues, query);
-      for (const issue of rest2) errors.add('format', l.t('console.badFilter', { key: issue.path.join('.') }));
-      return show(req, res, 'exports', { values: formValues({ format, ...rest }), options: exportOptions(l), recent: await recentList(l), errors: errors.build() }, 400);
+      for (const issue of rest2)
+        errors.add('format', l.t('console.badFilter', { key: issue.path.join('.') }));
+      return show(
+        req,
+        res,
+        'exports',
+        {
+          values: formValues({ format, ...rest }),
+          options: exportOptions(l),
+          recent: await recentList(l),
+          errors: errors.build(),
+        },
+        400,
+      );
     }
-    res.redirect(303, `/api/v1/admin/exports/signatories.${format as string}?${queryString(query as Record<string, string>)}`);
+    res.redirect(
+      303,
+      `/api/v1/admin/exports/signatories.${format as string}?${queryString(query as Record<string, string>)}`,
+    );
   });
 
   return router;

@@ -19,6 +19,15 @@ export type { ConsoleDeps } from './context';
 export function consolePages(kit: SiteKit, deps: ConsoleDeps): Router {
   const ctx = consoleContext(kit, deps);
   const router = Router();
-  for (const section of [signInPages, queuePages, pledgePages, initiativePages, exportPages, accountPages, auditPages]) router.use(section(ctx));
+  for (const section of [
+    signInPages,
+    queuePages,
+    pledgePages,
+    initiativePages,
+    exportPages,
+    accountPages,
+    auditPages,
+  ])
+    router.use(section(ctx));
   return router;
 }

@@ -5,7 +5,15 @@ import type { SessionClaims } from '../../../src/auth/jwt';
 import { isAppError, notFound } from '../../../src/errors';
 import type { I18n } from '../../../src/i18n';
 import { currentInitiative } from '../../../src/initiative/service';
-import { createInitiativeDraft, discardInitiativeDraft, getInitiativeVersion, listInitiativeVersions, publishInitiativeDraft, updateInitiativeDraft, type InitiativeVersionView } from '../../../src/initiative/versions';
+import {
+  createInitiativeDraft,
+  discardInitiativeDraft,
+  getInitiativeVersion,
+  listInitiativeVersions,
+  publishInitiativeDraft,
+  updateInitiativeDraft,
+  type InitiativeVersionView,
+} from '../../../src/initiative/versions';
 import { formText, noErrors, type FieldSpec } from '../../../src/site/forms';
 import { firstQueryValue } from '../../../src/site/view';
 import { initiativeView } from '../public';
@@ -29,7 +37,10 @@ const versionRow = (v: InitiativeVersionView, l: I18n) => ({
   pledges: v.pledges,
 });
 
-const draftValues = (v: { title: { zh: string; en: string }; text: { zh: string; en: string } }) => ({ titleZh: v.title.zh, titleEn: v.title.en, textZh: v.text.zh, textEn: v.text.en });
+const draftValues = (v: {
+  title: { zh: string; en: string };
+  text: { zh: string; en: string };
+}) => ({ titleZh: v.title.zh, titleEn: v.title.en, textZh: v.text.zh, textEn: v.text.en });
 
 export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
   const router = Router();
@@ -40,16 +51,44 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     return v.data;
   };
 
-  const renderVersions = async (req: Request, res: Response, values?: Record<string, string>, errors = noErrors(), status = 200, notice?: string) => {
+  const renderVersions = async (
+    req: Request,
+    res: Response,
+    values?: Record<string, string>,
+    errors = noErrors(),
+    status = 200,
+    notice?: string,
+  ) => {
     const l = kit.l(res);
     const versions = await listInitiativeVersions();
     const draft = versions.find((v) => v.status === 'draft');
     // A new draft starts from the current text: most new versions change a few sentences.
     const start = values ?? (draft ? undefined : draftValues(await currentInitiative()));
-    show(req, res, 'initiatives', { versions: versions.map((v) => versionRow(v, l)), draft: draft ? draft.version : null, values: start ?? {}, errors, notice: notice ?? null, done: firstQueryValue(req, 'done') ?? null }, status);
+    show(
+      req,
+      res,
+      'initiatives',
+      {
+        versions: versions.map((v) => versionRow(v, l)),
+        draft: draft ? draft.version : null,
+        values: start ?? {},
+        errors,
+        notice: notice ?? null,
+        done: firstQueryValue(req, 'done') ?? null,
+      },
+      status,
+    );
   };
 
-  const renderVersion = async (req: Request, res: Response, version: number, values?: Record<string, string>, errors = noErrors(), status = 200, notice?: string) => {
+  const renderVersion = async (
+    req: Request,
+    res: Response,
+    version: number,
+    values?: Record<string, string>,
+    errors = noErrors(),
+    status = 200,
+    notice?: string,
+  ) => {
     const l = kit.l(res);
     const v = await getInitiativeVersion(version);
     show(
@@ -68,7 +107,12 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     );
   };
 
-  const draftInput = (req: Request) => ({ titleZh: formText(req.body, 'titleZh'), titleEn: formText(req.body, 'titleEn'), textZh: formText(req.body, 'textZh'), textEn: formText(req.body, 'textEn') });
+  const draftInput = (req: Request) => ({
+    titleZh: formText(req.body, 'titleZh'),
+    titleEn: formText(req.body, 'titleEn'),
+    textZh: formText(req.body, 'textZh'),
+    textEn: formText(req.body, 'textEn'),
+  });
 
   router.get('/admin/initiatives', async (req, res) => {
     if (!(await gate.current(req, res))) return;
@@ -80,13 +124,27 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     if (!s) return;
     const input = draftInput(req);
     const parsed = InitiativeDraftBody.safeParse(input);
-    if (!parsed.success) return renderVersions(req, res, input, formErrors(DRAFT_FIELDS, kit.l(res), parsed.error.issues, input), 400);
+    if (!parsed.success)
+      return renderVersions(
+        req,
+        res,
+        input,
+        formErrors(DRAFT_FIELDS, kit.l(res), parsed.error.issues, input),
+        400,
+      );
     let version: number;
     try {
       version = (await createInitiativeDraft(parsed.data, `admin:${s.sub}`)).version;
     } catch (e) {
       if (!isAppError(e) || e.status !== 409) throw e;
-      return renderVersions(req, res, input, noErrors(), 409, kit.l(res).t('console.initiative.draftExists'));
+      return renderVersions(
+        req,
+        res,
+        input,
+        noErrors(),
+        409,
+        kit.l(res).t('console.initiative.draftExists'),
+      );
     }
     res.redirect(303, `/admin/initiatives/${version}?done=drafted`);
   });
@@ -97,19 +155,36 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
   });
 
   /** Edit, publish and discard apply to drafts only; on a published version they explain why not. */
-  const onDraft = (run: (version: number, req: Request, res: Response, s: SessionClaims) => Promise<string | undefined>) => async (req: Request, res: Response) => {
-    const s = await gate.current(req, res);
-    if (!s) return;
-    const version = versionOf(req);
-    let location: string | undefined;
-    try {
-      location = await run(version, req, res, s);
-    } catch (e) {
-      if (!isAppError(e) || e.status !== 409) throw e;
-      return renderVersion(req, res, version, undefined, noErrors(), 409, kit.l(res).t('console.initiative.notDraft'));
-    }
-    if (location) res.redirect(303, location);
-  };
+  const onDraft =
+    (
+      run: (
+        version: number,
+        req: Request,
+        res: Response,
+        s: SessionClaims,
+      ) => Promise<string | undefined>,
+    ) =>
+    async (req: Request, res: Response) => {
+      const s = await gate.current(req, res);
+      if (!s) return;
+      const version = versionOf(req);
+      let location: string | undefined;
+      try {
+        location = await run(version, req, res, s);
+      } catch (e) {
+        if (!isAppError(e) || e.status !== 409) throw e;
+        return renderVersion(
+          req,
+          res,
+          version,
+          undefined,
+          noErrors(),
+          409,
+          kit.l(res).t('console.initiative.notDraft'),
+        );
+      }
+      if (location) res.redirect(303, location);
+    };
 
   router.post(
     '/admin/initiatives/:version',
@@ -118,7 +193,14 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
       const input = draftInput(req);
       const parsed = InitiativeDraftBody.safeParse(input);
       if (!parsed.success) {
-        await renderVersion(req, res, version, input, formErrors(DRAFT_FIELDS, kit.l(res), parsed.error.issues, input), 400);
+        await renderVersion(
+          req,
+          res,
+          version,
+          input,
+          formErrors(DRAFT_FIELDS, kit.l(res), parsed.error.issues, input),
+          400,
+        );
         return undefined;
       }
       await updateInitiativeDraft(version, parsed.data, `admin:${s.sub}`);

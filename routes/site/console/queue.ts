@@ -34,19 +34,61 @@ export function queuePages({ kit, gate, show }: ConsoleContext): Router {
     const values = formValues(input);
     const parsed = AdminPledgeQuery.safeParse(input);
     const options = queueOptions(l);
-    if (!parsed.success) return show(req, res, 'queue', { values, options, errors: formErrors(QUEUE_FIELDS, l, parsed.error.issues, input), rows: [], pager: null }, 400);
+    if (!parsed.success)
+      return show(
+        req,
+        res,
+        'queue',
+        {
+          values,
+          options,
+          errors: formErrors(QUEUE_FIELDS, l, parsed.error.issues, input),
+          rows: [],
+          pager: null,
+        },
+        400,
+      );
     const q = parsed.data;
     const result = await adminListPledges(q);
-    const filters = { status: q.status, province: q.province, industry: q.industry, from: q.from, to: q.to, q: q.q };
+    const filters = {
+      status: q.status,
+      province: q.province,
+      industry: q.industry,
+      from: q.from,
+      to: q.to,
+      q: q.q,
+    };
     show(req, res, 'queue', {
       values,
       options,
       errors: noErrors(),
       rows: result.items.map((p) => {
-        const c = p.company as { name: string; nameEn: string | null; uscc: string; province: string; industry: string };
-        return { id: p.id, status: p.status, company: c.name, companyEn: c.nameEn, uscc: c.uscc, province: l.province(c.province), industry: l.industry(c.industry), signedAt: l.dateTime(p.createdAt as Date), foundingNumber: p.foundingNumber };
+        const c = p.company as {
+          name: string;
+          nameEn: string | null;
+          uscc: string;
+          province: string;
+          industry: string;
+        };
+        return {
+          id: p.id,
+          status: p.status,
+          company: c.name,
+          companyEn: c.nameEn,
+          uscc: c.uscc,
+          province: l.province(c.province),
+          industry: l.industry(c.industry),
+          signedAt: l.dateTime(p.createdAt as Date),
+          foundingNumber: p.foundingNumber,
+        };
       }),
-      pager: pager(q.page, q.pageSize, result.total, { ...filters, pageSize: q.pageSize === 50 ? undefined : q.pageSize }, '/admin/pledges'),
+      pager: pager(
+        q.page,
+        q.pageSize,
+        result.total,
+        { ...filters, pageSize: q.pageSize === 50 ? undefined : q.pageSize },
+        '/admin/pledges',
+      ),
     });
   });
 

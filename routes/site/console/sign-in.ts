@@ -24,7 +24,15 @@ export function signInPages({ kit }: ConsoleContext): Router {
   const secret = config.jwtSecret;
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
 
-  const renderLogin = (req: Request, res: Response, email: string, errors: FormErrors, status = 200, failed = false, waitSeconds?: number) => {
+  const renderLogin = (
+    req: Request,
+    res: Response,
+    email: string,
+    errors: FormErrors,
+    status = 200,
+    failed = false,
+    waitSeconds?: number,
+  ) => {
     kit.page(
       req,
       res,
@@ -48,7 +56,14 @@ export function signInPages({ kit }: ConsoleContext): Router {
   router.post('/admin/login', kit.csrf.verify, loginLimit, async (req, res) => {
     const input = { email: formText(req.body, 'email'), password: formText(req.body, 'password') };
     const parsed = AdminLoginBody.safeParse(input);
-    if (!parsed.success) return renderLogin(req, res, input.email, formErrors(LOGIN_FIELDS, kit.l(res), parsed.error.issues, input), 400);
+    if (!parsed.success)
+      return renderLogin(
+        req,
+        res,
+        input.email,
+        formErrors(LOGIN_FIELDS, kit.l(res), parsed.error.issues, input),
+        400,
+      );
     let jwt: string;
     try {
       jwt = await adminLogin(parsed.data.email, parsed.data.password, secret);
@@ -66,7 +81,10 @@ export function signInPages({ kit }: ConsoleContext): Router {
     res.redirect(303, '/admin/pledges?status=pending_review');
   });
 
-  router.post('/admin/logout', signOutHandler({ secret, secure: config.isProduction, redirectTo: '/admin/login?signedOut=1' }));
+  router.post(
+    '/admin/logout',
+    signOutHandler({ secret, secure: config.isProduction, redirectTo: '/admin/login?signedOut=1' }),
+  );
 
   router.get('/admin', (_req, res) => res.redirect(303, '/admin/pledges?status=pending_review'));
   return router;

@@ -21,11 +21,23 @@ export function formValues(input: Record<string, unknown>): Record<string, strin
   return out;
 }
 
-export function formErrors(fields: readonly FieldSpec[], l: I18n, issues: readonly z.core.$ZodIssue[], input: unknown): FormErrors {
+export function formErrors(
+  fields: readonly FieldSpec[],
+  l: I18n,
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+): FormErrors {
   const errors = new FormErrorBuilder(fields, l);
   for (const rest of errors.addZodIssues(issues, input)) {
     // An unknown query key or a nested value: name it in the summary (first field's slot).
-    errors.add(fields[0].name, l.t('console.badFilter', { key: rest.path.map(String).join('.') || String((rest as { keys?: string[] }).keys?.join(', ') ?? '') }));
+    errors.add(
+      fields[0].name,
+      l.t('console.badFilter', {
+        key:
+          rest.path.map(String).join('.') ||
+          String((rest as { keys?: string[] }).keys?.join(', ') ?? ''),
+      }),
+    );
   }
   return errors.build();
 }
@@ -37,10 +49,22 @@ export function queryString(values: Record<string, string | number | undefined>)
   return p.toString();
 }
 
-export function pager(page: number, pageSize: number, total: number, values: Record<string, string | number | undefined>, path: string) {
+export function pager(
+  page: number,
+  pageSize: number,
+  total: number,
+  values: Record<string, string | number | undefined>,
+  path: string,
+) {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const link = (n: number) => `${path}?${queryString({ ...values, page: n })}`;
-  return { page, pages, total, prev: page > 1 ? link(page - 1) : null, next: page < pages ? link(page + 1) : null };
+  return {
+    page,
+    pages,
+    total,
+    prev: page > 1 ? link(page - 1) : null,
+    next: page < pages ? link(page + 1) : null,
+  };
 }
 
 /** Who did it, for people: admins by e-mail, the rest as the audit log names them. */
@@ -87,7 +111,13 @@ function valueText(key: string, v: unknown, subjectType: string, l: I18n): strin
   if (typeof v === 'boolean') return l.t(v ? 'console.value.yes' : 'console.value.no');
   if (typeof v === 'string') {
     // A certificate's status has its own words (有效/已被替换); a pledge's the site's.
-    if (key === 'status') return catalogMessage(l.locale, subjectType === 'certificate' ? `console.cert.${v}` : `status.${v}`) ?? v;
+    if (key === 'status')
+      return (
+        catalogMessage(
+          l.locale,
+          subjectType === 'certificate' ? `console.cert.${v}` : `status.${v}`,
+        ) ?? v
+      );
     if (key === 'industry') return `${v} · ${l.industry(v)}`;
     if (key === 'province') return l.province(v);
     return v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE - 1)}…` : v;
@@ -95,7 +125,9 @@ function valueText(key: string, v: unknown, subjectType: string, l: I18n): strin
   if (typeof v === 'number') return key === 'rows' ? l.number(v) : String(v);
   if (Array.isArray(v)) return v.map((x) => valueText('', x, subjectType, l)).join(', ');
   if (typeof v === 'object') {
-    const parts = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k}=${valueText(k, x, subjectType, l)}`);
+    const parts = Object.entries(v as Record<string, unknown>).map(
+      ([k, x]) => `${k}=${valueText(k, x, subjectType, l)}`,
+    );
     return parts.length ? parts.join(', ') : '—';
   }
   return String(v);
@@ -106,12 +138,24 @@ function valueText(key: string, v: unknown, subjectType: string, l: I18n): strin
  * of `after` is a line (with its old value when `before` had one); fields only `before` names are
  * the unchanged rest of a correction and are left out, unless there is no `after` at all.
  */
-export function changeLines(before: unknown, after: unknown, subjectType: string, l: I18n): ChangeLine[] {
-  const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+export function changeLines(
+  before: unknown,
+  after: unknown,
+  subjectType: string,
+  l: I18n,
+): ChangeLine[] {
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   const b = obj(before);
   const a = obj(after);
   const label = (k: string) => (FIELD_LABELS[k] ? l.t(FIELD_LABELS[k]) : k);
-  if (!a) return b ? Object.entries(b).map(([k, v]) => ({ label: label(k), after: valueText(k, v, subjectType, l) })) : [];
+  if (!a)
+    return b
+      ? Object.entries(b).map(([k, v]) => ({
+          label: label(k),
+          after: valueText(k, v, subjectType, l),
+        }))
+      : [];
   return Object.entries(a).map(([k, v]) => {
     const line: ChangeLine = { label: label(k), after: valueText(k, v, subjectType, l) };
     if (b && k in b) line.before = valueText(k, b[k], subjectType, l);

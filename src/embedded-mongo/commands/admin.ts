@@ -6,7 +6,16 @@ import { bsonSize, Collection } from '../engine/collection';
 import { compileFilter } from '../engine/query';
 import { isPlainObject, type Doc } from '../engine/values';
 import { PAUSE, withPauses, type Sliced } from '../engine/slices';
-import { GENERIC_FIELDS, batchSizeOf, collectionName, noTransactions, type CommandContext, type Handler, type Handlers, type Store } from './shared';
+import {
+  GENERIC_FIELDS,
+  batchSizeOf,
+  collectionName,
+  noTransactions,
+  type CommandContext,
+  type Handler,
+  type Handlers,
+  type Store,
+} from './shared';
 
 export const WIRE_VERSION = 21;
 export const SERVER_VERSION = '7.0.0';
@@ -50,7 +59,10 @@ function serverStatus(store: Store): Document {
     pid: Long.fromNumber(process.pid),
     uptime: Math.floor((Date.now() - store.startedAt) / 1000),
     localTime: new Date(),
-    connections: { current: store.stats.connections(), totalCreated: store.stats.totalConnections() },
+    connections: {
+      current: store.stats.connections(),
+      totalCreated: store.stats.totalConnections(),
+    },
     metrics: { cursor: { open: { total: store.cursors.size } } },
     ok: 1,
   };
@@ -84,7 +96,13 @@ function listCollections(store: Store, cmd: Document, db: string): Sliced<Docume
     infos = infos.filter((i) => m(i));
   }
   if (cmd.nameOnly) infos = infos.map((i) => ({ name: i.name, type: i.type }));
-  return store.cursors.start(`${db}.$cmd.listCollections`, infos, null, batchSizeOf(cmd.cursor), false);
+  return store.cursors.start(
+    `${db}.$cmd.listCollections`,
+    infos,
+    null,
+    batchSizeOf(cmd.cursor),
+    false,
+  );
 }
 
 function create(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
@@ -109,11 +127,17 @@ function drop(store: Store, cmd: Document, db: string, batch: WriteBatch): Docum
 
 /** renameCollection: {renameCollection: 'db.from', to: 'db.to', dropTarget?}, run against admin. */
 function renameCollection(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
-  if (db !== 'admin') throw new MongoServerError(Codes.Unauthorized, 'renameCollection may only be run against the admin database.');
+  if (db !== 'admin')
+    throw new MongoServerError(
+      Codes.Unauthorized,
+      'renameCollection may only be run against the admin database.',
+    );
   const from = cmd.renameCollection;
   const to = cmd.to;
-  if (typeof from !== 'string' || !from.includes('.')) throw new MongoServerError(Codes.InvalidNamespace, `Invalid source namespace: ${String(from)}`);
-  if (typeof to !== 'string' || !to.includes('.')) throw new MongoServerError(Codes.InvalidNamespace, `Invalid target namespace: ${String(to)}`);
+  if (typeof from !== 'string' || !from.includes('.'))
+    throw new MongoServerError(Codes.InvalidNamespace, `Invalid source namespace: ${String(from)}`);
+  if (typeof to !== 'string' || !to.includes('.'))
+    throw new MongoServerError(Codes.InvalidNamespace, `Invalid target namespace: ${String(to)}`);
   store.catalog.renameCollection(batch, from, to, cmd.dropTarget === true);
   return { ok: 1 };
 }
@@ -139,7 +163,8 @@ function* sizesOf(coll: Collection): Sliced<Sizes> {
     else dataSize += bsonSize(d);
   }
   const indexSizes: Doc = { _id_: coll.docs.size * INDEX_ENTRY_BYTES };
-  for (const [name, ix] of coll.indexes) indexSizes[name] = ix.size * (INDEX_ENTRY_BYTES + 8 * ix.fields.length);
+  for (const [name, ix] of coll.indexes)
+    indexSizes[name] = ix.size * (INDEX_ENTRY_BYTES + 8 * ix.fields.length);
   const totalIndexSize = Object.values(indexSizes).reduce((n: number, v) => n + (v as number), 0);
   return { count: coll.docs.size, dataSize, indexSizes, totalIndexSize };
 }
@@ -175,10 +200,13 @@ function* dbStats(store: Store, cmd: Document, db: string): Sliced<Document> {
 function* collStats(store: Store, cmd: Document, db: string): Sliced<Document> {
   const name = collectionName(cmd, 'collStats');
   const coll = store.catalog.get(db, name);
-  if (!coll) throw new MongoServerError(Codes.NamespaceNotFound, `Collection [${db}.${name}] not found.`);
+  if (!coll)
+    throw new MongoServerError(Codes.NamespaceNotFound, `Collection [${db}.${name}] not found.`);
   const scale = scaleOf(cmd);
   const s = yield* sizesOf(coll);
-  const indexSizes = Object.fromEntries(Object.entries(s.indexSizes).map(([k, v]) => [k, (v as number) / scale]));
+  const indexSizes = Object.fromEntries(
+    Object.entries(s.indexSizes).map(([k, v]) => [k, (v as number) / scale]),
+  );
   return {
     ns: coll.ns,
     count: s.count,
@@ -197,7 +225,8 @@ function* collStats(store: Store, cmd: Document, db: string): Sliced<Document> {
 function scaleOf(cmd: Document): number {
   if (cmd.scale === undefined) return 1;
   const n = Number(cmd.scale);
-  if (!Number.isInteger(n) || n < 1) throw new MongoServerError(Codes.BadValue, 'Scale factor must be a positive integer');
+  if (!Number.isInteger(n) || n < 1)
+    throw new MongoServerError(Codes.BadValue, 'Scale factor must be a positive integer');
   return n;
 }
 
@@ -213,7 +242,10 @@ export const adminCommands: Handlers = {
   buildinfo: buildInfo,
   endSessions: ok,
   killAllSessions: ok,
-  connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 }),
+  connectionStatus: () => ({
+    authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] },
+    ok: 1,
+  }),
   serverStatus,
   whatsmyuri: () => ({ you: 'embedded', ok: 1 }),
   getParameter: () => ({ featureCompatibilityVersion: { version: '7.0' }, ok: 1 }),

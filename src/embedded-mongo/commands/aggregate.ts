@@ -32,20 +32,37 @@ const UNSUPPORTED_STAGES: ReadonlyMap<string, string> = new Map([
 ]);
 
 function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
-  if (typeof cmd.aggregate !== 'string') throw unsupported('database-level aggregation (aggregate: 1)');
+  if (typeof cmd.aggregate !== 'string')
+    throw unsupported('database-level aggregation (aggregate: 1)');
   const name = cmd.aggregate;
   validateNamespace(db, name);
   if (cmd.explain) throw unsupported('explain');
   if (cmd.let !== undefined) throw unsupported("the aggregate option 'let'");
-  if (!isPlainObject(cmd.cursor)) throw new MongoServerError(Codes.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
+  if (!isPlainObject(cmd.cursor))
+    throw new MongoServerError(
+      Codes.FailedToParse,
+      "The 'cursor' option is required, except for aggregate with the explain argument",
+    );
   const pipeline = cmd.pipeline;
-  if (!Array.isArray(pipeline)) throw new MongoServerError(Codes.TypeMismatch, "'pipeline' option must be specified as an array");
+  if (!Array.isArray(pipeline))
+    throw new MongoServerError(
+      Codes.TypeMismatch,
+      "'pipeline' option must be specified as an array",
+    );
   for (const stage of pipeline) {
-    if (!isPlainObject(stage) || Object.keys(stage).length !== 1) throw new MongoServerError(Codes.Location40324, 'A pipeline stage specification object must contain exactly one field.');
+    if (!isPlainObject(stage) || Object.keys(stage).length !== 1)
+      throw new MongoServerError(
+        Codes.Location40324,
+        'A pipeline stage specification object must contain exactly one field.',
+      );
     const stageName = Object.keys(stage)[0];
     const refused = UNSUPPORTED_STAGES.get(stageName);
     if (refused) throw unsupported(refused);
-    if (!isKnownStage(stageName)) throw new MongoServerError(Codes.Location40324, `Unrecognized pipeline stage name: '${stageName}'`);
+    if (!isKnownStage(stageName))
+      throw new MongoServerError(
+        Codes.Location40324,
+        `Unrecognized pipeline stage name: '${stageName}'`,
+      );
   }
   const stages = (pipeline as Doc[]).flatMap(prepareStage);
   rejectUnsupportedOperators(stages);
@@ -55,7 +72,13 @@ function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
   return yield* store.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
 }
 
-function* runPipeline(store: Store, coll: Collection | undefined, db: string, pipeline: Doc[], hint: unknown): Sliced<Scan<Doc>> {
+function* runPipeline(
+  store: Store,
+  coll: Collection | undefined,
+  db: string,
+  pipeline: Doc[],
+  hint: unknown,
+): Sliced<Scan<Doc>> {
   // A leading $match/$sort/$skip/$limit runs on the collection's planner (and its indexes).
   let i = 0;
   let filter: unknown = {};
@@ -82,12 +105,14 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
   const options = {
     scriptEnabled: false,
     processingMode: ProcessingMode.CLONE_INPUT,
-    collectionResolver: (other: string) => [...(store.catalog.get(db, other)?.docs.values() ?? [])].map((d) => mingoView(d, null)),
+    collectionResolver: (other: string) =>
+      [...(store.catalog.get(db, other)?.docs.values() ?? [])].map((d) => mingoView(d, null)),
   };
   // Stages that look at one document at a time run over the source in chunks, a slice each;
   // the rest (grouping, sorting, lookups) runs once over what they produced.
   let streaming = 0;
-  while (streaming < rest.length && PER_DOCUMENT_STAGES.has(Object.keys(rest[streaming])[0])) streaming++;
+  while (streaming < rest.length && PER_DOCUMENT_STAGES.has(Object.keys(rest[streaming])[0]))
+    streaming++;
   try {
     let docs: Doc[];
     // mingo computes on JS numbers: it sees int64 and Decimal128 values as numbers.
@@ -98,7 +123,8 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
       for (const d of source) {
         if (d !== PAUSE) chunk.push(mingoView(d, null));
         if (chunk.length < STREAM_CHUNK && d !== PAUSE) continue;
-        if (chunk.length) for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);
+        if (chunk.length)
+          for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);
         chunk = [];
         yield PAUSE;
       }
@@ -110,7 +136,16 @@ function* runPipeline(store: Store, coll: Collection | undefined, db: string, pi
   }
 }
 /** Pipeline stages whose output for a document depends on that document alone. */
-const PER_DOCUMENT_STAGES = new Set(['$match', '$project', '$addFields', '$set', '$unset', '$unwind', '$replaceRoot', '$replaceWith']);
+const PER_DOCUMENT_STAGES = new Set([
+  '$match',
+  '$project',
+  '$addFields',
+  '$set',
+  '$unset',
+  '$unwind',
+  '$replaceRoot',
+  '$replaceWith',
+]);
 const STREAM_CHUNK = 500;
 
 type AggregatorOptions = ConstructorParameters<typeof Aggregator>[1];
@@ -129,7 +164,9 @@ function runStages(stages: Doc[], input: Doc[], options: AggregatorOptions): Doc
     if (segment.length) docs = new Aggregator(segment, options).run(docs) as Doc[];
     segment = [];
     const before = docs;
-    docs = (new Aggregator([stage], options).run(before) as Doc[]).map((out, i) => projectOrder(before[i]!, stage.$project as Doc, out));
+    docs = (new Aggregator([stage], options).run(before) as Doc[]).map((out, i) =>
+      projectOrder(before[i]!, stage.$project as Doc, out),
+    );
   }
   return segment.length ? (new Aggregator(segment, options).run(docs) as Doc[]) : docs;
 }
@@ -158,7 +195,8 @@ function specTree(spec: Doc, tree: SpecTree = new Map()): SpecTree {
     if (isPlainObject(v) && !Object.keys(v)[0]?.startsWith('$')) {
       const sub = level.get(last);
       level.set(last, specTree(v, sub instanceof Map ? sub : new Map()));
-    } else if (v === 1 || v === true || (typeof v === 'number' && v !== 0)) level.set(last, 'include');
+    } else if (v === 1 || v === true || (typeof v === 'number' && v !== 0))
+      level.set(last, 'include');
     else if (v !== 0 && v !== false) level.set(last, 'compute');
   }
   return tree;
@@ -176,9 +214,19 @@ function orderLevel(input: Doc, tree: SpecTree, out: Doc, top: boolean): Doc {
     const node = tree.get(k);
     const v = out[k];
     const from = own(input, k) ? input[k] : undefined;
-    if (node instanceof Map && isPlainObject(v)) ordered[k] = orderLevel(isPlainObject(from) ? from : {}, node, v, false);
+    if (node instanceof Map && isPlainObject(v))
+      ordered[k] = orderLevel(isPlainObject(from) ? from : {}, node, v, false);
     else if (node instanceof Map && Array.isArray(v)) {
-      ordered[k] = v.map((el, i) => (isPlainObject(el) ? orderLevel(Array.isArray(from) && isPlainObject(from[i]) ? from[i] : {}, node, el, false) : el));
+      ordered[k] = v.map((el, i) =>
+        isPlainObject(el)
+          ? orderLevel(
+              Array.isArray(from) && isPlainObject(from[i]) ? from[i] : {},
+              node,
+              el,
+              false,
+            )
+          : el,
+      );
     } else ordered[k] = v;
   };
   if (top) put('_id');
@@ -193,7 +241,9 @@ function orderLevel(input: Doc, tree: SpecTree, out: Doc, top: boolean): Doc {
 
 function isCountStage(stage: Doc): boolean {
   const f = stage.$count;
-  return typeof f === 'string' && f !== '' && !f.startsWith('$') && !f.includes('.') && !f.includes('\0');
+  return (
+    typeof f === 'string' && f !== '' && !f.startsWith('$') && !f.includes('.') && !f.includes('\0')
+  );
 }
 
 function isCountGroup(stage: Doc): boolean {
@@ -201,7 +251,12 @@ function isCountGroup(stage: Doc): boolean {
   if (!isPlainObject(g) || Object.keys(g).length !== 2) return false;
   const field = countField(stage);
   const acc = g[field];
-  return (g._id === 1 || g._id === null) && isPlainObject(acc) && Object.keys(acc).length === 1 && acc.$sum === 1;
+  return (
+    (g._id === 1 || g._id === null) &&
+    isPlainObject(acc) &&
+    Object.keys(acc).length === 1 &&
+    acc.$sum === 1
+  );
 }
 
 function countField(stage: Doc): string {

@@ -7,14 +7,28 @@ import { Codes, MongoServerError, badValue, unsupported } from '../errors';
 import { validateNamespace, type WriteBatch } from '../engine/catalog';
 import { compileFilter, compileProjection } from '../engine/query';
 import { applyUpdate, buildUpsert, classifyUpdate, validateUpdate } from '../engine/update';
-import { compareValues, getPathValues, isPlainObject, sameDocument, type Doc } from '../engine/values';
+import {
+  compareValues,
+  getPathValues,
+  isPlainObject,
+  sameDocument,
+  type Doc,
+} from '../engine/values';
 import { first, PAUSE, sortInSlices, type Sliced } from '../engine/slices';
-import { collectionName, stillLive, withWriteErrors, writeError, type Handlers, type Store } from './shared';
+import {
+  collectionName,
+  stillLive,
+  withWriteErrors,
+  writeError,
+  type Handlers,
+  type Store,
+} from './shared';
 
 function insertDocuments(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
   const name = collectionName(cmd, 'insert');
   const docs = cmd.documents;
-  if (!Array.isArray(docs) || docs.length === 0) throw badValue("'documents' must be a non-empty array");
+  if (!Array.isArray(docs) || docs.length === 0)
+    throw badValue("'documents' must be a non-empty array");
   if (docs.length > 100_000) throw badValue('Write batch sizes must be between 1 and 100000');
   const ordered = cmd.ordered !== false;
   const coll = store.catalog.getOrCreate(batch, db, name);
@@ -34,10 +48,16 @@ function insertDocuments(store: Store, cmd: Document, db: string, batch: WriteBa
   return withWriteErrors({ n, ok: 1 }, writeErrors);
 }
 
-function* updateDocuments(store: Store, cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
+function* updateDocuments(
+  store: Store,
+  cmd: Document,
+  db: string,
+  batch: WriteBatch,
+): Sliced<Document> {
   const name = collectionName(cmd, 'update');
   const updates = cmd.updates;
-  if (!Array.isArray(updates) || updates.length === 0) throw badValue("'updates' must be a non-empty array");
+  if (!Array.isArray(updates) || updates.length === 0)
+    throw badValue("'updates' must be a non-empty array");
   const ordered = cmd.ordered !== false;
   const writeErrors: Doc[] = [];
   const upserted: Doc[] = [];
@@ -47,11 +67,16 @@ function* updateDocuments(store: Store, cmd: Document, db: string, batch: WriteB
     try {
       const spec = updates[i] as Doc;
       if (!isPlainObject(spec)) throw badValue('each update must be an object');
-      if (isPlainObject(spec.collation) && spec.collation.locale !== 'simple') throw unsupported('collation');
+      if (isPlainObject(spec.collation) && spec.collation.locale !== 'simple')
+        throw unsupported('collation');
       const q = (spec.q ?? {}) as Doc;
       const kind = classifyUpdate(spec.u);
       validateUpdate(spec.u);
-      if (spec.multi && kind === 'replacement') throw new MongoServerError(Codes.FailedToParse, 'multi update is not supported for replacement-style update');
+      if (spec.multi && kind === 'replacement')
+        throw new MongoServerError(
+          Codes.FailedToParse,
+          'multi update is not supported for replacement-style update',
+        );
       const arrayFilters = spec.arrayFilters as Doc[] | undefined;
       const coll = store.catalog.get(db, name);
       let matched = 0;
@@ -92,10 +117,16 @@ function* updateDocuments(store: Store, cmd: Document, db: string, batch: WriteB
   return withWriteErrors(reply, writeErrors);
 }
 
-function* deleteDocuments(store: Store, cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
+function* deleteDocuments(
+  store: Store,
+  cmd: Document,
+  db: string,
+  batch: WriteBatch,
+): Sliced<Document> {
   const name = collectionName(cmd, 'delete');
   const deletes = cmd.deletes;
-  if (!Array.isArray(deletes) || deletes.length === 0) throw badValue("'deletes' must be a non-empty array");
+  if (!Array.isArray(deletes) || deletes.length === 0)
+    throw badValue("'deletes' must be a non-empty array");
   const ordered = cmd.ordered !== false;
   const writeErrors: Doc[] = [];
   let n = 0;
@@ -103,10 +134,14 @@ function* deleteDocuments(store: Store, cmd: Document, db: string, batch: WriteB
     try {
       const spec = deletes[i] as Doc;
       if (!isPlainObject(spec)) throw badValue('each delete must be an object');
-      if (spec.limit !== 0 && spec.limit !== 1 && spec.limit !== undefined) throw badValue('The limit field in delete objects must be 0 or 1');
+      if (spec.limit !== 0 && spec.limit !== 1 && spec.limit !== undefined)
+        throw badValue('The limit field in delete objects must be 0 or 1');
       const coll = store.catalog.get(db, name);
       if (!coll) continue;
-      for (const doc of coll.find(spec.q ?? {}, { limit: spec.limit === 1 ? 1 : 0, hint: spec.hint })) {
+      for (const doc of coll.find(spec.q ?? {}, {
+        limit: spec.limit === 1 ? 1 : 0,
+        hint: spec.hint,
+      })) {
         if (doc === PAUSE) {
           yield PAUSE;
           stillLive(store, coll);
@@ -124,19 +159,38 @@ function* deleteDocuments(store: Store, cmd: Document, db: string, batch: WriteB
   return withWriteErrors({ n, ok: 1 }, writeErrors);
 }
 
-function* findAndModify(store: Store, cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
+function* findAndModify(
+  store: Store,
+  cmd: Document,
+  db: string,
+  batch: WriteBatch,
+): Sliced<Document> {
   const name = String(cmd.findAndModify ?? cmd.findandmodify);
   validateNamespace(db, name);
   const remove = cmd.remove === true;
-  if (remove && cmd.update !== undefined) throw new MongoServerError(Codes.FailedToParse, 'Cannot specify both an update and remove=true');
-  if (!remove && cmd.update === undefined) throw new MongoServerError(Codes.FailedToParse, 'Either an update or remove=true must be specified');
-  if (remove && cmd.upsert) throw new MongoServerError(Codes.FailedToParse, 'Cannot specify both upsert=true and remove=true');
+  if (remove && cmd.update !== undefined)
+    throw new MongoServerError(
+      Codes.FailedToParse,
+      'Cannot specify both an update and remove=true',
+    );
+  if (!remove && cmd.update === undefined)
+    throw new MongoServerError(
+      Codes.FailedToParse,
+      'Either an update or remove=true must be specified',
+    );
+  if (remove && cmd.upsert)
+    throw new MongoServerError(
+      Codes.FailedToParse,
+      'Cannot specify both upsert=true and remove=true',
+    );
   const project = compileProjection(cmd.fields);
   const out = (d: Doc | null): Doc | null => (d && project ? project(d) : d);
   const query = (cmd.query ?? {}) as Doc;
   const coll = store.catalog.get(db, name);
   // The match is changed in the step that found it: nothing can write it in between.
-  const match = coll ? yield* first(coll.find(query, { sort: cmd.sort, limit: 1, hint: cmd.hint })) : undefined;
+  const match = coll
+    ? yield* first(coll.find(query, { sort: cmd.sort, limit: 1, hint: cmd.hint }))
+    : undefined;
   if (coll) stillLive(store, coll);
   if (remove) {
     if (!coll || !match) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
@@ -152,14 +206,22 @@ function* findAndModify(store: Store, cmd: Document, db: string, batch: WriteBat
       coll.replace(match, next);
       batch.replace(coll, next);
     }
-    return { lastErrorObject: { n: 1, updatedExisting: true }, value: out(cmd.new ? next : match), ok: 1 };
+    return {
+      lastErrorObject: { n: 1, updatedExisting: true },
+      value: out(cmd.new ? next : match),
+      ok: 1,
+    };
   }
   if (cmd.upsert) {
     const target = store.catalog.getOrCreate(batch, db, name);
     const doc = target.prepareInsert(buildUpsert(query, cmd.update, arrayFilters));
     target.insert(doc);
     batch.insert(target, doc);
-    return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: out(cmd.new ? doc : null), ok: 1 };
+    return {
+      lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
+      value: out(cmd.new ? doc : null),
+      ok: 1,
+    };
   }
   return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
 }
@@ -178,7 +240,8 @@ function* count(store: Store, cmd: Document, db: string): Sliced<Document> {
 
 function* distinct(store: Store, cmd: Document, db: string): Sliced<Document> {
   const name = collectionName(cmd, 'distinct');
-  if (typeof cmd.key !== 'string' || cmd.key === '') throw new MongoServerError(Codes.TypeMismatch, "Field 'key' must be a non-empty string");
+  if (typeof cmd.key !== 'string' || cmd.key === '')
+    throw new MongoServerError(Codes.TypeMismatch, "Field 'key' must be a non-empty string");
   const coll = store.catalog.get(db, name);
   const values: unknown[] = [];
   if (coll) {

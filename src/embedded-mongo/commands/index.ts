@@ -19,7 +19,13 @@ import { aggregateCommands } from './aggregate';
 import { crudCommands } from './crud';
 import { cursorCommands } from './cursors';
 import { indexCommands } from './indexes';
-import { noTransactions, toErrorReply, type CommandContext, type Handler, type Store } from './shared';
+import {
+  noTransactions,
+  toErrorReply,
+  type CommandContext,
+  type Handler,
+  type Store,
+} from './shared';
 
 export { SERVER_VERSION, WIRE_VERSION } from './admin';
 export { toErrorReply, type CommandContext } from './shared';
@@ -34,7 +40,9 @@ export type Journal = (record: Document) => Promise<void>;
 
 /** Every command by name; a Map, so no name reaches Object.prototype. */
 const HANDLERS: ReadonlyMap<string, Handler> = new Map(
-  [adminCommands, crudCommands, cursorCommands, indexCommands, aggregateCommands].flatMap((family) => Object.entries(family)),
+  [adminCommands, crudCommands, cursorCommands, indexCommands, aggregateCommands].flatMap(
+    (family) => Object.entries(family),
+  ),
 );
 
 export class CommandExecutor {
@@ -62,8 +70,14 @@ export class CommandExecutor {
       if (!name) throw new MongoServerError(Codes.FailedToParse, 'empty command');
       const handler = HANDLERS.get(name);
       if (!handler) throw new MongoServerError(Codes.CommandNotFound, `no such command: '${name}'`);
-      if (cmd.startTransaction !== undefined || cmd.autocommit !== undefined || cmd.txnNumber !== undefined) throw noTransactions();
-      if (isPlainObject(cmd.collation) && cmd.collation.locale !== 'simple') throw unsupported('collation');
+      if (
+        cmd.startTransaction !== undefined ||
+        cmd.autocommit !== undefined ||
+        cmd.txnNumber !== undefined
+      )
+        throw noTransactions();
+      if (isPlainObject(cmd.collation) && cmd.collation.locale !== 'simple')
+        throw unsupported('collation');
       const db = typeof cmd.$db === 'string' ? cmd.$db : 'admin';
       out = handler(this.store, cmd, db, batch, ctx);
     } catch (e) {

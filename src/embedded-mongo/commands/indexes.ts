@@ -12,9 +12,15 @@ import { batchSizeOf, collectionName, stillLive, type Handlers, type Store } fro
  * Builds every requested index in slices while writes go on, then makes them visible together in
  * one step (all or none, as mongod): a duplicate key present at that moment fails the command.
  */
-function* createIndexes(store: Store, cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
+function* createIndexes(
+  store: Store,
+  cmd: Document,
+  db: string,
+  batch: WriteBatch,
+): Sliced<Document> {
   const name = collectionName(cmd, 'createIndexes');
-  if (!Array.isArray(cmd.indexes) || cmd.indexes.length === 0) throw badValue("'indexes' must be a non-empty array");
+  if (!Array.isArray(cmd.indexes) || cmd.indexes.length === 0)
+    throw badValue("'indexes' must be a non-empty array");
   const existed = store.catalog.get(db, name) !== undefined;
   const coll = store.catalog.getOrCreate(batch, db, name);
   const before = coll.indexes.size + 1;
@@ -45,7 +51,11 @@ function* createIndexes(store: Store, cmd: Document, db: string, batch: WriteBat
     for (const b of builds) b.abandon();
   }
   const after = coll.indexes.size + 1;
-  const reply: Doc = { numIndexesBefore: before, numIndexesAfter: after, createdCollectionAutomatically: !existed };
+  const reply: Doc = {
+    numIndexesBefore: before,
+    numIndexesAfter: after,
+    createdCollectionAutomatically: !existed,
+  };
   if (before === after) reply.note = 'all indexes already exist';
   reply.ok = 1;
   return reply;
@@ -54,8 +64,15 @@ function* createIndexes(store: Store, cmd: Document, db: string, batch: WriteBat
 function listIndexes(store: Store, cmd: Document, db: string): Document {
   const name = collectionName(cmd, 'listIndexes');
   const coll = store.catalog.get(db, name);
-  if (!coll) throw new MongoServerError(Codes.NamespaceNotFound, `ns does not exist: ${db}.${name}`);
-  return store.cursors.start(`${db}.${name}`, coll.listIndexSpecs() as unknown as Doc[], null, batchSizeOf(cmd.cursor), false);
+  if (!coll)
+    throw new MongoServerError(Codes.NamespaceNotFound, `ns does not exist: ${db}.${name}`);
+  return store.cursors.start(
+    `${db}.${name}`,
+    coll.listIndexSpecs() as unknown as Doc[],
+    null,
+    batchSizeOf(cmd.cursor),
+    false,
+  );
 }
 
 function dropIndexes(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
@@ -70,12 +87,17 @@ function dropIndexes(store: Store, cmd: Document, db: string, batch: WriteBatch)
   else if (Array.isArray(target)) names = target.map(String);
   else if (isPlainObject(target)) {
     const ix = coll.findIndexByKey(target);
-    if (!ix) throw new MongoServerError(Codes.IndexNotFound, `can't find index with key: ${JSON.stringify(target)}`);
+    if (!ix)
+      throw new MongoServerError(
+        Codes.IndexNotFound,
+        `can't find index with key: ${JSON.stringify(target)}`,
+      );
     names = [ix.spec.name];
   } else throw badValue("'index' must be a name, a key pattern, an array of names or '*'");
   for (const n of names) {
     if (n === '_id_') throw new MongoServerError(72, 'cannot drop _id index');
-    if (!coll.indexes.has(n)) throw new MongoServerError(Codes.IndexNotFound, `index not found with name [${n}]`);
+    if (!coll.indexes.has(n))
+      throw new MongoServerError(Codes.IndexNotFound, `index not found with name [${n}]`);
   }
   for (const n of names) {
     coll.indexes.delete(n);
@@ -84,15 +106,28 @@ function dropIndexes(store: Store, cmd: Document, db: string, batch: WriteBatch)
   return { nIndexesWas: was, ok: 1 };
 }
 /** True if `coll` has this index already (or it is requested twice); throws if a different one has its name or key. */
-function isExistingIndex(coll: Collection, spec: IndexSpec, requested: Map<string, IndexSpec>): boolean {
+function isExistingIndex(
+  coll: Collection,
+  spec: IndexSpec,
+  requested: Map<string, IndexSpec>,
+): boolean {
   const sameName = coll.indexes.get(spec.name)?.spec ?? requested.get(spec.name);
   if (sameName) {
     if (JSON.stringify(sameName) === JSON.stringify(spec)) return true;
-    throw new MongoServerError(Codes.IndexKeySpecsConflict, `An existing index has the same name as the requested index but different options or key. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`);
+    throw new MongoServerError(
+      Codes.IndexKeySpecsConflict,
+      `An existing index has the same name as the requested index but different options or key. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
+    );
   }
   const want = JSON.stringify(spec.key);
-  const sameKey = coll.findIndexByKey(spec.key)?.spec ?? [...requested.values()].find((r) => JSON.stringify(r.key) === want);
-  if (sameKey) throw new MongoServerError(Codes.IndexOptionsConflict, `Index already exists with a different name: ${sameKey.name}`);
+  const sameKey =
+    coll.findIndexByKey(spec.key)?.spec ??
+    [...requested.values()].find((r) => JSON.stringify(r.key) === want);
+  if (sameKey)
+    throw new MongoServerError(
+      Codes.IndexOptionsConflict,
+      `Index already exists with a different name: ${sameKey.name}`,
+    );
   return false;
 }
 

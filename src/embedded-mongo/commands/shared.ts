@@ -24,17 +24,44 @@ export interface Store {
 }
 
 /** One command: a reply at once, or sliced work that returns the reply. */
-export type Handler = (store: Store, cmd: Document, db: string, batch: WriteBatch, ctx: CommandContext) => Document | Sliced<Document>;
+export type Handler = (
+  store: Store,
+  cmd: Document,
+  db: string,
+  batch: WriteBatch,
+  ctx: CommandContext,
+) => Document | Sliced<Document>;
 
 /** A family's commands by name. */
 export type Handlers = Readonly<Record<string, Handler>>;
 
 /** Fields every command may carry that do not change what it does here. */
-export const GENERIC_FIELDS = new Set(['$db', 'lsid', '$clusterTime', '$readPreference', 'readConcern', 'writeConcern', 'comment', 'maxTimeMS', 'apiVersion', 'apiStrict', 'apiDeprecationErrors', 'bypassDocumentValidation', 'hint', 'allowDiskUse', '$audit', 'mayBypassWriteBlocking']);
+export const GENERIC_FIELDS = new Set([
+  '$db',
+  'lsid',
+  '$clusterTime',
+  '$readPreference',
+  'readConcern',
+  'writeConcern',
+  'comment',
+  'maxTimeMS',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+  'bypassDocumentValidation',
+  'hint',
+  'allowDiskUse',
+  '$audit',
+  'mayBypassWriteBlocking',
+]);
 
 export function collectionName(cmd: Document, field: string): string {
   const name = cmd[field];
-  if (typeof name !== 'string') throw new MongoServerError(Codes.InvalidNamespace, `collection name has invalid type ${typeof name}`);
+  if (typeof name !== 'string')
+    throw new MongoServerError(
+      Codes.InvalidNamespace,
+      `collection name has invalid type ${typeof name}`,
+    );
   validateNamespace(typeof cmd.$db === 'string' ? cmd.$db : 'admin', name);
   return name;
 }
@@ -54,7 +81,10 @@ export function compileAndEmpty(filter: unknown): Doc[] {
 /** After a pause: the collection may have been dropped (or dropped and created again) meanwhile. */
 export function stillLive(store: Store, coll: Collection): void {
   if (store.catalog.get(coll.db, coll.name) !== coll) {
-    throw new MongoServerError(Codes.QueryPlanKilled, `collection ${coll.ns} was dropped during the operation`);
+    throw new MongoServerError(
+      Codes.QueryPlanKilled,
+      `collection ${coll.ns} was dropped during the operation`,
+    );
   }
 }
 
@@ -80,5 +110,10 @@ export function toErrorReply(e: unknown): Document {
   if (e instanceof MongoServerError) return e.toReply();
   // Anything else is a bug in the store; report it as an ordinary error (never a retryable code).
   const message = e instanceof Error ? e.message : String(e);
-  return { ok: 0, errmsg: `internal error in embedded store: ${message}`, code: 1, codeName: 'InternalError' };
+  return {
+    ok: 0,
+    errmsg: `internal error in embedded store: ${message}`,
+    code: 1,
+    codeName: 'InternalError',
+  };
 }

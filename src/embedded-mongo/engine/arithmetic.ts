@@ -19,8 +19,11 @@ type Kind = 'int' | 'long' | 'double';
 
 function kindOf(v: unknown): Kind {
   if (isLong(v)) return 'long';
-  if ((v as { _bsontype?: string } | null)?._bsontype === 'Decimal128') throw unsupported('arithmetic on Decimal128 values');
-  return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? 'int' : 'double';
+  if ((v as { _bsontype?: string } | null)?._bsontype === 'Decimal128')
+    throw unsupported('arithmetic on Decimal128 values');
+  return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX
+    ? 'int'
+    : 'double';
 }
 
 function asBig(v: unknown): bigint {
@@ -36,9 +39,13 @@ function arith(op: '$inc' | '$mul', a: unknown, b: unknown): unknown {
     return op === '$inc' ? x + y : x * y;
   }
   const r = op === '$inc' ? asBig(a) + asBig(b) : asBig(a) * asBig(b);
-  if (ka === 'int' && kb === 'int' && r >= BigInt(INT32_MIN) && r <= BigInt(INT32_MAX)) return Number(r);
+  if (ka === 'int' && kb === 'int' && r >= BigInt(INT32_MIN) && r <= BigInt(INT32_MAX))
+    return Number(r);
   if (r < INT64_MIN || r > INT64_MAX) {
-    throw new MongoServerError(2, `Failed to apply ${op} operations to current value: the result overflows a 64-bit integer`);
+    throw new MongoServerError(
+      2,
+      `Failed to apply ${op} operations to current value: the result overflows a 64-bit integer`,
+    );
   }
   return Long.fromBigInt(r);
 }
@@ -72,11 +79,19 @@ export function applyTyped(doc: Doc, op: string, fields: Doc): Doc {
     const last = parts[parts.length - 1]!;
     const cur = own(holder, last);
     if ((op === '$inc' || op === '$mul') && typeof operand !== 'number' && !isLong(operand)) {
-      throw new MongoServerError(14, `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(operand)}}`);
+      throw new MongoServerError(
+        14,
+        `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(operand)}}`,
+      );
     }
     if (op === '$inc') holder[last] = cur === undefined ? operand : arith('$inc', cur, operand);
-    else if (op === '$mul') holder[last] = cur === undefined ? zeroLike(operand) : arith('$mul', cur, operand);
-    else if (cur === undefined || (op === '$min' ? compareValues(operand, cur) < 0 : compareValues(operand, cur) > 0)) holder[last] = operand;
+    else if (op === '$mul')
+      holder[last] = cur === undefined ? zeroLike(operand) : arith('$mul', cur, operand);
+    else if (
+      cur === undefined ||
+      (op === '$min' ? compareValues(operand, cur) < 0 : compareValues(operand, cur) > 0)
+    )
+      holder[last] = operand;
   }
   return rest;
 }

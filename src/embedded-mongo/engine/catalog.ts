@@ -50,7 +50,8 @@ export class Catalog {
 
   createCollection(batch: WriteBatch, db: string, name: string, opts: Doc): Collection {
     validateNamespace(db, name);
-    if (this.get(db, name)) throw new MongoServerError(Codes.NamespaceExists, `Collection ${db}.${name} already exists.`);
+    if (this.get(db, name))
+      throw new MongoServerError(Codes.NamespaceExists, `Collection ${db}.${name} already exists.`);
     const coll = new Collection(db, name, opts);
     this.put(coll);
     batch.ops.push({ o: 'cc', ns: coll.ns, opts, uuid: coll.uuid });
@@ -81,8 +82,13 @@ export class Catalog {
     const [toDb, toName] = splitNs(to);
     validateNamespace(toDb, toName);
     const coll = this.get(db, name);
-    if (!coll) throw new MongoServerError(Codes.NamespaceNotFound, `Source collection ${from} does not exist`);
-    if (from === to) throw new MongoServerError(Codes.IllegalOperation, "Can't rename a collection to itself");
+    if (!coll)
+      throw new MongoServerError(
+        Codes.NamespaceNotFound,
+        `Source collection ${from} does not exist`,
+      );
+    if (from === to)
+      throw new MongoServerError(Codes.IllegalOperation, "Can't rename a collection to itself");
     if (this.get(toDb, toName)) {
       if (!dropTarget) throw new MongoServerError(Codes.NamespaceExists, 'target namespace exists');
       this.dropCollection(batch, toDb, toName);
@@ -194,7 +200,11 @@ export class Catalog {
       [...db.values()].map((coll) => ({
         ops: [
           { o: 'cc', ns: coll.ns, opts: coll.options, uuid: coll.uuid },
-          ...[...coll.indexes.values()].map((ix): Op => ({ o: 'ci', ns: coll.ns, spec: ix.spec as unknown as Doc })),
+          ...[...coll.indexes.values()].map((ix): Op => ({
+            o: 'ci',
+            ns: coll.ns,
+            spec: ix.spec as unknown as Doc,
+          })),
         ] as Op[],
         ns: coll.ns,
         docs: Array.from(coll.docs.values()),
@@ -220,7 +230,6 @@ export class Catalog {
     })();
   }
 }
-
 
 /**
  * Collects the journal ops of one command. With a journal, `flush` appends what was collected as
@@ -278,7 +287,13 @@ export function validateNamespace(db: string, coll: string): void {
   if (!db || BAD_DB_CHARS.test(db) || db.length > 63) {
     throw new MongoServerError(Codes.InvalidNamespace, `Invalid database name: '${db}'`);
   }
-  if (!coll || coll.includes('$') || coll.includes('\0') || coll.startsWith('.') || coll.startsWith('system.')) {
+  if (
+    !coll ||
+    coll.includes('$') ||
+    coll.includes('\0') ||
+    coll.startsWith('.') ||
+    coll.startsWith('system.')
+  ) {
     throw new MongoServerError(Codes.InvalidNamespace, `Invalid collection name: '${coll}'`);
   }
 }

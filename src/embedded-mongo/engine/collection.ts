@@ -5,7 +5,15 @@
 import { calculateObjectSize, ObjectId } from 'bson';
 import { badValue, unsupported, MongoServerError, Codes, DuplicateKeyError } from '../errors';
 import { Index, validateIndexSpec, type IndexSpec, type KeyRange } from './indexes';
-import { compileFilter, indexablePredicates, parseSort, sortDocuments, type FieldPredicate, type Matcher, type SortSpec } from './query';
+import {
+  compileFilter,
+  indexablePredicates,
+  parseSort,
+  sortDocuments,
+  type FieldPredicate,
+  type Matcher,
+  type SortSpec,
+} from './query';
 import { CHECK_EVERY, collect, PAUSE, type Pause, type Scan, type Sliced } from './slices';
 import { idKey, isPlainObject, typeRank, type Doc } from './values';
 
@@ -123,7 +131,8 @@ export class Collection {
 
   /** Called before a document changes: the first change since a build started records the build's view of it. */
   private touch(key: string): void {
-    for (const changed of this.builds) if (!changed.has(key)) changed.set(key, this.docs.get(key) ?? null);
+    for (const changed of this.builds)
+      if (!changed.has(key)) changed.set(key, this.docs.get(key) ?? null);
   }
 
   /** Creates an index over the existing documents; throws E11000 (and creates nothing) on duplicates. */
@@ -207,11 +216,18 @@ export class Collection {
     const sort = parseSort(opts.sort);
     const skip = nonNegative(opts.skip, 'skip');
     const limit = Math.abs(Number(opts.limit ?? 0)) || Infinity;
-    const plan = opts.hint === undefined ? this.plan(filter, sort) : this.hintedPlan(filter, sort, opts.hint);
+    const plan =
+      opts.hint === undefined ? this.plan(filter, sort) : this.hintedPlan(filter, sort, opts.hint);
     return this.results(plan, matcher, sort, skip, limit);
   }
 
-  private *results(plan: Plan, matcher: Matcher, sort: SortSpec | null, skip: number, limit: number): Generator<Doc | Pause, void, void> {
+  private *results(
+    plan: Plan,
+    matcher: Matcher,
+    sort: SortSpec | null,
+    skip: number,
+    limit: number,
+  ): Generator<Doc | Pause, void, void> {
     let results: Scan<Doc> = this.filterDocs(plan.candidates, matcher);
     const order = sort ?? plan.order;
     if (order && !plan.sorted) {
@@ -230,13 +246,17 @@ export class Collection {
   }
 
   *count(filter: unknown, skip = 0, limit = 0, hint?: unknown): Sliced<number> {
-    const isEmpty = filter === undefined || filter === null || (isPlainObject(filter) && Object.keys(filter).length === 0);
+    const isEmpty =
+      filter === undefined ||
+      filter === null ||
+      (isPlainObject(filter) && Object.keys(filter).length === 0);
     let n = 0;
     if (hint !== undefined) this.hintedIndex(hint); // a hint naming no index fails, also on an empty filter
     if (isEmpty) n = this.docs.size;
     else {
       const matcher = compileFilter(filter);
-      const plan = hint === undefined ? this.plan(filter, null) : this.hintedPlan(filter, null, hint);
+      const plan =
+        hint === undefined ? this.plan(filter, null) : this.hintedPlan(filter, null, hint);
       for (const d of this.filterDocs(plan.candidates, matcher)) {
         if (d === PAUSE) yield PAUSE;
         else n++;
@@ -253,17 +273,23 @@ export class Collection {
       if (dir !== 1 && dir !== -1) throw badValue('$natural hint must be 1 or -1');
       return { natural: dir };
     }
-    if (typeof hint !== 'string' && !isPlainObject(hint)) throw badValue('hint must be a string or an object');
-    if (hint === '_id_' || (isPlainObject(hint) && JSON.stringify(hint) === '{"_id":1}')) return '_id';
+    if (typeof hint !== 'string' && !isPlainObject(hint))
+      throw badValue('hint must be a string or an object');
+    if (hint === '_id_' || (isPlainObject(hint) && JSON.stringify(hint) === '{"_id":1}'))
+      return '_id';
     const ix = typeof hint === 'string' ? this.indexes.get(hint) : this.findIndexByKey(hint);
-    if (!ix) throw badValue(`error processing query: ns=${this.ns} planner returned error :: caused by :: hint provided does not correspond to an existing index`);
+    if (!ix)
+      throw badValue(
+        `error processing query: ns=${this.ns} planner returned error :: caused by :: hint provided does not correspond to an existing index`,
+      );
     return ix;
   }
 
   /** The plan a hint imposes: that index (its ranges for the filter, or all of it), or a collection scan. */
   private hintedPlan(filter: unknown, sort: SortSpec | null, hint: unknown): Plan {
     const target = this.hintedIndex(hint);
-    if (target === '_id') return { candidates: this.docs.values(), sorted: false, order: [['_id', 1]] };
+    if (target === '_id')
+      return { candidates: this.docs.values(), sorted: false, order: [['_id', 1]] };
     if ('natural' in target) {
       const docs = target.natural === 1 ? this.docs.values() : [...this.docs.values()].reverse();
       return { candidates: docs, sorted: !sort };
@@ -273,7 +299,10 @@ export class Collection {
     const reverse = sort ? this.sortDirectionOn(target, sort, choice?.range ?? null) : null;
     const ids = ranges.flatMap((r) => target.scan(r, reverse === -1));
     if (ranges.length > 1 || target.multikey) dedupeInPlace(ids);
-    return { candidates: this.idsToDocs(ids), sorted: !sort || (reverse !== null && ranges.length === 1) };
+    return {
+      candidates: this.idsToDocs(ids),
+      sorted: !sort || (reverse !== null && ranges.length === 1),
+    };
   }
 
   private plan(filter: unknown, sort: SortSpec | null): Plan {
@@ -298,13 +327,17 @@ export class Collection {
       const reverse = sort ? this.sortDirectionOn(choice.index, sort, choice.range) : null;
       const ids = choice.ranges.flatMap((r) => choice.index.scan(r, reverse === -1));
       if (choice.ranges.length > 1) dedupeInPlace(ids);
-      return { candidates: this.idsToDocs(ids), sorted: !sort || (reverse !== null && choice.ranges.length === 1) };
+      return {
+        candidates: this.idsToDocs(ids),
+        sorted: !sort || (reverse !== null && choice.ranges.length === 1),
+      };
     }
     if (sort) {
       for (const ix of this.indexes.values()) {
         if (ix.multikey || ix.spec.sparse || ix.partial) continue;
         const dir = this.sortDirectionOn(ix, sort, null);
-        if (dir !== null) return { candidates: this.idsToDocs(ix.scan(null, dir === -1)), sorted: true };
+        if (dir !== null)
+          return { candidates: this.idsToDocs(ix.scan(null, dir === -1)), sorted: true };
       }
     }
     return { candidates: this.docs.values(), sorted: !sort };
@@ -329,7 +362,10 @@ export class Collection {
     return dir;
   }
 
-  private chooseIndex(preds: Map<string, FieldPredicate>, hinted?: Index[]): { index: Index; ranges: KeyRange[]; range: KeyRange } | null {
+  private chooseIndex(
+    preds: Map<string, FieldPredicate>,
+    hinted?: Index[],
+  ): { index: Index; ranges: KeyRange[]; range: KeyRange } | null {
     let best: { index: Index; ranges: KeyRange[]; range: KeyRange; score: number } | null = null;
     for (const ix of hinted ?? this.indexes.values()) {
       if (ix.partial && !hinted) continue;
@@ -344,7 +380,12 @@ export class Collection {
           eq.push(p.value);
           continue;
         }
-        if (p.kind === 'in' && eq.length === 0 && !inValues && !(ix.spec.sparse && p.values.includes(null))) {
+        if (
+          p.kind === 'in' &&
+          eq.length === 0 &&
+          !inValues &&
+          !(ix.spec.sparse && p.values.includes(null))
+        ) {
           inValues = p.values;
           break;
         }
@@ -364,7 +405,8 @@ export class Collection {
         score = eq.length * 3 + (ix.spec.unique && eq.length === ix.fields.length ? 100 : 0);
       } else continue;
       // On a tie, the smaller index wins: a sparse index on a rare flag beats one on a common status.
-      if (!best || score > best.score || (score === best.score && ix.size < best.index.size)) best = { index: ix, ranges, range: ranges[0], score };
+      if (!best || score > best.score || (score === best.score && ix.size < best.index.size))
+        best = { index: ix, ranges, range: ranges[0], score };
     }
     return best;
   }
@@ -386,7 +428,11 @@ export class Collection {
   }
 }
 
-function* sliceIterable<T>(it: Scan<T>, skip: number, limit: number): Generator<T | Pause, void, void> {
+function* sliceIterable<T>(
+  it: Scan<T>,
+  skip: number,
+  limit: number,
+): Generator<T | Pause, void, void> {
   if (limit <= 0) return;
   let i = 0;
   let n = 0;
@@ -404,10 +450,11 @@ function* sliceIterable<T>(it: Scan<T>, skip: number, limit: number): Generator<
 function dedupeInPlace(ids: string[]): void {
   const seen = new Set<string>();
   let w = 0;
-  for (const id of ids) if (!seen.has(id)) {
-    seen.add(id);
-    ids[w++] = id;
-  }
+  for (const id of ids)
+    if (!seen.has(id)) {
+      seen.add(id);
+      ids[w++] = id;
+    }
   ids.length = w;
 }
 
@@ -443,14 +490,23 @@ export function refusedProto(): MongoServerError {
 /** Rejects what MongoDB rejects on insert, and values this store cannot compare correctly. */
 export function validateDocument(doc: Doc): void {
   const id = doc._id;
-  if (Array.isArray(id)) throw new MongoServerError(Codes.BadValue, "The '_id' value cannot be of type array");
-  if (id instanceof RegExp) throw new MongoServerError(Codes.BadValue, "The '_id' value cannot be of type regex");
+  if (Array.isArray(id))
+    throw new MongoServerError(Codes.BadValue, "The '_id' value cannot be of type array");
+  if (id instanceof RegExp)
+    throw new MongoServerError(Codes.BadValue, "The '_id' value cannot be of type regex");
   for (const k of Object.keys(doc)) {
-    if (k.startsWith('$')) throw new MongoServerError(Codes.BadValue, `Document can't have $ prefixed field names: ${k}`);
+    if (k.startsWith('$'))
+      throw new MongoServerError(
+        Codes.BadValue,
+        `Document can't have $ prefixed field names: ${k}`,
+      );
   }
   checkValues(doc, 0);
   if (bsonSize(doc) > MAX_BSON_SIZE) {
-    throw new MongoServerError(Codes.BSONObjectTooLarge, `object to insert too large. size in bytes exceeds ${MAX_BSON_SIZE}`);
+    throw new MongoServerError(
+      Codes.BSONObjectTooLarge,
+      `object to insert too large. size in bytes exceeds ${MAX_BSON_SIZE}`,
+    );
   }
 }
 

@@ -40,24 +40,43 @@ export interface KeyRange {
   hi?: KeyBound;
 }
 
-const SUPPORTED_OPTIONS = new Set(['v', 'key', 'name', 'unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'background', 'ns']);
+const SUPPORTED_OPTIONS = new Set([
+  'v',
+  'key',
+  'name',
+  'unique',
+  'sparse',
+  'partialFilterExpression',
+  'expireAfterSeconds',
+  'background',
+  'ns',
+]);
 
 export function validateIndexSpec(raw: Doc): IndexSpec {
   const key = raw.key as Doc | undefined;
   if (!key || typeof key !== 'object' || Object.keys(key).length === 0) {
-    throw new MongoServerError(Codes.CannotCreateIndex, "Index keys cannot be empty: the 'key' field must be a non-empty document");
+    throw new MongoServerError(
+      Codes.CannotCreateIndex,
+      "Index keys cannot be empty: the 'key' field must be a non-empty document",
+    );
   }
   const norm: Record<string, 1 | -1> = {};
   for (const [field, dir] of Object.entries(key)) {
     if (typeof dir === 'string') throw unsupported(`index type '${dir}' (on field '${field}')`);
     const n = Number(dir);
     if (!Number.isFinite(n) || n === 0) {
-      throw new MongoServerError(Codes.CannotCreateIndex, `Values in the index key pattern can't be 0 or non-numeric (field '${field}')`);
+      throw new MongoServerError(
+        Codes.CannotCreateIndex,
+        `Values in the index key pattern can't be 0 or non-numeric (field '${field}')`,
+      );
     }
     norm[field] = n > 0 ? 1 : -1;
   }
   if (typeof raw.name !== 'string' || raw.name === '') {
-    throw new MongoServerError(Codes.CannotCreateIndex, "The 'name' field of an index must be a non-empty string");
+    throw new MongoServerError(
+      Codes.CannotCreateIndex,
+      "The 'name' field of an index must be a non-empty string",
+    );
   }
   for (const opt of Object.keys(raw)) {
     if (!SUPPORTED_OPTIONS.has(opt)) throw unsupported(`index option '${opt}'`);
@@ -65,8 +84,10 @@ export function validateIndexSpec(raw: Doc): IndexSpec {
   const spec: IndexSpec = { v: 2, key: norm, name: raw.name };
   if (raw.unique) spec.unique = true;
   if (raw.sparse) spec.sparse = true;
-  if (raw.partialFilterExpression !== undefined) spec.partialFilterExpression = raw.partialFilterExpression as Doc;
-  if (raw.expireAfterSeconds !== undefined) spec.expireAfterSeconds = Number(raw.expireAfterSeconds);
+  if (raw.partialFilterExpression !== undefined)
+    spec.partialFilterExpression = raw.partialFilterExpression as Doc;
+  if (raw.expireAfterSeconds !== undefined)
+    spec.expireAfterSeconds = Number(raw.expireAfterSeconds);
   return spec;
 }
 
@@ -81,7 +102,9 @@ export class Index {
     private readonly ns: string,
   ) {
     this.fields = Object.entries(spec.key);
-    this.partial = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : null;
+    this.partial = spec.partialFilterExpression
+      ? compileFilter(spec.partialFilterExpression)
+      : null;
     this.list = new SortedList<IndexEntry>(this.compareEntries);
   }
 
@@ -191,7 +214,12 @@ export class Index {
       for (let i = 1; i < sorted.length; i++) {
         const prev = sorted[i - 1]!;
         const e = sorted[i]!;
-        if (prev.id !== e.id && this.compareKeys(prev.key, e.key) === 0 && suspects.at(-1) !== prev.key) suspects.push(e.key);
+        if (
+          prev.id !== e.id &&
+          this.compareKeys(prev.key, e.key) === 0 &&
+          suspects.at(-1) !== prev.key
+        )
+          suspects.push(e.key);
         if ((i & 4095) === 0) yield PAUSE;
       }
     }

@@ -24,7 +24,11 @@ const NULLISH = typeRank(null);
 const MIN_KEY = typeRank({ _bsontype: 'MinKey' });
 const MAX_KEY = typeRank({ _bsontype: 'MaxKey' });
 
-type RangeOperator = (selector: string, operand: unknown, options: Options) => (doc: Doc) => boolean;
+type RangeOperator = (
+  selector: string,
+  operand: unknown,
+  options: Options,
+) => (doc: Doc) => boolean;
 
 function range(test: (c: number) => boolean, mingo: QueryOperator): QueryOperator {
   const op: RangeOperator = (selector, operand, options) => {
@@ -32,8 +36,12 @@ function range(test: (c: number) => boolean, mingo: QueryOperator): QueryOperato
     // null bounds mean "null or missing", which mingo already answers as mongod does.
     if (rank === NULLISH) return (mingo as RangeOperator)(selector, operand, options);
     const bracketed = rank !== MIN_KEY && rank !== MAX_KEY;
-    const holds = (v: unknown): boolean => (!bracketed || typeRank(v) === rank) && test(compareValues(v, operand));
-    return (doc) => getPathValues(doc, selector).some((v) => (Array.isArray(v) ? v.some(holds) || holds(v) : holds(v)));
+    const holds = (v: unknown): boolean =>
+      (!bracketed || typeRank(v) === rank) && test(compareValues(v, operand));
+    return (doc) =>
+      getPathValues(doc, selector).some((v) =>
+        Array.isArray(v) ? v.some(holds) || holds(v) : holds(v),
+      );
   };
   return op as QueryOperator;
 }
@@ -45,9 +53,14 @@ const mingoSwitch = expressionOperators.$switch as Expression;
 
 /** mingo's $switch answers null when no branch matches and there is no default; mongod fails. */
 const $switch: Expression = (obj, expr, options) => {
-  if (!isPlainObject(expr) || Object.prototype.hasOwnProperty.call(expr, 'default')) return mingoSwitch(obj, expr, options);
+  if (!isPlainObject(expr) || Object.prototype.hasOwnProperty.call(expr, 'default'))
+    return mingoSwitch(obj, expr, options);
   const out = mingoSwitch(obj, { ...expr, default: { $literal: NO_BRANCH } }, options);
-  if (out === NO_BRANCH) throw new MongoServerError(40066, '$switch could not find a matching branch for an input, and no default was specified.');
+  if (out === NO_BRANCH)
+    throw new MongoServerError(
+      40066,
+      '$switch could not find a matching branch for an input, and no default was specified.',
+    );
   return out;
 };
 

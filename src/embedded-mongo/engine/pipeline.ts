@@ -29,17 +29,29 @@ export function prepareStage(stage: Doc): Doc[] {
       return [isPlainObject(spec) ? { $match: rewriteAll(spec) } : stage];
     case '$facet':
       if (!isPlainObject(spec)) return [stage];
-      return [{ $facet: Object.fromEntries(Object.entries(spec).map(([k, p]) => [k, preparePipeline(p)])) }];
+      return [
+        {
+          $facet: Object.fromEntries(Object.entries(spec).map(([k, p]) => [k, preparePipeline(p)])),
+        },
+      ];
     case '$lookup':
     case '$unionWith':
-      return [isPlainObject(spec) && Array.isArray(spec.pipeline) ? { [name]: { ...spec, pipeline: preparePipeline(spec.pipeline) } } : stage];
+      return [
+        isPlainObject(spec) && Array.isArray(spec.pipeline)
+          ? { [name]: { ...spec, pipeline: preparePipeline(spec.pipeline) } }
+          : stage,
+      ];
     default:
       return [stage];
   }
 }
 
 function preparePipeline(p: unknown): unknown {
-  return Array.isArray(p) ? p.flatMap((st) => (isPlainObject(st) && Object.keys(st).length === 1 ? prepareStage(st) : [st])) : p;
+  return Array.isArray(p)
+    ? p.flatMap((st) =>
+        isPlainObject(st) && Object.keys(st).length === 1 ? prepareStage(st) : [st],
+      )
+    : p;
 }
 
 /** mingo computes a $group field that is not an accumulator as an expression; mongod refuses it. */
@@ -47,10 +59,13 @@ function checkGroup(spec: unknown): void {
   if (!isPlainObject(spec)) return;
   for (const [field, acc] of Object.entries(spec)) {
     if (field === '_id') continue;
-    if (!isPlainObject(acc)) throw new MongoServerError(40234, `The field '${field}' must be an accumulator object`);
+    if (!isPlainObject(acc))
+      throw new MongoServerError(40234, `The field '${field}' must be an accumulator object`);
     const ops = Object.keys(acc);
-    if (ops.length !== 1) throw new MongoServerError(40238, `The field '${field}' must specify one accumulator`);
-    if (!ops[0]!.startsWith('$')) throw new MongoServerError(15952, `unknown group operator '${ops[0]}'`);
+    if (ops.length !== 1)
+      throw new MongoServerError(40238, `The field '${field}' must specify one accumulator`);
+    if (!ops[0]!.startsWith('$'))
+      throw new MongoServerError(15952, `unknown group operator '${ops[0]}'`);
   }
 }
 
@@ -59,35 +74,72 @@ function checkGroup(spec: unknown): void {
  * _id. (mingo put a value equal to an inner boundary in the lower bucket and _id last.)
  */
 function bucketStages(spec: unknown): Doc[] {
-  if (!isPlainObject(spec)) throw new MongoServerError(40201, `Argument to $bucket stage must be an object, but found type: ${typeof spec}.`);
+  if (!isPlainObject(spec))
+    throw new MongoServerError(
+      40201,
+      `Argument to $bucket stage must be an object, but found type: ${typeof spec}.`,
+    );
   for (const k of Object.keys(spec)) {
-    if (!['groupBy', 'boundaries', 'default', 'output'].includes(k)) throw new MongoServerError(40197, `Unrecognized option to $bucket: ${k}.`);
+    if (!['groupBy', 'boundaries', 'default', 'output'].includes(k))
+      throw new MongoServerError(40197, `Unrecognized option to $bucket: ${k}.`);
   }
   const { groupBy, boundaries, output } = spec;
   const hasDefault = Object.prototype.hasOwnProperty.call(spec, 'default');
-  if (groupBy === undefined || boundaries === undefined) throw new MongoServerError(40198, "$bucket requires 'groupBy' and 'boundaries' to be specified.");
+  if (groupBy === undefined || boundaries === undefined)
+    throw new MongoServerError(
+      40198,
+      "$bucket requires 'groupBy' and 'boundaries' to be specified.",
+    );
   if (!(typeof groupBy === 'string' && groupBy.startsWith('$')) && !isPlainObject(groupBy)) {
-    throw new MongoServerError(40202, `The $bucket 'groupBy' field must be defined as a $-prefixed path or an expression, but found: ${JSON.stringify(groupBy)}.`);
+    throw new MongoServerError(
+      40202,
+      `The $bucket 'groupBy' field must be defined as a $-prefixed path or an expression, but found: ${JSON.stringify(groupBy)}.`,
+    );
   }
   if (!Array.isArray(boundaries) || boundaries.length < 2) {
-    throw new MongoServerError(40192, `The $bucket 'boundaries' field must be an array of at least 2 values, but found ${Array.isArray(boundaries) ? boundaries.length : 0} value(s).`);
+    throw new MongoServerError(
+      40192,
+      `The $bucket 'boundaries' field must be an array of at least 2 values, but found ${Array.isArray(boundaries) ? boundaries.length : 0} value(s).`,
+    );
   }
   for (let i = 1; i < boundaries.length; i++) {
-    if (typeRank(boundaries[i]) !== typeRank(boundaries[i - 1])) throw new MongoServerError(40193, "All values in the 'boundaries' option to $bucket must have the same type.");
+    if (typeRank(boundaries[i]) !== typeRank(boundaries[i - 1]))
+      throw new MongoServerError(
+        40193,
+        "All values in the 'boundaries' option to $bucket must have the same type.",
+      );
     if (compareValues(boundaries[i - 1], boundaries[i]) >= 0) {
-      throw new MongoServerError(40194, `The 'boundaries' option to $bucket must be sorted in ascending order, but elements ${i - 1} and ${i} are not in ascending order.`);
+      throw new MongoServerError(
+        40194,
+        `The 'boundaries' option to $bucket must be sorted in ascending order, but elements ${i - 1} and ${i} are not in ascending order.`,
+      );
     }
   }
-  if (hasDefault && compareValues(spec.default, boundaries[0]) >= 0 && compareValues(spec.default, boundaries[boundaries.length - 1]) < 0) {
-    throw new MongoServerError(40199, "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.");
+  if (
+    hasDefault &&
+    compareValues(spec.default, boundaries[0]) >= 0 &&
+    compareValues(spec.default, boundaries[boundaries.length - 1]) < 0
+  ) {
+    throw new MongoServerError(
+      40199,
+      "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.",
+    );
   }
-  if (output !== undefined && !isPlainObject(output)) throw new MongoServerError(40196, "The $bucket 'output' field must be an object.");
+  if (output !== undefined && !isPlainObject(output))
+    throw new MongoServerError(40196, "The $bucket 'output' field must be an object.");
   const branches = boundaries.slice(0, -1).map((lower, i) => ({
-    case: { $and: [{ $gte: [groupBy, { $literal: lower }] }, { $lt: [groupBy, { $literal: boundaries[i + 1] }] }] },
+    case: {
+      $and: [
+        { $gte: [groupBy, { $literal: lower }] },
+        { $lt: [groupBy, { $literal: boundaries[i + 1] }] },
+      ],
+    },
     then: { $literal: lower },
   }));
   // Without a default, $switch fails on a value outside every bucket (40066), as in mongod.
-  const group: Doc = { _id: { $switch: hasDefault ? { branches, default: { $literal: spec.default } } : { branches } } };
+  const group: Doc = {
+    _id: { $switch: hasDefault ? { branches, default: { $literal: spec.default } } : { branches } },
+  };
   const fields = output ?? { count: { $sum: 1 } };
   checkGroup(fields);
   Object.assign(group, fields);

@@ -11,9 +11,32 @@ import { compareValues, isPlainObject, own, type Doc } from './values';
 
 /** Operators that apply to a value (mongod's parsePathAcceptingKeyword). */
 const PATH_OPERATORS = new Set([
-  '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$all', '$elemMatch', '$exists', '$type',
-  '$mod', '$regex', '$options', '$not', '$size', '$bitsAllSet', '$bitsAllClear', '$bitsAnySet', '$bitsAnyClear',
-  '$geoWithin', '$geoIntersects', '$near', '$nearSphere', '$within',
+  '$eq',
+  '$ne',
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$in',
+  '$nin',
+  '$all',
+  '$elemMatch',
+  '$exists',
+  '$type',
+  '$mod',
+  '$regex',
+  '$options',
+  '$not',
+  '$size',
+  '$bitsAllSet',
+  '$bitsAllClear',
+  '$bitsAnySet',
+  '$bitsAnyClear',
+  '$geoWithin',
+  '$geoIntersects',
+  '$near',
+  '$nearSphere',
+  '$within',
 ]);
 
 export function pullPredicate(cond: unknown): (element: unknown) => boolean {
@@ -24,7 +47,11 @@ export function pullPredicate(cond: unknown): (element: unknown) => boolean {
       return (el) => isPlainObject(el) && m(el);
     }
   }
-  if (isPlainObject(cond) || cond instanceof RegExp || (cond as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp') {
+  if (
+    isPlainObject(cond) ||
+    cond instanceof RegExp ||
+    (cond as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp'
+  ) {
     const m = compileFilter({ v: cond });
     return (el) => m({ v: el });
   }
@@ -45,7 +72,8 @@ export function applyPlainPulls(doc: Doc, fields: Doc): Doc {
     const pred = pullPredicate(cond);
     const parts = path.split('.');
     let holder: unknown = doc;
-    for (let i = 0; i < parts.length - 1 && holder !== undefined; i++) holder = step(holder, parts[i]);
+    for (let i = 0; i < parts.length - 1 && holder !== undefined; i++)
+      holder = step(holder, parts[i]);
     if (holder === undefined || holder === null || typeof holder !== 'object') continue;
     const last = parts[parts.length - 1];
     const arr = step(holder, last);

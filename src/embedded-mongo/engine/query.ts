@@ -5,7 +5,17 @@
  */
 import { Query } from './mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
-import { asMingoValue, compareValues, getPathValues, isLong, isOperatorObject, isPlainObject, mingoView, sortKey, type Doc } from './values';
+import {
+  asMingoValue,
+  compareValues,
+  getPathValues,
+  isLong,
+  isOperatorObject,
+  isPlainObject,
+  mingoView,
+  sortKey,
+  type Doc,
+} from './values';
 import type { KeyBound } from './indexes';
 import { refusedProto } from './collection';
 import { PAUSE, sortInSlices, withPauses, type Sliced } from './slices';
@@ -31,7 +41,10 @@ const UNSUPPORTED_QUERY_OPERATORS: ReadonlyMap<string, string> = new Map([
  * it where the value is only stored ($set, $push…).
  */
 export function rejectUnsupportedOperators(expr: unknown, storing = false): void {
-  if (!storing && (expr as { _bsontype?: string } | null)?._bsontype === 'Decimal128') throw unsupported('a Decimal128 value in a filter, pipeline or arithmetic (Decimal128 values are stored and returned, not computed with)');
+  if (!storing && (expr as { _bsontype?: string } | null)?._bsontype === 'Decimal128')
+    throw unsupported(
+      'a Decimal128 value in a filter, pipeline or arithmetic (Decimal128 values are stored and returned, not computed with)',
+    );
   if (Array.isArray(expr)) {
     for (const e of expr) rejectUnsupportedOperators(e, storing);
     return;
@@ -46,7 +59,10 @@ export function rejectUnsupportedOperators(expr: unknown, storing = false): void
 }
 
 /** Calls `fn` for each top-level field condition, looking inside `$and` (other operators are skipped). */
-export function forEachFieldCondition(filter: Doc, fn: (field: string, cond: unknown) => void): void {
+export function forEachFieldCondition(
+  filter: Doc,
+  fn: (field: string, cond: unknown) => void,
+): void {
   for (const [field, cond] of Object.entries(filter)) {
     if (field === '$and' && Array.isArray(cond)) {
       for (const sub of cond) if (isPlainObject(sub)) forEachFieldCondition(sub, fn);
@@ -111,8 +127,11 @@ export function rewriteAll(filter: Doc): Doc {
       if (op === '$all' && Array.isArray(arg)) {
         if (arg.length === 0) extra.push({ [field]: { $in: [] } });
         for (const v of arg) {
-          if (isOperatorObject(v) && Object.keys(v)[0] !== '$elemMatch') throw badValue('no $ expressions in $all');
-          extra.push({ [field]: isOperatorObject(v) || v instanceof RegExp ? rewriteElemMatch(v) : { $eq: v } });
+          if (isOperatorObject(v) && Object.keys(v)[0] !== '$elemMatch')
+            throw badValue('no $ expressions in $all');
+          extra.push({
+            [field]: isOperatorObject(v) || v instanceof RegExp ? rewriteElemMatch(v) : { $eq: v },
+          });
         }
       } else ops[op] = op === '$elemMatch' && isPlainObject(arg) ? rewriteAll(arg) : arg;
     }
@@ -123,7 +142,9 @@ export function rewriteAll(filter: Doc): Doc {
 }
 
 function rewriteElemMatch(v: unknown): unknown {
-  return isPlainObject(v) && isPlainObject(v.$elemMatch) ? { ...v, $elemMatch: rewriteAll(v.$elemMatch) } : v;
+  return isPlainObject(v) && isPlainObject(v.$elemMatch)
+    ? { ...v, $elemMatch: rewriteAll(v.$elemMatch) }
+    : v;
 }
 
 /**
@@ -143,7 +164,11 @@ function strictEqualities(filter: Doc): Array<[string, unknown[]]> {
     }
     if (needsStrictEquality(cond.$eq)) out.push([field, [cond.$eq]]);
     const list = cond.$in;
-    if (Array.isArray(list) && list.some(needsStrictEquality) && !list.some((v) => v === null || v instanceof RegExp || isOperatorObject(v))) {
+    if (
+      Array.isArray(list) &&
+      list.some(needsStrictEquality) &&
+      !list.some((v) => v === null || v instanceof RegExp || isOperatorObject(v))
+    ) {
       out.push([field, list]);
     }
   });
@@ -152,7 +177,12 @@ function strictEqualities(filter: Doc): Array<[string, unknown[]]> {
 
 function needsStrictEquality(v: unknown): boolean {
   // Binary: see above; int64: mingo sees its nearest double, which two int64s beyond 2^53 may share.
-  if (v instanceof Uint8Array || (v as { _bsontype?: string } | null)?._bsontype === 'Binary' || isLong(v)) return true;
+  if (
+    v instanceof Uint8Array ||
+    (v as { _bsontype?: string } | null)?._bsontype === 'Binary' ||
+    isLong(v)
+  )
+    return true;
   return isPlainObject(v) && !isOperatorObject(v);
 }
 
@@ -191,11 +221,16 @@ export function indexablePredicates(filter: unknown): Map<string, FieldPredicate
 
 function indexableValue(v: unknown): boolean {
   // Arrays and regexes match in ways an index point lookup cannot express.
-  return !Array.isArray(v) && !(v instanceof RegExp) && (v as { _bsontype?: string } | null)?._bsontype !== 'BSONRegExp';
+  return (
+    !Array.isArray(v) &&
+    !(v instanceof RegExp) &&
+    (v as { _bsontype?: string } | null)?._bsontype !== 'BSONRegExp'
+  );
 }
 
 function predicateFor(cond: unknown): FieldPredicate | null {
-  if (!isOperatorObject(cond)) return indexableValue(cond) && !isPlainObject(cond) ? { kind: 'eq', value: cond } : null;
+  if (!isOperatorObject(cond))
+    return indexableValue(cond) && !isPlainObject(cond) ? { kind: 'eq', value: cond } : null;
   let lo: KeyBound | undefined;
   let hi: KeyBound | undefined;
   for (const [op, v] of Object.entries(cond)) {
@@ -204,7 +239,12 @@ function predicateFor(cond: unknown): FieldPredicate | null {
         if (indexableValue(v) && !isPlainObject(v)) return { kind: 'eq', value: v };
         break;
       case '$in':
-        if (Array.isArray(v) && v.length <= 1000 && v.every((x) => indexableValue(x) && !isPlainObject(x))) return { kind: 'in', values: v };
+        if (
+          Array.isArray(v) &&
+          v.length <= 1000 &&
+          v.every((x) => indexableValue(x) && !isPlainObject(x))
+        )
+          return { kind: 'in', values: v };
         break;
       case '$gt':
       case '$gte':
@@ -233,9 +273,13 @@ export function parseSort(sort: unknown): SortSpec | null {
   if (!isPlainObject(sort)) throw badValue('sort must be an object');
   const spec: SortSpec = [];
   for (const [field, dir] of Object.entries(sort)) {
-    if (isPlainObject(dir)) throw unsupported(`sort by ${JSON.stringify(dir)} (e.g. $meta text score)`);
+    if (isPlainObject(dir))
+      throw unsupported(`sort by ${JSON.stringify(dir)} (e.g. $meta text score)`);
     const n = Number(dir);
-    if (n !== 1 && n !== -1) throw badValue(`$sort key ordering must be 1 (for ascending) or -1 (for descending); got ${JSON.stringify(dir)} for '${field}'`);
+    if (n !== 1 && n !== -1)
+      throw badValue(
+        `$sort key ordering must be 1 (for ascending) or -1 (for descending); got ${JSON.stringify(dir)} for '${field}'`,
+      );
     spec.push([field, n as 1 | -1]);
   }
   return spec.length ? spec : null;
@@ -289,17 +333,24 @@ export function compileProjection(projection: unknown): Projector | null {
   let mode: 'include' | 'exclude' | null = null;
   const tree: ProjTree = new Map();
   for (const [path, raw] of entries) {
-    if (isPlainObject(raw) || path.includes('$')) throw unsupported(`projection operator in '${path}' (only inclusion/exclusion projections)`);
+    if (isPlainObject(raw) || path.includes('$'))
+      throw unsupported(`projection operator in '${path}' (only inclusion/exclusion projections)`);
     const on = raw === true || (typeof raw === 'number' && raw !== 0);
     const off = raw === false || raw === 0;
-    if (!on && !off) throw unsupported(`projection value ${JSON.stringify(raw)} for '${path}' (only 0/1/true/false)`);
+    if (!on && !off)
+      throw unsupported(
+        `projection value ${JSON.stringify(raw)} for '${path}' (only 0/1/true/false)`,
+      );
     if (path === '_id') {
       includeId = on;
       continue;
     }
     const m = on ? 'include' : 'exclude';
     if (mode && mode !== m) {
-      throw new MongoServerError(31254, `Cannot do ${m === 'include' ? 'inclusion' : 'exclusion'} on field ${path} in ${mode === 'include' ? 'inclusion' : 'exclusion'} projection`);
+      throw new MongoServerError(
+        31254,
+        `Cannot do ${m === 'include' ? 'inclusion' : 'exclusion'} on field ${path} in ${mode === 'include' ? 'inclusion' : 'exclusion'} projection`,
+      );
     }
     mode = m;
     addPath(tree, path.split('.'));

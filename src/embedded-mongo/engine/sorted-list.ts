@@ -23,7 +23,8 @@ export class SortedList<T> {
   /** Builds from entries already in order. */
   static fromSorted<T>(items: T[], compare: (a: T, b: T) => number): SortedList<T> {
     const list = new SortedList<T>(compare);
-    for (let i = 0; i < items.length; i += MAX_CHUNK / 2) list.chunks.push(items.slice(i, i + MAX_CHUNK / 2));
+    for (let i = 0; i < items.length; i += MAX_CHUNK / 2)
+      list.chunks.push(items.slice(i, i + MAX_CHUNK / 2));
     list.count = items.length;
     return list;
   }
@@ -58,7 +59,11 @@ export class SortedList<T> {
    * Entries e with lower <= e (or < when exclusive) and e <= upper, in order. `lowerCmp(e)` must be
    * negative while e is below the range; `upperCmp(e)` positive once e is above it.
    */
-  *range(lowerCmp: ((e: T) => number) | null, upperCmp: ((e: T) => number) | null, reverse = false): Generator<T> {
+  *range(
+    lowerCmp: ((e: T) => number) | null,
+    upperCmp: ((e: T) => number) | null,
+    reverse = false,
+  ): Generator<T> {
     if (!reverse) {
       let [ci, i] = lowerCmp ? this.firstPos(lowerCmp) : [0, 0];
       for (; ci < this.chunks.length; ci++, i = 0) {
@@ -69,7 +74,9 @@ export class SortedList<T> {
         }
       }
     } else {
-      let [ci, i] = upperCmp ? this.lastPos(upperCmp) : [this.chunks.length - 1, (this.chunks.at(-1)?.length ?? 0) - 1];
+      let [ci, i] = upperCmp
+        ? this.lastPos(upperCmp)
+        : [this.chunks.length - 1, (this.chunks.at(-1)?.length ?? 0) - 1];
       for (; ci >= 0; ci--, i = ci >= 0 ? this.chunks[ci].length - 1 : 0) {
         const chunk = this.chunks[ci];
         for (; i >= 0; i--) {

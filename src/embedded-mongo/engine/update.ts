@@ -10,23 +10,58 @@ import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
 import { applyTyped, TYPED_OPERATORS } from './arithmetic';
-import { asMingoValue, cloneDeep, getPathValues, isOperatorObject, isPlainObject, own, typeRank, valuesEqual, type Doc } from './values';
+import {
+  asMingoValue,
+  cloneDeep,
+  getPathValues,
+  isOperatorObject,
+  isPlainObject,
+  own,
+  typeRank,
+  valuesEqual,
+  type Doc,
+} from './values';
 
 const OPERATORS = new Set([
-  '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
-  '$push', '$addToSet', '$pull', '$pullAll', '$pop', '$bit', '$setOnInsert',
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$rename',
+  '$currentDate',
+  '$push',
+  '$addToSet',
+  '$pull',
+  '$pullAll',
+  '$pop',
+  '$bit',
+  '$setOnInsert',
 ]);
-const PIPELINE_STAGES = new Set(['$set', '$addFields', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+const PIPELINE_STAGES = new Set([
+  '$set',
+  '$addFields',
+  '$project',
+  '$unset',
+  '$replaceRoot',
+  '$replaceWith',
+]);
 
 export type UpdateKind = 'operators' | 'replacement' | 'pipeline';
 
 export function classifyUpdate(u: unknown): UpdateKind {
   if (Array.isArray(u)) return 'pipeline';
-  if (!isPlainObject(u)) throw new MongoServerError(Codes.FailedToParse, 'Update document must be an object or a pipeline array');
+  if (!isPlainObject(u))
+    throw new MongoServerError(
+      Codes.FailedToParse,
+      'Update document must be an object or a pipeline array',
+    );
   const keys = Object.keys(u);
   const ops = keys.filter((k) => k.startsWith('$'));
   if (ops.length === 0) return 'replacement';
-  if (ops.length !== keys.length) throw badValue('Update document cannot mix update operators and plain fields');
+  if (ops.length !== keys.length)
+    throw badValue('Update document cannot mix update operators and plain fields');
   return 'operators';
 }
 
@@ -43,16 +78,19 @@ export function applyUpdate(doc: Doc, u: unknown, opts: ApplyOptions = {}): Doc 
   let next: Doc;
   if (kind === 'replacement') {
     const repl = u as Doc;
-    if (repl._id !== undefined && doc._id !== undefined && !valuesEqual(repl._id, doc._id)) throw immutableId();
+    if (repl._id !== undefined && doc._id !== undefined && !valuesEqual(repl._id, doc._id))
+      throw immutableId();
     next = doc._id !== undefined ? { _id: doc._id } : {};
-    for (const [k, v] of Object.entries(repl)) if (k !== '_id' || doc._id === undefined) next[k] = cloneDeep(v);
+    for (const [k, v] of Object.entries(repl))
+      if (k !== '_id' || doc._id === undefined) next[k] = cloneDeep(v);
   } else if (kind === 'pipeline') {
     next = applyPipeline(doc, u as Doc[]);
   } else {
     next = applyOperators(doc, u as Doc, opts);
   }
   if (doc._id !== undefined && !valuesEqual(next._id, doc._id)) throw immutableId();
-  if (doc._id !== undefined && Object.keys(next)[0] !== '_id') next = { _id: next._id, ...withoutId(next) };
+  if (doc._id !== undefined && Object.keys(next)[0] !== '_id')
+    next = { _id: next._id, ...withoutId(next) };
   return next;
 }
 
@@ -63,7 +101,10 @@ function withoutId(d: Doc): Doc {
 }
 
 function immutableId(): MongoServerError {
-  return new MongoServerError(Codes.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+  return new MongoServerError(
+    Codes.ImmutableField,
+    "Performing an update on the path '_id' would modify the immutable field '_id'",
+  );
 }
 
 /**
@@ -72,23 +113,39 @@ function immutableId(): MongoServerError {
  */
 export function validateUpdate(u: unknown): void {
   const kind = classifyUpdate(u);
-  if (kind === 'operators') for (const [op, fields] of Object.entries(u as Doc)) checkModifier(op, fields);
+  if (kind === 'operators')
+    for (const [op, fields] of Object.entries(u as Doc)) checkModifier(op, fields);
   else if (kind === 'pipeline') checkPipeline(u as unknown[]);
 }
 
 function checkModifier(op: string, fields: unknown): asserts fields is Doc {
-  if (!OPERATORS.has(op)) throw badValue(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
-  if (!isPlainObject(fields)) throw badValue(`Modifiers operate on fields but we found type ${typeof fields} instead: {${op}: ${JSON.stringify(fields)}}`);
+  if (!OPERATORS.has(op))
+    throw badValue(
+      `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+    );
+  if (!isPlainObject(fields))
+    throw badValue(
+      `Modifiers operate on fields but we found type ${typeof fields} instead: {${op}: ${JSON.stringify(fields)}}`,
+    );
   rejectUnsupportedOperators(fields, STORING.has(op));
 }
 
 /** Modifiers that only store their values (a Decimal128 among them is fine). */
-const STORING = new Set(['$set', '$setOnInsert', '$push', '$addToSet', '$rename', '$unset', '$currentDate']);
+const STORING = new Set([
+  '$set',
+  '$setOnInsert',
+  '$push',
+  '$addToSet',
+  '$rename',
+  '$unset',
+  '$currentDate',
+]);
 
 function checkPipeline(stages: unknown[]): void {
   for (const stage of stages) {
     const name = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
-    if (!name || !PIPELINE_STAGES.has(name)) throw badValue(`${name ?? 'non-object'} is not allowed to be used within an update`);
+    if (!name || !PIPELINE_STAGES.has(name))
+      throw badValue(`${name ?? 'non-object'} is not allowed to be used within an update`);
   }
   rejectUnsupportedOperators(stages);
 }
@@ -105,9 +162,11 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     if (op === '$set' && modifier.$set) modifier.$set = { ...fields, ...(modifier.$set as Doc) };
     else modifier[op] = fields;
     if (doc._id === undefined) continue; // an upsert's new document may be given its _id
-    for (const path of Object.keys(fields)) if (path === '_id' || path.startsWith('_id.')) {
-      if (op !== '$set' || !valuesEqual((fields as Doc)[path], getPathValues(doc, path)[0])) throw immutableId();
-    }
+    for (const path of Object.keys(fields))
+      if (path === '_id' || path.startsWith('_id.')) {
+        if (op !== '$set' || !valuesEqual((fields as Doc)[path], getPathValues(doc, path)[0]))
+          throw immutableId();
+      }
   }
   const copy = cloneDeep(doc);
   // mongod allows $set of _id (or a part of it) to the value it has, and an upsert's new document
@@ -143,7 +202,10 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
   try {
     // The updater re-matches the filter (for positional paths): give it the filter as the planner matched it.
     const filter = opts.filter ? rewriteAll(opts.filter) : undefined;
-    mingoUpdate(copy, modifier, opts.arrayFilters, filter, { cloneMode: 'deep', queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT } });
+    mingoUpdate(copy, modifier, opts.arrayFilters, filter, {
+      cloneMode: 'deep',
+      queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT },
+    });
   } catch (e) {
     throw asBadValue(e);
   }
@@ -188,7 +250,18 @@ function applyPipeline(doc: Doc, stages: Doc[]): Doc {
   }
 }
 
-const CREATING = new Set(['$set', '$setOnInsert', '$inc', '$mul', '$min', '$max', '$currentDate', '$push', '$addToSet', '$bit']);
+const CREATING = new Set([
+  '$set',
+  '$setOnInsert',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$currentDate',
+  '$push',
+  '$addToSet',
+  '$bit',
+]);
 const NUMERIC = new Set(['$inc', '$mul']);
 const ARRAY = new Set(['$push', '$addToSet', '$pull', '$pullAll', '$pop']);
 
@@ -225,7 +298,9 @@ function checkTargets(doc: Doc, op: string, fields: Doc): void {
       );
     }
     if (ARRAY.has(op) && !Array.isArray(cur)) {
-      throw badValue(`The field '${path}' must be an array but is of type ${typeName(cur)} in document {_id: ${describe(doc._id)}}`);
+      throw badValue(
+        `The field '${path}' must be an array but is of type ${typeName(cur)} in document {_id: ${describe(doc._id)}}`,
+      );
     }
   }
 }

@@ -28,7 +28,10 @@ const RANK = {
 } as const;
 
 export function isLong(v: unknown): v is Long {
-  return v instanceof Long || (v !== null && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === 'Long');
+  return (
+    v instanceof Long ||
+    (v !== null && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === 'Long')
+  );
 }
 
 function bsonType(v: object): string | undefined {
@@ -139,7 +142,10 @@ export function compareValues(a: unknown, b: unknown): number {
     case RANK.regex: {
       const x = a as { source: string; flags?: string; pattern?: string; options?: string };
       const y = b as { source: string; flags?: string; pattern?: string; options?: string };
-      return cmp(x.source ?? x.pattern ?? '', y.source ?? y.pattern ?? '') || cmp(x.flags ?? x.options ?? '', y.flags ?? y.options ?? '');
+      return (
+        cmp(x.source ?? x.pattern ?? '', y.source ?? y.pattern ?? '') ||
+        cmp(x.flags ?? x.options ?? '', y.flags ?? y.options ?? '')
+      );
     }
     case RANK.array: {
       const x = a as unknown[];
@@ -203,7 +209,8 @@ export function getPathValues(doc: unknown, path: string): unknown[] {
         if (idx < v.length) walk(v[idx], i + 1);
         return;
       }
-      for (const el of v) if (el !== null && typeof el === 'object' && !Array.isArray(el)) walk(el, i);
+      for (const el of v)
+        if (el !== null && typeof el === 'object' && !Array.isArray(el)) walk(el, i);
       return;
     }
     if (bsonType(v) !== undefined || v instanceof Date) return;
@@ -231,7 +238,12 @@ export function idKey(id: unknown): string {
     case RANK.objectId:
       return 'o' + (id as ObjectId).toHexString();
     case RANK.binary:
-      return 'x' + ((id as { sub_type?: number }).sub_type ?? 0) + ':' + Buffer.from(bytesOf(id)).toString('base64');
+      return (
+        'x' +
+        ((id as { sub_type?: number }).sub_type ?? 0) +
+        ':' +
+        Buffer.from(bytesOf(id)).toString('base64')
+      );
     default:
       return 'j' + stableString(id);
   }
@@ -242,7 +254,13 @@ function stableString(v: unknown): string {
   if (Array.isArray(v)) return '[' + v.map(stableString).join(',') + ']';
   const t = bsonType(v);
   if (t !== undefined || v instanceof Date) return idKey(v);
-  return '{' + Object.keys(v).map((k) => JSON.stringify(k) + ':' + stableString((v as Doc)[k])).join(',') + '}';
+  return (
+    '{' +
+    Object.keys(v)
+      .map((k) => JSON.stringify(k) + ':' + stableString((v as Doc)[k]))
+      .join(',') +
+    '}'
+  );
 }
 
 /**
@@ -297,7 +315,8 @@ export function asMingoValue(v: unknown): unknown {
     }
     return out ?? v;
   }
-  if (t !== undefined || v instanceof Date || v instanceof Uint8Array || v instanceof RegExp) return v;
+  if (t !== undefined || v instanceof Date || v instanceof Uint8Array || v instanceof RegExp)
+    return v;
   let out: Doc | null = null;
   for (const k of Object.keys(v)) {
     const x = asMingoValue((v as Doc)[k]);
@@ -324,7 +343,13 @@ export function own(doc: Doc, field: string): unknown {
 }
 
 export function isPlainObject(v: unknown): v is Doc {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && typeRank(v) === RANK.object && !(v instanceof Date);
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    typeRank(v) === RANK.object &&
+    !(v instanceof Date)
+  );
 }
 
 export function isOperatorObject(v: unknown): v is Doc {

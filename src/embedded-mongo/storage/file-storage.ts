@@ -472,7 +472,11 @@ class FileStore implements FileStorage {
       await fsyncDirAsync(this.dir);
       this.stats.fsyncs++;
     } catch (err) {
-      this.fail(err as Error, `compaction to generation ${next}: the snapshot's rename could not be made durable`, []);
+      this.fail(
+        err as Error,
+        `compaction to generation ${next}: the snapshot's rename could not be made durable`,
+        [],
+      );
       throw this.failure;
     }
     const old = this.snapshotGeneration;
@@ -482,7 +486,9 @@ class FileStore implements FileStorage {
     const garbage = [snapshotName(old)];
     for (let g = old; g < next; g++) garbage.push(journalName(g));
     await Promise.all(
-      garbage.map((name) => fs.promises.rm(path.join(this.dir, name), { force: true }).catch(() => undefined)),
+      garbage.map((name) =>
+        fs.promises.rm(path.join(this.dir, name), { force: true }).catch(() => undefined),
+      ),
     );
   }
 

@@ -63,7 +63,10 @@ export function encodeFrameInto(record: Document, buf: Buffer, offset: number): 
   }
   const length = end + 1 - offset - HEADER_BYTES;
   buf.writeUInt32LE(length, offset);
-  buf.writeUInt32LE(crc32(buf.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length)), offset + 4);
+  buf.writeUInt32LE(
+    crc32(buf.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length)),
+    offset + 4,
+  );
   return HEADER_BYTES + length;
 }
 

@@ -23,7 +23,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.login.expired': 'Your session has expired; please sign in again.',
   'console.login.disabled': 'This administrator account has been disabled.',
   'console.login.signedOut': 'You have signed out.',
-  'console.login.tooMany': 'Too many failed sign-ins for this account; try again in {seconds} seconds.',
+  'console.login.tooMany':
+    'Too many failed sign-ins for this account; try again in {seconds} seconds.',
   'console.logout': 'Sign out',
 
   'console.filter.q': 'Company name or USCC',
@@ -44,30 +45,43 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.pledge.company': 'Company and signatory',
   'console.pledge.decide': 'Review',
   'console.pledge.approve': 'Approve',
-  'console.pledge.approveText': 'Approve once the company and signatory details are right: the pledge takes effect and the registry issues its certificate.',
-  'console.pledge.rejectText': 'The pledge is closed; the company may correct it and sign again. A reason is required.',
+  'console.pledge.approveText':
+    'Approve once the company and signatory details are right: the pledge takes effect and the registry issues its certificate.',
+  'console.pledge.rejectText':
+    'The pledge is closed; the company may correct it and sign again. A reason is required.',
   'console.pledge.reject': 'Reject',
   'console.warning.title': 'Check before deciding',
-  'console.warning.same-name': 'Another open or active pledge under another code has the same company name:',
-  'console.warning.same-email': 'The signatory’s e-mail address also signs another open or active pledge under another code:',
-  'console.warning.same-phone': 'The signatory’s phone number also signs another open or active pledge under another code:',
-  'console.warning.same-email-domain': 'Another open or active pledge under another code was signed from the same e-mail domain ({domain}):',
-  'console.warning.competing-pledges': 'Other pledges for the same code are open (signed by someone else, perhaps not yet confirmed):',
-  'console.warning.region-mismatch': 'The code is registered in {code} (characters 3–4), but the stated address is in {address}.',
-  'console.warning.free-mail': 'The signatory uses a public free-mail address ({domain}), which says nothing about the company (flagged for every company: the form asks no company size).',
+  'console.warning.same-name':
+    'Another open or active pledge under another code has the same company name:',
+  'console.warning.same-email':
+    'The signatory’s e-mail address also signs another open or active pledge under another code:',
+  'console.warning.same-phone':
+    'The signatory’s phone number also signs another open or active pledge under another code:',
+  'console.warning.same-email-domain':
+    'Another open or active pledge under another code was signed from the same e-mail domain ({domain}):',
+  'console.warning.competing-pledges':
+    'Other pledges for the same code are open (signed by someone else, perhaps not yet confirmed):',
+  'console.warning.region-mismatch':
+    'The code is registered in {code} (characters 3–4), but the stated address is in {address}.',
+  'console.warning.free-mail':
+    'The signatory uses a public free-mail address ({domain}), which says nothing about the company (flagged for every company: the form asks no company size).',
   'console.warning.revoked-before': 'A pledge under this code was revoked before:',
-  'console.pledge.evidenceChecked': 'I have checked the evidence (authorisation letter, business licence) against the company and signatory data.',
+  'console.pledge.evidenceChecked':
+    'I have checked the evidence (authorisation letter, business licence) against the company and signatory data.',
   'console.evidence.title': 'Evidence of authority',
-  'console.evidence.none': 'No evidence uploaded (a pledge without an authorisation letter cannot be confirmed).',
+  'console.evidence.none':
+    'No evidence uploaded (a pledge without an authorisation letter cannot be confirmed).',
   'console.evidence.authorisation-letter': 'Authorisation letter',
   'console.evidence.business-licence': 'Business licence',
   'console.evidence.open': 'Open the PDF ({size})',
   'console.evidence.meta': 'Uploaded {at} · SHA-256 {sha256}',
-  'console.pledge.evidenceRequired': 'Not approved yet: tick that you checked the evidence against the pledge, then approve.',
+  'console.pledge.evidenceRequired':
+    'Not approved yet: tick that you checked the evidence against the pledge, then approve.',
   'console.pledge.cancelTitle': 'Cancel this pending pledge',
   'console.pledge.cancelText':
     'For a pledge made without the company’s authority (or by mistake) that holds or blocks the code: it is closed, frees the code, and the signatory is told the reason by e-mail. A reason is required.',
-  'console.pledge.cancelHint': 'The signatory is told the reason by e-mail; it is kept in the audit log.',
+  'console.pledge.cancelHint':
+    'The signatory is told the reason by e-mail; it is kept in the audit log.',
   'console.pledge.cancel': 'Cancel pledge',
   'console.pledge.rejectHint': 'The company is told the reason by e-mail.',
   'console.pledge.certificates': 'Certificates',
@@ -78,7 +92,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.pledge.download': 'Download',
   'console.pledge.current': 'current',
   'console.pledge.revokeTitle': 'Revoke certificate {serial}',
-  'console.pledge.revokeText': 'Once revoked, the verify page shows “revoked” and the pledge becomes revoked; a founder keeps its number. Nothing is deleted.',
+  'console.pledge.revokeText':
+    'Once revoked, the verify page shows “revoked” and the pledge becomes revoked; a founder keeps its number. Nothing is deleted.',
   'console.pledge.revokeHint': 'The reason is shown on the certificate’s verify page.',
   'console.pledge.revoke': 'Revoke certificate',
   'console.pledge.events': 'Audit events',
@@ -89,7 +104,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.cert.superseded': 'Superseded',
 
   'console.correct.title': 'Correct company data',
-  'console.correct.text': 'A new certificate is issued and the old one shows as superseded. Fill in only what changes.',
+  'console.correct.text':
+    'A new certificate is issued and the old one shows as superseded. Fill in only what changes.',
   'console.correct.name': 'Company name (Chinese)',
   'console.correct.nameEn': 'Company name (English)',
   'console.correct.keep': 'Now: {value}. Leave empty to keep.',
@@ -109,12 +125,14 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.done.disabled': 'Administrator disabled, effective immediately.',
 
   'console.initiatives.title': 'Initiative versions',
-  'console.initiatives.lead': 'A published version never changes; signed pledges keep the version they signed.',
+  'console.initiatives.lead':
+    'A published version never changes; signed pledges keep the version they signed.',
   'console.initiatives.published': 'Published',
   'console.initiatives.pledges': 'Pledges',
   'console.initiatives.openDraft': 'Open the draft of version {version}',
   'console.initiatives.new': 'Draft a new version',
-  'console.initiatives.newText': 'The draft starts from the current text. You can preview and edit it before publishing.',
+  'console.initiatives.newText':
+    'The draft starts from the current text. You can preview and edit it before publishing.',
   'console.initiatives.create': 'Create draft',
   'console.initiative.draft': 'Draft',
   'console.initiative.published': 'Published',
@@ -128,13 +146,15 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.initiative.save': 'Save draft',
   'console.initiative.discard': 'Discard draft',
   'console.initiative.publishTitle': 'Publish',
-  'console.initiative.publishText': 'New signers will bind to this version and its SHA-256; existing pledges are not affected. A published version cannot be edited.',
+  'console.initiative.publishText':
+    'New signers will bind to this version and its SHA-256; existing pledges are not affected. A published version cannot be edited.',
   'console.initiative.publish': 'Publish version {version}',
   'console.initiative.draftExists': 'A draft already exists; finish or discard it first.',
   'console.initiative.notDraft': 'This version is published and cannot be edited or discarded.',
 
   'console.exports.title': 'Export the signatory list',
-  'console.exports.lead': 'Every export comes with a manifest signed with the registry’s key (SHA-256, row count, filters) that proves the file unaltered.',
+  'console.exports.lead':
+    'Every export comes with a manifest signed with the registry’s key (SHA-256, row count, filters) that proves the file unaltered.',
   'console.exports.format': 'Format',
   'console.exports.format.csv': 'CSV (opens in Excel)',
   'console.exports.format.xlsx': 'Excel workbook (XLSX)',
@@ -148,7 +168,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.exports.contactsHint': 'Exports with personal data are recorded in the audit log.',
   'console.exports.submit': 'Export',
   'console.exports.recent': 'Recent exports',
-  'console.exports.check': 'To check a file that was handed on, compute its SHA-256 (e.g. sha256sum FILE), compare it with the sha256 in that export’s manifest, and verify the manifest’s signature (jws) with the registry’s public keys:',
+  'console.exports.check':
+    'To check a file that was handed on, compute its SHA-256 (e.g. sha256sum FILE), compare it with the sha256 in that export’s manifest, and verify the manifest’s signature (jws) with the registry’s public keys:',
   'console.exports.when': 'Exported at',
   'console.exports.rows': 'Rows',
   'console.exports.manifestCol': 'Manifest',
@@ -173,7 +194,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.accounts.already': 'This account is already disabled.',
 
   'console.audit.title': 'Audit log',
-  'console.audit.lead': 'Every state change and administrative action, newest first. Each event is linked into a SHA-256 hash chain.',
+  'console.audit.lead':
+    'Every state change and administrative action, newest first. Each event is linked into a SHA-256 hash chain.',
   'console.audit.search': 'Search the audit log',
   'console.audit.action': 'Action',
   'console.audit.actionHint': 'e.g. pledge.rejected; end with a dot for a prefix, e.g. pledge.',

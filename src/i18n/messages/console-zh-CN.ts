@@ -47,10 +47,12 @@ export const consoleZhCN = {
   'console.warning.same-name': '另有其他代码下待处理或已生效的签署，企业名称相同：',
   'console.warning.same-email': '签署人的电子邮箱也签署了其他代码下待处理或已生效的签署：',
   'console.warning.same-phone': '签署人的电话号码也签署了其他代码下待处理或已生效的签署：',
-  'console.warning.same-email-domain': '另有其他代码下待处理或已生效的签署使用同一邮箱域名（{domain}）：',
+  'console.warning.same-email-domain':
+    '另有其他代码下待处理或已生效的签署使用同一邮箱域名（{domain}）：',
   'console.warning.competing-pledges': '同一代码另有他人发起的待处理签署（可能尚未确认）：',
   'console.warning.region-mismatch': '代码登记地为{code}（第 3–4 位），但填写的地址位于{address}。',
-  'console.warning.free-mail': '签署人使用公共免费邮箱（{domain}），不能说明其与企业的关系（表单未填企业规模，故对所有企业提示）。',
+  'console.warning.free-mail':
+    '签署人使用公共免费邮箱（{domain}），不能说明其与企业的关系（表单未填企业规模，故对所有企业提示）。',
   'console.warning.revoked-before': '该代码下曾有签署被撤销：',
   'console.pledge.evidenceChecked': '我已对照企业和签署人信息核查了证明材料（授权书、营业执照）。',
   'console.evidence.title': '授权证明',
@@ -61,7 +63,8 @@ export const consoleZhCN = {
   'console.evidence.meta': '上传于 {at} · SHA-256 {sha256}',
   'console.pledge.evidenceRequired': '尚未通过：请先勾选已核查证明材料，再点击通过审核。',
   'console.pledge.cancelTitle': '取消该待处理签署',
-  'console.pledge.cancelText': '用于未经企业授权（或误签）而占用该统一社会信用代码的签署：签署关闭、代码释放，并以电子邮件告知签署人理由。须填写理由。',
+  'console.pledge.cancelText':
+    '用于未经企业授权（或误签）而占用该统一社会信用代码的签署：签署关闭、代码释放，并以电子邮件告知签署人理由。须填写理由。',
   'console.pledge.cancelHint': '理由将通过电子邮件告知签署人，并记入审计日志。',
   'console.pledge.cancel': '取消签署',
   'console.pledge.rejectHint': '理由将通过电子邮件告知企业。',
@@ -75,7 +78,8 @@ export const consoleZhCN = {
   'console.pledge.download': '下载',
   'console.pledge.current': '当前证书',
   'console.pledge.revokeTitle': '撤销证书 {serial}',
-  'console.pledge.revokeText': '撤销后，查验页面将显示“已撤销”，该企业的签署状态变为已撤销；发起企业保留其编号。记录不会被删除。',
+  'console.pledge.revokeText':
+    '撤销后，查验页面将显示“已撤销”，该企业的签署状态变为已撤销；发起企业保留其编号。记录不会被删除。',
   'console.pledge.revokeHint': '理由将显示在证书查验页面上。',
   'console.pledge.revoke': '撤销证书',
   'console.pledge.events': '审计事件',
@@ -125,13 +129,15 @@ export const consoleZhCN = {
   'console.initiative.save': '保存草稿',
   'console.initiative.discard': '删除草稿',
   'console.initiative.publishTitle': '发布',
-  'console.initiative.publishText': '发布后，新的签署将绑定此版本及其 SHA-256；已签署的企业不受影响。发布后不可修改。',
+  'console.initiative.publishText':
+    '发布后，新的签署将绑定此版本及其 SHA-256；已签署的企业不受影响。发布后不可修改。',
   'console.initiative.publish': '发布第 {version} 版',
   'console.initiative.draftExists': '已有一份草稿，请先完成或删除它。',
   'console.initiative.notDraft': '该版本已发布，不能修改或删除。',
 
   'console.exports.title': '导出签署企业名录',
-  'console.exports.lead': '每次导出都附有经平台密钥签名的清单（SHA-256、行数、筛选条件），可证明文件未被改动。',
+  'console.exports.lead':
+    '每次导出都附有经平台密钥签名的清单（SHA-256、行数、筛选条件），可证明文件未被改动。',
   'console.exports.format': '格式',
   'console.exports.format.csv': 'CSV（Excel 可直接打开）',
   'console.exports.format.xlsx': 'Excel 工作簿（XLSX）',
@@ -145,7 +151,8 @@ export const consoleZhCN = {
   'console.exports.contactsHint': '包含个人信息的导出会记入审计日志。',
   'console.exports.submit': '导出',
   'console.exports.recent': '最近的导出',
-  'console.exports.check': '核对转交出去的文件：计算文件的 SHA-256（例如 sha256sum 文件名），与该次导出清单中的 sha256 对照，并用平台公钥验证清单的签名（jws）：',
+  'console.exports.check':
+    '核对转交出去的文件：计算文件的 SHA-256（例如 sha256sum 文件名），与该次导出清单中的 sha256 对照，并用平台公钥验证清单的签名（jws）：',
   'console.exports.when': '导出时间',
   'console.exports.rows': '行数',
   'console.exports.manifestCol': '清单',

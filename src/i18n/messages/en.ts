@@ -30,42 +30,61 @@ export const en: Record<MessageKey, string> = {
   'footer.howToVerify': 'How to check a certificate',
 
   'how.title': 'How to check a certificate',
-  'how.lead': 'Anyone can check a certificate issued by this registry, without an account. Use any of the three ways below; checking the certificate file is the most thorough.',
+  'how.lead':
+    'Anyone can check a certificate issued by this registry, without an account. Use any of the three ways below; checking the certificate file is the most thorough.',
   'how.ways': 'Three ways to check',
   'how.qr.title': 'Scan the QR code',
-  'how.qr.text': 'Scanning the QR code on the certificate with a phone opens the certificate’s page on this registry. Make sure the address bar shows this registry’s address ({host}). The page shows the certificate’s status as the registry records it: valid, revoked, withdrawn by the company, or replaced by a newer certificate.',
+  'how.qr.text':
+    'Scanning the QR code on the certificate with a phone opens the certificate’s page on this registry. Make sure the address bar shows this registry’s address ({host}). The page shows the certificate’s status as the registry records it: valid, revoked, withdrawn by the company, or replaced by a newer certificate.',
   'how.serial.title': 'Enter the certificate number',
-  'how.serial.text': 'On the Verify page, enter the number printed on the certificate, for example EQI-2026-000123-F; case, dashes and spaces do not matter. Its last character is a check character: one mistyped digit or two swapped digits are caught. The result is the same as scanning the QR code.',
+  'how.serial.text':
+    'On the Verify page, enter the number printed on the certificate, for example EQI-2026-000123-F; case, dashes and spaces do not matter. Its last character is a check character: one mistyped digit or two swapped digits are caught. The result is the same as scanning the QR code.',
   'how.upload.title': 'Upload the certificate file',
-  'how.upload.text': 'If you were given the certificate as a PDF file, upload it on the Verify page. The registry checks, one by one, that the file is an original issued here, that nothing in it was changed, and that it agrees with the register. The file is used for this check only and is not kept.',
-  'how.compare': 'Scanning or entering the number shows only that the registry issued a certificate with that number, and its current status: compare the company name and Unified Social Credit Code shown with the certificate in your hands. To be sure the file itself was not changed, upload it.',
+  'how.upload.text':
+    'If you were given the certificate as a PDF file, upload it on the Verify page. The registry checks, one by one, that the file is an original issued here, that nothing in it was changed, and that it agrees with the register. The file is used for this check only and is not kept.',
+  'how.compare':
+    'Scanning or entering the number shows only that the registry issued a certificate with that number, and its current status: compare the company name and Unified Social Credit Code shown with the certificate in your hands. To be sure the file itself was not changed, upload it.',
   'how.toVerify': 'Go to the Verify page',
   'how.checks.title': 'What each check means',
-  'how.checks.lead': 'After an upload the result page lists the checks below. Only when every one passes is the file a certificate issued by this registry, unchanged, and valid today.',
-  'how.check.credential-present': 'The certificate PDF carries a credential signed by the registry, stating the company, the certificate number and the pledge. Without it the file cannot be checked.',
-  'how.check.credential-signature': 'The credential’s Ed25519 signature is checked with the public keys the registry publishes. Passing means the registry issued the credential and its content is unchanged.',
-  'how.check.credential-matches-document': 'What the certificate page actually shows is compared with the digest of the page recorded in the credential. Passing means the text and graphics on the page are unchanged.',
-  'how.check.pdf-signature': 'The PDF’s digital signature (PAdES) is checked. Passing means the signature covers the whole file and nothing was changed after signing.',
-  'how.check.pdf-signer-trusted': 'The certificate that signed the PDF belongs to this registry, not to someone who signed the file again with their own.',
-  'how.check.log-proof': 'The file’s log-proof.json is checked against the registry’s public transparency log: the checkpoint it carries is signed with the log’s key (the verifier key below), the inclusion proof leads from the certificate’s issue entry to that checkpoint’s root, and the entry names this certificate number and the SHA-256 of this very credential. Passing means the issue of this certificate is publicly recorded, so it cannot be quietly issued twice or taken back.',
+  'how.checks.lead':
+    'After an upload the result page lists the checks below. Only when every one passes is the file a certificate issued by this registry, unchanged, and valid today.',
+  'how.check.credential-present':
+    'The certificate PDF carries a credential signed by the registry, stating the company, the certificate number and the pledge. Without it the file cannot be checked.',
+  'how.check.credential-signature':
+    'The credential’s Ed25519 signature is checked with the public keys the registry publishes. Passing means the registry issued the credential and its content is unchanged.',
+  'how.check.credential-matches-document':
+    'What the certificate page actually shows is compared with the digest of the page recorded in the credential. Passing means the text and graphics on the page are unchanged.',
+  'how.check.pdf-signature':
+    'The PDF’s digital signature (PAdES) is checked. Passing means the signature covers the whole file and nothing was changed after signing.',
+  'how.check.pdf-signer-trusted':
+    'The certificate that signed the PDF belongs to this registry, not to someone who signed the file again with their own.',
+  'how.check.log-proof':
+    'The file’s log-proof.json is checked against the registry’s public transparency log: the checkpoint it carries is signed with the log’s key (the verifier key below), the inclusion proof leads from the certificate’s issue entry to that checkpoint’s root, and the entry names this certificate number and the SHA-256 of this very credential. Passing means the issue of this certificate is publicly recorded, so it cannot be quietly issued twice or taken back.',
   'how.check.serial-known': 'The register holds this certificate number.',
-  'how.check.registry-match': 'The company name, Unified Social Credit Code and other details in the credential agree with the register. This compares the credential; whether the page itself was changed is the check that the credential matches the page.',
-  'how.check.status': 'The register records the certificate as valid today: not revoked, the pledge not withdrawn, and not replaced by a newer certificate.',
+  'how.check.registry-match':
+    'The company name, Unified Social Credit Code and other details in the credential agree with the register. This compares the credential; whether the page itself was changed is the check that the credential matches the page.',
+  'how.check.status':
+    'The register records the certificate as valid today: not revoked, the pledge not withdrawn, and not replaced by a newer certificate.',
   'how.offline.title': 'Checking offline',
-  'how.offline.text': 'To check without uploading the file to a web site, or to check many files automatically, run the command-line tool that comes with this project on your own computer (it needs Node.js 20 and the project’s source code); it does not need the registry’s database:',
-  'how.offline.keys': 'Here jwks.json is the registry’s key set, what GET /.well-known/jwks.json returns, for example:',
-  'how.offline.result': 'It prints VALID and exits with 0 when every check passes, and NOT VALID with exit code 1 when one fails. With --online {url} it also asks the registry for the certificate’s current status. npm run verify -- --help lists every option.',
+  'how.offline.text':
+    'To check without uploading the file to a web site, or to check many files automatically, run the command-line tool that comes with this project on your own computer (it needs Node.js 20 and the project’s source code); it does not need the registry’s database:',
+  'how.offline.keys':
+    'Here jwks.json is the registry’s key set, what GET /.well-known/jwks.json returns, for example:',
+  'how.offline.result':
+    'It prints VALID and exits with 0 when every check passes, and NOT VALID with exit code 1 when one fails. With --online {url} it also asks the registry for the certificate’s current status. npm run verify -- --help lists every option.',
   'how.keys.title': 'The registry’s public keys',
-  'how.keys.text': 'Credentials are signed with the registry’s Ed25519 signing key; the public keys are published as a JSON Web Key Set at:',
-  'how.keys.fingerprint': 'Every certificate prints its signing key fingerprint (SHA-256, in hexadecimal) at the bottom: the same value as that key’s kid in the key set, written another way, so you can tell which key signed it.',
+  'how.keys.text':
+    'Credentials are signed with the registry’s Ed25519 signing key; the public keys are published as a JSON Web Key Set at:',
+  'how.keys.fingerprint':
+    'Every certificate prints its signing key fingerprint (SHA-256, in hexadecimal) at the bottom: the same value as that key’s kid in the key set, written another way, so you can tell which key signed it.',
   'how.log.title': 'Transparency log',
   'how.log.text':
     'Every certificate issued, revoked or withdrawn and every founding number is recorded in a public, append-only transparency log. Each certificate carries the proof that it is in the log, checked by npm run verify; anyone can audit the whole log with npm run log:audit.',
   'how.log.vkey': 'The log’s verifier key:',
   'how.log.checkpoint': 'Its latest signed checkpoint:',
-  'how.log.pending': 'The transparency log is not in operation yet. When it is, its verifier key will be published here.',
+  'how.log.pending':
+    'The transparency log is not in operation yet. When it is, its verifier key will be published here.',
   'verify.howLink': 'How to check a certificate: the three ways and what each check means',
-
 
   'doc.quoteOpen': '',
   'doc.quoteClose': '',
@@ -170,23 +189,31 @@ export const en: Record<MessageKey, string> = {
   'sign.evidence.hint':
     'The association checks from these that the signatory may act for the company. PDF, JPEG or PNG, at most 10 MB each; the type is read from the file, not its name. If the form comes back with errors, choose the files again.',
   'sign.letter.label': 'Authorisation letter',
-  'sign.letter.hint': 'On company letterhead with the company seal, naming the signatory and their title.',
-  'sign.letter.template': 'Download the letter template (in Chinese, with the company name and code filled in)',
+  'sign.letter.hint':
+    'On company letterhead with the company seal, naming the signatory and their title.',
+  'sign.letter.template':
+    'Download the letter template (in Chinese, with the company name and code filled in)',
   'sign.licence.label': 'Business licence',
   'evidence.required': 'Upload the {label}.',
   'evidence.empty': 'The {label} file is empty; choose it again.',
   'evidence.tooLarge': 'The {label} file is over 10 MB; compress it or scan at a lower resolution.',
-  'evidence.wrongType': 'The {label} must be a PDF, JPEG or PNG file (read from its content; renaming does not help).',
-  'evidence.truncated': 'The {label} file is incomplete (cut off before its end); scan or save it again.',
-  'evidence.tooManyPixels': 'The {label} image is too large: at most 12,000 pixels a side and 60 megapixels.',
-  'evidence.malformed': 'The upload was incomplete or malformed; choose the {label} again and submit.',
+  'evidence.wrongType':
+    'The {label} must be a PDF, JPEG or PNG file (read from its content; renaming does not help).',
+  'evidence.truncated':
+    'The {label} file is incomplete (cut off before its end); scan or save it again.',
+  'evidence.tooManyPixels':
+    'The {label} image is too large: at most 12,000 pixels a side and 60 megapixels.',
+  'evidence.malformed':
+    'The upload was incomplete or malformed; choose the {label} again and submit.',
   'sign.submit': 'Sign',
   'sign.submitHint': 'By signing you confirm that the details given are true and accurate.',
 
   'letter.title': 'Authorisation letter template',
-  'letter.lead': 'Print the letter below on company letterhead, have the legal representative sign it and apply the company seal, then scan or photograph it and upload it with the sign form.',
+  'letter.lead':
+    'Print the letter below on company letterhead, have the legal representative sign it and apply the company seal, then scan or photograph it and upload it with the sign form.',
   'letter.fill': 'Fill in the letter',
-  'letter.print': 'Use your browser’s Print command to print this page. The letter itself is in Chinese.',
+  'letter.print':
+    'Use your browser’s Print command to print this page. The letter itself is in Chinese.',
   'sent.title': 'Check your e-mail',
   'sent.lead':
     'We have sent a confirmation e-mail to the signatory. Please open the link in it within 48 hours to confirm the pledge.',
@@ -367,7 +394,8 @@ export const en: Record<MessageKey, string> = {
   'upload.limit.nesting': 'its objects are nested too deeply',
   'upload.limit.time': 'checking it takes too long',
   'upload.limit.memory': 'checking it needs too much memory',
-  'upload.error.busy': 'Many certificates are being checked right now. Please try again in a moment.',
+  'upload.error.busy':
+    'Many certificates are being checked right now. Please try again in a moment.',
   'upload.result.title': 'Certificate file check',
   'upload.valid.title': 'Genuine and valid',
   'upload.valid.text':
@@ -390,8 +418,10 @@ export const en: Record<MessageKey, string> = {
   'upload.check.pdf-signature':
     'The PDF’s digital signature covers the whole file and verifies (the file was not altered)',
   'upload.check.pdf-signer-trusted': 'The PDF was signed with the registry’s certificate',
-  'upload.check.log-proof': 'The certificate’s issue is recorded in the registry’s public transparency log',
-  'upload.check.serial-known': 'The certificate number in the credential was issued by this registry',
+  'upload.check.log-proof':
+    'The certificate’s issue is recorded in the registry’s public transparency log',
+  'upload.check.serial-known':
+    'The certificate number in the credential was issued by this registry',
   'upload.check.registry-match':
     'The details in the credential match the registry’s record (the credential is compared, not the page)',
   'upload.check.status': 'The certificate is valid today, as the register records it',
@@ -406,7 +436,8 @@ export const en: Record<MessageKey, string> = {
   'upload.means.pdf-signature':
     'Only that the file was not changed after it was signed; not who signed it or whether the page is true.',
   'upload.means.pdf-signer-trusted': 'The PDF was signed with this registry’s certificate.',
-  'upload.means.log-proof': 'Only that a certificate with this credential was publicly logged; this file failed other checks and does not prove that certificate.',
+  'upload.means.log-proof':
+    'Only that a certificate with this credential was publicly logged; this file failed other checks and does not prove that certificate.',
   'upload.means.serial-known':
     'Only that the number in the credential was issued by this registry; not that this file is that certificate.',
   'upload.means.registry-match':
@@ -420,33 +451,47 @@ export const en: Record<MessageKey, string> = {
   'upload.reason.no-credential': 'The file carries no credential (credential.jws).',
   'upload.reason.no-verified-credential': 'There is no trustworthy credential to check this with.',
   'upload.reason.credential-malformed': 'The credential is malformed.',
-  'upload.reason.credential-unsupported-alg': 'The credential uses a signature algorithm this registry does not use.',
-  'upload.reason.credential-unknown-key': 'The credential was signed with a key this registry has not published.',
-  'upload.reason.credential-bad-signature': 'The credential’s signature does not match: it was changed, or not issued by this registry.',
-  'upload.reason.credential-bad-payload': 'The credential’s content is not that of a certificate of this registry.',
-  'upload.reason.page-mismatch': 'The page differs from what the credential records: the page was edited, or the credential was taken from another certificate.',
+  'upload.reason.credential-unsupported-alg':
+    'The credential uses a signature algorithm this registry does not use.',
+  'upload.reason.credential-unknown-key':
+    'The credential was signed with a key this registry has not published.',
+  'upload.reason.credential-bad-signature':
+    'The credential’s signature does not match: it was changed, or not issued by this registry.',
+  'upload.reason.credential-bad-payload':
+    'The credential’s content is not that of a certificate of this registry.',
+  'upload.reason.page-mismatch':
+    'The page differs from what the credential records: the page was edited, or the credential was taken from another certificate.',
   'upload.reason.page-unreadable': 'The certificate page cannot be read.',
   'upload.reason.signature-missing': 'The file has no PDF signature.',
   'upload.reason.signature-malformed': 'The PDF signature is malformed.',
   'upload.reason.signature-unreadable': 'The PDF signature cannot be read.',
-  'upload.reason.signature-partial': 'The signature does not cover the whole file: content was appended after signing.',
+  'upload.reason.signature-partial':
+    'The signature does not cover the whole file: content was appended after signing.',
   'upload.reason.digest-mismatch': 'The file was changed after it was signed.',
   'upload.reason.signature-invalid': 'The PDF signature does not match its certificate.',
-  'upload.reason.signer-untrusted': 'The PDF was signed with a certificate that is not this registry’s.',
+  'upload.reason.signer-untrusted':
+    'The PDF was signed with a certificate that is not this registry’s.',
   'upload.reason.no-log-proof': 'The file carries no transparency-log proof (log-proof.json).',
   'upload.reason.log-proof-malformed': 'The transparency-log proof is malformed.',
   'upload.reason.no-vkey': 'This registry has no transparency log to check the proof against.',
   'upload.reason.bad-vkey': 'The transparency log’s verifier key cannot be used.',
-  'upload.reason.checkpoint-unverified': 'The log checkpoint in the file is not signed by this registry’s log.',
-  'upload.reason.inclusion-invalid': 'The inclusion proof does not lead to the signed checkpoint: the proof was altered.',
+  'upload.reason.checkpoint-unverified':
+    'The log checkpoint in the file is not signed by this registry’s log.',
+  'upload.reason.inclusion-invalid':
+    'The inclusion proof does not lead to the signed checkpoint: the proof was altered.',
   'upload.reason.entry-malformed': 'The logged entry in the proof is not a log entry.',
-  'upload.reason.entry-mismatch': 'The logged entry is for another certificate or another credential.',
+  'upload.reason.entry-mismatch':
+    'The logged entry is for another certificate or another credential.',
   'upload.reason.serial-unknown': 'This registry has issued no certificate numbered {serial}.',
-  'upload.reason.no-serial': 'There is no trustworthy credential to read a certificate number from.',
-  'upload.reason.registry-mismatch': 'The details in the credential differ from the registry’s record.',
-  'upload.reason.nothing-to-compare': 'There is no trustworthy credential to compare with the record.',
+  'upload.reason.no-serial':
+    'There is no trustworthy credential to read a certificate number from.',
+  'upload.reason.registry-mismatch':
+    'The details in the credential differ from the registry’s record.',
+  'upload.reason.nothing-to-compare':
+    'There is no trustworthy credential to compare with the record.',
   'upload.reason.certificate-revoked': 'The certificate has been revoked.',
-  'upload.reason.certificate-withdrawn': 'The company withdrew its pledge; the certificate is no longer valid.',
+  'upload.reason.certificate-withdrawn':
+    'The company withdrew its pledge; the certificate is no longer valid.',
   'upload.reason.certificate-superseded': 'The certificate has been replaced by a new one.',
   'upload.reason.unknown-certificate': 'The register holds no such certificate.',
   'upload.openStatus': 'See the certificate’s current status',
@@ -469,7 +514,8 @@ export const en: Record<MessageKey, string> = {
   'loginVerify.lead': 'Press the button below to sign in.',
   'loginVerify.button': 'Sign in',
   'loginVerify.choose.title': 'Which company?',
-  'loginVerify.choose.lead': 'Your address signs for several companies. Choose the one to act for now (you can sign in again for another).',
+  'loginVerify.choose.lead':
+    'Your address signs for several companies. Choose the one to act for now (you can sign in again for another).',
   'loginVerify.newLink': 'Get a new sign-in link',
   'loginVerify.failed.incomplete.title': 'Incomplete link',
   'loginVerify.failed.incomplete.text':

@@ -33,34 +33,52 @@ export const zhCN = {
   'footer.howToVerify': '如何查验证书',
 
   'how.title': '如何查验证书',
-  'how.lead': '本平台颁发的每份证书，任何人都可以查验，无需注册或登录。下面三种方法任选其一；上传证书文件的查验最为完整。',
+  'how.lead':
+    '本平台颁发的每份证书，任何人都可以查验，无需注册或登录。下面三种方法任选其一；上传证书文件的查验最为完整。',
   'how.ways': '三种查验方法',
   'how.qr.title': '扫描二维码',
-  'how.qr.text': '用手机扫描证书上的二维码，会打开本平台上这份证书的查验页面。请确认浏览器地址栏中的网址是本平台的网址（{host}）。页面显示本平台记录的证书状态：有效、已撤销、签署已撤回或已被新证书替换。',
+  'how.qr.text':
+    '用手机扫描证书上的二维码，会打开本平台上这份证书的查验页面。请确认浏览器地址栏中的网址是本平台的网址（{host}）。页面显示本平台记录的证书状态：有效、已撤销、签署已撤回或已被新证书替换。',
   'how.serial.title': '输入证书编号',
-  'how.serial.text': '在「证书查验」页面输入证书上印的编号，例如 EQI-2026-000123-F，大小写、连字符或空格均可。编号的最后一位是校验位：输错一位或颠倒两位数字，平台都能发现。查验结果与扫码相同。',
+  'how.serial.text':
+    '在「证书查验」页面输入证书上印的编号，例如 EQI-2026-000123-F，大小写、连字符或空格均可。编号的最后一位是校验位：输错一位或颠倒两位数字，平台都能发现。查验结果与扫码相同。',
   'how.upload.title': '上传证书文件',
-  'how.upload.text': '收到的是证书 PDF 文件时，请在「证书查验」页面上传该文件。平台逐项检查文件本身是否为本平台签发的原件、是否被改动，并与登记记录核对。文件仅用于本次查验，不会被保存。',
-  'how.compare': '扫码和输入编号只能说明本平台颁发过这个编号的证书，以及它目前的状态；请把页面显示的企业名称和统一社会信用代码与手中的证书逐一对照。要确认文件本身未被改动，请上传文件查验。',
+  'how.upload.text':
+    '收到的是证书 PDF 文件时，请在「证书查验」页面上传该文件。平台逐项检查文件本身是否为本平台签发的原件、是否被改动，并与登记记录核对。文件仅用于本次查验，不会被保存。',
+  'how.compare':
+    '扫码和输入编号只能说明本平台颁发过这个编号的证书，以及它目前的状态；请把页面显示的企业名称和统一社会信用代码与手中的证书逐一对照。要确认文件本身未被改动，请上传文件查验。',
   'how.toVerify': '前往证书查验页面',
   'how.checks.title': '每项检查的含义',
-  'how.checks.lead': '上传文件后，结果页逐项列出以下检查。只有全部通过，才说明这份文件是本平台颁发、未被改动、目前有效的证书。',
-  'how.check.credential-present': '证书 PDF 内嵌一份由本平台签名的电子凭证，载明企业、证书编号和签署信息。没有它，文件无法核实。',
-  'how.check.credential-signature': '用本平台公布的公钥验证电子凭证的 Ed25519 签名。通过，说明凭证由本平台签发，内容未被改动。',
-  'how.check.credential-matches-document': '把证书页面上实际显示的内容与凭证中记录的页面摘要比对。通过，说明页面上的文字和图形未被改动。',
-  'how.check.pdf-signature': '验证 PDF 文件的数字签名（PAdES）。通过，说明签名覆盖整个文件，签名之后文件没有任何改动。',
+  'how.checks.lead':
+    '上传文件后，结果页逐项列出以下检查。只有全部通过，才说明这份文件是本平台颁发、未被改动、目前有效的证书。',
+  'how.check.credential-present':
+    '证书 PDF 内嵌一份由本平台签名的电子凭证，载明企业、证书编号和签署信息。没有它，文件无法核实。',
+  'how.check.credential-signature':
+    '用本平台公布的公钥验证电子凭证的 Ed25519 签名。通过，说明凭证由本平台签发，内容未被改动。',
+  'how.check.credential-matches-document':
+    '把证书页面上实际显示的内容与凭证中记录的页面摘要比对。通过，说明页面上的文字和图形未被改动。',
+  'how.check.pdf-signature':
+    '验证 PDF 文件的数字签名（PAdES）。通过，说明签名覆盖整个文件，签名之后文件没有任何改动。',
   'how.check.pdf-signer-trusted': '为 PDF 签名的证书属于本平台，而不是他人用自己的证书重新签名。',
-  'how.check.log-proof': '文件附带的 log-proof.json 与本平台的公开透明日志核对：其中的检查点由日志密钥（见下方验证密钥）签名，包含证明能从这份证书的签发记录推算到该检查点的根哈希，且该记录写明本证书编号和这份电子凭证的 SHA-256。通过说明这份证书的签发已公开记录在案，无法悄悄重复签发或收回。',
+  'how.check.log-proof':
+    '文件附带的 log-proof.json 与本平台的公开透明日志核对：其中的检查点由日志密钥（见下方验证密钥）签名，包含证明能从这份证书的签发记录推算到该检查点的根哈希，且该记录写明本证书编号和这份电子凭证的 SHA-256。通过说明这份证书的签发已公开记录在案，无法悄悄重复签发或收回。',
   'how.check.serial-known': '本平台的登记记录中有这个证书编号。',
-  'how.check.registry-match': '电子凭证所载的企业名称、统一社会信用代码等信息与本平台的登记记录一致。这一项比对的是凭证；页面本身是否被改动，由「电子凭证与证书页面内容一致」一项检查。',
-  'how.check.status': '在本平台的记录中，这份证书目前有效：没有被撤销，签署没有撤回，也没有被新证书替换。',
+  'how.check.registry-match':
+    '电子凭证所载的企业名称、统一社会信用代码等信息与本平台的登记记录一致。这一项比对的是凭证；页面本身是否被改动，由「电子凭证与证书页面内容一致」一项检查。',
+  'how.check.status':
+    '在本平台的记录中，这份证书目前有效：没有被撤销，签署没有撤回，也没有被新证书替换。',
   'how.offline.title': '离线查验',
-  'how.offline.text': '不便把文件上传到网站，或需要批量、自动查验时，可以在自己的电脑上用本项目附带的命令行工具查验（需要 Node.js 20 和本项目的源代码），不需要访问本平台的数据库：',
-  'how.offline.keys': '其中 jwks.json 是本平台的公钥集，即 GET /.well-known/jwks.json 返回的内容，例如：',
-  'how.offline.result': '全部检查通过时输出 VALID，退出码为 0；有检查未通过时输出 NOT VALID，退出码为 1。加上 --online {url}，工具还会向本平台查询证书目前的状态。npm run verify -- --help 列出全部选项。',
+  'how.offline.text':
+    '不便把文件上传到网站，或需要批量、自动查验时，可以在自己的电脑上用本项目附带的命令行工具查验（需要 Node.js 20 和本项目的源代码），不需要访问本平台的数据库：',
+  'how.offline.keys':
+    '其中 jwks.json 是本平台的公钥集，即 GET /.well-known/jwks.json 返回的内容，例如：',
+  'how.offline.result':
+    '全部检查通过时输出 VALID，退出码为 0；有检查未通过时输出 NOT VALID，退出码为 1。加上 --online {url}，工具还会向本平台查询证书目前的状态。npm run verify -- --help 列出全部选项。',
   'how.keys.title': '平台公钥',
-  'how.keys.text': '电子凭证用本平台的 Ed25519 签名密钥签名，对应的公钥以 JSON Web Key Set 格式公开在：',
-  'how.keys.fingerprint': '每份证书底部印有「签名密钥指纹」（SHA-256，十六进制），即公钥集中对应密钥 kid 的另一种写法，可用来确认签名所用的密钥。',
+  'how.keys.text':
+    '电子凭证用本平台的 Ed25519 签名密钥签名，对应的公钥以 JSON Web Key Set 格式公开在：',
+  'how.keys.fingerprint':
+    '每份证书底部印有「签名密钥指纹」（SHA-256，十六进制），即公钥集中对应密钥 kid 的另一种写法，可用来确认签名所用的密钥。',
   'how.log.title': '透明日志',
   'how.log.text':
     '每一份证书的颁发、撤销与撤回，以及每一个发起企业编号，都记录在公开、只可追加的透明日志中。每份证书都附有其已记入日志的证明，可用 npm run verify 查验；任何人都可用 npm run log:audit 审计整个日志。',
@@ -68,7 +86,6 @@ export const zhCN = {
   'how.log.checkpoint': '最新签名检查点：',
   'how.log.pending': '透明日志尚未启用。启用后，日志的验证公钥将在此公布。',
   'verify.howLink': '如何查验证书：三种方法与每项检查的含义',
-
 
   'doc.quoteOpen': '《',
   'doc.quoteClose': '》',
@@ -176,7 +193,8 @@ export const zhCN = {
   'sign.submitHint': '提交即表示所填信息真实、准确。',
 
   'letter.title': '授权书模板',
-  'letter.lead': '打印下方授权书，使用企业抬头纸，由法定代表人签字并加盖公章后，扫描或拍照上传至签署表单。',
+  'letter.lead':
+    '打印下方授权书，使用企业抬头纸，由法定代表人签字并加盖公章后，扫描或拍照上传至签署表单。',
   'letter.fill': '填入授权书',
   'letter.print': '请用浏览器的“打印”功能打印本页。授权书正文须为中文。',
   'sent.title': '请查收确认邮件',
@@ -330,7 +348,8 @@ export const zhCN = {
   'upload.error.not-pdf': '所选文件不是 PDF 文件。请上传本平台颁发的证书 PDF。',
   'upload.error.too-large': '文件超过 {max} MB。本平台颁发的证书远小于此大小，请确认所选文件。',
   'upload.error.extra-parts': '表单发送的内容多于一个证书文件。请重新选择文件后再试。',
-  'upload.error.too-complex': '无法查验此 PDF：{reason}。本平台颁发的证书是结构简单的文件，请确认所选文件。',
+  'upload.error.too-complex':
+    '无法查验此 PDF：{reason}。本平台颁发的证书是结构简单的文件，请确认所选文件。',
   'upload.limit.inflated': '其压缩内容解压后远超证书应有的大小',
   'upload.limit.objects': '其对象数量远超证书应有的数量',
   'upload.limit.nesting': '其对象嵌套层级过深',
@@ -350,25 +369,33 @@ export const zhCN = {
   'upload.fail': '未通过',
   'upload.reason': '技术说明：',
   'upload.check.credential-present': '文件内含本平台签发的电子凭证',
-  'upload.check.credential-signature': '电子凭证的签名可用本平台公布的公钥验证（凭证出自本平台、未被改动）',
+  'upload.check.credential-signature':
+    '电子凭证的签名可用本平台公布的公钥验证（凭证出自本平台、未被改动）',
   'upload.check.credential-matches-document': '电子凭证与证书页面内容一致（页面未被改动）',
   'upload.check.pdf-signature': 'PDF 数字签名覆盖整个文件且验证通过（文件未被改动）',
   'upload.check.pdf-signer-trusted': 'PDF 签名证书属于本平台',
   'upload.check.log-proof': '证书的签发已记录在本平台的公开透明日志中',
   'upload.check.serial-known': '电子凭证中的证书编号由本平台颁发',
-  'upload.check.registry-match': '电子凭证所载信息与本平台登记记录一致（比对的是电子凭证，不是页面）',
+  'upload.check.registry-match':
+    '电子凭证所载信息与本平台登记记录一致（比对的是电子凭证，不是页面）',
   'upload.check.status': '登记记录中该编号的证书目前有效',
   'upload.check.other': '检查项 {name}',
   'upload.means': '含义：',
-  'upload.means.credential-present': '只说明文件内附有电子凭证；凭证是否可信、是否属于这一页面，见其他各项。',
-  'upload.means.credential-signature': '只说明电子凭证本身出自本平台且未被改动；页面是否与凭证一致，见「电子凭证与证书页面内容一致」一项。',
+  'upload.means.credential-present':
+    '只说明文件内附有电子凭证；凭证是否可信、是否属于这一页面，见其他各项。',
+  'upload.means.credential-signature':
+    '只说明电子凭证本身出自本平台且未被改动；页面是否与凭证一致，见「电子凭证与证书页面内容一致」一项。',
   'upload.means.credential-matches-document': '说明页面上的文字和字体与电子凭证记录的一致。',
   'upload.means.pdf-signature': '只说明文件自签名后未被改动；不说明签名者是谁、页面内容是否属实。',
   'upload.means.pdf-signer-trusted': '说明为 PDF 签名的证书属于本平台。',
-  'upload.means.log-proof': '只说明带有这份电子凭证的证书已公开记录；本文件未通过其他检查，不能作为该证书的证明。',
-  'upload.means.serial-known': '只说明电子凭证中的编号是本平台颁发过的编号；不说明本文件就是该证书。',
-  'upload.means.registry-match': '只比对了文件内附的电子凭证与登记记录，没有比对页面上印的内容；页面是否被改动，见「电子凭证与证书页面内容一致」一项。',
-  'upload.means.status': '只说明该编号的证书在登记记录中有效；本文件未通过其他检查，不能作为该证书的证明。',
+  'upload.means.log-proof':
+    '只说明带有这份电子凭证的证书已公开记录；本文件未通过其他检查，不能作为该证书的证明。',
+  'upload.means.serial-known':
+    '只说明电子凭证中的编号是本平台颁发过的编号；不说明本文件就是该证书。',
+  'upload.means.registry-match':
+    '只比对了文件内附的电子凭证与登记记录，没有比对页面上印的内容；页面是否被改动，见「电子凭证与证书页面内容一致」一项。',
+  'upload.means.status':
+    '只说明该编号的证书在登记记录中有效；本文件未通过其他检查，不能作为该证书的证明。',
   'upload.reason.not-pdf': '文件不是 PDF。',
   'upload.reason.pdf-encrypted': 'PDF 已加密，无法检查。',
   'upload.reason.pdf-unreadable': 'PDF 文件结构已损坏，无法读取。',
@@ -380,7 +407,8 @@ export const zhCN = {
   'upload.reason.credential-unknown-key': '电子凭证的签名密钥不是本平台公布的密钥。',
   'upload.reason.credential-bad-signature': '电子凭证的签名不符：凭证被改动过，或并非本平台签发。',
   'upload.reason.credential-bad-payload': '电子凭证的内容不是本平台证书的凭证。',
-  'upload.reason.page-mismatch': '页面内容与电子凭证记录的不一致：页面被改动过，或凭证取自另一份证书。',
+  'upload.reason.page-mismatch':
+    '页面内容与电子凭证记录的不一致：页面被改动过，或凭证取自另一份证书。',
   'upload.reason.page-unreadable': '证书页面无法读取。',
   'upload.reason.signature-missing': '文件没有 PDF 数字签名。',
   'upload.reason.signature-malformed': 'PDF 数字签名的结构不正确。',
@@ -422,7 +450,8 @@ export const zhCN = {
   'loginVerify.title': '登录企业中心',
   'loginVerify.lead': '请点击下方按钮完成登录。',
   'loginVerify.choose.title': '请选择企业',
-  'loginVerify.choose.lead': '您的邮箱是多家企业的签署人。请选择本次要代表的企业（如需切换，可重新登录）。',
+  'loginVerify.choose.lead':
+    '您的邮箱是多家企业的签署人。请选择本次要代表的企业（如需切换，可重新登录）。',
   'loginVerify.button': '登录',
   'loginVerify.newLink': '重新获取登录链接',
   'loginVerify.failed.incomplete.title': '链接不完整',

@@ -50,9 +50,14 @@ describe('compaction and the event loop', function () {
     delay.disable();
     await Promise.all(writes);
     const maxMs = Math.max(delay.max / 1e6, maxGapMs);
-    console.log(`      max event-loop delay during compaction ${maxMs.toFixed(1)} ms; ${ackedDuring} writes acknowledged meanwhile`);
+    console.log(
+      `      max event-loop delay during compaction ${maxMs.toFixed(1)} ms; ${ackedDuring} writes acknowledged meanwhile`,
+    );
     assert.ok(maxMs < 200, `the loop stalled ${maxMs.toFixed(1)} ms during compaction`);
-    assert.ok(ackedDuring > 0, 'writes made during the compaction were acknowledged before it ended');
+    assert.ok(
+      ackedDuring > 0,
+      'writes made during the compaction were acknowledged before it ended',
+    );
     await storage.close();
 
     const again = await openDurableStorage(dir);

@@ -352,7 +352,10 @@ describe('openDurableStorage', () => {
       );
       await Promise.all([inFlight, ...before, compaction, ...meanwhile]);
       assert.equal(storage.generation, 1);
-      assert.ok(storage.journalBytes > 0, 'the records made during the compaction are in journal 1');
+      assert.ok(
+        storage.journalBytes > 0,
+        'the records made during the compaction are in journal 1',
+      );
       await write(storage, model, { op: 'del', k: 'a0' });
       await storage.compact(() => model.dump()); // a second compaction: generation 2
       assert.equal(storage.generation, 2);
@@ -370,9 +373,15 @@ describe('openDurableStorage', () => {
       const model = new Model();
       const storage = await openDurableStorage(dir);
       storage.recover(() => undefined);
-      await Promise.all(Array.from({ length: 10 }, (_, i) => write(storage, model, { op: 'set', k: `a${i}`, v: i })));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          write(storage, model, { op: 'set', k: `a${i}`, v: i }),
+        ),
+      );
       const compaction = storage.compact(() => model.dump());
-      const meanwhile = Array.from({ length: 5 }, (_, i) => write(storage, model, { op: 'set', k: `a${i}`, v: -i }));
+      const meanwhile = Array.from({ length: 5 }, (_, i) =>
+        write(storage, model, { op: 'set', k: `a${i}`, v: -i }),
+      );
       await Promise.all([compaction, ...meanwhile]);
       await storage.close();
       const { stats } = await reopen(dir);
@@ -435,7 +444,10 @@ describe('openDurableStorage', () => {
       assert.equal(storage.generation, 0);
       await storage.close();
       assert.deepEqual(fs.readdirSync(dir).sort(), ['journal-000000.log']);
-      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [['a', 1], ['b', 2]]);
+      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [
+        ['a', 1],
+        ['b', 2],
+      ]);
     });
 
     it('when the snapshot cannot be completed (dump fails midway, as a kill mid-compaction), then compact rejects, no snapshot is used, and recovery replays every journal since the last snapshot', async () => {
@@ -463,7 +475,10 @@ describe('openDurableStorage', () => {
         'snapshot-000001.bson',
       ]);
       fs.writeFileSync(path.join(dir, 'snapshot-000002.tmp'), 'partial'); // what a kill would leave
-      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [['b', 2], ['c', 3]]);
+      assert.deepEqual([...(await recoverModel(dir)).state].sort(), [
+        ['b', 2],
+        ['c', 3],
+      ]);
       assert.equal(fs.existsSync(path.join(dir, 'snapshot-000002.tmp')), false);
       const { stats } = await reopen(dir);
       assert.deepEqual([stats.snapshotRecords, stats.journalRecords], [1, 3]);
@@ -494,7 +509,10 @@ describe('openDurableStorage', () => {
       const j1 = fs.readFileSync(journalPath(dir, 1));
       fs.writeFileSync(journalPath(dir, 1), j1.subarray(0, j1.length - 1));
       const opened = await openDurableStorage(dir);
-      assert.throws(() => opened.recover(() => undefined), /journal-000001\.log is corrupt at byte offset 0 .*only the newest journal can have a torn tail/);
+      assert.throws(
+        () => opened.recover(() => undefined),
+        /journal-000001\.log is corrupt at byte offset 0 .*only the newest journal can have a torn tail/,
+      );
       await opened.close();
       fs.rmSync(journalPath(dir, 1));
       const again = await openDurableStorage(dir);

@@ -108,11 +108,9 @@ describe('mongod.lock', () => {
     // keeps our stdin, which sh would otherwise replace with /dev/null for a background job.)
     const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
     const holder = `${q(process.execPath)} --import tsx ${q(holderScript)} ${q(dir)}`;
-    const parent = spawn(
-      'sh',
-      ['-c', `exec 3<&0; ${holder} <&3 & echo "PID $!"; exec sleep 600`],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const parent = spawn('sh', ['-c', `exec 3<&0; ${holder} <&3 & echo "PID $!"; exec sleep 600`], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     try {
       const out = collect(parent.stdout);
       while (!out.text.includes('ready\n')) await new Promise((r) => setTimeout(r, 20));
@@ -142,12 +140,18 @@ describe('mongod.lock', () => {
     });
     const waitFor = async (pred: () => boolean, what: string): Promise<void> => {
       for (let t = 0; !pred(); t++) {
-        assert.ok(t < 1500, `timed out waiting for ${what}: ${racers.map((r) => r.out.text + r.err.text).join(' | ')}`);
+        assert.ok(
+          t < 1500,
+          `timed out waiting for ${what}: ${racers.map((r) => r.out.text + r.err.text).join(' | ')}`,
+        );
         await new Promise((r) => setTimeout(r, 10));
       }
     };
     try {
-      await waitFor(() => racers.every((r) => r.out.text.includes('ready\n')), 'the racers to start');
+      await waitFor(
+        () => racers.every((r) => r.out.text.includes('ready\n')),
+        'the racers to start',
+      );
       const dead = spawn(process.execPath, ['-e', '']);
       await exited(dead);
       const rounds = 40;
@@ -157,12 +161,22 @@ describe('mongod.lock', () => {
         fs.writeFileSync(lockFile(dir), `${dead.pid}\n${os.hostname()}\n`); // left by a kill -9
         for (const r of racers) r.child.stdin!.write(`go ${dir}\n`);
         const result = (i: number): string | undefined =>
-          racers[i]!.out.text.split('\n').find((l) => l.startsWith(`won ${dir}`) || l.startsWith(`lost ${dir} `));
+          racers[i]!.out.text.split('\n').find(
+            (l) => l.startsWith(`won ${dir}`) || l.startsWith(`lost ${dir} `),
+          );
         await waitFor(() => result(0) !== undefined && result(1) !== undefined, `round ${round}`);
         const won = [0, 1].filter((i) => result(i)!.startsWith('won '));
-        assert.equal(won.length, 1, `round ${round}: exactly one winner, got ${[result(0), result(1)].join(' / ')}`);
+        assert.equal(
+          won.length,
+          1,
+          `round ${round}: exactly one winner, got ${[result(0), result(1)].join(' / ')}`,
+        );
         const winner = racers[won[0]!]!.child.pid!;
-        assert.match(result(1 - won[0]!)!, new RegExp(`locked by pid ${winner} `), `round ${round}`);
+        assert.match(
+          result(1 - won[0]!)!,
+          new RegExp(`locked by pid ${winner} `),
+          `round ${round}`,
+        );
         assert.equal(fs.readFileSync(lockFile(dir), 'utf8'), `${winner}\n${os.hostname()}\n`);
         wins[won[0]!]!++;
       }
