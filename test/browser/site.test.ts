@@ -9,7 +9,7 @@ import request from 'supertest';
 import { Pledge } from '../../models/pledge';
 import { seed } from '../../scripts/seed';
 import { makeUscc } from '../../src/domain/uscc';
-import { activePledge } from '../helpers/pledges';
+import { activePledge, letterPdf } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
 import { assertAccessible, screenshot, useBrowserSite } from './harness';
@@ -101,6 +101,11 @@ describe('site in a real browser', function () {
     await page.getByLabel('姓名').fill('周示例');
     await page.getByLabel('职务').fill('法定代表人');
     await page.getByLabel('电子邮箱').fill(EMAIL);
+    await page.locator('#f-letter').setInputFiles({
+      name: '授权书.pdf',
+      mimeType: 'application/pdf',
+      buffer: await letterPdf(),
+    });
     await page.getByLabel(/我已阅读/).check();
     await screenshot(page, 'sign-filled');
     await page.getByRole('button', { name: '提交签署' }).click();
