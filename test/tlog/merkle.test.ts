@@ -16,7 +16,8 @@ import {
   verifyInclusion,
 } from '../../src/tlog/merkle';
 
-const VECTORS = path.join(__dirname, '..', '..', '..', 'shared', 'testdata', 'tlog');
+// Copied from ../shared/testdata/tlog (transparency-dev/merkle's vectors, Apache-2.0: see the README and LICENSE beside them).
+const VECTORS = path.join(__dirname, 'fixtures', 'merkle');
 
 // The tree the shared vectors come from (README there).
 const LEAVES = [
