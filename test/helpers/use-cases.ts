@@ -12,7 +12,9 @@ import { testConfig } from './app';
 import type { Config } from '../../src/config';
 import type { MailMessage, MailQueue } from '../../src/mail/outbox';
 import { currentInitiative } from '../../src/initiative/service';
+import { storeEvidence } from '../../src/pledges/evidence';
 import { confirmPledge, signPledge, type PledgeDeps } from '../../src/pledges/lifecycle';
+import { letterPdf } from './pledges';
 import { fixtureCompany } from '../fixtures/companies';
 import type { SignPledgeInput } from '../../src/pledges/schemas';
 
@@ -67,6 +69,13 @@ export async function signedAndConfirmed(deps: ReturnType<typeof directDeps>): P
   const { id } = await signPledge(input, deps);
   const mail = deps.sent.filter((m) => m.to === input.signatory.email).pop()!;
   const token = decodeURIComponent(/confirm\?token=([A-Za-z0-9_%-]+)/.exec(mail.text)![1]);
+  // Confirming needs the authorisation letter first.
+  await storeEvidence(
+    new Types.ObjectId(id),
+    'authorisation-letter',
+    'application/pdf',
+    await letterPdf(),
+  );
   await confirmPledge(token, deps);
   return id;
 }
