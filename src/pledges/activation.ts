@@ -131,6 +131,7 @@ async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Pro
         status: PledgeStatus.Active,
         sequence: seq,
         foundingNumber: set.foundingNumber ?? null,
+        ...reviewOf(updated),
       },
     });
     return updated;
@@ -140,6 +141,22 @@ async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Pro
   throw new Error(
     `pledge ${String(pledgeId)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`,
   );
+}
+
+/**
+ * Who approved the pledge and whether they ticked "evidence checked", for the activation's
+ * audit event. Read from the claim's transition (not from the caller) so an activation that
+ * recovery finishes after a crash records the same: an admin's claim is an approval, and both
+ * ways to approve (the API's ApproveBody, the console form) refuse it without the tick; an
+ * activation by the system (auto-review, seed) had no reviewer and says so.
+ */
+export function reviewOf(pledge: Pick<PledgeDoc, 'history'>): {
+  evidenceChecked: boolean;
+  checkedBy: string | null;
+} {
+  const claim = [...pledge.history].reverse().find((h) => h.to === PledgeStatus.Activating);
+  const reviewer = claim?.actor.startsWith('admin:') ? claim.actor : null;
+  return { evidenceChecked: reviewer !== null, checkedBy: reviewer };
 }
 
 /**

@@ -95,6 +95,8 @@ const FIELD_LABELS: Record<string, MessageKey> = {
   pledge: 'console.subject.pledge',
   supersededBy: 'console.field.supersededBy',
   pledgeRevoked: 'console.field.pledgeRevoked',
+  evidenceChecked: 'console.field.evidenceChecked',
+  checkedBy: 'console.field.checkedBy',
 };
 
 /** One changed (or recorded) field of an event, ready to read: `label: before → after`. */
@@ -163,6 +165,13 @@ export function changeLines(
   });
 }
 
+/** An approval's reviewer (`checkedBy: 'admin:<id>'`) reads as the admin's e-mail, like the actor. */
+function withReviewerName(after: unknown, emails: Map<string, string>, l: I18n): unknown {
+  if (!after || typeof after !== 'object' || !('checkedBy' in after)) return after;
+  const by = (after as { checkedBy: unknown }).checkedBy;
+  return typeof by === 'string' ? { ...after, checkedBy: actorLabel(by, emails, l) } : after;
+}
+
 export function eventRows(events: AuditEntry[], emails: Map<string, string>, l: I18n) {
   return events.map((e) => ({
     at: l.dateTime(e.at),
@@ -172,7 +181,7 @@ export function eventRows(events: AuditEntry[], emails: Map<string, string>, l: 
     action: e.action,
     subjectType: e.subject.type,
     subjectId: e.subject.id,
-    changes: changeLines(e.before, e.after, e.subject.type, l),
+    changes: changeLines(e.before, withReviewerName(e.after, emails, l), e.subject.type, l),
     seq: e.seq,
   }));
 }

@@ -215,6 +215,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.field.sha256': 'SHA-256',
   'console.field.supersededBy': 'Replaced by',
   'console.field.pledgeRevoked': 'Pledge revoked too',
+  'console.field.evidenceChecked': 'Evidence checked',
+  'console.field.checkedBy': 'Checked by',
   'console.value.yes': 'yes',
   'console.change.colon': ':',
   'console.value.no': 'no',

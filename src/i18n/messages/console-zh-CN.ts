@@ -197,6 +197,8 @@ export const consoleZhCN = {
   'console.field.sha256': 'SHA-256',
   'console.field.supersededBy': '替换为',
   'console.field.pledgeRevoked': '签署一并撤销',
+  'console.field.evidenceChecked': '已核查证明材料',
+  'console.field.checkedBy': '核查人',
   'console.value.yes': '是',
   'console.change.colon': '：',
   'console.value.no': '否',
