@@ -26,7 +26,7 @@ import { startTestSmtp, tokenFromMail } from '../test/helpers/smtp';
 import { agentFor, requestJson, startBareExpress, startChild, throughput } from './http';
 import { nowMs, printFigures, summarize, type Figure } from './lib';
 
-const CLIENTS = 64;
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Waiting for the certificates of the run is given up after this long. */
 const DRAIN_LIMIT_MS = 180_000;
@@ -64,7 +64,29 @@ function cpuSnapshot(appPid: number, storePid: number): CpuSnapshot {
   };
 }
 
-type CommandCounts = { request: Record<string, number>; background: Record<string, number> };
+type CommandCounts = {
+  request: Record<string, number>;
+  background: Record<string, number>;
+  /** Route (or 'background') → `command collection` → count (bench/db-commands-probe.ts). */
+  phases?: Record<string, Record<string, number>>;
+};
+
+/** Per-pledge round trips of each phase over the load window, by command and collection. */
+function phaseTable(before: CommandCounts, after: CommandCounts, n: number): string {
+  const lines: string[] = [];
+  const phases = new Set([...Object.keys(before.phases ?? {}), ...Object.keys(after.phases ?? {})]);
+  const rows = [...phases].map((ph) => {
+    const d = diffCounts(before.phases?.[ph] ?? {}, after.phases?.[ph] ?? {});
+    return { ph, d, total: sum(d) / n };
+  });
+  for (const { ph, d, total } of rows.sort((a, b) => b.total - a.total)) {
+    if (total === 0) continue;
+    lines.push(`  ${total.toFixed(2).padStart(6)}  ${ph}`);
+    for (const [k, v] of Object.entries(d).sort((x, y) => y[1] - x[1]))
+      lines.push(`          ${(v / n).toFixed(2).padStart(6)}  ${k}`);
+  }
+  return lines.join('\n');
+}
 
 /** Asks the app's probe for its running command counts (SIGUSR2, one line on stdout). */
 async function commandCounts(app: {
@@ -299,6 +321,9 @@ export async function benchSigning(): Promise<Figure[]> {
 
     const reqCmds = diffCounts(commandsBefore.request, commandsAfter.request);
     const bgCmds = diffCounts(commandsBefore.background, commandsAfter.background);
+    console.log(
+      `database round trips per activated pledge (${activated.length}), by phase and command:\n${phaseTable(commandsBefore, commandsAfter, n)}`,
+    );
     const reqPerPledge = sum(reqCmds) / n;
     const cpu = (k: keyof CpuSnapshot): number => (cpuAfter[k] - cpuBefore[k]) / n;
     const machineMs = cpu('app') + cpu('store') + cpu('bench');
