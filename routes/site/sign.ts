@@ -11,8 +11,8 @@ import { isAppError } from '../../src/errors';
 import { Types } from 'mongoose';
 import type { I18n } from '../../src/i18n';
 import { currentInitiative } from '../../src/initiative/service';
-import { confirmPledge, signPledge } from '../../src/pledges/lifecycle';
-import { SignPledgeBody } from '../../src/pledges/schemas';
+import { confirmPledge, resendConfirmation, signPledge } from '../../src/pledges/lifecycle';
+import { LoginLinkBody, SignPledgeBody } from '../../src/pledges/schemas';
 import {
   checkEvidence,
   EVIDENCE_MAX_BYTES,
@@ -74,6 +74,10 @@ const EVIDENCE_MESSAGE: Record<EvidenceProblem | UploadProblem, MessageKey> = {
   'extra-parts': 'evidence.malformed',
 };
 
+const RESEND_FIELDS: readonly FieldSpec[] = [
+  { name: 'email', path: 'email', label: 'resend.email.label' },
+];
+
 type SignValues = Record<string, string> & { agree?: string };
 
 function formValues(body: unknown): SignValues {
@@ -122,6 +126,8 @@ export function signPages(kit: SiteKit): Router {
   const router = express.Router();
   const { config } = kit;
   const signingLimit = rateLimit({ bucket: 'sign', perMinute: config.rateLimit.signingPerMin });
+  // The same bucket as the API's resend and sign-in link calls: one budget per client for both doors.
+  const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
 
   const renderForm = async (
     req: Request,
@@ -259,6 +265,44 @@ export function signPages(kit: SiteKit): Router {
   });
 
   router.get('/confirm', tokenLandingPage(kit, 'confirm', '/sign'));
+
+  const renderResend = (
+    req: Request,
+    res: Response,
+    email: string,
+    errors: FormErrors,
+    status = 200,
+  ) =>
+    kit.page(
+      req,
+      res,
+      'confirm-resend',
+      { email, errors, csrf: kit.csrf.token(req, res) },
+      { policy: 'no-store', status, section: '/sign' },
+    );
+
+  router.get('/confirm/resend', (req, res) => {
+    renderResend(req, res, '', noErrors());
+  });
+
+  // Whether or not the address has a pledge awaiting confirmation, the answer is the same
+  // redirect to the same page (the use case also keeps its daily cap silent): no oracle.
+  router.post('/confirm/resend', kit.csrf.verify, loginLimit, async (req, res) => {
+    const input = { email: formText(req.body, 'email') };
+    const parsed = LoginLinkBody.safeParse(input);
+    if (!parsed.success) {
+      const errors = new FormErrorBuilder(RESEND_FIELDS, kit.l(res));
+      errors.addZodIssues(parsed.error.issues, input);
+      renderResend(req, res, input.email, errors.build(), 400);
+      return;
+    }
+    await resendConfirmation(parsed.data.email, kit.pledge);
+    res.redirect(303, '/confirm/resend/sent');
+  });
+
+  router.get('/confirm/resend/sent', (req, res) => {
+    kit.page(req, res, 'confirm-resend-sent', {}, { section: '/sign' });
+  });
 
   router.post('/confirm', kit.csrf.verify, async (req, res) => {
     const token = postedToken(kit, req, res, 'confirm', '/sign');

@@ -238,6 +238,18 @@ export const en: Record<MessageKey, string> = {
   'confirm.hint':
     'After confirmation the pledge goes to the association for review. If you did not sign, just close this page.',
   'confirm.signAgain': 'Sign again',
+  'confirm.resendLink': 'Send the confirmation e-mail again',
+  'resend.title': 'Send the confirmation e-mail again',
+  'resend.lead':
+    'Enter the signatory’s address given when signing. If a pledge from it is still awaiting confirmation, we send a new confirmation e-mail; the earlier link then stops working.',
+  'resend.email.label': 'Signatory’s e-mail address',
+  'resend.email.hint': 'The address given in the sign form.',
+  'resend.submit': 'Send the confirmation e-mail',
+  'resendSent.title': 'Check your e-mail',
+  'resendSent.lead':
+    'If a pledge from this address is awaiting confirmation, a new confirmation e-mail is on its way; its link works for 48 hours. At most 3 are sent per address a day.',
+  'resendSent.hint':
+    'Still nothing? Check the spam folder, and that the address is the one given when signing.',
   'confirm.failed.incomplete.title': 'Incomplete link',
   'confirm.failed.incomplete.text':
     'Part of this confirmation link is missing. Copy the whole link from the e-mail, or click it there.',

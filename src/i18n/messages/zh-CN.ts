@@ -216,6 +216,17 @@ export const zhCN = {
   'confirm.button': '确认签署',
   'confirm.hint': '确认后签署将提交协会审核。如果您并未签署，请直接关闭本页。',
   'confirm.signAgain': '重新签署',
+  'confirm.resendLink': '重新发送确认邮件',
+  'resend.title': '重新发送确认邮件',
+  'resend.lead':
+    '填写签署时使用的签署人邮箱。如果该邮箱有尚未确认的签署，我们会发送一封新的确认邮件，此前的确认链接随即失效。',
+  'resend.email.label': '签署人电子邮箱',
+  'resend.email.hint': '签署表单中填写的邮箱。',
+  'resend.submit': '发送确认邮件',
+  'resendSent.title': '请查收邮件',
+  'resendSent.lead':
+    '如果该邮箱有尚未确认的签署，新的确认邮件已经发出，链接 48 小时内有效。每个邮箱每天最多发送 3 次。',
+  'resendSent.hint': '仍未收到？请检查垃圾邮件文件夹，或确认邮箱与签署时填写的一致。',
   'confirm.failed.incomplete.title': '链接不完整',
   'confirm.failed.incomplete.text':
     '这个确认链接缺少部分内容。请从邮件中完整复制链接，或直接点击邮件中的链接。',
