@@ -9,7 +9,7 @@ import { JWT_AUDIENCE, JWT_ISSUER } from '../../src/auth/jwt';
 import { csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middleware';
 import { assertProblem, companySession, loginLinkToken, signAndConfirm } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom, type Agent } from '../site/helpers';
+import { agent, consoleSignIn, csrfFrom, type Agent } from '../site/helpers';
 
 /** The session cookie a response set (the value, not the attributes). */
 function sessionCookieOf(res: request.Response): string {
@@ -34,19 +34,6 @@ async function siteCompanySignIn(r: RegistryHandle, a: Agent, email: string): Pr
   return sessionCookieOf(res);
 }
 
-async function consoleSignIn(
-  a: Agent,
-  admin: { email: string; password: string },
-): Promise<string> {
-  const form = await a.get('/admin/login').expect(200);
-  const res = await a
-    .post('/admin/login')
-    .type('form')
-    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-    .expect(303);
-  return sessionCookieOf(res);
-}
-
 async function apiAdminLogin(
   r: RegistryHandle,
   admin: { email: string; password: string },
@@ -60,6 +47,40 @@ async function apiAdminLogin(
 
 const bearer = (t: string) => `Bearer ${t}`;
 
+/** A GET of an API route with `token` as the bearer. */
+function getAs(r: RegistryHandle, path: string, token: string) {
+  return request(r.app).get(path).set('Authorization', bearer(token));
+}
+
+/** Signs out through the API with `token` as the bearer. */
+function apiLogout(r: RegistryHandle, token: string) {
+  return request(r.app).post('/api/v1/auth/logout').set('Authorization', bearer(token));
+}
+
+/** A page opened with `token` as the session cookie is sent to `location`. */
+async function cookieSentTo(
+  r: RegistryHandle,
+  path: string,
+  token: string,
+  location: string,
+): Promise<void> {
+  await agent(r.app)
+    .get(path)
+    .set('Cookie', `${SESSION_COOKIE}=${token}`)
+    .expect(303)
+    .expect('Location', location);
+}
+
+/** An admin signed in through the API, whose token opens the admin pledge list. */
+async function apiAdminSession(
+  r: RegistryHandle,
+  admin: { email: string; password: string },
+): Promise<string> {
+  const token = await apiAdminLogin(r, admin);
+  await getAs(r, '/api/v1/admin/pledges', token).expect(200);
+  return token;
+}
+
 describe('sessions: signing out revokes', () => {
   const r = useRegistry();
 
@@ -67,40 +88,23 @@ describe('sessions: signing out revokes', () => {
     const p = await signAndConfirm(r);
     const token = await companySession(r, p.body.signatory.email);
     const other = await companySession(r, p.body.signatory.email);
-    await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(token)).expect(200);
-    await request(r.app)
-      .post('/api/v1/auth/logout')
-      .set('Authorization', bearer(token))
-      .expect(204);
-    const res = await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(token));
+    await getAs(r, '/api/v1/me/pledge', token).expect(200);
+    await apiLogout(r, token).expect(204);
+    const res = await getAs(r, '/api/v1/me/pledge', token);
     assertProblem(res, 401);
     assert.equal(res.body.type, '/problems/session-ended');
-    await agent(r.app)
-      .get('/me')
-      .set('Cookie', `${SESSION_COOKIE}=${token}`)
-      .expect(303)
-      .expect('Location', '/login');
+    await cookieSentTo(r, '/me', token, '/login');
     // Signing out twice is not an error worth a 500, but the token is no session any more.
-    assertProblem(
-      await request(r.app).post('/api/v1/auth/logout').set('Authorization', bearer(token)),
-      401,
-    );
-    await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(other)).expect(200);
+    assertProblem(await apiLogout(r, token), 401);
+    await getAs(r, '/api/v1/me/pledge', other).expect(200);
   });
 
   it('when an admin signs out through the API, then the token is refused on every admin route', async () => {
     const admin = await r.makeAdmin();
-    const token = await apiAdminLogin(r, admin);
-    await request(r.app)
-      .get('/api/v1/admin/pledges')
-      .set('Authorization', bearer(token))
-      .expect(200);
-    await request(r.app)
-      .post('/api/v1/auth/logout')
-      .set('Authorization', bearer(token))
-      .expect(204);
+    const token = await apiAdminSession(r, admin);
+    await apiLogout(r, token).expect(204);
     for (const path of ['/api/v1/admin/pledges', '/api/v1/admin/accounts', '/api/v1/admin/audit']) {
-      assertProblem(await request(r.app).get(path).set('Authorization', bearer(token)), 401);
+      assertProblem(await getAs(r, path, token), 401);
     }
   });
 
@@ -133,15 +137,8 @@ describe('sessions: signing out revokes', () => {
         .some((c) => c.startsWith(`${SESSION_COOKIE}=;`)),
       'cookie cleared',
     );
-    await agent(r.app)
-      .get('/me')
-      .set('Cookie', `${SESSION_COOKIE}=${jwtValue}`)
-      .expect(303)
-      .expect('Location', '/login');
-    assertProblem(
-      await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(jwtValue)),
-      401,
-    );
+    await cookieSentTo(r, '/me', jwtValue, '/login');
+    assertProblem(await getAs(r, '/api/v1/me/pledge', jwtValue), 401);
     // A form post with the old cookie and its (once valid) CSRF token changes nothing either.
     await agent(r.app)
       .post('/me/withdraw')
@@ -168,7 +165,7 @@ describe('sessions: signing out revokes', () => {
   it('when an admin presses sign-out in the console, then the session ends: console pages send them to sign in and the token is refused by the API', async () => {
     const admin = await r.makeAdmin();
     const a = agent(r.app);
-    const jwtValue = await consoleSignIn(a, admin);
+    const jwtValue = sessionCookieOf(await consoleSignIn(a, admin));
     const queue = await a.get('/admin/pledges').expect(200);
     // The console layout carries a sign-out form posting the session's CSRF token.
     assert.match(
@@ -187,15 +184,8 @@ describe('sessions: signing out revokes', () => {
       (await a.get('/admin/login?signedOut=1&lang=zh-CN').expect(200)).text,
       /您已退出登录/,
     );
-    await agent(r.app)
-      .get('/admin/pledges')
-      .set('Cookie', `${SESSION_COOKIE}=${jwtValue}`)
-      .expect(303)
-      .expect('Location', '/admin/login');
-    assertProblem(
-      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(jwtValue)),
-      401,
-    );
+    await cookieSentTo(r, '/admin/pledges', jwtValue, '/admin/login');
+    assertProblem(await getAs(r, '/api/v1/admin/pledges', jwtValue), 401);
   });
 
   it('when the console sign-out is posted without its CSRF token, then 403 and the admin stays signed in', async () => {
@@ -209,48 +199,39 @@ describe('sessions: signing out revokes', () => {
   it('when an admin is disabled while signed in, then the token is refused at once (kept)', async () => {
     const admin = await r.makeAdmin();
     const boss = await r.makeAdmin();
-    const token = await apiAdminLogin(r, admin);
-    await request(r.app)
-      .get('/api/v1/admin/pledges')
-      .set('Authorization', bearer(token))
-      .expect(200);
+    const token = await apiAdminSession(r, admin);
     await request(r.app)
       .post(`/api/v1/admin/accounts/${admin.id}/disable`)
       .set('Authorization', bearer(boss.token))
       .expect((res) => assert.ok(res.status < 300, res.text));
-    assertProblem(
-      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)),
-      401,
-    );
+    assertProblem(await getAs(r, '/api/v1/admin/pledges', token), 401);
   });
 });
 
 describe('sessions: a token must expire', () => {
   const r = useRegistry();
 
-  /** Correctly signed with the server's secret, issuer, audience and an id, but no `exp`. */
-  const foreverToken = (claims: Record<string, unknown>, sub: string) =>
+  /** Correctly signed with the server's secret, issuer, audience and an id, but no `exp` unless given. */
+  const foreverToken = (
+    claims: Record<string, unknown>,
+    sub: string,
+    more: Pick<jwt.SignOptions, 'expiresIn'> = {},
+  ) =>
     jwt.sign(claims, r.config.jwtSecret, {
       algorithm: 'HS256',
       subject: sub,
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
       jwtid: 'abcdefghijklmnopqrstuv',
+      ...more,
     });
 
   it('when a correctly signed admin token has no exp, then the API refuses it with 401 and the console sends to sign in', async () => {
     const admin = await r.makeAdmin();
     const token = foreverToken({ role: 'admin' }, admin.id);
     assert.equal((jwt.decode(token) as { exp?: number }).exp, undefined);
-    assertProblem(
-      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)),
-      401,
-    );
-    await agent(r.app)
-      .get('/admin/pledges')
-      .set('Cookie', `${SESSION_COOKIE}=${token}`)
-      .expect(303)
-      .expect('Location', '/admin/login?expired=1');
+    assertProblem(await getAs(r, '/api/v1/admin/pledges', token), 401);
+    await cookieSentTo(r, '/admin/pledges', token, '/admin/login?expired=1');
   });
 
   it('when a correctly signed company token has no exp, then /me/pledge refuses it with 401', async () => {
@@ -263,22 +244,13 @@ describe('sessions: a token must expire', () => {
         .set('Authorization', bearer(foreverToken({ role: 'company', company }, sub))),
       401,
     );
-    await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(real)).expect(200);
+    await getAs(r, '/api/v1/me/pledge', real).expect(200);
   });
 
   it('when a correctly signed token lives far longer than any the server issues, then it is refused', async () => {
     const admin = await r.makeAdmin();
-    const token = jwt.sign({ role: 'admin' }, r.config.jwtSecret, {
-      algorithm: 'HS256',
-      subject: admin.id,
-      issuer: JWT_ISSUER,
-      audience: JWT_AUDIENCE,
-      jwtid: 'abcdefghijklmnopqrstuv',
-      expiresIn: '365d',
-    });
-    assertProblem(
-      await request(r.app).get('/api/v1/admin/pledges').set('Authorization', bearer(token)),
-      401,
-    );
+    // The same token as above, but for an `exp` a year away.
+    const token = foreverToken({ role: 'admin' }, admin.id, { expiresIn: '365d' });
+    assertProblem(await getAs(r, '/api/v1/admin/pledges', token), 401);
   });
 });

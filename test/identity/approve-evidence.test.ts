@@ -4,7 +4,7 @@ import request from 'supertest';
 import { Pledge } from '../../models/pledge';
 import { assertProblem, signAndConfirm } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { agent, csrfFrom } from '../site/helpers';
+import { csrfFrom, pledgeInConsole } from '../site/helpers';
 
 describe('approving needs the evidence checked', () => {
   const r = useRegistry();
@@ -28,15 +28,7 @@ describe('approving needs the evidence checked', () => {
   }
 
   it('when the console approve form is sent without the tick, then 400 saying so and the pledge stays under review; with it, approved', async () => {
-    const admin = await r.makeAdmin();
-    const p = await signAndConfirm(r);
-    const a = agent(r.app);
-    const form = await a.get('/admin/login').expect(200);
-    await a
-      .post('/admin/login')
-      .type('form')
-      .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-      .expect(303);
+    const { p, a } = await pledgeInConsole(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
     assert.match(page.text, /name="evidenceChecked" value="yes"/);
     const refused = await a

@@ -2,28 +2,15 @@
 import assert from 'node:assert/strict';
 import { Event } from '../../models/event';
 import { Pledge } from '../../models/pledge';
-import { sign, signAndConfirm } from '../helpers/pledges';
-import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom, type Agent } from '../site/helpers';
-
-async function consoleSignIn(r: RegistryHandle): Promise<Agent> {
-  const admin = await r.makeAdmin();
-  const a = agent(r.app);
-  const form = await a.get('/admin/login').expect(200);
-  await a
-    .post('/admin/login')
-    .type('form')
-    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-    .expect(303);
-  return a;
-}
+import { sign } from '../helpers/pledges';
+import { useRegistry } from '../helpers/registry';
+import { adminConsole, csrfFrom, pledgeInConsole } from '../site/helpers';
 
 describe('console: cancelling a pending pledge', () => {
   const r = useRegistry();
 
   it('when an admin cancels a pledge awaiting review with a reason, then it is cancelled and audited', async () => {
-    const p = await signAndConfirm(r);
-    const a = await consoleSignIn(r);
+    const { p, a } = await pledgeInConsole(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
     assert.match(page.text, new RegExp(`action="/admin/pledges/${p.id}/cancel"`));
     const res = await a
@@ -43,7 +30,7 @@ describe('console: cancelling a pending pledge', () => {
 
   it('when the reason is missing, then 400 at the cancel form and nothing changes', async () => {
     const p = await sign(r.app);
-    const a = await consoleSignIn(r);
+    const { a } = await adminConsole(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
     const res = await a
       .post(`/admin/pledges/${p.id}/cancel`)

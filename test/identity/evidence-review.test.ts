@@ -16,7 +16,7 @@ import {
   sign,
   uploadLetter,
 } from '../helpers/pledges';
-import { agent, csrfFrom, signInOnSite } from '../site/helpers';
+import { agent, consoleSignIn, signInOnSite } from '../site/helpers';
 import { png } from './evidence-files';
 
 describe('evidence for reviewers', () => {
@@ -138,12 +138,7 @@ describe('evidence for reviewers', () => {
   it('when an admin opens the pledge in the console, then the licence image is shown inline and the letter is a link, both served with the API’s headers', async () => {
     const e = await withEvidence();
     const a = agent(r.app);
-    const form = await a.get('/admin/login').expect(200);
-    await a
-      .post('/admin/login')
-      .type('form')
-      .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-      .expect(303);
+    await consoleSignIn(a, admin);
     const page = await a.get(`/admin/pledges/${e.id}`).expect(200);
     const section = page.text.slice(page.text.indexOf('id="evidence-title"'));
     assert.match(section, new RegExp(`<img src="/admin/pledges/${e.id}/evidence/${e.licenceId}"`));

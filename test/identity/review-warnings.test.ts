@@ -11,7 +11,7 @@ import { reviewKeysStep } from '../../src/migrations/review-keys';
 import { normaliseName, normalisePhone, provinceInAddress } from '../../src/pledges/warnings';
 import { activePledge, sign, signAndConfirm, signBodyFor } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { agent, csrfFrom } from '../site/helpers';
+import { agent, consoleSignIn } from '../site/helpers';
 
 interface Warning {
   code: string;
@@ -236,12 +236,7 @@ describe('review warnings (console page)', () => {
       }),
     );
     const a = agent(r.app);
-    const form = await a.get('/admin/login').expect(200);
-    await a
-      .post('/admin/login')
-      .type('form')
-      .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-      .expect(303);
+    await consoleSignIn(a, admin);
     const page = await a.get(`/admin/pledges/${copy.id}`).expect(200);
     assert.match(page.text, /决定前请核查/);
     assert.match(page.text, /企业名称相同/);

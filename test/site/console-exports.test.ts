@@ -5,19 +5,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { seed } from '../../scripts/seed';
-import { useRegistry, type RegistryHandle } from '../helpers/registry';
+import { useRegistry } from '../helpers/registry';
 import { binary } from '../exports/helpers';
-import { agent, csrfFrom, type Agent } from './helpers';
-
-async function consoleSignIn(r: RegistryHandle, a: Agent): Promise<void> {
-  const admin = await r.makeAdmin();
-  const form = await a.get('/admin/login').expect(200);
-  await a
-    .post('/admin/login')
-    .type('form')
-    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-    .expect(303);
-}
+import { adminConsole } from './helpers';
 
 describe('console: exports page', () => {
   const r = useRegistry();
@@ -28,8 +18,7 @@ describe('console: exports page', () => {
   });
 
   it('when there are no exports yet, then the page says so and still explains how to check a handed-on file', async () => {
-    const a = agent(r.app);
-    await consoleSignIn(r, a);
+    const { a } = await adminConsole(r);
     const page = await a.get('/admin/exports').expect(200);
     assert.match(page.text, /还没有导出记录/);
     assert.match(page.text, /sha256sum/);
@@ -37,8 +26,7 @@ describe('console: exports page', () => {
   });
 
   it("when exports were made, then each is listed newest first with a manifest link whose SHA-256 is the file's", async () => {
-    const a = agent(r.app);
-    await consoleSignIn(r, a);
+    const { a } = await adminConsole(r);
     const made: Array<{ id: string; sha256: string }> = [];
     for (const url of [
       '/api/v1/admin/exports/signatories.csv?status=all',

@@ -5,20 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { Pledge } from '../../models/pledge';
-import { signAndConfirm } from '../helpers/pledges';
-import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom, type Agent } from './helpers';
+import { useRegistry } from '../helpers/registry';
+import { csrfFrom, pledgeInConsole, type Agent } from './helpers';
 
-async function consoleSignIn(r: RegistryHandle): Promise<Agent> {
-  const admin = await r.makeAdmin();
-  const a = agent(r.app);
-  const form = await a.get('/admin/login').expect(200);
-  await a
-    .post('/admin/login')
+/** Posts the pledge page's approve form (evidence ticked) with the token of `page`. */
+function postApprove(a: Agent, id: string, page: string, query = '') {
+  return a
+    .post(`/admin/pledges/${id}/approve${query}`)
     .type('form')
-    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-    .expect(303);
-  return a;
+    .send({ _csrf: csrfFrom(page), evidenceChecked: 'yes' });
+}
+
+/** Approves from the pledge page; answers that page, whose token later forms reuse. */
+async function approveFromPage(a: Agent, id: string): Promise<string> {
+  const page = (await a.get(`/admin/pledges/${id}`).expect(200)).text;
+  await postApprove(a, id, page).expect(303);
+  return page;
 }
 
 /** The element with this class that holds `needle`, from its opening tag to its matching close. */
@@ -46,8 +48,7 @@ describe('console: the pledge page', () => {
   const r = useRegistry();
 
   it('when a pledge awaits review, then approving and rejecting are separate groups, and only rejecting asks for a reason', async () => {
-    const p = await signAndConfirm(r);
-    const a = await consoleSignIn(r);
+    const { p, a } = await pledgeInConsole(r);
     const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
     const approve = block(page.text, 'div', 'decision', `/admin/pledges/${p.id}/approve`);
     const reject = block(page.text, 'div', 'decision', `/admin/pledges/${p.id}/reject`);
@@ -64,14 +65,8 @@ describe('console: the pledge page', () => {
   });
 
   it('when a pledge was approved, then its events read as field: before → after in Chinese, and in English with ?lang=en, with no JSON', async () => {
-    const p = await signAndConfirm(r);
-    const a = await consoleSignIn(r);
-    const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a
-      .post(`/admin/pledges/${p.id}/approve`)
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
-      .expect(303);
+    const { p, a } = await pledgeInConsole(r);
+    await approveFromPage(a, p.id);
     const zh = await a.get(`/admin/pledges/${p.id}`).expect(200);
     const zhText = text(zh.text);
     assert.match(zhText, /状态： 待审核 → 有效/);
@@ -87,19 +82,13 @@ describe('console: the pledge page', () => {
   });
 
   it('when a correction is recorded, then its event shows each changed field with its label, old and new value, and the reason', async () => {
-    const p = await signAndConfirm(r);
-    const a = await consoleSignIn(r);
-    let page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a
-      .post(`/admin/pledges/${p.id}/approve`)
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
-      .expect(303);
+    const { p, a } = await pledgeInConsole(r);
+    await approveFromPage(a, p.id);
     await r.registry.certificateIssuer.idle();
     r.registry.certificateIssuer.poke();
     await r.registry.certificateIssuer.idle();
     const before = await Pledge.findById(p.id).lean();
-    page = await a.get(`/admin/pledges/${p.id}`).expect(200);
+    const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
     await a
       .post(`/admin/pledges/${p.id}/correct`)
       .type('form')
@@ -120,26 +109,12 @@ describe('console: the pledge page', () => {
   });
 
   it("when an action is refused, then the page says why in the admin's language, by the error's code", async () => {
-    const p = await signAndConfirm(r);
-    const a = await consoleSignIn(r);
-    const page = await a.get(`/admin/pledges/${p.id}`).expect(200);
-    await a
-      .post(`/admin/pledges/${p.id}/approve`)
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
-      .expect(303);
-    const again = await a
-      .post(`/admin/pledges/${p.id}/approve`)
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
-      .expect(409);
+    const { p, a } = await pledgeInConsole(r);
+    const page = await approveFromPage(a, p.id);
+    const again = await postApprove(a, p.id, page).expect(409);
     assert.match(again.text, /操作未执行：该承诺已不在待审核状态/);
     assert.doesNotMatch(again.text, /awaiting review/);
-    const en = await a
-      .post(`/admin/pledges/${p.id}/approve?lang=en`)
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), evidenceChecked: 'yes' })
-      .expect(409);
+    const en = await postApprove(a, p.id, page, '?lang=en').expect(409);
     assert.match(en.text, /no longer awaiting review/);
   });
 });

@@ -9,23 +9,19 @@ import { Account } from '../../models/account';
 import { Certificate } from '../../models/certificate';
 import { Event } from '../../models/event';
 import { Pledge } from '../../models/pledge';
-import { companySession, signAndConfirm } from '../helpers/pledges';
+import { companySession, signAndConfirm, type TestAdmin } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom, type Agent } from './helpers';
+import { agent, consoleSignIn, csrfFrom, type Agent } from './helpers';
 
-/** Signs an admin in through the console's form; the agent keeps the session cookie. */
-async function consoleSignIn(
-  r: RegistryHandle,
-  a: Agent,
-  admin: { email: string; password: string },
-): Promise<void> {
-  const form = await a.get('/admin/login').expect(200);
-  await a
-    .post('/admin/login')
-    .type('form')
-    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
-    .expect(303)
-    .expect('Location', '/admin/pledges?status=pending_review');
+/** Where a console sign-in lands: the review queue. */
+const QUEUE = '/admin/pledges?status=pending_review';
+
+/** A new admin signed in through the console's form; the agent keeps the session cookie. */
+async function signedInAdmin(r: RegistryHandle): Promise<{ admin: TestAdmin; a: Agent }> {
+  const admin = await r.makeAdmin();
+  const a = agent(r.app);
+  await consoleSignIn(a, admin, QUEUE);
+  return { admin, a };
 }
 
 /** Posts a console form with the CSRF token of the page it is on. */
@@ -40,6 +36,15 @@ async function postFrom(
     .post(action)
     .type('form')
     .send({ _csrf: csrfFrom(page.text), ...fields });
+}
+
+/** A pledge signed, confirmed and then approved from its console page by `a`. */
+async function approvedInConsole(r: RegistryHandle, a: Agent) {
+  const p = await signAndConfirm(r);
+  await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, {
+    evidenceChecked: 'yes',
+  });
+  return p;
 }
 
 async function issued(r: RegistryHandle, pledgeId: string): Promise<string> {
@@ -107,9 +112,7 @@ describe('association console (pages)', () => {
     });
 
     it('when an admin is disabled while signed in, then the next console page sends them to sign in, saying so', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { admin, a } = await signedInAdmin(r);
       await a.get('/admin/pledges').expect(200);
       await Account.updateOne({ email: admin.email }, { $set: { disabled: true } });
       await a.get('/admin/pledges').expect(303).expect('Location', '/admin/login?disabled=1');
@@ -118,9 +121,7 @@ describe('association console (pages)', () => {
 
   describe('review queue and decisions', () => {
     it('when the queue is filtered by status and name, then only matching pledges are listed, linked to their page', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       const waiting = await signAndConfirm(r);
       const other = await signAndConfirm(r);
       const name = waiting.body.company.name;
@@ -137,9 +138,7 @@ describe('association console (pages)', () => {
     });
 
     it('when filters are invalid, then a 400 page names the field and lists nothing (never a 500)', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       for (const q of [
         'status=nonsense',
         'from=2009-02-30',
@@ -156,9 +155,7 @@ describe('association console (pages)', () => {
     });
 
     it('when an admin approves from the pledge page, then it becomes active with a number and the page says so', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { admin, a } = await signedInAdmin(r);
       const p = await signAndConfirm(r);
       const res = await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, {
         evidenceChecked: 'yes',
@@ -181,9 +178,7 @@ describe('association console (pages)', () => {
     });
 
     it('when a rejection has no reason, then 400 with the reason field marked, and the pledge still waits', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       const p = await signAndConfirm(r);
       const res = await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/reject`, {
         reason: ' ',
@@ -201,9 +196,7 @@ describe('association console (pages)', () => {
     });
 
     it('when the form carries a wrong CSRF token, then 403 and nothing changes', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       const p = await signAndConfirm(r);
       await a
         .post(`/admin/pledges/${p.id}/approve`)
@@ -214,21 +207,14 @@ describe('association console (pages)', () => {
     });
 
     it('when an id is malformed or unknown, then a 404 page', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       await a.get('/admin/pledges/not-an-id').expect(404);
       await a.get('/admin/pledges/0123456789abcdef01234567').expect(404);
     });
 
     it('when an admin revokes and then corrects, then the certificate states follow and the page shows every event', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
-      const p = await signAndConfirm(r);
-      await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, {
-        evidenceChecked: 'yes',
-      });
+      const { admin, a } = await signedInAdmin(r);
+      const p = await approvedInConsole(r, a);
       const first = await issued(r, p.id);
 
       const corrected = await postFrom(
@@ -268,13 +254,8 @@ describe('association console (pages)', () => {
     });
 
     it('when a correction changes nothing, then 400 and no new certificate', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
-      const p = await signAndConfirm(r);
-      await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/approve`, {
-        evidenceChecked: 'yes',
-      });
+      const { a } = await signedInAdmin(r);
+      const p = await approvedInConsole(r, a);
       const serial = await issued(r, p.id);
       const res = await postFrom(a, `/admin/pledges/${p.id}`, `/admin/pledges/${p.id}/correct`, {
         name: '',
@@ -289,9 +270,7 @@ describe('association console (pages)', () => {
 
   describe('initiative versions', () => {
     it('when an admin drafts, previews and publishes a version, then new signers get it and old pledges keep theirs', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       const before = await signAndConfirm(r);
       const current = (await request(r.app).get('/api/v1/initiative').expect(200)).body;
 
@@ -359,9 +338,7 @@ describe('association console (pages)', () => {
     });
 
     it('when a draft is too short, then 400 with each field marked and no draft is made', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       const res = await postFrom(a, '/admin/initiatives', '/admin/initiatives', {
         titleZh: 'x',
         titleEn: '',
@@ -378,9 +355,7 @@ describe('association console (pages)', () => {
 
   describe('administrators and the audit log', () => {
     it('when an admin creates another and disables it, then the new one could sign in until disabled, and both actions are in the audit log', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { admin, a } = await signedInAdmin(r);
       const email = `new-${Date.now()}@caq.test`;
       const short = await postFrom(a, '/admin/accounts', '/admin/accounts', {
         email,
@@ -402,7 +377,7 @@ describe('association console (pages)', () => {
       assert.equal(dup.status, 409);
 
       const b = agent(r.app);
-      await consoleSignIn(r, b, { email, password: 'a long enough password' });
+      await consoleSignIn(b, { email, password: 'a long enough password' }, QUEUE);
       const id = String((await Account.findOne({ email }).lean())!._id);
       const disabled = await postFrom(a, '/admin/accounts', `/admin/accounts/${id}/disable`, {});
       assert.equal(disabled.status, 303);
@@ -420,9 +395,7 @@ describe('association console (pages)', () => {
     });
 
     it('when the audit log is searched by action prefix, then only those actions show, newest first', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       await signAndConfirm(r);
       const html = (await a.get('/admin/audit?action=pledge.&pageSize=200').expect(200)).text;
       const actions = [...html.matchAll(/<code class="code">([a-z_.]+)<\/code>/g)].map((m) => m[1]);
@@ -439,9 +412,7 @@ describe('association console (pages)', () => {
 
   describe('exports', () => {
     it('when the export form is sent, then it leads to the API export with the same filters, which the session may download', async () => {
-      const admin = await r.makeAdmin();
-      const a = agent(r.app);
-      await consoleSignIn(r, a, admin);
+      const { a } = await signedInAdmin(r);
       const res = await a
         .get(
           '/admin/exports/download?format=csv&status=all&province=&industry=C&from=&to=&founders=1',

@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { makeUscc } from '../../src/domain/uscc';
 import type { ProvinceCode } from '../../src/domain/provinces';
-import { letterPdf, waitForMailSince } from '../helpers/pledges';
+import { letterPdf, signAndConfirm, waitForMailSince, type TestAdmin } from '../helpers/pledges';
 import type { RegistryHandle } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
 
@@ -77,6 +77,40 @@ export async function postSignForm(
   const res = await req;
   assert.equal(res.status, status, res.text.slice(0, 2000));
   return res;
+}
+
+/**
+ * Signs an admin in through the console's form (303, and to `landing` when given): the agent keeps
+ * the session cookie. Answers the sign-in response, whose cookie some tests read.
+ */
+export async function consoleSignIn(
+  a: Agent,
+  admin: { email: string; password: string },
+  landing?: string,
+): Promise<request.Response> {
+  const form = await a.get('/admin/login').expect(200);
+  const res = a
+    .post('/admin/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(form.text), email: admin.email, password: admin.password })
+    .expect(303);
+  return landing === undefined ? res : res.expect('Location', landing);
+}
+
+/** A new admin signed in to the console, and the agent that holds its session. */
+export async function adminConsole(r: RegistryHandle): Promise<{ admin: TestAdmin; a: Agent }> {
+  const admin = await r.makeAdmin();
+  const a = agent(r.app);
+  await consoleSignIn(a, admin);
+  return { admin, a };
+}
+
+/** A pledge awaiting review (signed and confirmed) and a new admin's console session. */
+export async function pledgeInConsole(
+  r: RegistryHandle,
+): Promise<{ p: Awaited<ReturnType<typeof signAndConfirm>>; admin: TestAdmin; a: Agent }> {
+  const p = await signAndConfirm(r);
+  return { p, ...(await adminConsole(r)) };
 }
 
 /** Signs a company contact in through the site (form, e-mailed link, button): the agent keeps the session cookie. */
