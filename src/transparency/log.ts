@@ -34,6 +34,9 @@ export interface ProofBundle {
   checkpoint: string;
 }
 
+/** Waiting for a checkpoint: woken when any sequencer pass in this process ends (no polling). */
+const passWaiters = new Set<() => void>();
+
 export class TransparencyLog {
   readonly origin: string;
   readonly vkey: string;
@@ -53,7 +56,7 @@ export class TransparencyLog {
     this.sequencer = new Sequencer({ origin: this.origin, signer, reader: this.reader });
     this.task = new BackgroundTask(
       'integrating the transparency log',
-      () => this.sequencer.integrate(),
+      () => this.sequencer.integrate().finally(() => this.passEnded()),
       o.pollMs ?? 250,
       o.logger,
     );
@@ -72,6 +75,28 @@ export class TransparencyLog {
       this.timer = null;
       this.task.poke();
     }, this.batchMs).unref();
+  }
+
+  private passEnded(): void {
+    const waiters = [...passWaiters];
+    passWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Resolves when a sequencer pass in this process ends, or after `ms`. Passes also run every
+   * `pollMs`, so a checkpoint another instance signed is seen after the next one.
+   */
+  private nextPass(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        passWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, ms));
+      passWaiters.add(wake);
+    });
   }
 
   async recover(): Promise<number> {
@@ -110,10 +135,16 @@ export class TransparencyLog {
 
   /**
    * The proof bundle of intent `key` against the latest checkpoint, waiting up to `timeoutMs`
-   * for it to be integrated and signed; null when it is not in the log by then.
+   * for it to be integrated and signed (woken by sequencer passes); null when it is not in the
+   * log by then. `appended`: the caller has just appended it, so the first look waits for a pass.
    */
-  async proofBundle(key: string, timeoutMs = 0): Promise<ProofBundle | null> {
+  async proofBundle(key: string, timeoutMs = 0, appended = false): Promise<ProofBundle | null> {
     const deadline = Date.now() + timeoutMs;
+    // Just appended: no checkpoint can cover it before a pass, so reading now would be wasted.
+    if (appended && timeoutMs > 0) {
+      this.poke();
+      await this.nextPass(deadline - Date.now());
+    }
     for (;;) {
       const intent = await LogIntent.findById(key, { index: 1 }).lean();
       const head = await latestCheckpoint();
@@ -130,7 +161,7 @@ export class TransparencyLog {
       }
       if (Date.now() >= deadline) return null;
       this.poke();
-      await new Promise((r) => setTimeout(r, 25));
+      await this.nextPass(deadline - Date.now());
     }
   }
 
@@ -164,7 +195,7 @@ export class TransparencyLog {
         },
       },
     ]);
-    const bundle = await this.proofBundle(key, timeoutMs);
+    const bundle = await this.proofBundle(key, timeoutMs, true);
     if (!bundle)
       throw new Error(
         `certificate ${c.serial}: no checkpoint covered its log entry within ${timeoutMs} ms`,
