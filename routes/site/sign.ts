@@ -6,7 +6,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { INDUSTRIES } from '../../src/domain/industries';
 import { PROVINCES, provinceFromUscc } from '../../src/domain/provinces';
-import { validateUscc } from '../../src/domain/uscc';
+import { USCC_AUTHORITY_TYPES, validateUscc } from '../../src/domain/uscc';
 import { isAppError } from '../../src/errors';
 import { Types } from 'mongoose';
 import type { I18n } from '../../src/i18n';
@@ -113,12 +113,17 @@ function usccClientMessages(l: I18n) {
   return {
     length: l.t('uscc.length', { expected: 18, n: '{n}' }),
     charset: l.t('uscc.charset', { pos: '{pos}', ch: '{ch}' }),
+    authority: l.t('uscc.authority', { ch: '{ch}' }),
+    type: l.t('uscc.type', { ch: '{ch}', authority: '{authority}' }),
+    region: l.t('uscc.region', { code: '{code}' }),
+    orgCheck: l.t('uscc.orgCheck'),
     checksum: l.t('uscc.checksum'),
-    province: l.t('uscc.province', { code: '{code}' }),
     ok: l.t('uscc.ok', { province: '{province}' }),
+    // The rule's tables from src/domain, so the browser's check uses the server's own data.
     provinces: JSON.stringify(
       Object.fromEntries(PROVINCES.map((p) => [p.code, l.province(p.code)])),
     ),
+    authorities: JSON.stringify(USCC_AUTHORITY_TYPES),
   };
 }
 
