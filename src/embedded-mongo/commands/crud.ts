@@ -5,7 +5,8 @@
 import type { Document } from 'bson';
 import { Codes, MongoServerError, badValue, unsupported } from '../errors';
 import { validateNamespace, type WriteBatch } from '../engine/catalog';
-import { compileFilter, compileProjection } from '../engine/query';
+import { compileFilter } from '../engine/query';
+import { compileProjection } from '../engine/projection';
 import { applyUpdate, buildUpsert, classifyUpdate, validateUpdate } from '../engine/update';
 import {
   compareValues,
@@ -183,7 +184,7 @@ function* findAndModify(
       Codes.FailedToParse,
       'Cannot specify both upsert=true and remove=true',
     );
-  const project = compileProjection(cmd.fields);
+  const project = compileProjection(cmd.fields, cmd.query);
   const out = (d: Doc | null): Doc | null => (d && project ? project(d) : d);
   const query = (cmd.query ?? {}) as Doc;
   const coll = store.catalog.get(db, name);

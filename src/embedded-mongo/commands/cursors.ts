@@ -1,7 +1,8 @@
 /** Queries and their cursors: find (lazy, batched), getMore, killCursors. */
 import { Long, type Document } from 'bson';
 import { Codes, MongoServerError, badValue, unsupported } from '../errors';
-import { compileProjection, parseSort } from '../engine/query';
+import { parseSort } from '../engine/query';
+import { compileProjection } from '../engine/projection';
 import type { Sliced } from '../engine/slices';
 import { collectionName, compileAndEmpty, type Handlers, type Store } from './shared';
 
@@ -12,7 +13,7 @@ function find(store: Store, cmd: Document, db: string): Sliced<Document> {
   }
   const coll = store.catalog.get(db, name);
   const ns = `${db}.${name}`;
-  const project = compileProjection(cmd.projection);
+  const project = compileProjection(cmd.projection, cmd.filter);
   const limit = cmd.limit === undefined ? 0 : Number(cmd.limit);
   if (!Number.isInteger(limit)) throw badValue('limit must be an integer');
   if (

@@ -1,7 +1,6 @@
 /**
- * Filters, sorts and projections. Matching is mingo's; this layer refuses what the store does
- * not support (by name), orders with MongoDB's BSON type order, and projects with `_id` first
- * and fields in document order.
+ * Filters and sorts. Matching is mingo's; this layer refuses what the store does not support
+ * (by name) and orders with MongoDB's BSON type order. Projections are in projection.ts.
  */
 import { Query } from './mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
@@ -313,101 +312,6 @@ export function* sortDocuments(docs: Doc[], spec: SortSpec): Sliced<Doc[]> {
   for (let i = 0; i < sorted.length; i++) {
     out.push(sorted[i]!.doc);
     if ((i & 4095) === 4095) yield PAUSE;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Projection
-
-type ProjTree = Map<string, ProjTree | true>;
-
-export type Projector = (doc: Doc) => Doc;
-
-export function compileProjection(projection: unknown): Projector | null {
-  if (projection === undefined || projection === null) return null;
-  if (!isPlainObject(projection)) throw badValue('projection must be an object');
-  const entries = Object.entries(projection);
-  if (entries.length === 0) return null;
-  let includeId = true;
-  let mode: 'include' | 'exclude' | null = null;
-  const tree: ProjTree = new Map();
-  for (const [path, raw] of entries) {
-    if (isPlainObject(raw) || path.includes('$'))
-      throw unsupported(`projection operator in '${path}' (only inclusion/exclusion projections)`);
-    const on = raw === true || (typeof raw === 'number' && raw !== 0);
-    const off = raw === false || raw === 0;
-    if (!on && !off)
-      throw unsupported(
-        `projection value ${JSON.stringify(raw)} for '${path}' (only 0/1/true/false)`,
-      );
-    if (path === '_id') {
-      includeId = on;
-      continue;
-    }
-    const m = on ? 'include' : 'exclude';
-    if (mode && mode !== m) {
-      throw new MongoServerError(
-        31254,
-        `Cannot do ${m === 'include' ? 'inclusion' : 'exclusion'} on field ${path} in ${mode === 'include' ? 'inclusion' : 'exclusion'} projection`,
-      );
-    }
-    mode = m;
-    addPath(tree, path.split('.'));
-  }
-  // {_id: 1} alone is an inclusion (only _id), {_id: 0} alone an exclusion.
-  if (mode === null) mode = includeId ? 'include' : 'exclude';
-  if (mode === 'include') {
-    return (doc) => {
-      const out: Doc = {};
-      if (includeId && doc._id !== undefined) out._id = doc._id;
-      Object.assign(out, include(doc, tree));
-      return out;
-    };
-  }
-  return (doc) => {
-    const out = exclude(doc, tree);
-    if (!includeId) delete out._id;
-    return out;
-  };
-}
-
-function addPath(tree: ProjTree, parts: string[]): void {
-  const [head, ...rest] = parts;
-  if (rest.length === 0) {
-    tree.set(head, true);
-    return;
-  }
-  let sub = tree.get(head);
-  if (sub === true) return;
-  if (!sub) tree.set(head, (sub = new Map()));
-  addPath(sub, rest);
-}
-
-function include(doc: Doc, tree: ProjTree): Doc {
-  const out: Doc = {};
-  for (const k of Object.keys(doc)) {
-    if (k === '_id' && !tree.has('_id')) continue;
-    const t = tree.get(k);
-    if (!t) continue;
-    const v = doc[k];
-    if (t === true) out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.filter(isPlainObject).map((el) => include(el, t));
-    else if (isPlainObject(v)) out[k] = include(v, t);
-  }
-  return out;
-}
-
-function exclude(doc: Doc, tree: ProjTree): Doc {
-  const out: Doc = {};
-  for (const k of Object.keys(doc)) {
-    const t = tree.get(k);
-    const v = doc[k];
-    if (t === true) continue;
-    if (!t) out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.map((el) => (isPlainObject(el) ? exclude(el, t) : el));
-    else if (isPlainObject(v)) out[k] = exclude(v, t);
-    else out[k] = v;
   }
   return out;
 }
