@@ -19,16 +19,9 @@ import {
   type TestAdmin,
 } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom, multipart } from './helpers';
+import { agent, csrfFrom, escaped, multipart } from './helpers';
 
 const squash = (s: string) => s.replace(/\s+/g, '');
-const html = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 const NOTICE = [zhCN['verify.development'], en['verify.development']] as const;
 
 async function uploadOnSite(
@@ -92,11 +85,11 @@ describe('development certificates on the registry', function () {
 
     it('when the verify page and the upload result are opened, then they show the development notice in the page language', () => {
       for (const page of [s.pages.zh, s.pages.uploadZh]) {
-        assert.ok(page.includes(html(NOTICE[0])), 'the Chinese notice');
+        assert.ok(page.includes(escaped(NOTICE[0])), 'the Chinese notice');
         assert.match(page, /role="alert" data-development/);
       }
       for (const page of [s.pages.en, s.pages.uploadEn])
-        assert.ok(page.includes(html(NOTICE[1])), 'the English notice');
+        assert.ok(page.includes(escaped(NOTICE[1])), 'the English notice');
     });
   });
 
@@ -131,7 +124,7 @@ describe('development certificates on the registry', function () {
       assert.equal(s.verdict.valid, true);
       for (const page of Object.values(s.pages)) {
         assert.doesNotMatch(page, /data-development/);
-        for (const n of NOTICE) assert.ok(!page.includes(html(n)));
+        for (const n of NOTICE) assert.ok(!page.includes(escaped(n)));
       }
     });
   });

@@ -17,6 +17,32 @@ export function agent(app: Express): Agent {
   return request.agent(app).set('Accept', HTML);
 }
 
+/** A text as nunjucks autoescapes it into a page (the tests' own copy, not the app's escaper). */
+export const escaped = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+
+/**
+ * The checks an upload reports, in order, as the tests expect them: their own copy, kept apart
+ * from UPLOAD_CHECKS (src/certificates/verification.ts) on purpose, because the pages list what
+ * that constant holds and a check dropped there must fail these tests rather than follow it.
+ */
+export const EXPECTED_UPLOAD_CHECKS = [
+  'credential-present',
+  'credential-signature',
+  'credential-matches-document',
+  'pdf-signature',
+  'pdf-signer-trusted',
+  'log-proof',
+  'serial-known',
+  'registry-match',
+  'status',
+] as const;
+
 export function csrfFrom(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
   assert.ok(m, 'the page has a CSRF field');

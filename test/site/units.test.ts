@@ -12,6 +12,7 @@ import { bucketByTime, lineChart, niceStep, previousKey, rankedBars } from '../.
 import { usccMessage } from '../../src/site/forms';
 import { compactHtml } from '../../src/site/http';
 import { UPLOAD_STATUS } from '../../src/http/upload';
+import { EXPECTED_UPLOAD_CHECKS } from './helpers';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -67,18 +68,7 @@ describe('site units', () => {
         for (const part of ['title', 'text']) assert.ok(keys.has(`upload.${o}.${part}`), o);
       for (const p of [...Object.keys(UPLOAD_STATUS), 'not-pdf'])
         assert.ok(keys.has(`upload.error.${p}`), p);
-      for (const c of [
-        'credential-present',
-        'credential-signature',
-        'credential-matches-document',
-        'pdf-signature',
-        'pdf-signer-trusted',
-        'log-proof',
-        'serial-known',
-        'registry-match',
-        'status',
-      ])
-        assert.ok(keys.has(`upload.check.${c}`), c);
+      for (const c of EXPECTED_UPLOAD_CHECKS) assert.ok(keys.has(`upload.check.${c}`), c);
       for (const f of ['incomplete', 'invalid', 'used', 'expired'])
         for (const p of ['confirm', 'loginVerify'])
           assert.ok(

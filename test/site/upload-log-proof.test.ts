@@ -21,7 +21,7 @@ import { zhCN } from '../../src/i18n/messages/zh-CN';
 import { memoryLog } from '../certificates/helpers';
 import { activePledgeWithCertificate, useManualCertificates } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { agent, csrfFrom, multipart } from './helpers';
+import { agent, csrfFrom, escaped, multipart } from './helpers';
 
 interface Check {
   name: string;
@@ -36,14 +36,6 @@ interface Bundle {
   inclusionProof: string[];
   checkpoint: string;
 }
-
-const html = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 
 describe('upload check: the transparency-log proof', function () {
   this.timeout(60_000);
@@ -170,9 +162,11 @@ describe('upload check: the transparency-log proof', function () {
           res.text,
         )?.[1];
       assert.ok(line, `${lang}: the log line failed`);
-      assert.ok(line.includes(html(catalog['upload.check.log-proof'])), `${lang}: its label`);
+      assert.ok(line.includes(escaped(catalog['upload.check.log-proof'])), `${lang}: its label`);
       assert.ok(
-        line.includes(`<span lang="${lang}">${html(catalog['upload.reason.no-log-proof'])}</span>`),
+        line.includes(
+          `<span lang="${lang}">${escaped(catalog['upload.reason.no-log-proof'])}</span>`,
+        ),
         `${lang}: ${line}`,
       );
     }

@@ -12,21 +12,10 @@ import { en } from '../../src/i18n/messages/en';
 import { zhCN } from '../../src/i18n/messages/zh-CN';
 import { activePledgeWithCertificate, useManualCertificates } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { agent, csrfFrom, multipart } from './helpers';
+import { agent, csrfFrom, escaped, EXPECTED_UPLOAD_CHECKS, multipart } from './helpers';
 
 const TYPO_ZH = '编号的校验位不符，可能输错了一位';
 const TYPO_EN = 'The check character does not match: one character was probably mistyped.';
-const CHECKS = [
-  'credential-present',
-  'credential-signature',
-  'credential-matches-document',
-  'pdf-signature',
-  'pdf-signer-trusted',
-  'log-proof',
-  'serial-known',
-  'registry-match',
-  'status',
-] as const;
 
 /** The checks as the result page lists them. */
 function checksOf(html: string): Array<{ name: string; ok: boolean; text: string }> {
@@ -36,15 +25,6 @@ function checksOf(html: string): Array<{ name: string; ok: boolean; text: string
     ),
   ].map((m) => ({ name: m[2]!, ok: m[1] === 'pass', text: m[3]! }));
 }
-
-/** A catalog text as the page escapes it. */
-const html = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 
 /** The same serial with its check character replaced by another one of the alphabet. */
 function withWrongCheck(serial: string): string {
@@ -144,7 +124,7 @@ describe('verify pages: plain words for typos and for what each check compared',
       const checks = checksOf(res.text);
       const registry = checks.find((c) => c.name === 'registry-match')!;
       assert.ok(registry.ok, 'the credential still equals the record');
-      assert.ok(registry.text.includes(html(zhCN['upload.check.registry-match'])));
+      assert.ok(registry.text.includes(escaped(zhCN['upload.check.registry-match'])));
       assert.match(
         registry.text,
         /电子凭证所载信息与本平台登记记录一致（比对的是电子凭证，不是页面）/,
@@ -153,7 +133,7 @@ describe('verify pages: plain words for typos and for what each check compared',
       for (const c of checks.filter((c) => c.ok)) {
         const means = zhCN[`upload.means.${c.name}` as keyof typeof zhCN];
         assert.ok(
-          c.text.includes(`<p class="checklist-means">含义： ${html(means)}</p>`),
+          c.text.includes(`<p class="checklist-means">含义： ${escaped(means)}</p>`),
           `${c.name} says what it means`,
         );
       }
@@ -167,7 +147,7 @@ describe('verify pages: plain words for typos and for what each check compared',
       assert.ok(!zh.ok);
       assert.ok(
         zh.text.includes(
-          `技术说明： <span lang="zh-CN">${html(zhCN['upload.reason.digest-mismatch'])}</span>`,
+          `技术说明： <span lang="zh-CN">${escaped(zhCN['upload.reason.digest-mismatch'])}</span>`,
         ),
         zh.text,
       );
@@ -177,7 +157,7 @@ describe('verify pages: plain words for typos and for what each check compared',
       )!;
       assert.ok(
         enCheck.text.includes(
-          `Technical detail: <span lang="en">${html(en['upload.reason.digest-mismatch'])}</span>`,
+          `Technical detail: <span lang="en">${escaped(en['upload.reason.digest-mismatch'])}</span>`,
         ),
         enCheck.text,
       );
@@ -199,7 +179,7 @@ describe('verify pages: plain words for typos and for what each check compared',
       assert.ok(!status.ok);
       assert.ok(
         status.text.includes(
-          `<span lang="zh-CN">${html(zhCN['upload.reason.certificate-revoked'])}</span>`,
+          `<span lang="zh-CN">${escaped(zhCN['upload.reason.certificate-revoked'])}</span>`,
         ),
         status.text,
       );
@@ -228,7 +208,7 @@ describe('verify pages: plain words for typos and for what each check compared',
     for (const catalog of [zhCN, en] as Record<string, string>[]) {
       for (const code of [...REASON_CODES, ...REGISTRY_REASON_CODES])
         assert.ok(catalog[`upload.reason.${code}`], code);
-      for (const c of CHECKS)
+      for (const c of EXPECTED_UPLOAD_CHECKS)
         assert.ok(catalog[`upload.means.${c}`] && catalog[`upload.check.${c}`], c);
       for (const part of ['title', 'text', 'mark', 'retry'])
         assert.ok(catalog[`verdict.mistyped.${part}`], part);
