@@ -13,9 +13,17 @@ interface LeaseDoc {
   until: Date;
 }
 
-/** Takes or renews lease `id` for `owner` for `ms`; false while another owner holds it. */
-export async function takeLease(id: string, owner: string, ms: number): Promise<boolean> {
-  const leases = mongoose.connection.db!.collection<LeaseDoc>('leases');
+/**
+ * Takes or renews lease `id` for `owner` for `ms`; false while another owner holds it. `db` is
+ * the app's connection unless given (the migration runner passes the database it migrates).
+ */
+export async function takeLease(
+  id: string,
+  owner: string,
+  ms: number,
+  db: mongoose.mongo.Db = mongoose.connection.db!,
+): Promise<boolean> {
+  const leases = db.collection<LeaseDoc>('leases');
   const now = new Date();
   try {
     const r = await leases.findOneAndUpdate(
@@ -31,6 +39,10 @@ export async function takeLease(id: string, owner: string, ms: number): Promise<
 }
 
 /** Gives the lease up early (shutdown), if `owner` still holds it. */
-export async function releaseLease(id: string, owner: string): Promise<void> {
-  await mongoose.connection.db!.collection<LeaseDoc>('leases').deleteOne({ _id: id, owner });
+export async function releaseLease(
+  id: string,
+  owner: string,
+  db: mongoose.mongo.Db = mongoose.connection.db!,
+): Promise<void> {
+  await db.collection<LeaseDoc>('leases').deleteOne({ _id: id, owner });
 }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Logger } from '../logger';
-import { isDuplicateKey } from '../db/errors';
+import { releaseLease, takeLease } from '../db/lease';
 
 export interface Migration {
   /** Stable and sortable, e.g. `0002-backfill-province`; never renamed once released. */
@@ -53,23 +53,9 @@ export async function runMigrations(
     throw new Error(`duplicate migration ids: ${ids.join(', ')}`);
   const { logger, leaseMs = 60_000, waitMs = 5 * 60_000 } = options;
   const owner = randomUUID();
-  const leases = db.collection<{ _id: string; owner: string; until: Date }>('leases');
   const records = db.collection<MigrationRecord>(MIGRATIONS_COLLECTION);
 
-  const take = async (): Promise<boolean> => {
-    const now = new Date();
-    try {
-      const r = await leases.findOneAndUpdate(
-        { _id: LEASE_ID, $or: [{ owner }, { until: { $lt: now } }] },
-        { $set: { owner, until: new Date(now.getTime() + leaseMs) } },
-        { upsert: true, returnDocument: 'after' },
-      );
-      return r?.owner === owner;
-    } catch (e) {
-      if (isDuplicateKey(e)) return false; // another instance is migrating
-      throw e;
-    }
-  };
+  const take = () => takeLease(LEASE_ID, owner, leaseMs, db);
 
   const giveUpAt = Date.now() + waitMs;
   while (!(await take())) {
@@ -105,6 +91,6 @@ export async function runMigrations(
     return result;
   } finally {
     clearInterval(renew);
-    await leases.deleteOne({ _id: LEASE_ID, owner }).catch(() => undefined);
+    await releaseLease(LEASE_ID, owner, db).catch(() => undefined);
   }
 }
