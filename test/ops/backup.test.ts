@@ -39,6 +39,20 @@ async function readAll(uri: string): Promise<{ seq: Doc[]; batches: Doc[] }> {
   }
 }
 
+const backup = (data: string, out: string) => dbTool('backup', '--data', data, '--out', out);
+const restore = (bak: string, data: string) => dbTool('restore', '--in', bak, '--data', data);
+
+/** Restores `bak` into the empty directory `data` and answers what the restored store holds. */
+async function restoredState(bak: string, data: string): Promise<{ seq: Doc[]; batches: Doc[] }> {
+  await restore(bak, data);
+  const restored = await startEmbeddedMongo({ dataDir: data });
+  try {
+    return await readAll(restored.uri);
+  } finally {
+    await restored.close();
+  }
+}
+
 describe('embedded store backup and restore', () => {
   let dir: string;
   before(() => {
@@ -48,7 +62,8 @@ describe('embedded store backup and restore', () => {
 
   it('when a backup is taken under write load and restored, then the restored store is a state the live one passed through, and equals it once writes stop', async function () {
     this.timeout(120_000);
-    const live = await startEmbeddedMongo({ dataDir: path.join(dir, 'live') });
+    const at = (name: string) => path.join(dir, name);
+    const live = await startEmbeddedMongo({ dataDir: at('live') });
     const client = await mongoose.mongo.MongoClient.connect(live.uri);
     const db = client.db('backup_test');
     let stop = false;
@@ -71,78 +86,42 @@ describe('embedded store backup and restore', () => {
     try {
       while (acked < 300) await new Promise((r) => setTimeout(r, 20));
       const ackedBefore = acked;
-      await dbTool(
-        'backup',
-        '--data',
-        path.join(dir, 'live'),
-        '--out',
-        path.join(dir, 'during.bak'),
-      );
+      await backup(at('live'), at('during.bak'));
       const ackedAfter = acked;
       assert.ok(ackedAfter > ackedBefore, 'writes went on during the backup');
 
-      await dbTool(
-        'restore',
-        '--in',
-        path.join(dir, 'during.bak'),
-        '--data',
-        path.join(dir, 'restored-during'),
+      const { seq, batches } = await restoredState(at('during.bak'), at('restored-during'));
+      // A prefix with no gap, holding everything acknowledged before the backup began.
+      assert.deepEqual(
+        seq.map((d) => d._id),
+        seq.map((_, i) => i),
       );
-      const restored = await startEmbeddedMongo({ dataDir: path.join(dir, 'restored-during') });
-      try {
-        const { seq, batches } = await readAll(restored.uri);
-        // A prefix with no gap, holding everything acknowledged before the backup began.
-        assert.deepEqual(
-          seq.map((d) => d._id),
-          seq.map((_, i) => i),
-        );
-        assert.ok(
-          seq.length >= ackedBefore,
-          `${seq.length} restored, ${ackedBefore} acknowledged before`,
-        );
-        assert.ok(
-          seq.length <= ackedAfter + 1,
-          `${seq.length} restored, ${ackedAfter} acknowledged after`,
-        );
-        // Each insertMany is one record: all ten or none, and batches in order.
-        const perBatch = new Map<number, number>();
-        for (const d of batches) perBatch.set(d.batch!, (perBatch.get(d.batch!) ?? 0) + 1);
-        assert.ok(
-          [...perBatch.values()].every((n) => n === 10),
-          'no half batch',
-        );
-        assert.deepEqual(
-          [...perBatch.keys()],
-          [...perBatch.keys()].map((_, i) => i),
-        );
-        assert.ok(perBatch.size > 0);
-      } finally {
-        await restored.close();
-      }
+      assert.ok(
+        seq.length >= ackedBefore,
+        `${seq.length} restored, ${ackedBefore} acknowledged before`,
+      );
+      assert.ok(
+        seq.length <= ackedAfter + 1,
+        `${seq.length} restored, ${ackedAfter} acknowledged after`,
+      );
+      // Each insertMany is one record: all ten or none, and batches in order.
+      const perBatch = new Map<number, number>();
+      for (const d of batches) perBatch.set(d.batch!, (perBatch.get(d.batch!) ?? 0) + 1);
+      assert.ok(
+        [...perBatch.values()].every((n) => n === 10),
+        'no half batch',
+      );
+      assert.deepEqual(
+        [...perBatch.keys()],
+        [...perBatch.keys()].map((_, i) => i),
+      );
+      assert.ok(perBatch.size > 0);
 
       stop = true;
       await Promise.all([sequential, batched]);
-      await dbTool(
-        'backup',
-        '--data',
-        path.join(dir, 'live'),
-        '--out',
-        path.join(dir, 'quiet.bak'),
-      );
+      await backup(at('live'), at('quiet.bak'));
       const liveState = await readAll(live.uri);
-      await dbTool(
-        'restore',
-        '--in',
-        path.join(dir, 'quiet.bak'),
-        '--data',
-        path.join(dir, 'restored-quiet'),
-      );
-      const quiet = await startEmbeddedMongo({ dataDir: path.join(dir, 'restored-quiet') });
-      try {
-        assert.deepEqual(await readAll(quiet.uri), liveState);
-      } finally {
-        await quiet.close();
-      }
+      assert.deepEqual(await restoredState(at('quiet.bak'), at('restored-quiet')), liveState);
     } finally {
       stop = true;
       await Promise.allSettled([sequential, batched]);
@@ -160,22 +139,19 @@ describe('embedded store backup and restore', () => {
     await client.close();
     await store.close();
     const bak = path.join(dir, 'one.bak');
-    await dbTool('backup', '--data', src, '--out', bak);
+    await backup(src, bak);
 
     const target = path.join(dir, 'occupied');
     fs.mkdirSync(target);
     fs.writeFileSync(path.join(target, 'keep.txt'), 'precious');
-    await assert.rejects(dbTool('restore', '--in', bak, '--data', target), /not empty/);
+    await assert.rejects(restore(bak, target), /not empty/);
     assert.deepEqual(fs.readdirSync(target), ['keep.txt']);
 
     const damaged = path.join(dir, 'damaged.bak');
     const bytes = fs.readFileSync(bak);
     bytes[bytes.length - 3] ^= 0xff;
     fs.writeFileSync(damaged, bytes);
-    await assert.rejects(
-      dbTool('restore', '--in', damaged, '--data', path.join(dir, 'never')),
-      /damaged/,
-    );
+    await assert.rejects(restore(damaged, path.join(dir, 'never')), /damaged/);
     assert.ok(!fs.existsSync(path.join(dir, 'never')));
   });
 });
