@@ -16,6 +16,7 @@ import { loadAssets } from '../../src/site/assets';
 import { anonymousCsrf } from '../../src/site/csrf';
 import { createErrorPageRenderer } from '../../src/site/error-page';
 import { cookieOptions, siteCsp } from '../../src/site/http';
+import { vendorHandler } from '../../src/site/vendor';
 import { createRenderer, firstQueryValue, localeOf } from '../../src/site/view';
 import { accountPages } from './account';
 import { consolePages, type ConsoleDeps } from './console';
@@ -79,6 +80,7 @@ export function siteRouter(deps: SiteDeps): {
 
   const router = express.Router();
   router.use(assets.handler);
+  router.use(vendorHandler);
   router.use((req, _res, next) =>
     next(req.path === '/api' || req.path.startsWith('/api/') ? 'router' : undefined),
   );

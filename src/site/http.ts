@@ -23,6 +23,8 @@ export function siteCsp(options: { production: boolean; styleNonce?: boolean }):
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
       scriptSrcAttr: ["'none'"],
+      // pdf.js's worker (console evidence previews) is one of our own files too.
+      workerSrc: ["'self'"],
       styleSrc: options.styleNonce ? ["'self'", styleNonce] : ["'self'"],
       imgSrc: ["'self'", 'data:'],
       fontSrc: ["'self'"],

@@ -20,6 +20,7 @@ import { listEvidence, sendEvidence } from '../../../src/pledges/evidence';
 import { Types } from 'mongoose';
 import { ObjectIdParam, ReasonBody } from '../../../src/pledges/schemas';
 import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
+import { PDFJS_URLS } from '../../../src/site/vendor';
 import { firstQueryValue } from '../../../src/site/view';
 import type { ConsoleContext } from './context';
 import { actorLabel, eventRows, formErrors } from './views';
@@ -122,6 +123,7 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
         })),
         events: eventRows(detail.events, emails, l),
         evidence,
+        pdfjs: PDFJS_URLS,
         // Warnings in the admin's language, with the pledges they are about (src/pledges/warnings.ts).
         warnings: detail.warnings.map((w) => ({
           text: l.t(`console.warning.${w.code}` as MessageKey, {

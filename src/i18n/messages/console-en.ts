@@ -74,6 +74,10 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.evidence.authorisation-letter': 'Authorisation letter',
   'console.evidence.business-licence': 'Business licence',
   'console.evidence.open': 'Open the PDF ({size})',
+  'console.evidence.previewLabel': '{kind} of {company}, first page',
+  'console.evidence.previewPages': 'First page of {n}: open the PDF for the rest.',
+  'console.evidence.previewFailed':
+    'The preview could not be shown (the file may be damaged): open the PDF to check it.',
   'console.evidence.meta': 'Uploaded {at} · SHA-256 {sha256}',
   'console.pledge.evidenceRequired':
     'Not approved yet: tick that you checked the evidence against the pledge, then approve.',
