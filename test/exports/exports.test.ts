@@ -360,31 +360,47 @@ describe('exports (admin and open data)', () => {
      * USCC, province zh/en, industry zh/en, activation day (China), status zh/en, serial.
      */
     function assertRowsInOrder(pdf: Buffer, expected: Expected[], founders: boolean): void {
-      const raw = poppler('pdftotext', pdf, ['-raw']).replace(/\s+/g, '');
+      assertCellsInOrder(
+        rawText(pdf),
+        expected,
+        (e) => [
+          ...(founders ? [e.foundingNumber, e.sequence] : [e.sequence, e.foundingNumber || '—']),
+          ...publicCells(e),
+          e.certificateSerial || '—',
+        ],
+        (e) => `row ${e.sequence} is in the roster, after the previous one`,
+      );
+    }
+
+    /** The text as drawn with whitespace removed (pdftotext -raw keeps content-stream order). */
+    const rawText = (pdf: Buffer) => poppler('pdftotext', pdf, ['-raw']).replace(/\s+/g, '');
+
+    /** The cells every roster prints: company zh then en, USCC, province, industry, day, status. */
+    const publicCells = (e: Expected) => [
+      printed(e.companyName),
+      printed(e.companyNameEn),
+      e.uscc,
+      e.province,
+      e.provinceEn,
+      e.industry,
+      e.industryEn,
+      e.activatedDay,
+      ...STATUS[e.status]!,
+    ];
+
+    /** Each expected row's cells stand in `raw` one row after the other, in order. */
+    function assertCellsInOrder(
+      raw: string,
+      expected: Expected[],
+      cellsOf: (e: Expected) => Array<string | number>,
+      what: (e: Expected) => string,
+    ): void {
       let at = 0;
       for (const e of expected) {
-        const numbers = founders
-          ? [e.foundingNumber, e.sequence]
-          : [e.sequence, e.foundingNumber || '—'];
-        const cells = [
-          ...numbers,
-          printed(e.companyName),
-          printed(e.companyNameEn),
-          e.uscc,
-          e.province,
-          e.provinceEn,
-          e.industry,
-          e.industryEn,
-          e.activatedDay,
-          ...STATUS[e.status]!,
-          e.certificateSerial || '—',
-        ];
+        const cells = cellsOf(e);
         const row = cells.join('').replace(/\s+/g, '');
         const i = raw.indexOf(row, at);
-        assert.ok(
-          i >= at,
-          `row ${e.sequence} is in the roster, after the previous one: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`,
-        );
+        assert.ok(i >= at, `${what(e)}: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`);
         at = i + row.length;
       }
     }
@@ -475,29 +491,13 @@ describe('exports (admin and open data)', () => {
         founders.some((f) => f.status !== 'active'),
         'withdrawn and revoked founders keep their place',
       );
-      const raw = poppler('pdftotext', res.body, ['-raw']).replace(/\s+/g, '');
-      let at = 0;
-      for (const e of founders) {
-        const cells = [
-          e.foundingNumber,
-          printed(e.companyName),
-          printed(e.companyNameEn),
-          e.uscc,
-          e.province,
-          e.provinceEn,
-          e.industry,
-          e.industryEn,
-          e.activatedDay,
-          ...STATUS[e.status]!,
-        ];
-        const row = cells.join('').replace(/\s+/g, '');
-        const i = raw.indexOf(row, at);
-        assert.ok(
-          i >= at,
-          `founder ${e.foundingNumber} follows the previous one: ${cells.join(' | ')}\nnear: ${raw.slice(at, at + 300)}`,
-        );
-        at = i + row.length;
-      }
+      const raw = rawText(res.body);
+      assertCellsInOrder(
+        raw,
+        founders,
+        (e) => [e.foundingNumber, ...publicCells(e)],
+        (e) => `founder ${e.foundingNumber} follows the previous one`,
+      );
       // Nobody's name, title, e-mail or phone, and no certificate serial.
       const people = new Set(
         founders
