@@ -23,7 +23,7 @@ import {
 } from '../../src/site/forms';
 import { cookieOptions } from '../../src/site/http';
 import { firstQueryValue } from '../../src/site/view';
-import { postedToken, tokenFailurePage, tokenLandingPage, type SiteKit } from './kit';
+import { loginPage, postedToken, tokenFailurePage, tokenLandingPage, type SiteKit } from './kit';
 import { sessionGate, signOutHandler } from './session';
 
 const LOGIN_FIELDS: readonly FieldSpec[] = [
@@ -111,20 +111,7 @@ export function accountPages(kit: SiteKit): Router {
     email: string,
     errors: FormErrors,
     status = 200,
-  ) => {
-    kit.page(
-      req,
-      res,
-      'login',
-      {
-        email,
-        errors,
-        expired: firstQueryValue(req, 'expired') === '1',
-        csrf: kit.csrf.token(req, res),
-      },
-      { policy: 'no-store', status, section: '/me' },
-    );
-  };
+  ) => loginPage(kit, req, res, 'login', { email, errors, status }, { section: '/me' });
 
   router.get('/login', (req, res) => {
     renderLogin(req, res, '', noErrors());

@@ -12,7 +12,7 @@ import { preparePage, sendHtml, type CachePolicy, type PreparedPage } from '../.
 import { firstQueryValue, pageContext, type Renderer } from '../../src/site/view';
 import { isAppError } from '../../src/errors';
 import { TokenBody } from '../../src/pledges/schemas';
-import { formText } from '../../src/site/forms';
+import { formText, type FormErrors } from '../../src/site/forms';
 
 export interface SiteKit {
   config: Config;
@@ -89,6 +89,34 @@ export function tokenLandingPage(kit: SiteKit, template: string, section: string
       { policy: 'no-store', status: ok ? 200 : 400, section },
     );
   };
+}
+
+/**
+ * A sign-in page (the company's or the console's): the e-mail typed so far and its errors,
+ * whether a session ran out (`?expired=1`), a CSRF token; never cached. `context` adds what only
+ * one of them shows.
+ */
+export function loginPage(
+  kit: SiteKit,
+  req: Request,
+  res: Response,
+  template: string,
+  form: { email: string; errors: FormErrors; status: number },
+  options: { section?: string; context?: Record<string, unknown> } = {},
+): void {
+  kit.page(
+    req,
+    res,
+    template,
+    {
+      email: form.email,
+      errors: form.errors,
+      ...options.context,
+      expired: firstQueryValue(req, 'expired') === '1',
+      csrf: kit.csrf.token(req, res),
+    },
+    { policy: 'no-store', status: form.status, section: options.section },
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import { rateLimit } from '../../../src/rate-limit';
 import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
 import { cookieOptions } from '../../../src/site/http';
 import { firstQueryValue } from '../../../src/site/view';
+import { loginPage } from '../kit';
 import { signOutHandler } from '../session';
 import type { ConsoleContext } from './context';
 import { formErrors } from './views';
@@ -32,24 +33,22 @@ export function signInPages({ kit }: ConsoleContext): Router {
     status = 200,
     failed = false,
     waitSeconds?: number,
-  ) => {
-    kit.page(
+  ) =>
+    loginPage(
+      kit,
       req,
       res,
       'console/login',
+      { email, errors, status },
       {
-        email,
-        errors,
-        failed,
-        waitSeconds,
-        expired: firstQueryValue(req, 'expired') === '1',
-        disabled: firstQueryValue(req, 'disabled') === '1',
-        signedOut: firstQueryValue(req, 'signedOut') === '1',
-        csrf: kit.csrf.token(req, res),
+        context: {
+          failed,
+          waitSeconds,
+          disabled: firstQueryValue(req, 'disabled') === '1',
+          signedOut: firstQueryValue(req, 'signedOut') === '1',
+        },
       },
-      { policy: 'no-store', status },
     );
-  };
 
   router.get('/admin/login', (req, res) => renderLogin(req, res, '', noErrors()));
 
