@@ -3,6 +3,7 @@
  * during a run schedules one more run, and stop() waits for the current run to finish.
  */
 import type { Logger } from './logger';
+import { outsideRequest } from './request-context';
 
 export class BackgroundTask {
   private timer: NodeJS.Timeout | null = null;
@@ -33,7 +34,8 @@ export class BackgroundTask {
       this.again = true;
       return;
     }
-    this.running = this.run()
+    // Woken from a request, the run is still not that request's (its logs and commands).
+    this.running = outsideRequest(() => this.run())
       .then(() => undefined)
       .catch((err) => this.logger.error({ err }, `${this.name} failed`))
       .finally(() => {

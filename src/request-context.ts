@@ -20,3 +20,8 @@ export const withRequestContext: RequestHandler = (_req, res, next) => {
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
+
+/** Runs `fn` outside any request's context: background work a request wakes is not its work. */
+export function outsideRequest<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

@@ -9,7 +9,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { Outbox, type OutboxDoc } from '../../models/outbox';
 import { BackgroundTask } from '../background';
 import { addressHash, redactAddresses, type Logger } from '../logger';
-import { LINK_NOT_SENT, LINK_SENT, withoutLink } from './outbox';
+import { LINK_NOT_SENT, LINK_SENT, takeReleased, withoutLink } from './outbox';
 
 export const MAIL_FROM = '"企业质量诚信倡议 登记平台 (EQI Registry)" <no-reply@eqi-registry.local>';
 const MAX_ATTEMPTS = 12;
@@ -37,6 +37,12 @@ export function createTransport(opts: MailSenderOptions): Transporter {
     });
   return nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
 }
+
+/** The claim of a message: locked for one attempt (the lock expires if this sender crashes). */
+const take = (now: Date) => ({
+  $set: { status: 'sending', lockedUntil: new Date(now.getTime() + LOCK_MS) },
+  $inc: { attempts: 1 },
+});
 
 export class MailSender {
   private stopped = false;
@@ -80,33 +86,45 @@ export class MailSender {
     for (;;) {
       if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected)
         return sent;
-      const msg = await this.claim();
+      const released = await this.claimReleased();
+      const msg = released ?? (await this.claim());
       if (!msg) return sent;
-      if (await this.deliver(msg)) sent++;
+      if (await this.deliver(msg, Boolean(released))) sent++;
     }
+  }
+
+  /** Takes the next message released in this process (still held in the database), if any. */
+  private async claimReleased(): Promise<OutboxDoc | null> {
+    for (let id = takeReleased(); id; id = takeReleased()) {
+      const msg = await Outbox.findOneAndUpdate(
+        { _id: new mongoose.Types.ObjectId(id), status: 'pending' },
+        take(new Date()),
+        { returnDocument: 'after' },
+      ).lean<OutboxDoc>();
+      if (msg) return msg; // else cancelled, or sent by another instance after its hold
+    }
+    return null;
   }
 
   /** Takes the next due message, or one whose sender crashed mid-send (its lock expired). */
   private async claim(): Promise<OutboxDoc | null> {
     const now = new Date();
-    const take = {
-      $set: { status: 'sending', lockedUntil: new Date(now.getTime() + LOCK_MS) },
-      $inc: { attempts: 1 },
-    };
     // Two indexed queries rather than one $or, so a large outbox of sent mail is never scanned.
     return (
-      (await Outbox.findOneAndUpdate({ status: 'pending', nextAttemptAt: { $lte: now } }, take, {
-        sort: { nextAttemptAt: 1 },
-        returnDocument: 'after',
-      }).lean<OutboxDoc>()) ??
-      (await Outbox.findOneAndUpdate({ status: 'sending', lockedUntil: { $lt: now } }, take, {
+      (await Outbox.findOneAndUpdate(
+        { status: 'pending', nextAttemptAt: { $lte: now } },
+        take(now),
+        { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
+      ).lean<OutboxDoc>()) ??
+      (await Outbox.findOneAndUpdate({ status: 'sending', lockedUntil: { $lt: now } }, take(now), {
         returnDocument: 'after',
       }).lean<OutboxDoc>())
     );
   }
 
-  private async deliver(msg: OutboxDoc): Promise<boolean> {
-    if (msg.requires?.collection && msg.requires.id) {
+  /** `released`: its state change was written by this process, so `requires` holds. */
+  private async deliver(msg: OutboxDoc, released = false): Promise<boolean> {
+    if (!released && msg.requires?.collection && msg.requires.id) {
       const exists = await mongoose.connection
         .db!.collection(msg.requires.collection)
         .countDocuments({ _id: msg.requires.id }, { limit: 1 });

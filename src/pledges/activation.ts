@@ -5,7 +5,7 @@
  *   1. claim    pending_review → activating          (atomic on the pledge: one activator wins)
  *   2. reserve  counter.seq += 1, and record {seq, pledge} in counter.inflight (one atomic update)
  *   3. assign   activating → active with that sequence (and founding number ≤ 100)
- *   4. release  remove the inflight record
+ *   4. release  remove the inflight record (concurrent activations share the write)
  *
  * A crash after 2 leaves the reservation in the counter document; `recoverActivations` finishes
  * it, so no number is ever skipped or given twice (unique indexes back this up).
@@ -13,7 +13,7 @@
 import { Types } from 'mongoose';
 import { Counter } from '../../models/counter';
 import { FOUNDING_LIMIT, Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
-import { recordEvent } from '../audit/events';
+import { recordEvents, type EventInput } from '../audit/events';
 import { conflict, notFound } from '../errors';
 import { clearPublicCaches } from './queries';
 import { isDuplicateKey } from '../db/errors';
@@ -42,6 +42,54 @@ export async function ensureSequenceCounter(): Promise<void> {
     });
 }
 
+/**
+ * Step 4 for concurrent activations shares writes (a group commit): an inflight record to
+ * remove waits in `queued` and leaves with the next write to the counter, a reservation's own
+ * update or one `$pull` for all that are waiting; each activation returns once its record is
+ * gone, as if it had removed it alone.
+ */
+interface Release {
+  seq: number;
+  done: () => void;
+  failed: (e: unknown) => void;
+}
+let queued: Release[] = [];
+let flushing = false;
+
+function requeue(rs: Release[]): void {
+  if (rs.length === 0) return;
+  queued.push(...rs);
+  if (!flushing) void flushReleases();
+}
+
+function release(seq: number): Promise<void> {
+  return new Promise((done, failed) => {
+    queued.push({ seq, done, failed });
+    if (!flushing) void flushReleases();
+  });
+}
+
+async function flushReleases(): Promise<void> {
+  flushing = true;
+  try {
+    while (queued.length) {
+      const batch = queued;
+      queued = [];
+      try {
+        await counters().updateOne(
+          { _id: SEQUENCE_COUNTER },
+          { $pull: { inflight: { seq: { $in: batch.map((r) => r.seq) } } } },
+        );
+        for (const r of batch) r.done();
+      } catch (e) {
+        for (const r of batch) r.failed(e);
+      }
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
 /** Steps 1–4 for a pledge awaiting review; throws 409 if it is not awaiting review. */
 export async function activatePledge(pledgeId: Types.ObjectId, actor: string): Promise<PledgeDoc> {
   const now = new Date();
@@ -62,30 +110,78 @@ export async function activatePledge(pledgeId: Types.ObjectId, actor: string): P
       code: 'pledge-not-pending-review',
     });
   }
-  return reserveAndAssign(claimed, actor);
+  return activateClaimed(claimed, actor);
 }
 
-async function reserveAndAssign(pledge: PledgeDoc, actor: string): Promise<PledgeDoc> {
+/**
+ * Steps 2–4 for a pledge this caller has claimed (status `activating`); `events` are audit
+ * events of the same request still to be written, recorded with `pledge.activated` in one write.
+ */
+export async function activateClaimed(
+  pledge: PledgeDoc,
+  actor: string,
+  events: EventInput[] = [],
+): Promise<PledgeDoc> {
+  try {
+    return await reserveAndAssign(pledge, actor, events);
+  } catch (e) {
+    // The request's earlier transitions did happen: their events are written regardless.
+    if (events.length && !(e as { eventsWritten?: true }).eventsWritten)
+      await recordEvents(events).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function reserveAndAssign(
+  pledge: PledgeDoc,
+  actor: string,
+  events: EventInput[] = [],
+): Promise<PledgeDoc> {
   const now = new Date();
-  const reserve = () =>
+  const reserve = () => {
+    // Finished activations' records leave in this same update (see step 4).
+    const released = queued;
+    queued = [];
+    const seqs = released.map((r) => r.seq);
     // Reserve only if this pledge holds no reservation yet (recovery may race us).
-    counters().findOneAndUpdate(
-      { _id: SEQUENCE_COUNTER, 'inflight.pledge': { $ne: pledge._id } },
-      [
-        { $set: { seq: { $add: ['$seq', 1] } } },
-        {
-          $set: {
-            inflight: {
-              $concatArrays: [
-                '$inflight',
-                [{ seq: '$seq', pledge: { $literal: pledge._id }, at: { $literal: now } }],
-              ],
+    return counters()
+      .findOneAndUpdate(
+        { _id: SEQUENCE_COUNTER, 'inflight.pledge': { $ne: pledge._id } },
+        [
+          { $set: { seq: { $add: ['$seq', 1] } } },
+          {
+            $set: {
+              inflight: {
+                $concatArrays: [
+                  released.length
+                    ? {
+                        $filter: {
+                          input: '$inflight',
+                          cond: { $not: [{ $in: ['$$this.seq', { $literal: seqs }] }] },
+                        },
+                      }
+                    : '$inflight',
+                  [{ seq: '$seq', pledge: { $literal: pledge._id }, at: { $literal: now } }],
+                ],
+              },
             },
           },
+        ],
+        { returnDocument: 'after' },
+      )
+      .then(
+        (r) => {
+          if (r) for (const x of released) x.done();
+          // Not updated (this pledge holds one already): the records were not taken along.
+          else requeue(released);
+          return r;
         },
-      ],
-      { returnDocument: 'after' },
-    );
+        (e: unknown) => {
+          requeue(released);
+          throw e;
+        },
+      );
+  };
   let counter = await reserve();
   if (!counter) {
     // Either the counter does not exist yet, or this pledge already holds a reservation.
@@ -95,11 +191,16 @@ async function reserveAndAssign(pledge: PledgeDoc, actor: string): Promise<Pledg
   const reservation = counter?.inflight.find((r) => String(r.pledge) === String(pledge._id));
   if (!reservation)
     throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
-  return assign(pledge._id, reservation.seq, actor);
+  return assign(pledge._id, reservation.seq, actor, events);
 }
 
 /** Step 3 + 4; idempotent, so recovery can repeat it. */
-async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Promise<PledgeDoc> {
+async function assign(
+  pledgeId: Types.ObjectId,
+  seq: number,
+  actor: string,
+  events: EventInput[] = [],
+): Promise<PledgeDoc> {
   const now = new Date();
   const set: Record<string, unknown> = {
     status: PledgeStatus.Active,
@@ -118,25 +219,33 @@ async function assign(pledgeId: Types.ObjectId, seq: number, actor: string): Pro
     },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
-  await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
   if (updated) {
-    await logActivation(updated);
+    await Promise.all([release(seq), logActivation(updated)]);
     clearPublicCaches();
-    await recordEvent({
-      actor,
-      action: 'pledge.activated',
-      subject: { type: 'pledge', id: String(pledgeId) },
-      before: { status: PledgeStatus.PendingReview },
-      after: {
-        status: PledgeStatus.Active,
-        sequence: seq,
-        foundingNumber: set.foundingNumber ?? null,
-        ...reviewOf(updated),
-      },
-    });
+    try {
+      await recordEvents([
+        ...events,
+        {
+          actor,
+          action: 'pledge.activated',
+          subject: { type: 'pledge', id: String(pledgeId) },
+          before: { status: PledgeStatus.PendingReview },
+          after: {
+            status: PledgeStatus.Active,
+            sequence: seq,
+            foundingNumber: set.foundingNumber ?? null,
+            ...reviewOf(updated),
+          },
+        },
+      ]);
+    } catch (e) {
+      throw Object.assign(e as object, { eventsWritten: true as const });
+    }
     return updated;
   }
   const current = await Pledge.findById(pledgeId).lean<PledgeDoc>();
+  // Already numbered (a repeat, e.g. by recovery): its record is stale, released now.
+  await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
   if (current?.sequence === seq) return current;
   throw new Error(
     `pledge ${String(pledgeId)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`,

@@ -1,13 +1,13 @@
 /**
  * Use cases of a pledge's life: sign, confirm by e-mail, review (approve/reject), withdraw.
  * Every transition is one conditional update on the pledge (so concurrent requests cannot
- * both win) followed by an audit event.
+ * both win) followed by its audit event; a request's events are written together (one write).
  */
 import { Types } from 'mongoose';
 import { Account, Role } from '../../models/account';
 import { Company } from '../../models/company';
 import { Pledge, PledgeStatus, OPEN_STATUSES, type PledgeDoc } from '../../models/pledge';
-import { recordEvent } from '../audit/events';
+import { recordEvent, type EventInput } from '../audit/events';
 import { newToken, hashToken } from '../auth/tokens';
 import type { Config } from '../config';
 import { provinceFromUscc } from '../domain/provinces';
@@ -23,7 +23,7 @@ import { emailDomain, isFreeMail } from '../domain/email';
 import { spendDaily } from '../rate-limit';
 import { reviewKeys } from './warnings';
 import { currentInitiative } from '../initiative/service';
-import { activatePledge } from './activation';
+import { activateClaimed, activatePledge } from './activation';
 import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
@@ -31,7 +31,6 @@ import { AppError } from '../errors';
 import {
   checkEvidence,
   evidenceProblemAnswer,
-  hasLetter,
   listEvidence,
   replaceEvidence,
   type EvidenceField,
@@ -337,21 +336,35 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
     throw gone('This confirmation link has expired. Please sign again.', { code: 'token-expired' });
   }
   // The reviewer must have something to check: no letter, no confirmation (it stays open to retry).
-  if (!(await hasLetter(seen._id))) throw letterMissing();
+  // One read serves both the check and the confirmed event's list of files.
+  const files = await listEvidence(seen._id);
+  if (!files.some((f) => f.kind === 'authorisation-letter')) throw letterMissing();
+  // Auto review claims the activation in the confirming write itself (one write, two steps of
+  // history); a crash before it is numbered is finished by recoverActivations like any claim.
+  const auto = deps.config.reviewMode === 'auto';
+  const confirmed = {
+    from: PledgeStatus.PendingConfirmation,
+    to: PledgeStatus.PendingReview,
+    at: now,
+    actor: 'company:email',
+  };
+  const claim = {
+    from: PledgeStatus.PendingReview,
+    to: PledgeStatus.Activating,
+    at: now,
+    actor: AUTO_REVIEWER,
+  };
   let pledge: PledgeDoc | null;
   try {
     pledge = await Pledge.findOneAndUpdate(
       { _id: seen._id, confirmTokenHash: hash, status: PledgeStatus.PendingConfirmation },
       {
-        $set: { status: PledgeStatus.PendingReview, confirmedAt: now, openUscc: seen.uscc },
-        $push: {
-          history: {
-            from: PledgeStatus.PendingConfirmation,
-            to: PledgeStatus.PendingReview,
-            at: now,
-            actor: 'company:email',
-          },
+        $set: {
+          status: auto ? PledgeStatus.Activating : PledgeStatus.PendingReview,
+          confirmedAt: now,
+          openUscc: seen.uscc,
         },
+        $push: { history: { $each: auto ? [confirmed, claim] : [confirmed] } },
       },
       { returnDocument: 'after' },
     ).lean<PledgeDoc>();
@@ -378,25 +391,52 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
     },
   );
   await ensureCompanyAccount(pledge.signatory.email, pledge.company);
-  const evidence = (await listEvidence(pledge._id)).map((f) => ({
-    kind: f.kind,
-    contentType: f.contentType,
-    sha256: f.sha256,
-  }));
-  await recordEvent({
-    actor: 'company:email',
-    action: 'pledge.confirmed',
-    subject: { type: 'pledge', id: String(pledge._id) },
-    before: { status: PledgeStatus.PendingConfirmation },
-    after: { status: PledgeStatus.PendingReview, evidence },
-  });
-  if (deps.config.reviewMode === 'auto') {
-    const active = await activatePledge(pledge._id, 'system:auto-review');
+  const event = transitionEvent(
+    'company:email',
+    'pledge.confirmed',
+    pledge,
+    PledgeStatus.PendingConfirmation,
+    {
+      status: PledgeStatus.PendingReview,
+      evidence: files.map((f) => ({ kind: f.kind, contentType: f.contentType, sha256: f.sha256 })),
+    },
+  );
+  if (auto) {
+    // Written with pledge.activated, in order, by the activation's one events write.
+    const active = await activateClaimed(pledge, AUTO_REVIEWER, [event]);
     deps.onActivated?.();
     return { id: String(active._id), status: active.status as PledgeStatus };
   }
+  await recordEvent(event);
   return { id: String(pledge._id), status: PledgeStatus.PendingReview };
 }
+
+/** Who activates a pledge in REVIEW_MODE=auto (the claim transition names it). */
+const AUTO_REVIEWER = 'system:auto-review';
+
+/** The audit event of one transition of `pledge` from `before` (`after`: its new state). */
+function transitionEvent(
+  actor: string,
+  action: string,
+  pledge: Pick<PledgeDoc, '_id'>,
+  before: PledgeStatus,
+  after: Record<string, unknown>,
+): EventInput {
+  return {
+    actor,
+    action,
+    subject: { type: 'pledge', id: String(pledge._id) },
+    before: { status: before },
+    after,
+  };
+}
+
+/** The audit action of ending a pledge as each closed status. */
+const ACTION_OF: Partial<Record<PledgeStatus, string>> = {
+  [PledgeStatus.Rejected]: 'pledge.rejected',
+  [PledgeStatus.Cancelled]: 'pledge.cancelled',
+  [PledgeStatus.Withdrawn]: 'pledge.withdrawn',
+};
 
 async function ensureCompanyAccount(email: string, company: Types.ObjectId): Promise<void> {
   try {
@@ -437,38 +477,19 @@ export async function rejectPledge(
   adminId: string,
   deps: PledgeDeps,
 ): Promise<PledgeDoc> {
-  const now = new Date();
-  const actor = `admin:${adminId}`;
-  const pledge = await Pledge.findOneAndUpdate(
+  const pledge = await closePledge(
     { _id: new Types.ObjectId(id), status: PledgeStatus.PendingReview },
-    {
-      $set: { status: PledgeStatus.Rejected, closedReason: reason },
-      $unset: { openUscc: 1 },
-      $push: {
-        history: {
-          from: PledgeStatus.PendingReview,
-          to: PledgeStatus.Rejected,
-          at: now,
-          actor,
-          reason,
-        },
-      },
-    },
-    { returnDocument: 'after' },
-  ).lean<PledgeDoc>();
+    PledgeStatus.Rejected,
+    reason,
+    `admin:${adminId}`,
+    { openUscc: 1 },
+  );
   if (!pledge) {
     if (!(await Pledge.exists({ _id: id }))) throw notFound('No pledge with this id.');
     throw conflict('This pledge is not awaiting review (it may have been decided already).', {
       code: 'pledge-not-pending-review',
     });
   }
-  await recordEvent({
-    actor,
-    action: 'pledge.rejected',
-    subject: { type: 'pledge', id: String(pledge._id) },
-    before: { status: PledgeStatus.PendingReview },
-    after: { status: PledgeStatus.Rejected, reason },
-  });
   await deps.mail.enqueue(
     pledgeDecisionMail({
       to: pledge.signatory.email,
@@ -488,8 +509,6 @@ export async function cancelPledge(
   adminId: string,
   deps: PledgeDeps,
 ): Promise<PledgeDoc> {
-  const now = new Date();
-  const actor = `admin:${adminId}`;
   const current = await Pledge.findById(id).lean<PledgeDoc>();
   if (!current) throw notFound('No pledge with this id.');
   const cancellable: PledgeStatus[] = [
@@ -500,26 +519,9 @@ export async function cancelPledge(
     throw conflict('Only a pledge awaiting confirmation or review can be cancelled.', {
       code: 'pledge-not-pending',
     });
-  const pledge = await Pledge.findOneAndUpdate(
-    { _id: current._id, status: current.status },
-    {
-      $set: { status: PledgeStatus.Cancelled, closedReason: reason },
-      $unset: { openUscc: 1, confirmTokenHash: 1 },
-      $push: {
-        history: { from: current.status, to: PledgeStatus.Cancelled, at: now, actor, reason },
-      },
-    },
-    { returnDocument: 'after' },
-  ).lean<PledgeDoc>();
+  const pledge = await closePledge(current, PledgeStatus.Cancelled, reason, `admin:${adminId}`);
   if (!pledge)
     throw conflict('The pledge changed meanwhile; please reload.', { code: 'pledge-changed' });
-  await recordEvent({
-    actor,
-    action: 'pledge.cancelled',
-    subject: { type: 'pledge', id: String(pledge._id) },
-    before: { status: current.status },
-    after: { status: PledgeStatus.Cancelled, reason },
-  });
   await deps.mail.enqueue(
     pledgeCancelledMail({
       to: pledge.signatory.email,
@@ -542,36 +544,50 @@ export async function withdrawPledge(
   accountId: string,
   deps: Pick<PledgeDeps, 'onWithdrawn'> = {},
 ): Promise<PledgeDoc> {
-  const now = new Date();
   const actor = `company:${accountId}`;
   const current = await Pledge.findOne({
     _id: new Types.ObjectId(pledgeId),
     status: { $in: OPEN_STATUSES.filter((s) => s !== PledgeStatus.Activating) },
   }).lean<PledgeDoc>();
   if (!current) throw notFound('Your company has no pending or active pledge to withdraw.');
-  const pledge = await Pledge.findOneAndUpdate(
-    { _id: current._id, status: current.status },
-    {
-      $set: { status: PledgeStatus.Withdrawn, closedReason: reason },
-      $unset: { openUscc: 1, confirmTokenHash: 1 },
-      $push: {
-        history: { from: current.status, to: PledgeStatus.Withdrawn, at: now, actor, reason },
-      },
-    },
-    { returnDocument: 'after' },
-  ).lean<PledgeDoc>();
+  const pledge = await closePledge(current, PledgeStatus.Withdrawn, reason, actor, undefined, () =>
+    clearPublicCaches(),
+  );
   if (!pledge)
     throw conflict('The pledge changed while you were withdrawing it; please reload.', {
       code: 'pledge-changed',
     });
-  clearPublicCaches();
-  await recordEvent({
-    actor,
-    action: 'pledge.withdrawn',
-    subject: { type: 'pledge', id: String(pledge._id) },
-    before: { status: current.status },
-    after: { status: PledgeStatus.Withdrawn, reason },
-  });
   await deps.onWithdrawn?.(pledge._id, reason, actor);
+  return pledge;
+}
+
+/**
+ * Ends the pledge `from` matches (its id and its status now) as `to`, with a reason: one
+ * conditional write (so concurrent requests cannot both win) that frees the code and the
+ * confirmation link, then its audit event. Null when the pledge is no longer in that status.
+ * `changed` runs between the two (e.g. clearing caches the public pages read).
+ */
+async function closePledge(
+  from: { _id: Types.ObjectId; status: PledgeStatus },
+  to: PledgeStatus,
+  reason: string,
+  actor: string,
+  unset: Record<string, 1> = { openUscc: 1, confirmTokenHash: 1 },
+  changed?: () => void,
+): Promise<PledgeDoc | null> {
+  const pledge = await Pledge.findOneAndUpdate(
+    { _id: from._id, status: from.status },
+    {
+      $set: { status: to, closedReason: reason },
+      $unset: unset,
+      $push: { history: { from: from.status, to, at: new Date(), actor, reason } },
+    },
+    { returnDocument: 'after' },
+  ).lean<PledgeDoc>();
+  if (!pledge) return null;
+  changed?.();
+  await recordEvent(
+    transitionEvent(actor, ACTION_OF[to]!, pledge, from.status, { status: to, reason }),
+  );
   return pledge;
 }
