@@ -12,6 +12,7 @@ import request from 'supertest';
 import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { industryByCode } from '../../src/domain/industries';
 import { provinceByCode } from '../../src/domain/provinces';
+import { intlBeijingIso } from '../helpers/china-time';
 
 /** supertest parser that keeps the body as bytes. */
 export function binary(
@@ -170,25 +171,6 @@ export const STATUS_ZH: Record<string, string> = {
   revoked: '已撤销',
 };
 
-/** Beijing wall-clock time by Intl's tz data (China has had no DST since 1991), not by the export code. */
-function beijing(d: Date): string {
-  const f = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: 'Asia/Shanghai',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(d)
-      .map((x) => [x.type, x.value]),
-  );
-  return `${f.year}-${f.month}-${f.day}T${f.hour}:${f.minute}:${f.second}+08:00`;
-}
-
 export function expectedOf(p: PledgeDoc): Expected {
   const activated = p.activatedAt ? new Date(p.activatedAt) : undefined;
   const industry = industryByCode(p.industry);
@@ -205,7 +187,7 @@ export function expectedOf(p: PledgeDoc): Expected {
     signatoryName: p.signatory.name,
     signatoryTitle: p.signatory.title,
     initiativeVersion: String(p.initiative.version),
-    activatedAt: activated ? beijing(activated) : '',
+    activatedAt: activated ? intlBeijingIso(activated) : '',
     activatedDay: activated
       ? new Date(activated.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
       : '',

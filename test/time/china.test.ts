@@ -11,6 +11,7 @@ import {
   chinaPeriodStart,
   toChinaIso,
 } from '../../src/time/china';
+import { intlBeijingFields } from '../helpers/china-time';
 import { useEmbeddedMongo } from '../helpers/db';
 
 // From 1992 on Asia/Shanghai is UTC+8 all year, so Intl's time-zone data is an independent oracle.
@@ -19,21 +20,6 @@ const instants = fc.date({
   max: new Date('2999-12-31T00:00:00Z'),
   noInvalidDate: true,
 });
-
-/** Beijing wall-clock fields by Intl (not by the code under test). */
-function intlFields(d: Date): Record<string, string> {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Asia/Shanghai',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(d);
-  return Object.fromEntries(parts.map((p) => [p.type, p.value]));
-}
 
 describe('China time', () => {
   it('when an instant is formatted, then it reads as Beijing wall-clock time with +08:00', () => {
@@ -49,7 +35,7 @@ describe('China time', () => {
         const iso = toChinaIso(d);
         assert.match(iso, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/);
         assert.equal(Date.parse(iso), Math.floor(d.getTime() / 1000) * 1000);
-        const f = intlFields(d);
+        const f = intlBeijingFields(d);
         assert.equal(iso, `${f.year}-${f.month}-${f.day}T${f.hour}:${f.minute}:${f.second}+08:00`);
         assert.equal(chinaDate(d), iso.slice(0, 10));
         assert.equal(chinaDateTime(d), iso.slice(0, 19).replace('T', ' '));
