@@ -14,7 +14,7 @@ import {
   updateInitiativeDraft,
   type InitiativeVersionView,
 } from '../../../src/initiative/versions';
-import { formText, noErrors, type FieldSpec } from '../../../src/site/forms';
+import { formText, noErrors, type FieldSpec, type FormErrors } from '../../../src/site/forms';
 import { firstQueryValue } from '../../../src/site/view';
 import { initiativeView } from '../public';
 import type { ConsoleContext } from './context';
@@ -42,6 +42,14 @@ const draftValues = (v: {
   text: { zh: string; en: string };
 }) => ({ titleZh: v.title.zh, titleEn: v.title.en, textZh: v.text.zh, textEn: v.text.en });
 
+/** A page shown again after a post: what was typed, what is wrong with it, a notice above it. */
+interface Shown {
+  values?: Record<string, string>;
+  errors?: FormErrors;
+  status?: number;
+  notice?: string;
+}
+
 export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
   const router = Router();
 
@@ -51,14 +59,8 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     return v.data;
   };
 
-  const renderVersions = async (
-    req: Request,
-    res: Response,
-    values?: Record<string, string>,
-    errors = noErrors(),
-    status = 200,
-    notice?: string,
-  ) => {
+  const renderVersions = async (req: Request, res: Response, shown: Shown = {}) => {
+    const { values, errors = noErrors(), status = 200, notice } = shown;
     const l = kit.l(res);
     const versions = await listInitiativeVersions();
     const draft = versions.find((v) => v.status === 'draft');
@@ -80,15 +82,8 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     );
   };
 
-  const renderVersion = async (
-    req: Request,
-    res: Response,
-    version: number,
-    values?: Record<string, string>,
-    errors = noErrors(),
-    status = 200,
-    notice?: string,
-  ) => {
+  const renderVersion = async (req: Request, res: Response, version: number, shown: Shown = {}) => {
+    const { values, errors = noErrors(), status = 200, notice } = shown;
     const l = kit.l(res);
     const v = await getInitiativeVersion(version);
     show(
@@ -114,6 +109,17 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     textEn: formText(req.body, 'textEn'),
   });
 
+  /** The draft form again, with what is wrong with it (400). */
+  const invalid = (
+    res: Response,
+    input: Record<string, string>,
+    issues: Parameters<typeof formErrors>[2],
+  ): Shown => ({
+    values: input,
+    errors: formErrors(DRAFT_FIELDS, kit.l(res), issues, input),
+    status: 400,
+  });
+
   router.get('/admin/initiatives', async (req, res) => {
     if (!(await gate.current(req, res))) return;
     await renderVersions(req, res);
@@ -124,27 +130,17 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     if (!s) return;
     const input = draftInput(req);
     const parsed = InitiativeDraftBody.safeParse(input);
-    if (!parsed.success)
-      return renderVersions(
-        req,
-        res,
-        input,
-        formErrors(DRAFT_FIELDS, kit.l(res), parsed.error.issues, input),
-        400,
-      );
+    if (!parsed.success) return renderVersions(req, res, invalid(res, input, parsed.error.issues));
     let version: number;
     try {
       version = (await createInitiativeDraft(parsed.data, `admin:${s.sub}`)).version;
     } catch (e) {
       if (!isAppError(e) || e.status !== 409) throw e;
-      return renderVersions(
-        req,
-        res,
-        input,
-        noErrors(),
-        409,
-        kit.l(res).t('console.initiative.draftExists'),
-      );
+      return renderVersions(req, res, {
+        values: input,
+        status: 409,
+        notice: kit.l(res).t('console.initiative.draftExists'),
+      });
     }
     res.redirect(303, `/admin/initiatives/${version}?done=drafted`);
   });
@@ -173,15 +169,10 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
         location = await run(version, req, res, s);
       } catch (e) {
         if (!isAppError(e) || e.status !== 409) throw e;
-        return renderVersion(
-          req,
-          res,
-          version,
-          undefined,
-          noErrors(),
-          409,
-          kit.l(res).t('console.initiative.notDraft'),
-        );
+        return renderVersion(req, res, version, {
+          status: 409,
+          notice: kit.l(res).t('console.initiative.notDraft'),
+        });
       }
       if (location) res.redirect(303, location);
     };
@@ -193,14 +184,7 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
       const input = draftInput(req);
       const parsed = InitiativeDraftBody.safeParse(input);
       if (!parsed.success) {
-        await renderVersion(
-          req,
-          res,
-          version,
-          input,
-          formErrors(DRAFT_FIELDS, kit.l(res), parsed.error.issues, input),
-          400,
-        );
+        await renderVersion(req, res, version, invalid(res, input, parsed.error.issues));
         return undefined;
       }
       await updateInitiativeDraft(version, parsed.data, `admin:${s.sub}`);
@@ -208,23 +192,20 @@ export function initiativePages({ kit, gate, show }: ConsoleContext): Router {
     }),
   );
 
-  router.post(
-    '/admin/initiatives/:version/publish',
-    gate.csrf,
-    onDraft(async (version, _req, _res, s) => {
-      await publishInitiativeDraft(version, `admin:${s.sub}`);
-      return `/admin/initiatives/${version}?done=published`;
-    }),
-  );
-
-  router.post(
-    '/admin/initiatives/:version/discard',
-    gate.csrf,
-    onDraft(async (version, _req, _res, s) => {
-      await discardInitiativeDraft(version, `admin:${s.sub}`);
-      return '/admin/initiatives?done=discarded';
-    }),
-  );
+  // Publishing and discarding take no form: the button is the whole request.
+  const draftActions = [
+    ['publish', publishInitiativeDraft, (v: number) => `/admin/initiatives/${v}?done=published`],
+    ['discard', discardInitiativeDraft, () => '/admin/initiatives?done=discarded'],
+  ] as const;
+  for (const [action, run, next] of draftActions)
+    router.post(
+      `/admin/initiatives/:version/${action}`,
+      gate.csrf,
+      onDraft(async (version, _req, _res, s) => {
+        await run(version, `admin:${s.sub}`);
+        return next(version);
+      }),
+    );
 
   return router;
 }
