@@ -41,7 +41,10 @@
           canvas.height = Math.floor(viewport.height);
           canvas.className = 'evidence-preview';
           canvas.setAttribute('role', 'img');
-          canvas.setAttribute('aria-label', link.getAttribute('data-preview-label') || '');
+          canvas.setAttribute(
+            'aria-label',
+            link.parentNode.getAttribute('data-preview-label') || '',
+          );
           canvas.setAttribute('data-pages', String(doc.numPages));
           var figure = document.createElement('figure');
           figure.className = 'evidence-figure';
@@ -49,7 +52,7 @@
           if (doc.numPages > 1) {
             var caption = document.createElement('figcaption');
             caption.className = 'hint';
-            caption.textContent = (link.getAttribute('data-preview-pages') || '').replace(
+            caption.textContent = (section.getAttribute('data-preview-pages') || '').replace(
               '{n}',
               String(doc.numPages),
             );
@@ -64,7 +67,7 @@
         });
       })
       .catch(function () {
-        note(link, link.getAttribute('data-preview-failed') || '');
+        note(link, section.getAttribute('data-preview-failed') || '');
       });
   }
 
@@ -81,7 +84,7 @@
     })
     .catch(function () {
       Array.prototype.forEach.call(links, function (link) {
-        note(link, link.getAttribute('data-preview-failed') || '');
+        note(link, section.getAttribute('data-preview-failed') || '');
       });
     });
 })();

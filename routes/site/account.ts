@@ -4,14 +4,13 @@
  * it, sign out. Signed-in forms carry the session-bound CSRF token that `authenticate` checks.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import type { PledgeStatus, Transition } from '../../models/pledge';
 import { SESSION_COOKIE } from '../../src/auth/middleware';
 import { SESSION_TTL_SECONDS, type SessionClaims } from '../../src/auth/jwt';
 import { redeemLoginLink, requestLoginLink, type LoginResult } from '../../src/auth/service';
 import type { I18n } from '../../src/i18n';
 import { withdrawPledge } from '../../src/pledges/lifecycle';
 import { authorisedPledge } from '../../src/pledges/access';
-import { ownPledge } from '../../src/pledges/queries';
+import { ownPledge, type PledgeView } from '../../src/pledges/queries';
 import { LoginLinkBody, ReasonBody } from '../../src/pledges/schemas';
 import { rateLimit } from '../../src/rate-limit';
 import {
@@ -34,26 +33,6 @@ const WITHDRAW_FIELDS: readonly FieldSpec[] = [
 ];
 const WITHDRAWABLE: readonly string[] = ['pending_confirmation', 'pending_review', 'active'];
 
-interface OwnPledge {
-  id: string;
-  status: PledgeStatus;
-  company: {
-    name: string;
-    nameEn: string | null;
-    uscc: string;
-    province: string;
-    industry: string;
-  };
-  signatory: { name: string; title: string; email: string; phone?: string };
-  initiative: { version: number; sha256: string };
-  sequence: number | null;
-  foundingNumber: number | null;
-  activatedAt: Date | null;
-  createdAt: Date;
-  history: Transition[];
-  closedReason: string | null;
-}
-
 /** Who changed the status, in words (ids are not shown). */
 function actorKey(
   actor: string,
@@ -64,7 +43,7 @@ function actorKey(
   return 'actor.system';
 }
 
-function pledgeView(p: OwnPledge, l: I18n) {
+function pledgeView(p: PledgeView, l: I18n) {
   return {
     status: p.status,
     companyName: p.company.name,
@@ -176,7 +155,7 @@ export function accountPages(kit: SiteKit): Router {
       ownPledge(granted),
       kit.certificates.ofPledge(granted),
     ]);
-    const pledge = own ? pledgeView(own as unknown as OwnPledge, kit.l(res)) : null;
+    const pledge = own ? pledgeView(own, kit.l(res)) : null;
     kit.page(
       req,
       res,

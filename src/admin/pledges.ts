@@ -10,7 +10,7 @@ import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { auditEntry, recordEvent, type AuditEntry } from '../audit/events';
 import type { CertificateService } from '../certificates/service';
 import { badRequest, notFound } from '../errors';
-import { clearPublicCaches, nameOrUscc, pledgeView } from '../pledges/queries';
+import { clearPublicCaches, nameOrUscc, pledgeView, type PledgeView } from '../pledges/queries';
 import { chinaDayRange } from '../time/china';
 import { reviewWarnings, type ReviewWarning } from '../pledges/warnings';
 import type { AdminPledgeFilter, CorrectionInput } from './schemas';
@@ -30,7 +30,7 @@ export function pledgeFilter(q: AdminPledgeFilter): QueryFilter<PledgeDoc> {
 
 export async function adminListPledges(
   q: AdminPledgeFilter & { page: number; pageSize: number },
-): Promise<{ items: Record<string, unknown>[]; total: number; page: number; pageSize: number }> {
+): Promise<{ items: PledgeView[]; total: number; page: number; pageSize: number }> {
   const filter = pledgeFilter(q);
   const [items, total] = await Promise.all([
     // Oldest first: a review queue is worked through in the order pledges arrived.
@@ -53,7 +53,7 @@ export interface AdminCertificateSummary {
 }
 
 export interface AdminPledgeDetail {
-  pledge: Record<string, unknown>;
+  pledge: PledgeView & { certificatePending: boolean };
   /** What the reviewer should look at twice (src/pledges/warnings.ts). */
   warnings: ReviewWarning[];
   certificates: AdminCertificateSummary[];

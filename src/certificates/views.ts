@@ -6,19 +6,15 @@
 import { decodeJws } from '../../certificates';
 import { isDevelopmentCredential } from '../../certificates/credential';
 import type { CertificateDoc, CertificateStatus } from '../../models/certificate';
+import type { CompanyFields } from '../pledges/queries';
 
 export interface CertificateView {
   serial: string;
   status: CertificateStatus;
   statusReason: string | null;
   supersededBy: string | null;
-  company: {
-    name: string;
-    nameEn: string | null;
-    uscc: string;
-    province: string;
-    industry: string;
-  };
+  /** Province and industry by the Chinese names the certificate carries. */
+  company: CompanyFields;
   issuedAt: Date;
   activatedAt: string;
   foundingNumber: number | null;

@@ -1,19 +1,38 @@
 /** Public read models: founders, the directory of signatories, statistics, a company's own pledge. */
-import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { Pledge, PledgeStatus, type PledgeDoc, type Transition } from '../../models/pledge';
 import { eventsFor } from '../audit/events';
 import { TtlCache } from '../ttl-cache';
 import { chinaDayExpression } from '../time/china';
 
+/**
+ * A company as every read model shows it (pledges, public lists, certificates). Pledge views
+ * give province and industry as codes; a certificate view gives the Chinese names it certified.
+ */
+export interface CompanyFields {
+  name: string;
+  nameEn: string | null;
+  uscc: string;
+  province: string;
+  industry: string;
+}
+
+/** The company data a pledge was signed (or corrected) with, as CompanyFields. */
+export function companyFields(
+  p: Pick<PledgeDoc, 'companyName' | 'companyNameEn' | 'uscc' | 'province' | 'industry'>,
+): CompanyFields {
+  return {
+    name: p.companyName,
+    nameEn: p.companyNameEn ?? null,
+    uscc: p.uscc,
+    province: p.province,
+    industry: p.industry,
+  };
+}
+
 export interface PublicSignatory {
   sequence: number;
   foundingNumber: number | null;
-  company: {
-    name: string;
-    nameEn: string | null;
-    uscc: string;
-    province: string;
-    industry: string;
-  };
+  company: CompanyFields;
   activatedAt: Date;
   status: string;
   initiativeVersion: number;
@@ -25,13 +44,7 @@ function toPublic(p: PledgeDoc): PublicSignatory {
   return {
     sequence: p.sequence!,
     foundingNumber: p.foundingNumber ?? null,
-    company: {
-      name: p.companyName,
-      nameEn: p.companyNameEn ?? null,
-      uscc: p.uscc,
-      province: p.province,
-      industry: p.industry,
-    },
+    company: companyFields(p),
     activatedAt: p.activatedAt!,
     status: p.status,
     initiativeVersion: p.initiative.version,
@@ -171,23 +184,34 @@ async function computeStats(): Promise<Stats> {
 }
 
 /** The pledge a session was granted for (src/pledges/access.ts) with its history and audit events. */
-export async function ownPledge(p: PledgeDoc): Promise<Record<string, unknown>> {
+export async function ownPledge(
+  p: PledgeDoc,
+): Promise<PledgeView & { events: Array<Record<string, unknown>> }> {
   return { ...pledgeView(p), events: await eventsFor('pledge', String(p._id)) };
 }
 
+/** What the company and admins see of a pledge: the API's PledgeView, the company area, the console. */
+export interface PledgeView {
+  id: string;
+  status: PledgeStatus;
+  company: CompanyFields & { id: string };
+  signatory: PledgeDoc['signatory'];
+  initiative: PledgeDoc['initiative'];
+  sequence: number | null;
+  foundingNumber: number | null;
+  activatedAt: Date | null;
+  createdAt: Date;
+  history: Transition[];
+  closedReason: string | null;
+  certificateSerial: string | null;
+}
+
 /** What the company and admins see of a pledge (never the token hash). */
-export function pledgeView(p: PledgeDoc): Record<string, unknown> {
+export function pledgeView(p: PledgeDoc): PledgeView {
   return {
     id: String(p._id),
     status: p.status,
-    company: {
-      id: String(p.company),
-      name: p.companyName,
-      nameEn: p.companyNameEn ?? null,
-      uscc: p.uscc,
-      province: p.province,
-      industry: p.industry,
-    },
+    company: { id: String(p.company), ...companyFields(p) },
     signatory: p.signatory,
     initiative: p.initiative,
     sequence: p.sequence ?? null,

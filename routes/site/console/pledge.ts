@@ -63,18 +63,7 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
   ) => {
     const l = kit.l(res);
     const detail: AdminPledgeDetail = await adminPledgeDetail(id);
-    const p = detail.pledge as Record<string, unknown> & {
-      company: {
-        name: string;
-        nameEn: string | null;
-        uscc: string;
-        province: string;
-        industry: string;
-      };
-      signatory: { name: string; title: string; email: string; phone?: string };
-      initiative: { version: number; sha256: string };
-      history: Array<{ to: string; at: Date; actor: string; reason?: string }>;
-    };
+    const p = detail.pledge;
     const emails = await adminEmails(
       detail.events.map((e) => e.actor).concat(p.history.map((h) => h.actor)),
     );
@@ -104,8 +93,8 @@ export function pledgePages({ kit, deps, gate, show }: ConsoleContext): Router {
           initiative: p.initiative,
           sequence: p.sequence,
           foundingNumber: p.foundingNumber,
-          createdAt: l.dateTime(p.createdAt as Date),
-          activatedAt: p.activatedAt ? l.dateTime(p.activatedAt as Date) : null,
+          createdAt: l.dateTime(p.createdAt),
+          activatedAt: p.activatedAt ? l.dateTime(p.activatedAt) : null,
           closedReason: p.closedReason,
           certificatePending: p.certificatePending,
         },

@@ -63,13 +63,7 @@ export function queuePages({ kit, gate, show }: ConsoleContext): Router {
       options,
       errors: noErrors(),
       rows: result.items.map((p) => {
-        const c = p.company as {
-          name: string;
-          nameEn: string | null;
-          uscc: string;
-          province: string;
-          industry: string;
-        };
+        const c = p.company;
         return {
           id: p.id,
           status: p.status,
@@ -78,7 +72,7 @@ export function queuePages({ kit, gate, show }: ConsoleContext): Router {
           uscc: c.uscc,
           province: l.province(c.province),
           industry: l.industry(c.industry),
-          signedAt: l.dateTime(p.createdAt as Date),
+          signedAt: l.dateTime(p.createdAt),
           foundingNumber: p.foundingNumber,
         };
       }),
