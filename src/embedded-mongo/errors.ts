@@ -17,6 +17,7 @@ export const Codes = {
   ImmutableField: 66,
   CannotCreateIndex: 67,
   IndexNotFound: 27,
+  InvalidOptions: 72,
   InvalidNamespace: 73,
   IndexOptionsConflict: 85,
   IndexKeySpecsConflict: 86,
@@ -26,6 +27,7 @@ export const Codes = {
   BSONObjectTooLarge: 10334,
   DuplicateKey: 11000,
   Location40324: 40324, // unrecognized pipeline stage
+  Location40602: 40602, // a stage that must come first
   NoSuchTransaction: 251,
   QueryPlanKilled: 175,
   CursorInUse: 292,

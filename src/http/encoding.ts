@@ -58,27 +58,19 @@ function requireUtf8Charset(encoding: string): void {
   }
 }
 
-/** `verify` for express.json: the raw body must be UTF-8 (RFC 8259 §8.1), and say so. */
-export function verifyUtf8Json(
-  _req: IncomingMessage,
-  _res: unknown,
-  body: Buffer,
-  encoding: string,
-): void {
-  requireUtf8Charset(encoding);
-  if (!isUtf8(body))
-    throw new BodyEncodingError(400, 'encoding.invalid', 'The request body is not valid UTF-8.');
+/** A body parser's `verify`: the declared charset must be UTF-8 and `valid(body)` must hold. */
+function utf8Verify(valid: (body: Buffer) => boolean, detail: string) {
+  return (_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string): void => {
+    requireUtf8Charset(encoding);
+    if (!valid(body)) throw new BodyEncodingError(400, 'encoding.invalid', detail);
+  };
 }
 
+/** `verify` for express.json: the raw body must be UTF-8 (RFC 8259 §8.1), and say so. */
+export const verifyUtf8Json = utf8Verify(isUtf8, 'The request body is not valid UTF-8.');
+
 /** `verify` for express.urlencoded: the percent-encoded values must decode to UTF-8. */
-export function verifyUtf8Form(
-  _req: IncomingMessage,
-  _res: unknown,
-  body: Buffer,
-  encoding: string,
-): void {
-  requireUtf8Charset(encoding);
-  if (!isUtf8PercentEncoded(body.toString('latin1'))) {
-    throw new BodyEncodingError(400, 'encoding.invalid', 'The form data is not valid UTF-8.');
-  }
-}
+export const verifyUtf8Form = utf8Verify(
+  (body) => isUtf8PercentEncoded(body.toString('latin1')),
+  'The form data is not valid UTF-8.',
+);

@@ -177,8 +177,16 @@ describe('embedded mongo: unsupported features fail clearly', () => {
       );
     });
 
-    it('when explain is asked for, then the error names explain', async () => {
-      await expectRefused(c.find({ n: 1 }).explain(), /explain/);
+    it('when an update or delete is explained, then the error names what was explained', async () => {
+      await expectRefused(
+        db.command({ explain: { update: 'docs', updates: [{ q: {}, u: { $set: { n: 3 } } }] } }),
+        /explain of update/,
+      );
+      await expectRefused(
+        db.command({ explain: { delete: 'docs', deletes: [{ q: {}, limit: 0 }] } }),
+        /explain of delete/,
+      );
+      assert.equal(await c.countDocuments(), 2);
     });
   });
 

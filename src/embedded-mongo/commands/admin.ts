@@ -1,8 +1,8 @@
-/** Handshake, diagnostics and the catalog: hello, ping, buildInfo, serverStatus, list*, create, drop…, dbStats. */
-import { Long, type Document } from 'bson';
+/** Handshake, diagnostics and the catalog: hello, ping, buildInfo, serverStatus, list*, create, drop…, dbStats, collStats, validate. */
+import { Long, UUID, type Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
 import type { WriteBatch } from '../engine/catalog';
-import { bsonSize, Collection } from '../engine/collection';
+import { bsonSize, Collection, validateDocument } from '../engine/collection';
 import { compileFilter } from '../engine/query';
 import { isPlainObject, type Doc } from '../engine/values';
 import { PAUSE, withPauses, type Sliced } from '../engine/slices';
@@ -11,6 +11,7 @@ import {
   batchSizeOf,
   collectionName,
   noTransactions,
+  stillLive,
   type CommandContext,
   type Handler,
   type Handlers,
@@ -197,12 +198,8 @@ function* dbStats(store: Store, cmd: Document, db: string): Sliced<Document> {
   };
 }
 
-function* collStats(store: Store, cmd: Document, db: string): Sliced<Document> {
-  const name = collectionName(cmd, 'collStats');
-  const coll = store.catalog.get(db, name);
-  if (!coll)
-    throw new MongoServerError(Codes.NamespaceNotFound, `Collection [${db}.${name}] not found.`);
-  const scale = scaleOf(cmd);
+/** collStats' fields for one collection (also $collStats' storageStats). */
+export function* storageStats(coll: Collection, scale: number): Sliced<Doc> {
   const s = yield* sizesOf(coll);
   const indexSizes = Object.fromEntries(
     Object.entries(s.indexSizes).map(([k, v]) => [k, (v as number) / scale]),
@@ -218,11 +215,88 @@ function* collStats(store: Store, cmd: Document, db: string): Sliced<Document> {
     totalIndexSize: s.totalIndexSize / scale,
     totalSize: (s.dataSize + s.totalIndexSize) / scale,
     scaleFactor: scale,
+  };
+}
+
+function* collStats(store: Store, cmd: Document, db: string): Sliced<Document> {
+  const name = collectionName(cmd, 'collStats');
+  const coll = store.catalog.get(db, name);
+  if (!coll)
+    throw new MongoServerError(Codes.NamespaceNotFound, `Collection [${db}.${name}] not found.`);
+  return { ...(yield* storageStats(coll, scaleOf(cmd))), ok: 1 };
+}
+
+/**
+ * validate: checks every document (BSON size, _id, field names) and every index against the
+ * documents (each holds exactly the keys the documents give it, in order). A failure is reported
+ * in errors[] with valid: false, as mongod reports corruption, never as a command error.
+ */
+function* validate(store: Store, cmd: Document, db: string): Sliced<Document> {
+  const name = collectionName(cmd, 'validate');
+  const coll = store.catalog.get(db, name);
+  if (!coll)
+    throw new MongoServerError(
+      Codes.NamespaceNotFound,
+      `Collection '${db}.${name}' does not exist to validate.`,
+    );
+  for (const k of ['repair', 'metadata', 'checkBSONConformance'])
+    if (cmd[k] === true) throw unsupported(`the validate option '${k}'`);
+  const errors: string[] = [];
+  const expected = new Map<string, number>([...coll.indexes.keys()].map((n) => [n, 0]));
+  let nrecords = 0;
+  let nInvalidDocuments = 0;
+  for (const entry of withPauses(coll.docs.entries())) {
+    if (entry === PAUSE) {
+      yield PAUSE;
+      stillLive(store, coll);
+      continue;
+    }
+    const [, doc] = entry;
+    nrecords++;
+    try {
+      validateDocument(doc);
+    } catch (e) {
+      nInvalidDocuments++;
+      if (errors.length < 20)
+        errors.push(`Document with _id ${String(doc._id)} is invalid: ${(e as Error).message}`);
+    }
+    for (const [ixName, ix] of coll.indexes)
+      expected.set(ixName, expected.get(ixName)! + ix.keysFor(doc).length);
+  }
+  const keysPerIndex: Doc = { _id_: coll.docs.size };
+  const indexDetails: Doc = { _id_: { valid: true } };
+  for (const [ixName, ix] of coll.indexes) {
+    keysPerIndex[ixName] = ix.size;
+    const ok = ix.size === expected.get(ixName);
+    indexDetails[ixName] = { valid: ok };
+    if (!ok)
+      errors.push(
+        `index ${ixName} has ${ix.size} keys but the documents give ${expected.get(ixName)}`,
+      );
+  }
+  if (nrecords !== coll.docs.size)
+    errors.push(`${coll.docs.size} records counted but ${nrecords} read`);
+  return {
+    ns: coll.ns,
+    uuid: new UUID(coll.uuid),
+    nInvalidDocuments,
+    nNonCompliantDocuments: nInvalidDocuments,
+    nrecords,
+    nIndexes: coll.indexes.size + 1,
+    keysPerIndex,
+    indexDetails,
+    valid: errors.length === 0,
+    repaired: false,
+    warnings: [],
+    errors,
+    extraIndexEntries: [],
+    missingIndexEntries: [],
+    corruptRecords: [],
     ok: 1,
   };
 }
 
-function scaleOf(cmd: Document): number {
+export function scaleOf(cmd: Document): number {
   if (cmd.scale === undefined) return 1;
   const n = Number(cmd.scale);
   if (!Number.isInteger(n) || n < 1)
@@ -256,10 +330,8 @@ export const adminCommands: Handlers = {
   dropDatabase: (s, _c, db, b) => (s.catalog.dropDatabase(b, db), { dropped: db, ok: 1 }),
   dbStats,
   collStats,
+  validate,
   renameCollection,
-  explain: () => {
-    throw unsupported('explain');
-  },
   commitTransaction: () => {
     throw noTransactions();
   },

@@ -12,6 +12,19 @@ import { asBadValue, compileFilter, rejectUnsupportedOperators } from '../engine
 import { prepareStage } from '../engine/pipeline';
 import { isPlainObject, mingoView, type Doc } from '../engine/values';
 import { collect, PAUSE, type Scan, type Sliced } from '../engine/slices';
+import {
+  EOF_PLAN,
+  executionStats,
+  explainReply,
+  measure,
+  parseVerbosity,
+  planOnly,
+  queryPlanner,
+  winningPlan,
+  withAllPlans,
+  type Verbosity,
+} from '../engine/explain';
+import { SERVER_VERSION, scaleOf, storageStats } from './admin';
 import { batchSizeOf, compileAndEmpty, type Handlers, type Store } from './shared';
 
 /** A Map, so a stage named like an inherited key (`constructor`) is not found here. */
@@ -26,7 +39,6 @@ const UNSUPPORTED_STAGES: ReadonlyMap<string, string> = new Map([
   ['$currentOp', 'the $currentOp aggregation stage'],
   ['$listSessions', 'the $listSessions aggregation stage'],
   ['$listLocalSessions', 'the $listLocalSessions aggregation stage'],
-  ['$collStats', 'the $collStats aggregation stage'],
   ['$indexStats', 'the $indexStats aggregation stage'],
   ['$planCacheStats', 'the $planCacheStats aggregation stage'],
 ]);
@@ -36,14 +48,25 @@ function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
     throw unsupported('database-level aggregation (aggregate: 1)');
   const name = cmd.aggregate;
   validateNamespace(db, name);
-  if (cmd.explain) throw unsupported('explain');
+  if (cmd.explain) return yield* explainAggregate(store, cmd, db, parseVerbosity(false));
   if (cmd.let !== undefined) throw unsupported("the aggregate option 'let'");
   if (!isPlainObject(cmd.cursor))
     throw new MongoServerError(
       Codes.FailedToParse,
       "The 'cursor' option is required, except for aggregate with the explain argument",
     );
-  const pipeline = cmd.pipeline;
+  const collStats = collStatsStage(cmd.pipeline);
+  const stages = checkPipeline(collStats ? (cmd.pipeline as Doc[]).slice(1) : cmd.pipeline);
+  const ns = `${db}.${name}`;
+  const coll = store.catalog.get(db, name);
+  const results = collStats
+    ? runStages(stages, [yield* collStatsDocument(coll, ns, collStats)], mingoOptions(store, db))
+    : yield* runPipeline(store, coll, db, stages, cmd.hint);
+  return yield* store.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
+}
+
+/** Checks a pipeline's stages (refusing unsupported ones by name) and prepares them for mingo. */
+function checkPipeline(pipeline: unknown): Doc[] {
   if (!Array.isArray(pipeline))
     throw new MongoServerError(
       Codes.TypeMismatch,
@@ -66,20 +89,19 @@ function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
   }
   const stages = (pipeline as Doc[]).flatMap(prepareStage);
   rejectUnsupportedOperators(stages);
-  const ns = `${db}.${name}`;
-  const coll = store.catalog.get(db, name);
-  const results = yield* runPipeline(store, coll, db, stages, cmd.hint);
-  return yield* store.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
+  return stages;
 }
 
-function* runPipeline(
-  store: Store,
-  coll: Collection | undefined,
-  db: string,
-  pipeline: Doc[],
-  hint: unknown,
-): Sliced<Scan<Doc>> {
-  // A leading $match/$sort/$skip/$limit runs on the collection's planner (and its indexes).
+/** A leading $match/$sort/$skip/$limit, which runs on the collection's planner (and its indexes). */
+interface CursorPrefix {
+  filter: unknown;
+  sort: unknown;
+  skip: number;
+  limit: number;
+  rest: Doc[];
+}
+
+function cursorPrefix(pipeline: Doc[]): CursorPrefix {
   let i = 0;
   let filter: unknown = {};
   let sort: unknown;
@@ -89,7 +111,103 @@ function* runPipeline(
   if (pipeline[i]?.$sort !== undefined) sort = pipeline[i++].$sort;
   if (sort !== undefined && pipeline[i]?.$skip !== undefined) skip = Number(pipeline[i++].$skip);
   if (pipeline[i]?.$limit !== undefined) limit = Number(pipeline[i++].$limit);
-  const rest = pipeline.slice(i);
+  return { filter, sort, skip, limit, rest: pipeline.slice(i) };
+}
+
+/**
+ * explain of an aggregate: a pipeline the query layer runs whole is explained as a find; otherwise
+ * the $cursor stage carries the query's plan and the remaining stages follow as given.
+ */
+export function* explainAggregate(
+  store: Store,
+  cmd: Document,
+  db: string,
+  verbosity: Verbosity,
+): Sliced<Document> {
+  if (typeof cmd.aggregate !== 'string')
+    throw unsupported('database-level aggregation (aggregate: 1)');
+  const name = cmd.aggregate;
+  validateNamespace(db, name);
+  const stages = checkPipeline(cmd.pipeline);
+  const { filter, sort, skip, limit, rest } = cursorPrefix(stages);
+  const coll = store.catalog.get(db, name);
+  const ns = `${db}.${name}`;
+  const match = (isPlainObject(filter) ? filter : {}) as Doc;
+  const command = { ...cmd, $db: db };
+  let cursor: Doc;
+  if (!coll) cursor = planOnly(ns, match, EOF_PLAN, verbosity);
+  else {
+    const access = coll.accessPath(match, sort, cmd.hint);
+    const plan = winningPlan(access, { filter: match, sort: sort as Doc, skip, limit });
+    cursor = { queryPlanner: queryPlanner(ns, match, plan) };
+    if (verbosity !== 'queryPlanner') {
+      const m = yield* measure(coll, coll.find(match, { sort, skip, limit, hint: cmd.hint }));
+      cursor.executionStats = withAllPlans(executionStats(plan, access, m), verbosity);
+    }
+  }
+  if (rest.length === 0) return explainReply(cursor, command, SERVER_VERSION);
+  return explainReply({ stages: [{ $cursor: cursor }, ...rest] }, command, SERVER_VERSION);
+}
+
+function mingoOptions(store: Store, db: string): AggregatorOptions {
+  return {
+    scriptEnabled: false,
+    processingMode: ProcessingMode.CLONE_INPUT,
+    collectionResolver: (other: string) =>
+      [...(store.catalog.get(db, other)?.docs.values() ?? [])].map((d) => mingoView(d, null)),
+  };
+}
+
+/** The $collStats specification when the pipeline starts with one; refused anywhere else. */
+function collStatsStage(pipeline: unknown): Doc | null {
+  if (!Array.isArray(pipeline)) return null;
+  pipeline.forEach((stage, i) => {
+    if (i > 0 && isPlainObject(stage) && stage.$collStats !== undefined)
+      throw new MongoServerError(
+        Codes.Location40602,
+        '$collStats is only valid as the first stage in a pipeline.',
+      );
+  });
+  const first = pipeline[0];
+  if (!isPlainObject(first) || first.$collStats === undefined) return null;
+  if (!isPlainObject(first.$collStats))
+    throw new MongoServerError(
+      Codes.FailedToParse,
+      '$collStats must take a nested object but found: ' + JSON.stringify(first.$collStats),
+    );
+  for (const k of Object.keys(first.$collStats))
+    if (k !== 'storageStats' && k !== 'count')
+      throw unsupported(`the $collStats option '${k}' (storageStats and count are supported)`);
+  return first.$collStats;
+}
+
+/** The one document $collStats produces: storageStats (collStats' fields) and/or count. */
+function* collStatsDocument(coll: Collection | undefined, ns: string, spec: Doc): Sliced<Doc> {
+  const out: Doc = { ns, host: 'embedded', localTime: new Date() };
+  if (spec.storageStats === undefined && spec.count === undefined) return out;
+  if (!coll)
+    throw new MongoServerError(
+      Codes.NamespaceNotFound,
+      `Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [${ns}] not found.`,
+    );
+  if (spec.storageStats !== undefined) {
+    const opts = isPlainObject(spec.storageStats) ? spec.storageStats : {};
+    const stats = yield* storageStats(coll, scaleOf(opts));
+    delete stats.ns;
+    out.storageStats = stats;
+  }
+  if (spec.count !== undefined) out.count = coll.docs.size;
+  return out;
+}
+
+function* runPipeline(
+  store: Store,
+  coll: Collection | undefined,
+  db: string,
+  pipeline: Doc[],
+  hint: unknown,
+): Sliced<Scan<Doc>> {
+  const { filter, sort, skip, limit, rest } = cursorPrefix(pipeline);
   // countDocuments(): [{$match}, ({$skip}, {$limit},)? {$group: {_id: 1, n: {$sum: 1}}}]
   if (rest.length === 1 && isCountGroup(rest[0])) {
     const n = coll ? yield* coll.count(filter, skip, limit, hint) : 0;
@@ -102,12 +220,7 @@ function* runPipeline(
   }
   const source = coll ? coll.find(filter, { sort, skip, limit, hint }) : compileAndEmpty(filter);
   if (rest.length === 0) return source;
-  const options = {
-    scriptEnabled: false,
-    processingMode: ProcessingMode.CLONE_INPUT,
-    collectionResolver: (other: string) =>
-      [...(store.catalog.get(db, other)?.docs.values() ?? [])].map((d) => mingoView(d, null)),
-  };
+  const options = mingoOptions(store, db);
   // Stages that look at one document at a time run over the source in chunks, a slice each;
   // the rest (grouping, sorting, lookups) runs once over what they produced.
   let streaming = 0;

@@ -18,6 +18,7 @@ import { adminCommands, hello } from './admin';
 import { aggregateCommands } from './aggregate';
 import { crudCommands } from './crud';
 import { cursorCommands } from './cursors';
+import { explainCommands } from './explain';
 import { indexCommands } from './indexes';
 import {
   noTransactions,
@@ -40,9 +41,14 @@ export type Journal = (record: Document) => Promise<void>;
 
 /** Every command by name; a Map, so no name reaches Object.prototype. */
 const HANDLERS: ReadonlyMap<string, Handler> = new Map(
-  [adminCommands, crudCommands, cursorCommands, indexCommands, aggregateCommands].flatMap(
-    (family) => Object.entries(family),
-  ),
+  [
+    adminCommands,
+    crudCommands,
+    cursorCommands,
+    indexCommands,
+    aggregateCommands,
+    explainCommands,
+  ].flatMap((family) => Object.entries(family)),
 );
 
 export class CommandExecutor {

@@ -1,12 +1,19 @@
-/** Secondary indexes: createIndexes (built in slices, made visible all at once), listIndexes, dropIndexes. */
+/** Secondary indexes: createIndexes (built in slices, made visible all at once), listIndexes, dropIndexes, collMod. */
 import type { Document } from 'bson';
-import { Codes, MongoServerError, badValue } from '../errors';
+import { Codes, MongoServerError, badValue, unsupported } from '../errors';
 import type { WriteBatch } from '../engine/catalog';
 import type { Collection, IndexBuild } from '../engine/collection';
 import { validateIndexSpec, type IndexSpec } from '../engine/indexes';
 import { isPlainObject, type Doc } from '../engine/values';
 import type { Sliced } from '../engine/slices';
-import { batchSizeOf, collectionName, stillLive, type Handlers, type Store } from './shared';
+import {
+  GENERIC_FIELDS,
+  batchSizeOf,
+  collectionName,
+  stillLive,
+  type Handlers,
+  type Store,
+} from './shared';
 
 /**
  * Builds every requested index in slices while writes go on, then makes them visible together in
@@ -105,6 +112,89 @@ function dropIndexes(store: Store, cmd: Document, db: string, batch: WriteBatch)
   }
   return { nIndexesWas: was, ok: 1 };
 }
+/**
+ * collMod, for what it changes on an index: `hidden` (the planner stops using it and it cannot be
+ * hinted, while it is still maintained and still enforces uniqueness) and `expireAfterSeconds`.
+ * The reply carries the old and new values, omitted for an unchanged `hidden`, as in mongod.
+ * Every other collMod option is refused by name. Journaled as the index's new specification.
+ */
+function collMod(store: Store, cmd: Document, db: string, batch: WriteBatch): Document {
+  const name = collectionName(cmd, 'collMod');
+  for (const k of Object.keys(cmd)) {
+    if (k === 'collMod' || k === 'index' || GENERIC_FIELDS.has(k)) continue;
+    throw unsupported(`the collMod option '${k}'`);
+  }
+  const coll = store.catalog.get(db, name);
+  if (!coll)
+    throw new MongoServerError(Codes.NamespaceNotFound, `ns does not exist: ${db}.${name}`);
+  const opts = cmd.index;
+  if (opts === undefined) return { ok: 1 };
+  if (!isPlainObject(opts)) throw badValue("'index' must be an object");
+  for (const k of Object.keys(opts))
+    if (!['keyPattern', 'name', 'hidden', 'expireAfterSeconds'].includes(k))
+      throw unsupported(`the collMod index option '${k}'`);
+  if ((opts.keyPattern === undefined) === (opts.name === undefined))
+    throw new MongoServerError(
+      Codes.InvalidOptions,
+      'must specify either index name or key pattern',
+    );
+  const label = typeof opts.name === 'string' ? opts.name : JSON.stringify(opts.keyPattern ?? null);
+  const isId =
+    opts.name === '_id_' ||
+    (isPlainObject(opts.keyPattern) && JSON.stringify(opts.keyPattern) === '{"_id":1}');
+  const ix = isId
+    ? undefined
+    : typeof opts.name === 'string'
+      ? coll.indexes.get(opts.name)
+      : isPlainObject(opts.keyPattern)
+        ? coll.findIndexByKey(opts.keyPattern)
+        : undefined;
+  if (isId)
+    throw new MongoServerError(
+      Codes.InvalidOptions,
+      'cannot modify hidden or TTL options of the _id index',
+    );
+  if (!ix)
+    throw new MongoServerError(Codes.IndexNotFound, `cannot find index ${label} for ns ${coll.ns}`);
+  if (opts.hidden === undefined && opts.expireAfterSeconds === undefined)
+    throw new MongoServerError(Codes.InvalidOptions, 'no expireAfterSeconds or hidden field');
+  if (opts.hidden !== undefined && typeof opts.hidden !== 'boolean')
+    throw new MongoServerError(Codes.TypeMismatch, "'hidden' must be a boolean");
+  let ttl: number | undefined;
+  if (opts.expireAfterSeconds !== undefined) {
+    ttl = Number(opts.expireAfterSeconds);
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > 2147483647)
+      throw new MongoServerError(
+        Codes.InvalidOptions,
+        "TTL index 'expireAfterSeconds' option must be within an acceptable range, try a lower number",
+      );
+    if (ix.fields.length !== 1)
+      throw new MongoServerError(
+        Codes.InvalidOptions,
+        'TTL indexes are single-field indexes, compound indexes do not support TTL',
+      );
+  }
+  const reply: Doc = {};
+  const spec = ix.spec;
+  if (ttl !== undefined) {
+    if (spec.expireAfterSeconds !== undefined)
+      reply.expireAfterSeconds_old = spec.expireAfterSeconds;
+    reply.expireAfterSeconds_new = ttl;
+    spec.expireAfterSeconds = ttl;
+  }
+  if (opts.hidden !== undefined && (spec.hidden === true) !== opts.hidden) {
+    reply.hidden_old = spec.hidden === true;
+    reply.hidden_new = opts.hidden;
+    if (opts.hidden) spec.hidden = true;
+    else delete spec.hidden;
+  }
+  // The journal has no op for changing an index: the new specification replaces the old one.
+  batch.dropIndex(coll, spec.name);
+  batch.createIndex(coll, { ...spec } as unknown as Doc);
+  reply.ok = 1;
+  return reply;
+}
+
 /** True if `coll` has this index already (or it is requested twice); throws if a different one has its name or key. */
 function isExistingIndex(
   coll: Collection,
@@ -136,4 +226,5 @@ export const indexCommands: Handlers = {
   listIndexes: (s, c, db) => listIndexes(s, c, db),
   dropIndexes,
   deleteIndexes: dropIndexes,
+  collMod,
 };

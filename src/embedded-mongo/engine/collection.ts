@@ -44,6 +44,20 @@ interface Plan {
   order?: SortSpec;
 }
 
+/** How find() reaches its candidates, for explain (see Collection.accessPath). */
+export type AccessPath =
+  | { stage: 'IDHACK'; ids: unknown[]; sorted: boolean }
+  | {
+      stage: 'IXSCAN';
+      index: Index | '_id';
+      /** null: the whole index. */
+      ranges: Array<KeyRange | null>;
+      direction: 1 | -1;
+      /** The candidates come in the requested sort order (no in-memory sort). */
+      sorted: boolean;
+    }
+  | { stage: 'COLLSCAN'; direction: 1 | -1; sorted: boolean };
+
 export class Collection {
   readonly docs = new Map<string, Doc>();
   readonly indexes = new Map<string, Index>();
@@ -278,11 +292,59 @@ export class Collection {
     if (hint === '_id_' || (isPlainObject(hint) && JSON.stringify(hint) === '{"_id":1}'))
       return '_id';
     const ix = typeof hint === 'string' ? this.indexes.get(hint) : this.findIndexByKey(hint);
-    if (!ix)
+    // A hidden index cannot be hinted (mongod answers as for a missing one).
+    if (!ix || ix.spec.hidden)
       throw badValue(
         `error processing query: ns=${this.ns} planner returned error :: caused by :: hint provided does not correspond to an existing index`,
       );
     return ix;
+  }
+
+  /**
+   * For explain: the access path find() takes for this filter, sort and hint, decided with the
+   * planner's own steps (hintedIndex, chooseIndex, sortDirectionOn) in plan()'s order.
+   */
+  accessPath(filter: unknown, sortSpec?: unknown, hint?: unknown): AccessPath {
+    const sort = parseSort(sortSpec);
+    const preds = indexablePredicates(filter);
+    if (hint !== undefined) {
+      const target = this.hintedIndex(hint);
+      if (target === '_id')
+        return { stage: 'IXSCAN', index: '_id', ranges: [null], direction: 1, sorted: !sort };
+      if ('natural' in target)
+        return { stage: 'COLLSCAN', direction: target.natural, sorted: !sort };
+      const choice = this.chooseIndex(preds, [target]);
+      const ranges = choice ? choice.ranges : [null];
+      const reverse = sort ? this.sortDirectionOn(target, sort, choice?.range ?? null) : null;
+      const sorted = !sort || (reverse !== null && ranges.length === 1);
+      return { stage: 'IXSCAN', index: target, ranges, direction: reverse ?? 1, sorted };
+    }
+    const idPred = preds.get('_id');
+    if (idPred && idPred.kind !== 'range') {
+      const ids = idPred.kind === 'eq' ? [idPred.value] : idPred.values;
+      return { stage: 'IDHACK', ids, sorted: ids.length <= 1 || !sort };
+    }
+    const choice = this.chooseIndex(preds);
+    if (choice) {
+      const reverse = sort ? this.sortDirectionOn(choice.index, sort, choice.range) : null;
+      const sorted = !sort || (reverse !== null && choice.ranges.length === 1);
+      return {
+        stage: 'IXSCAN',
+        index: choice.index,
+        ranges: choice.ranges,
+        direction: reverse ?? 1,
+        sorted,
+      };
+    }
+    if (sort) {
+      for (const ix of this.indexes.values()) {
+        if (ix.multikey || ix.spec.sparse || ix.partial || ix.spec.hidden) continue;
+        const dir = this.sortDirectionOn(ix, sort, null);
+        if (dir !== null)
+          return { stage: 'IXSCAN', index: ix, ranges: [null], direction: dir, sorted: true };
+      }
+    }
+    return { stage: 'COLLSCAN', direction: 1, sorted: !sort };
   }
 
   /** The plan a hint imposes: that index (its ranges for the filter, or all of it), or a collection scan. */
@@ -334,7 +396,7 @@ export class Collection {
     }
     if (sort) {
       for (const ix of this.indexes.values()) {
-        if (ix.multikey || ix.spec.sparse || ix.partial) continue;
+        if (ix.multikey || ix.spec.sparse || ix.partial || ix.spec.hidden) continue;
         const dir = this.sortDirectionOn(ix, sort, null);
         if (dir !== null)
           return { candidates: this.idsToDocs(ix.scan(null, dir === -1)), sorted: true };
@@ -368,7 +430,7 @@ export class Collection {
   ): { index: Index; ranges: KeyRange[]; range: KeyRange } | null {
     let best: { index: Index; ranges: KeyRange[]; range: KeyRange; score: number } | null = null;
     for (const ix of hinted ?? this.indexes.values()) {
-      if (ix.partial && !hinted) continue;
+      if ((ix.partial || ix.spec.hidden) && !hinted) continue;
       const eq: unknown[] = [];
       let inValues: unknown[] | null = null;
       let range: KeyRange | null = null;

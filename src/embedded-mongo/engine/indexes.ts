@@ -17,6 +17,7 @@ export interface IndexSpec {
   sparse?: boolean;
   partialFilterExpression?: Doc;
   expireAfterSeconds?: number;
+  hidden?: boolean;
   [option: string]: unknown;
 }
 
@@ -48,6 +49,7 @@ const SUPPORTED_OPTIONS = new Set([
   'sparse',
   'partialFilterExpression',
   'expireAfterSeconds',
+  'hidden',
   'background',
   'ns',
 ]);
@@ -88,6 +90,8 @@ export function validateIndexSpec(raw: Doc): IndexSpec {
     spec.partialFilterExpression = raw.partialFilterExpression as Doc;
   if (raw.expireAfterSeconds !== undefined)
     spec.expireAfterSeconds = Number(raw.expireAfterSeconds);
+  // Hidden from the planner (not hintable), still maintained and still enforcing uniqueness.
+  if (raw.hidden === true) spec.hidden = true;
   return spec;
 }
 
