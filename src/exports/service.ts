@@ -196,17 +196,7 @@ export async function recentExports(limit = 20): Promise<ExportSummary[]> {
   )
     .sort({ createdAt: -1, _id: -1 })
     .limit(limit)
-    .lean<
-      Array<{
-        _id: Types.ObjectId;
-        format: string;
-        rows: number;
-        bytes: number;
-        sha256: string;
-        actor: string;
-        createdAt: Date;
-      }>
-    >();
+    .lean<Array<Omit<ExportSummary, 'id' | 'manifestUrl'> & { _id: Types.ObjectId }>>();
   return recs.map((r) => ({
     id: String(r._id),
     format: r.format,
