@@ -107,15 +107,24 @@ function svgOpen(f: Frame, id: string, title: string, desc: string): string {
   );
 }
 
-/** A line with a shaded area, e.g. the cumulative number of signatories. */
-export function lineChart(
-  points: readonly SeriesPoint[],
-  options: { id: string; title: string; desc: string; formatValue: (n: number) => string },
-): string {
+export interface ChartOptions {
+  id: string;
+  title: string;
+  desc: string;
+  formatValue: (n: number) => string;
+}
+
+/** The frame, the value axis scaled to the largest point (at least 1) and the plot's width. */
+function plotArea(points: readonly SeriesPoint[], options: ChartOptions) {
   const f = FRAME;
   const max = Math.max(1, ...points.map((p) => p.value));
   const { y, svg: grid } = axes(f, max, options.formatValue);
-  const plotW = f.w - f.left - f.right;
+  return { f, y, grid, plotW: f.w - f.left - f.right };
+}
+
+/** A line with a shaded area, e.g. the cumulative number of signatories. */
+export function lineChart(points: readonly SeriesPoint[], options: ChartOptions): string {
+  const { f, y, grid, plotW } = plotArea(points, options);
   const x = (i: number) =>
     points.length <= 1 ? f.left + plotW / 2 : f.left + (i / (points.length - 1)) * plotW;
   let body = grid;
@@ -132,14 +141,8 @@ export function lineChart(
 }
 
 /** Vertical columns, e.g. new signatories per day or month. */
-export function columnChart(
-  points: readonly SeriesPoint[],
-  options: { id: string; title: string; desc: string; formatValue: (n: number) => string },
-): string {
-  const f = FRAME;
-  const max = Math.max(1, ...points.map((p) => p.value));
-  const { y, svg: grid } = axes(f, max, options.formatValue);
-  const plotW = f.w - f.left - f.right;
+export function columnChart(points: readonly SeriesPoint[], options: ChartOptions): string {
+  const { f, y, grid, plotW } = plotArea(points, options);
   const slot = plotW / Math.max(1, points.length);
   const barW = Math.max(1, Math.min(48, slot * 0.7));
   const x = (i: number) => f.left + slot * i + slot / 2;
