@@ -56,6 +56,19 @@ function as(r: RegistryHandle, token: string) {
 /** A query string written as in a browser's address bar, percent-encoded where it must be. */
 const rawQuery = (query: string): string => encodeURI(query).replace(/%25([0-9A-F]{2})/g, '%$1');
 
+type AdminApi = { r: RegistryHandle; admin: Admin; api: ReturnType<typeof as> };
+
+/** This block's registry, and an admin with its API client, made before the block's own hooks. */
+function useAdminApi(): AdminApi {
+  const r = useRegistry();
+  const t = { r } as AdminApi;
+  before(async () => {
+    t.admin = await r.makeAdmin();
+    t.api = as(r, t.admin.token);
+  });
+  return t;
+}
+
 function expectOk(res: Response, status = 200): Response {
   assert.equal(
     res.status,
@@ -359,38 +372,32 @@ describe('admin API', () => {
   });
 
   describe('pledge record, review and corrections', () => {
-    const r = useRegistry();
-    let admin: Admin;
-    let api: ReturnType<typeof as>;
-
-    before(async () => {
-      admin = await r.makeAdmin();
-      api = as(r, admin.token);
-    });
+    const t = useAdminApi();
+    const { r } = t;
 
     it('when the pledge id is unknown, then 404; when it is malformed, then 400 naming id', async () => {
       assertProblem(
-        await api.get(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}`),
+        await t.api.get(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}`),
         404,
       );
-      assertProblem(await api.get('/admin/pledges/not-an-id'), 400, ['id']);
-      assertProblem(await api.get('/admin/pledges/0123456789abcdef0123456'), 400, ['id']);
-      assertProblem(await api.get(`/admin/pledges/${'z'.repeat(24)}`), 400, ['id']);
+      assertProblem(await t.api.get('/admin/pledges/not-an-id'), 400, ['id']);
+      assertProblem(await t.api.get('/admin/pledges/0123456789abcdef0123456'), 400, ['id']);
+      assertProblem(await t.api.get(`/admin/pledges/${'z'.repeat(24)}`), 400, ['id']);
     });
 
     it('when a pledge was approved, certified and revoked, then its record lists the certificate as revoked and every event in time order', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, admin.token);
-      const other = await activePledge(r, admin.token); // its events must not show up
-      const serial = await issuedSerial(r, admin.token, p.id);
-      await issuedSerial(r, admin.token, other.id);
+      const p = await activePledge(r, t.admin.token);
+      const other = await activePledge(r, t.admin.token); // its events must not show up
+      const serial = await issuedSerial(r, t.admin.token, p.id);
+      await issuedSerial(r, t.admin.token, other.id);
       expectOk(
-        await api.post(`/admin/certificates/${serial}/revoke`, {
+        await t.api.post(`/admin/certificates/${serial}/revoke`, {
           reason: '虚假宣传 / false claims',
         }),
       );
 
-      const res = expectOk(await api.get(`/admin/pledges/${p.id}`));
+      const res = expectOk(await t.api.get(`/admin/pledges/${p.id}`));
       assert.equal(res.body.pledge.id, p.id);
       assert.equal(res.body.pledge.status, 'revoked');
       assert.equal(res.body.pledge.company.uscc, p.body.company.uscc);
@@ -424,22 +431,22 @@ describe('admin API', () => {
       for (const e of events)
         assert.ok([p.id, serial].includes(e.subject.id), `foreign event ${JSON.stringify(e)}`);
       const revoked = events[4];
-      assert.equal(revoked.actor, `admin:${admin.id}`);
+      assert.equal(revoked.actor, `admin:${t.admin.id}`);
       assert.deepEqual(revoked.subject, { type: 'certificate', id: serial });
       assert.equal(revoked.after?.reason, '虚假宣传 / false claims');
-      assert.equal(events[2].actor, `admin:${admin.id}`);
+      assert.equal(events[2].actor, `admin:${t.admin.id}`);
       assert.ok(!JSON.stringify(res.body).includes('confirmTokenHash'));
     });
 
     it('when a pledge awaiting review is rejected through the admin API, then its record shows the reason and pledge.rejected', async () => {
       const p = await signAndConfirm(r);
       const res = expectOk(
-        await api.post(`/admin/pledges/${p.id}/reject`, {
+        await t.api.post(`/admin/pledges/${p.id}/reject`, {
           reason: '材料不符 / documents do not match',
         }),
       );
       assert.equal(res.body.status, 'rejected');
-      const record = expectOk(await api.get(`/admin/pledges/${p.id}`));
+      const record = expectOk(await t.api.get(`/admin/pledges/${p.id}`));
       assert.equal(record.body.pledge.closedReason, '材料不符 / documents do not match');
       assert.deepEqual(record.body.certificates, []);
       assert.deepEqual(
@@ -447,24 +454,24 @@ describe('admin API', () => {
         ['pledge.signed', 'pledge.confirmed', 'pledge.rejected'],
       );
       assertProblem(
-        await api.post(`/admin/pledges/${p.id}/approve`, { evidenceChecked: true }),
+        await t.api.post(`/admin/pledges/${p.id}/approve`, { evidenceChecked: true }),
         409,
       );
       assertProblem(
-        await api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/approve`, {
+        await t.api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/approve`, {
           evidenceChecked: true,
         }),
         404,
       );
-      assertProblem(await api.post(`/admin/pledges/${p.id}/reject`, {}), 400, ['reason']);
+      assertProblem(await t.api.post(`/admin/pledges/${p.id}/reject`, {}), 400, ['reason']);
     });
 
     it('when an active pledge is corrected, then a new serial supersedes the old certificate and pledge.corrected records the reason', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, admin.token);
-      const oldSerial = await issuedSerial(r, admin.token, p.id);
+      const p = await activePledge(r, t.admin.token);
+      const oldSerial = await issuedSerial(r, t.admin.token, p.id);
       const res = expectOk(
-        await api.post(`/admin/pledges/${p.id}/correct`, {
+        await t.api.post(`/admin/pledges/${p.id}/correct`, {
           name: '堃垚示例建设工程有限公司',
           nameEn: 'Kunyao Example Construction Co.',
           reason: '工商变更 / registered name changed',
@@ -474,7 +481,7 @@ describe('admin API', () => {
       assert.equal(res.body.company.name, '堃垚示例建设工程有限公司');
       assert.equal(res.body.company.nameEn, 'Kunyao Example Construction Co.');
 
-      const record = expectOk(await api.get(`/admin/pledges/${p.id}`));
+      const record = expectOk(await t.api.get(`/admin/pledges/${p.id}`));
       const newSerial = record.body.pledge.certificateSerial as string;
       assert.ok(newSerial);
       assert.notEqual(newSerial, oldSerial);
@@ -502,7 +509,7 @@ describe('admin API', () => {
       const events = record.body.events as AuditItem[];
       const corrected = events.filter((e) => e.action === 'pledge.corrected');
       assert.equal(corrected.length, 1);
-      assert.equal(corrected[0].actor, `admin:${admin.id}`);
+      assert.equal(corrected[0].actor, `admin:${t.admin.id}`);
       assert.equal(corrected[0].after?.reason, '工商变更 / registered name changed');
       assert.equal(corrected[0].after?.name, '堃垚示例建设工程有限公司');
       assert.equal(corrected[0].before?.name, p.body.company.name);
@@ -528,15 +535,15 @@ describe('admin API', () => {
     // Regression guard (found while writing these tests).
     it('when a pledge is corrected, then the answer carries the new certificate serial', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, admin.token);
-      const oldSerial = await issuedSerial(r, admin.token, p.id);
+      const p = await activePledge(r, t.admin.token);
+      const oldSerial = await issuedSerial(r, t.admin.token, p.id);
       const res = expectOk(
-        await api.post(`/admin/pledges/${p.id}/correct`, {
+        await t.api.post(`/admin/pledges/${p.id}/correct`, {
           name: '昇犇示例物流有限公司',
           reason: '名称更正',
         }),
       );
-      const record = expectOk(await api.get(`/admin/pledges/${p.id}`));
+      const record = expectOk(await t.api.get(`/admin/pledges/${p.id}`));
       assert.notEqual(record.body.pledge.certificateSerial, oldSerial);
       assert.equal(
         res.body.certificateSerial,
@@ -548,17 +555,17 @@ describe('admin API', () => {
     // Regression guard (found while writing these tests).
     it('when a correction is addressed with the id in capitals, then pledge.corrected still appears in the pledge record', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, admin.token);
-      await issuedSerial(r, admin.token, p.id);
+      const p = await activePledge(r, t.admin.token);
+      await issuedSerial(r, t.admin.token, p.id);
       const upper = p.id.toUpperCase();
-      assert.equal(expectOk(await api.get(`/admin/pledges/${upper}`)).body.pledge.id, p.id);
+      assert.equal(expectOk(await t.api.get(`/admin/pledges/${upper}`)).body.pledge.id, p.id);
       expectOk(
-        await api.post(`/admin/pledges/${upper}/correct`, {
+        await t.api.post(`/admin/pledges/${upper}/correct`, {
           nameEn: 'Capital Letters Example Co',
           reason: '英文名称更正',
         }),
       );
-      const record = expectOk(await api.get(`/admin/pledges/${p.id}`));
+      const record = expectOk(await t.api.get(`/admin/pledges/${p.id}`));
       assert.equal(record.body.pledge.company.nameEn, 'Capital Letters Example Co');
       const actions = (record.body.events as AuditItem[]).map((e) => e.action);
       assert.ok(actions.includes('pledge.corrected'), `events: ${actions.join(', ')}`);
@@ -568,9 +575,9 @@ describe('admin API', () => {
     it('when a rejection is addressed with the id in capitals, then pledge.rejected still appears in the pledge record', async () => {
       const p = await signAndConfirm(r);
       expectOk(
-        await api.post(`/admin/pledges/${p.id.toUpperCase()}/reject`, { reason: '资料不全' }),
+        await t.api.post(`/admin/pledges/${p.id.toUpperCase()}/reject`, { reason: '资料不全' }),
       );
-      const record = expectOk(await api.get(`/admin/pledges/${p.id}`));
+      const record = expectOk(await t.api.get(`/admin/pledges/${p.id}`));
       assert.equal(record.body.pledge.status, 'rejected');
       const actions = (record.body.events as AuditItem[]).map((e) => e.action);
       assert.deepEqual(actions, ['pledge.signed', 'pledge.confirmed', 'pledge.rejected']);
@@ -578,11 +585,11 @@ describe('admin API', () => {
 
     it('when only the industry is corrected and the name field is left empty, then the name stays and a new certificate is issued', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, admin.token);
-      const oldSerial = await issuedSerial(r, admin.token, p.id);
+      const p = await activePledge(r, t.admin.token);
+      const oldSerial = await issuedSerial(r, t.admin.token, p.id);
       const industry = p.body.company.industry === 'E' ? 'F' : 'E';
       const res = expectOk(
-        await api.post(`/admin/pledges/${p.id}/correct`, {
+        await t.api.post(`/admin/pledges/${p.id}/correct`, {
           name: '',
           industry,
           reason: '行业分类更正',
@@ -596,13 +603,16 @@ describe('admin API', () => {
 
     it('when there is nothing to correct, then 400 and neither the pledge nor its certificate changes', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, admin.token);
-      const serial = await issuedSerial(r, admin.token, p.id);
+      const p = await activePledge(r, t.admin.token);
+      const serial = await issuedSerial(r, t.admin.token, p.id);
       const before = await Pledge.findById(p.id).lean();
       const eventsBefore = await Event.countDocuments({});
-      assertProblem(await api.post(`/admin/pledges/${p.id}/correct`, { reason: '没有变化' }), 400);
       assertProblem(
-        await api.post(`/admin/pledges/${p.id}/correct`, {
+        await t.api.post(`/admin/pledges/${p.id}/correct`, { reason: '没有变化' }),
+        400,
+      );
+      assertProblem(
+        await t.api.post(`/admin/pledges/${p.id}/correct`, {
           name: '',
           nameEn: '',
           reason: '没有变化',
@@ -610,17 +620,17 @@ describe('admin API', () => {
         400,
       );
       assertProblem(
-        await api.post(`/admin/pledges/${p.id}/correct`, { name: '新名称示例有限公司' }),
+        await t.api.post(`/admin/pledges/${p.id}/correct`, { name: '新名称示例有限公司' }),
         400,
         ['reason'],
       );
       assertProblem(
-        await api.post(`/admin/pledges/${p.id}/correct`, { industry: 'Z', reason: '行业' }),
+        await t.api.post(`/admin/pledges/${p.id}/correct`, { industry: 'Z', reason: '行业' }),
         400,
         ['industry'],
       );
       assertProblem(
-        await api.post(`/admin/pledges/${p.id}/correct`, {
+        await t.api.post(`/admin/pledges/${p.id}/correct`, {
           uscc: 'x',
           name: '新名称示例有限公司',
           reason: '代码',
@@ -640,7 +650,7 @@ describe('admin API', () => {
       this.timeout(40_000);
       const pending = await signAndConfirm(r);
       const before = await Pledge.findById(pending.id).lean();
-      const res = await api.post(`/admin/pledges/${pending.id}/correct`, {
+      const res = await t.api.post(`/admin/pledges/${pending.id}/correct`, {
         name: '新名称示例有限公司',
         reason: '名称更正',
       });
@@ -648,11 +658,11 @@ describe('admin API', () => {
       assert.equal(res.body.type, '/problems/pledge-not-active');
       assert.deepEqual(await Pledge.findById(pending.id).lean(), before);
 
-      const active = await activePledge(r, admin.token);
-      const serial = await issuedSerial(r, admin.token, active.id);
-      expectOk(await api.post(`/admin/certificates/${serial}/revoke`, { reason: '撤销测试' }));
+      const active = await activePledge(r, t.admin.token);
+      const serial = await issuedSerial(r, t.admin.token, active.id);
+      expectOk(await t.api.post(`/admin/certificates/${serial}/revoke`, { reason: '撤销测试' }));
       assertProblem(
-        await api.post(`/admin/pledges/${active.id}/correct`, {
+        await t.api.post(`/admin/pledges/${active.id}/correct`, {
           name: '新名称示例有限公司',
           reason: '名称更正',
         }),
@@ -664,7 +674,7 @@ describe('admin API', () => {
       );
 
       assertProblem(
-        await api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/correct`, {
+        await t.api.post(`/admin/pledges/${new mongoose.Types.ObjectId().toHexString()}/correct`, {
           name: '新名称示例有限公司',
           reason: '名称更正',
         }),
@@ -674,9 +684,8 @@ describe('admin API', () => {
   });
 
   describe('initiative versions', () => {
-    const r = useRegistry();
-    let admin: Admin;
-    let api: ReturnType<typeof as>;
+    const t = useAdminApi();
+    const { r } = t;
     let v1: { version: number; sha256: string };
     let oldPledge: string;
     const draft = {
@@ -700,15 +709,13 @@ describe('admin API', () => {
 
     before(async function () {
       this.timeout(30_000);
-      admin = await r.makeAdmin();
-      api = as(r, admin.token);
       const cur = expectOk(await request(r.app).get(`${API}/initiative`));
       v1 = { version: cur.body.version, sha256: cur.body.sha256 };
       oldPledge = (await signAndConfirm(r)).id;
     });
 
     it('when versions are listed, then the published one shows with how many pledges signed it', async () => {
-      const res = expectOk(await api.get('/admin/initiatives'));
+      const res = expectOk(await t.api.get('/admin/initiatives'));
       assert.equal(res.body.items.length, 1);
       assert.equal(res.body.items[0].version, v1.version);
       assert.equal(res.body.items[0].status, 'published');
@@ -717,7 +724,7 @@ describe('admin API', () => {
     });
 
     it('when a draft is created, then 201 with the next version number and its hash; the public initiative stays the old one', async () => {
-      const res = expectOk(await api.post('/admin/initiatives', draft), 201);
+      const res = expectOk(await t.api.post('/admin/initiatives', draft), 201);
       assert.equal(res.body.version, v1.version + 1);
       assert.equal(res.body.status, 'draft');
       assert.equal(res.body.publishedAt, null);
@@ -726,15 +733,15 @@ describe('admin API', () => {
       const pub = expectOk(await request(r.app).get(`${API}/initiative`));
       assert.equal(pub.body.version, v1.version);
       assert.equal(pub.body.sha256, v1.sha256);
-      const preview = expectOk(await api.get(`/admin/initiatives/${v1.version + 1}`));
+      const preview = expectOk(await t.api.get(`/admin/initiatives/${v1.version + 1}`));
       assert.equal(preview.body.text.zh, draft.textZh);
     });
 
     it('when a second draft is started, then 409 and the first draft is unchanged', async () => {
-      const res = await api.post('/admin/initiatives', { ...draft, titleZh: '另一份草稿标题' });
+      const res = await t.api.post('/admin/initiatives', { ...draft, titleZh: '另一份草稿标题' });
       assertProblem(res, 409);
       assert.equal(res.body.type, '/problems/draft-exists');
-      const list = expectOk(await api.get('/admin/initiatives'));
+      const list = expectOk(await t.api.get('/admin/initiatives'));
       assert.deepEqual(
         list.body.items.map((v: { version: number; status: string }) => [v.version, v.status]),
         [
@@ -746,14 +753,14 @@ describe('admin API', () => {
     });
 
     it('when a draft is invalid, then 400 naming the field', async () => {
-      assertProblem(await api.post('/admin/initiatives', { ...draft, textZh: '太短' }), 400, [
+      assertProblem(await t.api.post('/admin/initiatives', { ...draft, textZh: '太短' }), 400, [
         'textZh',
       ]);
-      assertProblem(await api.post('/admin/initiatives', { ...draft, version: 7 }), 400, [
+      assertProblem(await t.api.post('/admin/initiatives', { ...draft, version: 7 }), 400, [
         'version',
       ]);
       assertProblem(
-        await api.put(`/admin/initiatives/${v1.version + 1}`, { titleZh: draft.titleZh }),
+        await t.api.put(`/admin/initiatives/${v1.version + 1}`, { titleZh: draft.titleZh }),
         400,
         ['titleEn', 'textZh', 'textEn'],
       );
@@ -761,22 +768,22 @@ describe('admin API', () => {
 
     it('when the draft is edited, then its text and hash change, the edit is audited, and the public initiative is still the old one', async () => {
       const v2 = v1.version + 1;
-      const res = expectOk(await api.put(`/admin/initiatives/${v2}`, edited));
+      const res = expectOk(await t.api.put(`/admin/initiatives/${v2}`, edited));
       assert.equal(res.body.status, 'draft');
       assert.equal(res.body.text.zh, edited.textZh);
       assert.equal(res.body.sha256, hashOf(v2, edited));
       assert.equal(
-        expectOk(await api.get(`/admin/initiatives/${v2}`)).body.sha256,
+        expectOk(await t.api.get(`/admin/initiatives/${v2}`)).body.sha256,
         hashOf(v2, edited),
       );
       const pub = expectOk(await request(r.app).get(`${API}/initiative`));
       assert.equal(pub.body.version, v1.version);
       assert.equal(pub.body.sha256, v1.sha256);
       const audit = expectOk(
-        await api.get(`/admin/audit?action=initiative.draft_updated&subject=${v2}`),
+        await t.api.get(`/admin/audit?action=initiative.draft_updated&subject=${v2}`),
       );
       assert.equal(audit.body.total, 1);
-      assert.equal(audit.body.items[0].actor, `admin:${admin.id}`);
+      assert.equal(audit.body.items[0].actor, `admin:${t.admin.id}`);
     });
 
     it('when someone signs the draft before it is published, then 400 naming initiative.version', async () => {
@@ -789,7 +796,7 @@ describe('admin API', () => {
 
     it('when the draft is published, then the public initiative and the sign API move to it while existing pledges keep their version', async () => {
       const v2 = v1.version + 1;
-      const res = expectOk(await api.post(`/admin/initiatives/${v2}/publish`));
+      const res = expectOk(await t.api.post(`/admin/initiatives/${v2}/publish`));
       assert.equal(res.body.status, 'published');
       assert.ok(res.body.publishedAt);
       assert.equal(res.body.sha256, hashOf(v2, edited));
@@ -811,15 +818,15 @@ describe('admin API', () => {
       ]);
 
       const fresh = await sign(r.app); // signBodyFor reads the current version
-      const freshRecord = expectOk(await api.get(`/admin/pledges/${fresh.id}`));
+      const freshRecord = expectOk(await t.api.get(`/admin/pledges/${fresh.id}`));
       assert.deepEqual(freshRecord.body.pledge.initiative, {
         version: v2,
         sha256: hashOf(v2, edited),
       });
-      const oldRecord = expectOk(await api.get(`/admin/pledges/${oldPledge}`));
+      const oldRecord = expectOk(await t.api.get(`/admin/pledges/${oldPledge}`));
       assert.deepEqual(oldRecord.body.pledge.initiative, v1);
 
-      const list = expectOk(await api.get('/admin/initiatives'));
+      const list = expectOk(await t.api.get('/admin/initiatives'));
       assert.deepEqual(
         list.body.items.map((v: { version: number; status: string; pledges: number }) => [
           v.version,
@@ -836,22 +843,22 @@ describe('admin API', () => {
     it('when a published version is edited, discarded or published again, then 409 and its text is unchanged', async () => {
       const v2 = v1.version + 1;
       for (const v of [v1.version, v2]) {
-        const before = expectOk(await api.get(`/admin/initiatives/${v}`)).body;
-        const put = await api.put(`/admin/initiatives/${v}`, draft);
+        const before = expectOk(await t.api.get(`/admin/initiatives/${v}`)).body;
+        const put = await t.api.put(`/admin/initiatives/${v}`, draft);
         assertProblem(put, 409);
         assert.equal(put.body.type, '/problems/initiative-published');
-        assertProblem(await api.delete(`/admin/initiatives/${v}`), 409);
-        assertProblem(await api.post(`/admin/initiatives/${v}/publish`), 409);
-        assert.deepEqual(expectOk(await api.get(`/admin/initiatives/${v}`)).body, before);
+        assertProblem(await t.api.delete(`/admin/initiatives/${v}`), 409);
+        assertProblem(await t.api.post(`/admin/initiatives/${v}/publish`), 409);
+        assert.deepEqual(expectOk(await t.api.get(`/admin/initiatives/${v}`)).body, before);
       }
       assert.equal(expectOk(await request(r.app).get(`${API}/initiative`)).body.version, v2);
     });
 
     it('when a version does not exist, then 404 for reading, editing, discarding and publishing', async () => {
-      assertProblem(await api.get('/admin/initiatives/99'), 404);
-      assertProblem(await api.put('/admin/initiatives/99', draft), 404);
-      assertProblem(await api.delete('/admin/initiatives/99'), 404);
-      assertProblem(await api.post('/admin/initiatives/99/publish'), 404);
+      assertProblem(await t.api.get('/admin/initiatives/99'), 404);
+      assertProblem(await t.api.put('/admin/initiatives/99', draft), 404);
+      assertProblem(await t.api.delete('/admin/initiatives/99'), 404);
+      assertProblem(await t.api.post('/admin/initiatives/99/publish'), 404);
       assert.equal(
         await mongoose.connection.db!.collection('initiatives').countDocuments({ version: 99 }),
         0,
@@ -860,32 +867,32 @@ describe('admin API', () => {
 
     it('when the version is not a positive whole number, then 400 naming version', async () => {
       for (const v of ['abc', '0', '-1', '1.5', '2x']) {
-        assertProblem(await api.get(`/admin/initiatives/${v}`), 400, ['version']);
-        assertProblem(await api.put(`/admin/initiatives/${v}`, draft), 400, ['version']);
-        assertProblem(await api.delete(`/admin/initiatives/${v}`), 400, ['version']);
-        assertProblem(await api.post(`/admin/initiatives/${v}/publish`), 400, ['version']);
+        assertProblem(await t.api.get(`/admin/initiatives/${v}`), 400, ['version']);
+        assertProblem(await t.api.put(`/admin/initiatives/${v}`, draft), 400, ['version']);
+        assertProblem(await t.api.delete(`/admin/initiatives/${v}`), 400, ['version']);
+        assertProblem(await t.api.post(`/admin/initiatives/${v}/publish`), 400, ['version']);
       }
     });
 
     it('when a draft is discarded, then it is gone, the public version is unchanged, and the next draft reuses the number', async () => {
       const v3 = v1.version + 2;
-      expectOk(await api.post('/admin/initiatives', draft), 201);
-      const del = await api.delete(`/admin/initiatives/${v3}`);
+      expectOk(await t.api.post('/admin/initiatives', draft), 201);
+      const del = await t.api.delete(`/admin/initiatives/${v3}`);
       assert.equal(del.status, 204, del.text);
-      assertProblem(await api.get(`/admin/initiatives/${v3}`), 404);
+      assertProblem(await t.api.get(`/admin/initiatives/${v3}`), 404);
       assert.equal(
         expectOk(await request(r.app).get(`${API}/initiative`)).body.version,
         v1.version + 1,
       );
-      const again = expectOk(await api.post('/admin/initiatives', draft), 201);
+      const again = expectOk(await t.api.post('/admin/initiatives', draft), 201);
       assert.equal(again.body.version, v3);
-      expectOk(await api.delete(`/admin/initiatives/${v3}`), 204);
+      expectOk(await t.api.delete(`/admin/initiatives/${v3}`), 204);
     });
 
     it('when drafts are made and published, then each step is in the audit log with the admin as actor', async () => {
       const v2 = String(v1.version + 1);
-      const actor = `admin:${admin.id}`;
-      const drafted = expectOk(await api.get('/admin/audit?action=initiative.drafted')).body
+      const actor = `admin:${t.admin.id}`;
+      const drafted = expectOk(await t.api.get('/admin/audit?action=initiative.drafted')).body
         .items as AuditItem[];
       assert.ok(
         drafted.some(
@@ -893,17 +900,17 @@ describe('admin API', () => {
         ),
         JSON.stringify(drafted),
       );
-      const published = expectOk(await api.get('/admin/audit?action=initiative.published')).body
+      const published = expectOk(await t.api.get('/admin/audit?action=initiative.published')).body
         .items as AuditItem[];
       assert.equal(published.length, 1);
       assert.equal(published[0].subject.id, v2);
       assert.equal(published[0].actor, actor);
       assert.equal(published[0].after?.sha256, hashOf(v1.version + 1, edited));
       const discarded = expectOk(
-        await api.get('/admin/audit?action=initiative.draft_discarded'),
+        await t.api.get('/admin/audit?action=initiative.draft_discarded'),
       ).body;
       assert.equal(discarded.total, 2);
-      const all = expectOk(await api.get(`/admin/audit?action=initiative.&actor=${actor}`)).body
+      const all = expectOk(await t.api.get(`/admin/audit?action=initiative.&actor=${actor}`)).body
         .items as AuditItem[];
       assert.deepEqual(all.map((e) => e.action).reverse(), [
         'initiative.drafted',
@@ -968,14 +975,8 @@ describe('admin API', () => {
   });
 
   describe('administrator accounts', () => {
-    const r = useRegistry();
-    let admin: Admin;
-    let api: ReturnType<typeof as>;
-
-    before(async () => {
-      admin = await r.makeAdmin();
-      api = as(r, admin.token);
-    });
+    const t = useAdminApi();
+    const { r } = t;
 
     const login = (email: string, password: string) =>
       request(r.app).post(`${API}/auth/login`).send({ email, password });
@@ -983,7 +984,7 @@ describe('admin API', () => {
     it('when an admin creates an account, then 201 without any password hash, and the new admin can sign in and use the API', async () => {
       const password = 'a long enough passphrase 质量';
       const res = expectOk(
-        await api.post('/admin/accounts', { email: 'New.Reviewer@CAQ.test', password }),
+        await t.api.post('/admin/accounts', { email: 'New.Reviewer@CAQ.test', password }),
         201,
       );
       assert.equal(res.body.email, 'new.reviewer@caq.test');
@@ -992,7 +993,7 @@ describe('admin API', () => {
       assert.ok(!/passwordHash|scrypt/.test(res.text), res.text);
       assert.ok(!res.text.includes(password));
 
-      const list = expectOk(await api.get('/admin/accounts'));
+      const list = expectOk(await t.api.get('/admin/accounts'));
       assert.ok(!/passwordHash|scrypt/.test(list.text), list.text);
       const mine = list.body.items.find((a: { id: string }) => a.id === res.body.id);
       assert.deepEqual(
@@ -1008,7 +1009,7 @@ describe('admin API', () => {
       assert.notEqual(stored!.passwordHash, password);
 
       const audit = expectOk(
-        await api.get(`/admin/audit?action=admin.created&actor=admin:${admin.id}`),
+        await t.api.get(`/admin/audit?action=admin.created&actor=admin:${t.admin.id}`),
       ).body.items as AuditItem[];
       assert.deepEqual(
         audit.map((e) => e.subject),
@@ -1017,7 +1018,7 @@ describe('admin API', () => {
     });
 
     it('when the e-mail is already an administrator (in any case), then 409 and no second account is made', async () => {
-      const res = await api.post('/admin/accounts', {
+      const res = await t.api.post('/admin/accounts', {
         email: 'NEW.reviewer@caq.test',
         password: 'another long passphrase',
       });
@@ -1032,20 +1033,20 @@ describe('admin API', () => {
     it('when the password is shorter than 12 characters or the e-mail is invalid, then 400 naming the field and nothing is made', async () => {
       const before = await Account.countDocuments({});
       assertProblem(
-        await api.post('/admin/accounts', { email: 'short@caq.test', password: '12345678901' }),
+        await t.api.post('/admin/accounts', { email: 'short@caq.test', password: '12345678901' }),
         400,
         ['password'],
       );
       assertProblem(
-        await api.post('/admin/accounts', { email: 'short@caq.test', password: '' }),
+        await t.api.post('/admin/accounts', { email: 'short@caq.test', password: '' }),
         400,
         ['password'],
       );
-      assertProblem(await api.post('/admin/accounts', { email: 'short@caq.test' }), 400, [
+      assertProblem(await t.api.post('/admin/accounts', { email: 'short@caq.test' }), 400, [
         'password',
       ]);
       assertProblem(
-        await api.post('/admin/accounts', {
+        await t.api.post('/admin/accounts', {
           email: 'not an e-mail',
           password: 'a long enough passphrase',
         }),
@@ -1053,7 +1054,7 @@ describe('admin API', () => {
         ['email'],
       );
       assertProblem(
-        await api.post('/admin/accounts', {
+        await t.api.post('/admin/accounts', {
           email: 'x@caq.test',
           password: 'a long enough passphrase',
           role: 'admin',
@@ -1063,30 +1064,30 @@ describe('admin API', () => {
       );
       assert.equal(await Account.countDocuments({}), before);
       expectOk(
-        await api.post('/admin/accounts', { email: 'twelve@caq.test', password: '123456789012' }),
+        await t.api.post('/admin/accounts', { email: 'twelve@caq.test', password: '123456789012' }),
         201,
       );
     });
 
     it('when an admin tries to disable their own account, then 409 and the account still works', async () => {
-      const res = await api.post(`/admin/accounts/${admin.id}/disable`);
+      const res = await t.api.post(`/admin/accounts/${t.admin.id}/disable`);
       assertProblem(res, 409);
       assert.equal(res.body.type, '/problems/cannot-disable-self');
-      assert.notEqual((await Account.findById(admin.id).lean())!.disabled, true);
-      expectOk(await api.get('/admin/accounts'));
+      assert.notEqual((await Account.findById(t.admin.id).lean())!.disabled, true);
+      expectOk(await t.api.get('/admin/accounts'));
     });
 
     it("when another admin disables B, then B's unexpired token is refused at once (401) and B cannot sign in", async () => {
       const password = 'b has a long passphrase';
       const created = expectOk(
-        await api.post('/admin/accounts', { email: 'b.admin@caq.test', password }),
+        await t.api.post('/admin/accounts', { email: 'b.admin@caq.test', password }),
         201,
       );
       const bToken = expectOk(await login('b.admin@caq.test', password)).body.token as string;
       const b = as(r, bToken);
       expectOk(await b.get('/admin/pledges'));
 
-      const res = await api.post(`/admin/accounts/${created.body.id}/disable`);
+      const res = await t.api.post(`/admin/accounts/${created.body.id}/disable`);
       assert.equal(res.status, 204, res.text);
 
       const refused = await b.get('/admin/pledges');
@@ -1101,32 +1102,32 @@ describe('admin API', () => {
         }),
         401,
       );
-      assertProblem(await b.post(`/admin/accounts/${admin.id}/disable`), 401);
-      assert.notEqual((await Account.findById(admin.id).lean())!.disabled, true);
+      assertProblem(await b.post(`/admin/accounts/${t.admin.id}/disable`), 401);
+      assert.notEqual((await Account.findById(t.admin.id).lean())!.disabled, true);
       const again = await login('b.admin@caq.test', password);
       assertProblem(again, 401);
       assert.equal(again.body.token, undefined);
 
-      const list = expectOk(await api.get('/admin/accounts'));
+      const list = expectOk(await t.api.get('/admin/accounts'));
       assert.equal(
         list.body.items.find((a: { id: string }) => a.id === created.body.id).disabled,
         true,
       );
-      const twice = await api.post(`/admin/accounts/${created.body.id}/disable`);
+      const twice = await t.api.post(`/admin/accounts/${created.body.id}/disable`);
       assertProblem(twice, 409);
-      const audit = expectOk(await api.get('/admin/audit?action=admin.disabled')).body
+      const audit = expectOk(await t.api.get('/admin/audit?action=admin.disabled')).body
         .items as AuditItem[];
       assert.deepEqual(
         audit.map((e) => [e.actor, e.subject.id]),
-        [[`admin:${admin.id}`, 'b.admin@caq.test']],
+        [[`admin:${t.admin.id}`, 'b.admin@caq.test']],
       );
     });
 
     it('when the same account is created twice at once, then one 201 and one 409, and only one account exists', async () => {
       const body = { email: 'twin@caq.test', password: 'a long enough passphrase' };
       const results = await Promise.all([
-        api.post('/admin/accounts', body),
-        api.post('/admin/accounts', body),
+        t.api.post('/admin/accounts', body),
+        t.api.post('/admin/accounts', body),
       ]);
       assert.deepEqual(
         results.map((x) => x.status).sort(),
@@ -1139,14 +1140,14 @@ describe('admin API', () => {
     it('when two admins disable the same admin at once, then one 204 and one 409, and it is audited once', async () => {
       const other = await r.makeAdmin();
       const target = expectOk(
-        await api.post('/admin/accounts', {
+        await t.api.post('/admin/accounts', {
           email: 'target@caq.test',
           password: 'a long enough passphrase',
         }),
         201,
       );
       const results = await Promise.all([
-        api.post(`/admin/accounts/${target.body.id}/disable`),
+        t.api.post(`/admin/accounts/${target.body.id}/disable`),
         as(r, other.token).post(`/admin/accounts/${target.body.id}/disable`),
       ]);
       assert.deepEqual(
@@ -1169,25 +1170,24 @@ describe('admin API', () => {
 
     it('when the account to disable is unknown, malformed or not an administrator, then 404 / 400 / 404', async () => {
       assertProblem(
-        await api.post(`/admin/accounts/${new mongoose.Types.ObjectId().toHexString()}/disable`),
+        await t.api.post(`/admin/accounts/${new mongoose.Types.ObjectId().toHexString()}/disable`),
         404,
       );
-      assertProblem(await api.post('/admin/accounts/nope/disable'), 400, ['id']);
+      assertProblem(await t.api.post('/admin/accounts/nope/disable'), 400, ['id']);
       const p = await signAndConfirm(r); // confirming makes a company account
       const company = await Account.findOne({
         email: p.body.signatory.email,
         role: 'company',
       }).lean();
       assert.ok(company);
-      assertProblem(await api.post(`/admin/accounts/${String(company._id)}/disable`), 404);
+      assertProblem(await t.api.post(`/admin/accounts/${String(company._id)}/disable`), 404);
       assert.notEqual((await Account.findById(company._id).lean())!.disabled, true);
     });
   });
 
   describe('audit search (GET /api/v1/admin/audit)', () => {
-    const r = useRegistry();
-    let admin: Admin;
-    let api: ReturnType<typeof as>;
+    const t = useAdminApi();
+    const { r } = t;
     let approved: string;
     let rejected: string;
     const dated = [
@@ -1199,7 +1199,7 @@ describe('admin API', () => {
 
     const search = async (query: Record<string, string>) =>
       expectOk(
-        await api.get(
+        await t.api.get(
           `/admin/audit?${new URLSearchParams({ pageSize: '200', ...query }).toString()}`,
         ),
       ).body as {
@@ -1211,14 +1211,12 @@ describe('admin API', () => {
 
     before(async function () {
       this.timeout(60_000);
-      admin = await r.makeAdmin();
-      api = as(r, admin.token);
-      approved = (await activePledge(r, admin.token)).id;
-      await issuedSerial(r, admin.token, approved); // no background event lands during the tests
+      approved = (await activePledge(r, t.admin.token)).id;
+      await issuedSerial(r, t.admin.token, approved); // no background event lands during the tests
       rejected = (await signAndConfirm(r)).id;
-      expectOk(await api.post(`/admin/pledges/${rejected}/reject`, { reason: '资料不全' }));
+      expectOk(await t.api.post(`/admin/pledges/${rejected}/reject`, { reason: '资料不全' }));
       expectOk(
-        await api.post('/admin/accounts', {
+        await t.api.post('/admin/accounts', {
           email: 'audited@caq.test',
           password: 'a long enough passphrase',
         }),
@@ -1262,12 +1260,12 @@ describe('admin API', () => {
     });
 
     it('when searched by actor, then only that actor’s events are listed, newest first', async () => {
-      const res = await search({ actor: `admin:${admin.id}` });
+      const res = await search({ actor: `admin:${t.admin.id}` });
       assert.deepEqual(
         res.items.map((e) => e.action),
         ['admin.created', 'pledge.rejected', 'pledge.activated'],
       );
-      assert.ok(res.items.every((e) => e.actor === `admin:${admin.id}`));
+      assert.ok(res.items.every((e) => e.actor === `admin:${t.admin.id}`));
       assert.equal((await search({ actor: 'public' })).total, 2);
       assert.equal(
         (await search({ actor: `admin:${new mongoose.Types.ObjectId().toHexString()}` })).total,
@@ -1365,7 +1363,7 @@ describe('admin API', () => {
       it(`when the audit log is searched with ${query}, then 400 problem+json naming ${field}`, async () => {
         const res = await request(r.app)
           .get(`${API}/admin/audit?${rawQuery(query)}`)
-          .set('Authorization', `Bearer ${admin.token}`);
+          .set('Authorization', `Bearer ${t.admin.token}`);
         assertProblem(res, 400, [field]);
       });
     }
