@@ -14,15 +14,25 @@ export interface AdminAccountView {
   createdAt: Date;
 }
 
-export async function listAdmins(): Promise<AdminAccountView[]> {
-  const rows = await Account.find({ role: Role.Admin }).sort({ email: 1 }).lean();
-  return rows.map((a) => ({
+function adminView(a: {
+  _id: unknown;
+  email: string;
+  disabled?: boolean | null;
+  lastLoginAt?: Date | null;
+  createdAt: Date;
+}): AdminAccountView {
+  return {
     id: String(a._id),
     email: a.email,
     disabled: a.disabled === true,
     lastLoginAt: a.lastLoginAt ?? null,
     createdAt: a.createdAt,
-  }));
+  };
+}
+
+export async function listAdmins(): Promise<AdminAccountView[]> {
+  const rows = await Account.find({ role: Role.Admin }).sort({ email: 1 }).lean();
+  return rows.map(adminView);
 }
 
 /**
@@ -62,13 +72,7 @@ export async function createAdmin(
     subject: { type: 'account', id: email },
   });
   const a = (await Account.findOne({ email, role: Role.Admin }).lean())!;
-  return {
-    id: String(a._id),
-    email: a.email,
-    disabled: a.disabled === true,
-    lastLoginAt: a.lastLoginAt ?? null,
-    createdAt: a.createdAt,
-  };
+  return adminView(a);
 }
 
 /** Disables an administrator (by id or e-mail). Nobody disables themselves: there must be someone left to undo it. */
