@@ -56,20 +56,22 @@ function valueAt(input: unknown, path: string): unknown {
   return cur;
 }
 
+/** A select asks to choose and a checkbox to agree; other fields get `otherwise`. */
+function choiceKey(field: FieldSpec, otherwise: MessageKey): MessageKey {
+  return field.kind === 'select'
+    ? 'form.choose'
+    : field.kind === 'checkbox'
+      ? 'form.mustAgree'
+      : otherwise;
+}
+
 function messageFor(issue: z.core.$ZodIssue, field: FieldSpec, input: unknown, l: I18n): string {
   const label = l.t(field.label);
   const value = valueAt(input, field.path);
   if (field.path === 'company.uscc' && typeof value === 'string')
     return usccMessage(value, l) ?? l.t('form.invalid', { label });
   if (value === undefined || value === '') {
-    return l.t(
-      field.kind === 'select'
-        ? 'form.choose'
-        : field.kind === 'checkbox'
-          ? 'form.mustAgree'
-          : 'form.required',
-      { label },
-    );
+    return l.t(choiceKey(field, 'form.required'), { label });
   }
   switch (issue.code) {
     case 'custom': {
@@ -95,14 +97,7 @@ function messageFor(issue: z.core.$ZodIssue, field: FieldSpec, input: unknown, l
       if (issue.format === 'url') return l.t('form.url');
       return l.t('form.invalid', { label });
     case 'invalid_value':
-      return l.t(
-        field.kind === 'select'
-          ? 'form.choose'
-          : field.kind === 'checkbox'
-            ? 'form.mustAgree'
-            : 'form.invalid',
-        { label },
-      );
+      return l.t(choiceKey(field, 'form.invalid'), { label });
     default:
       return l.t('form.invalid', { label });
   }
