@@ -24,7 +24,8 @@ export interface TestDatabase {
  * Call inside a `describe`: starts an in-memory embedded store (or uses TEST_MONGODB_URI) before the suite, connects
  * mongoose to a fresh database, and drops it, disconnects and stops the store afterwards.
  */
-export function useEmbeddedMongo(): TestDatabase {
+/** `opts.monitorCommands`: the driver emits command events (tests that count round trips). */
+export function useEmbeddedMongo(opts: { monitorCommands?: boolean } = {}): TestDatabase {
   let store: Awaited<ReturnType<typeof startEmbeddedMongo>> | undefined;
   const handle = { uri: '', dbName: '' };
 
@@ -38,7 +39,10 @@ export function useEmbeddedMongo(): TestDatabase {
       handle.uri = store.uri;
     }
     handle.dbName = `test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    await connectDatabase(handle.uri, silentLogger(), { dbName: handle.dbName });
+    const uri = opts.monitorCommands
+      ? `${handle.uri}${handle.uri.includes('?') ? '&' : '?'}monitorCommands=true`
+      : handle.uri;
+    await connectDatabase(uri, silentLogger(), { dbName: handle.dbName });
   });
 
   after(async function () {

@@ -33,7 +33,7 @@ export interface RegistryHandle {
 /** `opts.logger` replaces the silent logger (tests that read what the registry logs). */
 export function useRegistry(
   env: Record<string, string> = {},
-  opts: { logger?: Logger } = {},
+  opts: { logger?: Logger; monitorCommands?: boolean } = {},
 ): RegistryHandle {
   const handle = {} as RegistryHandle;
   // Registered first so it runs before the database hook's `after` (mocha keeps definition order).
@@ -42,7 +42,7 @@ export function useRegistry(
     await handle.registry?.stop();
     await handle.smtp?.close();
   });
-  useEmbeddedMongo();
+  useEmbeddedMongo({ monitorCommands: opts.monitorCommands });
   before(async function () {
     this.timeout(30_000);
     handle.smtp = await startTestSmtp();
