@@ -3,6 +3,7 @@
  * because a driver that stops iterating (e.g. `break` out of a mongoose cursor) sends nothing.
  * Results are lazy scans: a batch reads only as far as it needs (with checkpoints, so a filter
  * that matches little does not hold the event loop while it looks for the next match).
+ * Without a projection a batch holds the documents' stored BSON, which the reply splices in.
  */
 import { Long, type Document } from 'bson';
 import { bsonSize } from './engine/collection';
@@ -14,6 +15,9 @@ export const DEFAULT_FIRST_BATCH = 101;
 /** Keep each reply's documents under 16 MiB, like mongod. */
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 
+/** A batch entry: a document, or a stored document's BSON sent as it is. */
+export type BatchDoc = Doc | Uint8Array;
+
 interface OpenCursor {
   ns: string;
   iterator: Peekable;
@@ -24,7 +28,7 @@ interface OpenCursor {
 }
 
 export interface Batch {
-  docs: Doc[];
+  docs: BatchDoc[];
   exhausted: boolean;
 }
 
@@ -45,7 +49,8 @@ export class CursorManager {
     batchSize: number | undefined,
     singleBatch: boolean,
   ): Sliced<Document> {
-    const iterator = new Peekable(results[Symbol.iterator]());
+    const raw = project === null ? (results as { raw?: () => Scan<Uint8Array> }).raw : undefined;
+    const iterator = new Peekable((raw ? raw() : results)[Symbol.iterator]());
     const batch = yield* takeBatch(iterator, project, batchSize ?? DEFAULT_FIRST_BATCH);
     let id = 0n;
     if (!batch.exhausted && !singleBatch) {
@@ -138,9 +143,9 @@ export class CursorManager {
 
 /** A scan with one document of look-ahead, so a batch knows whether it was the last. */
 class Peekable {
-  private head: IteratorResult<Doc | Pause> | null = null;
-  constructor(private readonly it: Iterator<Doc | Pause>) {}
-  next(): IteratorResult<Doc | Pause> {
+  private head: IteratorResult<BatchDoc | Pause> | null = null;
+  constructor(private readonly it: Iterator<BatchDoc | Pause>) {}
+  next(): IteratorResult<BatchDoc | Pause> {
     if (this.head) {
       const h = this.head;
       this.head = null;
@@ -167,19 +172,24 @@ function* takeBatch(
   project: ((d: Doc) => Doc) | null,
   max: number,
 ): Sliced<Batch> {
-  const docs: Doc[] = [];
+  const docs: BatchDoc[] = [];
   let bytes = 0;
   while (docs.length < max) {
     const r = iterator.next();
     if (r.done) return { docs, exhausted: true };
-    if (r.value === PAUSE) {
+    const v = r.value;
+    if (v === PAUSE) {
       yield PAUSE;
       continue;
     }
-    const d = project ? project(r.value) : r.value;
-    docs.push(d);
-    // A projection is never larger than its source document, whose size is remembered.
-    bytes += bsonSize(r.value);
+    if (v instanceof Uint8Array) {
+      docs.push(v);
+      bytes += v.length;
+    } else {
+      docs.push(project ? project(v) : v);
+      // A projection is never larger than its source document, whose size is remembered.
+      bytes += bsonSize(v);
+    }
     if (bytes >= MAX_BATCH_BYTES) break;
   }
   return { docs, exhausted: yield* iterator.done() };

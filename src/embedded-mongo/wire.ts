@@ -4,6 +4,7 @@
  * https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/
  */
 import { deserialize, serialize, type Document, type DeserializeOptions } from 'bson';
+import { decodeBson } from './engine/bson-store';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -26,6 +27,29 @@ export const DECODE: DeserializeOptions = {
   useBigInt64: false,
   validation: { utf8: true },
 };
+
+/**
+ * Commands: as DECODE, but an insert's documents stay BSON (each a Buffer), so they are stored
+ * byte for byte, every number with the type it came with (the engine decodes them itself); and
+ * an update statement's `u` keeps its numbers' types too (see decodeUpdateStatement).
+ */
+const COMMAND_DECODE: DeserializeOptions = {
+  ...DECODE,
+  fieldsAsRaw: { documents: true, updates: true },
+};
+
+/**
+ * One update statement: its options and filter as DECODE has them, its update document as
+ * stored documents are decoded (an integer-valued double stays a double when $set).
+ */
+function decodeUpdateStatement(bytes: Uint8Array): Document {
+  const spec = deserialize(bytes, DECODE);
+  if (spec.u !== null && typeof spec.u === 'object' && !Array.isArray(spec.u)) {
+    const u = decodeBson(bytes).u;
+    spec.u = u;
+  }
+  return spec;
+}
 
 export interface Header {
   length: number;
@@ -90,7 +114,11 @@ function readDocument(buf: Buffer, offset: number, limit: number): [Document, nu
   const size = buf.readInt32LE(offset);
   if (size < 5 || offset + size > limit)
     throw new ProtocolError(`invalid BSON document size ${size}`);
-  const doc = deserialize(buf.subarray(offset, offset + size), DECODE);
+  const doc = deserialize(buf.subarray(offset, offset + size), COMMAND_DECODE);
+  if (Array.isArray(doc.updates))
+    doc.updates = doc.updates.map((u: unknown) =>
+      u instanceof Uint8Array ? decodeUpdateStatement(u) : u,
+    );
   return [doc, offset + size];
 }
 
@@ -140,8 +168,22 @@ function parseOpMsg(buf: Buffer, header: Header): Request {
       let p = start;
       const docs: Document[] = [];
       while (p < seqEnd) {
+        if (id === 'documents') {
+          // As in a body (COMMAND_DECODE): the documents stay BSON, copied out of the message.
+          if (p + 5 > seqEnd) throw new ProtocolError('truncated BSON document');
+          const n = buf.readInt32LE(p);
+          if (n < 5 || p + n > seqEnd) throw new ProtocolError(`invalid BSON document size ${n}`);
+          docs.push(Buffer.from(buf.subarray(p, p + n)) as unknown as Document);
+          p += n;
+          continue;
+        }
         let d: Document;
-        [d, p] = readDocument(buf, p, seqEnd);
+        if (id === 'updates') {
+          const n = p + 4 <= seqEnd ? buf.readInt32LE(p) : 0;
+          if (n < 5 || p + n > seqEnd) throw new ProtocolError(`invalid BSON document size ${n}`);
+          d = decodeUpdateStatement(buf.subarray(p, p + n));
+          p += n;
+        } else [d, p] = readDocument(buf, p, seqEnd);
         docs.push(d);
       }
       sequences.push([id, docs]);
@@ -156,8 +198,60 @@ function parseOpMsg(buf: Buffer, header: Header): Request {
 
 let nextRequestId = 1;
 
+/**
+ * A reply's BSON. A cursor batch may hold stored documents as BSON (Uint8Array): the reply is
+ * serialized with an empty batch and their bytes are spliced in, never decoded and re-encoded.
+ */
+export function encodeReply(reply: Document): Uint8Array {
+  const cursor = reply.cursor as Document | undefined;
+  const field = cursor && (Array.isArray(cursor.firstBatch) ? 'firstBatch' : 'nextBatch');
+  const batch = field ? (cursor[field] as unknown[] | undefined) : undefined;
+  if (!batch || !batch.some((d) => d instanceof Uint8Array)) return serialize(reply);
+  const shell = serialize({ ...reply, cursor: { ...cursor, [field!]: [] } });
+  // The empty array's element: type 4, the field name, then the 5-byte empty document.
+  const marker = Buffer.concat([Buffer.from([4]), Buffer.from(field! + '\0'), EMPTY_DOC]);
+  const cursorAt = indexOfElement(shell, 'cursor', 3);
+  const at = Buffer.from(shell.buffer, shell.byteOffset, shell.length).indexOf(marker, cursorAt);
+  if (cursorAt < 0 || at < 0) throw new Error('a cursor reply must start with its cursor');
+  const parts: Uint8Array[] = [];
+  let arrayBytes = 5;
+  batch.forEach((d, i) => {
+    const head = Buffer.from('\x03' + i + '\0', 'latin1');
+    const bytes = d instanceof Uint8Array ? d : serialize(d as Document);
+    parts.push(head, bytes);
+    arrayBytes += head.length + bytes.length;
+  });
+  const arrayHead = Buffer.alloc(4);
+  arrayHead.writeInt32LE(arrayBytes, 0);
+  const before = Buffer.from(shell.subarray(0, at + marker.length - 5));
+  const after = Buffer.from(shell.subarray(at + marker.length));
+  const out = Buffer.concat([before, arrayHead, ...parts, Buffer.from([0]), after]);
+  const grow = arrayBytes - 5;
+  out.writeInt32LE(shell.length + grow, 0);
+  // The cursor sub-document's length sits right after its element header.
+  const subAt = cursorAt + 1 + 'cursor'.length + 1;
+  out.writeInt32LE(out.readInt32LE(subAt) + grow, subAt);
+  return out;
+}
+
+const EMPTY_DOC = Buffer.from([5, 0, 0, 0, 0]);
+
+/** Offset of a top-level element (its type byte) of the given name and type, or -1. */
+function indexOfElement(doc: Uint8Array, name: string, type: number): number {
+  let p = 4;
+  const buf = Buffer.from(doc.buffer, doc.byteOffset, doc.length);
+  while (p < buf.length - 1) {
+    const t = buf[p]!;
+    const nameEnd = buf.indexOf(0, p + 1);
+    if (t === type && buf.toString('utf8', p + 1, nameEnd) === name) return p;
+    if (t !== 3 && t !== 4) return -1; // the cursor comes first in every reply that has one
+    p = nameEnd + 1 + buf.readInt32LE(nameEnd + 1);
+  }
+  return -1;
+}
+
 export function encodeOpMsg(responseTo: number, reply: Document): Buffer {
-  const body = serialize(reply);
+  const body = encodeReply(reply);
   const header = Buffer.alloc(21);
   header.writeInt32LE(21 + body.length, 0);
   header.writeInt32LE(nextRequestId++ & 0x7fffffff, 4);

@@ -4,7 +4,8 @@
  * a double. mingo's updater knows JS numbers only and skipped an int64 field without a word.
  * Paths through arrays or with positional parts are left to mingo's updater.
  */
-import { Long } from 'bson';
+import { Double, Long } from 'bson';
+import { needsDoubleWrapper } from './bson-store';
 import { MongoServerError, unsupported } from '../errors';
 import { compareValues, isLong, isPlainObject, own, type Doc } from './values';
 
@@ -19,11 +20,25 @@ type Kind = 'int' | 'long' | 'double';
 
 function kindOf(v: unknown): Kind {
   if (isLong(v)) return 'long';
-  if ((v as { _bsontype?: string } | null)?._bsontype === 'Decimal128')
-    throw unsupported('arithmetic on Decimal128 values');
+  const t = (v as { _bsontype?: string } | null)?._bsontype;
+  if (t === 'Decimal128') throw unsupported('arithmetic on Decimal128 values');
+  // A stored integer-valued double is a bson Double (see bson-store.ts).
+  if (t === 'Double') return 'double';
   return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX
     ? 'int'
     : 'double';
+}
+
+function plain(v: unknown): number {
+  if (isLong(v)) return v.toNumber();
+  if (v instanceof Double) return v.value;
+  return v as number;
+}
+
+/** A numeric operand as this module computes with it (an Int32 wrapper as its number). */
+function operandOf(v: unknown): unknown {
+  const t = (v as { _bsontype?: string } | null)?._bsontype;
+  return t === 'Int32' ? (v as { value: number }).value : v;
 }
 
 function asBig(v: unknown): bigint {
@@ -34,9 +49,9 @@ function arith(op: '$inc' | '$mul', a: unknown, b: unknown): unknown {
   const ka = kindOf(a);
   const kb = kindOf(b);
   if (ka === 'double' || kb === 'double') {
-    const x = isLong(a) ? a.toNumber() : (a as number);
-    const y = isLong(b) ? b.toNumber() : (b as number);
-    return op === '$inc' ? x + y : x * y;
+    const r = op === '$inc' ? plain(a) + plain(b) : plain(a) * plain(b);
+    // A double stays a double even when its value is whole (2.5 + 0.5 is the double 3).
+    return needsDoubleWrapper(r) ? new Double(r) : r;
   }
   const r = op === '$inc' ? asBig(a) + asBig(b) : asBig(a) * asBig(b);
   if (ka === 'int' && kb === 'int' && r >= BigInt(INT32_MIN) && r <= BigInt(INT32_MAX))
@@ -50,8 +65,10 @@ function arith(op: '$inc' | '$mul', a: unknown, b: unknown): unknown {
   return Long.fromBigInt(r);
 }
 
+/** $mul of a missing field: zero of the operand's type. */
 function zeroLike(v: unknown): unknown {
-  return isLong(v) ? Long.fromNumber(0) : 0;
+  if (isLong(v)) return Long.fromNumber(0);
+  return kindOf(v) === 'double' ? new Double(0) : 0;
 }
 
 /** Applies `op`'s fields that address plain objects only to `doc` in place; returns the rest. */
@@ -78,15 +95,21 @@ export function applyTyped(doc: Doc, op: string, fields: Doc): Doc {
     }
     const last = parts[parts.length - 1]!;
     const cur = own(holder, last);
-    if ((op === '$inc' || op === '$mul') && typeof operand !== 'number' && !isLong(operand)) {
+    const arg = operandOf(operand);
+    if (
+      (op === '$inc' || op === '$mul') &&
+      typeof arg !== 'number' &&
+      !isLong(arg) &&
+      !(arg instanceof Double)
+    ) {
       throw new MongoServerError(
         14,
         `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(operand)}}`,
       );
     }
-    if (op === '$inc') holder[last] = cur === undefined ? operand : arith('$inc', cur, operand);
+    if (op === '$inc') holder[last] = cur === undefined ? arg : arith('$inc', cur, arg);
     else if (op === '$mul')
-      holder[last] = cur === undefined ? zeroLike(operand) : arith('$mul', cur, operand);
+      holder[last] = cur === undefined ? zeroLike(arg) : arith('$mul', cur, arg);
     else if (
       cur === undefined ||
       (op === '$min' ? compareValues(operand, cur) < 0 : compareValues(operand, cur) > 0)

@@ -5,16 +5,21 @@
  * the server then appends the batch as one record and replies once it is durable. Recovery
  * replays the same ops through `applyOp`, so the journal format has exactly one interpreter.
  */
-import { calculateObjectSize, type Document } from 'bson';
+import { Binary, serialize, type Document } from 'bson';
 import { Codes, MongoServerError } from '../errors';
 import { Collection } from './collection';
+import { decodeBson } from './bson-store';
 import { idKey, type Doc } from './values';
 
-/** Journal ops (short keys: they are written for every change). */
+/**
+ * Journal ops (short keys: they are written for every change). Documents travel as their stored
+ * BSON (`b`, or `bs`: several concatenated), so replay copies bytes instead of decoding and
+ * re-encoding them; `d`/`ds` (decoded documents) are read from files written before.
+ */
 export type Op =
-  | { o: 'i'; ns: string; d: Doc } // insert
-  | { o: 'ib'; ns: string; ds: Doc[] } // insert batch (snapshots)
-  | { o: 'u'; ns: string; d: Doc } // replace by _id
+  | { o: 'i'; ns: string; d?: Doc; b?: Binary } // insert
+  | { o: 'ib'; ns: string; ds?: Doc[]; bs?: Binary } // insert batch (snapshots)
+  | { o: 'u'; ns: string; d?: Doc; b?: Binary } // replace by _id
   | { o: 'r'; ns: string; id: unknown } // remove by _id
   | { o: 'cc'; ns: string; opts: Doc; uuid: string } // create collection
   | { o: 'dc'; ns: string } // drop collection
@@ -147,18 +152,29 @@ export class Catalog {
         if (this.dbs.get(db)?.size === 0) this.dbs.delete(db);
         break;
       case 'i':
-        need().insert(op.d, !this.recovering);
+        if (op.b) this.putBytes(need(), bytesOf(op.b));
+        else need().insert(op.d!, !this.recovering);
         break;
       case 'ib':
-        for (const d of op.ds) need().insert(d, !this.recovering);
+        if (op.bs) {
+          const all = bytesOf(op.bs);
+          const c = need();
+          for (let p = 0; p < all.length;) {
+            const n = readInt32(all, p);
+            this.putBytes(c, all.subarray(p, p + n));
+            p += n;
+          }
+        } else for (const d of op.ds!) need().insert(d, !this.recovering);
         break;
       case 'u': {
         const c = need();
-        const old = c.getById(op.d._id);
+        const bytes = op.b ? bytesOf(op.b) : undefined;
+        const d = op.d ?? decodeBson(bytes!);
+        const old = c.getById(d._id);
         if (old) {
-          if (this.recovering) c.docs.set(idKey(op.d._id), op.d);
-          else c.replace(old, op.d);
-        } else c.insert(op.d, !this.recovering);
+          if (this.recovering) c.docs.set(idKey(d._id), null, bytes ?? encodeDoc(d));
+          else c.replace(old, d);
+        } else c.insert(d, !this.recovering, bytes);
         break;
       }
       case 'r': {
@@ -189,6 +205,17 @@ export class Catalog {
     }
   }
 
+  /** An insert replayed from stored bytes: during recovery only its _id is read. */
+  private putBytes(c: Collection, bytes: Uint8Array): void {
+    if (!this.recovering) {
+      c.insert(decodeBson(bytes), true, bytes);
+      return;
+    }
+    const key = idKeyOfBson(bytes) ?? idKey(decodeBson(bytes)._id);
+    if (c.docs.has(key)) throw new Error(`journal inserts ${key} twice in ${c.ns}`);
+    c.docs.set(key, null, bytes);
+  }
+
   /**
    * The whole state as records, for a snapshot: taken now, iterated later (the snapshot is written
    * over many turns of the event loop while writes go on). Stored documents are never mutated
@@ -207,25 +234,29 @@ export class Catalog {
           })),
         ] as Op[],
         ns: coll.ns,
-        docs: Array.from(coll.docs.values()),
+        docs: coll.docs.view(),
       })),
     );
     return (function* (): Generator<Document> {
       for (const coll of view) {
         yield { ops: coll.ops };
-        // Batches bounded in bytes too, so that encoding one record stays short however big the documents.
-        let batch: Doc[] = [];
+        // The stored bytes, concatenated: batches bounded in bytes too, so that writing one
+        // record stays short however big the documents.
+        let batch: Uint8Array[] = [];
         let bytes = 0;
-        for (const d of coll.docs) {
-          batch.push(d);
-          bytes += calculateObjectSize(d);
-          if (batch.length >= SNAPSHOT_BATCH || bytes >= SNAPSHOT_BATCH_BYTES) {
-            yield { ops: [{ o: 'ib', ns: coll.ns, ds: batch }] };
-            batch = [];
-            bytes = 0;
-          }
+        const flush = (): Document => {
+          const bs = new Binary(Buffer.concat(batch, bytes));
+          batch = [];
+          bytes = 0;
+          return { ops: [{ o: 'ib', ns: coll.ns, bs }] };
+        };
+        for (let i = 0; i < coll.docs.length; i++) {
+          const b = coll.docs.bytes(i);
+          batch.push(b);
+          bytes += b.length;
+          if (batch.length >= SNAPSHOT_BATCH || bytes >= SNAPSHOT_BATCH_BYTES) yield flush();
         }
-        if (batch.length) yield { ops: [{ o: 'ib', ns: coll.ns, ds: batch }] };
+        if (batch.length) yield flush();
       }
     })();
   }
@@ -259,11 +290,14 @@ export class WriteBatch {
     await Promise.all(this.appended);
   }
 
+  /** Call right after the collection stored `d`: the op carries its stored bytes. */
   insert(coll: Collection, d: Doc): void {
-    this.ops.push({ o: 'i', ns: coll.ns, d });
+    const b = coll.bytesOf(d);
+    this.ops.push(b ? { o: 'i', ns: coll.ns, b: new Binary(b) } : { o: 'i', ns: coll.ns, d });
   }
   replace(coll: Collection, d: Doc): void {
-    this.ops.push({ o: 'u', ns: coll.ns, d });
+    const b = coll.bytesOf(d);
+    this.ops.push(b ? { o: 'u', ns: coll.ns, b: new Binary(b) } : { o: 'u', ns: coll.ns, d });
   }
   remove(coll: Collection, id: unknown): void {
     this.ops.push({ o: 'r', ns: coll.ns, id });
@@ -295,5 +329,38 @@ export function validateNamespace(db: string, coll: string): void {
     coll.startsWith('system.')
   ) {
     throw new MongoServerError(Codes.InvalidNamespace, `Invalid collection name: '${coll}'`);
+  }
+}
+
+function bytesOf(b: Binary): Uint8Array {
+  return b.buffer.subarray(0, b.position);
+}
+
+function readInt32(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+}
+
+function encodeDoc(d: Doc): Uint8Array {
+  return serialize(d);
+}
+
+/**
+ * The id key of a stored document read straight from its bytes when _id (always the first
+ * field) is an ObjectId, a string or an int32, as idKey makes it; otherwise undefined.
+ */
+export function idKeyOfBson(b: Uint8Array): string | undefined {
+  if (b[5] !== 0x5f || b[6] !== 0x69 || b[7] !== 0x64 || b[8] !== 0) return undefined; // "_id"
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+  switch (b[4]) {
+    case 0x07:
+      return 'o' + buf.toString('hex', 9, 21);
+    case 0x10:
+      return 'n' + buf.readInt32LE(9);
+    case 0x02: {
+      const n = buf.readInt32LE(9);
+      return 's' + buf.toString('utf8', 13, 13 + n - 1);
+    }
+    default:
+      return undefined;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * One collection in memory: documents by canonical _id, secondary indexes, and the query
- * planner that picks an index for equality, $in and range predicates or for the sort.
+ * One collection in memory: documents by canonical _id (as BSON bytes, see bson-store.ts),
+ * secondary indexes, and the query planner that picks an index for equality, $in and range
+ * predicates or for the sort. Scans walk id keys and decode a document only to test it; a
+ * cursor without a projection sends the stored bytes as they are.
  */
 import { calculateObjectSize, ObjectId } from 'bson';
 import { badValue, unsupported, MongoServerError, Codes, DuplicateKeyError } from '../errors';
@@ -16,6 +18,7 @@ import {
 } from './query';
 import { CHECK_EVERY, collect, PAUSE, type Pause, type Scan, type Sliced } from './slices';
 import { idKey, isPlainObject, typeRank, type Doc } from './values';
+import { BsonStore, decodeBson } from './bson-store';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 
@@ -36,8 +39,12 @@ export interface FindOptions {
   hint?: unknown;
 }
 
+/** A find's results, which can also be read as the documents' stored BSON (no projection). */
+export type FindScan = Scan<Doc> & { raw: () => Scan<Uint8Array> };
+
 interface Plan {
-  candidates: Iterable<Doc>;
+  /** Id keys of the candidate documents (some may be gone by the time they are reached). */
+  candidates: Iterable<string>;
   /** The candidates come in the requested sort order. */
   sorted: boolean;
   /** Order the results take without a sort (a hinted _id index). */
@@ -59,7 +66,7 @@ export type AccessPath =
   | { stage: 'COLLSCAN'; direction: 1 | -1; sorted: boolean };
 
 export class Collection {
-  readonly docs = new Map<string, Doc>();
+  readonly docs = new BsonStore();
   readonly indexes = new Map<string, Index>();
   readonly uuid: string;
   /** Read-only statistic for tests and benchmarks: documents the matcher has tested in find/count. */
@@ -69,6 +76,9 @@ export class Collection {
    * document as the build's view has it (null: not in the view). Every write records itself here.
    */
   private readonly builds = new Set<Map<string, Doc | null>>();
+  /** The document a scan decoded last, so handing it on does not decode it again. */
+  private memoKey: string | undefined;
+  private memoDoc: Doc | undefined;
 
   constructor(
     /** Changed only by the catalog's rename. */
@@ -96,6 +106,16 @@ export class Collection {
 
   /** Validates and prepares a document for insertion: _id first, generated when missing. */
   prepareInsert(doc: unknown): Doc {
+    if (doc instanceof Uint8Array) {
+      // A document as it came over the wire (see wire.ts): kept byte for byte when _id leads.
+      const decoded = decodeBson(doc);
+      if (Object.keys(decoded)[0] === '_id') {
+        validateDocument(decoded);
+        wireBytes.set(decoded, doc);
+        return decoded;
+      }
+      doc = decoded;
+    }
     if (!isPlainObject(doc)) throw badValue('document to insert must be an object');
     let out = doc;
     if (out._id === undefined) out = { _id: new ObjectId(), ...out };
@@ -107,7 +127,7 @@ export class Collection {
     return out;
   }
 
-  insert(doc: Doc, indexing = true): void {
+  insert(doc: Doc, indexing = true, bson?: Uint8Array): void {
     const key = idKey(doc._id);
     if (this.docs.has(key)) {
       throw new DuplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
@@ -117,7 +137,13 @@ export class Collection {
       for (const ix of this.indexes.values()) ix.add(doc, key);
     }
     this.touch(key);
-    this.docs.set(key, doc);
+    this.memoKey = undefined;
+    this.docs.set(key, doc, bson ?? wireBytes.get(doc));
+  }
+
+  /** Stored bytes of a document inserted or replaced last (journaled as they are). */
+  bytesOf(doc: Doc): Uint8Array | undefined {
+    return this.docs.bytes(idKey(doc._id));
   }
 
   replace(oldDoc: Doc, newDoc: Doc): void {
@@ -129,6 +155,7 @@ export class Collection {
       ix.add(newDoc, key);
     }
     this.touch(key);
+    this.memoKey = undefined;
     this.docs.set(key, newDoc);
   }
 
@@ -136,6 +163,7 @@ export class Collection {
     const key = idKey(doc._id);
     for (const ix of this.indexes.values()) ix.remove(doc, key);
     this.touch(key);
+    this.memoKey = undefined;
     this.docs.delete(key);
   }
 
@@ -169,12 +197,11 @@ export class Collection {
     const ix = new Index(spec, this.ns);
     // The view: stored documents are never mutated, so references taken now stay this moment's state.
     const changed = new Map<string, Doc | null>();
-    const ids = Array.from(this.docs.keys()); // the map's own key strings: none allocated per document
-    const view = Array.from(this.docs.values());
+    const view = this.docs.view();
     this.builds.add(changed);
     let handedOver = false;
     try {
-      const entries = yield* ix.entriesFor(ids, view);
+      const entries = yield* ix.entriesFor(view.keys, view.decode);
       const suspects = yield* ix.loadSorted(entries);
       handedOver = true;
       return {
@@ -210,7 +237,18 @@ export class Collection {
   }
 
   rebuildIndexes(): void {
-    for (const ix of this.indexes.values()) ix.rebuild(this.docs.entries());
+    if (this.indexes.size === 0) return;
+    const view = this.docs.view();
+    const pairs = function* (): Generator<[string, Doc]> {
+      for (let i = 0; i < view.length; i++) yield [view.keys[i]!, view.decode(i)];
+    };
+    if (this.indexes.size === 1) {
+      for (const ix of this.indexes.values()) ix.rebuild(pairs());
+      return;
+    }
+    // Several indexes: decode each document once for all of them.
+    const decoded = [...pairs()];
+    for (const ix of this.indexes.values()) ix.rebuild(decoded);
   }
 
   findIndexByKey(key: Doc): Index | undefined {
@@ -225,37 +263,68 @@ export class Collection {
    * Matching documents in result order. Lazy where it can be (unsorted scans, index order),
    * so a large cursor does not materialise the collection up front.
    */
-  find(filter: unknown, opts: FindOptions = {}): Scan<Doc> {
-    const matcher = compileFilter(filter);
+  find(filter: unknown, opts: FindOptions = {}): FindScan {
+    const matcher = isEmptyFilter(filter) ? null : compileFilter(filter);
     const sort = parseSort(opts.sort);
     const skip = nonNegative(opts.skip, 'skip');
     const limit = Math.abs(Number(opts.limit ?? 0)) || Infinity;
     const plan =
       opts.hint === undefined ? this.plan(filter, sort) : this.hintedPlan(filter, sort, opts.hint);
-    return this.results(plan, matcher, sort, skip, limit);
+    const keys = (): Scan<string> => this.results(plan, matcher, sort, skip, limit);
+    const docs = mapScan(keys(), (k) => this.docOf(k));
+    return Object.assign(docs, { raw: () => mapScan(keys(), (k) => this.docs.bytes(k)!) });
+  }
+
+  /** The document under a key a scan just reached (decoded once). */
+  private docOf(key: string): Doc {
+    if (this.memoKey === key) return this.memoDoc!;
+    return this.docs.get(key)!;
+  }
+
+  /** Decodes a candidate for testing, remembering it for `docOf`. */
+  private peek(key: string): Doc | undefined {
+    if (this.memoKey === key) return this.memoDoc;
+    const d = this.docs.decode(key);
+    this.memoKey = d ? key : undefined;
+    this.memoDoc = d;
+    return d;
   }
 
   private *results(
     plan: Plan,
-    matcher: Matcher,
+    matcher: Matcher | null,
     sort: SortSpec | null,
     skip: number,
     limit: number,
-  ): Generator<Doc | Pause, void, void> {
-    let results: Scan<Doc> = this.filterDocs(plan.candidates, matcher);
+  ): Generator<string | Pause, void, void> {
+    let results: Scan<string> = this.filterKeys(plan.candidates, matcher);
     const order = sort ?? plan.order;
     if (order && !plan.sorted) {
-      const matched = yield* collect(results);
-      results = this.stillMatching(yield* sortDocuments(matched, order), matcher);
+      const keys = yield* collect(results);
+      const byDoc = new Map<Doc, string>();
+      const matched: Doc[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const d = this.docs.get(keys[i]!)!;
+        byDoc.set(d, keys[i]!);
+        matched.push(d);
+        if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1) yield PAUSE;
+      }
+      const sorted = yield* sortDocuments(matched, order);
+      results = this.stillMatching(sorted, byDoc, matcher);
     }
     yield* sliceIterable(results, skip, limit);
   }
 
   /** Sorted documents as they are now: the sort took slices, and writes went on meanwhile. */
-  private *stillMatching(docs: Doc[], matcher: Matcher): Generator<Doc, void, void> {
+  private *stillMatching(
+    docs: Doc[],
+    keys: Map<Doc, string>,
+    matcher: Matcher | null,
+  ): Generator<string, void, void> {
     for (const d of docs) {
-      const now = this.docs.get(idKey(d._id));
-      if (now && (now === d || matcher(now))) yield now;
+      const key = keys.get(d)!;
+      const now = this.peek(key);
+      if (now && (now === d || !matcher || matcher(now))) yield key;
     }
   }
 
@@ -271,7 +340,7 @@ export class Collection {
       const matcher = compileFilter(filter);
       const plan =
         hint === undefined ? this.plan(filter, null) : this.hintedPlan(filter, null, hint);
-      for (const d of this.filterDocs(plan.candidates, matcher)) {
+      for (const d of this.filterKeys(plan.candidates, matcher)) {
         if (d === PAUSE) yield PAUSE;
         else n++;
       }
@@ -351,9 +420,9 @@ export class Collection {
   private hintedPlan(filter: unknown, sort: SortSpec | null, hint: unknown): Plan {
     const target = this.hintedIndex(hint);
     if (target === '_id')
-      return { candidates: this.docs.values(), sorted: false, order: [['_id', 1]] };
+      return { candidates: this.docs.keys(), sorted: false, order: [['_id', 1]] };
     if ('natural' in target) {
-      const docs = target.natural === 1 ? this.docs.values() : [...this.docs.values()].reverse();
+      const docs = target.natural === 1 ? this.docs.keys() : [...this.docs.keys()].reverse();
       return { candidates: docs, sorted: !sort };
     }
     const choice = this.chooseIndex(indexablePredicates(filter), [target]);
@@ -362,7 +431,7 @@ export class Collection {
     const ids = ranges.flatMap((r) => target.scan(r, reverse === -1));
     if (ranges.length > 1 || target.multikey) dedupeInPlace(ids);
     return {
-      candidates: this.idsToDocs(ids),
+      candidates: ids,
       sorted: !sort || (reverse !== null && ranges.length === 1),
     };
   }
@@ -372,17 +441,16 @@ export class Collection {
     const idPred = preds.get('_id');
     if (idPred && idPred.kind !== 'range') {
       const ids = idPred.kind === 'eq' ? [idPred.value] : idPred.values;
-      const docs: Doc[] = [];
+      const keys: string[] = [];
       const seen = new Set<string>();
       for (const id of ids) {
         const k = idKey(id);
-        const d = this.docs.get(k);
-        if (d && !seen.has(k)) {
+        if (this.docs.has(k) && !seen.has(k)) {
           seen.add(k);
-          docs.push(d);
+          keys.push(k);
         }
       }
-      return { candidates: docs, sorted: docs.length <= 1 || !sort };
+      return { candidates: keys, sorted: keys.length <= 1 || !sort };
     }
     const choice = this.chooseIndex(preds);
     if (choice) {
@@ -390,7 +458,7 @@ export class Collection {
       const ids = choice.ranges.flatMap((r) => choice.index.scan(r, reverse === -1));
       if (choice.ranges.length > 1) dedupeInPlace(ids);
       return {
-        candidates: this.idsToDocs(ids),
+        candidates: ids,
         sorted: !sort || (reverse !== null && choice.ranges.length === 1),
       };
     }
@@ -398,11 +466,10 @@ export class Collection {
       for (const ix of this.indexes.values()) {
         if (ix.multikey || ix.spec.sparse || ix.partial || ix.spec.hidden) continue;
         const dir = this.sortDirectionOn(ix, sort, null);
-        if (dir !== null)
-          return { candidates: this.idsToDocs(ix.scan(null, dir === -1)), sorted: true };
+        if (dir !== null) return { candidates: ix.scan(null, dir === -1), sorted: true };
       }
     }
-    return { candidates: this.docs.values(), sorted: !sort };
+    return { candidates: this.docs.keys(), sorted: !sort };
   }
 
   /** 1 or -1 when walking `ix` forwards/backwards yields `sort` order (after the equality prefix), else null. */
@@ -473,21 +540,41 @@ export class Collection {
     return best;
   }
 
-  private *filterDocs(docs: Iterable<Doc>, matcher: Matcher): Generator<Doc | Pause, void, void> {
+  /** Keys of the candidates that (still) exist and match; without a filter nothing is decoded. */
+  private *filterKeys(
+    keys: Iterable<string>,
+    matcher: Matcher | null,
+  ): Generator<string | Pause, void, void> {
     let examined = 0;
-    for (const d of docs) {
-      this.docsExamined++;
-      if (matcher(d)) yield d;
+    for (const k of keys) {
+      if (matcher) {
+        const d = this.peek(k);
+        if (d) {
+          this.docsExamined++;
+          if (matcher(d)) yield k;
+        }
+      } else if (this.docs.has(k)) {
+        this.docsExamined++;
+        yield k;
+      }
       if ((++examined & (CHECK_EVERY - 1)) === 0) yield PAUSE;
     }
   }
+}
 
-  private *idsToDocs(ids: string[]): Generator<Doc> {
-    for (const id of ids) {
-      const d = this.docs.get(id);
-      if (d) yield d;
-    }
-  }
+/** Documents that came as BSON and are stored as those bytes. */
+const wireBytes = new WeakMap<Doc, Uint8Array>();
+
+function isEmptyFilter(filter: unknown): boolean {
+  return (
+    filter === undefined ||
+    filter === null ||
+    (isPlainObject(filter) && Object.keys(filter).length === 0)
+  );
+}
+
+function* mapScan<T>(scan: Scan<string>, f: (key: string) => T): Generator<T | Pause, void, void> {
+  for (const k of scan) yield k === PAUSE ? PAUSE : f(k);
 }
 
 function* sliceIterable<T>(

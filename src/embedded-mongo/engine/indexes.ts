@@ -196,11 +196,11 @@ export class Index {
   }
 
   /** The entries of documents (a view of a collection: id keys and documents), in slices. */
-  *entriesFor(ids: string[], docs: Doc[]): Sliced<IndexEntry[]> {
+  *entriesFor(ids: string[], docAt: (i: number) => Doc): Sliced<IndexEntry[]> {
     const entries: IndexEntry[] = [];
-    for (let i = 0; i < docs.length; i++) {
+    for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      for (const key of this.keysFor(docs[i]!)) entries.push({ key, id });
+      for (const key of this.keysFor(docAt(i))) entries.push({ key, id });
       if ((i & 1023) === 1023) yield PAUSE;
     }
     return entries;

@@ -2,9 +2,11 @@
  * BSON-aware value semantics: MongoDB's cross-type sort order, numeric comparison across
  * int32/int64/double, "null equals missing", canonical keys and cloning.
  *
- * Documents are held as decoded: int32 and double are JS numbers, int64 stays a bson Long and
- * Decimal128 a Decimal128, so they go back to the client with the type they came in with; all
- * numbers compare with each other here by value (two int64s exactly).
+ * Documents are decoded (see bson-store.ts) with int32 and double as JS numbers, except an
+ * integer-valued double, which stays a bson Double (a JS number of that value would go back as
+ * int32); int64 stays a bson Long and Decimal128 a Decimal128, so every number goes back to the
+ * client with the type it came in with. All numbers compare with each other here by value (two
+ * int64s exactly).
  */
 import { Long, ObjectId } from 'bson';
 
@@ -307,6 +309,7 @@ export function asMingoValue(v: unknown): unknown {
   if (isLong(v)) return v.toNumber();
   const t = bsonType(v);
   if (t === 'Decimal128') return Number(String(v));
+  if (t === 'Double' || t === 'Int32') return (v as { value: number }).value;
   if (Array.isArray(v)) {
     let out: unknown[] | null = null;
     for (let i = 0; i < v.length; i++) {

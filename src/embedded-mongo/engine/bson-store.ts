@@ -1,0 +1,321 @@
+/**
+ * A collection's documents as BSON bytes: packed into large slabs and addressed by a number, so a
+ * small document costs its bytes plus one Map entry instead of a tree of JS objects. Documents
+ * are decoded on demand (a small cache keeps the recently used ones) and go back to clients as
+ * the bytes they were stored as.
+ *
+ * Slabs are append-only: bytes once written never change, so a view taken now (for a snapshot or
+ * an index build) stays valid while writes go on. Space left by replaced and removed documents is
+ * reclaimed by moving the live documents of mostly-dead slabs, a few at a time (see `reclaim`).
+ */
+import { deserialize, serialize, setInternalBufferSize, calculateObjectSize } from 'bson';
+import { CHECK_EVERY, PAUSE, type Sliced } from './slices';
+import type { Doc } from './values';
+
+const SLAB_BYTES = 4 << 20;
+/** Documents at least this big get a slab of their own (freed as soon as they are). */
+const OWN_SLAB_BYTES = 256 << 10;
+const CACHE_DOCS = 2048;
+
+const FIDELITY = {
+  promoteValues: false,
+  promoteLongs: false,
+  promoteBuffers: false,
+  bsonRegExp: false,
+  validation: { utf8: true },
+} as const;
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Decodes BSON keeping every number's type: int32 and double come back as JS numbers except an
+ * integer-valued double in the int32 range (or -0), which stays a bson Double, because a plain JS
+ * number of that value would be written back as int32. int64 stays Long, Decimal128 Decimal128.
+ */
+export function decodeBson(buf: Uint8Array, index = 0): Doc {
+  const n =
+    buf[index]! | (buf[index + 1]! << 8) | (buf[index + 2]! << 16) | (buf[index + 3]! << 24);
+  // A view of exactly the document: bson's `index` option is several times slower on a big buffer.
+  const view = index === 0 && n === buf.length ? buf : buf.subarray(index, index + n);
+  return normalize(deserialize(view, FIDELITY)) as Doc;
+}
+
+/** True for a double that would not survive as a JS number (serialize would write int32). */
+export function needsDoubleWrapper(n: number): boolean {
+  return (Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX) || Object.is(n, -0);
+}
+
+function normalize(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = normalize(v[i]);
+    return v;
+  }
+  const t = (v as { _bsontype?: string })._bsontype;
+  if (t === 'Int32') return (v as { value: number }).value;
+  if (t === 'Double') {
+    const n = (v as { value: number }).value;
+    return needsDoubleWrapper(n) ? v : n;
+  }
+  if (t === 'BSONSymbol') return String((v as { value: string }).value);
+  if (t !== undefined || v instanceof Date || v instanceof Uint8Array || v instanceof RegExp)
+    return v;
+  const o = v as Doc;
+  for (const k in o) {
+    const x = o[k];
+    if (x !== null && typeof x === 'object') o[k] = normalize(x);
+  }
+  return o;
+}
+
+/** A document as BSON (growing bson's scratch buffer for one near the 16 MiB limit). */
+export function encodeBson(doc: Doc): Uint8Array {
+  try {
+    return serialize(doc);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    setInternalBufferSize(calculateObjectSize(doc) + 1024);
+    return serialize(doc);
+  }
+}
+
+/** A consistent view of the documents at one moment: their keys and where their bytes are. */
+export interface StoreView {
+  keys: string[];
+  bytes(i: number): Uint8Array;
+  decode(i: number): Doc;
+  readonly length: number;
+}
+
+export class BsonStore {
+  private readonly locs = new Map<string, number>();
+  private readonly slabs: (Buffer | null)[] = [];
+  /** Live bytes per slab. */
+  private readonly live: number[] = [];
+  private readonly freeSlabs: number[] = [];
+  private current = -1;
+  private fill = 0;
+  private readonly cache = new Map<string, Doc>();
+  private deadBytes = 0;
+  private reclaiming = false;
+
+  get size(): number {
+    return this.locs.size;
+  }
+
+  has(key: string): boolean {
+    return this.locs.has(key);
+  }
+
+  /** The decoded document (shared: callers never mutate it). */
+  get(key: string): Doc | undefined {
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const loc = this.locs.get(key);
+    if (loc === undefined) return undefined;
+    return this.remember(key, this.decodeAt(loc));
+  }
+
+  /** The document decoded afresh, not cached (scans: each document is tested once). */
+  decode(key: string): Doc | undefined {
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const loc = this.locs.get(key);
+    return loc === undefined ? undefined : this.decodeAt(loc);
+  }
+
+  /** The stored bytes of a document (a view into its slab). */
+  bytes(key: string): Uint8Array | undefined {
+    const loc = this.locs.get(key);
+    return loc === undefined ? undefined : this.bytesAt(loc);
+  }
+
+  /** Byte size of a stored document. */
+  sizeOf(key: string): number {
+    const loc = this.locs.get(key);
+    return loc === undefined ? 0 : this.lengthAt(loc);
+  }
+
+  /** Stores a document: its bytes when known (exactly as they came), or its encoding. */
+  set(key: string, doc: Doc | null, bson?: Uint8Array): void {
+    const bytes = bson ?? encodeBson(doc!);
+    const old = this.locs.get(key);
+    if (old !== undefined) this.release(old);
+    this.locs.set(key, this.write(bytes));
+    this.cache.delete(key);
+    if (doc) this.remember(key, doc);
+  }
+
+  delete(key: string): boolean {
+    const old = this.locs.get(key);
+    if (old === undefined) return false;
+    this.release(old);
+    this.locs.delete(key);
+    this.cache.delete(key);
+    return true;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.locs.keys();
+  }
+
+  /** Decoded documents (each one decoded as it is reached). */
+  *values(): Generator<Doc, void, void> {
+    for (const key of this.locs.keys()) {
+      const d = this.get(key);
+      if (d) yield d;
+    }
+  }
+
+  *entries(): Generator<[string, Doc], void, void> {
+    for (const key of this.locs.keys()) {
+      const d = this.get(key);
+      if (d) yield [key, d];
+    }
+  }
+
+  [Symbol.iterator](): Generator<[string, Doc], void, void> {
+    return this.entries();
+  }
+
+  /** Keys and locations now; slabs are append-only, so the view reads this moment's bytes later too. */
+  view(): StoreView {
+    const keys = Array.from(this.locs.keys());
+    const locs = Array.from(this.locs.values());
+    const slabs = this.slabs.slice();
+    const at = (i: number): [Buffer, number] => {
+      const loc = locs[i]!;
+      return [slabs[Math.floor(loc / SLAB_BYTES)]!, loc % SLAB_BYTES];
+    };
+    return {
+      keys,
+      length: keys.length,
+      bytes: (i) => {
+        const [slab, off] = at(i);
+        return slab.subarray(off, off + slab.readInt32LE(off));
+      },
+      decode: (i) => {
+        const [slab, off] = at(i);
+        return decodeBson(slab, off);
+      },
+    };
+  }
+
+  /** Total bytes of the documents held. */
+  get dataBytes(): number {
+    let n = 0;
+    for (const b of this.live) n += b;
+    return n;
+  }
+
+  private remember(key: string, doc: Doc): Doc {
+    if (this.cache.size >= CACHE_DOCS) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, doc);
+    return doc;
+  }
+
+  private decodeAt(loc: number): Doc {
+    const slab = this.slabs[Math.floor(loc / SLAB_BYTES)]!;
+    return decodeBson(slab, loc % SLAB_BYTES);
+  }
+
+  private bytesAt(loc: number): Uint8Array {
+    const slab = this.slabs[Math.floor(loc / SLAB_BYTES)]!;
+    const off = loc % SLAB_BYTES;
+    return slab.subarray(off, off + slab.readInt32LE(off));
+  }
+
+  private lengthAt(loc: number): number {
+    return this.slabs[Math.floor(loc / SLAB_BYTES)]!.readInt32LE(loc % SLAB_BYTES);
+  }
+
+  private newSlab(size: number): number {
+    const slab = Buffer.allocUnsafeSlow(size);
+    const i = this.freeSlabs.pop() ?? this.slabs.length;
+    this.slabs[i] = slab;
+    this.live[i] = 0;
+    return i;
+  }
+
+  private write(bytes: Uint8Array): number {
+    const n = bytes.length;
+    let slab: number;
+    let off: number;
+    if (n >= OWN_SLAB_BYTES) {
+      // One slab per big document; a slab index is what addresses it, so its size may exceed SLAB_BYTES
+      // only in its own slot (offset 0).
+      slab = this.newSlab(n);
+      off = 0;
+    } else {
+      if (this.current < 0 || this.fill + n > SLAB_BYTES) {
+        this.current = this.newSlab(SLAB_BYTES);
+        this.fill = 0;
+      }
+      slab = this.current;
+      off = this.fill;
+      this.fill += n;
+    }
+    this.slabs[slab]!.set(bytes, off);
+    this.live[slab]! += n;
+    return slab * SLAB_BYTES + off;
+  }
+
+  private release(loc: number): void {
+    const slab = Math.floor(loc / SLAB_BYTES);
+    const n = this.lengthAt(loc);
+    this.live[slab]! -= n;
+    if (this.live[slab] === 0 && slab !== this.current) {
+      this.slabs[slab] = null;
+      this.freeSlabs.push(slab);
+    } else if (this.slabs[slab]!.length === SLAB_BYTES) this.deadBytes += n;
+    if (this.deadBytes > Math.max(SLAB_BYTES * 4, this.dataBytesApprox())) this.scheduleReclaim();
+  }
+
+  private dataBytesApprox(): number {
+    return this.locs.size * 64;
+  }
+
+  private scheduleReclaim(): void {
+    if (this.reclaiming) return;
+    this.reclaiming = true;
+    const job = this.reclaim();
+    const step = (): void => {
+      const end = Date.now() + 5;
+      for (;;) {
+        const r = job.next();
+        if (r.done) {
+          this.reclaiming = false;
+          return;
+        }
+        if (Date.now() >= end) break;
+      }
+      setImmediate(step).unref?.();
+    };
+    setImmediate(step).unref?.();
+  }
+
+  /**
+   * Moves the live documents of shared slabs that are more than half dead into the current slab,
+   * in slices (a Map iterates entries set during the walk in place, so writes may go on); the
+   * emptied slabs are then freed by `release`.
+   */
+  *reclaim(): Sliced<void> {
+    const condemned = new Set<number>();
+    this.slabs.forEach((s, i) => {
+      if (s && i !== this.current && s.length === SLAB_BYTES && this.live[i]! < SLAB_BYTES / 2)
+        condemned.add(i);
+    });
+    this.deadBytes = 0;
+    if (condemned.size === 0) return;
+    let n = 0;
+    for (const [key, loc] of this.locs) {
+      if (condemned.has(Math.floor(loc / SLAB_BYTES))) {
+        const bytes = Buffer.from(this.bytesAt(loc)); // copied: the write may free its slab
+        this.release(loc);
+        this.locs.set(key, this.write(bytes));
+      }
+      if ((++n & (CHECK_EVERY - 1)) === 0) yield PAUSE;
+    }
+  }
+}
