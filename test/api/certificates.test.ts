@@ -9,13 +9,39 @@ import { verifyFile } from '../../scripts/verify';
 import { activePledgeWithCertificate, companySession, signBodyFor } from '../helpers/pledges';
 import { Certificate } from '../../models/certificate';
 import { Pledge } from '../../models/pledge';
-import { useRegistry } from '../helpers/registry';
+import { useRegistry, type RegistryHandle } from '../helpers/registry';
 
 /** Signs, confirms and approves a pledge (named `name` if given) and waits for its certificate. */
-async function activePledge(r: ReturnType<typeof useRegistry>, name?: string) {
+async function activePledge(r: RegistryHandle, name?: string) {
   const body = name === undefined ? undefined : await signBodyFor(r.app, { company: { name } });
   return activePledgeWithCertificate(r, { body });
 }
+
+type Active = Awaited<ReturnType<typeof activePledge>>;
+
+/** The certificate PDF of `p` from the admin API (200). */
+const adminPdf = (r: RegistryHandle, p: Active) =>
+  request(r.app)
+    .get(`/api/v1/admin/certificates/${p.serial}.pdf`)
+    .set('Authorization', `Bearer ${p.admin.token}`)
+    .responseType('blob')
+    .expect(200);
+
+/** A file uploaded to the public verify API. */
+const verifyUpload = (r: RegistryHandle, file: Buffer, name = 'cert.pdf') =>
+  request(r.app).post('/api/v1/verify').attach('file', file, name);
+
+/** The admin who approved `p` revokes its certificate (200). */
+const revoke = (r: RegistryHandle, p: Active, reason: string) =>
+  request(r.app)
+    .post(`/api/v1/admin/certificates/${p.serial}/revoke`)
+    .set('Authorization', `Bearer ${p.admin.token}`)
+    .send({ reason })
+    .expect(200);
+
+/** The verify page of a serial, as a browser asks for it. */
+const verifyPage = (r: RegistryHandle, serial: string) =>
+  request(r.app).get(`/verify/${serial}`).set('Accept', 'text/html');
 
 describe('certificates (API)', () => {
   const r = useRegistry();
@@ -39,16 +65,9 @@ describe('certificates (API)', () => {
 
   it('when the issued PDF is uploaded, then every check passes; after revocation the status check fails', async () => {
     const p = await activePledge(r);
-    const pdf = await request(r.app)
-      .get(`/api/v1/admin/certificates/${p.serial}.pdf`)
-      .set('Authorization', `Bearer ${p.admin.token}`)
-      .responseType('blob')
-      .expect(200);
+    const pdf = await adminPdf(r, p);
     assert.equal(pdf.headers['content-type'], 'application/pdf');
-    const ok = await request(r.app)
-      .post('/api/v1/verify')
-      .attach('file', pdf.body as Buffer, 'cert.pdf')
-      .expect(200);
+    const ok = await verifyUpload(r, pdf.body as Buffer).expect(200);
     assert.equal(ok.body.valid, true, JSON.stringify(ok.body.checks));
     assert.deepEqual(
       ok.body.checks
@@ -57,15 +76,8 @@ describe('certificates (API)', () => {
       ['serial-known', 'registry-match', 'status'],
     );
 
-    await request(r.app)
-      .post(`/api/v1/admin/certificates/${p.serial}/revoke`)
-      .set('Authorization', `Bearer ${p.admin.token}`)
-      .send({ reason: '虚假宣传 / false claims' })
-      .expect(200);
-    const after = await request(r.app)
-      .post('/api/v1/verify')
-      .attach('file', pdf.body as Buffer, 'cert.pdf')
-      .expect(200);
+    await revoke(r, p, '虚假宣传 / false claims');
+    const after = await verifyUpload(r, pdf.body as Buffer).expect(200);
     assert.equal(after.body.valid, false);
     const status = after.body.checks.find((c: { name: string }) => c.name === 'status');
     assert.equal(status.ok, false);
@@ -76,19 +88,10 @@ describe('certificates (API)', () => {
 
   it('when one byte of the company name in the PDF changes, then a check fails by name', async () => {
     const p = await activePledge(r);
-    const pdf = (
-      await request(r.app)
-        .get(`/api/v1/admin/certificates/${p.serial}.pdf`)
-        .set('Authorization', `Bearer ${p.admin.token}`)
-        .responseType('blob')
-        .expect(200)
-    ).body as Buffer;
+    const pdf = (await adminPdf(r, p)).body as Buffer;
     const tampered = Buffer.from(pdf);
     tampered[Math.floor(tampered.length / 2)] ^= 0x01;
-    const res = await request(r.app)
-      .post('/api/v1/verify')
-      .attach('file', tampered, 'cert.pdf')
-      .expect(200);
+    const res = await verifyUpload(r, tampered).expect(200);
     assert.equal(res.body.valid, false);
     assert.ok(
       res.body.checks.some(
@@ -99,10 +102,7 @@ describe('certificates (API)', () => {
   });
 
   it('when a non-PDF is uploaded, then 400; JWKS lists the signing key', async () => {
-    await request(r.app)
-      .post('/api/v1/verify')
-      .attach('file', Buffer.from('hello'), 'x.txt')
-      .expect(400);
+    await verifyUpload(r, Buffer.from('hello'), 'x.txt').expect(400);
     const jwks = await request(r.app).get('/.well-known/jwks.json').expect(200);
     assert.equal(jwks.body.keys[0].kid, r.registry.keys.signingKey.kid);
   });
@@ -131,13 +131,7 @@ describe('offline verification CLI (npm run verify)', () => {
   it('when given the PDF and the JWKS, then it passes offline, and fails against another key set', async () => {
     const p = await activePledge(r);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-cli-'));
-    const pdf = (
-      await request(r.app)
-        .get(`/api/v1/admin/certificates/${p.serial}.pdf`)
-        .set('Authorization', `Bearer ${p.admin.token}`)
-        .responseType('blob')
-        .expect(200)
-    ).body as Buffer;
+    const pdf = (await adminPdf(r, p)).body as Buffer;
     fs.writeFileSync(path.join(dir, 'cert.pdf'), pdf);
     const jwks = (await request(r.app).get('/.well-known/jwks.json').expect(200)).body;
     fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify(jwks));
@@ -160,27 +154,14 @@ describe('verify page (site)', () => {
 
   it('when the QR address of a valid certificate is opened, then the page says valid; after revocation it says revoked', async () => {
     const p = await activePledge(r, '昇犇示例物流有限公司');
-    const page = await request(r.app)
-      .get(`/verify/${p.serial}`)
-      .set('Accept', 'text/html')
-      .expect(200);
+    const page = await verifyPage(r, p.serial).expect(200);
     assert.match(page.text, /昇犇示例物流有限公司/);
     assert.match(page.text, /class="verdict verdict-valid"/);
-    await request(r.app)
-      .post(`/api/v1/admin/certificates/${p.serial}/revoke`)
-      .set('Authorization', `Bearer ${p.admin.token}`)
-      .send({ reason: '测试撤销' })
-      .expect(200);
-    const after = await request(r.app)
-      .get(`/verify/${p.serial}`)
-      .set('Accept', 'text/html')
-      .expect(200);
+    await revoke(r, p, '测试撤销');
+    const after = await verifyPage(r, p.serial).expect(200);
     assert.match(after.text, /class="verdict verdict-revoked"/);
     assert.match(after.text, /测试撤销/);
-    await request(r.app)
-      .get(`/verify/${makeSerial(2026, 999999)}`)
-      .set('Accept', 'text/html')
-      .expect(404);
+    await verifyPage(r, makeSerial(2026, 999999)).expect(404);
   });
 });
 
@@ -212,16 +193,17 @@ describe('certificates for companies (API)', () => {
       Buffer.from('%PDF-1.7\n'),
       Buffer.alloc(5 * 1024 * 1024 + 10, 0x20),
     ]);
-    await request(r.app).post('/api/v1/verify').attach('file', big, 'big.pdf').expect(413);
+    await verifyUpload(r, big, 'big.pdf').expect(413);
     await request(r.app)
       .post('/api/v1/verify')
       .set('Content-Type', 'application/pdf')
       .send(Buffer.from('%PDF-1.7'))
       .expect(415);
-    const broken = await request(r.app)
-      .post('/api/v1/verify')
-      .attach('file', Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog'), 'broken.pdf')
-      .expect(200);
+    const broken = await verifyUpload(
+      r,
+      Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog'),
+      'broken.pdf',
+    ).expect(200);
     assert.equal(broken.body.valid, false);
     assert.ok(broken.body.checks.every((c: { ok: boolean }) => c.ok === false));
   });
