@@ -146,58 +146,61 @@ export function adminRoutes(
     },
   });
 
-  api.route({
-    ...common,
-    method: 'post',
-    path: '/admin/pledges/:id/approve',
+  /** An admin's change of one pledge's status, answered with the pledge as it now is. */
+  const pledgeChange = <B extends z.ZodType>(change: {
+    action: string;
+    summary: string;
+    body: B;
+    done: string;
+    notNow: string;
+    refused?: Record<number, { description: string }>;
+    run: (id: string, body: z.output<B>, adminId: string) => ReturnType<typeof approvePledge>;
+  }) =>
+    api.route({
+      ...common,
+      method: 'post',
+      path: `/admin/pledges/:id/${change.action}`,
+      summary: change.summary,
+      params: IdParams,
+      body: change.body,
+      responses: {
+        200: { description: change.done, schema: PledgeView },
+        ...change.refused,
+        404: { description: 'No such pledge' },
+        409: { description: change.notNow },
+      },
+      handler: async ({ params, body }, _req, res) =>
+        pledgeView(await change.run(params.id, body, sessionOf(res).sub)),
+    });
+
+  pledgeChange({
+    action: 'approve',
     summary:
       'Approve a pledge awaiting review (it becomes active and gets its number); the reviewer confirms the evidence was checked',
-    params: IdParams,
     body: ApproveBody,
-    responses: {
-      200: { description: 'The active pledge', schema: PledgeView },
-      400: { description: 'evidenceChecked is not true' },
-      404: { description: 'No such pledge' },
-      409: { description: 'Not awaiting review' },
-    },
-    handler: async ({ params }, _req, res) =>
-      pledgeView(await approvePledge(params.id, sessionOf(res).sub, deps.pledge)),
+    done: 'The active pledge',
+    notNow: 'Not awaiting review',
+    refused: { 400: { description: 'evidenceChecked is not true' } },
+    run: (id, _body, adminId) => approvePledge(id, adminId, deps.pledge),
   });
 
-  api.route({
-    ...common,
-    method: 'post',
-    path: '/admin/pledges/:id/reject',
+  pledgeChange({
+    action: 'reject',
     summary: 'Reject a pledge awaiting review',
-    params: IdParams,
     body: ReasonBody,
-    responses: {
-      200: { description: 'The rejected pledge', schema: PledgeView },
-      404: { description: 'No such pledge' },
-      409: { description: 'Not awaiting review' },
-    },
-    handler: async ({ params, body }, _req, res) =>
-      pledgeView(await rejectPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
+    done: 'The rejected pledge',
+    notNow: 'Not awaiting review',
+    run: (id, body, adminId) => rejectPledge(id, body.reason, adminId, deps.pledge),
   });
 
-  api.route({
-    ...common,
-    method: 'post',
-    path: '/admin/pledges/:id/cancel',
+  pledgeChange({
+    action: 'cancel',
     summary:
       'Cancel a pledge awaiting confirmation or review, with a reason (audited; the signatory is told by e-mail)',
-    params: IdParams,
     body: ReasonBody,
-    responses: {
-      200: {
-        description: 'The cancelled pledge (it no longer holds the code)',
-        schema: PledgeView,
-      },
-      404: { description: 'No such pledge' },
-      409: { description: 'Not awaiting confirmation or review' },
-    },
-    handler: async ({ params, body }, _req, res) =>
-      pledgeView(await cancelPledge(params.id, body.reason, sessionOf(res).sub, deps.pledge)),
+    done: 'The cancelled pledge (it no longer holds the code)',
+    notNow: 'Not awaiting confirmation or review',
+    run: (id, body, adminId) => cancelPledge(id, body.reason, adminId, deps.pledge),
   });
 
   api.route({
