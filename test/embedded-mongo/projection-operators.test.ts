@@ -387,6 +387,37 @@ describe('embedded mongo: projection operators ($slice, $elemMatch, positional $
     });
   });
 
+  describe('aggregation $project (where mongod takes none of find’s projection operators)', () => {
+    const cases: Array<[string, AnyDoc, number]> = [
+      ['a positional path', { 'grades.$': 1 }, 31324],
+      ['$elemMatch', { grades: { $elemMatch: { $gt: 1 } } }, 168],
+      ['find’s $slice: n', { grades: { $slice: 1 } }, 28667],
+      ['find’s $slice: [skip, limit]', { grades: { $slice: [1, 1] } }, 28724],
+    ];
+    for (const [what, projection, code] of cases) {
+      it(`when $project is given ${what}, then the aggregate fails with ${code} instead of answering as find() would`, async () => {
+        const e = await rejection(
+          students.aggregate([{ $match: { grades: 90 } }, { $project: projection }]).toArray(),
+        );
+        assert.equal(e.code, code);
+      });
+    }
+
+    it('when $project uses the $slice expression, then it slices as mongod’s expression does', async () => {
+      const docs = await students
+        .aggregate([
+          { $match: { _id: { $lte: 2 } } },
+          { $sort: { _id: 1 } },
+          { $project: { last: { $slice: ['$grades', -1] }, mid: { $slice: ['$grades', 1, 1] } } },
+        ])
+        .toArray();
+      assert.deepEqual(docs, [
+        { _id: 1, last: [90], mid: [87] },
+        { _id: 2, last: [92], mid: [88] },
+      ]);
+    });
+  });
+
   describe('through mongoose', () => {
     let conn: Connection;
     before(async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { MongoClient, type Db } from 'mongodb';
-import { uniqueDb, useStore } from './helpers';
+import { AnyDoc, rejection, uniqueDb, useStore } from './helpers';
 
 /**
  * Issue #14 §2/Tests: a mongosh-style session, step by step, through the raw driver sending the
@@ -32,7 +32,7 @@ describe('embedded mongo: a mongosh-style session', () => {
   });
 
   it('when documents are inserted into a new database, then "show dbs" lists it as not empty', async () => {
-    const r = await db.collection('pledges').insertMany([
+    const r = await db.collection<AnyDoc>('pledges').insertMany([
       { _id: 1, company: 'Acme', status: 'active', score: 80 },
       { _id: 2, company: 'Bolt', status: 'pending', score: 55 },
       { _id: 3, company: 'Core', status: 'active', score: 91 },
@@ -57,7 +57,7 @@ describe('embedded mongo: a mongosh-style session', () => {
   });
 
   it('when documents are read, updated and deleted, then each step sees the previous one', async () => {
-    const c = db.collection('pledges');
+    const c = db.collection<AnyDoc>('pledges');
     assert.deepEqual(await c.findOne({ company: 'Bolt' }, { projection: { _id: 0, score: 1 } }), {
       score: 55,
     });
@@ -75,7 +75,7 @@ describe('embedded mongo: a mongosh-style session', () => {
 
   it('when an aggregation groups the documents, then the totals are right', async () => {
     const out = await db
-      .collection('pledges')
+      .collection<AnyDoc>('pledges')
       .aggregate([
         { $group: { _id: '$status', n: { $sum: 1 }, total: { $sum: '$score' } } },
         { $sort: { _id: 1 } },
@@ -85,7 +85,7 @@ describe('embedded mongo: a mongosh-style session', () => {
   });
 
   it('when an index is created, then getIndexes lists it and explain shows the query using it', async () => {
-    const c = db.collection('pledges');
+    const c = db.collection<AnyDoc>('pledges');
     assert.equal(await c.createIndex({ company: 1 }, { unique: true }), 'company_1');
     assert.deepEqual(
       (await c.listIndexes().toArray()).map((i) => [i.name, i.key, i.unique ?? false]),
@@ -109,7 +109,7 @@ describe('embedded mongo: a mongosh-style session', () => {
     assert.equal(dbStats.indexes, 2);
     // mongosh's db.coll.stats() reads $collStats' storageStats.
     const [cs] = await db
-      .collection('pledges')
+      .collection<AnyDoc>('pledges')
       .aggregate([{ $collStats: { storageStats: {} } }])
       .toArray();
     assert.equal(cs.storageStats.count, 2);
@@ -119,24 +119,23 @@ describe('embedded mongo: a mongosh-style session', () => {
   });
 
   it('when the collection is renamed, then its documents and indexes are found under the new name only', async () => {
-    await db.collection('pledges').rename('archive');
+    await db.collection<AnyDoc>('pledges').rename('archive');
     const cols = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
     assert.deepEqual(cols, ['archive']);
-    assert.equal(await db.collection('archive').countDocuments(), 2);
-    assert.equal(await db.collection('pledges').countDocuments(), 0);
-    const dup = await db
-      .collection('archive')
-      .insertOne({ _id: 9, company: 'Acme' })
-      .catch((e: { code?: number }) => e);
-    assert.equal((dup as { code?: number }).code, 11000, 'the unique index moved with it');
+    assert.equal(await db.collection<AnyDoc>('archive').countDocuments(), 2);
+    assert.equal(await db.collection<AnyDoc>('pledges').countDocuments(), 0);
+    const dup = await rejection(
+      db.collection<AnyDoc>('archive').insertOne({ _id: 9, company: 'Acme' }),
+    );
+    assert.equal(dup.code, 11000, 'the unique index moved with it');
     const v = await db.command({ validate: 'archive' });
     assert.equal(v.valid, true);
     assert.deepEqual(v.keysPerIndex, { _id_: 2, company_1: 2 });
   });
 
   it('when the index is dropped and the database dropped, then "show dbs" no longer lists it', async () => {
-    await db.collection('archive').dropIndex('company_1');
-    assert.equal((await db.collection('archive').listIndexes().toArray()).length, 1);
+    await db.collection<AnyDoc>('archive').dropIndex('company_1');
+    assert.equal((await db.collection<AnyDoc>('archive').listIndexes().toArray()).length, 1);
     assert.equal(await db.dropDatabase(), true);
     const dbs = await client.db('admin').command({ listDatabases: 1, nameOnly: true });
     assert.equal(

@@ -24,6 +24,11 @@ export function prepareStage(stage: Doc): Doc[] {
       return [stage];
     case '$bucket':
       return bucketStages(spec);
+    case '$project':
+    case '$addFields':
+    case '$set':
+      checkProjection(spec, name === '$project');
+      return [stage];
     case '$match':
       // mongod's $all, as the planner's matcher has it.
       return [isPlainObject(spec) ? { $match: rewriteAll(spec) } : stage];
@@ -52,6 +57,49 @@ function preparePipeline(p: unknown): unknown {
         isPlainObject(st) && Object.keys(st).length === 1 ? prepareStage(st) : [st],
       )
     : p;
+}
+
+/**
+ * mingo's $project also takes find()'s projection operators: a positional `a.$`, `$elemMatch`, and
+ * `$slice: n` or `$slice: [skip, limit]` on the field. In an aggregation mongod refuses the first
+ * two and reads `$slice` only as the expression `{$slice: [array, n]}` / `[array, position, n]`,
+ * so those are refused with mongod's codes instead of answered as find() would answer them.
+ */
+function checkProjection(spec: unknown, isProject: boolean): void {
+  if (!isPlainObject(spec)) return;
+  for (const [key, v] of Object.entries(spec)) {
+    if (isProject && (key.endsWith('.$') || key.includes('.$.')))
+      throw new MongoServerError(
+        31324,
+        'Cannot use positional projection in aggregation projection',
+      );
+    if (!isPlainObject(v)) continue;
+    const ops = Object.keys(v);
+    if (ops.length === 1 && ops[0] === '$elemMatch')
+      throw new MongoServerError(
+        168,
+        isProject
+          ? 'Cannot use $elemMatch in this context'
+          : "Invalid $addFields :: caused by :: Unrecognized expression '$elemMatch'",
+      );
+    if (ops.length === 1 && ops[0] === '$slice') {
+      const args = v.$slice;
+      const n = Array.isArray(args) ? args.length : 1;
+      if (n < 2 || n > 3)
+        throw new MongoServerError(
+          28667,
+          `Expression $slice takes at least 2 arguments, and at most 3, but ${n} were passed in.`,
+        );
+      const first = (args as unknown[])[0];
+      if (typeof first === 'number' || typeof first === 'boolean')
+        throw new MongoServerError(
+          28724,
+          `First argument to $slice must be an array, but is of type: ${typeof first === 'number' ? (Number.isInteger(first) ? 'int' : 'double') : 'bool'}`,
+        );
+      continue;
+    }
+    if (!ops.some((k) => k.startsWith('$'))) checkProjection(v, isProject);
+  }
 }
 
 /** mingo computes a $group field that is not an accumulator as an expression; mongod refuses it. */
