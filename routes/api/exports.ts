@@ -12,7 +12,7 @@ import {
   runExport,
   type ManifestSigner,
 } from '../../src/exports/service';
-import type { ApiBuilder } from '../../src/http/api';
+import type { ApiBuilder, ResponseSpec } from '../../src/http/api';
 import { ObjectIdParam } from '../../src/pledges/schemas';
 import { ExportManifest, file } from './responses';
 
@@ -166,60 +166,55 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
     },
   });
 
-  api.route({
-    method: 'get',
-    path: '/open-data/signatories.csv',
-    summary:
-      'Open data: active signatories without personal data (no signatory name, title or contacts); CSV, UTF-8 with BOM',
-    tags: ['public', 'exports'],
-    responses: {
-      200: { description: 'CSV', contentType: media('csv'), schema: file('The open-data CSV') },
-      503: { description: 'Too many downloads at once; retry shortly' },
-    },
-    handler: async (_i, req, res) => {
-      await openData(res, () =>
-        stream({
-          format: 'csv',
-          query: { status: 'active' },
-          actor: 'public',
-          columns: OPEN_DATA_COLUMNS,
-          filename: 'eqi-signatories-open-data',
-          req,
-          res,
-        }),
-      );
-    },
-  });
-
-  api.route({
-    method: 'get',
-    path: '/open-data/founders.pdf',
-    summary:
-      'Open data: the founding signatories as a bilingual PDF roster in number order (a withdrawn or revoked founder keeps its place, with its status), without personal data (no signatory name, title or contacts)',
-    tags: ['public', 'exports'],
-    responses: {
-      200: {
-        description:
-          'PDF: founding number, company (Chinese and English), USCC, province, industry, activation date, status',
-        contentType: media('pdf'),
-        schema: file('The founders roster'),
+  /** A whole-registry open-data file, streamed like an export but anonymous and bounded. */
+  const openDataFile = (
+    path: string,
+    summary: string,
+    ok: ResponseSpec,
+    download: Omit<Parameters<typeof stream>[0], 'actor' | 'req' | 'res'>,
+  ) =>
+    api.route({
+      method: 'get',
+      path,
+      summary,
+      tags: ['public', 'exports'],
+      responses: {
+        200: ok,
+        503: { description: 'Too many downloads at once; retry shortly' },
       },
-      503: { description: 'Too many downloads at once; retry shortly' },
+      handler: async (_i, req, res) => {
+        await openData(res, () => stream({ ...download, actor: 'public', req, res }));
+      },
+    });
+
+  openDataFile(
+    '/open-data/signatories.csv',
+    'Open data: active signatories without personal data (no signatory name, title or contacts); CSV, UTF-8 with BOM',
+    { description: 'CSV', contentType: media('csv'), schema: file('The open-data CSV') },
+    {
+      format: 'csv',
+      query: { status: 'active' },
+      columns: OPEN_DATA_COLUMNS,
+      filename: 'eqi-signatories-open-data',
     },
-    handler: async (_i, req, res) => {
-      await openData(res, () =>
-        stream({
-          format: 'pdf',
-          query: { status: 'all', founders: '1' },
-          actor: 'public',
-          audience: 'public',
-          filename: 'eqi-founders',
-          req,
-          res,
-        }),
-      );
+  );
+
+  openDataFile(
+    '/open-data/founders.pdf',
+    'Open data: the founding signatories as a bilingual PDF roster in number order (a withdrawn or revoked founder keeps its place, with its status), without personal data (no signatory name, title or contacts)',
+    {
+      description:
+        'PDF: founding number, company (Chinese and English), USCC, province, industry, activation date, status',
+      contentType: media('pdf'),
+      schema: file('The founders roster'),
     },
-  });
+    {
+      format: 'pdf',
+      query: { status: 'all', founders: '1' },
+      audience: 'public',
+      filename: 'eqi-founders',
+    },
+  );
 
   api.route({
     method: 'get',
