@@ -170,6 +170,11 @@ describe('embedded mongo: explain', () => {
       assert.equal(e.executionStats.nReturned, 6);
     });
 
+    it('when a distinct has no key, then it fails with TypeMismatch', async () => {
+      const e = await rejection(db.command({ explain: { distinct: 'items', query: {} } }));
+      assert.equal(e.code, 14);
+    });
+
     it('when an aggregate is only $match and $sort, then it is explained as the find it is', async () => {
       const e = await c
         .aggregate([{ $match: { a: 1 } }, { $sort: { a: 1 } }])

@@ -95,6 +95,16 @@ describe('embedded mongo: validate, collMod and $collStats', () => {
       assert.equal(plan.inputStage.indexName, 'tags_1');
     });
 
+    it('when an index is created hidden, then listIndexes shows hidden: true, the planner skips it, and it still enforces uniqueness', async () => {
+      await c.createIndex({ code: 1 }, { unique: true, sparse: true, hidden: true });
+      const spec = (await c.listIndexes().toArray()).find((i) => i.name === 'code_1');
+      assert.equal(spec?.hidden, true);
+      await c.updateOne({ _id: 1 }, { $set: { code: 'X' } });
+      assert.equal((await rejection(c.updateOne({ _id: 2 }, { $set: { code: 'X' } }))).code, 11000);
+      const plan = (await c.find({ code: 'X' }).explain('queryPlanner')).queryPlanner.winningPlan;
+      assert.equal(plan.stage, 'COLLSCAN');
+    });
+
     it('when a TTL is changed, then the reply has expireAfterSeconds_old and _new and listIndexes shows the new value', async () => {
       assert.deepEqual(
         await db.command({

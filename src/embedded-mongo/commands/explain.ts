@@ -4,7 +4,7 @@
  * measured by running the query. Other explained commands are refused by name.
  */
 import type { Document } from 'bson';
-import { unsupported } from '../errors';
+import { Codes, MongoServerError, unsupported } from '../errors';
 import { compileFilter } from '../engine/query';
 import { compileProjection } from '../engine/projection';
 import {
@@ -118,7 +118,9 @@ function* explainDistinct(store: Store, cmd: Doc, db: string, verbosity: Verbosi
   const ns = `${db}.${name}`;
   if (!coll) return planOnly(ns, filter, EOF_PLAN, verbosity);
   const access = coll.accessPath(filter, undefined, cmd.hint);
-  const key = String(cmd.key);
+  if (typeof cmd.key !== 'string' || cmd.key === '')
+    throw new MongoServerError(Codes.TypeMismatch, "Field 'key' must be a non-empty string");
+  const key = cmd.key;
   const plan: Doc = {
     stage: 'PROJECTION_DEFAULT',
     transformBy: { _id: 0, [key]: 1 },
