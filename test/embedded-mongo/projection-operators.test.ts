@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Collection, Db } from 'mongodb';
+import fc from 'fast-check';
 import mongoose, { Schema, type Connection } from 'mongoose';
 import { AnyDoc, rejection, uniqueDb, useClient, useStore } from './helpers';
 
@@ -197,6 +198,34 @@ describe('embedded mongo: projection operators ($slice, $elemMatch, positional $
         assert.equal((await rejection(one(1, projection))).code, code);
       });
     }
+  });
+
+  it('when any array is sliced with any count or [skip, limit], then the result is the documented window of it', async () => {
+    // The $slice page: n > 0 the first n, n < 0 the last |n|; [skip, limit] skips from the start
+    // (or from the end for a negative skip, at most to the start) and returns at most limit.
+    const window = (arr: number[], spec: number | [number, number]): number[] => {
+      if (typeof spec === 'number')
+        return spec >= 0 ? arr.slice(0, spec) : arr.slice(Math.max(0, arr.length + spec));
+      const [skip, limit] = spec;
+      const start = skip >= 0 ? Math.min(skip, arr.length) : Math.max(0, arr.length + skip);
+      return arr.slice(start, start + limit);
+    };
+    const sl = db.collection<AnyDoc>('slices');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: -50, max: 50 }), { maxLength: 12 }),
+        fc.oneof(
+          fc.integer({ min: -15, max: 15 }),
+          fc.tuple(fc.integer({ min: -15, max: 15 }), fc.integer({ min: 1, max: 15 })),
+        ),
+        async (arr, spec) => {
+          await sl.replaceOne({ _id: 1 }, { arr, other: 'kept' }, { upsert: true });
+          const got = await sl.findOne({ _id: 1 }, { projection: { arr: { $slice: spec } } });
+          assert.deepEqual(got, { _id: 1, arr: window(arr, spec), other: 'kept' });
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   describe('$elemMatch', () => {
