@@ -9,7 +9,7 @@ import request from 'supertest';
 import { Pledge } from '../../models/pledge';
 import { seed } from '../../scripts/seed';
 import { makeUscc } from '../../src/domain/uscc';
-import { activePledge, letterPdf } from '../helpers/pledges';
+import { activePledge, letterPdf, waitForMailSince } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
 import { assertAccessible, screenshot, useBrowserSite } from './harness';
@@ -53,16 +53,7 @@ describe('site in a real browser', function () {
     await page.getByLabel('电子邮箱').fill(email);
     await page.getByRole('button', { name: '发送登录链接' }).click();
     await page.getByRole('heading', { name: '请查收登录邮件' }).waitFor();
-    let mail;
-    for (let i = 0; i < 400 && !mail; i++) {
-      mail = r.smtp.received
-        .slice(since)
-        .find(
-          (m) => m.to.includes(email) && /login\/verify\?token=/.test(m.raw.replace(/=\r?\n/g, '')),
-        );
-      if (!mail) await new Promise((res) => setTimeout(res, 25));
-    }
-    assert.ok(mail, 'a sign-in mail arrived');
+    const mail = await waitForMailSince(r, email, /login\/verify\?token=/, since);
     await visit(
       page,
       `/login/verify?token=${encodeURIComponent(tokenFromMail(mail, '/login/verify'))}`,

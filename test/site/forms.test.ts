@@ -4,7 +4,15 @@ import { Pledge } from '../../models/pledge';
 import { usccCheckChar } from '../../src/domain/uscc';
 import { useRegistry } from '../helpers/registry';
 import { tokenFromMail } from '../helpers/smtp';
-import { agent, csrfFrom, HTML, postSignForm, signFields, type Agent } from './helpers';
+import {
+  agent,
+  csrfFrom,
+  HTML,
+  postSignForm,
+  signFields,
+  signInOnSite,
+  type Agent,
+} from './helpers';
 
 describe('site forms', () => {
   const r = useRegistry();
@@ -28,38 +36,14 @@ describe('site forms', () => {
     return { id: String(pledge!._id), fields };
   }
 
+  /** Signs in through the site; checks that only the button, not the link, sets the session cookie. */
   async function signIn(a: Agent, email: string): Promise<void> {
-    const since = r.smtp.received.length;
-    const form = await a.get('/login').expect(200);
-    await a
-      .post('/login')
-      .type('form')
-      .send({ _csrf: csrfFrom(form.text), email })
-      .expect(303)
-      .expect('Location', '/login/sent');
-    let mail;
-    for (let i = 0; i < 400 && !mail; i++) {
-      mail = r.smtp.received
-        .slice(since)
-        .find(
-          (m) => m.to.includes(email) && /login\/verify\?token=/.test(m.raw.replace(/=\r?\n/g, '')),
-        );
-      if (!mail) await new Promise((res) => setTimeout(res, 25));
-    }
-    assert.ok(mail, 'a sign-in mail arrives');
-    const token = tokenFromMail(mail, '/login/verify');
-    const landing = await a.get(`/login/verify?token=${encodeURIComponent(token)}`).expect(200);
+    const { landing, done } = await signInOnSite(r, a, email);
     assert.doesNotMatch(
       String(landing.headers['set-cookie'] ?? ''),
       /eqi_session/,
       'GET sets no session',
     );
-    const done = await a
-      .post('/login/verify')
-      .type('form')
-      .send({ _csrf: csrfFrom(landing.text), token })
-      .expect(303)
-      .expect('Location', '/me');
     const cookie = String(done.headers['set-cookie']);
     assert.match(cookie, /eqi_session=[^;]+;/);
     assert.match(cookie, /HttpOnly/);

@@ -139,8 +139,16 @@ export async function pledgeInConsole(
   return { p, ...(await adminConsole(r)) };
 }
 
-/** Signs a company contact in through the site (form, e-mailed link, button): the agent keeps the session cookie. */
-export async function signInOnSite(r: RegistryHandle, a: Agent, email: string): Promise<void> {
+/**
+ * Signs a company contact in through the site (form, e-mailed link, button): the agent keeps the
+ * session cookie. Answers the link's landing page and the button's response, for tests that
+ * look at the cookies each sets.
+ */
+export async function signInOnSite(
+  r: RegistryHandle,
+  a: Agent,
+  email: string,
+): Promise<{ landing: request.Response; done: request.Response }> {
   const since = r.smtp.received.length;
   const form = await a.get('/login').expect(200);
   await a
@@ -154,12 +162,13 @@ export async function signInOnSite(r: RegistryHandle, a: Agent, email: string): 
     '/login/verify',
   );
   const landing = await a.get(`/login/verify?token=${encodeURIComponent(token)}`).expect(200);
-  await a
+  const done = await a
     .post('/login/verify')
     .type('form')
     .send({ _csrf: csrfFrom(landing.text), token })
     .expect(303)
     .expect('Location', '/me');
+  return { landing, done };
 }
 
 export interface Part {
