@@ -25,44 +25,35 @@ export function signInPages({ kit }: ConsoleContext): Router {
   const secret = config.jwtSecret;
   const loginLimit = rateLimit({ bucket: 'login', perMinute: config.rateLimit.loginPerMin });
 
+  /** The console's sign-in page; `failed` and `waitSeconds` say why the last try was refused. */
   const renderLogin = (
     req: Request,
     res: Response,
-    email: string,
-    errors: FormErrors,
-    status = 200,
-    failed = false,
-    waitSeconds?: number,
+    form: { email: string; errors: FormErrors; status: number },
+    refused: { failed?: boolean; waitSeconds?: number } = {},
   ) =>
-    loginPage(
-      kit,
-      req,
-      res,
-      'console/login',
-      { email, errors, status },
-      {
-        context: {
-          failed,
-          waitSeconds,
-          disabled: firstQueryValue(req, 'disabled') === '1',
-          signedOut: firstQueryValue(req, 'signedOut') === '1',
-        },
+    loginPage(kit, req, res, 'console/login', form, {
+      context: {
+        failed: refused.failed ?? false,
+        waitSeconds: refused.waitSeconds,
+        disabled: firstQueryValue(req, 'disabled') === '1',
+        signedOut: firstQueryValue(req, 'signedOut') === '1',
       },
-    );
+    });
 
-  router.get('/admin/login', (req, res) => renderLogin(req, res, '', noErrors()));
+  router.get('/admin/login', (req, res) =>
+    renderLogin(req, res, { email: '', errors: noErrors(), status: 200 }),
+  );
 
   router.post('/admin/login', kit.csrf.verify, loginLimit, async (req, res) => {
     const input = { email: formText(req.body, 'email'), password: formText(req.body, 'password') };
     const parsed = AdminLoginBody.safeParse(input);
     if (!parsed.success)
-      return renderLogin(
-        req,
-        res,
-        input.email,
-        formErrors(LOGIN_FIELDS, kit.l(res), parsed.error.issues, input),
-        400,
-      );
+      return renderLogin(req, res, {
+        email: input.email,
+        errors: formErrors(LOGIN_FIELDS, kit.l(res), parsed.error.issues, input),
+        status: 400,
+      });
     let jwt: string;
     try {
       jwt = await adminLogin(parsed.data.email, parsed.data.password, secret);
@@ -70,11 +61,21 @@ export function signInPages({ kit }: ConsoleContext): Router {
       // Too many failures for this e-mail: the same page, with how long to wait.
       if (isAppError(e) && e.status === 429 && e.retryAfter !== undefined) {
         res.set('Retry-After', String(e.retryAfter));
-        return renderLogin(req, res, input.email, noErrors(), 429, false, e.retryAfter);
+        return renderLogin(
+          req,
+          res,
+          { email: input.email, errors: noErrors(), status: 429 },
+          { waitSeconds: e.retryAfter },
+        );
       }
       if (!isAppError(e) || e.status !== 401) throw e;
       // One message for a wrong e-mail and a wrong password: it must not tell which.
-      return renderLogin(req, res, input.email, noErrors(), 401, true);
+      return renderLogin(
+        req,
+        res,
+        { email: input.email, errors: noErrors(), status: 401 },
+        { failed: true },
+      );
     }
     res.cookie(SESSION_COOKIE, jwt, cookieOptions(config.isProduction, SESSION_TTL_SECONDS * 1000));
     res.redirect(303, '/admin/pledges?status=pending_review');
