@@ -374,6 +374,13 @@ describe('embedded mongo: projection operators ($slice, $elemMatch, positional $
       assert.deepEqual(await one(2, { 'details.colors': 1, qty: 1 }), nested);
     });
 
+    it('when a sub-object and a dotted path name fields of the same document, then both are included', async () => {
+      assert.deepEqual(await one(2, { 'details.colors': 1, details: { sizes: 1 } }), {
+        _id: 2,
+        details: { colors: ['blue', 'red'], sizes: ['S', 'M', 'L'] },
+      });
+    });
+
     it('when a sub-object excludes fields, then only those are removed', async () => {
       assert.deepEqual(await one(2, { details: { sizes: 0 }, item: 0 }), {
         _id: 2,
@@ -397,7 +404,18 @@ describe('embedded mongo: projection operators ($slice, $elemMatch, positional $
         /Path collision at a\.b remaining portion b/,
       ],
       ['a path above an included path is added', { 'a.b': 1, a: 1 }, 31250, /Path collision at a$/],
-      ['a sub-object repeats a dotted path', { 'a.b': 1, a: { b: 1 } }, 31250, /Path collision/],
+      [
+        'a sub-object repeats a dotted path',
+        { 'a.b': 1, a: { b: 1 } },
+        31250,
+        /Path collision at b/,
+      ],
+      [
+        'a sub-object goes below a dotted path',
+        { 'a.b': 1, a: { b: { c: 1 } } },
+        31250,
+        /Path collision/,
+      ],
     ];
     for (const [when, projection, code, message] of errors) {
       it(`when ${when}, then the find fails with ${code}`, async () => {

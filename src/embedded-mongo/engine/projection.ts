@@ -132,6 +132,12 @@ function addAt(tree: Tree, parts: string[], node: Tree | Leaf, full: string): vo
 }
 
 /** Where the first positional `.$` of a path begins, and where it ends (findFirstPositionalOperator); -1 for none. */
+function nodeAt(tree: Tree, parts: string[]): Tree | Leaf | undefined {
+  let node: Tree | Leaf | undefined = tree;
+  for (const p of parts) node = node instanceof Map ? node.get(p) : undefined;
+  return node;
+}
+
 function positionalAt(key: string): number {
   return positionalSpan(key)?.[0] ?? -1;
 }
@@ -159,8 +165,10 @@ function parseElement(ctx: Ctx, key: string, value: unknown, parent: string[], t
       return;
     }
     const parts = checkPath(key);
-    const sub: Tree = new Map();
-    addAt(tree, parts, sub, key);
+    // A sub-object joins what dotted paths already put under the same field ({'a.b': 1, a: {c: 1}}).
+    const existing = nodeAt(tree, parts);
+    const sub: Tree = existing instanceof Map ? existing : new Map();
+    if (sub !== existing) addAt(tree, parts, sub, key);
     for (const [k, v] of Object.entries(value)) parseElement(ctx, k, v, [...parent, ...parts], sub);
     return;
   }
