@@ -15,12 +15,32 @@ export interface PublishedInitiative extends InitiativeContent {
 const CACHE_MS = 2000;
 let cache: { value: PublishedInitiative; until: number } | null = null;
 
+/** Bumped by every clear: a read begun before it may hold the old version and is not cached. */
+let generation = 0;
+// Misses while a read is in flight share it (many signings at once, one read).
+let reading: Promise<PublishedInitiative> | null = null;
+
 export function clearInitiativeCache(): void {
   cache = null;
+  reading = null;
+  generation++;
 }
 
 export async function currentInitiative(): Promise<PublishedInitiative> {
   if (cache && cache.until > Date.now()) return cache.value;
+  if (!reading) {
+    const r = readCurrentInitiative();
+    reading = r;
+    const done = () => {
+      if (reading === r) reading = null;
+    };
+    r.then(done, done);
+  }
+  return reading;
+}
+
+async function readCurrentInitiative(): Promise<PublishedInitiative> {
+  const gen = generation;
   const doc = await Initiative.findOne({ status: 'published' }).sort({ version: -1 }).lean();
   if (!doc)
     throw serviceUnavailable(
@@ -35,7 +55,7 @@ export async function currentInitiative(): Promise<PublishedInitiative> {
     sha256: doc.sha256,
     publishedAt: doc.publishedAt!,
   };
-  cache = { value, until: Date.now() + CACHE_MS };
+  if (gen === generation) cache = { value, until: Date.now() + CACHE_MS };
   return value;
 }
 

@@ -77,11 +77,20 @@ export class MailSender {
 
   /** Delivers everything due (several at a time); returns how many were sent. */
   async drain(): Promise<number> {
-    const counts = await Promise.all(Array.from({ length: CONCURRENCY }, () => this.drainOne()));
-    return counts.reduce((a, b) => a + b, 0);
+    // Lanes start as work turns up: a pass over an empty outbox costs one lane's claims, not
+    // CONCURRENCY lanes' worth.
+    const lanes: Array<Promise<number>> = [];
+    const startLane = (): void => {
+      if (lanes.length < CONCURRENCY) lanes.push(this.drainOne(startLane));
+    };
+    startLane();
+    let sent = 0;
+    for (let i = 0; i < lanes.length; i++) sent += await lanes[i];
+    return sent;
   }
 
-  private async drainOne(): Promise<number> {
+  /** One lane: claims and delivers until nothing is due; `more` starts another lane beside it. */
+  private async drainOne(more: () => void): Promise<number> {
     let sent = 0;
     for (;;) {
       if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected)
@@ -89,6 +98,7 @@ export class MailSender {
       const released = await this.claimReleased();
       const msg = released ?? (await this.claim());
       if (!msg) return sent;
+      more(); // there was work: there may be more
       if (await this.deliver(msg, Boolean(released))) sent++;
     }
   }

@@ -122,20 +122,25 @@ export async function activateClaimed(
   actor: string,
   events: EventInput[] = [],
 ): Promise<PledgeDoc> {
+  const unwritten = { events };
   try {
-    return await reserveAndAssign(pledge, actor, events);
+    return await reserveAndAssign(pledge, actor, unwritten);
   } catch (e) {
     // The request's earlier transitions did happen: their events are written regardless.
-    if (events.length && !(e as { eventsWritten?: true }).eventsWritten)
-      await recordEvents(events).catch(() => undefined);
+    if (unwritten.events.length) await recordEvents(unwritten.events).catch(() => undefined);
     throw e;
   }
+}
+
+/** Events a caller hands to step 3, which takes them over (empties the list) when it writes them. */
+interface Unwritten {
+  events: EventInput[];
 }
 
 async function reserveAndAssign(
   pledge: PledgeDoc,
   actor: string,
-  events: EventInput[] = [],
+  unwritten: Unwritten = { events: [] },
 ): Promise<PledgeDoc> {
   const now = new Date();
   const reserve = () => {
@@ -191,7 +196,7 @@ async function reserveAndAssign(
   const reservation = counter?.inflight.find((r) => String(r.pledge) === String(pledge._id));
   if (!reservation)
     throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
-  return assign(pledge._id, reservation.seq, actor, events);
+  return assign(pledge._id, reservation.seq, actor, unwritten);
 }
 
 /** Step 3 + 4; idempotent, so recovery can repeat it. */
@@ -199,7 +204,7 @@ async function assign(
   pledgeId: Types.ObjectId,
   seq: number,
   actor: string,
-  events: EventInput[] = [],
+  unwritten: Unwritten = { events: [] },
 ): Promise<PledgeDoc> {
   const now = new Date();
   const set: Record<string, unknown> = {
@@ -222,25 +227,23 @@ async function assign(
   if (updated) {
     await Promise.all([release(seq), logActivation(updated)]);
     clearPublicCaches();
-    try {
-      await recordEvents([
-        ...events,
-        {
-          actor,
-          action: 'pledge.activated',
-          subject: { type: 'pledge', id: String(pledgeId) },
-          before: { status: PledgeStatus.PendingReview },
-          after: {
-            status: PledgeStatus.Active,
-            sequence: seq,
-            foundingNumber: set.foundingNumber ?? null,
-            ...reviewOf(updated),
-          },
+    const events = unwritten.events;
+    unwritten.events = [];
+    await recordEvents([
+      ...events,
+      {
+        actor,
+        action: 'pledge.activated',
+        subject: { type: 'pledge', id: String(pledgeId) },
+        before: { status: PledgeStatus.PendingReview },
+        after: {
+          status: PledgeStatus.Active,
+          sequence: seq,
+          foundingNumber: set.foundingNumber ?? null,
+          ...reviewOf(updated),
         },
-      ]);
-    } catch (e) {
-      throw Object.assign(e as object, { eventsWritten: true as const });
-    }
+      },
+    ]);
     return updated;
   }
   const current = await Pledge.findById(pledgeId).lean<PledgeDoc>();
