@@ -388,6 +388,7 @@ describe('bad input (API)', () => {
       request(r.app)
         .get(`/api/v1/admin/pledges?${qs}`)
         .set('Authorization', `Bearer ${adminToken}`);
+    const signatoriesGet = (qs: string) => request(r.app).get(`/api/v1/signatories?${qs}`);
     const cases: Array<[string, (qs: string) => request.Test, string, string]> = [
       ['GET /admin/pledges', adminGet, 'page=1&page=2', 'page'],
       ['GET /admin/pledges', adminGet, 'status=active&status=pending_review', 'status'],
@@ -395,43 +396,13 @@ describe('bad input (API)', () => {
       ['GET /admin/pledges', adminGet, 'status=deleted', 'status'],
       ['GET /admin/pledges', adminGet, 'pageSize=1000000', 'pageSize'],
       ['GET /admin/pledges', adminGet, 'page=0', 'page'],
-      [
-        'GET /signatories',
-        (qs) => request(r.app).get(`/api/v1/signatories?${qs}`),
-        'page=1&page=2',
-        'page',
-      ],
-      ['GET /signatories', (qs) => request(r.app).get(`/api/v1/signatories?${qs}`), 'q=a&q=b', 'q'],
-      [
-        'GET /signatories',
-        (qs) => request(r.app).get(`/api/v1/signatories?${qs}`),
-        'province[$gt]=',
-        'province[$gt]',
-      ],
-      [
-        'GET /signatories',
-        (qs) => request(r.app).get(`/api/v1/signatories?${qs}`),
-        'province=11&province=35',
-        'province',
-      ],
-      [
-        'GET /signatories',
-        (qs) => request(r.app).get(`/api/v1/signatories?${qs}`),
-        'industry=Z',
-        'industry',
-      ],
-      [
-        'GET /signatories',
-        (qs) => request(r.app).get(`/api/v1/signatories?${qs}`),
-        'pageSize=abc',
-        'pageSize',
-      ],
-      [
-        'GET /signatories',
-        (qs) => request(r.app).get(`/api/v1/signatories?${qs}`),
-        'page=-1',
-        'page',
-      ],
+      ['GET /signatories', signatoriesGet, 'page=1&page=2', 'page'],
+      ['GET /signatories', signatoriesGet, 'q=a&q=b', 'q'],
+      ['GET /signatories', signatoriesGet, 'province[$gt]=', 'province[$gt]'],
+      ['GET /signatories', signatoriesGet, 'province=11&province=35', 'province'],
+      ['GET /signatories', signatoriesGet, 'industry=Z', 'industry'],
+      ['GET /signatories', signatoriesGet, 'pageSize=abc', 'pageSize'],
+      ['GET /signatories', signatoriesGet, 'page=-1', 'page'],
     ];
     for (const [name, get, qs, field] of cases) {
       it(`when ${name} gets ?${qs}, then 400 naming ${field}`, async () => {

@@ -17,6 +17,17 @@ import {
 describe('site forms', () => {
   const r = useRegistry();
 
+  /** The token of the confirmation link last mailed to `email`. */
+  const confirmToken = async (email: string) =>
+    tokenFromMail(await r.smtp.waitFor(email, /confirm\?token=/), '/confirm');
+
+  /** Presses the confirmation page's button (the page's CSRF token, the link's token). */
+  const postConfirm = (a: Agent, page: string, token: string) =>
+    a
+      .post('/confirm')
+      .type('form')
+      .send({ _csrf: csrfFrom(page), token });
+
   /** Signs through the form, confirms through the e-mailed link's page; returns the pledge id. */
   async function signAndConfirm(
     a: Agent,
@@ -25,13 +36,9 @@ describe('site forms', () => {
     await postSignForm(a, fields, 303).then((res) =>
       assert.equal(res.headers.location, '/sign/sent'),
     );
-    const token = tokenFromMail(await r.smtp.waitFor(fields.email, /confirm\?token=/), '/confirm');
+    const token = await confirmToken(fields.email);
     const landing = await a.get(`/confirm?token=${encodeURIComponent(token)}`).expect(200);
-    await a
-      .post('/confirm')
-      .type('form')
-      .send({ _csrf: csrfFrom(landing.text), token })
-      .expect(200);
+    await postConfirm(a, landing.text, token).expect(200);
     const pledge = await Pledge.findOne({ uscc: fields.uscc }).lean();
     return { id: String(pledge!._id), fields };
   }
@@ -150,7 +157,7 @@ describe('site forms', () => {
     assert.equal(stored!.companyNameEn, fields.nameEn);
     assert.equal(stored!.signatory.phone, fields.phone);
 
-    const token = tokenFromMail(await r.smtp.waitFor(fields.email, /confirm\?token=/), '/confirm');
+    const token = await confirmToken(fields.email);
     const landing = await a.get(`/confirm?token=${encodeURIComponent(token)}`).expect(200);
     assert.match(landing.text, /确认签署/);
     assert.match(landing.text, /<form method="post" action="\/confirm"/);
@@ -160,26 +167,14 @@ describe('site forms', () => {
       'GET changed nothing',
     );
 
-    const done = await a
-      .post('/confirm')
-      .type('form')
-      .send({ _csrf: csrfFrom(landing.text), token })
-      .expect(200);
+    const done = await postConfirm(a, landing.text, token).expect(200);
     assert.match(done.text, /签署已确认/);
     assert.match(done.text, /签署已提交质量协会审核/);
     assert.equal((await Pledge.findById(stored!._id).lean())!.status, 'pending_review');
 
-    const again = await a
-      .post('/confirm')
-      .type('form')
-      .send({ _csrf: csrfFrom(landing.text), token })
-      .expect(400);
+    const again = await postConfirm(a, landing.text, token).expect(400);
     assert.match(again.text, /链接已使用/);
-    const bogus = await a
-      .post('/confirm')
-      .type('form')
-      .send({ _csrf: csrfFrom(landing.text), token: 'z'.repeat(43) })
-      .expect(400);
+    const bogus = await postConfirm(a, landing.text, 'z'.repeat(43)).expect(400);
     assert.match(bogus.text, /链接无效/);
     const incomplete = await a.get('/confirm').expect(400);
     assert.match(incomplete.text, /链接不完整/);
@@ -189,7 +184,7 @@ describe('site forms', () => {
     const fields = signFields();
     await postSignForm(agent(r.app), fields, 303);
     // Only a confirmed pledge holds the code (issue #12: no squatting by unconfirmed pledges).
-    const token = tokenFromMail(await r.smtp.waitFor(fields.email, /confirm\?token=/), '/confirm');
+    const token = await confirmToken(fields.email);
     await request(r.app).post('/api/v1/pledges/confirm').send({ token }).expect(200);
     const res = await postSignForm(
       agent(r.app),
