@@ -338,6 +338,86 @@ describe('embedded mongo: projection operators ($slice, $elemMatch, positional $
       );
     });
 
+    // Cases from mongod's positional_projection.js.
+    const recorded: Array<[string, AnyDoc, AnyDoc, AnyDoc]> = [
+      [
+        'the path is nested',
+        { 'x.y.a': 1 },
+        {
+          x: {
+            y: [
+              { a: 1, b: 1 },
+              { a: 1, b: 2 },
+            ],
+          },
+        },
+        { x: { y: [{ a: 1, b: 1 }] } },
+      ],
+      [
+        '$in picks the first matching element',
+        { a: { $in: [2, 3] } },
+        { a: [1, 2, 3] },
+        { a: [2] },
+      ],
+      [
+        'an $or over the same field works as $in',
+        { $or: [{ a: 2 }, { a: 3 }] },
+        { a: [1, 2, 3] },
+        { a: [2] },
+      ],
+      [
+        '$and conditions: the last one decides',
+        { $and: [{ a: 1 }, { a: 2 }, { a: 3 }] },
+        { a: [1, 2, 3] },
+        { a: [3] },
+      ],
+      [
+        '$and conditions in the other order',
+        { $and: [{ a: 3 }, { a: 2 }, { a: 1 }] },
+        { a: [1, 2, 3] },
+        { a: [1] },
+      ],
+      [
+        '$elemMatch with a range',
+        { a: { $elemMatch: { $gt: 1, $lt: 3 } } },
+        { a: [1, 2, 3] },
+        { a: [2] },
+      ],
+      [
+        '$elemMatch on a field of the elements',
+        { a: { $elemMatch: { y: { $exists: true } } } },
+        { a: [{ y: 1 }, { y: 2 }] },
+        { a: [{ y: 1 }] },
+      ],
+    ];
+    for (const [when, filter, doc, expected] of recorded) {
+      it(`when ${when}, then the recorded element is returned`, async () => {
+        const pc = db.collection<AnyDoc>('positional');
+        await pc.deleteMany({});
+        await pc.insertOne({ _id: 1, ...doc });
+        const path = 'x' in expected ? 'x.y.$' : 'a.$';
+        assert.deepEqual(await pc.findOne(filter, { projection: { [path]: 1, _id: 0 } }), expected);
+      });
+    }
+
+    const unrecorded: Array<[string, AnyDoc]> = [
+      ['the whole array is compared', { a: [1, 2, 3] }],
+      ['an $or spans other fields', { $or: [{ a: 1 }, { b: 5 }] }],
+      ['$nor is used', { $nor: [{ a: -1 }, { a: -2 }], a: { $exists: true } }],
+      ['$not is used', { a: { $not: { $elemMatch: { $eq: 100 } } } }],
+    ];
+    for (const [when, filter] of unrecorded) {
+      it(`when ${when}, then no position is recorded and the find fails with 51246`, async () => {
+        const pc = db.collection<AnyDoc>('positional');
+        await pc.deleteMany({});
+        await pc.insertOne({ _id: 1, a: [1, 2, 3], b: [4, 5, 6] });
+        assert.equal(
+          (await rejection(pc.findOne(filter, { projection: { 'a.$': 1 } }))).code,
+          51246,
+        );
+      });
+    }
+
     it('when findOneAndUpdate returns its document through a positional projection, then the element matched by its query is returned', async () => {
       const r = await students.findOneAndUpdate(
         { _id: 4, grades: { $gt: 80 } },

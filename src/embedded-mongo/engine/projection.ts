@@ -6,7 +6,7 @@
  * own $project. Computed fields and literals in a find projection are refused by name.
  */
 import { badValue, unsupported, MongoServerError } from '../errors';
-import { compileFilter, forEachFieldCondition, type Matcher } from './query';
+import { compileFilter, type Matcher } from './query';
 import { isPlainObject, type Doc } from './values';
 
 export type Projector = (doc: Doc) => Doc;
@@ -410,9 +410,8 @@ function elemMatchValue(doc: Doc, em: ElemMatch): unknown[] | undefined {
 }
 
 /**
- * applyFindPositionalProjection: the first array on the path becomes [the element the query
- * matched]. mongod takes the element's position from the match; here it is the first element
- * that alone satisfies the query's conditions on that field.
+ * applyFindPositionalProjection: the first array on the path becomes [the element at the position
+ * the query's match recorded]; 51246 when it recorded none.
  */
 function positional(pre: Doc, out: Doc, path: string[], filter: Doc): Doc {
   let level: unknown = out;
@@ -434,34 +433,49 @@ function positional(pre: Doc, out: Doc, path: string[], filter: Doc): Doc {
   return out;
 }
 
+/**
+ * The array position mongod's matcher records for the query (its elemMatchKey): each condition on
+ * the field that looks at array elements records the first element it matched, and the last such
+ * condition wins (so {$and: [{a: 1}, {a: 3}]} gives the position of 3). Negations, $exists, $size,
+ * whole-array equality and an $or over other fields record nothing. -1: nothing recorded.
+ */
 function matchedIndex(pre: Doc, at: string[], filter: Doc): number {
-  const field = at[0]!;
-  const conds: Doc[] = [];
-  forEachFieldCondition(filter, (f, cond) => {
-    if (f.split('.')[0] === field) conds.push({ [f]: cond });
-  });
-  const branches: Doc[][] = conds.length ? [conds] : orBranches(filter, field);
   const arr = valueAt(pre, at);
   if (!Array.isArray(arr)) return -1;
-  for (const branch of branches) {
-    const m = compileFilter({ $and: branch });
-    for (let i = 0; i < arr.length; i++) if (m(setAt(pre, at, [arr[i]]))) return i;
+  let key = -1;
+  for (const cond of positionalConditions(filter, at[0]!)) {
+    const m = compileFilter(cond);
+    for (let i = 0; i < arr.length; i++)
+      if (m(setAt(pre, at, [arr[i]]))) {
+        key = i;
+        break;
+      }
   }
-  return -1;
+  return key;
 }
 
-/** Conditions on `field` in each $or branch, when the top level has none (the branch that matched decides). */
-function orBranches(filter: Doc, field: string): Doc[][] {
-  const out: Doc[][] = [];
-  const or = filter.$or;
-  if (!Array.isArray(or)) return out;
-  for (const sub of or) {
-    if (!isPlainObject(sub)) continue;
-    const conds: Doc[] = [];
-    forEachFieldCondition(sub, (f, cond) => {
-      if (f.split('.')[0] === field) conds.push({ [f]: cond });
-    });
-    if (conds.length) out.push(conds);
+const NOT_RECORDING = new Set(['$not', '$ne', '$nin', '$exists', '$size']);
+
+function positionalConditions(filter: Doc, field: string): Doc[] {
+  const out: Doc[] = [];
+  const onField = (k: string): boolean => !k.startsWith('$') && k.split('.')[0] === field;
+  for (const [k, v] of Object.entries(filter)) {
+    if (k === '$and' && Array.isArray(v)) {
+      for (const sub of v) if (isPlainObject(sub)) out.push(...positionalConditions(sub, field));
+    } else if (k === '$or' && Array.isArray(v)) {
+      // Only an $or that is an $in in disguise (every branch one condition on this field) records.
+      if (
+        v.every(
+          (sub) =>
+            isPlainObject(sub) && Object.keys(sub).length === 1 && onField(Object.keys(sub)[0]!),
+        )
+      )
+        out.push({ $or: v });
+    } else if (
+      onField(k) &&
+      !(isPlainObject(v) && Object.keys(v).some((op) => NOT_RECORDING.has(op)))
+    )
+      out.push({ [k]: v });
   }
   return out;
 }
