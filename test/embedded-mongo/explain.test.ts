@@ -208,6 +208,14 @@ describe('embedded mongo: explain', () => {
       assert.equal(e.executionStats, undefined);
     });
 
+    it('when a $collStats pipeline is explained, then it is refused by name', async () => {
+      const e = await rejection(
+        c.aggregate([{ $collStats: { count: {} } }]).explain('queryPlanner'),
+      );
+      assert.equal(e.code, 115);
+      assert.match(e.message, /explain of a \$collStats pipeline/);
+    });
+
     it('when an update is explained, then it is refused by name', async () => {
       const e = await rejection(
         db.command({ explain: { update: 'items', updates: [{ q: {}, u: { $set: { x: 1 } } }] } }),

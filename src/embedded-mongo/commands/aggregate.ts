@@ -128,6 +128,7 @@ export function* explainAggregate(
     throw unsupported('database-level aggregation (aggregate: 1)');
   const name = cmd.aggregate;
   validateNamespace(db, name);
+  if (collStatsStage(cmd.pipeline)) throw unsupported('explain of a $collStats pipeline');
   const stages = checkPipeline(cmd.pipeline);
   const { filter, sort, skip, limit, rest } = cursorPrefix(stages);
   const coll = store.catalog.get(db, name);
