@@ -32,6 +32,22 @@ describe('/me is bound to the pledge the session was granted for', () => {
   const secret = () => r.config.jwtSecret;
   const bearer = (jwt: string) => `Bearer ${jwt}`;
   const cookie = (jwt: string) => `${SESSION_COOKIE}=${jwt}`;
+  /** GET /api/v1/me/pledge with the session as the bearer. */
+  const myPledge = (jwt: string) =>
+    request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(jwt));
+  /** Withdraws through the API with the session as the bearer. */
+  const apiWithdraw = (jwt: string, reason: string) =>
+    request(r.app)
+      .post('/api/v1/me/pledge/withdraw')
+      .set('Authorization', bearer(jwt))
+      .send({ reason });
+  /** Withdraws through the site's form with the session as the cookie and its CSRF token. */
+  const siteWithdraw = (jwt: string, reason: string) =>
+    request(r.app)
+      .post('/me/withdraw')
+      .set('Cookie', cookie(jwt))
+      .type('form')
+      .send({ _csrf: csrfTokenFor(jwt, secret()), reason });
 
   let sessions: Record<Who, string>;
   let usccX: string;
@@ -58,11 +74,7 @@ describe('/me is bound to the pledge the session was granted for', () => {
     usccX = attack.body.company.uscc;
     attackerEmail = attack.body.signatory.email;
     const earlier = await companySession(r, attackerEmail);
-    await request(r.app)
-      .post('/api/v1/me/pledge/withdraw')
-      .set('Authorization', bearer(earlier))
-      .send({ reason: '试探' })
-      .expect(200);
+    await apiWithdraw(earlier, '试探').expect(200);
     // The real company signs X, confirms and is approved.
     const realBody = await signBodyFor(r.app, {
       company: { uscc: usccX },
@@ -92,7 +104,7 @@ describe('/me is bound to the pledge the session was granted for', () => {
   const reads: Route[] = [
     {
       name: 'GET /api/v1/me/pledge',
-      call: (t) => request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(t)),
+      call: (t) => myPledge(t),
       expect: { current: 200, earlier: 403, other: 200, pending: 200 },
     },
     {
@@ -156,10 +168,7 @@ describe('/me is bound to the pledge the session was granted for', () => {
       email: { $nin: [realEmail, attackerEmail] },
     }).lean();
     const xAccount = await Account.findOne({ email: realEmail }).lean();
-    const xPledge = await request(r.app)
-      .get('/api/v1/me/pledge')
-      .set('Authorization', bearer(sessions.current))
-      .expect(200);
+    const xPledge = await myPledge(sessions.current).expect(200);
     const forged = signSession(
       {
         sub: String(otherAccount!._id),
@@ -169,82 +178,42 @@ describe('/me is bound to the pledge the session was granted for', () => {
       },
       secret(),
     );
-    assertProblem(
-      await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(forged)),
-      403,
-    );
+    assertProblem(await myPledge(forged), 403);
     assertProblem(
       await request(r.app).get('/api/v1/me/certificate.pdf').set('Authorization', bearer(forged)),
       403,
     );
-    assertProblem(
-      await request(r.app)
-        .post('/api/v1/me/pledge/withdraw')
-        .set('Authorization', bearer(forged))
-        .send({ reason: '伪造' }),
-      403,
-    );
+    assertProblem(await apiWithdraw(forged, '伪造'), 403);
     // A session from before pledge-bound sessions (no pledge claim) must sign in again.
     const old = signSession(
       { sub: String(xAccount!._id), role: 'company', company: String(xAccount!.company) },
       secret(),
     );
-    assertProblem(
-      await request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(old)),
-      401,
-    );
+    assertProblem(await myPledge(old), 401);
   });
 
   it('when the earlier signer tries to withdraw (API and site), then 403 and the real pledge stays active', async () => {
     const t = sessions.earlier;
-    assertProblem(
-      await request(r.app)
-        .post('/api/v1/me/pledge/withdraw')
-        .set('Authorization', bearer(t))
-        .send({ reason: '恶意撤回' }),
-      403,
-    );
-    const site = await request(r.app)
-      .post('/me/withdraw')
-      .set('Cookie', cookie(t))
-      .type('form')
-      .send({ _csrf: csrfTokenFor(t, secret()), reason: '恶意撤回' });
+    assertProblem(await apiWithdraw(t, '恶意撤回'), 403);
+    const site = await siteWithdraw(t, '恶意撤回');
     assert.equal(site.status, 403, site.text.slice(0, 300));
-    const still = await request(r.app)
-      .get('/api/v1/me/pledge')
-      .set('Authorization', bearer(sessions.current))
-      .expect(200);
+    const still = await myPledge(sessions.current).expect(200);
     assert.equal(still.body.status, 'active');
   });
 
   it('when the pending signer withdraws (site), then only its own pending pledge is cancelled', async () => {
     const t = sessions.pending;
-    const site = await request(r.app)
-      .post('/me/withdraw')
-      .set('Cookie', cookie(t))
-      .type('form')
-      .send({ _csrf: csrfTokenFor(t, secret()), reason: '暂不签署' });
+    const site = await siteWithdraw(t, '暂不签署');
     assert.equal(site.status, 303, site.text.slice(0, 300));
-    const own = await request(r.app)
-      .get('/api/v1/me/pledge')
-      .set('Authorization', bearer(t))
-      .expect(200);
+    const own = await myPledge(t).expect(200);
     assert.equal(own.body.company.uscc, usccPending);
     assert.equal(own.body.status, 'withdrawn');
   });
 
   it('when the other company and the current signer withdraw (API), then each withdraws its own pledge', async () => {
-    const other = await request(r.app)
-      .post('/api/v1/me/pledge/withdraw')
-      .set('Authorization', bearer(sessions.other))
-      .send({ reason: '业务调整' })
-      .expect(200);
+    const other = await apiWithdraw(sessions.other, '业务调整').expect(200);
     assert.equal(other.body.company.uscc, usccOther);
-    const current = await request(r.app)
-      .post('/api/v1/me/pledge/withdraw')
-      .set('Authorization', bearer(sessions.current))
-      .send({ reason: '业务调整' })
-      .expect(200);
+    const current = await apiWithdraw(sessions.current, '业务调整').expect(200);
     assert.equal(current.body.company.uscc, usccX);
     assert.equal(current.body.signatory.email, realEmail);
   });
