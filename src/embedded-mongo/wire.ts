@@ -250,28 +250,29 @@ function indexOfElement(doc: Uint8Array, name: string, type: number): number {
   return -1;
 }
 
-export function encodeOpMsg(responseTo: number, reply: Document): Buffer {
-  const body = encodeReply(reply);
-  const header = Buffer.alloc(21);
-  header.writeInt32LE(21 + body.length, 0);
+/**
+ * A reply's standard header (length, requestID, responseTo, opCode) followed by `fields` bytes
+ * of its opcode's own fields, zeroed (Buffer.alloc) for the caller to fill.
+ */
+function replyHeader(opCode: number, responseTo: number, fields: number, bodyLength: number) {
+  const header = Buffer.alloc(16 + fields);
+  header.writeInt32LE(16 + fields + bodyLength, 0);
   header.writeInt32LE(nextRequestId++ & 0x7fffffff, 4);
   header.writeInt32LE(responseTo, 8);
-  header.writeInt32LE(OP_MSG, 12);
-  header.writeUInt32LE(0, 16);
-  header.writeUInt8(0, 20);
-  return Buffer.concat([header, body]);
+  header.writeInt32LE(opCode, 12);
+  return header;
+}
+
+export function encodeOpMsg(responseTo: number, reply: Document): Buffer {
+  const body = encodeReply(reply);
+  // flagBits 0, then section kind 0 (the body document): both zero.
+  return Buffer.concat([replyHeader(OP_MSG, responseTo, 5, body.length), body]);
 }
 
 export function encodeOpReply(responseTo: number, reply: Document): Buffer {
   const body = serialize(reply);
-  const header = Buffer.alloc(36);
-  header.writeInt32LE(36 + body.length, 0);
-  header.writeInt32LE(nextRequestId++ & 0x7fffffff, 4);
-  header.writeInt32LE(responseTo, 8);
-  header.writeInt32LE(OP_REPLY, 12);
-  header.writeInt32LE(0, 16); // responseFlags
-  header.writeBigInt64LE(0n, 20); // cursorID
-  header.writeInt32LE(0, 28); // startingFrom
+  // responseFlags, cursorID and startingFrom stay zero.
+  const header = replyHeader(OP_REPLY, responseTo, 20, body.length);
   header.writeInt32LE(1, 32); // numberReturned
   return Buffer.concat([header, body]);
 }
