@@ -17,6 +17,7 @@ import {
   pledgeDoc,
   signAndConfirm,
   type SignedPledge,
+  withdrawAs,
 } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 
@@ -208,13 +209,6 @@ describe('auth (API)', () => {
   });
 
   describe('company A and company B', () => {
-    /** POST /api/v1/me/pledge/withdraw with `token` as the bearer. */
-    const withdrawAs = (token: string, body: object) =>
-      request(r.app)
-        .post('/api/v1/me/pledge/withdraw')
-        .set('Authorization', `Bearer ${token}`)
-        .send(body);
-
     it('when A is signed in, then /me/pledge shows A’s pledge and never B’s', async () => {
       const session = await companySession(r, a.body.signatory.email);
       const res = await request(r.app)
@@ -229,7 +223,7 @@ describe('auth (API)', () => {
     it('when A names B’s pledge in its withdrawal, then 400 (unknown field) and neither pledge changes', async () => {
       const session = await companySession(r, a.body.signatory.email);
       const [beforeA, beforeB] = [await pledgeDoc(a.id), await pledgeDoc(b.id)];
-      const res = await withdrawAs(session, { reason: 'withdraw B', id: b.id });
+      const res = await withdrawAs(r.app, session, { reason: 'withdraw B', id: b.id });
       assertProblem(res, 400, ['id']);
       assert.deepEqual(await pledgeDoc(a.id), beforeA);
       assert.deepEqual(await pledgeDoc(b.id), beforeB);
@@ -239,7 +233,7 @@ describe('auth (API)', () => {
       const session = await companySession(r, a.body.signatory.email);
       const before = await pledgeDoc(b.id);
       const forged = tamperedToken(session, { company: bCompany });
-      assertProblem(await withdrawAs(forged, { reason: 'take over B' }), 401);
+      assertProblem(await withdrawAs(r.app, forged, { reason: 'take over B' }), 401);
       assert.deepEqual(await pledgeDoc(b.id), before);
     });
 
@@ -266,13 +260,15 @@ describe('auth (API)', () => {
     it('when A withdraws, then only A’s pledge is withdrawn and B’s is exactly as before', async () => {
       const session = await companySession(r, a.body.signatory.email);
       const before = await pledgeDoc(b.id);
-      const res = await withdrawAs(session, { reason: '公司重组 / restructuring' }).expect(200);
+      const res = await withdrawAs(r.app, session, { reason: '公司重组 / restructuring' }).expect(
+        200,
+      );
       assert.equal(res.body.id, a.id);
       assert.equal(res.body.status, 'withdrawn');
       assert.equal((await pledgeDoc(a.id))!.status, 'withdrawn');
       assert.deepEqual(await pledgeDoc(b.id), before);
       // Nothing left for A to withdraw; B is still untouched.
-      assertProblem(await withdrawAs(session, { reason: 'again' }), 404);
+      assertProblem(await withdrawAs(r.app, session, { reason: 'again' }), 404);
       assert.deepEqual(await pledgeDoc(b.id), before);
     });
 

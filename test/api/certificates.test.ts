@@ -6,7 +6,12 @@ import { Types } from 'mongoose';
 import request from 'supertest';
 import { generateSigningKey, makeSerial, parseSerial, toJwks } from '../../certificates';
 import { verifyFile } from '../../scripts/verify';
-import { activePledgeWithCertificate, companySession, signBodyFor } from '../helpers/pledges';
+import {
+  activePledgeWithCertificate,
+  companySession,
+  signBodyFor,
+  withdrawAs,
+} from '../helpers/pledges';
 import { Certificate } from '../../models/certificate';
 import { Pledge } from '../../models/pledge';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
@@ -178,11 +183,7 @@ describe('certificates for companies (API)', () => {
       .expect(200);
     assert.equal((pdf.body as Buffer).subarray(0, 5).toString('latin1'), '%PDF-');
     assert.match(String(pdf.headers['content-disposition']), new RegExp(p.serial));
-    await request(r.app)
-      .post('/api/v1/me/pledge/withdraw')
-      .set('Authorization', `Bearer ${session}`)
-      .send({ reason: '公司业务调整' })
-      .expect(200);
+    await withdrawAs(r.app, session, { reason: '公司业务调整' }).expect(200);
     const lookup = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
     assert.equal(lookup.body.status, 'withdrawn');
     assert.equal(lookup.body.statusReason, '公司业务调整');

@@ -14,6 +14,7 @@ import {
   sign,
   signAndConfirm,
   signBodyFor,
+  withdrawAs,
 } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 
@@ -263,11 +264,9 @@ describe('pledge lifecycle (API)', () => {
       assert.ok(p.foundingNumber !== null && p.foundingNumber >= 1);
       const statsBefore = (await request(r.app).get('/api/v1/stats').expect(200)).body;
       const session = await companySession(r, p.body.signatory.email);
-      const res = await request(r.app)
-        .post('/api/v1/me/pledge/withdraw')
-        .set('Authorization', `Bearer ${session}`)
-        .send({ reason: '企业转型 / change of business' })
-        .expect(200);
+      const res = await withdrawAs(r.app, session, {
+        reason: '企业转型 / change of business',
+      }).expect(200);
       assert.equal(res.body.status, 'withdrawn');
       assert.equal(res.body.foundingNumber, p.foundingNumber);
       assert.equal(res.body.sequence, p.sequence);
@@ -303,11 +302,9 @@ describe('pledge lifecycle (API)', () => {
     it('when a company withdraws a pledge still in review, then it is withdrawn without a number', async () => {
       const p = await signAndConfirm(r);
       const session = await companySession(r, p.body.signatory.email);
-      const res = await request(r.app)
-        .post('/api/v1/me/pledge/withdraw')
-        .set('Authorization', `Bearer ${session}`)
-        .send({ reason: '填写有误 / made a mistake' })
-        .expect(200);
+      const res = await withdrawAs(r.app, session, { reason: '填写有误 / made a mistake' }).expect(
+        200,
+      );
       assert.equal(res.body.status, 'withdrawn');
       assert.equal(res.body.sequence, null);
       assertProblem(
@@ -322,11 +319,7 @@ describe('pledge lifecycle (API)', () => {
     it('when a company looks at its pledge, then it sees every transition with actors and the audit events', async () => {
       const p = await activePledge(r, adminToken);
       const session = await companySession(r, p.body.signatory.email);
-      await request(r.app)
-        .post('/api/v1/me/pledge/withdraw')
-        .set('Authorization', `Bearer ${session}`)
-        .send({ reason: '测试撤回 / test withdrawal' })
-        .expect(200);
+      await withdrawAs(r.app, session, { reason: '测试撤回 / test withdrawal' }).expect(200);
       const res = await request(r.app)
         .get('/api/v1/me/pledge')
         .set('Authorization', `Bearer ${session}`)

@@ -246,6 +246,14 @@ export async function companySession(r: RegistryHandle, email: string): Promise<
   return res.body.token as string;
 }
 
+/** POST /api/v1/me/pledge/withdraw with a company session as the bearer. */
+export function withdrawAs(app: Express, session: string, body: object) {
+  return request(app)
+    .post('/api/v1/me/pledge/withdraw')
+    .set('Authorization', `Bearer ${session}`)
+    .send(body);
+}
+
 /** Asserts an RFC 9457 answer with this status (and, if given, these field paths named). */
 export function assertProblem(res: Response, status: number, fields: string[] = []): void {
   assert.equal(

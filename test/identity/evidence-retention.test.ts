@@ -17,6 +17,7 @@ import {
   sign,
   signAndConfirm,
   uploadLetter,
+  withdrawAs,
 } from '../helpers/pledges';
 
 const DAY = 86_400_000;
@@ -52,11 +53,7 @@ describe('evidence retention', () => {
   async function withdrawn(): Promise<string> {
     const p = await activePledge(r, adminToken);
     const session = await companySession(r, p.body.signatory.email);
-    await request(r.app)
-      .post('/api/v1/me/pledge/withdraw')
-      .set('Authorization', `Bearer ${session}`)
-      .send({ reason: 'Company closed' })
-      .expect(200);
+    await withdrawAs(r.app, session, { reason: 'Company closed' }).expect(200);
     return p.id;
   }
 

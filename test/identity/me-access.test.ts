@@ -17,6 +17,7 @@ import {
   companySession,
   signAndConfirm,
   signBodyFor,
+  withdrawAs,
 } from '../helpers/pledges';
 
 type Who = 'current' | 'earlier' | 'other' | 'pending';
@@ -36,11 +37,7 @@ describe('/me is bound to the pledge the session was granted for', () => {
   const myPledge = (jwt: string) =>
     request(r.app).get('/api/v1/me/pledge').set('Authorization', bearer(jwt));
   /** Withdraws through the API with the session as the bearer. */
-  const apiWithdraw = (jwt: string, reason: string) =>
-    request(r.app)
-      .post('/api/v1/me/pledge/withdraw')
-      .set('Authorization', bearer(jwt))
-      .send({ reason });
+  const apiWithdraw = (jwt: string, reason: string) => withdrawAs(r.app, jwt, { reason });
   /** Withdraws through the site's form with the session as the cookie and its CSRF token. */
   const siteWithdraw = (jwt: string, reason: string) =>
     request(r.app)

@@ -5,7 +5,7 @@ import { decodeJws, verifyCredential } from '../../certificates';
 import { StatusListEntry } from '../../models/status-list';
 import { StatusList } from '../../src/tlog';
 import { statusIndexFor } from '../../src/transparency/status';
-import { activePledge, companySession } from '../helpers/pledges';
+import { activePledge, companySession, withdrawAs } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
 
 async function certificateOf(r: RegistryHandle, pledgeId: string): Promise<{ serial: string }> {
@@ -67,11 +67,7 @@ describe('certificate status lists (src/transparency/status.ts)', function () {
       .send({ reason: 'Breach of the pledge', reasonCode: 'breach-of-pledge' })
       .expect(200);
     const session = await companySession(r, b.body.signatory.email);
-    await request(r.app)
-      .post('/api/v1/me/pledge/withdraw')
-      .set('Authorization', `Bearer ${session}`)
-      .send({ reason: 'We are leaving' })
-      .expect(200);
+    await withdrawAs(r.app, session, { reason: 'We are leaving' }).expect(200);
 
     const rev = (await list(r, 'revocation')).list;
     const sus = (await list(r, 'suspension')).list;
