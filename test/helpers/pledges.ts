@@ -114,6 +114,14 @@ export async function signAndConfirm(
   return { ...p, status: res.body.status };
 }
 
+/** Signs and confirms a pledge whose body differs from signBodyFor's by `over`. */
+export async function signAndConfirmWith(
+  r: RegistryHandle,
+  over: Parameters<typeof signBodyFor>[1],
+): Promise<SignedPledge & { status: string }> {
+  return signAndConfirm(r, await signBodyFor(r.app, over));
+}
+
 let letter: Buffer | undefined;
 /** A small valid one-page PDF, standing in for a scanned authorisation letter. */
 export async function letterPdf(): Promise<Buffer> {

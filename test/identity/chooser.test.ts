@@ -4,20 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { assertProblem, signAndConfirm, signBodyFor, waitForMailSince } from '../helpers/pledges';
+import { assertProblem, signAndConfirmWith, waitForMailSince } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
 import { decodeMail, tokenFromMail } from '../helpers/smtp';
 import { agent, csrfFrom } from '../site/helpers';
 
 async function twoCompanies(r: RegistryHandle, email: string) {
-  const a = await signAndConfirm(
-    r,
-    await signBodyFor(r.app, { company: { name: '青岛示例甲有限公司' }, signatory: { email } }),
-  );
-  const b = await signAndConfirm(
-    r,
-    await signBodyFor(r.app, { company: { name: '青岛示例乙有限公司' }, signatory: { email } }),
-  );
+  const a = await signAndConfirmWith(r, {
+    company: { name: '青岛示例甲有限公司' },
+    signatory: { email },
+  });
+  const b = await signAndConfirmWith(r, {
+    company: { name: '青岛示例乙有限公司' },
+    signatory: { email },
+  });
   return { a, b };
 }
 

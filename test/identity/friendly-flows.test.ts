@@ -13,7 +13,7 @@ import {
   confirmationToken,
   sign,
   signAndConfirm,
-  signBodyFor,
+  signAndConfirmWith,
   uploadLetter,
   waitForMailSince,
 } from '../helpers/pledges';
@@ -70,10 +70,7 @@ describe('friendlier flows', () => {
   });
 
   it('when a signed-in contact asks for a sign-in link, then the mail names the company and its code', async () => {
-    const p = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, { company: { name: '厦门示例光学有限公司' } }),
-    );
+    const p = await signAndConfirmWith(r, { company: { name: '厦门示例光学有限公司' } });
     const since = r.smtp.received.length;
     await request(r.app)
       .post('/api/v1/auth/login-link')

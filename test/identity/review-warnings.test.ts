@@ -9,7 +9,13 @@ import request from 'supertest';
 import { makeUscc } from '../../src/domain/uscc';
 import { reviewKeysStep } from '../../src/migrations/review-keys';
 import { normaliseName, normalisePhone, provinceInAddress } from '../../src/pledges/warnings';
-import { activePledge, sign, signAndConfirm, signBodyFor } from '../helpers/pledges';
+import {
+  activePledge,
+  sign,
+  signAndConfirm,
+  signAndConfirmWith,
+  signBodyFor,
+} from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { agent, consoleSignIn } from '../site/helpers';
 
@@ -71,13 +77,10 @@ describe('review warnings (API)', () => {
         signatory: { email: 'ceo@shili-jinggong.example', phone: '+86 571 8888 0001' },
       }),
     );
-    const copy = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: { name: '杭州示例精工 有限公司' },
-        signatory: { email: 'ceo@shili-jinggong.example', phone: '0086 571-8888-0001' },
-      }),
-    );
+    const copy = await signAndConfirmWith(r, {
+      company: { name: '杭州示例精工 有限公司' },
+      signatory: { email: 'ceo@shili-jinggong.example', phone: '0086 571-8888-0001' },
+    });
     const warnings = await detail(copy.id);
     for (const code of ['same-name', 'same-email', 'same-phone', 'same-email-domain']) {
       const w = warnings.find((x) => x.code === code);
@@ -91,46 +94,34 @@ describe('review warnings (API)', () => {
   });
 
   it('when nothing is alike, then there is no warning', async () => {
-    const p = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: { name: '独一无二示例有限公司' },
-        signatory: { email: 'only@unique-firm.example' },
-      }),
-    );
+    const p = await signAndConfirmWith(r, {
+      company: { name: '独一无二示例有限公司' },
+      signatory: { email: 'only@unique-firm.example' },
+    });
     assert.deepEqual(await detail(p.id), []);
   });
 
   it('when the code’s province contradicts the address, then a region warning; when they agree, none', async () => {
-    const bad = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: {
-          uscc: makeUscc({ provinceCode: '44', serial: 900_001 }),
-          address: '浙江省杭州市西湖区文三路1号',
-        },
-        signatory: { email: 'a@region-one.example' },
-      }),
-    );
+    const bad = await signAndConfirmWith(r, {
+      company: {
+        uscc: makeUscc({ provinceCode: '44', serial: 900_001 }),
+        address: '浙江省杭州市西湖区文三路1号',
+      },
+      signatory: { email: 'a@region-one.example' },
+    });
     assert.deepEqual(codes(await detail(bad.id)), ['region-mismatch']);
-    const good = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: {
-          uscc: makeUscc({ provinceCode: '44', serial: 900_002 }),
-          address: '广东省广州市天河区1号',
-        },
-        signatory: { email: 'a@region-two.example' },
-      }),
-    );
+    const good = await signAndConfirmWith(r, {
+      company: {
+        uscc: makeUscc({ provinceCode: '44', serial: 900_002 }),
+        address: '广东省广州市天河区1号',
+      },
+      signatory: { email: 'a@region-two.example' },
+    });
     assert.deepEqual(codes(await detail(good.id)), []);
   });
 
   it('when the signatory uses a free-mail address, then a free-mail warning (for any company: the form has no size field)', async () => {
-    const p = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, { signatory: { email: 'boss123@qq.com' } }),
-    );
+    const p = await signAndConfirmWith(r, { signatory: { email: 'boss123@qq.com' } });
     assert.deepEqual(codes(await detail(p.id)), ['free-mail']);
   });
 
@@ -146,13 +137,10 @@ describe('review warnings (API)', () => {
         { _id: new mongoose.Types.ObjectId(first.id) },
         { $set: { status: 'revoked' }, $unset: { openUscc: 1 } },
       );
-    const again = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: { uscc: first.body.company.uscc },
-        signatory: { email: 'y@revoked-firm-2.example' },
-      }),
-    );
+    const again = await signAndConfirmWith(r, {
+      company: { uscc: first.body.company.uscc },
+      signatory: { email: 'y@revoked-firm-2.example' },
+    });
     const w = (await detail(again.id)).find((x) => x.code === 'revoked-before');
     assert.ok(w);
     assert.deepEqual(
@@ -191,23 +179,17 @@ describe('review warnings (API)', () => {
   });
 
   it('when older pledges have no review keys, then the migration step gives them keys and they are matched', async () => {
-    const old = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: { name: '宁波旧档示例有限公司' },
-        signatory: { email: 'o@old-a.example' },
-      }),
-    );
+    const old = await signAndConfirmWith(r, {
+      company: { name: '宁波旧档示例有限公司' },
+      signatory: { email: 'o@old-a.example' },
+    });
     await mongoose.connection
       .db!.collection('pledges')
       .updateOne({ _id: new mongoose.Types.ObjectId(old.id) }, { $unset: { reviewKeys: 1 } });
-    const fresh = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: { name: '宁波旧档示例有限公司' },
-        signatory: { email: 'o@old-b.example' },
-      }),
-    );
+    const fresh = await signAndConfirmWith(r, {
+      company: { name: '宁波旧档示例有限公司' },
+      signatory: { email: 'o@old-b.example' },
+    });
     assert.equal(
       (await detail(fresh.id)).some((w) => w.code === 'same-name'),
       false,
@@ -228,13 +210,10 @@ describe('review warnings (console page)', () => {
       admin.token,
       await signBodyFor(r.app, { company: { name: '苏州示例控制有限公司' } }),
     );
-    const copy = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, {
-        company: { name: '苏州示例控制有限公司' },
-        signatory: { email: 'copycat@163.com' },
-      }),
-    );
+    const copy = await signAndConfirmWith(r, {
+      company: { name: '苏州示例控制有限公司' },
+      signatory: { email: 'copycat@163.com' },
+    });
     const a = agent(r.app);
     await consoleSignIn(a, admin);
     const page = await a.get(`/admin/pledges/${copy.id}`).expect(200);

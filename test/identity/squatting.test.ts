@@ -15,6 +15,7 @@ import {
   confirmationToken,
   sign,
   signAndConfirm,
+  signAndConfirmWith,
   signBodyFor,
   uploadLetter,
   waitForMailSince,
@@ -32,7 +33,7 @@ describe('no squatting', () => {
     );
     const uscc = attack.body.company.uscc;
     const attackToken = await confirmationToken(r, 'squatter@evil.example', since);
-    const real = await signAndConfirm(r, await signBodyFor(r.app, { company: { uscc } }));
+    const real = await signAndConfirmWith(r, { company: { uscc } });
     assert.equal(real.status, 'pending_review');
     await uploadLetter(r.app, attack.id, attackToken);
     const late = await request(r.app).post('/api/v1/pledges/confirm').send({ token: attackToken });
@@ -77,10 +78,7 @@ describe('no squatting', () => {
 
   it('when an admin cancels a confirmed squatter’s pending pledge with a reason, then it is cancelled, audited and mailed, and the code is free', async () => {
     const admin = await r.makeAdmin();
-    const squat = await signAndConfirm(
-      r,
-      await signBodyFor(r.app, { signatory: { email: 'holder@evil.example' } }),
-    );
+    const squat = await signAndConfirmWith(r, { signatory: { email: 'holder@evil.example' } });
     const uscc = squat.body.company.uscc;
     const blocked = await request(r.app)
       .post('/api/v1/pledges')
@@ -114,7 +112,7 @@ describe('no squatting', () => {
     const text = Buffer.from(decodeMail(mail.raw), 'latin1').toString('utf8');
     assert.match(text, /无授权书，非企业本人签署/);
     assert.match(text, new RegExp(uscc));
-    await signAndConfirm(r, await signBodyFor(r.app, { company: { uscc } }));
+    await signAndConfirmWith(r, { company: { uscc } });
     const again = await request(r.app)
       .post(`/api/v1/admin/pledges/${squat.id}/cancel`)
       .set('Authorization', `Bearer ${admin.token}`)
