@@ -374,6 +374,11 @@ describe('admin API', () => {
   describe('pledge record, review and corrections', () => {
     const t = useAdminApi();
     const { r } = t;
+    /** An active pledge of this block's admin, and the serial of its issued certificate. */
+    const certified = async () => {
+      const p = await activePledge(r, t.admin.token);
+      return { p, serial: await issuedSerial(r, t.admin.token, p.id) };
+    };
 
     it('when the pledge id is unknown, then 404; when it is malformed, then 400 naming id', async () => {
       assertProblem(
@@ -468,8 +473,7 @@ describe('admin API', () => {
 
     it('when an active pledge is corrected, then a new serial supersedes the old certificate and pledge.corrected records the reason', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, t.admin.token);
-      const oldSerial = await issuedSerial(r, t.admin.token, p.id);
+      const { p, serial: oldSerial } = await certified();
       const res = expectOk(
         await t.api.post(`/admin/pledges/${p.id}/correct`, {
           name: '堃垚示例建设工程有限公司',
@@ -535,8 +539,7 @@ describe('admin API', () => {
     // Regression guard (found while writing these tests).
     it('when a pledge is corrected, then the answer carries the new certificate serial', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, t.admin.token);
-      const oldSerial = await issuedSerial(r, t.admin.token, p.id);
+      const { p, serial: oldSerial } = await certified();
       const res = expectOk(
         await t.api.post(`/admin/pledges/${p.id}/correct`, {
           name: '昇犇示例物流有限公司',
@@ -555,8 +558,7 @@ describe('admin API', () => {
     // Regression guard (found while writing these tests).
     it('when a correction is addressed with the id in capitals, then pledge.corrected still appears in the pledge record', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, t.admin.token);
-      await issuedSerial(r, t.admin.token, p.id);
+      const { p } = await certified();
       const upper = p.id.toUpperCase();
       assert.equal(expectOk(await t.api.get(`/admin/pledges/${upper}`)).body.pledge.id, p.id);
       expectOk(
@@ -585,8 +587,7 @@ describe('admin API', () => {
 
     it('when only the industry is corrected and the name field is left empty, then the name stays and a new certificate is issued', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, t.admin.token);
-      const oldSerial = await issuedSerial(r, t.admin.token, p.id);
+      const { p, serial: oldSerial } = await certified();
       const industry = p.body.company.industry === 'E' ? 'F' : 'E';
       const res = expectOk(
         await t.api.post(`/admin/pledges/${p.id}/correct`, {
@@ -603,8 +604,7 @@ describe('admin API', () => {
 
     it('when there is nothing to correct, then 400 and neither the pledge nor its certificate changes', async function () {
       this.timeout(40_000);
-      const p = await activePledge(r, t.admin.token);
-      const serial = await issuedSerial(r, t.admin.token, p.id);
+      const { p, serial } = await certified();
       const before = await Pledge.findById(p.id).lean();
       const eventsBefore = await Event.countDocuments({});
       assertProblem(
