@@ -213,19 +213,27 @@ export function encodeReply(reply: Document): Uint8Array {
   const cursorAt = indexOfElement(shell, 'cursor', 3);
   const at = Buffer.from(shell.buffer, shell.byteOffset, shell.length).indexOf(marker, cursorAt);
   if (cursorAt < 0 || at < 0) throw new Error('a cursor reply must start with its cursor');
-  const parts: Uint8Array[] = [];
+  // One buffer, sized first and filled in place: no Buffer per element, no concat of thousands of parts.
+  const elements = batch.map((d) => (d instanceof Uint8Array ? d : serialize(d as Document)));
   let arrayBytes = 5;
-  batch.forEach((d, i) => {
-    const head = Buffer.from('\x03' + i + '\0', 'latin1');
-    const bytes = d instanceof Uint8Array ? d : serialize(d as Document);
-    parts.push(head, bytes);
-    arrayBytes += head.length + bytes.length;
-  });
-  const arrayHead = Buffer.alloc(4);
-  arrayHead.writeInt32LE(arrayBytes, 0);
-  const before = Buffer.from(shell.subarray(0, at + marker.length - 5));
-  const after = Buffer.from(shell.subarray(at + marker.length));
-  const out = Buffer.concat([before, arrayHead, ...parts, Buffer.from([0]), after]);
+  for (let i = 0; i < elements.length; i++)
+    arrayBytes += elementHead(i).length + elements[i]!.length;
+  const head = at + marker.length - 5;
+  const tail = shell.length - (at + marker.length);
+  const out = Buffer.allocUnsafe(head + arrayBytes + tail);
+  out.set(shell.subarray(0, head), 0);
+  let p = head;
+  out.writeInt32LE(arrayBytes, p);
+  p += 4;
+  for (let i = 0; i < elements.length; i++) {
+    const h = elementHead(i);
+    out.set(h, p);
+    p += h.length;
+    out.set(elements[i]!, p);
+    p += elements[i]!.length;
+  }
+  out[p++] = 0;
+  out.set(shell.subarray(at + marker.length), p);
   const grow = arrayBytes - 5;
   out.writeInt32LE(shell.length + grow, 0);
   // The cursor sub-document's length sits right after its element header.
@@ -235,6 +243,13 @@ export function encodeReply(reply: Document): Uint8Array {
 }
 
 const EMPTY_DOC = Buffer.from([5, 0, 0, 0, 0]);
+
+/** An array element's header for a document at index i: type 3, the index as a name, NUL. */
+const elementHeads: Buffer[] = [];
+function elementHead(i: number): Buffer {
+  if (i >= 65536) return Buffer.from('\x03' + i + '\0', 'latin1');
+  return (elementHeads[i] ??= Buffer.from('\x03' + i + '\0', 'latin1'));
+}
 
 /** Offset of a top-level element (its type byte) of the given name and type, or -1. */
 function indexOfElement(doc: Uint8Array, name: string, type: number): number {

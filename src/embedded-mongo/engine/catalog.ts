@@ -9,7 +9,7 @@ import { Binary, serialize, type Document } from 'bson';
 import { Codes, MongoServerError } from '../errors';
 import { Collection } from './collection';
 import { decodeBson } from './bson-store';
-import { idKey, type Doc } from './values';
+import { idKey, objectIdKey, stringIdKey, type Doc } from './values';
 
 /**
  * Journal ops (short keys: they are written for every change). Documents travel as their stored
@@ -353,12 +353,12 @@ export function idKeyOfBson(b: Uint8Array): string | undefined {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
   switch (b[4]) {
     case 0x07:
-      return 'o' + buf.toString('hex', 9, 21);
+      return objectIdKey(b, 9);
     case 0x10:
       return 'n' + buf.readInt32LE(9);
     case 0x02: {
       const n = buf.readInt32LE(9);
-      return 's' + buf.toString('utf8', 13, 13 + n - 1);
+      return stringIdKey(buf.toString('utf8', 13, 13 + n - 1));
     }
     default:
       return undefined;

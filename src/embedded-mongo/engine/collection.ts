@@ -49,6 +49,8 @@ interface Plan {
   sorted: boolean;
   /** Order the results take without a sort (a hinted _id index). */
   order?: SortSpec;
+  /** The candidates are the store's own live key iterator: each one exists when it is reached. */
+  live?: boolean;
 }
 
 /** How find() reaches its candidates, for explain (see Collection.accessPath). */
@@ -297,7 +299,7 @@ export class Collection {
     skip: number,
     limit: number,
   ): Generator<string | Pause, void, void> {
-    let results: Scan<string> = this.filterKeys(plan.candidates, matcher);
+    let results: Scan<string> = this.filterKeys(plan.candidates, matcher, plan.live);
     const order = sort ?? plan.order;
     if (order && !plan.sorted) {
       const keys = yield* collect(results);
@@ -469,7 +471,7 @@ export class Collection {
         if (dir !== null) return { candidates: ix.scan(null, dir === -1), sorted: true };
       }
     }
-    return { candidates: this.docs.keys(), sorted: !sort };
+    return { candidates: this.docs.keys(), sorted: !sort, live: true };
   }
 
   /** 1 or -1 when walking `ix` forwards/backwards yields `sort` order (after the equality prefix), else null. */
@@ -544,6 +546,7 @@ export class Collection {
   private *filterKeys(
     keys: Iterable<string>,
     matcher: Matcher | null,
+    live = false,
   ): Generator<string | Pause, void, void> {
     let examined = 0;
     for (const k of keys) {
@@ -553,7 +556,7 @@ export class Collection {
           this.docsExamined++;
           if (matcher(d)) yield k;
         }
-      } else if (this.docs.has(k)) {
+      } else if (live || this.docs.has(k)) {
         this.docsExamined++;
         yield k;
       }

@@ -21,9 +21,13 @@ export interface IndexSpec {
   [option: string]: unknown;
 }
 
-export interface IndexEntry {
-  key: unknown[];
-  id: string;
+/**
+ * Entries gathered for a build, in two parallel arrays: each key packed as the index stores it
+ * (the value itself for a one-field index, the tuple otherwise), and the document's id key.
+ */
+export interface IndexEntries {
+  keys: unknown[];
+  ids: string[];
 }
 
 /** A bound on one key field; `typeEdge` bounds stop a range at the edge of the value's BSON type, as MongoDB's type bracketing does. */
@@ -99,7 +103,9 @@ export class Index {
   readonly fields: Array<[string, 1 | -1]>;
   readonly partial: Matcher | null;
   multikey = false;
-  private list: SortedList<IndexEntry>;
+  /** Keys packed (see `pack`): a one-field index stores the value itself, not a 1-tuple. */
+  private list: SortedList<unknown>;
+  private readonly single: boolean;
 
   constructor(
     readonly spec: IndexSpec,
@@ -109,19 +115,28 @@ export class Index {
     this.partial = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression)
       : null;
-    this.list = new SortedList<IndexEntry>(this.compareEntries);
+    this.single = this.fields.length === 1;
+    this.list = new SortedList<unknown>(this.comparePacked);
   }
 
   get size(): number {
     return this.list.size;
   }
 
-  /** Index order: key fields with their directions, then id so entries are unique. */
-  private compareEntries = (a: IndexEntry, b: IndexEntry): number => {
-    const c = this.compareKeys(a.key, b.key);
-    if (c !== 0) return c;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  };
+  /** A key tuple as the list stores it. */
+  private pack(key: unknown[]): unknown {
+    return this.single ? key[0] : key;
+  }
+
+  private unpack(packed: unknown): unknown[] {
+    return this.single ? [packed] : (packed as unknown[]);
+  }
+
+  /** Index order of packed keys: key fields with their directions (the list orders ties by id). */
+  private comparePacked = (a: unknown, b: unknown): number =>
+    this.single
+      ? compareValues(a, b) * this.fields[0]![1]
+      : this.compareKeys(a as unknown[], b as unknown[]);
 
   compareKeys(a: unknown[], b: unknown[]): number {
     for (let i = 0; i < this.fields.length; i++) {
@@ -154,7 +169,7 @@ export class Index {
     let tuples: unknown[][] = [[]];
     for (const values of perField) {
       const next: unknown[][] = [];
-      for (const t of tuples) for (const v of dedupe(values)) next.push([...t, v]);
+      for (const t of tuples) for (const v of dedupe(values)) next.push(extend(t, v));
       tuples = next;
     }
     return tuples;
@@ -174,33 +189,40 @@ export class Index {
   }
 
   private findOther(key: unknown[], id: string): string | undefined {
-    const cmp = (e: IndexEntry): number => this.compareKeys(e.key, key);
-    for (const e of this.list.range(cmp, cmp)) if (e.id !== id) return e.id;
+    const packed = this.pack(key);
+    const cmp = (k: unknown): number => this.comparePacked(k, packed);
+    for (const other of this.list.range(cmp, cmp)) if (other !== id) return other;
     return undefined;
   }
 
   add(doc: Doc, id: string): void {
-    for (const key of this.keysFor(doc)) this.list.insert({ key, id });
+    for (const key of this.keysFor(doc)) this.list.insert(this.pack(key), id);
   }
 
   remove(doc: Doc, id: string): void {
-    for (const key of this.keysFor(doc)) this.list.delete({ key, id });
+    for (const key of this.keysFor(doc)) this.list.delete(this.pack(key), id);
   }
 
   /** Rebuilds from scratch (after recovery or on createIndexes), checking uniqueness in one sorted pass. */
   rebuild(docs: Iterable<[string, Doc]>): void {
-    const entries: IndexEntry[] = [];
-    for (const [id, doc] of docs) for (const key of this.keysFor(doc)) entries.push({ key, id });
+    const entries: IndexEntries = { keys: [], ids: [] };
+    for (const [id, doc] of docs) this.collect(entries, doc, id);
     const suspects = runToEnd(this.loadSorted(entries));
     if (suspects.length) throw this.duplicateKey(suspects[0]!);
   }
 
+  private collect(entries: IndexEntries, doc: Doc, id: string): void {
+    for (const key of this.keysFor(doc)) {
+      entries.keys.push(this.pack(key));
+      entries.ids.push(id);
+    }
+  }
+
   /** The entries of documents (a view of a collection: id keys and documents), in slices. */
-  *entriesFor(ids: string[], docAt: (i: number) => Doc): Sliced<IndexEntry[]> {
-    const entries: IndexEntry[] = [];
+  *entriesFor(ids: string[], docAt: (i: number) => Doc): Sliced<IndexEntries> {
+    const entries: IndexEntries = { keys: [], ids: [] };
     for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      for (const key of this.keysFor(docAt(i))) entries.push({ key, id });
+      this.collect(entries, docAt(i), ids[i]!);
       if ((i & 1023) === 1023) yield PAUSE;
     }
     return entries;
@@ -211,34 +233,48 @@ export class Index {
    * more than one document (in index order): a build fails on them unless writes made during it
    * resolved them (see checkStillUnique).
    */
-  *loadSorted(entries: IndexEntry[]): Sliced<unknown[][]> {
-    const sorted = yield* sortInSlices(entries, this.compareEntries);
+  *loadSorted(entries: IndexEntries): Sliced<unknown[][]> {
+    const { keys, ids } = entries;
+    // Sorted as a permutation of positions (small integers), so no entry objects are made.
+    const order = Array.from({ length: keys.length }, (_, i) => i);
+    const list = this.list;
+    const sorted = yield* sortInSlices(order, (a, b) =>
+      list.compareEntries(keys[a], ids[a]!, keys[b], ids[b]!),
+    );
+    const sortedKeys: unknown[] = [];
+    const sortedIds: string[] = [];
+    for (let i = 0; i < sorted.length; i++) {
+      sortedKeys.push(keys[sorted[i]!]);
+      sortedIds.push(ids[sorted[i]!]!);
+      if ((i & 65535) === 65535) yield PAUSE;
+    }
     const suspects: unknown[][] = [];
     if (this.spec.unique) {
-      for (let i = 1; i < sorted.length; i++) {
-        const prev = sorted[i - 1]!;
-        const e = sorted[i]!;
-        if (
-          prev.id !== e.id &&
-          this.compareKeys(prev.key, e.key) === 0 &&
-          suspects.at(-1) !== prev.key
-        )
-          suspects.push(e.key);
+      let last: unknown = undefined;
+      for (let i = 1; i < sortedKeys.length; i++) {
+        const prev = sortedKeys[i - 1];
+        const k = sortedKeys[i];
+        if (sortedIds[i - 1] !== sortedIds[i] && this.comparePacked(prev, k) === 0) {
+          if (suspects.length === 0 || this.comparePacked(last, k) !== 0)
+            suspects.push(this.unpack(k));
+          last = k;
+        }
         if ((i & 4095) === 0) yield PAUSE;
       }
     }
-    this.list = SortedList.fromSorted(sorted, this.compareEntries);
+    this.list = SortedList.fromSorted(sortedKeys, sortedIds, this.comparePacked);
     return suspects;
   }
 
   /** Throws E11000 for the first of these keys that more than one document still holds. */
   checkStillUnique(keys: unknown[][]): void {
     for (const key of keys) {
-      const cmp = (e: IndexEntry): number => this.compareKeys(e.key, key);
+      const packed = this.pack(key);
+      const cmp = (k: unknown): number => this.comparePacked(k, packed);
       let id: string | undefined;
-      for (const e of this.list.range(cmp, cmp)) {
-        if (id === undefined) id = e.id;
-        else if (e.id !== id) throw this.duplicateKey(key);
+      for (const other of this.list.range(cmp, cmp)) {
+        if (id === undefined) id = other;
+        else if (other !== id) throw this.duplicateKey(key);
       }
     }
   }
@@ -253,21 +289,24 @@ export class Index {
   scan(range: KeyRange | null, reverse = false): string[] {
     const ids: string[] = [];
     const seen = this.multikey ? new Set<string>() : null;
-    const push = (e: IndexEntry): void => {
+    const push = (id: string): void => {
       if (seen) {
-        if (seen.has(e.id)) return;
-        seen.add(e.id);
+        if (seen.has(id)) return;
+        seen.add(id);
       }
-      ids.push(e.id);
+      ids.push(id);
     };
     if (!range) {
-      for (const e of this.list.range(null, null, reverse)) push(e);
+      for (const id of this.list.range(null, null, reverse)) push(id);
       return ids;
     }
     const k = range.eq.length;
-    const prefix = (e: IndexEntry): number => {
+    const single = this.single;
+    const at = (packed: unknown, i: number): unknown =>
+      single ? packed : (packed as unknown[])[i];
+    const prefix = (e: unknown): number => {
       for (let i = 0; i < k; i++) {
-        const c = compareValues(e.key[i], range.eq[i]);
+        const c = compareValues(at(e, i), range.eq[i]);
         if (c !== 0) return c * this.fields[i][1];
       }
       return 0;
@@ -276,19 +315,19 @@ export class Index {
     // In index order a descending field's upper value bound comes first.
     const first = dir === 1 ? range.lo : range.hi;
     const last = dir === 1 ? range.hi : range.lo;
-    const lowerCmp = (e: IndexEntry): number => {
+    const lowerCmp = (e: unknown): number => {
       const p = prefix(e);
       if (p !== 0 || !first) return p;
-      const c = compareToBound(e.key[k], first) * dir;
+      const c = compareToBound(at(e, k), first) * dir;
       return c < 0 || (c === 0 && !first.inclusive) ? -1 : 1;
     };
-    const upperCmp = (e: IndexEntry): number => {
+    const upperCmp = (e: unknown): number => {
       const p = prefix(e);
       if (p !== 0 || !last) return p;
-      const c = compareToBound(e.key[k], last) * dir;
+      const c = compareToBound(at(e, k), last) * dir;
       return c > 0 || (c === 0 && !last.inclusive) ? 1 : -1;
     };
-    for (const e of this.list.range(lowerCmp, upperCmp, reverse)) push(e);
+    for (const id of this.list.range(lowerCmp, upperCmp, reverse)) push(id);
     return ids;
   }
 }
@@ -297,6 +336,17 @@ function compareToBound(v: unknown, bound: KeyBound): number {
   if (!bound.typeEdge) return compareValues(v, bound.value);
   // A type-edge bound stands for "the end of this BSON type": every value of the type is inside.
   return Math.sign(typeRank(v) - typeRank(bound.value));
+}
+
+/**
+ * The tuple t with v appended, allocated at its exact length: a compound index keeps its tuples,
+ * and `[...t, v]` reserves room for 16 more elements (about 150 bytes) in each.
+ */
+function extend(t: unknown[], v: unknown): unknown[] {
+  const out = new Array<unknown>(t.length + 1);
+  for (let i = 0; i < t.length; i++) out[i] = t[i];
+  out[t.length] = v;
+  return out;
 }
 
 function dedupe(values: unknown[]): unknown[] {

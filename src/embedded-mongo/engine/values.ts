@@ -224,11 +224,40 @@ export function getPathValues(doc: unknown, path: string): unknown[] {
   return out;
 }
 
+/**
+ * An id key as a flat string. `'s' + id` of 13 or more characters is a concatenated string in V8
+ * (a 32-byte node over its parts) which the Map and every index entry would keep for the
+ * document's life; decoding it from bytes makes one sequential string.
+ */
+export function flatKey(tag: number, bytes: Uint8Array, start = 0, end = bytes.length): string {
+  const n = end - start + 1;
+  if (keyScratch.length < n) keyScratch = Buffer.allocUnsafe(Math.max(n, keyScratch.length * 2));
+  keyScratch[0] = tag;
+  keyScratch.set(bytes.subarray(start, end), 1);
+  return keyScratch.toString('latin1', 0, n);
+}
+
+let keyScratch = Buffer.allocUnsafe(64);
+const TAG_O = 0x6f; // 'o'
+
+/** Key of an ObjectId: 'o' then its 12 bytes as Latin-1 characters (13 characters, byte order kept). */
+export function objectIdKey(bytes: Uint8Array, start = 0): string {
+  return flatKey(TAG_O, bytes, start, start + 12);
+}
+
+/** Key of a string id: 's' then the string, flat (short concatenations are flat already). */
+export function stringIdKey(id: string): string {
+  const key = 's' + id;
+  if (key.length < 13) return key;
+  const flat = Buffer.from(key, 'utf8').toString('utf8');
+  return flat === key ? flat : key; // a lone surrogate does not survive UTF-8: keep the original
+}
+
 /** Canonical string for an _id so that 1, 1.0 and Long(1) address the same document. */
 export function idKey(id: unknown): string {
-  if (typeof id === 'string') return 's' + id;
+  if (typeof id === 'string') return stringIdKey(id);
   if (typeof id === 'number') return 'n' + (Object.is(id, -0) ? 0 : id);
-  if (id instanceof ObjectId) return 'o' + id.toHexString();
+  if (id instanceof ObjectId) return objectIdKey(id.id);
   if (id instanceof Date) return 'd' + id.getTime();
   if (id === null || id === undefined) return 'z';
   if (typeof id === 'boolean') return 'b' + id;
@@ -238,7 +267,7 @@ export function idKey(id: unknown): string {
       if (isLong(id) && !Number.isSafeInteger(id.toNumber())) return 'l' + id.toString();
       return 'n' + toNumber(id);
     case RANK.objectId:
-      return 'o' + (id as ObjectId).toHexString();
+      return objectIdKey((id as ObjectId).id);
     case RANK.binary:
       return (
         'x' +
