@@ -322,7 +322,7 @@ export async function benchSigning(): Promise<Figure[]> {
     const reqCmds = diffCounts(commandsBefore.request, commandsAfter.request);
     const bgCmds = diffCounts(commandsBefore.background, commandsAfter.background);
     console.log(
-      `database round trips per activated pledge (${activated.length}), by phase and command:\n${phaseTable(commandsBefore, commandsAfter, n)}`,
+      `database round trips per activated pledge (${activated.length}; ${certsAtLoadEnd} certificates issued by the end of the load), by phase and command:\n${phaseTable(commandsBefore, commandsAfter, n)}`,
     );
     const reqPerPledge = sum(reqCmds) / n;
     const cpu = (k: keyof CpuSnapshot): number => (cpuAfter[k] - cpuBefore[k]) / n;

@@ -81,12 +81,20 @@ export class MailSender {
     // CONCURRENCY lanes' worth.
     const lanes: Array<Promise<number>> = [];
     const startLane = (): void => {
-      if (lanes.length < CONCURRENCY) lanes.push(this.drainOne(startLane));
+      if (lanes.length >= CONCURRENCY) return;
+      const lane = this.drainOne(startLane);
+      lane.catch(() => undefined); // a failure is reported below, once every lane has ended
+      lanes.push(lane);
     };
     startLane();
-    let sent = 0;
-    for (let i = 0; i < lanes.length; i++) sent += await lanes[i];
-    return sent;
+    // Lanes may start while earlier ones run: wait until none is left running.
+    for (let settled = 0; settled < lanes.length; ) {
+      const upTo = lanes.length;
+      await Promise.allSettled(lanes.slice(settled, upTo));
+      settled = upTo;
+    }
+    const counts = await Promise.all(lanes);
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** One lane: claims and delivers until nothing is due; `more` starts another lane beside it. */
