@@ -12,7 +12,15 @@ import {
   useManualCertificates,
 } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { agent, csrfFrom, multipart, signInOnSite, type Agent, type Part } from './helpers';
+import {
+  agent,
+  type Agent,
+  checksOf,
+  csrfFrom,
+  multipart,
+  type Part,
+  signInOnSite,
+} from './helpers';
 
 const MB = 1024 * 1024;
 /** The checks the registry runs on an upload, in order (four offline proofs, the log proof, then three of its own). */
@@ -26,15 +34,6 @@ const CHECKS = [
   'registry-match',
   'status',
 ];
-
-/** The checks as the result page lists them: name and whether the page says it passed. */
-function checksOf(html: string): Array<{ name: string; ok: boolean; text: string }> {
-  return [
-    ...html.matchAll(
-      /<li class="checklist-item checklist-(pass|fail)" data-check="([^"]+)">([^]*?)<\/li>/g,
-    ),
-  ].map((m) => ({ name: m[2]!, ok: m[1] === 'pass', text: m[3]! }));
-}
 
 /** The page obeys the site's CSP: no inline script, style or event handler. */
 function assertNoInline(html: string, label: string): void {

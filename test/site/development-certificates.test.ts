@@ -19,24 +19,10 @@ import {
   type TestAdmin,
 } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom, escaped, multipart } from './helpers';
+import { escaped, uploadOnSite } from './helpers';
 
 const squash = (s: string) => s.replace(/\s+/g, '');
 const NOTICE = [zhCN['verify.development'], en['verify.development']] as const;
-
-async function uploadOnSite(
-  r: RegistryHandle,
-  file: Buffer,
-  lang: string,
-): Promise<request.Response> {
-  const a = agent(r.app);
-  const form = await a.get(`/verify?lang=${lang}`).expect(200);
-  const { type, body } = multipart([
-    { name: '_csrf', value: csrfFrom(form.text) },
-    { name: 'file', value: file, filename: 'certificate.pdf' },
-  ]);
-  return a.post(`/verify/upload?lang=${lang}`).set('Content-Type', type).send(body).expect(200);
-}
 
 /** What every surface says about one certificate of registry `r`. */
 async function surfaces(r: RegistryHandle, manual: { readonly admin: TestAdmin }) {
@@ -50,8 +36,8 @@ async function surfaces(r: RegistryHandle, manual: { readonly admin: TestAdmin }
   const pages = {
     zh: (await request(r.app).get(`/verify/${serial}`).expect(200)).text,
     en: (await request(r.app).get(`/verify/${serial}?lang=en`).expect(200)).text,
-    uploadZh: (await uploadOnSite(r, pdf, 'zh-CN')).text,
-    uploadEn: (await uploadOnSite(r, pdf, 'en')).text,
+    uploadZh: (await uploadOnSite(r.app, pdf, 'zh-CN', 200)).text,
+    uploadEn: (await uploadOnSite(r.app, pdf, 'en', 200)).text,
   };
   return { serial, pdf, api, verdict, pages };
 }

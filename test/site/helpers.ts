@@ -171,6 +171,35 @@ export async function signInOnSite(
   return { landing, done };
 }
 
+/**
+ * Uploads `file` through the /verify page's form, in `lang`, with a fresh agent and the form's
+ * CSRF token; checks the status when given. Answers the result page.
+ */
+export async function uploadOnSite(
+  app: Express,
+  file: Buffer,
+  lang: string,
+  status?: number,
+): Promise<request.Response> {
+  const a = agent(app);
+  const form = await a.get(`/verify?lang=${lang}`).expect(200);
+  const { type, body } = multipart([
+    { name: '_csrf', value: csrfFrom(form.text) },
+    { name: 'file', value: file, filename: 'certificate.pdf' },
+  ]);
+  const res = a.post(`/verify/upload?lang=${lang}`).set('Content-Type', type).send(body);
+  return status === undefined ? res : res.expect(status);
+}
+
+/** The checks as the upload result page lists them: name, whether it says passed, its text. */
+export function checksOf(html: string): Array<{ name: string; ok: boolean; text: string }> {
+  return [
+    ...html.matchAll(
+      /<li class="checklist-item checklist-(pass|fail)" data-check="([^"]+)">([^]*?)<\/li>/g,
+    ),
+  ].map((m) => ({ name: m[2]!, ok: m[1] === 'pass', text: m[3]! }));
+}
+
 export interface Part {
   name: string;
   value: string | Buffer;

@@ -21,7 +21,7 @@ import { zhCN } from '../../src/i18n/messages/zh-CN';
 import { memoryLog } from '../certificates/helpers';
 import { activePledgeWithCertificate, useManualCertificates } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { agent, csrfFrom, escaped, multipart } from './helpers';
+import { escaped, uploadOnSite } from './helpers';
 
 interface Check {
   name: string;
@@ -146,17 +146,7 @@ describe('upload check: the transparency-log proof', function () {
       ['zh-CN', zhCN],
       ['en', en],
     ] as const) {
-      const a = agent(r.app);
-      const form = await a.get(`/verify?lang=${lang}`).expect(200);
-      const { type, body } = multipart([
-        { name: '_csrf', value: csrfFrom(form.text) },
-        { name: 'file', value: file, filename: 'certificate.pdf' },
-      ]);
-      const res = await a
-        .post(`/verify/upload?lang=${lang}`)
-        .set('Content-Type', type)
-        .send(body)
-        .expect(200);
+      const res = await uploadOnSite(r.app, file, lang, 200);
       const line =
         /<li class="checklist-item checklist-fail" data-check="log-proof">([^]*?)<\/li>/.exec(
           res.text,

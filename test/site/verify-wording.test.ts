@@ -12,19 +12,10 @@ import { en } from '../../src/i18n/messages/en';
 import { zhCN } from '../../src/i18n/messages/zh-CN';
 import { activePledgeWithCertificate, useManualCertificates } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
-import { agent, csrfFrom, escaped, EXPECTED_UPLOAD_CHECKS, multipart } from './helpers';
+import { checksOf, escaped, EXPECTED_UPLOAD_CHECKS, uploadOnSite } from './helpers';
 
 const TYPO_ZH = '编号的校验位不符，可能输错了一位';
 const TYPO_EN = 'The check character does not match: one character was probably mistyped.';
-
-/** The checks as the result page lists them. */
-function checksOf(html: string): Array<{ name: string; ok: boolean; text: string }> {
-  return [
-    ...html.matchAll(
-      /<li class="checklist-item checklist-(pass|fail)" data-check="([^"]+)">([^]*?)<\/li>/g,
-    ),
-  ].map((m) => ({ name: m[2]!, ok: m[1] === 'pass', text: m[3]! }));
-}
 
 /** The same serial with its check character replaced by another one of the alphabet. */
 function withWrongCheck(serial: string): string {
@@ -99,15 +90,7 @@ describe('verify pages: plain words for typos and for what each check compared',
       ({ pdf } = await activePledgeWithCertificate(r, manual));
     });
 
-    async function upload(file: Buffer, lang = 'zh-CN'): Promise<request.Response> {
-      const a = agent(r.app);
-      const form = await a.get(`/verify?lang=${lang}`).expect(200);
-      const { type, body } = multipart([
-        { name: '_csrf', value: csrfFrom(form.text) },
-        { name: 'file', value: file, filename: 'certificate.pdf' },
-      ]);
-      return a.post(`/verify/upload?lang=${lang}`).set('Content-Type', type).send(body);
-    }
+    const upload = (file: Buffer, lang = 'zh-CN') => uploadOnSite(r.app, file, lang);
 
     /** One byte of the header's binary comment changed: only the PDF signature notices. */
     function tampered(): Buffer {
