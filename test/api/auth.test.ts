@@ -28,6 +28,12 @@ describe('auth (API)', () => {
   let b: SignedPledge; // pending_review pledge of company B
   let aCompany: string;
   let bCompany: string;
+  /** An admin decision on B's pledge, with `token` as the bearer. */
+  const decideOnB = (action: 'approve' | 'reject', token: string, body: object) =>
+    request(r.app)
+      .post(`/api/v1/admin/pledges/${b.id}/${action}`)
+      .set('Authorization', `Bearer ${token}`)
+      .send(body);
 
   before(async function () {
     this.timeout(30_000);
@@ -47,13 +53,7 @@ describe('auth (API)', () => {
       );
       const forged = tamperedToken(company, { role: 'admin' });
       const before = await pledgeDoc(b.id);
-      assertProblem(
-        await request(r.app)
-          .post(`/api/v1/admin/pledges/${b.id}/approve`)
-          .set('Authorization', `Bearer ${forged}`)
-          .send({ evidenceChecked: true }),
-        401,
-      );
+      assertProblem(await decideOnB('approve', forged, { evidenceChecked: true }), 401);
       assert.deepEqual(await pledgeDoc(b.id), before);
     });
   });
@@ -240,20 +240,8 @@ describe('auth (API)', () => {
     it('when A uses an admin route on B’s pledge, then 403 and B’s pledge is unchanged', async () => {
       const session = await companySession(r, a.body.signatory.email);
       const before = await pledgeDoc(b.id);
-      assertProblem(
-        await request(r.app)
-          .post(`/api/v1/admin/pledges/${b.id}/reject`)
-          .set('Authorization', `Bearer ${session}`)
-          .send({ reason: 'sabotage' }),
-        403,
-      );
-      assertProblem(
-        await request(r.app)
-          .post(`/api/v1/admin/pledges/${b.id}/approve`)
-          .set('Authorization', `Bearer ${session}`)
-          .send({ evidenceChecked: true }),
-        403,
-      );
+      assertProblem(await decideOnB('reject', session, { reason: 'sabotage' }), 403);
+      assertProblem(await decideOnB('approve', session, { evidenceChecked: true }), 403);
       assert.deepEqual(await pledgeDoc(b.id), before);
     });
 
