@@ -41,6 +41,103 @@ export function decodeBson(buf: Uint8Array, index = 0): Doc {
   return normalize(deserialize(view, FIDELITY)) as Doc;
 }
 
+/**
+ * Decodes only the named top-level fields of a stored document (what a filter or an index reads),
+ * as decodeBson would decode them; the other elements are stepped over by their sizes. Returns
+ * undefined for an element type it cannot size, so the caller decodes the whole document.
+ */
+export function decodeTopFields(
+  buf: Uint8Array,
+  index: number,
+  names: ReadonlySet<string>,
+): Doc | undefined {
+  const lengths = nameLengths(names);
+  const end = index + readInt32(buf, index) - 1;
+  const picked: [number, number][] = [];
+  let total = 5;
+  let p = index + 4;
+  while (p < end) {
+    const start = p;
+    const type = buf[p++]!;
+    const nameStart = p;
+    while (buf[p] !== 0) p++;
+    const wanted = lengths.has(p - nameStart) && names.has(fieldName(buf, nameStart, p));
+    p++;
+    const size = valueSize(buf, p, type);
+    if (size < 0) return undefined;
+    p += size;
+    if (wanted) {
+      picked.push([start, p]);
+      total += p - start;
+    }
+  }
+  const mini = Buffer.allocUnsafe(total);
+  mini.writeInt32LE(total, 0);
+  let w = 4;
+  for (const [a, b] of picked) {
+    mini.set(buf.subarray(a, b), w);
+    w += b - a;
+  }
+  mini[w] = 0;
+  return normalize(deserialize(mini, FIDELITY)) as Doc;
+}
+
+function readInt32(buf: Uint8Array, p: number): number {
+  return buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
+}
+
+/** UTF-8 byte lengths of the names, so most elements are skipped without decoding their name. */
+const lengthsOf = new WeakMap<ReadonlySet<string>, Set<number>>();
+function nameLengths(names: ReadonlySet<string>): Set<number> {
+  let l = lengthsOf.get(names);
+  if (!l) {
+    l = new Set([...names].map((n) => Buffer.byteLength(n)));
+    lengthsOf.set(names, l);
+  }
+  return l;
+}
+
+function fieldName(buf: Uint8Array, a: number, b: number): string {
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return view.toString('utf8', a, b);
+}
+
+/** Bytes of an element's value of this BSON type at p, or -1 for a type not sized here. */
+function valueSize(buf: Uint8Array, p: number, type: number): number {
+  switch (type) {
+    case 0x01: // double
+    case 0x09: // date
+    case 0x11: // timestamp
+    case 0x12: // int64
+      return 8;
+    case 0x02: // string
+    case 0x0d: // code
+    case 0x0e: // symbol
+      return 4 + readInt32(buf, p);
+    case 0x03: // document
+    case 0x04: // array
+    case 0x0f: // code with scope
+      return readInt32(buf, p);
+    case 0x05: // binary: length, subtype, bytes
+      return 5 + readInt32(buf, p);
+    case 0x06: // undefined
+    case 0x0a: // null
+    case 0xff: // minKey
+    case 0x7f: // maxKey
+      return 0;
+    case 0x07: // ObjectId
+      return 12;
+    case 0x08: // boolean
+      return 1;
+    case 0x10: // int32
+      return 4;
+    case 0x13: // decimal128
+      return 16;
+    default:
+      return -1;
+  }
+}
+
 /** True for a double that would not survive as a JS number (serialize would write int32). */
 export function needsDoubleWrapper(n: number): boolean {
   return (Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX) || Object.is(n, -0);
@@ -85,6 +182,8 @@ export interface StoreView {
   keys: string[];
   bytes(i: number): Uint8Array;
   decode(i: number): Doc;
+  /** Only the named top-level fields (see decodeTopFields). */
+  decodeFields(i: number, names: ReadonlySet<string>): Doc;
   readonly length: number;
 }
 
@@ -123,6 +222,17 @@ export class BsonStore {
     if (cached) return cached;
     const loc = this.locs.get(key);
     return loc === undefined ? undefined : this.decodeAt(loc);
+  }
+
+  /** Only the named top-level fields of a document (never cached: it is not the document). */
+  decodeFields(key: string, names: ReadonlySet<string>): Doc | undefined {
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const loc = this.locs.get(key);
+    if (loc === undefined) return undefined;
+    const slab = this.slabs[Math.floor(loc / SLAB_BYTES)]!;
+    const off = loc % SLAB_BYTES;
+    return decodeTopFields(slab, off, names) ?? decodeBson(slab, off);
   }
 
   /** The stored bytes of a document (a view into its slab). */
@@ -198,6 +308,10 @@ export class BsonStore {
       decode: (i) => {
         const [slab, off] = at(i);
         return decodeBson(slab, off);
+      },
+      decodeFields: (i, names) => {
+        const [slab, off] = at(i);
+        return decodeTopFields(slab, off, names) ?? decodeBson(slab, off);
       },
     };
   }

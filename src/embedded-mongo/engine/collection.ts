@@ -51,6 +51,8 @@ interface Plan {
   order?: SortSpec;
   /** The candidates are the store's own live key iterator: each one exists when it is reached. */
   live?: boolean;
+  /** The top-level fields the filter reads (null: the whole document), see filterFields. */
+  fields?: ReadonlySet<string> | null;
 }
 
 /** How find() reaches its candidates, for explain (see Collection.accessPath). */
@@ -203,7 +205,11 @@ export class Collection {
     this.builds.add(changed);
     let handedOver = false;
     try {
-      const entries = yield* ix.entriesFor(view.keys, view.decode);
+      const fields = ix.topFields;
+      const entries = yield* ix.entriesFor(
+        view.keys,
+        fields ? (i) => view.decodeFields(i, fields) : view.decode,
+      );
       const suspects = yield* ix.loadSorted(entries);
       handedOver = true;
       return {
@@ -241,8 +247,15 @@ export class Collection {
   rebuildIndexes(): void {
     if (this.indexes.size === 0) return;
     const view = this.docs.view();
+    // Only the fields the indexes read are decoded (all of a document for a partial index).
+    const fields = new Set<string>();
+    let whole = false;
+    for (const ix of this.indexes.values())
+      if (ix.topFields) for (const f of ix.topFields) fields.add(f);
+      else whole = true;
     const pairs = function* (): Generator<[string, Doc]> {
-      for (let i = 0; i < view.length; i++) yield [view.keys[i]!, view.decode(i)];
+      for (let i = 0; i < view.length; i++)
+        yield [view.keys[i]!, whole ? view.decode(i) : view.decodeFields(i, fields)];
     };
     if (this.indexes.size === 1) {
       for (const ix of this.indexes.values()) ix.rebuild(pairs());
@@ -272,6 +285,7 @@ export class Collection {
     const limit = Math.abs(Number(opts.limit ?? 0)) || Infinity;
     const plan =
       opts.hint === undefined ? this.plan(filter, sort) : this.hintedPlan(filter, sort, opts.hint);
+    plan.fields = matcher ? filterFields(filter) : null;
     const keys = (): Scan<string> => this.results(plan, matcher, sort, skip, limit);
     const docs = mapScan(keys(), (k) => this.docOf(k));
     return Object.assign(docs, { raw: () => mapScan(keys(), (k) => this.docs.bytes(k)!) });
@@ -299,7 +313,12 @@ export class Collection {
     skip: number,
     limit: number,
   ): Generator<string | Pause, void, void> {
-    let results: Scan<string> = this.filterKeys(plan.candidates, matcher, plan.live);
+    let results: Scan<string> = this.filterKeys(
+      plan.candidates,
+      matcher,
+      plan.live,
+      plan.fields ?? null,
+    );
     const order = sort ?? plan.order;
     if (order && !plan.sorted) {
       const keys = yield* collect(results);
@@ -342,7 +361,7 @@ export class Collection {
       const matcher = compileFilter(filter);
       const plan =
         hint === undefined ? this.plan(filter, null) : this.hintedPlan(filter, null, hint);
-      for (const d of this.filterKeys(plan.candidates, matcher)) {
+      for (const d of this.filterKeys(plan.candidates, matcher, plan.live, filterFields(filter))) {
         if (d === PAUSE) yield PAUSE;
         else n++;
       }
@@ -547,11 +566,13 @@ export class Collection {
     keys: Iterable<string>,
     matcher: Matcher | null,
     live = false,
+    fields: ReadonlySet<string> | null = null,
   ): Generator<string | Pause, void, void> {
     let examined = 0;
     for (const k of keys) {
       if (matcher) {
-        const d = this.peek(k);
+        // Only the filter's fields are decoded; such a partial document is never handed on.
+        const d = fields ? this.docs.decodeFields(k, fields) : this.peek(k);
         if (d) {
           this.docsExamined++;
           if (matcher(d)) yield k;
@@ -563,6 +584,27 @@ export class Collection {
       if ((++examined & (CHECK_EVERY - 1)) === 0) yield PAUSE;
     }
   }
+}
+
+/**
+ * The top-level fields a filter reads, or null when it may read the whole document ($expr,
+ * $where, $jsonSchema, $text or anything not recognised here).
+ */
+export function filterFields(filter: unknown): ReadonlySet<string> | null {
+  const out = new Set<string>();
+  const walk = (f: unknown): boolean => {
+    if (!isPlainObject(f)) return false;
+    for (const k of Object.keys(f)) {
+      const v = f[k];
+      if (k === '$and' || k === '$or' || k === '$nor') {
+        if (!Array.isArray(v) || !v.every(walk)) return false;
+      } else if (k === '$comment') continue;
+      else if (k.startsWith('$')) return false;
+      else out.add(k.split('.')[0]!);
+    }
+    return true;
+  };
+  return walk(filter) ? out : null;
 }
 
 /** Documents that came as BSON and are stored as those bytes. */

@@ -103,6 +103,8 @@ export class Index {
   readonly fields: Array<[string, 1 | -1]>;
   readonly partial: Matcher | null;
   multikey = false;
+  /** The top-level fields its keys are read from (null: a partial index reads the whole document). */
+  readonly topFields: ReadonlySet<string> | null;
   /** Keys packed (see `pack`): a one-field index stores the value itself, not a 1-tuple. */
   private list: SortedList<unknown>;
   private readonly single: boolean;
@@ -116,6 +118,7 @@ export class Index {
       ? compileFilter(spec.partialFilterExpression)
       : null;
     this.single = this.fields.length === 1;
+    this.topFields = this.partial ? null : new Set(this.fields.map(([f]) => f.split('.')[0]!));
     this.list = new SortedList<unknown>(this.comparePacked);
   }
 
