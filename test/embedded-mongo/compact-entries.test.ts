@@ -11,6 +11,8 @@ import { ObjectId, serialize } from 'bson';
 import { SortedList } from '../../src/embedded-mongo/engine/sorted-list';
 import { idKey } from '../../src/embedded-mongo/engine/values';
 import { idKeyOfBson } from '../../src/embedded-mongo/engine/catalog';
+import { decodeBson, decodeTopFields } from '../../src/embedded-mongo/engine/bson-store';
+import { filterFields } from '../../src/embedded-mongo/engine/collection';
 
 type Entry = [number, string];
 const byEntry = (a: Entry, b: Entry): number =>
@@ -121,5 +123,52 @@ describe('embedded mongo: packed index entries and compact id keys', () => {
         },
       ),
     );
+  });
+});
+
+describe('embedded mongo: decoding only the fields a filter or an index reads', () => {
+  it('when some top-level fields of any document are picked, then they decode exactly as in the whole document', () => {
+    const value = fc.oneof(
+      fc.integer(),
+      fc.double({ noNaN: true }),
+      fc.string(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.date({ noInvalidDate: true }),
+      fc.array(fc.integer(), { maxLength: 3 }),
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.integer(), { maxKeys: 3 }),
+      fc
+        .uint8Array({ maxLength: 8 })
+        .map(
+          (b) => new ObjectId(Buffer.concat([Buffer.from(b), Buffer.alloc(12)]).subarray(0, 12)),
+        ),
+    );
+    const name = fc
+      .string({ minLength: 1, maxLength: 6 })
+      .filter((s) => !s.includes('\0') && !s.startsWith('$') && s !== '__proto__');
+    fc.assert(
+      fc.property(
+        fc.dictionary(name, value, { maxKeys: 8 }),
+        fc.array(name, { maxLength: 4 }),
+        (doc, names) => {
+          const bytes = serialize(doc);
+          const whole = decodeBson(bytes);
+          const picked = decodeTopFields(bytes, 0, new Set(names));
+          const want: Record<string, unknown> = {};
+          for (const k of Object.keys(whole)) if (names.includes(k)) want[k] = whole[k];
+          assert.deepEqual(picked, want);
+        },
+      ),
+    );
+  });
+
+  it('when a filter uses $expr, $where or $jsonSchema, then it reads the whole document; otherwise only its top-level fields', () => {
+    assert.deepEqual(
+      [...filterFields({ 'a.b': 1, $or: [{ c: 2 }, { 'd.0': { $gt: 1 } }], $comment: 'x' })!],
+      ['a', 'c', 'd'],
+    );
+    assert.equal(filterFields({ $expr: { $eq: ['$a', 1] } }), null);
+    assert.equal(filterFields({ a: 1, $where: 'true' }), null);
+    assert.equal(filterFields({ $and: [{ $jsonSchema: {} }] }), null);
   });
 });
