@@ -13,7 +13,7 @@ import {
 } from '../../src/auth/backoff';
 import { assertProblem } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom } from '../site/helpers';
+import { agent, csrfFrom, setCookies } from '../site/helpers';
 
 let ip = 0;
 /** Each attempt from another client address (TRUST_PROXY is on), so only the account can be counted. */
@@ -143,9 +143,7 @@ describe('admin sign-in back-off (per account)', () => {
     assert.ok(Number(res.headers['retry-after']) >= 1);
     assert.match(res.text, /该账户登录失败次数过多，请在 \d+ 秒后再试/);
     assert.equal(
-      ([] as string[])
-        .concat(res.headers['set-cookie'] ?? [])
-        .some((c) => c.startsWith('eqi_session=') && !c.startsWith('eqi_session=;')),
+      setCookies(res).some((c) => c.startsWith('eqi_session=') && !c.startsWith('eqi_session=;')),
       false,
       'no session',
     );

@@ -9,11 +9,11 @@ import { JWT_AUDIENCE, JWT_ISSUER } from '../../src/auth/jwt';
 import { csrfTokenFor, SESSION_COOKIE } from '../../src/auth/middleware';
 import { assertProblem, companySession, loginLinkToken, signAndConfirm } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, consoleSignIn, csrfFrom, type Agent } from '../site/helpers';
+import { agent, consoleSignIn, csrfFrom, setCookies, type Agent } from '../site/helpers';
 
 /** The session cookie a response set (the value, not the attributes). */
 function sessionCookieOf(res: request.Response): string {
-  const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+  const cookies = setCookies(res);
   const c = cookies.find(
     (x) => x.startsWith(`${SESSION_COOKIE}=`) && !x.startsWith(`${SESSION_COOKIE}=;`),
   );
@@ -132,9 +132,7 @@ describe('sessions: signing out revokes', () => {
       .expect(303)
       .expect('Location', '/');
     assert.ok(
-      ([] as string[])
-        .concat(res.headers['set-cookie'] ?? [])
-        .some((c) => c.startsWith(`${SESSION_COOKIE}=;`)),
+      setCookies(res).some((c) => c.startsWith(`${SESSION_COOKIE}=;`)),
       'cookie cleared',
     );
     await cookieSentTo(r, '/me', jwtValue, '/login');

@@ -22,7 +22,7 @@ import {
   uploadLetter,
 } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, csrfFrom } from '../site/helpers';
+import { agent, csrfFrom, setCookies } from '../site/helpers';
 
 /** A real pino logger at `trace` writing into memory. */
 function capturedLog(): {
@@ -119,9 +119,7 @@ describe('secrets in logs and the outbox', () => {
         .type('form')
         .send({ _csrf: csrfFrom(landing.text), token: siteLogin })
         .expect(303);
-      const cookie = /eqi_session=([^;]+)/.exec(
-        ([] as string[]).concat(verified.headers['set-cookie'] ?? []).join('\n'),
-      )![1];
+      const cookie = /eqi_session=([^;]+)/.exec(setCookies(verified).join('\n'))![1];
       await a.get('/me').expect(200);
 
       const admin = await r.makeAdmin();

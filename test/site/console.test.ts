@@ -11,7 +11,7 @@ import { Event } from '../../models/event';
 import { Pledge } from '../../models/pledge';
 import { companySession, signAndConfirm, type TestAdmin } from '../helpers/pledges';
 import { useRegistry, type RegistryHandle } from '../helpers/registry';
-import { agent, consoleSignIn, csrfFrom, type Agent } from './helpers';
+import { agent, consoleSignIn, csrfFrom, setCookies, type Agent } from './helpers';
 
 /** Where a console sign-in lands: the review queue. */
 const QUEUE = '/admin/pledges?status=pending_review';
@@ -84,7 +84,7 @@ describe('association console (pages)', () => {
       });
       assert.equal(res.status, 401);
       assert.match(res.text, /邮箱或密码不正确/);
-      const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+      const cookies = setCookies(res);
       assert.equal(
         cookies.some((c) => c.startsWith('eqi_session=')),
         false,

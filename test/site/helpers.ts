@@ -43,6 +43,11 @@ export const EXPECTED_UPLOAD_CHECKS = [
   'status',
 ] as const;
 
+/** The Set-Cookie lines of a response (none, one or several). */
+export function setCookies(res: request.Response): string[] {
+  return ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+}
+
 export function csrfFrom(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
   assert.ok(m, 'the page has a CSRF field');
