@@ -225,24 +225,28 @@ async function assign(
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
   if (updated) {
-    await Promise.all([release(seq), logActivation(updated)]);
-    clearPublicCaches();
     const events = unwritten.events;
     unwritten.events = [];
-    await recordEvents([
-      ...events,
-      {
-        actor,
-        action: 'pledge.activated',
-        subject: { type: 'pledge', id: String(pledgeId) },
-        before: { status: PledgeStatus.PendingReview },
-        after: {
-          status: PledgeStatus.Active,
-          sequence: seq,
-          foundingNumber: set.foundingNumber ?? null,
-          ...reviewOf(updated),
+    clearPublicCaches();
+    // Independent writes, sent together: the reservation's release, the log intent, the events.
+    await Promise.all([
+      release(seq),
+      logActivation(updated),
+      recordEvents([
+        ...events,
+        {
+          actor,
+          action: 'pledge.activated',
+          subject: { type: 'pledge', id: String(pledgeId) },
+          before: { status: PledgeStatus.PendingReview },
+          after: {
+            status: PledgeStatus.Active,
+            sequence: seq,
+            foundingNumber: set.foundingNumber ?? null,
+            ...reviewOf(updated),
+          },
         },
-      },
+      ]),
     ]);
     return updated;
   }
