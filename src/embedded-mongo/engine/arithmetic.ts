@@ -2,7 +2,8 @@
  * $inc, $mul, $min and $max with MongoDB's number types: int32 + int32 stays int32 (an overflow
  * becomes int64), anything with an int64 is int64 (an overflow fails), anything with a double is
  * a double. mingo's updater knows JS numbers only and skipped an int64 field without a word.
- * Paths through arrays or with positional parts are left to mingo's updater.
+ * Paths may go through array elements by index (update.ts turns positional parts into those);
+ * a path with a positional part left, or an index past an array's end, is left to mingo.
  */
 import { Double, Long } from 'bson';
 import { needsDoubleWrapper } from './bson-store';
@@ -82,19 +83,19 @@ export function applyTyped(doc: Doc, op: string, fields: Doc): Doc {
     const parts = path.split('.');
     let holder: Doc | null = doc;
     for (let i = 0; i < parts.length - 1 && holder; i++) {
-      const next = own(holder, parts[i]!);
-      if (next === undefined) {
+      const next = childOf(holder, parts[i]!);
+      if (next === undefined && !Array.isArray(holder)) {
         const created: Doc = {};
         holder[parts[i]!] = created;
         holder = created;
-      } else holder = isPlainObject(next) ? next : null;
+      } else holder = isPlainObject(next) || Array.isArray(next) ? (next as Doc) : null;
     }
-    if (!holder) {
+    const last = parts[parts.length - 1]!;
+    if (!holder || (Array.isArray(holder) && childOf(holder, last) === undefined)) {
       rest[path] = operand;
       continue;
     }
-    const last = parts[parts.length - 1]!;
-    const cur = own(holder, last);
+    const cur = childOf(holder, last);
     const arg = operandOf(operand);
     if (
       (op === '$inc' || op === '$mul') &&
@@ -117,4 +118,10 @@ export function applyTyped(doc: Doc, op: string, fields: Doc): Doc {
       holder[last] = operand;
   }
   return rest;
+}
+
+/** A field of a document, or an element of an array by its index (undefined past the end). */
+function childOf(holder: Doc | unknown[], part: string): unknown {
+  if (!Array.isArray(holder)) return own(holder, part);
+  return /^\d+$/.test(part) ? holder[Number(part)] : undefined;
 }

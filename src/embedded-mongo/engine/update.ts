@@ -182,15 +182,9 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
   }
   for (const op of TYPED_OPERATORS) {
     if (!isPlainObject(modifier[op])) continue;
-    const rest = applyTyped(copy, op, modifier[op]);
+    const rest = applyTyped(copy, op, withPositionsResolved(copy, op, modifier[op], opts));
     if (Object.keys(rest).length) modifier[op] = rest;
     else delete modifier[op];
-    // Positional paths are mingo's, which computes on JS numbers only: the field's int64 values
-    // become numbers (the value is right, the type may narrow) rather than being skipped.
-    for (const path of Object.keys(rest)) {
-      const top = path.split('.')[0]!;
-      if (Object.prototype.hasOwnProperty.call(copy, top)) copy[top] = asMingoValue(copy[top]);
-    }
   }
   if (isPlainObject(modifier.$pull)) {
     const rest = applyPlainPulls(copy, modifier.$pull);
@@ -212,6 +206,43 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
   for (const [holder, key] of shadows) if (holder[key] === undefined) delete holder[key];
   return copy;
 }
+
+/**
+ * `fields` with each positional path (`a.$.n`, `a.$[].n`, `a.$[x].n`) replaced by the concrete
+ * paths it stands for in `doc`, so $inc/$mul/$min/$max on them follow the number types of
+ * arithmetic.ts (mingo's updater computes on JS numbers and narrowed an int64). Which elements
+ * a positional part means is mingo's updater's answer (it knows the filter and arrayFilters):
+ * it $sets a marker at each path on a copy, and the markers are looked up.
+ */
+function withPositionsResolved(doc: Doc, op: string, fields: Doc, opts: ApplyOptions): Doc {
+  const positional = Object.keys(fields).filter((p) => p.includes('$'));
+  if (positional.length === 0) return fields;
+  const probe = asMingoValue(cloneDeep(doc)) as Doc;
+  const marker = (i: number): string => `${POSITION_MARK}${i}`;
+  const set = Object.fromEntries(positional.map((p, i) => [p, marker(i)]));
+  try {
+    const filter = opts.filter ? (asMingoValue(rewriteAll(opts.filter)) as Doc) : undefined;
+    mingoUpdate(probe, { $set: set }, opts.arrayFilters, filter, {
+      cloneMode: 'deep',
+      queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT },
+    });
+  } catch (e) {
+    throw asBadValue(e);
+  }
+  const out: Doc = {};
+  for (const [path, v] of Object.entries(fields)) if (!path.includes('$')) out[path] = v;
+  const visit = (v: unknown, path: string): void => {
+    if (typeof v === 'string' && v.startsWith(POSITION_MARK)) {
+      const concrete = { [path]: fields[positional[Number(v.slice(POSITION_MARK.length))]!] };
+      checkTargets(doc, op, concrete);
+      Object.assign(out, concrete);
+    } else if (Array.isArray(v)) v.forEach((el, i) => visit(el, `${path}.${i}`));
+    else if (isPlainObject(v)) for (const k of Object.keys(v)) visit(v[k], `${path}.${k}`);
+  };
+  for (const k of Object.keys(probe)) visit(probe[k], k);
+  return out;
+}
+const POSITION_MARK = '\u0000embedded-mongo-position:';
 
 /**
  * mingo's update operators read `o[k]`, so a field named like an inherited key (`toString`,
