@@ -557,6 +557,8 @@ export const en: Record<MessageKey, string> = {
   'me.explain.revoked': 'The quality association has revoked this pledge.',
   'me.explain.rejected':
     'The pledge was not approved. If some details were wrong, correct them and sign again.',
+  'me.explain.cancelled':
+    'The quality association has cancelled this pledge (the e-mail it sent gives the reason). You can sign again at any time.',
   'me.explain.expired':
     'The confirmation link expired, so the pledge did not take effect. You can sign again.',
   'me.withdraw.title': 'Withdraw the pledge',

@@ -489,6 +489,7 @@ export const zhCN = {
   'me.explain.withdrawn': '贵企业已撤回签署。如需再次签署，可重新提交。',
   'me.explain.revoked': '该签署已被质量协会撤销。',
   'me.explain.rejected': '该签署未通过审核。如信息有误，可修改后重新提交签署。',
+  'me.explain.cancelled': '质量协会已取消该签署（原因见通知邮件）。如需再次签署，可重新提交。',
   'me.explain.expired': '确认链接已过期，签署未生效。可重新提交签署。',
   'me.withdraw.title': '撤回签署',
   'me.withdraw.text': '撤回后，贵企业将从签署企业名录中移除，证书随之失效。此操作不可撤销。',
