@@ -151,6 +151,23 @@ export async function uploadLetter(
 }
 
 /**
+ * After a resent confirmation: the earlier link is refused (problem 400), and the new one, with
+ * the letter stored, confirms the pledge into review.
+ */
+export async function assertOnlyNewLinkConfirms(
+  app: Express,
+  id: string,
+  earlier: string,
+  fresh: string,
+): Promise<void> {
+  assert.notEqual(fresh, earlier);
+  assertProblem(await request(app).post('/api/v1/pledges/confirm').send({ token: earlier }), 400);
+  await uploadLetter(app, id, fresh);
+  const ok = await request(app).post('/api/v1/pledges/confirm').send({ token: fresh }).expect(200);
+  assert.equal(ok.body.status, 'pending_review');
+}
+
+/**
  * The body of POST /api/v1/pledges/:id/evidence with the token and the small PDF letter, for
  * clients of a separate app process that send raw HTTP (no supertest).
  */
