@@ -3,7 +3,8 @@
  * (bench/store-probe-hook.cjs), loads N documents of the benchmark's shape with a unique index,
  * forces a GC, writes a heap snapshot and prints its largest groups (bench/heapsnapshot-top.ts).
  *   BENCH_DOCS=200000 BENCH_HEAP_SNAPSHOT=/tmp/store.heapsnapshot npx tsx bench/store-heap-probe.ts
- * BENCH_KEEP_DATA=<dir> keeps the data directory there (to profile a restart on it).
+ * BENCH_KEEP_DATA=<dir> keeps the data directory there (to profile a restart on it);
+ * BENCH_HEAP_SNAPSHOT=none skips the snapshot (memory figures only).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
   const keep = process.env.BENCH_KEEP_DATA;
   const dir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'heap-probe-'));
   process.env.NODE_OPTIONS = `--expose-gc --require ${path.join(__dirname, 'store-probe-hook.cjs')}`;
-  process.env.BENCH_HEAP_SNAPSHOT = SNAPSHOT;
+  if (SNAPSHOT === 'none') delete process.env.BENCH_HEAP_SNAPSHOT;
+  else process.env.BENCH_HEAP_SNAPSHOT = SNAPSHOT;
   const store = await spawnEmbeddedMongo({ dataDir: path.join(dir, 'db') });
   delete process.env.NODE_OPTIONS;
   const client = await MongoClient.connect(store.uri);
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   await client.close();
   await store.stop();
   if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+  if (SNAPSHOT === 'none') return;
   const snap = JSON.parse(fs.readFileSync(SNAPSHOT, 'utf8'));
   for (const g of topGroups(snap, 20))
     process.stdout.write(

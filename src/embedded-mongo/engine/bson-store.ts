@@ -8,7 +8,7 @@
  * an index build) stays valid while writes go on. Space left by replaced and removed documents is
  * reclaimed by moving the live documents of mostly-dead slabs, a few at a time (see `reclaim`).
  */
-import { deserialize, serialize, setInternalBufferSize, calculateObjectSize } from 'bson';
+import { deserialize, serialize, setInternalBufferSize, calculateObjectSize, Double } from 'bson';
 import { CHECK_EVERY, PAUSE, type Sliced } from './slices';
 import type { Doc } from './values';
 
@@ -52,25 +52,35 @@ export function decodeTopFields(
   names: ReadonlySet<string>,
 ): Doc | undefined {
   const lengths = nameLengths(names);
-  const end = index + readInt32(buf, index) - 1;
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const end = index + b.readInt32LE(index) - 1;
   const picked: [number, number][] = [];
   let total = 5;
   let p = index + 4;
+  // Scalars are decoded here; a document, array or rarer type goes through bson (below).
+  const direct: Doc = {};
+  let complex = false;
   while (p < end) {
     const start = p;
-    const type = buf[p++]!;
+    const type = b[p++]!;
     const nameStart = p;
-    while (buf[p] !== 0) p++;
-    const wanted = lengths.has(p - nameStart) && names.has(fieldName(buf, nameStart, p));
+    while (b[p] !== 0) p++;
+    const name = lengths.has(p - nameStart) ? b.toString('utf8', nameStart, p) : undefined;
+    const wanted = name !== undefined && names.has(name);
+    if (wanted && name === '__proto__') return undefined; // never a key of a plain object
     p++;
-    const size = valueSize(buf, p, type);
+    const size = valueSize(b, p, type);
     if (size < 0) return undefined;
-    p += size;
     if (wanted) {
-      picked.push([start, p]);
-      total += p - start;
+      const v = complex ? NOT_SCALAR : scalarAt(b, p, type, size);
+      if (v === NOT_SCALAR) complex = true;
+      else direct[name] = v;
+      picked.push([start, p + size]);
+      total += p + size - start;
     }
+    p += size;
   }
+  if (!complex) return direct;
   const mini = Buffer.allocUnsafe(total);
   mini.writeInt32LE(total, 0);
   let w = 4;
@@ -97,9 +107,30 @@ function nameLengths(names: ReadonlySet<string>): Set<number> {
   return l;
 }
 
-function fieldName(buf: Uint8Array, a: number, b: number): string {
-  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  return view.toString('utf8', a, b);
+const NOT_SCALAR = Symbol('not a scalar');
+
+/** A scalar element's value as decodeBson gives it, or NOT_SCALAR. */
+function scalarAt(b: Buffer, p: number, type: number, size: number): unknown {
+  switch (type) {
+    case 0x01: {
+      const n = b.readDoubleLE(p);
+      return needsDoubleWrapper(n) ? new Double(n) : n;
+    }
+    case 0x02:
+      // Only plain ASCII is decoded here; other strings go through bson's UTF-8 validation.
+      for (let i = p + 4; i < p + size - 1; i++) if (b[i]! >= 0x80) return NOT_SCALAR;
+      return b.toString('latin1', p + 4, p + size - 1);
+    case 0x08:
+      return b[p] === 1 ? true : b[p] === 0 ? false : NOT_SCALAR;
+    case 0x09:
+      return new Date(Number(b.readBigInt64LE(p)));
+    case 0x0a:
+      return null;
+    case 0x10:
+      return b.readInt32LE(p);
+    default:
+      return NOT_SCALAR;
+  }
 }
 
 /** Bytes of an element's value of this BSON type at p, or -1 for a type not sized here. */
@@ -253,8 +284,20 @@ export class BsonStore {
     const old = this.locs.get(key);
     if (old !== undefined) this.release(old);
     this.locs.set(key, this.write(bytes));
+    // Not cached: during a bulk load each written document would outlive a few thousand more in the
+    // cache, be promoted to the old generation and die there, leaving the heap fragmented (the
+    // heap after a full GC was twice what it held). A read decodes it again when it is wanted.
     this.cache.delete(key);
-    if (doc) this.remember(key, doc);
+  }
+
+  /**
+   * Stores the bytes of a document that must be new (recovery replaying inserts), without `set`'s
+   * release of an old location and cache upkeep. Returns false, storing nothing, for a key already there.
+   */
+  addNew(key: string, bson: Uint8Array): boolean {
+    if (this.locs.has(key)) return false;
+    this.locs.set(key, this.write(bson));
+    return true;
   }
 
   delete(key: string): boolean {

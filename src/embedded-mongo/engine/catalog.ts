@@ -212,8 +212,7 @@ export class Catalog {
       return;
     }
     const key = idKeyOfBson(bytes) ?? idKey(decodeBson(bytes)._id);
-    if (c.docs.has(key)) throw new Error(`journal inserts ${key} twice in ${c.ns}`);
-    c.docs.set(key, null, bytes);
+    if (!c.docs.addNew(key, bytes)) throw new Error(`journal inserts ${key} twice in ${c.ns}`);
   }
 
   /**
@@ -350,7 +349,7 @@ function encodeDoc(d: Doc): Uint8Array {
  */
 export function idKeyOfBson(b: Uint8Array): string | undefined {
   if (b[5] !== 0x5f || b[6] !== 0x69 || b[7] !== 0x64 || b[8] !== 0) return undefined; // "_id"
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
   switch (b[4]) {
     case 0x07:
       return objectIdKey(b, 9);

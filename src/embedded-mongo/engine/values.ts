@@ -104,6 +104,9 @@ function bytesOf(v: unknown): Uint8Array {
 
 /** Compares two values as MongoDB does for sorting and range queries (not for arrays-in-sort; see sortKey). */
 export function compareValues(a: unknown, b: unknown): number {
+  // Two numbers, the common case of index builds and sorts (NaN is left to the general path).
+  if (typeof a === 'number' && typeof b === 'number' && a === a && b === b)
+    return a < b ? -1 : a > b ? 1 : 0;
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra - rb;
@@ -112,15 +115,8 @@ export function compareValues(a: unknown, b: unknown): number {
     case RANK.minKey:
     case RANK.maxKey:
       return 0;
-    case RANK.number: {
-      if (isLong(a) && isLong(b)) return a.compare(b);
-      const x = toNumber(a);
-      const y = toNumber(b);
-      // NaN sorts before every other number in MongoDB.
-      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
-      if (Number.isNaN(y)) return 1;
-      return cmp(x, y);
-    }
+    case RANK.number:
+      return compareNumbers(a, b);
     case RANK.string:
       return cmp(String(a), String(b));
     case RANK.boolean:
@@ -175,6 +171,20 @@ export function compareValues(a: unknown, b: unknown): number {
   }
 }
 
+/**
+ * Two numbers by their exact values, as mongod compares across int32/int64/double: an int64 is
+ * compared as a bigint (JS compares a bigint with a number exactly; the nearest double of an int64
+ * beyond 2^53 is not its value). NaN sorts before every other number. (Decimal128: nearest double.)
+ */
+function compareNumbers(a: unknown, b: unknown): number {
+  if (isLong(a) && isLong(b)) return a.compare(b);
+  const x = isLong(a) ? a.toBigInt() : typeof a === 'bigint' ? a : toNumber(a);
+  const y = isLong(b) ? b.toBigInt() : typeof b === 'bigint' ? b : toNumber(b);
+  if (x !== x) return y !== y ? 0 : -1;
+  if (y !== y) return 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 export function valuesEqual(a: unknown, b: unknown): boolean {
   return compareValues(a, b) === 0;
 }
@@ -197,31 +207,37 @@ const EMPTY_ARRAY_SORT = { _bsontype: 'MinKey' };
 
 /** Reads a dotted path; arrays along the way fan out (as MongoDB does), returning every value found. */
 export function getPathValues(doc: unknown, path: string): unknown[] {
-  const parts = path.split('.');
   const out: unknown[] = [];
-  const walk = (v: unknown, i: number): void => {
-    if (i === parts.length) {
-      out.push(v);
-      return;
-    }
-    if (v === null || typeof v !== 'object') return;
-    if (Array.isArray(v)) {
-      const idx = /^\d+$/.test(parts[i]) ? Number(parts[i]) : -1;
-      if (idx >= 0) {
-        if (idx < v.length) walk(v[idx], i + 1);
-        return;
-      }
-      for (const el of v)
-        if (el !== null && typeof el === 'object' && !Array.isArray(el)) walk(el, i);
-      return;
-    }
-    if (bsonType(v) !== undefined || v instanceof Date) return;
-    const next = own(v as Doc, parts[i]);
-    if (next === undefined) return;
-    walk(next, i + 1);
-  };
-  walk(doc, 0);
+  // A one-part path on a document is the common case (index keys, simple filters).
+  if (!path.includes('.')) {
+    walkPath(doc, [path], 0, out);
+    return out;
+  }
+  walkPath(doc, path.split('.'), 0, out);
   return out;
+}
+
+// A module-level function, not a closure per call: under tsx every closure made is also named.
+function walkPath(v: unknown, parts: string[], i: number, out: unknown[]): void {
+  if (i === parts.length) {
+    out.push(v);
+    return;
+  }
+  if (v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    const idx = /^\d+$/.test(parts[i]!) ? Number(parts[i]) : -1;
+    if (idx >= 0) {
+      if (idx < v.length) walkPath(v[idx], parts, i + 1, out);
+      return;
+    }
+    for (const el of v)
+      if (el !== null && typeof el === 'object' && !Array.isArray(el)) walkPath(el, parts, i, out);
+    return;
+  }
+  if (bsonType(v) !== undefined || v instanceof Date) return;
+  const next = own(v as Doc, parts[i]!);
+  if (next === undefined) return;
+  walkPath(next, parts, i + 1, out);
 }
 
 /**
