@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Collection, Db, Document } from 'mongodb';
-import mongoose, { Schema, type Connection } from 'mongoose';
-import { AnyDoc, rejection, uniqueDb, useClient, useStore } from './helpers';
+import { Schema } from 'mongoose';
+import { AnyDoc, rejection, uniqueDb, useClient, useMongoose, useStore } from './helpers';
 
 /**
  * Issue #14 §2: explain for find, aggregate, count and distinct in mongod 7's shapes (the
@@ -226,18 +226,10 @@ describe('embedded mongo: explain', () => {
   });
 
   describe('through mongoose', () => {
-    let conn: Connection;
-    before(async () => {
-      conn = await mongoose
-        .createConnection(store.db.uri, { dbName: db.databaseName, serverSelectionTimeoutMS: 5000 })
-        .asPromise();
-    });
-    after(async () => {
-      await conn?.close();
-    });
+    const m = useMongoose(store, () => db.databaseName);
 
     it('when a mongoose query or aggregate calls .explain(), then it gets the plan and the figures', async () => {
-      const Item = conn.model('Item', new Schema({ _id: Number, a: Number, b: Number }), 'items');
+      const Item = m.conn.model('Item', new Schema({ _id: Number, a: Number, b: Number }), 'items');
       const e = (await Item.find({ a: 3 }).explain('executionStats')) as unknown as Document;
       assert.equal(e.queryPlanner.winningPlan.inputStage.indexName, 'a_1');
       assert.equal(e.executionStats.nReturned, 3);

@@ -15,6 +15,7 @@ import {
   type Document,
 } from 'bson';
 import { MongoClient } from 'mongodb';
+import mongoose, { type Connection } from 'mongoose';
 import {
   startEmbeddedMongo,
   type EmbeddedMongo,
@@ -428,4 +429,22 @@ export function isClearUnsupported(
   if (!feature.test(e.message))
     return `message does not name the feature (${feature}): ${e.message}`;
   return null;
+}
+
+export interface MongooseHandle {
+  conn: Connection;
+}
+
+/** Call inside a `describe` after `useStore`: a mongoose connection to `dbName()` (read in `before`). */
+export function useMongoose(store: StoreHandle, dbName: () => string): MongooseHandle {
+  const handle = {} as MongooseHandle;
+  before(async () => {
+    handle.conn = await mongoose
+      .createConnection(store.db.uri, { dbName: dbName(), serverSelectionTimeoutMS: 5000 })
+      .asPromise();
+  });
+  after(async () => {
+    await handle.conn?.close();
+  });
+  return handle;
 }

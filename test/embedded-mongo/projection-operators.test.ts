@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Collection, Db } from 'mongodb';
 import fc from 'fast-check';
-import mongoose, { Schema, type Connection } from 'mongoose';
-import { AnyDoc, rejection, uniqueDb, useClient, useStore } from './helpers';
+import { Schema } from 'mongoose';
+import { AnyDoc, rejection, uniqueDb, useClient, useMongoose, useStore } from './helpers';
 
 /**
  * Issue #14 §2: find projection operators. Expected values are mongod 7's documented results
@@ -546,18 +546,10 @@ describe('embedded mongo: projection operators ($slice, $elemMatch, positional $
   });
 
   describe('through mongoose', () => {
-    let conn: Connection;
-    before(async () => {
-      conn = await mongoose
-        .createConnection(store.db.uri, { dbName: db.databaseName, serverSelectionTimeoutMS: 5000 })
-        .asPromise();
-    });
-    after(async () => {
-      await conn?.close();
-    });
+    const m = useMongoose(store, () => db.databaseName);
 
     it('when a query selects with $slice, $elemMatch or a positional path, then the documents come back as mongod shapes them', async () => {
-      const School = conn.model(
+      const School = m.conn.model(
         'School',
         new Schema({
           _id: Number,
@@ -589,7 +581,7 @@ describe('embedded mongo: projection operators ($slice, $elemMatch, positional $
     });
 
     it('when findOneAndUpdate is given a $slice projection, then the updated document is sliced', async () => {
-      const Doc = conn.model(
+      const Doc = m.conn.model(
         'Doc',
         new Schema({ _id: Number, arr: [Number] }, { strict: false }),
         'docs',
