@@ -14,6 +14,7 @@
  * BSON type's class.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Double, Int32, Long, type Document } from 'bson';
 import type { Collection } from 'mongodb';
 import { AnyDoc, uniqueDb, useClient, useStore } from './helpers';
@@ -112,6 +113,103 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
         ['string', 'x'],
         ['long', '1'],
       ]);
+    });
+  });
+
+  describe('range comparisons and sorts beyond 2^53', () => {
+    const big = 2n ** 53n;
+    const values = (): AnyDoc[] => [
+      { _id: 1, v: Long.fromBigInt(big) },
+      { _id: 2, v: Long.fromBigInt(big + 1n) },
+      { _id: 3, v: Long.fromBigInt(big + 2n) },
+      { _id: 4, v: new Double(Number(big)) },
+      { _id: 5, v: Long.fromBigInt(2n ** 63n - 1n) },
+      { _id: 6, v: 2 ** 63 },
+    ];
+
+    async function ids(filter: AnyDoc, indexed: boolean): Promise<unknown[]> {
+      if (indexed) await c.createIndex({ v: 1 });
+      const found = await c.find(filter).sort({ _id: 1 }).toArray();
+      return found.map((d) => d._id);
+    }
+
+    for (const indexed of [false, true]) {
+      const how = indexed ? 'through an index on the field' : 'by a collection scan';
+      it(`when int64 values beyond 2^53 are filtered with $gt/$lte on an int64 ${how}, then the exact values decide`, async () => {
+        await c.insertMany(values());
+        assert.deepEqual(await ids({ v: { $gt: Long.fromBigInt(big) } }, indexed), [2, 3, 5, 6]);
+        assert.deepEqual(await ids({ v: { $lte: Long.fromBigInt(big + 1n) } }, indexed), [1, 2, 4]);
+        assert.deepEqual(
+          await ids({ v: { $gt: Long.fromBigInt(big), $lt: Long.fromBigInt(big + 2n) } }, indexed),
+          [2],
+        );
+      });
+
+      it(`when int64 values are compared with a double ${how}, then int64 2^63-1 is below the double 2^63 and 2^53+1 above the double 2^53`, async () => {
+        await c.insertMany(values());
+        assert.deepEqual(await ids({ v: { $gt: 2 ** 53 } }, indexed), [2, 3, 5, 6]);
+        assert.deepEqual(await ids({ v: { $gte: 2 ** 63 } }, indexed), [6]);
+        assert.deepEqual(await ids({ v: { $lt: 2 ** 63 } }, indexed), [1, 2, 3, 4, 5]);
+      });
+    }
+
+    it('when $elemMatch ranges look at int64 elements and subdocument fields beyond 2^53, then the exact values decide', async () => {
+      await c.insertMany([
+        { _id: 1, a: [Long.fromBigInt(big)], s: [{ n: Long.fromBigInt(big) }] },
+        { _id: 2, a: [Long.fromBigInt(big + 1n)], s: [{ n: Long.fromBigInt(big + 1n) }] },
+      ]);
+      assert.deepEqual(await ids({ a: { $elemMatch: { $gt: 2 ** 53 } } }, false), [2]);
+      assert.deepEqual(await ids({ s: { $elemMatch: { n: { $gt: 2 ** 53 } } } }, false), [2]);
+      assert.deepEqual(await ids({ 's.n': { $gt: 2 ** 53 } }, false), [2]);
+      assert.deepEqual(await ids({ a: { $gt: 2 ** 53 } }, false), [2]);
+    });
+
+    it('when documents are sorted on int64 values beyond 2^53 mixed with doubles, then they come in exact numeric order', async () => {
+      await c.insertMany(values());
+      const asc = await c.find({}).sort({ v: 1, _id: 1 }).toArray();
+      assert.deepEqual(
+        asc.map((d) => d._id),
+        [1, 4, 2, 3, 5, 6],
+      );
+      const desc = await c.find({}).sort({ v: -1, _id: 1 }).toArray();
+      assert.deepEqual(
+        desc.map((d) => d._id),
+        [6, 5, 3, 2, 1, 4],
+      );
+    });
+
+    it('when random int64 values near 2^53..2^63 and doubles are filtered with $lt/$gt, then the matches are those of exact BigInt comparison (property)', async () => {
+      const magnitude = fc.bigInt({ min: 2n ** 53n - 8n, max: 2n ** 63n - 1n });
+      const exact = fc
+        .tuple(magnitude, fc.boolean(), fc.integer({ min: -3, max: 3 }))
+        .map(([m, neg, d]) => (neg ? -m : m) + BigInt(d));
+      // A value is an int64 of its exact value, or the double nearest to it.
+      const value = fc
+        .tuple(exact, fc.boolean())
+        .map(([x, isLong]) =>
+          isLong && x >= -(2n ** 63n) && x < 2n ** 63n ? Long.fromBigInt(x) : Number(x),
+        );
+      const asBig = (v: Long | number): bigint => (v instanceof Long ? v.toBigInt() : BigInt(v));
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 8 }), value, async (vs, x) => {
+          const coll = h.client.db(uniqueDb('numprop')).collection<AnyDoc>(`p${run++}`);
+          if (run % 2 === 0) await coll.createIndex({ v: 1 });
+          await coll.insertMany(vs.map((v, i) => ({ _id: i, v })));
+          for (const [op, holds] of [
+            ['$lt', (a: bigint, b: bigint) => a < b],
+            ['$gt', (a: bigint, b: bigint) => a > b],
+          ] as const) {
+            const got = (await coll.find({ v: { [op]: x } }).toArray()).map((d) => d._id).sort();
+            const want = vs
+              .map((v, i) => [v, i] as const)
+              .filter(([v]) => holds(asBig(v), asBig(x)))
+              .map(([, i]) => i);
+            assert.deepEqual(got, want, `${op} ${String(x)}`);
+          }
+        }),
+        { numRuns: 40 },
+      );
     });
   });
 });

@@ -39,11 +39,52 @@ function range(test: (c: number) => boolean, mingo: QueryOperator): QueryOperato
     const holds = (v: unknown): boolean =>
       (!bracketed || typeRank(v) === rank) && test(compareValues(v, operand));
     return (doc) =>
-      getPathValues(doc, selector).some((v) =>
+      getPathValues(ORIGINALS.get(doc) ?? doc, selector).some((v) =>
         Array.isArray(v) ? v.some(holds) || holds(v) : holds(v),
       );
   };
   return op as QueryOperator;
+}
+
+/**
+ * mingo sees documents with int64 values as their nearest doubles (see values.ts mingoView); a
+ * range operator compares with the original values, so an int64 beyond 2^53 compares exactly.
+ * The view's objects that are copies map to the objects they were copied from.
+ */
+const ORIGINALS = new WeakMap<object, Doc>();
+
+/** Records which objects of `view` (as made by mingoView from `original`) are copies of which. */
+export function recordOrigins(view: unknown, original: unknown): void {
+  if (view === original || view === null || typeof view !== 'object') return;
+  if (original === null || typeof original !== 'object') return;
+  if (Array.isArray(view)) {
+    if (!Array.isArray(original)) return;
+    ORIGINALS.set(view, original as unknown as Doc);
+    for (let i = 0; i < view.length; i++) recordOrigins(view[i], original[i]);
+    return;
+  }
+  if (!isPlainObject(view)) return;
+  ORIGINALS.set(view, original as Doc);
+  for (const k of Object.keys(view)) recordOrigins(view[k], (original as Doc)[k]);
+}
+
+/**
+ * mingo's $elemMatch tests a scalar element as a new object ({field: element}) of the view's
+ * element, which has no original. When the conditions are only ranges, which handle every BSON
+ * number exactly, the elements are taken from the original document instead.
+ */
+const elemMatch = ((selector: string, operand: unknown, options: Options) => {
+  const test = (queryOperators.$elemMatch as RangeOperator)(selector, operand, options);
+  if (!onlyRanges(operand)) return test;
+  return (doc: Doc) => test(ORIGINALS.get(doc) ?? doc);
+}) as QueryOperator;
+
+function onlyRanges(cond: unknown): boolean {
+  if (!isPlainObject(cond)) return false;
+  const keys = Object.keys(cond);
+  return (
+    keys.length > 0 && keys.every((k) => k === '$gt' || k === '$gte' || k === '$lt' || k === '$lte')
+  );
 }
 
 const NO_BRANCH = Symbol('no $switch branch');
@@ -71,6 +112,7 @@ export const MINGO_CONTEXT = Context.init({
   projection: projectionOperators,
   query: {
     ...queryOperators,
+    $elemMatch: elemMatch,
     $gt: range((c) => c > 0, queryOperators.$gt),
     $gte: range((c) => c >= 0, queryOperators.$gte),
     $lt: range((c) => c < 0, queryOperators.$lt),

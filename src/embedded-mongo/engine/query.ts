@@ -2,7 +2,7 @@
  * Filters and sorts. Matching is mingo's; this layer refuses what the store does not support
  * (by name) and orders with MongoDB's BSON type order. Projections are in projection.ts.
  */
-import { Query } from './mingo';
+import { Query, recordOrigins } from './mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
 import {
   asMingoValue,
@@ -80,15 +80,35 @@ export function compileFilter(filter: unknown): Matcher {
   rejectUnsupportedOperators(filter);
   let q: Query;
   try {
-    q = new Query(asMingoValue(rewriteAll(filter)) as Doc, { scriptEnabled: false });
+    q = new Query(mingoFilter(rewriteAll(filter)) as Doc, { scriptEnabled: false });
   } catch (e) {
     throw asBadValue(e);
   }
   const fields = filterFields(filter);
-  const test = (doc: Doc): boolean => q.test(mingoView(doc, fields));
+  const test = (doc: Doc): boolean => {
+    const view = mingoView(doc, fields);
+    recordOrigins(view, doc);
+    return q.test(view);
+  };
   const strict = strictEqualities(filter);
   if (strict.length === 0) return test;
   return (doc) => test(doc) && strict.every(([path, wanted]) => holdsOneOf(doc, path, wanted));
+}
+
+const RANGE_OPERATORS = new Set(['$gt', '$gte', '$lt', '$lte']);
+
+/**
+ * A filter as mingo should see it (int64 values as numbers), except a range operator's scalar
+ * operand: the store's range operators (mingo.ts) compare it exactly with the stored values.
+ * (An array operand may be an aggregation expression's arguments, as in $expr: converted.)
+ */
+function mingoFilter(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(mingoFilter);
+  if (!isPlainObject(v)) return asMingoValue(v);
+  const out: Doc = {};
+  for (const [k, x] of Object.entries(v))
+    out[k] = RANGE_OPERATORS.has(k) && !Array.isArray(x) && !isPlainObject(x) ? x : mingoFilter(x);
+  return out;
 }
 
 /** The top-level fields a filter reads (null: it may read any, e.g. through $expr). */
