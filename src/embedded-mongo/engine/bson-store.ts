@@ -309,6 +309,15 @@ export class BsonStore {
     return true;
   }
 
+  /**
+   * Every stored document's bytes in key order, walking the Map's own entries (no lookup per
+   * document, which at a million documents was most of a scan's cost in the store); like
+   * `keys()`, documents written during the walk may be reached, removed ones are not.
+   */
+  *allBytes(): Generator<Uint8Array, void, void> {
+    for (const loc of this.locs.values()) yield this.bytesAt(loc);
+  }
+
   keys(): IterableIterator<string> {
     return this.locs.keys();
   }

@@ -288,7 +288,23 @@ export class Collection {
     plan.fields = matcher ? filterFields(filter) : null;
     const keys = (): Scan<string> => this.results(plan, matcher, sort, skip, limit);
     const docs = mapScan(keys(), (k) => this.docOf(k));
-    return Object.assign(docs, { raw: () => mapScan(keys(), (k) => this.docs.bytes(k)!) });
+    // The whole collection in natural order, as stored: bytes straight from the store's own walk.
+    const whole = plan.live && !matcher && !sort && !plan.order;
+    const raw = (): Scan<Uint8Array> =>
+      whole
+        ? sliceIterable(this.allBytes(), skip, limit)
+        : mapScan(keys(), (k) => this.docs.bytes(k)!);
+    return Object.assign(docs, { raw });
+  }
+
+  /** Every stored document's bytes (counted as examined, as filterKeys counts them), with checkpoints. */
+  private *allBytes(): Generator<Uint8Array | Pause, void, void> {
+    let n = 0;
+    for (const b of this.docs.allBytes()) {
+      this.docsExamined++;
+      yield b;
+      if ((++n & (CHECK_EVERY - 1)) === 0) yield PAUSE;
+    }
   }
 
   /** The document under a key a scan just reached (decoded once). */
