@@ -238,11 +238,16 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
     figures.push(rssFigure('store RSS growth as found (before that GC)', rssGrowth));
     figures.push(rssFigure('store peak RSS growth (VmHWM)', peakGrowth));
     figures.push({
-      name: 'store JS heap used / external (incl. slabs) after the GC',
+      name: 'store JS heap used / total after the GC',
       value: mem.heapUsed! / 1048576,
       unit: 'MiB',
-      baselineName: 'external MiB',
-      baseline: mem.external! / 1048576,
+      baselineName: 'heap total MiB',
+      baseline: mem.heapTotal! / 1048576,
+    });
+    figures.push({
+      name: 'store external memory (slabs, buffers) after the GC',
+      value: mem.external! / 1048576,
+      unit: 'MiB',
     });
 
     await client.close();
@@ -271,7 +276,8 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
     const after = await check.db('bench').collection('items').estimatedDocumentCount();
     await check.close();
     if (after !== total) throw new Error(`replay lost documents: ${after} of ${total}`);
-    const replayedRss = (await memoryAfterGc(store)).rss! - emptyRss;
+    const replayedMem = await memoryAfterGc(store);
+    const replayedRss = replayedMem.rss! - emptyRss;
     const replayTargetMs = 3000 * (total / 1e6);
     figures.push({
       name: `replay of ${total.toLocaleString('en-US')} docs (${(bytes / 1048576).toFixed(0)} MiB on disk), restart to ready`,
@@ -283,13 +289,25 @@ export async function benchEmbeddedMongo(): Promise<Figure[]> {
       met: restartMs <= replayTargetMs,
     });
     figures.push({
-      name: `recovery inside the store (${m[1]} records applied + index build)`,
+      name: `recovery inside the store (${m[1]} records applied; RecoveryStats.millis, before the index build)`,
       value: recoveryMs,
       unit: 'ms',
       baselineName: 'reading the same files raw (ms)',
       baseline: rawReadMs,
       target: `≤ ${Math.round(replayTargetMs)} ms (3 s per million)`,
       met: recoveryMs <= replayTargetMs,
+    });
+    figures.push({
+      name: 'index build at the end of recovery and the rest (restart − recovery − empty start)',
+      value: restartMs - recoveryMs - emptyStartMs,
+      unit: 'ms',
+    });
+    figures.push({
+      name: 'store JS heap used / total after the replay and a full GC',
+      value: replayedMem.heapUsed! / 1048576,
+      unit: 'MiB',
+      baselineName: 'heap total MiB',
+      baseline: replayedMem.heapTotal! / 1048576,
     });
     figures.push({
       name: 'store RSS growth after the replay, after a full GC (no bulk-load garbage)',
