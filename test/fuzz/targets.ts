@@ -134,6 +134,7 @@ export const SITE_FORMS: Record<
     csrf: 'anonymous',
     fields: obj({ token: s({ pattern: '^[A-Za-z0-9_-]{43}$' }) }),
   },
+  'POST /confirm/resend': { csrf: 'anonymous', fields: obj({ email: s({ format: 'email' }) }) },
   'POST /login': { csrf: 'anonymous', fields: obj({ email: s({ format: 'email' }) }) },
   'POST /login/verify': {
     csrf: 'anonymous',
