@@ -212,4 +212,175 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
   });
+
+  describe('aggregation stages after the planner prefix', () => {
+    const L = (x: bigint): Long => Long.fromBigInt(x);
+    const seed = (): Promise<unknown> =>
+      c.insertMany([
+        { _id: 1, g: 'a', l: L(2n ** 60n + 1n), i: 2 ** 31 - 1, d: new Double(5), f: 2.5 },
+        { _id: 2, g: 'a', l: L(7n), i: 2 ** 31 - 1, d: new Double(1), f: 2.5 },
+        { _id: 3, g: 'b', l: L(-3n), i: 4, d: new Double(2), f: 0.25 },
+      ]);
+    // $addFields first, so every later stage runs after the prefix (in the aggregation layer).
+    async function run(pipeline: Document[]): Promise<Document[]> {
+      return c.aggregate([{ $addFields: { touched: true } }, ...pipeline], { ...RAW }).toArray();
+    }
+
+    it('when $project, $addFields and $group pass an int64 and an integer-valued double through, then they come back as int64 and double', async () => {
+      await seed();
+      const [p] = await run([{ $match: { _id: 1 } }, { $project: { l: 1, d: 1, lc: '$l' } }]);
+      assert.deepEqual([p!.l, p!.d, p!.lc].map(typed), [
+        ['long', String(2n ** 60n + 1n)],
+        ['double', '5'],
+        ['long', String(2n ** 60n + 1n)],
+      ]);
+      const [a] = await run([{ $match: { _id: 1 } }, { $addFields: { lc: '$l', dc: '$d' } }]);
+      assert.deepEqual([a!.lc, a!.dc].map(typed), [
+        ['long', String(2n ** 60n + 1n)],
+        ['double', '5'],
+      ]);
+      const [g] = await run([
+        { $match: { _id: 1 } },
+        { $group: { _id: '$l', first: { $first: '$l' }, d: { $max: '$d' } } },
+      ]);
+      assert.deepEqual([g!._id, g!.first, g!.d].map(typed), [
+        ['long', String(2n ** 60n + 1n)],
+        ['long', String(2n ** 60n + 1n)],
+        ['double', '5'],
+      ]);
+    });
+
+    // mongod's $sum: int32 if all are int32 and it fits, else int64; a double makes it a double.
+    const sums: Array<[string, Document, [string, string]]> = [
+      ['int32 values that fit', { $sum: { $cond: [{ $eq: ['$g', 'b'] }, '$i', 1] } }, ['int', '6']],
+      ['int32 values past 2^31', { $sum: '$i' }, ['long', String(2 * (2 ** 31 - 1) + 4)]],
+      ['int64 values', { $sum: '$l' }, ['long', String(2n ** 60n + 1n + 7n - 3n)]],
+      ['integer-valued doubles', { $sum: '$d' }, ['double', '8']],
+      ['doubles adding up to a whole number', { $sum: '$f' }, ['double', '5.25']],
+      ['a count ({$sum: 1})', { $sum: 1 }, ['int', '3']],
+    ];
+    for (const [what, acc, want] of sums) {
+      it(`when $group sums ${what}, then the total is ${want[0]} ${want[1]}`, async () => {
+        await seed();
+        const [g] = await run([{ $group: { _id: null, s: acc } }]);
+        assert.deepEqual(typed(g!.s), want);
+      });
+    }
+
+    // mongod's $add/$multiply/$subtract: the widest input type; int32 overflow widens to int64.
+    const arithmetic: Array<[string, Document, [string, string]]> = [
+      ['$add of an int64 and an int32', { $add: ['$l', 1] }, ['long', String(2n ** 60n + 2n)]],
+      ['$add of int32 past 2^31', { $add: ['$i', 1] }, ['long', String(2 ** 31)]],
+      [
+        '$add of an int32 and a whole double',
+        { $add: ['$i', '$d'] },
+        ['double', String(2 ** 31 + 4)],
+      ],
+      ['$subtract of int64s', { $subtract: ['$l', L(1n)] }, ['long', String(2n ** 60n)]],
+      ['$multiply of doubles to a whole number', { $multiply: ['$f', 2] }, ['double', '5']],
+      [
+        '$multiply of an int64 by an int32',
+        { $multiply: ['$l', 2] },
+        ['long', String(2n ** 61n + 2n)],
+      ],
+      ['$divide of int32s', { $divide: [10, 5] }, ['double', '2']],
+      ['$abs of an int64', { $abs: { $subtract: [0, '$l'] } }, ['long', String(2n ** 60n + 1n)]],
+      [
+        '$sum of fields (expression)',
+        { $sum: ['$l', '$i'] },
+        ['long', String(2n ** 60n + 1n + 2n ** 31n - 1n)],
+      ],
+      ['$avg of int32s (expression)', { $avg: [2, 4] }, ['double', '3']],
+      ['$floor of a double', { $floor: '$f' }, ['double', '2']],
+      ['$toLong of an int32', { $toLong: 5 }, ['long', '5']],
+    ];
+    for (const [what, expr, want] of arithmetic) {
+      it(`when ${what} is computed, then it is ${want[0]} ${want[1]}`, async () => {
+        await seed();
+        const [p] = await run([{ $match: { _id: 1 } }, { $project: { v: expr } }]);
+        assert.deepEqual(typed(p!.v), want);
+      });
+    }
+
+    it('when $type looks at stored numbers, then it names int, long and double as mongod does', async () => {
+      await seed();
+      const [p] = await run([
+        { $match: { _id: 1 } },
+        { $project: { t: [{ $type: '$i' }, { $type: '$l' }, { $type: '$d' }, { $type: '$f' }] } },
+      ]);
+      assert.deepEqual(p!.t, ['int', 'long', 'double', 'double']);
+    });
+
+    it('when $group groups equal numbers of different types, then they are one group (as in mongod)', async () => {
+      await c.insertMany([
+        { _id: 1, k: 5 },
+        { _id: 2, k: new Double(5) },
+        { _id: 3, k: L(5n) },
+        { _id: 4, k: L(2n ** 60n) },
+        { _id: 5, k: L(2n ** 60n + 1n) },
+      ]);
+      const groups = await run([{ $group: { _id: '$k', n: { $sum: 1 } } }, { $sort: { _id: 1 } }]);
+      assert.deepEqual(
+        groups.map((g) => [typed(g._id)[1], typed(g.n)[1]]),
+        [
+          ['5', '3'],
+          [String(2n ** 60n), '1'],
+          [String(2n ** 60n + 1n), '1'],
+        ],
+      );
+      const counted = await run([{ $sortByCount: '$k' }]);
+      assert.deepEqual(typed(counted[0]!.count), ['int', '3']);
+    });
+
+    it('when $sort and $match run after other stages on int64 values beyond 2^53, then the exact values decide', async () => {
+      await c.insertMany([
+        { _id: 1, v: L(2n ** 53n + 1n) },
+        { _id: 2, v: 2 ** 53 },
+        { _id: 3, v: L(2n ** 53n + 2n) },
+      ]);
+      const sorted = await run([{ $sort: { v: -1 } }]);
+      assert.deepEqual(
+        sorted.map((d) => Number(typed(d._id)[1])),
+        [3, 1, 2],
+      );
+      const matched = await run([{ $match: { v: { $gt: 2 ** 53 } } }, { $sort: { _id: 1 } }]);
+      assert.deepEqual(
+        matched.map((d) => Number(typed(d._id)[1])),
+        [1, 3],
+      );
+      const compared = await run([
+        { $project: { gt: { $gt: ['$v', L(2n ** 53n + 1n)] } } },
+        { $sort: { _id: 1 } },
+      ]);
+      assert.deepEqual(
+        compared.map((d) => d.gt),
+        [false, false, true],
+      );
+    });
+
+    it('when $unwind includes the array index, then the index is an int64 (as mongod)', async () => {
+      await c.insertOne({ _id: 1, a: [L(1n), L(2n)] });
+      const out = await run([{ $unwind: { path: '$a', includeArrayIndex: 'ix' } }]);
+      assert.deepEqual(
+        out.map((d) => [typed(d.a), typed(d.ix)]),
+        [
+          [
+            ['long', '1'],
+            ['long', '0'],
+          ],
+          [
+            ['long', '2'],
+            ['long', '1'],
+          ],
+        ],
+      );
+    });
+
+    it("when an operator that would compare int64 values in mingo's way ($setUnion) meets one, then it is refused by name", async () => {
+      await c.insertOne({ _id: 1, a: [L(1n), 1] });
+      await assert.rejects(run([{ $project: { u: { $setUnion: ['$a', []] } } }]), (e: Error) =>
+        /\$setUnion on int64/.test(e.message),
+      );
+    });
+  });
 });

@@ -10,7 +10,7 @@ import { validateNamespace } from '../engine/catalog';
 import type { Collection } from '../engine/collection';
 import { asBadValue, compileFilter, rejectUnsupportedOperators } from '../engine/query';
 import { prepareStage } from '../engine/pipeline';
-import { isPlainObject, mingoView, type Doc } from '../engine/values';
+import { isPlainObject, type Doc } from '../engine/values';
 import { collect, PAUSE, type Scan, type Sliced } from '../engine/slices';
 import {
   EOF_PLAN,
@@ -154,8 +154,7 @@ function mingoOptions(store: Store, db: string): AggregatorOptions {
   return {
     scriptEnabled: false,
     processingMode: ProcessingMode.CLONE_INPUT,
-    collectionResolver: (other: string) =>
-      [...(store.catalog.get(db, other)?.docs.values() ?? [])].map((d) => mingoView(d, null)),
+    collectionResolver: (other: string) => [...(store.catalog.get(db, other)?.docs.values() ?? [])],
   };
 }
 
@@ -229,13 +228,14 @@ function* runPipeline(
     streaming++;
   try {
     let docs: Doc[];
-    // mingo computes on JS numbers: it sees int64 and Decimal128 values as numbers.
-    if (streaming === 0) docs = (yield* collect(source)).map((d) => mingoView(d, null));
+    // Stages see the stored values (int64 as Long…): the store's operators in mingo.ts and
+    // agg-numbers.ts compute with them as mongod does.
+    if (streaming === 0) docs = yield* collect(source);
     else {
       docs = [];
       let chunk: Doc[] = [];
       for (const d of source) {
-        if (d !== PAUSE) chunk.push(mingoView(d, null));
+        if (d !== PAUSE) chunk.push(d);
         if (chunk.length < STREAM_CHUNK && d !== PAUSE) continue;
         if (chunk.length)
           for (const out of runStages(rest.slice(0, streaming), chunk, options)) docs.push(out);

@@ -16,9 +16,29 @@ import * as pipelineOperators from 'mingo/operators/pipeline';
 import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
-import type { ExpressionOperator, Options, QueryOperator } from 'mingo/types';
-import { MongoServerError } from '../errors';
-import { compareValues, getPathValues, isPlainObject, typeRank, type Doc } from './values';
+import { evalExpr } from 'mingo/core';
+import { Lazy, type Iterator } from 'mingo/lazy';
+import type {
+  AccumulatorOperator,
+  ExpressionOperator,
+  Options,
+  PipelineOperator,
+  QueryOperator,
+} from 'mingo/types';
+import { Long } from 'bson';
+import { MongoServerError, unsupported } from '../errors';
+import { holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
+import {
+  compareValues,
+  getPathValues,
+  idKey,
+  isLong,
+  isPlainObject,
+  sortKey,
+  toNumber,
+  typeRank,
+  type Doc,
+} from './values';
 
 const NULLISH = typeRank(null);
 const MIN_KEY = typeRank({ _bsontype: 'MinKey' });
@@ -105,10 +125,161 @@ const $switch: Expression = (obj, expr, options) => {
   return out;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Pipeline stages over stored values (int64 as Long, an integer-valued double as a bson Double):
+// matching, sorting and grouping compare numbers by value across their types, as mongod does.
+
+type Stage = (coll: Iterator, expr: unknown, options: Options) => Iterator;
+const mingoStage = (name: string): Stage =>
+  (pipelineOperators as unknown as Record<string, Stage>)[name]!;
+
+let compileMatch: ((filter: unknown) => (doc: Doc) => boolean) | null = null;
+
+/** query.ts hands over its filter compiler (it imports this module, so it cannot be imported here). */
+export function useFilterCompiler(f: (filter: unknown) => (doc: Doc) => boolean): void {
+  compileMatch = f;
+}
+
+const $match: Stage = (coll, expr, options) => {
+  if (!compileMatch) return mingoStage('$match')(coll, expr, options);
+  const test = compileMatch(expr);
+  return coll.filter((d: Doc) => test(d));
+};
+
+/** $sort in BSON order, as find's sort (arrays by their smallest/largest element). */
+const $sort: Stage = (coll, expr, options) => {
+  if (!isPlainObject(expr) || Object.values(expr).some((d) => d !== 1 && d !== -1))
+    return mingoStage('$sort')(coll, expr, options);
+  const spec = Object.entries(expr) as Array<[string, 1 | -1]>;
+  return coll.transform((items: Doc[]) => {
+    const keyed = items.map((doc) => ({
+      doc,
+      keys: spec.map(([path, dir]) => {
+        const vals = getPathValues(doc, path);
+        return sortKey(vals.length === 1 ? vals[0] : vals.length === 0 ? null : vals, dir);
+      }),
+    }));
+    keyed.sort((a, b) => {
+      for (let i = 0; i < spec.length; i++) {
+        const c = compareValues(a.keys[i], b.keys[i]);
+        if (c !== 0) return c * spec[i]![1];
+      }
+      return 0;
+    });
+    return Lazy(keyed.map((k) => k.doc));
+  });
+};
+
+/** A group key that is the same for equal numbers of any type (5, 5.0 and Long 5 are one group). */
+function groupKey(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(groupKey).join(',') + ']';
+  if (typeRank(v) === NUMBER && v !== null && v !== undefined) {
+    if (isLong(v)) return 'n' + v.toString();
+    const x = toNumber(v);
+    return 'n' + (Number.isInteger(x) ? BigInt(x).toString() : String(x));
+  }
+  if (isPlainObject(v))
+    return (
+      '{' +
+      Object.keys(v)
+        .map((k) => JSON.stringify(k) + ':' + groupKey(v[k]))
+        .join(',') +
+      '}'
+    );
+  return idKey(v);
+}
+const NUMBER = typeRank(0);
+// An operator only the rewritten $group uses (mingo takes `$` and word characters as operators).
+const GROUP_KEY = '$__embeddedGroupKey';
+const FIRST_ID = '\u0000id';
+
+/** $group keyed by groupKey; _id is the first document's value, as mongod keeps it. */
+const $group: Stage = (coll, expr, options) => {
+  if (!isPlainObject(expr) || !Object.prototype.hasOwnProperty.call(expr, '_id'))
+    return mingoStage('$group')(coll, expr, options);
+  const { _id, ...fields } = expr;
+  const spec = {
+    _id: { [GROUP_KEY]: _id },
+    [FIRST_ID]: { $first: { $ifNull: [_id, null] } },
+    ...fields,
+  };
+  return mingoStage('$group')(coll, spec, options).map((out: Doc) => {
+    const { [FIRST_ID]: id, _id: key, ...rest } = out;
+    void key;
+    return { _id: id ?? null, ...rest };
+  });
+};
+
+/** $unwind's includeArrayIndex is an int64 in mongod. */
+const $unwind: Stage = (coll, expr, options) => {
+  const out = mingoStage('$unwind')(coll, expr, options);
+  const field = isPlainObject(expr) ? expr.includeArrayIndex : undefined;
+  if (typeof field !== 'string' || field.includes('.')) return out;
+  return out.map((d: Doc) =>
+    typeof d[field] === 'number' ? { ...d, [field]: Long.fromNumber(d[field] as number) } : d,
+  );
+};
+
+/** Stages that compare values in mingo's way: refused when those values hold a BSON number class. */
+function guardedStage(name: string, values: (d: Doc, expr: Doc, o: Options) => unknown): Stage {
+  return (coll, expr, options) =>
+    coll.transform((items: Doc[]) => {
+      if (isPlainObject(expr) && items.some((d) => holdsWrapper(values(d, expr, options))))
+        throw unsupported(
+          `the ${name} stage over int64, integer-valued double or Decimal128 values (it compares them as other types)`,
+        );
+      return mingoStage(name)(Lazy(items), expr, options);
+    });
+}
+
+const $lookup: Stage = (coll, expr, options) => {
+  if (!isPlainObject(expr) || typeof expr.localField !== 'string')
+    return mingoStage('$lookup')(coll, expr, options);
+  const local = expr.localField;
+  const foreign = String(expr.foreignField);
+  return coll.transform((items: Doc[]) => {
+    const from = (options as { collectionResolver?: (n: string) => Doc[] }).collectionResolver?.(
+      String(expr.from),
+    );
+    if (
+      items.some((d) => holdsWrapper(getPathValues(d, local))) ||
+      (from ?? []).some((d) => holdsWrapper(getPathValues(d, foreign)))
+    )
+      throw unsupported(
+        '$lookup with localField/foreignField on int64, integer-valued double or Decimal128 values (use let and a pipeline with $expr)',
+      );
+    return mingoStage('$lookup')(Lazy(items), expr, options);
+  });
+};
+
+const STAGES: Record<string, Stage> = {
+  $match,
+  $sort,
+  $group,
+  $unwind,
+  $lookup,
+  $bucketAuto: guardedStage('$bucketAuto', (d, e, o) => evalExpr(d, e.groupBy, o)),
+  $graphLookup: guardedStage('$graphLookup', (d) => d),
+  $densify: guardedStage('$densify', (d) => d),
+};
+
+const expressions = numberExpressions(expressionOperators as unknown as Record<string, unknown>);
+expressions[GROUP_KEY] = (obj, expr, options) => groupKey(evalExpr(obj, expr, options));
+
 export const MINGO_CONTEXT = Context.init({
-  accumulator: accumulatorOperators,
-  expression: { ...expressionOperators, $switch: $switch as ExpressionOperator },
-  pipeline: pipelineOperators,
+  accumulator: {
+    ...accumulatorOperators,
+    ...(numberAccumulators(accumulatorOperators as unknown as Record<string, unknown>) as Record<
+      string,
+      AccumulatorOperator
+    >),
+  },
+  expression: {
+    ...expressionOperators,
+    ...(expressions as Record<string, ExpressionOperator>),
+    $switch: $switch as ExpressionOperator,
+  },
+  pipeline: { ...pipelineOperators, ...(STAGES as unknown as Record<string, PipelineOperator>) },
   projection: projectionOperators,
   query: {
     ...queryOperators,

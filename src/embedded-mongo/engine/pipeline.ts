@@ -24,6 +24,9 @@ export function prepareStage(stage: Doc): Doc[] {
       return [stage];
     case '$bucket':
       return bucketStages(spec);
+    case '$sortByCount':
+      // As mongod expands it (and so grouping numbers of different types together, see mingo.ts).
+      return [{ $group: { _id: spec, count: { $sum: 1 } } }, { $sort: { count: -1 } }];
     case '$project':
     case '$addFields':
     case '$set':

@@ -2,7 +2,7 @@
  * Filters and sorts. Matching is mingo's; this layer refuses what the store does not support
  * (by name) and orders with MongoDB's BSON type order. Projections are in projection.ts.
  */
-import { Query, recordOrigins } from './mingo';
+import { Query, recordOrigins, useFilterCompiler } from './mingo';
 import { badValue, unsupported, MongoServerError } from '../errors';
 import {
   asMingoValue,
@@ -110,6 +110,9 @@ function mingoFilter(v: unknown): unknown {
     out[k] = RANGE_OPERATORS.has(k) && !Array.isArray(x) && !isPlainObject(x) ? x : mingoFilter(x);
   return out;
 }
+
+// Aggregation $match stages (run by mingo) match as find does.
+useFilterCompiler(compileFilter);
 
 /** The top-level fields a filter reads (null: it may read any, e.g. through $expr). */
 function filterFields(filter: Doc, out = new Set<string>()): string[] | null {

@@ -1,0 +1,525 @@
+/**
+ * Aggregation operators with mongod's number types. Aggregation stages see stored values as
+ * they are (int32 and fractional doubles as JS numbers, int64 as Long, an integer-valued double
+ * as a bson Double, see bson-store.ts), so values passed through keep their types; the operators
+ * that compute with or compare numbers are replaced here, following mongod's rules
+ * (https://www.mongodb.com/docs/manual/reference/operator/aggregation/sum/, .../add/, …):
+ * int32 with int32 is int32 and widens to int64 on overflow, anything with an int64 is int64 and
+ * widens to a double on overflow, anything with a double is a double; $divide and $avg are
+ * doubles. Operators mingo computes on JS numbers only are given the numbers (when their result
+ * is a double anyway) or refuse a BSON number wrapper by name (never a silently different type).
+ */
+import { Double, Long } from 'bson';
+import { evalExpr } from 'mingo/core';
+import type { Options } from 'mingo/types';
+import { MongoServerError, unsupported } from '../errors';
+import { compareValues, isLong, isPlainObject, toNumber, typeRank } from './values';
+
+type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
+type Accumulator = (coll: unknown[], expr: unknown, options: Options) => unknown;
+
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const NUMBER = typeRank(0);
+
+type Kind = 'int' | 'long' | 'double';
+
+function bsonType(v: unknown): string | undefined {
+  return v !== null && typeof v === 'object' ? (v as { _bsontype?: string })._bsontype : undefined;
+}
+
+/** A number's BSON type, or null for a non-number. Decimal128 cannot be computed with. */
+function kindOf(v: unknown): Kind | null {
+  if (typeof v === 'number')
+    return Number.isInteger(v) && Math.abs(v) <= 2 ** 31 - 1 ? 'int' : 'double';
+  if (isLong(v)) return 'long';
+  switch (bsonType(v)) {
+    case 'Double':
+      return 'double';
+    case 'Int32':
+      return 'int';
+    case 'Decimal128':
+      throw unsupported('arithmetic and comparisons on Decimal128 values in an aggregation');
+  }
+  return null;
+}
+
+function wider(a: Kind, b: Kind): Kind {
+  return a === 'double' || b === 'double'
+    ? 'double'
+    : a === 'long' || b === 'long'
+      ? 'long'
+      : 'int';
+}
+
+function big(v: unknown): bigint {
+  return isLong(v) ? v.toBigInt() : BigInt(toNumber(v));
+}
+
+/** A double as it goes back to the client: an integer value must be a bson Double (not int32). */
+export function asDouble(r: number): unknown {
+  return Number.isInteger(r) ? new Double(r) : r;
+}
+
+/** An integer result of `kind`, widened as mongod widens: int32 → int64 → double. */
+function integer(r: bigint, kind: Kind): unknown {
+  if (kind === 'int' && r >= INT32_MIN && r <= INT32_MAX) return Number(r);
+  if (r >= INT64_MIN && r <= INT64_MAX) return Long.fromBigInt(r);
+  return new Double(Number(r));
+}
+
+/** True if `v` holds an int64, an integer-valued double or a Decimal128 anywhere. */
+export function holdsWrapper(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some(holdsWrapper);
+  const t = bsonType(v);
+  if (t === 'Long' || t === 'Double' || t === 'Decimal128' || t === 'Int32') return true;
+  if (t !== undefined || !isPlainObject(v)) return false;
+  return Object.values(v).some(holdsWrapper);
+}
+
+/** A value with its number wrappers as JS numbers (for operators whose result is a double). */
+function plainNumbers(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(plainNumbers);
+  const t = bsonType(v);
+  if (t === 'Decimal128') throw unsupported('Decimal128 values in aggregation arithmetic');
+  if (t === 'Long' || t === 'Double' || t === 'Int32') return toNumber(v);
+  if (t !== undefined || !isPlainObject(v)) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)]));
+}
+
+/** The sum of the numbers among `values` (others ignored), typed as $sum is. */
+function sum(values: unknown[]): unknown {
+  let kind: Kind = 'int';
+  const nums: unknown[] = [];
+  for (const v of values) {
+    const k = kindOf(v);
+    if (k === null) continue;
+    kind = wider(kind, k);
+    nums.push(v);
+  }
+  if (kind === 'double') {
+    let r = 0;
+    for (const v of nums) r += toNumber(v);
+    return asDouble(r);
+  }
+  let r = 0n;
+  for (const v of nums) r += big(v);
+  return integer(r, kind);
+}
+
+function args(obj: unknown, expr: unknown, options: Options): unknown[] {
+  const v = evalExpr(obj, expr, options);
+  return Array.isArray(expr) ? (v as unknown[]) : [v];
+}
+
+const nullish = (v: unknown): boolean => v === null || v === undefined;
+
+function nonNumeric(op: string, v: unknown): MongoServerError {
+  return new MongoServerError(
+    14,
+    `${op} only supports numeric types, not ${v instanceof Date ? 'date' : typeof v}`,
+  );
+}
+
+type Mingo = Record<string, unknown>;
+
+/** The replacements for mingo's expression operators (`mingo` holds the originals). */
+export function numberExpressions(mingo: Mingo): Record<string, Expression> {
+  const orig = (name: string): Expression => mingo[name] as Expression;
+  const literal = (vs: unknown[]): unknown[] => vs.map((v) => ({ $literal: v }));
+  // The evaluated arguments as literals, in the shape the expression had (one or a list).
+  const asGiven = (expr: unknown, vs: unknown[]): unknown =>
+    Array.isArray(expr) ? literal(vs) : { $literal: vs[0] };
+
+  const $add: Expression = (obj, expr, options) => {
+    const vs = args(obj, expr, options);
+    if (vs.some(nullish)) return null;
+    if (vs.some((v) => v instanceof Date))
+      return orig('$add')(obj, literal(vs.map(plainNumbers)), options);
+    for (const v of vs) if (kindOf(v) === null) throw nonNumeric('$add', v);
+    return sum(vs);
+  };
+
+  const $subtract: Expression = (obj, expr, options) => {
+    const [a, b] = args(obj, expr, options);
+    if (nullish(a) || nullish(b)) return null;
+    if (a instanceof Date && b instanceof Date) return Long.fromNumber(a.getTime() - b.getTime());
+    if (a instanceof Date) return orig('$subtract')(obj, literal([a, toNumber(b)]), options);
+    const ka = kindOf(a);
+    const kb = kindOf(b);
+    if (ka === null || kb === null) throw nonNumeric('$subtract', ka === null ? a : b);
+    const kind = wider(ka, kb);
+    if (kind === 'double') return asDouble(toNumber(a) - toNumber(b));
+    return integer(big(a) - big(b), kind);
+  };
+
+  const $multiply: Expression = (obj, expr, options) => {
+    const vs = args(obj, expr, options);
+    if (vs.some(nullish)) return null;
+    let kind: Kind = 'int';
+    for (const v of vs) {
+      const k = kindOf(v);
+      if (k === null) throw nonNumeric('$multiply', v);
+      kind = wider(kind, k);
+    }
+    if (kind === 'double') return asDouble(vs.reduce<number>((p, v) => p * toNumber(v), 1));
+    return integer(
+      vs.reduce<bigint>((p, v) => p * big(v), 1n),
+      kind,
+    );
+  };
+
+  const $divide: Expression = (obj, expr, options) => {
+    const [a, b] = args(obj, expr, options);
+    if (nullish(a) || nullish(b)) return null;
+    if (kindOf(a) === null || kindOf(b) === null)
+      throw nonNumeric('$divide', kindOf(a) === null ? a : b);
+    if (toNumber(b) === 0) throw new MongoServerError(2, "can't $divide by zero");
+    return asDouble(toNumber(a) / toNumber(b));
+  };
+
+  const $mod: Expression = (obj, expr, options) => {
+    const [a, b] = args(obj, expr, options);
+    if (nullish(a) || nullish(b)) return null;
+    const ka = kindOf(a);
+    const kb = kindOf(b);
+    if (ka === null || kb === null) throw nonNumeric('$mod', ka === null ? a : b);
+    if (toNumber(b) === 0) throw new MongoServerError(16610, "can't $mod by zero");
+    const kind = wider(ka, kb);
+    if (kind === 'double') return asDouble(toNumber(a) % toNumber(b));
+    return integer(big(a) % big(b), kind);
+  };
+
+  const $abs: Expression = (obj, expr, options) => {
+    const [a] = args(obj, expr, options);
+    if (nullish(a)) return null;
+    const k = kindOf(a);
+    if (k === null) throw nonNumeric('$abs', a);
+    if (k === 'double') return asDouble(Math.abs(toNumber(a)));
+    const r = big(a) < 0n ? -big(a) : big(a);
+    if (k === 'long' && r > INT64_MAX)
+      throw new MongoServerError(28680, "can't take $abs of long long min");
+    return integer(r, k);
+  };
+
+  /**
+   * $ceil/$floor/$trunc/$round keep the input's type: an integer is its own result, or is
+   * rounded to a negative place exactly ($round to even, as mongod).
+   */
+  const rounding =
+    (name: string): Expression =>
+    (obj, expr, options) => {
+      const vs = args(obj, expr, options);
+      const [a, place] = vs;
+      if (nullish(a)) return null;
+      const k = kindOf(a);
+      if (k === null) throw nonNumeric(name, a);
+      if (k === 'double') {
+        const r = orig(name)(obj, asGiven(expr, vs.map(plainNumbers)), options);
+        return typeof r === 'number' ? asDouble(r) : r;
+      }
+      if (place === undefined || nullish(place) || toNumber(place) >= 0) return a;
+      const m = 10n ** BigInt(Math.min(-Math.trunc(toNumber(place)), 20));
+      const x = big(a);
+      const q = x / m;
+      const rest = x - q * m;
+      let r = q;
+      if (name === '$round') {
+        const twice = (rest < 0n ? -rest : rest) * 2n;
+        if (twice > m || (twice === m && q % 2n !== 0n)) r += x < 0n ? -1n : 1n;
+      }
+      return integer(r * m, k);
+    };
+
+  /** Comparisons in BSON order; mingo's compare sees a Long and a number as different types. */
+  const comparison =
+    (name: string, test: (c: number) => boolean): Expression =>
+    (obj, expr, options) => {
+      const vs = args(obj, expr, options);
+      if (vs.length !== 2 || !vs.some(holdsWrapper))
+        return orig(name)(obj, asGiven(expr, vs), options);
+      checkNoDecimal(vs);
+      const c = compareValues(vs[0], vs[1]);
+      return name === '$cmp' ? Math.sign(c) : test(c);
+    };
+
+  const $type: Expression = (obj, expr, options) => {
+    const [v] = args(obj, expr, options);
+    if (isLong(v)) return 'long';
+    const t = bsonType(v);
+    if (t === 'Double') return 'double';
+    if (t === 'Decimal128') return 'decimal';
+    if (typeof v === 'number') return kindOf(v) === 'int' ? 'int' : 'double';
+    return orig('$type')(obj, asGiven(expr, [v]), options);
+  };
+
+  const $isNumber: Expression = (obj, expr, options) => {
+    const [v] = args(obj, expr, options);
+    return typeRank(v) === NUMBER && v !== undefined && v !== null;
+  };
+
+  const converting =
+    (name: string, to: (v: unknown) => unknown): Expression =>
+    (obj, expr, options) => {
+      const [v] = args(obj, expr, options);
+      if (nullish(v)) return null;
+      if (kindOf(v) !== null) return to(v);
+      return orig(name)(obj, asGiven(expr, [v]), options);
+    };
+
+  /** Operators whose result is a double: computed on the JS numbers of their arguments. */
+  const toDouble =
+    (name: string): Expression =>
+    (obj, expr, options) => {
+      const vs = args(obj, expr, options);
+      const r = orig(name)(obj, asGiven(expr, vs.map(plainNumbers)), options);
+      return typeof r === 'number' ? asDouble(r) : r;
+    };
+
+  /** Operators reading numbers as positions or lengths: given JS numbers (results are not numbers passed on). */
+  const positional =
+    (name: string): Expression =>
+    (obj, expr, options) => {
+      const vs = args(obj, expr, options);
+      return orig(name)(
+        obj,
+        asGiven(
+          expr,
+          vs.map((v, i) =>
+            (i === 0 && name === '$arrayElemAt') || (i === 0 && name === '$slice')
+              ? v
+              : plainNumbers(v),
+          ),
+        ),
+        options,
+      );
+    };
+
+  /** mongod's truth: false, null, missing and a zero of any number type are false. */
+  const truth = (v: unknown): boolean =>
+    !(v === false || nullish(v) || (kindOf(v) !== null && toNumber(v) === 0));
+
+  const $and: Expression = (obj, expr, options) =>
+    (Array.isArray(expr) ? expr : [expr]).every((e) => truth(evalExpr(obj, e, options)));
+  const $or: Expression = (obj, expr, options) =>
+    (Array.isArray(expr) ? expr : [expr]).some((e) => truth(evalExpr(obj, e, options)));
+  const $not: Expression = (obj, expr, options) => !truth(args(obj, expr, options)[0]);
+  const $cond: Expression = (obj, expr, options) => {
+    const [c, then, otherwise] = Array.isArray(expr)
+      ? expr
+      : isPlainObject(expr)
+        ? [expr.if, expr.then, expr.else]
+        : [];
+    if (!Array.isArray(expr) && !isPlainObject(expr)) return orig('$cond')(obj, expr, options);
+    return evalExpr(obj, truth(evalExpr(obj, c, options)) ? then : otherwise, options);
+  };
+
+  const $in: Expression = (obj, expr, options) => {
+    const vs = args(obj, expr, options);
+    if (!vs.some(holdsWrapper)) return orig('$in')(obj, asGiven(expr, vs), options);
+    const [v, list] = vs;
+    if (!Array.isArray(list))
+      throw new MongoServerError(40081, '$in requires an array as a second argument');
+    checkNoDecimal(vs);
+    return list.some((x) => compareValues(x, v) === 0 && !nullish(x) === !nullish(v));
+  };
+
+  const $toString: Expression = (obj, expr, options) => {
+    const [v] = args(obj, expr, options);
+    if (isLong(v)) return v.toString();
+    if (holdsWrapper(v))
+      throw unsupported('$toString of an integer-valued double or Decimal128 in an aggregation');
+    return orig('$toString')(obj, asGiven(expr, [v]), options);
+  };
+
+  /** Operators mingo would answer on a Long or Double as an object: refused by name with one. */
+  const guarded =
+    (name: string): Expression =>
+    (obj, expr, options) => {
+      if (holdsWrapper(evalExpr(obj, expr, options)))
+        throw unsupported(
+          `${name} on int64, integer-valued double or Decimal128 values in an aggregation`,
+        );
+      return orig(name)(obj, expr, options);
+    };
+
+  const out: Record<string, Expression> = {
+    $add,
+    $subtract,
+    $multiply,
+    $divide,
+    $mod,
+    $abs,
+    $ceil: rounding('$ceil'),
+    $floor: rounding('$floor'),
+    $trunc: rounding('$trunc'),
+    $round: rounding('$round'),
+    $cmp: comparison('$cmp', () => true),
+    $eq: comparison('$eq', (c) => c === 0),
+    $ne: comparison('$ne', (c) => c !== 0),
+    $gt: comparison('$gt', (c) => c > 0),
+    $gte: comparison('$gte', (c) => c >= 0),
+    $lt: comparison('$lt', (c) => c < 0),
+    $lte: comparison('$lte', (c) => c <= 0),
+    $type,
+    $isNumber,
+    $toLong: converting('$toLong', (v) => Long.fromBigInt(bigOfNumber(v))),
+    $toInt: converting('$toInt', (v) => Number(BigInt.asIntN(32, bigOfNumber(v)))),
+    $toDouble: converting('$toDouble', (v) => asDouble(toNumber(v))),
+    $toBool: converting('$toBool', (v) => toNumber(v) !== 0),
+    $toDate: converting('$toDate', (v) => new Date(toNumber(v))),
+    $toString,
+    $in,
+    $and,
+    $or,
+    $not,
+    $cond,
+  };
+  for (const name of POSITIONAL) out[name] = positional(name);
+  for (const name of DOUBLE_RESULT) out[name] = toDouble(name);
+  for (const name of GUARDED) out[name] = guarded(name);
+  // $pow: int and long powers stay integers when they fit, as the other arithmetic.
+  out.$pow = (obj, expr, options) => {
+    const [a, b] = args(obj, expr, options);
+    if (nullish(a) || nullish(b)) return null;
+    const ka = kindOf(a);
+    const kb = kindOf(b);
+    if (ka === null || kb === null) throw nonNumeric('$pow', ka === null ? a : b);
+    const kind = wider(ka, kb);
+    if (kind === 'double' || big(b) < 0n) return asDouble(toNumber(a) ** toNumber(b));
+    return integer(big(a) ** big(b), kind);
+  };
+  return out;
+}
+
+function bigOfNumber(v: unknown): bigint {
+  if (isLong(v)) return v.toBigInt();
+  const n = Math.trunc(toNumber(v));
+  if (!Number.isFinite(n)) throw new MongoServerError(241, `Conversion would overflow target type`);
+  return BigInt(n);
+}
+
+function checkNoDecimal(vs: unknown[]): void {
+  const walk = (v: unknown): void => {
+    if (bsonType(v) === 'Decimal128') kindOf(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (isPlainObject(v)) Object.values(v).forEach(walk);
+  };
+  vs.forEach(walk);
+}
+
+function average(values: unknown[]): unknown {
+  let n = 0;
+  let total = 0;
+  for (const v of values) {
+    if (kindOf(v) === null) continue;
+    n++;
+    total += toNumber(v);
+  }
+  return n === 0 ? null : asDouble(total / n);
+}
+
+/** $max (sign 1) or $min (-1) in BSON order, ignoring null and missing; the value as it is. */
+function extremeOf(values: unknown[], sign: 1 | -1): unknown {
+  let best: unknown = null;
+  for (const v of values) {
+    if (nullish(v)) continue;
+    if (bsonType(v) === 'Decimal128') kindOf(v);
+    if (best === null || compareValues(v, best) * sign > 0) best = v;
+  }
+  return best;
+}
+
+/** Math operators whose result is always a double. */
+const DOUBLE_RESULT = [
+  '$exp',
+  '$ln',
+  '$log',
+  '$log10',
+  '$sqrt',
+  '$sigmoid',
+  '$acos',
+  '$acosh',
+  '$asin',
+  '$asinh',
+  '$atan',
+  '$atan2',
+  '$atanh',
+  '$cos',
+  '$cosh',
+  '$degreesToRadians',
+  '$radiansToDegrees',
+  '$sin',
+  '$sinh',
+  '$tan',
+  '$tanh',
+];
+
+/** Operators taking positions or lengths (an int64 or a whole double is fine there). */
+const POSITIONAL = [
+  '$arrayElemAt',
+  '$slice',
+  '$range',
+  '$substr',
+  '$substrBytes',
+  '$substrCP',
+  '$indexOfBytes',
+  '$indexOfCP',
+];
+
+/** Operators that compare or compute with numbers inside their arguments, in mingo's way. */
+const GUARDED = [
+  '$indexOfArray',
+  '$setUnion',
+  '$setIntersection',
+  '$setDifference',
+  '$setEquals',
+  '$setIsSubset',
+  '$allElementsTrue',
+  '$anyElementTrue',
+  '$bitAnd',
+  '$bitOr',
+  '$bitXor',
+  '$bitNot',
+  '$median',
+  '$percentile',
+  '$maxN',
+  '$minN',
+  '$sortArray',
+  '$convert',
+  '$dateAdd',
+  '$dateSubtract',
+  '$dateFromParts',
+];
+
+/** The replacements for mingo's accumulators (also used as expressions: mingo passes the values). */
+export function numberAccumulators(mingo: Mingo): Record<string, Accumulator> {
+  const push = mingo.$push as Accumulator;
+  const values = (coll: unknown[], expr: unknown, options: Options): unknown[] =>
+    push(coll, expr, options) as unknown[];
+  const guardedAcc =
+    (name: string): Accumulator =>
+    (coll, expr, options) => {
+      if (values(coll, expr, options).some(holdsWrapper))
+        throw unsupported(
+          `the ${name} accumulator on int64, integer-valued double or Decimal128 values`,
+        );
+      return (mingo[name] as Accumulator)(coll, expr, options);
+    };
+  const out: Record<string, Accumulator> = {
+    $sum: (coll, expr, options) =>
+      typeof expr === 'number' || isLong(expr) || bsonType(expr) === 'Double'
+        ? sum(coll.map(() => expr))
+        : sum(values(coll, expr, options)),
+    $avg: (coll, expr, options) => average(values(coll, expr, options)),
+    $min: (coll, expr, options) => extremeOf(values(coll, expr, options), -1),
+    $max: (coll, expr, options) => extremeOf(values(coll, expr, options), 1),
+  };
+  for (const name of ['$stdDevPop', '$stdDevSamp', '$median', '$percentile', '$addToSet'])
+    out[name] = guardedAcc(name);
+  return out;
+}
