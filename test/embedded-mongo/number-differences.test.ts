@@ -358,6 +358,43 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
 
+    it('when $group groups by strings, regexes, null and missing values, then each distinct value is its own group and null meets missing', async () => {
+      await c.insertMany([
+        { _id: 1, k: 'a' },
+        { _id: 2, k: 'a' },
+        { _id: 3, k: /x/ },
+        { _id: 4, k: /y/i },
+        { _id: 5, k: null },
+        { _id: 6 },
+      ]);
+      const groups = await c
+        .aggregate([{ $addFields: { t: 1 } }, { $group: { _id: '$k', n: { $sum: 1 } } }])
+        .toArray();
+      const byKey = new Map(groups.map((g) => [String(g._id), g.n]));
+      assert.deepEqual(Object.fromEntries(byKey), { a: 2, '/x/': 1, '/y/i': 1, null: 2 });
+    });
+
+    it('when a pipeline update adds to an int64 field, then it stays an int64 with the exact sum', async () => {
+      await c.insertOne({ _id: 1, l: L(2n ** 60n) });
+      await c.updateOne({ _id: 1 }, [
+        { $set: { l: { $add: ['$l', 1] }, d: { $multiply: [2.5, 2] } } },
+      ]);
+      const d = await stored(1);
+      assert.deepEqual([d.l, d.d].map(typed), [
+        ['long', String(2n ** 60n + 1n)],
+        ['double', '5'],
+      ]);
+    });
+
+    it('when $toInt meets an int64 beyond int32, then it fails with ConversionFailure (not a wrapped value)', async () => {
+      await c.insertOne({ _id: 1, l: L(2n ** 40n) });
+      // promoteValues: false also leaves the error's code an Int32.
+      await assert.rejects(
+        run([{ $project: { v: { $toInt: '$l' } } }]),
+        (e: { code?: unknown }) => Number(String(e.code)) === 241,
+      );
+    });
+
     it('when $unwind includes the array index, then the index is an int64 (as mongod)', async () => {
       await c.insertOne({ _id: 1, a: [L(1n), L(2n)] });
       const out = await run([{ $unwind: { path: '$a', includeArrayIndex: 'ix' } }]);

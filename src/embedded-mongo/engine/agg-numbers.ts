@@ -367,8 +367,10 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     $lte: comparison('$lte', (c) => c <= 0),
     $type,
     $isNumber,
-    $toLong: converting('$toLong', (v) => Long.fromBigInt(bigOfNumber(v))),
-    $toInt: converting('$toInt', (v) => Number(BigInt.asIntN(32, bigOfNumber(v)))),
+    $toLong: converting('$toLong', (v) =>
+      Long.fromBigInt(inRange(bigOfNumber(v), INT64_MIN, INT64_MAX)),
+    ),
+    $toInt: converting('$toInt', (v) => Number(inRange(bigOfNumber(v), INT32_MIN, INT32_MAX))),
     $toDouble: converting('$toDouble', (v) => asDouble(toNumber(v))),
     $toBool: converting('$toBool', (v) => toNumber(v) !== 0),
     $toDate: converting('$toDate', (v) => new Date(toNumber(v))),
@@ -401,6 +403,15 @@ function bigOfNumber(v: unknown): bigint {
   const n = Math.trunc(toNumber(v));
   if (!Number.isFinite(n)) throw new MongoServerError(241, `Conversion would overflow target type`);
   return BigInt(n);
+}
+
+function inRange(r: bigint, min: bigint, max: bigint): bigint {
+  if (r < min || r > max)
+    throw new MongoServerError(
+      241,
+      'Failed to parse number: Conversion would overflow target type',
+    );
+  return r;
 }
 
 function checkNoDecimal(vs: unknown[]): void {

@@ -186,6 +186,13 @@ function groupKey(v: unknown): string {
         .join(',') +
       '}'
     );
+  if (v instanceof RegExp) return 'r' + String(v);
+  const t = (v as { _bsontype?: string } | null)?._bsontype;
+  // idKey knows ObjectId and Binary among the BSON classes; the others by their text.
+  if (t !== undefined && t !== 'ObjectId' && t !== 'Binary') {
+    const text = String(v);
+    return 't' + t + ':' + (text === '[object Object]' ? JSON.stringify(v) : text);
+  }
   return idKey(v);
 }
 const NUMBER = typeRank(0);
