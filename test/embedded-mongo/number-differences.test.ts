@@ -395,6 +395,33 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
 
+    it('when a zero int64 or a zero double is a condition ($cond, $switch, $filter, $and, $not), then it is false as in mongod', async () => {
+      await c.insertOne({ _id: 1, z: L(0n), zd: new Double(0), one: L(1n), a: [L(0n), L(2n)] });
+      const [p] = await run([
+        {
+          $project: {
+            cond: { $cond: ['$z', 'yes', 'no'] },
+            condD: { $cond: { if: '$zd', then: 'yes', else: 'no' } },
+            sw: {
+              $switch: {
+                branches: [
+                  { case: '$z', then: 'z' },
+                  { case: '$one', then: 'one' },
+                ],
+              },
+            },
+            kept: { $filter: { input: '$a', cond: '$$this' } },
+            and: { $and: ['$one', '$z'] },
+            not: { $not: ['$zd'] },
+          },
+        },
+      ]);
+      assert.deepEqual(
+        [p!.cond, p!.condD, p!.sw, (p!.kept as unknown[]).map(typed), p!.and, p!.not],
+        ['no', 'no', 'one', [['long', '2']], false, true],
+      );
+    });
+
     it('when $unwind includes the array index, then the index is an int64 (as mongod)', async () => {
       await c.insertOne({ _id: 1, a: [L(1n), L(2n)] });
       const out = await run([{ $unwind: { path: '$a', includeArrayIndex: 'ix' } }]);

@@ -109,11 +109,33 @@ function onlyRanges(cond: unknown): boolean {
 
 const NO_BRANCH = Symbol('no $switch branch');
 
+/**
+ * mingo takes a condition's JS truth, so a zero int64 or an integer-valued double (objects here)
+ * would be true; each condition goes through the store's $and, which has mongod's truth.
+ */
+function withTruth(expr: unknown, where: 'branches' | 'cond'): unknown {
+  if (!isPlainObject(expr)) return expr;
+  if (where === 'cond')
+    return expr.cond === undefined ? expr : { ...expr, cond: { $and: [expr.cond] } };
+  if (!Array.isArray(expr.branches)) return expr;
+  return {
+    ...expr,
+    branches: expr.branches.map((b: unknown) =>
+      isPlainObject(b) && b.case !== undefined ? { ...b, case: { $and: [b.case] } } : b,
+    ),
+  };
+}
+
+const mingoFilterExpr = expressionOperators.$filter as Expression;
+const $filter: Expression = (obj, expr, options) =>
+  mingoFilterExpr(obj, withTruth(expr, 'cond'), options);
+
 type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
 const mingoSwitch = expressionOperators.$switch as Expression;
 
 /** mingo's $switch answers null when no branch matches and there is no default; mongod fails. */
-const $switch: Expression = (obj, expr, options) => {
+const $switch: Expression = (obj, given, options) => {
+  const expr = withTruth(given, 'branches');
   if (!isPlainObject(expr) || Object.prototype.hasOwnProperty.call(expr, 'default'))
     return mingoSwitch(obj, expr, options);
   const out = mingoSwitch(obj, { ...expr, default: { $literal: NO_BRANCH } }, options);
@@ -285,6 +307,7 @@ export const MINGO_CONTEXT = Context.init({
     ...expressionOperators,
     ...(expressions as Record<string, ExpressionOperator>),
     $switch: $switch as ExpressionOperator,
+    $filter: $filter as ExpressionOperator,
   },
   pipeline: { ...pipelineOperators, ...(STAGES as unknown as Record<string, PipelineOperator>) },
   projection: projectionOperators,
