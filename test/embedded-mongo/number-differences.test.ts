@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Double, Int32, Long, type Document } from 'bson';
+import { Decimal128, Double, Int32, Long, type Document } from 'bson';
 import type { Collection } from 'mongodb';
 import { AnyDoc, uniqueDb, useClient, useStore } from './helpers';
 
@@ -175,6 +175,25 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       assert.deepEqual(
         desc.map((d) => d._id),
         [6, 5, 3, 2, 1, 4],
+      );
+    });
+
+    it('when documents are sorted on Decimal128 values next to doubles and int64s, then they come in exact numeric order (not by nearest double)', async () => {
+      const D = (s: string): Decimal128 => Decimal128.fromString(s);
+      // Each pair shares a nearest double; ties broken by _id descending would put them the other way.
+      await c.insertMany([
+        { _id: 1, v: D('0.1') },
+        { _id: 2, v: 0.1 },
+        { _id: 3, v: Long.fromBigInt(big) },
+        { _id: 4, v: D(String(big + 1n)) },
+        { _id: 5, v: D('1E+400') },
+        { _id: 6, v: Infinity },
+        { _id: 7, v: D('-Infinity') },
+      ]);
+      const asc = await c.find({}).sort({ v: 1, _id: -1 }).toArray();
+      assert.deepEqual(
+        asc.map((d) => d._id),
+        [7, 1, 2, 3, 4, 5, 6],
       );
     });
 

@@ -172,16 +172,60 @@ export function compareValues(a: unknown, b: unknown): number {
 }
 
 /**
- * Two numbers by their exact values, as mongod compares across int32/int64/double: an int64 is
- * compared as a bigint (JS compares a bigint with a number exactly; the nearest double of an int64
- * beyond 2^53 is not its value). NaN sorts before every other number. (Decimal128: nearest double.)
+ * Two numbers by their exact values, as mongod compares across int32/int64/double/Decimal128:
+ * an int64 is compared as a bigint (JS compares a bigint with a number exactly; the nearest double
+ * of an int64 beyond 2^53 is not its value), a Decimal128 as m·10^q. NaN sorts before every other
+ * number.
  */
 function compareNumbers(a: unknown, b: unknown): number {
   if (isLong(a) && isLong(b)) return a.compare(b);
+  if (isDecimal(a) || isDecimal(b)) return compareExact(exactOf(a), exactOf(b));
   const x = isLong(a) ? a.toBigInt() : typeof a === 'bigint' ? a : toNumber(a);
   const y = isLong(b) ? b.toBigInt() : typeof b === 'bigint' ? b : toNumber(b);
   if (x !== x) return y !== y ? 0 : -1;
   if (y !== y) return 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function isDecimal(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && bsonType(v) === 'Decimal128';
+}
+
+/** A number exactly: NaN or ±Infinity as a JS number, otherwise m·2^p·10^q. */
+type Exact = number | { m: bigint; p: number; q: number };
+
+function exactOf(v: unknown): Exact {
+  if (isDecimal(v)) {
+    const text = String(v);
+    const g = /^(-)?(\d+)(?:\.(\d*))?(?:E([+-]?\d+))?$/i.exec(text);
+    if (!g) return text.includes('NaN') ? NaN : text.startsWith('-') ? -Infinity : Infinity;
+    const frac = g[3] ?? '';
+    const m = BigInt(g[2]! + frac);
+    return { m: g[1] ? -m : m, p: 0, q: Number(g[4] ?? 0) - frac.length };
+  }
+  if (isLong(v)) return { m: v.toBigInt(), p: 0, q: 0 };
+  if (typeof v === 'bigint') return { m: v, p: 0, q: 0 };
+  let x = toNumber(v);
+  if (!Number.isFinite(x)) return x;
+  let p = 0;
+  // Doubling is exact; a double has at most 1074 binary fraction digits.
+  for (; !Number.isInteger(x); p--) x *= 2;
+  return { m: BigInt(x), p, q: 0 };
+}
+
+function compareExact(a: Exact, b: Exact): number {
+  if (typeof a === 'number' && a !== a) return typeof b === 'number' && b !== b ? 0 : -1;
+  if (typeof b === 'number' && b !== b) return 1;
+  if (typeof a === 'number' || typeof b === 'number') {
+    // At least one infinity: a finite value counts as 0 against it.
+    const x = typeof a === 'number' ? a : 0;
+    const y = typeof b === 'number' ? b : 0;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  const p = Math.min(a.p, b.p);
+  const q = Math.min(a.q, b.q);
+  const x = a.m * 2n ** BigInt(a.p - p) * 10n ** BigInt(a.q - q);
+  const y = b.m * 2n ** BigInt(b.p - p) * 10n ** BigInt(b.q - q);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
