@@ -587,14 +587,21 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.equal((await M.findById(m._id))?.n, 9007199254740994n);
     });
 
-    it('when a Decimal128 is stored, then it comes back as the same Decimal128, while filters and arithmetic with one are refused by name', async () => {
+    it('when a Decimal128 is stored, then it comes back as the same Decimal128 and is found by its exact value, while arithmetic and inexact filters with one are refused by name', async () => {
       const c = await fresh([{ _id: 1, price: Decimal128.fromString('9.99') }]);
       await c.updateOne({ _id: 1 }, { $set: { tax: Decimal128.fromString('0.10') } });
       const r = await c.findOne({ _id: 1 });
       assert.equal(r?.price?._bsontype, 'Decimal128');
       assert.equal(String(r?.price), '9.99');
       assert.equal(String(r?.tax), '0.10');
-      const e = await rejection(c.find({ price: Decimal128.fromString('9.99') }).toArray());
+      const found = await c.find({ price: Decimal128.fromString('9.99') }).toArray();
+      assert.deepEqual(
+        found.map((d) => d._id),
+        [1],
+      );
+      const e = await rejection(
+        c.find({ price: { $ne: Decimal128.fromString('9.99') } }).toArray(),
+      );
       assert.equal(e.code, 115);
       assert.match(e.message, /Decimal128/);
       const inc = await rejection(c.updateOne({ _id: 1 }, { $inc: { price: 1 } }));

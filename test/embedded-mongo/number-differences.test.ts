@@ -197,6 +197,37 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
 
+    for (const indexed of [false, true]) {
+      it(`when a filter compares with a Decimal128 by equality, $in or a range ${indexed ? 'through an index' : 'by a scan'}, then exact values decide (0.1 as a double is above Decimal128 0.1)`, async () => {
+        const D = (s: string): Decimal128 => Decimal128.fromString(s);
+        await c.insertMany([
+          { _id: 1, v: D('0.1') },
+          { _id: 2, v: 0.1 },
+          { _id: 3, v: D('9007199254740993') },
+          { _id: 4, v: Long.fromBigInt(big) },
+          { _id: 5, v: D('2.50') },
+        ]);
+        assert.deepEqual(await ids({ v: D('0.1') }, indexed), [1]);
+        assert.deepEqual(await ids({ v: { $in: [D('0.1'), D('2.5')] } }, indexed), [1, 5]);
+        assert.deepEqual(await ids({ v: { $gt: D('0.1'), $lt: 1 } }, indexed), [2]);
+        assert.deepEqual(await ids({ v: { $gte: D('9007199254740992.5') } }, indexed), [3]);
+        assert.deepEqual(await ids({ v: { $lte: D('9007199254740992') } }, indexed), [1, 2, 4, 5]);
+        assert.deepEqual(await ids({ $and: [{ v: { $eq: 2.5 } }] }, indexed), [5]);
+      });
+    }
+
+    it('when a Decimal128 sits where the store cannot compare it exactly ($ne, $nin, $or, $elemMatch), then the filter is refused by name', async () => {
+      const D = Decimal128.fromString('1');
+      for (const filter of [
+        { v: { $ne: D } },
+        { v: { $nin: [D] } },
+        { $or: [{ v: D }, { w: 1 }] },
+        { a: { $elemMatch: { $gt: D } } },
+        { v: { $in: [null, D] } },
+      ])
+        await assert.rejects(c.find(filter).toArray(), /Decimal128/, JSON.stringify(filter));
+    });
+
     it('when random int64 values near 2^53..2^63 and doubles are filtered with $lt/$gt, then the matches are those of exact BigInt comparison (property)', async () => {
       const magnitude = fc.bigInt({ min: 2n ** 53n - 8n, max: 2n ** 63n - 1n });
       const exact = fc

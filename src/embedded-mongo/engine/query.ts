@@ -77,7 +77,7 @@ export function compileFilter(filter: unknown): Matcher {
   if (filter === undefined || filter === null) return () => true;
   if (!isPlainObject(filter)) throw badValue('filter must be an object');
   if (Object.keys(filter).length === 0) return () => true;
-  rejectUnsupportedOperators(filter);
+  rejectUnsupportedOperators(withoutExactDecimals(filter));
   let q: Query;
   try {
     q = new Query(mingoFilter(rewriteAll(filter)) as Doc, { scriptEnabled: false });
@@ -108,6 +108,41 @@ function mingoFilter(v: unknown): unknown {
   const out: Doc = {};
   for (const [k, x] of Object.entries(v))
     out[k] = RANGE_OPERATORS.has(k) && !Array.isArray(x) && !isPlainObject(x) ? x : mingoFilter(x);
+  return out;
+}
+
+const isDecimal = (v: unknown): boolean =>
+  (v as { _bsontype?: string } | null)?._bsontype === 'Decimal128';
+const DECIMAL_EXACT_OPERATORS = new Set(['$eq', '$gt', '$gte', '$lt', '$lte']);
+
+/**
+ * The filter with the Decimal128 values the store compares exactly left out (for the check that
+ * refuses the others): a field's equality, $in list (without null or a regex, which skip the exact
+ * re-check) and range bounds, at the top level and under $and. Ranges compare with the original
+ * values (mingo.ts), equality and $in are re-checked exactly (strictEqualities).
+ */
+function withoutExactDecimals(filter: Doc): Doc {
+  const out: Doc = {};
+  for (const [field, cond] of Object.entries(filter)) {
+    if (field === '$and' && Array.isArray(cond))
+      out[field] = cond.map((sub) => (isPlainObject(sub) ? withoutExactDecimals(sub) : sub));
+    else if (field.startsWith('$')) out[field] = cond;
+    else if (isDecimal(cond)) out[field] = 0;
+    else if (isOperatorObject(cond)) {
+      const ops: Doc = {};
+      for (const [op, arg] of Object.entries(cond)) {
+        if (DECIMAL_EXACT_OPERATORS.has(op) && isDecimal(arg)) ops[op] = 0;
+        else if (
+          op === '$in' &&
+          Array.isArray(arg) &&
+          !arg.some((v) => v === null || v instanceof RegExp || isOperatorObject(v))
+        )
+          ops[op] = arg.map((v) => (isDecimal(v) ? 0 : v));
+        else ops[op] = arg;
+      }
+      out[field] = ops;
+    } else out[field] = cond;
+  }
   return out;
 }
 
@@ -198,11 +233,13 @@ function strictEqualities(filter: Doc): Array<[string, unknown[]]> {
 }
 
 function needsStrictEquality(v: unknown): boolean {
-  // Binary: see above; int64: mingo sees its nearest double, which two int64s beyond 2^53 may share.
+  // Binary: see above; int64 and Decimal128: mingo sees the nearest double, which values that
+  // differ may share.
   if (
     v instanceof Uint8Array ||
     (v as { _bsontype?: string } | null)?._bsontype === 'Binary' ||
-    isLong(v)
+    isLong(v) ||
+    isDecimal(v)
   )
     return true;
   return isPlainObject(v) && !isOperatorObject(v);
