@@ -472,6 +472,27 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
 
+    it('when $lookup joins by localField/foreignField on int64, int32 and double keys, then equal numbers of any type match (in the foreign order)', async () => {
+      const orders = h.client.db(c.dbName).collection<AnyDoc>('orders');
+      await c.insertMany([{ _id: 1, k: L(5n) }, { _id: 2, k: [L(2n ** 60n), 7] }, { _id: 3 }]);
+      await orders.insertMany([
+        { _id: 'a', ref: 5 },
+        { _id: 'b', ref: new Double(7) },
+        { _id: 'c', ref: L(2n ** 60n) },
+        { _id: 'd', ref: L(2n ** 60n + 1n) },
+        { _id: 'e', ref: null },
+        { _id: 'f', ref: new Double(5) },
+      ]);
+      const out = await run([
+        { $lookup: { from: 'orders', localField: 'k', foreignField: 'ref', as: 'o' } },
+        { $sort: { _id: 1 } },
+      ]);
+      assert.deepEqual(
+        out.map((d) => (d.o as Document[]).map((o) => o._id)),
+        [['a', 'f'], ['b', 'c'], ['e']],
+      );
+    });
+
     it('when $unwind includes the array index, then the index is an int64 (as mongod)', async () => {
       await c.insertOne({ _id: 1, a: [L(1n), L(2n)] });
       const out = await run([{ $unwind: { path: '$a', includeArrayIndex: 'ix' } }]);

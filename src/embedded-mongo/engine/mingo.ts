@@ -29,6 +29,7 @@ import { Long } from 'bson';
 import { MongoServerError, unsupported } from '../errors';
 import { holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
 import {
+  cloneDeep,
   compareValues,
   getPathValues,
   idKey,
@@ -271,15 +272,57 @@ const $lookup: Stage = (coll, expr, options) => {
       String(expr.from),
     );
     if (
-      items.some((d) => holdsWrapper(getPathValues(d, local))) ||
-      (from ?? []).some((d) => holdsWrapper(getPathValues(d, foreign)))
+      !items.some((d) => holdsWrapper(getPathValues(d, local))) &&
+      !(from ?? []).some((d) => holdsWrapper(getPathValues(d, foreign)))
     )
+      return mingoStage('$lookup')(Lazy(items), expr, options);
+    const as = expr.as;
+    if (expr.pipeline !== undefined || typeof as !== 'string' || as.includes('.'))
       throw unsupported(
-        '$lookup with localField/foreignField on int64, integer-valued double or Decimal128 values (use let and a pipeline with $expr)',
+        '$lookup with localField/foreignField and a pipeline or a dotted "as" on int64, integer-valued double or Decimal128 values',
       );
-    return mingoStage('$lookup')(Lazy(items), expr, options);
+    return Lazy(equalityLookup(items, from ?? [], local, foreign, as));
   });
 };
+
+/**
+ * $lookup by localField/foreignField with mongod's equality (numbers by value across types): a
+ * local array matches by its elements, a foreign array by its elements or as a whole, null or
+ * missing matches null or missing; the matches in the foreign collection's order.
+ */
+function equalityLookup(
+  items: Doc[],
+  from: Doc[],
+  local: string,
+  foreign: string,
+  as: string,
+): Doc[] {
+  const byKey = new Map<string, number[]>();
+  from.forEach((f, pos) => {
+    const vals = getPathValues(f, foreign);
+    const keys = new Set<string>(vals.length ? [] : [groupKey(null)]);
+    for (const v of vals) {
+      keys.add(groupKey(v ?? null));
+      if (Array.isArray(v)) for (const el of v) keys.add(groupKey(el ?? null));
+    }
+    for (const k of keys) {
+      const list = byKey.get(k);
+      if (list) list.push(pos);
+      else byKey.set(k, [pos]);
+    }
+  });
+  return items.map((d) => {
+    const keys = new Set<string>();
+    for (const v of getPathValues(d, local))
+      if (Array.isArray(v)) for (const el of v) keys.add(groupKey(el ?? null));
+      else keys.add(groupKey(v ?? null));
+    if (keys.size === 0) keys.add(groupKey(null));
+    const positions = new Set<number>();
+    for (const k of keys) for (const pos of byKey.get(k) ?? []) positions.add(pos);
+    const matches = [...positions].sort((a, b) => a - b).map((pos) => cloneDeep(from[pos]!));
+    return { ...d, [as]: matches };
+  });
+}
 
 const STAGES: Record<string, Stage> = {
   $match,
