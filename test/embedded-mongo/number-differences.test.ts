@@ -493,6 +493,29 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
 
+    it('when stored Decimal128 values are compared, maxed and used as conditions in a pipeline, then exact values decide (arithmetic on them is refused by name)', async () => {
+      const D = (x: string): Decimal128 => Decimal128.fromString(x);
+      await c.insertMany([
+        { _id: 1, g: 1, v: D('0.1'), z: D('0.00') },
+        { _id: 2, g: 1, v: 0.1, z: D('0.00') },
+      ]);
+      const rows = await run([
+        { $project: { above: { $gt: ['$v', D('0.1')] }, cond: { $cond: ['$z', 'yes', 'no'] } } },
+        { $sort: { _id: 1 } },
+      ]).catch((e: Error) => e);
+      // A Decimal128 literal in a pipeline is still refused; stored values are compared instead.
+      assert.ok(rows instanceof Error && /Decimal128/.test(rows.message));
+      const cmp = await run([{ $group: { _id: '$g', max: { $max: '$v' }, min: { $min: '$v' } } }]);
+      assert.deepEqual([typed(cmp[0]!.max), String(cmp[0]!.min)], [['double', '0.1'], '0.1']);
+      assert.ok(cmp[0]!.min instanceof Decimal128);
+      const [p] = await run([
+        { $match: { _id: 1 } },
+        { $project: { cond: { $cond: ['$z', 'yes', 'no'] } } },
+      ]);
+      assert.equal(p!.cond, 'no');
+      await assert.rejects(run([{ $project: { s: { $add: ['$v', 1] } } }]), /Decimal128/);
+    });
+
     it('when $unwind includes the array index, then the index is an int64 (as mongod)', async () => {
       await c.insertOne({ _id: 1, a: [L(1n), L(2n)] });
       const out = await run([{ $unwind: { path: '$a', includeArrayIndex: 'ix' } }]);

@@ -33,7 +33,7 @@ function bsonType(v: unknown): string | undefined {
 /** A number's BSON type, or null for a non-number. Decimal128 cannot be computed with. */
 function kindOf(v: unknown): Kind | null {
   if (typeof v === 'number')
-    return Number.isInteger(v) && Math.abs(v) <= 2 ** 31 - 1 ? 'int' : 'double';
+    return Number.isInteger(v) && v >= -(2 ** 31) && v <= 2 ** 31 - 1 ? 'int' : 'double';
   if (isLong(v)) return 'long';
   switch (bsonType(v)) {
     case 'Double':
@@ -41,7 +41,7 @@ function kindOf(v: unknown): Kind | null {
     case 'Int32':
       return 'int';
     case 'Decimal128':
-      throw unsupported('arithmetic and comparisons on Decimal128 values in an aggregation');
+      throw unsupported('arithmetic on Decimal128 values in an aggregation');
   }
   return null;
 }
@@ -242,7 +242,6 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
       const vs = args(obj, expr, options);
       if (vs.length !== 2 || !vs.some(holdsWrapper))
         return orig(name)(obj, asGiven(expr, vs), options);
-      checkNoDecimal(vs);
       const c = compareValues(vs[0], vs[1]);
       return name === '$cmp' ? Math.sign(c) : test(c);
     };
@@ -300,8 +299,10 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     };
 
   /** mongod's truth: false, null, missing and a zero of any number type are false. */
-  const truth = (v: unknown): boolean =>
-    !(v === false || nullish(v) || (kindOf(v) !== null && toNumber(v) === 0));
+  const truth = (v: unknown): boolean => {
+    if (bsonType(v) === 'Decimal128') return !/^-?0*(\.0*)?(E[+-]?\d+)?$/i.test(String(v));
+    return !(v === false || nullish(v) || (kindOf(v) !== null && toNumber(v) === 0));
+  };
 
   const $and: Expression = (obj, expr, options) =>
     (Array.isArray(expr) ? expr : [expr]).every((e) => truth(evalExpr(obj, e, options)));
@@ -324,7 +325,6 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     const [v, list] = vs;
     if (!Array.isArray(list))
       throw new MongoServerError(40081, '$in requires an array as a second argument');
-    checkNoDecimal(vs);
     return list.some((x) => compareValues(x, v) === 0 && !nullish(x) === !nullish(v));
   };
 
@@ -373,7 +373,12 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     $toInt: converting('$toInt', (v) => Number(inRange(bigOfNumber(v), INT32_MIN, INT32_MAX))),
     $toDouble: converting('$toDouble', (v) => asDouble(toNumber(v))),
     $toBool: converting('$toBool', (v) => toNumber(v) !== 0),
-    $toDate: converting('$toDate', (v) => new Date(toNumber(v))),
+    // mongod converts an int64 or a double to a date, not an int32 (mingo's answer stands).
+    $toDate: (obj, expr, options) => {
+      const [v] = args(obj, expr, options);
+      if (isLong(v) || kindOf(v) === 'double') return new Date(toNumber(v));
+      return orig('$toDate')(obj, asGiven(expr, [v]), options);
+    },
     $toString,
     $in,
     $and,
@@ -414,15 +419,6 @@ function inRange(r: bigint, min: bigint, max: bigint): bigint {
   return r;
 }
 
-function checkNoDecimal(vs: unknown[]): void {
-  const walk = (v: unknown): void => {
-    if (bsonType(v) === 'Decimal128') kindOf(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (isPlainObject(v)) Object.values(v).forEach(walk);
-  };
-  vs.forEach(walk);
-}
-
 function average(values: unknown[]): unknown {
   let n = 0;
   let total = 0;
@@ -439,7 +435,6 @@ function extremeOf(values: unknown[], sign: 1 | -1): unknown {
   let best: unknown = null;
   for (const v of values) {
     if (nullish(v)) continue;
-    if (bsonType(v) === 'Decimal128') kindOf(v);
     if (best === null || compareValues(v, best) * sign > 0) best = v;
   }
   return best;
