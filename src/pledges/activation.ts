@@ -13,11 +13,13 @@
 import { Types } from 'mongoose';
 import { Counter } from '../../models/counter';
 import { FOUNDING_LIMIT, Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
+import { Event } from '../../models/event';
 import { recordEvents, type EventInput } from '../audit/events';
 import { conflict, notFound } from '../errors';
 import { clearPublicCaches } from './queries';
 import { isDuplicateKey } from '../db/errors';
 import { logActivation } from '../transparency/intents';
+import { listEvidence, type StoredEvidence } from './evidence';
 
 export const SEQUENCE_COUNTER = 'pledge-sequence';
 
@@ -228,35 +230,96 @@ async function assign(
     const events = unwritten.events;
     unwritten.events = [];
     clearPublicCaches();
+    // Recovery also writes what the crashed request had not (its pledge.confirmed), if missing.
+    const toWrite =
+      actor === RECOVERY
+        ? await missingEvents(updated, actor)
+        : [...events, activatedEvent(updated, actor)];
     // Independent writes, sent together: the reservation's release, the log intent, the events.
-    await Promise.all([
-      release(seq),
-      logActivation(updated),
-      recordEvents([
-        ...events,
-        {
-          actor,
-          action: 'pledge.activated',
-          subject: { type: 'pledge', id: String(pledgeId) },
-          before: { status: PledgeStatus.PendingReview },
-          after: {
-            status: PledgeStatus.Active,
-            sequence: seq,
-            foundingNumber: set.foundingNumber ?? null,
-            ...reviewOf(updated),
-          },
-        },
-      ]),
-    ]);
+    await Promise.all([release(seq), logActivation(updated), recordEvents(toWrite)]);
     return updated;
   }
   const current = await Pledge.findById(pledgeId).lean<PledgeDoc>();
   // Already numbered (a repeat, e.g. by recovery): its record is stale, released now.
   await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
-  if (current?.sequence === seq) return current;
+  if (current?.sequence === seq) {
+    // A crash between numbering and the events write lost them: recovery writes those missing.
+    if (actor === RECOVERY) await recordEvents(await missingEvents(current, actor));
+    return current;
+  }
   throw new Error(
     `pledge ${String(pledgeId)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`,
   );
+}
+
+/** Who finishes activations a crash interrupted. */
+const RECOVERY = 'system:recovery';
+
+/** The `pledge.activated` event of a numbered pledge (`at`: when it was numbered, if known). */
+function activatedEvent(pledge: PledgeDoc, actor: string, at?: Date): EventInput {
+  return {
+    actor,
+    action: 'pledge.activated',
+    subject: { type: 'pledge', id: String(pledge._id) },
+    before: { status: PledgeStatus.PendingReview },
+    after: {
+      status: PledgeStatus.Active,
+      sequence: pledge.sequence,
+      foundingNumber: pledge.foundingNumber ?? null,
+      ...reviewOf(pledge),
+    },
+    ...(at ? { at } : {}),
+  };
+}
+
+/** The `pledge.confirmed` event, naming the evidence files the pledge was confirmed with. */
+export function confirmedEvent(
+  pledge: Pick<PledgeDoc, '_id'>,
+  files: ReadonlyArray<Pick<StoredEvidence, 'kind' | 'contentType' | 'sha256'>>,
+  at?: Date,
+): EventInput {
+  return {
+    actor: 'company:email',
+    action: 'pledge.confirmed',
+    subject: { type: 'pledge', id: String(pledge._id) },
+    before: { status: PledgeStatus.PendingConfirmation },
+    after: {
+      status: PledgeStatus.PendingReview,
+      evidence: files.map((f) => ({ kind: f.kind, contentType: f.contentType, sha256: f.sha256 })),
+    },
+    ...(at ? { at } : {}),
+  };
+}
+
+/**
+ * The events a numbered pledge's history calls for that are not stored (checked by subject and
+ * action; a pledge is confirmed and activated once): its confirmation (auto review writes it with
+ * the activation, so a crash before that write loses both) and its activation, each dated by its
+ * step of the history. Only recovery calls this, on activations older than its cutoff, so the
+ * request that numbered the pledge is not still about to write them.
+ */
+async function missingEvents(pledge: PledgeDoc, actor: string): Promise<EventInput[]> {
+  const step = (to: PledgeStatus, from: PledgeStatus) =>
+    pledge.history.find((h) => h.to === to && h.from === from);
+  const confirmed = step(PledgeStatus.PendingReview, PledgeStatus.PendingConfirmation);
+  const activated = step(PledgeStatus.Active, PledgeStatus.Activating);
+  const stored = new Set(
+    (
+      await Event.find(
+        {
+          'subject.type': 'pledge',
+          'subject.id': String(pledge._id),
+          action: { $in: ['pledge.confirmed', 'pledge.activated'] },
+        },
+        { action: 1 },
+      ).lean()
+    ).map((e) => e.action),
+  );
+  const out: EventInput[] = [];
+  if (confirmed && !stored.has('pledge.confirmed'))
+    out.push(confirmedEvent(pledge, await listEvidence(pledge._id), confirmed.at));
+  if (!stored.has('pledge.activated')) out.push(activatedEvent(pledge, actor, activated?.at));
+  return out;
 }
 
 /**
@@ -290,7 +353,7 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
   const counter = await counters().findOne({ _id: SEQUENCE_COUNTER });
   for (const r of counter?.inflight ?? []) {
     if (r.at > cutoff) continue;
-    await assign(r.pledge, r.seq, 'system:recovery');
+    await assign(r.pledge, r.seq, RECOVERY);
     fixed++;
   }
   // Read after the reservations were settled: a pledge still holding one is someone's to finish.
@@ -316,7 +379,7 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
       { $set: { updatedAt: new Date() } },
     );
     if (claim.modifiedCount !== 1) continue;
-    await reserveAndAssign(p, 'system:recovery');
+    await reserveAndAssign(p, RECOVERY);
     fixed++;
   }
   return fixed;

@@ -112,6 +112,16 @@ describe('activation recovery (src/pledges/activation.ts)', () => {
         $set: { status: 'active', sequence: seq, foundingNumber: seq, activatedAt: minutesAgo(4) },
       },
     );
+    // Its events were written (a crash before them is activation-recovery-events.test.ts's).
+    await Event.collection.insertMany(
+      ['pledge.confirmed', 'pledge.activated'].map((action) => ({
+        at: minutesAgo(4),
+        actor: 'test',
+        action,
+        subject: { type: 'pledge', id: String(id) },
+        unsealed: true,
+      })),
+    );
     const before = await pledge(id);
     const events = await Event.countDocuments();
     await recoverActivations(0);
