@@ -516,6 +516,31 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       await assert.rejects(run([{ $project: { s: { $add: ['$v', 1] } } }]), /Decimal128/);
     });
 
+    it('when $addToSet, $stdDevPop and $group meet int64, whole doubles and Decimal128, then equal numbers are one value and exact differences stay apart', async () => {
+      const D = (x: string): Decimal128 => Decimal128.fromString(x);
+      await c.insertMany([
+        { _id: 1, v: L(2n) },
+        { _id: 2, v: 2 },
+        { _id: 3, v: new Double(4) },
+        { _id: 4, v: D('0.1') },
+        { _id: 5, v: 0.1 },
+        { _id: 6, v: D('4.00') },
+      ]);
+      const [g] = await run([
+        { $match: { _id: { $lte: 3 } } },
+        { $group: { _id: null, set: { $addToSet: '$v' }, sd: { $stdDevPop: '$v' } } },
+      ]);
+      assert.deepEqual((g!.set as unknown[]).map(typed), [
+        ['long', '2'],
+        ['double', '4'],
+      ]);
+      assert.deepEqual(typed(g!.sd), ['double', String(Math.sqrt(8 / 9))]);
+      const groups = await run([{ $group: { _id: '$v', n: { $sum: 1 } } }]);
+      const sizes = groups.map((x) => Number(String(x.n))).sort();
+      // {2, Long 2}, {Double 4, Decimal 4.00}, {Decimal 0.1}, {double 0.1}
+      assert.deepEqual(sizes, [1, 1, 2, 2]);
+    });
+
     it('when $unwind includes the array index, then the index is an int64 (as mongod)', async () => {
       await c.insertOne({ _id: 1, a: [L(1n), L(2n)] });
       const out = await run([{ $unwind: { path: '$a', includeArrayIndex: 'ix' } }]);

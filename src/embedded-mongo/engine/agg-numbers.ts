@@ -13,7 +13,7 @@ import { Double, Long } from 'bson';
 import { evalExpr } from 'mingo/core';
 import type { Options } from 'mingo/types';
 import { MongoServerError, unsupported } from '../errors';
-import { compareValues, isLong, isPlainObject, toNumber, typeRank } from './values';
+import { compareValues, idKey, isLong, isPlainObject, toNumber, typeRank } from './values';
 
 type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
 type Accumulator = (coll: unknown[], expr: unknown, options: Options) => unknown;
@@ -89,6 +89,50 @@ function plainNumbers(v: unknown): unknown {
   if (t === 'Long' || t === 'Double' || t === 'Int32') return toNumber(v);
   if (t !== undefined || !isPlainObject(v)) return v;
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)]));
+}
+
+/**
+ * A key that is the same for equal values, numbers of any type included (5, 5.0 and Long 5 are
+ * one group; Decimal128 0.1 and the double 0.1 are not): $group, $addToSet and $lookup use it.
+ */
+export function groupKey(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(groupKey).join(',') + ']';
+  if (typeRank(v) === NUMBER && v !== null && v !== undefined) {
+    if (isLong(v)) return 'n' + v.toString();
+    const x = toNumber(v);
+    if (bsonType(v) === 'Decimal128' && compareValues(v, x) !== 0) return decimalKey(String(v));
+    return 'n' + (Number.isInteger(x) ? BigInt(x).toString() : String(x));
+  }
+  if (isPlainObject(v))
+    return (
+      '{' +
+      Object.keys(v)
+        .map((k) => JSON.stringify(k) + ':' + groupKey(v[k]))
+        .join(',') +
+      '}'
+    );
+  if (v instanceof RegExp) return 'r' + String(v);
+  const t = bsonType(v);
+  // idKey knows ObjectId and Binary among the BSON classes; the others by their text.
+  if (t !== undefined && t !== 'ObjectId' && t !== 'Binary') {
+    const text = String(v);
+    return 't' + t + ':' + (text === '[object Object]' ? JSON.stringify(v) : text);
+  }
+  return idKey(v);
+}
+
+/** A Decimal128 with no equal double, by its normalised digits (2.50 and 2.5 are one key). */
+function decimalKey(text: string): string {
+  const g = /^(-)?(\d+)(?:\.(\d*))?(?:E([+-]?\d+))?$/i.exec(text);
+  if (!g) return 'd' + text;
+  const frac = g[3] ?? '';
+  let m = BigInt(g[2]! + frac);
+  let q = Number(g[4] ?? 0) - frac.length;
+  while (m !== 0n && m % 10n === 0n) {
+    m /= 10n;
+    q++;
+  }
+  return 'd' + (g[1] ? '-' : '') + m.toString() + 'e' + q;
 }
 
 /** The sum of the numbers among `values` (others ignored), typed as $sum is. */
@@ -507,15 +551,6 @@ export function numberAccumulators(mingo: Mingo): Record<string, Accumulator> {
   const push = mingo.$push as Accumulator;
   const values = (coll: unknown[], expr: unknown, options: Options): unknown[] =>
     push(coll, expr, options) as unknown[];
-  const guardedAcc =
-    (name: string): Accumulator =>
-    (coll, expr, options) => {
-      if (values(coll, expr, options).some(holdsWrapper))
-        throw unsupported(
-          `the ${name} accumulator on int64, integer-valued double or Decimal128 values`,
-        );
-      return (mingo[name] as Accumulator)(coll, expr, options);
-    };
   const out: Record<string, Accumulator> = {
     $sum: (coll, expr, options) =>
       typeof expr === 'number' || isLong(expr) || bsonType(expr) === 'Double'
@@ -525,7 +560,39 @@ export function numberAccumulators(mingo: Mingo): Record<string, Accumulator> {
     $min: (coll, expr, options) => extremeOf(values(coll, expr, options), -1),
     $max: (coll, expr, options) => extremeOf(values(coll, expr, options), 1),
   };
-  for (const name of ['$stdDevPop', '$stdDevSamp', '$median', '$percentile', '$addToSet'])
-    out[name] = guardedAcc(name);
+  // Accumulators whose result is a double: mingo's, over the values as JS numbers.
+  const overNumbers =
+    (name: string, input: (expr: unknown) => unknown): Accumulator =>
+    (coll, expr, options) => {
+      const vs = values(coll, input(expr), options).map((v) => ({ v: plainNumbers(v) }));
+      const spec =
+        isPlainObject(expr) && name !== '$stdDevPop' && name !== '$stdDevSamp'
+          ? { ...expr, input: '$v' }
+          : '$v';
+      const r = (mingo[name] as Accumulator)(vs, spec, options);
+      return Array.isArray(r)
+        ? r.map((x) => (typeof x === 'number' ? asDouble(x) : x))
+        : typeof r === 'number'
+          ? asDouble(r)
+          : r;
+    };
+  out.$stdDevPop = overNumbers('$stdDevPop', (e) => e);
+  out.$stdDevSamp = overNumbers('$stdDevSamp', (e) => e);
+  const inputOf = (e: unknown): unknown => (isPlainObject(e) ? e.input : e);
+  out.$median = overNumbers('$median', inputOf);
+  out.$percentile = overNumbers('$percentile', inputOf);
+  // $addToSet keeps the first of equal values (numbers equal by value across types).
+  out.$addToSet = (coll, expr, options) => {
+    const seen = new Set<string>();
+    const set: unknown[] = [];
+    for (const v of values(coll, expr, options)) {
+      const k = groupKey(v);
+      if (!seen.has(k)) {
+        seen.add(k);
+        set.push(v);
+      }
+    }
+    return set;
+  };
   return out;
 }

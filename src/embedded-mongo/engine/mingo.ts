@@ -27,16 +27,13 @@ import type {
 } from 'mingo/types';
 import { Long } from 'bson';
 import { MongoServerError, unsupported } from '../errors';
-import { holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
+import { groupKey, holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
 import {
   cloneDeep,
   compareValues,
   getPathValues,
-  idKey,
-  isLong,
   isPlainObject,
   sortKey,
-  toNumber,
   typeRank,
   type Doc,
 } from './values';
@@ -193,32 +190,6 @@ const $sort: Stage = (coll, expr, options) => {
   });
 };
 
-/** A group key that is the same for equal numbers of any type (5, 5.0 and Long 5 are one group). */
-function groupKey(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(groupKey).join(',') + ']';
-  if (typeRank(v) === NUMBER && v !== null && v !== undefined) {
-    if (isLong(v)) return 'n' + v.toString();
-    const x = toNumber(v);
-    return 'n' + (Number.isInteger(x) ? BigInt(x).toString() : String(x));
-  }
-  if (isPlainObject(v))
-    return (
-      '{' +
-      Object.keys(v)
-        .map((k) => JSON.stringify(k) + ':' + groupKey(v[k]))
-        .join(',') +
-      '}'
-    );
-  if (v instanceof RegExp) return 'r' + String(v);
-  const t = (v as { _bsontype?: string } | null)?._bsontype;
-  // idKey knows ObjectId and Binary among the BSON classes; the others by their text.
-  if (t !== undefined && t !== 'ObjectId' && t !== 'Binary') {
-    const text = String(v);
-    return 't' + t + ':' + (text === '[object Object]' ? JSON.stringify(v) : text);
-  }
-  return idKey(v);
-}
-const NUMBER = typeRank(0);
 // An operator only the rewritten $group uses (mingo takes `$` and word characters as operators).
 const GROUP_KEY = '$__embeddedGroupKey';
 const FIRST_ID = '\u0000id';
