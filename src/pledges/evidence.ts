@@ -99,8 +99,17 @@ export interface StoredEvidence {
   uploadedAt: Date;
 }
 
+/**
+ * One bucket per database handle: a bucket checks (and creates) its indexes before its first
+ * upload only, so a new bucket per call paid a files read (and at times listIndexes) per upload.
+ */
+let cached: { db: mongoose.mongo.Db; bucket: mongoose.mongo.GridFSBucket } | undefined;
+
 function bucket(): mongoose.mongo.GridFSBucket {
-  return new mongoose.mongo.GridFSBucket(mongoose.connection.db!, { bucketName: EVIDENCE_BUCKET });
+  const db = mongoose.connection.db!;
+  if (cached?.db !== db)
+    cached = { db, bucket: new mongoose.mongo.GridFSBucket(db, { bucketName: EVIDENCE_BUCKET }) };
+  return cached.bucket;
 }
 
 /** Stores a sniffed evidence file for a pledge; the caller checked it with sniffEvidence. */

@@ -20,10 +20,10 @@ import {
   pledgeDecisionMail,
 } from '../mail/templates';
 import { emailDomain, isFreeMail } from '../domain/email';
-import { spendDaily } from '../rate-limit';
+import { spendDaily, spendDailyBudgets } from '../rate-limit';
 import { reviewKeys } from './warnings';
 import { currentInitiative } from '../initiative/service';
-import { activateClaimed, activatePledge } from './activation';
+import { activateClaimed, activatePledge, confirmedEvent } from './activation';
 import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
@@ -71,9 +71,16 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     );
   }
   const { company, signatory } = input;
-  await spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit);
   // Only a confirmed pledge holds the code; an unconfirmed one (anyone can type a code) never blocks.
-  if (await Pledge.exists({ openUscc: company.uscc })) throw codeTaken();
+  // The budgets are spent first (a spent budget answers 429 even for a taken code); the check
+  // is an independent read, sent with them.
+  const [spent, taken] = await Promise.allSettled([
+    spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit),
+    Pledge.exists({ openUscc: company.uscc }),
+  ]);
+  if (spent.status === 'rejected') throw spent.reason;
+  if (taken.status === 'rejected') throw taken.reason;
+  if (taken.value) throw codeTaken();
   const province = provinceFromUscc(company.uscc)!;
   // The company record takes the signed details only when a pledge is confirmed (confirmPledge).
   const companyDoc = await Company.findOneAndUpdate(
@@ -160,19 +167,22 @@ async function spendSigningBudget(
   email: string,
   limits: Config['rateLimit'],
 ): Promise<void> {
-  await spendDaily(
-    'sign-code',
-    uscc,
-    limits.signingPerCodePerDay,
-    'This company code has been signed for too often today; please try again tomorrow.',
-  );
-  const domainKey = isFreeMail(email) ? email : emailDomain(email);
-  await spendDaily(
-    'sign-domain',
-    domainKey,
-    limits.signingPerDomainPerDay,
-    'Too many pledges were signed from this e-mail domain today; please try again tomorrow.',
-  );
+  // One round trip for both, spent in this order (a spent code budget leaves the domain's alone).
+  await spendDailyBudgets([
+    {
+      bucket: 'sign-code',
+      key: uscc,
+      perDay: limits.signingPerCodePerDay,
+      message: 'This company code has been signed for too often today; please try again tomorrow.',
+    },
+    {
+      bucket: 'sign-domain',
+      key: isFreeMail(email) ? email : emailDomain(email),
+      perDay: limits.signingPerDomainPerDay,
+      message:
+        'Too many pledges were signed from this e-mail domain today; please try again tomorrow.',
+    },
+  ]);
 }
 
 /** Marks this unconfirmed pledge expired (its link ran out). */
@@ -377,30 +387,26 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   }
   if (!pledge)
     throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
-  // The company's details follow its confirmed signature (the unique held code makes this safe).
-  await Company.updateOne(
-    { _id: pledge.company },
-    {
-      $set: {
-        name: pledge.companyName,
-        nameEn: pledge.companyNameEn,
-        industry: pledge.industry,
-        address: pledge.companyAddress,
-        website: pledge.companyWebsite,
+  // The company's details follow its confirmed signature (the unique held code makes this safe);
+  // the signatory's account is an independent write, sent with it.
+  const [details, account] = await Promise.allSettled([
+    Company.updateOne(
+      { _id: pledge.company },
+      {
+        $set: {
+          name: pledge.companyName,
+          nameEn: pledge.companyNameEn,
+          industry: pledge.industry,
+          address: pledge.companyAddress,
+          website: pledge.companyWebsite,
+        },
       },
-    },
-  );
-  await ensureCompanyAccount(pledge.signatory.email, pledge.company);
-  const event = transitionEvent(
-    'company:email',
-    'pledge.confirmed',
-    pledge,
-    PledgeStatus.PendingConfirmation,
-    {
-      status: PledgeStatus.PendingReview,
-      evidence: files.map((f) => ({ kind: f.kind, contentType: f.contentType, sha256: f.sha256 })),
-    },
-  );
+    ),
+    ensureCompanyAccount(pledge.signatory.email, pledge.company),
+  ]);
+  if (details.status === 'rejected') throw details.reason;
+  if (account.status === 'rejected') throw account.reason;
+  const event = confirmedEvent(pledge, files);
   if (auto) {
     // Written with pledge.activated, in order, by the activation's one events write.
     const active = await activateClaimed(pledge, AUTO_REVIEWER, [event]);
