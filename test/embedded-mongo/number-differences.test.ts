@@ -445,6 +445,26 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
 
+    it('when $pow raises a zero of any type to a negative power, then it fails with 28764 as mongod does (not Infinity)', async () => {
+      await c.insertOne({ _id: 1, zi: 0, zl: L(0n), zd: new Double(0), n: -1, nl: L(-2n) });
+      for (const [base, exp] of [
+        ['$zi', '$n'],
+        ['$zl', '$nl'],
+        ['$zd', -0.5],
+      ]) {
+        await assert.rejects(
+          run([{ $project: { v: { $pow: [base, exp] } } }]),
+          (e: { code?: unknown }) => Number(String(e.code)) === 28764,
+          `${String(base)} ^ ${String(exp)}`,
+        );
+      }
+      const [ok] = await run([{ $project: { v: { $pow: ['$zi', 0] }, w: { $pow: [2, '$n'] } } }]);
+      assert.deepEqual([ok!.v, ok!.w].map(typed), [
+        ['int', '1'],
+        ['double', '0.5'],
+      ]);
+    });
+
     it('when a zero int64 or a zero double is a condition ($cond, $switch, $filter, $and, $not), then it is false as in mongod', async () => {
       await c.insertOne({ _id: 1, z: L(0n), zd: new Double(0), one: L(1n), a: [L(0n), L(2n)] });
       const [p] = await run([

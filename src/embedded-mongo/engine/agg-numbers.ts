@@ -440,6 +440,8 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     const ka = kindOf(a);
     const kb = kindOf(b);
     if (ka === null || kb === null) throw nonNumeric('$pow', ka === null ? a : b);
+    if (toNumber(a) === 0 && toNumber(b) < 0)
+      throw new MongoServerError(28764, '$pow cannot take a base of 0 and a negative exponent');
     const kind = wider(ka, kb);
     if (kind === 'double' || big(b) < 0n) return asDouble(toNumber(a) ** toNumber(b));
     return integer(big(a) ** big(b), kind);
