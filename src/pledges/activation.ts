@@ -143,6 +143,7 @@ async function reserveAndAssign(
   pledge: PledgeDoc,
   actor: string,
   unwritten: Unwritten = { events: [] },
+  cutoff?: Date,
 ): Promise<PledgeDoc> {
   const now = new Date();
   const reserve = () => {
@@ -198,7 +199,7 @@ async function reserveAndAssign(
   const reservation = counter?.inflight.find((r) => String(r.pledge) === String(pledge._id));
   if (!reservation)
     throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
-  return assign(pledge._id, reservation.seq, actor, unwritten);
+  return assign(pledge._id, reservation.seq, actor, unwritten, cutoff);
 }
 
 /** Step 3 + 4; idempotent, so recovery can repeat it. */
@@ -207,6 +208,7 @@ async function assign(
   seq: number,
   actor: string,
   unwritten: Unwritten = { events: [] },
+  cutoff?: Date,
 ): Promise<PledgeDoc> {
   const now = new Date();
   const set: Record<string, unknown> = {
@@ -244,7 +246,11 @@ async function assign(
   await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
   if (current?.sequence === seq) {
     // A crash between numbering and the events write lost them: recovery writes those missing.
-    if (actor === RECOVERY) await recordEvents(await missingEvents(current, actor));
+    // Only for a numbering older than its cutoff: a younger one is a live activation's (or
+    // another pass's), which writes its own, and writing them here too would double them.
+    const numbered = current.history.find((h) => h.to === PledgeStatus.Active);
+    if (actor === RECOVERY && numbered && cutoff && numbered.at <= cutoff)
+      await recordEvents(await missingEvents(current, actor));
     return current;
   }
   throw new Error(
@@ -353,7 +359,7 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
   const counter = await counters().findOne({ _id: SEQUENCE_COUNTER });
   for (const r of counter?.inflight ?? []) {
     if (r.at > cutoff) continue;
-    await assign(r.pledge, r.seq, RECOVERY);
+    await assign(r.pledge, r.seq, RECOVERY, undefined, cutoff);
     fixed++;
   }
   // Read after the reservations were settled: a pledge still holding one is someone's to finish.
@@ -379,7 +385,7 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
       { $set: { updatedAt: new Date() } },
     );
     if (claim.modifiedCount !== 1) continue;
-    await reserveAndAssign(p, RECOVERY);
+    await reserveAndAssign(p, RECOVERY, undefined, cutoff);
     fixed++;
   }
   return fixed;

@@ -184,6 +184,32 @@ describe('activation recovery writes the audit events a crash lost', () => {
     await assertRecoveredEvents(id, at);
   });
 
+  it('when a pledge was numbered after the cutoff (an activation still writing its events), then recovery releases its reservation but leaves its events to it', async () => {
+    const at = minutesAgo(5);
+    const id = await confirmedAndClaimedByAutoReview(deps, at);
+    const seq = await reserve(id, at);
+    await Pledge.collection.updateOne({ _id: id }, {
+      $set: { status: PledgeStatus.Active, sequence: seq, activatedAt: new Date() },
+      $push: {
+        history: {
+          from: PledgeStatus.Activating,
+          to: PledgeStatus.Active,
+          at: new Date(),
+          actor: 'system:auto-review',
+        },
+      },
+    } as never);
+    await recoverActivations(60_000);
+    assert.deepEqual(
+      (await eventsOf(id)).map((e) => e.action),
+      ['pledge.signed'],
+    );
+    const c = (await Counter.collection.findOne({ _id: SEQUENCE_COUNTER as never })) as unknown as {
+      inflight: unknown[];
+    };
+    assert.deepEqual(c.inflight, []);
+  });
+
   it('when auto review crashed after claiming but before reserving, then recovery numbers it and writes both events', async () => {
     const at = minutesAgo(5);
     const id = await confirmedAndClaimedByAutoReview(deps, at);
