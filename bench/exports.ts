@@ -5,7 +5,14 @@
  *
  *   CSV of 1,000,000 signatories: seconds and peak RSS, beside a raw cursor scan of the same
  *   collection in the same run (target ≤ 10 s, ≤ 150 MB, ≥ 0.5× the scan's rows/s).
- *   XLSX (and the PDF roster) of 100,000 rows: seconds and peak RSS.
+ *   XLSX of 100,000 rows (target ≤ 5 s) and the PDF roster of 100,000 rows (≤ 8 s, ≤ 200 MB),
+ *   each beside a raw cursor scan of the collection as it is then (100,000 documents).
+ *
+ * Every export is also put beside the export's own query run with the raw driver (its filter,
+ * sort, hint, projection and batch size, documents decoded and dropped): what the database and
+ * the driver cost before the app formats a byte. Peak RSS is the app process's (a fresh one per
+ * export); the store runs in its own process and its peak RSS over the same export is reported
+ * apart.
  *
  * The exports run in the real app (routes, registry, background work) started by this file in a
  * child process (`--app`) with one difference from src/server.ts: certificate issuing is
@@ -15,7 +22,13 @@
  * store busy and every figure below would measure it instead. The figure "store CPU while the
  * real server idles" shows it, measured with src/server.ts itself.
  *
- *   npx tsx bench/exports.ts          (BENCH_ROWS=200000 for a quicker run)
+ *   npm run bench -- exports
+ *   BENCH_ROWS=200000 npm run bench -- exports       a quicker run (XLSX and PDF of min(N, 100,000))
+ *   BENCH_EXPORTS=csv                                only these exports (csv, xlsx, pdf; comma-separated)
+ *   BENCH_IDLE_SERVER=0                              skip "store CPU while the real server idles"
+ *   BENCH_PROFILE_DIR=/tmp/prof                      CPU profiles of the CSV export: the app's
+ *       (node --cpu-prof, written when it stops) and the store's (bench/store-probe-hook.cjs,
+ *       started and stopped around the download); summarise with bench/cpuprofile-top.ts.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -32,12 +45,18 @@ import { connectDatabase } from '../src/db';
 import { spawnEmbeddedMongo, type SpawnedMongo } from '../src/embedded-mongo/spawn';
 import { createLogger } from '../src/logger';
 import { createRegistry } from '../src/registry';
+import { BATCH_SIZE, exportFilter, exportFindOptions } from '../src/exports/rows';
 import { insertSynthetic } from '../test/exports/fixtures';
 import { startChild } from './http';
 import { nowMs, printFigures, rssOf, type Figure } from './lib';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SMALL = Math.min(ROWS, 100_000);
+const WANTED = new Set(
+  (process.env.BENCH_EXPORTS ?? 'csv,xlsx,pdf').split(',').map((s) => s.trim()),
+);
+const IDLE_SERVER = process.env.BENCH_IDLE_SERVER !== '0';
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 /** 100 activations per day, so the first 100,000 rows are exactly 1,000 days. */
 const STEP_MS = 864_000;
 const JWT_SECRET = 'bench-exports-secret-0123456789abcdef0123456789';
@@ -50,6 +69,8 @@ interface Run {
   bytes: number;
   lines: number;
   peakRss: number;
+  /** Peak RSS of the store's process over the same download. */
+  storePeakRss: number;
 }
 
 /** CPU time (user + system) a process has used, in ms (Linux /proc). */
@@ -58,13 +79,15 @@ function cpuMsOf(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-/** Downloads `url`, counting bytes and lines only, while sampling the app's RSS every 20 ms. */
-function download(url: string, token: string, pid: number): Promise<Run> {
+/** Downloads `url`, counting bytes and lines only, while sampling the app's and the store's RSS every 20 ms. */
+function download(url: string, token: string, pid: number, storePid: number): Promise<Run> {
   return new Promise((resolve, reject) => {
     let peak = rssOf(pid);
+    let storePeak = rssOf(storePid);
     const sampler = setInterval(() => {
       try {
         peak = Math.max(peak, rssOf(pid));
+        storePeak = Math.max(storePeak, rssOf(storePid));
       } catch {
         // the process is gone: the request fails below
       }
@@ -90,7 +113,14 @@ function download(url: string, token: string, pid: number): Promise<Run> {
         res.on('end', () => {
           clearInterval(sampler);
           peak = Math.max(peak, rssOf(pid));
-          resolve({ seconds: (nowMs() - start) / 1000, bytes, lines, peakRss: peak });
+          storePeak = Math.max(storePeak, rssOf(storePid));
+          resolve({
+            seconds: (nowMs() - start) / 1000,
+            bytes,
+            lines,
+            peakRss: peak,
+            storePeakRss: storePeak,
+          });
         });
         res.on('error', fail);
       })
@@ -104,6 +134,23 @@ async function rawScan(client: MongoClient): Promise<{ rows: number; seconds: nu
   let rows = 0;
   for await (const d of client.db('bench').collection('pledges').find({}, { batchSize: 10_000 }))
     if (d) rows++;
+  return { rows, seconds: (nowMs() - start) / 1000 };
+}
+
+/**
+ * The export's own query (exportFilter and exportFindOptions of `status=all`: order, hint, batch
+ * size, documents as bytes) with the raw driver, the bytes dropped: the database's and the
+ * driver's part of an export.
+ */
+async function exportQueryScan(client: MongoClient): Promise<{ rows: number; seconds: number }> {
+  const q = { status: 'all' } as const;
+  const start = nowMs();
+  let rows = 0;
+  const cursor = client
+    .db('bench')
+    .collection('pledges')
+    .find(exportFilter(q).filter, exportFindOptions(q));
+  for await (const d of cursor) if (d) rows++;
   return { rows, seconds: (nowMs() - start) / 1000 };
 }
 
@@ -144,13 +191,23 @@ export async function benchExports(): Promise<Figure[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-exports-'));
   // A million signatories with their history need more than the default heap in the store process.
   const nodeOptions = process.env.NODE_OPTIONS;
-  process.env.NODE_OPTIONS = `${nodeOptions ?? ''} --max-old-space-size=12288`.trim();
+  // With BENCH_PROFILE_DIR the store preloads the probe hook (its CPU profile on SIGWINCH).
+  const hook = PROFILE_DIR ? ` --require ${path.join(__dirname, 'store-probe-hook.cjs')}` : '';
+  process.env.NODE_OPTIONS = `${nodeOptions ?? ''} --max-old-space-size=12288${hook}`.trim();
+  const storeProfile = PROFILE_DIR ? path.join(PROFILE_DIR, 'store-csv.cpuprofile') : undefined;
+  const benchCpuProfile = process.env.BENCH_CPU_PROFILE;
+  if (storeProfile) {
+    fs.mkdirSync(PROFILE_DIR!, { recursive: true });
+    process.env.BENCH_CPU_PROFILE = storeProfile;
+  }
   let store: SpawnedMongo;
   try {
     store = await spawnEmbeddedMongo({ memory: true, timeoutMs: 120_000 });
   } finally {
     if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = nodeOptions;
+    if (benchCpuProfile === undefined) delete process.env.BENCH_CPU_PROFILE;
+    else process.env.BENCH_CPU_PROFILE = benchCpuProfile;
   }
   const figures: Figure[] = [];
   let app: Child | undefined;
@@ -170,11 +227,14 @@ export async function benchExports(): Promise<Figure[]> {
     };
 
     // A fresh app process per export, so each peak RSS is that export's alone.
-    const startApp = async () => {
+    const startApp = async (cpuProfile = false) => {
       await app?.stop();
       app = undefined;
+      const flags = cpuProfile
+        ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=app-csv.cpuprofile']
+        : [];
       const started = await startChild(
-        ['--require', 'tsx/cjs', __filename, '--app'],
+        [...flags, '--require', 'tsx/cjs', __filename, '--app'],
         appEnv(dir, store),
       );
       app = started;
@@ -204,69 +264,105 @@ export async function benchExports(): Promise<Figure[]> {
         ...(target ? { target: `≤ ${target} MB`, met: run.peakRss <= target * MB } : {}),
       },
       { name: `${what}: RSS growth over idle`, value: (run.peakRss - idleRss) / MB, unit: 'MB' },
+      {
+        name: `${what}: peak RSS of the store process (its own process, all data in memory)`,
+        value: run.storePeakRss / MB,
+        unit: 'MB',
+      },
     ];
+    /** Scans first (app idle), then the export: seconds beside the raw scan and the export's query. */
+    const measure = async (
+      format: string,
+      what: string,
+      rows: number,
+      targetS: number,
+      targetMb?: number,
+      cpuProfile = false,
+    ): Promise<Run & { scanRate: number }> => {
+      const a = await startApp(cpuProfile);
+      const scan = await rawScan(client);
+      if (scan.rows !== rows) throw new Error(`raw scan saw ${scan.rows} rows, expected ${rows}`);
+      const query = await exportQueryScan(client);
+      if (query.rows !== rows)
+        throw new Error(`the export's query saw ${query.rows} rows, expected ${rows}`);
+      const idle = rssOf(a.pid);
+      if (cpuProfile) store.child.kill('SIGWINCH');
+      const run = await download(a.url(format), token, a.pid, store.pid);
+      if (cpuProfile) store.child.kill('SIGWINCH');
+      if (run.bytes < 1000) throw new Error(`empty ${format}`);
+      if (format === 'csv' && run.lines !== rows + 1)
+        throw new Error(`CSV had ${run.lines - 1} rows, expected ${rows}`);
+      const rate = rows / run.seconds;
+      figures.push(
+        {
+          name: `${what} of ${rows.toLocaleString('en-US')} rows (${(run.bytes / MB).toFixed(1)} MB, ${Math.round(rate).toLocaleString('en-US')} rows/s)`,
+          value: run.seconds,
+          unit: 's',
+          baselineName: `raw cursor scan of the ${rows.toLocaleString('en-US')} documents (s)`,
+          baseline: scan.seconds,
+          target: `≤ ${targetS} s`,
+          met: run.seconds <= targetS,
+        },
+        {
+          name: `${what}: rows/s`,
+          value: rate,
+          unit: 'rows/s',
+          baselineName: 'raw cursor scan rows/s (batchSize 10k, whole documents)',
+          baseline: scan.rows / scan.seconds,
+        },
+        {
+          name: `${what}: the export's own query with the raw driver (its filter and find options, batch ${BATCH_SIZE})`,
+          value: query.seconds,
+          unit: 's',
+          baselineName: 'raw cursor scan (s)',
+          baseline: scan.seconds,
+        },
+        ...rssFigures(what, run, idle, targetMb),
+      );
+      return { ...run, scanRate: scan.rows / scan.seconds };
+    };
 
     // XLSX and the PDF roster of the first 100,000 rows (the whole collection at this point).
     await load(0, SMALL);
-    const idleCpuSmall = await storeCpuWithIdleServer(dir, store, 6000);
-    let a = await startApp();
-    const xlsx = await download(a.url('xlsx'), token, a.pid);
-    if (xlsx.bytes < 1000) throw new Error('empty XLSX');
-    figures.push({
-      name: `XLSX export of ${SMALL.toLocaleString('en-US')} rows (${(xlsx.bytes / MB).toFixed(1)} MB, ${Math.round(SMALL / xlsx.seconds).toLocaleString('en-US')} rows/s)`,
-      value: xlsx.seconds,
-      unit: 's',
-    });
-    figures.push(...rssFigures('XLSX export', xlsx, a.idleRss));
-    a = await startApp();
-    const pdf = await download(a.url('pdf'), token, a.pid);
-    figures.push({
-      name: `PDF roster of ${SMALL.toLocaleString('en-US')} rows (${(pdf.bytes / MB).toFixed(1)} MB, ${Math.round(SMALL / pdf.seconds).toLocaleString('en-US')} rows/s)`,
-      value: pdf.seconds,
-      unit: 's',
-    });
-    figures.push(...rssFigures('PDF roster', pdf, a.idleRss));
+    const idleCpuSmall = IDLE_SERVER ? await storeCpuWithIdleServer(dir, store, 6000) : NaN;
+    if (WANTED.has('xlsx')) await measure('xlsx', 'XLSX export', SMALL, 5);
+    if (WANTED.has('pdf')) await measure('pdf', 'PDF roster', SMALL, 8, 200);
     await app?.stop();
     app = undefined;
 
     // Then the rest, and CSV of everything beside a raw scan of the same collection (the app running for both).
     if (ROWS > SMALL) await load(SMALL, ROWS - SMALL);
     const idleCpuAll =
-      ROWS > SMALL ? await storeCpuWithIdleServer(dir, store, 10_000) : idleCpuSmall;
-    a = await startApp();
-    const scan = await rawScan(client);
-    if (scan.rows !== ROWS) throw new Error(`raw scan saw ${scan.rows} rows, expected ${ROWS}`);
-    const idle = rssOf(a.pid);
-    const csv = await download(a.url('csv'), token, a.pid);
-    if (csv.lines !== ROWS + 1) throw new Error(`CSV had ${csv.lines - 1} rows, expected ${ROWS}`);
-    const csvRate = ROWS / csv.seconds;
-    const scanRate = scan.rows / scan.seconds;
-    figures.push({
-      name: `CSV export of ${ROWS.toLocaleString('en-US')} signatories (${(csv.bytes / MB).toFixed(0)} MB)`,
-      value: csv.seconds,
-      unit: 's',
-      baselineName: 'raw cursor scan (s)',
-      baseline: scan.seconds,
-      target: '≤ 10 s',
-      met: csv.seconds <= 10,
-    });
-    figures.push(...rssFigures('CSV export', csv, idle, 150));
-    figures.push({
-      name: 'CSV export rows/s',
-      value: csvRate,
-      unit: 'rows/s',
-      baselineName: 'raw cursor scan rows/s (batchSize 10k, whole documents)',
-      baseline: scanRate,
-      target: '≥ 0.5× raw scan',
-      met: csvRate >= 0.5 * scanRate,
-    });
-    figures.push({
-      name: `store CPU while the real server idles, ${ROWS.toLocaleString('en-US')} signatories (certificate issuing polls)`,
-      value: idleCpuAll,
-      unit: 'ms/s',
-      baselineName: `at ${SMALL.toLocaleString('en-US')}`,
-      baseline: idleCpuSmall,
-    });
+      ROWS > SMALL && IDLE_SERVER ? await storeCpuWithIdleServer(dir, store, 10_000) : idleCpuSmall;
+    if (WANTED.has('csv')) {
+      const csv = await measure('csv', 'CSV export', ROWS, 10, 150, PROFILE_DIR !== undefined);
+      const csvRate = ROWS / csv.seconds;
+      figures.push({
+        name: 'CSV export rows/s against the target',
+        value: csvRate,
+        unit: 'rows/s',
+        baselineName: 'raw cursor scan rows/s (batchSize 10k, whole documents)',
+        baseline: csv.scanRate,
+        target: '≥ 0.5× raw scan',
+        met: csvRate >= 0.5 * csv.scanRate,
+      });
+    }
+    if (IDLE_SERVER)
+      figures.push({
+        name: `store CPU while the real server idles, ${ROWS.toLocaleString('en-US')} signatories (certificate issuing polls)`,
+        value: idleCpuAll,
+        unit: 'ms/s',
+        baselineName: `at ${SMALL.toLocaleString('en-US')}`,
+        baseline: idleCpuSmall,
+      });
+    if (PROFILE_DIR) {
+      // The app writes its profile as it exits (`app` is set inside startApp, which TS cannot see).
+      await (app as Child | undefined)?.stop();
+      app = undefined;
+      process.stderr.write(
+        `  CPU profiles of the CSV export: ${path.join(PROFILE_DIR, 'app-csv.cpuprofile')}, ${storeProfile}\n`,
+      );
+    }
   } catch (e) {
     if (app)
       process.stderr.write(`app output (last 3,000 characters):\n${app.output().slice(-3000)}\n`);
