@@ -34,6 +34,8 @@ process.on('SIGWINCH', () => {
     if (!err && process.env.BENCH_CPU_PROFILE)
       fs.writeFileSync(process.env.BENCH_CPU_PROFILE, JSON.stringify(res.profile));
     s.disconnect();
-    process.stderr.write(`PROBE-PROF written ${err ? err.message : process.env.BENCH_CPU_PROFILE}\n`);
+    process.stderr.write(
+      `PROBE-PROF written ${err ? err.message : process.env.BENCH_CPU_PROFILE}\n`,
+    );
   });
 });

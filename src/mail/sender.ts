@@ -88,7 +88,7 @@ export class MailSender {
     };
     startLane();
     // Lanes may start while earlier ones run: wait until none is left running.
-    for (let settled = 0; settled < lanes.length; ) {
+    for (let settled = 0; settled < lanes.length;) {
       const upTo = lanes.length;
       await Promise.allSettled(lanes.slice(settled, upTo));
       settled = upTo;
