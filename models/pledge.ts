@@ -90,6 +90,8 @@ export interface PledgeDoc {
   needsCertificate?: boolean;
   /** The serial the next certificate will get, fixed before rendering so a retry reuses it. */
   pendingSerial?: string;
+  /** The issue time reserved with `pendingSerial`, so every attempt renders the same credential. */
+  pendingIssuedAt?: Date;
   certificateClaimUntil?: Date;
   /** Set by a correction until the new certificate is out: the current one is to be superseded (by this actor). */
   reissueBy?: string;
@@ -142,6 +144,7 @@ const pledgeSchema = new Schema<PledgeDoc>(
     certificateSerial: { type: String },
     needsCertificate: { type: Boolean },
     pendingSerial: { type: String },
+    pendingIssuedAt: { type: Date },
     certificateClaimUntil: { type: Date },
     reissueBy: { type: String },
   },

@@ -106,8 +106,9 @@ export class CertificateIssuer {
     if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial))
       return finish(pledge._id, existing);
     const now = new Date();
-    const serial = await allocateSerial(pledge, now);
-    const issuedAt = (await this.log?.loggedIssueTime(serial)) ?? now;
+    const reserved = await allocateSerial(pledge, now);
+    const serial = reserved.serial;
+    const issuedAt = (await this.log?.loggedIssueTime(serial)) ?? reserved.issuedAt;
     const log = this.log;
     if (existing) await supersedeCertificate(this.cache, existing, serial, pledge.reissueBy!);
     const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
@@ -164,25 +165,35 @@ export class CertificateIssuer {
   }
 }
 
-/** The serial's year is the year of issue in China. */
-async function allocateSerial(pledge: PledgeDoc, issuedAt: Date): Promise<string> {
-  if (pledge.pendingSerial) return pledge.pendingSerial;
+/**
+ * The pledge's serial and issue time, reserved together before rendering: a retry after a crash,
+ * or a second issuer racing the first, renders the same credential (the serial's year is the
+ * year of issue in China). Records from before the issue time was kept fall back to `now`.
+ */
+async function allocateSerial(
+  pledge: PledgeDoc,
+  now: Date,
+): Promise<{ serial: string; issuedAt: Date }> {
+  const reserved = (p: PledgeDoc) => ({
+    serial: p.pendingSerial!,
+    issuedAt: p.pendingIssuedAt ?? now,
+  });
+  if (pledge.pendingSerial) return reserved(pledge);
   const c = await Counter.collection.findOneAndUpdate(
     { _id: SERIAL_COUNTER } as never,
     { $inc: { seq: 1 } },
     { upsert: true, returnDocument: 'after' },
   );
   const serial = makeSerial(
-    Number(chinaDate(issuedAt).slice(0, 4)),
+    Number(chinaDate(now).slice(0, 4)),
     (c as unknown as { seq: number }).seq,
   );
-  // Record the serial before rendering, so a retry after a crash issues the same one.
   const r = await Pledge.findOneAndUpdate(
     { _id: pledge._id, pendingSerial: { $exists: false } },
-    { $set: { pendingSerial: serial } },
+    { $set: { pendingSerial: serial, pendingIssuedAt: now } },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
-  return r?.pendingSerial ?? (await Pledge.findById(pledge._id).lean<PledgeDoc>())!.pendingSerial!;
+  return reserved(r ?? (await Pledge.findById(pledge._id).lean<PledgeDoc>())!);
 }
 
 async function certificateData(
@@ -222,7 +233,13 @@ async function finish(pledgeId: Types.ObjectId, cert: CertificateDoc): Promise<C
     { _id: pledgeId },
     {
       $set: { certificateSerial: cert.serial },
-      $unset: { pendingSerial: 1, needsCertificate: 1, certificateClaimUntil: 1, reissueBy: 1 },
+      $unset: {
+        pendingSerial: 1,
+        pendingIssuedAt: 1,
+        needsCertificate: 1,
+        certificateClaimUntil: 1,
+        reissueBy: 1,
+      },
     },
   );
   return cert;
