@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 
 export const STATIC_PREFIX = '/static/';
 const LONG_CACHE = 'public, max-age=31536000, immutable';
@@ -43,6 +43,25 @@ function listFiles(dir: string, prefix = ''): string[] {
   return out;
 }
 
+/** Sends a file whose URL changes with its content: cached for a year, revalidated by ETag. */
+export function sendImmutable(
+  req: Request,
+  res: Response,
+  file: { body: Buffer | string; type: string; etag: string },
+): void {
+  res.set({
+    'Content-Type': file.type,
+    'Cache-Control': LONG_CACHE,
+    ETag: file.etag,
+    'X-Content-Type-Options': 'nosniff',
+  });
+  if (req.headers['if-none-match'] === file.etag) {
+    res.status(304).end();
+    return;
+  }
+  res.send(file.body);
+}
+
 export function loadAssets(dir: string): Assets {
   const urls = new Map<string, string>();
   const byUrl = new Map<string, Asset>();
@@ -61,17 +80,7 @@ export function loadAssets(dir: string): Assets {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     const asset = byUrl.get(req.path);
     if (!asset) return next();
-    res.set({
-      'Content-Type': asset.type,
-      'Cache-Control': LONG_CACHE,
-      ETag: asset.etag,
-      'X-Content-Type-Options': 'nosniff',
-    });
-    if (req.headers['if-none-match'] === asset.etag) {
-      res.status(304).end();
-      return;
-    }
-    res.send(asset.body);
+    sendImmutable(req, res, asset);
   };
 
   return {

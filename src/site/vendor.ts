@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
+import { sendImmutable } from './assets';
 
 const PDFJS_DIR = path.dirname(require.resolve('pdfjs-dist/package.json'));
 const PDFJS_VERSION = (
@@ -46,15 +47,5 @@ export const vendorHandler: RequestHandler = (req, res, next) => {
     return next();
   const file = vendorFiles().get(req.path);
   if (!file) return next();
-  res.set({
-    'Content-Type': 'text/javascript; charset=utf-8',
-    'Cache-Control': 'public, max-age=31536000, immutable',
-    ETag: file.etag,
-    'X-Content-Type-Options': 'nosniff',
-  });
-  if (req.headers['if-none-match'] === file.etag) {
-    res.status(304).end();
-    return;
-  }
-  res.send(file.body);
+  sendImmutable(req, res, { ...file, type: 'text/javascript; charset=utf-8' });
 };
