@@ -101,24 +101,33 @@ export class CertificateIssuer {
 
   /** Issues the pledge's current certificate (idempotent). */
   async issueFor(pledge: PledgeDoc): Promise<CertificateDoc> {
-    const existing = await Certificate.findOne({ currentFor: pledge._id }).lean<CertificateDoc>();
+    // A certificate record exists only after a serial was reserved on the pledge (pendingSerial,
+    // then certificateSerial once finished), so a pledge with neither has none to look for.
+    const existing =
+      pledge.pendingSerial || pledge.certificateSerial || pledge.reissueBy
+        ? await Certificate.findOne({ currentFor: pledge._id }).lean<CertificateDoc>()
+        : null;
     // After a correction the current certificate is to be superseded, unless it is already the new one.
     if (existing && (!pledge.reissueBy || existing.serial === pledge.pendingSerial))
       return finish(pledge._id, existing);
-    const now = new Date();
-    const reserved = await allocateSerial(pledge, now);
+    const reserved = await allocateSerial(pledge, new Date());
     const serial = reserved.serial;
-    const issuedAt = (await this.log?.loggedIssueTime(serial)) ?? reserved.issuedAt;
+    // Only a serial reserved by an earlier, interrupted attempt can already be in the log.
+    const issuedAt =
+      (reserved.fresh ? null : await this.log?.loggedIssueTime(serial)) ?? reserved.issuedAt;
     const log = this.log;
-    if (existing) await supersedeCertificate(this.cache, existing, serial, pledge.reissueBy!);
-    const fresh = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
-    const data = await certificateData(fresh, serial, issuedAt);
+    let current = reserved.pledge;
+    if (existing) {
+      await supersedeCertificate(this.cache, existing, serial, pledge.reissueBy!);
+      current = (await Pledge.findById(pledge._id).lean<PledgeDoc>())!;
+    }
+    const data = await certificateData(current, serial, issuedAt);
     const { pdf, jws } = await this.renderer.issue({
       data,
       credentialStatus: credentialStatus(this.publicUrl, await statusIndexFor(serial)),
       logVerifierKey: log?.vkey,
       logProof: log
-        ? (jws) => log.certificateProof({ serial, uscc: fresh.uscc, jws, issuedAt })
+        ? (jws) => log.certificateProof({ serial, uscc: current.uscc, jws, issuedAt })
         : undefined,
     });
     await CertificatePdf.updateOne(
@@ -127,6 +136,7 @@ export class CertificateIssuer {
       { upsert: true },
     );
     let cert: CertificateDoc;
+    let created = false;
     try {
       cert = (
         await Certificate.create({
@@ -134,7 +144,7 @@ export class CertificateIssuer {
           pledge: pledge._id,
           currentFor: pledge._id,
           data,
-          codes: { province: fresh.province, industry: fresh.industry },
+          codes: { province: current.province, industry: current.industry },
           status: CertificateStatus.Valid,
           keyId: this.keys.signingKey.kid,
           jws,
@@ -142,6 +152,7 @@ export class CertificateIssuer {
           history: [{ status: CertificateStatus.Valid, at: issuedAt, actor: 'system' }],
         })
       ).toObject() as CertificateDoc;
+      created = true;
     } catch (e) {
       if (!isDuplicateKey(e, { currentFor: 1 }) && !isDuplicateKey(e, { serial: 1 })) throw e;
       // Issued concurrently by another instance: use that one.
@@ -149,7 +160,9 @@ export class CertificateIssuer {
         $or: [{ currentFor: pledge._id }, { serial }],
       }).lean<CertificateDoc>())!;
     }
-    await logCertificateStatus(cert._id);
+    // The log proof above already appended this certificate's issue entry; another instance's
+    // record, or running without a log, is logged from what is stored.
+    if (!created || !log) await logCertificateStatus(cert._id);
     await recordEvent({
       actor: 'system',
       action: 'certificate.issued',
@@ -169,16 +182,19 @@ export class CertificateIssuer {
  * The pledge's serial and issue time, reserved together before rendering: a retry after a crash,
  * or a second issuer racing the first, renders the same credential (the serial's year is the
  * year of issue in China). Records from before the issue time was kept fall back to `now`.
+ * `fresh` says this call reserved the serial; `pledge` is the pledge as it now stands.
  */
 async function allocateSerial(
   pledge: PledgeDoc,
   now: Date,
-): Promise<{ serial: string; issuedAt: Date }> {
-  const reserved = (p: PledgeDoc) => ({
+): Promise<{ serial: string; issuedAt: Date; fresh: boolean; pledge: PledgeDoc }> {
+  const reserved = (p: PledgeDoc, fresh: boolean) => ({
     serial: p.pendingSerial!,
     issuedAt: p.pendingIssuedAt ?? now,
+    fresh,
+    pledge: p,
   });
-  if (pledge.pendingSerial) return reserved(pledge);
+  if (pledge.pendingSerial) return reserved(pledge, false);
   const c = await Counter.collection.findOneAndUpdate(
     { _id: SERIAL_COUNTER } as never,
     { $inc: { seq: 1 } },
@@ -193,7 +209,21 @@ async function allocateSerial(
     { $set: { pendingSerial: serial, pendingIssuedAt: now } },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
-  return reserved(r ?? (await Pledge.findById(pledge._id).lean<PledgeDoc>())!);
+  // Another issuer reserved first: take its serial.
+  return r
+    ? reserved(r, true)
+    : reserved((await Pledge.findById(pledge._id).lean<PledgeDoc>())!, false);
+}
+
+/** Published initiative versions never change, so their titles are read once per process. */
+const initiativeTitles = new Map<number, { zh?: string; en?: string }>();
+
+async function initiativeTitle(version: number): Promise<{ zh?: string; en?: string } | undefined> {
+  const known = initiativeTitles.get(version);
+  if (known) return known;
+  const i = await Initiative.findOne({ version, status: 'published' }, { title: 1 }).lean();
+  if (i?.title) initiativeTitles.set(version, i.title);
+  return i?.title ?? undefined;
 }
 
 async function certificateData(
@@ -201,7 +231,7 @@ async function certificateData(
   serial: string,
   issuedAt: Date,
 ): Promise<CertificateData> {
-  const initiative = await Initiative.findOne({ version: p.initiative.version }).lean();
+  const title = await initiativeTitle(p.initiative.version);
   const province = provinceByCode(p.province);
   const industry = industryByCode(p.industry);
   return {
@@ -216,8 +246,8 @@ async function certificateData(
     signatory: { name: p.signatory.name, title: { zh: p.signatory.title } },
     initiative: {
       title: {
-        zh: initiative?.title?.zh ?? '企业质量诚信倡议书',
-        en: initiative?.title?.en ?? 'Enterprise Quality Integrity Initiative',
+        zh: title?.zh ?? '企业质量诚信倡议书',
+        en: title?.en ?? 'Enterprise Quality Integrity Initiative',
       },
       version: String(p.initiative.version),
       sha256: p.initiative.sha256,

@@ -30,17 +30,18 @@ export const statusListUrl = (publicUrl: string, purpose: StatusPurpose): string
 
 /** The serial's position in the lists: drawn at random once, then always the same. */
 export async function statusIndexFor(serial: string): Promise<number> {
+  // Drawing first: a new serial (the usual case) is one insert; a serial that has its index
+  // already (a retry) fails on the unique serial and is read.
   for (let tries = 0; tries < 64; tries++) {
-    const existing = await StatusListEntry.findOne({ serial }).lean();
-    if (existing) return existing._id;
+    const _id = randomInt(0, STATUS_LIST_LENGTH);
     try {
-      await StatusListEntry.create({
-        _id: randomInt(0, STATUS_LIST_LENGTH),
-        serial,
-        createdAt: new Date(),
-      });
+      await StatusListEntry.create({ _id, serial, createdAt: new Date() });
+      return _id;
     } catch (e) {
-      if (!isDuplicateKey(e)) throw e; // the index is taken (or the serial got one meanwhile): look again
+      if (!isDuplicateKey(e)) throw e;
+      // The index is taken, or the serial has one: look for the serial's before drawing again.
+      const existing = await StatusListEntry.findOne({ serial }).lean();
+      if (existing) return existing._id;
     }
   }
   throw new Error('no free status list index after 64 draws');
