@@ -62,6 +62,9 @@ export class CertificateIssuer {
     let issued = 0;
     let claimed = 0;
     let exhausted = false;
+    const lanes: Promise<void>[] = [];
+    // Lanes open one at a time, each after the previous one claimed a pledge, so that a single
+    // pending pledge costs two claims rather than one per possible lane.
     const lane = async (): Promise<void> => {
       while (!exhausted && claimed < limit) {
         claimed++;
@@ -82,14 +85,16 @@ export class CertificateIssuer {
           exhausted = true;
           return;
         }
+        if (lanes.length < Math.min(ISSUING_LANES, limit)) lanes.push(lane());
         await this.issueFor(pledge);
         issued++;
       }
     };
-    const lanes = await Promise.allSettled(
-      Array.from({ length: Math.min(ISSUING_LANES, limit) }, lane),
-    );
-    const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    lanes.push(lane());
+    // Lanes are added while earlier ones run: wait until no new one was opened.
+    let settled: PromiseSettledResult<void>[] = [];
+    while (settled.length < lanes.length) settled = await Promise.allSettled([...lanes]);
+    const failed = settled.find((l): l is PromiseRejectedResult => l.status === 'rejected');
     if (failed) throw failed.reason;
     return issued;
   }
