@@ -32,9 +32,34 @@ export interface SequencerOptions {
   leaseMs?: number;
 }
 
+/** An entry this process integrated, and the checkpoint it signed last. */
+export interface Integrated {
+  index: number;
+  data: Buffer;
+}
+
 export class Sequencer {
   readonly owner = randomUUID();
+  /**
+   * What the last two passes here integrated and the last checkpoint signed here, so that a
+   * waiter in this process builds its proof without reading back what was just written (a
+   * waiter woken by a pass looks before the pass after next can end).
+   */
+  private integratedNow = new Map<string, Integrated>();
+  private integratedBefore = new Map<string, Integrated>();
+  private signedHere: { size: number; note: string } | null = null;
+
   constructor(private readonly o: SequencerOptions) {}
+
+  /** The entry `key` got in a recent pass in this process, if it did. */
+  integrated(key: string): Integrated | undefined {
+    return this.integratedNow.get(key) ?? this.integratedBefore.get(key);
+  }
+
+  /** The last checkpoint signed by this process (it covers everything integrated here before it). */
+  get signed(): { size: number; note: string } | null {
+    return this.signedHere;
+  }
 
   /** One pass; returns the number of entries integrated (0 without the lease or work). */
   async integrate(): Promise<number> {
@@ -74,6 +99,8 @@ export class Sequencer {
         }
       }
       for (const d of docs) done.set(d.key, d._id);
+      this.integratedBefore = this.integratedNow;
+      this.integratedNow = new Map(docs.map((d) => [d.key, { index: d._id, data: d.data }]));
       await LogIntent.collection.bulkWrite(
         [...done].map(([key, index]) => ({
           updateOne: {
@@ -149,6 +176,7 @@ export class Sequencer {
     const note = signCheckpoint({ origin: this.o.origin, size, rootHash: root }, [this.o.signer]);
     try {
       await LogCheckpoint.create({ _id: size, root, note, at: new Date() });
+      this.signedHere = { size, note };
     } catch (e) {
       if (!isDuplicateKey(e)) throw e; // signed by another sequencer over the same stored tree
     }
