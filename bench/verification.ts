@@ -1,20 +1,21 @@
 /**
- * Verification API throughput (issue: certificates): GET /api/v1/certificates/<serial> with 64
- * keep-alive connections, beside bare express answering JSON in the same run. Target ≥ 0.6×.
+ * Verification API throughput (issues: certificates, #15): GET /api/v1/certificates/<serial> with
+ * 64 keep-alive connections, beside bare express answering JSON in the same run. Target ≥ 0.8×.
+ * The two are measured in turns (bare, app, bare, app, bare, app) and each side's median is
+ * kept, so a burst of other work on a shared machine does not land on one side only.
  */
 import { MongoClient } from 'mongodb';
 import { agentFor, requestJson, startBareExpress, startSeededApp, throughput } from './http';
 import { printFigures, type Figure } from './lib';
 
 const CONNECTIONS = 64;
+const ROUNDS = 3;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchVerification(): Promise<Figure[]> {
   const agent = agentFor(CONNECTIONS);
   const bare = await startBareExpress();
-  const bareRps = await throughput(CONNECTIONS, 4000, () =>
-    requestJson(agent, `${bare.url}/ping`, 'GET'),
-  );
-  await bare.stop();
   const app = await startSeededApp(120);
   try {
     const client = await MongoClient.connect(app.storeUri);
@@ -29,27 +30,39 @@ export async function benchVerification(): Promise<Figure[]> {
     if (serials.length < 120) throw new Error(`only ${serials.length} certificates were issued`);
     let i = 0;
     let bad = 0;
-    const rps = await throughput(CONNECTIONS, 6000, async () => {
-      const r = await requestJson(
-        agent,
-        `${app.url}/api/v1/certificates/${serials[i++ % serials.length]}`,
-        'GET',
+    const bareRuns: number[] = [];
+    const appRuns: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      bareRuns.push(
+        await throughput(CONNECTIONS, 3000, () => requestJson(agent, `${bare.url}/ping`, 'GET')),
       );
-      if (r.status !== 200) bad++;
-    });
+      appRuns.push(
+        await throughput(CONNECTIONS, 3000, async () => {
+          const r = await requestJson(
+            agent,
+            `${app.url}/api/v1/certificates/${serials[i++ % serials.length]}`,
+            'GET',
+          );
+          if (r.status !== 200) bad++;
+        }),
+      );
+    }
+    const bareRps = median(bareRuns);
+    const rps = median(appRuns);
     return [
       {
-        name: `verification API GET /api/v1/certificates/<serial> (${CONNECTIONS} connections)`,
+        name: `verification API GET /api/v1/certificates/<serial> (${CONNECTIONS} connections, median of ${ROUNDS} turns)`,
         value: rps,
         unit: 'req/s',
         baselineName: 'bare express GET req/s',
         baseline: bareRps,
-        target: '≥ 0.6× bare express',
-        met: rps >= 0.6 * bareRps,
+        target: '≥ 0.8× bare express',
+        met: rps >= 0.8 * bareRps,
       },
       { name: 'non-200 answers', value: bad, unit: '' },
     ];
   } finally {
+    await bare.stop();
     await app.stop();
     agent.destroy();
   }

@@ -28,6 +28,8 @@ export type { UploadVerdict } from './verification';
 
 export class CertificateService {
   private readonly cache = createLookupCache();
+  /** Views of the cached records (building one decodes the JWS): one per record while it is cached. */
+  private readonly views = new WeakMap<CertificateDoc, CertificateView>();
   private readonly issuer: CertificateIssuer;
 
   constructor(
@@ -60,7 +62,10 @@ export class CertificateService {
   }
 
   async lookup(input: string): Promise<CertificateView> {
-    return certificateView(await this.record(input));
+    const record = await this.record(input);
+    let view = this.views.get(record);
+    if (!view) this.views.set(record, (view = certificateView(record)));
+    return view;
   }
 
   /** The verify page's verdicts for serials. */
