@@ -62,9 +62,19 @@ export class CertificateIssuer {
     let issued = 0;
     let claimed = 0;
     let exhausted = false;
+    let failure: { error: unknown } | null = null;
     const lanes: Promise<void>[] = [];
     // Lanes open one at a time, each after the previous one claimed a pledge, so that a single
-    // pending pledge costs two claims rather than one per possible lane.
+    // pending pledge costs two claims rather than one per possible lane. Each lane's failure is
+    // caught where the lane starts (a lane added while the others are awaited must not reject
+    // unobserved), and the first one is thrown once all have finished.
+    const open = (): void => {
+      lanes.push(
+        lane().catch((error: unknown) => {
+          failure ??= { error };
+        }),
+      );
+    };
     const lane = async (): Promise<void> => {
       while (!exhausted && claimed < limit) {
         claimed++;
@@ -85,17 +95,19 @@ export class CertificateIssuer {
           exhausted = true;
           return;
         }
-        if (lanes.length < Math.min(ISSUING_LANES, limit)) lanes.push(lane());
+        if (lanes.length < Math.min(ISSUING_LANES, limit)) open();
         await this.issueFor(pledge);
         issued++;
       }
     };
-    lanes.push(lane());
+    open();
     // Lanes are added while earlier ones run: wait until no new one was opened.
-    let settled: PromiseSettledResult<void>[] = [];
-    while (settled.length < lanes.length) settled = await Promise.allSettled([...lanes]);
-    const failed = settled.find((l): l is PromiseRejectedResult => l.status === 'rejected');
-    if (failed) throw failed.reason;
+    for (let waited = 0; waited < lanes.length;) {
+      const upTo = lanes.length;
+      await Promise.all(lanes.slice(waited, upTo));
+      waited = upTo;
+    }
+    if (failure) throw (failure as { error: unknown }).error;
     return issued;
   }
 
