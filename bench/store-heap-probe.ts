@@ -40,12 +40,13 @@ async function main(): Promise<void> {
     await coll.insertMany(batch, { ordered: false });
   }
   process.kill(store.pid, 'SIGUSR2');
-  while (!store.stderr().includes('PROBE-MEM')) await new Promise((r) => setTimeout(r, 200));
+  while (!store.stderr().includes('PROBE-SPACES')) await new Promise((r) => setTimeout(r, 200));
   process.stdout.write(
     store
       .stderr()
       .split('\n')
-      .find((l) => l.startsWith('PROBE-MEM')) + '\n',
+      .filter((l) => l.startsWith('PROBE-'))
+      .join('\n') + '\n',
   );
   await client.close();
   await store.stop();
