@@ -93,6 +93,41 @@ export function decodeTopFields(
   return normalize(deserialize(mini, FIDELITY)) as Doc;
 }
 
+/** topScalar's answers besides a value: the field is absent, or not a scalar decoded here. */
+export const ABSENT: unique symbol = Symbol('absent');
+export const NOT_SCALAR_FIELD: unique symbol = Symbol('not a scalar');
+
+/**
+ * One top-level field of a stored document read straight from its bytes (an index build reads
+ * only its key, with no object made): the value as decodeBson gives it when it is a scalar
+ * scalarAt decodes, ABSENT when the document has no such field, NOT_SCALAR_FIELD otherwise
+ * (arrays, documents, rarer types, non-ASCII strings: the caller decodes those).
+ */
+export function topScalar(
+  b: Buffer,
+  index: number,
+  name: Buffer,
+): unknown | typeof ABSENT | typeof NOT_SCALAR_FIELD {
+  const end = index + b.readInt32LE(index) - 1;
+  const n = name.length;
+  let p = index + 4;
+  while (p < end) {
+    const type = b[p++]!;
+    const nameStart = p;
+    while (b[p] !== 0) p++;
+    const match = p - nameStart === n && b.compare(name, 0, n, nameStart, p) === 0;
+    p++;
+    const size = valueSize(b, p, type);
+    if (size < 0) return NOT_SCALAR_FIELD;
+    if (match) {
+      const v = scalarAt(b, p, type, size);
+      return v === NOT_SCALAR ? NOT_SCALAR_FIELD : v;
+    }
+    p += size;
+  }
+  return ABSENT;
+}
+
 function readInt32(buf: Uint8Array, p: number): number {
   return buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
 }
@@ -216,6 +251,8 @@ export interface StoreView {
   decode(i: number): Doc;
   /** Only the named top-level fields (see decodeTopFields). */
   decodeFields(i: number, names: ReadonlySet<string>): Doc;
+  /** One top-level field (see topScalar); `name` is its UTF-8 bytes. */
+  field(i: number, name: Buffer): unknown;
   readonly length: number;
 }
 
@@ -363,6 +400,10 @@ export class BsonStore {
       decodeFields: (i, names) => {
         const [slab, off] = at(i);
         return decodeTopFields(slab, off, names) ?? decodeBson(slab, off);
+      },
+      field: (i, name) => {
+        const loc = locs[i]!;
+        return topScalar(slabs[Math.floor(loc / SLAB_BYTES)]!, loc % SLAB_BYTES, name);
       },
     };
   }
