@@ -123,7 +123,10 @@ class FileStore implements FileStorage {
 
   // ---- recovery ------------------------------------------------------------------------------
 
-  recover(apply: (record: Document) => void): RecoveryStats {
+  recover(
+    apply: (record: Document) => void,
+    applyBytes?: (payload: Buffer) => boolean,
+  ): RecoveryStats {
     if (this.state !== 'opened')
       throw new Error('recover() must be called exactly once, right after open');
     this.state = 'recovering'; // a failed recovery leaves the store unusable (apply saw part of the data); close() it
@@ -169,7 +172,7 @@ class FileStore implements FileStorage {
     let journalRecords = 0;
     let truncatedBytes = 0;
     for (let g = base; g <= last; g++) {
-      const journal = this.replayJournal(g, apply, g === last);
+      const journal = this.replayJournal(g, apply, g === last, applyBytes);
       journalRecords += journal.records;
       truncatedBytes += journal.truncatedBytes;
     }
@@ -224,6 +227,7 @@ class FileStore implements FileStorage {
     gen: number,
     apply: (record: Document) => void,
     isLast: boolean,
+    applyBytes?: (payload: Buffer) => boolean,
   ): { records: number; truncatedBytes: number } {
     const file = path.join(this.dir, journalName(gen));
     let fd: number;
@@ -258,7 +262,10 @@ class FileStore implements FileStorage {
           }
           break;
         }
-        this.apply(apply, this.decode(r, pos, check.payloadLength, file), file, pos);
+        // Journal records are most of a restart (an insertMany of 10,000 documents is one record
+        // of 10,000 ops): the engine may apply them from their bytes, without decoding each op.
+        if (!applyBytes || !this.applyRaw(applyBytes, r, pos, check.payloadLength, file))
+          this.apply(apply, this.decode(r, pos, check.payloadLength, file), file, pos);
         records++;
         pos += HEADER_BYTES + check.payloadLength;
       }
@@ -289,6 +296,23 @@ class FileStore implements FileStorage {
         {
           cause: err,
         },
+      );
+    }
+  }
+
+  private applyRaw(
+    applyBytes: (payload: Buffer) => boolean,
+    r: ChunkedReader,
+    pos: number,
+    len: number,
+    file: string,
+  ): boolean {
+    try {
+      return applyBytes(r.bytes(pos + HEADER_BYTES, len));
+    } catch (err) {
+      throw new Error(
+        `replaying the record at ${file} byte offset ${pos} failed: ${(err as Error).message}`,
+        { cause: err },
       );
     }
   }
