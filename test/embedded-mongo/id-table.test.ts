@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { IdTable } from '../../src/embedded-mongo/engine/id-table';
+import { runToEnd, sortInSlices } from '../../src/embedded-mongo/engine/slices';
 
 type Op = ['set' | 'del', number, number] | ['step', number, number];
 
@@ -80,5 +81,27 @@ describe('embedded mongo: id table', () => {
     );
     for (let i = 0; i < 20_000; i += 10) assert.equal(table.get(`id${i}`), i * 83);
     assert.equal(table.size, 2000);
+  });
+});
+
+describe('embedded mongo: sorting in slices', () => {
+  it('when the input is random, sorted, reversed or sorted with a shuffled head, then sortInSlices orders it as Array.prototype.sort does', () => {
+    const shapes = (n: number, seed: number): number[][] => {
+      let x = seed;
+      const rnd = (): number => (x = (x * 1103515245 + 12345) % 2147483648) % 1000;
+      const random = Array.from({ length: n }, rnd);
+      const sorted = Array.from({ length: n }, (_, i) => i >> 1);
+      const head = sorted.map((v, i) => (i < n / 50 ? rnd() : v));
+      return [random, sorted, [...sorted].reverse(), head];
+    };
+    for (const n of [0, 5, 2048, 2049, 9000, 50_000])
+      for (const items of shapes(n, n + 1)) {
+        // Ties are told apart by position, so any instability would show.
+        const pairs = items.map((v, i) => [v, i] as const);
+        const cmp = (a: readonly [number, number], b: readonly [number, number]): number =>
+          a[0] - b[0];
+        const expected = [...pairs].sort(cmp);
+        assert.deepEqual(runToEnd(sortInSlices([...pairs], cmp)), expected);
+      }
   });
 });

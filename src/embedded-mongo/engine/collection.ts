@@ -253,7 +253,7 @@ export class Collection {
     const view = this.docs.view();
     // Each index reads what it needs of the stored bytes (see Index.entriesOfView), then sorts in bulk.
     for (const ix of this.indexes.values()) {
-      const suspects = runToEnd(ix.loadSorted(runToEnd(ix.entriesOfView(view))));
+      const suspects = runToEnd(ix.loadSorted(runToEnd(ix.entriesOfView(view)), true));
       ix.checkStillUnique(suspects);
     }
   }

@@ -267,11 +267,11 @@ export class Index {
   }
 
   /**
-   * Sorts the entries into this index, in slices. For a unique index, returns the keys held by
+   * Sorts the entries into this index, in slices (or `inOneStep`, when nothing else may run meanwhile). For a unique index, returns the keys held by
    * more than one document (in index order): a build fails on them unless writes made during it
    * resolved them (see checkStillUnique).
    */
-  *loadSorted(entries: IndexEntries): Sliced<unknown[][]> {
+  *loadSorted(entries: IndexEntries, inOneStep = false): Sliced<unknown[][]> {
     const { keys, ids } = entries;
     const cmp = this.positionOrder(keys, ids);
     let sortedKeys: unknown[] = keys;
@@ -285,7 +285,8 @@ export class Index {
     if (!inOrder) {
       // Sorted as a permutation of positions (small integers), so no entry objects are made.
       const order = Array.from({ length: keys.length }, (_, i) => i);
-      const sorted = yield* sortInSlices(order, cmp);
+      // In one step (recovery) the engine's own sort takes the runs already in order as they are.
+      const sorted = inOneStep ? order.sort(cmp) : yield* sortInSlices(order, cmp);
       sortedKeys = [];
       sortedIds = [];
       for (let i = 0; i < sorted.length; i++) {
