@@ -114,6 +114,36 @@ describe('embedded store: journal replayed from its bytes at restart', function 
     }
   });
 
+  it('when the store was compacted into a snapshot and written on after, then a restart from the snapshot and the journal gives back the same documents', async () => {
+    store = await startEmbeddedMongo({ dataDir: dir, compactAtBytes: 32 * 1024 });
+    const client = await MongoClient.connect(store.uri);
+    const db = client.db('t');
+    await db.collection<AnyDoc>('a').createIndex({ k: -1 }, { unique: true });
+    await db.createCollection('b');
+    for (let round = 0; round < 6; round++) {
+      await db
+        .collection<AnyDoc>('a')
+        .insertMany(
+          Array.from({ length: 400 }, (_, i) => ({ k: round * 1000 + i, s: 'é'.repeat(i % 9) })),
+        );
+      await db.collection<AnyDoc>('b').insertOne({ _id: round, n: round });
+      await db.collection<AnyDoc>('a').deleteMany({ k: { $mod: [7, round] } });
+      await db.collection<AnyDoc>('ünï').replaceOne({ _id: 'x' }, { round }, { upsert: true });
+    }
+    for (let i = 0; i < 100 && !fs.readdirSync(dir).some((f) => f.endsWith('.bson')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.ok(
+      fs.readdirSync(dir).some((f) => f.endsWith('.bson')),
+      'a snapshot was written',
+    );
+    await db.collection<AnyDoc>('a').insertOne({ k: -1, after: true });
+    const before = await contents(store.uri);
+    await client.close();
+    await store.close();
+    store = await startEmbeddedMongo({ dataDir: dir });
+    assert.deepEqual(await contents(store.uri), before);
+  });
+
   it('when a journal record is a batch of raw inserts into a collection dropped later, then the restart replays it and the drop', async () => {
     store = await startEmbeddedMongo({ dataDir: dir });
     const client = await MongoClient.connect(store.uri);

@@ -133,8 +133,9 @@ export class Catalog {
   }
 
   /**
-   * Applies a journal record from its BSON when it holds only inserts and replacements carried as
-   * stored bytes ({o: 'i', ns, b} and {o: 'u', ns, b}: what WriteBatch writes),
+   * Applies a journal or snapshot record from its BSON when it holds only inserts and
+   * replacements carried as stored bytes ({o: 'i', ns, b} and {o: 'u', ns, b}, what WriteBatch
+   * writes; {o: 'ib', ns, bs}, a snapshot's batch of concatenated documents),
    * so a batch of 10,000 inserts makes no object per op; returns false, having changed nothing,
    * for any other record (it is then decoded and applied by applyRecord). Recovery only.
    */
@@ -160,7 +161,13 @@ export class Catalog {
         continue;
       }
       if (!coll) throw new Error(`journal refers to missing collection ${ns}`);
-      this.putBytes(coll, bytes);
+      if (ops[i] === OP_I) this.putBytes(coll, bytes);
+      else
+        for (let p = 0; p < bytes.length;) {
+          const n = readInt32(bytes, p);
+          this.putBytes(coll, bytes.subarray(p, p + n));
+          p += n;
+        }
     }
     return true;
   }
@@ -399,10 +406,11 @@ export function idKeyOfBson(b: Uint8Array): string | undefined {
 
 const OP_I = 1;
 const OP_U = 2;
+const OP_IB = 3;
 
 /**
- * The ops of a record {ops: [...]} whose every op is {o: 'i' | 'u', ns, b} with the fields in
- * that order and a subtype-0 binary: five numbers per op (kind, ns start and
+ * The ops of a record {ops: [...]} whose every op is {o: 'i' | 'u', ns, b} or {o: 'ib', ns, bs}
+ * with the fields in that order and a subtype-0 binary: five numbers per op (kind, ns start and
  * end, bytes start and end, offsets into `b`), or undefined for any other record.
  */
 function parseByteOps(b: Buffer): number[] | undefined {
@@ -424,7 +432,7 @@ function parseByteOps(b: Buffer): number[] | undefined {
     q += 3;
     const oLen = readInt32(b, q);
     const o = b.toString('latin1', q + 4, q + 4 + oLen - 1);
-    const kind = o === 'i' ? OP_I : o === 'u' ? OP_U : 0;
+    const kind = o === 'i' ? OP_I : o === 'u' ? OP_U : o === 'ib' ? OP_IB : 0;
     if (kind === 0) return undefined;
     q += 4 + oLen;
     // ns
@@ -433,9 +441,10 @@ function parseByteOps(b: Buffer): number[] | undefined {
     const nsLen = readInt32(b, q);
     const nsStart = q + 4;
     q = nsStart + nsLen;
-    // b
-    if (b[q] !== 0x05 || b[q + 1] !== 0x62 || b[q + 2] !== 0) return undefined;
-    q += 3;
+    // b, or bs for a batch
+    if (b[q] !== 0x05 || b[q + 1] !== 0x62) return undefined;
+    if (kind === OP_IB ? b[q + 2] !== 0x73 || b[q + 3] !== 0 : b[q + 2] !== 0) return undefined;
+    q += kind === OP_IB ? 4 : 3;
     const len = readInt32(b, q);
     if (b[q + 4] !== 0) return undefined;
     const start = q + 5;

@@ -70,6 +70,8 @@ export async function openDurableStorage(
 
 /** Marks the end of a complete snapshot; a snapshot without it is not a snapshot. */
 const SNAPSHOT_END = '$snapshotEnd';
+/** The marker's first element name as it is in its BSON. */
+const END_NAME = Buffer.from(SNAPSHOT_END + '\0');
 
 const snapshotName = (gen: number): string => `snapshot-${String(gen).padStart(6, '0')}.bson`;
 const tmpSnapshotName = (gen: number): string => `snapshot-${String(gen).padStart(6, '0')}.tmp`;
@@ -167,7 +169,7 @@ class FileStore implements FileStorage {
 
     const snapshot = snapshots.get(base);
     const snapshotRecords = snapshot
-      ? this.replaySnapshot(path.join(this.dir, snapshot), apply)
+      ? this.replaySnapshot(path.join(this.dir, snapshot), apply, applyBytes)
       : 0;
     let journalRecords = 0;
     let truncatedBytes = 0;
@@ -192,10 +194,15 @@ class FileStore implements FileStorage {
     };
   }
 
-  private replaySnapshot(file: string, apply: (record: Document) => void): number {
+  private replaySnapshot(
+    file: string,
+    apply: (record: Document) => void,
+    applyBytes?: (payload: Buffer) => boolean,
+  ): number {
     const fd = fs.openSync(file, 'r');
     try {
       const r = new ChunkedReader(fd, fs.fstatSync(fd).size, this.chunkBytes);
+      if (applyBytes) return this.replaySnapshotBytes(file, r, apply, applyBytes);
       // Hold each record back by one so the last one (the end marker) is never applied.
       let held: Document | null = null;
       let records = 0;
@@ -220,6 +227,41 @@ class FileStore implements FileStorage {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * replaySnapshot with `applyBytes` offered each record first: the end marker is told from a
+   * record by its first field's name, so records need not be decoded to be held back by one
+   * (and no copy of each payload is made only to be thrown away).
+   */
+  private replaySnapshotBytes(
+    file: string,
+    r: ChunkedReader,
+    apply: (record: Document) => void,
+    applyBytes: (payload: Buffer) => boolean,
+  ): number {
+    let records = 0;
+    let end: Document | null = null;
+    let pos = 0;
+    while (pos < r.size) {
+      const check = checkFrame(r, pos);
+      if (!check.ok)
+        throw new Error(`snapshot ${file} is corrupt at byte offset ${pos}: ${check.problem}`);
+      if (end !== null) throw new Error(`snapshot ${file} has records after its end marker`);
+      const payload = r.bytes(pos + HEADER_BYTES, check.payloadLength);
+      if (payload.subarray(5, 5 + END_NAME.length).equals(END_NAME))
+        end = this.decode(r, pos, check.payloadLength, file);
+      else {
+        if (!this.applyRaw(applyBytes, r, pos, check.payloadLength, file))
+          this.apply(apply, this.decode(r, pos, check.payloadLength, file), file, pos);
+        records++;
+      }
+      pos += HEADER_BYTES + check.payloadLength;
+    }
+    if (end === null || Number(end[SNAPSHOT_END]) !== 1 || Number(end.records) !== records) {
+      throw new Error(`snapshot ${file} is incomplete: no valid end marker`);
+    }
+    return records;
   }
 
   /** Replays a journal; the last one gets a torn tail cut and its fd kept open for appends. */
