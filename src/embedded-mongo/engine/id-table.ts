@@ -5,8 +5,9 @@
  * key costs one slot of each typed array, one table cell and its string (shared with the indexes).
  *
  * Slots are numbered in insertion order; a key set again keeps its slot (as a Map keeps its
- * position), a deleted one leaves a hole that walks skip. Holes are squeezed out once they
- * outnumber the live keys; walks under way are moved to the same place in the new numbering,
+ * position), a deleted one leaves a hole that walks skip. When the slots run out and holes are at
+ * least half of them, they are squeezed out instead of growing; walks under way are moved to the
+ * same place in the new numbering,
  * so a walk sees what a Map iterator would: every key present throughout, keys added meanwhile
  * (at the end), never a removed one.
  */
@@ -70,7 +71,13 @@ export class IdTable {
 
   /** Adds a key known to be absent (the caller checked with `has`). */
   private append(key: string, h: number, loc: number): void {
-    if (this.slots === this.hashAt.length) this.growSlots();
+    // Out of slots: squeeze the holes out if they are as many as the live keys, else grow. Both
+    // cost a pass over the slots, so deletes themselves never do (a deleteMany stays in slices).
+    if (this.slots === this.hashAt.length) {
+      const holes = this.slots - this.live;
+      if (holes >= this.live && holes >= this.minHoles) this.squeeze();
+      else this.growSlots();
+    }
     const s = this.slots++;
     this.keyAt[s] = key;
     this.hashAt[s] = h;
@@ -96,9 +103,7 @@ export class IdTable {
     this.table[c] = TOMBSTONE;
     this.keyAt[s] = undefined;
     this.live--;
-    const loc = this.locAt[s]!;
-    if (this.slots - this.live > Math.max(this.live, this.minHoles)) this.squeeze();
-    return loc;
+    return this.locAt[s]!;
   }
 
   /**

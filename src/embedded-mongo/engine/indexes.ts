@@ -273,7 +273,7 @@ export class Index {
    */
   *loadSorted(entries: IndexEntries, inOneStep = false): Sliced<unknown[][]> {
     const { keys, ids } = entries;
-    const cmp = this.positionOrder(keys, ids);
+    const cmp = yield* this.positionOrder(keys, ids);
     let sortedKeys: unknown[] = keys;
     let sortedIds: string[] = ids;
     // Keys often come in order already (a counter, a creation time): one pass checks it.
@@ -318,7 +318,7 @@ export class Index {
    * one-field index's keys are all numbers (no NaN) or all valid dates, they are compared as
    * doubles from a typed array, as compareValues would order them, without its type dispatch.
    */
-  private positionOrder(keys: unknown[], ids: string[]): (a: number, b: number) => number {
+  private *positionOrder(keys: unknown[], ids: string[]): Sliced<(a: number, b: number) => number> {
     const list = this.list;
     const general = (a: number, b: number): number =>
       list.compareEntries(keys[a], ids[a]!, keys[b], ids[b]!);
@@ -330,6 +330,7 @@ export class Index {
       const n = numbers ? (typeof k === 'number' ? k : NaN) : k instanceof Date ? k.getTime() : NaN;
       if (n !== n) return general;
       asNumbers[i] = n;
+      if ((i & 65535) === 65535) yield PAUSE;
     }
     const dir = this.fields[0]![1];
     return (a, b) => {
