@@ -4,7 +4,8 @@
  * forces a GC, writes a heap snapshot and prints its largest groups (bench/heapsnapshot-top.ts).
  *   BENCH_DOCS=200000 BENCH_HEAP_SNAPSHOT=/tmp/store.heapsnapshot npx tsx bench/store-heap-probe.ts
  * BENCH_KEEP_DATA=<dir> keeps the data directory there (to profile a restart on it);
- * BENCH_HEAP_SNAPSHOT=none skips the snapshot (memory figures only).
+ * BENCH_HEAP_SNAPSHOT=none skips the snapshot (memory figures only); BENCH_IDLE_MS=<ms> waits that
+ * long, the store idle, before the probe.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,13 +40,16 @@ async function main(): Promise<void> {
       });
     await coll.insertMany(batch, { ordered: false });
   }
+  // BENCH_IDLE_MS: let the store sit idle first (V8's memory reducer runs on an idle process).
+  await new Promise((r) => setTimeout(r, Number(process.env.BENCH_IDLE_MS ?? 0)));
   process.kill(store.pid, 'SIGUSR2');
-  while (!store.stderr().includes('PROBE-MEM')) await new Promise((r) => setTimeout(r, 200));
+  while (!store.stderr().includes('PROBE-SPACES')) await new Promise((r) => setTimeout(r, 200));
   process.stdout.write(
     store
       .stderr()
       .split('\n')
-      .find((l) => l.startsWith('PROBE-MEM')) + '\n',
+      .filter((l) => l.startsWith('PROBE-'))
+      .join('\n') + '\n',
   );
   await client.close();
   await store.stop();

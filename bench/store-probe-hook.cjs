@@ -17,6 +17,14 @@ process.on('SIGUSR2', () => {
   process.stderr.write(
     `PROBE-MEM rss=${m.rss} heapUsed=${m.heapUsed} heapTotal=${m.heapTotal} external=${m.external} arrayBuffers=${m.arrayBuffers} gc=${typeof global.gc === 'function'}\n`,
   );
+  // Per heap space (MiB committed/used), to tell fragmentation and young-generation room from live data.
+  const spaces = v8
+    .getHeapSpaceStatistics()
+    .map(
+      (s) =>
+        `${s.space_name}=${(s.physical_space_size / 1048576).toFixed(1)}/${(s.space_used_size / 1048576).toFixed(1)}`,
+    );
+  process.stderr.write(`PROBE-SPACES ${spaces.join(' ')}\n`);
 });
 
 let session = null;

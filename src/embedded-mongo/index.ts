@@ -72,7 +72,10 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promi
   let recovery;
   try {
     catalog.beginRecovery();
-    recovery = storage.recover((record) => catalog.applyRecord(record));
+    recovery = storage.recover(
+      (record) => catalog.applyRecord(record),
+      (bytes) => catalog.applyRecordBytes(bytes),
+    );
     catalog.endRecovery();
   } catch (e) {
     await storage.close();

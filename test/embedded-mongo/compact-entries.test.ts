@@ -19,6 +19,37 @@ const byEntry = (a: Entry, b: Entry): number =>
   a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 
 describe('embedded mongo: packed index entries and compact id keys', () => {
+  it('when entries are appended in key order and then inserted and deleted anywhere, then the list stays the sorted array', () => {
+    const list = new SortedList<number>((a, b) => a - b);
+    const model: Entry[] = [];
+    for (let i = 0; i < 5000; i++) {
+      list.insert(i, `id${i}`);
+      model.push([i, `id${i}`]);
+    }
+    let x = 7;
+    for (let j = 0; j < 3000; j++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const k = x % 6000;
+      if (j % 3 === 0) {
+        const at = model.findIndex((e) => e[0] === k && e[1] === `id${k}`);
+        assert.equal(list.delete(k, `id${k}`), at >= 0);
+        if (at >= 0) model.splice(at, 1);
+      } else if (!model.some((e) => e[0] === k && e[1] === `x${j}`)) {
+        list.insert(k, `x${j}`);
+        model.push([k, `x${j}`]);
+        model.sort(byEntry);
+      }
+    }
+    assert.deepEqual([...list.entries()], model);
+    assert.equal(list.size, model.length);
+    const lo = (k: number): number => k - 1000;
+    const hi = (k: number): number => k - 1200;
+    assert.deepEqual(
+      [...list.range(lo, hi)],
+      model.filter((e) => e[0] >= 1000 && e[0] <= 1200).map((e) => e[1]),
+    );
+  });
+
   it('when entries are inserted and deleted in any order, then the list holds and ranges them as a sorted array would', () => {
     const op = fc.oneof(
       fc.tuple(

@@ -1,6 +1,6 @@
 /**
  * A collection's documents as BSON bytes: packed into large slabs and addressed by a number, so a
- * small document costs its bytes plus one Map entry instead of a tree of JS objects. Documents
+ * small document costs its bytes plus one id-table slot instead of a tree of JS objects. Documents
  * are decoded on demand (a small cache keeps the recently used ones) and go back to clients as
  * the bytes they were stored as.
  *
@@ -9,6 +9,7 @@
  * reclaimed by moving the live documents of mostly-dead slabs, a few at a time (see `reclaim`).
  */
 import { deserialize, serialize, setInternalBufferSize, calculateObjectSize, Double } from 'bson';
+import { IdTable } from './id-table';
 import { CHECK_EVERY, PAUSE, type Sliced } from './slices';
 import type { Doc } from './values';
 
@@ -90,6 +91,41 @@ export function decodeTopFields(
   }
   mini[w] = 0;
   return normalize(deserialize(mini, FIDELITY)) as Doc;
+}
+
+/** topScalar's answers besides a value: the field is absent, or not a scalar decoded here. */
+export const ABSENT: unique symbol = Symbol('absent');
+export const NOT_SCALAR_FIELD: unique symbol = Symbol('not a scalar');
+
+/**
+ * One top-level field of a stored document read straight from its bytes (an index build reads
+ * only its key, with no object made): the value as decodeBson gives it when it is a scalar
+ * scalarAt decodes, ABSENT when the document has no such field, NOT_SCALAR_FIELD otherwise
+ * (arrays, documents, rarer types, non-ASCII strings: the caller decodes those).
+ */
+export function topScalar(
+  b: Buffer,
+  index: number,
+  name: Buffer,
+): unknown | typeof ABSENT | typeof NOT_SCALAR_FIELD {
+  const end = index + b.readInt32LE(index) - 1;
+  const n = name.length;
+  let p = index + 4;
+  while (p < end) {
+    const type = b[p++]!;
+    const nameStart = p;
+    while (b[p] !== 0) p++;
+    const match = p - nameStart === n && b.compare(name, 0, n, nameStart, p) === 0;
+    p++;
+    const size = valueSize(b, p, type);
+    if (size < 0) return NOT_SCALAR_FIELD;
+    if (match) {
+      const v = scalarAt(b, p, type, size);
+      return v === NOT_SCALAR ? NOT_SCALAR_FIELD : v;
+    }
+    p += size;
+  }
+  return ABSENT;
 }
 
 function readInt32(buf: Uint8Array, p: number): number {
@@ -215,11 +251,13 @@ export interface StoreView {
   decode(i: number): Doc;
   /** Only the named top-level fields (see decodeTopFields). */
   decodeFields(i: number, names: ReadonlySet<string>): Doc;
+  /** One top-level field (see topScalar); `name` is its UTF-8 bytes. */
+  field(i: number, name: Buffer): unknown;
   readonly length: number;
 }
 
 export class BsonStore {
-  private readonly locs = new Map<string, number>();
+  private readonly locs = new IdTable();
   private readonly slabs: (Buffer | null)[] = [];
   /** Live bytes per slab. */
   private readonly live: number[] = [];
@@ -296,21 +334,20 @@ export class BsonStore {
    */
   addNew(key: string, bson: Uint8Array): boolean {
     if (this.locs.has(key)) return false;
-    this.locs.set(key, this.write(bson));
+    this.locs.add(key, this.write(bson));
     return true;
   }
 
   delete(key: string): boolean {
-    const old = this.locs.get(key);
+    const old = this.locs.delete(key);
     if (old === undefined) return false;
     this.release(old);
-    this.locs.delete(key);
     this.cache.delete(key);
     return true;
   }
 
   /**
-   * Every stored document's bytes in key order, walking the Map's own entries (no lookup per
+   * Every stored document's bytes in key order, walking the table's own slots (no lookup per
    * document, which at a million documents was most of a scan's cost in the store); like
    * `keys()`, documents written during the walk may be reached, removed ones are not.
    */
@@ -318,7 +355,7 @@ export class BsonStore {
     for (const loc of this.locs.values()) yield this.bytesAt(loc);
   }
 
-  keys(): IterableIterator<string> {
+  keys(): Generator<string, void, void> {
     return this.locs.keys();
   }
 
@@ -343,8 +380,7 @@ export class BsonStore {
 
   /** Keys and locations now; slabs are append-only, so the view reads this moment's bytes later too. */
   view(): StoreView {
-    const keys = Array.from(this.locs.keys());
-    const locs = Array.from(this.locs.values());
+    const { keys, locs } = this.locs.snapshot();
     const slabs = this.slabs.slice();
     const at = (i: number): [Buffer, number] => {
       const loc = locs[i]!;
@@ -364,6 +400,10 @@ export class BsonStore {
       decodeFields: (i, names) => {
         const [slab, off] = at(i);
         return decodeTopFields(slab, off, names) ?? decodeBson(slab, off);
+      },
+      field: (i, name) => {
+        const loc = locs[i]!;
+        return topScalar(slabs[Math.floor(loc / SLAB_BYTES)]!, loc % SLAB_BYTES, name);
       },
     };
   }
@@ -463,7 +503,7 @@ export class BsonStore {
 
   /**
    * Moves the live documents of shared slabs that are more than half dead into the current slab,
-   * in slices (a Map iterates entries set during the walk in place, so writes may go on); the
+   * in slices (the table's walk sees entries set during it in place, so writes may go on); the
    * emptied slabs are then freed by `release`.
    */
   *reclaim(): Sliced<void> {
@@ -475,7 +515,7 @@ export class BsonStore {
     this.deadBytes = 0;
     if (condemned.size === 0) return;
     let n = 0;
-    for (const [key, loc] of this.locs) {
+    for (const [key, loc] of this.locs.entries()) {
       if (condemned.has(Math.floor(loc / SLAB_BYTES))) {
         const bytes = Buffer.from(this.bytesAt(loc)); // copied: the write may free its slab
         this.release(loc);

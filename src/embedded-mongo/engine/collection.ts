@@ -16,7 +16,15 @@ import {
   type Matcher,
   type SortSpec,
 } from './query';
-import { CHECK_EVERY, collect, PAUSE, type Pause, type Scan, type Sliced } from './slices';
+import {
+  CHECK_EVERY,
+  collect,
+  PAUSE,
+  runToEnd,
+  type Pause,
+  type Scan,
+  type Sliced,
+} from './slices';
 import { idKey, isPlainObject, typeRank, type Doc } from './values';
 import { BsonStore, decodeBson } from './bson-store';
 
@@ -205,11 +213,7 @@ export class Collection {
     this.builds.add(changed);
     let handedOver = false;
     try {
-      const fields = ix.topFields;
-      const entries = yield* ix.entriesFor(
-        view.keys,
-        fields ? (i) => view.decodeFields(i, fields) : view.decode,
-      );
+      const entries = yield* ix.entriesOfView(view);
       const suspects = yield* ix.loadSorted(entries);
       handedOver = true;
       return {
@@ -247,23 +251,11 @@ export class Collection {
   rebuildIndexes(): void {
     if (this.indexes.size === 0) return;
     const view = this.docs.view();
-    // Only the fields the indexes read are decoded (all of a document for a partial index).
-    const fields = new Set<string>();
-    let whole = false;
-    for (const ix of this.indexes.values())
-      if (ix.topFields) for (const f of ix.topFields) fields.add(f);
-      else whole = true;
-    const pairs = function* (): Generator<[string, Doc]> {
-      for (let i = 0; i < view.length; i++)
-        yield [view.keys[i]!, whole ? view.decode(i) : view.decodeFields(i, fields)];
-    };
-    if (this.indexes.size === 1) {
-      for (const ix of this.indexes.values()) ix.rebuild(pairs());
-      return;
+    // Each index reads what it needs of the stored bytes (see Index.entriesOfView), then sorts in bulk.
+    for (const ix of this.indexes.values()) {
+      const suspects = runToEnd(ix.loadSorted(runToEnd(ix.entriesOfView(view)), true));
+      ix.checkStillUnique(suspects);
     }
-    // Several indexes: decode each document once for all of them.
-    const decoded = [...pairs()];
-    for (const ix of this.indexes.values()) ix.rebuild(decoded);
   }
 
   findIndexByKey(key: Doc): Index | undefined {

@@ -3,6 +3,7 @@
  * variants. Null and missing are the same key (as in MongoDB), so two documents without a
  * uniquely indexed field collide unless the index is sparse or partial.
  */
+import { ABSENT, NOT_SCALAR_FIELD, type StoreView } from './bson-store';
 import { compileFilter, type Matcher } from './query';
 import { DuplicateKeyError, MongoServerError, Codes, unsupported } from '../errors';
 import { SortedList } from './sorted-list';
@@ -108,6 +109,8 @@ export class Index {
   /** Keys packed (see `pack`): a one-field index stores the value itself, not a 1-tuple. */
   private list: SortedList<unknown>;
   private readonly single: boolean;
+  /** For a one-field index on a top-level field (not partial): the field's UTF-8 name, so a build reads keys from the stored bytes. */
+  private readonly byteField: Buffer | null;
 
   constructor(
     readonly spec: IndexSpec,
@@ -119,6 +122,8 @@ export class Index {
       : null;
     this.single = this.fields.length === 1;
     this.topFields = this.partial ? null : new Set(this.fields.map(([f]) => f.split('.')[0]!));
+    const f = this.fields[0]![0];
+    this.byteField = this.single && !this.partial && !f.includes('.') ? Buffer.from(f) : null;
     this.list = new SortedList<unknown>(this.comparePacked);
   }
 
@@ -232,24 +237,63 @@ export class Index {
   }
 
   /**
-   * Sorts the entries into this index, in slices. For a unique index, returns the keys held by
+   * The entries of a view's documents, in slices. A one-field index on a top-level field reads
+   * each key from the stored bytes when it is a scalar (the same key keysFor gives: a scalar is
+   * its own key, a missing field is null unless the index is sparse); other documents, and other
+   * indexes, decode the fields they read.
+   */
+  *entriesOfView(view: StoreView): Sliced<IndexEntries> {
+    const name = this.byteField;
+    if (!name) {
+      const fields = this.topFields;
+      return yield* this.entriesFor(
+        view.keys,
+        fields ? (i) => view.decodeFields(i, fields) : view.decode,
+      );
+    }
+    const entries: IndexEntries = { keys: [], ids: [] };
+    const sparse = this.spec.sparse === true;
+    for (let i = 0; i < view.length; i++) {
+      const v = view.field(i, name);
+      if (v === NOT_SCALAR_FIELD)
+        this.collect(entries, view.decodeFields(i, this.topFields!), view.keys[i]!);
+      else if (v !== ABSENT || !sparse) {
+        entries.keys.push(v === ABSENT ? null : v);
+        entries.ids.push(view.keys[i]!);
+      }
+      if ((i & 4095) === 4095) yield PAUSE;
+    }
+    return entries;
+  }
+
+  /**
+   * Sorts the entries into this index, in slices (or `inOneStep`, when nothing else may run meanwhile). For a unique index, returns the keys held by
    * more than one document (in index order): a build fails on them unless writes made during it
    * resolved them (see checkStillUnique).
    */
-  *loadSorted(entries: IndexEntries): Sliced<unknown[][]> {
+  *loadSorted(entries: IndexEntries, inOneStep = false): Sliced<unknown[][]> {
     const { keys, ids } = entries;
-    // Sorted as a permutation of positions (small integers), so no entry objects are made.
-    const order = Array.from({ length: keys.length }, (_, i) => i);
-    const list = this.list;
-    const sorted = yield* sortInSlices(order, (a, b) =>
-      list.compareEntries(keys[a], ids[a]!, keys[b], ids[b]!),
-    );
-    const sortedKeys: unknown[] = [];
-    const sortedIds: string[] = [];
-    for (let i = 0; i < sorted.length; i++) {
-      sortedKeys.push(keys[sorted[i]!]);
-      sortedIds.push(ids[sorted[i]!]!);
-      if ((i & 65535) === 65535) yield PAUSE;
+    const cmp = yield* this.positionOrder(keys, ids);
+    let sortedKeys: unknown[] = keys;
+    let sortedIds: string[] = ids;
+    // Keys often come in order already (a counter, a creation time): one pass checks it.
+    let inOrder = true;
+    for (let i = 1; i < keys.length && inOrder; i++) {
+      inOrder = cmp(i - 1, i) <= 0;
+      if ((i & 65535) === 0) yield PAUSE;
+    }
+    if (!inOrder) {
+      // Sorted as a permutation of positions (small integers), so no entry objects are made.
+      const order = Array.from({ length: keys.length }, (_, i) => i);
+      // In one step (recovery) the engine's own sort takes the runs already in order as they are.
+      const sorted = inOneStep ? order.sort(cmp) : yield* sortInSlices(order, cmp);
+      sortedKeys = [];
+      sortedIds = [];
+      for (let i = 0; i < sorted.length; i++) {
+        sortedKeys.push(keys[sorted[i]!]);
+        sortedIds.push(ids[sorted[i]!]!);
+        if ((i & 65535) === 65535) yield PAUSE;
+      }
     }
     const suspects: unknown[][] = [];
     if (this.spec.unique) {
@@ -267,6 +311,36 @@ export class Index {
     }
     this.list = SortedList.fromSorted(sortedKeys, sortedIds, this.comparePacked);
     return suspects;
+  }
+
+  /**
+   * Entry order of positions in a build's arrays: the list's own order (key, then id). When a
+   * one-field index's keys are all numbers (no NaN) or all valid dates, they are compared as
+   * doubles from a typed array, as compareValues would order them, without its type dispatch.
+   */
+  private *positionOrder(keys: unknown[], ids: string[]): Sliced<(a: number, b: number) => number> {
+    const list = this.list;
+    const general = (a: number, b: number): number =>
+      list.compareEntries(keys[a], ids[a]!, keys[b], ids[b]!);
+    if (!this.single || keys.length < 2) return general;
+    const asNumbers = new Float64Array(keys.length);
+    const numbers = typeof keys[0] === 'number';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const n = numbers ? (typeof k === 'number' ? k : NaN) : k instanceof Date ? k.getTime() : NaN;
+      if (n !== n) return general;
+      asNumbers[i] = n;
+      if ((i & 65535) === 65535) yield PAUSE;
+    }
+    const dir = this.fields[0]![1];
+    return (a, b) => {
+      const x = asNumbers[a]!;
+      const y = asNumbers[b]!;
+      if (x !== y) return x < y ? -dir : dir;
+      const ia = ids[a]!;
+      const ib = ids[b]!;
+      return ia < ib ? -1 : ia > ib ? 1 : 0;
+    };
   }
 
   /** Throws E11000 for the first of these keys that more than one document still holds. */

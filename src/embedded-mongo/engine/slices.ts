@@ -68,6 +68,14 @@ export function* sortInSlices<T>(items: T[], cmp: (a: T, b: T) => number): Slice
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
       const hi = Math.min(lo + 2 * width, n);
+      if (mid < hi && cmp(src[mid - 1]!, src[mid]!) <= 0) {
+        // The two runs are in order already (keys that mostly came sorted): copied as they are.
+        for (let k = lo; k < hi; k++) {
+          dst.push(src[k]!);
+          if ((k & 65535) === 65535) yield PAUSE;
+        }
+        continue;
+      }
       let i = lo;
       let j = mid;
       for (let k = lo; k < hi; k++) {

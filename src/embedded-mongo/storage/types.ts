@@ -13,8 +13,16 @@ import type { Document } from 'bson';
  * "apply snapshot records, then journal records" with one `apply` function.
  */
 export interface DurableStorage {
-  /** Replays snapshot + journal through `apply`, truncating a torn journal tail. Call once, before any append. */
-  recover(apply: (record: Document) => void): RecoveryStats;
+  /**
+   * Replays snapshot + journal through `apply`, truncating a torn journal tail. Call once, before
+   * any append. `applyBytes`, if given, is offered each record's BSON first (a view valid only
+   * during the call): it applies the record and returns true, or returns false having changed
+   * nothing, and the record is decoded for `apply`.
+   */
+  recover(
+    apply: (record: Document) => void,
+    applyBytes?: (payload: Buffer) => boolean,
+  ): RecoveryStats;
   /**
    * Resolves once the record is on disk (fsync); many appends share one fsync. Call it in the same
    * synchronous step that changed memory (no await in between), or a compaction's dump could
