@@ -5,8 +5,13 @@
  */
 import type { Writable } from 'node:stream';
 import type ExcelJSModule from 'exceljs';
+import { csvCell } from './csv-cell';
+import { pickRowFields } from './bson-pick';
+import { csvBsonEncoder } from './csv-bson';
 import { RosterWriter } from './pdf';
-import type { ExportColumn, ExportQuery, ExportRow } from './rows';
+import { toRow, type ExportColumn, type ExportQuery, type ExportRow } from './rows';
+
+export { csvCell };
 
 export type ExportFormat = 'csv' | 'xlsx' | 'json' | 'ndjson' | 'pdf';
 
@@ -28,6 +33,8 @@ export const FILE_EXTENSIONS: Record<ExportFormat, string> = {
 
 export interface RowWriter {
   writeRows(rows: ExportRow[]): Promise<void>;
+  /** Writes stored pledges given as their BSON bytes (a writer that reads them itself: CSV). */
+  writeDocs?(docs: Buffer[]): Promise<void>;
   /** Writes what remains and ends the sink. */
   end(): Promise<void>;
 }
@@ -91,25 +98,11 @@ function endSink(sink: Writable, chunk?: string | Buffer): Promise<void> {
   });
 }
 
-const FORMULA_START = new Set([
-  0x3d /* = */, 0x2b /* + */, 0x2d /* - */, 0x40 /* @ */, 0x09 /* tab */, 0x0d /* CR */,
-]);
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/**
- * A CSV cell: RFC 4180 quoting, and text a spreadsheet would run as a formula (starting with
- * = + - @ or a tab / carriage return) is prefixed with an apostrophe (OWASP's advice). Numbers
- * are data, written as they are.
- */
-export function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return String(v);
-  let s = String(v);
-  if (FORMULA_START.has(s.charCodeAt(0))) s = `'${s}`;
-  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvWriter(sink: Writable, columns: ExportColumn[]): RowWriter {
+export function csvWriter(
+  sink: Writable,
+  columns: ExportColumn[],
+  withContacts = false,
+): RowWriter {
   // The BOM makes Excel read the file as UTF-8 (Chinese otherwise shows as mojibake).
   let header: string | null =
     '\uFEFF' + columns.map((c) => csvCell(`${c.zh} ${c.en}`)).join(',') + '\r\n';
@@ -119,13 +112,27 @@ export function csvWriter(sink: Writable, columns: ExportColumn[]): RowWriter {
     for (let i = 1; i < keys.length; i++) s += ',' + csvCell(row[keys[i]!]);
     return s + '\r\n';
   };
+  const encoder = csvBsonEncoder(columns, withContacts);
+  const general = (doc: Buffer): string => line(toRow(pickRowFields(doc), withContacts));
+  const takeHeader = (): string => {
+    const h = header ?? '';
+    header = null;
+    return h;
+  };
   return {
     async writeRows(rows) {
-      let out = header ?? '';
-      header = null;
+      let out = takeHeader();
       for (const r of rows) out += line(r);
       await put(sink, out);
     },
+    ...(encoder.supported && {
+      async writeDocs(docs: Buffer[]) {
+        const h = takeHeader();
+        // One buffer per batch, the lines copied from the documents' bytes (see csv-bson.ts).
+        const lines = encoder.lines(docs, general);
+        await put(sink, h ? Buffer.concat([Buffer.from(h, 'utf8'), lines]) : lines);
+      },
+    }),
     async end() {
       await endSink(sink, header ?? undefined);
     },
@@ -224,7 +231,7 @@ export function pdfWriter(sink: Writable, opts: WriterOptions): RowWriter {
 export function writerFor(format: ExportFormat, sink: Writable, opts: WriterOptions): RowWriter {
   switch (format) {
     case 'csv':
-      return csvWriter(sink, opts.columns);
+      return csvWriter(sink, opts.columns, opts.query.includeContacts === '1');
     case 'xlsx':
       return xlsxWriter(sink, opts.columns);
     case 'json':
