@@ -4,11 +4,11 @@
  * the XLSX and PDF writers' small buffers) in memory.
  */
 import type { Writable } from 'node:stream';
-import type ExcelJSModule from 'exceljs';
 import { csvCell } from './csv-cell';
 import { pickRowFields } from './bson-pick';
 import { csvBsonEncoder } from './csv-bson';
 import { RosterWriter } from './pdf';
+import { xlsxSheetWriter } from './xlsx';
 import { toRow, type ExportColumn, type ExportQuery, type ExportRow } from './rows';
 
 export { csvCell };
@@ -166,48 +166,19 @@ export function jsonWriter(sink: Writable, columns: ExportColumn[], ndjson: bool
   };
 }
 
-/**
- * XLSX through exceljs's streaming WorkbookWriter: rows are committed (serialised and handed to
- * the zip) as they come. Header row in bold, frozen below it, column widths from the columns.
- * Cells are typed values (strings stay strings), so formula injection cannot happen here.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const XML_ILLEGAL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
-
+/** XLSX (src/exports/xlsx.ts): the sheet's XML deflated into a streamed ZIP, waiting while the sink is full. */
 export function xlsxWriter(
   sink: Writable,
   columns: ExportColumn[],
   sheetName = '签署企业 Signatories',
+  created = new Date(),
 ): RowWriter {
-  // Loaded on the first XLSX export (10 MB of RSS an instance serving none need not hold).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: sink,
-    useStyles: true,
-    useSharedStrings: false,
-  });
-  wb.creator = 'EQI registry';
-  const ws = wb.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
-  ws.columns = columns.map((c) => ({ header: `${c.zh} ${c.en}`, key: c.key, width: c.width }));
-  ws.getRow(1).font = { bold: true };
-  ws.getRow(1).commit();
-  const keys = columns.map((c) => c.key);
-  // XML 1.0 cannot carry most control characters: one in a cell would make the file unreadable.
-  const cell = (v: unknown) =>
-    typeof v === 'string' ? v.replace(XML_ILLEGAL, '\ufffd') : (v ?? null);
+  const sheet = xlsxSheetWriter((chunk) => put(sink, chunk), columns, sheetName, created);
   return {
-    async writeRows(rows) {
-      for (const r of rows) ws.addRow(keys.map((k) => cell(r[k]))).commit();
-      // exceljs hands data to its zip without waiting; let the zip compress and write what it
-      // holds (an event-loop turn) and wait while the sink is full, so nothing piles up.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await drained(sink);
-    },
+    writeRows: (rows) => sheet.writeRows(rows),
     async end() {
-      if (sink.destroyed) throw new SinkClosedError();
-      ws.commit();
-      await wb.commit();
+      await sheet.end();
+      await endSink(sink);
     },
   };
 }
@@ -233,7 +204,7 @@ export function writerFor(format: ExportFormat, sink: Writable, opts: WriterOpti
     case 'csv':
       return csvWriter(sink, opts.columns, opts.query.includeContacts === '1');
     case 'xlsx':
-      return xlsxWriter(sink, opts.columns);
+      return xlsxWriter(sink, opts.columns, undefined, opts.generatedAt);
     case 'json':
       return jsonWriter(sink, opts.columns, false);
     case 'ndjson':
