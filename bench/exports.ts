@@ -32,6 +32,8 @@
  *   BENCH_ROWS=200000 npm run bench -- exports       a quicker run (XLSX and PDF of min(N, 100,000))
  *   BENCH_EXPORTS=csv                                only these exports (csv, xlsx, pdf; comma-separated)
  *   BENCH_IDLE_SERVER=0                              skip "store CPU while the real server idles"
+ *   BENCH_APP=dist                                   the app from the built dist/ (`npm run build`)
+ *       with plain node, as deployed (under tsx the app idles at 220-530 MB)
  *   BENCH_PROFILE_DIR=/tmp/prof                      CPU profiles of the CSV export: the app's
  *       (node --cpu-prof, written when it stops) and the store's (bench/store-probe-hook.cjs,
  *       started and stopped around the download); summarise with bench/cpuprofile-top.ts.
@@ -63,6 +65,8 @@ const WANTED = new Set(
 );
 const IDLE_SERVER = process.env.BENCH_IDLE_SERVER !== '0';
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** BENCH_APP=dist: the app from the built dist/ (`npm run build`) with plain node, as deployed. */
+const APP_FROM_DIST = process.env.BENCH_APP === 'dist';
 /** 100 activations per day, so the first 100,000 rows are exactly 1,000 days. */
 const STEP_MS = 864_000;
 const JWT_SECRET = 'bench-exports-secret-0123456789abcdef0123456789';
@@ -249,7 +253,9 @@ export async function benchExports(): Promise<Figure[]> {
         ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=app-csv.cpuprofile']
         : [];
       const started = await startChild(
-        [...flags, '--require', 'tsx/cjs', __filename, '--app'],
+        APP_FROM_DIST
+          ? [...flags, '-e', distApp(path.join(__dirname, '..', 'dist'))]
+          : [...flags, '--require', 'tsx/cjs', __filename, '--app'],
         appEnv(dir, store),
       );
       app = started;
@@ -436,6 +442,31 @@ async function runApp(): Promise<void> {
     server.closeAllConnections();
     server.close(() => void registry.stop().then(() => process.exit(0)));
   });
+}
+
+/** runApp's program for the built dist/ (plain node, no tsx: the RSS a deployed instance has). */
+function distApp(dist: string): string {
+  const mod = (m: string) => JSON.stringify(path.join(dist, 'src', m));
+  return `
+const { loadConfig } = require(${mod('config')});
+const { createLogger } = require(${mod('logger')});
+const { connectDatabase } = require(${mod('db')});
+const { createRegistry } = require(${mod('registry')});
+const { createApp } = require(${mod('app')});
+(async () => {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel });
+  await connectDatabase(config.mongodbUri, logger);
+  const registry = createRegistry(config, logger, { background: false });
+  await registry.start();
+  const server = createApp({ config, logger, routes: registry.routes }).listen(0, '127.0.0.1', () =>
+    process.stdout.write('LISTENING http://127.0.0.1:' + server.address().port + '\\n'));
+  process.once('SIGTERM', () => {
+    server.closeAllConnections();
+    server.close(() => void registry.stop().then(() => process.exit(0)));
+  });
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
 }
 
 if (require.main === module) {
