@@ -14,18 +14,26 @@
  * export); the store runs in its own process and its peak RSS over the same export is reported
  * apart.
  *
- * The exports run in the real app (routes, registry, background work) started by this file in a
- * child process (`--app`) with one difference from src/server.ts: certificate issuing is
- * stopped. Its poll asks the store for `{needsCertificate: true, status: 'active', …}`, which the
- * embedded store's planner answers by walking every active pledge (the status index wins a tie
- * with the needsCertificate index), every 2 s: with a million signatories that alone keeps the
- * store busy and every figure below would measure it instead. The figure "store CPU while the
- * real server idles" shows it, measured with src/server.ts itself.
+ * The exports run in the real app (routes, registry) started by this file in a child process
+ * (`--app`) without background work (createRegistry's `background: false`): the synthetic
+ * pledges were inserted with the raw driver, without the transparency-log intents and
+ * certificates their activations would have made, as a crash would leave them, so the log's
+ * recovery pass at start read every pledge and appended a million intents (13 minutes before the
+ * app listened, and a store twice the size), and certificate issuing's poll walks every active
+ * pledge every 2 s (the embedded store's planner picks the status index). Neither is the
+ * export's work; the log and the certificates have their own benchmarks. The figure "store CPU
+ * while the real server idles" shows the poll, measured with src/server.ts itself.
+ *
+ * The machine is shared (other sessions' tests and benchmarks): beside wall seconds, each scan
+ * and export reports the CPU seconds the app, the store and this process used for it, which
+ * other load moves much less.
  *
  *   npm run bench -- exports
  *   BENCH_ROWS=200000 npm run bench -- exports       a quicker run (XLSX and PDF of min(N, 100,000))
  *   BENCH_EXPORTS=csv                                only these exports (csv, xlsx, pdf; comma-separated)
  *   BENCH_IDLE_SERVER=0                              skip "store CPU while the real server idles"
+ *   BENCH_APP=dist                                   the app from the built dist/ (`npm run build`)
+ *       with plain node, as deployed (under tsx the app idles at 220-530 MB)
  *   BENCH_PROFILE_DIR=/tmp/prof                      CPU profiles of the CSV export: the app's
  *       (node --cpu-prof, written when it stops) and the store's (bench/store-probe-hook.cjs,
  *       started and stopped around the download); summarise with bench/cpuprofile-top.ts.
@@ -57,6 +65,8 @@ const WANTED = new Set(
 );
 const IDLE_SERVER = process.env.BENCH_IDLE_SERVER !== '0';
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** BENCH_APP=dist: the app from the built dist/ (`npm run build`) with plain node, as deployed. */
+const APP_FROM_DIST = process.env.BENCH_APP === 'dist';
 /** 100 activations per day, so the first 100,000 rows are exactly 1,000 days. */
 const STEP_MS = 864_000;
 const JWT_SECRET = 'bench-exports-secret-0123456789abcdef0123456789';
@@ -226,6 +236,15 @@ export async function benchExports(): Promise<Figure[]> {
       );
     };
 
+    /** Stops the store's CPU profile (SIGWINCH) and moves it to `file` once written. */
+    const storeProfileTo = async (file: string) => {
+      fs.rmSync(storeProfile!, { force: true });
+      store.child.kill('SIGWINCH');
+      for (let i = 0; i < 300 && !fs.existsSync(storeProfile!); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
+      fs.renameSync(storeProfile!, file);
+    };
     // A fresh app process per export, so each peak RSS is that export's alone.
     const startApp = async (cpuProfile = false) => {
       await app?.stop();
@@ -234,7 +253,9 @@ export async function benchExports(): Promise<Figure[]> {
         ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=app-csv.cpuprofile']
         : [];
       const started = await startChild(
-        [...flags, '--require', 'tsx/cjs', __filename, '--app'],
+        APP_FROM_DIST
+          ? [...flags, '-e', distApp(path.join(__dirname, '..', 'dist'))]
+          : [...flags, '--require', 'tsx/cjs', __filename, '--app'],
         appEnv(dir, store),
       );
       app = started;
@@ -280,14 +301,36 @@ export async function benchExports(): Promise<Figure[]> {
       cpuProfile = false,
     ): Promise<Run & { scanRate: number }> => {
       const a = await startApp(cpuProfile);
+      const cpu = () => ({
+        app: cpuMsOf(a.pid),
+        store: cpuMsOf(store.pid),
+        bench: process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000,
+      });
+      const cpuFigure = (what2: string, c0: ReturnType<typeof cpu>): Figure => {
+        const c1 = cpu();
+        const s2 = (k: 'app' | 'store' | 'bench') => ((c1[k] - c0[k]) / 1000).toFixed(1);
+        return {
+          name: `${what2}: CPU seconds of the app ${s2('app')}, the store ${s2('store')}, this process (client) ${s2('bench')}`,
+          value: (c1.app - c0.app + c1.store - c0.store + c1.bench - c0.bench) / 1000,
+          unit: 'CPU s in all',
+        };
+      };
+      if (cpuProfile) store.child.kill('SIGWINCH');
+      const scanCpu = cpu();
       const scan = await rawScan(client);
+      const scanCpuFigure = cpuFigure('raw cursor scan', scanCpu);
+      if (cpuProfile) await storeProfileTo(path.join(PROFILE_DIR!, 'store-scan.cpuprofile'));
       if (scan.rows !== rows) throw new Error(`raw scan saw ${scan.rows} rows, expected ${rows}`);
+      const queryCpu = cpu();
       const query = await exportQueryScan(client);
       if (query.rows !== rows)
         throw new Error(`the export's query saw ${query.rows} rows, expected ${rows}`);
+      const queryCpuFigure = cpuFigure("the export's query with the raw driver", queryCpu);
       const idle = rssOf(a.pid);
       if (cpuProfile) store.child.kill('SIGWINCH');
+      const runCpu = cpu();
       const run = await download(a.url(format), token, a.pid, store.pid);
+      const runCpuFigure = cpuFigure(what, runCpu);
       if (cpuProfile) store.child.kill('SIGWINCH');
       if (run.bytes < 1000) throw new Error(`empty ${format}`);
       if (format === 'csv' && run.lines !== rows + 1)
@@ -318,6 +361,9 @@ export async function benchExports(): Promise<Figure[]> {
           baseline: scan.seconds,
         },
         ...rssFigures(what, run, idle, targetMb),
+        runCpuFigure,
+        scanCpuFigure,
+        queryCpuFigure,
       );
       return { ...run, scanRate: scan.rows / scan.seconds };
     };
@@ -376,22 +422,13 @@ export async function benchExports(): Promise<Figure[]> {
   return figures;
 }
 
-/**
- * `--app`: the registry's app as src/server.ts builds it, with certificate issuing and the
- * transparency log stopped (see above). The synthetic pledges were inserted without the log
- * intents their activations would have written, as a crash would leave them, so the log's
- * recovery pass would append a million intents (and its sequencer a million entries) during the
- * exports: during the 200,000-row CSV that was 55% of the store's CPU (updates and whole-pledge
- * cursors), the export's own getMores 13%. The log has its own benchmark (`bench -- log`).
- */
+/** `--app`: the registry's app as src/server.ts builds it, without background work (see above). */
 async function runApp(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
   await connectDatabase(config.mongodbUri!, logger);
-  const registry = createRegistry(config, logger);
+  const registry = createRegistry(config, logger, { background: false });
   await registry.start();
-  await registry.certificateIssuer.stop();
-  await registry.log.stop();
   const server = createApp({ config, logger, routes: registry.routes }).listen(
     0,
     '127.0.0.1',
@@ -405,6 +442,31 @@ async function runApp(): Promise<void> {
     server.closeAllConnections();
     server.close(() => void registry.stop().then(() => process.exit(0)));
   });
+}
+
+/** runApp's program for the built dist/ (plain node, no tsx: the RSS a deployed instance has). */
+function distApp(dist: string): string {
+  const mod = (m: string) => JSON.stringify(path.join(dist, 'src', m));
+  return `
+const { loadConfig } = require(${mod('config')});
+const { createLogger } = require(${mod('logger')});
+const { connectDatabase } = require(${mod('db')});
+const { createRegistry } = require(${mod('registry')});
+const { createApp } = require(${mod('app')});
+(async () => {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel });
+  await connectDatabase(config.mongodbUri, logger);
+  const registry = createRegistry(config, logger, { background: false });
+  await registry.start();
+  const server = createApp({ config, logger, routes: registry.routes }).listen(0, '127.0.0.1', () =>
+    process.stdout.write('LISTENING http://127.0.0.1:' + server.address().port + '\\n'));
+  process.once('SIGTERM', () => {
+    server.closeAllConnections();
+    server.close(() => void registry.stop().then(() => process.exit(0)));
+  });
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
 }
 
 if (require.main === module) {

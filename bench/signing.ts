@@ -28,6 +28,12 @@ import { nowMs, printFigures, summarize, type Figure } from './lib';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/**
+ * BENCH_INSTANCES=2: after the run with one app process, the same run (fresh store) with this
+ * many app processes on one standalone store in its own process, each pledge's requests sent to
+ * one of them in turn; the same exactness checks, and the throughput ratio of the two runs.
+ */
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 /** Waiting for the certificates of the run is given up after this long. */
 const DRAIN_LIMIT_MS = 180_000;
 
@@ -54,11 +60,13 @@ interface CpuSnapshot {
   bench: number;
 }
 
-function cpuSnapshot(appPid: number, storePid: number): CpuSnapshot {
+function cpuSnapshot(appPids: number[], storePid: number): CpuSnapshot {
   const self = process.cpuUsage();
+  const total = (f: (pid: number) => string) =>
+    appPids.reduce((sum, pid) => sum + cpuMsOf(f(pid)), 0);
   return {
-    app: cpuMsOf(`/proc/${appPid}/stat`),
-    appMain: cpuMsOf(`/proc/${appPid}/task/${appPid}/stat`),
+    app: total((pid) => `/proc/${pid}/stat`),
+    appMain: total((pid) => `/proc/${pid}/task/${pid}/stat`),
     store: cpuMsOf(`/proc/${storePid}/stat`),
     bench: (self.user + self.system) / 1000,
   };
@@ -86,6 +94,24 @@ function phaseTable(before: CommandCounts, after: CommandCounts, n: number): str
       lines.push(`          ${(v / n).toFixed(2).padStart(6)}  ${k}`);
   }
   return lines.join('\n');
+}
+
+/** The command counts of several app processes, added up. */
+async function commandCountsOf(
+  apps: Array<Parameters<typeof commandCounts>[0]>,
+): Promise<CommandCounts> {
+  const all = await Promise.all(apps.map((a) => commandCounts(a)));
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  const out: CommandCounts = { request: {}, background: {}, phases: {} };
+  for (const c of all) {
+    add(out.request, c.request);
+    add(out.background, c.background);
+    for (const [ph, counts] of Object.entries(c.phases ?? {}))
+      add((out.phases![ph] ??= {}), counts);
+  }
+  return out;
 }
 
 /** Asks the app's probe for its running command counts (SIGUSR2, one line on stdout). */
@@ -153,36 +179,67 @@ export async function benchSigning(): Promise<Figure[]> {
     requestJson(agent, `${bare.url}/echo`, 'POST', { a: 1 }),
   );
   await bare.stop();
+  agent.destroy();
+  const one = await signingRun(1, bareRps);
+  if (INSTANCES <= 1) return one.figures;
+  const many = await signingRun(INSTANCES, bareRps);
+  return [
+    ...one.figures,
+    ...many.figures,
+    {
+      name: `activated pledges/s with ${INSTANCES} app processes on one store, against 1 (same run, ${os.cpus().length} cores for all processes)`,
+      value: many.rate / one.rate,
+      unit: '×',
+      target: '≥ 1.6× when each instance has a core',
+      met: many.rate / one.rate >= 1.6,
+    },
+  ];
+}
+
+/** One signing run with `instances` app processes on a fresh store. */
+async function signingRun(
+  instances: number,
+  bareRps: number,
+): Promise<{ figures: Figure[]; rate: number }> {
+  const agent = agentFor(CLIENTS);
+  const label = instances === 1 ? '' : ` [${instances} app processes]`;
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sign-'));
   const store = await spawnEmbeddedMongo({ dataDir: path.join(dir, 'db') });
   const smtp = await startTestSmtp();
   const prof = process.env.BENCH_CPU_PROF;
-  const app = await startChild(
-    [
-      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : []),
-      '--require',
-      'tsx/cjs',
-      '--require',
-      path.join(__dirname, 'db-commands-probe.ts'),
-      path.join(__dirname, '..', 'src', 'server.ts'),
-    ],
-    {
-      NODE_ENV: 'test',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      DATA_DIR: dir,
-      MONGODB_URI: `${store.uri}/bench?monitorCommands=true`,
-      SMTP_URL: smtp.url,
-      REVIEW_MODE: 'auto',
-      // Every client signs a new code, all at example.com: the daily budgets would stop the run.
-      RATE_LIMIT_SIGNING_PER_MIN: '100000000',
-      RATE_LIMIT_SIGNING_PER_CODE_PER_DAY: '100000000',
-      RATE_LIMIT_SIGNING_PER_DOMAIN_PER_DAY: '100000000',
-      PUBLIC_URL: 'https://registry.bench',
-    },
-  );
-  const appPid = app.child.pid!;
+  const startApp = () =>
+    startChild(
+      [
+        ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : []),
+        '--require',
+        'tsx/cjs',
+        '--require',
+        path.join(__dirname, 'db-commands-probe.ts'),
+        path.join(__dirname, '..', 'src', 'server.ts'),
+      ],
+      {
+        NODE_ENV: 'test',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        DATA_DIR: dir,
+        MONGODB_URI: `${store.uri}/bench?monitorCommands=true`,
+        SMTP_URL: smtp.url,
+        REVIEW_MODE: 'auto',
+        // Every client signs a new code, all at example.com: the daily budgets would stop the run.
+        RATE_LIMIT_SIGNING_PER_MIN: '100000000',
+        RATE_LIMIT_SIGNING_PER_CODE_PER_DAY: '100000000',
+        RATE_LIMIT_SIGNING_PER_DOMAIN_PER_DAY: '100000000',
+        PUBLIC_URL: 'https://registry.bench',
+      },
+    );
+  const apps: Array<Awaited<ReturnType<typeof startApp>>> = [];
+  // One after the other: each start prepares the database (the second finds it prepared).
+  for (let i = 0; i < instances; i++) apps.push(await startApp());
+  const app = apps[0]!;
+  const appPids = apps.map((a) => a.child.pid!);
+  /** The instance that serves pledge `n` (all of its requests). */
+  const appFor = (n: number) => apps[n % apps.length]!;
   const client = await MongoClient.connect(store.uri);
   const db = client.db('bench');
   try {
@@ -201,13 +258,14 @@ export async function benchSigning(): Promise<Figure[]> {
         if (waiter) waiter(tokenFromMail(m, '/confirm'));
       }
     }, 2);
-    const commandsBefore = await commandCounts(app);
-    const cpuBefore = cpuSnapshot(appPid, store.pid);
+    const commandsBefore = await commandCountsOf(apps);
+    const cpuBefore = cpuSnapshot(appPids, store.pid);
     const letter = await letterPdf();
     const phases = { sign: [] as number[], mail: [] as number[], confirm: [] as number[] };
     const started = Date.now();
     await throughput(CLIENTS, SECONDS * 1000, async () => {
       const n = serial++;
+      const base = appFor(n).url;
       const email = `bench${n}@example.com`;
       const body = {
         company: {
@@ -221,7 +279,7 @@ export async function benchSigning(): Promise<Figure[]> {
       };
       const tokenArrived = new Promise<string>((resolve) => pending.set(email, resolve));
       const t0 = nowMs();
-      const signed = await requestJson(agent, `${app.url}/api/v1/pledges`, 'POST', body);
+      const signed = await requestJson(agent, `${base}/api/v1/pledges`, 'POST', body);
       const t1 = nowMs();
       if (signed.status !== 201) {
         failures++;
@@ -240,7 +298,7 @@ export async function benchSigning(): Promise<Figure[]> {
         Buffer.from(`\r\n--${boundary}--\r\n`),
       ]);
       const uploaded = await fetch(
-        `${app.url}/api/v1/pledges/${(JSON.parse(signed.body) as { id: string }).id}/evidence`,
+        `${base}/api/v1/pledges/${(JSON.parse(signed.body) as { id: string }).id}/evidence`,
         {
           method: 'POST',
           headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
@@ -252,7 +310,7 @@ export async function benchSigning(): Promise<Figure[]> {
         failures++;
         return;
       }
-      const confirmed = await requestJson(agent, `${app.url}/api/v1/pledges/confirm`, 'POST', {
+      const confirmed = await requestJson(agent, `${base}/api/v1/pledges/confirm`, 'POST', {
         token,
       });
       phases.sign.push(t1 - t0);
@@ -264,8 +322,8 @@ export async function benchSigning(): Promise<Figure[]> {
     });
     const loadEnded = Date.now();
     const elapsed = (loadEnded - started) / 1000;
-    const cpuAfter = cpuSnapshot(appPid, store.pid);
-    const commandsAfter = await commandCounts(app);
+    const cpuAfter = cpuSnapshot(appPids, store.pid);
+    const commandsAfter = await commandCountsOf(apps);
     clearInterval(poll);
     const n = Math.max(1, activated.length);
 
@@ -329,7 +387,7 @@ export async function benchSigning(): Promise<Figure[]> {
     const machineMs = cpu('app') + cpu('store') + cpu('bench');
     const busyP99 = summarize(busy).p99;
     const idleP99 = summarize(idle).p99;
-    return [
+    const figures: Figure[] = [
       {
         name: `activated pledges/s (sign + e-mail link + confirm, REVIEW_MODE=auto, ${CLIENTS} clients, ${SECONDS} s)`,
         value: rate,
@@ -411,9 +469,16 @@ export async function benchSigning(): Promise<Figure[]> {
             unit: '',
           },
     ];
+    return { figures: figures.map((f) => ({ ...f, name: f.name + label })), rate };
+  } catch (e) {
+    for (const [i, a] of apps.entries())
+      process.stderr.write(
+        `app ${i + 1} of ${instances}, its last output:\n${a.output().slice(-3000)}\n`,
+      );
+    throw e;
   } finally {
     await client.close();
-    await app.stop();
+    for (const a of apps) await a.stop();
     await smtp.close();
     await store.stop();
     agent.destroy();

@@ -51,6 +51,12 @@ export interface RegistryOptions {
   /** Transparency log: batching delay after an append, and the sequencer's polling interval. */
   logBatchMs?: number;
   logPollMs?: number;
+  /**
+   * false: start() prepares the database only; no background work runs (mail, certificate
+   * issuing, sealing, recovery passes, the transparency log). For benchmarks of one feature
+   * (bench/exports.ts), whose figures must not measure the others' passes over the seeded data.
+   */
+  background?: boolean;
 }
 
 export function createRegistry(
@@ -163,6 +169,7 @@ export function createRegistry(
       const revocations = await completeInterruptedRevocations();
       if (revocations)
         logger.warn({ revocations }, 'finished revocations interrupted by a previous crash');
+      if (opts.background === false) return;
       mailSender.start();
       for (const t of tasks) t.start();
       log.start();

@@ -4,9 +4,14 @@
  * the XLSX and PDF writers' small buffers) in memory.
  */
 import type { Writable } from 'node:stream';
-import type ExcelJSModule from 'exceljs';
+import { csvCell } from './csv-cell';
+import { pickRowFields } from './bson-pick';
+import { csvBsonEncoder } from './csv-bson';
 import { RosterWriter } from './pdf';
-import type { ExportColumn, ExportQuery, ExportRow } from './rows';
+import { xlsxSheetWriter } from './xlsx';
+import { toRow, type ExportColumn, type ExportQuery, type ExportRow } from './rows';
+
+export { csvCell };
 
 export type ExportFormat = 'csv' | 'xlsx' | 'json' | 'ndjson' | 'pdf';
 
@@ -28,6 +33,8 @@ export const FILE_EXTENSIONS: Record<ExportFormat, string> = {
 
 export interface RowWriter {
   writeRows(rows: ExportRow[]): Promise<void>;
+  /** Writes stored pledges given as their BSON bytes (a writer that reads them itself: CSV). */
+  writeDocs?(docs: Buffer[]): Promise<void>;
   /** Writes what remains and ends the sink. */
   end(): Promise<void>;
 }
@@ -91,25 +98,11 @@ function endSink(sink: Writable, chunk?: string | Buffer): Promise<void> {
   });
 }
 
-const FORMULA_START = new Set([
-  0x3d /* = */, 0x2b /* + */, 0x2d /* - */, 0x40 /* @ */, 0x09 /* tab */, 0x0d /* CR */,
-]);
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/**
- * A CSV cell: RFC 4180 quoting, and text a spreadsheet would run as a formula (starting with
- * = + - @ or a tab / carriage return) is prefixed with an apostrophe (OWASP's advice). Numbers
- * are data, written as they are.
- */
-export function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return String(v);
-  let s = String(v);
-  if (FORMULA_START.has(s.charCodeAt(0))) s = `'${s}`;
-  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvWriter(sink: Writable, columns: ExportColumn[]): RowWriter {
+export function csvWriter(
+  sink: Writable,
+  columns: ExportColumn[],
+  withContacts = false,
+): RowWriter {
   // The BOM makes Excel read the file as UTF-8 (Chinese otherwise shows as mojibake).
   let header: string | null =
     '\uFEFF' + columns.map((c) => csvCell(`${c.zh} ${c.en}`)).join(',') + '\r\n';
@@ -119,13 +112,27 @@ export function csvWriter(sink: Writable, columns: ExportColumn[]): RowWriter {
     for (let i = 1; i < keys.length; i++) s += ',' + csvCell(row[keys[i]!]);
     return s + '\r\n';
   };
+  const encoder = csvBsonEncoder(columns, withContacts);
+  const general = (doc: Buffer): string => line(toRow(pickRowFields(doc), withContacts));
+  const takeHeader = (): string => {
+    const h = header ?? '';
+    header = null;
+    return h;
+  };
   return {
     async writeRows(rows) {
-      let out = header ?? '';
-      header = null;
+      let out = takeHeader();
       for (const r of rows) out += line(r);
       await put(sink, out);
     },
+    ...(encoder.supported && {
+      async writeDocs(docs: Buffer[]) {
+        const h = takeHeader();
+        // One buffer per batch, the lines copied from the documents' bytes (see csv-bson.ts).
+        const lines = encoder.lines(docs, general);
+        await put(sink, h ? Buffer.concat([Buffer.from(h, 'utf8'), lines]) : lines);
+      },
+    }),
     async end() {
       await endSink(sink, header ?? undefined);
     },
@@ -159,48 +166,19 @@ export function jsonWriter(sink: Writable, columns: ExportColumn[], ndjson: bool
   };
 }
 
-/**
- * XLSX through exceljs's streaming WorkbookWriter: rows are committed (serialised and handed to
- * the zip) as they come. Header row in bold, frozen below it, column widths from the columns.
- * Cells are typed values (strings stay strings), so formula injection cannot happen here.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const XML_ILLEGAL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
-
+/** XLSX (src/exports/xlsx.ts): the sheet's XML deflated into a streamed ZIP, waiting while the sink is full. */
 export function xlsxWriter(
   sink: Writable,
   columns: ExportColumn[],
   sheetName = '签署企业 Signatories',
+  created = new Date(),
 ): RowWriter {
-  // Loaded on the first XLSX export (10 MB of RSS an instance serving none need not hold).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: sink,
-    useStyles: true,
-    useSharedStrings: false,
-  });
-  wb.creator = 'EQI registry';
-  const ws = wb.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
-  ws.columns = columns.map((c) => ({ header: `${c.zh} ${c.en}`, key: c.key, width: c.width }));
-  ws.getRow(1).font = { bold: true };
-  ws.getRow(1).commit();
-  const keys = columns.map((c) => c.key);
-  // XML 1.0 cannot carry most control characters: one in a cell would make the file unreadable.
-  const cell = (v: unknown) =>
-    typeof v === 'string' ? v.replace(XML_ILLEGAL, '\ufffd') : (v ?? null);
+  const sheet = xlsxSheetWriter((chunk) => put(sink, chunk), columns, sheetName, created);
   return {
-    async writeRows(rows) {
-      for (const r of rows) ws.addRow(keys.map((k) => cell(r[k]))).commit();
-      // exceljs hands data to its zip without waiting; let the zip compress and write what it
-      // holds (an event-loop turn) and wait while the sink is full, so nothing piles up.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await drained(sink);
-    },
+    writeRows: (rows) => sheet.writeRows(rows),
     async end() {
-      if (sink.destroyed) throw new SinkClosedError();
-      ws.commit();
-      await wb.commit();
+      await sheet.end();
+      await endSink(sink);
     },
   };
 }
@@ -224,9 +202,9 @@ export function pdfWriter(sink: Writable, opts: WriterOptions): RowWriter {
 export function writerFor(format: ExportFormat, sink: Writable, opts: WriterOptions): RowWriter {
   switch (format) {
     case 'csv':
-      return csvWriter(sink, opts.columns);
+      return csvWriter(sink, opts.columns, opts.query.includeContacts === '1');
     case 'xlsx':
-      return xlsxWriter(sink, opts.columns);
+      return xlsxWriter(sink, opts.columns, undefined, opts.generatedAt);
     case 'json':
       return jsonWriter(sink, opts.columns, false);
     case 'ndjson':

@@ -41,6 +41,8 @@ const MAX_LINES = 6;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
 /** Pages per intermediate page-tree node (a balanced two-level tree, not one huge /Kids array). */
 const PAGES_PER_NODE = 100;
+/** A page's content stream is about 40 KB; the buffer grows if one is longer. */
+const PAGE_BYTES = 64 * 1024;
 
 export interface RosterOptions {
   query: ExportQuery;
@@ -275,13 +277,15 @@ export class RosterWriter {
   private readonly title: { zh: string; en: string };
   private readonly headerLines: Array<{ text: string; size: number; gray: number }>;
   private page = -1;
-  private ops: string[] = [];
+  /** The current page's content stream so far (see op). */
+  private content = Buffer.allocUnsafe(PAGE_BYTES);
+  private contentLength = 0;
   private y = 0;
   private rowsOnPage = 0;
   private rows = 0;
   private started = false;
   /** Pages laid out but not yet compressed and written (compressed together, in parallel). */
-  private pending: Array<{ page: number; content: string }> = [];
+  private pending: Array<{ page: number; content: Buffer }> = [];
 
   constructor(
     out: (chunk: Buffer) => Promise<void>,
@@ -360,7 +364,7 @@ export class RosterWriter {
     if (this.page >= 0) this.closePage();
     this.page++;
     this.rowsOnPage = 0;
-    this.ops = [];
+    this.contentLength = 0;
     let y = PAGE_H - MARGIN_TOP;
     if (this.page === 0) {
       this.text(this.title.zh, MARGIN_X, y - 14, 14, 0, true);
@@ -388,7 +392,7 @@ export class RosterWriter {
     }
     // Column header: Chinese above English, on a tinted band.
     const h = ZH.lead + EN.lead + 2 * PAD;
-    this.ops.push(
+    this.op(
       `0.9 0.93 0.97 rg ${num(MARGIN_X)} ${num(y - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`,
     );
     let x = MARGIN_X;
@@ -398,9 +402,7 @@ export class RosterWriter {
       x += c.width;
     }
     y -= h;
-    this.ops.push(
-      `0.5 G 0.6 w ${num(MARGIN_X)} ${num(y)} m ${num(PAGE_W - MARGIN_X)} ${num(y)} l S`,
-    );
+    this.op(`0.5 G 0.6 w ${num(MARGIN_X)} ${num(y)} m ${num(PAGE_W - MARGIN_X)} ${num(y)} l S`);
     this.y = y;
     const footer = `第 ${this.page + 1} 页 / Page ${this.page + 1}`;
     this.text(footer, PAGE_W / 2, MARGIN_BOTTOM - 14, 7, GRAY, false, 'center');
@@ -420,7 +422,7 @@ export class RosterWriter {
     if (this.page < 0 || this.y - h < MARGIN_BOTTOM) this.newPage();
     const top = this.y;
     if (this.rowsOnPage % 2 === 1)
-      this.ops.push(
+      this.op(
         `0.965 g ${num(MARGIN_X)} ${num(top - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`,
       );
     let x = MARGIN_X;
@@ -438,7 +440,7 @@ export class RosterWriter {
       x += this.cols[i]!.width;
     });
     this.y = top - h;
-    this.ops.push(
+    this.op(
       `0.85 G 0.3 w ${num(MARGIN_X)} ${num(this.y)} m ${num(PAGE_W - MARGIN_X)} ${num(this.y)} l S`,
     );
     this.rowsOnPage++;
@@ -454,15 +456,22 @@ export class RosterWriter {
     const tokens = text.match(
       /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]|\s+|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u{20000}-\u{3ffff}]+/gu,
     ) ?? [text];
+    // Widths add up (no kerning, and the font's advances are whole units, so the sums are exact):
+    // a line's advance is kept as it grows instead of measuring the line again for every token.
     const lines: string[] = [];
     let line = '';
+    let lineAdv = 0;
+    const fits = (adv: number) => (adv * size) / 1000 <= width;
     const push = () => {
       if (line.trim()) lines.push(line.trimEnd());
       line = '';
+      lineAdv = 0;
     };
     for (const tok of tokens) {
-      if (this.glyphs.measure(line + tok, size) <= width) {
+      const tokAdv = this.glyphs.advance(tok);
+      if (fits(lineAdv + tokAdv)) {
         line += tok;
+        lineAdv += tokAdv;
         continue;
       }
       if (/^\s+$/.test(tok)) {
@@ -470,14 +479,17 @@ export class RosterWriter {
         continue;
       }
       push();
-      if (this.glyphs.measure(tok, size) <= width) {
+      if (fits(tokAdv)) {
         line = tok;
+        lineAdv = tokAdv;
         continue;
       }
       // A word wider than the column: break it by character.
       for (const ch of tok) {
-        if (line && this.glyphs.measure(line + ch, size) > width) push();
+        const chAdv = this.glyphs.advance(ch);
+        if (line && !fits(lineAdv + chAdv)) push();
         line += ch;
+        lineAdv += chAdv;
       }
     }
     push();
@@ -517,12 +529,31 @@ export class RosterWriter {
     op += ` /F1 ${num(size)} Tf ${num(gray)} g 1 0 0 1 ${num(x)} ${num(y)} Tm <${hex}> Tj ET`;
     if (bold) op += ' Q';
     if (missing) op += '\nEMC';
-    this.ops.push(op);
+    this.op(op);
+  }
+
+  /**
+   * Appends one content-stream operation to the page (operations are separated by newlines).
+   * Written into the page's bytes at once, so the strings die young instead of being kept (and
+   * promoted to V8's old space) until the page is full.
+   */
+  private op(s: string): void {
+    const need = s.length + 1;
+    if (this.content.length - this.contentLength < need) {
+      const grown = Buffer.allocUnsafe(
+        Math.max(2 * this.content.length, this.contentLength + need),
+      );
+      this.content.copy(grown, 0, 0, this.contentLength);
+      this.content = grown;
+    }
+    if (this.contentLength > 0) this.content[this.contentLength++] = 0x0a;
+    this.contentLength += this.content.write(s, this.contentLength, 'latin1');
   }
 
   private closePage(): void {
-    this.pending.push({ page: this.page, content: this.ops.join('\n') });
-    this.ops = [];
+    this.pending.push({ page: this.page, content: this.content.subarray(0, this.contentLength) });
+    this.content = Buffer.allocUnsafe(PAGE_BYTES);
+    this.contentLength = 0;
   }
 
   // ---- output -------------------------------------------------------------------------------
@@ -532,9 +563,7 @@ export class RosterWriter {
     if (!all && this.pending.length < 8) return;
     const batch = this.pending;
     this.pending = [];
-    const data = await Promise.all(
-      batch.map((p) => deflateAsync(Buffer.from(p.content, 'latin1'))),
-    );
+    const data = await Promise.all(batch.map((p) => deflateAsync(p.content)));
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!.page;
       await this.file.stream(contentObj(p), data[i]!);

@@ -188,6 +188,11 @@ const industryLabels = new Map(
   INDUSTRY_CODES.map((c) => [c as string, `${c} ${industryByCode(c)!.zh}`]),
 );
 
+/** An industry code as a row labels it (`C 制造业`); undefined for an unknown code. */
+export function industryLabel(code: string): string | undefined {
+  return industryLabels.get(code);
+}
+
 /** A row from the stored (projected) pledge document. */
 export function toRow(p: Document, withContacts: boolean): ExportRow {
   const activated =
@@ -241,16 +246,16 @@ function asBuffer(u: Uint8Array): Buffer {
 export const BATCH_SIZE = 500;
 
 /**
- * Rows in export order, a batch at a time, streamed from the database. The next batch is
- * requested before the current one is handed out, so the database works while the caller
- * formats and writes (the driver alone would only ask once its buffer is empty). At most two
- * batches are in memory. Stops, closing the cursor, when `signal` aborts (client gone).
+ * Stored pledges in export order as their BSON bytes, a batch at a time, streamed from the
+ * database. The next batch is requested before the current one is handed out, so the database
+ * works while the caller formats and writes (the driver alone would only ask once its buffer is
+ * empty). At most two batches are in memory. Stops, closing the cursor, when `signal` aborts
+ * (client gone).
  */
-export async function* exportBatches(
+export async function* exportDocBatches(
   q: ExportQuery,
   signal?: AbortSignal,
-): AsyncGenerator<ExportRow[]> {
-  const withContacts = q.includeContacts === '1';
+): AsyncGenerator<Buffer[]> {
   const cursor: FindCursor = pledges().find(exportFilter(q).filter, exportFindOptions(q));
   let more: Promise<boolean> | undefined;
   try {
@@ -258,15 +263,12 @@ export async function* exportBatches(
     while (await more) {
       more = undefined;
       if (signal?.aborted) return;
-      // The documents are dropped as soon as they are rows (nothing here keeps them while the batch is written).
-      const rows = cursor
-        .readBufferedDocuments()
-        .map((d) => toRow(pickRowFields(asBuffer(d as unknown as Uint8Array)), withContacts));
+      const docs = cursor.readBufferedDocuments().map((d) => asBuffer(d as unknown as Uint8Array));
       // Ask for the next batch now (an empty buffer makes hasNext fetch), then hand this one out.
       // A failure of that fetch surfaces at the next `await more`; until then it is not "unhandled".
       more = cursor.hasNext();
       more.catch(() => undefined);
-      yield rows;
+      yield docs;
     }
   } finally {
     // A prefetch may still be in flight: let it settle before closing the cursor. The close is not
@@ -275,4 +277,15 @@ export async function* exportBatches(
     if (more) await more.catch(() => false);
     cursor.close().catch(() => undefined);
   }
+}
+
+/** Rows in export order, a batch at a time (exportDocBatches, each document read as a row). */
+export async function* exportBatches(
+  q: ExportQuery,
+  signal?: AbortSignal,
+): AsyncGenerator<ExportRow[]> {
+  const withContacts = q.includeContacts === '1';
+  for await (const docs of exportDocBatches(q, signal))
+    // The documents are dropped as soon as they are rows (nothing here keeps them while the batch is written).
+    yield docs.map((d) => toRow(pickRowFields(d), withContacts));
 }

@@ -17,7 +17,13 @@ import { recordEvent } from '../audit/events';
 import { INDUSTRIES } from '../domain/industries';
 import { PROVINCES } from '../domain/provinces';
 import { csvCell, writerFor, type ExportFormat } from './formats';
-import { columnsFor, exportBatches, type ExportColumn, type ExportQuery } from './rows';
+import {
+  columnsFor,
+  exportBatches,
+  exportDocBatches,
+  type ExportColumn,
+  type ExportQuery,
+} from './rows';
 import { chinaDayExpression } from '../time/china';
 
 export interface ManifestSigner {
@@ -135,9 +141,16 @@ export async function runExport(opts: RunExportOptions): Promise<ExportManifest 
       generatedAt,
       audience: opts.audience,
     });
-    for await (const batch of exportBatches(opts.query, opts.signal)) {
-      await writer.writeRows(batch);
-      rows += batch.length;
+    if (writer.writeDocs) {
+      for await (const docs of exportDocBatches(opts.query, opts.signal)) {
+        await writer.writeDocs(docs);
+        rows += docs.length;
+      }
+    } else {
+      for await (const batch of exportBatches(opts.query, opts.signal)) {
+        await writer.writeRows(batch);
+        rows += batch.length;
+      }
     }
     if (opts.signal.aborted) return null;
     await writer.end();
