@@ -16,7 +16,12 @@ describe('database round trips of issuing one certificate (driver command monito
   const intentReads: unknown[] = [];
   const listener = (e: CommandStartedEvent) => {
     const cmd = e.command as Record<string, unknown>;
-    seen.push(`${e.commandName} ${String(cmd[e.commandName])}`);
+    // The sealer and the mail sender move audit events and mail that pledges carry: their loops.
+    const text = JSON.stringify(cmd);
+    const carriedWork =
+      /"(pendingEvents|mail)[."]/.test(text) ||
+      (cmd.insert === 'events' && text.includes('"type":"pledge"'));
+    if (!carriedWork) seen.push(`${e.commandName} ${String(cmd[e.commandName])}`);
     const filter = cmd.filter as { _id?: unknown } | undefined;
     if (e.commandName === 'find' && cmd.find === 'log_intents' && typeof filter?._id === 'string')
       intentReads.push(filter._id);
