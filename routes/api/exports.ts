@@ -7,6 +7,7 @@ import { AppError, notFound, validationFailed } from '../../src/errors';
 import { CONTENT_TYPES, FILE_EXTENSIONS, type ExportFormat } from '../../src/exports/formats';
 import { ExportQuery, OPEN_DATA_COLUMNS, type ExportColumn } from '../../src/exports/rows';
 import {
+  assertExportFits,
   dailyCountsCsv,
   exportManifest,
   runExport,
@@ -25,7 +26,7 @@ const FormatParams = z.strictObject({ format: z.enum(['csv', 'xlsx', 'json', 'pd
 const OPEN_DATA_CONCURRENCY = 2;
 let openDataRunning = 0;
 
-function stream(opts: {
+async function stream(opts: {
   format: ExportFormat;
   query: ExportQuery;
   actor: string;
@@ -37,6 +38,7 @@ function stream(opts: {
   res: Response;
 }) {
   const { res } = opts;
+  await assertExportFits(opts.format, opts.query);
   const id = new Types.ObjectId();
   const stamp = new Date().toISOString().slice(0, 10);
   res.status(200);
@@ -113,6 +115,10 @@ export function exportRoutes(api: ApiBuilder, signer: ManifestSigner): void {
           ),
           [media('pdf')]: file('signatories.pdf: the bilingual roster'),
         },
+      },
+      422: {
+        description:
+          'XLSX asked for more rows than one sheet holds (1,048,575): use CSV or JSON, or narrower filters',
       },
     },
     handler: async ({ params, query }, req, res) => {

@@ -184,6 +184,12 @@ export function exportFindOptions(q: ExportQuery): FindOptions {
   return { sort, hint, batchSize: BATCH_SIZE, raw: true };
 }
 
+/** How many rows the export would have, counted up to `limit` (the counting stops there). */
+export async function countExportRows(q: ExportQuery, limit: number): Promise<number> {
+  const { filter, hint } = exportFilter(q);
+  return pledges().countDocuments(filter, { hint, limit });
+}
+
 const industryLabels = new Map(
   INDUSTRY_CODES.map((c) => [c as string, `${c} ${industryByCode(c)!.zh}`]),
 );

@@ -14,17 +14,20 @@ import { Types } from 'mongoose';
 import { ExportRecord } from '../../models/export';
 import { Pledge, PledgeStatus } from '../../models/pledge';
 import { recordEvent } from '../audit/events';
+import { AppError } from '../errors';
 import { INDUSTRIES } from '../domain/industries';
 import { PROVINCES } from '../domain/provinces';
 import { csvCell, writerFor, type ExportFormat } from './formats';
 import {
   columnsFor,
+  countExportRows,
   exportBatches,
   exportDocBatches,
   type ExportColumn,
   type ExportQuery,
 } from './rows';
 import { chinaDayExpression } from '../time/china';
+import { XLSX_MAX_ROWS } from './xlsx';
 
 export interface ManifestSigner {
   keyId: string;
@@ -58,6 +61,39 @@ class Digest extends Transform {
   override _flush(cb: TransformCallback): void {
     this.onEnd(this.hash.digest('hex'), this.bytes).then(() => cb(), cb);
   }
+}
+
+/** Rows one XLSX sheet holds below its header (Excel's limit). */
+export const XLSX_MAX_SHEET_ROWS = XLSX_MAX_ROWS - 1;
+
+/** The limits exports are refused by (an object, so that tests can lower them). */
+export const exportLimits = { xlsxRows: XLSX_MAX_SHEET_ROWS };
+
+/** Whether the format can hold every row the query matches (only XLSX has a limit). */
+export async function exportFits(
+  format: ExportFormat,
+  query: ExportQuery,
+  maxXlsxRows = exportLimits.xlsxRows,
+): Promise<boolean> {
+  return format !== 'xlsx' || (await countExportRows(query, maxXlsxRows + 1)) <= maxXlsxRows;
+}
+
+/**
+ * Refuses, before any byte is sent, an export its format cannot hold: a list over one XLSX
+ * sheet's rows is a 422 that points to CSV or JSON (or a narrower filter) instead of a file cut
+ * off half-way.
+ */
+export async function assertExportFits(
+  format: ExportFormat,
+  query: ExportQuery,
+  maxXlsxRows = exportLimits.xlsxRows,
+): Promise<void> {
+  if (!(await exportFits(format, query, maxXlsxRows)))
+    throw new AppError({
+      status: 422,
+      code: 'export-too-large',
+      detail: `More than ${maxXlsxRows.toLocaleString('en')} rows match: an XLSX sheet holds at most that many. Download CSV or JSON, or narrow the filters (status, province, industry, dates).`,
+    });
 }
 
 export interface RunExportOptions {

@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { INDUSTRIES } from '../../../src/domain/industries';
 import { PROVINCES } from '../../../src/domain/provinces';
 import { ExportQuery } from '../../../src/exports/rows';
-import { recentExports } from '../../../src/exports/service';
+import { exportFits, exportLimits, recentExports } from '../../../src/exports/service';
 import type { I18n, MessageKey } from '../../../src/i18n';
 import { FormErrorBuilder, noErrors, type FieldSpec } from '../../../src/site/forms';
 import type { ConsoleContext } from './context';
@@ -73,10 +73,19 @@ export function exportPages({ kit, gate, show }: ConsoleContext): Router {
     const parsed = ExportQuery.safeParse(query);
     const formatOk =
       typeof format === 'string' && (EXPORT_FORMATS as readonly string[]).includes(format);
-    if (!parsed.success || !formatOk) {
+    // Said on the form, not by the API's 422 after the redirect.
+    const tooMany = parsed.success && format === 'xlsx' && !(await exportFits('xlsx', parsed.data));
+    if (!parsed.success || !formatOk || tooMany) {
       const errors = new FormErrorBuilder(EXPORT_FIELDS, l);
       if (!formatOk)
         errors.add('format', l.t('form.choose', { label: l.t('console.exports.format') }));
+      if (tooMany)
+        errors.add(
+          'format',
+          l.t('console.exports.tooManyForXlsx', {
+            max: exportLimits.xlsxRows.toLocaleString('en'),
+          }),
+        );
       const rest2 = parsed.success ? [] : errors.addZodIssues(parsed.error.issues, query);
       for (const issue of rest2)
         errors.add('format', l.t('console.badFilter', { key: issue.path.join('.') }));

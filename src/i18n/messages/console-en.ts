@@ -11,6 +11,8 @@ export const consoleEn: Record<keyof typeof consoleZhCN, string> = {
   'console.nav.audit': 'Audit log',
   'console.pageOf': 'Page {page} of {pages}',
   'console.badFilter': 'Unrecognised search condition: {key}',
+  'console.exports.tooManyForXlsx':
+    'More than {max} signatories match: one XLSX sheet holds no more. Choose CSV or JSON, or narrow the filters.',
   'console.reason': 'Reason',
   'console.refused': 'Nothing was done: {detail}',
 

@@ -9,6 +9,8 @@ export const consoleZhCN = {
   'console.nav.audit': '审计日志',
   'console.pageOf': '第 {page} / {pages} 页',
   'console.badFilter': '无法识别的查询条件：{key}',
+  'console.exports.tooManyForXlsx':
+    '符合条件的签署企业超过 {max} 家，一个 XLSX 工作表放不下。请改选 CSV 或 JSON，或缩小筛选范围。',
   'console.reason': '理由',
   'console.refused': '操作未执行：{detail}',
 
