@@ -9,7 +9,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { Outbox, type OutboxDoc } from '../../models/outbox';
 import { BackgroundTask } from '../background';
 import { addressHash, redactAddresses, type Logger } from '../logger';
-import { LINK_NOT_SENT, LINK_SENT, takeReleased, withoutLink } from './outbox';
+import { LINK_NOT_SENT, LINK_SENT, moveCarriedMail, takeReleased, withoutLink } from './outbox';
 
 export const MAIL_FROM = '"企业质量诚信倡议 登记平台 (EQI Registry)" <no-reply@eqi-registry.local>';
 const MAX_ATTEMPTS = 12;
@@ -77,6 +77,8 @@ export class MailSender {
 
   /** Delivers everything due (several at a time); returns how many were sent. */
   async drain(): Promise<number> {
+    if (mongoose.connection.readyState === mongoose.ConnectionStates.connected)
+      await moveCarriedMail();
     // Lanes start as work turns up: a pass over an empty outbox costs one lane's claims, not
     // CONCURRENCY lanes' worth.
     const lanes: Array<Promise<number>> = [];
