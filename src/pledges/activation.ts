@@ -230,8 +230,13 @@ async function assign(
   ).lean<PledgeDoc>();
   if (updated) {
     clearPublicCaches();
-    queued.push({ seq });
-    releaseSoon();
+    if (actor === RECOVERY) {
+      // Off the signing path: released at once, so a recovered number never looks held.
+      await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
+    } else {
+      queued.push({ seq });
+      releaseSoon();
+    }
     await logActivation(updated);
     return updated;
   }
