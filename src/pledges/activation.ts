@@ -59,6 +59,24 @@ interface Release {
   seq: number;
 }
 let queued: Release[] = [];
+/** The database the waiting records belong to (a reconnect elsewhere, as tests do, drops them). */
+let queuedIn: unknown = null;
+
+/** The waiting records, taken out (none if they belong to another database than the current one). */
+function takeQueued(): Release[] {
+  const batch = queuedIn === Counter.db.db ? queued : [];
+  queued = [];
+  return batch;
+}
+
+function queueRelease(seq: number): void {
+  if (queuedIn !== Counter.db.db) {
+    queued = [];
+    queuedIn = Counter.db.db;
+  }
+  queued.push({ seq });
+  releaseSoon();
+}
 let flushing: Promise<void> | null = null;
 let timer: NodeJS.Timeout | null = null;
 const RELEASE_AFTER_MS = 200;
@@ -83,9 +101,8 @@ function releaseSoon(): void {
 /** Removes every record waiting for release now (shutdown, tests); failures are left to recovery. */
 export async function flushReleases(): Promise<void> {
   while (flushing) await flushing;
-  if (queued.length === 0) return;
-  const batch = queued;
-  queued = [];
+  const batch = takeQueued();
+  if (batch.length === 0) return;
   flushing = counters()
     .updateOne(
       { _id: SEQUENCE_COUNTER },
@@ -137,8 +154,7 @@ async function reserveAndAssign(
   const now = new Date();
   const reserve = () => {
     // Finished activations' records leave in this same update (see step 4).
-    const released = queued;
-    queued = [];
+    const released = takeQueued();
     const seqs = released.map((r) => r.seq);
     // Reserve only if this pledge holds no reservation yet (recovery may race us).
     return counters()
@@ -234,8 +250,7 @@ async function assign(
       // Off the signing path: released at once, so a recovered number never looks held.
       await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
     } else {
-      queued.push({ seq });
-      releaseSoon();
+      queueRelease(seq);
     }
     await logActivation(updated);
     return updated;
