@@ -59,6 +59,38 @@ export interface Transition {
   reason?: string;
 }
 
+export interface EvidenceSummary {
+  id: Types.ObjectId;
+  kind: 'authorisation-letter' | 'business-licence';
+  contentType: 'application/pdf' | 'image/png' | 'image/jpeg';
+  length: number;
+  sha256: string;
+  uploadedAt: Date;
+}
+
+/**
+ * An audit event as the events collection will hold it (its id fixed when it was written); its
+ * subject is the pledge carrying it, added when it is moved.
+ */
+export interface CarriedEvent {
+  _id: Types.ObjectId;
+  at: Date;
+  actor: string;
+  action: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** A queued mail (src/mail/outbox.ts) with its outbox id fixed when it was written. */
+export interface CarriedMail {
+  _id: Types.ObjectId;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  link?: string;
+}
+
 export interface PledgeDoc {
   _id: Types.ObjectId;
   company: Types.ObjectId;
@@ -95,6 +127,19 @@ export interface PledgeDoc {
   certificateClaimUntil?: Date;
   /** Set by a correction until the new certificate is out: the current one is to be superseded (by this actor). */
   reissueBy?: string;
+  /**
+   * The evidence files as stored in GridFS (kept by replaceEvidence), oldest first, so confirming
+   * reads no file list. Absent on pledges from before it was kept: read from GridFS then.
+   */
+  evidence?: EvidenceSummary[];
+  /**
+   * Audit events of this pledge's transitions, written in the transition's own write (so a crash
+   * can never keep one without the other) until the sealer moves them into the events collection
+   * (src/audit/carried.ts). Absent when none wait.
+   */
+  pendingEvents?: CarriedEvent[];
+  /** Mail written with the state change it belongs to, until the mail sender moves it into the outbox. */
+  mail?: CarriedMail[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -147,6 +192,9 @@ const pledgeSchema = new Schema<PledgeDoc>(
     pendingIssuedAt: { type: Date },
     certificateClaimUntil: { type: Date },
     reissueBy: { type: String },
+    evidence: { type: [Schema.Types.Mixed], default: undefined },
+    pendingEvents: { type: [Schema.Types.Mixed], default: undefined },
+    mail: { type: [Schema.Types.Mixed], default: undefined },
   },
   { timestamps: true },
 );
@@ -162,5 +210,8 @@ pledgeSchema.index({ 'reviewKeys.domain': 1 }, { sparse: true });
 pledgeSchema.index({ uscc: 1 });
 pledgeSchema.index({ company: 1 });
 pledgeSchema.index({ needsCertificate: 1 }, { sparse: true });
+// The few pledges carrying events or mail for the background passes to move.
+pledgeSchema.index({ 'pendingEvents._id': 1 }, { sparse: true });
+pledgeSchema.index({ 'mail._id': 1 }, { sparse: true });
 
 export const Pledge = mongoose.model('Pledge', pledgeSchema);

@@ -1,6 +1,7 @@
 /** Searching the audit log (newest first). Values come validated from AuditQuery: no operators. */
 import { Event, type EventDoc } from '../../models/event';
 import { auditEntry, type AuditEntry } from '../audit/events';
+import { settleCarriedEvents } from '../audit/carried';
 import { chinaDayRange } from '../time/china';
 import type { AuditQuery } from './schemas';
 
@@ -17,6 +18,8 @@ export async function searchAudit(
   if (q.subject) filter['subject.id'] = q.subject;
   const at = chinaDayRange(q.from, q.to);
   if (at) filter.at = at;
+  // Events still carried on pledges (the sealer moves them within a second) are listed too.
+  await settleCarriedEvents();
   const [rows, total] = await Promise.all([
     Event.find(filter)
       .sort({ at: -1, _id: -1 })

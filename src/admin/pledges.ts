@@ -8,6 +8,7 @@ import { Company } from '../../models/company';
 import { Event, type EventDoc } from '../../models/event';
 import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { auditEntry, recordEvent, type AuditEntry } from '../audit/events';
+import { eventOf } from '../audit/carried';
 import type { CertificateService } from '../certificates/service';
 import { badRequest, notFound } from '../errors';
 import { clearPublicCaches, nameOrUscc, pledgeView, type PledgeView } from '../pledges/queries';
@@ -87,7 +88,15 @@ export async function adminPledgeDetail(id: string): Promise<AdminPledgeDetail> 
     { 'subject.type': 'pledge', 'subject.id': String(pledge._id) },
     ...certificates.map((c) => ({ 'subject.type': 'certificate', 'subject.id': c.serial })),
   ];
-  const events = await Event.find({ $or: subjects }).sort({ at: 1, _id: 1 }).lean<EventDoc[]>();
+  const stored = await Event.find({ $or: subjects }).sort({ at: 1, _id: 1 }).lean<EventDoc[]>();
+  // The pledge was read first: an event the sealer moves meanwhile is in one list or the other.
+  const ids = new Set(stored.map((e) => String(e._id)));
+  const carried = (pledge.pendingEvents ?? [])
+    .filter((e) => !ids.has(String(e._id)))
+    .map((e) => eventOf(pledge._id, e) as EventDoc);
+  const events = [...stored, ...carried].sort(
+    (a, b) => +a.at - +b.at || String(a._id).localeCompare(String(b._id)),
+  );
   return {
     pledge: { ...pledgeView(pledge), certificatePending: pledge.needsCertificate === true },
     warnings: await reviewWarnings(pledge),

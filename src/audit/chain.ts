@@ -8,6 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Event } from '../../models/event';
 import { isDuplicateKey } from '../db/errors';
 import { takeLease } from '../db/lease';
+import { settleCarriedEvents } from './carried';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const LEASE_ID = 'audit-chain-sealer';
@@ -57,6 +58,8 @@ const owner = randomUUID();
 
 /** Seals up to `limit` pending events; returns how many. Safe to call from every instance. */
 export async function sealPendingEvents(limit = 5000): Promise<number> {
+  // Events carried on pledges join the collection first (any instance may move them).
+  await settleCarriedEvents();
   if (!(await takeLease(LEASE_ID, owner, 30_000))) return 0;
   const last = await Event.findOne({ seq: { $gte: 1 } })
     .sort({ seq: -1 })

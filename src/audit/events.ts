@@ -1,5 +1,7 @@
 /** Records audit events. Writing never waits for the hash chain; the sealer links events shortly after. */
+import { Types } from 'mongoose';
 import { Event, type EventDoc } from '../../models/event';
+import { settleCarriedEvents } from './carried';
 
 export interface EventInput {
   actor: string;
@@ -37,6 +39,9 @@ export async function eventsFor(
   subjectType: string,
   id: string,
 ): Promise<Array<Record<string, unknown>>> {
+  // A pledge's events may still be carried on it (the sealer moves them within a second).
+  if (subjectType === 'pledge' && Types.ObjectId.isValid(id))
+    await settleCarriedEvents(new Types.ObjectId(id));
   return Event.find({ 'subject.type': subjectType, 'subject.id': id })
     .sort({ at: 1, _id: 1 })
     .lean();

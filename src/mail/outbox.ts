@@ -1,10 +1,13 @@
 /**
- * Requests never talk to SMTP: they queue mail here, written before the state change it belongs
- * to and tied to it by `requires`, so a crash between the two writes can neither lose the mail
+ * Requests never talk to SMTP: they queue mail here, either carried in the state change's own
+ * write (`mail` on a pledge: one round trip, and the mail exists exactly when the change does;
+ * the sender moves it into the outbox, see moveCarriedMail), or written before the state change
+ * and tied to it by `requires`, so a crash between the two writes can neither lose the mail
  * nor send a link to something that was never created (the sender drops such mail).
  */
-import type { Types } from 'mongoose';
+import { Types, mongo } from 'mongoose';
 import { Outbox } from '../../models/outbox';
+import { Pledge, type CarriedMail } from '../../models/pledge';
 import { escapeHtml } from '../text/html';
 
 export interface MailMessage {
@@ -45,6 +48,10 @@ export interface MailQueue {
   cancel(id: Types.ObjectId): Promise<void>;
   /** Lets mail queued with `requires` go now that its state change is written. */
   release(id: Types.ObjectId): Promise<void>;
+  /** The mail for a pledge write to carry (`mail: [..]`), its outbox id fixed now. */
+  carry(msg: MailMessage): CarriedMail;
+  /** Tells the sender that a write carrying mail happened (it moves and delivers it). */
+  carried(): void;
 }
 
 /**
@@ -92,6 +99,12 @@ export function createMailQueue(onEnqueued: () => void = () => {}): MailQueue {
       } else released.add(String(id));
       onEnqueued();
     },
+    carry(msg) {
+      return { _id: new Types.ObjectId(), ...msg };
+    },
+    carried() {
+      onEnqueued();
+    },
     async cancel(id) {
       const msg = await Outbox.findOne({ _id: id, status: 'pending' }).lean();
       if (!msg) return;
@@ -108,4 +121,67 @@ export function createMailQueue(onEnqueued: () => void = () => {}): MailQueue {
       );
     },
   };
+}
+
+interface MailCarrier {
+  _id: Types.ObjectId;
+  mail?: CarriedMail[];
+}
+
+/**
+ * Moves mail carried on pledges into the outbox, due now (the pledge it belongs to exists, so
+ * there is nothing to wait for); returns how many. Each mail keeps the id it was carried with, so
+ * a pass that dies half-way, or two passes at once, queue it once (a repeat is a duplicate
+ * `_id`, ignored): never lost, never sent twice. Removed from the pledge only once queued, so
+ * the pledge holds the link no longer than that.
+ */
+export async function moveCarriedMail(limit = 200): Promise<number> {
+  const pledges = Pledge.collection as unknown as mongo.Collection<MailCarrier>;
+  const carriers = await pledges
+    .find({ 'mail._id': { $exists: true } }, { projection: { mail: 1 } })
+    .limit(limit)
+    .toArray();
+  const mails = carriers.flatMap((p) => p.mail ?? []);
+  if (mails.length === 0) return 0;
+  const now = new Date();
+  try {
+    // The driver's collection: mongoose would cast and stamp nothing we do not set here.
+    await Outbox.collection.insertMany(
+      mails.map((m) => ({
+        _id: m._id,
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        ...(m.html !== undefined ? { html: m.html } : {}),
+        ...(m.link !== undefined ? { link: m.link } : {}),
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })),
+      { ordered: false },
+    );
+  } catch (e) {
+    const errors = e instanceof mongo.MongoBulkWriteError ? [e.writeErrors].flat() : null;
+    if (!errors || errors.length === 0 || errors.some((w) => w.code !== 11000)) throw e;
+  }
+  await pledges.bulkWrite(
+    carriers.flatMap((p) => [
+      {
+        updateOne: {
+          filter: { _id: p._id },
+          update: { $pull: { mail: { _id: { $in: (p.mail ?? []).map((m) => m._id) } } } },
+        },
+      },
+      {
+        updateOne: {
+          filter: { _id: p._id, mail: { $size: 0 } },
+          update: { $unset: { mail: 1 } },
+        },
+      },
+    ]),
+    { ordered: true },
+  );
+  return mails.length;
 }

@@ -9,11 +9,13 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { Outbox, type OutboxDoc } from '../../models/outbox';
 import { BackgroundTask } from '../background';
 import { addressHash, redactAddresses, type Logger } from '../logger';
-import { LINK_NOT_SENT, LINK_SENT, takeReleased, withoutLink } from './outbox';
+import { LINK_NOT_SENT, LINK_SENT, moveCarriedMail, takeReleased, withoutLink } from './outbox';
 
 export const MAIL_FROM = '"企业质量诚信倡议 登记平台 (EQI Registry)" <no-reply@eqi-registry.local>';
 const MAX_ATTEMPTS = 12;
 const LOCK_MS = 60_000;
+/** Carried mail moved into the outbox per round trip. */
+const MOVE_BATCH = 200;
 /** Mail whose required document never appeared is dropped after this long. */
 const REQUIRES_GRACE_MS = 10 * 60_000;
 
@@ -46,6 +48,8 @@ const take = (now: Date) => ({
 
 export class MailSender {
   private stopped = false;
+  /** Mail was carried in a pledge write here since it was last moved into the outbox. */
+  private carried = true;
   private readonly transport: Transporter;
   private readonly task: BackgroundTask;
 
@@ -66,6 +70,7 @@ export class MailSender {
 
   /** Runs a delivery pass now (coalesced with one already running). */
   poke(): void {
+    this.carried = true;
     this.task.poke();
   }
 
@@ -77,6 +82,8 @@ export class MailSender {
 
   /** Delivers everything due (several at a time); returns how many were sent. */
   async drain(): Promise<number> {
+    // Mail carried by other instances' writes is found here, by the periodic pass.
+    this.carried = true;
     // Lanes start as work turns up: a pass over an empty outbox costs one lane's claims, not
     // CONCURRENCY lanes' worth.
     const lanes: Array<Promise<number>> = [];
@@ -103,6 +110,12 @@ export class MailSender {
     for (;;) {
       if (this.stopped || mongoose.connection.readyState !== mongoose.ConnectionStates.connected)
         return sent;
+      // Moved as it comes, not only when a pass starts: under load a pass can run for long.
+      if (this.carried) {
+        this.carried = false;
+        // A full batch may have left more behind.
+        if ((await moveCarriedMail(MOVE_BATCH)) >= MOVE_BATCH) this.carried = true;
+      }
       const released = await this.claimReleased();
       const msg = released ?? (await this.claim());
       if (!msg) return sent;

@@ -4,17 +4,22 @@
  *
  *   1. claim    pending_review → activating          (atomic on the pledge: one activator wins)
  *   2. reserve  counter.seq += 1, and record {seq, pledge} in counter.inflight (one atomic update)
- *   3. assign   activating → active with that sequence (and founding number ≤ 100)
- *   4. release  remove the inflight record (concurrent activations share the write)
+ *   3. assign   activating → active with that sequence (and founding number ≤ 100), its
+ *               `pledge.activated` event carried in the same write (src/audit/carried.ts)
+ *   4. release  remove the inflight record, after the request: it leaves with the next
+ *               reservation's own write, or one deferred `$pull` for all waiting when none comes
  *
  * A crash after 2 leaves the reservation in the counter document; `recoverActivations` finishes
- * it, so no number is ever skipped or given twice (unique indexes back this up).
+ * it (a crash after 3 leaves a stale record, which it just removes), so no number is ever
+ * skipped or given twice (unique indexes back this up).
  */
 import { Types } from 'mongoose';
 import { Counter } from '../../models/counter';
 import { FOUNDING_LIMIT, Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { Event } from '../../models/event';
 import { recordEvents, type EventInput } from '../audit/events';
+import { carriedEvent } from '../audit/carried';
+import { outsideRequest } from '../request-context';
 import { conflict, notFound } from '../errors';
 import { clearPublicCaches } from './queries';
 import { isDuplicateKey } from '../db/errors';
@@ -45,51 +50,72 @@ export async function ensureSequenceCounter(): Promise<void> {
 }
 
 /**
- * Step 4 for concurrent activations shares writes (a group commit): an inflight record to
- * remove waits in `queued` and leaves with the next write to the counter, a reservation's own
- * update or one `$pull` for all that are waiting; each activation returns once its record is
- * gone, as if it had removed it alone.
+ * Step 4 shares writes (a group commit) and is not the request's: an inflight record to remove
+ * waits in `queued` and leaves with the next write to the counter, a reservation's own update
+ * or, RELEASE_AFTER_MS later, one `$pull` for all that are waiting. A record whose removal is
+ * lost (the process died) is stale but harmless: its pledge is numbered, and recovery removes it.
  */
 interface Release {
   seq: number;
-  done: () => void;
-  failed: (e: unknown) => void;
 }
 let queued: Release[] = [];
-let flushing = false;
+/** The database the waiting records belong to (a reconnect elsewhere, as tests do, drops them). */
+let queuedIn: unknown = null;
+
+/** The waiting records, taken out (none if they belong to another database than the current one). */
+function takeQueued(): Release[] {
+  const batch = queuedIn === Counter.db.db ? queued : [];
+  queued = [];
+  return batch;
+}
+
+function queueRelease(seq: number): void {
+  if (queuedIn !== Counter.db.db) {
+    queued = [];
+    queuedIn = Counter.db.db;
+  }
+  queued.push({ seq });
+  releaseSoon();
+}
+let flushing: Promise<void> | null = null;
+let timer: NodeJS.Timeout | null = null;
+const RELEASE_AFTER_MS = 200;
 
 function requeue(rs: Release[]): void {
   if (rs.length === 0) return;
   queued.push(...rs);
-  if (!flushing) void flushReleases();
+  releaseSoon();
 }
 
-function release(seq: number): Promise<void> {
-  return new Promise((done, failed) => {
-    queued.push({ seq, done, failed });
-    if (!flushing) void flushReleases();
-  });
+function releaseSoon(): void {
+  if (timer) return;
+  // Outside the request that numbered the pledge: the release is not its work.
+  timer = outsideRequest(() =>
+    setTimeout(() => {
+      timer = null;
+      void flushReleases();
+    }, RELEASE_AFTER_MS).unref(),
+  );
 }
 
-async function flushReleases(): Promise<void> {
-  flushing = true;
-  try {
-    while (queued.length) {
-      const batch = queued;
-      queued = [];
-      try {
-        await counters().updateOne(
-          { _id: SEQUENCE_COUNTER },
-          { $pull: { inflight: { seq: { $in: batch.map((r) => r.seq) } } } },
-        );
-        for (const r of batch) r.done();
-      } catch (e) {
-        for (const r of batch) r.failed(e);
-      }
-    }
-  } finally {
-    flushing = false;
-  }
+/** Removes every record waiting for release now (shutdown, tests); failures are left to recovery. */
+export async function flushReleases(): Promise<void> {
+  while (flushing) await flushing;
+  const batch = takeQueued();
+  if (batch.length === 0) return;
+  flushing = counters()
+    .updateOne(
+      { _id: SEQUENCE_COUNTER },
+      { $pull: { inflight: { seq: { $in: batch.map((r) => r.seq) } } } },
+    )
+    .then(
+      () => undefined,
+      () => undefined, // stale records: recovery removes them
+    )
+    .finally(() => {
+      flushing = null;
+    });
+  await flushing;
 }
 
 /** Steps 1–4 for a pledge awaiting review; throws 409 if it is not awaiting review. */
@@ -115,41 +141,20 @@ export async function activatePledge(pledgeId: Types.ObjectId, actor: string): P
   return activateClaimed(claimed, actor);
 }
 
-/**
- * Steps 2–4 for a pledge this caller has claimed (status `activating`); `events` are audit
- * events of the same request still to be written, recorded with `pledge.activated` in one write.
- */
-export async function activateClaimed(
-  pledge: PledgeDoc,
-  actor: string,
-  events: EventInput[] = [],
-): Promise<PledgeDoc> {
-  const unwritten = { events };
-  try {
-    return await reserveAndAssign(pledge, actor, unwritten);
-  } catch (e) {
-    // The request's earlier transitions did happen: their events are written regardless.
-    if (unwritten.events.length) await recordEvents(unwritten.events).catch(() => undefined);
-    throw e;
-  }
-}
-
-/** Events a caller hands to step 3, which takes them over (empties the list) when it writes them. */
-interface Unwritten {
-  events: EventInput[];
+/** Steps 2–4 for a pledge this caller has claimed (status `activating`). */
+export async function activateClaimed(pledge: PledgeDoc, actor: string): Promise<PledgeDoc> {
+  return reserveAndAssign(pledge, actor);
 }
 
 async function reserveAndAssign(
   pledge: PledgeDoc,
   actor: string,
-  unwritten: Unwritten = { events: [] },
   cutoff?: Date,
 ): Promise<PledgeDoc> {
   const now = new Date();
   const reserve = () => {
     // Finished activations' records leave in this same update (see step 4).
-    const released = queued;
-    queued = [];
+    const released = takeQueued();
     const seqs = released.map((r) => r.seq);
     // Reserve only if this pledge holds no reservation yet (recovery may race us).
     return counters()
@@ -179,9 +184,8 @@ async function reserveAndAssign(
       )
       .then(
         (r) => {
-          if (r) for (const x of released) x.done();
           // Not updated (this pledge holds one already): the records were not taken along.
-          else requeue(released);
+          if (!r) requeue(released);
           return r;
         },
         (e: unknown) => {
@@ -199,70 +203,85 @@ async function reserveAndAssign(
   const reservation = counter?.inflight.find((r) => String(r.pledge) === String(pledge._id));
   if (!reservation)
     throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
-  return assign(pledge._id, reservation.seq, actor, unwritten, cutoff);
+  return assign(pledge, reservation.seq, actor, cutoff);
 }
 
-/** Step 3 + 4; idempotent, so recovery can repeat it. */
+/**
+ * Step 3 + 4; idempotent, so recovery can repeat it. `pledge` is the claimed pledge (its
+ * history names who claimed it, which the activation's event records).
+ */
 async function assign(
-  pledgeId: Types.ObjectId,
+  pledge: Pick<PledgeDoc, '_id' | 'history' | 'pendingEvents' | 'sequence'>,
   seq: number,
   actor: string,
-  unwritten: Unwritten = { events: [] },
   cutoff?: Date,
 ): Promise<PledgeDoc> {
   const now = new Date();
+  const foundingNumber = seq <= FOUNDING_LIMIT ? seq : undefined;
   const set: Record<string, unknown> = {
     status: PledgeStatus.Active,
     sequence: seq,
     activatedAt: now,
     needsCertificate: true,
   };
-  if (seq <= FOUNDING_LIMIT) set.foundingNumber = seq;
+  if (foundingNumber) set.foundingNumber = foundingNumber;
+  // Recovery also carries what the crashed request had not written (a pledge.confirmed lost by
+  // a pledge claimed before events were carried), ahead of pledge.activated.
+  const earlier = actor === RECOVERY ? await missingEvents(pledge) : [];
   const updated = await Pledge.findOneAndUpdate(
-    { _id: pledgeId, status: PledgeStatus.Activating, sequence: { $exists: false } },
+    { _id: pledge._id, status: PledgeStatus.Activating, sequence: { $exists: false } },
     {
       $set: set,
       $push: {
         history: { from: PledgeStatus.Activating, to: PledgeStatus.Active, at: now, actor },
+        pendingEvents: {
+          $each: [
+            ...earlier.map(carriedEvent),
+            carriedEvent(activatedEvent(pledge, seq, actor, now)),
+          ],
+        },
       },
     },
     { returnDocument: 'after' },
   ).lean<PledgeDoc>();
   if (updated) {
-    const events = unwritten.events;
-    unwritten.events = [];
     clearPublicCaches();
-    // Recovery also writes what the crashed request had not (its pledge.confirmed), if missing.
-    const toWrite =
-      actor === RECOVERY
-        ? await missingEvents(updated, actor)
-        : [...events, activatedEvent(updated, actor)];
-    // Independent writes, sent together: the reservation's release, the log intent, the events.
-    await Promise.all([release(seq), logActivation(updated), recordEvents(toWrite)]);
+    if (actor === RECOVERY) {
+      // Off the signing path: released at once, so a recovered number never looks held.
+      await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
+    } else {
+      queueRelease(seq);
+    }
+    await logActivation(updated);
     return updated;
   }
-  const current = await Pledge.findById(pledgeId).lean<PledgeDoc>();
+  const current = await Pledge.findById(pledge._id).lean<PledgeDoc>();
   // Already numbered (a repeat, e.g. by recovery): its record is stale, released now.
   await counters().updateOne({ _id: SEQUENCE_COUNTER }, { $pull: { inflight: { seq } } });
   if (current?.sequence === seq) {
-    // A crash between numbering and the events write lost them: recovery writes those missing.
-    // Only for a numbering older than its cutoff: a younger one is a live activation's (or
-    // another pass's), which writes its own, and writing them here too would double them.
+    // A pledge numbered before events were carried on it may have lost them in a crash between
+    // numbering and the events write: recovery writes those missing. Only for a numbering older
+    // than its cutoff: a younger one may be a live activation's of that older kind.
     const numbered = current.history.find((h) => h.to === PledgeStatus.Active);
     if (actor === RECOVERY && numbered && cutoff && numbered.at <= cutoff)
-      await recordEvents(await missingEvents(current, actor));
+      await recordEvents(await missingEvents(current));
     return current;
   }
   throw new Error(
-    `pledge ${String(pledgeId)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`,
+    `pledge ${String(pledge._id)} could not take sequence ${seq} (has ${current?.sequence ?? 'none'})`,
   );
 }
 
 /** Who finishes activations a crash interrupted. */
 const RECOVERY = 'system:recovery';
 
-/** The `pledge.activated` event of a numbered pledge (`at`: when it was numbered, if known). */
-function activatedEvent(pledge: PledgeDoc, actor: string, at?: Date): EventInput {
+/** The `pledge.activated` event of the claimed pledge numbered `seq` (`at`: when it was numbered). */
+function activatedEvent(
+  pledge: Pick<PledgeDoc, '_id' | 'history'>,
+  seq: number,
+  actor: string,
+  at?: Date,
+): EventInput {
   return {
     actor,
     action: 'pledge.activated',
@@ -270,8 +289,8 @@ function activatedEvent(pledge: PledgeDoc, actor: string, at?: Date): EventInput
     before: { status: PledgeStatus.PendingReview },
     after: {
       status: PledgeStatus.Active,
-      sequence: pledge.sequence,
-      foundingNumber: pledge.foundingNumber ?? null,
+      sequence: seq,
+      foundingNumber: seq <= FOUNDING_LIMIT ? seq : null,
       ...reviewOf(pledge),
     },
     ...(at ? { at } : {}),
@@ -298,19 +317,23 @@ export function confirmedEvent(
 }
 
 /**
- * The events a numbered pledge's history calls for that are not stored (checked by subject and
- * action; a pledge is confirmed and activated once): its confirmation (auto review writes it with
- * the activation, so a crash before that write loses both) and its activation, each dated by its
- * step of the history. Only recovery calls this, on activations older than its cutoff, so the
- * request that numbered the pledge is not still about to write them.
+ * The events a numbered pledge's history calls for that are neither stored nor carried on it
+ * (checked by subject and action; a pledge is confirmed and activated once): its confirmation
+ * and its activation, each dated by its step of the history. Both are carried in their
+ * transitions' writes now; this finds what pledges numbered before that lost in a crash. Only
+ * recovery calls this. `pledge` is read before the events are (an event the sealer moves in
+ * between is in one or the other).
  */
-async function missingEvents(pledge: PledgeDoc, actor: string): Promise<EventInput[]> {
+async function missingEvents(
+  pledge: Pick<PledgeDoc, '_id' | 'history' | 'pendingEvents' | 'sequence'>,
+): Promise<EventInput[]> {
   const step = (to: PledgeStatus, from: PledgeStatus) =>
     pledge.history.find((h) => h.to === to && h.from === from);
   const confirmed = step(PledgeStatus.PendingReview, PledgeStatus.PendingConfirmation);
   const activated = step(PledgeStatus.Active, PledgeStatus.Activating);
-  const stored = new Set(
-    (
+  const stored = new Set([
+    ...(pledge.pendingEvents ?? []).map((e) => e.action),
+    ...(
       await Event.find(
         {
           'subject.type': 'pledge',
@@ -320,11 +343,12 @@ async function missingEvents(pledge: PledgeDoc, actor: string): Promise<EventInp
         { action: 1 },
       ).lean()
     ).map((e) => e.action),
-  );
+  ]);
   const out: EventInput[] = [];
   if (confirmed && !stored.has('pledge.confirmed'))
     out.push(confirmedEvent(pledge, await listEvidence(pledge._id), confirmed.at));
-  if (!stored.has('pledge.activated')) out.push(activatedEvent(pledge, actor, activated?.at));
+  if (!stored.has('pledge.activated') && pledge.sequence)
+    out.push(activatedEvent(pledge, pledge.sequence, RECOVERY, activated?.at));
   return out;
 }
 
@@ -359,8 +383,11 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
   const counter = await counters().findOne({ _id: SEQUENCE_COUNTER });
   for (const r of counter?.inflight ?? []) {
     if (r.at > cutoff) continue;
-    await assign(r.pledge, r.seq, RECOVERY, undefined, cutoff);
-    fixed++;
+    // The claim in its history names who approved it (the activation's event records that).
+    const claimed = await Pledge.findById(r.pledge).lean<PledgeDoc>();
+    await assign(claimed ?? { _id: r.pledge, history: [] }, r.seq, RECOVERY, cutoff);
+    // A stale record (its pledge was numbered, its release lost) is only removed: not a fix.
+    if (claimed?.sequence === undefined) fixed++;
   }
   // Read after the reservations were settled: a pledge still holding one is someone's to finish.
   const reserved = new Set(
@@ -385,7 +412,7 @@ export async function recoverActivations(olderThanMs = 60_000): Promise<number> 
       { $set: { updatedAt: new Date() } },
     );
     if (claim.modifiedCount !== 1) continue;
-    await reserveAndAssign(p, RECOVERY, undefined, cutoff);
+    await reserveAndAssign(p, RECOVERY, cutoff);
     fixed++;
   }
   return fixed;

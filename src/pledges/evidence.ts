@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
+import { Pledge, type EvidenceSummary } from '../../models/pledge';
 
 export const EVIDENCE_MAX_BYTES = 10 * 1024 * 1024;
 /** Largest image side and area accepted (a scanned A4 page at 600 dpi is about 5000 × 7000). */
@@ -232,20 +233,49 @@ export function checkEvidence(files: Partial<Record<EvidenceField, Buffer>>): Ch
 
 /**
  * Stores checked files for a pledge; a new file of a kind replaces the earlier one (deleted
- * after the new one is stored, so a failure never leaves the pledge with neither).
+ * after the new one is stored and listed on the pledge, so a failure never leaves the pledge
+ * with neither). `before`: the pledge's list of its files, if it has one (else GridFS is read).
  */
 export async function replaceEvidence(
   pledge: Types.ObjectId,
   files: Array<{ field: EvidenceField; contentType: EvidenceType; bytes: Buffer }>,
+  before?: readonly EvidenceSummary[],
 ): Promise<StoredEvidence[]> {
-  const before = await listEvidence(pledge);
+  const earlier: EvidenceSummary[] = [...(before ?? (await listEvidence(pledge)))];
   const stored: StoredEvidence[] = [];
-  for (const f of files) {
-    const kind = EVIDENCE_FIELDS[f.field];
-    stored.push(await storeEvidence(pledge, kind, f.contentType, f.bytes));
-    for (const old of before.filter((e) => e.kind === kind)) await bucket().delete(old.id);
-  }
+  for (const f of files)
+    stored.push(await storeEvidence(pledge, EVIDENCE_FIELDS[f.field], f.contentType, f.bytes));
+  const kinds = new Set(stored.map((f) => f.kind));
+  const replaced = earlier.filter((e) => kinds.has(e.kind));
+  const kept = earlier.filter((e) => !kinds.has(e.kind));
+  // The list confirming reads instead of GridFS (the files' own metadata stays the record).
+  await Pledge.collection.updateOne(
+    { _id: pledge },
+    { $set: { evidence: [...kept, ...stored].map(summaryOf) } },
+  );
+  for (const old of replaced) await bucket().delete(old.id);
   return stored;
+}
+
+const summaryOf = (f: EvidenceSummary): EvidenceSummary => ({
+  id: f.id,
+  kind: f.kind,
+  contentType: f.contentType,
+  length: f.length,
+  sha256: f.sha256,
+  uploadedAt: f.uploadedAt,
+});
+
+/**
+ * The evidence a pledge was given, oldest first: the list kept on the pledge when it names a
+ * letter, else GridFS (pledges from before the list was kept, or one whose list write was lost).
+ */
+export async function evidenceOf(pledge: {
+  _id: Types.ObjectId;
+  evidence?: readonly EvidenceSummary[];
+}): Promise<readonly EvidenceSummary[]> {
+  if (pledge.evidence?.some((f) => f.kind === 'authorisation-letter')) return pledge.evidence;
+  return listEvidence(pledge._id);
 }
 
 /** Deletes every evidence file of these pledges (the retention rule); returns how many. */

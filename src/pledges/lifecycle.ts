@@ -1,13 +1,15 @@
 /**
  * Use cases of a pledge's life: sign, confirm by e-mail, review (approve/reject), withdraw.
  * Every transition is one conditional update on the pledge (so concurrent requests cannot
- * both win) followed by its audit event; a request's events are written together (one write).
+ * both win); on the signing path (sign, confirm, activate) that same write carries the audit
+ * event and the mail (src/audit/carried.ts, moveCarriedMail), elsewhere the event follows it.
  */
 import { Types } from 'mongoose';
 import { Account, Role } from '../../models/account';
 import { Company } from '../../models/company';
 import { Pledge, PledgeStatus, OPEN_STATUSES, type PledgeDoc } from '../../models/pledge';
 import { recordEvent, type EventInput } from '../audit/events';
+import { carriedEvent } from '../audit/carried';
 import { newToken, hashToken } from '../auth/tokens';
 import type { Config } from '../config';
 import { provinceFromUscc } from '../domain/provinces';
@@ -24,6 +26,8 @@ import { spendDaily, spendDailyBudgets } from '../rate-limit';
 import { reviewKeys } from './warnings';
 import { currentInitiative } from '../initiative/service';
 import { activateClaimed, activatePledge, confirmedEvent } from './activation';
+import { evidenceOf } from './evidence';
+import type { EvidenceSummary } from '../../models/pledge';
 import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
@@ -31,7 +35,6 @@ import { AppError } from '../errors';
 import {
   checkEvidence,
   evidenceProblemAnswer,
-  listEvidence,
   replaceEvidence,
   type EvidenceField,
 } from './evidence';
@@ -102,16 +105,6 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
   const pledgeId = new Types.ObjectId();
   const { token, hash } = newToken();
   const link = `${deps.config.publicUrl}/confirm?token=${encodeURIComponent(token)}`;
-  const mailId = await deps.mail.enqueue(
-    confirmPledgeMail({
-      to: signatory.email,
-      companyName: company.name,
-      signatoryName: signatory.name,
-      link,
-      expiresHours: CONFIRM_TTL_HOURS,
-    }),
-    { collection: 'pledges', id: pledgeId },
-  );
   const now = new Date();
   const doc = {
     _id: pledgeId,
@@ -130,20 +123,35 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     history: [{ from: null, to: PledgeStatus.PendingConfirmation, at: now, actor: 'public' }],
     confirmTokenHash: hash,
     confirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_HOURS * 3600_000),
+    // Uploads keep this list, so neither they nor confirming read GridFS for it.
+    evidence: [],
+    // One write: the pledge, its confirmation mail and its audit event exist together or not at all.
+    mail: [
+      deps.mail.carry(
+        confirmPledgeMail({
+          to: signatory.email,
+          companyName: company.name,
+          signatoryName: signatory.name,
+          link,
+          expiresHours: CONFIRM_TTL_HOURS,
+        }),
+      ),
+    ],
+    pendingEvents: [
+      carriedEvent({
+        actor: 'public',
+        action: 'pledge.signed',
+        after: {
+          status: PledgeStatus.PendingConfirmation,
+          uscc: company.uscc,
+          initiativeVersion: initiative.version,
+        },
+        at: now,
+      }),
+    ],
   };
-  try {
-    await Pledge.create(doc);
-  } catch (e) {
-    await deps.mail.cancel(mailId);
-    throw e;
-  }
-  await deps.mail.release(mailId);
-  await recordEvent({
-    actor: 'public',
-    action: 'pledge.signed',
-    subject: { type: 'pledge', id: String(pledgeId) },
-    after: { status: doc.status, uscc: doc.uscc, initiativeVersion: initiative.version },
-  });
+  await Pledge.create(doc);
+  deps.mail.carried();
   return { id: String(pledgeId), status: PledgeStatus.PendingConfirmation };
 }
 
@@ -236,19 +244,11 @@ export async function resendConfirmation(
     if (isAppError(e) && e.status === 429) return; // no sign of it outside: the answer stays 202
     throw e;
   }
+  let carried = false;
   for (const p of pending) {
     const { token, hash } = newToken();
     const link = `${deps.config.publicUrl}/confirm?token=${encodeURIComponent(token)}`;
-    const mailId = await deps.mail.enqueue(
-      confirmPledgeMail({
-        to: email,
-        companyName: p.companyName,
-        signatoryName: p.signatory.name,
-        link,
-        expiresHours: CONFIRM_TTL_HOURS,
-      }),
-      { collection: 'pledges', id: p._id },
-    );
+    // The new link and its mail in one write: a pledge no longer pending gets neither.
     const r = await Pledge.updateOne(
       { _id: p._id, status: PledgeStatus.PendingConfirmation },
       {
@@ -256,11 +256,22 @@ export async function resendConfirmation(
           confirmTokenHash: hash,
           confirmExpiresAt: new Date(Date.now() + CONFIRM_TTL_HOURS * 3600_000),
         },
+        $push: {
+          mail: deps.mail.carry(
+            confirmPledgeMail({
+              to: email,
+              companyName: p.companyName,
+              signatoryName: p.signatory.name,
+              link,
+              expiresHours: CONFIRM_TTL_HOURS,
+            }),
+          ),
+        },
       },
     );
-    if (r.modifiedCount === 1) await deps.mail.release(mailId);
-    else await deps.mail.cancel(mailId);
+    if (r.modifiedCount === 1) carried = true;
   }
+  if (carried) deps.mail.carried();
 }
 
 /**
@@ -308,7 +319,7 @@ export async function submitEvidence(
     });
   }
   // Audited at confirmation (pledge.confirmed names the files it was confirmed with).
-  const stored = await replaceEvidence(pledge._id, checked.files);
+  const stored = await replaceEvidence(pledge._id, checked.files, pledge.evidence);
   return {
     id: String(pledge._id),
     files: stored.map((f) => ({
@@ -337,47 +348,62 @@ const letterMissing = () =>
 export async function confirmPledge(token: string, deps: PledgeDeps): Promise<PledgeSummary> {
   const hash = hashToken(token);
   const now = new Date();
-  const seen = await Pledge.findOne({ confirmTokenHash: hash }).lean<PledgeDoc>();
-  if (!seen) throw badRequest('This confirmation link is not valid.', { code: 'invalid-token' });
-  if (seen.status !== PledgeStatus.PendingConfirmation)
-    throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
-  if (!seen.confirmExpiresAt || seen.confirmExpiresAt <= now) {
-    await expireConfirmation(seen._id);
-    throw gone('This confirmation link has expired. Please sign again.', { code: 'token-expired' });
-  }
-  // The reviewer must have something to check: no letter, no confirmation (it stays open to retry).
-  // One read serves both the check and the confirmed event's list of files.
-  const files = await listEvidence(seen._id);
-  if (!files.some((f) => f.kind === 'authorisation-letter')) throw letterMissing();
   // Auto review claims the activation in the confirming write itself (one write, two steps of
   // history); a crash before it is numbered is finished by recoverActivations like any claim.
   const auto = deps.config.reviewMode === 'auto';
-  const confirmed = {
-    from: PledgeStatus.PendingConfirmation,
-    to: PledgeStatus.PendingReview,
-    at: now,
-    actor: 'company:email',
-  };
-  const claim = {
-    from: PledgeStatus.PendingReview,
-    to: PledgeStatus.Activating,
-    at: now,
-    actor: AUTO_REVIEWER,
-  };
+  const steps = [
+    {
+      from: PledgeStatus.PendingConfirmation,
+      to: PledgeStatus.PendingReview,
+      at: now,
+      actor: 'company:email',
+    },
+    ...(auto
+      ? [
+          {
+            from: PledgeStatus.PendingReview,
+            to: PledgeStatus.Activating,
+            at: now,
+            actor: AUTO_REVIEWER,
+          },
+        ]
+      : []),
+  ];
+  const status = auto ? PledgeStatus.Activating : PledgeStatus.PendingReview;
   let pledge: PledgeDoc | null;
   try {
-    pledge = await Pledge.findOneAndUpdate(
-      { _id: seen._id, confirmTokenHash: hash, status: PledgeStatus.PendingConfirmation },
-      {
-        $set: {
-          status: auto ? PledgeStatus.Activating : PledgeStatus.PendingReview,
-          confirmedAt: now,
-          openUscc: seen.uscc,
-        },
-        $push: { history: { $each: auto ? [confirmed, claim] : [confirmed] } },
-      },
-      { returnDocument: 'after' },
-    ).lean<PledgeDoc>();
+    // The usual case in one round trip: the token, its age and the letter are the write's
+    // conditions, and the pledge's own list of its files gives the event's.
+    pledge = await confirmWrite(
+      { confirmTokenHash: hash, confirmExpiresAt: { $gt: now }, 'evidence.kind': LETTER },
+      status,
+      steps,
+      now,
+    );
+    if (!pledge) {
+      // Find out why (or confirm a pledge from before its file list was kept, from GridFS's).
+      const seen = await Pledge.findOne({ confirmTokenHash: hash }).lean<PledgeDoc>();
+      if (!seen)
+        throw badRequest('This confirmation link is not valid.', { code: 'invalid-token' });
+      if (seen.status !== PledgeStatus.PendingConfirmation)
+        throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
+      if (!seen.confirmExpiresAt || seen.confirmExpiresAt <= now) {
+        await expireConfirmation(seen._id);
+        throw gone('This confirmation link has expired. Please sign again.', {
+          code: 'token-expired',
+        });
+      }
+      // The reviewer must have something to check: no letter, no confirmation (it stays open).
+      const files = await evidenceOf(seen);
+      if (!files.some((f) => f.kind === LETTER)) throw letterMissing();
+      pledge = await confirmWrite(
+        { _id: seen._id, confirmTokenHash: hash },
+        status,
+        steps,
+        now,
+        files,
+      );
+    }
   } catch (e) {
     if (!isDuplicateKey(e, { openUscc: 1 })) throw e;
     throw conflict(
@@ -406,15 +432,70 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   ]);
   if (details.status === 'rejected') throw details.reason;
   if (account.status === 'rejected') throw account.reason;
-  const event = confirmedEvent(pledge, files);
   if (auto) {
-    // Written with pledge.activated, in order, by the activation's one events write.
-    const active = await activateClaimed(pledge, AUTO_REVIEWER, [event]);
+    const active = await activateClaimed(pledge, AUTO_REVIEWER);
     deps.onActivated?.();
     return { id: String(active._id), status: active.status as PledgeStatus };
   }
-  await recordEvent(event);
   return { id: String(pledge._id), status: PledgeStatus.PendingReview };
+}
+
+const LETTER = 'authorisation-letter';
+
+/**
+ * The confirming write of a pledge still awaiting confirmation (and `filter`): it takes the
+ * code (`openUscc`, unique), records the steps and carries `pledge.confirmed`, naming the
+ * evidence files (`files`, or the pledge's own list of them). An update pipeline on the driver's
+ * collection, so the code and the file list come from the document itself; `updatedAt` (which
+ * recovery's claim age reads) is set here as mongoose would.
+ */
+async function confirmWrite(
+  filter: Record<string, unknown>,
+  status: PledgeStatus,
+  steps: object[],
+  now: Date,
+  files?: readonly EvidenceSummary[],
+): Promise<PledgeDoc | null> {
+  const event = carriedEvent(confirmedEvent({ _id: new Types.ObjectId() }, files ?? [], now));
+  const evidence = files
+    ? { $literal: (event.after as { evidence: unknown }).evidence }
+    : {
+        $map: {
+          input: '$evidence',
+          in: { kind: '$$this.kind', contentType: '$$this.contentType', sha256: '$$this.sha256' },
+        },
+      };
+  const pledges = Pledge.collection as unknown as import('mongodb').Collection<PledgeDoc>;
+  return pledges.findOneAndUpdate(
+    { ...filter, status: PledgeStatus.PendingConfirmation },
+    [
+      {
+        $set: {
+          status: { $literal: status },
+          confirmedAt: { $literal: now },
+          updatedAt: { $literal: now },
+          openUscc: '$uscc',
+          history: { $concatArrays: ['$history', { $literal: steps }] },
+          pendingEvents: {
+            $concatArrays: [
+              { $ifNull: ['$pendingEvents', []] },
+              [
+                {
+                  _id: { $literal: event._id },
+                  at: { $literal: event.at },
+                  actor: { $literal: event.actor },
+                  action: { $literal: event.action },
+                  before: { $literal: event.before },
+                  after: { status: PledgeStatus.PendingReview, evidence },
+                },
+              ],
+            ],
+          },
+        },
+      },
+    ],
+    { returnDocument: 'after' },
+  ) as Promise<PledgeDoc | null>;
 }
 
 /** Who activates a pledge in REVIEW_MODE=auto (the claim transition names it). */

@@ -57,6 +57,8 @@ export async function purgeExpiredEvidence(now = new Date()): Promise<number> {
     for (const p of ended) {
       const n = await deleteEvidenceOf([p._id]);
       deleted += n;
+      // Its list of files goes with them (the audit log keeps what it was confirmed with).
+      await Pledge.collection.updateOne({ _id: p._id }, { $unset: { evidence: 1 } });
       await recordEvent({
         actor: 'system',
         action: 'pledge.evidence-deleted',

@@ -18,6 +18,7 @@ import type { IndustryCode } from '../../src/domain/industries';
 import {
   activePledge,
   assertProblem,
+  settleCarriedWork,
   sign,
   signAndConfirm,
   signBodyFor,
@@ -605,6 +606,7 @@ describe('admin API', () => {
     it('when there is nothing to correct, then 400 and neither the pledge nor its certificate changes', async function () {
       this.timeout(40_000);
       const { p, serial } = await certified();
+      await settleCarriedWork(); // the background passes' share of what came before
       const before = await Pledge.findById(p.id).lean();
       const eventsBefore = await Event.countDocuments({});
       assertProblem(
@@ -649,6 +651,7 @@ describe('admin API', () => {
     it('when the pledge is not active, then correcting it is 409 and nothing changes; an unknown pledge is 404', async function () {
       this.timeout(40_000);
       const pending = await signAndConfirm(r);
+      await settleCarriedWork();
       const before = await Pledge.findById(pending.id).lean();
       const res = await t.api.post(`/admin/pledges/${pending.id}/correct`, {
         name: '新名称示例有限公司',

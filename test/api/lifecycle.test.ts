@@ -11,6 +11,7 @@ import {
   confirmationToken,
   dbSnapshot,
   pledgeDoc,
+  settleCarriedWork,
   sign,
   signAndConfirm,
   signBodyFor,
@@ -159,6 +160,7 @@ describe('pledge lifecycle (API)', () => {
   describe('POST /api/v1/admin/pledges/:id/approve', () => {
     it('when a pledge is not yet confirmed, then 409 and it stays unconfirmed', async () => {
       const p = await sign(r.app);
+      await settleCarriedWork(); // its mail and event leave the pledge in the background
       const before = await pledgeDoc(p.id);
       assertProblem(
         await admin(`/api/v1/admin/pledges/${p.id}/approve`).send({ evidenceChecked: true }),
@@ -170,6 +172,7 @@ describe('pledge lifecycle (API)', () => {
     it('when approved twice, then the second is 409 and the numbers do not move', async () => {
       const p = await signAndConfirm(r);
       const first = await approve(r.app, adminToken, p.id);
+      await settleCarriedWork(); // its number is released after the answer
       const counter = await mongoose.connection
         .db!.collection('counters')
         .findOne({ _id: 'pledge-sequence' as never });

@@ -367,6 +367,11 @@ export async function checkInvariants(opts: { settled: boolean }): Promise<strin
       out.push(`${stuck.length} mails not sent, e.g. ${JSON.stringify(stuck.slice(0, 3))}`);
     const unsealed = await Event.countDocuments({ unsealed: true });
     if (unsealed) out.push(`${unsealed} audit events not sealed`);
+    // Events and mail carried in pledge writes must have been moved to the log and the outbox.
+    const carrying = await Pledge.countDocuments({
+      $or: [{ 'pendingEvents._id': { $exists: true } }, { 'mail._id': { $exists: true } }],
+    });
+    if (carrying) out.push(`${carrying} pledges still carry audit events or mail`);
     const validBy = new Map(valid.map((v) => [String(v._id), v.n]));
     const active = await Pledge.find({ status: PledgeStatus.Active }, { _id: 1 }).lean();
     for (const p of active) {

@@ -10,6 +10,9 @@ import request, { type Response } from 'supertest';
 import { fixtureCompany, type FixtureCompany } from '../fixtures/companies';
 import type { RegistryHandle } from './registry';
 import { decodeMail, tokenFromMail, type ReceivedMail } from './smtp';
+import { settleCarriedEvents } from '../../src/audit/carried';
+import { moveCarriedMail } from '../../src/mail/outbox';
+import { flushReleases } from '../../src/pledges/activation';
 
 let counter = 0;
 /** A fresh fixture company per call (unique across suites in one run). */
@@ -315,12 +318,25 @@ const BACKGROUND_FIELDS: Record<string, string[]> = {
 };
 
 /**
+ * Finishes now what the signing path leaves to background passes in this process: the audit
+ * events and mail carried on pledges are moved to the log and the outbox, and the sequence
+ * numbers of finished activations are released. For tests that compare state before and after.
+ */
+export async function settleCarriedWork(): Promise<void> {
+  while ((await settleCarriedEvents()) > 0);
+  while ((await moveCarriedMail()) > 0);
+  await flushReleases();
+}
+
+/**
  * Every document of the registry's collections, to show that a request changed nothing.
- * Fields written by background work (mail sender, audit sealer) are left out.
+ * Work carried for background passes is moved first (settleCarriedWork), and fields written by
+ * background work (mail sender, audit sealer) are left out.
  */
 export async function dbSnapshot(
   collections = ['pledges', 'companies', 'accounts', 'tokens', 'outboxes', 'events', 'counters'],
 ): Promise<Record<string, unknown[]>> {
+  await settleCarriedWork();
   const db = mongoose.connection.db!;
   const out: Record<string, unknown[]> = {};
   for (const c of collections) {

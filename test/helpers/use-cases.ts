@@ -34,6 +34,11 @@ export function captureMail(): CapturedMail {
       },
       async cancel() {},
       async release() {},
+      carry(msg) {
+        sent.push(msg);
+        return { _id: new Types.ObjectId(), ...msg };
+      },
+      carried() {},
     },
   };
 }

@@ -4,12 +4,16 @@ import request from 'supertest';
 import { Event } from '../../models/event';
 import { Pledge, PledgeStatus } from '../../models/pledge';
 import { recoverActivations } from '../../src/pledges/activation';
+import { settleCarriedEvents } from '../../src/audit/carried';
 import { approve, signAndConfirm } from '../helpers/pledges';
 import { useRegistry } from '../helpers/registry';
 import { agent, csrfFrom } from '../site/helpers';
 
-const activated = async (id: string) =>
-  (await Event.findOne({ action: 'pledge.activated', 'subject.id': id }).lean())!;
+// The event is carried on the pledge until the sealer moves it into the log: moved here first.
+const activated = async (id: string) => {
+  await settleCarriedEvents();
+  return (await Event.findOne({ action: 'pledge.activated', 'subject.id': id }).lean())!;
+};
 
 describe('the approval audit event and the evidence tick', () => {
   const r = useRegistry();

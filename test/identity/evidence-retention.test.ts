@@ -67,10 +67,9 @@ describe('evidence retention', () => {
     assert.ok((await purgeExpiredEvidence()) >= 2);
     assert.deepEqual(await files(w), []);
     assert.deepEqual(await files(j), []);
-    assert.equal(
-      (await pledges().findOne({ _id: new mongoose.Types.ObjectId(w) }))!.status,
-      'withdrawn',
-    );
+    const kept = (await pledges().findOne({ _id: new mongoose.Types.ObjectId(w) }))!;
+    assert.equal(kept.status, 'withdrawn');
+    assert.equal(kept.evidence, undefined, 'its list of the deleted files is gone too');
     const chunks = mongoose.connection.db!.collection('evidence.chunks');
     assert.equal(
       await chunks.countDocuments({ files_id: { $in: gone } }),

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import mongoose from 'mongoose';
 import request from 'supertest';
 import { Event } from '../../models/event';
+import { settleCarriedEvents } from '../../src/audit/carried';
 import { EVIDENCE_MAX_BYTES, listEvidence } from '../../src/pledges/evidence';
 import { useRegistry } from '../helpers/registry';
 import {
@@ -54,6 +55,7 @@ describe('evidence upload (API)', () => {
     const ok = await confirm(token);
     assert.equal(ok.status, 200, ok.text);
     // The audit record says which files the pledge was confirmed with.
+    await settleCarriedEvents(); // carried on the pledge until the sealer moves it
     const event = await Event.findOne({ action: 'pledge.confirmed', 'subject.id': id }).lean();
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     assert.deepEqual((event!.after as { evidence: unknown }).evidence, [

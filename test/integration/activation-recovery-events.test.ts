@@ -10,6 +10,7 @@ import { Counter } from '../../models/counter';
 import { Event } from '../../models/event';
 import { Pledge, PledgeStatus, type PledgeDoc } from '../../models/pledge';
 import { recordEvent } from '../../src/audit/events';
+import { settleCarriedEvents } from '../../src/audit/carried';
 import { ensureInitialInitiative } from '../../src/initiative/service';
 import {
   ensureSequenceCounter,
@@ -31,10 +32,13 @@ interface EventRow {
   before: unknown;
   after: Record<string, unknown>;
 }
-const eventsOf = async (id: Types.ObjectId): Promise<EventRow[]> =>
-  (await Event.find({ 'subject.type': 'pledge', 'subject.id': String(id) })
+/** The pledge's events in the log (those still carried on it moved there first, as the sealer does). */
+async function eventsOf(id: Types.ObjectId): Promise<EventRow[]> {
+  await settleCarriedEvents(id);
+  return (await Event.find({ 'subject.type': 'pledge', 'subject.id': String(id) })
     .sort({ _id: 1 })
     .lean()) as unknown as EventRow[];
+}
 
 /**
  * A pledge signed and given its letter through the use cases, then left as auto review's

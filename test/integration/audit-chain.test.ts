@@ -13,6 +13,7 @@ import {
   type ChainedFields,
 } from '../../src/audit/chain';
 import { ensureInitialInitiative } from '../../src/initiative/service';
+import { settleCarriedEvents } from '../../src/audit/carried';
 import { createLogger } from '../../src/logger';
 import { createRegistry } from '../../src/registry';
 import { ensureSequenceCounter } from '../../src/pledges/activation';
@@ -40,6 +41,8 @@ describe('audit chain (src/audit/chain.ts)', () => {
     await rejectPledge(ids[2], '资料不实 / false information', admin, deps);
     const p1 = (await Pledge.findById(ids[1]).lean())!;
     await withdrawPledge(String(p1._id), '测试 / test', new Types.ObjectId().toHexString());
+    // Events carried on pledges join the log unsealed (the sealer's first step).
+    await settleCarriedEvents();
     total = await Event.countDocuments();
   });
 
