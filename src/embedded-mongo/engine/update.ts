@@ -191,12 +191,19 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     if (Object.keys(rest).length) modifier.$pull = rest;
     else delete modifier.$pull;
   }
+  // Positional paths become concrete first, decided on a view with mingo's numbers: mingo's updater
+  // re-matches the filter against the document, and an int64 or Decimal128 there never equals
+  // the same value in the filter, so it silently modified nothing.
+  for (const op of Object.keys(modifier)) {
+    if (!isPlainObject(modifier[op])) continue;
+    const concrete = withPositionsResolved(copy, op, modifier[op], opts);
+    if (Object.keys(concrete).length) modifier[op] = concrete;
+    else delete modifier[op];
+  }
   if (Object.keys(modifier).length === 0) return copy;
   const shadows = shadowInherited(copy, modifier);
   try {
-    // The updater re-matches the filter (for positional paths): give it the filter as the planner matched it.
-    const filter = opts.filter ? rewriteAll(opts.filter) : undefined;
-    mingoUpdate(copy, modifier, opts.arrayFilters, filter, {
+    mingoUpdate(copy, modifier, undefined, undefined, {
       cloneMode: 'deep',
       queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT },
     });
