@@ -170,6 +170,12 @@ describe('embedded mongo: numbers keep their BSON types', () => {
     });
     const positional = await c.updateMany({ 'a.k': Long.fromNumber(2) }, { $set: { 'a.$.v': 1 } });
     assert.deepEqual([positional.matchedCount, positional.modifiedCount], [1, 1]);
+    const filtered = await c.updateOne(
+      { _id: 4 },
+      { $set: { 'a.$[e].v': 9 } },
+      { arrayFilters: [{ 'e.k': Long.fromNumber(1) }] },
+    );
+    assert.deepEqual([filtered.matchedCount, filtered.modifiedCount], [1, 1]);
     const docs = await c.find({}, { sort: { _id: 1 } }).toArray();
     assert.deepEqual(
       docs.map((d) => [d._id, d.n, d.tag]),
@@ -182,7 +188,7 @@ describe('embedded mongo: numbers keep their BSON types', () => {
     );
     assert.deepEqual(
       (docs[3]!.a as { v: number }[]).map((e) => e.v),
-      [0, 1],
+      [9, 1],
     );
   });
 

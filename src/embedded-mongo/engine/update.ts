@@ -229,7 +229,8 @@ function withPositionsResolved(doc: Doc, op: string, fields: Doc, opts: ApplyOpt
   const set = Object.fromEntries(positional.map((p, i) => [p, marker(i)]));
   try {
     const filter = opts.filter ? (asMingoValue(rewriteAll(opts.filter)) as Doc) : undefined;
-    mingoUpdate(probe, { $set: set }, opts.arrayFilters, filter, {
+    const arrayFilters = opts.arrayFilters?.map((f) => asMingoValue(f) as Doc);
+    mingoUpdate(probe, { $set: set }, arrayFilters, filter, {
       cloneMode: 'deep',
       queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT },
     });
