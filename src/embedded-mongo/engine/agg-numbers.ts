@@ -9,10 +9,11 @@
  * doubles. Operators mingo computes on JS numbers only are given the numbers (when their result
  * is a double anyway) or refuse a BSON number wrapper by name (never a silently different type).
  */
-import { Double, Long } from 'bson';
+import { Double, Long, type ObjectId } from 'bson';
 import { evalExpr } from 'mingo/core';
 import type { Options } from 'mingo/types';
 import { MongoServerError, unsupported } from '../errors';
+import { formatDoubleAsMongod } from './format-double';
 import { compareValues, idKey, isLong, isPlainObject, toNumber, typeRank } from './values';
 
 type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
@@ -372,12 +373,27 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     return list.some((x) => compareValues(x, v) === 0 && !nullish(x) === !nullish(v));
   };
 
+  /** mongod's string for the values whose string mingo writes differently (numbers, ObjectId). */
+  const mongodString = (v: unknown): string | undefined => {
+    const t = bsonType(v);
+    if (t === 'Decimal128') return String(v);
+    if (t === 'ObjectId') return (v as ObjectId).toHexString();
+    const kind = kindOf(v);
+    if (kind === 'double') return formatDoubleAsMongod(toNumber(v));
+    if (kind !== null) return isLong(v) ? v.toString() : String(toNumber(v));
+    return undefined;
+  };
   const $toString: Expression = (obj, expr, options) => {
     const [v] = args(obj, expr, options);
-    if (isLong(v)) return v.toString();
-    if (holdsWrapper(v))
-      throw unsupported('$toString of an integer-valued double or Decimal128 in an aggregation');
-    return orig('$toString')(obj, asGiven(expr, [v]), options);
+    return mongodString(v) ?? orig('$toString')(obj, asGiven(expr, [v]), options);
+  };
+  // $convert to a string writes numbers as $toString does; other conversions stay guarded.
+  const $convert: Expression = (obj, expr, options) => {
+    if (isPlainObject(expr) && [2, 'string'].includes(evalExpr(obj, expr.to, options) as never)) {
+      const s = mongodString(evalExpr(obj, expr.input, options));
+      if (s !== undefined) return s;
+    }
+    return guarded('$convert')(obj, expr, options);
   };
 
   /** Operators mingo would answer on a Long or Double as an object: refused by name with one. */
@@ -424,6 +440,7 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
       return orig('$toDate')(obj, asGiven(expr, [v]), options);
     },
     $toString,
+    $convert,
     $in,
     $and,
     $or,
@@ -542,7 +559,6 @@ const GUARDED = [
   '$maxN',
   '$minN',
   '$sortArray',
-  '$convert',
   '$dateAdd',
   '$dateSubtract',
   '$dateFromParts',
