@@ -223,6 +223,7 @@ async function assign(
     sequence: seq,
     activatedAt: now,
     needsCertificate: true,
+    logPending: true,
   };
   if (foundingNumber) set.foundingNumber = foundingNumber;
   // Recovery also carries what the crashed request had not written (a pledge.confirmed lost by
