@@ -105,6 +105,18 @@ function onlyRanges(cond: unknown): boolean {
   );
 }
 
+/**
+ * $exists walks the path as mongod does (getPathValues: into arrays of documents, never into an
+ * array nested in an array); mingo found `a.b` in `{a: [[]]}`. A path with a numeric part keeps
+ * mingo's answer (index or field name), which the walk does not decide.
+ */
+const exists = ((selector: string, operand: unknown, options: Options) => {
+  if (selector.split('.').some((part) => /^\d+$/.test(part)))
+    return (queryOperators.$exists as RangeOperator)(selector, operand, options);
+  const wanted = !(operand === false || operand === 0 || operand === null || operand === undefined);
+  return (doc: Doc) => getPathValues(ORIGINALS.get(doc) ?? doc, selector).length > 0 === wanted;
+}) as QueryOperator;
+
 const NO_BRANCH = Symbol('no $switch branch');
 
 /**
@@ -328,6 +340,7 @@ export const MINGO_CONTEXT = Context.init({
   query: {
     ...queryOperators,
     $elemMatch: elemMatch,
+    $exists: exists,
     $gt: range((c) => c > 0, queryOperators.$gt),
     $gte: range((c) => c >= 0, queryOperators.$gte),
     $lt: range((c) => c < 0, queryOperators.$lt),

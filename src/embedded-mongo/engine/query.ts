@@ -265,7 +265,9 @@ export function asBadValue(e: unknown): MongoServerError {
 export type FieldPredicate =
   | { kind: 'eq'; value: unknown }
   | { kind: 'in'; values: unknown[] }
-  | { kind: 'range'; lo?: KeyBound; hi?: KeyBound };
+  | { kind: 'range'; lo?: KeyBound; hi?: KeyBound }
+  /** `$exists: true`: served by a sparse index on the field, which holds every such document. */
+  | { kind: 'exists' };
 
 /** Top-level field conditions an index can serve (ignores everything it cannot; the matcher re-checks all). */
 export function indexablePredicates(filter: unknown): Map<string, FieldPredicate> {
@@ -292,8 +294,12 @@ function predicateFor(cond: unknown): FieldPredicate | null {
     return indexableValue(cond) && !isPlainObject(cond) ? { kind: 'eq', value: cond } : null;
   let lo: KeyBound | undefined;
   let hi: KeyBound | undefined;
+  let exists = false;
   for (const [op, v] of Object.entries(cond)) {
     switch (op) {
+      case '$exists':
+        exists = v === true || v === 1;
+        break;
       case '$eq':
         if (indexableValue(v) && !isPlainObject(v)) return { kind: 'eq', value: v };
         break;
@@ -315,7 +321,7 @@ function predicateFor(cond: unknown): FieldPredicate | null {
         break;
     }
   }
-  if (!lo && !hi) return null;
+  if (!lo && !hi) return exists ? { kind: 'exists' } : null;
   // Type bracketing: {$gt: 5} only reaches numbers, so stop at the end of the number type.
   lo ??= { value: hi!.value, inclusive: true, typeEdge: true };
   hi ??= { value: lo.value, inclusive: true, typeEdge: true };
