@@ -3,7 +3,7 @@
  * its first handshake, and OP_MSG for everything after it.
  * https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/
  */
-import { deserialize, serialize, type Document, type DeserializeOptions } from 'bson';
+import { Double, deserialize, serialize, type Document, type DeserializeOptions } from 'bson';
 import { decodeBson } from './engine/bson-store';
 
 export const OP_REPLY = 1;
@@ -203,6 +203,8 @@ let nextRequestId = 1;
  * serialized with an empty batch and their bytes are spliced in, never decoded and re-encoded.
  */
 export function encodeReply(reply: Document): Uint8Array {
+  // mongod's `ok` is always a double (1.0 / 0.0); a JS number would serialize as int32.
+  if (typeof reply.ok === 'number') reply = { ...reply, ok: new Double(reply.ok) };
   const cursor = reply.cursor as Document | undefined;
   const field = cursor && (Array.isArray(cursor.firstBatch) ? 'firstBatch' : 'nextBatch');
   const batch = field ? (cursor[field] as unknown[] | undefined) : undefined;
