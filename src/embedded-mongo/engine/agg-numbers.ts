@@ -46,6 +46,23 @@ function kindOf(v: unknown): Kind | null {
   return null;
 }
 
+/** mongod's $type alias of each BSON wrapper type (https://www.mongodb.com/docs/manual/reference/bson-types/). */
+const BSON_TYPE_ALIAS: Record<string, string> = {
+  Binary: 'binData',
+  ObjectId: 'objectId',
+  BSONRegExp: 'regex',
+  Timestamp: 'timestamp',
+  Int32: 'int',
+  MinKey: 'minKey',
+  MaxKey: 'maxKey',
+  BSONSymbol: 'symbol',
+  DBRef: 'object',
+};
+
+function codeAlias(v: unknown): string {
+  return (v as { scope?: unknown }).scope ? 'javascriptWithScope' : 'javascript';
+}
+
 function wider(a: Kind, b: Kind): Kind {
   return a === 'double' || b === 'double'
     ? 'double'
@@ -297,6 +314,10 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     if (t === 'Double') return 'double';
     if (t === 'Decimal128') return 'decimal';
     if (typeof v === 'number') return kindOf(v) === 'int' ? 'int' : 'double';
+    // mingo names some BSON types its own way ('binary', 'objectid'); mongod's aliases instead.
+    const alias = t === 'Code' ? codeAlias(v) : t && BSON_TYPE_ALIAS[t];
+    if (alias) return alias;
+    if (v instanceof Uint8Array) return 'binData';
     return orig('$type')(obj, asGiven(expr, [v]), options);
   };
 
