@@ -211,9 +211,36 @@ const $group: Stage = (coll, expr, options) => {
   });
 };
 
+/**
+ * mongod unwinds a value that is not an array, null or missing as a one-element array; mingo
+ * drops an empty document or empty string instead, so documents holding one pass through here.
+ */
+const unwindKeepingEmpty: Stage = (coll, expr, options) =>
+  coll.transform((items: Doc[]) => {
+    const spec = typeof expr === 'string' ? { path: expr } : isPlainObject(expr) ? expr : {};
+    const path = typeof spec.path === 'string' && spec.path.startsWith('$') ? spec.path : '';
+    const index = spec.includeArrayIndex;
+    const kept = (d: Doc): boolean => {
+      let v: unknown = d;
+      for (const key of path.slice(1).split('.')) {
+        if (!isPlainObject(v)) return false; // through an array: mingo's resolution applies
+        v = v[key];
+      }
+      return v === '' || (isPlainObject(v) && Object.keys(v).length === 0);
+    };
+    if (!path || !items.some(kept)) return mingoStage('$unwind')(Lazy(items), expr, options);
+    return Lazy(
+      items.flatMap((d: Doc) =>
+        kept(d)
+          ? [typeof index === 'string' && index ? { ...d, [index]: null } : d]
+          : mingoStage('$unwind')(Lazy([d]), expr, options).collect<Doc>(),
+      ),
+    );
+  });
+
 /** $unwind's includeArrayIndex is an int64 in mongod. */
 const $unwind: Stage = (coll, expr, options) => {
-  const out = mingoStage('$unwind')(coll, expr, options);
+  const out = unwindKeepingEmpty(coll, expr, options);
   const field = isPlainObject(expr) ? expr.includeArrayIndex : undefined;
   if (typeof field !== 'string' || field.includes('.')) return out;
   return out.map((d: Doc) =>
