@@ -27,6 +27,7 @@ import type {
 } from 'mingo/types';
 import { Long } from 'bson';
 import { MongoServerError, unsupported } from '../errors';
+import { BITWISE_QUERY_OPERATORS } from './bitwise';
 import { groupKey, holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
 import {
   cloneDeep,
@@ -333,6 +334,17 @@ const STAGES: Record<string, Stage> = {
   $densify: guardedStage('$densify', (d) => d),
 };
 
+/** Bit tests read the stored values (the view's int64 are doubles); see bitwise.ts. */
+const bitwise: Record<string, QueryOperator> = Object.fromEntries(
+  Object.entries(BITWISE_QUERY_OPERATORS).map(([name, op]) => {
+    const onOriginal = (selector: string, operand: unknown) => {
+      const test = op(selector, operand);
+      return (doc: Doc) => test(ORIGINALS.get(doc) ?? doc);
+    };
+    return [name, onOriginal as unknown as QueryOperator];
+  }),
+);
+
 const expressions = numberExpressions(expressionOperators as unknown as Record<string, unknown>);
 expressions[GROUP_KEY] = (obj, expr, options) => groupKey(evalExpr(obj, expr, options));
 
@@ -359,6 +371,7 @@ export const MINGO_CONTEXT = Context.init({
     $gte: range((c) => c >= 0, queryOperators.$gte),
     $lt: range((c) => c < 0, queryOperators.$lt),
     $lte: range((c) => c <= 0, queryOperators.$lte),
+    ...bitwise,
   },
   window: windowOperators,
 });
