@@ -49,14 +49,27 @@ type RangeOperator = (
   options: Options,
 ) => (doc: Doc) => boolean;
 
+function isNaNValue(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isNaN(v);
+  const t = (v as { _bsontype?: string } | null)?._bsontype;
+  if (t === 'Double') return Number.isNaN((v as { value: number }).value);
+  return t === 'Decimal128' && String(v) === 'NaN';
+}
+
 function range(test: (c: number) => boolean, mingo: QueryOperator): QueryOperator {
   const op: RangeOperator = (selector, operand, options) => {
     const rank = typeRank(operand);
     // null bounds mean "null or missing", which mingo already answers as mongod does.
     if (rank === NULLISH) return (mingo as RangeOperator)(selector, operand, options);
     const bracketed = rank !== MIN_KEY && rank !== MAX_KEY;
-    const holds = (v: unknown): boolean =>
-      (!bracketed || typeRank(v) === rank) && test(compareValues(v, operand));
+    // NaN sorts first but is neither less nor greater than any number: mongod's $lte/$gte
+    // match NaN only against NaN, its $lt/$gt never.
+    const nanOperand = isNaNValue(operand);
+    const holds = (v: unknown): boolean => {
+      if (bracketed && typeRank(v) !== rank) return false;
+      if (nanOperand || isNaNValue(v)) return nanOperand && isNaNValue(v) && test(0);
+      return test(compareValues(v, operand));
+    };
     return (doc) =>
       getPathValues(ORIGINALS.get(doc) ?? doc, selector).some((v) =>
         Array.isArray(v) ? v.some(holds) || holds(v) : holds(v),
