@@ -35,11 +35,13 @@ import {
   getPathValues,
   isPlainObject,
   sortKey,
+  toNumber,
   typeRank,
   type Doc,
 } from './values';
 
 const NULLISH = typeRank(null);
+const NUMBER = typeRank(0);
 const MIN_KEY = typeRank({ _bsontype: 'MinKey' });
 const MAX_KEY = typeRank({ _bsontype: 'MaxKey' });
 
@@ -347,6 +349,20 @@ const STAGES: Record<string, Stage> = {
   $densify: guardedStage('$densify', (d) => d),
 };
 
+/**
+ * A dotted $exists follows mongod's path rules (arrays fan out into their documents, never into
+ * nested arrays; a numeric part indexes an array); mingo's found `v.foo` inside `v: [['foo']]`.
+ */
+const exists = ((selector: string, operand: unknown, options: Options) => {
+  if (!selector.includes('.'))
+    return (queryOperators.$exists as RangeOperator)(selector, operand, options);
+  const want =
+    typeRank(operand) === NUMBER
+      ? toNumber(operand) !== 0
+      : operand !== false && operand !== null && operand !== undefined;
+  return (doc: Doc) => getPathValues(ORIGINALS.get(doc) ?? doc, selector).length > 0 === want;
+}) as QueryOperator;
+
 /** Bit tests read the stored values (the view's int64 are doubles); see bitwise.ts. */
 const bitwise: Record<string, QueryOperator> = Object.fromEntries(
   Object.entries(BITWISE_QUERY_OPERATORS).map(([name, op]) => {
@@ -385,6 +401,7 @@ export const MINGO_CONTEXT = Context.init({
     $lt: range((c) => c < 0, queryOperators.$lt),
     $lte: range((c) => c <= 0, queryOperators.$lte),
     ...bitwise,
+    $exists: exists,
   },
   window: windowOperators,
 });
