@@ -28,6 +28,7 @@ import type {
 import { Long } from 'bson';
 import { MongoServerError, unsupported } from '../errors';
 import { BITWISE_QUERY_OPERATORS } from './bitwise';
+import { typeOperator } from './type-operator';
 import { groupKey, holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
 import {
   cloneDeep,
@@ -113,12 +114,23 @@ const elemMatch = ((selector: string, operand: unknown, options: Options) => {
   return (doc: Doc) => test(ORIGINALS.get(doc) ?? doc);
 }) as QueryOperator;
 
+/** Operators that read stored values themselves (ranges, $type, the bit tests). */
+const ON_STORED_VALUES = new Set([
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$type',
+  '$bitsAllSet',
+  '$bitsAllClear',
+  '$bitsAnySet',
+  '$bitsAnyClear',
+]);
+
 function onlyRanges(cond: unknown): boolean {
   if (!isPlainObject(cond)) return false;
   const keys = Object.keys(cond);
-  return (
-    keys.length > 0 && keys.every((k) => k === '$gt' || k === '$gte' || k === '$lt' || k === '$lte')
-  );
+  return keys.length > 0 && keys.every((k) => ON_STORED_VALUES.has(k));
 }
 
 const NO_BRANCH = Symbol('no $switch branch');
@@ -363,15 +375,20 @@ const exists = ((selector: string, operand: unknown, options: Options) => {
   return (doc: Doc) => getPathValues(ORIGINALS.get(doc) ?? doc, selector).length > 0 === want;
 }) as QueryOperator;
 
+/** An operator that tests the stored values (the view's int64 are doubles, its Doubles numbers). */
+function onOriginal(
+  op: (selector: string, operand: unknown) => (doc: Doc) => boolean,
+): QueryOperator {
+  const wrapped = (selector: string, operand: unknown) => {
+    const test = op(selector, operand);
+    return (doc: Doc) => test(ORIGINALS.get(doc) ?? doc);
+  };
+  return wrapped as unknown as QueryOperator;
+}
+
 /** Bit tests read the stored values (the view's int64 are doubles); see bitwise.ts. */
 const bitwise: Record<string, QueryOperator> = Object.fromEntries(
-  Object.entries(BITWISE_QUERY_OPERATORS).map(([name, op]) => {
-    const onOriginal = (selector: string, operand: unknown) => {
-      const test = op(selector, operand);
-      return (doc: Doc) => test(ORIGINALS.get(doc) ?? doc);
-    };
-    return [name, onOriginal as unknown as QueryOperator];
-  }),
+  Object.entries(BITWISE_QUERY_OPERATORS).map(([name, op]) => [name, onOriginal(op)]),
 );
 
 const expressions = numberExpressions(expressionOperators as unknown as Record<string, unknown>);
@@ -402,6 +419,7 @@ export const MINGO_CONTEXT = Context.init({
     $lte: range((c) => c <= 0, queryOperators.$lte),
     ...bitwise,
     $exists: exists,
+    $type: onOriginal(typeOperator),
   },
   window: windowOperators,
 });
