@@ -23,6 +23,7 @@ import { PAUSE, sortInSlices, withPauses, type Sliced } from './slices';
 const UNSUPPORTED_QUERY_OPERATORS: ReadonlyMap<string, string> = new Map([
   ['$text', 'the $text query operator (text search)'],
   ['$where', 'the $where query operator (server-side JavaScript)'],
+  ['$jsonSchema', 'the $jsonSchema query operator (JSON Schema validation)'],
   ['$function', 'the $function operator (server-side JavaScript)'],
   ['$accumulator', 'the $accumulator operator (server-side JavaScript)'],
   ['$near', 'the $near query operator (geospatial)'],
