@@ -28,6 +28,7 @@ import type {
 import { Long } from 'bson';
 import { MongoServerError, unsupported } from '../errors';
 import { BITWISE_QUERY_OPERATORS } from './bitwise';
+import { modOperator } from './mod-operator';
 import { typeOperator } from './type-operator';
 import { groupKey, holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
 import {
@@ -121,6 +122,7 @@ const ON_STORED_VALUES = new Set([
   '$lt',
   '$lte',
   '$type',
+  '$mod',
   '$bitsAllSet',
   '$bitsAllClear',
   '$bitsAnySet',
@@ -420,6 +422,7 @@ export const MINGO_CONTEXT = Context.init({
     ...bitwise,
     $exists: exists,
     $type: onOriginal(typeOperator),
+    $mod: onOriginal(modOperator),
   },
   window: windowOperators,
 });
