@@ -36,6 +36,7 @@ import {
   compareValues,
   getPathValues,
   isPlainObject,
+  pathHoldsNull,
   sortKey,
   toNumber,
   typeRank,
@@ -299,17 +300,29 @@ const $lookup: Stage = (coll, expr, options) => {
     const from = (options as { collectionResolver?: (n: string) => Doc[] }).collectionResolver?.(
       String(expr.from),
     );
-    if (
-      !items.some((d) => holdsWrapper(getPathValues(d, local))) &&
-      !(from ?? []).some((d) => holdsWrapper(getPathValues(d, foreign)))
-    )
-      return mingoStage('$lookup')(Lazy(items), expr, options);
     const as = expr.as;
-    if (expr.pipeline !== undefined || typeof as !== 'string' || as.includes('.'))
+    const pipeline = expr.pipeline;
+    const ownForm =
+      (pipeline === undefined || (Array.isArray(pipeline) && expr.let === undefined)) &&
+      typeof as === 'string' &&
+      !as.includes('.');
+    // The store's equality (BSON values, mongod's null rules) wherever it can; mingo's only for
+    // the forms it cannot serve, and never over values mingo compares as other types.
+    if (!ownForm) {
+      if (
+        !items.some((d) => holdsWrapper(getPathValues(d, local))) &&
+        !(from ?? []).some((d) => holdsWrapper(getPathValues(d, foreign)))
+      )
+        return mingoStage('$lookup')(Lazy(items), expr, options);
       throw unsupported(
-        '$lookup with localField/foreignField and a pipeline or a dotted "as" on int64, integer-valued double or Decimal128 values',
+        '$lookup with localField/foreignField and "let" or a dotted "as" on int64, integer-valued double or Decimal128 values',
       );
-    return Lazy(equalityLookup(items, from ?? [], local, foreign, as));
+    }
+    // The concise form: the equality matches, then the pipeline runs on them.
+    const then = Array.isArray(pipeline)
+      ? (matches: Doc[]) => new Aggregator(pipeline as Doc[], options).run(matches) as Doc[]
+      : (matches: Doc[]) => matches;
+    return Lazy(equalityLookup(items, from ?? [], local, foreign, as, then));
   });
 };
 
@@ -324,14 +337,16 @@ function equalityLookup(
   local: string,
   foreign: string,
   as: string,
+  then: (matches: Doc[]) => Doc[],
 ): Doc[] {
   const byKey = new Map<string, number[]>();
   from.forEach((f, pos) => {
-    const vals = getPathValues(f, foreign);
-    const keys = new Set<string>(vals.length ? [] : [groupKey(null)]);
-    for (const v of vals) {
-      keys.add(groupKey(v ?? null));
-      if (Array.isArray(v)) for (const el of v) keys.add(groupKey(el ?? null));
+    // A local null (or missing) field matches what {foreign: null} matches.
+    const keys = new Set<string>(pathHoldsNull(f, foreign) ? [groupKey(null)] : []);
+    for (const v of getPathValues(f, foreign)) {
+      if (v === null || v === undefined) continue;
+      keys.add(groupKey(v));
+      if (Array.isArray(v)) for (const el of v) if (el != null) keys.add(groupKey(el));
     }
     for (const k of keys) {
       const list = byKey.get(k);
@@ -348,7 +363,7 @@ function equalityLookup(
     const positions = new Set<number>();
     for (const k of keys) for (const pos of byKey.get(k) ?? []) positions.add(pos);
     const matches = [...positions].sort((a, b) => a - b).map((pos) => cloneDeep(from[pos]!));
-    return { ...d, [as]: matches };
+    return { ...d, [as]: then(matches) };
   });
 }
 
@@ -376,6 +391,33 @@ const exists = ((selector: string, operand: unknown, options: Options) => {
       : operand !== false && operand !== null && operand !== undefined;
   return (doc: Doc) => getPathValues(ORIGINALS.get(doc) ?? doc, selector).length > 0 === want;
 }) as QueryOperator;
+
+/**
+ * Equality with null follows mongod's path rules (see values.ts pathHoldsNull): mingo found no
+ * null at `v.foo` in `v: [{}]` or `v: [{foo: 1}, {bar: 1}]`, where mongod does.
+ */
+function nullAware(name: '$eq' | '$ne' | '$in' | '$nin'): QueryOperator {
+  const mingo = queryOperators[name] as unknown as RangeOperator;
+  const positive = name === '$eq' || name === '$ne' ? '$eq' : '$in';
+  const negated = name === '$ne' || name === '$nin';
+  const op = (selector: string, operand: unknown, options: Options) => {
+    const list = positive === '$in' && Array.isArray(operand);
+    const hasNull = list ? (operand as unknown[]).some((v) => v === null) : operand === null;
+    if (!hasNull) return mingo(selector, operand, options);
+    const others = list ? (operand as unknown[]).filter((v) => v !== null) : [];
+    const rest = others.length
+      ? (queryOperators.$in as unknown as RangeOperator)(selector, others, options)
+      : () => false;
+    return (doc: Doc) => (pathHoldsNull(doc, selector) || rest(doc)) !== negated;
+  };
+  return op as unknown as QueryOperator;
+}
+const NULL_AWARE = {
+  $eq: nullAware('$eq'),
+  $ne: nullAware('$ne'),
+  $in: nullAware('$in'),
+  $nin: nullAware('$nin'),
+};
 
 /** An operator that tests the stored values (the view's int64 are doubles, its Doubles numbers). */
 function onOriginal(
@@ -423,6 +465,7 @@ export const MINGO_CONTEXT = Context.init({
     $exists: exists,
     $type: onOriginal(typeOperator),
     $mod: onOriginal(modOperator),
+    ...NULL_AWARE,
   },
   window: windowOperators,
 });

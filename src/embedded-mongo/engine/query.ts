@@ -274,9 +274,15 @@ export function indexablePredicates(filter: unknown): Map<string, FieldPredicate
   if (!isPlainObject(filter)) return out;
   forEachFieldCondition(filter, (field, cond) => {
     const p = predicateFor(cond);
+    // A dotted null also matches `{a: [{b: 1}, {}]}`, whose index keys hold no null.
+    if (p && field.includes('.') && seeksNull(p)) return;
     if (p && !out.has(field)) out.set(field, p);
   });
   return out;
+}
+
+function seeksNull(p: FieldPredicate): boolean {
+  return (p.kind === 'eq' && p.value === null) || (p.kind === 'in' && p.values.includes(null));
 }
 
 function indexableValue(v: unknown): boolean {
