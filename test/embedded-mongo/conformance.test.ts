@@ -771,4 +771,45 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.deepEqual((out!.j as AnyDoc[]).map((d) => d._id).sort(), nullish);
     });
   });
+
+  describe('$out', () => {
+    it('when a pipeline ends in $out, then its results replace the target, which keeps its indexes, and the cursor is empty', async () => {
+      const src = await fresh([
+        { _id: 1, k: 'a' },
+        { _id: 2, k: 'b' },
+      ]);
+      const target = await fresh([{ _id: 9, k: 'old' }]);
+      await target.createIndex({ k: 1 }, { unique: true });
+      const out = await src
+        .aggregate([{ $match: { _id: { $gt: 0 } } }, { $out: target.collectionName }])
+        .toArray();
+      assert.deepEqual(out, []);
+      assert.deepEqual(await target.find().sort({ _id: 1 }).toArray(), [
+        { _id: 1, k: 'a' },
+        { _id: 2, k: 'b' },
+      ]);
+      const indexes = (await target.listIndexes().toArray()).map((i) => i.name).sort();
+      assert.deepEqual(indexes, ['_id_', 'k_1']);
+    });
+
+    it('when $out would break a unique index of the target, then it fails and the target is unchanged', async () => {
+      const src = await fresh([
+        { _id: 1, k: 'same' },
+        { _id: 2, k: 'same' },
+      ]);
+      const target = await fresh([{ _id: 9, k: 'old' }]);
+      await target.createIndex({ k: 1 }, { unique: true });
+      const e = await rejection(src.aggregate([{ $out: target.collectionName }]).toArray());
+      assert.equal(e.code, 11000);
+      assert.deepEqual(await target.find().toArray(), [{ _id: 9, k: 'old' }]);
+      const names = (await db.listCollections().toArray()).map((i) => i.name);
+      assert.equal(names.filter((n) => n.startsWith('tmp.agg_out.')).length, 0);
+    });
+
+    it("when $out is not the last stage, then mongod's error 40601 is returned", async () => {
+      const src = await fresh([{ _id: 1 }]);
+      const e = await rejection(src.aggregate([{ $out: 'x' }, { $match: {} }]).toArray());
+      assert.equal(e.code, 40601);
+    });
+  });
 });

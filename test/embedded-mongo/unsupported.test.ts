@@ -248,8 +248,7 @@ describe('embedded mongo: unsupported features fail clearly', () => {
   });
 
   describe('aggregation stages, change streams and collection options', () => {
-    it('when $out or $merge is used, then the error names the stage and no collection is written', async () => {
-      await expectRefused(c.aggregate([{ $match: {} }, { $out: 'copy' }]).toArray(), /\$out/);
+    it('when $merge is used, then the error names the stage and no collection is written', async () => {
       await expectRefused(c.aggregate([{ $merge: { into: 'copy' } }]).toArray(), /\$merge/);
       const names = (await db.listCollections().toArray()).map((i) => i.name);
       assert.equal(names.includes('copy'), false);
