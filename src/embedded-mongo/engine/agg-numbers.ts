@@ -13,6 +13,7 @@ import { Double, Long } from 'bson';
 import { evalExpr } from 'mingo/core';
 import type { Options } from 'mingo/types';
 import { MongoServerError, unsupported } from '../errors';
+import { exactDecimalSum } from './decimal';
 import { compareValues, idKey, isLong, isPlainObject, toNumber, typeRank } from './values';
 
 type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
@@ -199,6 +200,13 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
   const $add: Expression = (obj, expr, options) => {
     const vs = args(obj, expr, options);
     if (vs.some(nullish)) return null;
+    if (vs.some((v) => bsonType(v) === 'Decimal128') && !vs.some((v) => v instanceof Date)) {
+      const exact = exactDecimalSum(vs);
+      if (exact) return exact;
+      for (const v of vs)
+        if (bsonType(v) !== 'Decimal128' && kindOf(v) === null) throw nonNumeric('$add', v);
+      throw unsupported('$add of Decimal128 values with a double, or that needs rounding');
+    }
     if (vs.some((v) => v instanceof Date))
       return orig('$add')(obj, literal(vs.map(plainNumbers)), options);
     for (const v of vs) if (kindOf(v) === null) throw nonNumeric('$add', v);
