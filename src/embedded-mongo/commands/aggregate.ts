@@ -95,9 +95,21 @@ function checkPipeline(pipeline: unknown): Doc[] {
         `Unrecognized pipeline stage name: '${stageName}'`,
       );
   }
+  for (const stage of pipeline as Doc[]) rejectNestedWrites(Object.values(stage)[0]);
   const stages = (pipeline as Doc[]).flatMap(prepareStage);
   rejectUnsupportedOperators(stages);
   return stages;
+}
+
+/** mingo would run a $out/$merge inside $lookup, $facet or $unionWith as a no-op; mongod fails. */
+function rejectNestedWrites(spec: unknown): void {
+  if (Array.isArray(spec)) for (const v of spec) rejectNestedWrites(v);
+  else if (isPlainObject(spec))
+    for (const [k, v] of Object.entries(spec)) {
+      if (k === '$out' || k === '$merge')
+        throw unsupported(`${k} inside a sub-pipeline ($lookup, $facet, $unionWith)`);
+      rejectNestedWrites(v);
+    }
 }
 
 /** A leading $match/$sort/$skip/$limit, which runs on the collection's planner (and its indexes). */
