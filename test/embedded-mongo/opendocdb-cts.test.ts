@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EJSON, type Document } from 'bson';
-import { MongoServerError, type Db } from 'mongodb';
+import { MongoClient, MongoServerError, type Db } from 'mongodb';
 import { uniqueDb, useClient, useStore } from './helpers';
 
 /**
@@ -122,11 +122,14 @@ function shuffled<T>(items: T[], seedText: string): T[] {
 /** Raw reply values keep their BSON types (Int32, Double, Long, BSONRegExp) for the comparison. */
 const RAW_VALUES = { promoteValues: false, promoteLongs: false, bsonRegExp: true } as const;
 
-/** Sends a request as the tool does and returns the reply document, error replies included. */
-async function send(db: Db, request: Document): Promise<Document> {
-  const { $db: _db, ...command } = request;
+/**
+ * Sends a request as the tool does, to the database its `$db` names (the suite's, or admin),
+ * and returns the reply document, error replies included.
+ */
+async function send(client: MongoClient, request: Document): Promise<Document> {
+  const { $db: database, ...command } = request;
   try {
-    return await db.command(command, RAW_VALUES);
+    return await client.db(String(database)).command(command, RAW_VALUES);
   } catch (e) {
     if (e instanceof MongoServerError && e.errorResponse) return e.errorResponse as Document;
     throw e;
@@ -157,7 +160,7 @@ describe('embedded mongo: OpenDocDB compatibility test suite', () => {
         const id = `${suite}/${name}`;
         it(`when ${id} is sent, then the reply is mongod's${REFUSED[id] ? ' or a refusal by name' : ''}`, async () => {
           const { request, response } = cases[name];
-          const reply = await send(db, request);
+          const reply = await send(h.client, request);
           const refused =
             reply.ok !== undefined && Number(reply.ok) === 0 && REFUSAL.test(String(reply.errmsg));
           if (REFUSED[id]) {
