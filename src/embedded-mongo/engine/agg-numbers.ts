@@ -13,6 +13,7 @@ import { Double, Long, type ObjectId } from 'bson';
 import { evalExpr } from 'mingo/core';
 import type { Options } from 'mingo/types';
 import { MongoServerError, unsupported } from '../errors';
+import { exactDecimalSum } from './decimal';
 import { formatDoubleAsMongod } from './format-double';
 import { compareValues, idKey, isLong, isPlainObject, toNumber, typeRank } from './values';
 
@@ -45,6 +46,23 @@ function kindOf(v: unknown): Kind | null {
       throw unsupported('arithmetic on Decimal128 values in an aggregation');
   }
   return null;
+}
+
+/** mongod's $type alias of each BSON wrapper type (https://www.mongodb.com/docs/manual/reference/bson-types/). */
+const BSON_TYPE_ALIAS: Record<string, string> = {
+  Binary: 'binData',
+  ObjectId: 'objectId',
+  BSONRegExp: 'regex',
+  Timestamp: 'timestamp',
+  Int32: 'int',
+  MinKey: 'minKey',
+  MaxKey: 'maxKey',
+  BSONSymbol: 'symbol',
+  DBRef: 'object',
+};
+
+function codeAlias(v: unknown): string {
+  return (v as { scope?: unknown }).scope ? 'javascriptWithScope' : 'javascript';
 }
 
 function wider(a: Kind, b: Kind): Kind {
@@ -183,6 +201,13 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
   const $add: Expression = (obj, expr, options) => {
     const vs = args(obj, expr, options);
     if (vs.some(nullish)) return null;
+    if (vs.some((v) => bsonType(v) === 'Decimal128') && !vs.some((v) => v instanceof Date)) {
+      const exact = exactDecimalSum(vs);
+      if (exact) return exact;
+      for (const v of vs)
+        if (bsonType(v) !== 'Decimal128' && kindOf(v) === null) throw nonNumeric('$add', v);
+      throw unsupported('$add of Decimal128 values with a double, or that needs rounding');
+    }
     if (vs.some((v) => v instanceof Date))
       return orig('$add')(obj, literal(vs.map(plainNumbers)), options);
     for (const v of vs) if (kindOf(v) === null) throw nonNumeric('$add', v);
@@ -298,6 +323,10 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     if (t === 'Double') return 'double';
     if (t === 'Decimal128') return 'decimal';
     if (typeof v === 'number') return kindOf(v) === 'int' ? 'int' : 'double';
+    // mingo names some BSON types its own way ('binary', 'objectid'); mongod's aliases instead.
+    const alias = t === 'Code' ? codeAlias(v) : t && BSON_TYPE_ALIAS[t];
+    if (alias) return alias;
+    if (v instanceof Uint8Array) return 'binData';
     return orig('$type')(obj, asGiven(expr, [v]), options);
   };
 

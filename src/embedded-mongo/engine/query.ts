@@ -23,6 +23,7 @@ import { PAUSE, sortInSlices, withPauses, type Sliced } from './slices';
 const UNSUPPORTED_QUERY_OPERATORS: ReadonlyMap<string, string> = new Map([
   ['$text', 'the $text query operator (text search)'],
   ['$where', 'the $where query operator (server-side JavaScript)'],
+  ['$jsonSchema', 'the $jsonSchema query operator (JSON Schema validation)'],
   ['$function', 'the $function operator (server-side JavaScript)'],
   ['$accumulator', 'the $accumulator operator (server-side JavaScript)'],
   ['$near', 'the $near query operator (geospatial)'],
@@ -275,9 +276,15 @@ export function indexablePredicates(filter: unknown): Map<string, FieldPredicate
   if (!isPlainObject(filter)) return out;
   forEachFieldCondition(filter, (field, cond) => {
     const p = predicateFor(cond);
+    // A dotted null also matches `{a: [{b: 1}, {}]}`, whose index keys hold no null.
+    if (p && field.includes('.') && seeksNull(p)) return;
     if (p && !out.has(field)) out.set(field, p);
   });
   return out;
+}
+
+function seeksNull(p: FieldPredicate): boolean {
+  return (p.kind === 'eq' && p.value === null) || (p.kind === 'in' && p.values.includes(null));
 }
 
 function indexableValue(v: unknown): boolean {

@@ -9,6 +9,7 @@ import { ObjectId } from 'bson';
 import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
+import { applyAddToSet } from './add-to-set';
 import { applyTyped, TYPED_OPERATORS } from './arithmetic';
 import {
   asMingoValue,
@@ -199,6 +200,11 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     const concrete = withPositionsResolved(copy, op, modifier[op], opts);
     if (Object.keys(concrete).length) modifier[op] = concrete;
     else delete modifier[op];
+  }
+  if (isPlainObject(modifier.$addToSet)) {
+    const rest = applyAddToSet(copy, modifier.$addToSet);
+    if (Object.keys(rest).length) modifier.$addToSet = rest;
+    else delete modifier.$addToSet;
   }
   if (Object.keys(modifier).length === 0) return copy;
   const shadows = shadowInherited(copy, modifier);
