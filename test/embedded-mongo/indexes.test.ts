@@ -27,6 +27,20 @@ describe('embedded mongo: indexes', () => {
       ]);
     });
 
+    it('when array documents lack a uniquely indexed dotted field, then each such document holds a null key and a second one is a duplicate (as in mongod)', async () => {
+      const items = db.collection<AnyDoc>('items');
+      await items.createIndex({ 'a.b': 1 }, { unique: true });
+      await items.insertOne({ _id: 1, a: [{ b: 1 }, {}] });
+      const dup = await rejection(items.insertOne({ _id: 2, a: [{ c: 1 }] }));
+      assert.equal(dup.code, 11000);
+      assert.deepEqual(dup.keyValue, { 'a.b': null });
+      await items.insertOne({ _id: 3, a: [{ b: 2 }, { b: 3 }] });
+      assert.deepEqual(
+        (await items.find({ 'a.b': null }).toArray()).map((d) => d._id),
+        [1],
+      );
+    });
+
     it('when inserting a duplicate, then 11000 names the index and carries keyPattern/keyValue', async () => {
       const e = await rejection(users.insertOne({ _id: 3, email: 'a@x' }));
       assert.equal(e.code, 11000);
