@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { calculateObjectSize, Decimal128, deserialize, Double, Int32, Long } from 'bson';
 import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
@@ -190,6 +191,33 @@ describe('embedded store: updates journal their change, not the whole document',
     assert.ok(doc.l instanceof Long && doc.l.toString() === '9007199254740994', 'int64');
     assert.ok(doc.d instanceof Double && doc.d.value === 6, 'an integer-valued double');
     assert.ok(doc.m instanceof Decimal128 && doc.m.toString() === '1.10', 'Decimal128');
+  });
+
+  it('when a delta record meets a document other than the one it was made from, then the restart fails naming the record instead of storing a wrong document', async () => {
+    const p = (await open()).collection<AnyDoc>('p');
+    await p.insertOne(pledge('a'));
+    await p.updateOne({ _id: 'a' }, { $set: { count: 2 } });
+    await client!.close();
+    client = undefined;
+    await store!.close();
+    store = undefined;
+    // The inserted document's 'draft' becomes 'DRAFT' (same size), its frame's CRC made right.
+    const file = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.startsWith('journal-'))!,
+    );
+    const j = fs.readFileSync(file);
+    const at = j.indexOf('draft');
+    assert.ok(at > 0 && j.indexOf('draft', at + 1) < 0, 'one draft in the journal');
+    j.write('DRAFT', at, 'latin1');
+    let pos = 0;
+    while (pos + 8 + j.readUInt32LE(pos) <= at) pos += 8 + j.readUInt32LE(pos);
+    j.writeUInt32LE(crc32(j.subarray(pos + 8, pos + 8 + j.readUInt32LE(pos))), pos + 4);
+    fs.writeFileSync(file, j);
+    await assert.rejects(startEmbeddedMongo({ dataDir: dir }), (e: Error) => {
+      assert.match(e.message, /byte offset \d+ failed: a delta that does not give the document/);
+      return true;
+    });
   });
 
   it('when most of a document changes or its fields are reordered, then the whole document is journaled and a restart gives back the same bytes', async () => {

@@ -12,15 +12,17 @@
  * Kept elements are copied from the old bytes, so number types, field order and every other byte
  * come out as stored. A delta is used only when the new document's field order is the old one's
  * (less removed fields, plus new fields at the end), when it is at most half the document's size,
- * and when applying it to the old bytes gives exactly the new bytes (checked when it is made);
- * otherwise the whole document is journaled as before.
+ * and when applying it to the old bytes gives exactly the new bytes (checked when it is made;
+ * replay checks the result's size and CRC-32); otherwise the whole document is journaled.
  */
+import { crc32 } from 'node:zlib';
 import { Binary } from 'bson';
 
 /** The change of one document, as journal fields (see the Op type in catalog.ts). */
 export interface Delta {
-  /** Byte size of the resulting document (replay checks it). */
+  /** Byte size and CRC-32 (as an int32) of the resulting document: replay checks both. */
   n: number;
+  c: number;
   s?: Binary;
   a?: Binary;
   x?: string[];
@@ -75,7 +77,7 @@ export function makeDelta(before: Uint8Array, after: Uint8Array): Delta | undefi
     size += (grown ?? sets[sets.length - 1]!).length;
     if (size > budget) return undefined;
   }
-  const delta: Delta = { n: after.length };
+  const delta: Delta = { n: after.length, c: crc32(after) | 0 };
   if (sets.length) delta.s = new Binary(Buffer.concat(sets));
   if (appends.length) delta.a = new Binary(Buffer.concat(appends));
   if (unset.length) delta.x = unset;
@@ -124,8 +126,8 @@ export function applyDelta(before: Uint8Array, delta: Delta): Buffer {
   parts.push(ZERO);
   const out = Buffer.concat(parts);
   out.writeInt32LE(out.length, 0);
-  if (out.length !== delta.n)
-    throw new Error(`delta gives ${out.length} bytes where ${delta.n} were written`);
+  if (out.length !== delta.n || (crc32(out) | 0) !== delta.c)
+    throw new Error('a delta that does not give the document that was written');
   return out;
 }
 
