@@ -69,6 +69,16 @@ async function main(): Promise<void> {
         $push: { history: { at: new Date(), by: 'bench', note: `n${i}` } },
       }));
     }
+    await client.close();
+    await store.close();
+    // Replaying the journal of all those updates (no snapshot).
+    const journal = journalBytes(dir);
+    const t0 = performance.now();
+    const again = await startEmbeddedMongo({ dataDir: dir, compactAtBytes: 1 << 30 });
+    console.log(
+      `restart over a ${(journal / 1e6).toFixed(1)} MB journal: ${(performance.now() - t0).toFixed(0)} ms`,
+    );
+    await again.close();
   } finally {
     await client.close();
     await store.close();
