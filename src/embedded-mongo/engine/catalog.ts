@@ -9,6 +9,7 @@ import { Binary, serialize, type Document } from 'bson';
 import { Codes, MongoServerError } from '../errors';
 import { Collection } from './collection';
 import { decodeBson } from './bson-store';
+import { applyDelta, makeDelta, type Delta } from './delta';
 import { idKey, objectIdKey, stringIdKey, type Doc } from './values';
 
 /**
@@ -20,6 +21,7 @@ export type Op =
   | { o: 'i'; ns: string; d?: Doc; b?: Binary } // insert
   | { o: 'ib'; ns: string; ds?: Doc[]; bs?: Binary } // insert batch (snapshots)
   | { o: 'u'; ns: string; d?: Doc; b?: Binary } // replace by _id
+  | ({ o: 'd'; ns: string; id: unknown } & Delta) // change by _id (see delta.ts)
   | { o: 'r'; ns: string; id: unknown } // remove by _id
   | { o: 'cc'; ns: string; opts: Doc; uuid: string } // create collection
   | { o: 'dc'; ns: string } // drop collection
@@ -217,6 +219,16 @@ export class Catalog {
         } else c.insert(d, !this.recovering, bytes);
         break;
       }
+      case 'd': {
+        const c = need();
+        const key = idKey(op.id);
+        const before = c.docs.bytes(key);
+        if (!before) throw new Error(`journal changes ${key} in ${c.ns}, which is not there`);
+        const bytes = applyDelta(before, op);
+        if (this.recovering) c.docs.set(key, null, bytes);
+        else c.replace(c.docs.get(key)!, decodeBson(bytes));
+        break;
+      }
       case 'r': {
         const c = need();
         const old = c.getById(op.id);
@@ -334,9 +346,12 @@ export class WriteBatch {
     const b = coll.bytesOf(d);
     this.ops.push(b ? { o: 'i', ns: coll.ns, b: new Binary(b) } : { o: 'i', ns: coll.ns, d });
   }
-  replace(coll: Collection, d: Doc): void {
+  /** `before`: the stored bytes the document had, so a small change is journaled as a delta. */
+  replace(coll: Collection, d: Doc, before?: Uint8Array): void {
     const b = coll.bytesOf(d);
-    this.ops.push(b ? { o: 'u', ns: coll.ns, b: new Binary(b) } : { o: 'u', ns: coll.ns, d });
+    const delta = b && before ? makeDelta(before, b) : undefined;
+    if (delta) this.ops.push({ o: 'd', ns: coll.ns, id: d._id, ...delta });
+    else this.ops.push(b ? { o: 'u', ns: coll.ns, b: new Binary(b) } : { o: 'u', ns: coll.ns, d });
   }
   remove(coll: Collection, id: unknown): void {
     this.ops.push({ o: 'r', ns: coll.ns, id });
