@@ -37,9 +37,46 @@ export interface Intent {
   entry: LogEntry;
 }
 
-/** Appends intents (idempotent per key). */
-export async function appendIntents(intents: readonly Intent[]): Promise<void> {
-  if (intents.length === 0) return;
+/**
+ * Appends intents (idempotent per key); resolves once they are stored. A group commit: while one
+ * write is under way, the intents of calls made meanwhile wait and leave together in the next
+ * one (concurrent activations share a round trip; a lone call writes at once, as before).
+ */
+export function appendIntents(intents: readonly Intent[]): Promise<void> {
+  if (intents.length === 0) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    waiting.push({ intents, resolve, reject });
+    if (!writing) void writeWaiting();
+  });
+}
+
+interface WaitingIntents {
+  intents: readonly Intent[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+let waiting: WaitingIntents[] = [];
+let writing = false;
+
+async function writeWaiting(): Promise<void> {
+  writing = true;
+  try {
+    while (waiting.length) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        await writeIntents(batch.flatMap((w) => w.intents));
+        for (const w of batch) w.resolve();
+      } catch (e) {
+        for (const w of batch) w.reject(e);
+      }
+    }
+  } finally {
+    writing = false;
+  }
+}
+
+async function writeIntents(intents: readonly Intent[]): Promise<void> {
   const now = new Date();
   try {
     await LogIntent.bulkWrite(
