@@ -16,6 +16,7 @@ import { Initiative } from '../../models/initiative';
 import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { LogIntent } from '../../models/transparency-log';
 import { isDuplicateKey } from '../db/errors';
+import { GroupCommit } from '../db/group-commit';
 import { encodeEntry, REVOCATION_REASONS, type LogEntry } from '../tlog';
 
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
@@ -38,43 +39,15 @@ export interface Intent {
 }
 
 /**
- * Appends intents (idempotent per key); resolves once they are stored. A group commit: while one
- * write is under way, the intents of calls made meanwhile wait and leave together in the next
- * one (concurrent activations share a round trip; a lone call writes at once, as before).
+ * Appends intents (idempotent per key); resolves once they are stored. Group-committed: the
+ * intents of concurrent calls (activations, issued certificates) share one write.
  */
 export function appendIntents(intents: readonly Intent[]): Promise<void> {
   if (intents.length === 0) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    waiting.push({ intents, resolve, reject });
-    if (!writing) void writeWaiting();
-  });
+  return intentWrites.add(intents);
 }
 
-interface WaitingIntents {
-  intents: readonly Intent[];
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-let waiting: WaitingIntents[] = [];
-let writing = false;
-
-async function writeWaiting(): Promise<void> {
-  writing = true;
-  try {
-    while (waiting.length) {
-      const batch = waiting;
-      waiting = [];
-      try {
-        await writeIntents(batch.flatMap((w) => w.intents));
-        for (const w of batch) w.resolve();
-      } catch (e) {
-        for (const w of batch) w.reject(e);
-      }
-    }
-  } finally {
-    writing = false;
-  }
-}
+const intentWrites = new GroupCommit<readonly Intent[]>((batches) => writeIntents(batches.flat()));
 
 async function writeIntents(intents: readonly Intent[]): Promise<void> {
   const now = new Date();
