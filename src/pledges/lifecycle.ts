@@ -75,21 +75,13 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     );
   }
   const { company, signatory } = input;
-  // Only a confirmed pledge holds the code; an unconfirmed one (anyone can type a code) never blocks.
-  // The budgets are spent first (a spent budget answers 429 even for a taken code); the check
-  // is an independent read, sent with them.
-  const [spent, taken] = await Promise.allSettled([
-    spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit),
-    Pledge.collection.findOne({ openUscc: company.uscc }, { projection: { _id: 1 } }),
-  ]);
-  if (spent.status === 'rejected') throw spent.reason;
-  if (taken.status === 'rejected') throw taken.reason;
-  if (taken.value) throw codeTaken();
+  // The budgets are spent first (a spent budget answers 429 even for a taken code).
+  await spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit);
   const province = provinceFromUscc(company.uscc)!;
   const now = new Date();
   // The company record takes the signed details only when a pledge is confirmed (confirmPledge).
   // As mongoose sends it (timestamps, versionKey), on the driver's collection (hot path).
-  const companyDoc = await Company.collection.findOneAndUpdate(
+  const upsert = await Company.collection.findOneAndUpdate(
     { uscc: company.uscc },
     {
       $set: { updatedAt: now },
@@ -107,8 +99,19 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
         __v: 0,
       },
     },
-    { upsert: true, returnDocument: 'after', projection: { _id: 1 } },
+    { upsert: true, returnDocument: 'after', projection: { _id: 1 }, includeResultMetadata: true },
   );
+  // Only a confirmed pledge holds the code; an unconfirmed one (anyone can type a code) never
+  // blocks. A company created just now has no pledge at all (company records are never deleted,
+  // and every pledge's was written before it), so only a known company's code is looked up; the
+  // unique openUscc index refuses a second holder at confirmation in any case.
+  const known = upsert.lastErrorObject?.upserted === undefined;
+  if (
+    known &&
+    (await Pledge.collection.findOne({ openUscc: company.uscc }, { projection: { _id: 1 } }))
+  )
+    throw codeTaken();
+  const companyDoc = upsert.value;
 
   const pledgeId = new Types.ObjectId();
   const { token, hash } = newToken();
