@@ -19,6 +19,7 @@ import { Initiative } from '../../models/initiative';
 import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { LogIntent } from '../../models/transparency-log';
 import { isDuplicateKey } from '../db/errors';
+import { GroupCommit } from '../db/group-commit';
 import { encodeEntry, REVOCATION_REASONS, type LogEntry } from '../tlog';
 
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
@@ -40,9 +41,18 @@ export interface Intent {
   entry: LogEntry;
 }
 
-/** Appends intents (idempotent per key). */
-export async function appendIntents(intents: readonly Intent[]): Promise<void> {
-  if (intents.length === 0) return;
+/**
+ * Appends intents (idempotent per key); resolves once they are stored. Group-committed: the
+ * intents of concurrent calls (activations, issued certificates) share one write.
+ */
+export function appendIntents(intents: readonly Intent[]): Promise<void> {
+  if (intents.length === 0) return Promise.resolve();
+  return intentWrites.add(intents);
+}
+
+const intentWrites = new GroupCommit<readonly Intent[]>((batches) => writeIntents(batches.flat()));
+
+async function writeIntents(intents: readonly Intent[]): Promise<void> {
   const now = new Date();
   try {
     await LogIntent.bulkWrite(
