@@ -5,6 +5,7 @@
  * are written as such a crash leaves them: the state with its flag, no intent.
  */
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CommandStartedEvent } from 'mongodb';
 import mongoose, { Types } from 'mongoose';
 import { Certificate } from '../../models/certificate';
@@ -26,18 +27,23 @@ describe('transparency log recovery', () => {
   });
   const intentExists = async (key: string) => (await LogIntent.exists({ _id: key })) !== null;
 
-  /** The find commands a recovery pass sends to pledges and certificates, with their filters. */
+  /**
+   * The find commands a recovery pass sends to pledges and certificates, with their filters
+   * (only the pass's own: the registry's background passes share the client).
+   */
   async function findsOfOnePass(): Promise<string[]> {
     const finds: string[] = [];
+    const pass = new AsyncLocalStorage<true>();
     const listener = (e: CommandStartedEvent) => {
       const c = e.command as Record<string, unknown>;
+      if (!pass.getStore()) return;
       if (e.commandName === 'find' && ['pledges', 'certificates'].includes(String(c.find)))
         finds.push(`${String(c.find)} ${JSON.stringify(c.filter)}`);
     };
     const client = mongoose.connection.getClient();
     client.on('commandStarted', listener);
     try {
-      await recoverIntents();
+      await pass.run(true, () => recoverIntents());
     } finally {
       client.off('commandStarted', listener);
     }
