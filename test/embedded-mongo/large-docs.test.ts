@@ -15,6 +15,7 @@ import { Binary, deserialize } from 'bson';
 import fc from 'fast-check';
 import { GridFSBucket, MongoClient, type Db } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo';
+import { backupDataDir, restoreDataDir } from '../../src/embedded-mongo/backup';
 import type { AnyDoc } from './helpers';
 
 const KIB = 1024;
@@ -180,6 +181,51 @@ describe('embedded store: large documents read from the data files', function ()
     await store!.server.compactNow();
     assert.deepEqual(await rawDocs(db, 'certs'), later);
     assert.deepEqual(deletedOpenFiles(dir), []);
+  });
+
+  it('when a store with large documents is backed up and restored, then the restored store has every document byte for byte', async () => {
+    const db = await open();
+    const certs = db.collection<AnyDoc>('certs');
+    await certs.insertMany(Array.from({ length: 30 }, (_, i) => certificate(i, 50 * KIB)));
+    await store!.server.compactNow();
+    await certs.updateOne({ _id: 3 }, { $set: { revoked: true } });
+    await certs.insertOne(certificate(99, 20 * KIB));
+    const expected = await rawDocs(db, 'certs');
+    const bak = path.join(dir, '..', `${path.basename(dir)}.bak`);
+    const restored = `${dir}-restored`;
+    try {
+      backupDataDir(dir, bak);
+      restoreDataDir(bak, restored);
+      const other = await startEmbeddedMongo({ dataDir: restored });
+      const otherClient = await MongoClient.connect(other.uri);
+      try {
+        assert.deepEqual(await rawDocs(otherClient.db('t'), 'certs'), expected);
+      } finally {
+        await otherClient.close();
+        await other.close();
+      }
+    } finally {
+      fs.rmSync(bak, { force: true });
+      fs.rmSync(restored, { recursive: true, force: true });
+    }
+  });
+
+  it('when the bytes of a large document change on disk under the store, then reading it is an error, never a different document', async () => {
+    const db = await open();
+    const certs = db.collection<AnyDoc>('certs');
+    const pdf = randomBytes(40 * KIB);
+    await certs.insertOne({ _id: 1, pdf: new Binary(pdf) });
+    await certs.insertOne({ _id: 2, note: 'small, in RAM' });
+    assert.equal((await memory(db)).diskDocs, 1);
+    const journal = path.join(dir, 'journal-000000.log');
+    const at = fs.readFileSync(journal).indexOf(pdf.subarray(0, 64));
+    assert.ok(at > 0, 'the document is in the journal');
+    const fd = fs.openSync(journal, 'r+');
+    fs.writeSync(fd, Buffer.from([pdf[100]! ^ 0xff]), 0, 1, at + 100);
+    fs.closeSync(fd);
+    await assert.rejects(certs.findOne({ _id: 1 }), /is not what was written there/);
+    await assert.rejects(certs.find().toArray(), /is not what was written there/);
+    assert.equal((await certs.findOne({ _id: 2 }))!.note, 'small, in RAM');
   });
 
   it('when a 5 MiB file goes through GridFSBucket, then it downloads exactly, before and after a restart, with its chunks on disk', async () => {
