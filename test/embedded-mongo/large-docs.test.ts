@@ -11,11 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Binary, deserialize } from 'bson';
+import { Binary, deserialize, serialize } from 'bson';
 import fc from 'fast-check';
 import { GridFSBucket, MongoClient, type Db } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/embedded-mongo';
 import { backupDataDir, restoreDataDir } from '../../src/embedded-mongo/backup';
+import { BsonStore } from '../../src/embedded-mongo/engine/bson-store';
+import { blobLoc, configureLargeDocs } from '../../src/embedded-mongo/engine/large-docs';
+import { BlobFile } from '../../src/embedded-mongo/storage/blob-file';
 import type { AnyDoc } from './helpers';
 
 const KIB = 1024;
@@ -181,6 +184,71 @@ describe('embedded store: large documents read from the data files', function ()
     await store!.server.compactNow();
     assert.deepEqual(await rawDocs(db, 'certs'), later);
     assert.deepEqual(deletedOpenFiles(dir), []);
+  });
+
+  it('when large documents are still in RAM at a compaction (kept there by a higher threshold when written), then the committed snapshot takes them over, and one written again during the compaction keeps its new version', async () => {
+    const db = await open();
+    const certs = db.collection<AnyDoc>('certs');
+    configureLargeDocs({ thresholdBytes: 1 << 30 });
+    try {
+      await certs.insertMany(Array.from({ length: 20 }, (_, i) => certificate(i, 30 * KIB)));
+    } finally {
+      configureLargeDocs({ thresholdBytes: 16 * KIB });
+    }
+    assert.equal((await memory(db)).diskDocs, 0);
+    const expected = await rawDocs(db, 'certs');
+    await store!.server.compactNow();
+    const m = await memory(db);
+    assert.equal(m.diskDocs, 20);
+    assert.ok(m.ramDocBytes < 64 * KIB, `in RAM: ${m.ramDocBytes}`);
+    assert.deepEqual(await rawDocs(db, 'certs'), expected);
+
+    // A document written again while the snapshot is being written keeps its new version.
+    configureLargeDocs({ thresholdBytes: 1 << 30 });
+    let compacted: Promise<void>;
+    try {
+      await certs.insertOne(certificate(100, 30 * KIB));
+      compacted = store!.server.compactNow();
+      await certs.updateOne({ _id: 100 }, { $set: { v: 2 } });
+    } finally {
+      configureLargeDocs({ thresholdBytes: 16 * KIB });
+    }
+    await compacted;
+    assert.equal((await certs.findOne({ _id: 100 }))!.v, 2);
+    const restarted = await open();
+    assert.equal((await restarted.collection<AnyDoc>('certs').findOne({ _id: 100 }))!.v, 2);
+    assert.equal(await restarted.collection('certs').countDocuments(), 21);
+  });
+
+  it('when a document is written again between its snapshot copy and the commit, then the commit does not move it back to the copy (the store, directly)', () => {
+    const file = path.join(dir, 'blob');
+    const v1 = serialize({ _id: 1, pdf: new Binary(randomBytes(20 * KIB)) });
+    const v2 = serialize({ _id: 1, pdf: new Binary(randomBytes(20 * KIB)) });
+    fs.writeFileSync(file, Buffer.concat([v1, v2]));
+    const blob = new BlobFile(file);
+    try {
+      const store = new BsonStore();
+      store.set('k', null, v1);
+      const version = store.versionIfSame('k', v1)!;
+      assert.ok(version);
+      assert.equal(store.versionIfSame('k', v2), undefined);
+      // Rewritten with the same bytes: a new version all the same, which the commit leaves alone.
+      store.set('k', null, v1);
+      store.relocate('k', blobLoc(blob, 0, v1), version);
+      assert.equal(store.diskDocs, 0);
+      const now = store.versionIfSame('k', v1)!;
+      store.relocate('k', blobLoc(blob, 0, v1), now);
+      assert.equal(store.diskDocs, 1);
+      assert.ok(Buffer.from(store.bytes('k')!).equals(v1));
+      // And a version on disk is as exact: a later move of the same key needs its token.
+      const onDisk = store.versionIfSame('k', v1)!;
+      store.set('k', null, v2);
+      store.relocate('k', blobLoc(blob, v1.length, v2), onDisk);
+      assert.equal(store.diskDocs, 0);
+      assert.ok(Buffer.from(store.bytes('k')!).equals(v2));
+    } finally {
+      blob.close();
+    }
   });
 
   it('when a store with large documents is backed up and restored, then the restored store has every document byte for byte', async () => {

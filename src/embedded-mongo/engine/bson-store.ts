@@ -261,6 +261,11 @@ export interface StoreView {
   readonly length: number;
 }
 
+interface RamVersion {
+  slab: Buffer;
+  loc: number;
+}
+
 export class BsonStore implements BlobHolder {
   private readonly locs = new IdTable();
   /** Large documents' places in the data files (a location < 0 is -(index + 1)). */
@@ -452,14 +457,35 @@ export class BsonStore implements BlobHolder {
     this.cache.delete(key);
   }
 
-  relocate(key: string, loc: BlobLoc): void {
+  versionIfSame(key: string, bytes: Uint8Array): object | undefined {
     const cur = this.locs.get(key);
-    if (this.disposed || cur === undefined || cur >= 0) return;
-    const old = this.blobs[-cur - 1]!;
-    // Only documents still read from a file the compaction replaced (so unchanged since its dump).
-    if (!old.file.retiring || old.length !== loc.length || old.crc !== loc.crc) return;
+    if (this.disposed || cur === undefined || this.lengthAt(cur) !== bytes.length) return undefined;
+    if (Buffer.compare(this.bytesAt(cur), bytes) !== 0) return undefined;
+    return this.versionAt(cur);
+  }
+
+  relocate(key: string, loc: BlobLoc, version: object): void {
+    const cur = this.locs.get(key);
+    if (this.disposed || cur === undefined) return;
+    const now = this.versionAt(cur);
+    const was = version as BlobLoc | RamVersion;
+    const same =
+      now === was ||
+      ('slab' in now && 'slab' in was && now.slab === was.slab && now.loc === was.loc);
+    if (!same) return; // written again since the snapshot's copy
     this.locs.set(key, this.addBlob(loc));
     this.release(cur);
+    this.cache.delete(key);
+  }
+
+  /**
+   * What identifies the stored version at `loc` exactly: its BlobLoc (a new one per move), or its
+   * slab buffer and place in it (a slab's places are never reused; a freed slab's number is, with
+   * a new buffer).
+   */
+  private versionAt(loc: number): BlobLoc | RamVersion {
+    if (loc < 0) return this.blobs[-loc - 1]!;
+    return { slab: this.slabs[Math.floor(loc / SLAB_BYTES)]!, loc };
   }
 
   /** Recovery: a new document whose bytes stay in the file replayed. False if the key is there. */

@@ -6,8 +6,9 @@
  *
  * How a document gets there: a journal record's large documents move out of RAM once the record
  * is durable (the storage says where its payload landed: storage/blob-file.ts); recovery points
- * them at the file it replays; a compaction's snapshot, once committed, takes over the documents
- * still read from the files it replaces, before those are deleted. A store without files (memory
+ * them at the file it replays; a compaction's snapshot, once committed, takes over every large
+ * document still stored in the version it wrote (in RAM or in the files it replaces), before the
+ * old files are deleted. A store without files (memory
  * storage) is never told a place, so it keeps every document in RAM.
  */
 import { crc32 } from 'node:zlib';
@@ -42,8 +43,10 @@ export interface BlobLoc {
 export interface BlobHolder {
   /** Points `key` at `loc` if its bytes in RAM are `bytes` (a newer version stays). */
   spill(key: string, bytes: Uint8Array, loc: BlobLoc): void;
-  /** Points `key` at `loc` if it is read now from a file being retired. */
-  relocate(key: string, loc: BlobLoc): void;
+  /** A token of the version stored now if its bytes are `bytes`, else undefined. */
+  versionIfSame(key: string, bytes: Uint8Array): object | undefined;
+  /** Points `key` at `loc` if the version stored now is still `version`. */
+  relocate(key: string, loc: BlobLoc, version: object): void;
 }
 
 /** A byte-bounded LRU of recently read documents (Map order is recency). */
@@ -167,7 +170,7 @@ export class LargeWrites {
  * when the snapshot is committed (the old files then stop being read).
  */
 export class SnapshotMoves {
-  private readonly moves: { holder: BlobHolder; key: string; loc: BlobLoc }[] = [];
+  private readonly moves: { holder: BlobHolder; key: string; loc: BlobLoc; version: object }[] = [];
 
   /** `docs`: a batch record's large documents, at byte `at` of its one op's concatenated bytes. */
   attach(record: object, holder: BlobHolder, docs: { key: string; at: number; length: number }[]) {
@@ -177,11 +180,14 @@ export class SnapshotMoves {
       if (start === undefined) return;
       for (const d of docs) {
         const bytes = place.payload.subarray(start + d.at, start + d.at + d.length);
-        if (bytes.length !== d.length) continue;
+        // The snapshot has the dump's version; moved only if that is still the stored one.
+        const version = bytes.length === d.length && holder.versionIfSame(d.key, bytes);
+        if (!version) continue;
         this.moves.push({
           holder,
           key: d.key,
           loc: blobLoc(place.file, place.offset + start + d.at, bytes),
+          version,
         });
       }
     });
@@ -190,7 +196,7 @@ export class SnapshotMoves {
   /** Hooks the moves to the dump (`records`): run once the snapshot is the recovery base. */
   commitWith(records: object): void {
     onCommitted(records, () => {
-      for (const m of this.moves) m.holder.relocate(m.key, m.loc);
+      for (const m of this.moves) m.holder.relocate(m.key, m.loc, m.version);
       this.moves.length = 0;
     });
   }

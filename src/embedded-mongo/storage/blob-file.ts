@@ -19,8 +19,6 @@ export class BlobFile {
   private refs = 0;
   /** No longer read by recovery (a compaction replaced it): closed once unreferenced. */
   private retired = false;
-  /** Set on a compaction's old files just before their locations are moved (see relocate). */
-  retiring = false;
 
   constructor(public name: string) {
     this.fd = fs.openSync(name, 'r');
@@ -39,7 +37,6 @@ export class BlobFile {
   }
 
   retire(): void {
-    this.retiring = true;
     this.retired = true;
     if (this.refs === 0) this.close();
   }

@@ -603,10 +603,6 @@ class FileStore implements FileStorage {
     const garbage = [snapshotName(old)];
     for (let g = old; g < next; g++) garbage.push(journalName(g));
     // Large documents read from the old files move to the snapshot before those are deleted.
-    for (const name of garbage) {
-      const b = this.blobFiles.get(name);
-      if (b) b.retiring = true;
-    }
     try {
       notifyCommitted(records);
     } finally {
