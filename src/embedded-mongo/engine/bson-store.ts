@@ -473,6 +473,7 @@ export class BsonStore implements BlobHolder {
       now === was ||
       ('slab' in now && 'slab' in was && now.slab === was.slab && now.loc === was.loc);
     if (!same) return; // written again since the snapshot's copy
+    if (cur < 0) this.blobs[-cur - 1]!.movedTo = loc;
     this.locs.set(key, this.addBlob(loc));
     this.release(cur);
     this.cache.delete(key);
@@ -523,14 +524,13 @@ export class BsonStore implements BlobHolder {
 
   /**
    * A view's large document. A compaction may have moved it since the view was taken and closed
-   * the old file; it is then unchanged (only unchanged documents move), so read it where it is now.
+   * the old file: the same bytes are then where it moved them.
    */
   private viewBlob(loc: BlobLoc, key: string): Buffer {
-    if (!loc.file.closed) return readBlob(loc);
-    const cur = this.locs.get(key);
-    if (cur !== undefined && cur < 0 && this.blobs[-cur - 1]!.crc === loc.crc)
-      return readBlob(this.blobs[-cur - 1]!);
-    throw new Error(`document ${key} is no longer where this view read it`);
+    let at: BlobLoc | undefined = loc;
+    while (at && at.file.closed) at = at.movedTo;
+    if (!at) throw new Error(`document ${key} is no longer where this view read it`);
+    return readBlob(at);
   }
 
   /** The buffer and offset of a document's bytes. */

@@ -37,6 +37,8 @@ export interface BlobLoc {
   readonly offset: number;
   readonly length: number;
   readonly crc: number;
+  /** Where a compaction moved these same bytes (a view taken before reads them there). */
+  movedTo?: BlobLoc;
 }
 
 /** What a store needs to hand its large documents over to a file. */
