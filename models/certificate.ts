@@ -32,6 +32,8 @@ export interface CertificateDoc {
   jws: string;
   issuedAt: Date;
   history: Array<{ status: CertificateStatus; at: Date; actor: string; reason?: string }>;
+  /** Set by each status change's own write until a recovery pass has seen its log intents. */
+  logPending?: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -51,11 +53,13 @@ const certificateSchema = new Schema<CertificateDoc>(
     jws: { type: String, required: true },
     issuedAt: { type: Date, required: true },
     history: [{ _id: false, status: String, at: Date, actor: String, reason: String }],
+    logPending: { type: Boolean },
   },
   { timestamps: true },
 );
 certificateSchema.index({ currentFor: 1 }, { unique: true, sparse: true });
 certificateSchema.index({ pledge: 1 });
+certificateSchema.index({ logPending: 1 }, { sparse: true });
 // Metrics count certificates by status on every scrape (src/metrics).
 certificateSchema.index({ status: 1 });
 

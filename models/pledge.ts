@@ -140,6 +140,11 @@ export interface PledgeDoc {
   pendingEvents?: CarriedEvent[];
   /** Mail written with the state change it belongs to, until the mail sender moves it into the outbox. */
   mail?: CarriedMail[];
+  /**
+   * Set in the activation's own write until a recovery pass has seen its log intent (src/transparency/intents.ts),
+   * so a crash between the write and the intent is found without reading every pledge.
+   */
+  logPending?: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -195,6 +200,7 @@ const pledgeSchema = new Schema<PledgeDoc>(
     evidence: { type: [Schema.Types.Mixed], default: undefined },
     pendingEvents: { type: [Schema.Types.Mixed], default: undefined },
     mail: { type: [Schema.Types.Mixed], default: undefined },
+    logPending: { type: Boolean },
   },
   { timestamps: true },
 );
@@ -213,5 +219,6 @@ pledgeSchema.index({ needsCertificate: 1 }, { sparse: true });
 // The few pledges carrying events or mail for the background passes to move.
 pledgeSchema.index({ 'pendingEvents._id': 1 }, { sparse: true });
 pledgeSchema.index({ 'mail._id': 1 }, { sparse: true });
+pledgeSchema.index({ logPending: 1 }, { sparse: true });
 
 export const Pledge = mongoose.model('Pledge', pledgeSchema);

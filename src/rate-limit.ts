@@ -20,11 +20,12 @@ export function rateLimit({ bucket, perMinute }: RateLimitOptions): RequestHandl
     const now = Date.now();
     const windowStart = now - (now % windowMs);
     const key = `${bucket}:${req.ip ?? 'unknown'}:${windowStart}`;
-    const doc = await RateLimit.findOneAndUpdate(
-      { _id: key },
+    // The driver's collection: the same command mongoose sends, without its casting (hot path).
+    const doc = await RateLimit.collection.findOneAndUpdate(
+      { _id: key as never },
       { $inc: { n: 1 }, $setOnInsert: { expiresAt: new Date(windowStart + 2 * windowMs) } },
       { upsert: true, returnDocument: 'after' },
-    ).lean();
+    );
     const used = doc?.n ?? 1;
     res.set('RateLimit-Limit', String(perMinute));
     res.set('RateLimit-Remaining', String(Math.max(0, perMinute - used)));

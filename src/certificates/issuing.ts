@@ -167,6 +167,7 @@ export class CertificateIssuer {
           jws,
           issuedAt,
           history: [{ status: CertificateStatus.Valid, at: issuedAt, actor: 'system' }],
+          logPending: true,
         })
       ).toObject() as CertificateDoc;
       created = true;

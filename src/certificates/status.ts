@@ -37,6 +37,7 @@ export async function revokeCertificate(
         status: CertificateStatus.Revoked,
         statusReason: reason,
         revocationReason: reasonCode,
+        logPending: true,
       },
       $unset: { currentFor: 1 },
       $push: { history: { status: CertificateStatus.Revoked, at: now, actor, reason } },
@@ -126,7 +127,7 @@ export async function withdrawCertificate(
   const cert = await Certificate.findOneAndUpdate(
     { currentFor: pledgeId, status: CertificateStatus.Valid },
     {
-      $set: { status: CertificateStatus.Withdrawn, statusReason: reason },
+      $set: { status: CertificateStatus.Withdrawn, statusReason: reason, logPending: true },
       $unset: { currentFor: 1 },
       $push: { history: { status: CertificateStatus.Withdrawn, at: now, actor, reason } },
     },
@@ -158,6 +159,7 @@ export async function supersedeCertificate(
         status: CertificateStatus.Superseded,
         supersededBy: newSerial,
         statusReason: 'company data corrected',
+        logPending: true,
       },
       $unset: { currentFor: 1 },
       $push: {

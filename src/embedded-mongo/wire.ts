@@ -3,7 +3,7 @@
  * its first handshake, and OP_MSG for everything after it.
  * https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/
  */
-import { deserialize, serialize, type Document, type DeserializeOptions } from 'bson';
+import { Double, deserialize, serialize, type Document, type DeserializeOptions } from 'bson';
 import { decodeBson } from './engine/bson-store';
 
 export const OP_REPLY = 1;
@@ -203,6 +203,7 @@ let nextRequestId = 1;
  * serialized with an empty batch and their bytes are spliced in, never decoded and re-encoded.
  */
 export function encodeReply(reply: Document): Uint8Array {
+  reply = withDoubleOk(reply);
   const cursor = reply.cursor as Document | undefined;
   const field = cursor && (Array.isArray(cursor.firstBatch) ? 'firstBatch' : 'nextBatch');
   const batch = field ? (cursor[field] as unknown[] | undefined) : undefined;
@@ -284,8 +285,13 @@ export function encodeOpMsg(responseTo: number, reply: Document): Buffer {
   return Buffer.concat([replyHeader(OP_MSG, responseTo, 5, body.length), body]);
 }
 
+/** mongod's `ok` is always a double (1.0 / 0.0); a JS number would serialize as int32. */
+function withDoubleOk(reply: Document): Document {
+  return typeof reply.ok === 'number' ? { ...reply, ok: new Double(reply.ok) } : reply;
+}
+
 export function encodeOpReply(responseTo: number, reply: Document): Buffer {
-  const body = serialize(reply);
+  const body = serialize(withDoubleOk(reply));
   // responseFlags, cursorID and startingFrom stay zero.
   const header = replyHeader(OP_REPLY, responseTo, 20, body.length);
   header.writeInt32LE(1, 32); // numberReturned

@@ -9,6 +9,7 @@ import { INDUSTRY_CODES, industryByCode } from '../domain/industries';
 import { PROVINCE_CODES, provinceByCode } from '../domain/provinces';
 import { chinaDayRange, toChinaIso } from '../time/china';
 import { pickRowFields } from './bson-pick';
+import { catalogMessage } from '../i18n';
 
 export const ExportQuery = z
   .strictObject({
@@ -72,7 +73,7 @@ export interface ExportRow {
   activatedAt: string;
   /** The machine code (`active`), for JSON and the PDF's own labels. */
   status: string;
-  /** The status in Chinese (`生效`), what spreadsheet readers see. */
+  /** The status in Chinese (`有效`), what spreadsheet readers see. */
   statusLabel: string;
   certificateSerial: string;
   email?: string;
@@ -114,24 +115,15 @@ export function columnsFor(q: ExportQuery): ExportColumn[] {
 }
 
 /**
- * Every pledge status in the words of the association's exports. Exports carry active, withdrawn
- * and revoked; the rest are labelled so a new status cannot reach a file unlabelled. (A correction
- * keeps the pledge active; "已更正" belongs to the superseded certificate, which no export lists.)
+ * A pledge status in the site's own words (`status.*` in the i18n catalogs), so an export never
+ * names a status differently from the pages the association and the public read.
  */
-export const STATUS_LABELS: Record<PledgeStatus, { zh: string; en: string }> = {
-  pending_confirmation: { zh: '待确认', en: 'Awaiting confirmation' },
-  pending_review: { zh: '待审核', en: 'Awaiting review' },
-  activating: { zh: '生效中', en: 'Activating' },
-  active: { zh: '生效', en: 'Active' },
-  withdrawn: { zh: '已退出', en: 'Withdrawn' },
-  revoked: { zh: '已撤销', en: 'Revoked' },
-  rejected: { zh: '未通过', en: 'Rejected' },
-  expired: { zh: '已过期', en: 'Expired' },
-  cancelled: { zh: '已取消', en: 'Cancelled' },
-};
-
 export function statusLabel(status: string): { zh: string; en: string } {
-  return STATUS_LABELS[status as PledgeStatus] ?? { zh: status, en: status };
+  const key = `status.${status}`;
+  return {
+    zh: catalogMessage('zh-CN', key) ?? status,
+    en: catalogMessage('en', key) ?? status,
+  };
 }
 
 export interface ExportPlan {

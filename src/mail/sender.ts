@@ -8,6 +8,7 @@ import mongoose from 'mongoose';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { Outbox, type OutboxDoc } from '../../models/outbox';
 import { BackgroundTask } from '../background';
+import { GroupCommit } from '../db/group-commit';
 import { addressHash, redactAddresses, type Logger } from '../logger';
 import { LINK_NOT_SENT, LINK_SENT, moveCarriedMail, takeReleased, withoutLink } from './outbox';
 
@@ -29,6 +30,22 @@ export interface MailSenderOptions {
 
 /** Messages delivered at once (the SMTP transport pools this many connections). */
 const CONCURRENCY = 8;
+
+type OutboxUpdate = { filter: { _id: OutboxDoc['_id'] }; update: mongoose.UpdateQuery<OutboxDoc> };
+
+/** "Sent" marks of the lanes, written together; a failed statement fails only its own mark. */
+const sentMarks = new GroupCommit<OutboxUpdate>(async (marks) => {
+  try {
+    await Outbox.bulkWrite(
+      marks.map((m) => ({ updateOne: m })),
+      { ordered: false },
+    );
+  } catch (e) {
+    if (!(e instanceof mongoose.mongo.MongoBulkWriteError)) throw e;
+    const failed = ([] as mongoose.mongo.WriteError[]).concat(e.writeErrors);
+    return new Map(failed.map((w) => [w.index, w]));
+  }
+});
 
 export function createTransport(opts: MailSenderOptions): Transporter {
   if (opts.smtpUrl)
@@ -187,9 +204,10 @@ export class MailSender {
       });
       if (!this.opts.smtpUrl) this.writeDevCopy(msg, info.message as Buffer);
       // The stored copy keeps no usable link: a database reader must not be able to sign in.
-      await Outbox.updateOne(
-        { _id: msg._id },
-        {
+      // The lanes' marks are group-committed (one write for those sent meanwhile).
+      await sentMarks.add({
+        filter: { _id: msg._id },
+        update: {
           $set: {
             status: 'sent',
             sentAt: new Date(),
@@ -198,7 +216,7 @@ export class MailSender {
           },
           $unset: { lockedUntil: 1, link: 1 },
         },
-      );
+      });
       return true;
     } catch (e) {
       const attempts = msg.attempts ?? 1;

@@ -43,19 +43,44 @@ async function countStore(): Promise<StoreFigures | null> {
     count: (s: S) => Promise<number>,
   ) =>
     Object.fromEntries(await Promise.all(statuses.map(async (s) => [s, await count(s)] as const)));
-  const [pledges, certificates, mail, certificatesPending, unsealed] = await Promise.all([
+  const [pledges, certificates, queues] = await Promise.all([
     countBy(Object.values(PledgeStatus), (status) => Pledge.countDocuments({ status })),
     countBy(Object.values(CertificateStatus), (status) => Certificate.countDocuments({ status })),
+    queueDepths(),
+  ]);
+  return { pledges, certificates, queues, pingSeconds: ping.latencyMs / 1000 };
+}
+
+/**
+ * Work waiting, wherever it waits: mail and audit events are first carried on the pledge they
+ * belong to (in the transition's own write) and only later moved to the outbox and the events
+ * collection, so both places count.
+ */
+export async function queueDepths(): Promise<StoreFigures['queues']> {
+  const [outbox, carried, certificates, unsealed] = await Promise.all([
     Outbox.countDocuments({ status: { $in: ['pending', 'sending'] } }),
+    carriedOnPledges(),
     Pledge.countDocuments({ needsCertificate: true }),
     Event.countDocuments({ unsealed: true }),
   ]);
   return {
-    pledges,
+    mail: outbox + carried.mail,
     certificates,
-    queues: { mail, certificates: certificatesPending, audit_sequencing: unsealed },
-    pingSeconds: ping.latencyMs / 1000,
+    audit_sequencing: unsealed + carried.events,
   };
+}
+
+async function carriedOnPledges(): Promise<{ mail: number; events: number }> {
+  // Each side reads only the pledges its sparse index holds (those with something carried).
+  const sum = async (field: 'mail' | 'pendingEvents'): Promise<number> => {
+    const [r] = await Pledge.aggregate<{ n: number }>([
+      { $match: { [`${field}._id`]: { $exists: true } } },
+      { $group: { _id: null, n: { $sum: { $size: `$${field}` } } } },
+    ]);
+    return r?.n ?? 0;
+  };
+  const [mail, events] = await Promise.all([sum('mail'), sum('pendingEvents')]);
+  return { mail, events };
 }
 
 /** The counts, shared by concurrent and closely spaced scrapes; null when the store is down. */

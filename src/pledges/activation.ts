@@ -223,15 +223,18 @@ async function assign(
     sequence: seq,
     activatedAt: now,
     needsCertificate: true,
+    logPending: true,
   };
   if (foundingNumber) set.foundingNumber = foundingNumber;
   // Recovery also carries what the crashed request had not written (a pledge.confirmed lost by
   // a pledge claimed before events were carried), ahead of pledge.activated.
   const earlier = actor === RECOVERY ? await missingEvents(pledge) : [];
-  const updated = await Pledge.findOneAndUpdate(
+  // The driver's collection (hot path): the same update as mongoose sends, its timestamp included.
+  const pledges = Pledge.collection as unknown as import('mongodb').Collection<PledgeDoc>;
+  const updated = (await pledges.findOneAndUpdate(
     { _id: pledge._id, status: PledgeStatus.Activating, sequence: { $exists: false } },
     {
-      $set: set,
+      $set: { ...set, updatedAt: now },
       $push: {
         history: { from: PledgeStatus.Activating, to: PledgeStatus.Active, at: now, actor },
         pendingEvents: {
@@ -243,7 +246,7 @@ async function assign(
       },
     },
     { returnDocument: 'after' },
-  ).lean<PledgeDoc>();
+  )) as PledgeDoc | null;
   if (updated) {
     clearPublicCaches();
     if (actor === RECOVERY) {

@@ -31,6 +31,7 @@ import type { EvidenceSummary } from '../../models/pledge';
 import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
+import { defined } from '../db/raw';
 import { AppError } from '../errors';
 import {
   checkEvidence,
@@ -74,69 +75,76 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
     );
   }
   const { company, signatory } = input;
-  // Only a confirmed pledge holds the code; an unconfirmed one (anyone can type a code) never blocks.
-  // The budgets are spent first (a spent budget answers 429 even for a taken code); the check
-  // is an independent read, sent with them.
-  const [spent, taken] = await Promise.allSettled([
-    spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit),
-    Pledge.exists({ openUscc: company.uscc }),
-  ]);
-  if (spent.status === 'rejected') throw spent.reason;
-  if (taken.status === 'rejected') throw taken.reason;
-  if (taken.value) throw codeTaken();
+  // The budgets are spent first (a spent budget answers 429 even for a taken code).
+  await spendSigningBudget(company.uscc, signatory.email, deps.config.rateLimit);
   const province = provinceFromUscc(company.uscc)!;
+  const now = new Date();
   // The company record takes the signed details only when a pledge is confirmed (confirmPledge).
-  const companyDoc = await Company.findOneAndUpdate(
+  // As mongoose sends it (timestamps, versionKey), on the driver's collection (hot path).
+  const upsert = await Company.collection.findOneAndUpdate(
     { uscc: company.uscc },
     {
+      $set: { updatedAt: now },
       $setOnInsert: {
-        uscc: company.uscc,
-        name: company.name,
-        nameEn: company.nameEn,
-        province: province.code,
-        industry: company.industry,
-        address: company.address,
-        website: company.website,
+        ...defined({
+          uscc: company.uscc,
+          name: company.name,
+          nameEn: company.nameEn,
+          province: province.code,
+          industry: company.industry,
+          address: company.address,
+          website: company.website,
+        }),
+        createdAt: now,
+        __v: 0,
       },
     },
-    { upsert: true, returnDocument: 'after' },
-  ).lean();
+    { upsert: true, returnDocument: 'after', projection: { _id: 1 }, includeResultMetadata: true },
+  );
+  // Only a confirmed pledge holds the code; an unconfirmed one (anyone can type a code) never
+  // blocks. A company created just now has no pledge at all (company records are never deleted,
+  // and every pledge's was written before it), so only a known company's code is looked up; the
+  // unique openUscc index refuses a second holder at confirmation in any case.
+  const known = upsert.lastErrorObject?.upserted === undefined;
+  if (
+    known &&
+    (await Pledge.collection.findOne({ openUscc: company.uscc }, { projection: { _id: 1 } }))
+  )
+    throw codeTaken();
+  const companyDoc = upsert.value;
 
   const pledgeId = new Types.ObjectId();
   const { token, hash } = newToken();
   const link = `${deps.config.publicUrl}/confirm?token=${encodeURIComponent(token)}`;
-  const now = new Date();
+  // The document as mongoose's create would store it (schema order, no undefined fields,
+  // timestamps and versionKey), inserted on the driver's collection: the input is validated by
+  // its schema already, and building a mongoose document per pledge cost more than the insert.
   const doc = {
     _id: pledgeId,
     company: companyDoc!._id,
     uscc: company.uscc,
-    companyName: company.name,
-    companyNameEn: company.nameEn,
-    companyAddress: company.address,
-    companyWebsite: company.website,
+    ...defined({
+      companyName: company.name,
+      companyNameEn: company.nameEn,
+      companyAddress: company.address,
+      companyWebsite: company.website,
+    }),
     reviewKeys: reviewKeys({ companyName: company.name, signatory }),
     province: province.code,
     industry: company.industry,
     initiative: { version: initiative.version, sha256: initiative.sha256 },
-    signatory,
+    signatory: defined({
+      name: signatory.name,
+      title: signatory.title,
+      email: signatory.email,
+      phone: signatory.phone,
+    }),
     status: PledgeStatus.PendingConfirmation,
     history: [{ from: null, to: PledgeStatus.PendingConfirmation, at: now, actor: 'public' }],
     confirmTokenHash: hash,
     confirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_HOURS * 3600_000),
     // Uploads keep this list, so neither they nor confirming read GridFS for it.
     evidence: [],
-    // One write: the pledge, its confirmation mail and its audit event exist together or not at all.
-    mail: [
-      deps.mail.carry(
-        confirmPledgeMail({
-          to: signatory.email,
-          companyName: company.name,
-          signatoryName: signatory.name,
-          link,
-          expiresHours: CONFIRM_TTL_HOURS,
-        }),
-      ),
-    ],
     pendingEvents: [
       carriedEvent({
         actor: 'public',
@@ -149,8 +157,23 @@ export async function signPledge(input: SignPledgeInput, deps: PledgeDeps): Prom
         at: now,
       }),
     ],
+    // One write: the pledge, its confirmation mail and its audit event exist together or not at all.
+    mail: [
+      deps.mail.carry(
+        confirmPledgeMail({
+          to: signatory.email,
+          companyName: company.name,
+          signatoryName: signatory.name,
+          link,
+          expiresHours: CONFIRM_TTL_HOURS,
+        }),
+      ),
+    ],
+    createdAt: now,
+    updatedAt: now,
+    __v: 0,
   };
-  await Pledge.create(doc);
+  await Pledge.collection.insertOne(doc);
   deps.mail.carried();
   return { id: String(pledgeId), status: PledgeStatus.PendingConfirmation };
 }
@@ -288,10 +311,10 @@ export async function submitEvidence(
   files: Array<{ id: string; kind: string; contentType: string; length: number; sha256: string }>;
 }> {
   const pledge = Types.ObjectId.isValid(id)
-    ? await Pledge.findOne({
+    ? ((await Pledge.collection.findOne({
         _id: new Types.ObjectId(id),
         confirmTokenHash: hashToken(token),
-      }).lean<PledgeDoc>()
+      })) as PledgeDoc | null)
     : null;
   if (!pledge)
     throw badRequest('This confirmation token is not valid for this pledge.', {
@@ -416,15 +439,18 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   // The company's details follow its confirmed signature (the unique held code makes this safe);
   // the signatory's account is an independent write, sent with it.
   const [details, account] = await Promise.allSettled([
-    Company.updateOne(
+    Company.collection.updateOne(
       { _id: pledge.company },
       {
         $set: {
-          name: pledge.companyName,
-          nameEn: pledge.companyNameEn,
-          industry: pledge.industry,
-          address: pledge.companyAddress,
-          website: pledge.companyWebsite,
+          ...defined({
+            name: pledge.companyName,
+            nameEn: pledge.companyNameEn,
+            industry: pledge.industry,
+            address: pledge.companyAddress,
+            website: pledge.companyWebsite,
+          }),
+          updatedAt: new Date(),
         },
       },
     ),
@@ -527,9 +553,21 @@ const ACTION_OF: Partial<Record<PledgeStatus, string>> = {
 
 async function ensureCompanyAccount(email: string, company: Types.ObjectId): Promise<void> {
   try {
-    await Account.updateOne(
+    // As mongoose sends it (timestamps, versionKey, defaults), on the driver's collection.
+    const now = new Date();
+    await Account.collection.updateOne(
       { email, company },
-      { $setOnInsert: { email, company, role: Role.Company } },
+      {
+        $set: { updatedAt: now },
+        $setOnInsert: {
+          email,
+          company,
+          role: Role.Company,
+          __v: 0,
+          createdAt: now,
+          disabled: false,
+        },
+      },
       { upsert: true },
     );
   } catch (e) {

@@ -3,19 +3,23 @@
  * - the use case writes its state change, then (same request, before answering) the intent,
  *   keyed by the change itself (`pledge.activated:<sequence>`, `certificate.revoked:<serial>`),
  *   so repeating it is a no-op;
- * - `recoverIntents` (at start and periodically) scans the state for changes without an intent
- *   (a crash between the two writes) and adds them, built from the stored state alone, so the
- *   entry is the same one the request would have written and never one for a change that did
- *   not happen.
+ * - the state change's own write sets `logPending` on the pledge or certificate, and
+ *   `recoverIntents` (at start and periodically) reads just those flagged documents, adds the
+ *   intents a crash between the two writes lost, and clears the flags. Intents are built from
+ *   the stored state alone, so an entry is the same one the request would have written and never
+ *   one for a change that did not happen. A pass costs the changes since the last one, not the
+ *   registry's size; state from before the flag existed is swept once, in full.
  * Entries carry no personal data: the schema (src/tlog/entry.ts) admits only the listed fields.
  */
 import { createHash } from 'node:crypto';
-import type { Types } from 'mongoose';
+import type { Types, mongo } from 'mongoose';
 import { Certificate, CertificateStatus, type CertificateDoc } from '../../models/certificate';
+import { Counter } from '../../models/counter';
 import { Initiative } from '../../models/initiative';
 import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { LogIntent } from '../../models/transparency-log';
 import { isDuplicateKey } from '../db/errors';
+import { GroupCommit } from '../db/group-commit';
 import { encodeEntry, REVOCATION_REASONS, type LogEntry } from '../tlog';
 
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
@@ -37,9 +41,18 @@ export interface Intent {
   entry: LogEntry;
 }
 
-/** Appends intents (idempotent per key). */
-export async function appendIntents(intents: readonly Intent[]): Promise<void> {
-  if (intents.length === 0) return;
+/**
+ * Appends intents (idempotent per key); resolves once they are stored. Group-committed: the
+ * intents of concurrent calls (activations, issued certificates) share one write.
+ */
+export function appendIntents(intents: readonly Intent[]): Promise<void> {
+  if (intents.length === 0) return Promise.resolve();
+  return intentWrites.add(intents);
+}
+
+const intentWrites = new GroupCommit<readonly Intent[]>((batches) => writeIntents(batches.flat()));
+
+async function writeIntents(intents: readonly Intent[]): Promise<void> {
   const now = new Date();
   try {
     await LogIntent.bulkWrite(
@@ -170,7 +183,10 @@ async function missing(intents: Intent[]): Promise<Intent[]> {
   return intents.filter((i) => !have.has(i.key));
 }
 
-/** Appends intents for stored state changes that have none; returns how many were missing. */
+/**
+ * Appends intents for stored state changes that have none; returns how many were missing.
+ * Reads the documents flagged `logPending` (and, once per database, everything: see SWEPT).
+ */
 export async function recoverIntents(batch = 500): Promise<number> {
   let added = 0;
   const flush = async (list: Intent[]) => {
@@ -180,6 +196,60 @@ export async function recoverIntents(batch = 500): Promise<number> {
   };
   const initiatives = await Initiative.find({ status: 'published' }).sort({ version: 1 }).lean();
   await flush(initiatives.map((i) => initiativeIntent(i as never)));
+  if (!(await sweeps().findOne({ _id: SWEPT }))) {
+    await sweepEverything(flush, batch);
+    await sweeps().updateOne(
+      { _id: SWEPT },
+      { $setOnInsert: { at: new Date() } },
+      { upsert: true },
+    );
+  }
+  await recoverFlagged(flush, batch);
+  return added;
+}
+
+/**
+ * Marks that every pledge and certificate written before `logPending` existed has been checked
+ * once; from then on every change carries the flag. Kept beside the sequence counter.
+ */
+const SWEPT = 'log-recovery-swept';
+const sweeps = () => Counter.collection as unknown as mongo.Collection<{ _id: string; at: Date }>;
+
+type Flush = (list: Intent[]) => Promise<void>;
+
+async function recoverFlagged(flush: Flush, batch: number): Promise<void> {
+  // The flags are cleared with the raw driver so that `updatedAt` keeps meaning a change of state.
+  const pledges = Pledge.collection as unknown as mongo.Collection<PledgeDoc>;
+  for (let more = true; more;) {
+    const flagged = await pledges.find({ logPending: true }).limit(batch).toArray();
+    await flush(flagged.map(activationIntent));
+    if (flagged.length)
+      await pledges.updateMany(
+        { _id: { $in: flagged.map((p) => p._id) } },
+        { $unset: { logPending: 1 } },
+      );
+    more = flagged.length === batch;
+  }
+  const certificates = Certificate.collection as unknown as mongo.Collection<CertificateDoc>;
+  for (let more = true; more;) {
+    const flagged = await certificates.find({ logPending: true }).limit(batch).toArray();
+    await flush(flagged.flatMap(certificateIntents));
+    // A certificate whose status changed since it was read keeps its flag for the next round.
+    if (flagged.length)
+      await certificates.bulkWrite(
+        flagged.map((c) => ({
+          updateOne: {
+            filter: { _id: c._id, status: c.status },
+            update: { $unset: { logPending: 1 } },
+          },
+        })),
+        { ordered: false },
+      );
+    more = flagged.length === batch;
+  }
+}
+
+async function sweepEverything(flush: Flush, batch: number): Promise<void> {
   let list: Intent[] = [];
   for await (const p of Pledge.find({ sequence: { $exists: true } })
     .sort({ sequence: 1 })
@@ -198,5 +268,4 @@ export async function recoverIntents(batch = 500): Promise<number> {
     if (list.length >= batch) [list] = [[], await flush(list)];
   }
   await flush(list);
-  return added;
 }

@@ -104,7 +104,7 @@ const ROWS: ExportRow[] = [1, 2, 3].map((n) => ({
   initiativeVersion: 1,
   activatedAt: `2026-03-0${n}T10:00:00+08:00`,
   status: 'active',
-  statusLabel: '生效',
+  statusLabel: '有效',
   certificateSerial: `EQI-2026-00000${n}`,
   provinceCode: '35',
   industryCode: 'C',
@@ -204,6 +204,6 @@ const ROSTER_FONTS: EmbeddedFont[] = [
   },
 ];
 const ROSTER_TEXT = {
-  sha256: 'bdee7d1c0be873f8ca12526bc13e7359fbec94ef91486c0293404d67e3bd6624',
+  sha256: 'd8b0d5640cd29501127496517cc10cc8f905bbc49cd909a9f9881b1fca08c18c',
   chars: 1845,
 };

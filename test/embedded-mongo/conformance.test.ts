@@ -713,4 +713,103 @@ describe('embedded mongo: conformance with mongod 7', () => {
       assert.equal((await rejection(db.command({ collStats: 'missing' }))).code, 26);
     });
   });
+
+  describe('equality with null on a dotted path', () => {
+    // mongod: a document element lacking the field counts as null; scalar elements do not.
+    const docs = [
+      { _id: 'doc-missing', a: {} },
+      { _id: 'doc-null', a: { b: null } },
+      { _id: 'doc-one', a: { b: 1 } },
+      { _id: 'arr-empty-doc', a: [{}] },
+      { _id: 'arr-mixed', a: [{ b: 1 }, { c: 1 }] },
+      { _id: 'arr-scalar', a: [42] },
+      { _id: 'arr-empty', a: [] },
+      { _id: 'arr-null', a: [null] },
+      { _id: 'arr-b', a: [{ b: 2 }] },
+    ];
+    const nullish = ['arr-empty-doc', 'arr-mixed', 'doc-missing', 'doc-null'];
+    const ids = async (c: Collection<AnyDoc>, filter: Document): Promise<string[]> =>
+      (await c.find(filter).sort({ _id: 1 }).toArray()).map((d) => String(d._id));
+
+    it('when {a.b: null}, $in with null, $ne null or $nin with null is queried, then arrays of documents lacking b count as null, with or without an index', async () => {
+      const c = await fresh(docs);
+      for (const indexed of [false, true]) {
+        if (indexed) await c.createIndex({ 'a.b': 1 });
+        assert.deepEqual(await ids(c, { 'a.b': null }), nullish, `indexed: ${indexed}`);
+        assert.deepEqual(await ids(c, { 'a.b': { $in: [null, 2] } }), ['arr-b', ...nullish]);
+        assert.deepEqual(await ids(c, { 'a.b': { $ne: null } }), [
+          'arr-b',
+          'arr-empty',
+          'arr-null',
+          'arr-scalar',
+          'doc-one',
+        ]);
+        assert.deepEqual(await ids(c, { 'a.b': { $nin: [null, 1] } }), [
+          'arr-b',
+          'arr-empty',
+          'arr-null',
+          'arr-scalar',
+        ]);
+      }
+    });
+
+    it('when $lookup joins a missing local field, then foreign arrays of documents lacking the field are matched', async () => {
+      const foreign = await fresh(docs);
+      const local = await fresh([{ _id: 'x' }]);
+      const [out] = await local
+        .aggregate([
+          {
+            $lookup: {
+              from: foreign.collectionName,
+              localField: 'k',
+              foreignField: 'a.b',
+              as: 'j',
+            },
+          },
+        ])
+        .toArray();
+      assert.deepEqual((out!.j as AnyDoc[]).map((d) => d._id).sort(), nullish);
+    });
+  });
+
+  describe('$out', () => {
+    it('when a pipeline ends in $out, then its results replace the target, which keeps its indexes, and the cursor is empty', async () => {
+      const src = await fresh([
+        { _id: 1, k: 'a' },
+        { _id: 2, k: 'b' },
+      ]);
+      const target = await fresh([{ _id: 9, k: 'old' }]);
+      await target.createIndex({ k: 1 }, { unique: true });
+      const out = await src
+        .aggregate([{ $match: { _id: { $gt: 0 } } }, { $out: target.collectionName }])
+        .toArray();
+      assert.deepEqual(out, []);
+      assert.deepEqual(await target.find().sort({ _id: 1 }).toArray(), [
+        { _id: 1, k: 'a' },
+        { _id: 2, k: 'b' },
+      ]);
+      const indexes = (await target.listIndexes().toArray()).map((i) => i.name).sort();
+      assert.deepEqual(indexes, ['_id_', 'k_1']);
+    });
+
+    it('when $out would break a unique index of the target, then it fails and the target is unchanged', async () => {
+      const src = await fresh([
+        { _id: 1, k: 'same' },
+        { _id: 2, k: 'same' },
+      ]);
+      const target = await fresh([{ _id: 9, k: 'old' }]);
+      await target.createIndex({ k: 1 }, { unique: true });
+      const e = await rejection(src.aggregate([{ $out: target.collectionName }]).toArray());
+      assert.equal(e.code, 11000);
+      assert.deepEqual(await target.find().toArray(), [{ _id: 9, k: 'old' }]);
+      const names = (await db.listCollections().toArray()).map((i) => i.name);
+      assert.equal(names.filter((n) => n.startsWith('tmp.agg_out.')).length, 0);
+    });
+
+    it("when $out is not the last stage, then mongod's error 40601 is returned", async () => {
+      const src = await fresh([{ _id: 1 }]);
+      const e = await rejection(src.aggregate([{ $out: 'x' }, { $match: {} }]).toArray());
+      assert.equal(e.code, 40601);
+    });
+  });
 });

@@ -165,6 +165,8 @@ export interface Reply {
   numberReturned?: number;
   /** The (first) reply document, decoded with Longs kept as Long. */
   doc: Document;
+  /** The whole message as received. */
+  bytes: Buffer;
 }
 
 export function parseReply(buf: Buffer): Reply {
@@ -186,12 +188,14 @@ export function parseReply(buf: Buffer): Reply {
       flags: buf.readInt32LE(16),
       numberReturned: buf.readInt32LE(32),
       doc: decode(36),
+      bytes: buf,
     };
   }
   if (opCode === OP_MSG) {
     const kind = buf.readUInt8(20);
     if (kind !== 0) throw new Error(`reply starts with section kind ${kind}`);
-    return { length, requestId, responseTo, opCode, flags: buf.readUInt32LE(16), doc: decode(21) };
+    const flags = buf.readUInt32LE(16);
+    return { length, requestId, responseTo, opCode, flags, doc: decode(21), bytes: buf };
   }
   throw new Error(`unexpected reply opCode ${opCode}`);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { startEmbeddedMongo } from '../../src/embedded-mongo';
 import { AnyDoc, rejection, uniqueDb, useClient, useStore } from './helpers';
@@ -24,6 +25,20 @@ describe('embedded mongo: indexes', () => {
         { _id: 1, email: 'a@x' },
         { _id: 2, email: 'b@x' },
       ]);
+    });
+
+    it('when array documents lack a uniquely indexed dotted field, then each such document holds a null key and a second one is a duplicate (as in mongod)', async () => {
+      const items = db.collection<AnyDoc>('items');
+      await items.createIndex({ 'a.b': 1 }, { unique: true });
+      await items.insertOne({ _id: 1, a: [{ b: 1 }, {}] });
+      const dup = await rejection(items.insertOne({ _id: 2, a: [{ c: 1 }] }));
+      assert.equal(dup.code, 11000);
+      assert.deepEqual(dup.keyValue, { 'a.b': null });
+      await items.insertOne({ _id: 3, a: [{ b: 2 }, { b: 3 }] });
+      assert.deepEqual(
+        (await items.find({ 'a.b': null }).toArray()).map((d) => d._id),
+        [1],
+      );
     });
 
     it('when inserting a duplicate, then 11000 names the index and carries keyPattern/keyValue', async () => {
@@ -301,5 +316,72 @@ describe('index choice on equal predicates', () => {
       await client.close();
       await db.close();
     }
+  });
+});
+
+describe('$exists: true on a sparse index', () => {
+  const store = useStore();
+  const h = useClient(store);
+
+  it('when a filter asks $exists: true of a field with a sparse index, then only the index’s documents are examined (as mongod plans it)', async () => {
+    const dbName = uniqueDb('exists');
+    const coll = h.client.db(dbName).collection<AnyDoc>('pledges');
+    await coll.createIndex({ 'mail._id': 1 }, { sparse: true });
+    await coll.insertMany(
+      Array.from({ length: 5000 }, (_, i) => ({
+        i,
+        ...(i % 1000 === 0 ? { mail: [{ _id: i }, { _id: -i }] } : {}),
+      })),
+    );
+    const catalogColl = store.db.server.catalog.get(dbName, 'pledges')!;
+    const before = catalogColl.docsExamined;
+    const found = await coll
+      .find({ 'mail._id': { $exists: true } })
+      .sort({ i: 1 })
+      .toArray();
+    assert.deepEqual(
+      found.map((d) => d.i),
+      [0, 1000, 2000, 3000, 4000],
+    );
+    assert.ok(
+      catalogColl.docsExamined - before <= 5,
+      `examined ${catalogColl.docsExamined - before}`,
+    );
+    const plan = (await coll.find({ 'mail._id': { $exists: true } }).explain()) as AnyDoc;
+    assert.equal(plan.queryPlanner.winningPlan.inputStage.indexName, 'mail._id_1');
+  });
+
+  it('when documents of any shape are asked $exists: true, then the sparse index plan returns exactly what a collection scan returns (property)', async () => {
+    const coll = h.client.db(uniqueDb('exists')).collection<AnyDoc>('shapes');
+    await coll.createIndex({ 'a.b': 1 }, { sparse: true });
+    await coll.createIndex({ c: 1, 'a.b': 1 }, { sparse: true });
+    const leaf = fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 2 }));
+    const shape: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.record({ b: tie('node') }, { requiredKeys: [] }),
+        fc.record({ x: leaf }),
+      ),
+    })).node;
+    const doc = fc.record(
+      { a: shape, c: fc.option(fc.integer(), { nil: undefined }) },
+      {
+        requiredKeys: [],
+      },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(doc, { maxLength: 12 }), async (docs) => {
+        await coll.deleteMany({});
+        if (docs.length) await coll.insertMany(docs.map((d, i) => ({ _id: i, ...d })));
+        for (const filter of [{ 'a.b': { $exists: true } }, { a: { $exists: true } }]) {
+          const viaIndex = await coll.find(filter).sort({ _id: 1 }).toArray();
+          const viaScan = await coll.find(filter).hint({ $natural: 1 }).sort({ _id: 1 }).toArray();
+          assert.deepEqual(viaIndex, viaScan, JSON.stringify(filter));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Decimal128, Double, Int32, Long, type Document } from 'bson';
+import { Decimal128, Double, Int32, Long, ObjectId, type Document } from 'bson';
 import type { Collection } from 'mongodb';
 import { AnyDoc, uniqueDb, useClient, useStore } from './helpers';
 
@@ -260,6 +260,57 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
         }),
         { numRuns: 40 },
       );
+    });
+  });
+
+  describe('$toString and $convert to a string', () => {
+    // mongod writes a double with printf "%g" (6 significant digits), int64 and Decimal128 as
+    // their digits and an ObjectId as hex (ExpressionConvert's table: performFormatDouble).
+    it('when numbers of every type and an ObjectId are made strings, then each string is mongod’s', async () => {
+      const id = new ObjectId('6b100ef69f437c0016f0a5cd');
+      await c.insertOne({
+        _id: id,
+        int: 5,
+        whole: new Double(5),
+        negZero: new Double(-0),
+        frac: 1.23456789,
+        big: 1e20,
+        small: 0.00001234,
+        tie: 1234565,
+        long: Long.fromString('9007199254740993'),
+        dec: Decimal128.fromString('1.10'),
+      });
+      const fields = ['_id', 'int', 'whole', 'negZero', 'frac', 'big', 'small', 'long', 'dec'];
+      const spec = (f: string): Document => ({ $toString: `$${f}` });
+      const [viaToString] = await c
+        .aggregate([{ $project: Object.fromEntries(fields.map((f) => [f, spec(f)])) }])
+        .toArray();
+      const want = {
+        _id: '6b100ef69f437c0016f0a5cd',
+        int: '5',
+        whole: '5',
+        negZero: '-0',
+        frac: '1.23457',
+        big: '1e+20',
+        small: '1.234e-05',
+        long: '9007199254740993',
+        dec: '1.10',
+      };
+      assert.deepEqual(viaToString, want);
+      const [viaConvert] = await c
+        .aggregate([
+          {
+            $project: Object.fromEntries(
+              fields.map((f) => [f, { $convert: { input: `$${f}`, to: 'string' } }]),
+            ),
+          },
+        ])
+        .toArray();
+      assert.deepEqual(viaConvert, want);
+      const [tie] = await c
+        .aggregate([{ $project: { _id: 0, t: { $toString: { $toDouble: '$tie' } } } }])
+        .toArray();
+      assert.deepEqual(tie, { t: '1.23456e+06' });
     });
   });
 
@@ -513,7 +564,7 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
       );
     });
 
-    it('when stored Decimal128 values are compared, maxed and used as conditions in a pipeline, then exact values decide (arithmetic on them is refused by name)', async () => {
+    it('when stored Decimal128 values are compared, maxed and used as conditions in a pipeline, then exact values decide (arithmetic other than an exact $add is refused by name)', async () => {
       const D = (x: string): Decimal128 => Decimal128.fromString(x);
       await c.insertMany([
         { _id: 1, g: 1, v: D('0.1'), z: D('0.00') },
@@ -533,7 +584,12 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
         { $project: { cond: { $cond: ['$z', 'yes', 'no'] } } },
       ]);
       assert.equal(p!.cond, 'no');
-      await assert.rejects(run([{ $project: { s: { $add: ['$v', 1] } } }]), /Decimal128/);
+      // $add with integers is exact in decimal; with a double (converted first by mongod) refused.
+      const [sum] = await run([{ $match: { _id: 1 } }, { $project: { s: { $add: ['$v', 1] } } }]);
+      assert.ok(sum!.s instanceof Decimal128);
+      assert.equal(String(sum!.s), '1.1');
+      await assert.rejects(run([{ $project: { s: { $add: ['$v', 0.5] } } }]), /Decimal128/);
+      await assert.rejects(run([{ $project: { s: { $multiply: ['$v', 2] } } }]), /Decimal128/);
     });
 
     it('when $addToSet, $stdDevPop and $group meet int64, whole doubles and Decimal128, then equal numbers are one value and exact differences stay apart', async () => {

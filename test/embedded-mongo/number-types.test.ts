@@ -127,6 +127,71 @@ describe('embedded mongo: numbers keep their BSON types', () => {
     assert.deepEqual([d.i, d.d, d.l].map(typeOf), ['int', 'double', 'long']);
   });
 
+  it('when updateMany and updateOne filter by an int64, Decimal128 or integer-valued double, then the matched documents are modified (as mongod does)', async () => {
+    await c.insertMany([
+      {
+        _id: 1,
+        l: Long.fromString('9007199254740993'),
+        dec: Decimal128.fromString('2.50'),
+        d: new Double(3),
+        n: 0,
+      },
+      {
+        _id: 2,
+        l: Long.fromString('9007199254740993'),
+        dec: Decimal128.fromString('2.50'),
+        d: new Double(3),
+        n: 0,
+      },
+      { _id: 3, l: Long.fromNumber(7), dec: Decimal128.fromString('1'), d: 4.5, n: 0 },
+    ]);
+    const byLong = await c.updateMany(
+      { l: Long.fromString('9007199254740993') },
+      { $inc: { n: 1 } },
+    );
+    assert.deepEqual([byLong.matchedCount, byLong.modifiedCount], [2, 2]);
+    const byDec = await c.updateMany(
+      { dec: Decimal128.fromString('2.5') },
+      { $set: { tag: 'dec' } },
+    );
+    assert.deepEqual([byDec.matchedCount, byDec.modifiedCount], [2, 2]);
+    const byDouble = await c.updateOne(
+      { d: new Double(3), l: { $gt: Long.fromNumber(8) } },
+      { $set: { tag: 'double' } },
+    );
+    assert.deepEqual([byDouble.matchedCount, byDouble.modifiedCount], [1, 1]);
+    // A positional update re-matches the filter against the array: the int64 must match there too.
+    await c.insertOne({
+      _id: 4,
+      a: [
+        { k: Long.fromNumber(1), v: 0 },
+        { k: Long.fromNumber(2), v: 0 },
+      ],
+    });
+    const positional = await c.updateMany({ 'a.k': Long.fromNumber(2) }, { $set: { 'a.$.v': 1 } });
+    assert.deepEqual([positional.matchedCount, positional.modifiedCount], [1, 1]);
+    const filtered = await c.updateOne(
+      { _id: 4 },
+      { $set: { 'a.$[e].v': 9 } },
+      { arrayFilters: [{ 'e.k': Long.fromNumber(1) }] },
+    );
+    assert.deepEqual([filtered.matchedCount, filtered.modifiedCount], [1, 1]);
+    const docs = await c.find({}, { sort: { _id: 1 } }).toArray();
+    assert.deepEqual(
+      docs.map((d) => [d._id, d.n, d.tag]),
+      [
+        [1, 1, 'double'],
+        [2, 1, 'dec'],
+        [3, 0, undefined],
+        [4, undefined, undefined],
+      ],
+    );
+    assert.deepEqual(
+      (docs[3]!.a as { v: number }[]).map((e) => e.v),
+      [9, 1],
+    );
+  });
+
   it('when the stored documents are read back raw, then they are byte for byte what the driver sent (property)', async () => {
     const scalar = fc.oneof(
       fc.integer().map((n) => new Int32(n | 0)),

@@ -12,6 +12,12 @@ import {
   useStore,
 } from './helpers';
 
+/** True when the message's `ok` element has BSON type 1 (double). */
+function okIsDouble(message: Buffer): boolean {
+  const at = message.indexOf(Buffer.from('ok\0'));
+  return at > 0 && message[at - 1] === 0x01;
+}
+
 describe('embedded mongo: wire protocol (raw sockets)', () => {
   const store = useStore();
   const db = uniqueDb('proto');
@@ -43,6 +49,7 @@ describe('embedded mongo: wire protocol (raw sockets)', () => {
       assert.equal(r.numberReturned, 1);
       const hello = r.doc;
       assert.equal(hello.ok, 1);
+      assert.ok(okIsDouble(r.bytes), 'ok is a double, as mongod sends it');
       assert.equal(hello.ismaster, true);
       assert.equal(hello.isWritablePrimary, true);
       assert.equal(hello.helloOk, true);
@@ -65,6 +72,7 @@ describe('embedded mongo: wire protocol (raw sockets)', () => {
       assert.equal(r.opCode, OP_REPLY);
       assert.equal(r.doc.ok, 0);
       assert.equal(r.doc.code, 352);
+      assert.ok(okIsDouble(r.bytes), 'ok is a double, as mongod sends it');
     });
 
     it('when two connections handshake, then each gets its own connectionId', async () => {
@@ -89,6 +97,7 @@ describe('embedded mongo: wire protocol (raw sockets)', () => {
       assert.equal(r.responseTo, requestId);
       assert.equal(r.flags, 0);
       assert.equal(r.doc.ok, 1);
+      assert.ok(okIsDouble(r.bytes), 'ok is a double, as mongod sends it');
       assert.equal(r.doc.maxWireVersion, 21);
     });
 

@@ -205,9 +205,9 @@ describe('exports (admin and open data)', () => {
       assert.equal(csv.header[st], '状态 Status');
       const csvBy = (n: number) => csv.rows.find((row) => row[0] === String(n))!;
       assert.equal(csvBy(late.sequence!)[at], '2025-03-01T23:30:00+08:00');
-      assert.equal(csvBy(late.sequence!)[st], '生效');
+      assert.equal(csvBy(late.sequence!)[st], '有效');
       assert.equal(csvBy(revoked.sequence!)[st], '已撤销');
-      assert.equal(csvBy(withdrawn.sequence!)[st], '已退出');
+      assert.equal(csvBy(withdrawn.sequence!)[st], '已撤回');
 
       const wb = new ExcelJS.Workbook();
       await wb.xlsx.load((await get(`${URL}.xlsx?status=all`)).body as unknown as ArrayBuffer);
@@ -215,7 +215,7 @@ describe('exports (admin and open data)', () => {
         (row) => String(row.getCell(1).value) === seq,
       )!;
       assert.equal(xrow.getCell(at + 1).value, '2025-03-01T23:30:00+08:00');
-      assert.equal(xrow.getCell(st + 1).value, '生效');
+      assert.equal(xrow.getCell(st + 1).value, '有效');
 
       const json = JSON.parse((await get(`${URL}.json?status=all`)).body.toString('utf8')) as Array<
         Record<string, unknown>
@@ -229,7 +229,7 @@ describe('exports (admin and open data)', () => {
       );
       assert.deepEqual(
         [jsonBy(late.sequence!).status, jsonBy(late.sequence!).statusLabel],
-        ['active', '生效'],
+        ['active', '有效'],
       );
       assert.deepEqual(
         [jsonBy(revoked.sequence!).status, jsonBy(revoked.sequence!).statusLabel],
@@ -237,7 +237,7 @@ describe('exports (admin and open data)', () => {
       );
       assert.deepEqual(
         [jsonBy(withdrawn.sequence!).status, jsonBy(withdrawn.sequence!).statusLabel],
-        ['withdrawn', '已退出'],
+        ['withdrawn', '已撤回'],
       );
     });
 
@@ -349,8 +349,8 @@ describe('exports (admin and open data)', () => {
         .trim();
 
     const STATUS: Record<string, [string, string]> = {
-      active: ['生效', 'Active'],
-      withdrawn: ['已退出', 'Withdrawn'],
+      active: ['有效', 'Active'],
+      withdrawn: ['已撤回', 'Withdrawn'],
       revoked: ['已撤销', 'Revoked'],
     };
 
@@ -417,7 +417,7 @@ describe('exports (admin and open data)', () => {
       const text = lines.join('\n');
       assert.ok(lines[0]!.startsWith('企业质量诚信倡议 · 签署企业名录'), 'Chinese title first');
       assert.ok(text.includes('Enterprise Quality Integrity Initiative · Signatories'));
-      assert.ok(text.includes('筛选条件：状态：生效') && text.includes('Filters: status: active'));
+      assert.ok(text.includes('筛选条件：状态：有效') && text.includes('Filters: status: active'));
       const stamp = /生成时间：(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})（北京时间）/.exec(text);
       assert.ok(stamp, 'generation time in China time');
       assert.ok(
@@ -442,7 +442,7 @@ describe('exports (admin and open data)', () => {
       assert.ok(text.includes('Enterprise Quality Integrity Initiative · Founding Signatories'));
       assert.ok(text.includes('筛选条件：发起企业；状态：全部'));
       assert.ok(
-        text.includes('已退出') && text.includes('Withdrawn'),
+        text.includes('已撤回') && text.includes('Withdrawn'),
         'withdrawn founders are listed with their status',
       );
       const expected = await expectedRows({ foundingNumber: { $gte: 1 } }, { foundingNumber: 1 });
@@ -522,7 +522,7 @@ describe('exports (admin and open data)', () => {
       const text = lines.join('\n');
       assert.ok(
         text.includes(
-          '筛选条件：状态：生效；省份：北京；行业：C 制造业；生效日期：2024-01-01 至 2026-12-31（北京时间）',
+          '筛选条件：状态：有效；省份：北京；行业：C 制造业；生效日期：2024-01-01 至 2026-12-31（北京时间）',
         ),
         text.slice(0, 400),
       );

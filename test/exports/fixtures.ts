@@ -9,6 +9,7 @@ import { makeSerial } from '../../certificates/serial';
 import { INDUSTRY_CODES } from '../../src/domain/industries';
 import { PROVINCE_CODES } from '../../src/domain/provinces';
 import { makeUscc } from '../../src/domain/uscc';
+import { reviewKeys } from '../../src/pledges/warnings';
 
 const PLACES = [
   '喆信',
@@ -107,6 +108,9 @@ export function syntheticPledge(i: number, opts: SyntheticOptions = {}): Documen
     createdAt: activatedAt,
     updatedAt: activatedAt,
   };
+  // What signing writes beside the signatory (the review warnings' keys); without it the
+  // review-keys migration backfills every synthetic pledge when an app starts on them.
+  doc.reviewKeys = reviewKeys(doc as Parameters<typeof reviewKeys>[0]);
   if (opts.light) delete doc.history;
   if (seq <= 100) doc.foundingNumber = seq;
   if (status === 'active') doc.openUscc = doc.uscc;

@@ -164,10 +164,10 @@ export interface Expected {
   phone: string;
 }
 
-/** The Chinese the association's users read for each exported status. */
+/** The Chinese the association's users read for each exported status: the site's own words. */
 export const STATUS_ZH: Record<string, string> = {
-  active: '生效',
-  withdrawn: '已退出',
+  active: '有效',
+  withdrawn: '已撤回',
   revoked: '已撤销',
 };
 

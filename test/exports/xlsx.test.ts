@@ -37,7 +37,7 @@ function row(i: number): ExportRow {
     initiativeVersion: 1,
     activatedAt: '2024-01-01T00:00:00+08:00',
     status: 'active',
-    statusLabel: '生效',
+    statusLabel: '有效',
     certificateSerial: `EQI-2024-${i}`,
     provinceCode: '11',
     industryCode: 'C',

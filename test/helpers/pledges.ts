@@ -315,6 +315,8 @@ const BACKGROUND_FIELDS: Record<string, string[]> = {
     'link',
   ],
   events: ['seq', 'prevHash', 'hash', 'unsealed'],
+  // Cleared by the log's recovery pass once it has seen the activation's intent.
+  pledges: ['logPending'],
 };
 
 /**

@@ -44,7 +44,7 @@ describe('database round trips of one signing (driver command monitoring)', () =
     seen.filter((c) => c.requestId === res.headers['x-request-id']);
   const show = (cs: Counted[]) => cs.map((c) => `${c.name} ${c.collection}`).join(', ');
 
-  it('when a pledge is signed and confirmed with auto review, then sign takes ≤ 5 round trips, the letter ≤ 5 and confirm (activation included) ≤ 6, and no request runs background work', async () => {
+  it('when a pledge is signed and confirmed with auto review, then sign takes ≤ 4 round trips (a company new to the registry: its code cannot be held), the letter ≤ 5 and confirm (activation included) ≤ 6, and no request runs background work', async () => {
     // A first signing warms what is cached (the initiative, GridFS indexes).
     const warm = await sign(r.app);
     await uploadLetter(r.app, warm.id, await confirmationToken(r, warm.body.signatory.email));
@@ -66,7 +66,7 @@ describe('database round trips of one signing (driver command monitoring)', () =
     const confirmCmds = ofRequest(confirmed);
     if (process.env.SHOW_ROUND_TRIPS)
       console.log({ sign: show(signCmds), letter: show(letterCmds), confirm: show(confirmCmds) });
-    assert.ok(signCmds.length <= 5, `sign: ${signCmds.length} (${show(signCmds)})`);
+    assert.ok(signCmds.length <= 4, `sign: ${signCmds.length} (${show(signCmds)})`);
     assert.ok(letterCmds.length <= 5, `letter: ${letterCmds.length} (${show(letterCmds)})`);
     // The per-address window, then both daily budgets in one update; one read of the letter list.
     const limits = signCmds.filter((c) => c.collection === 'ratelimits');
@@ -119,5 +119,29 @@ describe('database round trips of one signing (driver command monitoring)', () =
     );
     if (process.env.SHOW_ROUND_TRIPS) console.log({ intentReads: intentReads.length });
     assert.ok(intentReads.length <= 3, `log_intents read ${intentReads.length} times`);
+  });
+
+  it('when a company already known signs again while its code is held, then the code is looked up and the answer is 409 pledge-exists; a new company is not looked up', async () => {
+    const held = await sign(r.app);
+    const token = await confirmationToken(r, held.body.signatory.email);
+    await uploadLetter(r.app, held.id, token);
+    const confirmed = await request(r.app).post('/api/v1/pledges/confirm').send({ token });
+    assert.equal(confirmed.body.status, 'active');
+
+    seen = [];
+    const again = await request(r.app)
+      .post('/api/v1/pledges')
+      .send({ ...held.body, signatory: { ...held.body.signatory, email: 'again@example.net' } });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body.type, '/problems/pledge-exists');
+    const lookups = (res: { headers: Record<string, string> }) =>
+      ofRequest(res).filter((c) => c.collection === 'pledges' && 'openUscc' in c.filter);
+    assert.equal(lookups(again).length, 1, show(ofRequest(again)));
+
+    const fresh = await request(r.app)
+      .post('/api/v1/pledges')
+      .send(await signBodyFor(r.app));
+    assert.equal(fresh.status, 201, JSON.stringify(fresh.body));
+    assert.equal(lookups(fresh).length, 0, show(ofRequest(fresh)));
   });
 });

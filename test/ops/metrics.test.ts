@@ -157,7 +157,7 @@ describe('metrics and access log', () => {
     assert.ok(!after.some((s) => s.labels.route?.includes('99000')), 'no raw path in labels');
   });
 
-  it('when a pledge is signed, then the pledges gauge and the mail queue count it', async () => {
+  it('when a pledge is signed, then the pledges gauge counts it and the store is up', async () => {
     const before = (await scrape()).samples;
     await sign(r.app);
     const after = (await scrape()).samples;

@@ -6,7 +6,7 @@ import { ProcessingMode } from 'mingo';
 import { Aggregator, isKnownStage } from '../engine/mingo';
 import type { Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
-import { validateNamespace } from '../engine/catalog';
+import { validateNamespace, type WriteBatch } from '../engine/catalog';
 import type { Collection } from '../engine/collection';
 import { asBadValue, compileFilter, rejectUnsupportedOperators } from '../engine/query';
 import { prepareStage } from '../engine/pipeline';
@@ -25,6 +25,7 @@ import {
   type Verbosity,
 } from '../engine/explain';
 import { SERVER_VERSION, scaleOf, storageStats } from './admin';
+import { outTarget, writeOut } from './out';
 import { batchSizeOf, compileAndEmpty, type Handlers, type Store } from './shared';
 
 /** A Map, so a stage named like an inherited key (`constructor`) is not found here. */
@@ -43,7 +44,7 @@ const UNSUPPORTED_STAGES: ReadonlyMap<string, string> = new Map([
   ['$planCacheStats', 'the $planCacheStats aggregation stage'],
 ]);
 
-function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
+function* aggregate(store: Store, cmd: Document, db: string, batch: WriteBatch): Sliced<Document> {
   if (typeof cmd.aggregate !== 'string')
     throw unsupported('database-level aggregation (aggregate: 1)');
   const name = cmd.aggregate;
@@ -56,12 +57,19 @@ function* aggregate(store: Store, cmd: Document, db: string): Sliced<Document> {
       "The 'cursor' option is required, except for aggregate with the explain argument",
     );
   const collStats = collStatsStage(cmd.pipeline);
-  const stages = checkPipeline(collStats ? (cmd.pipeline as Doc[]).slice(1) : cmd.pipeline);
+  const out = outTarget(cmd.pipeline, db);
+  const given = out ? (cmd.pipeline as Doc[]).slice(0, -1) : cmd.pipeline;
+  const stages = checkPipeline(collStats ? (given as Doc[]).slice(1) : given);
   const ns = `${db}.${name}`;
   const coll = store.catalog.get(db, name);
   const results = collStats
     ? runStages(stages, [yield* collStatsDocument(coll, ns, collStats)], mingoOptions(store, db))
     : yield* runPipeline(store, coll, db, stages, cmd.hint);
+  if (out) {
+    const docs = yield* collect(results);
+    writeOut(store, batch, out, docs);
+    return yield* store.cursors.start(ns, [], null, batchSizeOf(cmd.cursor), false);
+  }
   return yield* store.cursors.start(ns, results, null, batchSizeOf(cmd.cursor), false);
 }
 
@@ -87,9 +95,21 @@ function checkPipeline(pipeline: unknown): Doc[] {
         `Unrecognized pipeline stage name: '${stageName}'`,
       );
   }
+  for (const stage of pipeline as Doc[]) rejectNestedWrites(Object.values(stage)[0]);
   const stages = (pipeline as Doc[]).flatMap(prepareStage);
   rejectUnsupportedOperators(stages);
   return stages;
+}
+
+/** mingo would run a $out/$merge inside $lookup, $facet or $unionWith as a no-op; mongod fails. */
+function rejectNestedWrites(spec: unknown): void {
+  if (Array.isArray(spec)) for (const v of spec) rejectNestedWrites(v);
+  else if (isPlainObject(spec))
+    for (const [k, v] of Object.entries(spec)) {
+      if (k === '$out' || k === '$merge')
+        throw unsupported(`${k} inside a sub-pipeline ($lookup, $facet, $unionWith)`);
+      rejectNestedWrites(v);
+    }
 }
 
 /** A leading $match/$sort/$skip/$limit, which runs on the collection's planner (and its indexes). */
@@ -378,5 +398,5 @@ function countField(stage: Doc): string {
 }
 
 export const aggregateCommands: Handlers = {
-  aggregate: (s, c, db) => aggregate(s, c, db),
+  aggregate: (s, c, db, batch) => aggregate(s, c, db, batch),
 };

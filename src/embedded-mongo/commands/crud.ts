@@ -92,8 +92,9 @@ function* updateDocuments(
         matched++;
         const next = applyUpdate(doc, spec.u, { filter: q, arrayFilters });
         if (!sameDocument(doc, next)) {
+          const before = coll!.bytesOf(doc);
           coll!.replace(doc, next);
-          batch.replace(coll!, next);
+          batch.replace(coll!, next, before);
           nModified++;
         }
         // Counted only once applied: a statement that fails (e.g. E11000) matched nothing.
@@ -204,8 +205,9 @@ function* findAndModify(
   if (match && coll) {
     const next = applyUpdate(match, cmd.update, { filter: query, arrayFilters });
     if (!sameDocument(match, next)) {
+      const before = coll.bytesOf(match);
       coll.replace(match, next);
-      batch.replace(coll, next);
+      batch.replace(coll, next, before);
     }
     return {
       lastErrorObject: { n: 1, updatedExisting: true },

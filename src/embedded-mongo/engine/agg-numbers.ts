@@ -9,10 +9,12 @@
  * doubles. Operators mingo computes on JS numbers only are given the numbers (when their result
  * is a double anyway) or refuse a BSON number wrapper by name (never a silently different type).
  */
-import { Double, Long } from 'bson';
+import { Double, Long, type ObjectId } from 'bson';
 import { evalExpr } from 'mingo/core';
 import type { Options } from 'mingo/types';
 import { MongoServerError, unsupported } from '../errors';
+import { exactDecimalSum } from './decimal';
+import { formatDoubleAsMongod } from './format-double';
 import { compareValues, idKey, isLong, isPlainObject, toNumber, typeRank } from './values';
 
 type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
@@ -44,6 +46,23 @@ function kindOf(v: unknown): Kind | null {
       throw unsupported('arithmetic on Decimal128 values in an aggregation');
   }
   return null;
+}
+
+/** mongod's $type alias of each BSON wrapper type (https://www.mongodb.com/docs/manual/reference/bson-types/). */
+const BSON_TYPE_ALIAS: Record<string, string> = {
+  Binary: 'binData',
+  ObjectId: 'objectId',
+  BSONRegExp: 'regex',
+  Timestamp: 'timestamp',
+  Int32: 'int',
+  MinKey: 'minKey',
+  MaxKey: 'maxKey',
+  BSONSymbol: 'symbol',
+  DBRef: 'object',
+};
+
+function codeAlias(v: unknown): string {
+  return (v as { scope?: unknown }).scope ? 'javascriptWithScope' : 'javascript';
 }
 
 function wider(a: Kind, b: Kind): Kind {
@@ -182,6 +201,13 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
   const $add: Expression = (obj, expr, options) => {
     const vs = args(obj, expr, options);
     if (vs.some(nullish)) return null;
+    if (vs.some((v) => bsonType(v) === 'Decimal128') && !vs.some((v) => v instanceof Date)) {
+      const exact = exactDecimalSum(vs);
+      if (exact) return exact;
+      for (const v of vs)
+        if (bsonType(v) !== 'Decimal128' && kindOf(v) === null) throw nonNumeric('$add', v);
+      throw unsupported('$add of Decimal128 values with a double, or that needs rounding');
+    }
     if (vs.some((v) => v instanceof Date))
       return orig('$add')(obj, literal(vs.map(plainNumbers)), options);
     for (const v of vs) if (kindOf(v) === null) throw nonNumeric('$add', v);
@@ -297,6 +323,10 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     if (t === 'Double') return 'double';
     if (t === 'Decimal128') return 'decimal';
     if (typeof v === 'number') return kindOf(v) === 'int' ? 'int' : 'double';
+    // mingo names some BSON types its own way ('binary', 'objectid'); mongod's aliases instead.
+    const alias = t === 'Code' ? codeAlias(v) : t && BSON_TYPE_ALIAS[t];
+    if (alias) return alias;
+    if (v instanceof Uint8Array) return 'binData';
     return orig('$type')(obj, asGiven(expr, [v]), options);
   };
 
@@ -372,12 +402,27 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     return list.some((x) => compareValues(x, v) === 0 && !nullish(x) === !nullish(v));
   };
 
+  /** mongod's string for the values whose string mingo writes differently (numbers, ObjectId). */
+  const mongodString = (v: unknown): string | undefined => {
+    const t = bsonType(v);
+    if (t === 'Decimal128') return String(v);
+    if (t === 'ObjectId') return (v as ObjectId).toHexString();
+    const kind = kindOf(v);
+    if (kind === 'double') return formatDoubleAsMongod(toNumber(v));
+    if (kind !== null) return isLong(v) ? v.toString() : String(toNumber(v));
+    return undefined;
+  };
   const $toString: Expression = (obj, expr, options) => {
     const [v] = args(obj, expr, options);
-    if (isLong(v)) return v.toString();
-    if (holdsWrapper(v))
-      throw unsupported('$toString of an integer-valued double or Decimal128 in an aggregation');
-    return orig('$toString')(obj, asGiven(expr, [v]), options);
+    return mongodString(v) ?? orig('$toString')(obj, asGiven(expr, [v]), options);
+  };
+  // $convert to a string writes numbers as $toString does; other conversions stay guarded.
+  const $convert: Expression = (obj, expr, options) => {
+    if (isPlainObject(expr) && [2, 'string'].includes(evalExpr(obj, expr.to, options) as never)) {
+      const s = mongodString(evalExpr(obj, expr.input, options));
+      if (s !== undefined) return s;
+    }
+    return guarded('$convert')(obj, expr, options);
   };
 
   /** Operators mingo would answer on a Long or Double as an object: refused by name with one. */
@@ -424,6 +469,7 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
       return orig('$toDate')(obj, asGiven(expr, [v]), options);
     },
     $toString,
+    $convert,
     $in,
     $and,
     $or,
@@ -542,7 +588,6 @@ const GUARDED = [
   '$maxN',
   '$minN',
   '$sortArray',
-  '$convert',
   '$dateAdd',
   '$dateSubtract',
   '$dateFromParts',

@@ -10,7 +10,7 @@ import { needsDoubleWrapper } from './bson-store';
 import { MongoServerError, unsupported } from '../errors';
 import { compareValues, isLong, isPlainObject, own, type Doc } from './values';
 
-export const TYPED_OPERATORS = new Set(['$inc', '$mul', '$min', '$max']);
+export const TYPED_OPERATORS = new Set(['$inc', '$mul', '$min', '$max', '$bit']);
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -108,7 +108,8 @@ export function applyTyped(doc: Doc, op: string, fields: Doc): Doc {
         `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(operand)}}`,
       );
     }
-    if (op === '$inc') holder[last] = cur === undefined ? arg : arith('$inc', cur, arg);
+    if (op === '$bit') holder[last] = bitUpdate(path, cur, operand);
+    else if (op === '$inc') holder[last] = cur === undefined ? arg : arith('$inc', cur, arg);
     else if (op === '$mul')
       holder[last] = cur === undefined ? zeroLike(arg) : arith('$mul', cur, arg);
     else if (
@@ -118,6 +119,62 @@ export function applyTyped(doc: Doc, op: string, fields: Doc): Doc {
       holder[last] = operand;
   }
   return rest;
+}
+
+const BIT_OPS = new Set(['and', 'or', 'xor']);
+
+/**
+ * $bit as mongod applies it: on int32 or int64 only (a missing field starts as the int32 0),
+ * each of and/or/xor in turn, an int64 operand making the result an int64. mingo's updater
+ * skipped an int64 field and silently left a double or string alone.
+ */
+function bitUpdate(path: string, cur: unknown, spec: unknown): unknown {
+  if (!isPlainObject(spec) || Object.keys(spec).length === 0)
+    throw new MongoServerError(
+      2,
+      `The $bit modifier is not compatible with a ${typeName(spec)}. You must pass in an embedded document: {$bit: {${path}: {and/or/xor: <integer>}}}`,
+    );
+  const integral = (v: unknown): boolean =>
+    isLong(v) || (typeof v === 'number' && kindOf(v) === 'int') || isInt32Wrapper(v);
+  if (cur !== undefined && !integral(cur))
+    throw new MongoServerError(
+      2,
+      `Cannot apply $bit to a value of non-integral type. The field ${path} has non-integer type ${typeName(cur)}`,
+    );
+  let long = isLong(cur);
+  let r = cur === undefined ? 0n : asBig(operandOf(cur));
+  for (const [name, operand] of Object.entries(spec)) {
+    if (!BIT_OPS.has(name))
+      throw new MongoServerError(
+        2,
+        `The $bit modifier only supports 'and', 'or', and 'xor', not '${name}' which is an unknown operator: {${name}: ${String(operand)}}`,
+      );
+    if (!integral(operand))
+      throw new MongoServerError(
+        2,
+        `The $bit modifier field must be an Integer(32/64 bit); a '${typeName(operand)}' is not supported here: {${name}: ${String(operand)}}`,
+      );
+    long ||= isLong(operand);
+    const b = asBig(operandOf(operand));
+    r = name === 'and' ? r & b : name === 'or' ? r | b : r ^ b;
+  }
+  return long ? Long.fromBigInt(BigInt.asIntN(64, r)) : Number(BigInt.asIntN(32, r));
+}
+
+function isInt32Wrapper(v: unknown): boolean {
+  return (v as { _bsontype?: string } | null)?._bsontype === 'Int32';
+}
+
+function typeName(v: unknown): string {
+  if (isLong(v)) return 'long';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  const t = (v as { _bsontype?: string } | null)?._bsontype;
+  if (t === 'Double') return 'double';
+  if (t) return t.toLowerCase();
+  if (typeof v === 'number') return kindOf(v) === 'int' ? 'int' : 'double';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v;
 }
 
 /** A field of a document, or an element of an array by its index (undefined past the end). */

@@ -9,6 +9,7 @@ import { Binary, serialize, type Document } from 'bson';
 import { Codes, MongoServerError } from '../errors';
 import { Collection } from './collection';
 import { decodeBson, type BsonStore } from './bson-store';
+import { applyDelta, makeDelta, type Delta } from './delta';
 import { LargeWrites, SnapshotMoves, binaryStarts, blobIn, largeDocBytes } from './large-docs';
 import type { Placement } from '../storage/blob-file';
 import { idKey, objectIdKey, stringIdKey, type Doc } from './values';
@@ -22,6 +23,7 @@ export type Op =
   | { o: 'i'; ns: string; d?: Doc; b?: Binary } // insert
   | { o: 'ib'; ns: string; ds?: Doc[]; bs?: Binary } // insert batch (snapshots)
   | { o: 'u'; ns: string; d?: Doc; b?: Binary } // replace by _id
+  | ({ o: 'd'; ns: string; id: unknown } & Delta) // change by _id (see delta.ts)
   | { o: 'r'; ns: string; id: unknown } // remove by _id
   | { o: 'cc'; ns: string; opts: Doc; uuid: string } // create collection
   | { o: 'dc'; ns: string } // drop collection
@@ -243,6 +245,16 @@ export class Catalog {
         }
         break;
       }
+      case 'd': {
+        const c = need();
+        const key = idKey(op.id);
+        const before = c.docs.bytes(key);
+        if (!before) throw new Error(`journal changes ${key} in ${c.ns}, which is not there`);
+        const bytes = applyDelta(before, op);
+        if (this.recovering) c.docs.set(key, null, bytes);
+        else c.replace(c.docs.get(key)!, decodeBson(bytes));
+        break;
+      }
       case 'r': {
         const c = need();
         const old = c.getById(op.id);
@@ -378,10 +390,14 @@ export class WriteBatch {
     this.ops.push(b ? { o: 'i', ns: coll.ns, b: new Binary(b) } : { o: 'i', ns: coll.ns, d });
     if (b) this.large.note(this.ops.length - 1, coll.docs, idKey(d._id), b.length);
   }
-  replace(coll: Collection, d: Doc): void {
+  /** `before`: the stored bytes the document had, so a small change is journaled as a delta. */
+  replace(coll: Collection, d: Doc, before?: Uint8Array): void {
     const b = coll.bytesOf(d);
-    this.ops.push(b ? { o: 'u', ns: coll.ns, b: new Binary(b) } : { o: 'u', ns: coll.ns, d });
-    if (b) this.large.note(this.ops.length - 1, coll.docs, idKey(d._id), b.length);
+    const delta = b && before ? makeDelta(before, b) : undefined;
+    // A delta's document stays in RAM (its bytes are in no file) until a snapshot holds it.
+    if (delta) this.ops.push({ o: 'd', ns: coll.ns, id: d._id, ...delta });
+    else this.ops.push(b ? { o: 'u', ns: coll.ns, b: new Binary(b) } : { o: 'u', ns: coll.ns, d });
+    if (b && !delta) this.large.note(this.ops.length - 1, coll.docs, idKey(d._id), b.length);
   }
   remove(coll: Collection, id: unknown): void {
     this.ops.push({ o: 'r', ns: coll.ns, id });

@@ -418,7 +418,7 @@ export class Collection {
       return { stage: 'IXSCAN', index: target, ranges, direction: reverse ?? 1, sorted };
     }
     const idPred = preds.get('_id');
-    if (idPred && idPred.kind !== 'range') {
+    if (idPred && (idPred.kind === 'eq' || idPred.kind === 'in')) {
       const ids = idPred.kind === 'eq' ? [idPred.value] : idPred.values;
       return { stage: 'IDHACK', ids, sorted: ids.length <= 1 || !sort };
     }
@@ -468,7 +468,7 @@ export class Collection {
   private plan(filter: unknown, sort: SortSpec | null): Plan {
     const preds = indexablePredicates(filter);
     const idPred = preds.get('_id');
-    if (idPred && idPred.kind !== 'range') {
+    if (idPred && (idPred.kind === 'eq' || idPred.kind === 'in')) {
       const ids = idPred.kind === 'eq' ? [idPred.value] : idPred.values;
       const keys: string[] = [];
       const seen = new Set<string>();
@@ -548,6 +548,8 @@ export class Collection {
           break;
         }
         if (p.kind === 'range') range = { eq: [...eq], lo: p.lo, hi: p.hi };
+        // A sparse index holds every document where one of its fields exists (matched after).
+        if (p.kind === 'exists' && eq.length === 0 && ix.spec.sparse) range = { eq: [] };
         break;
       }
       let ranges: KeyRange[];

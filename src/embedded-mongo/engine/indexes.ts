@@ -8,7 +8,7 @@ import { compileFilter, type Matcher } from './query';
 import { DuplicateKeyError, MongoServerError, Codes, unsupported } from '../errors';
 import { SortedList } from './sorted-list';
 import { PAUSE, runToEnd, sortInSlices, type Sliced } from './slices';
-import { compareValues, getPathValues, typeRank, type Doc } from './values';
+import { compareValues, getPathValues, pathHoldsNull, typeRank, type Doc } from './values';
 
 export interface IndexSpec {
   v: number;
@@ -171,6 +171,15 @@ export class Index {
         } else values.push(v === undefined ? null : v);
       }
       if (found.length > 1) this.multikey = true;
+      // A dotted path also holds null where an array's document lacks the rest of it
+      // (`{a: [{b: 1}, {}]}` on `a.b`), as mongod's keys do: unique and null lookups depend on it.
+      if (
+        found.length > 0 &&
+        path.includes('.') &&
+        !values.includes(null) &&
+        pathHoldsNull(doc, path)
+      )
+        values.push(null);
       perField.push(values);
     }
     if (this.spec.sparse && !anyPresent) return [];

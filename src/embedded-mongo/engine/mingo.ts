@@ -27,18 +27,24 @@ import type {
 } from 'mingo/types';
 import { Long } from 'bson';
 import { MongoServerError, unsupported } from '../errors';
+import { BITWISE_QUERY_OPERATORS } from './bitwise';
+import { modOperator } from './mod-operator';
+import { typeOperator } from './type-operator';
 import { groupKey, holdsWrapper, numberAccumulators, numberExpressions } from './agg-numbers';
 import {
   cloneDeep,
   compareValues,
   getPathValues,
   isPlainObject,
+  pathHoldsNull,
   sortKey,
+  toNumber,
   typeRank,
   type Doc,
 } from './values';
 
 const NULLISH = typeRank(null);
+const NUMBER = typeRank(0);
 const MIN_KEY = typeRank({ _bsontype: 'MinKey' });
 const MAX_KEY = typeRank({ _bsontype: 'MaxKey' });
 
@@ -48,14 +54,27 @@ type RangeOperator = (
   options: Options,
 ) => (doc: Doc) => boolean;
 
+function isNaNValue(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isNaN(v);
+  const t = (v as { _bsontype?: string } | null)?._bsontype;
+  if (t === 'Double') return Number.isNaN((v as { value: number }).value);
+  return t === 'Decimal128' && String(v) === 'NaN';
+}
+
 function range(test: (c: number) => boolean, mingo: QueryOperator): QueryOperator {
   const op: RangeOperator = (selector, operand, options) => {
     const rank = typeRank(operand);
     // null bounds mean "null or missing", which mingo already answers as mongod does.
     if (rank === NULLISH) return (mingo as RangeOperator)(selector, operand, options);
     const bracketed = rank !== MIN_KEY && rank !== MAX_KEY;
-    const holds = (v: unknown): boolean =>
-      (!bracketed || typeRank(v) === rank) && test(compareValues(v, operand));
+    // NaN sorts first but is neither less nor greater than any number: mongod's $lte/$gte
+    // match NaN only against NaN, its $lt/$gt never.
+    const nanOperand = isNaNValue(operand);
+    const holds = (v: unknown): boolean => {
+      if (bracketed && typeRank(v) !== rank) return false;
+      if (nanOperand || isNaNValue(v)) return nanOperand && isNaNValue(v) && test(0);
+      return test(compareValues(v, operand));
+    };
     return (doc) =>
       getPathValues(ORIGINALS.get(doc) ?? doc, selector).some((v) =>
         Array.isArray(v) ? v.some(holds) || holds(v) : holds(v),
@@ -97,12 +116,24 @@ const elemMatch = ((selector: string, operand: unknown, options: Options) => {
   return (doc: Doc) => test(ORIGINALS.get(doc) ?? doc);
 }) as QueryOperator;
 
+/** Operators that read stored values themselves (ranges, $type, the bit tests). */
+const ON_STORED_VALUES = new Set([
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$type',
+  '$mod',
+  '$bitsAllSet',
+  '$bitsAllClear',
+  '$bitsAnySet',
+  '$bitsAnyClear',
+]);
+
 function onlyRanges(cond: unknown): boolean {
   if (!isPlainObject(cond)) return false;
   const keys = Object.keys(cond);
-  return (
-    keys.length > 0 && keys.every((k) => k === '$gt' || k === '$gte' || k === '$lt' || k === '$lte')
-  );
+  return keys.length > 0 && keys.every((k) => ON_STORED_VALUES.has(k));
 }
 
 const NO_BRANCH = Symbol('no $switch branch');
@@ -211,9 +242,36 @@ const $group: Stage = (coll, expr, options) => {
   });
 };
 
+/**
+ * mongod unwinds a value that is not an array, null or missing as a one-element array; mingo
+ * drops an empty document or empty string instead, so documents holding one pass through here.
+ */
+const unwindKeepingEmpty: Stage = (coll, expr, options) =>
+  coll.transform((items: Doc[]) => {
+    const spec = typeof expr === 'string' ? { path: expr } : isPlainObject(expr) ? expr : {};
+    const path = typeof spec.path === 'string' && spec.path.startsWith('$') ? spec.path : '';
+    const index = spec.includeArrayIndex;
+    const kept = (d: Doc): boolean => {
+      let v: unknown = d;
+      for (const key of path.slice(1).split('.')) {
+        if (!isPlainObject(v)) return false; // through an array: mingo's resolution applies
+        v = v[key];
+      }
+      return v === '' || (isPlainObject(v) && Object.keys(v).length === 0);
+    };
+    if (!path || !items.some(kept)) return mingoStage('$unwind')(Lazy(items), expr, options);
+    return Lazy(
+      items.flatMap((d: Doc) =>
+        kept(d)
+          ? [typeof index === 'string' && index ? { ...d, [index]: null } : d]
+          : mingoStage('$unwind')(Lazy([d]), expr, options).collect<Doc>(),
+      ),
+    );
+  });
+
 /** $unwind's includeArrayIndex is an int64 in mongod. */
 const $unwind: Stage = (coll, expr, options) => {
-  const out = mingoStage('$unwind')(coll, expr, options);
+  const out = unwindKeepingEmpty(coll, expr, options);
   const field = isPlainObject(expr) ? expr.includeArrayIndex : undefined;
   if (typeof field !== 'string' || field.includes('.')) return out;
   return out.map((d: Doc) =>
@@ -242,17 +300,29 @@ const $lookup: Stage = (coll, expr, options) => {
     const from = (options as { collectionResolver?: (n: string) => Doc[] }).collectionResolver?.(
       String(expr.from),
     );
-    if (
-      !items.some((d) => holdsWrapper(getPathValues(d, local))) &&
-      !(from ?? []).some((d) => holdsWrapper(getPathValues(d, foreign)))
-    )
-      return mingoStage('$lookup')(Lazy(items), expr, options);
     const as = expr.as;
-    if (expr.pipeline !== undefined || typeof as !== 'string' || as.includes('.'))
+    const pipeline = expr.pipeline;
+    const ownForm =
+      (pipeline === undefined || (Array.isArray(pipeline) && expr.let === undefined)) &&
+      typeof as === 'string' &&
+      !as.includes('.');
+    // The store's equality (BSON values, mongod's null rules) wherever it can; mingo's only for
+    // the forms it cannot serve, and never over values mingo compares as other types.
+    if (!ownForm) {
+      if (
+        !items.some((d) => holdsWrapper(getPathValues(d, local))) &&
+        !(from ?? []).some((d) => holdsWrapper(getPathValues(d, foreign)))
+      )
+        return mingoStage('$lookup')(Lazy(items), expr, options);
       throw unsupported(
-        '$lookup with localField/foreignField and a pipeline or a dotted "as" on int64, integer-valued double or Decimal128 values',
+        '$lookup with localField/foreignField and "let" or a dotted "as" on int64, integer-valued double or Decimal128 values',
       );
-    return Lazy(equalityLookup(items, from ?? [], local, foreign, as));
+    }
+    // The concise form: the equality matches, then the pipeline runs on them.
+    const then = Array.isArray(pipeline)
+      ? (matches: Doc[]) => new Aggregator(pipeline as Doc[], options).run(matches) as Doc[]
+      : (matches: Doc[]) => matches;
+    return Lazy(equalityLookup(items, from ?? [], local, foreign, as, then));
   });
 };
 
@@ -267,14 +337,16 @@ function equalityLookup(
   local: string,
   foreign: string,
   as: string,
+  then: (matches: Doc[]) => Doc[],
 ): Doc[] {
   const byKey = new Map<string, number[]>();
   from.forEach((f, pos) => {
-    const vals = getPathValues(f, foreign);
-    const keys = new Set<string>(vals.length ? [] : [groupKey(null)]);
-    for (const v of vals) {
-      keys.add(groupKey(v ?? null));
-      if (Array.isArray(v)) for (const el of v) keys.add(groupKey(el ?? null));
+    // A local null (or missing) field matches what {foreign: null} matches.
+    const keys = new Set<string>(pathHoldsNull(f, foreign) ? [groupKey(null)] : []);
+    for (const v of getPathValues(f, foreign)) {
+      if (v === null || v === undefined) continue;
+      keys.add(groupKey(v));
+      if (Array.isArray(v)) for (const el of v) if (el != null) keys.add(groupKey(el));
     }
     for (const k of keys) {
       const list = byKey.get(k);
@@ -291,7 +363,7 @@ function equalityLookup(
     const positions = new Set<number>();
     for (const k of keys) for (const pos of byKey.get(k) ?? []) positions.add(pos);
     const matches = [...positions].sort((a, b) => a - b).map((pos) => cloneDeep(from[pos]!));
-    return { ...d, [as]: matches };
+    return { ...d, [as]: then(matches) };
   });
 }
 
@@ -305,6 +377,63 @@ const STAGES: Record<string, Stage> = {
   $graphLookup: guardedStage('$graphLookup', (d) => d),
   $densify: guardedStage('$densify', (d) => d),
 };
+
+/**
+ * A dotted $exists follows mongod's path rules (arrays fan out into their documents, never into
+ * nested arrays; a numeric part indexes an array); mingo's found `v.foo` inside `v: [['foo']]`.
+ */
+const exists = ((selector: string, operand: unknown, options: Options) => {
+  if (!selector.includes('.'))
+    return (queryOperators.$exists as RangeOperator)(selector, operand, options);
+  const want =
+    typeRank(operand) === NUMBER
+      ? toNumber(operand) !== 0
+      : operand !== false && operand !== null && operand !== undefined;
+  return (doc: Doc) => getPathValues(ORIGINALS.get(doc) ?? doc, selector).length > 0 === want;
+}) as QueryOperator;
+
+/**
+ * Equality with null follows mongod's path rules (see values.ts pathHoldsNull): mingo found no
+ * null at `v.foo` in `v: [{}]` or `v: [{foo: 1}, {bar: 1}]`, where mongod does.
+ */
+function nullAware(name: '$eq' | '$ne' | '$in' | '$nin'): QueryOperator {
+  const mingo = queryOperators[name] as unknown as RangeOperator;
+  const positive = name === '$eq' || name === '$ne' ? '$eq' : '$in';
+  const negated = name === '$ne' || name === '$nin';
+  const op = (selector: string, operand: unknown, options: Options) => {
+    const list = positive === '$in' && Array.isArray(operand);
+    const hasNull = list ? (operand as unknown[]).some((v) => v === null) : operand === null;
+    if (!hasNull) return mingo(selector, operand, options);
+    const others = list ? (operand as unknown[]).filter((v) => v !== null) : [];
+    const rest = others.length
+      ? (queryOperators.$in as unknown as RangeOperator)(selector, others, options)
+      : () => false;
+    return (doc: Doc) => (pathHoldsNull(doc, selector) || rest(doc)) !== negated;
+  };
+  return op as unknown as QueryOperator;
+}
+const NULL_AWARE = {
+  $eq: nullAware('$eq'),
+  $ne: nullAware('$ne'),
+  $in: nullAware('$in'),
+  $nin: nullAware('$nin'),
+};
+
+/** An operator that tests the stored values (the view's int64 are doubles, its Doubles numbers). */
+function onOriginal(
+  op: (selector: string, operand: unknown) => (doc: Doc) => boolean,
+): QueryOperator {
+  const wrapped = (selector: string, operand: unknown) => {
+    const test = op(selector, operand);
+    return (doc: Doc) => test(ORIGINALS.get(doc) ?? doc);
+  };
+  return wrapped as unknown as QueryOperator;
+}
+
+/** Bit tests read the stored values (the view's int64 are doubles); see bitwise.ts. */
+const bitwise: Record<string, QueryOperator> = Object.fromEntries(
+  Object.entries(BITWISE_QUERY_OPERATORS).map(([name, op]) => [name, onOriginal(op)]),
+);
 
 const expressions = numberExpressions(expressionOperators as unknown as Record<string, unknown>);
 expressions[GROUP_KEY] = (obj, expr, options) => groupKey(evalExpr(obj, expr, options));
@@ -332,6 +461,11 @@ export const MINGO_CONTEXT = Context.init({
     $gte: range((c) => c >= 0, queryOperators.$gte),
     $lt: range((c) => c < 0, queryOperators.$lt),
     $lte: range((c) => c <= 0, queryOperators.$lte),
+    ...bitwise,
+    $exists: exists,
+    $type: onOriginal(typeOperator),
+    $mod: onOriginal(modOperator),
+    ...NULL_AWARE,
   },
   window: windowOperators,
 });

@@ -23,6 +23,7 @@ import { PAUSE, sortInSlices, withPauses, type Sliced } from './slices';
 const UNSUPPORTED_QUERY_OPERATORS: ReadonlyMap<string, string> = new Map([
   ['$text', 'the $text query operator (text search)'],
   ['$where', 'the $where query operator (server-side JavaScript)'],
+  ['$jsonSchema', 'the $jsonSchema query operator (JSON Schema validation)'],
   ['$function', 'the $function operator (server-side JavaScript)'],
   ['$accumulator', 'the $accumulator operator (server-side JavaScript)'],
   ['$near', 'the $near query operator (geospatial)'],
@@ -265,7 +266,9 @@ export function asBadValue(e: unknown): MongoServerError {
 export type FieldPredicate =
   | { kind: 'eq'; value: unknown }
   | { kind: 'in'; values: unknown[] }
-  | { kind: 'range'; lo?: KeyBound; hi?: KeyBound };
+  | { kind: 'range'; lo?: KeyBound; hi?: KeyBound }
+  /** `$exists: true`: served by a sparse index on the field, which holds every such document. */
+  | { kind: 'exists' };
 
 /** Top-level field conditions an index can serve (ignores everything it cannot; the matcher re-checks all). */
 export function indexablePredicates(filter: unknown): Map<string, FieldPredicate> {
@@ -273,9 +276,15 @@ export function indexablePredicates(filter: unknown): Map<string, FieldPredicate
   if (!isPlainObject(filter)) return out;
   forEachFieldCondition(filter, (field, cond) => {
     const p = predicateFor(cond);
+    // A dotted null also matches `{a: [{b: 1}, {}]}`, whose index keys hold no null.
+    if (p && field.includes('.') && seeksNull(p)) return;
     if (p && !out.has(field)) out.set(field, p);
   });
   return out;
+}
+
+function seeksNull(p: FieldPredicate): boolean {
+  return (p.kind === 'eq' && p.value === null) || (p.kind === 'in' && p.values.includes(null));
 }
 
 function indexableValue(v: unknown): boolean {
@@ -292,8 +301,12 @@ function predicateFor(cond: unknown): FieldPredicate | null {
     return indexableValue(cond) && !isPlainObject(cond) ? { kind: 'eq', value: cond } : null;
   let lo: KeyBound | undefined;
   let hi: KeyBound | undefined;
+  let exists = false;
   for (const [op, v] of Object.entries(cond)) {
     switch (op) {
+      case '$exists':
+        exists = v === true || v === 1;
+        break;
       case '$eq':
         if (indexableValue(v) && !isPlainObject(v)) return { kind: 'eq', value: v };
         break;
@@ -315,7 +328,7 @@ function predicateFor(cond: unknown): FieldPredicate | null {
         break;
     }
   }
-  if (!lo && !hi) return null;
+  if (!lo && !hi) return exists ? { kind: 'exists' } : null;
   // Type bracketing: {$gt: 5} only reaches numbers, so stop at the end of the number type.
   lo ??= { value: hi!.value, inclusive: true, typeEdge: true };
   hi ??= { value: lo.value, inclusive: true, typeEdge: true };

@@ -9,6 +9,7 @@ import { ObjectId } from 'bson';
 import { badValue, MongoServerError, Codes } from '../errors';
 import { asBadValue, forEachFieldCondition, rejectUnsupportedOperators, rewriteAll } from './query';
 import { applyPlainPulls } from './pull';
+import { applyAddToSet } from './add-to-set';
 import { applyTyped, TYPED_OPERATORS } from './arithmetic';
 import {
   asMingoValue,
@@ -191,12 +192,24 @@ function applyOperators(doc: Doc, u: Doc, opts: ApplyOptions): Doc {
     if (Object.keys(rest).length) modifier.$pull = rest;
     else delete modifier.$pull;
   }
+  // Positional paths become concrete first, decided on a view with mingo's numbers: mingo's updater
+  // re-matches the filter against the document, and an int64 or Decimal128 there never equals
+  // the same value in the filter, so it silently modified nothing.
+  for (const op of Object.keys(modifier)) {
+    if (!isPlainObject(modifier[op])) continue;
+    const concrete = withPositionsResolved(copy, op, modifier[op], opts);
+    if (Object.keys(concrete).length) modifier[op] = concrete;
+    else delete modifier[op];
+  }
+  if (isPlainObject(modifier.$addToSet)) {
+    const rest = applyAddToSet(copy, modifier.$addToSet);
+    if (Object.keys(rest).length) modifier.$addToSet = rest;
+    else delete modifier.$addToSet;
+  }
   if (Object.keys(modifier).length === 0) return copy;
   const shadows = shadowInherited(copy, modifier);
   try {
-    // The updater re-matches the filter (for positional paths): give it the filter as the planner matched it.
-    const filter = opts.filter ? rewriteAll(opts.filter) : undefined;
-    mingoUpdate(copy, modifier, opts.arrayFilters, filter, {
+    mingoUpdate(copy, modifier, undefined, undefined, {
       cloneMode: 'deep',
       queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT },
     });
@@ -222,7 +235,8 @@ function withPositionsResolved(doc: Doc, op: string, fields: Doc, opts: ApplyOpt
   const set = Object.fromEntries(positional.map((p, i) => [p, marker(i)]));
   try {
     const filter = opts.filter ? (asMingoValue(rewriteAll(opts.filter)) as Doc) : undefined;
-    mingoUpdate(probe, { $set: set }, opts.arrayFilters, filter, {
+    const arrayFilters = opts.arrayFilters?.map((f) => asMingoValue(f) as Doc);
+    mingoUpdate(probe, { $set: set }, arrayFilters, filter, {
       cloneMode: 'deep',
       queryOptions: { scriptEnabled: false, context: MINGO_CONTEXT },
     });

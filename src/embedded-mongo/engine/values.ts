@@ -285,6 +285,31 @@ function walkPath(v: unknown, parts: string[], i: number, out: unknown[]): void 
 }
 
 /**
+ * Whether `path` is null or missing in `doc` as mongod's `{path: null}` decides: a null (or a null
+ * element of a leaf array), a document along the way that lacks the next field, or a scalar where
+ * a document was needed. Arrays along the way fan out into their document elements only, so
+ * `a.b` finds no null in `{a: [42]}`, `{a: []}` or `{a: [null]}` but does in `{a: [{}]}`.
+ */
+export function pathHoldsNull(doc: unknown, path: string): boolean {
+  return holdsNull(doc, path.split('.'), 0);
+}
+
+function holdsNull(v: unknown, parts: string[], i: number): boolean {
+  if (i === parts.length)
+    return v === null || v === undefined || (Array.isArray(v) && v.some((el) => el == null));
+  if (Array.isArray(v)) {
+    if (/^\d+$/.test(parts[i]!)) {
+      const idx = Number(parts[i]);
+      return idx >= v.length || holdsNull(v[idx], parts, i + 1);
+    }
+    return v.some((el) => isPlainObject(el) && holdsNull(el, parts, i));
+  }
+  if (!isPlainObject(v)) return true; // a scalar, null or BSON value has no fields
+  const next = own(v, parts[i]!);
+  return next === undefined || holdsNull(next, parts, i + 1);
+}
+
+/**
  * An id key as a flat string. `'s' + id` of 13 or more characters is a concatenated string in V8
  * (a 32-byte node over its parts) which the Map and every index entry would keep for the
  * document's life; decoding it from bytes makes one sequential string.
