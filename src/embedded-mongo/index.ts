@@ -73,8 +73,8 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promi
   try {
     catalog.beginRecovery();
     recovery = storage.recover(
-      (record) => catalog.applyRecord(record),
-      (bytes) => catalog.applyRecordBytes(bytes),
+      (record, place) => catalog.applyRecord(record, place),
+      (bytes, place) => catalog.applyRecordBytes(bytes, place),
     );
     catalog.endRecovery();
   } catch (e) {

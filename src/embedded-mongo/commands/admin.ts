@@ -4,6 +4,7 @@ import { Codes, MongoServerError, unsupported } from '../errors';
 import type { WriteBatch } from '../engine/catalog';
 import { bsonSize, Collection, validateDocument } from '../engine/collection';
 import { compileFilter } from '../engine/query';
+import { blobCacheStats, largeDocBytes } from '../engine/large-docs';
 import { isPlainObject, type Doc } from '../engine/values';
 import { PAUSE, withPauses, type Sliced } from '../engine/slices';
 import {
@@ -65,7 +66,34 @@ function serverStatus(store: Store): Document {
       totalCreated: store.stats.totalConnections(),
     },
     metrics: { cursor: { open: { total: store.cursors.size } } },
+    embeddedStorage: documentMemory(store),
     ok: 1,
+  };
+}
+
+/**
+ * Where the documents' bytes are: RAM slabs, or the data files (large documents of a file-backed
+ * store, engine/large-docs.ts), and the read cache of the latter.
+ */
+function documentMemory(store: Store): Document {
+  let ramDocBytes = 0;
+  let diskDocBytes = 0;
+  let diskDocs = 0;
+  for (const db of store.catalog.databaseNames())
+    for (const c of store.catalog.collections(db)) {
+      ramDocBytes += c.docs.ramBytes;
+      diskDocBytes += c.docs.diskBytes;
+      diskDocs += c.docs.diskDocs;
+    }
+  const cache = blobCacheStats();
+  return {
+    ramDocBytes,
+    diskDocBytes,
+    diskDocs,
+    largeDocBytes: largeDocBytes(),
+    diskReadCacheBytes: cache.bytes,
+    diskReads: cache.reads,
+    diskReadCacheHits: cache.hits,
   };
 }
 

@@ -7,11 +7,16 @@
  * Slabs are append-only: bytes once written never change, so a view taken now (for a snapshot or
  * an index build) stays valid while writes go on. Space left by replaced and removed documents is
  * reclaimed by moving the live documents of mostly-dead slabs, a few at a time (see `reclaim`).
+ *
+ * A large document of a file-backed store is not in a slab but where a data file holds it (see
+ * large-docs.ts): its location is negative, -(index + 1) into `blobs`, and its bytes are read on
+ * demand (never kept in the decoded-document cache).
  */
 import { deserialize, serialize, setInternalBufferSize, calculateObjectSize, Double } from 'bson';
 import { IdTable } from './id-table';
 import { CHECK_EVERY, PAUSE, type Sliced } from './slices';
 import type { Doc } from './values';
+import { forgetBlob, readBlob, type BlobHolder, type BlobLoc } from './large-docs';
 
 const SLAB_BYTES = 4 << 20;
 /** Documents at least this big get a slab of their own (freed as soon as they are). */
@@ -256,8 +261,18 @@ export interface StoreView {
   readonly length: number;
 }
 
-export class BsonStore {
+interface RamVersion {
+  slab: Buffer;
+  loc: number;
+}
+
+export class BsonStore implements BlobHolder {
   private readonly locs = new IdTable();
+  /** Large documents' places in the data files (a location < 0 is -(index + 1)). */
+  private readonly blobs: (BlobLoc | null)[] = [];
+  private readonly freeBlobs: number[] = [];
+  private blobBytes = 0;
+  private disposed = false;
   private readonly slabs: (Buffer | null)[] = [];
   /** Live bytes per slab. */
   private readonly live: number[] = [];
@@ -282,7 +297,7 @@ export class BsonStore {
     if (cached) return cached;
     const loc = this.locs.get(key);
     if (loc === undefined) return undefined;
-    return this.remember(key, this.decodeAt(loc));
+    return loc < 0 ? this.decodeAt(loc) : this.remember(key, this.decodeAt(loc));
   }
 
   /** The document decoded afresh, not cached (scans: each document is tested once). */
@@ -299,8 +314,7 @@ export class BsonStore {
     if (cached) return cached;
     const loc = this.locs.get(key);
     if (loc === undefined) return undefined;
-    const slab = this.slabs[Math.floor(loc / SLAB_BYTES)]!;
-    const off = loc % SLAB_BYTES;
+    const [slab, off] = this.placeOf(loc);
     return decodeTopFields(slab, off, names) ?? decodeBson(slab, off);
   }
 
@@ -382,8 +396,10 @@ export class BsonStore {
   view(): StoreView {
     const { keys, locs } = this.locs.snapshot();
     const slabs = this.slabs.slice();
+    const blobs = this.blobs.slice();
     const at = (i: number): [Buffer, number] => {
       const loc = locs[i]!;
+      if (loc < 0) return [this.viewBlob(blobs[-loc - 1]!, keys[i]!), 0];
       return [slabs[Math.floor(loc / SLAB_BYTES)]!, loc % SLAB_BYTES];
     };
     return {
@@ -402,17 +418,125 @@ export class BsonStore {
         return decodeTopFields(slab, off, names) ?? decodeBson(slab, off);
       },
       field: (i, name) => {
-        const loc = locs[i]!;
-        return topScalar(slabs[Math.floor(loc / SLAB_BYTES)]!, loc % SLAB_BYTES, name);
+        const [slab, off] = at(i);
+        return topScalar(slab, off, name);
       },
     };
   }
 
-  /** Total bytes of the documents held. */
+  /** Total bytes of the documents held (in RAM slabs and in the data files). */
   get dataBytes(): number {
+    return this.ramBytes + this.blobBytes;
+  }
+
+  /** Bytes of the documents held in RAM slabs. */
+  get ramBytes(): number {
     let n = 0;
     for (const b of this.live) n += b;
     return n;
+  }
+
+  /** Bytes and count of the large documents read from the data files. */
+  get diskBytes(): number {
+    return this.blobBytes;
+  }
+
+  get diskDocs(): number {
+    return this.blobs.length - this.freeBlobs.length;
+  }
+
+  // ---- large documents in the data files (large-docs.ts) ------------------------------------
+
+  spill(key: string, bytes: Uint8Array, loc: BlobLoc): void {
+    const cur = this.locs.get(key);
+    if (this.disposed || cur === undefined || cur < 0 || this.lengthAt(cur) !== bytes.length)
+      return;
+    if (Buffer.compare(this.bytesAt(cur), bytes) !== 0) return; // replaced since: stays
+    this.locs.set(key, this.addBlob(loc));
+    this.release(cur);
+    this.cache.delete(key);
+  }
+
+  versionIfSame(key: string, bytes: Uint8Array): object | undefined {
+    const cur = this.locs.get(key);
+    if (this.disposed || cur === undefined || this.lengthAt(cur) !== bytes.length) return undefined;
+    if (Buffer.compare(this.bytesAt(cur), bytes) !== 0) return undefined;
+    return this.versionAt(cur);
+  }
+
+  relocate(key: string, loc: BlobLoc, version: object): void {
+    const cur = this.locs.get(key);
+    if (this.disposed || cur === undefined) return;
+    const now = this.versionAt(cur);
+    const was = version as BlobLoc | RamVersion;
+    const same =
+      now === was ||
+      ('slab' in now && 'slab' in was && now.slab === was.slab && now.loc === was.loc);
+    if (!same) return; // written again since the snapshot's copy
+    if (cur < 0) this.blobs[-cur - 1]!.movedTo = loc;
+    this.locs.set(key, this.addBlob(loc));
+    this.release(cur);
+    this.cache.delete(key);
+  }
+
+  /**
+   * What identifies the stored version at `loc` exactly: its BlobLoc (a new one per move), or its
+   * slab buffer and place in it (a slab's places are never reused; a freed slab's number is, with
+   * a new buffer).
+   */
+  private versionAt(loc: number): BlobLoc | RamVersion {
+    if (loc < 0) return this.blobs[-loc - 1]!;
+    return { slab: this.slabs[Math.floor(loc / SLAB_BYTES)]!, loc };
+  }
+
+  /** Recovery: a new document whose bytes stay in the file replayed. False if the key is there. */
+  addNewBlob(key: string, loc: BlobLoc): boolean {
+    if (this.locs.has(key)) return false;
+    this.locs.add(key, this.addBlob(loc));
+    return true;
+  }
+
+  /** Recovery: a document (new or replaced) whose bytes stay in the file replayed. */
+  setBlob(key: string, loc: BlobLoc): void {
+    const old = this.locs.get(key);
+    this.locs.set(key, this.addBlob(loc));
+    if (old !== undefined) this.release(old);
+    this.cache.delete(key);
+  }
+
+  /**
+   * The collection is gone: its file locations no longer hold old files open (a reader left
+   * with it, such as a cursor, still reads them until the file is closed, then gets an error).
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.blobs) b?.file.unref();
+  }
+
+  private addBlob(loc: BlobLoc): number {
+    const i = this.freeBlobs.pop() ?? this.blobs.length;
+    this.blobs[i] = loc;
+    loc.file.ref();
+    this.blobBytes += loc.length;
+    return -(i + 1);
+  }
+
+  /**
+   * A view's large document. A compaction may have moved it since the view was taken and closed
+   * the old file: the same bytes are then where it moved them.
+   */
+  private viewBlob(loc: BlobLoc, key: string): Buffer {
+    let at: BlobLoc | undefined = loc;
+    while (at && at.file.closed) at = at.movedTo;
+    if (!at) throw new Error(`document ${key} is no longer where this view read it`);
+    return readBlob(at);
+  }
+
+  /** The buffer and offset of a document's bytes. */
+  private placeOf(loc: number): [Buffer, number] {
+    if (loc < 0) return [readBlob(this.blobs[-loc - 1]!), 0];
+    return [this.slabs[Math.floor(loc / SLAB_BYTES)]!, loc % SLAB_BYTES];
   }
 
   private remember(key: string, doc: Doc): Doc {
@@ -422,17 +546,19 @@ export class BsonStore {
   }
 
   private decodeAt(loc: number): Doc {
-    const slab = this.slabs[Math.floor(loc / SLAB_BYTES)]!;
-    return decodeBson(slab, loc % SLAB_BYTES);
+    const [slab, off] = this.placeOf(loc);
+    return decodeBson(slab, off);
   }
 
   private bytesAt(loc: number): Uint8Array {
+    if (loc < 0) return readBlob(this.blobs[-loc - 1]!);
     const slab = this.slabs[Math.floor(loc / SLAB_BYTES)]!;
     const off = loc % SLAB_BYTES;
     return slab.subarray(off, off + slab.readInt32LE(off));
   }
 
   private lengthAt(loc: number): number {
+    if (loc < 0) return this.blobs[-loc - 1]!.length;
     return this.slabs[Math.floor(loc / SLAB_BYTES)]!.readInt32LE(loc % SLAB_BYTES);
   }
 
@@ -468,6 +594,15 @@ export class BsonStore {
   }
 
   private release(loc: number): void {
+    if (loc < 0) {
+      const b = this.blobs[-loc - 1]!;
+      this.blobs[-loc - 1] = null;
+      this.freeBlobs.push(-loc - 1);
+      this.blobBytes -= b.length;
+      forgetBlob(b);
+      if (!this.disposed) b.file.unref();
+      return;
+    }
     const slab = Math.floor(loc / SLAB_BYTES);
     const n = this.lengthAt(loc);
     this.live[slab]! -= n;

@@ -8,8 +8,10 @@
 import { Binary, serialize, type Document } from 'bson';
 import { Codes, MongoServerError } from '../errors';
 import { Collection } from './collection';
-import { decodeBson } from './bson-store';
+import { decodeBson, type BsonStore } from './bson-store';
 import { applyDelta, makeDelta, type Delta } from './delta';
+import { LargeWrites, SnapshotMoves, binaryStarts, blobIn, largeDocBytes } from './large-docs';
+import type { Placement } from '../storage/blob-file';
 import { idKey, objectIdKey, stringIdKey, type Doc } from './values';
 
 /**
@@ -76,6 +78,7 @@ export class Catalog {
     if (!coll) return undefined;
     this.dbs.get(db)!.delete(name);
     if (this.dbs.get(db)!.size === 0) this.dbs.delete(db);
+    coll.docs.dispose();
     batch.ops.push({ o: 'dc', ns: coll.ns });
     return coll;
   }
@@ -114,8 +117,13 @@ export class Catalog {
 
   dropDatabase(batch: WriteBatch, db: string): void {
     if (!this.dbs.has(db)) return;
+    this.disposeDb(db);
     this.dbs.delete(db);
     batch.ops.push({ o: 'dd', db });
+  }
+
+  private disposeDb(db: string): void {
+    for (const coll of this.dbs.get(db)?.values() ?? []) coll.docs.dispose();
   }
 
   // ---- recovery ------------------------------------------------------------------------------
@@ -130,8 +138,18 @@ export class Catalog {
   }
 
   /** Applies one journal/snapshot record (a list of ops) during recovery. */
-  applyRecord(record: Document): void {
-    for (const op of record.ops as Op[]) this.applyOp(op);
+  applyRecord(record: Document, place?: Placement): void {
+    // Where each op's document bytes are in the payload, so large ones can stay in the file.
+    const starts = place ? binaryStarts(place.payload) : [];
+    (record.ops as Op[]).forEach((op, i) => {
+      const start = starts[i];
+      const bin = 'b' in op ? op.b : 'bs' in op ? op.bs : undefined;
+      const view =
+        start !== undefined && bin
+          ? place!.payload.subarray(start, start + bin.position)
+          : undefined;
+      this.applyOp(op, view, place);
+    });
   }
 
   /**
@@ -141,7 +159,7 @@ export class Catalog {
    * so a batch of 10,000 inserts makes no object per op; returns false, having changed nothing,
    * for any other record (it is then decoded and applied by applyRecord). Recovery only.
    */
-  applyRecordBytes(b: Buffer): boolean {
+  applyRecordBytes(b: Buffer, place?: Placement): boolean {
     if (!this.recovering) return false;
     const ops = parseByteOps(b);
     if (!ops) return false;
@@ -159,23 +177,25 @@ export class Catalog {
       const bytes = b.subarray(start, ops[i + 4]!);
       if (ops[i] === OP_U) {
         // As rare as updates: the decoded path's own code, on a Binary over the view.
-        this.applyOp({ o: 'u', ns, b: new Binary(bytes) });
+        this.applyOp({ o: 'u', ns, b: new Binary(bytes) }, bytes, place);
         continue;
       }
       if (!coll) throw new Error(`journal refers to missing collection ${ns}`);
-      if (ops[i] === OP_I) this.putBytes(coll, bytes);
+      if (ops[i] === OP_I) this.putBytes(coll, bytes, place);
       else
         for (let p = 0; p < bytes.length;) {
           const n = readInt32(bytes, p);
-          this.putBytes(coll, bytes.subarray(p, p + n));
+          this.putBytes(coll, bytes.subarray(p, p + n), place);
           p += n;
         }
     }
     return true;
   }
 
-  private applyOp(op: Op): void {
+  /** `view`: the op's document bytes as a view of the placed payload (recovery from a file). */
+  private applyOp(op: Op, view?: Uint8Array, place?: Placement): void {
     if (op.o === 'dd') {
+      this.disposeDb(op.db);
       this.dbs.delete(op.db);
       return;
     }
@@ -190,33 +210,39 @@ export class Catalog {
         this.put(new Collection(db, name, op.opts, op.uuid));
         break;
       case 'dc':
+        coll?.docs.dispose();
         this.dbs.get(db)?.delete(name);
         if (this.dbs.get(db)?.size === 0) this.dbs.delete(db);
         break;
       case 'i':
-        if (op.b) this.putBytes(need(), bytesOf(op.b));
+        if (op.b) this.putBytes(need(), view ?? bytesOf(op.b), place);
         else need().insert(op.d!, !this.recovering);
         break;
       case 'ib':
         if (op.bs) {
-          const all = bytesOf(op.bs);
+          const all = view ?? bytesOf(op.bs);
           const c = need();
           for (let p = 0; p < all.length;) {
             const n = readInt32(all, p);
-            this.putBytes(c, all.subarray(p, p + n));
+            this.putBytes(c, all.subarray(p, p + n), place);
             p += n;
           }
         } else for (const d of op.ds!) need().insert(d, !this.recovering);
         break;
       case 'u': {
         const c = need();
-        const bytes = op.b ? bytesOf(op.b) : undefined;
+        const bytes = op.b ? (view ?? bytesOf(op.b)) : undefined;
         const d = op.d ?? decodeBson(bytes!);
         const old = c.getById(d._id);
+        const blob = this.recovering && bytes ? blobIn(place, bytes) : undefined;
         if (old) {
-          if (this.recovering) c.docs.set(idKey(d._id), null, bytes ?? encodeDoc(d));
+          if (blob) c.docs.setBlob(idKey(d._id), blob);
+          else if (this.recovering) c.docs.set(idKey(d._id), null, bytes ?? encodeDoc(d));
           else c.replace(old, d);
-        } else c.insert(d, !this.recovering, bytes);
+        } else {
+          c.insert(d, !this.recovering, bytes);
+          if (blob) c.docs.setBlob(idKey(d._id), blob);
+        }
         break;
       }
       case 'd': {
@@ -258,13 +284,15 @@ export class Catalog {
   }
 
   /** An insert replayed from stored bytes: during recovery only its _id is read. */
-  private putBytes(c: Collection, bytes: Uint8Array): void {
+  private putBytes(c: Collection, bytes: Uint8Array, place?: Placement): void {
     if (!this.recovering) {
       c.insert(decodeBson(bytes), true, bytes);
       return;
     }
     const key = idKeyOfBson(bytes) ?? idKey(decodeBson(bytes)._id);
-    if (!c.docs.addNew(key, bytes)) throw new Error(`journal inserts ${key} twice in ${c.ns}`);
+    const blob = blobIn(place, bytes);
+    if (!(blob ? c.docs.addNewBlob(key, blob) : c.docs.addNew(key, bytes)))
+      throw new Error(`journal inserts ${key} twice in ${c.ns}`);
   }
 
   /**
@@ -285,24 +313,33 @@ export class Catalog {
           })),
         ] as Op[],
         ns: coll.ns,
+        store: coll.docs as BsonStore,
         docs: coll.docs.view(),
       })),
     );
-    return (function* (): Generator<Document> {
+    // Large documents move to the snapshot once it is committed (large-docs.ts).
+    const moves = new SnapshotMoves();
+    const records = (function* (): Generator<Document> {
       for (const coll of view) {
         yield { ops: coll.ops };
         // The stored bytes, concatenated: batches bounded in bytes too, so that writing one
         // record stays short however big the documents.
         let batch: Uint8Array[] = [];
         let bytes = 0;
+        let large: { key: string; at: number; length: number }[] = [];
         const flush = (): Document => {
           const bs = new Binary(Buffer.concat(batch, bytes));
+          const record = { ops: [{ o: 'ib', ns: coll.ns, bs }] };
+          moves.attach(record, coll.store, large);
           batch = [];
           bytes = 0;
-          return { ops: [{ o: 'ib', ns: coll.ns, bs }] };
+          large = [];
+          return record;
         };
         for (let i = 0; i < coll.docs.length; i++) {
           const b = coll.docs.bytes(i);
+          if (b.length >= largeDocBytes())
+            large.push({ key: coll.docs.keys[i]!, at: bytes, length: b.length });
           batch.push(b);
           bytes += b.length;
           if (batch.length >= SNAPSHOT_BATCH || bytes >= SNAPSHOT_BATCH_BYTES) yield flush();
@@ -310,6 +347,8 @@ export class Catalog {
         if (batch.length) yield flush();
       }
     })();
+    moves.commitWith(records);
+    return records;
   }
 }
 
@@ -320,12 +359,16 @@ export class Catalog {
 export class WriteBatch {
   ops: Op[] = [];
   private readonly appended: Promise<void>[] = [];
+  /** Large documents written, to be read from the journal once it has them. */
+  private readonly large = new LargeWrites();
   constructor(private readonly journal?: (record: Document) => Promise<void>) {}
 
   /** Appends the ops collected so far; call it in the same synchronous step that made the changes. */
   flush(): void {
     if (!this.journal || this.ops.length === 0) return;
-    const p = this.journal({ ops: this.ops });
+    const record = { ops: this.ops };
+    this.large.attach(record);
+    const p = this.journal(record);
     p.catch(() => undefined); // awaited in durable()
     this.appended.push(p);
     this.ops = [];
@@ -345,13 +388,16 @@ export class WriteBatch {
   insert(coll: Collection, d: Doc): void {
     const b = coll.bytesOf(d);
     this.ops.push(b ? { o: 'i', ns: coll.ns, b: new Binary(b) } : { o: 'i', ns: coll.ns, d });
+    if (b) this.large.note(this.ops.length - 1, coll.docs, idKey(d._id), b.length);
   }
   /** `before`: the stored bytes the document had, so a small change is journaled as a delta. */
   replace(coll: Collection, d: Doc, before?: Uint8Array): void {
     const b = coll.bytesOf(d);
     const delta = b && before ? makeDelta(before, b) : undefined;
+    // A delta's document stays in RAM (its bytes are in no file) until a snapshot holds it.
     if (delta) this.ops.push({ o: 'd', ns: coll.ns, id: d._id, ...delta });
     else this.ops.push(b ? { o: 'u', ns: coll.ns, b: new Binary(b) } : { o: 'u', ns: coll.ns, d });
+    if (b && !delta) this.large.note(this.ops.length - 1, coll.docs, idKey(d._id), b.length);
   }
   remove(coll: Collection, id: unknown): void {
     this.ops.push({ o: 'r', ns: coll.ns, id });

@@ -33,6 +33,7 @@ import {
   yieldToLoop,
 } from './frames';
 import { acquireLock, type DirLock } from './lock';
+import { BlobFile, notifyCommitted, notifyPlaced, type Placement } from './blob-file';
 
 export interface FileStorageOptions {
   /** BSON deserialize options for replayed records, merged over {promoteValues, promoteLongs: true, promoteBuffers, bsonRegExp: false}. */
@@ -79,6 +80,7 @@ const journalName = (gen: number): string => `journal-${String(gen).padStart(6, 
 const FILE_RE = /^(snapshot|journal)-(\d{6,})\.(bson|log|tmp)$/;
 
 interface Pending {
+  record: Document;
   frame: Buffer;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -113,6 +115,8 @@ class FileStore implements FileStorage {
   private closing: Promise<void> | null = null;
   /** Set by the first failed write/fsync; from then on nothing is acknowledged. */
   private failure: Error | null = null;
+  /** Read descriptors of the files large documents are read from, by file name. */
+  private readonly blobFiles = new Map<string, BlobFile>();
 
   constructor(
     readonly dir: string,
@@ -126,8 +130,8 @@ class FileStore implements FileStorage {
   // ---- recovery ------------------------------------------------------------------------------
 
   recover(
-    apply: (record: Document) => void,
-    applyBytes?: (payload: Buffer) => boolean,
+    apply: (record: Document, place?: Placement) => void,
+    applyBytes?: (payload: Buffer, place?: Placement) => boolean,
   ): RecoveryStats {
     if (this.state !== 'opened')
       throw new Error('recover() must be called exactly once, right after open');
@@ -196,13 +200,14 @@ class FileStore implements FileStorage {
 
   private replaySnapshot(
     file: string,
-    apply: (record: Document) => void,
-    applyBytes?: (payload: Buffer) => boolean,
+    apply: (record: Document, place?: Placement) => void,
+    applyBytes?: (payload: Buffer, place?: Placement) => boolean,
   ): number {
     const fd = fs.openSync(file, 'r');
     try {
       const r = new ChunkedReader(fd, fs.fstatSync(fd).size, this.chunkBytes);
-      if (applyBytes) return this.replaySnapshotBytes(file, r, apply, applyBytes);
+      if (applyBytes)
+        return this.replaySnapshotBytes(file, r, apply, applyBytes, this.blobFile(file));
       // Hold each record back by one so the last one (the end marker) is never applied.
       let held: Document | null = null;
       let records = 0;
@@ -237,8 +242,9 @@ class FileStore implements FileStorage {
   private replaySnapshotBytes(
     file: string,
     r: ChunkedReader,
-    apply: (record: Document) => void,
-    applyBytes: (payload: Buffer) => boolean,
+    apply: (record: Document, place?: Placement) => void,
+    applyBytes: (payload: Buffer, place?: Placement) => boolean,
+    blob: BlobFile,
   ): number {
     let records = 0;
     let end: Document | null = null;
@@ -252,8 +258,8 @@ class FileStore implements FileStorage {
       if (payload.subarray(5, 5 + END_NAME.length).equals(END_NAME))
         end = this.decode(r, pos, check.payloadLength, file);
       else {
-        if (!this.applyRaw(applyBytes, r, pos, check.payloadLength, file))
-          this.apply(apply, this.decode(r, pos, check.payloadLength, file), file, pos);
+        if (!this.applyRaw(applyBytes, r, pos, check.payloadLength, file, blob))
+          this.applyAt(apply, r, pos, check.payloadLength, file, blob);
         records++;
       }
       pos += HEADER_BYTES + check.payloadLength;
@@ -267,9 +273,9 @@ class FileStore implements FileStorage {
   /** Replays a journal; the last one gets a torn tail cut and its fd kept open for appends. */
   private replayJournal(
     gen: number,
-    apply: (record: Document) => void,
+    apply: (record: Document, place?: Placement) => void,
     isLast: boolean,
-    applyBytes?: (payload: Buffer) => boolean,
+    applyBytes?: (payload: Buffer, place?: Placement) => boolean,
   ): { records: number; truncatedBytes: number } {
     const file = path.join(this.dir, journalName(gen));
     let fd: number;
@@ -282,6 +288,7 @@ class FileStore implements FileStorage {
     }
     try {
       const r = new ChunkedReader(fd, fs.fstatSync(fd).size, this.chunkBytes);
+      const blob = this.blobFile(file);
       let records = 0;
       let pos = 0;
       while (pos < r.size) {
@@ -306,8 +313,8 @@ class FileStore implements FileStorage {
         }
         // Journal records are most of a restart (an insertMany of 10,000 documents is one record
         // of 10,000 ops): the engine may apply them from their bytes, without decoding each op.
-        if (!applyBytes || !this.applyRaw(applyBytes, r, pos, check.payloadLength, file))
-          this.apply(apply, this.decode(r, pos, check.payloadLength, file), file, pos);
+        if (!applyBytes || !this.applyRaw(applyBytes, r, pos, check.payloadLength, file, blob))
+          this.applyAt(apply, r, pos, check.payloadLength, file, blob);
         records++;
         pos += HEADER_BYTES + check.payloadLength;
       }
@@ -343,14 +350,16 @@ class FileStore implements FileStorage {
   }
 
   private applyRaw(
-    applyBytes: (payload: Buffer) => boolean,
+    applyBytes: (payload: Buffer, place?: Placement) => boolean,
     r: ChunkedReader,
     pos: number,
     len: number,
     file: string,
+    blob: BlobFile,
   ): boolean {
     try {
-      return applyBytes(r.bytes(pos + HEADER_BYTES, len));
+      const payload = r.bytes(pos + HEADER_BYTES, len);
+      return applyBytes(payload, { file: blob, offset: pos + HEADER_BYTES, payload });
     } catch (err) {
       throw new Error(
         `replaying the record at ${file} byte offset ${pos} failed: ${(err as Error).message}`,
@@ -359,14 +368,30 @@ class FileStore implements FileStorage {
     }
   }
 
+  /** Decodes and applies the record at `pos`, telling `apply` where its payload is. */
+  private applyAt(
+    apply: (record: Document, place?: Placement) => void,
+    r: ChunkedReader,
+    pos: number,
+    len: number,
+    file: string,
+    blob: BlobFile,
+  ): void {
+    const record = this.decode(r, pos, len, file);
+    // The same bytes decode just read (still in the reader's chunk).
+    const payload = r.bytes(pos + HEADER_BYTES, len);
+    this.apply(apply, record, file, pos, { file: blob, offset: pos + HEADER_BYTES, payload });
+  }
+
   private apply(
-    apply: (record: Document) => void,
+    apply: (record: Document, place?: Placement) => void,
     record: Document,
     file: string,
     pos: number,
+    place?: Placement,
   ): void {
     try {
-      apply(record);
+      apply(record, place);
     } catch (err) {
       throw new Error(
         `replaying the record at ${file} byte offset ${pos} failed: ${(err as Error).message}`,
@@ -388,7 +413,7 @@ class FileStore implements FileStorage {
     }
     this.stats.appends++;
     return new Promise((resolve, reject) => {
-      this.pending.push({ frame, resolve, reject });
+      this.pending.push({ record, frame, resolve, reject });
       this.kick();
     });
   }
@@ -423,8 +448,9 @@ class FileStore implements FileStorage {
       const batch = this.pending.splice(0, n) as Pending[];
       const bytes = batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame));
       const fd = this.fd!;
+      const at = this.journalBytes;
       try {
-        await writeFully(fd, bytes, this.journalBytes);
+        await writeFully(fd, bytes, at);
         this.journalBytes += bytes.length;
         await fdatasync(fd);
       } catch (err) {
@@ -437,7 +463,27 @@ class FileStore implements FileStorage {
       }
       this.stats.flushes++;
       this.stats.fsyncs++;
+      this.placeJournalRecords(batch, at);
       for (const p of batch) p.resolve();
+    }
+  }
+
+  /** Tells the engine where the durable records' payloads are (large documents are then read from there). */
+  private placeJournalRecords(batch: Pending[], at: number): void {
+    let file: BlobFile;
+    try {
+      file = this.blobFile(path.join(this.dir, journalName(this.generation)));
+    } catch {
+      return; // the documents simply stay in memory
+    }
+    let pos = at;
+    for (const p of batch) {
+      notifyPlaced(p.record, {
+        file,
+        offset: pos + HEADER_BYTES,
+        payload: p.frame.subarray(HEADER_BYTES),
+      });
+      pos += p.frame.length;
     }
   }
 
@@ -524,16 +570,21 @@ class FileStore implements FileStorage {
     this.kick();
     const tmp = path.join(this.dir, tmpSnapshotName(this.generation + 1));
     let next: number;
+    let blob: BlobFile | undefined;
     try {
-      await this.writeSnapshot(tmp, records);
+      blob = new BlobFile(await this.createEmpty(tmp));
+      await this.writeSnapshot(tmp, records, blob);
       next = await switched;
       // The rename is the commit point: from here recovery starts from snapshot `next`.
       await fs.promises.rename(tmp, path.join(this.dir, snapshotName(next)));
     } catch (err) {
       // Recovery still starts from the old snapshot and replays every journal since.
+      blob?.close();
       await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
       throw err;
     }
+    blob.name = path.join(this.dir, snapshotName(next));
+    this.blobFiles.set(snapshotName(next), blob);
     try {
       await fsyncDirAsync(this.dir);
       this.stats.fsyncs++;
@@ -551,6 +602,12 @@ class FileStore implements FileStorage {
     // Harmless if this fails: the old files are no longer read, and the next recovery deletes them.
     const garbage = [snapshotName(old)];
     for (let g = old; g < next; g++) garbage.push(journalName(g));
+    // Large documents read from the old files move to the snapshot before those are deleted.
+    try {
+      notifyCommitted(records);
+    } finally {
+      this.retireBlobFiles(garbage);
+    }
     await Promise.all(
       garbage.map((name) =>
         fs.promises.rm(path.join(this.dir, name), { force: true }).catch(() => undefined),
@@ -562,8 +619,18 @@ class FileStore implements FileStorage {
    * Encodes the records in slices of at most SLICE_MS, yielding to the event loop between them,
    * and writes them asynchronously; the end marker and an fsync make the file a snapshot.
    */
-  private async writeSnapshot(file: string, records: Iterable<Document>): Promise<void> {
-    const fh = await fs.promises.open(file, 'w');
+  /** Creates `file` empty (so a read descriptor can be opened beside the writer's); returns its path. */
+  private async createEmpty(file: string): Promise<string> {
+    await (await fs.promises.open(file, 'w')).close();
+    return file;
+  }
+
+  private async writeSnapshot(
+    file: string,
+    records: Iterable<Document>,
+    blob: BlobFile,
+  ): Promise<void> {
+    const fh = await fs.promises.open(file, 'r+');
     try {
       // One buffer for the whole snapshot, written out whenever it is full.
       let buf = Buffer.allocUnsafe(this.chunkBytes);
@@ -585,6 +652,11 @@ class FileStore implements FileStorage {
           buf = Buffer.allocUnsafe(HEADER_BYTES + calculateObjectSize(record) + 1024);
           n = encodeFrameInto(record, buf, 0);
         }
+        notifyPlaced(record, {
+          file: blob,
+          offset: written + used + HEADER_BYTES,
+          payload: buf.subarray(used + HEADER_BYTES, used + n),
+        });
         used += n;
       };
       let count = 0;
@@ -624,12 +696,30 @@ class FileStore implements FileStorage {
         this.fd = null;
       }
     } finally {
+      for (const b of this.blobFiles.values()) b.close();
+      this.blobFiles.clear();
       this.state = 'closed';
       this.lock.release();
     }
   }
 
   // ---- helpers -----------------------------------------------------------------------------
+
+  /** The read descriptor of a journal or snapshot file (opened once, kept until retired). */
+  private blobFile(file: string): BlobFile {
+    const name = path.basename(file);
+    let b = this.blobFiles.get(name);
+    if (!b) this.blobFiles.set(name, (b = new BlobFile(file)));
+    return b;
+  }
+
+  /** Files a compaction replaced: their locations have moved; closed once nothing refers to them. */
+  private retireBlobFiles(names: string[]): void {
+    for (const name of names) {
+      this.blobFiles.get(name)?.retire();
+      this.blobFiles.delete(name);
+    }
+  }
 
   private syncFile(fd: number): void {
     fs.fsyncSync(fd);

@@ -1,4 +1,5 @@
 import type { Document } from 'bson';
+import type { Placement } from './blob-file';
 
 /**
  * The contract between the embedded store's engine (in memory) and its durable files.
@@ -17,11 +18,12 @@ export interface DurableStorage {
    * Replays snapshot + journal through `apply`, truncating a torn journal tail. Call once, before
    * any append. `applyBytes`, if given, is offered each record's BSON first (a view valid only
    * during the call): it applies the record and returns true, or returns false having changed
-   * nothing, and the record is decoded for `apply`.
+   * nothing, and the record is decoded for `apply`. A file-backed storage passes both where the
+   * record's payload is in its file (`place`), so large documents can be read from there.
    */
   recover(
-    apply: (record: Document) => void,
-    applyBytes?: (payload: Buffer) => boolean,
+    apply: (record: Document, place?: Placement) => void,
+    applyBytes?: (payload: Buffer, place?: Placement) => boolean,
   ): RecoveryStats;
   /**
    * Resolves once the record is on disk (fsync); many appends share one fsync. Call it in the same
