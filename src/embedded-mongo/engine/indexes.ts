@@ -178,8 +178,10 @@ export class Index {
         path.includes('.') &&
         !values.includes(null) &&
         pathHoldsNull(doc, path)
-      )
+      ) {
         values.push(null);
+        this.multikey = true; // two keys for one document: scans must dedupe
+      }
       perField.push(values);
     }
     if (this.spec.sparse && !anyPresent) return [];
