@@ -13,6 +13,7 @@
  * demand (never kept in the decoded-document cache).
  */
 import { deserialize, serialize, setInternalBufferSize, calculateObjectSize, Double } from 'bson';
+import { valueSize } from './bson-bytes';
 import { IdTable } from './id-table';
 import { CHECK_EVERY, PAUSE, type Sliced } from './slices';
 import type { Doc } from './values';
@@ -133,10 +134,6 @@ export function topScalar(
   return ABSENT;
 }
 
-function readInt32(buf: Uint8Array, p: number): number {
-  return buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
-}
-
 /** UTF-8 byte lengths of the names, so most elements are skipped without decoding their name. */
 const lengthsOf = new WeakMap<ReadonlySet<string>, Set<number>>();
 function nameLengths(names: ReadonlySet<string>): Set<number> {
@@ -171,42 +168,6 @@ function scalarAt(b: Buffer, p: number, type: number, size: number): unknown {
       return b.readInt32LE(p);
     default:
       return NOT_SCALAR;
-  }
-}
-
-/** Bytes of an element's value of this BSON type at p, or -1 for a type not sized here. */
-function valueSize(buf: Uint8Array, p: number, type: number): number {
-  switch (type) {
-    case 0x01: // double
-    case 0x09: // date
-    case 0x11: // timestamp
-    case 0x12: // int64
-      return 8;
-    case 0x02: // string
-    case 0x0d: // code
-    case 0x0e: // symbol
-      return 4 + readInt32(buf, p);
-    case 0x03: // document
-    case 0x04: // array
-    case 0x0f: // code with scope
-      return readInt32(buf, p);
-    case 0x05: // binary: length, subtype, bytes
-      return 5 + readInt32(buf, p);
-    case 0x06: // undefined
-    case 0x0a: // null
-    case 0xff: // minKey
-    case 0x7f: // maxKey
-      return 0;
-    case 0x07: // ObjectId
-      return 12;
-    case 0x08: // boolean
-      return 1;
-    case 0x10: // int32
-      return 4;
-    case 0x13: // decimal128
-      return 16;
-    default:
-      return -1;
   }
 }
 
