@@ -393,7 +393,7 @@ describe('embedded store: large documents read from the data files', function ()
           for (const c of cmds) {
             if (c.t === 'put') {
               const data = Buffer.alloc(c.size, (n++ & 0xff) as number);
-              data.writeInt32LE(n, 0);
+              data.writeInt32LE(n | 0, 0); // the seed may be near 2^31: wrap, not overflow
               await db
                 .collection<AnyDoc>('m')
                 .replaceOne({ _id: c.id }, { _id: c.id, data: new Binary(data) }, { upsert: true });
