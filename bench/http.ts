@@ -176,8 +176,15 @@ export async function startSeededApp(
     ['--require', 'tsx/cjs', path.join(__dirname, '..', 'scripts', 'seed.ts')],
     env,
   );
+  // BENCH_APP_CPU_PROF=<dir>: the app's CPU profile (node --cpu-prof), written when it stops.
+  const prof = process.env.BENCH_APP_CPU_PROF;
   const app = await startChild(
-    ['--require', 'tsx/cjs', path.join(__dirname, '..', 'src', 'server.ts')],
+    [
+      ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []),
+      '--require',
+      'tsx/cjs',
+      path.join(__dirname, '..', 'src', 'server.ts'),
+    ],
     { ...env, LOG_LEVEL: 'info' },
   );
   const client = await MongoClient.connect(store.uri);
