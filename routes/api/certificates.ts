@@ -77,8 +77,8 @@ export function certificateRoutes(
       404: { description: 'Unknown serial' },
     },
     handler: async ({ params }, _req, res) => {
-      res.set('Cache-Control', 'public, max-age=60');
-      return certs.lookup(params.serial);
+      const json = await certs.lookupJson(params.serial);
+      res.set('Cache-Control', 'public, max-age=60').type('application/json').send(json);
     },
   });
 

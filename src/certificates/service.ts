@@ -28,8 +28,11 @@ export type { UploadVerdict } from './verification';
 
 export class CertificateService {
   private readonly cache = createLookupCache();
-  /** Views of the cached records (building one decodes the JWS): one per record while it is cached. */
-  private readonly views = new WeakMap<CertificateDoc, CertificateView>();
+  /**
+   * Each cached record's view as the JSON the API answers with (building one decodes the JWS,
+   * and every QR scan is a lookup): made once per record while it is cached.
+   */
+  private readonly views = new WeakMap<CertificateDoc, Buffer>();
   private readonly issuer: CertificateIssuer;
 
   constructor(
@@ -61,11 +64,13 @@ export class CertificateService {
     return this.cache.get(input, () => findCertificate(input));
   }
 
-  async lookup(input: string): Promise<CertificateView> {
+  /** The certificate's view (CertificateView) as JSON bytes. */
+  async lookupJson(input: string): Promise<Buffer> {
     const record = await this.record(input);
-    let view = this.views.get(record);
-    if (!view) this.views.set(record, (view = certificateView(record)));
-    return view;
+    let json = this.views.get(record);
+    if (!json)
+      this.views.set(record, (json = Buffer.from(JSON.stringify(certificateView(record)))));
+    return json;
   }
 
   /** The verify page's verdicts for serials. */
