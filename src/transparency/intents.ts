@@ -185,7 +185,7 @@ async function missing(intents: Intent[]): Promise<Intent[]> {
 
 /**
  * Appends intents for stored state changes that have none; returns how many were missing.
- * Reads the documents flagged `logPending` (and, once per database, everything: see SWEPT).
+ * Reads the documents flagged `logPending`, and everything once a day (see SWEPT).
  */
 export async function recoverIntents(batch = 500): Promise<number> {
   let added = 0;
@@ -196,23 +196,31 @@ export async function recoverIntents(batch = 500): Promise<number> {
   };
   const initiatives = await Initiative.find({ status: 'published' }).sort({ version: 1 }).lean();
   await flush(initiatives.map((i) => initiativeIntent(i as never)));
+  const now = new Date();
   if (!(await sweeps().findOne({ _id: SWEPT }))) {
     await sweepEverything(flush, batch);
-    await sweeps().updateOne(
-      { _id: SWEPT },
-      { $setOnInsert: { at: new Date() } },
-      { upsert: true },
-    );
+    await sweeps().updateOne({ _id: SWEPT }, { $setOnInsert: { at: now } }, { upsert: true });
+  } else if (
+    // One instance claims the day's sweep; the others go on with the flagged documents.
+    await sweeps().findOneAndUpdate(
+      { _id: SWEPT, at: { $lt: new Date(now.getTime() - FULL_SWEEP_EVERY_MS) } },
+      { $set: { at: now } },
+    )
+  ) {
+    await sweepEverything(flush, batch);
   }
   await recoverFlagged(flush, batch);
   return added;
 }
 
 /**
- * Marks that every pledge and certificate written before `logPending` existed has been checked
- * once; from then on every change carries the flag. Kept beside the sequence counter.
+ * When every pledge and certificate was last checked in full. The first sweep covers state from
+ * before `logPending` existed; the daily ones cover a change written without the flag (by an
+ * instance of an earlier version during a rolling deploy) whose intent a crash lost. Kept
+ * beside the sequence counter.
  */
 const SWEPT = 'log-recovery-swept';
+const FULL_SWEEP_EVERY_MS = 24 * 3600_000;
 const sweeps = () => Counter.collection as unknown as mongo.Collection<{ _id: string; at: Date }>;
 
 type Flush = (list: Intent[]) => Promise<void>;

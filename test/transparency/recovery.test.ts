@@ -116,4 +116,18 @@ describe('transparency log recovery', () => {
       'certificates {"logPending":true}',
     ]);
   });
+
+  it('when the last full sweep is more than a day old, then the next pass sweeps everything again (a change written without the flag is found) and records the time', async () => {
+    const sequence = 11_000 + Math.floor(Math.random() * 1000);
+    await insertPledge(PledgeStatus.Active, { extra: { sequence, activatedAt: new Date() } });
+    const longAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+    await Counter.collection.updateOne(
+      { _id: 'log-recovery-swept' as never },
+      { $set: { at: longAgo } },
+    );
+    await recoverIntents();
+    assert.ok(await intentExists(`pledge.activated:${sequence}`));
+    const marker = await Counter.collection.findOne({ _id: 'log-recovery-swept' as never });
+    assert.ok((marker?.at as Date).getTime() > Date.now() - 60_000, 'the sweep time is recorded');
+  });
 });
