@@ -314,6 +314,61 @@ describe('embedded mongo: numbers give what mongod gives (no known differences)'
     });
   });
 
+  describe('the other expression operators, checked one by one against mongod', () => {
+    const agg = async (expr: Document): Promise<unknown> => {
+      const [r] = await c.aggregate([{ $project: { _id: 0, r: expr } }], RAW).toArray();
+      return r!.r;
+    };
+
+    it('when $dateDiff counts days, then the result is an int64 as in mongod', async () => {
+      await c.insertOne({ _id: 1, a: new Date('2024-01-01'), b: new Date('2024-03-01') });
+      const r = await agg({ $dateDiff: { startDate: '$a', endDate: '$b', unit: 'day' } });
+      assert.deepEqual(typed(r), ['long', '60']);
+    });
+
+    it('when $firstN and $lastN get n as an int64, then they take that many and keep the elements’ types', async () => {
+      await c.insertOne({ _id: 1, n: Long.fromNumber(2), arr: [Long.fromNumber(5), 1, 2, 3] });
+      const first = (await agg({ $firstN: { input: '$arr', n: '$n' } })) as unknown[];
+      assert.deepEqual(first.map(typed), [
+        ['long', '5'],
+        ['int', '1'],
+      ]);
+      const last = (await agg({ $lastN: { input: '$arr', n: '$n' } })) as unknown[];
+      assert.deepEqual(last.map(typed), [
+        ['int', '2'],
+        ['int', '3'],
+      ]);
+    });
+
+    it('when $dateToParts splits a date, then the parts come from the largest down, as mongod lists them', async () => {
+      await c.insertOne({ _id: 1, a: new Date('2024-01-01T10:11:12.013Z') });
+      assert.deepEqual(Object.keys((await agg({ $dateToParts: { date: '$a' } })) as Document), [
+        'year',
+        'month',
+        'day',
+        'hour',
+        'minute',
+        'second',
+        'millisecond',
+      ]);
+      const iso = (await agg({ $dateToParts: { date: '$a', iso8601: true } })) as Document;
+      assert.deepEqual(Object.keys(iso), [
+        'isoWeekYear',
+        'isoWeek',
+        'isoDayOfWeek',
+        'hour',
+        'minute',
+        'second',
+        'millisecond',
+      ]);
+    });
+
+    it('when $toHashedIndexKey is asked, then it is refused by name (mongod hashes with its own MD5)', async () => {
+      await c.insertOne({ _id: 1 });
+      await assert.rejects(agg({ $toHashedIndexKey: 'x' }), /\$toHashedIndexKey.*not supported/);
+    });
+  });
+
   describe('aggregation stages after the planner prefix', () => {
     const L = (x: bigint): Long => Long.fromBigInt(x);
     const seed = (): Promise<unknown> =>

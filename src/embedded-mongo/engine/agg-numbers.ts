@@ -476,6 +476,29 @@ export function numberExpressions(mingo: Mingo): Record<string, Expression> {
     $not,
     $cond,
   };
+  // $firstN/$lastN read `n` as a count: given as a JS number, the input's elements untouched.
+  for (const name of ['$firstN', '$lastN'])
+    out[name] = (obj, expr, options) => {
+      if (!isPlainObject(expr)) return orig(name)(obj, expr, options);
+      const n = plainNumbers(evalExpr(obj, expr.n, options));
+      return orig(name)(obj, { ...expr, n: { $literal: n } }, options);
+    };
+  // mongod's $dateDiff is an int64; mingo's a JS number, which would be stored as an int32.
+  out.$dateDiff = (obj, expr, options) => {
+    const r = orig('$dateDiff')(obj, expr, options);
+    return typeof r === 'number' ? Long.fromNumber(r) : r;
+  };
+  // mongod's $dateToParts lists the parts from the largest down; mingo starts at the hour.
+  out.$dateToParts = (obj, expr, options) => {
+    const r = orig('$dateToParts')(obj, expr, options);
+    if (!isPlainObject(r)) return r;
+    const order = 'isoWeekYear' in r ? ISO_PARTS : DATE_PARTS;
+    return Object.fromEntries(order.filter((k) => k in r).map((k) => [k, r[k]]));
+  };
+  // mongod hashes the value's BSON with MD5 (as a hashed index does); mingo's hash is its own.
+  out.$toHashedIndexKey = () => {
+    throw unsupported('$toHashedIndexKey (mongod hashes with its own MD5 of the BSON value)');
+  };
   for (const name of POSITIONAL) out[name] = positional(name);
   for (const name of DOUBLE_RESULT) out[name] = toDouble(name);
   for (const name of GUARDED) out[name] = guarded(name);
@@ -567,6 +590,17 @@ const POSITIONAL = [
   '$substrCP',
   '$indexOfBytes',
   '$indexOfCP',
+];
+
+const DATE_PARTS = ['year', 'month', 'day', 'hour', 'minute', 'second', 'millisecond'];
+const ISO_PARTS = [
+  'isoWeekYear',
+  'isoWeek',
+  'isoDayOfWeek',
+  'hour',
+  'minute',
+  'second',
+  'millisecond',
 ];
 
 /** Operators that compare or compute with numbers inside their arguments, in mingo's way. */
