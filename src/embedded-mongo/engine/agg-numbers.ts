@@ -15,7 +15,15 @@ import type { Options } from 'mingo/types';
 import { MongoServerError, unsupported } from '../errors';
 import { exactDecimalSum } from './decimal';
 import { formatDoubleAsMongod } from './format-double';
-import { compareValues, idKey, isLong, isPlainObject, toNumber, typeRank } from './values';
+import {
+  bsonType,
+  compareValues,
+  idKey,
+  isLong,
+  isPlainObject,
+  toNumber,
+  typeRank,
+} from './values';
 
 type Expression = (obj: unknown, expr: unknown, options: Options) => unknown;
 type Accumulator = (coll: unknown[], expr: unknown, options: Options) => unknown;
@@ -27,10 +35,6 @@ const INT64_MAX = 2n ** 63n - 1n;
 const NUMBER = typeRank(0);
 
 type Kind = 'int' | 'long' | 'double';
-
-function bsonType(v: unknown): string | undefined {
-  return v !== null && typeof v === 'object' ? (v as { _bsontype?: string })._bsontype : undefined;
-}
 
 /** A number's BSON type, or null for a non-number. Decimal128 cannot be computed with. */
 function kindOf(v: unknown): Kind | null {

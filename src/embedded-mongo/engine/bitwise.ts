@@ -7,17 +7,13 @@
  */
 import type { Binary } from 'bson';
 import { badValue } from '../errors';
-import { getPathValues, isLong, type Doc } from './values';
+import { bsonType, getPathValues, isLong, type Doc } from './values';
 
 type Quantifier = 'AllSet' | 'AllClear' | 'AnySet' | 'AnyClear';
 export type BitOperator = (selector: string, operand: unknown) => (doc: Doc) => boolean;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-function bsonType(v: unknown): string | undefined {
-  return v !== null && typeof v === 'object' ? (v as { _bsontype?: string })._bsontype : undefined;
-}
 
 function bytesOf(v: unknown): Uint8Array | null {
   if (bsonType(v) === 'Binary') {

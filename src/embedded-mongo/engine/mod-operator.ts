@@ -6,14 +6,10 @@
  * 42.13 did not.
  */
 import { badValue } from '../errors';
-import { getPathValues, isLong, type Doc } from './values';
+import { bsonType, getPathValues, isLong, type Doc } from './values';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-function bsonType(v: unknown): string | undefined {
-  return v !== null && typeof v === 'object' ? (v as { _bsontype?: string })._bsontype : undefined;
-}
 
 function clamp(n: bigint): bigint {
   return n < INT64_MIN ? INT64_MIN : n > INT64_MAX ? INT64_MAX : n;

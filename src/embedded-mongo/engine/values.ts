@@ -36,8 +36,9 @@ export function isLong(v: unknown): v is Long {
   );
 }
 
-function bsonType(v: object): string | undefined {
-  return (v as { _bsontype?: string })._bsontype;
+/** The bson class name of a value (`Long`, `Double`, `ObjectId`, …), undefined for others. */
+export function bsonType(v: unknown): string | undefined {
+  return v !== null && typeof v === 'object' ? (v as { _bsontype?: string })._bsontype : undefined;
 }
 
 export function typeRank(v: unknown): number {
@@ -59,7 +60,7 @@ export function typeRank(v: unknown): number {
   if (v instanceof Date) return RANK.date;
   if (v instanceof RegExp) return RANK.regex;
   if (v instanceof Uint8Array) return RANK.binary;
-  switch (bsonType(v as object)) {
+  switch (bsonType(v)) {
     case 'ObjectId':
       return RANK.objectId;
     case 'Binary':
@@ -88,7 +89,7 @@ export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (isLong(v)) return v.toNumber();
-  if (bsonType(v as object) === 'Decimal128') return Number(String(v));
+  if (bsonType(v) === 'Decimal128') return Number(String(v));
   return Number((v as { valueOf(): unknown }).valueOf?.() ?? NaN);
 }
 
