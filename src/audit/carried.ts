@@ -10,6 +10,7 @@ import { Types, mongo } from 'mongoose';
 import { Event } from '../../models/event';
 import { Pledge, type CarriedEvent } from '../../models/pledge';
 import type { EventInput } from './events';
+import { rawCollection } from '../db/raw';
 
 /** The event to carry on the pledge for this transition (its subject is that pledge). */
 export function carriedEvent(e: Omit<EventInput, 'subject'>): CarriedEvent {
@@ -41,7 +42,7 @@ interface Carrier {
   pendingEvents?: CarriedEvent[];
 }
 
-const pledges = () => Pledge.collection as unknown as mongo.Collection<Carrier>;
+const pledges = () => rawCollection<Carrier>(Pledge);
 
 /**
  * Moves the events carried on pledges (those of `pledgeId` only, if given) into the events

@@ -9,6 +9,7 @@ import { Types, mongo } from 'mongoose';
 import { Outbox } from '../../models/outbox';
 import { Pledge, type CarriedMail } from '../../models/pledge';
 import { escapeHtml } from '../text/html';
+import { rawCollection } from '../db/raw';
 
 export interface MailMessage {
   to: string;
@@ -136,7 +137,7 @@ interface MailCarrier {
  * the pledge holds the link no longer than that.
  */
 export async function moveCarriedMail(limit = 200): Promise<number> {
-  const pledges = Pledge.collection as unknown as mongo.Collection<MailCarrier>;
+  const pledges = rawCollection<MailCarrier>(Pledge);
   const carriers = await pledges
     .find({ 'mail._id': { $exists: true } }, { projection: { mail: 1 } })
     .limit(limit)

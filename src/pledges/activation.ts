@@ -25,6 +25,7 @@ import { clearPublicCaches } from './queries';
 import { isDuplicateKey } from '../db/errors';
 import { logActivation } from '../transparency/intents';
 import { listEvidence, type StoredEvidence } from './evidence';
+import { rawCollection } from '../db/raw';
 
 export const SEQUENCE_COUNTER = 'pledge-sequence';
 
@@ -34,7 +35,7 @@ interface CounterDoc {
   inflight: Array<{ seq: number; pledge: Types.ObjectId; at: Date }>;
 }
 
-const counters = () => Counter.collection as unknown as import('mongodb').Collection<CounterDoc>;
+const counters = () => rawCollection<CounterDoc>(Counter);
 
 /** Creates the counter document once (idempotent), so reservations never need an upsert. */
 export async function ensureSequenceCounter(): Promise<void> {
@@ -230,7 +231,7 @@ async function assign(
   // a pledge claimed before events were carried), ahead of pledge.activated.
   const earlier = actor === RECOVERY ? await missingEvents(pledge) : [];
   // The driver's collection (hot path): the same update as mongoose sends, its timestamp included.
-  const pledges = Pledge.collection as unknown as import('mongodb').Collection<PledgeDoc>;
+  const pledges = rawCollection<PledgeDoc>(Pledge);
   const updated = (await pledges.findOneAndUpdate(
     { _id: pledge._id, status: PledgeStatus.Activating, sequence: { $exists: false } },
     {

@@ -31,7 +31,7 @@ import type { EvidenceSummary } from '../../models/pledge';
 import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
-import { defined } from '../db/raw';
+import { defined, rawCollection } from '../db/raw';
 import { AppError } from '../errors';
 import {
   checkEvidence,
@@ -491,7 +491,7 @@ async function confirmWrite(
           in: { kind: '$$this.kind', contentType: '$$this.contentType', sha256: '$$this.sha256' },
         },
       };
-  const pledges = Pledge.collection as unknown as import('mongodb').Collection<PledgeDoc>;
+  const pledges = rawCollection<PledgeDoc>(Pledge);
   return pledges.findOneAndUpdate(
     { ...filter, status: PledgeStatus.PendingConfirmation },
     [

@@ -12,7 +12,7 @@
  * Entries carry no personal data: the schema (src/tlog/entry.ts) admits only the listed fields.
  */
 import { createHash } from 'node:crypto';
-import type { Types, mongo } from 'mongoose';
+import type { Types } from 'mongoose';
 import { Certificate, CertificateStatus, type CertificateDoc } from '../../models/certificate';
 import { Counter } from '../../models/counter';
 import { Initiative } from '../../models/initiative';
@@ -21,6 +21,7 @@ import { LogIntent } from '../../models/transparency-log';
 import { isDuplicateKey } from '../db/errors';
 import { GroupCommit } from '../db/group-commit';
 import { encodeEntry, REVOCATION_REASONS, type LogEntry } from '../tlog';
+import { rawCollection } from '../db/raw';
 
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 export { REVOCATION_REASONS };
@@ -221,13 +222,13 @@ export async function recoverIntents(batch = 500): Promise<number> {
  */
 const SWEPT = 'log-recovery-swept';
 const FULL_SWEEP_EVERY_MS = 24 * 3600_000;
-const sweeps = () => Counter.collection as unknown as mongo.Collection<{ _id: string; at: Date }>;
+const sweeps = () => rawCollection<{ _id: string; at: Date }>(Counter);
 
 type Flush = (list: Intent[]) => Promise<void>;
 
 async function recoverFlagged(flush: Flush, batch: number): Promise<void> {
   // The flags are cleared with the raw driver so that `updatedAt` keeps meaning a change of state.
-  const pledges = Pledge.collection as unknown as mongo.Collection<PledgeDoc>;
+  const pledges = rawCollection<PledgeDoc>(Pledge);
   for (let more = true; more;) {
     const flagged = await pledges.find({ logPending: true }).limit(batch).toArray();
     await flush(flagged.map(activationIntent));
@@ -238,7 +239,7 @@ async function recoverFlagged(flush: Flush, batch: number): Promise<void> {
       );
     more = flagged.length === batch;
   }
-  const certificates = Certificate.collection as unknown as mongo.Collection<CertificateDoc>;
+  const certificates = rawCollection<CertificateDoc>(Certificate);
   for (let more = true; more;) {
     const flagged = await certificates.find({ logPending: true }).limit(batch).toArray();
     await flush(flagged.flatMap(certificateIntents));
