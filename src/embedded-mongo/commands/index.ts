@@ -12,10 +12,11 @@ import type { Document } from 'bson';
 import { Codes, MongoServerError, unsupported } from '../errors';
 import { WriteBatch, type Catalog } from '../engine/catalog';
 import { isPlainObject } from '../engine/values';
-import { SLICE_MS, type Pause, type Sliced } from '../engine/slices';
+import { SLICE_MS, isSliced, type Pause, type Sliced } from '../engine/slices';
 import type { CursorManager } from '../cursors';
 import { adminCommands, hello } from './admin';
 import { aggregateCommands } from './aggregate';
+import { bulkWriteCommands } from './bulk-write';
 import { crudCommands } from './crud';
 import { cursorCommands } from './cursors';
 import { explainCommands } from './explain';
@@ -44,6 +45,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map(
   [
     adminCommands,
     crudCommands,
+    bulkWriteCommands,
     cursorCommands,
     indexCommands,
     aggregateCommands,
@@ -131,8 +133,4 @@ export class CommandExecutor {
   hello(ctx: CommandContext): Document {
     return hello(ctx);
   }
-}
-
-function isSliced(v: Document | Sliced<Document>): v is Sliced<Document> {
-  return Object.prototype.toString.call(v) === '[object Generator]';
 }

@@ -13,6 +13,11 @@ export type Scan<T> = Iterable<T | Pause>;
 /** Long work that returns a value, with checkpoints. */
 export type Sliced<R> = Generator<Pause, R, void>;
 
+/** Whether a handler gave sliced work (a generator) rather than its answer. */
+export function isSliced<R>(v: R | Sliced<R>): v is Sliced<R> {
+  return Object.prototype.toString.call(v) === '[object Generator]';
+}
+
 /** Longest stretch of store work between two turns of the event loop. */
 export const SLICE_MS = 8;
 
