@@ -41,6 +41,8 @@ export interface EmbeddedMongoOptions {
   /** How often TTL indexes are swept (default 60 s, as mongod). */
   ttlIntervalMs?: number;
   log?: (msg: string) => void;
+  /** Serve mongod's test commands (configureFailPoint's failCommand), as with enableTestCommands. */
+  testCommands?: boolean;
 }
 
 export interface EmbeddedMongo {
@@ -92,6 +94,7 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promi
     compactAtBytes: opts.compactAtBytes ?? 64 * 1024 * 1024,
     ttlIntervalMs: opts.ttlIntervalMs ?? 60_000,
     log,
+    testCommands: opts.testCommands === true,
   });
   const host = opts.host ?? '127.0.0.1';
   let port: number;

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import type { Document } from 'bson';
-import { CommandExecutor, toErrorReply } from './commands';
+import { CommandExecutor, FailPoints, toErrorReply } from './commands';
 import { CursorManager } from './cursors';
 import { Catalog, WriteBatch } from './engine/catalog';
 import { PAUSE, type Sliced } from './engine/slices';
@@ -26,6 +26,8 @@ export interface ServerOptions {
   compactAtBytes: number;
   ttlIntervalMs: number;
   log: (msg: string) => void;
+  /** Serve mongod's test commands (configureFailPoint). */
+  testCommands?: boolean;
 }
 
 const HANDSHAKE_COMMANDS = new Set(['hello', 'ismaster', 'isMaster']);
@@ -52,6 +54,7 @@ export class WireServer {
         totalConnections: () => this.nextConnectionId - 1,
       },
       (record) => opts.storage.append(record),
+      opts.testCommands ? new FailPoints() : undefined,
     );
     this.tcp = net.createServer((socket) => this.accept(socket));
     this.timers.push(

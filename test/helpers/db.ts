@@ -25,7 +25,10 @@ export interface TestDatabase {
  * mongoose to a fresh database, and drops it, disconnects and stops the store afterwards.
  */
 /** `opts.monitorCommands`: the driver emits command events (tests that count round trips). */
-export function useEmbeddedMongo(opts: { monitorCommands?: boolean } = {}): TestDatabase {
+/** `testCommands`: the store serves configureFailPoint (a MongoDB given by TEST_MONGODB_URI needs enableTestCommands). */
+export function useEmbeddedMongo(
+  opts: { monitorCommands?: boolean; testCommands?: boolean } = {},
+): TestDatabase {
   let store: Awaited<ReturnType<typeof startEmbeddedMongo>> | undefined;
   const handle = { uri: '', dbName: '' };
 
@@ -35,7 +38,7 @@ export function useEmbeddedMongo(opts: { monitorCommands?: boolean } = {}): Test
     if (external) {
       handle.uri = external;
     } else {
-      store = await startEmbeddedMongo({ inMemory: true });
+      store = await startEmbeddedMongo({ inMemory: true, testCommands: opts.testCommands });
       handle.uri = store.uri;
     }
     handle.dbName = `test_${process.pid}_${randomBytes(4).toString('hex')}`;

@@ -18,6 +18,7 @@ import { adminCommands, hello } from './admin';
 import { aggregateCommands } from './aggregate';
 import { bulkWriteCommands } from './bulk-write';
 import { crudCommands } from './crud';
+import { FailPoints } from './fail-points';
 import { cursorCommands } from './cursors';
 import { explainCommands } from './explain';
 import { indexCommands } from './indexes';
@@ -31,6 +32,7 @@ import {
 
 export { SERVER_VERSION, WIRE_VERSION } from './admin';
 export { toErrorReply, type CommandContext } from './shared';
+export { FailPoints } from './fail-points';
 
 export interface CommandResult {
   reply: Document;
@@ -62,6 +64,8 @@ export class CommandExecutor {
     stats: { connections: () => number; totalConnections: () => number },
     /** Where each slice's changes go; without one they accumulate in the batch (benchmarks). */
     private readonly journal?: Journal,
+    /** mongod's fail points (configureFailPoint), when test commands are enabled. */
+    private readonly failPoints?: FailPoints,
   ) {
     this.store = { catalog, cursors, stats, startedAt: Date.now() };
   }
@@ -76,8 +80,13 @@ export class CommandExecutor {
     try {
       const name = Object.keys(cmd)[0];
       if (!name) throw new MongoServerError(Codes.FailedToParse, 'empty command');
+      if (name === 'configureFailPoint' && this.failPoints) {
+        batch.flush();
+        return { reply: this.failPoints.configure(cmd, String(cmd.$db ?? 'admin')), batch };
+      }
       const handler = HANDLERS.get(name);
       if (!handler) throw new MongoServerError(Codes.CommandNotFound, `no such command: '${name}'`);
+      this.failPoints?.check(name);
       if (
         cmd.startTransaction !== undefined ||
         cmd.autocommit !== undefined ||
