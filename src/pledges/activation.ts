@@ -26,6 +26,12 @@ import { isDuplicateKey } from '../db/errors';
 import { logActivation } from '../transparency/intents';
 import { listEvidence, type StoredEvidence } from './evidence';
 import { rawCollection } from '../db/raw';
+import {
+  throwFailed,
+  updateTogether,
+  type TogetherUpdate,
+  type UpdateOutcome,
+} from '../db/together';
 
 export const SEQUENCE_COUNTER = 'pledge-sequence';
 
@@ -142,15 +148,24 @@ export async function activatePledge(pledgeId: Types.ObjectId, actor: string): P
   return activateClaimed(claimed, actor);
 }
 
-/** Steps 2–4 for a pledge this caller has claimed (status `activating`). */
-export async function activateClaimed(pledge: PledgeDoc, actor: string): Promise<PledgeDoc> {
-  return reserveAndAssign(pledge, actor);
+/**
+ * Steps 2–4 for a pledge this caller has claimed (status `activating`). `alongside`: other
+ * collections' updates the caller would make anyway, sent in the same round trip as step 3
+ * (src/db/together.ts); one that fails is thrown once the numbering is done.
+ */
+export async function activateClaimed(
+  pledge: PledgeDoc,
+  actor: string,
+  alongside: readonly TogetherUpdate[] = [],
+): Promise<PledgeDoc> {
+  return reserveAndAssign(pledge, actor, undefined, alongside);
 }
 
 async function reserveAndAssign(
   pledge: PledgeDoc,
   actor: string,
   cutoff?: Date,
+  alongside: readonly TogetherUpdate[] = [],
 ): Promise<PledgeDoc> {
   const now = new Date();
   const reserve = () => {
@@ -204,18 +219,20 @@ async function reserveAndAssign(
   const reservation = counter?.inflight.find((r) => String(r.pledge) === String(pledge._id));
   if (!reservation)
     throw new Error(`sequence reservation for pledge ${String(pledge._id)} vanished`);
-  return assign(pledge, reservation.seq, actor, cutoff);
+  return assign(pledge, reservation.seq, actor, cutoff, alongside);
 }
 
 /**
  * Step 3 + 4; idempotent, so recovery can repeat it. `pledge` is the claimed pledge (its
- * history names who claimed it, which the activation's event records).
+ * history names who claimed it, which the activation's event records); with `alongside` it is
+ * the whole claimed document, since the numbered one is then built here rather than read back.
  */
 async function assign(
   pledge: Pick<PledgeDoc, '_id' | 'history' | 'pendingEvents' | 'sequence'>,
   seq: number,
   actor: string,
   cutoff?: Date,
+  alongside: readonly TogetherUpdate[] = [],
 ): Promise<PledgeDoc> {
   const now = new Date();
   const foundingNumber = seq <= FOUNDING_LIMIT ? seq : undefined;
@@ -230,24 +247,43 @@ async function assign(
   // Recovery also carries what the crashed request had not written (a pledge.confirmed lost by
   // a pledge claimed before events were carried), ahead of pledge.activated.
   const earlier = actor === RECOVERY ? await missingEvents(pledge) : [];
-  // The driver's collection (hot path): the same update as mongoose sends, its timestamp included.
-  const pledges = rawCollection<PledgeDoc>(Pledge);
-  const updated = (await pledges.findOneAndUpdate(
-    { _id: pledge._id, status: PledgeStatus.Activating, sequence: { $exists: false } },
-    {
-      $set: { ...set, updatedAt: now },
-      $push: {
-        history: { from: PledgeStatus.Activating, to: PledgeStatus.Active, at: now, actor },
-        pendingEvents: {
-          $each: [
-            ...earlier.map(carriedEvent),
-            carriedEvent(activatedEvent(pledge, seq, actor, now)),
-          ],
-        },
-      },
-    },
-    { returnDocument: 'after' },
-  )) as PledgeDoc | null;
+  const step = { from: PledgeStatus.Activating, to: PledgeStatus.Active, at: now, actor };
+  const events = [
+    ...earlier.map(carriedEvent),
+    carriedEvent(activatedEvent(pledge, seq, actor, now)),
+  ];
+  const filter = { _id: pledge._id, status: PledgeStatus.Activating, sequence: { $exists: false } };
+  // The same update as mongoose sends, its timestamp included, on the driver's collection.
+  const update = {
+    $set: { ...set, updatedAt: now },
+    $push: { history: step, pendingEvents: { $each: events } },
+  };
+  let updated: PledgeDoc | null;
+  let others: UpdateOutcome[] = [];
+  if (alongside.length > 0) {
+    const [numbered, ...rest] = await updateTogether([
+      { model: Pledge, filter, update },
+      ...alongside,
+    ]);
+    others = rest;
+    if (numbered.error)
+      throw new Error(`numbering pledge ${String(pledge._id)}: ${numbered.error.message}`);
+    // What the write made of the claimed document (the sealer may since have moved its events).
+    updated =
+      numbered.matched === 1
+        ? ({
+            ...(pledge as PledgeDoc),
+            ...set,
+            updatedAt: now,
+            history: [...pledge.history, step],
+            pendingEvents: [...(pledge.pendingEvents ?? []), ...events],
+          } as PledgeDoc)
+        : null;
+  } else {
+    updated = (await rawCollection<PledgeDoc>(Pledge).findOneAndUpdate(filter, update, {
+      returnDocument: 'after',
+    })) as PledgeDoc | null;
+  }
   if (updated) {
     clearPublicCaches();
     if (actor === RECOVERY) {
@@ -257,6 +293,7 @@ async function assign(
       queueRelease(seq);
     }
     await logActivation(updated);
+    throwFailed(alongside, others);
     return updated;
   }
   const current = await Pledge.findById(pledge._id).lean<PledgeDoc>();
@@ -269,6 +306,7 @@ async function assign(
     const numbered = current.history.find((h) => h.to === PledgeStatus.Active);
     if (actor === RECOVERY && numbered && cutoff && numbered.at <= cutoff)
       await recordEvents(await missingEvents(current));
+    throwFailed(alongside, others);
     return current;
   }
   throw new Error(

@@ -32,6 +32,7 @@ import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
 import { defined, rawCollection } from '../db/raw';
+import { throwFailed, updateTogether, type TogetherUpdate } from '../db/together';
 import { AppError } from '../errors';
 import {
   checkEvidence,
@@ -436,12 +437,14 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
   }
   if (!pledge)
     throw badRequest('This confirmation link has already been used.', { code: 'token-used' });
-  // The company's details follow its confirmed signature (the unique held code makes this safe);
-  // the signatory's account is an independent write, sent with it.
-  const [details, account] = await Promise.allSettled([
-    Company.collection.updateOne(
-      { _id: pledge.company },
-      {
+  // The company's details follow its confirmed signature (the unique held code makes this safe),
+  // and the signatory gets an account: writes independent of each other and of the numbering,
+  // so they travel in one round trip, with the numbering's own write under auto review.
+  const alongside: TogetherUpdate[] = [
+    {
+      model: Company,
+      filter: { _id: pledge.company },
+      update: {
         $set: {
           ...defined({
             name: pledge.companyName,
@@ -453,16 +456,15 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
           updatedAt: new Date(),
         },
       },
-    ),
-    ensureCompanyAccount(pledge.signatory.email, pledge.company),
-  ]);
-  if (details.status === 'rejected') throw details.reason;
-  if (account.status === 'rejected') throw account.reason;
+    },
+    companyAccountUpsert(pledge.signatory.email, pledge.company),
+  ];
   if (auto) {
-    const active = await activateClaimed(pledge, AUTO_REVIEWER);
+    const active = await activateClaimed(pledge, AUTO_REVIEWER, alongside);
     deps.onActivated?.();
     return { id: String(active._id), status: active.status as PledgeStatus };
   }
+  throwFailed(alongside, await updateTogether(alongside));
   return { id: String(pledge._id), status: PledgeStatus.PendingReview };
 }
 
@@ -551,28 +553,23 @@ const ACTION_OF: Partial<Record<PledgeStatus, string>> = {
   [PledgeStatus.Withdrawn]: 'pledge.withdrawn',
 };
 
-async function ensureCompanyAccount(email: string, company: Types.ObjectId): Promise<void> {
-  try {
-    // As mongoose sends it (timestamps, versionKey, defaults), on the driver's collection.
-    const now = new Date();
-    await Account.collection.updateOne(
-      { email, company },
-      {
-        $set: { updatedAt: now },
-        $setOnInsert: {
-          email,
-          company,
-          role: Role.Company,
-          __v: 0,
-          createdAt: now,
-          disabled: false,
-        },
-      },
-      { upsert: true },
-    );
-  } catch (e) {
-    if (!isDuplicateKey(e, { email: 1, company: 1 })) throw e; // created concurrently
-  }
+/**
+ * The signatory's company account, created if missing, as mongoose would send it (timestamps,
+ * versionKey, defaults); the unique {email, company} index makes a concurrent creation an
+ * E11000, which counts as done.
+ */
+function companyAccountUpsert(email: string, company: Types.ObjectId): TogetherUpdate {
+  const now = new Date();
+  return {
+    model: Account,
+    filter: { email, company },
+    update: {
+      $set: { updatedAt: now },
+      $setOnInsert: { email, company, role: Role.Company, __v: 0, createdAt: now, disabled: false },
+    },
+    upsert: true,
+    tolerate: [11000],
+  };
 }
 
 export async function approvePledge(
