@@ -3,8 +3,8 @@
  * verify-pool.ts). Answers each job with the offline verification, or with the cap the file
  * went over; anything else it cannot do is an `error` answer, never a dead worker.
  */
-import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThreadPriority } from '../workers/priority';
 import type { Jwks } from '../../certificates/jws';
 import { PdfLimitError, setPdfLimits, type PdfLimits } from '../../certificates/limits';
 import { verifyCertificatePdf } from '../../certificates/issue';
@@ -24,13 +24,8 @@ export type VerifyAnswer =
 console.warn = () => undefined;
 console.log = () => undefined;
 
-// Verification yields the CPU to the app's event loop: on Linux a thread's nice value is its
-// own, so this lowers only this worker's priority.
-try {
-  os.setPriority(10);
-} catch {
-  // not permitted here: run at normal priority
-}
+// Verification yields the CPU to the app's event loop.
+lowerThreadPriority();
 
 setPdfLimits((workerData as { limits?: Partial<PdfLimits> } | null)?.limits ?? {});
 
