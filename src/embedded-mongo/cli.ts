@@ -36,8 +36,10 @@ async function main(): Promise<void> {
   log(
     `embedded mongo listening on ${db.uri} (${where}; recovered ${r.snapshotRecords + r.journalRecords} records in ${r.millis} ms)`,
   );
-  // Machine-readable line for scripts and tests that start it as a child process.
-  process.stdout.write(`READY ${db.uri}\n`);
+  if (db.socketUri) log(`embedded mongo also listening on ${db.socketUri} (Unix socket)`);
+  // Machine-readable line for scripts and tests that start it as a child process: the TCP URI,
+  // then the Unix socket's if there is one.
+  process.stdout.write(`READY ${db.uri}${db.socketUri ? ` ${db.socketUri}` : ''}\n`);
   let stopping = false;
   const stop = (): void => {
     if (stopping) process.exit(1);

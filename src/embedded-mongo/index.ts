@@ -5,6 +5,7 @@
  * driver or mongoose can connect to. Production should use a real MongoDB (see README).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Catalog } from './engine/catalog';
 import { WireServer } from './server';
@@ -43,11 +44,18 @@ export interface EmbeddedMongoOptions {
   log?: (msg: string) => void;
   /** Serve mongod's test commands (configureFailPoint's failCommand), as with enableTestCommands. */
   testCommands?: boolean;
+  /**
+   * Also listen on a Unix domain socket (default: yes, except on Windows), at this path or at
+   * `<tmpdir>/eqi-mongodb-<port>.sock`; `false` for TCP only. Its URI is `socketUri`.
+   */
+  unixSocket?: boolean | string;
 }
 
 export interface EmbeddedMongo {
   /** `mongodb://host:port` (append a database name or pass `dbName` to your client). */
   uri: string;
+  /** `mongodb://<percent-encoded socket path>`, when it listens on a Unix socket (cheaper per round trip). */
+  socketUri: string | null;
   host: string;
   port: number;
   dataDir: string | null;
@@ -105,14 +113,35 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions = {}): Promi
     await storage.close();
     throw e;
   }
+  let socketFile =
+    opts.unixSocket === false || (opts.unixSocket === undefined && process.platform === 'win32')
+      ? null
+      : typeof opts.unixSocket === 'string'
+        ? opts.unixSocket
+        : path.join(os.tmpdir(), `eqi-mongodb-${port}.sock`);
+  try {
+    if (socketFile) await server.listenUnix(socketFile);
+  } catch (e) {
+    if (typeof opts.unixSocket !== 'string') {
+      // The default place would not do (a long TMPDIR, a read-only one): TCP serves alone.
+      log(`embedded mongo: no Unix socket at ${socketFile}: ${(e as Error).message}`);
+      socketFile = null;
+    } else {
+      await server.close();
+      await storage.close();
+      throw e;
+    }
+  }
   const uriHost = host.includes(':') ? `[${host}]` : host;
   const uri = `mongodb://${uriHost}:${port}`;
+  const socketUri = socketFile ? `mongodb://${encodeURIComponent(socketFile)}` : null;
   // Tools (CLI, seed) started while this store holds the data dir connect through this file.
   const uriFile = opts.inMemory ? null : path.join(opts.dataDir!, URI_FILE);
   if (uriFile) fs.writeFileSync(uriFile, uri + '\n');
   let closing: Promise<void> | null = null;
   return {
     uri,
+    socketUri,
     host,
     port,
     dataDir: opts.inMemory ? null : opts.dataDir!,

@@ -2,6 +2,7 @@
  * The TCP side: one framer per connection, requests handled in order per connection, writes
  * acknowledged only after the journal has them on disk.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import type { Document } from 'bson';
 import { CommandExecutor, FailPoints, toErrorReply } from './commands';
@@ -34,6 +35,8 @@ const HANDSHAKE_COMMANDS = new Set(['hello', 'ismaster', 'isMaster']);
 
 export class WireServer {
   readonly tcp: net.Server;
+  /** The Unix domain socket's server and file, once listenUnix was called. */
+  private unix: { server: net.Server; file: string } | null = null;
   private readonly sockets = new Set<net.Socket>();
   private readonly executor: CommandExecutor;
   private readonly cursors: CursorManager;
@@ -232,13 +235,37 @@ export class WireServer {
     return this.cursors.reap(now);
   }
 
+  /**
+   * Also accepts connections on a Unix domain socket, as mongod does (/tmp/mongodb-<port>.sock):
+   * a round trip through it costs both sides about a third less CPU than loopback TCP. Only its
+   * owner may connect (mode 0700, mongod's default too).
+   */
+  async listenUnix(file: string): Promise<void> {
+    // A file left by a store that died on this port (mongod removes a stale one too).
+    fs.rmSync(file, { force: true });
+    const server = net.createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(file, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    fs.chmodSync(file, 0o700);
+    this.unix = { server, file };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    const closing = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    const listeners = [this.tcp, ...(this.unix ? [this.unix.server] : [])];
+    const closing = Promise.all(
+      listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))),
+    );
     for (const s of this.sockets) s.destroy();
     await closing;
+    if (this.unix) fs.rmSync(this.unix.file, { force: true });
     // Commands between slices finish (their writes are journaled) before the storage closes.
     while (this.running.size) await Promise.allSettled([...this.running]);
     this.cursors.closeAll();

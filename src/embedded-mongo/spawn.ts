@@ -7,6 +7,8 @@ import path from 'node:path';
 
 export interface SpawnedMongo {
   uri: string;
+  /** The store's Unix socket URI, when it listens on one (cheaper per round trip than TCP). */
+  socketUri: string | null;
   pid: number;
   child: ChildProcess;
   /** Everything the process wrote to stderr so far (its log). */
@@ -49,11 +51,12 @@ export function spawnEmbeddedMongo(opts: SpawnOptions): Promise<SpawnedMongo> {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /READY (\S+)/.exec(out);
+      const m = /READY (\S+)(?: (\S+))?\n/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({
           uri: m[1],
+          socketUri: m[2] ?? null,
           pid: child.pid!,
           child,
           stderr: () => err,
