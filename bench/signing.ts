@@ -36,6 +36,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 /** Waiting for the certificates of the run is given up after this long. */
 const DRAIN_LIMIT_MS = 180_000;
+/**
+ * BENCH_TRANSPORT=tcp: the apps reach the store over loopback TCP instead of its Unix socket
+ * (what the app itself uses for the store it starts when MONGODB_URI is unset).
+ */
+const TRANSPORT = process.env.BENCH_TRANSPORT === 'tcp' ? 'tcp' : 'unix';
 
 const CLK_TCK = (() => {
   try {
@@ -223,7 +228,7 @@ async function signingRun(
         PORT: '0',
         LOG_LEVEL: 'info',
         DATA_DIR: dir,
-        MONGODB_URI: `${store.uri}/bench?monitorCommands=true`,
+        MONGODB_URI: `${TRANSPORT === 'unix' ? (store.socketUri ?? store.uri) : store.uri}/bench?monitorCommands=true`,
         SMTP_URL: smtp.url,
         REVIEW_MODE: 'auto',
         // Every client signs a new code, all at example.com: the daily budgets would stop the run.
@@ -393,7 +398,7 @@ async function signingRun(
     const idleP99 = summarize(idle).p99;
     const figures: Figure[] = [
       {
-        name: `activated pledges/s (sign + e-mail link + confirm, REVIEW_MODE=auto, ${CLIENTS} clients, ${SECONDS} s)`,
+        name: `activated pledges/s (sign + e-mail link + confirm, REVIEW_MODE=auto, ${CLIENTS} clients, ${SECONDS} s, store over ${TRANSPORT === 'unix' && store.socketUri ? 'its Unix socket' : 'TCP'})`,
         value: rate,
         unit: '/s',
         baselineName: 'bare express POST req/s',
