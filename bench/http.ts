@@ -71,7 +71,13 @@ function request(
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
       },
     );
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed as this request went out (its idle timeout):
+      // the request never reached it, so it is sent again, as Node's documentation advises.
+      if (req.reusedSocket && e.code === 'ECONNRESET')
+        request(agent, url, method, body).then(resolve, reject);
+      else reject(e);
+    });
     if (payload) req.end(payload);
     else req.end();
   });
