@@ -8,6 +8,12 @@
 import { createHash } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
 import { Pledge, type EvidenceSummary } from '../../models/pledge';
+import {
+  throwFailed,
+  writeTogether,
+  type TogetherInsert,
+  type TogetherWrite,
+} from '../db/together';
 
 export const EVIDENCE_MAX_BYTES = 10 * 1024 * 1024;
 /** Largest image side and area accepted (a scanned A4 page at 600 dpi is about 5000 × 7000). */
@@ -101,8 +107,8 @@ export interface StoredEvidence {
 }
 
 /**
- * One bucket per database handle: a bucket checks (and creates) its indexes before its first
- * upload only, so a new bucket per call paid a files read (and at times listIndexes) per upload.
+ * One bucket per database handle (reads and deletes go through the driver's GridFSBucket; a
+ * bucket checks its indexes before its own first upload only, so a new one per call paid reads).
  */
 let cached: { db: mongoose.mongo.Db; bucket: mongoose.mongo.GridFSBucket } | undefined;
 
@@ -113,6 +119,75 @@ function bucket(): mongoose.mongo.GridFSBucket {
   return cached.bucket;
 }
 
+/** GridFS's default chunk size, as the driver's bucket writes (255 KiB). */
+const CHUNK_BYTES = 255 * 1024;
+
+/**
+ * The indexes the GridFS spec asks of a bucket, made once per database handle, as the driver's
+ * bucket does before its first upload: files {filename, uploadDate}, chunks {files_id, n} unique.
+ */
+let indexed: { db: mongoose.mongo.Db; done: Promise<void> } | undefined;
+
+function ensureBucketIndexes(): Promise<void> {
+  const db = mongoose.connection.db!;
+  if (indexed?.db !== db) {
+    const done = Promise.all([
+      db.collection(`${EVIDENCE_BUCKET}.files`).createIndex({ filename: 1, uploadDate: 1 }),
+      db
+        .collection(`${EVIDENCE_BUCKET}.chunks`)
+        .createIndex({ files_id: 1, n: 1 }, { unique: true }),
+    ]).then(() => undefined);
+    indexed = { db, done };
+    done.catch(() => (indexed = undefined)); // tried again by the next upload
+  }
+  return indexed.done;
+}
+
+/**
+ * The GridFS documents of one file, exactly as the driver's upload stream writes them (its
+ * chunks, then its files document), so they can travel in one ordered bulkWrite with other
+ * writes (src/db/together.ts) instead of one round trip per 255 KiB chunk and one for the file.
+ */
+function gridFsWrites(
+  pledge: Types.ObjectId,
+  kind: EvidenceKind,
+  contentType: EvidenceType,
+  bytes: Buffer,
+): { stored: StoredEvidence; writes: TogetherInsert[] } {
+  const db = mongoose.connection;
+  const chunks = { collection: db.db!.collection(`${EVIDENCE_BUCKET}.chunks`), db };
+  const files = { collection: db.db!.collection(`${EVIDENCE_BUCKET}.files`), db };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const id = new Types.ObjectId();
+  const uploadedAt = new Date();
+  const writes: TogetherInsert[] = [];
+  for (let n = 0, at = 0; at < bytes.length; n++, at += CHUNK_BYTES)
+    writes.push({
+      model: chunks,
+      insert: {
+        _id: new Types.ObjectId(),
+        files_id: id,
+        n,
+        data: bytes.subarray(at, at + CHUNK_BYTES),
+      },
+    });
+  writes.push({
+    model: files,
+    insert: {
+      _id: id,
+      length: bytes.length,
+      chunkSize: CHUNK_BYTES,
+      uploadDate: uploadedAt,
+      filename: `${String(pledge)}-${kind}`,
+      metadata: { pledge, kind, contentType, sha256 },
+    },
+  });
+  return {
+    stored: { id, pledge, kind, contentType, length: bytes.length, sha256, uploadedAt },
+    writes,
+  };
+}
+
 /** Stores a sniffed evidence file for a pledge; the caller checked it with sniffEvidence. */
 export async function storeEvidence(
   pledge: Types.ObjectId,
@@ -120,17 +195,10 @@ export async function storeEvidence(
   contentType: EvidenceType,
   bytes: Buffer,
 ): Promise<StoredEvidence> {
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const id = new Types.ObjectId();
-  await new Promise<void>((resolve, reject) => {
-    const up = bucket().openUploadStreamWithId(id, `${String(pledge)}-${kind}`, {
-      metadata: { pledge, kind, contentType, sha256 },
-    });
-    up.once('error', reject);
-    up.once('finish', () => resolve());
-    up.end(bytes);
-  });
-  return { id, pledge, kind, contentType, length: bytes.length, sha256, uploadedAt: new Date() };
+  await ensureBucketIndexes();
+  const { stored, writes } = gridFsWrites(pledge, kind, contentType, bytes);
+  throwFailed(writes, await writeTogether(writes, { ordered: true }));
+  return stored;
 }
 
 interface EvidenceFile {
@@ -242,17 +310,26 @@ export async function replaceEvidence(
   before?: readonly EvidenceSummary[],
 ): Promise<StoredEvidence[]> {
   const earlier: EvidenceSummary[] = [...(before ?? (await listEvidence(pledge)))];
-  const stored: StoredEvidence[] = [];
-  for (const f of files)
-    stored.push(await storeEvidence(pledge, EVIDENCE_FIELDS[f.field], f.contentType, f.bytes));
+  await ensureBucketIndexes();
+  const made = files.map((f) =>
+    gridFsWrites(pledge, EVIDENCE_FIELDS[f.field], f.contentType, f.bytes),
+  );
+  const stored = made.map((m) => m.stored);
   const kinds = new Set(stored.map((f) => f.kind));
   const replaced = earlier.filter((e) => kinds.has(e.kind));
   const kept = earlier.filter((e) => !kinds.has(e.kind));
-  // The list confirming reads instead of GridFS (the files' own metadata stays the record).
-  await Pledge.collection.updateOne(
-    { _id: pledge },
-    { $set: { evidence: [...kept, ...stored].map(summaryOf) } },
-  );
+  // Each file's chunks, then its files document, then the list confirming reads instead of
+  // GridFS (the files' own metadata stays the record): ordered, so the pledge never lists a file
+  // that is not whole, in one round trip on MongoDB 8.0.
+  const writes: TogetherWrite[] = [
+    ...made.flatMap((m) => m.writes),
+    {
+      model: Pledge,
+      filter: { _id: pledge },
+      update: { $set: { evidence: [...kept, ...stored].map(summaryOf) } },
+    },
+  ];
+  throwFailed(writes, await writeTogether(writes, { ordered: true }));
   for (const old of replaced) await bucket().delete(old.id);
   return stored;
 }

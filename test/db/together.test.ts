@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import mongoose from 'mongoose';
-import { throwFailed, updateTogether, type TogetherUpdate } from '../../src/db/together';
+import {
+  throwFailed,
+  updateTogether,
+  writeTogether,
+  type TogetherUpdate,
+  type TogetherWrite,
+} from '../../src/db/together';
 import { useEmbeddedMongo } from '../helpers/db';
 
 describe('updates to several collections in one round trip (src/db/together.ts)', () => {
@@ -71,6 +77,35 @@ describe('updates to several collections in one round trip (src/db/together.ts)'
     assert.equal(commands.filter((c) => c === 'update').length, 0);
   });
 
+  /** An insert that breaks the unique index, then an update: ordered, the update never runs. */
+  async function expectOrderedStop(): Promise<void> {
+    const writes: TogetherWrite[] = [
+      { model: Right, insert: { _id: new mongoose.Types.ObjectId(), email: 'taken@example.cn' } },
+      { model: Left, filter: { _id: leftId }, update: { $set: { n: 77 } } },
+    ];
+    const outcomes = await writeTogether(writes, { ordered: true });
+    assert.equal(outcomes[0].error?.code, 11000);
+    assert.equal(outcomes[1].applied, false);
+    assert.equal((await Left.findById(leftId).lean())?.n, 1);
+    const fine = await writeTogether(
+      [
+        { model: Right, insert: { _id: new mongoose.Types.ObjectId(), email: 'z@example.cn' } },
+        { model: Left, filter: { _id: leftId }, update: { $set: { n: 78 } } },
+      ],
+      { ordered: true },
+    );
+    assert.deepEqual(
+      fine.map((o) => o.applied),
+      [true, true],
+    );
+    assert.equal((await Left.findById(leftId).lean())?.n, 78);
+  }
+
+  it('when ordered writes meet an error, then the writes after it are not applied (bulkWrite)', async () => {
+    await expectOrderedStop();
+    assert.ok(commands.includes('bulkWrite'));
+  });
+
   it('when an update fails with an error it does not tolerate, then throwFailed throws it after the others were applied', async () => {
     const list: TogetherUpdate[] = [
       {
@@ -102,5 +137,10 @@ describe('updates to several collections in one round trip (src/db/together.ts)'
     commands = [];
     await updateTogether(updates().slice(0, 2));
     assert.deepEqual(commands, ['update', 'update']);
+    // Ordered, on its own: one after the other, stopping at the first error.
+    await Left.updateOne({ _id: leftId }, { $set: { n: 1 } });
+    commands = [];
+    await expectOrderedStop();
+    assert.ok(!commands.includes('bulkWrite'));
   });
 });

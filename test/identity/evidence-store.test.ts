@@ -115,4 +115,46 @@ describe('evidence files: GridFS through the embedded store', () => {
     );
     assert.deepEqual(await listEvidence(new mongoose.Types.ObjectId()), []);
   });
+
+  it('when a file is stored, then its GridFS documents are the ones the driver’s own upload stream writes for the same bytes (chunk sizes and numbers, files fields in order), and the bucket’s indexes exist', async () => {
+    const db = mongoose.connection.db!;
+    const bytes = Buffer.concat([await pdf(), Buffer.alloc(600 * 1024, 3)]);
+    const ours = await storeEvidence(
+      new mongoose.Types.ObjectId(),
+      'authorisation-letter',
+      'application/pdf',
+      bytes,
+    );
+    const bucket = new mongoose.mongo.GridFSBucket(db, { bucketName: 'evidence' });
+    const theirsId = new mongoose.Types.ObjectId();
+    await new Promise<void>((resolve, reject) => {
+      const up = bucket.openUploadStreamWithId(theirsId, 'driver-upload', { metadata: { x: 1 } });
+      up.once('error', reject).once('finish', () => resolve());
+      up.end(bytes);
+    });
+    const files = db.collection('evidence.files');
+    const mine = (await files.findOne({ _id: ours.id }))!;
+    const theirs = (await files.findOne({ _id: theirsId }))!;
+    assert.deepEqual(Object.keys(mine), Object.keys(theirs));
+    assert.equal(mine.length, theirs.length);
+    assert.equal(mine.chunkSize, theirs.chunkSize);
+    const chunksOf = (id: unknown) =>
+      db
+        .collection('evidence.chunks')
+        .find({ files_id: id })
+        .sort({ n: 1 })
+        .toArray()
+        .then((cs) =>
+          cs.map((c) => [Object.keys(c).join(), c.n, (c.data as mongoose.mongo.Binary).length()]),
+        );
+    assert.deepEqual(await chunksOf(ours.id), await chunksOf(theirsId));
+    // The driver's bucket reads ours back.
+    const read: Buffer[] = [];
+    for await (const c of bucket.openDownloadStream(ours.id)) read.push(c as Buffer);
+    assert.ok(Buffer.concat(read).equals(bytes));
+    const keys = async (c: string) =>
+      (await db.collection(c).listIndexes().toArray()).map((i) => JSON.stringify(i.key));
+    assert.ok((await keys('evidence.files')).includes('{"filename":1,"uploadDate":1}'));
+    assert.ok((await keys('evidence.chunks')).includes('{"files_id":1,"n":1}'));
+  });
 });
