@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Types } from 'mongoose';
+import express from 'express';
 import request from 'supertest';
 import { generateSigningKey, makeSerial, parseSerial, toJwks } from '../../certificates';
 import { verifyFile } from '../../scripts/verify';
@@ -58,6 +59,47 @@ describe('certificates (API)', () => {
     assert.equal(res.body.status, 'valid');
     assert.equal(res.body.company.name, '珺玥示例检测技术有限公司');
     assert.equal(res.body.company.uscc, p.body.company.uscc);
+  });
+
+  it('when a certificate is looked up again with its ETag, then 304; after revocation that ETag gets the revoked record under a new one', async () => {
+    const p = await activePledge(r);
+    const first = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
+    // The tag made with the cached bytes is the one express computes for the body it sent.
+    assert.equal(first.headers.etag, express().get('etag fn')(Buffer.from(first.text)));
+    assert.equal(first.headers['cache-control'], 'public, max-age=60');
+    assert.equal(first.headers['content-type'], 'application/json; charset=utf-8');
+    const again = await request(r.app)
+      .get(`/api/v1/certificates/${p.serial}`)
+      .set('If-None-Match', first.headers.etag)
+      .expect(304);
+    assert.equal(again.text, '');
+    await revoke(r, p, '虚假宣传 / false claims');
+    const after = await request(r.app)
+      .get(`/api/v1/certificates/${p.serial}`)
+      .set('If-None-Match', first.headers.etag)
+      .expect(200);
+    assert.equal(after.body.status, 'revoked');
+    assert.notEqual(after.headers.etag, first.headers.etag);
+    assert.equal(after.headers.etag, express().get('etag fn')(Buffer.from(after.text)));
+  });
+
+  it('when a lookup carries credentials or a body, then it is answered as by the full chain: a bad token is 401, a malformed JSON body 400, a good token 200', async () => {
+    const p = await activePledge(r);
+    const url = `/api/v1/certificates/${p.serial}`;
+    await request(r.app).get(url).set('Authorization', 'Bearer not-a-session').expect(401);
+    await request(r.app).get(url).set('Authorization', 'Basic abc').expect(401);
+    await request(r.app).get(url).set('Cookie', 'eqi_session=not-a-session').expect(401);
+    const bad = await request(r.app)
+      .get(url)
+      .set('Content-Type', 'application/json')
+      .send('{"broken"')
+      .expect(400);
+    assert.match(bad.headers['content-type'], /application\/problem\+json/);
+    const ok = await request(r.app)
+      .get(url)
+      .set('Authorization', `Bearer ${p.admin.token}`)
+      .expect(200);
+    assert.equal(ok.body.serial, p.serial);
   });
 
   it('when a serial has a wrong check character, then 400 says it was mistyped; an unknown serial is 404', async () => {
