@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler, type Router } from 'express';
-import helmet from 'helmet';
 import { healthRouter } from '../routes/health';
 import type { Config } from './config';
 import { requireUtf8Url, verifyUtf8Form, verifyUtf8Json } from './http/encoding';
+import { securityHeaders } from './http/security-headers';
 import { createErrorHandler, notFoundHandler, type ErrorHandlerOptions } from './errors';
 import { plainErrorPage } from './site/error-page';
 import type { Logger } from './logger';
@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestLogger(logger));
   app.use(observeRequests(logger));
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(requireUtf8Url);
   for (const mount of deps.routes ?? []) {
     if (mount.beforeBodyParsers) app.use(mount.path ?? '/', mount.router);
