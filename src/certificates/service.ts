@@ -14,7 +14,7 @@ import { createLookupCache } from './cache';
 import type { Association } from '../../certificates';
 import { CertificateIssuer } from './issuing';
 import type { KeyRing } from './keys';
-import { certificatePdf, companyCertificatePdf, findCertificate } from './records';
+import { BatchedCertificateReads, certificatePdf, companyCertificatePdf } from './records';
 import { markForReissue, revokeCertificate, withdrawCertificate } from './status';
 import type { RevocationReason } from '../transparency/intents';
 import type { CertificateLog } from './issuing';
@@ -28,6 +28,7 @@ export type { UploadVerdict } from './verification';
 
 export class CertificateService {
   private readonly cache = createLookupCache();
+  private readonly reads = new BatchedCertificateReads();
   /**
    * Each cached record's view as the JSON the API answers with, and its ETag (building one
    * decodes the JWS, and every QR scan is a lookup): made once per record while it is cached.
@@ -62,7 +63,7 @@ export class CertificateService {
 
   /** A certificate by serial (cached briefly); a mistyped serial is a 400 that says so. */
   private record(input: string): Promise<CertificateDoc> {
-    return this.cache.get(input, () => findCertificate(input));
+    return this.cache.get(input, () => this.reads.read(input));
   }
 
   /** The certificate's view (CertificateView) as JSON bytes, with their ETag. */

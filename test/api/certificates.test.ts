@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Types } from 'mongoose';
+import type { CommandStartedEvent } from 'mongodb';
+import mongoose, { Types } from 'mongoose';
 import express from 'express';
 import request from 'supertest';
 import { generateSigningKey, makeSerial, parseSerial, toJwks } from '../../certificates';
@@ -169,6 +170,47 @@ describe('certificates (API)', () => {
       .expect(200);
     assert.equal(fresh.body.status, 'valid');
     assert.equal(fresh.body.company.name, '堃垚示例建设工程有限公司');
+  });
+});
+
+describe('certificate lookups that miss the cache (driver command monitoring)', () => {
+  const r = useRegistry({}, { monitorCommands: true });
+
+  it('when several serials are looked up at once, then one query reads them all, and each answer is its own: found, unknown (404) or mistyped (400)', async () => {
+    const a = await activePledge(r);
+    const b = await activePledge(r);
+    const unknown = makeSerial(2026, 990_123);
+    const mistyped = unknown.slice(0, -1) + (unknown.endsWith('A') ? 'B' : 'A');
+    const finds: unknown[] = [];
+    const listener = (e: CommandStartedEvent) => {
+      if (e.commandName === 'find' && e.command.find === 'certificates')
+        finds.push(e.command.filter);
+    };
+    const client = mongoose.connection.getClient();
+    client.on('commandStarted', listener);
+    try {
+      const [ra, rb, ru, rm] = await Promise.all(
+        [a.serial, b.serial, unknown, mistyped].map((s) =>
+          request(r.app).get(`/api/v1/certificates/${s}`),
+        ),
+      );
+      assert.equal(ra.status, 200);
+      assert.equal(ra.body.serial, a.serial);
+      assert.equal(rb.status, 200);
+      assert.equal(rb.body.serial, b.serial);
+      assert.equal(ru.status, 404);
+      assert.equal(rm.status, 400);
+      assert.match(rm.body.detail, /mistyped/);
+      // supertest's requests may reach the app over several turns of the event loop.
+      assert.ok(finds.length >= 1 && finds.length <= 3, JSON.stringify(finds));
+      const together = finds.map((f) => JSON.stringify(f)).filter((f) => f.includes('$in'));
+      assert.ok(
+        together.some((f) => f.includes(a.serial) && f.includes(b.serial)),
+        JSON.stringify(finds),
+      );
+    } finally {
+      client.off('commandStarted', listener);
+    }
   });
 });
 
