@@ -14,7 +14,17 @@ const ROUTE = Symbol('route');
 const BASE_URL = Symbol('baseUrl');
 const ROUTE_PATH = Symbol('routePath');
 const STARTED = Symbol('started');
-type Observed = Request & { [ROUTE]?: unknown; [BASE_URL]?: string; [ROUTE_PATH]?: unknown };
+/**
+ * What observation keeps per request lives in `res.locals` (a plain map): adding a property to
+ * the request or response objects themselves, whose prototype express swaps, costs microseconds.
+ */
+type Kept = {
+  [ROUTE]?: unknown;
+  [BASE_URL]?: string;
+  [ROUTE_PATH]?: unknown;
+  [STARTED]?: number;
+};
+const kept = (res: { locals: object } | undefined): Kept | undefined => res?.locals as Kept;
 
 /**
  * Express sets `req.route` when a route matches, while `req.baseUrl` is still the mount path;
@@ -25,26 +35,28 @@ type Observed = Request & { [ROUTE]?: unknown; [BASE_URL]?: string; [ROUTE_PATH]
  */
 function captureRoutePatterns(requestPrototype: object): void {
   if (Object.prototype.hasOwnProperty.call(requestPrototype, BASE_URL)) return;
-  Object.defineProperty(requestPrototype, BASE_URL, { value: undefined, writable: true });
+  Object.defineProperty(requestPrototype, BASE_URL, { value: true });
   Object.defineProperty(requestPrototype, 'route', {
     configurable: true,
     enumerable: true,
-    get(this: Observed) {
-      return this[ROUTE];
+    get(this: Request) {
+      return kept(this.res)?.[ROUTE];
     },
-    set(this: Observed, value: { path?: unknown } | undefined) {
-      this[ROUTE] = value;
+    set(this: Request, value: { path?: unknown } | undefined) {
+      const k = kept(this.res);
+      if (!k) return;
+      k[ROUTE] = value;
       if (value && value.path !== undefined) {
-        this[BASE_URL] = this.baseUrl;
-        this[ROUTE_PATH] = value.path;
+        k[BASE_URL] = this.baseUrl;
+        k[ROUTE_PATH] = value.path;
       }
     },
   });
 }
 
 export function routeLabel(req: Request, status: number): string {
-  const { [BASE_URL]: baseUrl, [ROUTE_PATH]: path } = req as Observed;
-  if (baseUrl !== undefined) return `${baseUrl}${String(path)}`;
+  const k = kept(req.res);
+  if (k?.[BASE_URL] !== undefined) return `${k[BASE_URL]}${String(k[ROUTE_PATH])}`;
   return status === 404 ? '(unmatched)' : '(no route)';
 }
 
@@ -54,9 +66,9 @@ export function observeRequests(logger: Logger): RequestHandler {
   // the redaction paths cannot match; walking them for every request is only cost.
   const accessLog = logger.child({}, { redact: [] });
   // One listener for every response (`this` is the response), not a closure per request.
-  function onFinish(this: Response & { [STARTED]?: bigint }): void {
+  function onFinish(this: Response): void {
     const req = this.req;
-    const seconds = Number(process.hrtime.bigint() - this[STARTED]!) / 1e9;
+    const seconds = (performance.now() - kept(this)![STARTED]!) / 1e3;
     const route = routeLabel(req, this.statusCode);
     httpDuration.observe({ method: req.method, route, status: String(this.statusCode) }, seconds);
     if (this.statusCode === 429) rateLimitRejections.inc({ route });
@@ -72,7 +84,7 @@ export function observeRequests(logger: Logger): RequestHandler {
     );
   }
   return (req, res, next) => {
-    (res as Response & { [STARTED]?: bigint })[STARTED] = process.hrtime.bigint();
+    kept(res)![STARTED] = performance.now();
     captureRoutePatterns(Object.getPrototypeOf(req) as object);
     res.on('finish', onFinish);
     next();
