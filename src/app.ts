@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler, type Router } from 'express';
-import helmet from 'helmet';
 import { healthRouter } from '../routes/health';
 import type { Config } from './config';
 import { requireUtf8Url, verifyUtf8Form, verifyUtf8Json } from './http/encoding';
+import { securityHeaders } from './http/security-headers';
 import { createErrorHandler, notFoundHandler, type ErrorHandlerOptions } from './errors';
 import { plainErrorPage } from './site/error-page';
 import type { Logger } from './logger';
@@ -20,6 +20,12 @@ export interface Mount {
   router: Router | RequestHandler;
   /** Error pages for browsers, brought by a feature (the site); `AppDeps.renderErrorPage` wins. */
   renderErrorPage?: ErrorHandlerOptions['renderHtml'];
+  /**
+   * Mounted before the body parsers, the request context and the health and metrics routes
+   * (after the request id, the access log and metrics, the security headers and the URL check):
+   * public reads that need none of them (ApiBuilder.publicReads).
+   */
+  beforeBodyParsers?: boolean;
 }
 
 export interface AppDeps {
@@ -48,8 +54,11 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestLogger(logger));
   app.use(observeRequests(logger));
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(requireUtf8Url);
+  for (const mount of deps.routes ?? []) {
+    if (mount.beforeBodyParsers) app.use(mount.path ?? '/', mount.router);
+  }
   app.use(
     express.json({
       limit: JSON_BODY_LIMIT,
@@ -63,7 +72,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter({ logger }));
   app.use(metricsRouter(config));
   for (const mount of deps.routes ?? []) {
-    app.use(mount.path ?? '/', mount.router);
+    if (!mount.beforeBodyParsers) app.use(mount.path ?? '/', mount.router);
   }
 
   app.use(notFoundHandler);
@@ -80,7 +89,7 @@ function requestLogger(_logger: Logger): RequestHandler {
   return (_req, res, next) => {
     const requestId = randomUUID();
     res.locals.requestId = requestId;
-    res.set('X-Request-Id', requestId);
+    res.setHeader('X-Request-Id', requestId);
     next();
   };
 }

@@ -136,6 +136,7 @@ export function createRegistry(
 
   return {
     routes: [
+      { router: api.publicReads, beforeBodyParsers: true },
       { path: '/api/v1', router: api.router },
       { router: wellKnown },
       { router: logRouter(log) },

@@ -107,6 +107,8 @@ const InitiativeResponse = z.object({
 
 export function apiRouter(deps: ApiDeps): {
   router: Router;
+  /** Public reads by full path, to mount before the body parsers (ApiBuilder.publicReads). */
+  publicReads: Router;
   openApi: () => Record<string, unknown>;
 } {
   const { config, mail, certificates, pledge: pledgeDeps } = deps;
@@ -435,7 +437,7 @@ export function apiRouter(deps: ApiDeps): {
   const router = express.Router();
   router.use(authenticate(secret));
   router.use(api.router);
-  return { router, openApi };
+  return { router, publicReads: api.publicReads, openApi };
 }
 
 const Jwk = z

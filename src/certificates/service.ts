@@ -14,25 +14,27 @@ import { createLookupCache } from './cache';
 import type { Association } from '../../certificates';
 import { CertificateIssuer } from './issuing';
 import type { KeyRing } from './keys';
-import { certificatePdf, companyCertificatePdf, findCertificate } from './records';
+import { BatchedCertificateReads, certificatePdf, companyCertificatePdf } from './records';
 import { markForReissue, revokeCertificate, withdrawCertificate } from './status';
 import type { RevocationReason } from '../transparency/intents';
 import type { CertificateLog } from './issuing';
 import { serialVerdicts, type VerifyLookup } from './verdict';
 import { verifyUpload, type UploadVerdict } from './verification';
 import { VerifyPool } from './verify-pool';
-import { certificateView, type CertificateView } from './views';
+import { viewBytes, type CertificateView, type ViewBytes } from './views';
 
 export type { CertificateView } from './views';
 export type { UploadVerdict } from './verification';
 
 export class CertificateService {
   private readonly cache = createLookupCache();
+  private readonly reads = new BatchedCertificateReads();
   /**
-   * Each cached record's view as the JSON the API answers with (building one decodes the JWS,
-   * and every QR scan is a lookup): made once per record while it is cached.
+   * Each cached record's view as the JSON the API answers with, and its ETag (building one
+   * decodes the JWS, and every QR scan is a lookup): made once per record while it is cached.
+   * A status change replaces the record in the cache, so its new view gets new bytes and tag.
    */
-  private readonly views = new WeakMap<CertificateDoc, Buffer>();
+  private readonly views = new WeakMap<CertificateDoc, ViewBytes>();
   private readonly issuer: CertificateIssuer;
 
   constructor(
@@ -61,16 +63,15 @@ export class CertificateService {
 
   /** A certificate by serial (cached briefly); a mistyped serial is a 400 that says so. */
   private record(input: string): Promise<CertificateDoc> {
-    return this.cache.get(input, () => findCertificate(input));
+    return this.cache.get(input, () => this.reads.read(input));
   }
 
-  /** The certificate's view (CertificateView) as JSON bytes. */
-  async lookupJson(input: string): Promise<Buffer> {
+  /** The certificate's view (CertificateView) as JSON bytes, with their ETag. */
+  async lookupJson(input: string): Promise<ViewBytes> {
     const record = await this.record(input);
-    let json = this.views.get(record);
-    if (!json)
-      this.views.set(record, (json = Buffer.from(JSON.stringify(certificateView(record)))));
-    return json;
+    let view = this.views.get(record);
+    if (!view) this.views.set(record, (view = viewBytes(record)));
+    return view;
   }
 
   /** The verify page's verdicts for serials. */

@@ -3,6 +3,7 @@
  * status and history, with province and industry by their Chinese names as certified. (The
  * verify page names them in the reader's language from the record's codes: see verdict.ts.)
  */
+import { createHash } from 'node:crypto';
 import { decodeJws } from '../../certificates';
 import { isDevelopmentCredential } from '../../certificates/credential';
 import type { CertificateDoc, CertificateStatus } from '../../models/certificate';
@@ -54,4 +55,20 @@ export function certificateView(c: CertificateDoc): CertificateView {
     history: c.history,
     development: isDevelopmentCertificate(c),
   };
+}
+
+/** A view as the API sends it: its JSON bytes and their entity tag. */
+export interface ViewBytes {
+  json: Buffer;
+  /**
+   * The weak ETag express would compute for these bytes (W/"<length hex>-<SHA-1 base64, 27>"),
+   * made once with them so that an answer does not hash the body again.
+   */
+  etag: string;
+}
+
+export function viewBytes(c: CertificateDoc): ViewBytes {
+  const json = Buffer.from(JSON.stringify(certificateView(c)));
+  const hash = createHash('sha1').update(json).digest('base64').slice(0, 27);
+  return { json, etag: `W/"${json.length.toString(16)}-${hash}"` };
 }

@@ -6,6 +6,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { requireRole, sessionOf } from '../auth/middleware';
 import { parseInput } from '../errors';
+import { withRequestContext } from '../request-context';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -72,6 +73,13 @@ export interface RouteSpec<
   params?: P;
   /** Runs after the `auth` check, before validation (e.g. a rate limit). */
   middleware?: RequestHandler[];
+  /**
+   * A public GET that reads no body and no session (the certificate lookup every QR scan makes):
+   * also served by `publicReads`, which the app mounts before the body parsers and the session
+   * check. A request that carries credentials or a body skips that copy and is answered by the
+   * full chain, exactly as any other route.
+   */
+  publicRead?: boolean;
   handler: (
     input: { body: z.output<B>; query: z.output<Q>; params: z.output<P> },
     req: express.Request,
@@ -105,8 +113,24 @@ function guard(auth: RouteAuth): RequestHandler {
   return requireRole(auth);
 }
 
+/**
+ * Lets a request into a public read's early copy only when the middleware it skips would have
+ * done nothing: no credentials for the session check to accept or refuse, no body to parse.
+ */
+const withoutCredentialsOrBody: RequestHandler = (req, _res, next) => {
+  const h = req.headers;
+  const plain =
+    h.authorization === undefined &&
+    h.cookie === undefined &&
+    h['content-length'] === undefined &&
+    h['transfer-encoding'] === undefined;
+  next(plain ? undefined : 'route');
+};
+
 export class ApiBuilder {
   readonly router: Router = express.Router();
+  /** The `publicRead` routes by their full paths, for the app to mount early (src/app.ts). */
+  readonly publicReads: Router = express.Router();
   private readonly routes: Recorded[] = [];
 
   route<
@@ -131,6 +155,18 @@ export class ApiBuilder {
     // The declaration is the enforcement: `auth` both guards the route and marks it in the document.
     const guards = spec.auth ? [guard(spec.auth)] : [];
     this.router[spec.method](spec.path, ...guards, ...(spec.middleware ?? []), validate);
+    if (spec.publicRead) {
+      if (spec.method !== 'get' || spec.auth || spec.body)
+        throw new Error(`${spec.method} ${spec.path}: a public read is a GET without auth or body`);
+      // The request context is set after the body parsers for other routes; here, at once.
+      this.publicReads.get(
+        '/api/v1' + spec.path,
+        withoutCredentialsOrBody,
+        withRequestContext,
+        ...(spec.middleware ?? []),
+        validate,
+      );
+    }
   }
 
   /** Describes a route another router serves, so the document covers the whole service. */

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Types } from 'mongoose';
+import type { CommandStartedEvent } from 'mongodb';
+import mongoose, { Types } from 'mongoose';
+import express from 'express';
 import request from 'supertest';
 import { generateSigningKey, makeSerial, parseSerial, toJwks } from '../../certificates';
 import { verifyFile } from '../../scripts/verify';
@@ -58,6 +60,47 @@ describe('certificates (API)', () => {
     assert.equal(res.body.status, 'valid');
     assert.equal(res.body.company.name, '珺玥示例检测技术有限公司');
     assert.equal(res.body.company.uscc, p.body.company.uscc);
+  });
+
+  it('when a certificate is looked up again with its ETag, then 304; after revocation that ETag gets the revoked record under a new one', async () => {
+    const p = await activePledge(r);
+    const first = await request(r.app).get(`/api/v1/certificates/${p.serial}`).expect(200);
+    // The tag made with the cached bytes is the one express computes for the body it sent.
+    assert.equal(first.headers.etag, express().get('etag fn')(Buffer.from(first.text)));
+    assert.equal(first.headers['cache-control'], 'public, max-age=60');
+    assert.equal(first.headers['content-type'], 'application/json; charset=utf-8');
+    const again = await request(r.app)
+      .get(`/api/v1/certificates/${p.serial}`)
+      .set('If-None-Match', first.headers.etag)
+      .expect(304);
+    assert.equal(again.text, '');
+    await revoke(r, p, '虚假宣传 / false claims');
+    const after = await request(r.app)
+      .get(`/api/v1/certificates/${p.serial}`)
+      .set('If-None-Match', first.headers.etag)
+      .expect(200);
+    assert.equal(after.body.status, 'revoked');
+    assert.notEqual(after.headers.etag, first.headers.etag);
+    assert.equal(after.headers.etag, express().get('etag fn')(Buffer.from(after.text)));
+  });
+
+  it('when a lookup carries credentials or a body, then it is answered as by the full chain: a bad token is 401, a malformed JSON body 400, a good token 200', async () => {
+    const p = await activePledge(r);
+    const url = `/api/v1/certificates/${p.serial}`;
+    await request(r.app).get(url).set('Authorization', 'Bearer not-a-session').expect(401);
+    await request(r.app).get(url).set('Authorization', 'Basic abc').expect(401);
+    await request(r.app).get(url).set('Cookie', 'eqi_session=not-a-session').expect(401);
+    const bad = await request(r.app)
+      .get(url)
+      .set('Content-Type', 'application/json')
+      .send('{"broken"')
+      .expect(400);
+    assert.match(bad.headers['content-type'], /application\/problem\+json/);
+    const ok = await request(r.app)
+      .get(url)
+      .set('Authorization', `Bearer ${p.admin.token}`)
+      .expect(200);
+    assert.equal(ok.body.serial, p.serial);
   });
 
   it('when a serial has a wrong check character, then 400 says it was mistyped; an unknown serial is 404', async () => {
@@ -127,6 +170,47 @@ describe('certificates (API)', () => {
       .expect(200);
     assert.equal(fresh.body.status, 'valid');
     assert.equal(fresh.body.company.name, '堃垚示例建设工程有限公司');
+  });
+});
+
+describe('certificate lookups that miss the cache (driver command monitoring)', () => {
+  const r = useRegistry({}, { monitorCommands: true });
+
+  it('when several serials are looked up at once, then one query reads them all, and each answer is its own: found, unknown (404) or mistyped (400)', async () => {
+    const a = await activePledge(r);
+    const b = await activePledge(r);
+    const unknown = makeSerial(2026, 990_123);
+    const mistyped = unknown.slice(0, -1) + (unknown.endsWith('A') ? 'B' : 'A');
+    const finds: unknown[] = [];
+    const listener = (e: CommandStartedEvent) => {
+      if (e.commandName === 'find' && e.command.find === 'certificates')
+        finds.push(e.command.filter);
+    };
+    const client = mongoose.connection.getClient();
+    client.on('commandStarted', listener);
+    try {
+      const [ra, rb, ru, rm] = await Promise.all(
+        [a.serial, b.serial, unknown, mistyped].map((s) =>
+          request(r.app).get(`/api/v1/certificates/${s}`),
+        ),
+      );
+      assert.equal(ra.status, 200);
+      assert.equal(ra.body.serial, a.serial);
+      assert.equal(rb.status, 200);
+      assert.equal(rb.body.serial, b.serial);
+      assert.equal(ru.status, 404);
+      assert.equal(rm.status, 400);
+      assert.match(rm.body.detail, /mistyped/);
+      // supertest's requests may reach the app over several turns of the event loop.
+      assert.ok(finds.length >= 1 && finds.length <= 3, JSON.stringify(finds));
+      const together = finds.map((f) => JSON.stringify(f)).filter((f) => f.includes('$in'));
+      assert.ok(
+        together.some((f) => f.includes(a.serial) && f.includes(b.serial)),
+        JSON.stringify(finds),
+      );
+    } finally {
+      client.off('commandStarted', listener);
+    }
   });
 });
 
