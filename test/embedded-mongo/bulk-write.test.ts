@@ -4,7 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { Long } from 'bson';
-import { MongoClientBulkWriteError, MongoServerError, ObjectId } from 'mongodb';
+import {
+  MongoClientBulkWriteError,
+  MongoServerError,
+  ObjectId,
+  type AnyClientBulkWriteModel,
+} from 'mongodb';
 import { rejection, uniqueDb, useClient, useStore, type AnyDoc } from './helpers';
 
 describe('embedded mongo: bulkWrite across collections (MongoClient.bulkWrite)', () => {
@@ -13,6 +18,11 @@ describe('embedded mongo: bulkWrite across collections (MongoClient.bulkWrite)',
   const dbName = uniqueDb('bulkw');
   const a = `${dbName}.a`;
   const b = `${dbName}.b`;
+
+  const write = (
+    ops: AnyClientBulkWriteModel<AnyDoc>[],
+    options?: Parameters<typeof h.client.bulkWrite>[1],
+  ) => h.client.bulkWrite(ops as never, options); // namespaces are built at run time
 
   beforeEach(async () => {
     await h.client.db(dbName).dropDatabase();
@@ -28,7 +38,7 @@ describe('embedded mongo: bulkWrite across collections (MongoClient.bulkWrite)',
   });
 
   it('when inserts, updates, an upsert and deletes name two collections, then each lands and every count and per-operation result is mongod’s', async () => {
-    const r = await h.client.bulkWrite(
+    const r = await write(
       [
         { namespace: a, name: 'insertOne', document: { _id: 3, n: 3 } },
         { namespace: a, name: 'updateOne', filter: { _id: 1 }, update: { $inc: { n: 10 } } },
@@ -95,7 +105,7 @@ describe('embedded mongo: bulkWrite across collections (MongoClient.bulkWrite)',
 
   it('when an unordered write breaks a unique index, then only that operation fails, with E11000 at its index, and the rest are applied', async () => {
     const e = await rejection(
-      h.client.bulkWrite(
+      write(
         [
           { namespace: b, name: 'insertOne', document: { email: 'x@example.cn' } },
           { namespace: a, name: 'updateOne', filter: { _id: 1 }, update: { $set: { seen: true } } },
@@ -115,7 +125,7 @@ describe('embedded mongo: bulkWrite across collections (MongoClient.bulkWrite)',
 
   it('when an ordered write fails, then the operations after it are not applied', async () => {
     const e = await rejection(
-      h.client.bulkWrite([
+      write([
         { namespace: a, name: 'insertOne', document: { _id: 1 } },
         { namespace: a, name: 'insertOne', document: { _id: 99 } },
       ]),
@@ -204,8 +214,11 @@ describe('embedded mongo: bulkWrite across collections (MongoClient.bulkWrite)',
           nsInfo: [{ ns: a }],
           ...cmd,
         })
-        .catch((e: unknown) => e);
-      const message = r instanceof Error ? r.message : String(r.cursor.firstBatch[0].errmsg);
+        .catch((e: unknown) => e as Error);
+      const message =
+        r instanceof Error
+          ? r.message
+          : String((r.cursor as { firstBatch: AnyDoc[] }).firstBatch[0].errmsg);
       assert.match(message, what === 'let' ? /'let'/ : /'sort'/);
       assert.match(message, /not supported by the embedded store/);
       assert.equal(await h.client.db(dbName).collection<AnyDoc>('a').countDocuments({ y: 1 }), 0);
