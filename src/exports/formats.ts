@@ -192,6 +192,7 @@ export function pdfWriter(sink: Writable, opts: WriterOptions): RowWriter {
   });
   return {
     writeRows: (rows) => roster.writeRows(rows),
+    writeDocs: (docs) => roster.writeDocs(docs),
     async end() {
       await roster.end();
       await endSink(sink);

@@ -3,20 +3,14 @@
  * pages are written and embedded once at the end as a subset of exactly the characters drawn.
  *
  * Pages are written before the subset exists, so their text uses the full font's glyph ids as
- * CIDs. At the end harfbuzz (the certificates' subset engine, font loaded once per process)
+ * CIDs. At the end harfbuzz (the certificates' subset engine, loaded for this one subset and dropped)
  * subsets to the drawn code points, and a CIDToGIDMap stream maps each full-font glyph id to its
  * id in the subset. (The alternative, subsetting with retain-gids, keeps ~31,000 empty glyph
- * slots in the embedded font; the map is smaller and reuses the engine the certificates load.)
+ * slots in the embedded font; the map is smaller.)
  */
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import {
-  FONT_FILE,
-  deflate,
-  hex4,
-  loadSubsetEngine,
-  toUnicodeCMap,
-} from '../../certificates/fonts';
+import { FONT_FILE, deflate, SubsetEngine, toUnicodeCMap } from '../../certificates/fonts';
 import { parseTtf, type TtfInfo } from '../../certificates/ttf';
 
 /** Metrics and character map of the full font (the bytes themselves are not kept). */
@@ -28,8 +22,8 @@ export interface FullFont {
 
 let fullFont: FullFont | undefined;
 
-/** Four hex digits per glyph id, made once per process (a roster encodes millions of characters). */
-const GID_HEX: string[] = [];
+/** ASCII codes of the lowercase hex digits (glyph ids are written as hex4 writes them). */
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /** Parses the full font once per process (~120 ms, ~3 MB kept: cmap and advances). */
 export function fullRosterFont(): FullFont {
@@ -39,6 +33,28 @@ export function fullRosterFont(): FullFont {
     fullFont = { info, widths: Float64Array.from(info.advances, (a) => a * scale) };
   }
   return fullFont;
+}
+
+/** How long the roster's subset engine is kept after its last use (downloads often come in runs). */
+const ENGINE_IDLE_MS = 60_000;
+let engine: Promise<SubsetEngine> | undefined;
+let engineDrop: NodeJS.Timeout | undefined;
+
+/**
+ * A harfbuzz of the roster's own, not preprocessed (~26 MB resident instead of ~77 MB) and
+ * dropped a minute after its last subset: the process-wide engine (loadSubsetEngine,
+ * preprocessed for many fast subsets) would keep ~77 MB for good in a process that renders no
+ * certificates itself (they are rendered in worker threads). A new one takes ~35 ms.
+ */
+function rosterEngine(): Promise<SubsetEngine> {
+  engine ??= SubsetEngine.load({ preprocess: false }).catch((e: unknown) => {
+    engine = undefined;
+    throw e;
+  });
+  clearTimeout(engineDrop);
+  engineDrop = setTimeout(() => (engine = undefined), ENGINE_IDLE_MS);
+  engineDrop.unref();
+  return engine;
 }
 
 /** Tracks the glyphs a document draws; at the end writes the font objects for exactly those. */
@@ -75,32 +91,34 @@ export class GlyphSet {
     return adv;
   }
 
-  /** Encoded short strings that repeat on every page (labels, provinces, industries, dates). */
-  private readonly encoded = new Map<string, { hex: string; missing: boolean }>();
-
-  /** Text as a hex string of glyph ids, and whether some character has no glyph. */
-  encode(text: string): { hex: string; missing: boolean } {
-    const cached = this.encoded.get(text);
-    if (cached) return cached;
-    const e = this.encodeNew(text);
-    if (text.length <= 24) {
-      if (this.encoded.size >= 4096) this.encoded.clear();
-      this.encoded.set(text, e);
+  /** Whether some character of `text` has no glyph in the font (it is drawn as .notdef). */
+  lacksGlyph(text: string): boolean {
+    const { cmap } = this.font.info;
+    for (let i = 0; i < text.length; i++) {
+      const cp = text.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      if ((cmap.get(cp) ?? 0) === 0) return true;
     }
-    return e;
+    return false;
   }
 
-  private encodeNew(text: string): { hex: string; missing: boolean } {
-    let hex = '';
-    let missing = false;
+  /**
+   * Writes `text` as glyph ids, four lowercase hex digits per character, into `out` at `at`
+   * (which must have room for 4 × text.length bytes) and returns the offset after them. Straight
+   * into the page's bytes: a roster draws millions of strings, and building each as a JS string
+   * first made most of the garbage that V8 promoted and collected in full GCs (RSS).
+   */
+  hexInto(text: string, out: Uint8Array, at: number): number {
     for (let i = 0; i < text.length; i++) {
       const cp = text.codePointAt(i)!;
       if (cp > 0xffff) i++; // the low surrogate is part of this code point
       const gid = this.glyph(cp);
-      if (gid === 0) missing = true;
-      hex += GID_HEX[gid] ?? (GID_HEX[gid] = hex4(gid));
+      out[at++] = HEX_DIGITS[(gid >> 12) & 15]!;
+      out[at++] = HEX_DIGITS[(gid >> 8) & 15]!;
+      out[at++] = HEX_DIGITS[(gid >> 4) & 15]!;
+      out[at++] = HEX_DIGITS[gid & 15]!;
     }
-    return { hex, missing };
+    return at;
   }
 
   /** The code points drawn so far (what the subset will contain). */
@@ -121,7 +139,7 @@ export class GlyphSet {
     cidToGid: number;
   }): Promise<Array<[number, Buffer]>> {
     const cps = this.drawnCodePoints();
-    const engine = await loadSubsetEngine();
+    const engine = await rosterEngine();
     // Always at least one character, so the subset is a valid font even for an empty list.
     const subsetBytes = engine.subset(cps.length ? cps : [0x20]);
     const subset = parseTtf(subsetBytes);

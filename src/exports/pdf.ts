@@ -20,7 +20,8 @@ import { industryByCode } from '../domain/industries';
 import { provinceByCode } from '../domain/provinces';
 import { GlyphSet } from './pdf-font';
 import { chinaDate as chinaDay, chinaDateTime } from '../time/china';
-import { statusLabel, type ExportQuery, type ExportRow } from './rows';
+import { pickRowFields } from './bson-pick';
+import { statusLabel, toRow, type ExportQuery, type ExportRow } from './rows';
 
 const deflateAsync = promisify(zlib.deflate);
 
@@ -43,6 +44,12 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
 const PAGES_PER_NODE = 100;
 /** A page's content stream is about 40 KB; the buffer grows if one is longer. */
 const PAGE_BYTES = 64 * 1024;
+/** Bytes of PDF objects gathered before they are written to the sink as one chunk. */
+const CHUNK_BYTES = 128 * 1024;
+/** Pages laid out before they are compressed together (zlib's thread pool) and written. */
+const PAGES_PER_FLUSH = 8;
+const ENDOBJ = Buffer.from('\nendobj\n', 'latin1');
+const ENDSTREAM_ENDOBJ = Buffer.from('\nendstream\nendobj\n', 'latin1');
 
 export interface RosterOptions {
   query: ExportQuery;
@@ -197,37 +204,57 @@ function num(x: number): string {
   return r === 0 ? '0' : String(r);
 }
 
-/** Incremental PDF file writer: objects are written as they come, offsets kept for the xref. */
+/**
+ * Incremental PDF file writer: objects are written as they come, offsets kept for the xref.
+ * Objects are gathered into chunks of about CHUNK_BYTES and written as one buffer each: one copy
+ * per chunk instead of one per object, and a few sink writes per 100 pages instead of two per page.
+ */
 class PdfFile {
   private offset = 0;
   private readonly offsets: number[] = [];
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
   constructor(private readonly out: (chunk: Buffer) => Promise<void>) {}
 
   async raw(b: Buffer): Promise<void> {
-    this.offset += b.length;
-    await this.out(b);
+    this.add(b);
+    await this.flush();
   }
 
   async object(num: number, body: Buffer): Promise<void> {
     this.offsets[num] = this.offset;
-    await this.raw(
-      Buffer.concat([
-        Buffer.from(`${num} 0 obj\n`, 'latin1'),
-        body,
-        Buffer.from('\nendobj\n', 'latin1'),
-      ]),
-    );
+    this.add(Buffer.from(`${num} 0 obj\n`, 'latin1'));
+    this.add(body);
+    this.add(ENDOBJ);
+    if (this.partsBytes >= CHUNK_BYTES) await this.flush();
   }
 
   async stream(num: number, data: Buffer): Promise<void> {
-    await this.object(
-      num,
-      Buffer.concat([
-        Buffer.from(`<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'),
-        data,
-        Buffer.from('\nendstream', 'latin1'),
-      ]),
+    this.offsets[num] = this.offset;
+    this.add(
+      Buffer.from(
+        `${num} 0 obj\n<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n`,
+        'latin1',
+      ),
     );
+    this.add(data);
+    this.add(ENDSTREAM_ENDOBJ);
+    if (this.partsBytes >= CHUNK_BYTES) await this.flush();
+  }
+
+  private add(b: Buffer): void {
+    this.parts.push(b);
+    this.partsBytes += b.length;
+    this.offset += b.length;
+  }
+
+  /** Writes what has been gathered. */
+  async flush(): Promise<void> {
+    if (!this.parts.length) return;
+    const chunk = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    this.partsBytes = 0;
+    await this.out(chunk);
   }
 
   /** Cross-reference table and trailer; every object 1..size-1 must have been written. */
@@ -278,14 +305,16 @@ export class RosterWriter {
   private readonly headerLines: Array<{ text: string; size: number; gray: number }>;
   private page = -1;
   /** The current page's content stream so far (see op). */
-  private content = Buffer.allocUnsafe(PAGE_BYTES);
+  private content: Buffer = Buffer.allocUnsafe(PAGE_BYTES);
   private contentLength = 0;
   private y = 0;
   private rowsOnPage = 0;
   private rows = 0;
   private started = false;
   /** Pages laid out but not yet compressed and written (compressed together, in parallel). */
-  private pending: Array<{ page: number; content: Buffer }> = [];
+  private pending: Array<{ page: number; buffer: Buffer; length: number }> = [];
+  /** Page buffers whose pages have been written, for the next pages (one set per export, reused). */
+  private readonly spare: Buffer[] = [];
 
   constructor(
     out: (chunk: Buffer) => Promise<void>,
@@ -329,8 +358,26 @@ export class RosterWriter {
 
   async writeRows(rows: ExportRow[]): Promise<void> {
     if (!this.started) await this.start();
-    for (const r of rows) this.row(r);
-    await this.flushPending();
+    for (const r of rows) {
+      this.row(r);
+      // As soon as a few pages are full: the pages of a whole batch at once would be ~25 page
+      // buffers and deflate streams in memory, and the batch's rows held meanwhile.
+      if (this.pending.length >= PAGES_PER_FLUSH) await this.flushPending();
+    }
+  }
+
+  /**
+   * Stored pledges as their BSON bytes, each made a row only as it is laid out: a batch of 500
+   * rows made at once lived through the batch's layout, long enough for V8 to allocate them (and
+   * the driver's own per-document objects) straight into the old generation, where they piled up
+   * as garbage until a full GC.
+   */
+  async writeDocs(docs: Buffer[]): Promise<void> {
+    if (!this.started) await this.start();
+    for (const d of docs) {
+      this.row(toRow(pickRowFields(d), false));
+      if (this.pending.length >= PAGES_PER_FLUSH) await this.flushPending();
+    }
   }
 
   async end(): Promise<void> {
@@ -421,10 +468,19 @@ export class RosterWriter {
       Math.max(...cells.map((c) => c.zh.length * ZH.lead + c.en.length * EN.lead)) + 2 * PAD;
     if (this.page < 0 || this.y - h < MARGIN_BOTTOM) this.newPage();
     const top = this.y;
-    if (this.rowsOnPage % 2 === 1)
-      this.op(
-        `0.965 g ${num(MARGIN_X)} ${num(top - h)} ${num(PAGE_W - 2 * MARGIN_X)} ${num(h)} re f`,
-      );
+    if (this.rowsOnPage % 2 === 1) {
+      // `0.965 g x y w h re f`, written piece by piece (see text).
+      this.beginOp();
+      this.put('0.965 g ');
+      this.putNum(MARGIN_X);
+      this.put(' ');
+      this.putNum(top - h);
+      this.put(' ');
+      this.putNum(PAGE_W - 2 * MARGIN_X);
+      this.put(' ');
+      this.putNum(h);
+      this.put(' re f');
+    }
     let x = MARGIN_X;
     cells.forEach((cell, i) => {
       // Each line sits in a box of its leading; the baseline is the font size below the box top.
@@ -440,9 +496,17 @@ export class RosterWriter {
       x += this.cols[i]!.width;
     });
     this.y = top - h;
-    this.op(
-      `0.85 G 0.3 w ${num(MARGIN_X)} ${num(this.y)} m ${num(PAGE_W - MARGIN_X)} ${num(this.y)} l S`,
-    );
+    // `0.85 G 0.3 w x y m x2 y l S`: the rule under the row.
+    this.beginOp();
+    this.put('0.85 G 0.3 w ');
+    this.putNum(MARGIN_X);
+    this.put(' ');
+    this.putNum(this.y);
+    this.put(' m ');
+    this.putNum(PAGE_W - MARGIN_X);
+    this.put(' ');
+    this.putNum(this.y);
+    this.put(' l S');
     this.rowsOnPage++;
     this.rows++;
   }
@@ -504,6 +568,14 @@ export class RosterWriter {
     return lines;
   }
 
+  /**
+   * Draws one string: `BT /F1 size Tf gray g 1 0 0 1 x y Tm <glyph ids> Tj ET`, bold ones inside
+   * `q … Q`, and ones with a character the font lacks inside an ActualText span. Written piece by
+   * piece into the page's bytes: as one template string per call, the strings (and their copies
+   * when flattened for the write) were most of a roster's allocation, ~8 KB a row, and enough
+   * of it outlived two scavenges to be promoted, piling up as old-space garbage between full GCs
+   * (+110 MB of heap over a 100,000-row roster).
+   */
   private text(
     s: string,
     x: number,
@@ -514,45 +586,103 @@ export class RosterWriter {
     align: 'left' | 'center' | 'right' = 'left',
   ): void {
     if (!s) return;
-    const { hex, missing } = this.glyphs.encode(s);
+    const missing = this.glyphs.lacksGlyph(s);
     if (align !== 'left') {
       const w = this.glyphs.measure(s, size);
       x -= align === 'center' ? w / 2 : w;
     }
-    let op = '';
+    this.beginOp();
     // A character the font lacks still extracts (and is read aloud) correctly.
     if (missing)
-      op += `/Span << /ActualText <FEFF${[...s].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> >> BDC\n`;
+      this.put(
+        `/Span << /ActualText <FEFF${[...s].map((c) => utf16Hex(c.codePointAt(0)!)).join('')}> >> BDC\n`,
+      );
     // Bold without a bold face: fill and stroke the outlines (q/Q: the render mode and line width must not leak).
-    if (bold) op += `q ${num(gray)} G ${num(size / 40)} w BT 2 Tr`;
-    else op += 'BT';
-    op += ` /F1 ${num(size)} Tf ${num(gray)} g 1 0 0 1 ${num(x)} ${num(y)} Tm <${hex}> Tj ET`;
-    if (bold) op += ' Q';
-    if (missing) op += '\nEMC';
-    this.op(op);
+    if (bold) {
+      this.put('q ');
+      this.putNum(gray);
+      this.put(' G ');
+      this.putNum(size / 40);
+      this.put(' w BT 2 Tr');
+    } else this.put('BT');
+    this.put(' /F1 ');
+    this.putNum(size);
+    this.put(' Tf ');
+    this.putNum(gray);
+    this.put(' g 1 0 0 1 ');
+    this.putNum(x);
+    this.put(' ');
+    this.putNum(y);
+    this.put(' Tm <');
+    this.reserve(4 * s.length);
+    this.contentLength = this.glyphs.hexInto(s, this.content, this.contentLength);
+    this.put('> Tj ET');
+    if (bold) this.put(' Q');
+    if (missing) this.put('\nEMC');
   }
 
-  /**
-   * Appends one content-stream operation to the page (operations are separated by newlines).
-   * Written into the page's bytes at once, so the strings die young instead of being kept (and
-   * promoted to V8's old space) until the page is full.
-   */
+  /** Appends one content-stream operation to the page (operations are separated by newlines). */
   private op(s: string): void {
-    const need = s.length + 1;
-    if (this.content.length - this.contentLength < need) {
-      const grown = Buffer.allocUnsafe(
-        Math.max(2 * this.content.length, this.contentLength + need),
-      );
-      this.content.copy(grown, 0, 0, this.contentLength);
-      this.content = grown;
-    }
+    this.beginOp();
+    this.put(s);
+  }
+
+  /** Starts an operation: a newline after the one before. */
+  private beginOp(): void {
+    this.reserve(1);
     if (this.contentLength > 0) this.content[this.contentLength++] = 0x0a;
+  }
+
+  /** Room for `n` more bytes in the page's content stream (it grows if a page is longer). */
+  private reserve(n: number): void {
+    if (this.content.length - this.contentLength >= n) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.content.length, this.contentLength + n));
+    this.content.copy(grown, 0, 0, this.contentLength);
+    this.content = grown;
+  }
+
+  /** Appends latin1 text to the page. */
+  private put(s: string): void {
+    this.reserve(s.length);
     this.contentLength += this.content.write(s, this.contentLength, 'latin1');
   }
 
+  /** Appends a number exactly as num() writes it, digit by digit instead of as a string. */
+  private putNum(x: number): void {
+    let n = Math.round(x * 100);
+    // num() itself for what the digits below do not cover (never seen in a layout).
+    if (!Number.isSafeInteger(n)) return this.put(num(x));
+    this.reserve(24);
+    const b = this.content;
+    let at = this.contentLength;
+    if (n === 0) {
+      b[at++] = 0x30;
+    } else {
+      if (n < 0) {
+        b[at++] = 0x2d;
+        n = -n;
+      }
+      const frac = n % 100;
+      let int = (n - frac) / 100;
+      let digits = 1;
+      for (let p = 10; p <= int; p *= 10) digits++;
+      for (let i = at + digits - 1; i >= at; i--) {
+        b[i] = 0x30 + (int % 10);
+        int = Math.floor(int / 10);
+      }
+      at += digits;
+      if (frac) {
+        b[at++] = 0x2e;
+        b[at++] = 0x30 + Math.floor(frac / 10);
+        if (frac % 10) b[at++] = 0x30 + (frac % 10);
+      }
+    }
+    this.contentLength = at;
+  }
+
   private closePage(): void {
-    this.pending.push({ page: this.page, content: this.content.subarray(0, this.contentLength) });
-    this.content = Buffer.allocUnsafe(PAGE_BYTES);
+    this.pending.push({ page: this.page, buffer: this.content, length: this.contentLength });
+    this.content = this.spare.pop() ?? Buffer.allocUnsafe(PAGE_BYTES);
     this.contentLength = 0;
   }
 
@@ -560,10 +690,10 @@ export class RosterWriter {
 
   /** Compresses finished pages in parallel (zlib's thread pool) and writes them in order. */
   private async flushPending(all = false): Promise<void> {
-    if (!all && this.pending.length < 8) return;
+    if (!all && this.pending.length < PAGES_PER_FLUSH) return;
     const batch = this.pending;
     this.pending = [];
-    const data = await Promise.all(batch.map((p) => deflateAsync(p.content)));
+    const data = await Promise.all(batch.map((p) => deflateAsync(p.buffer.subarray(0, p.length))));
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!.page;
       await this.file.stream(contentObj(p), data[i]!);
@@ -575,6 +705,9 @@ export class RosterWriter {
         ),
       );
     }
+    // Compressed and copied out: the buffers can take the next pages.
+    for (const p of batch) if (this.spare.length < PAGES_PER_FLUSH + 1) this.spare.push(p.buffer);
+    await this.file.flush();
   }
 
   private async writeTrailer(): Promise<void> {
