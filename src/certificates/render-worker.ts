@@ -6,7 +6,6 @@
  * finished here.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { lowerThreadPriority } from '../workers/priority';
 import {
   issueCertificate,
   PdfSigner,
@@ -45,7 +44,6 @@ export type FromWorker =
   | { type: 'done'; id: number; pdf: Uint8Array; jws: string }
   | { type: 'failed'; id: number; error: string };
 
-lowerThreadPriority();
 const setup = workerData as RenderWorkerData & { file?: string };
 const signingKey = setup.signingKey;
 const pdfSigner = PdfSigner.fromParts(setup.pdfSigner);

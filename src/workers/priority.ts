@@ -1,14 +1,15 @@
 /**
- * A worker thread's CPU priority below the thread that serves requests. Rendering and checking
- * PDFs is the work that can wait: on a machine with as many busy threads as cores, the kernel
- * then runs the event loop first whenever it has work, so answers stay quick while PDFs are
- * made (#15: GET p99 while certificates are issued). Linux keeps a nice value per thread, and
- * setpriority() with a thread id changes only that thread; elsewhere this does nothing.
+ * A worker thread's CPU priority below the thread that serves requests, for work that can wait:
+ * checking uploaded PDFs, which a hostile upload can make long. Linux keeps a nice value per
+ * thread, and setpriority() with a thread id changes only that thread; elsewhere this does
+ * nothing. Certificate rendering keeps the default priority: at nice 10 it moved neither the
+ * GET p99 while issuing nor throughput in alternating runs (#15), and it let other processes
+ * delay the certificates of a signing burst past 5 s on a shared machine.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 
-/** The nice value of PDF workers: far below the request thread's (0), yet never starved. */
+/** The nice value of verification workers: far below the request thread's (0), yet never starved. */
 export const WORKER_NICE = 10;
 
 /** Lowers the calling thread's priority (call it first thing in a worker); true if it did. */

@@ -5,7 +5,6 @@
  * jobs and is replaced. Real worker threads, real PDFs.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import {
   extractAttachment,
@@ -43,20 +42,6 @@ describe('certificates: the render pool', function () {
     assert.equal(there.jws, here.jws);
     const check = await verifyCertificatePdf(there.pdf, toJwks([issuer().signingKey]));
     assert.equal(check.valid, true, JSON.stringify(check.checks));
-  });
-
-  it('when a worker renders, then its thread runs at a lower CPU priority (nice 10) than the request thread', async function () {
-    if (process.platform !== 'linux') this.skip();
-    const niced = () =>
-      fs.readdirSync('/proc/self/task').filter((tid) => {
-        const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16] === '10';
-      }).length;
-    const before = niced();
-    await pool({ size: 1 }).issue({ data: sampleData({}, 309) });
-    assert.equal(niced(), before + 1);
-    const main = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    assert.equal(main.slice(main.lastIndexOf(')') + 2).split(' ')[16], '0');
   });
 
   it('when a log proof is wanted, then the signed credential comes to the caller and its proof is attached to the PDF', async () => {
