@@ -44,11 +44,6 @@ const COMMAND_NOT_FOUND = 59;
 const unsupported = new WeakSet<mongo.MongoClient>();
 const NOT_APPLIED: UpdateOutcome = { applied: false, matched: 0, modified: 0, upserted: false };
 
-/** Independent updates (unordered) in one round trip. */
-export function updateTogether(updates: readonly TogetherUpdate[]): Promise<UpdateOutcome[]> {
-  return writeTogether(updates);
-}
-
 export async function writeTogether(
   writes: readonly TogetherWrite[],
   { ordered = false }: { ordered?: boolean } = {},

@@ -28,7 +28,7 @@ import { listEvidence, type StoredEvidence } from './evidence';
 import { rawCollection } from '../db/raw';
 import {
   throwFailed,
-  updateTogether,
+  writeTogether,
   type TogetherUpdate,
   type UpdateOutcome,
 } from '../db/together';
@@ -261,7 +261,7 @@ async function assign(
   let updated: PledgeDoc | null;
   let others: UpdateOutcome[] = [];
   if (alongside.length > 0) {
-    const [numbered, ...rest] = await updateTogether([
+    const [numbered, ...rest] = await writeTogether([
       { model: Pledge, filter, update },
       ...alongside,
     ]);

@@ -32,7 +32,7 @@ import { clearPublicCaches } from './queries';
 import type { SignPledgeInput } from './schemas';
 import { isDuplicateKey } from '../db/errors';
 import { defined, rawCollection } from '../db/raw';
-import { throwFailed, updateTogether, type TogetherUpdate } from '../db/together';
+import { throwFailed, writeTogether, type TogetherUpdate } from '../db/together';
 import { AppError } from '../errors';
 import {
   checkEvidence,
@@ -464,7 +464,7 @@ export async function confirmPledge(token: string, deps: PledgeDeps): Promise<Pl
     deps.onActivated?.();
     return { id: String(active._id), status: active.status as PledgeStatus };
   }
-  throwFailed(alongside, await updateTogether(alongside));
+  throwFailed(alongside, await writeTogether(alongside));
   return { id: String(pledge._id), status: PledgeStatus.PendingReview };
 }
 

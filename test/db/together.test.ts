@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import mongoose from 'mongoose';
 import {
   throwFailed,
-  updateTogether,
   writeTogether,
   type TogetherUpdate,
   type TogetherWrite,
@@ -56,7 +55,7 @@ describe('updates to several collections in one round trip (src/db/together.ts)'
 
   async function expectOutcomes(): Promise<void> {
     const list = updates();
-    const outcomes = await updateTogether(list);
+    const outcomes = await writeTogether(list);
     assert.deepEqual(
       outcomes.map((o) => [o.matched, o.modified, o.upserted, o.error?.code]),
       [
@@ -116,7 +115,7 @@ describe('updates to several collections in one round trip (src/db/together.ts)'
       },
       { model: Left, filter: { _id: leftId }, update: { $set: { n: 5 } } },
     ];
-    const outcomes = await updateTogether(list);
+    const outcomes = await writeTogether(list);
     assert.throws(
       () => throwFailed(list, outcomes),
       (e: Error & { code?: number }) => e.code === 11000,
@@ -135,7 +134,7 @@ describe('updates to several collections in one round trip (src/db/together.ts)'
     assert.deepEqual(commands.slice(0, 5), ['bulkWrite', 'update', 'update', 'update', 'update']);
     // Remembered: no further bulkWrite is tried on this client.
     commands = [];
-    await updateTogether(updates().slice(0, 2));
+    await writeTogether(updates().slice(0, 2));
     assert.deepEqual(commands, ['update', 'update']);
     // Ordered, on its own: one after the other, stopping at the first error.
     await Left.updateOne({ _id: leftId }, { $set: { n: 1 } });

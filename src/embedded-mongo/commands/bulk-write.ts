@@ -124,7 +124,8 @@ function* bulkWrite(store: Store, cmd: Document, db: string, batch: WriteBatch):
   for (let idx = 0; idx < ops.length; idx++) {
     const op = ops[idx] as Doc;
     let reply: Doc;
-    let kind: OpKind;
+    // Unknown when the operation itself is malformed (then it failed before running).
+    let kind: OpKind | undefined;
     try {
       if (!isPlainObject(op)) throw badValue('each bulkWrite op must be an object');
       kind = kindOf(op);
@@ -141,7 +142,6 @@ function* bulkWrite(store: Store, cmd: Document, db: string, batch: WriteBatch):
         n: 0,
         writeErrors: [{ index: 0, code: err.code, errmsg: err.message, ...err.extra }],
       };
-      kind = 'insert';
     }
     const failed = (reply.writeErrors as Doc[] | undefined)?.[0];
     if (failed) {
@@ -155,7 +155,7 @@ function* bulkWrite(store: Store, cmd: Document, db: string, batch: WriteBatch):
     const entry: Doc = { ok: 1, idx, n };
     if (kind === 'insert') counts.nInserted += n;
     else if (kind === 'delete') counts.nDeleted += n;
-    else {
+    else if (kind === 'update') {
       const upserted = (reply.upserted as Doc[] | undefined)?.[0];
       entry.nModified = Number(reply.nModified);
       counts.nModified += Number(reply.nModified);
