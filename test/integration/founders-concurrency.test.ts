@@ -14,6 +14,7 @@ import { Event } from '../../models/event';
 import { Pledge, type PledgeDoc } from '../../models/pledge';
 import { Company } from '../../models/company';
 import { verifyChain } from '../../src/audit/chain';
+import { settleCarriedEvents } from '../../src/audit/carried';
 import { hashPassword } from '../../src/auth/passwords';
 import { connectDatabase, disconnectDatabase } from '../../src/db';
 import { spawnEmbeddedMongo, type SpawnedMongo } from '../../src/embedded-mongo/spawn';
@@ -266,6 +267,10 @@ describe('founding numbers under concurrency (two app processes, one standalone 
     })) as unknown as { seq: number; inflight: unknown[] };
     assert.equal(counter.seq, COMPANIES);
     assert.deepEqual(counter.inflight, []);
+    // Each activation's event rides on its pledge's write and the sealer moves it into the events
+    // collection within a second; moved now (as any instance may), each is there exactly once.
+    await settleCarriedEvents();
+    assert.equal(await Pledge.countDocuments({ 'pendingEvents._id': { $exists: true } }), 0);
     assert.equal(await Event.countDocuments({ action: 'pledge.activated' }), COMPANIES);
 
     const stats = (await httpJson(apps[1].url, 'GET', '/api/v1/stats')).body;
